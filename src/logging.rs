@@ -1,0 +1,38 @@
+//! Logging goes to a file, never to the terminal the UI draws on.
+
+use color_eyre::eyre::{Result, WrapErr};
+use std::path::{Path, PathBuf};
+use tracing_appender::non_blocking::WorkerGuard;
+
+/// `$XDG_STATE_HOME/cutover/cutover.log`, falling back to `~/.local/state`.
+pub fn default_log_path() -> PathBuf {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    state.join("cutover").join("cutover.log")
+}
+
+/// Send `tracing` output to `path` (filter from `CUTOVER_LOG`, default `info`).
+/// Keep the guard alive for as long as the program runs: dropping it flushes.
+pub fn init(path: &Path) -> Result<WorkerGuard> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .wrap_err_with(|| format!("creating the log folder {}", dir.display()))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .wrap_err_with(|| format!("opening the log file {}", path.display()))?;
+    let (writer, guard) = tracing_appender::non_blocking(file);
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second init (tests, embedding) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false)
+        .try_init();
+    Ok(guard)
+}

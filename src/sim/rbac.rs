@@ -1,0 +1,209 @@
+//! Identities of the simulated cluster: bearer tokens, users, groups and
+//! what each may do, in the shape of Kubernetes RBAC rules.
+
+use serde_json::{Value, json};
+
+/// A rule like an RBAC PolicyRule; `*` matches anything.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub verbs: &'static [&'static str],
+    pub api_groups: &'static [&'static str],
+    /// Resource names, `plural` or `plural/subresource`.
+    pub resources: &'static [&'static str],
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub groups: Vec<String>,
+    pub token: String,
+    pub rules: Vec<Rule>,
+}
+
+const READ: &[&str] = &["get", "list", "watch"];
+
+/// The kinds of user the simulator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything, like cluster-admin.
+    Admin,
+    /// Read only: get, list and watch on everything.
+    Viewer,
+    /// Reads everything, and may patch rollouts but not their status: can
+    /// pause but cannot promote or abort. For testing partial permissions.
+    Deployer,
+}
+
+impl Role {
+    pub fn user_name(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+            Role::Deployer => "deployer",
+        }
+    }
+
+    fn rules(self) -> Vec<Rule> {
+        match self {
+            Role::Admin => vec![Rule {
+                verbs: &["*"],
+                api_groups: &["*"],
+                resources: &["*"],
+            }],
+            Role::Viewer => vec![Rule {
+                verbs: READ,
+                api_groups: &["*"],
+                resources: &["*"],
+            }],
+            Role::Deployer => vec![
+                Rule {
+                    verbs: READ,
+                    api_groups: &["*"],
+                    resources: &["*"],
+                },
+                Rule {
+                    verbs: &["patch", "update"],
+                    api_groups: &["argoproj.io"],
+                    resources: &["rollouts"],
+                },
+            ],
+        }
+    }
+
+    fn groups(self) -> Vec<String> {
+        let own = match self {
+            Role::Admin => "system:masters",
+            Role::Viewer => "cutover:viewers",
+            Role::Deployer => "cutover:deployers",
+        };
+        vec![own.to_string(), "system:authenticated".to_string()]
+    }
+}
+
+/// What a request wants to do, in RBAC terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access<'a> {
+    pub verb: &'a str,
+    pub group: &'a str,
+    pub resource: &'a str,
+    pub subresource: Option<&'a str>,
+}
+
+fn matches(list: &[&str], value: &str) -> bool {
+    list.iter().any(|x| *x == "*" || *x == value)
+}
+
+impl User {
+    pub fn new(role: Role, token: String) -> Self {
+        User {
+            name: role.user_name().to_string(),
+            groups: role.groups(),
+            token,
+            rules: role.rules(),
+        }
+    }
+
+    pub fn allows(&self, access: &Access<'_>) -> bool {
+        // Every authenticated user may ask who they are and what they may do.
+        if access.verb == "create"
+            && matches!(
+                (access.group, access.resource),
+                ("authorization.k8s.io", "selfsubjectaccessreviews")
+                    | ("authentication.k8s.io", "selfsubjectreviews")
+                    | ("authorization.k8s.io", "selfsubjectrulesreviews")
+            )
+        {
+            return true;
+        }
+        let resource = match access.subresource {
+            Some(sub) => format!("{}/{sub}", access.resource),
+            None => access.resource.to_string(),
+        };
+        self.rules.iter().any(|r| {
+            matches(r.verbs, access.verb)
+                && matches(r.api_groups, access.group)
+                && matches(r.resources, &resource)
+        })
+    }
+
+    /// The `status.userInfo` of a SelfSubjectReview.
+    pub fn user_info(&self) -> Value {
+        json!({"username": self.name, "groups": self.groups})
+    }
+}
+
+/// The users of one simulated cluster, each with a fresh random token.
+#[derive(Debug, Clone)]
+pub struct Users {
+    users: Vec<User>,
+}
+
+impl Users {
+    pub fn generate() -> Self {
+        let users = [Role::Admin, Role::Viewer, Role::Deployer]
+            .into_iter()
+            .map(|role| {
+                let token = format!("{}-{}", role.user_name(), uuid::Uuid::new_v4().simple());
+                User::new(role, token)
+            })
+            .collect();
+        Users { users }
+    }
+
+    pub fn authenticate(&self, token: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.token == token)
+    }
+
+    pub fn get(&self, role: Role) -> &User {
+        self.users
+            .iter()
+            .find(|u| u.name == role.user_name())
+            .expect("every role has a user")
+    }
+
+    pub fn all(&self) -> &[User] {
+        &self.users
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access<'a>(verb: &'a str, group: &'a str, resource: &'a str, sub: Option<&'a str>) -> Access<'a> {
+        Access {
+            verb,
+            group,
+            resource,
+            subresource: sub,
+        }
+    }
+
+    #[test]
+    fn viewer_reads_but_never_writes() {
+        let users = Users::generate();
+        let viewer = users.get(Role::Viewer);
+        assert!(viewer.allows(&access("watch", "argoproj.io", "rollouts", None)));
+        assert!(!viewer.allows(&access("patch", "argoproj.io", "rollouts", None)));
+        assert!(!viewer.allows(&access("patch", "argoproj.io", "rollouts", Some("status"))));
+        assert!(viewer.allows(&access("create", "authorization.k8s.io", "selfsubjectaccessreviews", None)));
+    }
+
+    #[test]
+    fn deployer_may_pause_but_not_promote() {
+        let users = Users::generate();
+        let d = users.get(Role::Deployer);
+        assert!(d.allows(&access("patch", "argoproj.io", "rollouts", None)));
+        assert!(!d.allows(&access("patch", "argoproj.io", "rollouts", Some("status"))));
+        assert!(!d.allows(&access("delete", "apps", "deployments", None)));
+    }
+
+    #[test]
+    fn tokens_identify_users() {
+        let users = Users::generate();
+        let admin = users.get(Role::Admin).clone();
+        assert_eq!(users.authenticate(&admin.token).unwrap().name, "admin");
+        assert!(users.authenticate("nope").is_none());
+        assert!(admin.allows(&access("delete", "", "pods", None)));
+    }
+}

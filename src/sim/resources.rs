@@ -1,0 +1,402 @@
+//! The kinds the simulated API server serves, with the discovery facts a
+//! real server publishes for them (verbs, short names, subresources).
+
+use serde_json::{Value, json};
+
+/// Verbs of an ordinary namespaced or cluster-scoped collection.
+const CRUD: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// One served resource (a plural under a group/version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResourceDef {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub plural: &'static str,
+    pub singular: &'static str,
+    pub kind: &'static str,
+    pub namespaced: bool,
+    pub short_names: &'static [&'static str],
+    pub categories: &'static [&'static str],
+    pub verbs: &'static [&'static str],
+    /// Has a `/status` subresource: the main resource then ignores status changes.
+    pub status: bool,
+    /// Has a `/scale` subresource (autoscaling/v1 Scale over spec.replicas).
+    pub scale: bool,
+    /// `metadata.generation` is kept and bumped on changes outside metadata and status.
+    pub generation: bool,
+    /// Create-only "virtual" resources such as access reviews: never stored.
+    pub virtual_create: bool,
+}
+
+impl ResourceDef {
+    const fn new(
+        group: &'static str,
+        version: &'static str,
+        plural: &'static str,
+        singular: &'static str,
+        kind: &'static str,
+    ) -> Self {
+        ResourceDef {
+            group,
+            version,
+            plural,
+            singular,
+            kind,
+            namespaced: true,
+            short_names: &[],
+            categories: &[],
+            verbs: CRUD,
+            status: false,
+            scale: false,
+            generation: false,
+            virtual_create: false,
+        }
+    }
+    const fn cluster(mut self) -> Self {
+        self.namespaced = false;
+        self
+    }
+    const fn short(mut self, names: &'static [&'static str]) -> Self {
+        self.short_names = names;
+        self
+    }
+    const fn cats(mut self, categories: &'static [&'static str]) -> Self {
+        self.categories = categories;
+        self
+    }
+    const fn with_status(mut self) -> Self {
+        self.status = true;
+        self.generation = true;
+        self
+    }
+    const fn with_scale(mut self) -> Self {
+        self.scale = true;
+        self
+    }
+    const fn with_generation(mut self) -> Self {
+        self.generation = true;
+        self
+    }
+    const fn create_only(mut self) -> Self {
+        self.verbs = &["create"];
+        self.virtual_create = true;
+        self.namespaced = false;
+        self
+    }
+
+    /// `v1` for the core group, `group/version` otherwise.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The URL prefix of the group/version: `/api/v1` or `/apis/<group>/<version>`.
+    pub fn group_version_path(&self) -> String {
+        if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The URL of the collection, or of one object when `name` is given.
+    pub fn path(&self, namespace: Option<&str>, name: Option<&str>) -> String {
+        let mut p = self.group_version_path();
+        if let (true, Some(ns)) = (self.namespaced, namespace) {
+            p.push_str("/namespaces/");
+            p.push_str(ns);
+        }
+        p.push('/');
+        p.push_str(self.plural);
+        if let Some(n) = name {
+            p.push('/');
+            p.push_str(n);
+        }
+        p
+    }
+
+    /// The entries this resource contributes to an APIResourceList.
+    fn discovery_entries(&self) -> Vec<Value> {
+        let mut main = json!({
+            "name": self.plural,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": self.verbs,
+        });
+        if !self.short_names.is_empty() {
+            main["shortNames"] = json!(self.short_names);
+        }
+        if !self.categories.is_empty() {
+            main["categories"] = json!(self.categories);
+        }
+        let mut entries = vec![main];
+        if self.status {
+            entries.push(json!({
+                "name": format!("{}/status", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": self.kind,
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+        if self.scale {
+            entries.push(json!({
+                "name": format!("{}/scale", self.plural),
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "group": "autoscaling",
+                "version": "v1",
+                "kind": "Scale",
+                "verbs": ["get", "patch", "update"],
+            }));
+        }
+        entries
+    }
+}
+
+const CORE: &str = "";
+const APPS: &str = "apps";
+const BATCH: &str = "batch";
+const ARGO: &str = "argoproj.io";
+const FLAGGER: &str = "flagger.app";
+const ISTIO: &str = "networking.istio.io";
+const GATEWAY: &str = "gateway.networking.k8s.io";
+const EVENTS: &str = "events.k8s.io";
+const AUTHZ: &str = "authorization.k8s.io";
+const AUTHN: &str = "authentication.k8s.io";
+
+/// Every resource the simulator serves.
+pub static RESOURCES: &[ResourceDef] = &[
+    ResourceDef::new(CORE, "v1", "namespaces", "namespace", "Namespace")
+        .cluster()
+        .short(&["ns"])
+        .with_status(),
+    ResourceDef::new(CORE, "v1", "pods", "pod", "Pod")
+        .short(&["po"])
+        .cats(&["all"])
+        .with_status(),
+    ResourceDef::new(CORE, "v1", "services", "service", "Service")
+        .short(&["svc"])
+        .cats(&["all"])
+        .with_status(),
+    ResourceDef::new(CORE, "v1", "events", "event", "Event").short(&["ev"]),
+    ResourceDef::new(CORE, "v1", "configmaps", "configmap", "ConfigMap").short(&["cm"]),
+    ResourceDef::new(APPS, "v1", "deployments", "deployment", "Deployment")
+        .short(&["deploy"])
+        .cats(&["all"])
+        .with_status()
+        .with_scale(),
+    ResourceDef::new(APPS, "v1", "replicasets", "replicaset", "ReplicaSet")
+        .short(&["rs"])
+        .cats(&["all"])
+        .with_status()
+        .with_scale(),
+    ResourceDef::new(BATCH, "v1", "jobs", "job", "Job")
+        .cats(&["all"])
+        .with_status(),
+    ResourceDef::new(ARGO, "v1alpha1", "rollouts", "rollout", "Rollout")
+        .short(&["ro"])
+        .cats(&["all"])
+        .with_status()
+        .with_scale(),
+    ResourceDef::new(ARGO, "v1alpha1", "analysisruns", "analysisrun", "AnalysisRun")
+        .short(&["ar"])
+        .cats(&["all"])
+        .with_generation(),
+    ResourceDef::new(
+        ARGO,
+        "v1alpha1",
+        "analysistemplates",
+        "analysistemplate",
+        "AnalysisTemplate",
+    )
+    .short(&["at"])
+    .with_generation(),
+    ResourceDef::new(FLAGGER, "v1beta1", "canaries", "canary", "Canary")
+        .short(&["canary"])
+        .cats(&["all"])
+        .with_status(),
+    ResourceDef::new(
+        ISTIO,
+        "v1beta1",
+        "virtualservices",
+        "virtualservice",
+        "VirtualService",
+    )
+    .short(&["vs"])
+    .cats(&["istio-io", "networking-istio-io"])
+    .with_generation(),
+    ResourceDef::new(GATEWAY, "v1", "httproutes", "httproute", "HTTPRoute")
+        .cats(&["gateway-api"])
+        .with_status(),
+    ResourceDef::new(EVENTS, "v1", "events", "event", "Event").short(&["ev"]),
+    ResourceDef::new(
+        AUTHZ,
+        "v1",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+    )
+    .create_only(),
+    ResourceDef::new(
+        AUTHN,
+        "v1",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        "SelfSubjectReview",
+    )
+    .create_only(),
+];
+
+/// Find a resource by group, version and plural.
+pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
+    RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.plural == plural)
+}
+
+/// Find the resource that stores objects of `apiVersion`/`kind`.
+pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceDef> {
+    RESOURCES
+        .iter()
+        .find(|r| r.kind == kind && r.api_version() == api_version && !r.virtual_create)
+}
+
+/// Distinct groups in the order they are first listed, core excluded.
+fn groups() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in RESOURCES {
+        if !r.group.is_empty() && !out.contains(&r.group) {
+            out.push(r.group);
+        }
+    }
+    out
+}
+
+fn versions_of(group: &str) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for r in RESOURCES.iter().filter(|r| r.group == group) {
+        if !out.contains(&r.version) {
+            out.push(r.version);
+        }
+    }
+    out
+}
+
+/// `/api`: the legacy core group's versions.
+pub fn api_versions(server_address: &str) -> Value {
+    json!({
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    })
+}
+
+fn group_entry(group: &str) -> Value {
+    let versions: Vec<Value> = versions_of(group)
+        .into_iter()
+        .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
+        .collect();
+    let preferred = versions[0].clone();
+    json!({"name": group, "versions": versions, "preferredVersion": preferred})
+}
+
+/// `/apis`: every named group.
+pub fn api_group_list() -> Value {
+    let groups: Vec<Value> = groups().into_iter().map(group_entry).collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `/apis/<group>`, or None when the group is not served.
+pub fn api_group(group: &str) -> Option<Value> {
+    groups().contains(&group).then(|| {
+        let mut g = group_entry(group);
+        g["kind"] = json!("APIGroup");
+        g["apiVersion"] = json!("v1");
+        g
+    })
+}
+
+/// `/api/v1` or `/apis/<group>/<version>`, or None when not served.
+pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
+    let entries: Vec<Value> = RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+        .flat_map(ResourceDef::discovery_entries)
+        .collect();
+    if entries.is_empty() {
+        return None;
+    }
+    let group_version = if group.is_empty() {
+        version.to_string()
+    } else {
+        format!("{group}/{version}")
+    };
+    Some(json!({
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": entries,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollouts_have_short_name_ro_and_subresources() {
+        let list = api_resource_list("argoproj.io", "v1alpha1").unwrap();
+        let names: Vec<&str> = list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"rollouts"));
+        assert!(names.contains(&"rollouts/status"));
+        assert!(names.contains(&"rollouts/scale"));
+        let ro = &list["resources"][0];
+        assert_eq!(ro["shortNames"], json!(["ro"]));
+        assert_eq!(ro["kind"], "Rollout");
+    }
+
+    #[test]
+    fn groups_are_listed_once_and_unknown_groups_are_absent() {
+        let all = api_group_list();
+        let names: Vec<&str> = all["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names.iter().filter(|n| **n == "argoproj.io").count(), 1);
+        assert!(api_group("example.com").is_none());
+        assert!(api_resource_list("apps", "v2").is_none());
+    }
+
+    #[test]
+    fn paths_follow_the_api_layout() {
+        let ro = lookup("argoproj.io", "v1alpha1", "rollouts").unwrap();
+        assert_eq!(
+            ro.path(Some("shop"), Some("checkout")),
+            "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout"
+        );
+        let ns = lookup("", "v1", "namespaces").unwrap();
+        assert_eq!(ns.path(Some("x"), Some("shop")), "/api/v1/namespaces/shop");
+        assert_eq!(by_kind("apps/v1", "Deployment").unwrap().plural, "deployments");
+    }
+}
