@@ -7,7 +7,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "cutover", version, about = "A terminal control room for zero-downtime releases")]
+#[command(
+    name = "cutover",
+    version,
+    about = "A terminal control room for zero-downtime releases"
+)]
 pub struct Cli {
     /// Where to write the log (the terminal is the UI's).
     #[arg(long, global = true, env = "CUTOVER_LOG_FILE")]
@@ -61,7 +65,10 @@ pub struct ServeArgs {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let log_path = cli.log_file.clone().unwrap_or_else(crate::logging::default_log_path);
+    let log_path = cli
+        .log_file
+        .clone()
+        .unwrap_or_else(crate::logging::default_log_path);
     let _guard = crate::logging::init(&log_path)?;
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
     runtime.block_on(async {
@@ -76,10 +83,15 @@ fn default_kubeconfig_path(addr: SocketAddr) -> PathBuf {
     let base = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(std::env::temp_dir);
-    base.join("cutover").join(format!("sim-{}.kubeconfig", addr.port()))
+    base.join("cutover")
+        .join(format!("sim-{}.kubeconfig", addr.port()))
 }
 
-async fn start_sim(config: SimConfig, kubeconfig_out: Option<PathBuf>, namespace: &str) -> Result<(SimCluster, PathBuf)> {
+async fn start_sim(
+    config: SimConfig,
+    kubeconfig_out: Option<PathBuf>,
+    namespace: &str,
+) -> Result<(SimCluster, PathBuf)> {
     let sim = SimCluster::start(config).await?;
     let path = kubeconfig_out.unwrap_or_else(|| default_kubeconfig_path(sim.addr()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -112,7 +124,10 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
     let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
     println!("{}", path.display());
     eprintln!("cutover sim: serving the Kubernetes API at {}", sim.url());
-    eprintln!("cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)", path.display());
+    eprintln!(
+        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
+        path.display()
+    );
     wait_for_signal().await?;
     sim.shutdown().await;
     let _ = std::fs::remove_file(&path);
@@ -125,9 +140,15 @@ async fn demo(args: DemoArgs) -> Result<()> {
         ..SimConfig::default()
     };
     let (sim, path) = start_sim(config, None, "shop").await?;
-    println!("cutover demo: the simulated cluster is serving at {}.", sim.url());
+    println!(
+        "cutover demo: the simulated cluster is serving at {}.",
+        sim.url()
+    );
     println!("The control room is not built yet; meanwhile the cluster answers kubectl:");
-    println!("  KUBECONFIG={} kubectl get rollouts,deploy,rs,pods -n shop", path.display());
+    println!(
+        "  KUBECONFIG={} kubectl get rollouts,deploy,rs,pods -n shop",
+        path.display()
+    );
     println!("Press Ctrl-C to stop.");
     wait_for_signal().await?;
     sim.shutdown().await;

@@ -43,7 +43,10 @@ impl Default for Faults {
 
 impl Faults {
     pub fn settings(&self) -> FaultSettings {
-        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.settings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn set(&self, mut settings: FaultSettings) {

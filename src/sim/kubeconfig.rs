@@ -12,7 +12,9 @@ pub fn context_name(user: &str) -> String {
     format!("sim-{user}")
 }
 
-pub fn render(server_url: &str, users: &Users, namespace: &str) -> String {
+pub fn render(server_url: &str, ca_pem: &str, users: &Users, namespace: &str) -> String {
+    use base64::Engine;
+    let ca_data = base64::engine::general_purpose::STANDARD.encode(ca_pem);
     let contexts: Vec<Value> = users
         .all()
         .iter()
@@ -31,7 +33,7 @@ pub fn render(server_url: &str, users: &Users, namespace: &str) -> String {
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": CLUSTER_NAME, "cluster": {"server": server_url}}],
+        "clusters": [{"name": CLUSTER_NAME, "cluster": {"server": server_url, "certificate-authority-data": ca_data}}],
         "users": auth,
         "contexts": contexts,
         "current-context": context_name("admin"),
@@ -60,7 +62,7 @@ mod tests {
     #[test]
     fn kubeconfig_parses_with_kube_and_defaults_to_admin() {
         let users = Users::generate();
-        let yaml = render("http://127.0.0.1:1234", &users, "shop");
+        let yaml = render("https://127.0.0.1:1234", "PEM", &users, "shop");
         let kc = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
         assert_eq!(kc.current_context.as_deref(), Some("sim-admin"));
         let names: Vec<_> = kc.contexts.iter().map(|c| c.name.clone()).collect();

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod faults;
 pub mod kubeconfig;
 pub mod patch;
+pub mod protobuf;
 pub mod rbac;
 pub mod reqlog;
 pub mod resources;
@@ -14,6 +15,7 @@ pub mod selector;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod tls;
 
 use clock::Clock;
 use faults::Faults;
@@ -56,6 +58,7 @@ impl Default for SimConfig {
 /// A running simulated cluster. Dropping it stops the listener.
 pub struct SimCluster {
     shared: Arc<Shared>,
+    ca_pem: String,
 }
 
 impl SimCluster {
@@ -73,6 +76,7 @@ impl SimCluster {
             })?,
             None => RequestLog::default(),
         };
+        let tls = tls::SimTls::generate()?;
         let (listener, addr) = server::bind(config.addr).await?;
         let shared = Shared::new(
             store,
@@ -80,10 +84,14 @@ impl SimCluster {
             Arc::new(Faults::default()),
             Arc::new(log),
             config.bookmark_interval,
+            tls.acceptor,
             addr,
         );
         server::serve(&shared, listener).await;
-        Ok(SimCluster { shared })
+        Ok(SimCluster {
+            shared,
+            ca_pem: tls.ca_pem,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -91,7 +99,12 @@ impl SimCluster {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr())
+        format!("https://{}", self.addr())
+    }
+
+    /// The PEM of the CA that signed the server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -126,7 +139,7 @@ impl SimCluster {
 
     /// A kubeconfig with contexts `sim-admin` (current), `sim-viewer` and `sim-deployer`.
     pub fn kubeconfig_yaml(&self, namespace: &str) -> String {
-        kubeconfig::render(&self.url(), self.users(), namespace)
+        kubeconfig::render(&self.url(), &self.ca_pem, self.users(), namespace)
     }
 
     pub fn write_kubeconfig(&self, path: &std::path::Path, namespace: &str) -> std::io::Result<()> {

@@ -170,7 +170,12 @@ impl Users {
 mod tests {
     use super::*;
 
-    fn access<'a>(verb: &'a str, group: &'a str, resource: &'a str, sub: Option<&'a str>) -> Access<'a> {
+    fn access<'a>(
+        verb: &'a str,
+        group: &'a str,
+        resource: &'a str,
+        sub: Option<&'a str>,
+    ) -> Access<'a> {
         Access {
             verb,
             group,
@@ -186,7 +191,12 @@ mod tests {
         assert!(viewer.allows(&access("watch", "argoproj.io", "rollouts", None)));
         assert!(!viewer.allows(&access("patch", "argoproj.io", "rollouts", None)));
         assert!(!viewer.allows(&access("patch", "argoproj.io", "rollouts", Some("status"))));
-        assert!(viewer.allows(&access("create", "authorization.k8s.io", "selfsubjectaccessreviews", None)));
+        assert!(viewer.allows(&access(
+            "create",
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            None
+        )));
     }
 
     #[test]

@@ -51,11 +51,11 @@ impl RequestLog {
     }
 
     pub fn record(&self, rec: RequestRecord) {
-        if let Some(f) = self.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            if let Ok(line) = serde_json::to_string(&rec) {
-                // A full disk must not fail the request being logged.
-                let _ = writeln!(f, "{line}");
-            }
+        if let Some(f) = self.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut()
+            && let Ok(line) = serde_json::to_string(&rec)
+        {
+            // A full disk must not fail the request being logged.
+            let _ = writeln!(f, "{line}");
         }
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         if records.len() >= KEPT {
@@ -65,11 +65,17 @@ impl RequestLog {
     }
 
     pub fn records(&self) -> Vec<RequestRecord> {
-        self.records.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn clear(&self) {
-        self.records.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.records
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
@@ -90,8 +96,20 @@ mod tests {
 
     #[test]
     fn access_reviews_are_not_mutations() {
-        assert!(rec("PATCH", "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/a").is_mutating());
-        assert!(!rec("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews").is_mutating());
+        assert!(
+            rec(
+                "PATCH",
+                "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/a"
+            )
+            .is_mutating()
+        );
+        assert!(
+            !rec(
+                "POST",
+                "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+            )
+            .is_mutating()
+        );
         assert!(!rec("GET", "/api/v1/pods").is_mutating());
     }
 

@@ -212,10 +212,16 @@ pub static RESOURCES: &[ResourceDef] = &[
         .cats(&["all"])
         .with_status()
         .with_scale(),
-    ResourceDef::new(ARGO, "v1alpha1", "analysisruns", "analysisrun", "AnalysisRun")
-        .short(&["ar"])
-        .cats(&["all"])
-        .with_generation(),
+    ResourceDef::new(
+        ARGO,
+        "v1alpha1",
+        "analysisruns",
+        "analysisrun",
+        "AnalysisRun",
+    )
+    .short(&["ar"])
+    .cats(&["all"])
+    .with_generation(),
     ResourceDef::new(
         ARGO,
         "v1alpha1",
@@ -397,6 +403,9 @@ mod tests {
         );
         let ns = lookup("", "v1", "namespaces").unwrap();
         assert_eq!(ns.path(Some("x"), Some("shop")), "/api/v1/namespaces/shop");
-        assert_eq!(by_kind("apps/v1", "Deployment").unwrap().plural, "deployments");
+        assert_eq!(
+            by_kind("apps/v1", "Deployment").unwrap().plural,
+            "deployments"
+        );
     }
 }

@@ -37,7 +37,12 @@ pub fn load_file(store: &Store, path: &Path) -> Result<()> {
         match v {
             Value::Null => {}
             Value::Object(ref m) if m.get("kind").and_then(Value::as_str) == Some("List") => {
-                objects.extend(m.get("items").and_then(Value::as_array).cloned().unwrap_or_default());
+                objects.extend(
+                    m.get("items")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
             }
             other => objects.push(other),
         }
@@ -56,9 +61,20 @@ pub fn insert(store: &Store, obj: Value) -> Result<Value> {
     let kind = obj["kind"].as_str().unwrap_or("").to_string();
     let res = resources::by_kind(&api, &kind)
         .ok_or_else(|| eyre!("the simulated cluster does not serve {kind} in {api:?}"))?;
-    let ns = obj["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+    let ns = obj["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
     let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
-    if res.namespaced && store.get(resources::by_kind("v1", "Namespace").expect("served"), "", &ns).is_err() {
+    if res.namespaced
+        && store
+            .get(
+                resources::by_kind("v1", "Namespace").expect("served"),
+                "",
+                &ns,
+            )
+            .is_err()
+    {
         insert(store, namespace(&ns))?;
     }
     store
@@ -151,7 +167,10 @@ fn replica_set_with_pods(
         }),
     )?;
     for i in 0..ready {
-        let suffix: String = pod_template_hash(&json!([rs_name, i])).chars().take(5).collect();
+        let suffix: String = pod_template_hash(&json!([rs_name, i]))
+            .chars()
+            .take(5)
+            .collect();
         let started = rs["metadata"]["creationTimestamp"].clone();
         insert(
             store,
@@ -227,8 +246,22 @@ pub fn load_default(store: &Store) -> Result<()> {
     )?;
     let stable = replica_set_with_pods(store, &rollout, &ARGO, &stable_tmpl, 1, 4)?;
     let canary = replica_set_with_pods(store, &rollout, &ARGO, &canary_tmpl, 2, 1)?;
-    insert(store, service("shop", "checkout-stable", json!({"app": "checkout", "rollouts-pod-template-hash": stable})))?;
-    insert(store, service("shop", "checkout-canary", json!({"app": "checkout", "rollouts-pod-template-hash": canary})))?;
+    insert(
+        store,
+        service(
+            "shop",
+            "checkout-stable",
+            json!({"app": "checkout", "rollouts-pod-template-hash": stable}),
+        ),
+    )?;
+    insert(
+        store,
+        service(
+            "shop",
+            "checkout-canary",
+            json!({"app": "checkout", "rollouts-pod-template-hash": canary}),
+        ),
+    )?;
     insert(
         store,
         json!({
@@ -287,7 +320,10 @@ pub fn load_default(store: &Store) -> Result<()> {
         }),
     )?;
     replica_set_with_pods(store, &deployment, &DEPLOYMENT, &frontend_tmpl, 1, 3)?;
-    insert(store, service("shop", "frontend", json!({"app": "frontend"})))?;
+    insert(
+        store,
+        service("shop", "frontend", json!({"app": "frontend"})),
+    )?;
     store
         .modify(resources::by_kind("apps/v1", "Deployment").expect("served"), "shop", "frontend", |d| {
             d["status"] = json!({
@@ -319,10 +355,19 @@ mod tests {
         assert_eq!(r["status"]["phase"], "Paused");
         assert_eq!(r["status"]["observedGeneration"], "1");
         let rs = resources::lookup("apps", "v1", "replicasets").unwrap();
-        let list = store.list(rs, Some("shop"), &ListOptions::default()).unwrap();
+        let list = store
+            .list(rs, Some("shop"), &ListOptions::default())
+            .unwrap();
         assert_eq!(list.items.len(), 3);
         let pods = resources::lookup("", "v1", "pods").unwrap();
-        assert_eq!(store.list(pods, Some("shop"), &ListOptions::default()).unwrap().items.len(), 8);
+        assert_eq!(
+            store
+                .list(pods, Some("shop"), &ListOptions::default())
+                .unwrap()
+                .items
+                .len(),
+            8
+        );
     }
 
     #[test]

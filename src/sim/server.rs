@@ -36,6 +36,7 @@ pub struct Shared {
     pub log: Arc<RequestLog>,
     /// How often a watch that allows bookmarks gets one.
     pub bookmark_interval: Duration,
+    tls: tokio_rustls::TlsAcceptor,
     addr: SocketAddr,
     listener: Mutex<Option<JoinHandle<()>>>,
 }
@@ -47,6 +48,7 @@ impl Shared {
         faults: Arc<Faults>,
         log: Arc<RequestLog>,
         bookmark_interval: Duration,
+        tls: tokio_rustls::TlsAcceptor,
         addr: SocketAddr,
     ) -> Arc<Self> {
         Arc::new(Shared {
@@ -55,6 +57,7 @@ impl Shared {
             faults,
             log,
             bookmark_interval,
+            tls,
             addr,
             listener: Mutex::new(None),
         })
@@ -85,10 +88,10 @@ impl Shared {
 
     /// Stop from synchronous code (a Drop); the task ends on its own.
     pub fn abort_listener(&self) {
-        if let Ok(mut slot) = self.listener.try_lock() {
-            if let Some(task) = slot.take() {
-                task.abort();
-            }
+        if let Ok(mut slot) = self.listener.try_lock()
+            && let Some(task) = slot.take()
+        {
+            task.abort();
         }
     }
 
@@ -111,7 +114,10 @@ pub async fn serve(shared: &Arc<Shared>, listener: TcpListener) {
 
 /// Boxed so that the admin endpoint, served from inside this loop, can
 /// restart it without making the future's type recursive.
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>) -> futures::future::BoxFuture<'static, ()> {
+fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+) -> futures::future::BoxFuture<'static, ()> {
     Box::pin(accept_connections(listener, shared))
 }
 
@@ -124,6 +130,13 @@ async fn accept_connections(listener: TcpListener, shared: Arc<Shared>) {
                 Ok((stream, _)) => {
                     let shared = shared.clone();
                     connections.spawn(async move {
+                        let stream = match shared.tls.accept(stream).await {
+                            Ok(s) => s,
+                            Err(e) => {
+                                tracing::debug!("TLS handshake failed: {e}");
+                                return;
+                            }
+                        };
                         let service = hyper::service::service_fn(move |req| {
                             let shared = shared.clone();
                             async move { Ok::<_, Infallible>(handle(shared, req).await) }
@@ -166,7 +179,11 @@ struct Query(HashMap<String, String>);
 
 impl Query {
     fn parse(raw: &str) -> Self {
-        Query(form_urlencoded::parse(raw.as_bytes()).into_owned().collect())
+        Query(
+            form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
     fn get(&self, k: &str) -> Option<&str> {
         self.0.get(k).map(String::as_str)
@@ -191,7 +208,10 @@ impl Query {
             labels,
             fields,
             limit: limit.filter(|l| *l > 0),
-            continue_token: self.get("continue").filter(|c| !c.is_empty()).map(str::to_string),
+            continue_token: self
+                .get("continue")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
         })
     }
 }
@@ -224,9 +244,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     resp
 }
 
-async fn respond(shared: &Arc<Shared>, user: Option<&User>, req: Request<Incoming>) -> Response<Body> {
+async fn respond(
+    shared: &Arc<Shared>,
+    user: Option<&User>,
+    req: Request<Incoming>,
+) -> Response<Body> {
     let path = req.uri().path().to_string();
-    if matches!(path.as_str(), "/version" | "/healthz" | "/livez" | "/readyz") {
+    if matches!(
+        path.as_str(),
+        "/version" | "/healthz" | "/livez" | "/readyz"
+    ) {
         return match path.as_str() {
             "/version" => json_response(200, &version()),
             _ => {
@@ -250,7 +277,9 @@ async fn respond(shared: &Arc<Shared>, user: Option<&User>, req: Request<Incomin
         let e = if code == 500 {
             ApiError::internal("injected fault: internal error")
         } else {
-            ApiError::unavailable("injected fault: the server is currently unable to handle the request")
+            ApiError::unavailable(
+                "injected fault: the server is currently unable to handle the request",
+            )
         };
         return error_response(&e);
     }
@@ -333,12 +362,15 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!("the request body is not valid JSON: {e}"))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
 }
 
-async fn api(shared: &Arc<Shared>, user: &User, req: Request<Incoming>) -> Result<Response<Body>, ApiError> {
+async fn api(
+    shared: &Arc<Shared>,
+    user: &User,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query().unwrap_or(""));
     let method = req.method().clone();
@@ -346,16 +378,27 @@ async fn api(shared: &Arc<Shared>, user: &User, req: Request<Incoming>) -> Resul
     let discovery = match path.trim_end_matches('/') {
         "/api" => Some(resources::api_versions(&addr)),
         "/apis" => Some(resources::api_group_list()),
-        p => match p.trim_start_matches('/').split('/').collect::<Vec<_>>().as_slice() {
-            ["api", v] => Some(resources::api_resource_list("", v).ok_or_else(ApiError::path_not_found)?),
+        p => match p
+            .trim_start_matches('/')
+            .split('/')
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["api", v] => {
+                Some(resources::api_resource_list("", v).ok_or_else(ApiError::path_not_found)?)
+            }
             ["apis", g] => Some(resources::api_group(g).ok_or_else(ApiError::path_not_found)?),
-            ["apis", g, v] => Some(resources::api_resource_list(g, v).ok_or_else(ApiError::path_not_found)?),
+            ["apis", g, v] => {
+                Some(resources::api_resource_list(g, v).ok_or_else(ApiError::path_not_found)?)
+            }
             _ => None,
         },
     };
     if let Some(doc) = discovery {
         if method != Method::GET {
-            return Err(ApiError::method_not_allowed("discovery documents are read-only"));
+            return Err(ApiError::method_not_allowed(
+                "discovery documents are read-only",
+            ));
         }
         return Ok(json_response(200, &doc));
     }
@@ -411,7 +454,10 @@ async fn api(shared: &Arc<Shared>, user: &User, req: Request<Incoming>) -> Resul
             let obj = store.get(res, &ns, target.name.unwrap_or_default())?;
             Ok(json_response(200, &scale_of(&obj)))
         }
-        "get" => Ok(json_response(200, &store.get(res, &ns, target.name.unwrap_or_default())?)),
+        "get" => Ok(json_response(
+            200,
+            &store.get(res, &ns, target.name.unwrap_or_default())?,
+        )),
         "list" => {
             let opts = query.list_options()?;
             let list = store.list(res, target.namespace.as_deref(), &opts)?;
@@ -441,12 +487,25 @@ async fn api(shared: &Arc<Shared>, user: &User, req: Request<Incoming>) -> Resul
             watch_response(shared, res, target.namespace.clone(), opts, &query)
         }
         "create" if res.virtual_create => {
-            let body = parse_json(&read_body(req).await?)?;
+            let protobuf = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(super::protobuf::is_protobuf);
+            let raw = read_body(req).await?;
+            let body = if protobuf {
+                super::protobuf::decode_review(&raw)?
+            } else {
+                parse_json(&raw)?
+            };
             Ok(json_response(201, &review(shared, user, res, body)?))
         }
         "create" => {
             let body = parse_json(&read_body(req).await?)?;
-            Ok(json_response(201, &store.create(res, &ns, body, Target::Main, dry_run)?))
+            Ok(json_response(
+                201,
+                &store.create(res, &ns, body, Target::Main, dry_run)?,
+            ))
         }
         "update" | "patch" if target.subresource == Some("scale") => {
             let name = target.name.unwrap_or_default();
@@ -462,19 +521,33 @@ async fn api(shared: &Arc<Shared>, user: &User, req: Request<Incoming>) -> Resul
                 ApiError::invalid("Scale", name, "spec.replicas", "Required value")
             })?;
             let patch = json!({"spec": {"replicas": replicas}}).to_string();
-            let obj = store.patch(res, &ns, name, PatchKind::Merge, patch.as_bytes(), Target::Main, dry_run)?;
+            let obj = store.patch(
+                res,
+                &ns,
+                name,
+                PatchKind::Merge,
+                patch.as_bytes(),
+                Target::Main,
+                dry_run,
+            )?;
             Ok(json_response(200, &scale_of(&obj)))
         }
         "update" => {
             let body = parse_json(&read_body(req).await?)?;
             let name = target.name.unwrap_or_default();
-            Ok(json_response(200, &store.update(res, &ns, name, body, write_target, dry_run)?))
+            Ok(json_response(
+                200,
+                &store.update(res, &ns, name, body, write_target, dry_run)?,
+            ))
         }
         "patch" => {
             let kind = patch_kind(&req, verb)?.expect("patch has a kind");
             let body = read_body(req).await?;
             let name = target.name.unwrap_or_default();
-            Ok(json_response(200, &store.patch(res, &ns, name, kind, &body, write_target, dry_run)?))
+            Ok(json_response(
+                200,
+                &store.patch(res, &ns, name, kind, &body, write_target, dry_run)?,
+            ))
         }
         "delete" => {
             let body = read_body(req).await?;
@@ -487,7 +560,10 @@ async fn api(shared: &Arc<Shared>, user: &User, req: Request<Incoming>) -> Resul
                 }
             }
             let dry = dry_run || opts.dry_run;
-            Ok(json_response(200, &store.delete(res, &ns, name, opts.propagation, dry)?))
+            Ok(json_response(
+                200,
+                &store.delete(res, &ns, name, opts.propagation, dry)?,
+            ))
         }
         "deletecollection" => {
             let body = read_body(req).await?;
@@ -601,9 +677,16 @@ fn scale_of(obj: &Value) -> Value {
 }
 
 /// Answer a SelfSubjectAccessReview or SelfSubjectReview by the user's own rules.
-fn review(shared: &Shared, user: &User, res: &ResourceDef, mut body: Value) -> Result<Value, ApiError> {
+fn review(
+    shared: &Shared,
+    user: &User,
+    res: &ResourceDef,
+    mut body: Value,
+) -> Result<Value, ApiError> {
     if !body.is_object() {
-        return Err(ApiError::bad_request("the request body must be a JSON object"));
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
     }
     body["apiVersion"] = json!(res.api_version());
     body["kind"] = json!(res.kind);
@@ -624,7 +707,9 @@ fn review(shared: &Shared, user: &User, res: &ResourceDef, mut body: Value) -> R
                 })
             } else {
                 // Non-resource URLs (/healthz, /version …) are readable by everyone.
-                let verb = body["spec"]["nonResourceAttributes"]["verb"].as_str().unwrap_or("");
+                let verb = body["spec"]["nonResourceAttributes"]["verb"]
+                    .as_str()
+                    .unwrap_or("");
                 verb == "get" || user.name == Role::Admin.user_name()
             };
             let mut status = json!({"allowed": allowed});
@@ -646,14 +731,20 @@ fn watch_line(kind: &str, object: &Value) -> Bytes {
 
 /// How a change looks to one watch: label-selected watches see an object
 /// that stops matching as DELETED and one that starts matching as ADDED.
-fn visible_event(change: &Change, res: &ResourceDef, ns: Option<&str>, opts: &ListOptions) -> Option<(EventType, Value)> {
+fn visible_event(
+    change: &Change,
+    res: &ResourceDef,
+    ns: Option<&str>,
+    opts: &ListOptions,
+) -> Option<(EventType, Value)> {
     if !std::ptr::eq(change.res, res) {
         return None;
     }
-    if let Some(ns) = ns {
-        if res.namespaced && change.namespace != ns {
-            return None;
-        }
+    if let Some(ns) = ns
+        && res.namespaced
+        && change.namespace != ns
+    {
+        return None;
     }
     let now = opts.matches(&change.object);
     let before = change.old.as_ref().is_some_and(|o| opts.matches(o));
@@ -705,9 +796,10 @@ fn watch_response(
 ) -> Result<Response<Body>, ApiError> {
     let from = match query.get("resourceVersion") {
         None | Some("") | Some("0") => None,
-        Some(rv) => Some(rv.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(format!("invalid resource version: {rv:?}"))
-        })?),
+        Some(rv) => Some(
+            rv.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))?,
+        ),
     };
     let timeout = query
         .get("timeoutSeconds")
@@ -724,7 +816,9 @@ fn watch_response(
             shared.store.resource_version()
         )))
     } else {
-        shared.store.watch(res, if send_initial_events { None } else { from })
+        shared
+            .store
+            .watch(res, if send_initial_events { None } else { from })
     };
     let start = match start {
         Ok(s) => s,
@@ -741,13 +835,18 @@ fn watch_response(
     tokio::spawn(async move {
         let mut last_rv = start.resource_version;
         for change in &start.initial {
-            if let Some((kind, obj)) = visible_event(change, res, ns.as_deref(), &opts) {
-                if tx.send(watch_line(kind.as_str(), &obj)).await.is_err() {
-                    return;
-                }
+            if let Some((kind, obj)) = visible_event(change, res, ns.as_deref(), &opts)
+                && tx.send(watch_line(kind.as_str(), &obj)).await.is_err()
+            {
+                return;
             }
         }
-        if send_initial_events && tx.send(watch_line("BOOKMARK", &bookmark(res, last_rv, true))).await.is_err() {
+        if send_initial_events
+            && tx
+                .send(watch_line("BOOKMARK", &bookmark(res, last_rv, true)))
+                .await
+                .is_err()
+        {
             return;
         }
         let mut live = start.live;
@@ -759,11 +858,10 @@ fn watch_response(
                 change = live.recv() => match change {
                     Ok(change) => {
                         last_rv = last_rv.max(change.rv);
-                        if let Some((kind, obj)) = visible_event(&change, res, ns.as_deref(), &opts) {
-                            if tx.send(watch_line(kind.as_str(), &obj)).await.is_err() {
+                        if let Some((kind, obj)) = visible_event(&change, res, ns.as_deref(), &opts)
+                            && tx.send(watch_line(kind.as_str(), &obj)).await.is_err() {
                                 return;
                             }
-                        }
                     }
                     // A watcher too slow to keep up is closed; it resumes from its last version.
                     Err(_) => return,
@@ -824,7 +922,10 @@ async fn admin(shared: &Arc<Shared>, path: &str, req: Request<Incoming>) -> Resp
             json_response(200, &state(faults))
         }
         (Method::POST, "faults/outage") => {
-            let secs: f64 = query.get("seconds").and_then(|c| c.parse().ok()).unwrap_or(5.0);
+            let secs: f64 = query
+                .get("seconds")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(5.0);
             let shared = shared.clone();
             tokio::spawn(async move {
                 // Let this answer reach the client before the listener goes.
@@ -837,9 +938,10 @@ async fn admin(shared: &Arc<Shared>, path: &str, req: Request<Incoming>) -> Resp
             });
             json_response(202, &json!({"outageSeconds": secs}))
         }
-        (Method::GET, "requests") => {
-            json_response(200, &serde_json::to_value(shared.log.records()).unwrap_or_default())
-        }
+        (Method::GET, "requests") => json_response(
+            200,
+            &serde_json::to_value(shared.log.records()).unwrap_or_default(),
+        ),
         _ => error_response(&ApiError::path_not_found()),
     }
 }
@@ -859,22 +961,33 @@ mod tests {
 
     #[test]
     fn resource_paths_parse_like_the_apiserver() {
-        let t = parse_resource_path("/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status")
-            .unwrap()
-            .unwrap();
+        let t = parse_resource_path(
+            "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status",
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(t.res.plural, "rollouts");
         assert_eq!(t.namespace.as_deref(), Some("shop"));
         assert_eq!(t.name, Some("checkout"));
         assert_eq!(t.subresource, Some("status"));
-        let t = parse_resource_path("/api/v1/namespaces/shop").unwrap().unwrap();
+        let t = parse_resource_path("/api/v1/namespaces/shop")
+            .unwrap()
+            .unwrap();
         assert_eq!(t.res.plural, "namespaces");
         assert_eq!(t.name, Some("shop"));
-        let t = parse_resource_path("/api/v1/namespaces/shop/status").unwrap().unwrap();
+        let t = parse_resource_path("/api/v1/namespaces/shop/status")
+            .unwrap()
+            .unwrap();
         assert_eq!(t.subresource, Some("status"));
-        let t = parse_resource_path("/apis/apps/v1/deployments").unwrap().unwrap();
+        let t = parse_resource_path("/apis/apps/v1/deployments")
+            .unwrap()
+            .unwrap();
         assert!(t.namespace.is_none() && t.name.is_none());
         assert!(parse_resource_path("/apis/apps/v1/namespaces/shop/deployments/a/exec").is_err());
-        assert!(parse_resource_path("/apis/argoproj.io/v1alpha1/namespaces/shop/analysisruns/a/scale").is_err());
+        assert!(
+            parse_resource_path("/apis/argoproj.io/v1alpha1/namespaces/shop/analysisruns/a/scale")
+                .is_err()
+        );
     }
 
     #[test]
@@ -884,8 +997,10 @@ mod tests {
             labels: LabelSelector::parse("app=a").unwrap(),
             ..Default::default()
         };
-        let old = json!({"metadata": {"name": "p", "labels": {"app": "a"}, "resourceVersion": "4"}});
-        let new = json!({"metadata": {"name": "p", "labels": {"app": "b"}, "resourceVersion": "5"}});
+        let old =
+            json!({"metadata": {"name": "p", "labels": {"app": "a"}, "resourceVersion": "4"}});
+        let new =
+            json!({"metadata": {"name": "p", "labels": {"app": "b"}, "resourceVersion": "5"}});
         let change = Change {
             rv: 5,
             event: EventType::Modified,
@@ -902,7 +1017,10 @@ mod tests {
             old: Some(new),
             ..change.clone()
         };
-        assert_eq!(visible_event(&back, res, Some("shop"), &opts).unwrap().0, EventType::Added);
+        assert_eq!(
+            visible_event(&back, res, Some("shop"), &opts).unwrap().0,
+            EventType::Added
+        );
         assert!(visible_event(&change, res, Some("other"), &opts).is_none());
     }
 }

@@ -64,7 +64,11 @@ impl ApiError {
     }
 
     pub fn path_not_found() -> Self {
-        Self::new(404, "NotFound", "the server could not find the requested resource")
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
     }
 
     pub fn already_exists(res: &ResourceDef, name: &str) -> Self {
@@ -158,7 +162,9 @@ impl ApiError {
         Self::new(
             415,
             "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"),
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
         )
     }
 
@@ -216,6 +222,9 @@ mod tests {
     #[test]
     fn core_resources_are_named_without_group() {
         let pods = lookup("", "v1", "pods").unwrap();
-        assert_eq!(ApiError::not_found(pods, "p").message, "pods \"p\" not found");
+        assert_eq!(
+            ApiError::not_found(pods, "p").message,
+            "pods \"p\" not found"
+        );
     }
 }

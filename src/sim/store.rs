@@ -185,7 +185,11 @@ fn encode_continue(rv: u64, start: &str) -> String {
 }
 
 fn decode_continue(token: &str) -> Result<(u64, String), ApiError> {
-    let bad = || ApiError::bad_request("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)");
+    let bad = || {
+        ApiError::bad_request(
+            "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)",
+        )
+    };
     let raw = base64::engine::general_purpose::STANDARD
         .decode(token)
         .map_err(|_| bad())?;
@@ -279,7 +283,11 @@ impl Store {
             .filter(|(k, _)| start_after.as_ref().is_none_or(|s| k > s))
             .filter(|(_, obj)| opts.matches(obj))
             .collect();
-        let take = opts.limit.filter(|l| *l > 0).unwrap_or(matching.len()).min(matching.len());
+        let take = opts
+            .limit
+            .filter(|l| *l > 0)
+            .unwrap_or(matching.len())
+            .min(matching.len());
         let remaining = matching.len() - take;
         let items: Vec<Value> = matching[..take].iter().map(|(_, o)| (*o).clone()).collect();
         let continue_token = (remaining > 0).then(|| encode_continue(st.rv, &matching[take - 1].0));
@@ -301,7 +309,9 @@ impl Store {
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         check_type(res, &mut obj)?;
         let mut st = self.lock();
@@ -317,7 +327,11 @@ impl Store {
         } else {
             m.remove("namespace");
         }
-        let mut name = m.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let mut name = m
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if name.is_empty() {
             match m.get("generateName").and_then(Value::as_str) {
                 Some(prefix) if !prefix.is_empty() => {
@@ -339,7 +353,9 @@ impl Store {
                 res.kind,
                 &name,
                 "metadata.name",
-                format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"),
+                format!(
+                    "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+                ),
             ));
         }
         if res.namespaced {
@@ -362,10 +378,11 @@ impl Store {
         if res.generation {
             m.insert("generation".into(), json!(1));
         }
-        if res.status && target != Target::Whole {
-            if let Some(o) = obj.as_object_mut() {
-                o.remove("status");
-            }
+        if res.status
+            && target != Target::Whole
+            && let Some(o) = obj.as_object_mut()
+        {
+            o.remove("status");
         }
         if dry_run {
             return Ok(obj);
@@ -384,7 +401,9 @@ impl Store {
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         if !obj.is_object() {
-            return Err(ApiError::bad_request("the request body must be a JSON object"));
+            return Err(ApiError::bad_request(
+                "the request body must be a JSON object",
+            ));
         }
         check_type(res, &mut obj)?;
         let mut st = self.lock();
@@ -434,14 +453,16 @@ impl Store {
             ApiError::invalid(res.kind, name, "patch", format!("Invalid value: {e}"))
         })?;
         if !patched.is_object() {
-            return Err(ApiError::bad_request("the patched object is not a JSON object"));
+            return Err(ApiError::bad_request(
+                "the patched object is not a JSON object",
+            ));
         }
         // A resourceVersion in the patch is a precondition, like in an update.
         let wanted = meta_str(&patched, "resourceVersion").map(str::to_string);
-        if let Some(rv) = wanted {
-            if rv != meta_str(&current, "resourceVersion").unwrap_or("") {
-                return Err(ApiError::conflict(res, name));
-            }
+        if let Some(rv) = wanted
+            && rv != meta_str(&current, "resourceVersion").unwrap_or("")
+        {
+            return Err(ApiError::conflict(res, name));
         }
         check_type(res, &mut patched)?;
         self.write(&mut st, res, k, current, patched, target, dry_run)
@@ -480,12 +501,12 @@ impl Store {
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let name = k.3.clone();
-        if let Some(body_name) = meta_str(&next, "name") {
-            if body_name != name {
-                return Err(ApiError::bad_request(format!(
-                    "the name of the object ({body_name}) does not match the name on the URL ({name})"
-                )));
-            }
+        if let Some(body_name) = meta_str(&next, "name")
+            && body_name != name
+        {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
         }
         match target {
             Target::Status => {
@@ -514,7 +535,13 @@ impl Store {
         // Identity fields are the server's, whatever the client sent.
         let cur_meta = meta(&current).cloned().unwrap_or_default();
         let m = meta_mut(&mut next);
-        for field in ["uid", "creationTimestamp", "namespace", "name", "deletionTimestamp"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "namespace",
+            "name",
+            "deletionTimestamp",
+        ] {
             match cur_meta.get(field) {
                 Some(v) => m.insert(field.into(), v.clone()),
                 None => m.remove(field),
@@ -522,10 +549,16 @@ impl Store {
         }
         m.insert(
             "resourceVersion".into(),
-            cur_meta.get("resourceVersion").cloned().unwrap_or(Value::Null),
+            cur_meta
+                .get("resourceVersion")
+                .cloned()
+                .unwrap_or(Value::Null),
         );
         if res.generation {
-            let generation = cur_meta.get("generation").and_then(Value::as_i64).unwrap_or(1);
+            let generation = cur_meta
+                .get("generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             let bumped = spec_part(&current) != spec_part(&next);
             let m = meta_mut(&mut next);
             m.insert("generation".into(), json!(generation + i64::from(bumped)));
@@ -539,7 +572,14 @@ impl Store {
         if dry_run {
             return Ok(next);
         }
-        Ok(st.commit(&self.fanout, res, k, EventType::Modified, next, Some(current)))
+        Ok(st.commit(
+            &self.fanout,
+            res,
+            k,
+            EventType::Modified,
+            next,
+            Some(current),
+        ))
     }
 
     /// Delete an object and, unless orphaned, everything it owns.
@@ -722,7 +762,14 @@ impl State {
             .find(|r| r.group == k.0 && r.plural == k.1)
             .expect("stored objects have a served resource");
         let uid = meta_str(&current, "uid").unwrap_or("").to_string();
-        let deleted = self.commit(fanout, res, k.clone(), EventType::Deleted, current.clone(), Some(current));
+        let deleted = self.commit(
+            fanout,
+            res,
+            k.clone(),
+            EventType::Deleted,
+            current.clone(),
+            Some(current),
+        );
         let is_namespace = std::ptr::eq(res, namespace_def());
         let dependents: Vec<ObjKey> = self
             .objects
@@ -738,7 +785,9 @@ impl State {
             .collect();
         for dk in dependents {
             if propagation == Propagation::Orphan && !is_namespace {
-                let Some(obj) = self.objects.get(&dk).cloned() else { continue };
+                let Some(obj) = self.objects.get(&dk).cloned() else {
+                    continue;
+                };
                 let mut next = obj.clone();
                 if let Some(refs) = meta_mut(&mut next)
                     .get_mut("ownerReferences")
@@ -767,8 +816,14 @@ mod tests {
     fn store() -> Store {
         let s = Store::new(Arc::new(Clock::new(0.0)));
         let ns = lookup("", "v1", "namespaces").unwrap();
-        s.create(ns, "", json!({"metadata": {"name": "shop"}}), Target::Whole, false)
-            .unwrap();
+        s.create(
+            ns,
+            "",
+            json!({"metadata": {"name": "shop"}}),
+            Target::Whole,
+            false,
+        )
+        .unwrap();
         s
     }
 
@@ -777,7 +832,11 @@ mod tests {
     }
 
     fn rv_of(v: &Value) -> u64 {
-        v["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap()
+        v["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
     }
 
     #[test]
@@ -803,20 +862,50 @@ mod tests {
     #[test]
     fn generation_moves_on_spec_changes_only_and_status_is_protected() {
         let s = store();
-        s.create(ro(), "shop", json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}), Target::Main, false)
-            .unwrap();
+        s.create(
+            ro(),
+            "shop",
+            json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
+            Target::Main,
+            false,
+        )
+        .unwrap();
         let v = s
-            .patch(ro(), "shop", "a", PatchKind::Merge, br#"{"status":{"abort":true}}"#, Target::Status, false)
+            .patch(
+                ro(),
+                "shop",
+                "a",
+                PatchKind::Merge,
+                br#"{"status":{"abort":true}}"#,
+                Target::Status,
+                false,
+            )
             .unwrap();
         assert_eq!(v["metadata"]["generation"], 1);
         assert_eq!(v["status"]["abort"], true);
         let v = s
-            .patch(ro(), "shop", "a", PatchKind::Merge, br#"{"spec":{"paused":true},"status":{"abort":false}}"#, Target::Main, false)
+            .patch(
+                ro(),
+                "shop",
+                "a",
+                PatchKind::Merge,
+                br#"{"spec":{"paused":true},"status":{"abort":false}}"#,
+                Target::Main,
+                false,
+            )
             .unwrap();
         assert_eq!(v["metadata"]["generation"], 2);
         assert_eq!(v["status"]["abort"], true, "main resource ignores status");
         let v2 = s
-            .patch(ro(), "shop", "a", PatchKind::Merge, br#"{"metadata":{"labels":{"x":"y"}}}"#, Target::Main, false)
+            .patch(
+                ro(),
+                "shop",
+                "a",
+                PatchKind::Merge,
+                br#"{"metadata":{"labels":{"x":"y"}}}"#,
+                Target::Main,
+                false,
+            )
             .unwrap();
         assert_eq!(v2["metadata"]["generation"], 2);
         assert!(rv_of(&v2) > rv_of(&v));
@@ -826,10 +915,24 @@ mod tests {
     fn a_no_op_write_keeps_the_resource_version() {
         let s = store();
         let a = s
-            .create(ro(), "shop", json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}), Target::Main, false)
+            .create(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
+                Target::Main,
+                false,
+            )
             .unwrap();
         let b = s
-            .patch(ro(), "shop", "a", PatchKind::Merge, br#"{"spec":{"replicas":1}}"#, Target::Main, false)
+            .patch(
+                ro(),
+                "shop",
+                "a",
+                PatchKind::Merge,
+                br#"{"spec":{"replicas":1}}"#,
+                Target::Main,
+                false,
+            )
             .unwrap();
         assert_eq!(a, b);
     }
@@ -838,12 +941,21 @@ mod tests {
     fn stale_update_conflicts() {
         let s = store();
         let a = s
-            .create(ro(), "shop", json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}), Target::Main, false)
+            .create(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
+                Target::Main,
+                false,
+            )
             .unwrap();
         let mut b = a.clone();
         b["spec"]["replicas"] = json!(2);
-        s.update(ro(), "shop", "a", b.clone(), Target::Main, false).unwrap();
-        let err = s.update(ro(), "shop", "a", b, Target::Main, false).unwrap_err();
+        s.update(ro(), "shop", "a", b.clone(), Target::Main, false)
+            .unwrap();
+        let err = s
+            .update(ro(), "shop", "a", b, Target::Main, false)
+            .unwrap_err();
         assert_eq!(err.code, 409);
         assert_eq!(err.reason, "Conflict");
     }
@@ -854,7 +966,13 @@ mod tests {
         let rs = lookup("apps", "v1", "replicasets").unwrap();
         let pods = lookup("", "v1", "pods").unwrap();
         let owner = s
-            .create(ro(), "shop", json!({"metadata": {"name": "a"}}), Target::Main, false)
+            .create(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": "a"}}),
+                Target::Main,
+                false,
+            )
             .unwrap();
         let uid = owner["metadata"]["uid"].clone();
         let r = s
@@ -863,7 +981,8 @@ mod tests {
         let ruid = r["metadata"]["uid"].clone();
         s.create(pods, "shop", json!({"metadata": {"name": "a-1-x", "ownerReferences": [{"uid": ruid, "kind": "ReplicaSet", "name": "a-1", "apiVersion": "apps/v1"}]}}), Target::Main, false)
             .unwrap();
-        s.delete(ro(), "shop", "a", Propagation::Background, false).unwrap();
+        s.delete(ro(), "shop", "a", Propagation::Background, false)
+            .unwrap();
         assert_eq!(s.get(rs, "shop", "a-1").unwrap_err().code, 404);
         assert_eq!(s.get(pods, "shop", "a-1-x").unwrap_err().code, 404);
     }
@@ -872,25 +991,55 @@ mod tests {
     fn list_pages_with_continue_and_expires_after_compaction() {
         let s = store();
         for i in 0..5 {
-            s.create(ro(), "shop", json!({"metadata": {"name": format!("r{i}")}}), Target::Main, false)
-                .unwrap();
+            s.create(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": format!("r{i}")}}),
+                Target::Main,
+                false,
+            )
+            .unwrap();
         }
-        let mut opts = ListOptions { limit: Some(2), ..Default::default() };
+        let mut opts = ListOptions {
+            limit: Some(2),
+            ..Default::default()
+        };
         let mut names = Vec::new();
         loop {
             let page = s.list(ro(), Some("shop"), &opts).unwrap();
-            names.extend(page.items.iter().map(|o| o["metadata"]["name"].as_str().unwrap().to_string()));
+            names.extend(
+                page.items
+                    .iter()
+                    .map(|o| o["metadata"]["name"].as_str().unwrap().to_string()),
+            );
             match page.continue_token {
                 Some(t) => opts.continue_token = Some(t),
                 None => break,
             }
         }
         assert_eq!(names, ["r0", "r1", "r2", "r3", "r4"]);
-        let first = s.list(ro(), Some("shop"), &ListOptions { limit: Some(2), ..Default::default() }).unwrap();
+        let first = s
+            .list(
+                ro(),
+                Some("shop"),
+                &ListOptions {
+                    limit: Some(2),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
         assert_eq!(first.remaining, Some(3));
         s.compact();
         let err = s
-            .list(ro(), Some("shop"), &ListOptions { limit: Some(2), continue_token: first.continue_token, ..Default::default() })
+            .list(
+                ro(),
+                Some("shop"),
+                &ListOptions {
+                    limit: Some(2),
+                    continue_token: first.continue_token,
+                    ..Default::default()
+                },
+            )
             .unwrap_err();
         assert_eq!(err.code, 410);
     }
@@ -899,10 +1048,24 @@ mod tests {
     fn watch_resumes_from_history_and_answers_410_when_compacted() {
         let s = store();
         let a = s
-            .create(ro(), "shop", json!({"metadata": {"name": "a"}}), Target::Main, false)
+            .create(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": "a"}}),
+                Target::Main,
+                false,
+            )
             .unwrap();
-        s.patch(ro(), "shop", "a", PatchKind::Merge, br#"{"spec":{"x":1}}"#, Target::Main, false)
-            .unwrap();
+        s.patch(
+            ro(),
+            "shop",
+            "a",
+            PatchKind::Merge,
+            br#"{"spec":{"x":1}}"#,
+            Target::Main,
+            false,
+        )
+        .unwrap();
         let start = s.watch(ro(), Some(rv_of(&a))).unwrap();
         assert_eq!(start.initial.len(), 1);
         assert_eq!(start.initial[0].event, EventType::Modified);
@@ -915,12 +1078,24 @@ mod tests {
     fn creating_in_a_missing_namespace_is_not_found() {
         let s = store();
         let err = s
-            .create(ro(), "nope", json!({"metadata": {"name": "a"}}), Target::Main, false)
+            .create(
+                ro(),
+                "nope",
+                json!({"metadata": {"name": "a"}}),
+                Target::Main,
+                false,
+            )
             .unwrap_err();
         assert_eq!(err.code, 404);
         assert_eq!(err.message, "namespaces \"nope\" not found");
         let err = s
-            .create(ro(), "shop", json!({"metadata": {"name": "Bad_Name"}}), Target::Main, false)
+            .create(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": "Bad_Name"}}),
+                Target::Main,
+                false,
+            )
             .unwrap_err();
         assert_eq!(err.code, 422);
     }
