@@ -1,0 +1,389 @@
+//! The real kubectl against `cutover sim serve`: whatever kubectl does
+//! against the simulated cluster must work as it does against a real one.
+
+mod support;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use support::{ServeProcess, require_program, stderr_of, stdout_of};
+
+fn kubectl_or_skip(test: &str) -> Option<std::path::PathBuf> {
+    require_program("kubectl", test)
+}
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "kubectl failed: {}\n{}",
+        stdout_of(out),
+        stderr_of(out)
+    );
+    stdout_of(out)
+}
+
+#[test]
+fn api_resources_lists_the_served_kinds_with_short_names() {
+    let Some(kubectl) = kubectl_or_skip("api_resources") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let out = ok(&sim.kubectl(&kubectl, &["api-resources"]));
+    let rollouts = out
+        .lines()
+        .find(|l| l.starts_with("rollouts "))
+        .expect("rollouts listed");
+    assert!(rollouts.split_whitespace().any(|w| w == "ro"), "{rollouts}");
+    assert!(rollouts.contains("argoproj.io/v1alpha1"));
+    for kind in [
+        "canaries",
+        "virtualservices",
+        "httproutes",
+        "deployments",
+        "jobs",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(kind)),
+            "{kind} missing:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn get_lists_workloads_in_text_and_json() {
+    let Some(kubectl) = kubectl_or_skip("get") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let text = ok(&sim.kubectl(&kubectl, &["get", "rollouts,deploy,rs,pods", "-n", "shop"]));
+    assert!(text.contains("rollout.argoproj.io/checkout"), "{text}");
+    assert!(text.contains("deployment.apps/frontend"), "{text}");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("pod/")).count(),
+        8,
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("replicaset.apps/"))
+            .count(),
+        3
+    );
+
+    let json: Value = serde_json::from_str(&ok(
+        &sim.kubectl(&kubectl, &["get", "rollouts", "-n", "shop", "-o", "json"])
+    ))
+    .expect("kubectl prints JSON");
+    assert_eq!(json["items"][0]["metadata"]["name"], "checkout");
+    assert_eq!(json["items"][0]["status"]["phase"], "Paused");
+
+    let one: Value = serde_json::from_str(&ok(&sim.kubectl(
+        &kubectl,
+        &["get", "ro", "checkout", "-n", "shop", "-o", "json"],
+    )))
+    .unwrap();
+    assert_eq!(one["kind"], "Rollout");
+    let selected = ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "shop",
+            "-l",
+            "app=frontend",
+            "-o",
+            "name",
+        ],
+    ));
+    assert_eq!(selected.lines().count(), 3, "{selected}");
+    let all_ns = ok(&sim.kubectl(&kubectl, &["get", "pods", "-A", "-o", "name"]));
+    assert_eq!(all_ns.lines().count(), 8);
+}
+
+#[test]
+fn watch_prints_an_update_when_the_rollout_changes() {
+    let Some(kubectl) = kubectl_or_skip("watch") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let mut watch = Command::new(&kubectl)
+        .args([
+            "get",
+            "rollouts",
+            "-n",
+            "shop",
+            "-w",
+            "-o",
+            "jsonpath={.metadata.name} {.spec.paused}{\"\\n\"}",
+        ])
+        .env("KUBECONFIG", &sim.kubeconfig)
+        .env("HOME", sim.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl -w");
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("initial line").unwrap();
+    assert_eq!(
+        first.trim(),
+        "checkout",
+        "the initial state is printed first"
+    );
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "patch",
+            "rollout",
+            "checkout",
+            "-n",
+            "shop",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"paused":true}}"#,
+        ],
+    ));
+    let update = lines.next().expect("an update line").unwrap();
+    assert_eq!(update.trim(), "checkout true");
+    let _ = watch.kill();
+    let _ = watch.wait();
+}
+
+#[test]
+fn patches_reach_spec_and_status_separately() {
+    let Some(kubectl) = kubectl_or_skip("patch") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let get = |path: &str| {
+        ok(&sim.kubectl(
+            &kubectl,
+            &[
+                "get",
+                "rollout",
+                "checkout",
+                "-n",
+                "shop",
+                "-o",
+                &format!("jsonpath={path}"),
+            ],
+        ))
+    };
+    let generation = get("{.metadata.generation}");
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "patch",
+            "rollout",
+            "checkout",
+            "-n",
+            "shop",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"paused":true}}"#,
+        ],
+    ));
+    assert_eq!(get("{.spec.paused}"), "true");
+    let after_spec = get("{.metadata.generation}");
+    assert_ne!(after_spec, generation, "a spec change moves the generation");
+
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "patch",
+            "rollout",
+            "checkout",
+            "-n",
+            "shop",
+            "--subresource",
+            "status",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"status":{"abort":true}}"#,
+        ],
+    ));
+    assert_eq!(get("{.status.abort}"), "true");
+    assert_eq!(
+        get("{.metadata.generation}"),
+        after_spec,
+        "status changes leave the generation"
+    );
+
+    // The main resource ignores status.
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "patch",
+            "rollout",
+            "checkout",
+            "-n",
+            "shop",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"status":{"abort":false}}"#,
+        ],
+    ));
+    assert_eq!(get("{.status.abort}"), "true");
+
+    // kubectl's default patch type for built-in kinds is a strategic merge patch.
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "patch", "deployment", "frontend", "-n", "shop", "-p",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"frontend","image":"registry.example/shop/frontend:2.9.0"}]}}}}"#,
+        ],
+    ));
+    let image = ok(&sim.kubectl(
+        &kubectl,
+        &["get", "deploy", "frontend", "-n", "shop", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"],
+    ));
+    assert_eq!(image, "registry.example/shop/frontend:2.9.0 8080");
+}
+
+#[test]
+fn apply_scale_and_delete_a_new_deployment() {
+    let Some(kubectl) = kubectl_or_skip("apply") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let manifest = sim.dir.path().join("web.yaml");
+    let write = |replicas: u32| {
+        std::fs::write(
+            &manifest,
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: {replicas}\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n"
+            ),
+        )
+        .unwrap();
+    };
+    write(2);
+    let path = manifest.to_str().unwrap();
+    let created = ok(&sim.kubectl(&kubectl, &["apply", "--validate=false", "-f", path]));
+    assert!(created.contains("deployment.apps/web created"), "{created}");
+    write(4);
+    let configured = ok(&sim.kubectl(&kubectl, &["apply", "--validate=false", "-f", path]));
+    assert!(configured.contains("configured"), "{configured}");
+    let replicas = ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ],
+    ));
+    assert_eq!(replicas, "4");
+    ok(&sim.kubectl(
+        &kubectl,
+        &["scale", "deploy", "web", "-n", "shop", "--replicas", "1"],
+    ));
+    let replicas = ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.replicas}",
+        ],
+    ));
+    assert_eq!(replicas, "1");
+    let deleted = ok(&sim.kubectl(&kubectl, &["delete", "deploy", "web", "-n", "shop"]));
+    assert!(deleted.contains("deleted"), "{deleted}");
+    let gone = sim.kubectl(&kubectl, &["get", "deploy", "web", "-n", "shop"]);
+    assert!(!gone.status.success());
+    assert!(
+        stderr_of(&gone).contains("NotFound"),
+        "{}",
+        stderr_of(&gone)
+    );
+}
+
+#[test]
+fn the_viewer_may_look_but_not_touch() {
+    let Some(kubectl) = kubectl_or_skip("viewer") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let viewer = |args: &[&str]| {
+        let mut all = vec!["--context", "sim-viewer"];
+        all.extend_from_slice(args);
+        sim.kubectl(&kubectl, &all)
+    };
+    ok(&viewer(&["get", "rollouts", "-n", "shop"]));
+    let denied = viewer(&[
+        "patch",
+        "rollout",
+        "checkout",
+        "-n",
+        "shop",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"paused":true}}"#,
+    ]);
+    assert!(!denied.status.success());
+    let err = stderr_of(&denied);
+    assert!(err.contains("Forbidden"), "{err}");
+    assert!(
+        err.contains(r#"User "viewer" cannot patch resource "rollouts""#),
+        "{err}"
+    );
+
+    let can_i = viewer(&["auth", "can-i", "patch", "rollouts", "-n", "shop"]);
+    assert_eq!(stdout_of(&can_i).trim(), "no");
+    let can_list = viewer(&["auth", "can-i", "list", "rollouts", "-n", "shop"]);
+    assert_eq!(stdout_of(&can_list).trim(), "yes");
+    let admin_can = sim.kubectl(
+        &kubectl,
+        &[
+            "auth",
+            "can-i",
+            "patch",
+            "rollouts",
+            "--subresource",
+            "status",
+            "-n",
+            "shop",
+        ],
+    );
+    assert_eq!(stdout_of(&admin_can).trim(), "yes");
+
+    let whoami = ok(&viewer(&["auth", "whoami"]));
+    assert!(whoami.contains("viewer"), "{whoami}");
+    assert!(whoami.contains("system:authenticated"), "{whoami}");
+
+    let mutations: Vec<Value> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r["user"] == "viewer" && r["status"].as_u64().is_some_and(|s| s < 400))
+        .filter(|r| matches!(r["method"].as_str(), Some("PATCH" | "PUT" | "DELETE")))
+        .collect();
+    assert!(
+        mutations.is_empty(),
+        "the viewer changed something: {mutations:?}"
+    );
+    let refused = sim
+        .requests()
+        .into_iter()
+        .any(|r| r["user"] == "viewer" && r["method"] == "PATCH" && r["status"] == 403);
+    assert!(refused, "the refused patch is in the request log");
+}
+
+#[test]
+fn sim_serve_stops_cleanly_on_sigterm() {
+    let sim = ServeProcess::start();
+    let kubeconfig = sim.kubeconfig.clone();
+    assert!(kubeconfig.exists());
+    let status = sim.terminate();
+    assert!(status.success(), "sim serve exits 0 on SIGTERM: {status:?}");
+}

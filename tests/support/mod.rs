@@ -1,0 +1,148 @@
+//! Support for the integration tests: the simulated cluster in-process or as
+//! a `cutover sim serve` process, real programs found or skipped, and waits.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// `CUTOVER_REQUIRE_BACKENDS=1` (set by scripts/test) turns a missing program into a failure.
+pub fn backends_required() -> bool {
+    std::env::var("CUTOVER_REQUIRE_BACKENDS").is_ok_and(|v| v == "1")
+}
+
+/// Find a program on PATH; when it is missing, fail if backends are required,
+/// otherwise print why the test is skipped and return None.
+pub fn require_program(name: &str, test: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if backends_required() {
+            panic!("{test}: `{name}` is required (CUTOVER_REQUIRE_BACKENDS=1) but not on PATH");
+        }
+        eprintln!("SKIPPED {test}: `{name}` is not installed (scripts/test installs it)");
+    }
+    found
+}
+
+/// Poll `cond` until it holds or `timeout` passes. Waiting, not timing:
+/// the timeout only bounds a test that would otherwise hang.
+pub async fn eventually<F: FnMut() -> bool>(timeout: Duration, mut cond: F) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    cond()
+}
+
+/// A `cutover sim serve` process with its kubeconfig and request log in a temporary folder.
+pub struct ServeProcess {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+    pub request_log: PathBuf,
+}
+
+impl ServeProcess {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        let request_log = dir.path().join("requests.jsonl");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(["sim", "serve", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .arg("--request-log")
+            .arg(&request_log)
+            .arg("--log-file")
+            .arg(dir.path().join("cutover.log"))
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start cutover sim serve");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .expect("read the kubeconfig path");
+        assert_eq!(
+            Path::new(first.trim()),
+            kubeconfig,
+            "sim serve prints the kubeconfig path"
+        );
+        ServeProcess {
+            child,
+            dir,
+            kubeconfig,
+            request_log,
+        }
+    }
+
+    /// Run kubectl against this cluster; discovery is cached inside the temp folder.
+    pub fn kubectl(&self, kubectl: &Path, args: &[&str]) -> Output {
+        Command::new(kubectl)
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECACHEDIR", self.dir.path().join("kube-cache"))
+            .env("HOME", self.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl")
+    }
+
+    /// The request log as JSON values.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.request_log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Stop with SIGTERM, as a user's Ctrl-C or a service manager would.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().expect("wait for sim serve")
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Text of a command's stdout, with stderr attached when it failed.
+pub fn stdout_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A kube client for one of the simulated cluster's contexts.
+pub async fn kube_client(sim: &cutover::sim::SimCluster, context: &str) -> kube::Client {
+    let kubeconfig =
+        kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml("shop")).expect("kubeconfig");
+    let options = kube::config::KubeConfigOptions {
+        context: Some(context.to_string()),
+        ..Default::default()
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .expect("client config");
+    kube::Client::try_from(config).expect("client")
+}
