@@ -387,3 +387,44 @@ fn sim_serve_stops_cleanly_on_sigterm() {
     let status = sim.terminate();
     assert!(status.success(), "sim serve exits 0 on SIGTERM: {status:?}");
 }
+
+#[test]
+fn events_are_one_object_in_both_event_apis() {
+    let Some(kubectl) = kubectl_or_skip("events") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let manifest = sim.dir.path().join("event.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: events.k8s.io/v1\nkind: Event\nmetadata:\n  name: checkout.paused\n  namespace: shop\nregarding:\n  apiVersion: argoproj.io/v1alpha1\n  kind: Rollout\n  name: checkout\n  namespace: shop\nreason: RolloutPaused\nnote: Rollout is paused\ntype: Normal\naction: Pause\nreportingController: rollouts-controller\nreportingInstance: rollouts-controller-0\neventTime: \"2026-01-01T00:00:00.000000Z\"\n",
+    )
+    .unwrap();
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "create",
+            "--validate=false",
+            "-f",
+            manifest.to_str().unwrap(),
+        ],
+    ));
+    let core: Value = serde_json::from_str(&ok(
+        &sim.kubectl(&kubectl, &["get", "events.v1.", "-n", "shop", "-o", "json"])
+    ))
+    .unwrap();
+    assert_eq!(core["items"][0]["message"], "Rollout is paused");
+    assert_eq!(core["items"][0]["involvedObject"]["name"], "checkout");
+    let events = ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "events",
+            "-n",
+            "shop",
+            "--for",
+            "rollout.argoproj.io/checkout",
+        ],
+    ));
+    assert!(events.contains("RolloutPaused"), "{events}");
+    assert!(events.contains("Rollout is paused"), "{events}");
+}

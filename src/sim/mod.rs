@@ -3,6 +3,7 @@
 //! reach it exactly as they reach a real cluster, through a kubeconfig.
 
 pub mod clock;
+pub mod convert;
 pub mod faults;
 pub mod kubeconfig;
 pub mod patch;

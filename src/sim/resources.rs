@@ -35,6 +35,8 @@ pub struct ResourceDef {
     pub generation: bool,
     /// Create-only "virtual" resources such as access reviews: never stored.
     pub virtual_create: bool,
+    /// Field labels beyond metadata.name and metadata.namespace.
+    pub field_labels: &'static [&'static str],
 }
 
 impl ResourceDef {
@@ -59,7 +61,12 @@ impl ResourceDef {
             scale: false,
             generation: false,
             virtual_create: false,
+            field_labels: &[],
         }
+    }
+    const fn fields(mut self, labels: &'static [&'static str]) -> Self {
+        self.field_labels = labels;
+        self
     }
     const fn cluster(mut self) -> Self {
         self.namespaced = false;
@@ -178,21 +185,51 @@ const EVENTS: &str = "events.k8s.io";
 const AUTHZ: &str = "authorization.k8s.io";
 const AUTHN: &str = "authentication.k8s.io";
 
+/// Field labels of Events, in core/v1 names (both Event APIs share the storage).
+const EVENT_FIELD_LABELS: &[&str] = &[
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+];
+
+/// Field labels that are not the dotted path to the value.
+pub const FIELD_LABEL_POINTERS: &[(&str, &str)] = &[("source", "/source/component")];
+
 /// Every resource the simulator serves.
 pub static RESOURCES: &[ResourceDef] = &[
     ResourceDef::new(CORE, "v1", "namespaces", "namespace", "Namespace")
         .cluster()
+        .fields(&["status.phase"])
         .short(&["ns"])
         .with_status(),
     ResourceDef::new(CORE, "v1", "pods", "pod", "Pod")
         .short(&["po"])
+        .fields(&[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ])
         .cats(&["all"])
         .with_status(),
     ResourceDef::new(CORE, "v1", "services", "service", "Service")
         .short(&["svc"])
         .cats(&["all"])
         .with_status(),
-    ResourceDef::new(CORE, "v1", "events", "event", "Event").short(&["ev"]),
+    ResourceDef::new(CORE, "v1", "events", "event", "Event")
+        .short(&["ev"])
+        .fields(EVENT_FIELD_LABELS),
     ResourceDef::new(CORE, "v1", "configmaps", "configmap", "ConfigMap").short(&["cm"]),
     ResourceDef::new(APPS, "v1", "deployments", "deployment", "Deployment")
         .short(&["deploy"])
@@ -201,10 +238,12 @@ pub static RESOURCES: &[ResourceDef] = &[
         .with_scale(),
     ResourceDef::new(APPS, "v1", "replicasets", "replicaset", "ReplicaSet")
         .short(&["rs"])
+        .fields(&["status.replicas"])
         .cats(&["all"])
         .with_status()
         .with_scale(),
     ResourceDef::new(BATCH, "v1", "jobs", "job", "Job")
+        .fields(&["status.successful"])
         .cats(&["all"])
         .with_status(),
     ResourceDef::new(ARGO, "v1alpha1", "rollouts", "rollout", "Rollout")
@@ -248,7 +287,9 @@ pub static RESOURCES: &[ResourceDef] = &[
     ResourceDef::new(GATEWAY, "v1", "httproutes", "httproute", "HTTPRoute")
         .cats(&["gateway-api"])
         .with_status(),
-    ResourceDef::new(EVENTS, "v1", "events", "event", "Event").short(&["ev"]),
+    ResourceDef::new(EVENTS, "v1", "events", "event", "Event")
+        .short(&["ev"])
+        .fields(EVENT_FIELD_LABELS),
     ResourceDef::new(
         AUTHZ,
         "v1",

@@ -674,26 +674,19 @@ fn expression_requirement(index: usize, expr: &Value) -> Result<LabelRequirement
     LabelRequirement::new(key.to_string(), op, values).map_err(SelectorError)
 }
 
-/// Object fields every kind supports in field selectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FieldPath {
-    Name,
-    Namespace,
-}
-
-impl FieldPath {
-    fn pointer(self) -> &'static str {
-        match self {
-            FieldPath::Name => "/metadata/name",
-            FieldPath::Namespace => "/metadata/namespace",
-        }
+/// The JSON pointer a field label reads: `metadata.name` → `/metadata/name`.
+fn pointer_of(label: &str, aliases: &[(&str, &str)]) -> String {
+    match aliases.iter().find(|(l, _)| *l == label) {
+        Some((_, pointer)) => (*pointer).to_string(),
+        None => format!("/{}", label.replace('.', "/")),
     }
 }
 
 /// One `field=value` / `field!=value` term.
 #[derive(Debug, Clone, PartialEq)]
 struct FieldRequirement {
-    field: FieldPath,
+    /// JSON pointer into the object.
+    field: String,
     negated: bool,
     value: String,
 }
@@ -711,6 +704,17 @@ impl FieldSelector {
     /// All terms are parsed before field names are checked, so syntax errors
     /// win over "field label not supported" as they do on a real apiserver.
     pub fn parse(s: &str) -> Result<FieldSelector, SelectorError> {
+        Self::parse_for(s, &[], &[])
+    }
+
+    /// Like [`FieldSelector::parse`], for a kind that also supports `extra`
+    /// field labels (e.g. `involvedObject.name` on Events); `aliases` maps a
+    /// label to a JSON pointer where it is not the dotted path.
+    pub fn parse_for(
+        s: &str,
+        extra: &[&str],
+        aliases: &[(&str, &str)],
+    ) -> Result<FieldSelector, SelectorError> {
         let mut terms = split_terms(s);
         terms.sort_unstable();
         let mut parsed = Vec::new();
@@ -728,13 +732,12 @@ impl FieldSelector {
         let requirements = parsed
             .into_iter()
             .map(|(field, negated, value)| {
-                let field = match field {
-                    "metadata.name" => FieldPath::Name,
-                    "metadata.namespace" => FieldPath::Namespace,
-                    other => {
-                        return Err(SelectorError(format!("field label not supported: {other}")));
-                    }
-                };
+                if !matches!(field, "metadata.name" | "metadata.namespace")
+                    && !extra.contains(&field)
+                {
+                    return Err(SelectorError(format!("field label not supported: {field}")));
+                }
+                let field = pointer_of(field, aliases);
                 Ok(FieldRequirement {
                     field,
                     negated,
@@ -752,15 +755,18 @@ impl FieldSelector {
         }
     }
 
-    /// Whether the object satisfies every term; a missing field (e.g. the
+    /// Whether the object satisfies every term; numbers and booleans compare
+    /// as their text; a missing field (e.g. the
     /// namespace of a cluster-scoped object) reads as the empty string.
     pub fn matches(&self, obj: &Value) -> bool {
         self.requirements.iter().all(|r| {
-            let actual = obj
-                .pointer(r.field.pointer())
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            (actual == r.value) != r.negated
+            let actual = match obj.pointer(&r.field) {
+                Some(Value::String(text)) => Cow::Borrowed(text.as_str()),
+                Some(Value::Number(n)) => Cow::Owned(n.to_string()),
+                Some(Value::Bool(b)) => Cow::Owned(b.to_string()),
+                _ => Cow::Borrowed(""),
+            };
+            (actual == r.value.as_str()) != r.negated
         })
     }
 }

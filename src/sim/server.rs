@@ -191,11 +191,15 @@ impl Query {
     fn flag(&self, k: &str) -> bool {
         matches!(self.get(k), Some("1" | "true" | "True"))
     }
-    fn list_options(&self) -> Result<ListOptions, ApiError> {
+    fn list_options(&self, res: &ResourceDef) -> Result<ListOptions, ApiError> {
         let labels = LabelSelector::parse(self.get("labelSelector").unwrap_or(""))
             .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
-        let fields = FieldSelector::parse(self.get("fieldSelector").unwrap_or(""))
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let fields = FieldSelector::parse_for(
+            self.get("fieldSelector").unwrap_or(""),
+            res.field_labels,
+            resources::FIELD_LABEL_POINTERS,
+        )
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let limit = match self.get("limit") {
             None | Some("") => None,
             Some(l) => Some(
@@ -445,22 +449,33 @@ async fn api(
     let ns = target.namespace.clone().unwrap_or_default();
     let dry_run = query.get("dryRun").is_some_and(|d| d == "All");
     let store = &shared.store;
+    // Some served resources are views of objects stored under another one.
+    let conversion = super::convert::conversion_for(res);
+    let served = |v: Value| match &conversion {
+        Some(c) => c.to_served(v),
+        None => v,
+    };
+    let to_stored = |v: Value| match &conversion {
+        Some(c) => c.to_stored(v),
+        None => v,
+    };
+    let stored = conversion.as_ref().map_or(res, |c| c.stored);
     let write_target = match target.subresource {
         Some("status") => Target::Status,
         _ => Target::Main,
     };
     match verb {
         "get" if target.subresource == Some("scale") => {
-            let obj = store.get(res, &ns, target.name.unwrap_or_default())?;
+            let obj = store.get(stored, &ns, target.name.unwrap_or_default())?;
             Ok(json_response(200, &scale_of(&obj)))
         }
         "get" => Ok(json_response(
             200,
-            &store.get(res, &ns, target.name.unwrap_or_default())?,
+            &served(store.get(stored, &ns, target.name.unwrap_or_default())?),
         )),
         "list" => {
-            let opts = query.list_options()?;
-            let list = store.list(res, target.namespace.as_deref(), &opts)?;
+            let opts = query.list_options(res)?;
+            let list = store.list(stored, target.namespace.as_deref(), &opts)?;
             let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
             if let Some(c) = list.continue_token {
                 metadata["continue"] = json!(c);
@@ -474,17 +489,24 @@ async fn api(
                     "kind": format!("{}List", res.kind),
                     "apiVersion": res.api_version(),
                     "metadata": metadata,
-                    "items": list.items,
+                    "items": list.items.into_iter().map(served).collect::<Vec<_>>(),
                 }),
             ))
         }
         "watch" => {
-            let mut opts = query.list_options()?;
+            let mut opts = query.list_options(res)?;
             if let Some(name) = target.name {
                 opts.fields = FieldSelector::parse(&format!("metadata.name={name}"))
                     .map_err(|e| ApiError::bad_request(e.to_string()))?;
             }
-            watch_response(shared, res, target.namespace.clone(), opts, &query)
+            watch_response(
+                shared,
+                stored,
+                conversion,
+                target.namespace.clone(),
+                opts,
+                &query,
+            )
         }
         "create" if res.virtual_create => {
             let protobuf = req
@@ -501,10 +523,10 @@ async fn api(
             Ok(json_response(201, &review(shared, user, res, body)?))
         }
         "create" => {
-            let body = parse_json(&read_body(req).await?)?;
+            let body = to_stored(parse_json(&read_body(req).await?)?);
             Ok(json_response(
                 201,
-                &store.create(res, &ns, body, Target::Main, dry_run)?,
+                &served(store.create(stored, &ns, body, Target::Main, dry_run)?),
             ))
         }
         "update" | "patch" if target.subresource == Some("scale") => {
@@ -533,28 +555,36 @@ async fn api(
             Ok(json_response(200, &scale_of(&obj)))
         }
         "update" => {
-            let body = parse_json(&read_body(req).await?)?;
+            let body = to_stored(parse_json(&read_body(req).await?)?);
             let name = target.name.unwrap_or_default();
             Ok(json_response(
                 200,
-                &store.update(res, &ns, name, body, write_target, dry_run)?,
+                &served(store.update(stored, &ns, name, body, write_target, dry_run)?),
             ))
         }
         "patch" => {
             let kind = patch_kind(&req, verb)?.expect("patch has a kind");
             let body = read_body(req).await?;
             let name = target.name.unwrap_or_default();
-            Ok(json_response(
-                200,
-                &store.patch(res, &ns, name, kind, &body, write_target, dry_run)?,
-            ))
+            let patched = match &conversion {
+                None => store.patch(res, &ns, name, kind, &body, write_target, dry_run)?,
+                // The patch is written against the served form: apply it there,
+                // then store the converted result if nobody wrote in between.
+                Some(c) => {
+                    let current = store.get(stored, &ns, name)?;
+                    let next = super::patch::apply_patch(kind, &c.to_served(current), &body)
+                        .map_err(|e| ApiError::invalid(res.kind, name, "patch", e.to_string()))?;
+                    store.update(stored, &ns, name, c.to_stored(next), write_target, dry_run)?
+                }
+            };
+            Ok(json_response(200, &served(patched)))
         }
         "delete" => {
             let body = read_body(req).await?;
             let opts = delete_options(&query, &body)?;
             let name = target.name.unwrap_or_default();
             if let Some(uid) = &opts.uid {
-                let current = store.get(res, &ns, name)?;
+                let current = store.get(stored, &ns, name)?;
                 if current["metadata"]["uid"].as_str() != Some(uid) {
                     return Err(ApiError::conflict(res, name));
                 }
@@ -562,16 +592,16 @@ async fn api(
             let dry = dry_run || opts.dry_run;
             Ok(json_response(
                 200,
-                &store.delete(res, &ns, name, opts.propagation, dry)?,
+                &served(store.delete(stored, &ns, name, opts.propagation, dry)?),
             ))
         }
         "deletecollection" => {
             let body = read_body(req).await?;
             let opts = delete_options(&query, &body)?;
             let items = store.delete_collection(
-                res,
+                stored,
                 target.namespace.as_deref(),
-                &query.list_options()?,
+                &query.list_options(res)?,
                 dry_run || opts.dry_run,
             )?;
             Ok(json_response(
@@ -580,7 +610,7 @@ async fn api(
                     "kind": format!("{}List", res.kind),
                     "apiVersion": res.api_version(),
                     "metadata": {"resourceVersion": store.resource_version().to_string()},
-                    "items": items,
+                    "items": items.into_iter().map(served).collect::<Vec<_>>(),
                 }),
             ))
         }
@@ -790,6 +820,7 @@ fn streaming_response(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
 fn watch_response(
     shared: &Arc<Shared>,
     res: &'static ResourceDef,
+    conversion: Option<super::convert::Conversion>,
     ns: Option<String>,
     opts: ListOptions,
     query: &Query,
@@ -832,18 +863,25 @@ fn watch_response(
     };
     let mut cut = shared.faults.cut_signal();
     let interval = shared.bookmark_interval;
+    let event_line = move |kind: &str, obj: Value| {
+        let obj = match &conversion {
+            Some(c) => c.to_served(obj),
+            None => obj,
+        };
+        watch_line(kind, &obj)
+    };
     tokio::spawn(async move {
         let mut last_rv = start.resource_version;
         for change in &start.initial {
             if let Some((kind, obj)) = visible_event(change, res, ns.as_deref(), &opts)
-                && tx.send(watch_line(kind.as_str(), &obj)).await.is_err()
+                && tx.send(event_line(kind.as_str(), obj)).await.is_err()
             {
                 return;
             }
         }
         if send_initial_events
             && tx
-                .send(watch_line("BOOKMARK", &bookmark(res, last_rv, true)))
+                .send(event_line("BOOKMARK", bookmark(res, last_rv, true)))
                 .await
                 .is_err()
         {
@@ -859,7 +897,7 @@ fn watch_response(
                     Ok(change) => {
                         last_rv = last_rv.max(change.rv);
                         if let Some((kind, obj)) = visible_event(&change, res, ns.as_deref(), &opts)
-                            && tx.send(watch_line(kind.as_str(), &obj)).await.is_err() {
+                            && tx.send(event_line(kind.as_str(), obj)).await.is_err() {
                                 return;
                             }
                     }
@@ -867,7 +905,7 @@ fn watch_response(
                     Err(_) => return,
                 },
                 _ = ticker.tick(), if bookmarks => {
-                    if tx.send(watch_line("BOOKMARK", &bookmark(res, last_rv, false))).await.is_err() {
+                    if tx.send(event_line("BOOKMARK", bookmark(res, last_rv, false))).await.is_err() {
                         return;
                     }
                 }
