@@ -2,7 +2,9 @@
 //! loopback, for the demo, the end-to-end tests and the benchmarks. Clients
 //! reach it exactly as they reach a real cluster, through a kubeconfig.
 
+pub mod behaviour;
 pub mod clock;
+pub mod controllers;
 pub mod convert;
 pub mod faults;
 pub mod kubeconfig;
@@ -17,6 +19,7 @@ pub mod server;
 pub mod status;
 pub mod store;
 pub mod tls;
+pub mod traffic;
 
 use clock::Clock;
 use faults::Faults;

@@ -2,29 +2,13 @@
 //! `shop` with a canary Rollout `checkout` half-way through its steps and a
 //! Deployment `frontend`), or a user's seed file.
 
+use super::controllers::workload::template_hash as pod_template_hash;
 use super::resources;
 use super::store::{Store, Target};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::hash::Hasher;
 use std::path::Path;
-
-/// A stable, short hash of a pod template, in the alphabet Kubernetes uses
-/// for `pod-template-hash` labels (no vowels, so it never spells words).
-pub fn pod_template_hash(template: &Value) -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let mut h = std::hash::DefaultHasher::new();
-    h.write(template.to_string().as_bytes());
-    let mut n = h.finish();
-    (0..10)
-        .map(|_| {
-            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
-            n /= ALPHABET.len() as u64;
-            c
-        })
-        .collect()
-}
 
 /// Load every object of a YAML or JSON file (several documents, or a `List`).
 pub fn load_file(store: &Store, path: &Path) -> Result<()> {

@@ -271,14 +271,9 @@ impl Store {
             }
             None => None,
         };
+        let scope = if res.namespaced { ns } else { None };
         let matching: Vec<(String, &Value)> = st
-            .objects
-            .iter()
-            .filter(|((g, p, o_ns, _), _)| {
-                *g == res.group
-                    && *p == res.plural
-                    && ns.is_none_or(|n| !res.namespaced || n == o_ns)
-            })
+            .range(res, scope)
             .map(|((_, _, o_ns, o_name), obj)| (format!("{o_ns}/{o_name}"), obj))
             .filter(|(k, _)| start_after.as_ref().is_none_or(|s| k > s))
             .filter(|(_, obj)| opts.matches(obj))
@@ -636,6 +631,11 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Every change from now on, for the simulator's own controllers.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.fanout.subscribe()
+    }
+
     /// Where a watch on `res` begins. Without a version, every current object
     /// comes first as a synthetic ADDED; with one, the kept changes after it.
     pub fn watch(
@@ -647,9 +647,7 @@ impl Store {
         let live = self.fanout.subscribe();
         let initial = match from {
             None => st
-                .objects
-                .iter()
-                .filter(|((g, p, _, _), _)| *g == res.group && *p == res.plural)
+                .range(res, None)
                 .map(|((_, _, ns, _), obj)| {
                     Arc::new(Change {
                         rv: st.rv,
@@ -707,6 +705,25 @@ fn check_type(res: &ResourceDef, obj: &mut Value) -> Result<(), ApiError> {
 }
 
 impl State {
+    /// The objects of one resource, in one namespace or all, without scanning the rest.
+    fn range<'a>(
+        &'a self,
+        res: &'static ResourceDef,
+        ns: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a ObjKey, &'a Value)> + 'a {
+        let start: ObjKey = (
+            res.group,
+            res.plural,
+            ns.unwrap_or("").to_string(),
+            String::new(),
+        );
+        self.objects
+            .range(start..)
+            .take_while(move |((g, p, o_ns, _), _)| {
+                *g == res.group && *p == res.plural && ns.is_none_or(|n| n == o_ns)
+            })
+    }
+
     fn trim(&mut self) {
         while self.history.len() > self.history_limit {
             if let Some(old) = self.history.pop_front() {

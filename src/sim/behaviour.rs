@@ -1,0 +1,159 @@
+//! How the simulated workloads behave, as a scenario sets it: per version
+//! (matched by container image) the error ratio, the latency distribution,
+//! whether pods crash and how long they take to become Ready; per release
+//! the request rate; and the manual gates (Flagger's confirm-promotion)
+//! that a human opens. Shared by the controllers and the traffic model.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::RwLock;
+
+/// How one version of an application behaves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct VersionProfile {
+    /// Fraction of requests answered 5xx.
+    pub error_ratio: f64,
+    /// Median latency, milliseconds.
+    pub p50_ms: f64,
+    /// 95th percentile latency, milliseconds.
+    pub p95_ms: f64,
+    /// Pods of this version crash-loop and never become Ready.
+    pub crash: bool,
+    /// Seconds from pod creation to Ready.
+    pub ready_seconds: f64,
+}
+
+impl Default for VersionProfile {
+    fn default() -> Self {
+        VersionProfile {
+            error_ratio: 0.002,
+            p50_ms: 40.0,
+            p95_ms: 120.0,
+            crash: false,
+            ready_seconds: 5.0,
+        }
+    }
+}
+
+/// A profile for the images that contain `image`, from `from` on (a
+/// version can turn bad at minute 3: a later rule for the same image wins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRule {
+    pub image: String,
+    pub from: DateTime<Utc>,
+    pub profile: VersionProfile,
+}
+
+/// Requests per second an application receives, split across its pods by traffic weight.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppTraffic {
+    pub namespace: String,
+    pub app: String,
+    pub rps: f64,
+}
+
+#[derive(Debug, Default)]
+pub struct Behaviour {
+    rules: RwLock<Vec<VersionRule>>,
+    apps: RwLock<Vec<AppTraffic>>,
+    /// Open confirm-promotion gates, as `namespace/name`.
+    open_gates: RwLock<BTreeSet<String>>,
+}
+
+impl Behaviour {
+    pub fn add_rule(&self, rule: VersionRule) {
+        self.rules
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(rule);
+    }
+
+    pub fn add_app(&self, app: AppTraffic) {
+        self.apps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(app);
+    }
+
+    pub fn apps(&self) -> Vec<AppTraffic> {
+        self.apps.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The profile in force at `now` for a pod running `image`.
+    pub fn profile(&self, image: &str, now: DateTime<Utc>) -> VersionProfile {
+        self.rules
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|r| image.contains(r.image.as_str()) && r.from <= now)
+            .max_by_key(|r| r.from)
+            .map(|r| r.profile.clone())
+            .unwrap_or_default()
+    }
+
+    /// Open a manual gate (Flagger's loadtester `/gate/open`).
+    pub fn open_gate(&self, namespace: &str, name: &str) {
+        self.open_gates
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(format!("{namespace}/{name}"));
+    }
+
+    pub fn close_gate(&self, namespace: &str, name: &str) {
+        self.open_gates
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&format!("{namespace}/{name}"));
+    }
+
+    pub fn gate_open(&self, namespace: &str, name: &str) -> bool {
+        self.open_gates
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&format!("{namespace}/{name}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn the_latest_rule_in_force_wins() {
+        let t0 = Utc::now();
+        let b = Behaviour::default();
+        b.add_rule(VersionRule {
+            image: "search:2.0".into(),
+            from: t0,
+            profile: VersionProfile::default(),
+        });
+        b.add_rule(VersionRule {
+            image: "search:2.0".into(),
+            from: t0 + Duration::minutes(3),
+            profile: VersionProfile {
+                error_ratio: 0.05,
+                ..Default::default()
+            },
+        });
+        assert_eq!(b.profile("reg/search:2.0", t0).error_ratio, 0.002);
+        assert_eq!(
+            b.profile("reg/search:2.0", t0 + Duration::minutes(4))
+                .error_ratio,
+            0.05
+        );
+        assert_eq!(b.profile("reg/other:1", t0), VersionProfile::default());
+    }
+
+    #[test]
+    fn gates_open_and_close() {
+        let b = Behaviour::default();
+        assert!(!b.gate_open("shop", "search"));
+        b.open_gate("shop", "search");
+        assert!(b.gate_open("shop", "search"));
+        b.close_gate("shop", "search");
+        assert!(!b.gate_open("shop", "search"));
+    }
+}
