@@ -1,6 +1,7 @@
 //! The command line: subcommands and kubectl-style flags.
 
-use crate::sim::{SimCluster, SimConfig};
+use crate::sim::scenario::{self, Scenario};
+use crate::sim::{SimCluster, SimConfig, Workload};
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr};
 use std::net::SocketAddr;
@@ -40,6 +41,8 @@ pub struct DemoArgs {
 pub enum SimCommand {
     /// Serve the simulated Kubernetes API until SIGINT or SIGTERM.
     Serve(ServeArgs),
+    /// List the built-in scenarios.
+    Scenarios,
 }
 
 #[derive(Debug, Args)]
@@ -53,9 +56,24 @@ pub struct ServeArgs {
     /// Append every request (time, user, method, path, query, status) as JSON lines.
     #[arg(long)]
     pub request_log: Option<PathBuf>,
-    /// Start with these objects (YAML or JSON) instead of the built-in set.
+    /// The scenario to run: a built-in name (see `cutover sim scenarios`) or a file.
+    #[arg(long, default_value = "default", conflicts_with_all = ["seed_file", "static_objects"])]
+    pub scenario: String,
+    /// Releases of the `scale` scenario.
+    #[arg(long, default_value_t = 2000)]
+    pub releases: usize,
+    /// Pods per release of the `scale` scenario.
+    #[arg(long, default_value_t = 20)]
+    pub pods: usize,
+    /// Serve these objects (YAML or JSON) as they are, with no controllers.
     #[arg(long)]
     pub seed_file: Option<PathBuf>,
+    /// Serve a small fixed set of objects as they are, with no controllers.
+    #[arg(long = "static")]
+    pub static_objects: bool,
+    /// Serve the simulated traffic's Prometheus metrics here (plain HTTP; port 0 = any).
+    #[arg(long)]
+    pub metrics_addr: Option<SocketAddr>,
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
@@ -74,6 +92,7 @@ pub fn run(cli: Cli) -> Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Sim(SimCommand::Serve(args)) => sim_serve(args).await,
+            Command::Sim(SimCommand::Scenarios) => list_scenarios(),
             Command::Demo(args) => demo(args).await,
         }
     })
@@ -113,17 +132,50 @@ async fn wait_for_signal() -> Result<()> {
     Ok(())
 }
 
+fn list_scenarios() -> Result<()> {
+    for name in scenario::names() {
+        let description = match name {
+            "scale" => Scenario::scale(2000, 20).description,
+            _ => Scenario::load(name)?.description,
+        };
+        println!("{name:<12} {}", description.split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    Ok(())
+}
+
+fn workload(args: &ServeArgs) -> Result<Workload> {
+    if args.static_objects || args.seed_file.is_some() {
+        return Ok(Workload::Static {
+            seed_file: args.seed_file.clone(),
+        });
+    }
+    let scenario = match args.scenario.as_str() {
+        "scale" => Scenario::scale(args.releases, args.pods),
+        other => Scenario::load(other)?,
+    };
+    Ok(Workload::Scenario(Box::new(scenario)))
+}
+
 async fn sim_serve(args: ServeArgs) -> Result<()> {
     let config = SimConfig {
         addr: args.addr,
-        request_log: args.request_log,
+        request_log: args.request_log.clone(),
         time_scale: args.time_scale,
-        seed_file: args.seed_file,
+        workload: workload(&args)?,
+        metrics_addr: args.metrics_addr,
         ..SimConfig::default()
     };
+    let started = std::time::Instant::now();
     let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
     println!("{}", path.display());
-    eprintln!("cutover sim: serving the Kubernetes API at {}", sim.url());
+    eprintln!(
+        "cutover sim: serving the Kubernetes API at {} (started in {:.2} s)",
+        sim.url(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(addr) = sim.metrics_addr() {
+        eprintln!("cutover sim: Prometheus metrics at http://{addr}/metrics");
+    }
     eprintln!(
         "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
         path.display()
@@ -137,7 +189,7 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
 async fn demo(args: DemoArgs) -> Result<()> {
     let config = SimConfig {
         time_scale: args.time_scale,
-        ..SimConfig::default()
+        ..SimConfig::scenario(Scenario::load("default")?)
     };
     let (sim, path) = start_sim(config, None, "shop").await?;
     println!(

@@ -531,11 +531,37 @@ async fn continued_list_pages_keep_the_first_pages_resource_version() {
         .list(&ListParams::default().limit(3).continue_token(&token))
         .await
         .expect("second page");
-    assert_eq!(
-        second.metadata.resource_version, first_rv,
-        "a continued list must report the resourceVersion of the first page \
-         (server bug: Store::list returns the store's current version for continue \
-         requests, so a paged list+watch misses the change to pod {touched})"
+    // What a list-then-watch client (kube's watcher) does next: watch from
+    // the last page's version. The change between the pages must arrive.
+    let last_rv = second
+        .metadata
+        .resource_version
+        .clone()
+        .expect("a resourceVersion");
+    let mut stream = api
+        .watch(&WatchParams::default().timeout(1), &last_rv)
+        .await
+        .expect("watch")
+        .boxed();
+    let mut delivered = false;
+    while let Some(event) = tokio::time::timeout(WAIT, stream.next())
+        .await
+        .expect("the watch ends by its timeout")
+    {
+        if let Ok(WatchEvent::Modified(p)) = event
+            && p.name_any() == touched
+        {
+            delivered = true;
+        }
+    }
+    assert!(
+        second.metadata.resource_version == first_rv && delivered,
+        "a continued list must be answered at the resourceVersion of its first page \
+         ({first_rv:?}), but the second page says {:?}; a watch from there never \
+         delivers the change made to {touched} between the pages (delivered: {delivered}). \
+         Server bug: Store::list reports the store's current resourceVersion for \
+         continue requests instead of the version in the continue token",
+        second.metadata.resource_version
     );
 }
 
@@ -799,12 +825,28 @@ async fn assert_converges<K>(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reflectors_stay_exact_through_cut_watches_gone_and_compaction() {
-    let sim = SimCluster::start(SimConfig {
+    reflectors_stay_exact(SimConfig {
         bookmark_interval: Duration::from_millis(300),
         ..SimConfig::default()
     })
-    .await
-    .expect("start the simulated cluster");
+    .await;
+}
+
+/// With only a few changes kept, resumed watches often find their version
+/// gone and must list again; the reflectors must still end exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reflectors_stay_exact_with_a_short_history() {
+    reflectors_stay_exact(SimConfig {
+        history_limit: 3,
+        ..SimConfig::default()
+    })
+    .await;
+}
+
+async fn reflectors_stay_exact(config: SimConfig) {
+    let sim = SimCluster::start(config)
+        .await
+        .expect("start the simulated cluster");
     let client = support::kube_client(&sim, "sim-admin").await;
     let pod_api: Api<Pod> = Api::namespaced(client.clone(), "shop");
     let rollout_api: Api<DynamicObject> =

@@ -303,7 +303,7 @@ pub fn load_default(store: &Store) -> Result<()> {
             },
         }),
     )?;
-    replica_set_with_pods(store, &deployment, &DEPLOYMENT, &frontend_tmpl, 1, 3)?;
+    let frontend_hash = replica_set_with_pods(store, &deployment, &DEPLOYMENT, &frontend_tmpl, 1, 3)?;
     insert(
         store,
         service("shop", "frontend", json!({"app": "frontend"})),
@@ -315,7 +315,7 @@ pub fn load_default(store: &Store) -> Result<()> {
                 "replicas": 3, "updatedReplicas": 3, "readyReplicas": 3, "availableReplicas": 3,
                 "conditions": [
                     {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability.", "lastUpdateTime": now, "lastTransitionTime": now},
-                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": "ReplicaSet \"frontend\" has successfully progressed.", "lastUpdateTime": now, "lastTransitionTime": now},
+                    {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable", "message": format!("ReplicaSet \"frontend-{frontend_hash}\" has successfully progressed."), "lastUpdateTime": now, "lastTransitionTime": now},
                 ],
             });
         })

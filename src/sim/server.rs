@@ -3,6 +3,7 @@
 //! authentication and RBAC, Status errors, the request log, and the admin
 //! endpoint that switches faults while the server runs.
 
+use super::behaviour::Behaviour;
 use super::faults::{FaultSettings, Faults};
 use super::patch::PatchKind;
 use super::rbac::{Access, Role, User, Users};
@@ -34,6 +35,7 @@ pub struct Shared {
     pub users: Users,
     pub faults: Arc<Faults>,
     pub log: Arc<RequestLog>,
+    pub behaviour: Arc<Behaviour>,
     /// How often a watch that allows bookmarks gets one.
     pub bookmark_interval: Duration,
     tls: tokio_rustls::TlsAcceptor,
@@ -47,6 +49,7 @@ impl Shared {
         users: Users,
         faults: Arc<Faults>,
         log: Arc<RequestLog>,
+        behaviour: Arc<Behaviour>,
         bookmark_interval: Duration,
         tls: tokio_rustls::TlsAcceptor,
         addr: SocketAddr,
@@ -56,6 +59,7 @@ impl Shared {
             users,
             faults,
             log,
+            behaviour,
             bookmark_interval,
             tls,
             addr,
@@ -236,7 +240,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     if !latency.is_zero() && !path.starts_with("/_sim/") {
         tokio::time::sleep(latency).await;
     }
-    let resp = respond(&shared, user.as_ref(), req).await;
+    let mut resp = respond(&shared, user.as_ref(), req).await;
+    // The server's own clock, as a real API server's Date header carries it.
+    let date = shared.store.clock().now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        resp.headers_mut().insert(header::DATE, v);
+    }
     shared.log.record(RequestRecord {
         time: chrono::Utc::now(),
         user: user.map(|u| u.name).unwrap_or_default(),

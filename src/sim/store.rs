@@ -259,9 +259,13 @@ impl Store {
         opts: &ListOptions,
     ) -> Result<ListResult, ApiError> {
         let st = self.lock();
+        // Later pages answer at the first page's version, as a real server does,
+        // so a watch from the last page replays what changed in between.
+        let mut list_rv = st.rv;
         let start_after = match &opts.continue_token {
             Some(token) => {
                 let (rv, start) = decode_continue(token)?;
+                list_rv = rv;
                 if rv <= st.compacted_rv {
                     return Err(ApiError::expired(
                         "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.",
@@ -285,10 +289,11 @@ impl Store {
             .min(matching.len());
         let remaining = matching.len() - take;
         let items: Vec<Value> = matching[..take].iter().map(|(_, o)| (*o).clone()).collect();
-        let continue_token = (remaining > 0).then(|| encode_continue(st.rv, &matching[take - 1].0));
+        let continue_token =
+            (remaining > 0).then(|| encode_continue(list_rv, &matching[take - 1].0));
         Ok(ListResult {
             items,
-            resource_version: st.rv,
+            resource_version: list_rv,
             continue_token,
             remaining: (remaining > 0).then_some(remaining),
         })

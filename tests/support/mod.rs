@@ -51,8 +51,9 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
+    /// The fixed objects with no controllers: for tests of the API itself.
     pub fn start() -> Self {
-        Self::start_with(&[])
+        Self::start_with(&["--static"])
     }
 
     pub fn start_with(extra: &[&str]) -> Self {

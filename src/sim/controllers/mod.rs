@@ -9,8 +9,13 @@
 //! time-driven work (a pause with a duration, a pod becoming Ready) on the
 //! simulated clock, and can be stepped synchronously by tests.
 
+pub mod analysis;
+pub mod deployment;
 pub mod events;
+pub mod flagger;
+pub mod job;
 pub mod replicaset;
+pub mod rollout;
 pub mod workload;
 
 use super::behaviour::Behaviour;
@@ -296,4 +301,16 @@ impl Runtime {
             }
         })
     }
+}
+
+/// Every controller of the simulated cluster.
+pub fn all() -> Vec<Arc<dyn Controller>> {
+    vec![
+        Arc::new(replicaset::ReplicaSetController),
+        Arc::new(deployment::DeploymentController),
+        Arc::new(job::JobController),
+        Arc::new(rollout::RolloutController),
+        Arc::new(analysis::AnalysisRunController),
+        Arc::new(flagger::FlaggerController),
+    ]
 }
