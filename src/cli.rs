@@ -40,7 +40,7 @@ pub struct DemoArgs {
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
     /// Serve the simulated Kubernetes API until SIGINT or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// List the built-in scenarios.
     Scenarios,
 }
@@ -91,7 +91,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
     runtime.block_on(async {
         match cli.command {
-            Command::Sim(SimCommand::Serve(args)) => sim_serve(args).await,
+            Command::Sim(SimCommand::Serve(args)) => sim_serve(*args).await,
             Command::Sim(SimCommand::Scenarios) => list_scenarios(),
             Command::Demo(args) => demo(args).await,
         }

@@ -153,16 +153,16 @@ impl SimCluster {
         };
         let tls = tls::SimTls::generate()?;
         let (listener, addr) = server::bind(config.addr).await?;
-        let shared = Shared::new(
+        let shared = Shared::new(server::ServerParts {
             store,
-            Users::generate(),
-            Arc::new(Faults::default()),
-            Arc::new(log),
+            users: Users::generate(),
+            faults: Arc::new(Faults::default()),
+            log: Arc::new(log),
             behaviour,
-            config.bookmark_interval,
-            tls.acceptor,
+            bookmark_interval: config.bookmark_interval,
+            tls: tls.acceptor,
             addr,
-        );
+        });
         server::serve(&shared, listener).await;
         Ok(SimCluster {
             shared,

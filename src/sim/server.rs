@@ -43,26 +43,29 @@ pub struct Shared {
     listener: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// What a server is built from.
+pub struct ServerParts {
+    pub store: Arc<Store>,
+    pub users: Users,
+    pub faults: Arc<Faults>,
+    pub log: Arc<RequestLog>,
+    pub behaviour: Arc<Behaviour>,
+    pub bookmark_interval: Duration,
+    pub tls: tokio_rustls::TlsAcceptor,
+    pub addr: SocketAddr,
+}
+
 impl Shared {
-    pub fn new(
-        store: Arc<Store>,
-        users: Users,
-        faults: Arc<Faults>,
-        log: Arc<RequestLog>,
-        behaviour: Arc<Behaviour>,
-        bookmark_interval: Duration,
-        tls: tokio_rustls::TlsAcceptor,
-        addr: SocketAddr,
-    ) -> Arc<Self> {
+    pub fn new(parts: ServerParts) -> Arc<Self> {
         Arc::new(Shared {
-            store,
-            users,
-            faults,
-            log,
-            behaviour,
-            bookmark_interval,
-            tls,
-            addr,
+            store: parts.store,
+            users: parts.users,
+            faults: parts.faults,
+            log: parts.log,
+            behaviour: parts.behaviour,
+            bookmark_interval: parts.bookmark_interval,
+            tls: parts.tls,
+            addr: parts.addr,
             listener: Mutex::new(None),
         })
     }

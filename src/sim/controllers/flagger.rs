@@ -1830,9 +1830,21 @@ mod tests {
 
         /// A new revision, as `kubectl apply` of the manifest with a new image.
         fn release(&self, tag: &str) {
+            self.change_target(tag, Some(2));
+        }
+
+        /// A new image alone, as `kubectl set image`: the target stays at
+        /// the zero replicas Flagger left it with.
+        fn set_image(&self, tag: &str) {
+            self.change_target(tag, None);
+        }
+
+        fn change_target(&self, tag: &str, replicas: Option<i64>) {
             self.store
                 .modify(deployments(), NS, "podinfo", |d| {
-                    d["spec"]["replicas"] = json!(2);
+                    if let Some(n) = replicas {
+                        d["spec"]["replicas"] = json!(n);
+                    }
                     d["spec"]["template"]["spec"]["containers"][0]["image"] =
                         json!(format!("ghcr.io/stefanprodan/podinfo:{tag}"));
                 })
@@ -2238,13 +2250,14 @@ mod tests {
             behaviour,
         );
         sim.tick();
-        sim.release("bad");
+        // Scaled up by Flagger (to one replica, the target having none),
+        // so the deadline runs from the scale-up.
+        sim.set_image("bad");
         sim.tick();
         assert_eq!(sim.phase(), PROGRESSING);
-        eprintln!("DEBUG t120 {:#}", sim.deployment("podinfo")["status"]);
+        assert_eq!(sim.replicas("podinfo"), 1);
         sim.tick();
-        eprintln!("DEBUG t180 {:#} now {}", sim.deployment("podinfo")["status"], sim.store.clock().now());
-        let waiting = "canary deployment podinfo.test not ready: waiting for rollout to finish: 0 of 2 (readyThreshold 100%) updated replicas are available";
+        let waiting = "canary deployment podinfo.test not ready: waiting for rollout to finish: 0 of 1 (readyThreshold 100%) updated replicas are available";
         assert_eq!(sim.event_count("Warning", waiting), 1);
         assert_eq!(sim.phase(), PROGRESSING);
         sim.tick();
