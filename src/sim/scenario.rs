@@ -196,13 +196,13 @@ impl Scenario {
     }
 
     /// The `scale` scenario: `releases` Deployments of `pods` pods each,
-    /// spread over namespaces of at most 100 releases, with traffic.
+    /// spread over namespaces of at most 10 releases (as teams split them), with traffic.
     pub fn scale(releases: usize, pods: usize) -> Scenario {
         let mut objects = Vec::new();
         let mut traffic = Vec::new();
         for i in 0..releases {
-            let ns = format!("scale-{:03}", i / 100);
-            if i % 100 == 0 {
+            let ns = format!("scale-{:04}", i / 10);
+            if i % 10 == 0 {
                 objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
             }
             let app = format!("svc-{i:05}");
@@ -424,9 +424,9 @@ mod tests {
 
     #[test]
     fn the_scale_scenario_spreads_releases_over_namespaces() {
-        let s = Scenario::scale(250, 3);
+        let s = Scenario::scale(25, 3);
         let namespaces = s.objects.iter().filter(|o| o["kind"] == "Namespace").count();
         assert_eq!(namespaces, 3);
-        assert_eq!(s.traffic.len(), 250);
+        assert_eq!(s.traffic.len(), 25);
     }
 }

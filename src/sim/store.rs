@@ -243,6 +243,17 @@ impl Store {
         st.history.clear();
     }
 
+    /// Read part of an object without copying it (for hot paths).
+    pub fn read<T>(
+        &self,
+        res: &'static ResourceDef,
+        ns: &str,
+        name: &str,
+        f: impl FnOnce(&Value) -> T,
+    ) -> Option<T> {
+        self.lock().objects.get(&key(res, ns, name)).map(f)
+    }
+
     pub fn get(&self, res: &'static ResourceDef, ns: &str, name: &str) -> Result<Value, ApiError> {
         self.lock()
             .objects

@@ -94,13 +94,13 @@ pub fn owners_of_kind(
         ) else {
             continue;
         };
-        if let Ok(owner_obj) = store.get(owner_res, &ns, &owner_name) {
-            out.extend(
-                controller_refs(&owner_obj)
-                    .filter(|r| is_primary(r))
-                    .map(|r| (ns.clone(), r["name"].as_str().unwrap_or("").to_string())),
-            );
-        }
+        let grand_owners = store.read(owner_res, &ns, &owner_name, |owner_obj| {
+            controller_refs(owner_obj)
+                .filter(|r| is_primary(r))
+                .map(|r| r["name"].as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        });
+        out.extend(grand_owners.into_iter().flatten().map(|n| (ns.clone(), n)));
     }
     out
 }
