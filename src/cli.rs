@@ -138,7 +138,10 @@ fn list_scenarios() -> Result<()> {
             "scale" => Scenario::scale(2000, 20).description,
             _ => Scenario::load(name)?.description,
         };
-        println!("{name:<12} {}", description.split_whitespace().collect::<Vec<_>>().join(" "));
+        println!(
+            "{name:<12} {}",
+            description.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
     }
     Ok(())
 }

@@ -13,7 +13,12 @@ use support::{ServeProcess, require_program, stderr_of, stdout_of};
 /// Bounds a wait that would otherwise hang; not a timing assertion.
 const PATIENCE: Duration = Duration::from_secs(240);
 
-fn wait_for(sim: &ServeProcess, kubectl: &std::path::Path, args: &[&str], want: impl Fn(&str) -> bool) -> String {
+fn wait_for(
+    sim: &ServeProcess,
+    kubectl: &std::path::Path,
+    args: &[&str],
+    want: impl Fn(&str) -> bool,
+) -> String {
     let start = Instant::now();
     loop {
         let out = sim.kubectl(kubectl, args);
@@ -40,7 +45,16 @@ fn the_demo_scenario_plays_out() {
 
     // Watch the Flagger canary's phases as kubectl prints them.
     let mut watch = Command::new(&kubectl)
-        .args(["get", "canary", "search", "-n", "shop", "-w", "-o", "jsonpath={.status.phase}{\"\\n\"}"])
+        .args([
+            "get",
+            "canary",
+            "search",
+            "-n",
+            "shop",
+            "-w",
+            "-o",
+            "jsonpath={.status.phase}{\"\\n\"}",
+        ])
         .env("KUBECONFIG", &sim.kubeconfig)
         .env("HOME", sim.dir.path())
         .stdout(Stdio::piped())
@@ -74,36 +88,99 @@ fn the_demo_scenario_plays_out() {
     let args = rollout("{.status.phase} {.status.message} {.status.currentStepIndex}");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     wait_for(&sim, &kubectl, &args, |t| t == "Paused CanaryPauseStep 4");
-    let analysis = stdout_of(&sim.kubectl(&kubectl, &["get", "analysisruns", "-n", "shop", "-o", "jsonpath={.items[*].status.phase}"]));
+    let analysis = stdout_of(&sim.kubectl(
+        &kubectl,
+        &[
+            "get",
+            "analysisruns",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.items[*].status.phase}",
+        ],
+    ));
     assert_eq!(analysis.trim(), "Successful", "the analysis step passed");
 
     // Promote as `kubectl argo rollouts promote` does from a `pause: {}` step.
     let promoted = sim.kubectl(
         &kubectl,
-        &["patch", "rollout", "checkout", "-n", "shop", "--subresource", "status", "--type", "merge", "-p", r#"{"status":{"pauseConditions":null}}"#],
+        &[
+            "patch",
+            "rollout",
+            "checkout",
+            "-n",
+            "shop",
+            "--subresource",
+            "status",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"status":{"pauseConditions":null}}"#,
+        ],
     );
     assert!(promoted.status.success(), "{}", stderr_of(&promoted));
     let args = rollout("{.status.phase} {.status.stableRS} {.status.currentPodHash}");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let healthy = wait_for(&sim, &kubectl, &args, |t| t.starts_with("Healthy "));
     let parts: Vec<&str> = healthy.split_whitespace().collect();
-    assert_eq!(parts[1], parts[2], "fully promoted: stableRS == currentPodHash");
+    assert_eq!(
+        parts[1], parts[2],
+        "fully promoted: stableRS == currentPodHash"
+    );
 
     // frontend: kubectl's own rollout status waits for the rolling update.
-    let status = sim.kubectl(&kubectl, &["rollout", "status", "deploy/frontend", "-n", "shop", "--timeout=240s"]);
+    let status = sim.kubectl(
+        &kubectl,
+        &[
+            "rollout",
+            "status",
+            "deploy/frontend",
+            "-n",
+            "shop",
+            "--timeout=240s",
+        ],
+    );
     assert!(status.status.success(), "{}", stderr_of(&status));
     assert!(stdout_of(&status).contains("successfully rolled out"));
 
     // search: the canary turned bad and Flagger rolled it back by itself.
-    wait_for(&sim, &kubectl, &["get", "canary", "search", "-n", "shop", "-o", "jsonpath={.status.phase}"], |t| t == "Failed");
+    wait_for(
+        &sim,
+        &kubectl,
+        &[
+            "get",
+            "canary",
+            "search",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.status.phase}",
+        ],
+        |t| t == "Failed",
+    );
     let seen = phases.join().expect("watch thread");
     let _ = watch.kill();
     let _ = watch.wait();
     assert_eq!(seen.last().map(String::as_str), Some("Failed"), "{seen:?}");
-    assert!(seen.iter().any(|p| p == "Progressing"), "the watch saw it progress first: {seen:?}");
+    assert!(
+        seen.iter().any(|p| p == "Progressing"),
+        "the watch saw it progress first: {seen:?}"
+    );
     let events = stdout_of(&sim.kubectl(
         &kubectl,
-        &["get", "events", "-n", "shop", "--field-selector", "involvedObject.kind=Canary,involvedObject.name=search", "-o", "jsonpath={.items[*].message}"],
+        &[
+            "get",
+            "events",
+            "-n",
+            "shop",
+            "--field-selector",
+            "involvedObject.kind=Canary,involvedObject.name=search",
+            "-o",
+            "jsonpath={.items[*].message}",
+        ],
     ));
-    assert!(events.contains("Rolling back search.shop failed checks threshold reached"), "{events}");
+    assert!(
+        events.contains("Rolling back search.shop failed checks threshold reached"),
+        "{events}"
+    );
 }

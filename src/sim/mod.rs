@@ -105,7 +105,10 @@ impl SimCluster {
             Workload::Scenario(s) => s.warmup(),
             Workload::Static { .. } => chrono::Duration::zero(),
         };
-        let clock = Arc::new(Clock::starting_at(chrono::Utc::now() - warmup, config.time_scale));
+        let clock = Arc::new(Clock::starting_at(
+            chrono::Utc::now() - warmup,
+            config.time_scale,
+        ));
         let store = Arc::new(Store::new(clock));
         store.set_history_limit(config.history_limit);
         let behaviour = Arc::new(Behaviour::default());
@@ -114,7 +117,9 @@ impl SimCluster {
         let mut runtime = None;
         let mut scenario_start = None;
         match &config.workload {
-            Workload::Static { seed_file: Some(path) } => seed::load_file(&store, path)?,
+            Workload::Static {
+                seed_file: Some(path),
+            } => seed::load_file(&store, path)?,
             Workload::Static { seed_file: None } => seed::load_default(&store)?,
             Workload::Scenario(scenario) => {
                 let rt = Runtime::new(
@@ -125,13 +130,22 @@ impl SimCluster {
                 );
                 // Fast-forwarding the setup is synchronous work: keep it off the async threads.
                 let start = {
-                    let (scenario, store, behaviour, rt) =
-                        ((**scenario).clone(), store.clone(), behaviour.clone(), rt.clone());
+                    let (scenario, store, behaviour, rt) = (
+                        (**scenario).clone(),
+                        store.clone(),
+                        behaviour.clone(),
+                        rt.clone(),
+                    );
                     tokio::task::spawn_blocking(move || scenario.start(&store, &behaviour, &rt))
                         .await??
                 };
                 tasks.push(rt.spawn());
-                tasks.push(scenario::spawn_timeline(scenario, start, store.clone(), behaviour.clone()));
+                tasks.push(scenario::spawn_timeline(
+                    scenario,
+                    start,
+                    store.clone(),
+                    behaviour.clone(),
+                ));
                 tasks.push(traffic::spawn_ticker(traffic.clone()));
                 runtime = Some(rt);
                 scenario_start = Some(start);

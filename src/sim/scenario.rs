@@ -166,8 +166,9 @@ pub mod duration_text {
             serde_json::Value::Number(n) => n.to_string(),
             _ => String::new(),
         };
-        parse(&text)
-            .ok_or_else(|| serde::de::Error::custom(format!("not a duration: {v} (use 30s, 5m, 1h)")))
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("not a duration: {v} (use 30s, 5m, 1h)"))
+        })
     }
 }
 
@@ -175,7 +176,8 @@ impl Scenario {
     /// An embedded scenario by name, or a scenario file by path.
     pub fn load(name_or_path: &str) -> Result<Scenario> {
         if let Some((_, text)) = EMBEDDED.iter().find(|(n, _)| *n == name_or_path) {
-            return Self::parse(text).wrap_err_with(|| format!("the embedded scenario {name_or_path}"));
+            return Self::parse(text)
+                .wrap_err_with(|| format!("the embedded scenario {name_or_path}"));
         }
         let path = std::path::Path::new(name_or_path);
         if !path.exists() {
@@ -184,7 +186,8 @@ impl Scenario {
                 names().join(", ")
             );
         }
-        let text = std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("reading {}", path.display()))?;
         Self::parse(&text).wrap_err_with(|| format!("the scenario file {}", path.display()))
     }
 
@@ -203,7 +206,9 @@ impl Scenario {
         for i in 0..releases {
             let ns = format!("scale-{:04}", i / 10);
             if i % 10 == 0 {
-                objects.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+                objects.push(
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+                );
             }
             let app = format!("svc-{i:05}");
             objects.push(json!({
@@ -239,20 +244,33 @@ impl Scenario {
 
     /// How much simulated time [`Scenario::start`] fast-forwards.
     pub fn warmup(&self) -> chrono::Duration {
-        if self.setup.is_empty() { self.settle } else { self.settle * 2 }
+        if self.setup.is_empty() {
+            self.settle
+        } else {
+            self.settle * 2
+        }
     }
 
     /// Register behaviour, create the objects and fast-forward the clock by
     /// `settle`; then apply the setup and fast-forward again, so the cluster
     /// is served in a steady state. Returns the scenario's start time, from
     /// which timeline and version times count.
-    pub fn start(&self, store: &Store, behaviour: &Behaviour, runtime: &Runtime) -> Result<DateTime<Utc>> {
+    pub fn start(
+        &self,
+        store: &Store,
+        behaviour: &Behaviour,
+        runtime: &Runtime,
+    ) -> Result<DateTime<Utc>> {
         let start = store.clock().now() + self.warmup();
         for v in &self.versions {
             behaviour.add_rule(VersionRule {
                 image: v.image.clone(),
                 // Rules in force from the start also cover pods created during the settle.
-                from: if v.after.is_zero() { DateTime::<Utc>::MIN_UTC } else { start + v.after },
+                from: if v.after.is_zero() {
+                    DateTime::<Utc>::MIN_UTC
+                } else {
+                    start + v.after
+                },
                 profile: v.profile.clone(),
             });
         }
@@ -338,13 +356,23 @@ pub fn apply(store: &Store, behaviour: &Behaviour, action: &Action) -> Result<()
                 None => Target::Main,
                 Some(other) => bail!("unknown subresource {other:?}"),
             };
-            store.patch(res, namespace, name, kind_of_patch, body.to_string().as_bytes(), target, false)?;
+            store.patch(
+                res,
+                namespace,
+                name,
+                kind_of_patch,
+                body.to_string().as_bytes(),
+                target,
+                false,
+            )?;
         }
         Action::Create(manifest) => {
             let api = manifest["apiVersion"].as_str().unwrap_or("");
             let kind = manifest["kind"].as_str().unwrap_or("");
             let res = resource_for(api, kind)?;
-            let ns = manifest["metadata"]["namespace"].as_str().unwrap_or("default");
+            let ns = manifest["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default");
             store.create(res, ns, manifest.clone(), Target::Main, false)?;
         }
         Action::Delete {
@@ -406,10 +434,22 @@ mod tests {
 
     #[test]
     fn durations_read_like_kubectl() {
-        assert_eq!(duration_text::parse("90s"), Some(chrono::Duration::seconds(90)));
-        assert_eq!(duration_text::parse("5m"), Some(chrono::Duration::minutes(5)));
-        assert_eq!(duration_text::parse("250ms"), Some(chrono::Duration::milliseconds(250)));
-        assert_eq!(duration_text::parse("30"), Some(chrono::Duration::seconds(30)));
+        assert_eq!(
+            duration_text::parse("90s"),
+            Some(chrono::Duration::seconds(90))
+        );
+        assert_eq!(
+            duration_text::parse("5m"),
+            Some(chrono::Duration::minutes(5))
+        );
+        assert_eq!(
+            duration_text::parse("250ms"),
+            Some(chrono::Duration::milliseconds(250))
+        );
+        assert_eq!(
+            duration_text::parse("30"),
+            Some(chrono::Duration::seconds(30))
+        );
         assert_eq!(duration_text::parse("soon"), None);
     }
 
@@ -417,7 +457,10 @@ mod tests {
     fn unknown_fields_and_bad_durations_are_clear_errors() {
         let err = Scenario::parse("name: x\nbogus: 1\n").unwrap_err();
         assert!(format!("{err:#}").contains("bogus"), "{err:#}");
-        let err = Scenario::parse("name: x\ntimeline:\n- at: later\n  openGate: {namespace: a, name: b}\n").unwrap_err();
+        let err = Scenario::parse(
+            "name: x\ntimeline:\n- at: later\n  openGate: {namespace: a, name: b}\n",
+        )
+        .unwrap_err();
         assert!(format!("{err:#}").contains("not a duration"), "{err:#}");
         assert!(Scenario::load("no-such-scenario").is_err());
     }
@@ -425,7 +468,11 @@ mod tests {
     #[test]
     fn the_scale_scenario_spreads_releases_over_namespaces() {
         let s = Scenario::scale(25, 3);
-        let namespaces = s.objects.iter().filter(|o| o["kind"] == "Namespace").count();
+        let namespaces = s
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Namespace")
+            .count();
         assert_eq!(namespaces, 3);
         assert_eq!(s.traffic.len(), 25);
     }

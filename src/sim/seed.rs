@@ -303,7 +303,8 @@ pub fn load_default(store: &Store) -> Result<()> {
             },
         }),
     )?;
-    let frontend_hash = replica_set_with_pods(store, &deployment, &DEPLOYMENT, &frontend_tmpl, 1, 3)?;
+    let frontend_hash =
+        replica_set_with_pods(store, &deployment, &DEPLOYMENT, &frontend_tmpl, 1, 3)?;
     insert(
         store,
         service("shop", "frontend", json!({"app": "frontend"})),

@@ -245,7 +245,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     }
     let mut resp = respond(&shared, user.as_ref(), req).await;
     // The server's own clock, as a real API server's Date header carries it.
-    let date = shared.store.clock().now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let date = shared
+        .store
+        .clock()
+        .now()
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
     if let Ok(v) = HeaderValue::from_str(&date) {
         resp.headers_mut().insert(header::DATE, v);
     }

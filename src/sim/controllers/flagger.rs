@@ -334,8 +334,14 @@ fn promoted_condition(cd: &Value, phase: &str, now: DateTime<Utc>) -> Option<Val
             "True",
             "Canary analysis completed successfully, promotion finished.".to_string(),
         ),
-        FAILED => ("False", format!("Canary analysis failed, {kind} scaled to zero.")),
-        _ => ("Unknown", format!("New {kind} detected, starting initialization.")),
+        FAILED => (
+            "False",
+            format!("Canary analysis failed, {kind} scaled to zero."),
+        ),
+        _ => (
+            "Unknown",
+            format!("New {kind} detected, starting initialization."),
+        ),
     };
     let current = cd["status"]["conditions"]
         .as_array()
@@ -435,10 +441,7 @@ fn primary_labels(labels: &Value, label: &str, primary_value: &str) -> Value {
 /// template into the primary rolls its pods (Flagger's `makeAnnotations`).
 fn with_flagger_id(annotations: &Value) -> Value {
     let mut out = annotations.as_object().cloned().unwrap_or_default();
-    out.insert(
-        FLAGGER_ID.into(),
-        json!(uuid::Uuid::new_v4().to_string()),
-    );
+    out.insert(FLAGGER_ID.into(), json!(uuid::Uuid::new_v4().to_string()));
     Value::Object(out)
 }
 
@@ -523,7 +526,9 @@ impl<'a> Run<'a> {
     }
 
     fn event(&self, kind: EventType, message: &str) {
-        events::record(self.store, self.now, &self.cd, kind, REASON, message, COMPONENT);
+        events::record(
+            self.store, self.now, &self.cd, kind, REASON, message, COMPONENT,
+        );
     }
 
     fn info(&self, message: &str) {
@@ -731,13 +736,21 @@ impl<'a> Run<'a> {
             ),
         };
         if let Err(e) = result {
-            self.warn(&format!("service {name}.{} reconcile failed: {e}", self.namespace));
+            self.warn(&format!(
+                "service {name}.{} reconcile failed: {e}",
+                self.namespace
+            ));
         }
     }
 
     /// Create `<target>-primary` as a copy of the target, if it is missing
     /// (Flagger's `createPrimaryDeployment`).
-    fn ensure_primary(&self, target: &Value, label: &str, primary_value: &str) -> Result<(), String> {
+    fn ensure_primary(
+        &self,
+        target: &Value,
+        label: &str,
+        primary_value: &str,
+    ) -> Result<(), String> {
         if self.primary().is_ok() {
             return Ok(());
         }
@@ -793,7 +806,13 @@ impl<'a> Run<'a> {
             "spec": primary_spec,
         });
         self.store
-            .create(deployments(), &self.namespace, primary, Target::Whole, false)
+            .create(
+                deployments(),
+                &self.namespace,
+                primary,
+                Target::Whole,
+                false,
+            )
             .map(|_| ())
             .map_err(|e| {
                 format!(
@@ -816,7 +835,12 @@ impl<'a> Run<'a> {
             self.now,
         )
         .map_err(|e| NotReady {
-            message: format!("{}.{} not ready: {}", self.primary_name(), self.namespace, e.message),
+            message: format!(
+                "{}.{} not ready: {}",
+                self.primary_name(),
+                self.namespace,
+                e.message
+            ),
             ..e
         })
     }
@@ -833,7 +857,11 @@ impl<'a> Run<'a> {
             self.now,
         )
         .map_err(|e| NotReady {
-            message: format!("canary deployment {} not ready: {}", self.target_ref(), e.message),
+            message: format!(
+                "canary deployment {} not ready: {}",
+                self.target_ref(),
+                e.message
+            ),
             ..e
         })
     }
@@ -939,7 +967,8 @@ impl<'a> Run<'a> {
         let svc = &self.cd["spec"]["service"];
         let mut hosts: Vec<Value> = svc["hosts"].as_array().cloned().unwrap_or_default();
         hosts.push(json!(self.service));
-        let mut spec = json!({"hosts": hosts, "http": self.http_routes(primary_weight, canary_weight)});
+        let mut spec =
+            json!({"hosts": hosts, "http": self.http_routes(primary_weight, canary_weight)});
         if let Some(gateways) = svc["gateways"].as_array().filter(|g| !g.is_empty()) {
             let mut gateways = gateways.clone();
             if !gateways.contains(&json!("mesh")) {
@@ -954,7 +983,10 @@ impl<'a> Run<'a> {
     /// or bring an existing one back to Flagger's shape at its current
     /// weights, taking it over if someone else created it.
     fn ensure_virtual_service(&self) {
-        let result = match self.store.get(virtual_services(), &self.namespace, &self.service) {
+        let result = match self
+            .store
+            .get(virtual_services(), &self.namespace, &self.service)
+        {
             Ok(vs) => {
                 let (primary_weight, canary_weight) =
                     routes_of(&vs, &self.service).unwrap_or((TOTAL_WEIGHT, 0));
@@ -1117,7 +1149,10 @@ impl<'a> Run<'a> {
                 }
             }
             if metric["query"].as_str().is_some_and(|q| !q.is_empty())
-                && !self.custom_check(metric, &format!("Halt advancement no values found for metric: {name}"))
+                && !self.custom_check(
+                    metric,
+                    &format!("Halt advancement no values found for metric: {name}"),
+                )
             {
                 return false;
             }
@@ -1225,7 +1260,10 @@ impl<'a> Run<'a> {
             self.warn(&e);
             return;
         }
-        self.warn(&format!("Canary failed! Scaling down {}", self.canary_ref()));
+        self.warn(&format!(
+            "Canary failed! Scaling down {}",
+            self.canary_ref()
+        ));
         self.scale_target(0);
         self.sync_status(FAILED, 0, 0, 0);
         self.post_rollout_hooks();
@@ -1282,7 +1320,10 @@ impl<'a> Run<'a> {
         for hook in self.analysis().hooks("confirm-rollout") {
             self.info(&format!("Confirm-rollout check {hook} passed"));
         }
-        self.info(&format!("New revision detected! Scaling up {}", self.target_ref()));
+        self.info(&format!(
+            "New revision detected! Scaling up {}",
+            self.target_ref()
+        ));
         self.scale_from_zero();
         self.sync_status(PROGRESSING, 0, 0, 0);
         false
@@ -1473,7 +1514,8 @@ impl<'a> Run<'a> {
         if initializing {
             self.sync_status(INITIALIZED, 0, 0, 0);
             self.cd["status"]["phase"] = json!(INITIALIZED);
-            self.cd["status"]["lastAppliedSpec"] = json!(template_hash(&target["spec"]["template"]));
+            self.cd["status"]["lastAppliedSpec"] =
+                json!(template_hash(&target["spec"]["template"]));
             self.info(&format!("Initialization done! {}", self.canary_ref()));
         }
         if !self.should_advance() {
@@ -1529,7 +1571,10 @@ impl<'a> Run<'a> {
                 self.scale_target(0);
                 self.set_status_phase(SUCCEEDED);
                 self.post_rollout_hooks();
-                self.info(&format!("Promotion completed! Scaling down {}", self.target_ref()));
+                self.info(&format!(
+                    "Promotion completed! Scaling down {}",
+                    self.target_ref()
+                ));
                 return;
             }
             PROGRESSING | WAITING_PROMOTION
@@ -1541,7 +1586,10 @@ impl<'a> Run<'a> {
             _ => {}
         }
         if canary_weight == 0 && self.status_int("iterations") == 0 {
-            self.info(&format!("Starting canary analysis for {}", self.target_ref()));
+            self.info(&format!(
+                "Starting canary analysis for {}",
+                self.target_ref()
+            ));
             for hook in self.analysis().hooks("pre-rollout") {
                 self.info(&format!("Pre-rollout check {hook} passed"));
             }
@@ -1571,9 +1619,10 @@ fn routes_of(vs: &Value, service: &str) -> Option<(i64, i64)> {
     let canary = format!("{service}-canary");
     let routes = vs["spec"]["http"].as_array()?;
     let route = routes.iter().find_map(|http| {
-        http["route"]
-            .as_array()
-            .filter(|r| r.iter().any(|d| d["destination"]["host"] == canary.as_str()))
+        http["route"].as_array().filter(|r| {
+            r.iter()
+                .any(|d| d["destination"]["host"] == canary.as_str())
+        })
     })?;
     let weight = |host: &str| {
         route
@@ -1900,7 +1949,11 @@ mod tests {
             "Warning",
             "podinfo-primary.test not ready: waiting for rollout to finish: observed deployment generation less than desired generation",
         );
-        assert_eq!(sim.replicas("podinfo"), 2, "the target serves until the primary is ready");
+        assert_eq!(
+            sim.replicas("podinfo"),
+            2,
+            "the target serves until the primary is ready"
+        );
 
         sim.tick();
         let status = sim.status();
@@ -1918,8 +1971,14 @@ mod tests {
 
         let primary = sim.deployment("podinfo-primary");
         assert_eq!(primary["spec"]["replicas"], 2);
-        assert_eq!(primary["spec"]["selector"]["matchLabels"], json!({"app": "podinfo-primary"}));
-        assert_eq!(primary["spec"]["template"]["metadata"]["labels"]["app"], "podinfo-primary");
+        assert_eq!(
+            primary["spec"]["selector"]["matchLabels"],
+            json!({"app": "podinfo-primary"})
+        );
+        assert_eq!(
+            primary["spec"]["template"]["metadata"]["labels"]["app"],
+            "podinfo-primary"
+        );
         assert!(primary["spec"]["template"]["metadata"]["annotations"][FLAGGER_ID].is_string());
         assert_eq!(primary["metadata"]["ownerReferences"][0]["kind"], "Canary");
         assert_eq!(primary["status"]["availableReplicas"], 2);
@@ -1931,19 +1990,37 @@ mod tests {
             .list(workload::pods(), Some(NS), &Default::default())
             .unwrap()
             .items;
-        assert!(pods.iter().all(|p| p["metadata"]["labels"]["app"] == "podinfo-primary"));
+        assert!(
+            pods.iter()
+                .all(|p| p["metadata"]["labels"]["app"] == "podinfo-primary")
+        );
         assert_eq!(pods.len(), 2);
 
-        assert_eq!(service(&sim, "podinfo")["spec"]["selector"], json!({"app": "podinfo-primary"}));
-        assert_eq!(service(&sim, "podinfo-primary")["spec"]["selector"], json!({"app": "podinfo-primary"}));
-        assert_eq!(service(&sim, "podinfo-canary")["spec"]["selector"], json!({"app": "podinfo"}));
-        assert_eq!(service(&sim, "podinfo-canary")["spec"]["ports"][0]["port"], 9898);
+        assert_eq!(
+            service(&sim, "podinfo")["spec"]["selector"],
+            json!({"app": "podinfo-primary"})
+        );
+        assert_eq!(
+            service(&sim, "podinfo-primary")["spec"]["selector"],
+            json!({"app": "podinfo-primary"})
+        );
+        assert_eq!(
+            service(&sim, "podinfo-canary")["spec"]["selector"],
+            json!({"app": "podinfo"})
+        );
+        assert_eq!(
+            service(&sim, "podinfo-canary")["spec"]["ports"][0]["port"],
+            9898
+        );
         assert_eq!(sim.weights(), (100, 0));
 
         // Nothing changes while the target stays as it is.
         sim.tick();
         assert_eq!(sim.phase(), INITIALIZED);
-        assert_eq!(sim.event_count("Normal", "Initialization done! podinfo.test"), 1);
+        assert_eq!(
+            sim.event_count("Normal", "Initialization done! podinfo.test"),
+            1
+        );
     }
 
     #[test]
@@ -1990,7 +2067,11 @@ mod tests {
         sim.tick();
         assert_eq!(sim.phase(), WAITING_PROMOTION);
         assert_eq!(sim.weights(), (70, 30));
-        assert_eq!(sim.status()["canaryWeight"], 0, "Flagger clears the weight in status");
+        assert_eq!(
+            sim.status()["canaryWeight"],
+            0,
+            "Flagger clears the weight in status"
+        );
         assert_eq!(sim.status()["iterations"], -1);
         assert_eq!(sim.status()["failedChecks"], 0);
         sim.assert_condition("Unknown", WAITING_PROMOTION, "Waiting for approval.");
@@ -2010,7 +2091,10 @@ mod tests {
             "Normal",
             "Copying podinfo.test template spec to podinfo-primary.test",
         );
-        assert_eq!(sim.image("podinfo-primary"), "ghcr.io/stefanprodan/podinfo:6.0.1");
+        assert_eq!(
+            sim.image("podinfo-primary"),
+            "ghcr.io/stefanprodan/podinfo:6.0.1"
+        );
         assert_eq!(sim.weights(), (70, 30));
 
         sim.tick();
@@ -2063,7 +2147,10 @@ mod tests {
         assert_eq!(sim.status()["failedChecks"], 1);
         assert_eq!(sim.weights(), (90, 10));
         assert_eq!(
-            sim.event_count("Warning", "Halt podinfo.test advancement success rate 95.00% < 99%"),
+            sim.event_count(
+                "Warning",
+                "Halt podinfo.test advancement success rate 95.00% < 99%"
+            ),
             1
         );
 
@@ -2075,7 +2162,10 @@ mod tests {
         let status = sim.status();
         assert_eq!(status["phase"], FAILED);
         assert_eq!(status["canaryWeight"], 0);
-        assert_eq!(status["failedChecks"], 0, "Flagger resets the count on rollback");
+        assert_eq!(
+            status["failedChecks"], 0,
+            "Flagger resets the count on rollback"
+        );
         assert_ne!(status["lastAppliedSpec"], status["lastPromotedSpec"]);
         sim.assert_condition(
             "False",
@@ -2089,7 +2179,10 @@ mod tests {
         sim.assert_event("Warning", "Canary failed! Scaling down podinfo.test");
         assert_eq!(sim.weights(), (100, 0));
         assert_eq!(sim.replicas("podinfo"), 0);
-        assert_eq!(sim.image("podinfo-primary"), "ghcr.io/stefanprodan/podinfo:6.0.0");
+        assert_eq!(
+            sim.image("podinfo-primary"),
+            "ghcr.io/stefanprodan/podinfo:6.0.0"
+        );
 
         // A failed canary stays failed until the next revision.
         sim.tick();
@@ -2152,7 +2245,10 @@ mod tests {
         assert_eq!(sim.phase(), FINALISING);
         sim.tick();
         assert_eq!(sim.phase(), SUCCEEDED);
-        assert_eq!(sim.image("podinfo-primary"), "ghcr.io/stefanprodan/podinfo:6.0.1");
+        assert_eq!(
+            sim.image("podinfo-primary"),
+            "ghcr.io/stefanprodan/podinfo:6.0.1"
+        );
     }
 
     #[test]
@@ -2166,7 +2262,9 @@ mod tests {
         assert_eq!(sim.weights(), (80, 20));
         let set_suspend = |on: bool| {
             sim.store
-                .modify(canaries(), NS, "podinfo", |c| c["spec"]["suspend"] = json!(on))
+                .modify(canaries(), NS, "podinfo", |c| {
+                    c["spec"]["suspend"] = json!(on)
+                })
                 .unwrap();
         };
         set_suspend(true);
@@ -2208,7 +2306,10 @@ mod tests {
             "Normal",
             "Promotion completed! Canary analysis was skipped for podinfo.test",
         );
-        assert_eq!(sim.image("podinfo-primary"), "ghcr.io/stefanprodan/podinfo:6.0.1");
+        assert_eq!(
+            sim.image("podinfo-primary"),
+            "ghcr.io/stefanprodan/podinfo:6.0.1"
+        );
         assert_eq!(sim.replicas("podinfo"), 0);
         assert_eq!(sim.weights(), (100, 0));
     }
@@ -2317,10 +2418,19 @@ mod tests {
 
     #[test]
     fn durations_read_and_print_as_go_does() {
-        assert_eq!(parse_duration("1m30s", GO_UNITS), Some(Duration::seconds(90)));
-        assert_eq!(parse_duration("1.5h", GO_UNITS), Some(Duration::minutes(90)));
+        assert_eq!(
+            parse_duration("1m30s", GO_UNITS),
+            Some(Duration::seconds(90))
+        );
+        assert_eq!(
+            parse_duration("1.5h", GO_UNITS),
+            Some(Duration::minutes(90))
+        );
         assert_eq!(parse_duration("1d", GO_UNITS), None);
-        assert_eq!(parse_duration("1d", PROMETHEUS_UNITS), Some(Duration::days(1)));
+        assert_eq!(
+            parse_duration("1d", PROMETHEUS_UNITS),
+            Some(Duration::days(1))
+        );
         assert_eq!(go_duration(0), "0s");
         assert_eq!(go_duration(500), "500ms");
         assert_eq!(go_duration(1200), "1.2s");

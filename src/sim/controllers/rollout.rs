@@ -168,10 +168,8 @@ impl<'a> Sync<'a> {
     fn new(ctx: &'a Ctx<'a>, ro: Value, spec: RolloutSpec) -> Sync<'a> {
         let status = RolloutStatus::from_object(&ro);
         let all_rss = workload::owned_replica_sets(ctx.store, &ro, ARGO);
-        let desired_hash = workload::template_hash(&workload::template_without_hash(
-            &spec.template,
-            ARGO,
-        ));
+        let desired_hash =
+            workload::template_hash(&workload::template_without_hash(&spec.template, ARGO));
         let find = |hash: &str| {
             all_rss
                 .iter()
@@ -304,11 +302,7 @@ impl<'a> Sync<'a> {
 
     /// Keep the local copy of a ReplicaSet current after a write.
     fn updated(&mut self, rs: Value) {
-        match self
-            .all_rss
-            .iter_mut()
-            .find(|r| name_of(r) == name_of(&rs))
-        {
+        match self.all_rss.iter_mut().find(|r| name_of(r) == name_of(&rs)) {
             Some(slot) => *slot = rs,
             None => self.all_rss.push(rs),
         }
@@ -363,6 +357,13 @@ impl<'a> Sync<'a> {
             .modify(rollouts(), self.namespace(), self.name(), |r| {
                 let mut current = r["status"].take();
                 json_patch::merge(&mut current, &patch);
+                // Argo's first status write is a full update, which always
+                // carries these two (Go never omits a struct).
+                for strategy in ["blueGreen", "canary"] {
+                    if current[strategy].is_null() {
+                        current[strategy] = json!({});
+                    }
+                }
                 r["status"] = current;
             }) {
             Ok(_) => true,
@@ -417,7 +418,9 @@ impl<'a> Sync<'a> {
     fn check_paused_conditions(&mut self) {
         let now = self.now();
         let progressing = self.status.condition(kind::PROGRESSING).cloned();
-        let progressing_paused = progressing.as_ref().is_some_and(|c| c.reason == reason::PAUSED);
+        let progressing_paused = progressing
+            .as_ref()
+            .is_some_and(|c| c.reason == reason::PAUSED);
         let abort_recorded = progressing
             .as_ref()
             .is_some_and(|c| c.reason == reason::ABORTED);
@@ -429,7 +432,13 @@ impl<'a> Sync<'a> {
             } else {
                 (reason::RESUMED, "Rollout is resumed")
             };
-            updates.push(Condition::new(kind::PROGRESSING, "Unknown", why, message, &now));
+            updates.push(Condition::new(
+                kind::PROGRESSING,
+                "Unknown",
+                why,
+                message,
+                &now,
+            ));
         }
         let retrying = !self.status.abort && abort_recorded;
         if retrying {
@@ -598,8 +607,9 @@ impl<'a> Sync<'a> {
 
     /// Whether the current step waits without a deadline (pause, analysis, experiment).
     fn at_indefinite_step(&self) -> bool {
-        self.current_step()
-            .is_some_and(|(s, _)| s.pause.is_some() || s.analysis.is_some() || s.experiment.is_some())
+        self.current_step().is_some_and(|(s, _)| {
+            s.pause.is_some() || s.analysis.is_some() || s.experiment.is_some()
+        })
     }
 
     fn timed_out(&self, new: &RolloutStatus) -> bool {
@@ -653,7 +663,9 @@ impl<'a> Sync<'a> {
         let current = self.status.condition(kind::PROGRESSING).cloned();
         let rs_name = self.new_rs.clone();
         if !aborted {
-            if self.is_healthy(&new) {
+            // While paused the Progressing condition says so; Argo would
+            // flip it back and forth between this and RolloutPaused.
+            if !paused && self.is_healthy(&new) {
                 let message = format!(
                     "ReplicaSet \"{}\" has successfully progressed.",
                     rs_name.unwrap_or_default()
@@ -689,8 +701,13 @@ impl<'a> Sync<'a> {
                     Some(rs) => format!("ReplicaSet \"{rs}\" has timed out progressing."),
                     None => format!("Rollout \"{}\" has timed out progressing.", self.name()),
                 };
-                let cond =
-                    Condition::new(kind::PROGRESSING, "False", reason::TIMED_OUT, &message, &now);
+                let cond = Condition::new(
+                    kind::PROGRESSING,
+                    "False",
+                    reason::TIMED_OUT,
+                    &message,
+                    &now,
+                );
                 let changed = new.set_condition(cond);
                 if self.spec.progress_deadline_abort && (changed || !self.is_aborted()) {
                     self.pause.add_abort(&message);
@@ -812,7 +829,11 @@ impl<'a> Sync<'a> {
             .flatten()
             .map(|(k, v)| (k.clone(), format!("{k}={}", v.as_str().unwrap_or(""))))
             .collect();
-        for e in selector["matchExpressions"].as_array().into_iter().flatten() {
+        for e in selector["matchExpressions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             let key = e["key"].as_str().unwrap_or("").to_string();
             let values: Vec<&str> = e["values"]
                 .as_array()

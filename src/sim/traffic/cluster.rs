@@ -107,10 +107,12 @@ struct CanaryWeights {
     additional: f64,
 }
 
-/// A Flagger Canary: its target Deployment and the canary's current weight.
+/// A Flagger Canary: its target Deployment, its service (the VirtualService
+/// it routes through has that name) and the canary weight in its status.
 #[derive(Debug, Clone, PartialEq)]
 struct FlaggerCanary {
     target: String,
+    service: String,
     weight: f64,
 }
 
@@ -121,13 +123,15 @@ enum Followed {
     ReplicaSets,
     Rollouts,
     Canaries,
+    VirtualServices,
 }
 
-const FOLLOWED: [Followed; 4] = [
+const FOLLOWED: [Followed; 5] = [
     Followed::Pods,
     Followed::ReplicaSets,
     Followed::Rollouts,
     Followed::Canaries,
+    Followed::VirtualServices,
 ];
 
 impl Followed {
@@ -137,6 +141,7 @@ impl Followed {
             ("apps", "replicasets") => Some(Followed::ReplicaSets),
             ("argoproj.io", "rollouts") => Some(Followed::Rollouts),
             ("flagger.app", "canaries") => Some(Followed::Canaries),
+            ("networking.istio.io", "virtualservices") => Some(Followed::VirtualServices),
             _ => None,
         }
     }
@@ -147,6 +152,7 @@ impl Followed {
             Followed::ReplicaSets => ("apps", "v1", "replicasets"),
             Followed::Rollouts => ("argoproj.io", "v1alpha1", "rollouts"),
             Followed::Canaries => ("flagger.app", "v1beta1", "canaries"),
+            Followed::VirtualServices => ("networking.istio.io", "v1beta1", "virtualservices"),
         };
         resources::lookup(group, version, plural).expect("served")
     }
@@ -164,6 +170,8 @@ pub struct ClusterView {
     replica_set_owners: HashMap<String, Owner>,
     rollouts: HashMap<String, HashMap<String, Routing>>,
     canaries: HashMap<String, HashMap<String, FlaggerCanary>>,
+    /// VirtualService name → the weight of its `-canary` destination, where it has one.
+    canary_routes: HashMap<String, HashMap<String, f64>>,
     /// Namespaces whose application views are out of date.
     stale: HashSet<String>,
     /// namespace → app → versions.
@@ -260,13 +268,31 @@ fn routing(rollout: &Value) -> Routing {
 }
 
 fn flagger_canary(canary: &Value) -> FlaggerCanary {
+    let target = canary["spec"]["targetRef"]["name"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     FlaggerCanary {
-        target: canary["spec"]["targetRef"]["name"]
+        service: canary["spec"]["service"]["name"]
             .as_str()
-            .unwrap_or("")
+            .unwrap_or(&target)
             .to_string(),
+        target,
         weight: weight(&canary["status"]["canaryWeight"]).min(100.0),
     }
+}
+
+/// The weight a VirtualService gives its `<svc>-canary` destination: what
+/// the mesh applies. Flagger's status reads 0 while a canary waits for
+/// promotion although the route still sends it traffic.
+fn canary_route_weight(vs: &Value) -> Option<f64> {
+    vs["spec"]["http"].as_array()?.iter().find_map(|route| {
+        route["route"].as_array()?.iter().find_map(|dest| {
+            let host = dest["destination"]["host"].as_str()?;
+            host.ends_with("-canary")
+                .then(|| weight(&dest["weight"]).min(100.0))
+        })
+    })
 }
 
 /// A version while the groups of an application are gathered.
@@ -304,6 +330,8 @@ impl ClusterView {
         self.stale.extend(self.pods.keys().cloned());
         self.stale.extend(self.rollouts.keys().cloned());
         self.stale.extend(self.canaries.keys().cloned());
+        self.stale.extend(self.canary_routes.keys().cloned());
+        self.canary_routes.clear();
         self.pods.clear();
         self.replica_set_owners.clear();
         self.rollouts.clear();
@@ -358,6 +386,11 @@ impl ClusterView {
                 .get_mut(ns)
                 .and_then(|c| c.remove(&name))
                 .is_some(),
+            Followed::VirtualServices => self
+                .canary_routes
+                .get_mut(ns)
+                .and_then(|c| c.remove(&name))
+                .is_some(),
         };
         if removed {
             self.stale.insert(ns.to_string());
@@ -407,6 +440,13 @@ impl ClusterView {
                 let c = flagger_canary(obj);
                 let canaries = self.canaries.entry(ns.to_string()).or_default();
                 canaries.insert(name, c.clone()) != Some(c)
+            }
+            Followed::VirtualServices => {
+                let routes = self.canary_routes.entry(ns.to_string()).or_default();
+                match canary_route_weight(obj) {
+                    Some(w) => routes.insert(name, w) != Some(w),
+                    None => routes.remove(&name).is_some(),
+                }
             }
         };
         if changed {
@@ -502,7 +542,15 @@ impl ClusterView {
             return Vec::new();
         }
         let split = match flagger {
-            Some(canary) => self.flagger_split(&gathered, app, canary),
+            Some(canary) => {
+                let applied = self
+                    .canary_routes
+                    .get(ns)
+                    .and_then(|r| r.get(&canary.service))
+                    .copied()
+                    .unwrap_or(canary.weight);
+                self.flagger_split(&gathered, app, applied)
+            }
             None => self.rollout_split(ns, &gathered).unwrap_or_default(),
         };
         let served: f64 = split.weights.iter().sum();
@@ -542,7 +590,7 @@ impl ClusterView {
     }
 
     /// Flagger: the primary Deployment's pods take 100 − w %, the canary's w %.
-    fn flagger_split(&self, gathered: &[Gathered<'_>], app: &str, canary: &FlaggerCanary) -> Split {
+    fn flagger_split(&self, gathered: &[Gathered<'_>], app: &str, canary_weight: f64) -> Split {
         let primary_app = format!("{app}-primary");
         let is_primary: Vec<bool> = gathered
             .iter()
@@ -568,9 +616,9 @@ impl ClusterView {
             .map(|(g, primary)| {
                 let n = g.pods.len() as f64;
                 if *primary {
-                    (100.0 - canary.weight) * n / primary_pods
+                    (100.0 - canary_weight) * n / primary_pods
                 } else {
-                    canary.weight * n / canary_pods
+                    canary_weight * n / canary_pods
                 }
             })
             .collect();

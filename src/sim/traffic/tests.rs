@@ -477,6 +477,42 @@ fn flagger_splits_primary_and_canary_by_the_canary_weight() {
 }
 
 #[test]
+fn flagger_weights_come_from_the_route_while_the_status_reads_zero() {
+    let f = Fixture::new();
+    f.app("podinfo", 100.0);
+    insert(
+        &f.store,
+        json!({
+            "apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+            "metadata": {"name": "podinfo", "namespace": NS},
+            "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "podinfo"}},
+            "status": {"phase": "WaitingPromotion", "canaryWeight": 0},
+        }),
+    )
+    .unwrap();
+    insert(
+        &f.store,
+        json!({
+            "apiVersion": "networking.istio.io/v1beta1", "kind": "VirtualService",
+            "metadata": {"name": "podinfo", "namespace": NS},
+            "spec": {"http": [{"route": [
+                {"destination": {"host": "podinfo-primary"}, "weight": 50},
+                {"destination": {"host": "podinfo-canary"}, "weight": 50},
+            ]}]},
+        }),
+    )
+    .unwrap();
+    let primary = f.workload("Deployment", "podinfo-primary", json!({}), json!({}));
+    let canary = f.workload("Deployment", "podinfo", json!({}), json!({}));
+    f.version(&primary, "podinfo-primary", "prim", "reg/podinfo:1", 2);
+    f.version(&canary, "podinfo", "cana", "reg/podinfo:2", 1);
+    f.traffic.tick();
+    f.run(60, 5);
+    assert!(close(f.window("prim", 60).requests, 50.0 * 60.0));
+    assert!(close(f.window("cana", 60).requests, 50.0 * 60.0));
+}
+
+#[test]
 fn the_exposition_parses_and_carries_the_expected_names_and_labels() {
     let f = Fixture::new();
     f.app("checkout", 100.0);

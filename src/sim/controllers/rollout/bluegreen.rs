@@ -193,7 +193,9 @@ impl Sync<'_> {
         new.blue_green.active_selector = selected_hash(active).to_string();
         match self.blue_green_full_promotion(&new) {
             Some(why) => self.promote_stable(&mut new, why),
-            None => new.blue_green.scale_up_preview_check_point = self.scale_up_preview_check_point(),
+            None => {
+                new.blue_green.scale_up_preview_check_point = self.scale_up_preview_check_point()
+            }
         }
         match self.rs_by_hash(&new.blue_green.active_selector) {
             Some(rs) => {

@@ -99,8 +99,7 @@ impl Sync<'_> {
         let max_surge = self.spec.max_surge();
         let new_rs = self.new_rs();
         let stable_rs = self.stable_rs().filter(|s| Some(s) != new_rs.as_ref());
-        let (mut want_new, mut want_stable) =
-            approximate_counts(replicas, weight, max_surge);
+        let (mut want_new, mut want_stable) = approximate_counts(replicas, weight, max_surge);
         let size = |rs: &Option<Value>| rs.as_ref().map_or(0, |r| workload::counts(r).desired);
         let mut new_count = size(&new_rs);
         let mut stable_count = size(&stable_rs);
@@ -124,7 +123,9 @@ impl Sync<'_> {
             return (new_count, stable_count);
         }
         let min_available = replicas - self.spec.max_unavailable();
-        let increasing = new_rs.as_ref().is_none_or(|r| want_new >= workload::counts(r).desired);
+        let increasing = new_rs
+            .as_ref()
+            .is_none_or(|r| want_new >= workload::counts(r).desired);
         let countable = |rs: &Option<Value>, ignore_availability: bool| {
             rs.as_ref().map_or(0, |r| {
                 let c = workload::counts(r);
@@ -142,11 +143,25 @@ impl Sync<'_> {
         let scale_down = to_scale_down - min_available;
         if !increasing {
             new_count = drain(&new_rs, want_new, scale_down, new_count);
-            let (n, s) = within_limits(&new_rs, &stable_rs, new_count, stable_count, max_total, min_available);
+            let (n, s) = within_limits(
+                &new_rs,
+                &stable_rs,
+                new_count,
+                stable_count,
+                max_total,
+                min_available,
+            );
             (n, s)
         } else if stable_rs.is_some() {
             stable_count = drain(&stable_rs, want_stable, scale_down, stable_count);
-            let (s, n) = within_limits(&stable_rs, &new_rs, stable_count, new_count, max_total, min_available);
+            let (s, n) = within_limits(
+                &stable_rs,
+                &new_rs,
+                stable_count,
+                new_count,
+                max_total,
+                min_available,
+            );
             (n, s)
         } else {
             (new_count, stable_count)
@@ -263,7 +278,8 @@ impl Sync<'_> {
                 }
             }
             Some(cond) => {
-                if let (Some(d), Some(start)) = (pause.duration(), parse_timestamp(&cond.start_time))
+                if let (Some(d), Some(start)) =
+                    (pause.duration(), parse_timestamp(&cond.start_time))
                 {
                     self.requeue_at(start + d);
                 }
@@ -322,9 +338,7 @@ impl Sync<'_> {
         if self.is_aborted() {
             return None;
         }
-        let available = self
-            .new_rs()
-            .map(|rs| workload::counts(&rs).available);
+        let available = self.new_rs().map(|rs| workload::counts(&rs).available);
         if available != Some(self.spec.replicas()) {
             return None;
         }
@@ -400,7 +414,10 @@ impl Sync<'_> {
             self.event(
                 EventType::Normal,
                 "RolloutStepCompleted",
-                &format!("Rollout step {}/{step_count} completed ({described})", i + 1),
+                &format!(
+                    "Rollout step {}/{step_count} completed ({described})",
+                    i + 1
+                ),
             );
             self.pause.remove.push(PAUSE_CANARY_STEP);
         }
@@ -479,9 +496,8 @@ fn approximate_counts(replicas: i64, weight: i64, max_surge: i64) -> (i64, i64) 
             options.push((floor, replicas + 1));
         }
     }
-    let delta = |(canary, total): (i64, i64)| {
-        ((canary * 100) as f64 / total as f64 - weight as f64).abs()
-    };
+    let delta =
+        |(canary, total): (i64, i64)| ((canary * 100) as f64 / total as f64 - weight as f64).abs();
     let best = options
         .into_iter()
         .reduce(|best, o| if delta(o) < delta(best) { o } else { best })

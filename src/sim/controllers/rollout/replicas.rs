@@ -126,20 +126,16 @@ impl Sync<'_> {
             return false;
         }
         let drop_deadline = replicas == 0 && !self.should_delay_scale_down_on_abort();
-        let result = self.ctx.store.modify(
-            replicasets(),
-            self.namespace(),
-            name_of(rs),
-            |r| {
+        let result = self
+            .ctx
+            .store
+            .modify(replicasets(), self.namespace(), name_of(rs), |r| {
                 r["spec"]["replicas"] = json!(replicas);
                 r["metadata"]["annotations"][DESIRED_REPLICAS] = json!(rollout_replicas);
-                if drop_deadline
-                    && let Some(a) = r["metadata"]["annotations"].as_object_mut()
-                {
+                if drop_deadline && let Some(a) = r["metadata"]["annotations"].as_object_mut() {
                     a.remove(SCALE_DOWN_DEADLINE);
                 }
-            },
-        );
+            });
         let updated = match result {
             Ok(updated) => updated,
             Err(e) => {
@@ -165,19 +161,20 @@ impl Sync<'_> {
     }
 
     fn set_deadline(&mut self, rs: &Value, deadline: Option<String>) {
-        let result = self
-            .ctx
-            .store
-            .modify(replicasets(), self.namespace(), name_of(rs), |r| {
-                match &deadline {
+        let result =
+            self.ctx.store.modify(
+                replicasets(),
+                self.namespace(),
+                name_of(rs),
+                |r| match &deadline {
                     Some(d) => r["metadata"]["annotations"][SCALE_DOWN_DEADLINE] = json!(d),
                     None => {
                         if let Some(a) = r["metadata"]["annotations"].as_object_mut() {
                             a.remove(SCALE_DOWN_DEADLINE);
                         }
                     }
-                }
-            });
+                },
+            );
         match result {
             Ok(updated) => self.updated(updated),
             Err(e) => tracing::warn!("annotating {}: {e}", name_of(rs)),
@@ -324,7 +321,10 @@ impl Sync<'_> {
         }
         let routed = self.spec.traffic_routing().is_some();
         let names: Vec<String> = others.iter().map(|rs| name_of(rs).to_string()).collect();
-        let current: Vec<Value> = names.iter().filter_map(|n| self.rs(&Some(n.clone()))).collect();
+        let current: Vec<Value> = names
+            .iter()
+            .filter_map(|n| self.rs(&Some(n.clone())))
+            .collect();
         let mut annotated = 0;
         for rs in Self::by_revision_desc(current) {
             if routed && self.is_referenced(&rs) {
@@ -432,7 +432,13 @@ impl Sync<'_> {
             if self
                 .ctx
                 .store
-                .delete(replicasets(), self.namespace(), &name, Propagation::Background, false)
+                .delete(
+                    replicasets(),
+                    self.namespace(),
+                    &name,
+                    Propagation::Background,
+                    false,
+                )
                 .is_ok()
             {
                 self.all_rss.retain(|r| name_of(r) != name);
@@ -482,7 +488,11 @@ impl Sync<'_> {
                     .filter(move |p| workload::is_owned_by(p, rs))
                     .filter(|p| stale(p))
             })
-            .min_by_key(|p| p["metadata"]["creationTimestamp"].as_str().map(str::to_string));
+            .min_by_key(|p| {
+                p["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .map(str::to_string)
+            });
         let Some(pod) = oldest_stale else {
             self.new_status.restarted_at = Some(restart_at);
             return;

@@ -6,7 +6,7 @@
 
 use super::super::analysis::{AnalysisPhase, Argument, analysis_runs, analysis_templates};
 use super::super::events::EventType;
-use super::super::workload::{self, ARGO_HASH_LABEL, ARGO_REVISION, hash_of, ARGO};
+use super::super::workload::{self, ARGO, ARGO_HASH_LABEL, ARGO_REVISION, hash_of};
 use super::spec::RolloutAnalysis;
 use super::status::{PAUSE_BLUE_GREEN, PAUSE_INCONCLUSIVE, RunRef};
 use super::{CurrentRuns, Sync};
@@ -19,7 +19,9 @@ const TYPE_STEP: &str = "Step";
 const TYPE_PRE_PROMOTION: &str = "PrePromotion";
 
 pub fn phase_of(run: &Value) -> Option<AnalysisPhase> {
-    run["status"]["phase"].as_str().and_then(AnalysisPhase::parse)
+    run["status"]["phase"]
+        .as_str()
+        .and_then(AnalysisPhase::parse)
 }
 
 fn run_ref(run: &Value) -> RunRef {
@@ -41,7 +43,11 @@ impl Sync<'_> {
         let runs = self
             .ctx
             .store
-            .list(analysis_runs(), Some(self.namespace()), &ListOptions::default())
+            .list(
+                analysis_runs(),
+                Some(self.namespace()),
+                &ListOptions::default(),
+            )
             .map(|l| l.items)
             .unwrap_or_default();
         let step = self
@@ -56,7 +62,10 @@ impl Sync<'_> {
             .pre_promotion_analysis_run_status
             .as_ref()
             .map(|r| r.name.clone());
-        for run in runs.into_iter().filter(|r| workload::is_owned_by(r, &self.ro)) {
+        for run in runs
+            .into_iter()
+            .filter(|r| workload::is_owned_by(r, &self.ro))
+        {
             let name = Some(workload::name_of(&run).to_string());
             if name == step {
                 self.runs.step = Some(run);
@@ -96,10 +105,7 @@ impl Sync<'_> {
         if self.spec.blue_green().is_some() {
             current.pre_promotion = self.reconcile_pre_promotion_run();
             if let Some(run) = &current.pre_promotion {
-                self.pause_or_abort_on(
-                    run,
-                    "Blue/green pre-promotion analysis phase error/failed",
-                );
+                self.pause_or_abort_on(run, "Blue/green pre-promotion analysis phase error/failed");
             }
         }
         self.set_current_runs(current.clone());
@@ -116,7 +122,10 @@ impl Sync<'_> {
             TYPE_STEP,
         );
         self.emit_run_change(
-            previous.blue_green.pre_promotion_analysis_run_status.as_ref(),
+            previous
+                .blue_green
+                .pre_promotion_analysis_run_status
+                .as_ref(),
             current.pre_promotion.as_ref(),
             TYPE_PRE_PROMOTION,
         );
@@ -127,12 +136,11 @@ impl Sync<'_> {
         let canary = self.spec.canary().is_some();
         self.new_status.canary.current_step_analysis_run_status =
             runs.step.as_ref().filter(|_| canary).map(run_ref);
-        self.new_status.canary.current_background_analysis_run_status = None;
-        self.new_status.blue_green.pre_promotion_analysis_run_status = runs
-            .pre_promotion
-            .as_ref()
-            .filter(|_| !canary)
-            .map(run_ref);
+        self.new_status
+            .canary
+            .current_background_analysis_run_status = None;
+        self.new_status.blue_green.pre_promotion_analysis_run_status =
+            runs.pre_promotion.as_ref().filter(|_| !canary).map(run_ref);
         self.runs = runs;
     }
 
@@ -221,7 +229,8 @@ impl Sync<'_> {
     fn skip_pre_promotion(&self) -> bool {
         let hash = self.new_hash();
         let active = &self.status.blue_green.active_selector;
-        if self.status.stable_rs == hash || active.is_empty() || *active == hash || hash.is_empty() {
+        if self.status.stable_rs == hash || active.is_empty() || *active == hash || hash.is_empty()
+        {
             return true;
         }
         let Some(rs) = self.new_rs() else {
@@ -255,7 +264,8 @@ impl Sync<'_> {
             return current;
         }
         if self.needs_new_run(&current) {
-            let labels = json!({ROLLOUT_TYPE: TYPE_PRE_PROMOTION, ARGO_HASH_LABEL: self.new_hash()});
+            let labels =
+                json!({ROLLOUT_TYPE: TYPE_PRE_PROMOTION, ARGO_HASH_LABEL: self.new_hash()});
             return self.create_run(&analysis, "pre", labels);
         }
         current
@@ -346,7 +356,12 @@ impl Sync<'_> {
     }
 
     /// Build and create a run from the analysis' templates (`createAnalysisRun`).
-    fn create_run(&mut self, analysis: &RolloutAnalysis, infix: &str, labels: Value) -> Option<Value> {
+    fn create_run(
+        &mut self,
+        analysis: &RolloutAnalysis,
+        infix: &str,
+        labels: Value,
+    ) -> Option<Value> {
         let hash = self.new_hash();
         if hash.is_empty() {
             return None;
@@ -364,7 +379,12 @@ impl Sync<'_> {
             let spec = &template["spec"];
             metrics.extend(spec["metrics"].as_array().cloned().unwrap_or_default());
             dry_run.extend(spec["dryRun"].as_array().cloned().unwrap_or_default());
-            retention.extend(spec["measurementRetention"].as_array().cloned().unwrap_or_default());
+            retention.extend(
+                spec["measurementRetention"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default(),
+            );
             for arg in spec["args"].as_array().into_iter().flatten() {
                 if let Ok(arg) = serde_json::from_value::<Argument>(arg.clone())
                     && !args.iter().any(|a| a.name == arg.name)
@@ -382,7 +402,10 @@ impl Sync<'_> {
                 }
             }
         }
-        if let Some(missing) = args.iter().find(|a| a.value.is_none() && a.value_from.is_none()) {
+        if let Some(missing) = args
+            .iter()
+            .find(|a| a.value.is_none() && a.value_from.is_none())
+        {
             tracing::warn!(
                 "rollout {}: args.{} was not resolved; no AnalysisRun started",
                 self.name(),

