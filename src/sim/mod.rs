@@ -6,6 +6,7 @@ pub mod behaviour;
 pub mod clock;
 pub mod controllers;
 pub mod convert;
+pub mod duration;
 pub mod faults;
 pub mod kubeconfig;
 pub mod patch;

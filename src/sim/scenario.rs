@@ -144,19 +144,7 @@ pub mod duration_text {
     use serde::{Deserialize, Deserializer};
 
     pub fn parse(text: &str) -> Option<chrono::Duration> {
-        let t = text.trim();
-        let (num, unit) = t
-            .find(|c: char| c.is_ascii_alphabetic())
-            .map_or((t, ""), |i| t.split_at(i));
-        let n: f64 = num.trim().parse().ok()?;
-        let ms = match unit {
-            "" | "s" => n * 1e3,
-            "ms" => n,
-            "m" => n * 60e3,
-            "h" => n * 3600e3,
-            _ => return None,
-        };
-        (ms >= 0.0).then(|| chrono::Duration::milliseconds(ms as i64))
+        crate::sim::duration::parse_go_or_seconds(text)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::Duration, D::Error> {

@@ -35,6 +35,7 @@ use super::events::{self, EventType};
 use super::workload::{self, DEPLOYMENT, name_of, owner_reference, template_hash};
 use super::{Controller, Ctx, owners_of_kind};
 use crate::sim::behaviour::Behaviour;
+use crate::sim::duration::{self, GO_UNITS, PROMETHEUS_UNITS};
 use crate::sim::resources::{self, ResourceDef};
 use crate::sim::store::{Change, ListOptions, Store, Target};
 use crate::sim::traffic::{MetricsSource, WindowStats};
@@ -92,76 +93,6 @@ fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Units of Go's `time.ParseDuration`, which reads `analysis.interval`, in milliseconds.
-const GO_UNITS: &[(&str, f64)] = &[
-    ("ns", 1e-6),
-    ("us", 1e-3),
-    ("µs", 1e-3),
-    ("ms", 1.0),
-    ("s", 1e3),
-    ("m", 6e4),
-    ("h", 3.6e6),
-];
-/// Units of Prometheus range durations, which metric intervals are, in milliseconds.
-const PROMETHEUS_UNITS: &[(&str, f64)] = &[
-    ("ms", 1.0),
-    ("s", 1e3),
-    ("m", 6e4),
-    ("h", 3.6e6),
-    ("d", 8.64e7),
-    ("w", 6.048e8),
-    ("y", 3.1536e10),
-];
-
-/// A duration such as `1m30s` in the given units; None when unparsable.
-fn parse_duration(text: &str, units: &[(&str, f64)]) -> Option<Duration> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut millis = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = units.iter().find(|(u, _)| *u == &rest[..unit_len])?.1;
-        millis += value * factor;
-        rest = &rest[unit_len..];
-    }
-    Some(Duration::microseconds((millis * 1000.0) as i64))
-}
-
-/// Whole milliseconds as Go prints a `time.Duration` (`500ms`, `1.2s`, `1m30s`).
-fn go_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let sign = if ms < 0 { "-" } else { "" };
-    let ms = ms.unsigned_abs();
-    if ms < 1000 {
-        return format!("{sign}{ms}ms");
-    }
-    let (hours, rest) = (ms / 3_600_000, ms % 3_600_000);
-    let (minutes, rest) = (rest / 60_000, rest % 60_000);
-    let seconds = if rest % 1000 == 0 {
-        (rest / 1000).to_string()
-    } else {
-        format!("{}.{:03}", rest / 1000, rest % 1000)
-            .trim_end_matches('0')
-            .to_string()
-    };
-    match (hours, minutes) {
-        (0, 0) => format!("{sign}{seconds}s"),
-        (0, m) => format!("{sign}{m}m{seconds}s"),
-        (h, m) => format!("{sign}{h}h{m}m{seconds}s"),
-    }
-}
-
 /// The analysis block of a Canary (`spec.analysis`, or the deprecated
 /// `spec.canaryAnalysis`) with Flagger's defaults.
 struct Analysis<'a>(&'a Value);
@@ -184,7 +115,7 @@ impl<'a> Analysis<'a> {
     fn interval(&self) -> Duration {
         self.0["interval"]
             .as_str()
-            .and_then(|s| parse_duration(s, GO_UNITS))
+            .and_then(|s| duration::parse(s, GO_UNITS))
             .unwrap_or(Duration::seconds(60))
             .max(Duration::seconds(10))
     }
@@ -1081,7 +1012,7 @@ impl<'a> Run<'a> {
     fn window(&self, metric: &Value) -> Option<WindowStats> {
         let interval = metric["interval"]
             .as_str()
-            .and_then(|i| parse_duration(i, PROMETHEUS_UNITS))
+            .and_then(|i| duration::parse(i, PROMETHEUS_UNITS))
             .unwrap_or(Duration::minutes(1));
         let hash = self.canary_hash()?;
         self.metrics
@@ -1142,8 +1073,8 @@ impl<'a> Run<'a> {
                 if let Some((op, bound)) = failure {
                     self.warn(&format!(
                         "Halt {who} advancement request duration {} {op} {}",
-                        go_duration(ms),
-                        go_duration(bound)
+                        duration::format_go(ms),
+                        duration::format_go(bound)
                     ));
                     return false;
                 }
@@ -2419,23 +2350,23 @@ mod tests {
     #[test]
     fn durations_read_and_print_as_go_does() {
         assert_eq!(
-            parse_duration("1m30s", GO_UNITS),
+            duration::parse("1m30s", GO_UNITS),
             Some(Duration::seconds(90))
         );
         assert_eq!(
-            parse_duration("1.5h", GO_UNITS),
+            duration::parse("1.5h", GO_UNITS),
             Some(Duration::minutes(90))
         );
-        assert_eq!(parse_duration("1d", GO_UNITS), None);
+        assert_eq!(duration::parse("1d", GO_UNITS), None);
         assert_eq!(
-            parse_duration("1d", PROMETHEUS_UNITS),
+            duration::parse("1d", PROMETHEUS_UNITS),
             Some(Duration::days(1))
         );
-        assert_eq!(go_duration(0), "0s");
-        assert_eq!(go_duration(500), "500ms");
-        assert_eq!(go_duration(1200), "1.2s");
-        assert_eq!(go_duration(90_050), "1m30.05s");
-        assert_eq!(go_duration(3_600_000), "1h0m0s");
+        assert_eq!(duration::format_go(0), "0s");
+        assert_eq!(duration::format_go(500), "500ms");
+        assert_eq!(duration::format_go(1200), "1.2s");
+        assert_eq!(duration::format_go(90_050), "1m30.05s");
+        assert_eq!(duration::format_go(3_600_000), "1h0m0s");
     }
 
     #[test]

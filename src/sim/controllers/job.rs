@@ -44,38 +44,12 @@ fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// A duration like Go's `time.ParseDuration` reads (`500ms`, `30s`, `2m`,
-/// `1h`, `1m30s`), or a bare number of seconds.
-fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if let Ok(seconds) = s.parse::<f64>() {
-        return (seconds >= 0.0).then(|| Duration::milliseconds((seconds * 1000.0) as i64));
-    }
-    let mut rest = s;
-    let mut total = Duration::zero();
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let n: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit_ms = match &rest[..unit_len] {
-            "ms" => 1.0,
-            "s" => 1_000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
-            _ => return None,
-        };
-        total += Duration::milliseconds((n * unit_ms) as i64);
-        rest = &rest[unit_len..];
-    }
-    (!s.is_empty()).then_some(total)
-}
-
 fn duration_of(job: &Value) -> Duration {
     let annotation = &job["metadata"]["annotations"][DURATION_ANNOTATION];
-    match annotation.as_str().map(parse_duration) {
+    match annotation
+        .as_str()
+        .map(crate::sim::duration::parse_go_or_seconds)
+    {
         Some(Some(d)) => d,
         Some(None) => {
             tracing::warn!(
@@ -545,15 +519,40 @@ mod tests {
 
     #[test]
     fn durations_read_like_go() {
-        assert_eq!(parse_duration("30s"), Some(Duration::seconds(30)));
-        assert_eq!(parse_duration("2m"), Some(Duration::minutes(2)));
-        assert_eq!(parse_duration("1m30s"), Some(Duration::seconds(90)));
-        assert_eq!(parse_duration("1h"), Some(Duration::hours(1)));
-        assert_eq!(parse_duration("1.5s"), Some(Duration::milliseconds(1500)));
-        assert_eq!(parse_duration("250ms"), Some(Duration::milliseconds(250)));
-        assert_eq!(parse_duration("45"), Some(Duration::seconds(45)));
+        assert_eq!(
+            crate::sim::duration::parse_go_or_seconds("30s"),
+            Some(Duration::seconds(30))
+        );
+        assert_eq!(
+            crate::sim::duration::parse_go_or_seconds("2m"),
+            Some(Duration::minutes(2))
+        );
+        assert_eq!(
+            crate::sim::duration::parse_go_or_seconds("1m30s"),
+            Some(Duration::seconds(90))
+        );
+        assert_eq!(
+            crate::sim::duration::parse_go_or_seconds("1h"),
+            Some(Duration::hours(1))
+        );
+        assert_eq!(
+            crate::sim::duration::parse_go_or_seconds("1.5s"),
+            Some(Duration::milliseconds(1500))
+        );
+        assert_eq!(
+            crate::sim::duration::parse_go_or_seconds("250ms"),
+            Some(Duration::milliseconds(250))
+        );
+        assert_eq!(
+            crate::sim::duration::parse_go_or_seconds("45"),
+            Some(Duration::seconds(45))
+        );
         for bad in ["", "soon", "5 minutes", "-3s", "1m30"] {
-            assert_eq!(parse_duration(bad), None, "{bad}");
+            assert_eq!(
+                crate::sim::duration::parse_go_or_seconds(bad),
+                None,
+                "{bad}"
+            );
         }
     }
 }

@@ -1,0 +1,103 @@
+//! Durations as the controllers' own languages write them: Go's
+//! `time.ParseDuration` (`1m30s`), Prometheus ranges (`5m`, `1d`), and
+//! Go's `time.Duration.String()` for messages.
+
+use chrono::Duration;
+
+/// Units of Go's `time.ParseDuration` (Flagger's `analysis.interval`, Argo's pause durations), in milliseconds.
+pub const GO_UNITS: &[(&str, f64)] = &[
+    ("ns", 1e-6),
+    ("us", 1e-3),
+    ("µs", 1e-3),
+    ("ms", 1.0),
+    ("s", 1e3),
+    ("m", 6e4),
+    ("h", 3.6e6),
+];
+/// Units of Prometheus range durations, which metric intervals are, in milliseconds.
+pub const PROMETHEUS_UNITS: &[(&str, f64)] = &[
+    ("ms", 1.0),
+    ("s", 1e3),
+    ("m", 6e4),
+    ("h", 3.6e6),
+    ("d", 8.64e7),
+    ("w", 6.048e8),
+    ("y", 3.1536e10),
+];
+
+/// A duration such as `1m30s` in the given units; None when unparsable.
+pub fn parse(text: &str, units: &[(&str, f64)]) -> Option<Duration> {
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    let mut millis = 0.0;
+    while !rest.is_empty() {
+        let number_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..number_len].parse().ok()?;
+        rest = &rest[number_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = units.iter().find(|(u, _)| *u == &rest[..unit_len])?.1;
+        millis += value * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(Duration::microseconds((millis * 1000.0) as i64))
+}
+
+/// Whole milliseconds as Go prints a `time.Duration` (`500ms`, `1.2s`, `1m30s`).
+pub fn format_go(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let sign = if ms < 0 { "-" } else { "" };
+    let ms = ms.unsigned_abs();
+    if ms < 1000 {
+        return format!("{sign}{ms}ms");
+    }
+    let (hours, rest) = (ms / 3_600_000, ms % 3_600_000);
+    let (minutes, rest) = (rest / 60_000, rest % 60_000);
+    let seconds = if rest % 1000 == 0 {
+        (rest / 1000).to_string()
+    } else {
+        format!("{}.{:03}", rest / 1000, rest % 1000)
+            .trim_end_matches('0')
+            .to_string()
+    };
+    match (hours, minutes) {
+        (0, 0) => format!("{sign}{seconds}s"),
+        (0, m) => format!("{sign}{m}m{seconds}s"),
+        (h, m) => format!("{sign}{h}h{m}m{seconds}s"),
+    }
+}
+
+/// Go units, or a bare number of seconds (annotations and scenario files).
+pub fn parse_go_or_seconds(text: &str) -> Option<Duration> {
+    match text.trim().parse::<f64>() {
+        Ok(seconds) => (seconds >= 0.0).then(|| Duration::milliseconds((seconds * 1000.0) as i64)),
+        Err(_) => parse(text, GO_UNITS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_and_prometheus_units() {
+        assert_eq!(parse("1m30s", GO_UNITS), Some(Duration::seconds(90)));
+        assert_eq!(parse("1d", GO_UNITS), None);
+        assert_eq!(parse("1d", PROMETHEUS_UNITS), Some(Duration::days(1)));
+        assert_eq!(parse_go_or_seconds("30"), Some(Duration::seconds(30)));
+        assert_eq!(
+            parse_go_or_seconds("250ms"),
+            Some(Duration::milliseconds(250))
+        );
+        assert_eq!(parse_go_or_seconds("soon"), None);
+        assert_eq!(format_go(300_000), "5m0s");
+        assert_eq!(format_go(1_200), "1.2s");
+    }
+}
