@@ -5,7 +5,8 @@
 //! message, and the completion events.
 //!
 //! No Prometheus runs in the simulator, so a metric is measured from the
-//! simulated traffic ([`MetricsSource`]) by what it measures. The rules:
+//! simulated traffic ([`MetricsSource`](crate::sim::traffic::MetricsSource))
+//! by what it measures. The rules:
 //!
 //! - **What**: judged from the metric's name, then from its query
 //!   (case-insensitive). `success` gives the success ratio, 1 − errors/requests;
@@ -21,16 +22,16 @@
 //! - **Window**: the first `[5m]`-style range in the query, else one minute.
 //! - **Value**: a one-element vector `[0.0123]` (a `scalar(...)` query gives
 //!   the bare number). Without traffic Prometheus answers the empty vector
-//!   `[]`, so a condition on `result[0]` makes an Error measurement, and after
-//!   `consecutiveErrorLimit` (default 4) more the metric ends in Error.
+//!   `[]`, so a condition on `result[0]` makes an Error measurement; errors
+//!   are retried every 10 s, and once more follow in a row than
+//!   `consecutiveErrorLimit` (default 4) the metric ends in Error.
 //! - **Conditions**: comparisons (`<`, `<=`, `>`, `>=`, `==`, `!=`) between
 //!   `result`, `result[N]`, `len(result)` and numbers, `isNaN(…)`, `isInf(…)`,
 //!   `!`, `&&`, `||` (also `and`, `or`, `not`) and parentheses. A bare
 //!   `result` on a one-element vector means that element.
 //!
 //! The resolved query is kept in the metric result's `metadata`, as Argo
-//! does, and in each measurement's, where the dashboards of the reference
-//! look for it.
+//! does, and also in each measurement's, where some readers look for it.
 
 use super::events::{self, EventType};
 use super::{Controller, Ctx};
@@ -270,11 +271,12 @@ impl RunSpec {
     }
 }
 
-fn is_zero(n: &i64) -> bool {
+/// For `skip_serializing_if`: Go's `omitempty` leaves zero counts out.
+pub(super) fn is_zero(n: &i64) -> bool {
     *n == 0
 }
 
-fn is_false(b: &bool) -> bool {
+pub(super) fn is_false(b: &bool) -> bool {
     !*b
 }
 

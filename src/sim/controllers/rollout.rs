@@ -2,23 +2,30 @@
 //! a client can tell: the same ReplicaSets (labelled
 //! `rollouts-pod-template-hash`, annotated with the revision), the same
 //! status field by field, the same events, the same reaction to the patches
-//! `kubectl argo rollouts` sends (see `/work/shared/reference/argo-rollouts.md`).
+//! `kubectl argo rollouts` sends.
 //!
 //! Each reconcile mirrors one pass of Argo's `rolloutContext`: read the
 //! rollout and what it owns, act on ReplicaSets, Services, the traffic router
 //! and AnalysisRuns, then write the status it computed as a merge patch over
-//! the status it read. The strategies live in submodules: [`canary`] (steps,
-//! weights, analysis steps) and [`bluegreen`] (preview, active switch,
-//! pre-promotion analysis); [`traffic`] drives Services, Istio
-//! VirtualServices and Gateway API HTTPRoutes; [`runs`] creates and watches
-//! AnalysisRuns; [`replicas`] scales ReplicaSets.
+//! the status it read. The strategies live in submodules: `canary` (steps,
+//! weights, analysis steps) and `bluegreen` (preview, active switch,
+//! pre-promotion analysis); `traffic` drives Services, Istio
+//! VirtualServices and Gateway API HTTPRoutes; `runs` creates and watches
+//! AnalysisRuns; `replicas` scales ReplicaSets.
 //!
-//! Simplifications, all invisible in the fields a client reads: no
-//! experiments, mirror routes, step plugins, background analysis,
-//! post-promotion analysis, ping-pong, `workloadRef` or dynamic stable
-//! scaling (the stable ReplicaSet of a traffic-routed canary stays at full
-//! scale until the update completes); `restartAt` recreates the pods that
-//! are older than it one at a time, whole ReplicaSet by ReplicaSet.
+//! Not simulated: experiments, mirror routes, step plugins, background and
+//! post-promotion analysis, ping-pong, `workloadRef`, Istio subset routing
+//! and dynamic stable scaling (the stable ReplicaSet of a traffic-routed
+//! canary stays at full scale until the update completes). `restartAt`
+//! recreates the pods older than it one at a time while every ReplicaSet is
+//! fully available, then records `restartedAt`.
+//!
+//! Departures from Argo, each to keep the simulation steady or the timeline
+//! readable: while a rollout is paused its Progressing condition stays
+//! `RolloutPaused` (Argo flips it back and forth with `NewReplicaSetAvailable`
+//! on a paused, healthy rollout); a retry after an abort also records a
+//! `RolloutRetry` event (Argo only sets the condition); deadlines (pauses,
+//! scale-down delays) are due at their second, not strictly after it.
 
 mod bluegreen;
 mod canary;
@@ -68,15 +75,15 @@ impl Controller for RolloutController {
             }
             Err(e) => (RolloutSpec::default(), Some(format!("spec: {e}"))),
         };
-        let mut sync = Sync::new(ctx, ro, spec);
+        let mut pass = Reconcile::new(ctx, ro, spec);
         match invalid {
             Some(message) => {
-                sync.invalid_spec(&message);
-                sync.requeue_at(ctx.now + Duration::seconds(INVALID_SPEC_RETRY_SECONDS));
+                pass.invalid_spec(&message);
+                pass.requeue_at(ctx.now + Duration::seconds(INVALID_SPEC_RETRY_SECONDS));
             }
-            None => sync.run(),
+            None => pass.run(),
         }
-        sync.requeue
+        pass.requeue
     }
 }
 
@@ -146,7 +153,7 @@ struct CurrentRuns {
 }
 
 /// One reconcile of one rollout (Argo's `rolloutContext`).
-struct Sync<'a> {
+struct Reconcile<'a> {
     ctx: &'a Ctx<'a>,
     ro: Value,
     spec: RolloutSpec,
@@ -164,8 +171,8 @@ struct Sync<'a> {
     requeue: Option<DateTime<Utc>>,
 }
 
-impl<'a> Sync<'a> {
-    fn new(ctx: &'a Ctx<'a>, ro: Value, spec: RolloutSpec) -> Sync<'a> {
+impl<'a> Reconcile<'a> {
+    fn new(ctx: &'a Ctx<'a>, ro: Value, spec: RolloutSpec) -> Reconcile<'a> {
         let status = RolloutStatus::from_object(&ro);
         let all_rss = workload::owned_replica_sets(ctx.store, &ro, ARGO);
         let desired_hash =
@@ -183,7 +190,7 @@ impl<'a> Sync<'a> {
             ..Default::default()
         };
         new_status.canary.weights = status.canary.weights.clone();
-        let mut sync = Sync {
+        let mut pass = Reconcile {
             ctx,
             ro,
             spec,
@@ -197,11 +204,11 @@ impl<'a> Sync<'a> {
             other_runs: Vec::new(),
             requeue: None,
         };
-        sync.load_runs();
-        if sync.status.is_fully_promoted() && sync.is_aborted() {
-            sync.pause.remove_abort = true;
+        pass.load_runs();
+        if pass.status.is_fully_promoted() && pass.is_aborted() {
+            pass.pause.remove_abort = true;
         }
-        sync
+        pass
     }
 
     fn run(&mut self) {

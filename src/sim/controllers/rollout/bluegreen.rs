@@ -5,13 +5,13 @@
 
 use super::super::analysis::parse_timestamp;
 use super::super::workload::{self, ARGO, hash_of};
-use super::Sync;
+use super::Reconcile;
 use super::status::{PAUSE_BLUE_GREEN, RolloutStatus};
 use super::traffic::selected_hash;
 use chrono::Duration;
 use serde_json::Value;
 
-impl Sync<'_> {
+impl Reconcile<'_> {
     /// One blue-green reconcile (`rolloutBlueGreen`).
     pub(super) fn rollout_blue_green(&mut self) {
         let bg = self.spec.blue_green().cloned().unwrap_or_default();

@@ -5,7 +5,7 @@
 use super::super::analysis::{AnalysisPhase, parse_timestamp};
 use super::super::events::EventType;
 use super::super::workload::{self, ARGO, hash_of};
-use super::Sync;
+use super::Reconcile;
 use super::spec::{CanaryStep, SetCanaryScale};
 use super::status::PAUSE_CANARY_STEP;
 use serde_json::Value;
@@ -15,7 +15,7 @@ pub fn weight_to_replicas(replicas: i64, weight: i64) -> i64 {
     (replicas * weight + 99).div_euclid(100)
 }
 
-impl Sync<'_> {
+impl Reconcile<'_> {
     /// The step at `status.currentStepIndex` and that index; the index alone
     /// (as the step) past the last step. None without steps.
     pub(super) fn current_step(&self) -> Option<(CanaryStep, i64)> {

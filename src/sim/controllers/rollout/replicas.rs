@@ -7,7 +7,7 @@ use super::super::analysis::{parse_timestamp, timestamp};
 use super::super::events::EventType;
 use super::super::replicaset::pod_is_ready;
 use super::super::workload::{self, ARGO, hash_of, name_of, pods, replicasets, revision_of};
-use super::Sync;
+use super::Reconcile;
 use super::status::{Condition, kind, reason};
 use crate::sim::store::{ListOptions, Propagation};
 use chrono::Duration;
@@ -34,7 +34,7 @@ fn spec_replicas(rs: &Value) -> i64 {
     workload::counts(rs).desired
 }
 
-impl Sync<'_> {
+impl Reconcile<'_> {
     /// Find the ReplicaSet of the current template, creating it when asked,
     /// and number its revision after the others (`getAllReplicaSetsAndSyncRevision`).
     pub(super) fn sync_revision(&mut self, create: bool) {

@@ -9,7 +9,7 @@ use super::super::events::EventType;
 use super::super::workload::{self, ARGO, ARGO_HASH_LABEL, ARGO_REVISION, hash_of};
 use super::spec::RolloutAnalysis;
 use super::status::{PAUSE_BLUE_GREEN, PAUSE_INCONCLUSIVE, RunRef};
-use super::{CurrentRuns, Sync};
+use super::{CurrentRuns, Reconcile};
 use crate::sim::store::{ListOptions, Target};
 use serde_json::{Map, Value, json};
 
@@ -37,7 +37,7 @@ fn same_run(a: &Option<Value>, b: &Value) -> bool {
         .is_some_and(|a| workload::name_of(a) == workload::name_of(b))
 }
 
-impl Sync<'_> {
+impl Reconcile<'_> {
     /// Sort the rollout's runs into the ones its status names and the others.
     pub(super) fn load_runs(&mut self) {
         let runs = self

@@ -3,6 +3,7 @@
 //! Argo's field-error messages.
 
 use super::super::analysis::{Argument, IntOrString, analysis_templates, parse_duration};
+use super::traffic::{http_routes, services, virtual_services};
 use crate::sim::resources;
 use crate::sim::status::ApiError;
 use crate::sim::store::Store;
@@ -428,18 +429,6 @@ pub fn validate(raw: &Value, spec: &RolloutSpec, store: &Store, namespace: &str)
         (Some(c), None) => validate_canary(c, store, namespace),
         (None, Some(bg)) => validate_blue_green(bg, store, namespace),
     }
-}
-
-fn services() -> &'static resources::ResourceDef {
-    resources::lookup("", "v1", "services").expect("served")
-}
-
-fn virtual_services() -> &'static resources::ResourceDef {
-    resources::lookup("networking.istio.io", "v1beta1", "virtualservices").expect("served")
-}
-
-fn http_routes() -> &'static resources::ResourceDef {
-    resources::lookup("gateway.networking.k8s.io", "v1", "httproutes").expect("served")
 }
 
 /// A missing referenced object as Argo reports it: `field.Invalid(path, name, err)`.

@@ -3,17 +3,10 @@
 //! (Go never omits a struct), `observedGeneration` a string. Plus the
 //! condition helpers and the phase derivation (`CalculateRolloutPhase`).
 
+use super::super::analysis::{is_false, is_zero};
 use super::spec::RolloutSpec;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-
-fn is_zero(n: &i64) -> bool {
-    *n == 0
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
 
 pub const PAUSE_CANARY_STEP: &str = "CanaryPauseStep";
 pub const PAUSE_BLUE_GREEN: &str = "BlueGreenPause";

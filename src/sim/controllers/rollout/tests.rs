@@ -2,6 +2,7 @@
 //! AnalysisRun controller on a frozen clock, driven by the exact patches
 //! `kubectl argo rollouts` sends.
 
+use super::traffic::{http_routes, services, virtual_services};
 use super::*;
 use crate::sim::behaviour::Behaviour;
 use crate::sim::clock::Clock;
@@ -45,18 +46,7 @@ struct Cluster {
     rt: Arc<Runtime>,
     store: Arc<Store>,
     metrics: Arc<FakeMetrics>,
-}
-
-fn services() -> &'static ResourceDef {
-    resources::lookup("", "v1", "services").expect("served")
-}
-
-fn virtual_services() -> &'static ResourceDef {
-    resources::lookup("networking.istio.io", "v1beta1", "virtualservices").expect("served")
-}
-
-fn http_routes() -> &'static ResourceDef {
-    resources::lookup("gateway.networking.k8s.io", "v1", "httproutes").expect("served")
+    behaviour: Arc<Behaviour>,
 }
 
 fn events_res() -> &'static ResourceDef {
@@ -115,9 +105,10 @@ impl Cluster {
     fn new() -> Cluster {
         let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
         let metrics = Arc::new(FakeMetrics::default());
+        let behaviour = Arc::new(Behaviour::default());
         let rt = Runtime::new(
             store.clone(),
-            Arc::new(Behaviour::default()),
+            behaviour.clone(),
             metrics.clone(),
             vec![
                 Arc::new(RolloutController),
@@ -125,7 +116,12 @@ impl Cluster {
                 Arc::new(ReplicaSetController),
             ],
         );
-        let c = Cluster { rt, store, metrics };
+        let c = Cluster {
+            rt,
+            store,
+            metrics,
+            behaviour,
+        };
         for obj in [
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}),
             service("checkout-stable"),
@@ -624,6 +620,15 @@ fn promote_skips_a_running_analysis_step() {
     c.advance(10);
     assert_eq!(c.status()["currentStepIndex"], 3);
     let run = &c.runs()[0];
+    let running = format!(
+        "Step Analysis Run '{}' Status New: 'Running'",
+        workload::name_of(run)
+    );
+    assert!(
+        c.event_messages("AnalysisRunRunning")[0].starts_with(&running),
+        "{:?}",
+        c.event_messages("AnalysisRunRunning")
+    );
     assert_eq!(run["spec"]["terminate"], true);
     assert_eq!(run["status"]["phase"], "Successful");
     assert_eq!(run["status"]["message"], "Run Terminated");
@@ -992,4 +997,75 @@ fn blue_green_pre_promotion_analysis_failing_aborts() {
     c.advance(31);
     assert_eq!(c.replicas(V2), 0);
     assert_eq!(c.replicas(V1), 5);
+}
+
+#[test]
+fn a_canary_that_never_becomes_ready_exceeds_its_progress_deadline() {
+    let c = Cluster::deployed(istio_canary(standard_steps()));
+    c.behaviour.add_rule(crate::sim::behaviour::VersionRule {
+        image: V2.into(),
+        from: chrono::DateTime::<Utc>::MIN_UTC,
+        profile: crate::sim::behaviour::VersionProfile {
+            crash: true,
+            ..Default::default()
+        },
+    });
+    c.set_image(V2);
+    c.advance(590);
+    assert_eq!(c.status()["phase"], "Progressing");
+    c.advance(20);
+    let s = c.status();
+    let name = workload::name_of(&c.rs_by_image(V2)).to_string();
+    assert_eq!(s["phase"], "Degraded", "{s}");
+    assert_eq!(
+        s["message"],
+        format!("ProgressDeadlineExceeded: ReplicaSet \"{name}\" has timed out progressing.")
+    );
+    assert_eq!(c.vs_weights(), (100, 0));
+    assert_eq!(s["abort"], Value::Null);
+}
+
+#[test]
+fn an_invalid_weight_is_reported_with_its_field() {
+    let c = Cluster::new();
+    c.create(rollout(istio_canary(json!([{"setWeight": 120}]))));
+    c.advance(1);
+    assert_eq!(
+        c.status()["message"],
+        "InvalidSpec: The Rollout \"checkout\" is invalid: spec.strategy.steps[0].setWeight: Invalid value: 120: SetWeight needs to be between 0 and 100"
+    );
+}
+
+#[test]
+fn blue_green_promotes_itself_after_auto_promotion_seconds() {
+    let c = blue_green_cluster(json!({"autoPromotionSeconds": 30}));
+    c.set_image(V2);
+    c.advance(10);
+    let s = c.status();
+    assert_eq!(s["message"], "BlueGreenPause", "{s}");
+    assert_eq!(s["blueGreen"]["activeSelector"], c.hash(V1));
+    c.advance(30);
+    let s = c.status();
+    assert_eq!(s["phase"], "Healthy", "{s}");
+    assert_eq!(s["blueGreen"]["activeSelector"], c.hash(V2));
+    assert_eq!(c.event_messages("RolloutResumed"), ["Rollout is resumed"]);
+}
+
+#[test]
+fn blue_green_preview_runs_fewer_replicas_until_promoted() {
+    let c = blue_green_cluster(json!({"autoPromotionEnabled": false, "previewReplicaCount": 1}));
+    c.set_image(V2);
+    c.advance(10);
+    assert_eq!(c.status()["message"], "BlueGreenPause");
+    assert_eq!(c.replicas(V2), 1);
+    assert_eq!(c.selector_of("checkout-preview"), c.hash(V2));
+    c.patch_status(json!({"status": {"pauseConditions": null}}));
+    assert_eq!(c.replicas(V2), 5);
+    assert_eq!(c.status()["blueGreen"]["scaleUpPreviewCheckPoint"], true);
+    assert_eq!(c.status()["message"], "active service cutover pending");
+    c.advance(10);
+    let s = c.status();
+    assert_eq!(s["phase"], "Healthy", "{s}");
+    assert_eq!(s["blueGreen"]["activeSelector"], c.hash(V2));
+    assert_eq!(s["blueGreen"]["scaleUpPreviewCheckPoint"], Value::Null);
 }

@@ -5,7 +5,7 @@
 
 use super::super::events::EventType;
 use super::super::workload::{self, ARGO, ARGO_HASH_LABEL, hash_of};
-use super::Sync;
+use super::Reconcile;
 use super::spec::{GATEWAY_API_PLUGIN, SetHeaderRoute, TrafficRouting, split_namespaced};
 use super::status::{TrafficWeights, WeightDestination};
 use crate::sim::resources::{self, ResourceDef};
@@ -14,15 +14,15 @@ use serde_json::{Value, json};
 /// The annotation Argo puts on a Service it steers.
 pub const MANAGED_BY: &str = "argo-rollouts.argoproj.io/managed-by-rollouts";
 
-fn services() -> &'static ResourceDef {
+pub(super) fn services() -> &'static ResourceDef {
     resources::lookup("", "v1", "services").expect("served")
 }
 
-fn virtual_services() -> &'static ResourceDef {
+pub(super) fn virtual_services() -> &'static ResourceDef {
     resources::lookup("networking.istio.io", "v1beta1", "virtualservices").expect("served")
 }
 
-fn http_routes() -> &'static ResourceDef {
+pub(super) fn http_routes() -> &'static ResourceDef {
     resources::lookup("gateway.networking.k8s.io", "v1", "httproutes").expect("served")
 }
 
@@ -50,7 +50,7 @@ fn order_managed_first(routes: &mut [Value], tr: &TrafficRouting) {
     routes.sort_by_key(rank);
 }
 
-impl Sync<'_> {
+impl Reconcile<'_> {
     pub(super) fn service(&self, name: &str) -> Option<Value> {
         self.ctx.store.get(services(), self.namespace(), name).ok()
     }
