@@ -6,7 +6,6 @@ pub mod behaviour;
 pub mod clock;
 pub mod controllers;
 pub mod convert;
-pub mod duration;
 pub mod faults;
 pub mod kubeconfig;
 pub mod patch;
@@ -20,6 +19,7 @@ pub mod selector;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod time;
 pub mod tls;
 pub mod traffic;
 

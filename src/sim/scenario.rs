@@ -144,7 +144,7 @@ pub mod duration_text {
     use serde::{Deserialize, Deserializer};
 
     pub fn parse(text: &str) -> Option<chrono::Duration> {
-        crate::sim::duration::parse_go_or_seconds(text)
+        crate::sim::time::parse_go_or_seconds(text)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::Duration, D::Error> {

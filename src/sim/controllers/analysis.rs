@@ -36,6 +36,7 @@
 use super::events::{self, EventType};
 use super::{Controller, Ctx};
 use crate::sim::resources::{self, ResourceDef};
+use crate::sim::time::{self, parse_rfc3339 as parse_timestamp, timestamp};
 use crate::sim::traffic::WindowStats;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -59,44 +60,6 @@ pub fn analysis_runs() -> &'static ResourceDef {
 
 pub fn analysis_templates() -> &'static ResourceDef {
     resources::lookup("argoproj.io", "v1alpha1", "analysistemplates").expect("served")
-}
-
-/// A time as Kubernetes writes it (`metav1.Time`: RFC 3339, whole seconds).
-pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// A duration as Argo reads one (Go's `time.ParseDuration` plus days:
-/// `300ms`, `30s`, `5m`, `1h30m`, `1d`).
-pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let mut rest = s;
-    let mut total = Duration::zero();
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let n: f64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit_ms = match &rest[..unit_len] {
-            "ms" => 1.0,
-            "s" => 1_000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
-            "d" => 86_400_000.0,
-            _ => return None,
-        };
-        total += Duration::milliseconds((n * unit_ms).round() as i64);
-        rest = &rest[unit_len..];
-    }
-    (!s.is_empty()).then_some(total)
 }
 
 /// A field that is an integer or a string holding one (`intstr.IntOrString`).
@@ -209,7 +172,9 @@ impl MetricSpec {
     }
 
     fn interval(&self) -> Option<Duration> {
-        self.interval.as_deref().and_then(parse_duration)
+        self.interval
+            .as_deref()
+            .and_then(|d| time::parse(d, time::ARGO_UNITS))
     }
 
     fn limit(field: &Option<IntOrString>, default: i64) -> i64 {
@@ -542,7 +507,7 @@ fn window_of(query: &str) -> Duration {
     query
         .split('[')
         .skip(1)
-        .find_map(|part| parse_duration(part.split(']').next()?))
+        .find_map(|part| time::parse(part.split(']').next()?, time::ARGO_UNITS))
         .unwrap_or_else(|| Duration::seconds(DEFAULT_WINDOW_SECONDS))
 }
 
@@ -928,7 +893,7 @@ fn next_measurement(
             .spec
             .initial_delay
             .as_deref()
-            .and_then(parse_duration)
+            .and_then(|d| time::parse(d, time::ARGO_UNITS))
             .unwrap_or_else(Duration::zero);
         return Some(started.unwrap_or(now) + delay);
     };

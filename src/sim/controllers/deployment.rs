@@ -17,6 +17,7 @@ use super::{Controller, Ctx};
 use crate::sim::resources::{self, ResourceDef};
 use crate::sim::status::ApiError;
 use crate::sim::store::{Propagation, Store};
+use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
@@ -54,16 +55,6 @@ const RESUMED: &str = "DeploymentResumed";
 
 pub fn deployments() -> &'static ResourceDef {
     resources::lookup("apps", "v1", "deployments").expect("served")
-}
-
-fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// A value as Go's typed structs see it: null fields, empty strings, maps and

@@ -3,6 +3,7 @@
 
 use crate::sim::resources;
 use crate::sim::store::{Store, Target};
+use crate::sim::time::timestamp;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::hash::Hasher;
@@ -20,10 +21,6 @@ impl EventType {
             EventType::Warning => "Warning",
         }
     }
-}
-
-fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Record an Event about `involved` from `component` (e.g. `rollouts-controller`, `flagger`).

@@ -35,9 +35,10 @@ use super::events::{self, EventType};
 use super::workload::{self, DEPLOYMENT, name_of, owner_reference, template_hash};
 use super::{Controller, Ctx, owners_of_kind};
 use crate::sim::behaviour::Behaviour;
-use crate::sim::duration::{self, GO_UNITS, PROMETHEUS_UNITS};
 use crate::sim::resources::{self, ResourceDef};
 use crate::sim::store::{Change, ListOptions, Store, Target};
+use crate::sim::time::{self, GO_UNITS, PROMETHEUS_UNITS};
+use crate::sim::time::{parse_timestamp, timestamp};
 use crate::sim::traffic::{MetricsSource, WindowStats};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
@@ -83,16 +84,6 @@ fn virtual_services() -> &'static ResourceDef {
     resources::lookup("networking.istio.io", "v1beta1", "virtualservices").expect("served")
 }
 
-fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
 /// The analysis block of a Canary (`spec.analysis`, or the deprecated
 /// `spec.canaryAnalysis`) with Flagger's defaults.
 struct Analysis<'a>(&'a Value);
@@ -115,7 +106,7 @@ impl<'a> Analysis<'a> {
     fn interval(&self) -> Duration {
         self.0["interval"]
             .as_str()
-            .and_then(|s| duration::parse(s, GO_UNITS))
+            .and_then(|s| time::parse(s, GO_UNITS))
             .unwrap_or(Duration::seconds(60))
             .max(Duration::seconds(10))
     }
@@ -1012,7 +1003,7 @@ impl<'a> Run<'a> {
     fn window(&self, metric: &Value) -> Option<WindowStats> {
         let interval = metric["interval"]
             .as_str()
-            .and_then(|i| duration::parse(i, PROMETHEUS_UNITS))
+            .and_then(|i| time::parse(i, PROMETHEUS_UNITS))
             .unwrap_or(Duration::minutes(1));
         let hash = self.canary_hash()?;
         self.metrics
@@ -1073,8 +1064,8 @@ impl<'a> Run<'a> {
                 if let Some((op, bound)) = failure {
                     self.warn(&format!(
                         "Halt {who} advancement request duration {} {op} {}",
-                        duration::format_go(ms),
-                        duration::format_go(bound)
+                        time::format_go(ms),
+                        time::format_go(bound)
                     ));
                     return false;
                 }
@@ -2349,24 +2340,15 @@ mod tests {
 
     #[test]
     fn durations_read_and_print_as_go_does() {
-        assert_eq!(
-            duration::parse("1m30s", GO_UNITS),
-            Some(Duration::seconds(90))
-        );
-        assert_eq!(
-            duration::parse("1.5h", GO_UNITS),
-            Some(Duration::minutes(90))
-        );
-        assert_eq!(duration::parse("1d", GO_UNITS), None);
-        assert_eq!(
-            duration::parse("1d", PROMETHEUS_UNITS),
-            Some(Duration::days(1))
-        );
-        assert_eq!(duration::format_go(0), "0s");
-        assert_eq!(duration::format_go(500), "500ms");
-        assert_eq!(duration::format_go(1200), "1.2s");
-        assert_eq!(duration::format_go(90_050), "1m30.05s");
-        assert_eq!(duration::format_go(3_600_000), "1h0m0s");
+        assert_eq!(time::parse("1m30s", GO_UNITS), Some(Duration::seconds(90)));
+        assert_eq!(time::parse("1.5h", GO_UNITS), Some(Duration::minutes(90)));
+        assert_eq!(time::parse("1d", GO_UNITS), None);
+        assert_eq!(time::parse("1d", PROMETHEUS_UNITS), Some(Duration::days(1)));
+        assert_eq!(time::format_go(0), "0s");
+        assert_eq!(time::format_go(500), "500ms");
+        assert_eq!(time::format_go(1200), "1.2s");
+        assert_eq!(time::format_go(90_050), "1m30.05s");
+        assert_eq!(time::format_go(3_600_000), "1h0m0s");
     }
 
     #[test]

@@ -18,6 +18,7 @@ use super::workload::{self, name_of, pods};
 use super::{Controller, Ctx};
 use crate::sim::resources::{self, ResourceDef};
 use crate::sim::store::{ListOptions, Target};
+use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
@@ -34,21 +35,11 @@ pub fn jobs() -> &'static ResourceDef {
     resources::lookup("batch", "v1", "jobs").expect("served")
 }
 
-fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
 fn duration_of(job: &Value) -> Duration {
     let annotation = &job["metadata"]["annotations"][DURATION_ANNOTATION];
     match annotation
         .as_str()
-        .map(crate::sim::duration::parse_go_or_seconds)
+        .map(crate::sim::time::parse_go_or_seconds)
     {
         Some(Some(d)) => d,
         Some(None) => {
@@ -520,39 +511,35 @@ mod tests {
     #[test]
     fn durations_read_like_go() {
         assert_eq!(
-            crate::sim::duration::parse_go_or_seconds("30s"),
+            crate::sim::time::parse_go_or_seconds("30s"),
             Some(Duration::seconds(30))
         );
         assert_eq!(
-            crate::sim::duration::parse_go_or_seconds("2m"),
+            crate::sim::time::parse_go_or_seconds("2m"),
             Some(Duration::minutes(2))
         );
         assert_eq!(
-            crate::sim::duration::parse_go_or_seconds("1m30s"),
+            crate::sim::time::parse_go_or_seconds("1m30s"),
             Some(Duration::seconds(90))
         );
         assert_eq!(
-            crate::sim::duration::parse_go_or_seconds("1h"),
+            crate::sim::time::parse_go_or_seconds("1h"),
             Some(Duration::hours(1))
         );
         assert_eq!(
-            crate::sim::duration::parse_go_or_seconds("1.5s"),
+            crate::sim::time::parse_go_or_seconds("1.5s"),
             Some(Duration::milliseconds(1500))
         );
         assert_eq!(
-            crate::sim::duration::parse_go_or_seconds("250ms"),
+            crate::sim::time::parse_go_or_seconds("250ms"),
             Some(Duration::milliseconds(250))
         );
         assert_eq!(
-            crate::sim::duration::parse_go_or_seconds("45"),
+            crate::sim::time::parse_go_or_seconds("45"),
             Some(Duration::seconds(45))
         );
         for bad in ["", "soon", "5 minutes", "-3s", "1m30"] {
-            assert_eq!(
-                crate::sim::duration::parse_go_or_seconds(bad),
-                None,
-                "{bad}"
-            );
+            assert_eq!(crate::sim::time::parse_go_or_seconds(bad), None, "{bad}");
         }
     }
 }

@@ -8,20 +8,11 @@ use super::{Controller, Ctx};
 use crate::sim::resources::ResourceDef;
 use crate::sim::selector::LabelSelector;
 use crate::sim::store::{ListOptions, Propagation, Target};
+use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 pub struct ReplicaSetController;
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn parse_ts(v: &Value) -> Option<DateTime<Utc>> {
-    v.as_str()
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
 
 pub fn pod_is_ready(pod: &Value) -> bool {
     pod["status"]["conditions"].as_array().is_some_and(|cs| {
@@ -47,7 +38,7 @@ fn crash_restarts(elapsed: Duration) -> (i64, Duration) {
 
 /// The pod status the kubelet would report at `now`; and when it changes next.
 fn kubelet_status(pod: &Value, ctx: &Ctx<'_>) -> (Value, Option<DateTime<Utc>>) {
-    let created = parse_ts(&pod["metadata"]["creationTimestamp"]).unwrap_or(ctx.now);
+    let created = parse_timestamp(&pod["metadata"]["creationTimestamp"]).unwrap_or(ctx.now);
     let container = &pod["spec"]["containers"][0];
     let image = container["image"].as_str().unwrap_or("");
     let profile = ctx.behaviour.profile(image, created);
@@ -56,11 +47,11 @@ fn kubelet_status(pod: &Value, ctx: &Ctx<'_>) -> (Value, Option<DateTime<Utc>>) 
         json!({
             "phase": phase,
             "podIP": pod["status"]["podIP"],
-            "startTime": ts(created),
+            "startTime": timestamp(created),
             "conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": ts(created)},
-                {"type": "Ready", "status": if ready { "True" } else { "False" }, "lastTransitionTime": ts(if ready { started } else { created })},
-                {"type": "ContainersReady", "status": if ready { "True" } else { "False" }, "lastTransitionTime": ts(if ready { started } else { created })},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": timestamp(created)},
+                {"type": "Ready", "status": if ready { "True" } else { "False" }, "lastTransitionTime": timestamp(if ready { started } else { created })},
+                {"type": "ContainersReady", "status": if ready { "True" } else { "False" }, "lastTransitionTime": timestamp(if ready { started } else { created })},
             ],
             "containerStatuses": [{
                 "name": container["name"], "image": image, "ready": ready, "started": ready,
@@ -80,7 +71,7 @@ fn kubelet_status(pod: &Value, ctx: &Ctx<'_>) -> (Value, Option<DateTime<Utc>>) 
             Some(ctx.now + next),
         );
     }
-    let state = json!({"running": {"startedAt": ts(started)}});
+    let state = json!({"running": {"startedAt": timestamp(started)}});
     (base("Running", true, state, 0), None)
 }
 

@@ -38,11 +38,12 @@ mod traffic;
 #[cfg(test)]
 mod tests;
 
-use super::analysis::{COMPONENT, parse_timestamp, timestamp};
+use super::analysis::COMPONENT;
 use super::events::{self, EventType};
 use super::workload::{self, ARGO, hash_of, name_of};
 use super::{Controller, Ctx};
 use crate::sim::resources::{self, ResourceDef};
+use crate::sim::time::{parse_rfc3339 as parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use spec::RolloutSpec;

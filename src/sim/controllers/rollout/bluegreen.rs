@@ -3,11 +3,11 @@
 //! analysis if asked, switch the active Service, then scale the old
 //! ReplicaSet down after `scaleDownDelaySeconds`.
 
-use super::super::analysis::parse_timestamp;
 use super::super::workload::{self, ARGO, hash_of};
 use super::Reconcile;
 use super::status::{PAUSE_BLUE_GREEN, RolloutStatus};
 use super::traffic::selected_hash;
+use crate::sim::time::parse_rfc3339 as parse_timestamp;
 use chrono::Duration;
 use serde_json::Value;
 

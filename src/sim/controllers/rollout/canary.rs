@@ -2,12 +2,13 @@
 //! canary and stable ReplicaSets from the current weight, pause where the
 //! steps say, and write the status.
 
-use super::super::analysis::{AnalysisPhase, parse_timestamp};
+use super::super::analysis::AnalysisPhase;
 use super::super::events::EventType;
 use super::super::workload::{self, ARGO, hash_of};
 use super::Reconcile;
 use super::spec::{CanaryStep, SetCanaryScale};
 use super::status::PAUSE_CANARY_STEP;
+use crate::sim::time::parse_rfc3339 as parse_timestamp;
 use serde_json::Value;
 
 /// `ceil(replicas × weight / 100)` (`trafficWeightToReplicas`).

@@ -3,13 +3,13 @@
 //! annotations, the `scale-down-deadline` that keeps an old ReplicaSet up for
 //! a while, the revision history limit, and restarts.
 
-use super::super::analysis::{parse_timestamp, timestamp};
 use super::super::events::EventType;
 use super::super::replicaset::pod_is_ready;
 use super::super::workload::{self, ARGO, hash_of, name_of, pods, replicasets, revision_of};
 use super::Reconcile;
 use super::status::{Condition, kind, reason};
 use crate::sim::store::{ListOptions, Propagation};
+use crate::sim::time::{parse_rfc3339 as parse_timestamp, timestamp};
 use chrono::Duration;
 use serde_json::{Value, json};
 

@@ -2,11 +2,12 @@
 //! validation that turns a bad spec into an `InvalidSpec` condition with
 //! Argo's field-error messages.
 
-use super::super::analysis::{Argument, IntOrString, analysis_templates, parse_duration};
+use super::super::analysis::{Argument, IntOrString, analysis_templates};
 use super::traffic::{http_routes, services, virtual_services};
 use crate::sim::resources;
 use crate::sim::status::ApiError;
 use crate::sim::store::Store;
+use crate::sim::time;
 use chrono::Duration;
 use serde::Deserialize;
 use serde_json::Value;
@@ -75,7 +76,7 @@ impl CanaryStep {
         }
         if let Some(p) = &self.pause {
             return match p.duration_seconds() {
-                Some(s) => format!("pause: {}", go_duration(s)),
+                Some(s) => format!("pause: {}", time::format_go(s * 1000)),
                 None => "pause".into(),
             };
         }
@@ -100,18 +101,6 @@ impl CanaryStep {
     }
 }
 
-/// Seconds as Go's `time.Duration.String()` writes them (`30s`, `5m0s`, `1h0m0s`).
-fn go_duration(seconds: i64) -> String {
-    let (h, m, s) = (seconds / 3600, seconds % 3600 / 60, seconds % 60);
-    if h > 0 {
-        format!("{h}h{m}m{s}s")
-    } else if m > 0 {
-        format!("{m}m{s}s")
-    } else {
-        format!("{s}s")
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PauseStep {
@@ -127,7 +116,7 @@ impl PauseStep {
                 .trim()
                 .parse()
                 .ok()
-                .or_else(|| parse_duration(s).map(|d| d.num_seconds())),
+                .or_else(|| time::parse(s, time::ARGO_UNITS).map(|d| d.num_seconds())),
         }
     }
 

@@ -1,8 +1,26 @@
-//! Durations as the controllers' own languages write them: Go's
-//! `time.ParseDuration` (`1m30s`), Prometheus ranges (`5m`, `1d`), and
-//! Go's `time.Duration.String()` for messages.
+//! Times and durations as the controllers' own languages write them:
+//! Kubernetes timestamps (`metav1.Time`), Go's `time.ParseDuration`
+//! (`1m30s`), Prometheus ranges (`5m`, `1d`), and Go's
+//! `time.Duration.String()` for messages.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+/// A time as Kubernetes writes it (`metav1.Time`: RFC 3339, whole seconds).
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// A timestamp field of an object; None when absent or malformed.
+pub fn parse_timestamp(v: &Value) -> Option<DateTime<Utc>> {
+    v.as_str().and_then(parse_rfc3339)
+}
 
 /// Units of Go's `time.ParseDuration` (Flagger's `analysis.interval`, Argo's pause durations), in milliseconds.
 pub const GO_UNITS: &[(&str, f64)] = &[
@@ -13,6 +31,14 @@ pub const GO_UNITS: &[(&str, f64)] = &[
     ("s", 1e3),
     ("m", 6e4),
     ("h", 3.6e6),
+];
+/// Units of Argo's durations: Go's plus days.
+pub const ARGO_UNITS: &[(&str, f64)] = &[
+    ("ms", 1.0),
+    ("s", 1e3),
+    ("m", 6e4),
+    ("h", 3.6e6),
+    ("d", 8.64e7),
 ];
 /// Units of Prometheus range durations, which metric intervals are, in milliseconds.
 pub const PROMETHEUS_UNITS: &[(&str, f64)] = &[
