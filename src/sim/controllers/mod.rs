@@ -282,12 +282,18 @@ impl Runtime {
         let rt = self.clone();
         tokio::spawn(async move {
             let mut changes = rt.store.subscribe();
-            let mut tick = tokio::time::interval(Duration::from_millis(50));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
+                // Sleep until the next timer is due (in real time at the clock's
+                // speed) or a change arrives; idle clusters wake once a second.
+                let clock = rt.store.clock();
+                let wait = rt.next_timer().map_or(Duration::from_secs(1), |at| {
+                    let sim_ms = (at - clock.now()).num_milliseconds().max(0) as f64;
+                    Duration::from_millis((sim_ms / clock.scale().max(1e-3)) as u64)
+                        .clamp(Duration::from_millis(5), Duration::from_secs(1))
+                });
                 tokio::select! {
                     _ = changes.recv() => {}
-                    _ = tick.tick() => {}
+                    _ = tokio::time::sleep(wait) => {}
                 }
                 // Coalesce a burst of changes into one round.
                 tokio::time::sleep(Duration::from_millis(5)).await;
