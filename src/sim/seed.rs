@@ -2,7 +2,7 @@
 //! `shop` with a canary Rollout `checkout` half-way through its steps and a
 //! Deployment `frontend`), or a user's seed file.
 
-use super::controllers::workload::template_hash as pod_template_hash;
+use super::controllers::workload::{owner_reference, template_hash as pod_template_hash};
 use super::resources;
 use super::store::{Store, Target};
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -76,15 +76,8 @@ fn namespace(name: &str) -> Value {
     })
 }
 
-fn owner_ref(owner: &Value) -> Value {
-    json!([{
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": owner["metadata"]["name"],
-        "uid": owner["metadata"]["uid"],
-        "controller": true,
-        "blockOwnerDeletion": true,
-    }])
+fn owner_reference_list(owner: &Value) -> Value {
+    json!([owner_reference(owner)])
 }
 
 fn pod_template(app: &str, image: &str) -> Value {
@@ -141,7 +134,7 @@ fn replica_set_with_pods(
                 "namespace": ns,
                 "labels": labels,
                 "annotations": {style.revision_annotation: revision.to_string()},
-                "ownerReferences": owner_ref(owner),
+                "ownerReferences": owner_reference_list(owner),
             },
             "spec": {"replicas": ready, "selector": {"matchLabels": labels}, "template": tmpl},
             "status": {
@@ -165,7 +158,7 @@ fn replica_set_with_pods(
                     "name": format!("{rs_name}-{suffix}"),
                     "namespace": ns,
                     "labels": labels,
-                    "ownerReferences": owner_ref(&rs),
+                    "ownerReferences": owner_reference_list(&rs),
                 },
                 "spec": tmpl["spec"],
                 "status": {

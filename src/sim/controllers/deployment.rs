@@ -979,24 +979,11 @@ mod tests {
     use crate::sim::clock::Clock;
     use crate::sim::controllers::Runtime;
     use crate::sim::controllers::replicaset::{ReplicaSetController, pod_is_ready};
+    use crate::sim::controllers::testing::{NoTraffic, t0};
     use crate::sim::store::{Change, EventType as ChangeKind};
-    use crate::sim::traffic::{MetricsSource, WindowStats};
     use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Arc;
     use tokio::sync::broadcast::{self, error::TryRecvError};
-
-    struct NoTraffic;
-    impl MetricsSource for NoTraffic {
-        fn window(&self, _: &str, _: &str, _: Duration) -> Option<WindowStats> {
-            None
-        }
-    }
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     /// The timestamp `secs` simulated seconds after the start.
     fn at(secs: i64) -> String {

@@ -295,22 +295,9 @@ mod tests {
     use crate::sim::behaviour::Behaviour;
     use crate::sim::clock::Clock;
     use crate::sim::controllers::Runtime;
+    use crate::sim::controllers::testing::{NoTraffic, t0};
     use crate::sim::store::Store;
-    use crate::sim::traffic::{MetricsSource, WindowStats};
     use std::sync::Arc;
-
-    struct NoTraffic;
-    impl MetricsSource for NoTraffic {
-        fn window(&self, _: &str, _: &str, _: Duration) -> Option<WindowStats> {
-            None
-        }
-    }
-
-    fn t0() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-03-01T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     fn at(secs: i64) -> String {
         timestamp(t0() + Duration::seconds(secs))

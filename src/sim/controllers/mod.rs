@@ -16,6 +16,8 @@ pub mod flagger;
 pub mod job;
 pub mod replicaset;
 pub mod rollout;
+#[cfg(test)]
+pub mod testing;
 pub mod workload;
 
 use super::behaviour::Behaviour;

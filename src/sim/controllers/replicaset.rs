@@ -202,16 +202,9 @@ mod tests {
     use crate::sim::behaviour::{Behaviour, VersionProfile, VersionRule};
     use crate::sim::clock::Clock;
     use crate::sim::controllers::Runtime;
+    use crate::sim::controllers::testing::NoTraffic;
     use crate::sim::store::Store;
-    use crate::sim::traffic::{MetricsSource, WindowStats};
     use std::sync::Arc;
-
-    struct NoTraffic;
-    impl MetricsSource for NoTraffic {
-        fn window(&self, _: &str, _: &str, _: Duration) -> Option<WindowStats> {
-            None
-        }
-    }
 
     fn setup(behaviour: Behaviour) -> (Arc<Runtime>, Arc<Store>) {
         let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
