@@ -130,19 +130,11 @@ fn watch_prints_an_update_when_the_rollout_changes() {
         "checkout",
         "the initial state is printed first"
     );
-    ok(&sim.kubectl(
+    ok(&sim.merge_patch(
         &kubectl,
-        &[
-            "patch",
-            "rollout",
-            "checkout",
-            "-n",
-            "shop",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"paused":true}}"#,
-        ],
+        ("rollout", "checkout"),
+        None,
+        r#"{"spec":{"paused":true}}"#,
     ));
     let update = lines.next().expect("an update line").unwrap();
     assert_eq!(update.trim(), "checkout true");
@@ -171,39 +163,21 @@ fn patches_reach_spec_and_status_separately() {
         ))
     };
     let generation = get("{.metadata.generation}");
-    ok(&sim.kubectl(
+    ok(&sim.merge_patch(
         &kubectl,
-        &[
-            "patch",
-            "rollout",
-            "checkout",
-            "-n",
-            "shop",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"paused":true}}"#,
-        ],
+        ("rollout", "checkout"),
+        None,
+        r#"{"spec":{"paused":true}}"#,
     ));
     assert_eq!(get("{.spec.paused}"), "true");
     let after_spec = get("{.metadata.generation}");
     assert_ne!(after_spec, generation, "a spec change moves the generation");
 
-    ok(&sim.kubectl(
+    ok(&sim.merge_patch(
         &kubectl,
-        &[
-            "patch",
-            "rollout",
-            "checkout",
-            "-n",
-            "shop",
-            "--subresource",
-            "status",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"status":{"abort":true}}"#,
-        ],
+        ("rollout", "checkout"),
+        Some("status"),
+        r#"{"status":{"abort":true}}"#,
     ));
     assert_eq!(get("{.status.abort}"), "true");
     assert_eq!(
@@ -213,19 +187,11 @@ fn patches_reach_spec_and_status_separately() {
     );
 
     // The main resource ignores status.
-    ok(&sim.kubectl(
+    ok(&sim.merge_patch(
         &kubectl,
-        &[
-            "patch",
-            "rollout",
-            "checkout",
-            "-n",
-            "shop",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"status":{"abort":false}}"#,
-        ],
+        ("rollout", "checkout"),
+        None,
+        r#"{"status":{"abort":false}}"#,
     ));
     assert_eq!(get("{.status.abort}"), "true");
 

@@ -102,21 +102,11 @@ fn the_demo_scenario_plays_out() {
     assert_eq!(analysis.trim(), "Successful", "the analysis step passed");
 
     // Promote as `kubectl argo rollouts promote` does from a `pause: {}` step.
-    let promoted = sim.kubectl(
+    let promoted = sim.merge_patch(
         &kubectl,
-        &[
-            "patch",
-            "rollout",
-            "checkout",
-            "-n",
-            "shop",
-            "--subresource",
-            "status",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"status":{"pauseConditions":null}}"#,
-        ],
+        ("rollout", "checkout"),
+        Some("status"),
+        r#"{"status":{"pauseConditions":null}}"#,
     );
     assert!(promoted.status.success(), "{}", stderr_of(&promoted));
     let args = rollout("{.status.phase} {.status.stableRS} {.status.currentPodHash}");

@@ -101,6 +101,24 @@ impl ServeProcess {
             .expect("run kubectl")
     }
 
+    /// `kubectl patch <kind> <name> -n shop --type merge -p <body>`, on the
+    /// `status` subresource when asked.
+    pub fn merge_patch(
+        &self,
+        kubectl: &Path,
+        target: (&str, &str),
+        subresource: Option<&str>,
+        body: &str,
+    ) -> Output {
+        let mut args = vec![
+            "patch", target.0, target.1, "-n", "shop", "--type", "merge", "-p", body,
+        ];
+        if let Some(sub) = subresource {
+            args.extend(["--subresource", sub]);
+        }
+        self.kubectl(kubectl, &args)
+    }
+
     /// The request log as JSON values.
     pub fn requests(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.request_log)
