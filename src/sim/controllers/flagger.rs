@@ -746,44 +746,34 @@ impl<'a> Run<'a> {
     }
 
     fn primary_ready(&self) -> Result<(), NotReady> {
-        let primary = self.primary().map_err(|message| NotReady {
-            retriable: true,
-            message,
-        })?;
-        deployment_ready(
-            &primary,
-            self.progress_deadline(),
-            self.analysis().ready_threshold("primaryReadyThreshold"),
-            self.now,
-        )
-        .map_err(|e| NotReady {
-            message: format!(
-                "{}.{} not ready: {}",
-                self.primary_name(),
-                self.namespace,
-                e.message
-            ),
-            ..e
-        })
+        let name = format!("{}.{}", self.primary_name(), self.namespace);
+        self.workload_ready(self.primary(), "primaryReadyThreshold", name)
     }
 
     fn canary_ready(&self) -> Result<(), NotReady> {
-        let target = self.target().map_err(|message| NotReady {
+        let name = format!("canary deployment {}", self.target_ref());
+        self.workload_ready(self.target(), "canaryReadyThreshold", name)
+    }
+
+    /// Flagger's readiness check of one of its Deployments, named in the message as `what`.
+    fn workload_ready(
+        &self,
+        deployment: Result<Value, String>,
+        threshold: &str,
+        what: String,
+    ) -> Result<(), NotReady> {
+        let deployment = deployment.map_err(|message| NotReady {
             retriable: true,
             message,
         })?;
         deployment_ready(
-            &target,
+            &deployment,
             self.progress_deadline(),
-            self.analysis().ready_threshold("canaryReadyThreshold"),
+            self.analysis().ready_threshold(threshold),
             self.now,
         )
         .map_err(|e| NotReady {
-            message: format!(
-                "canary deployment {} not ready: {}",
-                self.target_ref(),
-                e.message
-            ),
+            message: format!("{what} not ready: {}", e.message),
             ..e
         })
     }
