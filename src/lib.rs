@@ -3,6 +3,10 @@
 //! The library holds everything; the binary only parses the command line
 //! and calls [`cli::run`].
 
+pub mod audit;
 pub mod cli;
+pub mod cluster;
 pub mod logging;
+pub mod model;
 pub mod sim;
+pub mod time;

@@ -4,14 +4,19 @@ use color_eyre::eyre::{Result, WrapErr};
 use std::path::{Path, PathBuf};
 use tracing_appender::non_blocking::WorkerGuard;
 
-/// `$XDG_STATE_HOME/cutover/cutover.log`, falling back to `~/.local/state`.
-pub fn default_log_path() -> PathBuf {
+/// `$XDG_STATE_HOME/cutover`, falling back to `~/.local/state/cutover`.
+pub fn state_dir() -> PathBuf {
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
         .unwrap_or_else(std::env::temp_dir);
-    state.join("cutover").join("cutover.log")
+    state.join("cutover")
+}
+
+/// `cutover.log` in the [`state_dir`].
+pub fn default_log_path() -> PathBuf {
+    state_dir().join("cutover.log")
 }
 
 /// Send `tracing` output to `path` (filter from `CUTOVER_LOG`, default `info`).

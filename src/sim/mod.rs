@@ -19,7 +19,7 @@ pub mod selector;
 pub mod server;
 pub mod status;
 pub mod store;
-pub mod time;
+pub use crate::time;
 pub mod tls;
 pub mod traffic;
 

@@ -1,0 +1,281 @@
+//! Argo Rollouts `Rollout` → `Release`.
+
+use super::Index;
+use super::fields::{
+    array_at, bool_at, created, i64_at, name, namespace, str_at, string_map, time_at, u32_at, uid,
+};
+use super::routing;
+use super::workload::{self, ARGO};
+use crate::model::phase::{ArgoPhaseInputs, argo_phase};
+use crate::model::traffic::{ActualWeightInputs, Weights, actual_weight, desired_weight};
+use crate::model::{
+    Attention, BlueGreen, Health, Kind, Pause, Release, ReleaseKey, Replicas, Role, Step, Strategy,
+};
+use crate::time::parse_go_or_seconds;
+use kube::api::DynamicObject;
+use serde_json::Value;
+
+pub fn steps(canary: &Value) -> Vec<Step> {
+    array_at(canary, "/steps").iter().map(step).collect()
+}
+
+fn step(s: &Value) -> Step {
+    if let Some(w) = u32_at(s, "/setWeight") {
+        return Step::SetWeight(w);
+    }
+    if let Some(p) = s.get("pause") {
+        let seconds = p.get("duration").and_then(|d| match d {
+            Value::Number(n) => n.as_u64(),
+            Value::String(text) => {
+                parse_go_or_seconds(text).and_then(|d| u64::try_from(d.num_seconds()).ok())
+            }
+            _ => None,
+        });
+        return Step::Pause { seconds };
+    }
+    if let Some(a) = s.get("analysis") {
+        let templates = array_at(a, "/templates")
+            .iter()
+            .filter_map(|t| str_at(t, "/templateName").map(str::to_string))
+            .collect();
+        return Step::Analysis { templates };
+    }
+    if let Some(scale) = s.get("setCanaryScale") {
+        let what = if let Some(w) = u32_at(scale, "/weight") {
+            format!("weight {w}")
+        } else if let Some(r) = u32_at(scale, "/replicas") {
+            format!("replicas {r}")
+        } else {
+            "matchTrafficWeight".to_string()
+        };
+        return Step::SetCanaryScale(what);
+    }
+    if let Some(h) = s.get("setHeaderRoute") {
+        return Step::SetHeaderRoute {
+            name: str_at(h, "/name").unwrap_or_default().to_string(),
+        };
+    }
+    Step::Other(
+        s.as_object()
+            .and_then(|m| m.keys().next().cloned())
+            .unwrap_or_else(|| "unknown step".into()),
+    )
+}
+
+pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
+    let data = &ro.data;
+    let canary = data.pointer("/spec/strategy/canary");
+    let blue_green = data.pointer("/spec/strategy/blueGreen");
+    let strategy = if blue_green.is_some() {
+        Strategy::BlueGreen
+    } else {
+        Strategy::Canary
+    };
+    let steps = canary.map(steps).unwrap_or_default();
+    let pause_conditions = array_at(data, "/status/pauseConditions");
+    let (health, phase, message) = argo_phase(&ArgoPhaseInputs {
+        generation: ro.metadata.generation.unwrap_or(0),
+        observed_generation: str_at(data, "/status/observedGeneration"),
+        status_phase: str_at(data, "/status/phase"),
+        status_message: str_at(data, "/status/message"),
+        controller_pause: bool_at(data, "/status/controllerPause"),
+        pause_conditions: pause_conditions.len(),
+    });
+    let current_hash = str_at(data, "/status/currentPodHash").map(str::to_string);
+    let stable_hash = str_at(data, "/status/stableRS").map(str::to_string);
+    let aborted = bool_at(data, "/status/abort");
+    let spec_paused = bool_at(data, "/spec/paused");
+    let current_step =
+        i64_at(data, "/status/currentStepIndex").and_then(|i| usize::try_from(i).ok());
+
+    let bg = blue_green.map(|b| BlueGreen {
+        active_hash: str_at(data, "/status/blueGreen/activeSelector").map(str::to_string),
+        preview_hash: str_at(data, "/status/blueGreen/previewSelector").map(str::to_string),
+        active_service: str_at(b, "/activeService").unwrap_or_default().to_string(),
+        preview_service: str_at(b, "/previewService").map(str::to_string),
+        auto_promotion: b
+            .get("autoPromotionEnabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    });
+
+    let mut revisions = workload::revisions(index, uid(ro), &ARGO);
+    for r in &mut revisions {
+        let h = Some(&r.hash);
+        if let Some(bg) = &bg {
+            if bg.active_hash.as_ref() == h {
+                r.roles.push(Role::Active);
+            }
+            if bg.preview_hash.as_ref() == h && bg.preview_hash != bg.active_hash {
+                r.roles.push(Role::Preview);
+            }
+        }
+        if stable_hash.as_ref() == h {
+            r.roles.push(Role::Stable);
+        } else if current_hash.as_ref() == h && bg.is_none() {
+            r.roles.push(Role::Canary);
+        }
+    }
+    let current_revision = revisions
+        .iter()
+        .find(|r| current_hash.as_ref() == Some(&r.hash))
+        .and_then(|r| r.number);
+
+    let pause = if spec_paused {
+        Some(Pause {
+            reason: "manually paused".into(),
+            since: None,
+            until: None,
+            needs_decision: true,
+        })
+    } else {
+        pause_conditions.first().map(|c| {
+            let reason = str_at(c, "/reason").unwrap_or_default().to_string();
+            let since = time_at(c, "/startTime");
+            let duration = match (reason.as_str(), current_step.and_then(|i| steps.get(i))) {
+                ("CanaryPauseStep", Some(Step::Pause { seconds })) => *seconds,
+                ("BlueGreenPause", _) => blue_green
+                    .and_then(|b| i64_at(b, "/autoPromotionSeconds"))
+                    .and_then(|s| u64::try_from(s).ok()),
+                _ => None,
+            };
+            let until = since
+                .zip(duration)
+                .map(|(s, d)| s + chrono::Duration::seconds(i64::try_from(d).unwrap_or(0)));
+            Pause {
+                needs_decision: until.is_none(),
+                reason,
+                since,
+                until,
+            }
+        })
+    };
+
+    let replicas = Replicas {
+        desired: i64_at(data, "/spec/replicas").unwrap_or(1),
+        current: i64_at(data, "/status/replicas").unwrap_or(0),
+        updated: i64_at(data, "/status/updatedReplicas").unwrap_or(0),
+        ready: i64_at(data, "/status/readyReplicas").unwrap_or(0),
+        available: i64_at(data, "/status/availableReplicas").unwrap_or(0),
+    };
+
+    let mut weights = Weights::default();
+    if let Some(canary) = canary {
+        let past_last_step = current_step.is_none_or(|i| i >= steps.len());
+        let desired = desired_weight(&steps, current_step, aborted);
+        let traffic_routed = canary.get("trafficRouting").is_some();
+        let canary_available = revisions
+            .iter()
+            .find(|r| current_hash.as_ref() == Some(&r.hash))
+            .map_or(0, |r| r.available);
+        let status_canary_weight = u32_at(data, "/status/canary/weights/canary/weight");
+        let applied = if aborted {
+            status_canary_weight.unwrap_or(0)
+        } else {
+            actual_weight(&ActualWeightInputs {
+                past_last_step,
+                max_traffic_weight: u32_at(canary, "/trafficRouting/maxTrafficWeight")
+                    .unwrap_or(100),
+                available_replicas: replicas.available,
+                traffic_routed,
+                status_canary_weight,
+                desired,
+                canary_available,
+            })
+        };
+        weights.desired = (!steps.is_empty()).then_some(desired);
+        weights.applied = Some(applied);
+        if traffic_routed {
+            let routes = routing::argo_routes(canary, namespace(ro), index.objects);
+            weights.router = routes.weight;
+            weights.header_routes = routes.header_routes;
+            // Once fully promoted, the controller reports the canary weight
+            // of the finished update; compare the router with what it holds.
+            if stable_hash.is_some() && stable_hash == current_hash {
+                weights.applied = status_canary_weight.or(Some(0));
+            }
+        }
+    }
+
+    let analysis = workload::analysis_runs(index, uid(ro));
+    let timeline = workload::timeline(index, "Rollout", name(ro), &revisions);
+
+    let mut attention = Vec::new();
+    if health == Health::Degraded {
+        attention.push(Attention::Degraded(message.clone()));
+    }
+    if let Some(p) = &pause {
+        // Argo's dashboard: a timed CanaryPauseStep does not need attention.
+        if p.needs_decision {
+            attention.push(Attention::AwaitingDecision(p.reason.clone()));
+        }
+    }
+    if let Some((applied, router)) = weights.drift() {
+        attention.push(Attention::WeightDrift { applied, router });
+    }
+    if let Some(run) = analysis
+        .iter()
+        .find(|a| a.revision == current_revision && matches!(a.phase.as_str(), "Failed" | "Error"))
+        .filter(|_| !(stable_hash.is_some() && stable_hash == current_hash))
+    {
+        attention.push(Attention::FailingAnalysis(format!(
+            "{} {}",
+            run.name, run.phase
+        )));
+    }
+    if let Some(pod) = revisions
+        .iter()
+        .flat_map(|r| &r.pods)
+        .find(|p| p.status == "CrashLoopBackOff")
+    {
+        attention.push(Attention::CrashLooping(pod.name.clone()));
+    }
+
+    Release {
+        key: ReleaseKey {
+            kind: Kind::Rollout,
+            namespace: namespace(ro).to_string(),
+            name: name(ro).to_string(),
+        },
+        uid: uid(ro).to_string(),
+        resource_version: ro.metadata.resource_version.clone().unwrap_or_default(),
+        generation: ro.metadata.generation.unwrap_or(0),
+        created: created(ro),
+        strategy,
+        health,
+        phase,
+        message,
+        steps,
+        current_step,
+        weights,
+        pause,
+        spec_paused,
+        aborted,
+        promote_full: bool_at(data, "/status/promoteFull"),
+        current_hash,
+        stable_hash,
+        current_revision,
+        revisions,
+        replicas,
+        analysis,
+        blue_green: bg,
+        flagger: None,
+        timeline,
+        attention,
+        labels: ro
+            .metadata
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        annotations: ro
+            .metadata
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        selector: string_map(data.pointer("/spec/selector/matchLabels")),
+    }
+}

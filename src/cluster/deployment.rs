@@ -1,0 +1,139 @@
+//! Deployment → `Release`, judged as `kubectl rollout status` judges it.
+
+use super::Index;
+use super::fields::{array_at, bool_at, created, i64_at, name, namespace, str_at, string_map, uid};
+use super::workload::{self, DEPLOYMENT};
+use crate::model::phase::{DeploymentPhaseInputs, deployment_phase};
+use crate::model::traffic::Weights;
+use crate::model::{Attention, Health, Kind, Pause, Release, ReleaseKey, Replicas, Role, Strategy};
+use kube::api::DynamicObject;
+
+pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
+    let data = &d.data;
+    let replicas = Replicas {
+        desired: i64_at(data, "/spec/replicas").unwrap_or(1),
+        current: i64_at(data, "/status/replicas").unwrap_or(0),
+        updated: i64_at(data, "/status/updatedReplicas").unwrap_or(0),
+        ready: i64_at(data, "/status/readyReplicas").unwrap_or(0),
+        available: i64_at(data, "/status/availableReplicas").unwrap_or(0),
+    };
+    let paused = bool_at(data, "/spec/paused");
+    let progressing_reason = array_at(data, "/status/conditions")
+        .iter()
+        .find(|c| str_at(c, "/type") == Some("Progressing"))
+        .and_then(|c| str_at(c, "/reason"));
+    let (health, phase, message) = deployment_phase(&DeploymentPhaseInputs {
+        generation: d.metadata.generation.unwrap_or(0),
+        observed_generation: i64_at(data, "/status/observedGeneration").unwrap_or(0),
+        paused,
+        desired: replicas.desired,
+        updated: replicas.updated,
+        replicas: replicas.current,
+        available: replicas.available,
+        progressing_reason,
+    });
+    let mut revisions = workload::revisions(index, uid(d), &DEPLOYMENT);
+    let current_hash = revisions.first().map(|r| r.hash.clone());
+    // While rolling, the old ReplicaSet that still serves is the stable one.
+    let stable_hash = if health == Health::Healthy {
+        current_hash.clone()
+    } else {
+        revisions
+            .iter()
+            .skip(1)
+            .filter(|r| r.current > 0)
+            .max_by_key(|r| r.available)
+            .or(revisions.first())
+            .map(|r| r.hash.clone())
+    };
+    for r in &mut revisions {
+        if Some(&r.hash) == stable_hash.as_ref() {
+            r.roles.push(Role::Stable);
+        } else if Some(&r.hash) == current_hash.as_ref() {
+            r.roles.push(Role::Canary);
+        }
+    }
+    let strategy = if str_at(data, "/spec/strategy/type") == Some("Recreate") {
+        Strategy::Recreate
+    } else {
+        Strategy::RollingUpdate
+    };
+    // A rolling update moves traffic in proportion to available pods.
+    let weights = if health == Health::Healthy || replicas.available == 0 {
+        Weights::default()
+    } else {
+        let new_available = revisions.first().map_or(0, |r| r.available);
+        Weights {
+            applied: u32::try_from(new_available * 100 / replicas.available).ok(),
+            ..Weights::default()
+        }
+    };
+    let mut attention = Vec::new();
+    if health == Health::Degraded {
+        attention.push(Attention::Degraded(message.clone()));
+    }
+    let pause = paused.then(|| Pause {
+        reason: "manually paused".into(),
+        since: None,
+        until: None,
+        needs_decision: true,
+    });
+    if pause.is_some() {
+        attention.push(Attention::AwaitingDecision("manually paused".into()));
+    }
+    if let Some(pod) = revisions
+        .iter()
+        .flat_map(|r| &r.pods)
+        .find(|p| p.status == "CrashLoopBackOff")
+    {
+        attention.push(Attention::CrashLooping(pod.name.clone()));
+    }
+    let timeline = workload::timeline(index, "Deployment", name(d), &revisions);
+    Release {
+        key: ReleaseKey {
+            kind: Kind::Deployment,
+            namespace: namespace(d).to_string(),
+            name: name(d).to_string(),
+        },
+        uid: uid(d).to_string(),
+        resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
+        generation: d.metadata.generation.unwrap_or(0),
+        created: created(d),
+        strategy,
+        health,
+        phase,
+        message,
+        steps: Vec::new(),
+        current_step: None,
+        weights,
+        pause,
+        spec_paused: paused,
+        aborted: false,
+        promote_full: false,
+        current_revision: revisions.first().and_then(|r| r.number),
+        current_hash,
+        stable_hash,
+        revisions,
+        replicas,
+        analysis: Vec::new(),
+        blue_green: None,
+        flagger: None,
+        timeline,
+        attention,
+        labels: d
+            .metadata
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        annotations: d
+            .metadata
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        selector: string_map(data.pointer("/spec/selector/matchLabels")),
+    }
+}

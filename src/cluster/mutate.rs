@@ -1,0 +1,288 @@
+//! The Mutator: the only code that changes the cluster. Read-only and watch
+//! modes never build one, so no key, bug or stray effect can send a write.
+
+use super::connect::Connection;
+use super::kinds::WatchedKind;
+use super::{Index, Objects, argo, deployment, flagger};
+use crate::audit::{Audit, AuditEntry};
+use crate::model::{
+    ActionOutcome, ActionRequest, DecisionFingerprint, Kind, PatchRequest, ReleaseKey,
+};
+use chrono::Utc;
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use kube::api::{ApiResource, DynamicObject, PostParams};
+use kube::{Api, Client};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub struct Mutator {
+    client: Client,
+    kinds: BTreeMap<WatchedKind, ApiResource>,
+    audit: Arc<Audit>,
+}
+
+pub fn watched_kind(kind: Kind) -> WatchedKind {
+    match kind {
+        Kind::Rollout => WatchedKind::Rollout,
+        Kind::Canary => WatchedKind::Canary,
+        Kind::Deployment => WatchedKind::Deployment,
+    }
+}
+
+/// The decision fingerprint of one object on its own (no ReplicaSets or
+/// events): the same function on what the human saw and on a fresh GET.
+pub fn object_fingerprint(kind: Kind, object: &DynamicObject) -> DecisionFingerprint {
+    let objects = Objects::default();
+    let index = Index::new(&objects);
+    let release = match kind {
+        Kind::Rollout => argo::release(object, &index),
+        Kind::Canary => flagger::release(object, &index),
+        Kind::Deployment => deployment::release(object, &index),
+    };
+    release.decision_fingerprint()
+}
+
+fn api_error(e: kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) => format!("{} ({}): {}", s.reason, s.code, s.message),
+        other => other.to_string(),
+    }
+}
+
+fn path(res: &ApiResource, key: &ReleaseKey, subresource: Option<&str>) -> String {
+    let base = if res.group.is_empty() {
+        format!("/api/{}", res.version)
+    } else {
+        format!("/apis/{}/{}", res.group, res.version)
+    };
+    let sub = subresource.map(|s| format!("/{s}")).unwrap_or_default();
+    format!(
+        "{base}/namespaces/{}/{}/{}{sub}",
+        key.namespace, res.plural, key.name
+    )
+}
+
+impl Mutator {
+    pub fn new(connection: &Connection, audit: Arc<Audit>) -> Mutator {
+        Mutator {
+            client: connection.client.clone(),
+            kinds: connection.kinds.clone(),
+            audit,
+        }
+    }
+
+    fn resource(&self, kind: Kind) -> Result<&ApiResource, String> {
+        self.kinds
+            .get(&watched_kind(kind))
+            .ok_or_else(|| format!("this cluster does not serve {}", kind.word()))
+    }
+
+    async fn get(&self, key: &ReleaseKey) -> Result<DynamicObject, String> {
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            &key.namespace,
+            self.resource(key.kind)?,
+        );
+        api.get(&key.name).await.map_err(api_error)
+    }
+
+    /// Send one patch exactly as written, with its own content type.
+    async fn patch(
+        &self,
+        key: &ReleaseKey,
+        request: &PatchRequest,
+    ) -> Result<DynamicObject, kube::Error> {
+        let resource = self
+            .resource(key.kind)
+            .map_err(|e| kube::Error::Service(e.into()))?;
+        let body = serde_json::to_vec(&request.body).map_err(kube::Error::SerdeError)?;
+        let http_request = http::Request::patch(path(resource, key, request.subresource))
+            .header(http::header::CONTENT_TYPE, request.kind.content_type())
+            .body(body)
+            .map_err(kube::Error::HttpError)?;
+        self.client.request::<DynamicObject>(http_request).await
+    }
+
+    fn audit(
+        &self,
+        request: &ActionRequest,
+        stage: &str,
+        result: Option<&str>,
+    ) -> Result<(), String> {
+        let entry = AuditEntry {
+            time: Utc::now(),
+            stage,
+            id: request.id,
+            user: &request.user,
+            context: &request.context,
+            namespace: &request.key.namespace,
+            kind: request.key.kind.word(),
+            name: &request.key.name,
+            action: request.plan.action.word(),
+            revision_seen: &request.plan.revision,
+            resource_version_seen: &request.seen_resource_version,
+            requests: &request.plan.requests,
+            result,
+        };
+        self.audit.record(&entry).map_err(|e| {
+            format!(
+                "cannot write the audit file {}: {e}",
+                self.audit.path().display()
+            )
+        })
+    }
+
+    /// Audit, check the release is still what the human saw, send the
+    /// patches in order, audit the outcome, and leave an Event on the object.
+    pub async fn execute(&self, request: &ActionRequest) -> ActionOutcome {
+        // No audit line, no action.
+        if let Err(e) = self.audit(request, "requested", None) {
+            return ActionOutcome::Failed(e);
+        }
+        let outcome = self.send(request).await;
+        let text = outcome.text();
+        let audit_result = self.audit(request, outcome.word(), Some(&text));
+        let event_result = self.record_event(request, &outcome).await;
+        match (outcome, audit_result, event_result) {
+            (ActionOutcome::Done(m), Err(e), _) => ActionOutcome::Done(format!("{m}; {e}")),
+            (ActionOutcome::Done(m), Ok(()), Err(e)) => {
+                ActionOutcome::Done(format!("{m}; no Event recorded: {e}"))
+            }
+            (other, _, _) => other,
+        }
+    }
+
+    async fn send(&self, request: &ActionRequest) -> ActionOutcome {
+        let current = match self.get(&request.key).await {
+            Ok(o) => o,
+            Err(e) => return ActionOutcome::Failed(format!("reading {}: {e}", request.key)),
+        };
+        let now = object_fingerprint(request.key.kind, &current);
+        let changes = now.changes_since(&request.seen);
+        if !changes.is_empty() {
+            return ActionOutcome::Refused(format!(
+                "{} changed since you looked (resourceVersion {} → {}): {}. Look again and retry",
+                request.key.name,
+                request.seen_resource_version,
+                current.metadata.resource_version.as_deref().unwrap_or("?"),
+                changes.join("; ")
+            ));
+        }
+        for patch in &request.plan.requests {
+            let mut result = self.patch(&request.key, patch).await;
+            // Argo before v0.10 has no status subresource: send the same
+            // body to the main resource, as the plugin falls back.
+            if patch.subresource == Some("status")
+                && matches!(&result, Err(kube::Error::Api(s)) if s.code == 404)
+            {
+                let unified = PatchRequest {
+                    subresource: None,
+                    ..patch.clone()
+                };
+                result = self.patch(&request.key, &unified).await;
+            }
+            if let Err(e) = result {
+                return ActionOutcome::Failed(api_error(e));
+            }
+        }
+        ActionOutcome::Done(
+            format!(
+                "{} {}: {} sent",
+                request.plan.action.word(),
+                request.key.name,
+                request.plan.requests.len()
+            ) + if request.plan.requests.len() == 1 {
+                " patch"
+            } else {
+                " patches"
+            },
+        )
+    }
+
+    async fn record_event(
+        &self,
+        request: &ActionRequest,
+        outcome: &ActionOutcome,
+    ) -> Result<(), String> {
+        let object = self.get(&request.key).await?;
+        let now = Utc::now();
+        let time = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            jiff::Timestamp::from_second(now.timestamp()).map_err(|e| e.to_string())?,
+        );
+        let resource = self.resource(request.key.kind)?;
+        let event = Event {
+            metadata: kube::api::ObjectMeta {
+                name: Some(format!(
+                    "{}.cutover-{}",
+                    request.key.name,
+                    uuid::Uuid::new_v4().simple()
+                )),
+                namespace: Some(request.key.namespace.clone()),
+                ..Default::default()
+            },
+            involved_object: ObjectReference {
+                api_version: Some(resource.api_version.clone()),
+                kind: Some(resource.kind.clone()),
+                name: Some(request.key.name.clone()),
+                namespace: Some(request.key.namespace.clone()),
+                uid: object.metadata.uid.clone(),
+                resource_version: object.metadata.resource_version.clone(),
+                ..Default::default()
+            },
+            reason: Some(event_reason(request, outcome)),
+            message: Some(format!(
+                "{} by {} from cutover on {}: {}",
+                request.plan.action.word(),
+                request.user,
+                request.plan.revision,
+                outcome.text()
+            )),
+            type_: Some(
+                if matches!(outcome, ActionOutcome::Done(_)) {
+                    "Normal"
+                } else {
+                    "Warning"
+                }
+                .into(),
+            ),
+            action: Some(request.plan.action.word().into()),
+            count: Some(1),
+            first_timestamp: Some(time.clone()),
+            last_timestamp: Some(time),
+            source: Some(EventSource {
+                component: Some("cutover".into()),
+                host: None,
+            }),
+            reporting_component: Some("cutover".into()),
+            reporting_instance: Some(format!("cutover-{}", request.user)),
+            ..Default::default()
+        };
+        let api: Api<Event> = Api::namespaced(self.client.clone(), &request.key.namespace);
+        api.create(&PostParams::default(), &event)
+            .await
+            .map_err(api_error)?;
+        Ok(())
+    }
+}
+
+/// `CutoverPromote`, `CutoverAbortRefused`, …
+fn event_reason(request: &ActionRequest, outcome: &ActionOutcome) -> String {
+    let word: String = request
+        .plan
+        .action
+        .word()
+        .split('-')
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let suffix = match outcome {
+        ActionOutcome::Done(_) => "",
+        ActionOutcome::Refused(_) => "Refused",
+        ActionOutcome::Failed(_) => "Failed",
+    };
+    format!("Cutover{word}{suffix}")
+}

@@ -1,0 +1,222 @@
+//! What every kind shares: revisions built from ReplicaSets and their pods,
+//! analysis runs, and the event timeline.
+
+use super::Index;
+use super::fields::{
+    annotation, array_at, bool_at, created, i64_at, images, label, name, str_at, time_at, u32_at,
+    uid,
+};
+use crate::model::{
+    AnalysisRunInfo, EventKind, Measurement, MetricResult, PodInfo, Revision, TimelineEntry,
+};
+use kube::api::DynamicObject;
+use serde_json::Value;
+
+/// How a controller labels its ReplicaSets.
+pub struct RevisionLabels {
+    pub hash_label: &'static str,
+    pub revision_annotation: &'static str,
+}
+
+pub const ARGO: RevisionLabels = RevisionLabels {
+    hash_label: "rollouts-pod-template-hash",
+    revision_annotation: "rollout.argoproj.io/revision",
+};
+
+pub const DEPLOYMENT: RevisionLabels = RevisionLabels {
+    hash_label: "pod-template-hash",
+    revision_annotation: "deployment.kubernetes.io/revision",
+};
+
+pub fn pod_info(p: &DynamicObject) -> PodInfo {
+    let statuses = array_at(&p.data, "/status/containerStatuses");
+    let containers = array_at(&p.data, "/spec/containers")
+        .len()
+        .max(statuses.len());
+    let ready_containers = statuses.iter().filter(|s| bool_at(s, "/ready")).count();
+    let waiting = statuses
+        .iter()
+        .find_map(|s| str_at(s, "/state/waiting/reason"));
+    let deleting = p.metadata.deletion_timestamp.is_some();
+    let phase = str_at(&p.data, "/status/phase").unwrap_or("Pending");
+    let status = if deleting {
+        "Terminating".to_string()
+    } else {
+        waiting.unwrap_or(phase).to_string()
+    };
+    let ready = array_at(&p.data, "/status/conditions")
+        .iter()
+        .any(|c| str_at(c, "/type") == Some("Ready") && str_at(c, "/status") == Some("True"));
+    PodInfo {
+        name: name(p).to_string(),
+        status,
+        ready,
+        ready_containers: u32::try_from(ready_containers).unwrap_or(0),
+        containers: u32::try_from(containers).unwrap_or(0),
+        restarts: statuses
+            .iter()
+            .filter_map(|s| u32_at(s, "/restartCount"))
+            .sum(),
+        created: created(p),
+    }
+}
+
+/// The revisions of a workload with uid `owner`, newest first.
+pub fn revisions(index: &Index<'_>, owner: &str, labels: &RevisionLabels) -> Vec<Revision> {
+    let mut out: Vec<Revision> = index
+        .replica_sets_by_owner
+        .get(owner)
+        .into_iter()
+        .flatten()
+        .map(|rs| revision(index, rs, labels))
+        .collect();
+    out.sort_by(|a, b| b.number.cmp(&a.number).then(b.created.cmp(&a.created)));
+    out
+}
+
+fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> Revision {
+    let template = rs.data.pointer("/spec/template").cloned();
+    let mut pods: Vec<PodInfo> = index
+        .pods_by_owner
+        .get(uid(rs))
+        .into_iter()
+        .flatten()
+        .map(|p| pod_info(p))
+        .collect();
+    pods.sort_by(|a, b| a.name.cmp(&b.name));
+    Revision {
+        number: annotation(rs, labels.revision_annotation).and_then(|n| n.parse().ok()),
+        replica_set: name(rs).to_string(),
+        hash: label(rs, labels.hash_label).unwrap_or_default().to_string(),
+        roles: Vec::new(),
+        images: template.as_ref().map(images).unwrap_or_default(),
+        desired: i64_at(&rs.data, "/spec/replicas").unwrap_or(0),
+        current: i64_at(&rs.data, "/status/replicas").unwrap_or(0),
+        ready: i64_at(&rs.data, "/status/readyReplicas").unwrap_or(0),
+        available: i64_at(&rs.data, "/status/availableReplicas").unwrap_or(0),
+        created: created(rs),
+        scale_down_at: annotation(rs, "scale-down-deadline").and_then(crate::time::parse_rfc3339),
+        pods,
+        template,
+        annotations: rs
+            .metadata
+            .annotations
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// Events about the object (`kind`, `name`) and about its ReplicaSets, in
+/// time order.
+pub fn timeline(
+    index: &Index<'_>,
+    kind: &str,
+    name: &str,
+    revisions: &[Revision],
+) -> Vec<TimelineEntry> {
+    let mut events: Vec<&DynamicObject> = index
+        .events_by_object
+        .get(&(kind, name))
+        .cloned()
+        .unwrap_or_default();
+    for r in revisions {
+        if let Some(e) = index
+            .events_by_object
+            .get(&("ReplicaSet", r.replica_set.as_str()))
+        {
+            events.extend(e);
+        }
+    }
+    let mut out: Vec<TimelineEntry> = events.into_iter().map(timeline_entry).collect();
+    out.sort_by(|a, b| a.at.cmp(&b.at));
+    out
+}
+
+fn timeline_entry(e: &DynamicObject) -> TimelineEntry {
+    let at = time_at(&e.data, "/lastTimestamp")
+        .or_else(|| time_at(&e.data, "/eventTime"))
+        .or_else(|| time_at(&e.data, "/firstTimestamp"))
+        .or_else(|| created(e));
+    TimelineEntry {
+        at,
+        kind: if str_at(&e.data, "/type") == Some("Warning") {
+            EventKind::Warning
+        } else {
+            EventKind::Normal
+        },
+        reason: str_at(&e.data, "/reason").unwrap_or_default().to_string(),
+        message: str_at(&e.data, "/message").unwrap_or_default().to_string(),
+        count: u32_at(&e.data, "/count").unwrap_or(1),
+    }
+}
+
+/// The AnalysisRuns owned by `owner`, newest first.
+pub fn analysis_runs(index: &Index<'_>, owner: &str) -> Vec<AnalysisRunInfo> {
+    let mut out: Vec<AnalysisRunInfo> = index
+        .runs_by_owner
+        .get(owner)
+        .into_iter()
+        .flatten()
+        .map(|r| analysis_run(r))
+        .collect();
+    out.sort_by(|a, b| b.created.cmp(&a.created).then(b.name.cmp(&a.name)));
+    out
+}
+
+fn analysis_run(run: &DynamicObject) -> AnalysisRunInfo {
+    let conditions: std::collections::HashMap<&str, (Option<String>, Option<String>)> =
+        array_at(&run.data, "/spec/metrics")
+            .iter()
+            .filter_map(|m| {
+                Some((
+                    str_at(m, "/name")?,
+                    (
+                        str_at(m, "/successCondition").map(str::to_string),
+                        str_at(m, "/failureCondition").map(str::to_string),
+                    ),
+                ))
+            })
+            .collect();
+    let metrics = array_at(&run.data, "/status/metricResults")
+        .iter()
+        .map(|m| {
+            let metric_name = str_at(m, "/name").unwrap_or_default();
+            let (success_condition, failure_condition) =
+                conditions.get(metric_name).cloned().unwrap_or_default();
+            MetricResult {
+                name: metric_name.to_string(),
+                phase: str_at(m, "/phase").unwrap_or_default().to_string(),
+                successful: u32_at(m, "/successful").unwrap_or(0),
+                failed: u32_at(m, "/failed").unwrap_or(0),
+                inconclusive: u32_at(m, "/inconclusive").unwrap_or(0),
+                error: u32_at(m, "/error").unwrap_or(0),
+                success_condition,
+                failure_condition,
+                measurements: array_at(m, "/measurements")
+                    .iter()
+                    .map(|x| Measurement {
+                        phase: str_at(x, "/phase").unwrap_or_default().to_string(),
+                        value: x.get("value").and_then(Value::as_str).map(str::to_string),
+                        at: time_at(x, "/finishedAt").or_else(|| time_at(x, "/startedAt")),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    AnalysisRunInfo {
+        name: name(run).to_string(),
+        run_type: label(run, "rollout-type").unwrap_or("Step").to_string(),
+        step_index: label(run, "step-index").and_then(|s| s.parse().ok()),
+        revision: annotation(run, "rollout.argoproj.io/revision").and_then(|s| s.parse().ok()),
+        phase: str_at(&run.data, "/status/phase")
+            .unwrap_or("Pending")
+            .to_string(),
+        message: str_at(&run.data, "/status/message")
+            .unwrap_or_default()
+            .to_string(),
+        created: created(run),
+        metrics,
+    }
+}

@@ -1,0 +1,497 @@
+//! Actions a human can take, what each one sends (the exact requests of
+//! `kubectl argo rollouts` and `kubectl rollout`), and when it is possible.
+
+use super::phase::Health;
+use super::release::{Kind, Release, Strategy};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Action {
+    Pause,
+    Resume,
+    Promote,
+    PromoteFull,
+    Abort,
+    Retry,
+    /// Roll back to a revision: the previous one when `None`.
+    Undo(Option<u64>),
+    Restart,
+}
+
+impl Action {
+    pub fn word(self) -> &'static str {
+        match self {
+            Action::Pause => "pause",
+            Action::Resume => "resume",
+            Action::Promote => "promote",
+            Action::PromoteFull => "promote-full",
+            Action::Abort => "abort",
+            Action::Retry => "retry",
+            Action::Undo(_) => "undo",
+            Action::Restart => "restart",
+        }
+    }
+
+    /// Actions whose effect is hard to take back ask for the release name.
+    pub fn needs_typed_name(self) -> bool {
+        matches!(self, Action::Abort | Action::Undo(_) | Action::PromoteFull)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum PatchKind {
+    Merge,
+    Json,
+    Strategic,
+}
+
+impl PatchKind {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            PatchKind::Merge => "application/merge-patch+json",
+            PatchKind::Json => "application/json-patch+json",
+            PatchKind::Strategic => "application/strategic-merge-patch+json",
+        }
+    }
+}
+
+/// One PATCH request: on the main resource or a subresource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PatchRequest {
+    pub subresource: Option<&'static str>,
+    pub kind: PatchKind,
+    pub body: Value,
+}
+
+impl PatchRequest {
+    fn main(kind: PatchKind, body: Value) -> Self {
+        PatchRequest {
+            subresource: None,
+            kind,
+            body,
+        }
+    }
+
+    fn status(body: Value) -> Self {
+        PatchRequest {
+            subresource: Some("status"),
+            kind: PatchKind::Merge,
+            body,
+        }
+    }
+}
+
+/// What an action will do to a release: requests in order, and the words a
+/// confirmation shows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionPlan {
+    pub action: Action,
+    pub requests: Vec<PatchRequest>,
+    /// What will happen, in plain words.
+    pub effect: String,
+    /// The revision acted on ("revision 7 (6f646bf7b7)").
+    pub revision: String,
+}
+
+/// The keys an action is offered on, in the order help lists them.
+pub const ALL: [Action; 8] = [
+    Action::Pause,
+    Action::Resume,
+    Action::Promote,
+    Action::PromoteFull,
+    Action::Abort,
+    Action::Retry,
+    Action::Undo(None),
+    Action::Restart,
+];
+
+fn in_progress(r: &Release) -> bool {
+    matches!(
+        r.health,
+        Health::Progressing | Health::Paused | Health::Degraded
+    ) && !r.aborted
+}
+
+fn revision_words(r: &Release) -> String {
+    match (r.current_revision, &r.current_hash) {
+        (Some(n), Some(h)) => format!("revision {n} ({h})"),
+        (Some(n), None) => format!("revision {n}"),
+        (None, Some(h)) => format!("pod hash {h}"),
+        (None, None) => "the current revision".into(),
+    }
+}
+
+/// Whether `action` can be taken on `r`, and if not, why. Permission and
+/// read-only checks are the app's; this is only the release's own state.
+pub fn check(r: &Release, action: Action) -> Result<(), String> {
+    plan(r, action, DateTime::<Utc>::MIN_UTC).map(|_| ())
+}
+
+/// The requests `action` sends on `r` at `now`, or why it cannot be taken.
+pub fn plan(r: &Release, action: Action, now: DateTime<Utc>) -> Result<ActionPlan, String> {
+    let (requests, effect) = match r.key.kind {
+        Kind::Rollout => argo(r, action, now)?,
+        Kind::Canary => flagger(r, action)?,
+        Kind::Deployment => deployment(r, action, now)?,
+    };
+    let revision = match action {
+        Action::Undo(to) => undo_target(r, to)
+            .map(|t| format!("{} → revision {}", revision_words(r), t.number.unwrap_or(0)))
+            .unwrap_or_else(|_| revision_words(r)),
+        _ => revision_words(r),
+    };
+    Ok(ActionPlan {
+        action,
+        requests,
+        effect,
+        revision,
+    })
+}
+
+type Planned = (Vec<PatchRequest>, String);
+
+fn unpause() -> PatchRequest {
+    PatchRequest::main(PatchKind::Merge, json!({"spec": {"paused": false}}))
+}
+
+fn argo(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, String> {
+    let name = &r.key.name;
+    match action {
+        Action::Pause => {
+            if r.spec_paused {
+                return Err("already paused: resume with p".into());
+            }
+            Ok((
+                vec![PatchRequest::main(
+                    PatchKind::Merge,
+                    json!({"spec": {"paused": true}}),
+                )],
+                format!(
+                    "sets spec.paused on {name}: the controller holds the rollout where it is until resumed"
+                ),
+            ))
+        }
+        Action::Resume => {
+            if !r.spec_paused {
+                return Err("not manually paused".into());
+            }
+            Ok((
+                vec![unpause()],
+                format!(
+                    "clears spec.paused on {name}: the rollout continues from its current step"
+                ),
+            ))
+        }
+        Action::Promote => argo_promote(r),
+        Action::PromoteFull => {
+            if r.aborted {
+                return Err("aborted: retry first (R), or undo".into());
+            }
+            let mut requests = Vec::new();
+            if r.spec_paused {
+                requests.push(unpause());
+            }
+            if !r.fully_promoted() {
+                requests.push(PatchRequest::status(
+                    json!({"status": {"promoteFull": true}}),
+                ));
+            }
+            if requests.is_empty() {
+                return Err("already fully promoted".into());
+            }
+            Ok((
+                requests,
+                format!(
+                    "skips every remaining step and analysis: {name} sends 100% of traffic to the new revision at once"
+                ),
+            ))
+        }
+        Action::Abort => {
+            if r.aborted {
+                return Err("already aborted".into());
+            }
+            if r.fully_promoted() || !in_progress(r) {
+                return Err("no update in progress to abort".into());
+            }
+            Ok((
+                vec![PatchRequest::status(json!({"status": {"abort": true}}))],
+                format!(
+                    "sends all traffic back to the stable revision and scales the canary down; {name} becomes Degraded and keeps the new template in its spec (retry starts it again). Unlike undo, abort does not change the spec"
+                ),
+            ))
+        }
+        Action::Retry => {
+            if !r.aborted {
+                return Err("only an aborted rollout can be retried".into());
+            }
+            Ok((
+                vec![PatchRequest::status(json!({"status": {"abort": false}}))],
+                format!(
+                    "clears the abort: {name} starts the same update again from the first step"
+                ),
+            ))
+        }
+        Action::Undo(to) => {
+            let target = undo_target(r, to)?;
+            let mut template = target
+                .template
+                .clone()
+                .ok_or("the ReplicaSet of that revision has no template")?;
+            if let Some(labels) = template
+                .pointer_mut("/metadata/labels")
+                .and_then(Value::as_object_mut)
+            {
+                labels.remove("rollouts-pod-template-hash");
+            }
+            Ok((
+                vec![PatchRequest::main(
+                    PatchKind::Json,
+                    json!([{"op": "replace", "path": "/spec/template", "value": template}]),
+                )],
+                format!(
+                    "replaces the pod template of {name} with revision {}'s ({}), which starts a new revision that goes through the steps again. Unlike abort, undo changes the spec",
+                    target.number.unwrap_or(0),
+                    target.images.join(", ")
+                ),
+            ))
+        }
+        Action::Restart => Ok((
+            vec![PatchRequest::main(
+                PatchKind::Merge,
+                json!({"spec": {"restartAt": now.to_rfc3339_opts(SecondsFormat::Secs, true)}}),
+            )],
+            format!("restarts every pod of {name}, one at a time, without changing the revision"),
+        )),
+    }
+}
+
+fn argo_promote(r: &Release) -> Result<Planned, String> {
+    if r.aborted {
+        return Err("aborted: retry first (R), or undo".into());
+    }
+    if r.fully_promoted() && !r.spec_paused {
+        return Err("already fully promoted".into());
+    }
+    let mut requests = Vec::new();
+    if r.spec_paused {
+        requests.push(unpause());
+    }
+    let paused_by_controller = r
+        .pause
+        .as_ref()
+        .is_some_and(|p| p.reason != "manually paused");
+    let inconclusive = r
+        .pause
+        .as_ref()
+        .is_some_and(|p| p.reason == "InconclusiveAnalysisRun");
+    let next = |i: usize| (i + 1).min(r.steps.len());
+    let effect;
+    if inconclusive && r.strategy == Strategy::Canary && r.current_step.is_some() {
+        let index = next(r.current_step.unwrap_or(0));
+        requests.push(PatchRequest::status(json!({
+            "status": {"pauseConditions": null, "controllerPause": false, "currentStepIndex": index}
+        })));
+        effect = format!("accepts the inconclusive analysis and moves on to step {index}");
+    } else if paused_by_controller {
+        requests.push(PatchRequest::status(
+            json!({"status": {"pauseConditions": null}}),
+        ));
+        effect = match r.strategy {
+            Strategy::BlueGreen => "switches the active service to the new revision".to_string(),
+            _ => format!(
+                "ends the pause and moves on to step {}",
+                next(r.current_step.unwrap_or(0))
+            ),
+        };
+    } else if r.strategy == Strategy::Canary && !r.steps.is_empty() {
+        let index = next(r.current_step.unwrap_or(0));
+        requests.push(PatchRequest::status(json!({
+            "status": {"pauseConditions": null, "currentStepIndex": index}
+        })));
+        effect = format!(
+            "skips the current step ({}) and moves on to step {index}",
+            r.current_step
+                .and_then(|i| r.steps.get(i))
+                .map(|s| s.label())
+                .unwrap_or_default()
+        );
+    } else if r.spec_paused {
+        effect = "clears the manual pause".to_string();
+    } else {
+        return Err("not paused and no step to skip".into());
+    }
+    Ok((requests, effect))
+}
+
+fn undo_target(r: &Release, to: Option<u64>) -> Result<&super::release::Revision, String> {
+    let target = match to {
+        Some(n) => r.revision(n).ok_or(format!("no revision {n}"))?,
+        None => r
+            .previous_revision()
+            .ok_or("no previous revision to roll back to")?,
+    };
+    if Some(target.number.unwrap_or(0)) == r.current_revision {
+        return Err("that is the current revision".into());
+    }
+    Ok(target)
+}
+
+fn flagger(r: &Release, action: Action) -> Result<Planned, String> {
+    let f = r.flagger.as_ref().ok_or("no Flagger status yet")?;
+    let name = &r.key.name;
+    let merge = |body| vec![PatchRequest::main(PatchKind::Merge, body)];
+    match action {
+        Action::Pause if f.suspended => Err("already suspended: resume with p".into()),
+        Action::Pause => Ok((
+            merge(json!({"spec": {"suspend": true}})),
+            format!(
+                "sets spec.suspend on {name}: Flagger stops reconciling it and traffic weights stay at {}%",
+                f.weight
+            ),
+        )),
+        Action::Resume if !f.suspended => Err("not suspended".into()),
+        Action::Resume => Ok((
+            merge(json!({"spec": {"suspend": false}})),
+            format!("clears spec.suspend on {name}: the analysis continues"),
+        )),
+        Action::Promote => {
+            if f.skip_analysis {
+                return Err("skipAnalysis is already set".into());
+            }
+            if !matches!(
+                f.phase.as_str(),
+                "Progressing" | "Waiting" | "WaitingPromotion"
+            ) {
+                return Err(format!("nothing to promote while {}", f.phase));
+            }
+            Ok((
+                merge(json!({"spec": {"skipAnalysis": true}})),
+                format!(
+                    "sets spec.skipAnalysis on {name}: Flagger stops the analysis and promotes the canary to the primary. Remove it afterwards or later revisions skip analysis too"
+                ),
+            ))
+        }
+        Action::PromoteFull | Action::Abort | Action::Retry | Action::Undo(_) | Action::Restart => {
+            Err(format!(
+                "Flagger has no {}: it rolls back by itself when checks fail",
+                action.word()
+            ))
+        }
+    }
+}
+
+const DEPLOYMENT_ANNOTATIONS_NOT_COPIED: [&str; 6] = [
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+];
+
+fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, String> {
+    let name = &r.key.name;
+    let strategic = |body| vec![PatchRequest::main(PatchKind::Strategic, body)];
+    match action {
+        Action::Pause if r.spec_paused => Err("already paused: resume with p".into()),
+        Action::Pause => Ok((
+            strategic(json!({"spec": {"paused": true}})),
+            format!("pauses {name}: no new ReplicaSet changes until resumed"),
+        )),
+        Action::Resume if !r.spec_paused => Err("not paused".into()),
+        Action::Resume => Ok((
+            strategic(json!({"spec": {"paused": false}})),
+            format!("resumes {name}: the rolling update continues"),
+        )),
+        Action::Restart if r.spec_paused => {
+            Err("can't restart a paused deployment: resume it first".into())
+        }
+        Action::Restart => Ok((
+            strategic(json!({"spec": {"template": {"metadata": {"annotations": {
+                "kubectl.kubernetes.io/restartedAt": now.to_rfc3339_opts(SecondsFormat::Secs, true)
+            }}}}})),
+            format!("replaces every pod of {name} by a rolling update of the same template"),
+        )),
+        Action::Undo(_) if r.spec_paused => {
+            Err("you cannot roll back a paused deployment: resume it first".into())
+        }
+        Action::Undo(to) => {
+            let target = undo_target(r, to)?;
+            let mut template = target
+                .template
+                .clone()
+                .ok_or("that ReplicaSet has no template")?;
+            if let Some(labels) = template
+                .pointer_mut("/metadata/labels")
+                .and_then(Value::as_object_mut)
+            {
+                labels.remove("pod-template-hash");
+            }
+            let mut annotations = r.annotations.clone();
+            for (k, v) in &target.annotations {
+                if !DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()) {
+                    annotations.insert(k.clone(), v.clone());
+                }
+            }
+            Ok((
+                vec![PatchRequest::main(
+                    PatchKind::Json,
+                    json!([
+                        {"op": "replace", "path": "/spec/template", "value": template},
+                        {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+                    ]),
+                )],
+                format!(
+                    "rolls {name} back to revision {}'s template ({})",
+                    target.number.unwrap_or(0),
+                    target.images.join(", ")
+                ),
+            ))
+        }
+        Action::Promote | Action::PromoteFull | Action::Abort | Action::Retry => Err(format!(
+            "a Deployment has no steps: {} applies to Argo Rollouts",
+            action.word()
+        )),
+    }
+}
+
+/// An action the human confirmed, with what they saw when they decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionRequest {
+    pub id: u64,
+    pub key: super::ReleaseKey,
+    pub plan: ActionPlan,
+    pub seen: super::DecisionFingerprint,
+    pub seen_resource_version: String,
+    pub user: String,
+    pub context: String,
+}
+
+/// How an action ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ActionOutcome {
+    Done(String),
+    /// Not sent: the release changed since the human looked.
+    Refused(String),
+    Failed(String),
+}
+
+impl ActionOutcome {
+    pub fn text(&self) -> String {
+        match self {
+            ActionOutcome::Done(m) => m.clone(),
+            ActionOutcome::Refused(m) => format!("refused: {m}"),
+            ActionOutcome::Failed(m) => format!("failed: {m}"),
+        }
+    }
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            ActionOutcome::Done(_) => "done",
+            ActionOutcome::Refused(_) => "refused",
+            ActionOutcome::Failed(_) => "failed",
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! The domain: releases of every kind, their phases, traffic, revisions and
+//! the actions a human can take on them. No I/O and no clock reads: time
+//! arrives as an argument.
+
+pub mod action;
+pub mod phase;
+pub mod release;
+pub mod traffic;
+
+pub use action::{Action, ActionOutcome, ActionPlan, ActionRequest, PatchKind, PatchRequest};
+pub use phase::Health;
+pub use release::*;

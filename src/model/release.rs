@@ -1,0 +1,505 @@
+//! `Release`: one rollout of any kind, as the control room shows it.
+
+use super::phase::Health;
+use super::traffic::Weights;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Kind {
+    /// Argo Rollouts `Rollout`.
+    Rollout,
+    /// Flagger `Canary`.
+    Canary,
+    Deployment,
+}
+
+impl Kind {
+    pub fn word(self) -> &'static str {
+        match self {
+            Kind::Rollout => "Rollout",
+            Kind::Canary => "Canary",
+            Kind::Deployment => "Deployment",
+        }
+    }
+
+    /// The short form used in narrow columns.
+    pub fn short(self) -> &'static str {
+        match self {
+            Kind::Rollout => "ro",
+            Kind::Canary => "canary",
+            Kind::Deployment => "deploy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ReleaseKey {
+    pub kind: Kind,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for ReleaseKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}/{} -n {}",
+            self.kind.short(),
+            self.name,
+            self.namespace
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Strategy {
+    Canary,
+    BlueGreen,
+    /// Flagger's progressive canary (or its A/B and blue-green variants).
+    Progressive,
+    RollingUpdate,
+    Recreate,
+}
+
+impl Strategy {
+    pub fn word(self) -> &'static str {
+        match self {
+            Strategy::Canary => "Canary",
+            Strategy::BlueGreen => "BlueGreen",
+            Strategy::Progressive => "Progressive",
+            Strategy::RollingUpdate => "RollingUpdate",
+            Strategy::Recreate => "Recreate",
+        }
+    }
+}
+
+/// One step of an Argo canary, in the words `kubectl argo rollouts` uses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Step {
+    SetWeight(u32),
+    /// `pause: {}` has no duration: it waits for a human.
+    Pause {
+        seconds: Option<u64>,
+    },
+    Analysis {
+        templates: Vec<String>,
+    },
+    SetCanaryScale(String),
+    SetHeaderRoute {
+        name: String,
+    },
+    Other(String),
+}
+
+impl Step {
+    pub fn label(&self) -> String {
+        match self {
+            Step::SetWeight(w) => format!("setWeight {w}"),
+            Step::Pause { seconds: Some(s) } => format!("pause {}", format_seconds(*s)),
+            Step::Pause { seconds: None } => "pause (manual)".into(),
+            Step::Analysis { templates } => format!("analysis {}", templates.join(",")),
+            Step::SetCanaryScale(what) => format!("setCanaryScale {what}"),
+            Step::SetHeaderRoute { name } => format!("setHeaderRoute {name}"),
+            Step::Other(key) => key.clone(),
+        }
+    }
+}
+
+pub fn format_seconds(s: u64) -> String {
+    match s {
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s if s >= 60 => format!("{}m{}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Why a release is paused, and until when if the pause is timed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pause {
+    /// `CanaryPauseStep`, `BlueGreenPause`, `InconclusiveAnalysisRun`,
+    /// "manually paused", Flagger's `WaitingPromotion`, …
+    pub reason: String,
+    pub since: Option<DateTime<Utc>>,
+    /// When a timed pause ends on its own.
+    pub until: Option<DateTime<Utc>>,
+    /// True when the controller waits for a human decision.
+    pub needs_decision: bool,
+}
+
+impl Pause {
+    /// Seconds left of a timed pause at `now` (never negative).
+    pub fn remaining(&self, now: DateTime<Utc>) -> Option<i64> {
+        self.until.map(|u| (u - now).num_seconds().max(0))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum Role {
+    Stable,
+    Canary,
+    Active,
+    Preview,
+    /// An older revision kept for rollback.
+    Old,
+}
+
+impl Role {
+    pub fn word(self) -> &'static str {
+        match self {
+            Role::Stable => "stable",
+            Role::Canary => "canary",
+            Role::Active => "active",
+            Role::Preview => "preview",
+            Role::Old => "",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodInfo {
+    pub name: String,
+    /// Pod phase, or the waiting reason of a container (CrashLoopBackOff).
+    pub status: String,
+    pub ready: bool,
+    pub ready_containers: u32,
+    pub containers: u32,
+    pub restarts: u32,
+    pub created: Option<DateTime<Utc>>,
+}
+
+/// One revision of a release: a ReplicaSet and its pods.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revision {
+    pub number: Option<u64>,
+    pub replica_set: String,
+    pub hash: String,
+    pub roles: Vec<Role>,
+    pub images: Vec<String>,
+    pub desired: i64,
+    pub current: i64,
+    pub ready: i64,
+    pub available: i64,
+    pub created: Option<DateTime<Utc>>,
+    /// Argo's `scale-down-deadline` annotation.
+    pub scale_down_at: Option<DateTime<Utc>>,
+    pub pods: Vec<PodInfo>,
+    /// The pod template, without the hash label: what an undo sends.
+    #[serde(skip)]
+    pub template: Option<serde_json::Value>,
+    /// ReplicaSet annotations that a Deployment undo copies back.
+    #[serde(skip)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Revision {
+    pub fn restarts(&self) -> u32 {
+        self.pods.iter().map(|p| p.restarts).sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measurement {
+    pub phase: String,
+    pub value: Option<String>,
+    pub at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricResult {
+    pub name: String,
+    pub phase: String,
+    pub successful: u32,
+    pub failed: u32,
+    pub inconclusive: u32,
+    pub error: u32,
+    pub success_condition: Option<String>,
+    pub failure_condition: Option<String>,
+    pub measurements: Vec<Measurement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisRunInfo {
+    pub name: String,
+    /// `Step`, `Background`, `PrePromotion` or `PostPromotion`.
+    pub run_type: String,
+    pub step_index: Option<usize>,
+    pub revision: Option<u64>,
+    pub phase: String,
+    pub message: String,
+    pub created: Option<DateTime<Utc>>,
+    pub metrics: Vec<MetricResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlueGreen {
+    pub active_hash: Option<String>,
+    pub preview_hash: Option<String>,
+    pub active_service: String,
+    pub preview_service: Option<String>,
+    pub auto_promotion: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlaggerStatus {
+    pub phase: String,
+    pub weight: u32,
+    pub max_weight: u32,
+    pub step_weight: Option<u32>,
+    pub step_weights: Vec<u32>,
+    pub failed_checks: u32,
+    pub threshold: u32,
+    pub iterations: u32,
+    pub suspended: bool,
+    pub skip_analysis: bool,
+    pub primary: String,
+    pub target: String,
+    pub interval: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EventKind {
+    Normal,
+    Warning,
+    /// An action taken from this control room (a local entry, not an Event).
+    Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineEntry {
+    pub at: Option<DateTime<Utc>>,
+    pub kind: EventKind,
+    pub reason: String,
+    pub message: String,
+    pub count: u32,
+}
+
+/// What makes a release need a human's eyes: the list sorts these first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Attention {
+    Degraded(String),
+    AwaitingDecision(String),
+    WeightDrift { applied: u32, router: u32 },
+    FailingAnalysis(String),
+    CrashLooping(String),
+}
+
+impl Attention {
+    pub fn describe(&self) -> String {
+        match self {
+            Attention::Degraded(m) => format!("degraded: {m}"),
+            Attention::AwaitingDecision(r) => format!("waiting for a decision: {r}"),
+            Attention::WeightDrift { applied, router } => {
+                format!("weight drift: controller applied {applied}%, router has {router}%")
+            }
+            Attention::FailingAnalysis(m) => format!("analysis failing: {m}"),
+            Attention::CrashLooping(p) => format!("crash-looping: {p}"),
+        }
+    }
+
+    pub fn short(&self) -> &'static str {
+        match self {
+            Attention::Degraded(_) => "degraded",
+            Attention::AwaitingDecision(_) => "decide",
+            Attention::WeightDrift { .. } => "drift",
+            Attention::FailingAnalysis(_) => "analysis",
+            Attention::CrashLooping(_) => "crashloop",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Replicas {
+    pub desired: i64,
+    pub current: i64,
+    pub updated: i64,
+    pub ready: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Release {
+    pub key: ReleaseKey,
+    pub uid: String,
+    pub resource_version: String,
+    pub generation: i64,
+    pub created: Option<DateTime<Utc>>,
+    pub strategy: Strategy,
+    pub health: Health,
+    /// The controller's own word for the phase.
+    pub phase: String,
+    pub message: String,
+    pub steps: Vec<Step>,
+    pub current_step: Option<usize>,
+    pub weights: Weights,
+    pub pause: Option<Pause>,
+    /// `spec.paused` (Argo, Deployment) or `spec.suspend` (Flagger).
+    pub spec_paused: bool,
+    /// Argo `status.abort`.
+    pub aborted: bool,
+    pub promote_full: bool,
+    /// The hash of the revision being rolled out (Argo `currentPodHash`,
+    /// a Deployment's newest ReplicaSet).
+    pub current_hash: Option<String>,
+    /// The hash of the revision serving as stable (Argo `stableRS`).
+    pub stable_hash: Option<String>,
+    pub current_revision: Option<u64>,
+    pub revisions: Vec<Revision>,
+    pub replicas: Replicas,
+    pub analysis: Vec<AnalysisRunInfo>,
+    pub blue_green: Option<BlueGreen>,
+    pub flagger: Option<FlaggerStatus>,
+    pub timeline: Vec<TimelineEntry>,
+    pub attention: Vec<Attention>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// The pod selector, for watching this release's pods.
+    pub selector: BTreeMap<String, String>,
+}
+
+impl Release {
+    pub fn revision_by_role(&self, role: Role) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.roles.contains(&role))
+    }
+
+    pub fn canary_image(&self) -> Option<&str> {
+        let rev = self
+            .revision_by_role(Role::Canary)
+            .or_else(|| self.revision_by_role(Role::Preview))?;
+        rev.images.first().map(String::as_str)
+    }
+
+    pub fn stable_image(&self) -> Option<&str> {
+        let rev = self
+            .revision_by_role(Role::Stable)
+            .or_else(|| self.revision_by_role(Role::Active))?;
+        rev.images.first().map(String::as_str)
+    }
+
+    /// "N/M" for a canary with steps.
+    pub fn step_text(&self) -> Option<String> {
+        if self.steps.is_empty() {
+            return None;
+        }
+        let n = self.current_step.unwrap_or(0).min(self.steps.len());
+        Some(format!("{n}/{}", self.steps.len()))
+    }
+
+    /// True when the new revision is fully promoted (Argo: stableRS ==
+    /// currentPodHash).
+    pub fn fully_promoted(&self) -> bool {
+        self.current_hash.is_some() && self.current_hash == self.stable_hash
+    }
+
+    /// The previous revision an undo would return to, and the revision it
+    /// would leave.
+    pub fn previous_revision(&self) -> Option<&Revision> {
+        let current = self.current_revision?;
+        self.revisions
+            .iter()
+            .filter(|r| r.number.is_some_and(|n| n < current))
+            .max_by_key(|r| r.number)
+    }
+
+    pub fn revision(&self, number: u64) -> Option<&Revision> {
+        self.revisions.iter().find(|r| r.number == Some(number))
+    }
+
+    pub fn needs_attention(&self) -> bool {
+        !self.attention.is_empty()
+    }
+
+    /// What must be unchanged between the moment a human looked and the
+    /// moment their action is sent: the spec generation, the revision
+    /// being rolled out, the step, and the pause and abort state. Replica
+    /// counts moving is not a change of the decision.
+    pub fn decision_fingerprint(&self) -> DecisionFingerprint {
+        DecisionFingerprint {
+            generation: self.generation,
+            current_hash: self.current_hash.clone(),
+            stable_hash: self.stable_hash.clone(),
+            current_step: self.current_step,
+            phase: self.phase.clone(),
+            paused: self.spec_paused,
+            pause_reason: self.pause.as_ref().map(|p| p.reason.clone()),
+            aborted: self.aborted,
+            flagger_weight: self.flagger.as_ref().map(|f| f.weight),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DecisionFingerprint {
+    pub generation: i64,
+    pub current_hash: Option<String>,
+    pub stable_hash: Option<String>,
+    pub current_step: Option<usize>,
+    pub phase: String,
+    pub paused: bool,
+    pub pause_reason: Option<String>,
+    pub aborted: bool,
+    pub flagger_weight: Option<u32>,
+}
+
+impl DecisionFingerprint {
+    /// The differences, in words, from `seen` to `self`.
+    pub fn changes_since(&self, seen: &DecisionFingerprint) -> Vec<String> {
+        let mut out = Vec::new();
+        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "none".into());
+        if self.generation != seen.generation {
+            out.push(format!(
+                "spec changed (generation {} → {})",
+                seen.generation, self.generation
+            ));
+        }
+        if self.current_hash != seen.current_hash {
+            out.push(format!(
+                "revision being rolled out changed ({} → {})",
+                opt(&seen.current_hash),
+                opt(&self.current_hash)
+            ));
+        }
+        if self.stable_hash != seen.stable_hash {
+            out.push(format!(
+                "stable revision changed ({} → {})",
+                opt(&seen.stable_hash),
+                opt(&self.stable_hash)
+            ));
+        }
+        if self.current_step != seen.current_step {
+            let s = |o: Option<usize>| o.map_or("none".into(), |v| v.to_string());
+            out.push(format!(
+                "step changed ({} → {})",
+                s(seen.current_step),
+                s(self.current_step)
+            ));
+        }
+        if self.phase != seen.phase {
+            out.push(format!("phase changed ({} → {})", seen.phase, self.phase));
+        }
+        if self.paused != seen.paused || self.pause_reason != seen.pause_reason {
+            out.push(format!(
+                "pause changed ({} → {})",
+                opt(&seen.pause_reason),
+                opt(&self.pause_reason)
+            ));
+        }
+        if self.aborted != seen.aborted {
+            out.push(format!(
+                "abort changed ({} → {})",
+                seen.aborted, self.aborted
+            ));
+        }
+        if self.flagger_weight != seen.flagger_weight {
+            let w = |o: Option<u32>| o.map_or("none".into(), |v| format!("{v}%"));
+            out.push(format!(
+                "canary weight changed ({} → {})",
+                w(seen.flagger_weight),
+                w(self.flagger_weight)
+            ));
+        }
+        out
+    }
+}

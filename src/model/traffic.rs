@@ -1,0 +1,169 @@
+//! Desired versus applied weights, the router's own weights, header routes
+//! and drift between them.
+
+use super::release::Step;
+use serde::Serialize;
+
+/// The weight a router (VirtualService, HTTPRoute) actually carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RouterWeight {
+    /// `VirtualService/checkout` or `HTTPRoute/checkout`.
+    pub object: String,
+    pub canary: u32,
+    pub stable: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderRoute {
+    pub name: String,
+    /// The match in words, e.g. `X-Canary exact "yes"`.
+    pub matches: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Weights {
+    /// What the steps ask for (Argo's SetWeight).
+    pub desired: Option<u32>,
+    /// What the controller says it applied (`status.canary.weights`,
+    /// Flagger's `canaryWeight`).
+    pub applied: Option<u32>,
+    pub router: Option<RouterWeight>,
+    pub header_routes: Vec<HeaderRoute>,
+}
+
+impl Weights {
+    /// The controller's applied weight disagrees with the router's.
+    pub fn drift(&self) -> Option<(u32, u32)> {
+        let applied = self.applied?;
+        let router = self.router.as_ref()?.canary;
+        (applied != router).then_some((applied, router))
+    }
+
+    /// "20/20" (desired/applied), with "-" for an unknown side.
+    pub fn text(&self) -> String {
+        let w = |o: Option<u32>| o.map_or("-".to_string(), |v| v.to_string());
+        format!("{}/{}", w(self.desired), w(self.applied))
+    }
+}
+
+/// Argo's `GetCurrentSetWeight`: the last `setWeight` at or before the
+/// current step; 100 once past the last step; 0 while aborted.
+pub fn desired_weight(steps: &[Step], current_step: Option<usize>, aborted: bool) -> u32 {
+    if aborted {
+        return 0;
+    }
+    let Some(index) = current_step.filter(|&i| i < steps.len()) else {
+        return 100;
+    };
+    steps[..=index]
+        .iter()
+        .rev()
+        .find_map(|s| match s {
+            Step::SetWeight(w) => Some(*w),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+/// Argo's ActualWeight as `kubectl argo rollouts get` computes it
+/// (info/rollout_info.go).
+pub struct ActualWeightInputs {
+    pub past_last_step: bool,
+    pub max_traffic_weight: u32,
+    pub available_replicas: i64,
+    pub traffic_routed: bool,
+    pub status_canary_weight: Option<u32>,
+    pub desired: u32,
+    pub canary_available: i64,
+}
+
+pub fn actual_weight(i: &ActualWeightInputs) -> u32 {
+    if i.past_last_step {
+        return i.max_traffic_weight;
+    }
+    if i.available_replicas <= 0 {
+        return 0;
+    }
+    if i.traffic_routed {
+        return i.status_canary_weight.unwrap_or(i.desired);
+    }
+    u32::try_from(i.canary_available * 100 / i.available_replicas).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps() -> Vec<Step> {
+        vec![
+            Step::SetWeight(20),
+            Step::Pause { seconds: Some(30) },
+            Step::Analysis {
+                templates: vec!["error-rate".into()],
+            },
+            Step::SetWeight(50),
+            Step::Pause { seconds: None },
+        ]
+    }
+
+    #[test]
+    fn desired_weight_follows_the_last_set_weight() {
+        assert_eq!(desired_weight(&steps(), Some(0), false), 20);
+        assert_eq!(desired_weight(&steps(), Some(2), false), 20);
+        assert_eq!(desired_weight(&steps(), Some(4), false), 50);
+        assert_eq!(desired_weight(&steps(), Some(5), false), 100);
+        assert_eq!(desired_weight(&steps(), None, false), 100);
+        assert_eq!(desired_weight(&steps(), Some(4), true), 0);
+        assert_eq!(
+            desired_weight(&[Step::Pause { seconds: None }], Some(0), false),
+            0
+        );
+    }
+
+    #[test]
+    fn actual_weight_as_argo_computes_it() {
+        let base = ActualWeightInputs {
+            past_last_step: false,
+            max_traffic_weight: 100,
+            available_replicas: 5,
+            traffic_routed: true,
+            status_canary_weight: Some(20),
+            desired: 50,
+            canary_available: 1,
+        };
+        assert_eq!(actual_weight(&base), 20);
+        let unreported = ActualWeightInputs {
+            status_canary_weight: None,
+            ..base
+        };
+        assert_eq!(actual_weight(&unreported), 50);
+        let basic = ActualWeightInputs {
+            traffic_routed: false,
+            ..unreported
+        };
+        assert_eq!(actual_weight(&basic), 20);
+        let done = ActualWeightInputs {
+            past_last_step: true,
+            ..basic
+        };
+        assert_eq!(actual_weight(&done), 100);
+    }
+
+    #[test]
+    fn drift_needs_both_sides() {
+        let mut w = Weights {
+            applied: Some(20),
+            ..Default::default()
+        };
+        assert_eq!(w.drift(), None);
+        w.router = Some(RouterWeight {
+            object: "VirtualService/checkout".into(),
+            canary: 20,
+            stable: 80,
+        });
+        assert_eq!(w.drift(), None);
+        w.router.as_mut().unwrap().canary = 0;
+        assert_eq!(w.drift(), Some((20, 0)));
+        assert_eq!(w.text(), "-/20");
+    }
+}
