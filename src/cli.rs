@@ -1,6 +1,10 @@
 //! The command line: subcommands and kubectl-style flags.
 
+use crate::app::keymap::Keymap;
+use crate::app::run::Options;
+use crate::cluster::connect::ConnectOptions;
 use crate::sim::scenario::{self, Scenario};
+use crate::ui::theme::Theme;
 use crate::sim::{SimCluster, SimConfig, Workload};
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr};
@@ -17,14 +21,70 @@ pub struct Cli {
     /// Where to write the log (the terminal is the UI's).
     #[arg(long, global = true, env = "CUTOVER_LOG_FILE")]
     pub log_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    /// Without a command: the control room.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+}
+
+/// Where to connect, as kubectl takes it.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, global = true)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// The namespace (default: the context's).
+    #[arg(short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+    /// Every namespace.
+    #[arg(short = 'A', long, global = true, conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+}
+
+impl ClusterArgs {
+    fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            all_namespaces: self.all_namespaces,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UiArgs {
+    /// Never change the cluster: no client that can write is built.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Allow actions even when the config file says read_only.
+    #[arg(long, global = true, conflicts_with = "read_only")]
+    pub write: bool,
+    /// A built-in theme (default, mono) or a theme file. NO_COLOR picks mono.
+    #[arg(long, global = true)]
+    pub theme: Option<String>,
+    /// The config file (default: $XDG_CONFIG_HOME/cutover/config.toml).
+    #[arg(long, global = true, env = "CUTOVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The audit file (default: $XDG_STATE_HOME/cutover/audit.jsonl).
+    #[arg(long, global = true, env = "CUTOVER_AUDIT_FILE")]
+    pub audit_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run against the embedded simulated cluster: nothing else needed.
+    /// The control room on the embedded simulated cluster: nothing else needed.
     Demo(DemoArgs),
+    /// The control room, read-only, for team screens.
+    Watch,
+    /// Print every release once (for scripts and checks).
+    Status(StatusArgs),
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -35,6 +95,23 @@ pub struct DemoArgs {
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Also write the simulated cluster's kubeconfig here, for kubectl.
+    #[arg(long)]
+    pub kubeconfig_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Only this release.
+    pub name: Option<String>,
+    #[arg(short = 'o', long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,11 +168,48 @@ pub fn run(cli: Cli) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
     runtime.block_on(async {
         match cli.command {
-            Command::Sim(SimCommand::Serve(args)) => sim_serve(*args).await,
-            Command::Sim(SimCommand::Scenarios) => list_scenarios(),
-            Command::Demo(args) => demo(args).await,
+            Some(Command::Sim(SimCommand::Serve(args))) => sim_serve(*args).await,
+            Some(Command::Sim(SimCommand::Scenarios)) => list_scenarios(),
+            Some(Command::Demo(args)) => demo(args, &cli.ui).await,
+            Some(Command::Status(args)) => status(&cli.cluster, &cli.ui, &args).await,
+            Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, false).await,
+            None => control_room(cli.cluster.options(), &cli.ui, false, false).await,
         }
     })
+}
+
+async fn control_room(connect: ConnectOptions, ui: &UiArgs, watch: bool, simulated: bool) -> Result<()> {
+    let config_path = ui.config.clone().unwrap_or_else(crate::config::default_path);
+    let (config, mut warnings) = crate::config::load(&config_path);
+    let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
+    warnings.extend(key_problems);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = match ui.theme.as_ref().or(config.theme.as_ref()) {
+        Some(name) if !no_color => Theme::load(name).unwrap_or_else(|e| {
+            warnings.push(e);
+            Theme::for_environment(no_color)
+        }),
+        _ => Theme::for_environment(no_color),
+    };
+    let options = Options {
+        connect,
+        read_only: watch || ui.read_only || (config.read_only && !ui.write),
+        simulated,
+        theme,
+        keymap,
+        warnings,
+        audit_path: ui.audit_file.clone().unwrap_or_else(crate::audit::default_path),
+    };
+    crate::app::run::run(options).await
+}
+
+async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result<()> {
+    let report = crate::status::report(&cluster.options(), args.name.as_deref(), ui.read_only).await?;
+    match args.output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Table => print!("{}", crate::status::table(&report)),
+    }
+    Ok(())
 }
 
 fn default_kubeconfig_path(addr: SocketAddr) -> PathBuf {
@@ -189,24 +303,24 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-async fn demo(args: DemoArgs) -> Result<()> {
+/// The simulated cluster in-process, and the control room on it.
+async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<()> {
     let config = SimConfig {
         time_scale: args.time_scale,
         ..SimConfig::scenario(Scenario::load("default")?)
     };
-    let (sim, path) = start_sim(config, None, "shop").await?;
-    println!(
-        "cutover demo: the simulated cluster is serving at {}.",
-        sim.url()
-    );
-    println!("The control room is not built yet; meanwhile the cluster answers kubectl:");
-    println!(
-        "  KUBECONFIG={} kubectl get rollouts,deploy,rs,pods -n shop",
-        path.display()
-    );
-    println!("Press Ctrl-C to stop.");
-    wait_for_signal().await?;
+    let keep_kubeconfig = args.kubeconfig_out.is_some();
+    let (sim, path) = start_sim(config, args.kubeconfig_out, "shop").await?;
+    let connect = ConnectOptions {
+        kubeconfig: Some(path.clone()),
+        context: Some("sim-admin".into()),
+        namespace: Some("shop".into()),
+        all_namespaces: false,
+    };
+    let result = control_room(connect, ui, false, true).await;
     sim.shutdown().await;
-    let _ = std::fs::remove_file(&path);
-    Ok(())
+    if !keep_kubeconfig {
+        let _ = std::fs::remove_file(&path);
+    }
+    result
 }

@@ -3,10 +3,14 @@
 //! The library holds everything; the binary only parses the command line
 //! and calls [`cli::run`].
 
+pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod cluster;
+pub mod config;
 pub mod logging;
 pub mod model;
 pub mod sim;
+pub mod status;
 pub mod time;
+pub mod ui;

@@ -1,0 +1,10 @@
+//! The control room: state, the pure update step, keys, and the main loop
+//! that connects them to the terminal and the cluster.
+
+pub mod keymap;
+pub mod run;
+pub mod state;
+pub mod update;
+
+pub use state::State;
+pub use update::{Effect, Msg, Outcome, update};

@@ -1,0 +1,282 @@
+//! The main loop: terminal keys and cluster sources become messages, the
+//! update step turns them into state and effects, effect runners do the
+//! I/O, and the screen is redrawn only when something visible changed.
+
+use super::keymap::{Chord, Keymap};
+use super::state::{Scope, State};
+use super::update::{Effect, Msg, ScopeChange, update};
+use crate::audit::Audit;
+use crate::cluster::connect::{ConnectOptions, Connection, connect};
+use crate::cluster::kinds::WatchedKind;
+use crate::cluster::mutate::Mutator;
+use crate::cluster::rbac;
+use crate::cluster::watch::{Sink, Sources};
+use crate::model::ActionOutcome;
+use crate::ui::theme::Theme;
+use chrono::Utc;
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+pub struct Options {
+    pub connect: ConnectOptions,
+    pub read_only: bool,
+    pub simulated: bool,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    pub warnings: Vec<String>,
+    /// Where actions are audited; unused in read-only mode.
+    pub audit_path: std::path::PathBuf,
+}
+
+/// The live connection: its watches and, unless read-only, the Mutator.
+struct Live {
+    sources: Sources,
+    mutator: Option<Arc<Mutator>>,
+}
+
+/// Runs effects: owns the connection and spawns the I/O tasks.
+struct Runner {
+    tx: UnboundedSender<Msg>,
+    options: ConnectOptions,
+    read_only: bool,
+    audit: Option<Arc<Audit>>,
+    live: Arc<Mutex<Option<Live>>>,
+    events_for: Arc<Mutex<Option<crate::model::ReleaseKey>>>,
+    connecting: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn scope_of(c: &Connection) -> Scope {
+    let served: Vec<WatchedKind> = c.kinds.keys().copied().collect();
+    Scope {
+        context: c.context.clone(),
+        namespace: c.namespace.clone(),
+        user: c.user.clone(),
+        contexts: c.contexts.clone(),
+        cluster_url: c.cluster_url.clone(),
+        missing_kinds: WatchedKind::ALL
+            .into_iter()
+            .filter(|k| !served.contains(k) && matches!(k, WatchedKind::Rollout | WatchedKind::Canary))
+            .map(|k| k.kind().to_string())
+            .collect(),
+    }
+}
+
+fn watch_events(live: &mut Live, key: Option<&crate::model::ReleaseKey>) {
+    live.sources.watch_events_for(
+        key.map(|k| (k.kind.word(), k.namespace.as_str(), k.name.as_str())),
+    );
+}
+
+impl Runner {
+    fn connect(&mut self, epoch: u64) {
+        if let Some(task) = self.connecting.take() {
+            task.abort();
+        }
+        *self.live.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let tx = self.tx.clone();
+        let options = self.options.clone();
+        let live = self.live.clone();
+        let events_for = self.events_for.clone();
+        let audit = self.audit.clone();
+        let read_only = self.read_only;
+        self.connecting = Some(tokio::spawn(async move {
+            let mut delay = Duration::from_secs(1);
+            loop {
+                match connect(&options).await {
+                    Ok(connection) => {
+                        let scope = scope_of(&connection);
+                        let sink_tx = tx.clone();
+                        let sink: Sink = Arc::new(move |update| {
+                            let _ = sink_tx.send(Msg::Source { epoch, update });
+                        });
+                        // The only place a Mutator is built: never in read-only mode.
+                        let mutator = match (&audit, read_only) {
+                            (Some(audit), false) => Some(Arc::new(Mutator::new(&connection, audit.clone()))),
+                            _ => None,
+                        };
+                        let mut new_live = Live { sources: Sources::start(connection, sink), mutator };
+                        let key = events_for.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                        watch_events(&mut new_live, key.as_ref());
+                        *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(new_live);
+                        let _ = tx.send(Msg::Connected { epoch, scope, at: Utc::now() });
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!("connecting: {e:#}");
+                        let _ = tx.send(Msg::ConnectFailed { epoch, error: format!("{e:#}"), at: Utc::now() });
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+        }));
+    }
+
+    fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::Reconnect { epoch, change } => {
+                match change {
+                    ScopeChange::Namespace(ns) => {
+                        self.options.all_namespaces = ns.is_none();
+                        self.options.namespace = ns;
+                    }
+                    ScopeChange::Context(ctx) => {
+                        self.options.context = Some(ctx);
+                        self.options.namespace = None;
+                        self.options.all_namespaces = false;
+                    }
+                }
+                *self.events_for.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                self.connect(epoch);
+            }
+            Effect::WatchEvents(key) => {
+                *self.events_for.lock().unwrap_or_else(|p| p.into_inner()) = key.clone();
+                if let Some(live) = self.live.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+                    watch_events(live, key.as_ref());
+                }
+            }
+            Effect::CheckAccess(key) => {
+                let client = self
+                    .live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .map(|l| l.sources.connection().client.clone());
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let result = match client {
+                        Some(c) => rbac::review(&c, &key).await,
+                        None => Err("not connected".into()),
+                    };
+                    let _ = tx.send(Msg::Access { key, result, at: Utc::now() });
+                });
+            }
+            Effect::Act(request) => {
+                let mutator = self
+                    .live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .and_then(|l| l.mutator.clone());
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let outcome = match mutator {
+                        Some(m) => m.execute(&request).await,
+                        None => ActionOutcome::Failed("read-only or not connected: nothing sent".into()),
+                    };
+                    let _ = tx.send(Msg::ActionDone { id: request.id, outcome, at: Utc::now() });
+                });
+            }
+        }
+    }
+}
+
+async fn read_terminal(tx: UnboundedSender<Msg>) {
+    let mut events = EventStream::new();
+    while let Some(event) = events.next().await {
+        let msg = match event {
+            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key(Chord::from_event(&k)),
+            Ok(TermEvent::Resize(..)) => Msg::Resize,
+            Ok(_) => continue,
+            Err(e) => {
+                tracing::warn!("reading the terminal: {e}");
+                return;
+            }
+        };
+        if tx.send(msg).is_err() {
+            return;
+        }
+    }
+}
+
+async fn quit_signal() -> Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).wrap_err("SIGTERM")?;
+    let mut hup = signal(SignalKind::hangup()).wrap_err("SIGHUP")?;
+    let mut int = signal(SignalKind::interrupt()).wrap_err("SIGINT")?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
+fn draw(terminal: &mut ratatui::DefaultTerminal, state: &State, theme: &Theme) -> Result<()> {
+    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
+    crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| crate::ui::draw(frame, state, theme))?;
+    crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)?;
+    Ok(())
+}
+
+/// Run the control room until the user quits or a signal arrives. The
+/// terminal is restored on every exit path, panics included.
+pub async fn run(options: Options) -> Result<()> {
+    let audit = if options.read_only {
+        None
+    } else {
+        Some(Arc::new(Audit::open(&options.audit_path).wrap_err_with(|| {
+            format!("opening the audit file {}", options.audit_path.display())
+        })?))
+    };
+    let (tx, mut rx) = unbounded_channel::<Msg>();
+    let mut state = State::new(Utc::now(), options.read_only, options.keymap);
+    state.simulated = options.simulated;
+    state.warnings = options.warnings;
+    let mut runner = Runner {
+        tx: tx.clone(),
+        options: options.connect,
+        read_only: options.read_only,
+        audit,
+        live: Arc::new(Mutex::new(None)),
+        events_for: Arc::new(Mutex::new(None)),
+        connecting: None,
+    };
+    runner.connect(state.epoch);
+
+    // ratatui::init installs a panic hook that restores the terminal first.
+    let mut terminal = ratatui::init();
+    let input = tokio::spawn(read_terminal(tx.clone()));
+    let signals = quit_signal();
+    tokio::pin!(signals);
+    let result: Result<()> = async {
+        draw(&mut terminal, &state, &options.theme)?;
+        loop {
+            let tick = if state.needs_clock() { Duration::from_secs(1) } else { Duration::from_secs(3600) };
+            let first = tokio::select! {
+                msg = rx.recv() => msg,
+                _ = tokio::time::sleep(tick) => Some(Msg::Tick(Utc::now())),
+                signal = &mut signals => {
+                    tracing::info!("quitting on {}", signal.unwrap_or("a signal"));
+                    return Ok(());
+                }
+            };
+            let Some(first) = first else { return Ok(()) };
+            // Take the whole burst before drawing once.
+            let mut redraw = false;
+            let mut msg = Some(first);
+            while let Some(m) = msg {
+                let outcome = update(&mut state, m);
+                redraw |= outcome.redraw;
+                for effect in outcome.effects {
+                    runner.run(effect);
+                }
+                if state.quit {
+                    return Ok(());
+                }
+                msg = rx.try_recv().ok();
+            }
+            if redraw {
+                draw(&mut terminal, &state, &options.theme)?;
+            }
+        }
+    }
+    .await;
+    input.abort();
+    ratatui::restore();
+    result
+}

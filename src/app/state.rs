@@ -1,0 +1,273 @@
+//! Everything the screen shows, and nothing else: changed only by
+//! [`super::update`], read by the views.
+
+use super::keymap::Keymap;
+use crate::cluster::Objects;
+use crate::cluster::rbac::AccessKey;
+use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey, TimelineEntry};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap};
+
+/// How long an access review answer is trusted.
+pub const ACCESS_TTL_SECONDS: i64 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum View {
+    List,
+    Detail(ReleaseKey),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Attention,
+    Name,
+    Age,
+    Phase,
+    Kind,
+}
+
+impl SortKey {
+    pub fn next(self) -> SortKey {
+        match self {
+            SortKey::Attention => SortKey::Name,
+            SortKey::Name => SortKey::Age,
+            SortKey::Age => SortKey::Phase,
+            SortKey::Phase => SortKey::Kind,
+            SortKey::Kind => SortKey::Attention,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            SortKey::Attention => "attention",
+            SortKey::Name => "name",
+            SortKey::Age => "age",
+            SortKey::Phase => "phase",
+            SortKey::Kind => "kind",
+        }
+    }
+}
+
+/// An action waiting for the human's confirmation.
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    pub key: ReleaseKey,
+    pub plan: ActionPlan,
+    pub seen: DecisionFingerprint,
+    pub seen_resource_version: String,
+    /// What the human has typed, when the action asks for the name.
+    pub typed: String,
+    /// Revisions an undo may go back to, newest first, and the chosen one.
+    pub undo_choices: Vec<u64>,
+    pub undo_index: usize,
+}
+
+impl Confirm {
+    pub fn needs_name(&self) -> bool {
+        self.plan.action.needs_typed_name()
+    }
+
+    pub fn name_matches(&self) -> bool {
+        self.typed == self.key.name
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Overlay {
+    Help,
+    Confirm(Box<Confirm>),
+    /// The `:` command line being typed.
+    Command(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    Checking,
+    Allowed(DateTime<Utc>),
+    Denied { reason: String, at: DateTime<Utc> },
+    /// The review itself failed: the action is not offered.
+    Unknown { error: String, at: DateTime<Utc> },
+}
+
+/// The state of one watch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceHealth {
+    pub error: Option<String>,
+    /// When the current state (healthy or failing) began.
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connection {
+    Connecting { since: DateTime<Utc> },
+    Failed { error: String, since: DateTime<Utc> },
+    Connected,
+}
+
+/// The identity and scope of the cluster connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scope {
+    pub context: String,
+    /// `None` is all namespaces.
+    pub namespace: Option<String>,
+    pub user: Option<String>,
+    pub contexts: Vec<String>,
+    pub cluster_url: String,
+    /// Kinds this cluster does not serve (no Argo Rollouts, no Flagger …).
+    pub missing_kinds: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastResult {
+    pub at: DateTime<Utc>,
+    pub text: String,
+    pub ok: bool,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub now: DateTime<Utc>,
+    pub read_only: bool,
+    /// Running against the embedded simulated cluster.
+    pub simulated: bool,
+    pub keymap: Keymap,
+    /// Which connection the incoming messages must belong to.
+    pub epoch: u64,
+    pub connection: Connection,
+    pub scope: Scope,
+    pub objects: Objects,
+    pub releases: Vec<Release>,
+    pub sources: BTreeMap<String, SourceHealth>,
+    /// When the data last arrived (any source).
+    pub last_data: Option<DateTime<Utc>>,
+    pub view: View,
+    pub selected: Option<ReleaseKey>,
+    pub filter: String,
+    pub filter_editing: bool,
+    pub sort: SortKey,
+    pub detail_scroll: u16,
+    pub overlay: Option<Overlay>,
+    pub access: HashMap<AccessKey, Access>,
+    pub last_result: Option<LastResult>,
+    /// Actions taken from here, per release, shown in the timeline.
+    pub local_timeline: HashMap<ReleaseKey, Vec<TimelineEntry>>,
+    pub in_flight: BTreeMap<u64, (ReleaseKey, Action)>,
+    pub next_action_id: u64,
+    /// Problems to show once (a broken config file …).
+    pub warnings: Vec<String>,
+    pub quit: bool,
+}
+
+impl State {
+    pub fn new(now: DateTime<Utc>, read_only: bool, keymap: Keymap) -> State {
+        State {
+            now,
+            read_only,
+            simulated: false,
+            keymap,
+            epoch: 0,
+            connection: Connection::Connecting { since: now },
+            scope: Scope::default(),
+            objects: Objects::default(),
+            releases: Vec::new(),
+            sources: BTreeMap::new(),
+            last_data: None,
+            view: View::List,
+            selected: None,
+            filter: String::new(),
+            filter_editing: false,
+            sort: SortKey::default(),
+            detail_scroll: 0,
+            overlay: None,
+            access: HashMap::new(),
+            last_result: None,
+            local_timeline: HashMap::new(),
+            in_flight: BTreeMap::new(),
+            next_action_id: 1,
+            warnings: Vec::new(),
+            quit: false,
+        }
+    }
+
+    pub fn release(&self, key: &ReleaseKey) -> Option<&Release> {
+        self.releases.iter().find(|r| &r.key == key)
+    }
+
+    /// The release the keys act on: the open one, or the highlighted row.
+    pub fn target(&self) -> Option<&Release> {
+        match &self.view {
+            View::Detail(key) => self.release(key),
+            View::List => self.selected.as_ref().and_then(|k| self.release(k)),
+        }
+    }
+
+    fn matches_filter(&self, r: &Release) -> bool {
+        if self.filter.is_empty() {
+            return true;
+        }
+        let needle = self.filter.to_lowercase();
+        [
+            r.key.name.as_str(),
+            r.key.namespace.as_str(),
+            r.key.kind.word(),
+            r.phase.as_str(),
+            r.canary_image().unwrap_or_default(),
+            r.stable_image().unwrap_or_default(),
+        ]
+        .iter()
+        .any(|s| s.to_lowercase().contains(&needle))
+    }
+
+    /// The rows of the list, filtered and sorted; attention rows first when
+    /// sorting by attention.
+    pub fn visible(&self) -> Vec<&Release> {
+        let mut rows: Vec<&Release> = self.releases.iter().filter(|r| self.matches_filter(r)).collect();
+        let by_name = |a: &&Release, b: &&Release| {
+            (&a.key.namespace, &a.key.name).cmp(&(&b.key.namespace, &b.key.name))
+        };
+        match self.sort {
+            SortKey::Attention => rows.sort_by(|a, b| {
+                b.needs_attention()
+                    .cmp(&a.needs_attention())
+                    .then(a.health.cmp(&b.health))
+                    .then(by_name(a, b))
+            }),
+            SortKey::Name => rows.sort_by(by_name),
+            SortKey::Age => rows.sort_by(|a, b| b.created.cmp(&a.created).then(by_name(a, b))),
+            SortKey::Phase => rows.sort_by(|a, b| a.health.cmp(&b.health).then(by_name(a, b))),
+            SortKey::Kind => rows.sort_by(|a, b| a.key.kind.cmp(&b.key.kind).then(by_name(a, b))),
+        }
+        rows
+    }
+
+    /// The oldest failure among the watches, if any is failing.
+    pub fn disconnected_since(&self) -> Option<(DateTime<Utc>, &str)> {
+        self.sources
+            .values()
+            .filter_map(|s| Some((s.since, s.error.as_deref()?)))
+            .min_by_key(|(since, _)| *since)
+    }
+
+    /// Whether anything on screen changes with the clock: a pause countdown,
+    /// or the age of stale data.
+    pub fn needs_clock(&self) -> bool {
+        if self.disconnected_since().is_some() || !matches!(self.connection, Connection::Connected) {
+            return true;
+        }
+        let counting = |r: &Release| r.pause.as_ref().is_some_and(|p| p.until.is_some());
+        match &self.view {
+            View::Detail(key) => self.release(key).is_some_and(counting),
+            View::List => self.visible().into_iter().any(counting),
+        }
+    }
+
+    pub fn timeline_of(&self, release: &Release) -> Vec<TimelineEntry> {
+        let mut all = release.timeline.clone();
+        if let Some(local) = self.local_timeline.get(&release.key) {
+            all.extend(local.iter().cloned());
+        }
+        all.sort_by(|a, b| a.at.cmp(&b.at));
+        all
+    }
+}

@@ -1,0 +1,603 @@
+//! The one place state changes: `update(state, msg)` is synchronous and
+//! pure (time arrives in messages), and returns the effects to run.
+
+use super::keymap::{Chord, Command};
+use super::state::{
+    ACCESS_TTL_SECONDS, Access, Confirm, Connection, LastResult, Overlay, Scope, SourceHealth,
+    State, View,
+};
+use crate::cluster::mutate::{object_fingerprint, watched_kind};
+use crate::cluster::rbac::AccessKey;
+use crate::cluster::watch::SourceUpdate;
+use crate::model::action::{self, Action, ActionOutcome, ActionRequest};
+use crate::model::{EventKind, Kind, Release, ReleaseKey, TimelineEntry};
+use chrono::{DateTime, Utc};
+use crossterm::event::KeyCode;
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(Chord),
+    Tick(DateTime<Utc>),
+    Connected { epoch: u64, scope: Scope, at: DateTime<Utc> },
+    ConnectFailed { epoch: u64, error: String, at: DateTime<Utc> },
+    Source { epoch: u64, update: SourceUpdate },
+    Access { key: AccessKey, result: Result<(bool, String), String>, at: DateTime<Utc> },
+    ActionDone { id: u64, outcome: ActionOutcome, at: DateTime<Utc> },
+    Resize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScopeChange {
+    Namespace(Option<String>),
+    Context(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Effect {
+    /// Drop the current connection and connect with this scope change; the
+    /// new connection's messages carry `epoch`.
+    Reconnect { epoch: u64, change: ScopeChange },
+    /// Watch the Events of this release only (or none).
+    WatchEvents(Option<ReleaseKey>),
+    CheckAccess(AccessKey),
+    Act(Box<ActionRequest>),
+}
+
+/// What an update did: the effects to run, and whether the screen changed.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub effects: Vec<Effect>,
+    pub redraw: bool,
+}
+
+impl Outcome {
+    fn redraw() -> Outcome {
+        Outcome { effects: Vec::new(), redraw: true }
+    }
+
+    fn with(mut self, effect: Effect) -> Outcome {
+        self.effects.push(effect);
+        self
+    }
+}
+
+pub fn update(state: &mut State, msg: Msg) -> Outcome {
+    match msg {
+        Msg::Key(chord) => key(state, chord),
+        Msg::Tick(now) => {
+            state.now = now;
+            Outcome { effects: Vec::new(), redraw: state.needs_clock() }
+        }
+        Msg::Resize => Outcome::redraw(),
+        Msg::Connected { epoch, scope, at } if epoch == state.epoch => {
+            state.now = at;
+            state.connection = Connection::Connected;
+            state.scope = scope;
+            let mut out = Outcome::redraw();
+            out.effects.extend(access_checks(state));
+            out
+        }
+        Msg::ConnectFailed { epoch, error, at } if epoch == state.epoch => {
+            state.now = at;
+            let since = match &state.connection {
+                Connection::Failed { since, .. } => *since,
+                _ => at,
+            };
+            state.connection = Connection::Failed { error, since };
+            Outcome::redraw()
+        }
+        Msg::Source { epoch, update } if epoch == state.epoch => source(state, update),
+        Msg::Connected { .. } | Msg::ConnectFailed { .. } | Msg::Source { .. } => Outcome::default(),
+        Msg::Access { key, result, at } => {
+            state.now = at;
+            let access = match result {
+                Ok((true, _)) => Access::Allowed(at),
+                Ok((false, reason)) => Access::Denied { reason, at },
+                Err(error) => Access::Unknown { error, at },
+            };
+            state.access.insert(key, access);
+            Outcome::redraw()
+        }
+        Msg::ActionDone { id, outcome, at } => {
+            state.now = at;
+            let Some((key, action)) = state.in_flight.remove(&id) else {
+                return Outcome::default();
+            };
+            let ok = matches!(outcome, ActionOutcome::Done(_));
+            let text = format!("{} {}: {}", action.word(), key.name, outcome.text());
+            record_local(state, &key, action, &outcome.text(), ok);
+            state.last_result = Some(LastResult { at, text, ok });
+            Outcome::redraw()
+        }
+    }
+}
+
+fn record_local(state: &mut State, key: &ReleaseKey, action: Action, message: &str, ok: bool) {
+    let entry = TimelineEntry {
+        at: Some(state.now),
+        kind: EventKind::Action,
+        reason: format!("{} ({})", action.word(), if ok { "cutover" } else { "cutover, not done" }),
+        message: message.to_string(),
+        count: 1,
+    };
+    state.local_timeline.entry(key.clone()).or_default().push(entry);
+}
+
+fn source(state: &mut State, update: SourceUpdate) -> Outcome {
+    match update {
+        SourceUpdate::Objects { source, kind, objects, at } => {
+            state.now = at;
+            state.last_data = Some(at);
+            state.objects.set(&source, kind, objects);
+            mark_healthy(state, &source, at);
+            state.releases = crate::cluster::releases(&state.objects);
+            keep_selection(state);
+            Outcome::redraw()
+        }
+        SourceUpdate::Health { source, error, at } => {
+            state.now = at;
+            match error {
+                Some(e) => {
+                    let since = match state.sources.get(&source) {
+                        Some(SourceHealth { error: Some(_), since }) => *since,
+                        _ => at,
+                    };
+                    state.sources.insert(source, SourceHealth { error: Some(e), since });
+                }
+                None => mark_healthy(state, &source, at),
+            }
+            Outcome::redraw()
+        }
+    }
+}
+
+fn mark_healthy(state: &mut State, source: &str, at: DateTime<Utc>) {
+    let healthy = state.sources.get(source).is_some_and(|s| s.error.is_none());
+    if !healthy {
+        state.sources.insert(source.to_string(), SourceHealth { error: None, since: at });
+    }
+}
+
+/// Keep a selection when rows come and go: the first row if none.
+fn keep_selection(state: &mut State) {
+    let visible = state.visible();
+    let still_there = state
+        .selected
+        .as_ref()
+        .is_some_and(|k| visible.iter().any(|r| &r.key == k));
+    if !still_there {
+        state.selected = visible.first().map(|r| r.key.clone());
+    }
+}
+
+/// The access questions for the actions on `kind` in `namespace`.
+pub fn access_keys(kind: Kind, namespace: &str) -> Vec<AccessKey> {
+    let wk = watched_kind(kind);
+    let key = |subresource| AccessKey {
+        verb: "patch",
+        group: wk.group(),
+        resource: wk.plural(),
+        subresource,
+        namespace: namespace.to_string(),
+    };
+    match kind {
+        Kind::Rollout => vec![key(None), key(Some("status"))],
+        Kind::Canary | Kind::Deployment => vec![key(None)],
+    }
+}
+
+/// Reviews to (re)send for the target release: missing or expired ones.
+fn access_checks(state: &mut State) -> Vec<Effect> {
+    if state.read_only {
+        return Vec::new();
+    }
+    let Some(target) = state.target() else { return Vec::new() };
+    let keys = access_keys(target.key.kind, &target.key.namespace);
+    let now = state.now;
+    let expired = |a: Option<&Access>| match a {
+        None => true,
+        Some(Access::Checking) => false,
+        Some(Access::Allowed(at) | Access::Denied { at, .. } | Access::Unknown { at, .. }) => {
+            (now - *at).num_seconds() >= ACCESS_TTL_SECONDS
+        }
+    };
+    let mut effects = Vec::new();
+    for k in keys {
+        if expired(state.access.get(&k)) {
+            state.access.insert(k.clone(), Access::Checking);
+            effects.push(Effect::CheckAccess(k));
+        }
+    }
+    effects
+}
+
+fn action_access_key(release: &Release, request: &crate::model::PatchRequest) -> AccessKey {
+    let wk = watched_kind(release.key.kind);
+    AccessKey {
+        verb: "patch",
+        group: wk.group(),
+        resource: wk.plural(),
+        subresource: request.subresource,
+        namespace: release.key.namespace.clone(),
+    }
+}
+
+/// Why `action` cannot be offered on `release` now, or None when it can.
+pub fn unavailable(state: &State, release: &Release, action: Action) -> Option<String> {
+    if state.read_only {
+        return Some("read-only".into());
+    }
+    let plan = match action::plan(release, action, state.now) {
+        Ok(plan) => plan,
+        Err(reason) => return Some(reason),
+    };
+    for request in &plan.requests {
+        let key = action_access_key(release, request);
+        match state.access.get(&key) {
+            Some(Access::Allowed(_)) => {}
+            Some(Access::Denied { reason, .. }) => {
+                let user = state.scope.user.as_deref().unwrap_or("you");
+                let why = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+                return Some(format!("forbidden: {user} may not {key}{why}"));
+            }
+            Some(Access::Unknown { error, .. }) => {
+                return Some(format!("permission unknown ({error})"));
+            }
+            Some(Access::Checking) | None => return Some("checking permission…".into()),
+        }
+    }
+    None
+}
+
+/// `p` pauses a running release and resumes a paused one.
+fn resolve(release: &Release, action: Action) -> Action {
+    match action {
+        Action::Pause if release.spec_paused => Action::Resume,
+        other => other,
+    }
+}
+
+fn say(state: &mut State, text: String, ok: bool) -> Outcome {
+    state.last_result = Some(LastResult { at: state.now, text, ok });
+    Outcome::redraw()
+}
+
+fn key(state: &mut State, chord: Chord) -> Outcome {
+    match state.overlay.take() {
+        Some(Overlay::Confirm(confirm)) => return confirm_key(state, *confirm, chord),
+        Some(Overlay::Command(line)) => return command_key(state, line, chord),
+        Some(Overlay::Help) => {
+            // Any key closes help; `q` still quits.
+            if state.keymap.command(&chord) == Some(Command::Quit) {
+                state.quit = true;
+            }
+            return Outcome::redraw();
+        }
+        None => {}
+    }
+    if state.filter_editing {
+        return filter_key(state, chord);
+    }
+    let Some(command) = state.keymap.command(&chord) else {
+        return Outcome::default();
+    };
+    let before = state.target().map(|r| r.key.clone());
+    let mut out = run_key_command(state, command);
+    if state.target().map(|r| r.key.clone()) != before {
+        out.effects.extend(access_checks(state));
+    }
+    out
+}
+
+fn move_selection(state: &mut State, delta: isize) -> Outcome {
+    if let View::Detail(_) = state.view {
+        let scroll = i32::from(state.detail_scroll) + i32::try_from(delta).unwrap_or(0);
+        state.detail_scroll = u16::try_from(scroll.max(0)).unwrap_or(0);
+        return Outcome::redraw();
+    }
+    let visible = state.visible();
+    if visible.is_empty() {
+        return Outcome::default();
+    }
+    let current = state
+        .selected
+        .as_ref()
+        .and_then(|k| visible.iter().position(|r| &r.key == k))
+        .unwrap_or(0);
+    let last = visible.len() - 1;
+    let next = current.saturating_add_signed(delta).min(last);
+    state.selected = Some(visible[next].key.clone());
+    Outcome::redraw()
+}
+
+fn run_key_command(state: &mut State, command: Command) -> Outcome {
+    match command {
+        Command::Quit => {
+            state.quit = true;
+            Outcome::default()
+        }
+        Command::Help => {
+            state.overlay = Some(Overlay::Help);
+            Outcome::redraw()
+        }
+        Command::Up => move_selection(state, -1),
+        Command::Down => move_selection(state, 1),
+        Command::PageUp => move_selection(state, -10),
+        Command::PageDown => move_selection(state, 10),
+        Command::Top => move_selection(state, isize::MIN / 2),
+        Command::Bottom => move_selection(state, isize::MAX / 2),
+        Command::Sort => {
+            state.sort = state.sort.next();
+            Outcome::redraw()
+        }
+        Command::Filter => {
+            state.filter_editing = true;
+            Outcome::redraw()
+        }
+        Command::CommandLine => {
+            state.overlay = Some(Overlay::Command(String::new()));
+            Outcome::redraw()
+        }
+        Command::Open => {
+            let Some(key) = state.selected.clone().filter(|_| state.view == View::List) else {
+                return Outcome::default();
+            };
+            state.view = View::Detail(key.clone());
+            state.detail_scroll = 0;
+            Outcome::redraw().with(Effect::WatchEvents(Some(key)))
+        }
+        Command::Back => {
+            if matches!(state.view, View::Detail(_)) {
+                state.view = View::List;
+                Outcome::redraw().with(Effect::WatchEvents(None))
+            } else if !state.filter.is_empty() {
+                state.filter.clear();
+                keep_selection(state);
+                Outcome::redraw()
+            } else {
+                Outcome::default()
+            }
+        }
+        Command::Confirm | Command::Cancel => Outcome::default(),
+        Command::PauseResume
+        | Command::Promote
+        | Command::PromoteFull
+        | Command::Abort
+        | Command::Retry
+        | Command::Undo
+        | Command::Restart => {
+            let requested = command.action().unwrap_or(Action::Pause);
+            open_confirm(state, requested)
+        }
+    }
+}
+
+fn open_confirm(state: &mut State, requested: Action) -> Outcome {
+    if state.read_only {
+        return say(
+            state,
+            format!("read-only: {} is not available (this session cannot change the cluster)", requested.word()),
+            false,
+        );
+    }
+    let Some(release) = state.target().cloned() else {
+        return say(state, "no release selected".into(), false);
+    };
+    let action = resolve(&release, requested);
+    if let Some(reason) = unavailable(state, &release, action) {
+        let mut out = say(state, format!("{} {}: {reason}", action.word(), release.key.name), false);
+        out.effects.extend(access_checks(state));
+        return out;
+    }
+    let Ok(plan) = action::plan(&release, action, state.now) else {
+        return Outcome::default();
+    };
+    let Some(object) = state.objects.find(watched_kind(release.key.kind), &release.key.namespace, &release.key.name)
+    else {
+        return say(state, format!("{} is no longer in the cluster", release.key.name), false);
+    };
+    let undo_choices: Vec<u64> = if let Action::Undo(_) = action {
+        release
+            .revisions
+            .iter()
+            .filter_map(|r| r.number)
+            .filter(|n| Some(*n) != release.current_revision && r_has_template(&release, *n))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let undo_index = match (action, release.previous_revision().and_then(|r| r.number)) {
+        (Action::Undo(_), Some(prev)) => undo_choices.iter().position(|n| *n == prev).unwrap_or(0),
+        _ => 0,
+    };
+    state.overlay = Some(Overlay::Confirm(Box::new(Confirm {
+        key: release.key.clone(),
+        plan,
+        seen: object_fingerprint(release.key.kind, object),
+        seen_resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
+        typed: String::new(),
+        undo_choices,
+        undo_index,
+    })));
+    Outcome::redraw()
+}
+
+fn r_has_template(release: &Release, number: u64) -> bool {
+    release.revision(number).is_some_and(|r| r.template.is_some())
+}
+
+fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome {
+    let keymap = &state.keymap;
+    let cancel = chord.code == KeyCode::Esc || (!confirm.needs_name() && keymap.is(&chord, Command::Cancel));
+    if cancel || (chord.ctrl && chord.code == KeyCode::Char('c')) {
+        return say(state, format!("{} {}: cancelled", confirm.plan.action.word(), confirm.key.name), true);
+    }
+    // Choosing the revision of an undo.
+    if let Action::Undo(_) = confirm.plan.action
+        && matches!(chord.code, KeyCode::Up | KeyCode::Down)
+        && !confirm.undo_choices.is_empty()
+    {
+        let len = confirm.undo_choices.len();
+        confirm.undo_index = match chord.code {
+            KeyCode::Up => (confirm.undo_index + len - 1) % len,
+            _ => (confirm.undo_index + 1) % len,
+        };
+        let target = confirm.undo_choices[confirm.undo_index];
+        if let Some(release) = state.release(&confirm.key)
+            && let Ok(plan) = action::plan(release, Action::Undo(Some(target)), state.now)
+        {
+            confirm.plan = plan;
+        }
+        state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
+        return Outcome::redraw();
+    }
+    let confirmed = if confirm.needs_name() {
+        match chord.code {
+            KeyCode::Enter => confirm.name_matches(),
+            KeyCode::Backspace => {
+                confirm.typed.pop();
+                false
+            }
+            KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
+                confirm.typed.push(c);
+                false
+            }
+            _ => false,
+        }
+    } else {
+        keymap.is(&chord, Command::Confirm) || chord.code == KeyCode::Enter
+    };
+    if !confirmed {
+        state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
+        return Outcome::redraw();
+    }
+    submit(state, confirm)
+}
+
+/// The stale-view guard, first on what this screen knows; the Mutator
+/// checks again against a fresh read just before sending.
+fn submit(state: &mut State, confirm: Confirm) -> Outcome {
+    let action = confirm.plan.action;
+    let name = confirm.key.name.clone();
+    let Some(object) = state
+        .objects
+        .find(watched_kind(confirm.key.kind), &confirm.key.namespace, &confirm.key.name)
+    else {
+        return say(state, format!("{} {name}: refused: the release is gone", action.word()), false);
+    };
+    let changes = object_fingerprint(confirm.key.kind, object).changes_since(&confirm.seen);
+    if !changes.is_empty() {
+        let text = format!(
+            "{} {name}: refused: it changed while you were deciding: {}. Look again and retry",
+            action.word(),
+            changes.join("; ")
+        );
+        record_local(state, &confirm.key, action, &text, false);
+        return say(state, text, false);
+    }
+    let id = state.next_action_id;
+    state.next_action_id += 1;
+    state.in_flight.insert(id, (confirm.key.clone(), action));
+    let request = ActionRequest {
+        id,
+        key: confirm.key.clone(),
+        plan: confirm.plan,
+        seen: confirm.seen,
+        seen_resource_version: confirm.seen_resource_version,
+        user: state.scope.user.clone().unwrap_or_else(|| "unknown".into()),
+        context: state.scope.context.clone(),
+    };
+    let text = format!("{} {name}: sending…", action.word());
+    let mut out = say(state, text, true);
+    out.effects.push(Effect::Act(Box::new(request)));
+    out
+}
+
+fn filter_key(state: &mut State, chord: Chord) -> Outcome {
+    match chord.code {
+        KeyCode::Enter => state.filter_editing = false,
+        KeyCode::Esc => {
+            state.filter_editing = false;
+            state.filter.clear();
+        }
+        KeyCode::Backspace => {
+            state.filter.pop();
+        }
+        KeyCode::Char(c) if !chord.ctrl && !chord.alt => state.filter.push(c),
+        _ => return Outcome::default(),
+    }
+    keep_selection(state);
+    Outcome::redraw()
+}
+
+fn command_key(state: &mut State, mut line: String, chord: Chord) -> Outcome {
+    match chord.code {
+        KeyCode::Esc => Outcome::redraw(),
+        KeyCode::Enter => run_command(state, line.trim()),
+        KeyCode::Backspace => {
+            line.pop();
+            state.overlay = Some(Overlay::Command(line));
+            Outcome::redraw()
+        }
+        KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
+            line.push(c);
+            state.overlay = Some(Overlay::Command(line));
+            Outcome::redraw()
+        }
+        _ => {
+            state.overlay = Some(Overlay::Command(line));
+            Outcome::default()
+        }
+    }
+}
+
+fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
+    state.epoch += 1;
+    state.connection = Connection::Connecting { since: state.now };
+    state.objects.clear();
+    state.releases.clear();
+    state.sources.clear();
+    state.access.clear();
+    state.view = View::List;
+    state.selected = None;
+    Outcome::redraw().with(Effect::Reconnect { epoch: state.epoch, change })
+}
+
+fn run_command(state: &mut State, line: &str) -> Outcome {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("q" | "quit" | "q!"), _) => {
+            state.quit = true;
+            Outcome::default()
+        }
+        (Some("help"), _) => {
+            state.overlay = Some(Overlay::Help);
+            Outcome::redraw()
+        }
+        (Some("ns" | "namespace"), Some("all" | "-A" | "*")) => reconnect(state, ScopeChange::Namespace(None)),
+        (Some("ns" | "namespace"), Some(ns)) => {
+            let ns = ns.to_string();
+            reconnect(state, ScopeChange::Namespace(Some(ns)))
+        }
+        (Some("ctx" | "context"), Some(ctx)) => {
+            if !state.scope.contexts.is_empty() && !state.scope.contexts.iter().any(|c| c == ctx) {
+                let known = state.scope.contexts.join(", ");
+                return say(state, format!("no context {ctx:?} in the kubeconfig (known: {known})"), false);
+            }
+            let ctx = ctx.to_string();
+            reconnect(state, ScopeChange::Context(ctx))
+        }
+        (Some("ns" | "namespace" | "ctx" | "context"), None) => {
+            let text = format!(
+                "context {} (known: {}), namespace {}",
+                state.scope.context,
+                state.scope.contexts.join(", "),
+                state.scope.namespace.as_deref().unwrap_or("all")
+            );
+            say(state, text, true)
+        }
+        (None, _) => Outcome::redraw(),
+        (Some(other), _) => say(state, format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, quit"), false),
+    }
+}
+

@@ -1,0 +1,86 @@
+//! The confirmation: the target, the revision, what will happen, the exact
+//! requests, and for hard-to-undo actions the name to type.
+
+use super::centred;
+use super::theme::Theme;
+use crate::app::State;
+use crate::app::keymap::Command;
+use crate::app::state::Confirm;
+use crate::model::Action;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme: &Theme) {
+    let action = c.plan.action;
+    let label = |s: &str| Span::styled(format!("{s:<10}"), theme.muted());
+    let mut lines = vec![
+        Line::from(vec![
+            label("Target:"),
+            Span::styled(
+                format!("{} {} in namespace {}", c.key.kind.word(), c.key.name, c.key.namespace),
+                theme.heading(),
+            ),
+        ]),
+        Line::from(vec![label("Context:"), Span::raw(state.scope.context.clone())]),
+        Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
+        Line::from(vec![label("Effect:"), Span::raw(c.plan.effect.clone())]),
+    ];
+    if let Action::Undo(_) = action
+        && !c.undo_choices.is_empty()
+    {
+        lines.push(Line::from(Span::styled("Roll back to (↑/↓ to choose):", theme.muted())));
+        for (i, n) in c.undo_choices.iter().enumerate() {
+            let images = state
+                .release(&c.key)
+                .and_then(|r| r.revision(*n))
+                .map(|r| r.images.join(", "))
+                .unwrap_or_default();
+            let text = format!("  revision {n}  {images}");
+            let style = if i == c.undo_index { theme.selected() } else { Default::default() };
+            lines.push(Line::from(Span::styled(text, style)));
+        }
+    }
+    lines.push(Line::from(Span::styled("Requests:", theme.muted())));
+    for r in &c.plan.requests {
+        let target = match r.subresource {
+            Some(s) => format!("{}/{s}", c.key.name),
+            None => c.key.name.clone(),
+        };
+        lines.push(Line::from(format!(
+            "  PATCH {target} ({}) {}",
+            r.kind.content_type().trim_start_matches("application/"),
+            r.body
+        )));
+    }
+    lines.push(Line::from(""));
+    let prompt = if c.needs_name() {
+        let mark = if c.name_matches() { "✔" } else { "…" };
+        Line::from(vec![
+            Span::styled(format!("Type {} and press Enter to {}: ", c.key.name, action.word()), theme.attention()),
+            Span::styled(format!("{}▏", c.typed), Modifier::BOLD),
+            Span::raw(format!(" {mark}   Esc cancels")),
+        ])
+    } else {
+        Line::from(Span::styled(
+            format!(
+                "{} or Enter to {}, {} or Esc to cancel",
+                state.keymap.label(Command::Confirm),
+                action.word(),
+                state.keymap.label(Command::Cancel)
+            ),
+            theme.attention(),
+        ))
+    };
+    lines.push(prompt);
+    let height = u16::try_from(lines.len() + 6).unwrap_or(u16::MAX);
+    let popup = centred(area, area.width.saturating_sub(4).min(110), height);
+    let title = format!(" {} {}? ", action.word(), c.key.name);
+    let widget = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(Block::bordered().title(Span::styled(title, theme.attention())));
+    frame.render_widget(Clear, popup);
+    frame.render_widget(widget, popup);
+}

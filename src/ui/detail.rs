@@ -1,0 +1,370 @@
+//! The detail of one release: a header like `kubectl argo rollouts get`,
+//! the step strip with the pause countdown, traffic, the revision tree,
+//! analysis runs, room for metrics and migrations, and the timeline.
+
+use super::theme::Theme;
+use super::{age, short_image};
+use crate::app::State;
+use crate::model::{EventKind, Health, Release, ReleaseKey, Role};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+/// How many timeline entries the detail keeps on screen.
+const TIMELINE_ROWS: usize = 14;
+
+fn field<'a>(label: &str, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a> {
+    Line::from(vec![Span::styled(format!("{label:<15}"), theme.muted()), value.into()])
+}
+
+fn section(title: &str, theme: &Theme) -> Line<'static> {
+    Line::from(Span::styled(format!("── {title} "), theme.heading()))
+}
+
+fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = vec![
+        field("Name:", r.key.name.clone(), theme),
+        field("Namespace:", r.key.namespace.clone(), theme),
+        field("Kind:", format!("{} ({})", r.key.kind.word(), r.strategy.word()), theme),
+        field(
+            "Status:",
+            Span::styled(format!("{} {}", r.health.symbol(), r.phase), theme.health(r.health)),
+            theme,
+        ),
+    ];
+    if !r.message.is_empty() {
+        out.push(field("Message:", r.message.clone(), theme));
+    }
+    if let Some(step) = r.step_text() {
+        out.push(field("  Step:", step, theme));
+    }
+    if let Some(d) = r.weights.desired {
+        out.push(field("  SetWeight:", d.to_string(), theme));
+    }
+    if let Some(a) = r.weights.applied {
+        out.push(field("  ActualWeight:", a.to_string(), theme));
+    }
+    if let Some(p) = &r.pause {
+        let mut text = p.reason.clone();
+        if let Some(left) = p.remaining(state.now) {
+            text.push_str(&format!(" — resumes in {left}s"));
+        } else if p.needs_decision {
+            text.push_str(" — waiting for a decision");
+        }
+        if let Some(since) = p.since {
+            text.push_str(&format!(" (since {})", age(Some(since), state.now)));
+        }
+        out.push(field("Paused:", Span::styled(text, theme.fg(theme.warn)), theme));
+    }
+    let mut images = r.revisions.iter().filter(|rev| rev.roles.iter().any(|ro| *ro != Role::Old));
+    if let Some(first) = images.next() {
+        out.push(image_line("Images:", first, theme));
+        for rev in images {
+            out.push(image_line("", rev, theme));
+        }
+    }
+    let rp = &r.replicas;
+    out.push(field(
+        "Replicas:",
+        format!(
+            "desired {} · current {} · updated {} · ready {} · available {}",
+            rp.desired, rp.current, rp.updated, rp.ready, rp.available
+        ),
+        theme,
+    ));
+    for a in &r.attention {
+        out.push(Line::from(Span::styled(format!("! {}", a.describe()), theme.attention())));
+    }
+    out
+}
+
+fn image_line(label: &str, rev: &crate::model::Revision, theme: &Theme) -> Line<'static> {
+    let roles: Vec<&str> = rev.roles.iter().map(|r| r.word()).filter(|w| !w.is_empty()).collect();
+    let style = rev.roles.first().map(|r| theme.role(*r)).unwrap_or_default();
+    field(
+        label,
+        Span::styled(format!("{} ({})", rev.images.join(", "), roles.join(", ")), style),
+        theme,
+    )
+}
+
+fn steps(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    if r.steps.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![section("Steps", theme)];
+    let current = r.current_step.unwrap_or(r.steps.len());
+    for (i, step) in r.steps.iter().enumerate() {
+        let (mark, style) = match i.cmp(&current) {
+            std::cmp::Ordering::Less => ("✔", theme.fg(theme.ok)),
+            std::cmp::Ordering::Equal if r.aborted => ("✖", theme.attention()),
+            std::cmp::Ordering::Equal => ("▶", theme.fg(theme.accent).add_modifier(Modifier::BOLD)),
+            std::cmp::Ordering::Greater => ("○", theme.muted()),
+        };
+        let mut text = format!("{mark} {:>2}. {}", i + 1, step.label());
+        if i == current
+            && let Some(p) = &r.pause
+        {
+            match p.remaining(state.now) {
+                Some(left) => text.push_str(&format!("  ⏱ {left}s left")),
+                None if p.needs_decision => text.push_str("  ◷ waiting for promote"),
+                None => {}
+            }
+        }
+        out.push(Line::from(Span::styled(text, style)));
+    }
+    if current >= r.steps.len() {
+        out.push(Line::from(Span::styled("  all steps complete", theme.muted())));
+    }
+    out
+}
+
+fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    let w = &r.weights;
+    if w.applied.is_none() && w.router.is_none() && w.header_routes.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![section("Traffic", theme)];
+    let pct = |o: Option<u32>| o.map_or("-".to_string(), |v| format!("{v}%"));
+    out.push(field("desired:", pct(w.desired), theme));
+    out.push(field("applied:", pct(w.applied), theme));
+    match &w.router {
+        Some(router) => out.push(field(
+            "router:",
+            format!("{} canary {}% · stable {}%", router.object, router.canary, router.stable),
+            theme,
+        )),
+        None => out.push(field("router:", Span::styled("no router weights read", theme.muted()), theme)),
+    }
+    if let Some((applied, router)) = w.drift() {
+        out.push(Line::from(Span::styled(
+            format!("! drift: the controller says {applied}%, the router carries {router}%"),
+            theme.attention(),
+        )));
+    }
+    for h in &w.header_routes {
+        out.push(field("header route:", format!("{}: {} → canary", h.name, h.matches), theme));
+    }
+    if let Some(bg) = &r.blue_green {
+        let hash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+        out.push(field("active:", format!("{} → {}", bg.active_service, hash(&bg.active_hash)), theme));
+        if let Some(p) = &bg.preview_service {
+            out.push(field("preview:", format!("{p} → {}", hash(&bg.preview_hash)), theme));
+        }
+        if !bg.auto_promotion {
+            out.push(field("promotion:", "manual (autoPromotionEnabled: false)", theme));
+        }
+    }
+    if let Some(f) = &r.flagger {
+        out.push(field("canary weight:", format!("{}% of max {}%", f.weight, f.max_weight), theme));
+        let step = match (&f.step_weight, f.step_weights.is_empty()) {
+            (_, false) => format!("{:?}", f.step_weights),
+            (Some(s), true) => format!("+{s}% every {}", f.interval),
+            (None, true) => "-".into(),
+        };
+        out.push(field("steps:", step, theme));
+        let checks = format!("{} of {} (rollback at {})", f.failed_checks, f.threshold, f.threshold);
+        let style = if f.failed_checks > 0 { theme.attention() } else { Style::default() };
+        out.push(field("failed checks:", Span::styled(checks, style), theme));
+        out.push(field("iterations:", f.iterations.to_string(), theme));
+        if f.suspended {
+            out.push(field("suspended:", Span::styled("yes (spec.suspend)", theme.fg(theme.warn)), theme));
+        }
+        if f.skip_analysis {
+            out.push(field("skipAnalysis:", Span::styled("yes: analysis is skipped", theme.fg(theme.warn)), theme));
+        }
+    }
+    out
+}
+
+fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = vec![section("Revisions", theme)];
+    if r.revisions.is_empty() {
+        out.push(Line::from(Span::styled("no ReplicaSets seen", theme.muted())));
+    }
+    for rev in &r.revisions {
+        let number = rev.number.map_or("?".into(), |n| n.to_string());
+        out.push(Line::from(Span::styled(format!("# revision:{number}"), theme.heading())));
+        let roles: Vec<&str> = rev.roles.iter().map(|r| r.word()).filter(|w| !w.is_empty()).collect();
+        let health = if rev.desired == 0 && rev.current == 0 {
+            "• ScaledDown".to_string()
+        } else if rev.available >= rev.desired {
+            "✔ Healthy".to_string()
+        } else {
+            "◌ Progressing".to_string()
+        };
+        let mut info = roles.join(",");
+        if let Some(at) = rev.scale_down_at {
+            let left = (at - state.now).num_seconds().max(0);
+            info.push_str(&format!(" delay:{left}s"));
+        }
+        let style = rev.roles.first().map(|r| theme.role(*r)).unwrap_or_else(|| theme.muted());
+        out.push(Line::from(vec![
+            Span::raw("├─⧉ "),
+            Span::styled(rev.replica_set.clone(), style),
+            Span::raw(format!(
+                "  {health}  {}/{} ready  {}  ",
+                rev.ready,
+                rev.desired,
+                rev.images.iter().map(|i| short_image(i)).collect::<Vec<_>>().join(",")
+            )),
+            Span::styled(info, style.add_modifier(Modifier::BOLD)),
+        ]));
+        for pod in &rev.pods {
+            let (mark, pstyle) = match (pod.ready, pod.status.as_str()) {
+                (true, _) => ("✔", theme.fg(theme.ok)),
+                (false, "CrashLoopBackOff" | "Error" | "Failed") => ("✖", theme.attention()),
+                (false, "Terminating") => ("•", theme.muted()),
+                (false, _) => ("◌", theme.fg(theme.info)),
+            };
+            let restarts = if pod.restarts > 0 { format!(" restarts:{}", pod.restarts) } else { String::new() };
+            out.push(Line::from(vec![
+                Span::raw("│  └─□ "),
+                Span::raw(pod.name.clone()),
+                Span::styled(format!("  {mark} {}", pod.status), pstyle),
+                Span::raw(format!(
+                    "  ready:{}/{}{restarts}  {}",
+                    pod.ready_containers,
+                    pod.containers,
+                    age(pod.created, state.now)
+                )),
+            ]));
+        }
+    }
+    out
+}
+
+fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    if r.analysis.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![section("Analysis runs", theme)];
+    for run in &r.analysis {
+        let health = match run.phase.as_str() {
+            "Successful" => Health::Healthy,
+            "Failed" | "Error" => Health::Degraded,
+            "Inconclusive" => Health::Paused,
+            _ => Health::Progressing,
+        };
+        let mark = match run.phase.as_str() {
+            "Inconclusive" => "?",
+            "Error" => "⚠",
+            _ => health.symbol(),
+        };
+        let scope = match (run.run_type.as_str(), run.step_index) {
+            ("Step", Some(i)) => format!("step {}", i + 1),
+            (t, _) => t.to_string(),
+        };
+        out.push(Line::from(vec![
+            Span::raw("α "),
+            Span::raw(run.name.clone()),
+            Span::styled(format!("  {mark} {}", run.phase), theme.health(health)),
+            Span::styled(format!("  {scope}"), theme.muted()),
+        ]));
+        if !run.message.is_empty() {
+            out.push(Line::from(Span::styled(format!("    {}", run.message), theme.muted())));
+        }
+        for m in &run.metrics {
+            let values: Vec<String> = m
+                .measurements
+                .iter()
+                .rev()
+                .take(5)
+                .map(|x| {
+                    let mark = match x.phase.as_str() {
+                        "Successful" => "✔",
+                        "Failed" => "✖",
+                        "Inconclusive" => "?",
+                        "Error" => "⚠",
+                        _ => "◌",
+                    };
+                    format!("{mark}{}", x.value.as_deref().unwrap_or("-"))
+                })
+                .collect();
+            out.push(Line::from(format!(
+                "    {} {}: ✔{} ✖{} ?{} ⚠{}  last: {}",
+                m.name,
+                m.phase,
+                m.successful,
+                m.failed,
+                m.inconclusive,
+                m.error,
+                values.join(" ")
+            )));
+            let conditions: Vec<String> = [
+                m.success_condition.as_ref().map(|c| format!("pass if {c}")),
+                m.failure_condition.as_ref().map(|c| format!("fail if {c}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !conditions.is_empty() {
+                out.push(Line::from(Span::styled(format!("      {}", conditions.join(" · ")), theme.muted())));
+            }
+        }
+    }
+    out
+}
+
+fn later_panels(theme: &Theme) -> Vec<Line<'static>> {
+    vec![
+        section("Metrics: baseline vs canary", theme),
+        Line::from(Span::styled("no metrics source configured: nothing is judged here", theme.muted())),
+        section("Migration", theme),
+        Line::from(Span::styled("no migration linked to this release", theme.muted())),
+    ]
+}
+
+fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+    let mut out = vec![section("Timeline", theme)];
+    let entries = state.timeline_of(r);
+    if entries.is_empty() {
+        out.push(Line::from(Span::styled("no events yet", theme.muted())));
+    }
+    let skip = entries.len().saturating_sub(TIMELINE_ROWS);
+    for e in entries.into_iter().skip(skip) {
+        let (mark, style) = match e.kind {
+            EventKind::Normal => (" ", Style::default()),
+            EventKind::Warning => ("⚠", theme.fg(theme.warn)),
+            EventKind::Action => ("»", theme.fg(theme.accent).add_modifier(Modifier::BOLD)),
+        };
+        let at = e.at.map_or("--:--:--".into(), |t| t.format("%H:%M:%S").to_string());
+        let count = if e.count > 1 { format!(" (×{})", e.count) } else { String::new() };
+        out.push(Line::from(vec![
+            Span::styled(format!("{at} {mark} "), theme.muted()),
+            Span::styled(e.reason.clone(), style.add_modifier(Modifier::BOLD)),
+            Span::raw(format!(" {}{count}", e.message)),
+        ]));
+    }
+    out
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, theme: &Theme) {
+    let title = format!(" {} {} ", key.kind.word(), key);
+    let block = Block::bordered().title(Span::styled(title, theme.heading()));
+    let Some(r) = state.release(key) else {
+        let text = format!("{} is not in the cluster any more (deleted, or out of scope). Esc goes back.", key.name);
+        frame.render_widget(Paragraph::new(text).block(block), area);
+        return;
+    };
+    let mut left = header(r, state, theme);
+    left.extend(steps(r, state, theme));
+    left.extend(traffic(r, theme));
+    left.extend(tree(r, state, theme));
+    let mut right = analysis(r, theme);
+    right.extend(later_panels(theme));
+    right.extend(timeline(r, state, theme));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let scroll = (state.detail_scroll, 0);
+    if inner.width >= 120 {
+        let [l, rt] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
+        frame.render_widget(Paragraph::new(left).wrap(Wrap { trim: false }).scroll(scroll), l);
+        frame.render_widget(Paragraph::new(right).wrap(Wrap { trim: false }).scroll(scroll), rt);
+    } else {
+        left.extend(right);
+        frame.render_widget(Paragraph::new(left).wrap(Wrap { trim: false }).scroll(scroll), inner);
+    }
+}

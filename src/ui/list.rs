@@ -1,0 +1,126 @@
+//! The list: one row per release, attention first.
+
+use super::theme::Theme;
+use super::{age, short_image};
+use crate::app::State;
+use crate::model::{Release, Strategy};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+
+fn strategy_word(r: &Release) -> &'static str {
+    match r.strategy {
+        Strategy::Canary => "canary",
+        Strategy::BlueGreen => "bluegreen",
+        Strategy::Progressive => "flagger",
+        Strategy::RollingUpdate => "rolling",
+        Strategy::Recreate => "recreate",
+    }
+}
+
+/// The step column: Argo's N/M, Flagger's weight against its maximum.
+fn step_text(r: &Release) -> String {
+    if let Some(s) = r.step_text() {
+        return s;
+    }
+    if let Some(f) = &r.flagger {
+        return format!("{}/{}%", f.weight, f.max_weight);
+    }
+    "-".into()
+}
+
+fn row<'a>(r: &'a Release, state: &State, theme: &Theme, all_namespaces: bool) -> Row<'a> {
+    let attention = r.attention.first();
+    let marker = match attention {
+        Some(a) => Cell::from(Span::styled(format!("! {}", a.short()), theme.attention())),
+        None => Cell::from(""),
+    };
+    let mut phase = format!("{} {}", r.health.symbol(), r.phase);
+    if let Some(p) = &r.pause
+        && let Some(left) = p.remaining(state.now)
+    {
+        phase.push_str(&format!(" {left}s"));
+    }
+    let name = if all_namespaces {
+        format!("{}/{}", r.key.namespace, r.key.name)
+    } else {
+        r.key.name.clone()
+    };
+    let mut weight = r.weights.text();
+    if r.weights.drift().is_some() {
+        weight.push('≠');
+    }
+    Row::new(vec![
+        marker,
+        Cell::from(name),
+        Cell::from(r.key.kind.short()),
+        Cell::from(strategy_word(r)),
+        Cell::from(Span::styled(phase, theme.health(r.health))),
+        Cell::from(step_text(r)),
+        Cell::from(weight),
+        Cell::from(Span::styled(
+            r.canary_image().filter(|_| !r.fully_promoted() || r.strategy == Strategy::Progressive)
+                .map(short_image)
+                .unwrap_or("-")
+                .to_string(),
+            theme.fg(theme.canary),
+        )),
+        Cell::from(Span::styled(
+            r.stable_image().map(short_image).unwrap_or("-").to_string(),
+            theme.fg(theme.stable),
+        )),
+        Cell::from(age(r.created, state.now)),
+    ])
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let visible = state.visible();
+    let all_namespaces = state.scope.namespace.is_none();
+    let attention = visible.iter().filter(|r| r.needs_attention()).count();
+    let title = format!(
+        " Releases ({}{}) · {} need attention · sort: {} ",
+        visible.len(),
+        if state.filter.is_empty() { String::new() } else { format!(" of {}", state.releases.len()) },
+        attention,
+        state.sort.word()
+    );
+    let block = Block::bordered().title(Span::styled(title, theme.heading()));
+    if visible.is_empty() {
+        let text = if state.releases.is_empty() {
+            "No releases yet: no Rollouts, Canaries or Deployments seen in this scope."
+        } else {
+            "No release matches the filter (Esc clears it)."
+        };
+        frame.render_widget(Paragraph::new(Line::from(Span::styled(text, theme.muted()))).block(block), area);
+        return;
+    }
+    let header = Row::new(["ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE", "AGE"])
+        .style(theme.heading().add_modifier(Modifier::UNDERLINED));
+    let rows: Vec<Row<'_>> = visible.iter().map(|r| row(r, state, theme, all_namespaces)).collect();
+    let widths = [
+        Constraint::Length(11),
+        Constraint::Min(10),
+        Constraint::Length(6),
+        Constraint::Length(9),
+        Constraint::Length(16),
+        Constraint::Length(7),
+        Constraint::Length(7),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
+        Constraint::Length(4),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(block)
+        .column_spacing(1)
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("▶");
+    let selected = state
+        .selected
+        .as_ref()
+        .and_then(|k| visible.iter().position(|r| &r.key == k));
+    let mut table_state = TableState::default().with_selected(selected);
+    frame.render_stateful_widget(table, area, &mut table_state);
+}

@@ -1,0 +1,148 @@
+//! Semantic colours: views ask for "bad" or "canary", never for red. The
+//! themes live in `themes/*.toml`, embedded at build time.
+
+use crate::model::{Health, Role};
+use ratatui::style::{Color, Modifier, Style};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+const BUILT_IN: [(&str, &str); 2] = [
+    ("default", include_str!("../../themes/default.toml")),
+    ("mono", include_str!("../../themes/mono.toml")),
+];
+
+#[derive(Debug, Deserialize)]
+struct ThemeFile {
+    name: String,
+    colors: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theme {
+    pub name: String,
+    pub ok: Color,
+    pub warn: Color,
+    pub bad: Color,
+    pub info: Color,
+    pub muted: Color,
+    pub accent: Color,
+    pub canary: Color,
+    pub stable: Color,
+    pub preview: Color,
+    pub title: Color,
+    pub badge: Color,
+}
+
+impl Theme {
+    pub fn names() -> Vec<&'static str> {
+        BUILT_IN.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// A built-in theme by name, or a theme file.
+    pub fn load(name_or_path: &str) -> Result<Theme, String> {
+        let text = match BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
+            Some((_, text)) => (*text).to_string(),
+            None => std::fs::read_to_string(name_or_path).map_err(|e| {
+                format!(
+                    "theme {name_or_path:?}: not built in ({}) and not a readable file: {e}",
+                    Theme::names().join(", ")
+                )
+            })?,
+        };
+        Theme::parse(&text).map_err(|e| format!("theme {name_or_path:?}: {e}"))
+    }
+
+    pub fn parse(text: &str) -> Result<Theme, String> {
+        let file: ThemeFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        let color = |slot: &str| -> Result<Color, String> {
+            let value = file.colors.get(slot).ok_or(format!("missing colour {slot:?}"))?;
+            Color::from_str(value).map_err(|_| format!("{slot}: unknown colour {value:?}"))
+        };
+        Ok(Theme {
+            name: file.name.clone(),
+            ok: color("ok")?,
+            warn: color("warn")?,
+            bad: color("bad")?,
+            info: color("info")?,
+            muted: color("muted")?,
+            accent: color("accent")?,
+            canary: color("canary")?,
+            stable: color("stable")?,
+            preview: color("preview")?,
+            title: color("title")?,
+            badge: color("badge")?,
+        })
+    }
+
+    /// The built-in theme, or `mono` when `NO_COLOR` is set.
+    pub fn for_environment(no_color: bool) -> Theme {
+        let name = if no_color { "mono" } else { "default" };
+        Theme::load(name).unwrap_or_else(|e| panic!("built-in theme {name} is broken: {e}"))
+    }
+
+    pub fn fg(&self, color: Color) -> Style {
+        Style::default().fg(color)
+    }
+
+    pub fn health(&self, h: Health) -> Style {
+        let c = match h {
+            Health::Healthy => self.ok,
+            Health::Progressing => self.info,
+            Health::Paused => self.warn,
+            Health::Degraded => self.bad,
+            Health::Unknown => self.muted,
+        };
+        let style = self.fg(c);
+        if h == Health::Degraded { style.add_modifier(Modifier::BOLD) } else { style }
+    }
+
+    pub fn role(&self, r: Role) -> Style {
+        self.fg(match r {
+            Role::Stable | Role::Active => self.stable,
+            Role::Canary => self.canary,
+            Role::Preview => self.preview,
+            Role::Old => self.muted,
+        })
+    }
+
+    pub fn selected(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
+
+    pub fn attention(&self) -> Style {
+        self.fg(self.bad).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn heading(&self) -> Style {
+        self.fg(self.title).add_modifier(Modifier::BOLD)
+    }
+
+    pub fn muted(&self) -> Style {
+        self.fg(self.muted)
+    }
+
+    pub fn badge(&self) -> Style {
+        self.fg(self.badge).add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_themes_load() {
+        for name in Theme::names() {
+            Theme::load(name).unwrap();
+        }
+        assert_eq!(Theme::for_environment(true).name, "mono");
+    }
+
+    #[test]
+    fn bad_theme_says_why() {
+        let err = Theme::parse("name = \"x\"\n[colors]\nok = \"chartreuse-ish\"").unwrap_err();
+        assert!(err.contains("ok: unknown colour"), "{err}");
+        assert!(Theme::load("/nonexistent/theme.toml").unwrap_err().contains("not built in"));
+    }
+}
