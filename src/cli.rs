@@ -4,8 +4,8 @@ use crate::app::keymap::Keymap;
 use crate::app::run::Options;
 use crate::cluster::connect::ConnectOptions;
 use crate::sim::scenario::{self, Scenario};
-use crate::ui::theme::Theme;
 use crate::sim::{SimCluster, SimConfig, Workload};
+use crate::ui::theme::Theme;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr};
 use std::net::SocketAddr;
@@ -178,8 +178,16 @@ pub fn run(cli: Cli) -> Result<()> {
     })
 }
 
-async fn control_room(connect: ConnectOptions, ui: &UiArgs, watch: bool, simulated: bool) -> Result<()> {
-    let config_path = ui.config.clone().unwrap_or_else(crate::config::default_path);
+async fn control_room(
+    connect: ConnectOptions,
+    ui: &UiArgs,
+    watch: bool,
+    simulated: bool,
+) -> Result<()> {
+    let config_path = ui
+        .config
+        .clone()
+        .unwrap_or_else(crate::config::default_path);
     let (config, mut warnings) = crate::config::load(&config_path);
     let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
     warnings.extend(key_problems);
@@ -198,13 +206,17 @@ async fn control_room(connect: ConnectOptions, ui: &UiArgs, watch: bool, simulat
         theme,
         keymap,
         warnings,
-        audit_path: ui.audit_file.clone().unwrap_or_else(crate::audit::default_path),
+        audit_path: ui
+            .audit_file
+            .clone()
+            .unwrap_or_else(crate::audit::default_path),
     };
     crate::app::run::run(options).await
 }
 
 async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result<()> {
-    let report = crate::status::report(&cluster.options(), args.name.as_deref(), ui.read_only).await?;
+    let report =
+        crate::status::report(&cluster.options(), args.name.as_deref(), ui.read_only).await?;
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print!("{}", crate::status::table(&report)),

@@ -45,7 +45,10 @@ pub fn load(path: &Path) -> (Config, Vec<String>) {
             ),
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Config::default(), Vec::new()),
-        Err(e) => (Config::default(), vec![format!("config {} unreadable: {e}", path.display())]),
+        Err(e) => (
+            Config::default(),
+            vec![format!("config {} unreadable: {e}", path.display())],
+        ),
     }
 }
 

@@ -1,14 +1,14 @@
 //! `cutover status`: the same model as the control room, printed once, for
 //! scripts and checks.
 
+use crate::app::state::Access;
 use crate::app::update::{access_keys, unavailable};
 use crate::app::{State, keymap::Keymap};
-use crate::app::state::Access;
 use crate::cluster::connect::{ConnectOptions, connect};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::{Objects, rbac, releases};
-use crate::model::action::ALL;
 use crate::model::Release;
+use crate::model::action::ALL;
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use kube::Api;
@@ -83,7 +83,11 @@ fn release_status(r: &Release, state: &State) -> ReleaseStatus {
         .into_iter()
         .map(|a| {
             let reason = unavailable(state, r, a);
-            ActionStatus { action: a.word(), available: reason.is_none(), reason }
+            ActionStatus {
+                action: a.word(),
+                available: reason.is_none(),
+                reason,
+            }
         })
         .collect();
     ReleaseStatus {
@@ -96,7 +100,11 @@ fn release_status(r: &Release, state: &State) -> ReleaseStatus {
         message: r.message.clone(),
         step: (!r.steps.is_empty()).then(|| {
             let current = r.current_step.unwrap_or(0).min(r.steps.len());
-            StepStatus { current, total: r.steps.len(), name: r.steps.get(current).map(|s| s.label()) }
+            StepStatus {
+                current,
+                total: r.steps.len(),
+                name: r.steps.get(current).map(|s| s.label()),
+            }
         }),
         drift: r.weights.drift().is_some(),
         weights: r.weights.clone(),
@@ -110,7 +118,12 @@ fn release_status(r: &Release, state: &State) -> ReleaseStatus {
                 number: rev.number,
                 replica_set: rev.replica_set.clone(),
                 pod_hash: rev.hash.clone(),
-                roles: rev.roles.iter().map(|r| r.word()).filter(|w| !w.is_empty()).collect(),
+                roles: rev
+                    .roles
+                    .iter()
+                    .map(|r| r.word())
+                    .filter(|w| !w.is_empty())
+                    .collect(),
                 images: rev.images.clone(),
                 desired: rev.desired,
                 ready: rev.ready,
@@ -126,7 +139,11 @@ fn release_status(r: &Release, state: &State) -> ReleaseStatus {
 
 /// Read every watched kind once and build the report. `read_only` reports
 /// every action as unavailable, as the control room would.
-pub async fn report(options: &ConnectOptions, name: Option<&str>, read_only: bool) -> Result<StatusReport> {
+pub async fn report(
+    options: &ConnectOptions,
+    name: Option<&str>,
+    read_only: bool,
+) -> Result<StatusReport> {
     let connection = connect(options).await?;
     let mut objects = Objects::default();
     for (kind, resource) in &connection.kinds {
@@ -141,7 +158,11 @@ pub async fn report(options: &ConnectOptions, name: Option<&str>, read_only: boo
             .list(&ListParams::default())
             .await
             .wrap_err_with(|| format!("listing {}", resource.plural))?;
-        objects.set(resource.plural.as_str(), *kind, list.items.into_iter().map(Arc::new).collect());
+        objects.set(
+            resource.plural.as_str(),
+            *kind,
+            list.items.into_iter().map(Arc::new).collect(),
+        );
     }
     let now = Utc::now();
     let mut state = State::new(now, read_only, Keymap::default());
@@ -154,7 +175,10 @@ pub async fn report(options: &ConnectOptions, name: Option<&str>, read_only: boo
         }
     }
     if !read_only {
-        let mut keys: Vec<rbac::AccessKey> = all.iter().flat_map(|r| access_keys(r.key.kind, &r.key.namespace)).collect();
+        let mut keys: Vec<rbac::AccessKey> = all
+            .iter()
+            .flat_map(|r| access_keys(r.key.kind, &r.key.namespace))
+            .collect();
         keys.sort();
         keys.dedup();
         for key in keys {
@@ -182,9 +206,21 @@ pub fn table(report: &StatusReport) -> String {
         "KIND", "NAME", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE", "ATTENTION"
     );
     for r in &report.releases {
-        let name = if report.namespace.is_none() { format!("{}/{}", r.namespace, r.name) } else { r.name.clone() };
-        let step = r.step.as_ref().map_or("-".into(), |s| format!("{}/{}", s.current, s.total));
-        let image = |i: &Option<String>| i.as_deref().map(crate::ui::short_image).unwrap_or("-").to_string();
+        let name = if report.namespace.is_none() {
+            format!("{}/{}", r.namespace, r.name)
+        } else {
+            r.name.clone()
+        };
+        let step = r
+            .step
+            .as_ref()
+            .map_or("-".into(), |s| format!("{}/{}", s.current, s.total));
+        let image = |i: &Option<String>| {
+            i.as_deref()
+                .map(crate::ui::short_image)
+                .unwrap_or("-")
+                .to_string()
+        };
         out.push_str(&format!(
             "{:<11} {:<24} {:<11} {:<20} {:<7} {:<8} {:<24} {:<24} {}\n",
             r.kind,

@@ -146,7 +146,11 @@ impl Chord {
     }
 
     pub fn plain(c: char) -> Chord {
-        Chord { code: KeyCode::Char(c), ctrl: false, alt: false }
+        Chord {
+            code: KeyCode::Char(c),
+            ctrl: false,
+            alt: false,
+        }
     }
 
     /// `P`, `ctrl-r`, `enter`, `esc`, `up`, `pgdn`, `/`, `space`.
@@ -156,7 +160,10 @@ impl Chord {
         let mut rest = text;
         loop {
             let lower = rest.to_ascii_lowercase();
-            if let Some(r) = lower.strip_prefix("ctrl-").or_else(|| lower.strip_prefix("c-")) {
+            if let Some(r) = lower
+                .strip_prefix("ctrl-")
+                .or_else(|| lower.strip_prefix("c-"))
+            {
                 ctrl = true;
                 rest = &rest[rest.len() - r.len()..];
             } else if let Some(r) = lower.strip_prefix("alt-") {
@@ -228,7 +235,11 @@ pub struct Keymap {
 impl Default for Keymap {
     fn default() -> Self {
         let c = Chord::plain;
-        let k = |code| Chord { code, ctrl: false, alt: false };
+        let k = |code| Chord {
+            code,
+            ctrl: false,
+            alt: false,
+        };
         let defaults: Vec<(Command, Vec<Chord>)> = vec![
             (Command::Open, vec![k(KeyCode::Enter)]),
             (Command::Back, vec![k(KeyCode::Esc)]),
@@ -249,11 +260,20 @@ impl Default for Keymap {
             (Command::Abort, vec![c('A')]),
             (Command::Retry, vec![c('R')]),
             (Command::Undo, vec![c('U')]),
-            (Command::Restart, vec![Chord { code: KeyCode::Char('r'), ctrl: true, alt: false }]),
+            (
+                Command::Restart,
+                vec![Chord {
+                    code: KeyCode::Char('r'),
+                    ctrl: true,
+                    alt: false,
+                }],
+            ),
             (Command::Confirm, vec![c('y')]),
             (Command::Cancel, vec![c('n')]),
         ];
-        Keymap { bindings: defaults.into_iter().collect() }
+        Keymap {
+            bindings: defaults.into_iter().collect(),
+        }
     }
 }
 
@@ -296,16 +316,25 @@ impl Keymap {
     }
 
     pub fn is(&self, chord: &Chord, command: Command) -> bool {
-        self.bindings.get(&command).is_some_and(|c| c.contains(chord))
+        self.bindings
+            .get(&command)
+            .is_some_and(|c| c.contains(chord))
     }
 
     pub fn keys(&self, command: Command) -> &[Chord] {
-        self.bindings.get(&command).map(Vec::as_slice).unwrap_or_default()
+        self.bindings
+            .get(&command)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
     }
 
     /// "P" or "j/↓": every key bound to `command`.
     pub fn label(&self, command: Command) -> String {
-        self.keys(command).iter().map(Chord::label).collect::<Vec<_>>().join("/")
+        self.keys(command)
+            .iter()
+            .map(Chord::label)
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -318,7 +347,11 @@ mod tests {
         assert_eq!(Chord::parse("P").unwrap(), Chord::plain('P'));
         assert_eq!(
             Chord::parse("ctrl-r").unwrap(),
-            Chord { code: KeyCode::Char('r'), ctrl: true, alt: false }
+            Chord {
+                code: KeyCode::Char('r'),
+                ctrl: true,
+                alt: false
+            }
         );
         assert_eq!(Chord::parse("Enter").unwrap().code, KeyCode::Enter);
         assert!(Chord::parse("hyper-x").is_err());
@@ -329,16 +362,27 @@ mod tests {
     fn defaults_and_overrides() {
         let km = Keymap::default();
         assert_eq!(km.command(&Chord::plain('P')), Some(Command::Promote));
-        assert_eq!(km.command(&Chord::plain('y')), None, "confirm is only for dialogs");
+        assert_eq!(
+            km.command(&Chord::plain('y')),
+            None,
+            "confirm is only for dialogs"
+        );
         let overrides = BTreeMap::from([
             ("promote".to_string(), vec!["ctrl-p".to_string()]),
             ("launch".to_string(), vec!["x".to_string()]),
             ("abort".to_string(), vec!["nonsense-key".to_string()]),
         ]);
         let (km, problems) = Keymap::with_overrides(&overrides);
-        assert_eq!(km.command(&Chord::parse("ctrl-p").unwrap()), Some(Command::Promote));
+        assert_eq!(
+            km.command(&Chord::parse("ctrl-p").unwrap()),
+            Some(Command::Promote)
+        );
         assert_eq!(km.command(&Chord::plain('P')), None);
-        assert_eq!(km.command(&Chord::plain('A')), Some(Command::Abort), "bad key keeps default");
+        assert_eq!(
+            km.command(&Chord::plain('A')),
+            Some(Command::Abort),
+            "bad key keeps default"
+        );
         assert_eq!(problems.len(), 2);
     }
 }

@@ -59,16 +59,17 @@ fn scope_of(c: &Connection) -> Scope {
         cluster_url: c.cluster_url.clone(),
         missing_kinds: WatchedKind::ALL
             .into_iter()
-            .filter(|k| !served.contains(k) && matches!(k, WatchedKind::Rollout | WatchedKind::Canary))
+            .filter(|k| {
+                !served.contains(k) && matches!(k, WatchedKind::Rollout | WatchedKind::Canary)
+            })
             .map(|k| k.kind().to_string())
             .collect(),
     }
 }
 
 fn watch_events(live: &mut Live, key: Option<&crate::model::ReleaseKey>) {
-    live.sources.watch_events_for(
-        key.map(|k| (k.kind.word(), k.namespace.as_str(), k.name.as_str())),
-    );
+    live.sources
+        .watch_events_for(key.map(|k| (k.kind.word(), k.namespace.as_str(), k.name.as_str())));
 }
 
 impl Runner {
@@ -95,19 +96,32 @@ impl Runner {
                         });
                         // The only place a Mutator is built: never in read-only mode.
                         let mutator = match (&audit, read_only) {
-                            (Some(audit), false) => Some(Arc::new(Mutator::new(&connection, audit.clone()))),
+                            (Some(audit), false) => {
+                                Some(Arc::new(Mutator::new(&connection, audit.clone())))
+                            }
                             _ => None,
                         };
-                        let mut new_live = Live { sources: Sources::start(connection, sink), mutator };
+                        let mut new_live = Live {
+                            sources: Sources::start(connection, sink),
+                            mutator,
+                        };
                         let key = events_for.lock().unwrap_or_else(|p| p.into_inner()).clone();
                         watch_events(&mut new_live, key.as_ref());
                         *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(new_live);
-                        let _ = tx.send(Msg::Connected { epoch, scope, at: Utc::now() });
+                        let _ = tx.send(Msg::Connected {
+                            epoch,
+                            scope,
+                            at: Utc::now(),
+                        });
                         return;
                     }
                     Err(e) => {
                         tracing::warn!("connecting: {e:#}");
-                        let _ = tx.send(Msg::ConnectFailed { epoch, error: format!("{e:#}"), at: Utc::now() });
+                        let _ = tx.send(Msg::ConnectFailed {
+                            epoch,
+                            error: format!("{e:#}"),
+                            at: Utc::now(),
+                        });
                         tokio::time::sleep(delay).await;
                         delay = (delay * 2).min(Duration::from_secs(30));
                     }
@@ -152,7 +166,11 @@ impl Runner {
                         Some(c) => rbac::review(&c, &key).await,
                         None => Err("not connected".into()),
                     };
-                    let _ = tx.send(Msg::Access { key, result, at: Utc::now() });
+                    let _ = tx.send(Msg::Access {
+                        key,
+                        result,
+                        at: Utc::now(),
+                    });
                 });
             }
             Effect::Act(request) => {
@@ -166,9 +184,15 @@ impl Runner {
                 tokio::spawn(async move {
                     let outcome = match mutator {
                         Some(m) => m.execute(&request).await,
-                        None => ActionOutcome::Failed("read-only or not connected: nothing sent".into()),
+                        None => {
+                            ActionOutcome::Failed("read-only or not connected: nothing sent".into())
+                        }
                     };
-                    let _ = tx.send(Msg::ActionDone { id: request.id, outcome, at: Utc::now() });
+                    let _ = tx.send(Msg::ActionDone {
+                        id: request.id,
+                        outcome,
+                        at: Utc::now(),
+                    });
                 });
             }
         }
@@ -179,7 +203,9 @@ async fn read_terminal(tx: UnboundedSender<Msg>) {
     let mut events = EventStream::new();
     while let Some(event) = events.next().await {
         let msg = match event {
-            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key(Chord::from_event(&k)),
+            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => {
+                Msg::Key(Chord::from_event(&k))
+            }
             Ok(TermEvent::Resize(..)) => Msg::Resize,
             Ok(_) => continue,
             Err(e) => {
@@ -219,9 +245,9 @@ pub async fn run(options: Options) -> Result<()> {
     let audit = if options.read_only {
         None
     } else {
-        Some(Arc::new(Audit::open(&options.audit_path).wrap_err_with(|| {
-            format!("opening the audit file {}", options.audit_path.display())
-        })?))
+        Some(Arc::new(Audit::open(&options.audit_path).wrap_err_with(
+            || format!("opening the audit file {}", options.audit_path.display()),
+        )?))
     };
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let mut state = State::new(Utc::now(), options.read_only, options.keymap);
@@ -246,7 +272,11 @@ pub async fn run(options: Options) -> Result<()> {
     let result: Result<()> = async {
         draw(&mut terminal, &state, &options.theme)?;
         loop {
-            let tick = if state.needs_clock() { Duration::from_secs(1) } else { Duration::from_secs(3600) };
+            let tick = if state.needs_clock() {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_secs(3600)
+            };
             let first = tokio::select! {
                 msg = rx.recv() => msg,
                 _ = tokio::time::sleep(tick) => Some(Msg::Tick(Utc::now())),

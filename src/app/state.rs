@@ -85,9 +85,15 @@ pub enum Overlay {
 pub enum Access {
     Checking,
     Allowed(DateTime<Utc>),
-    Denied { reason: String, at: DateTime<Utc> },
+    Denied {
+        reason: String,
+        at: DateTime<Utc>,
+    },
     /// The review itself failed: the action is not offered.
-    Unknown { error: String, at: DateTime<Utc> },
+    Unknown {
+        error: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The state of one watch.
@@ -222,7 +228,11 @@ impl State {
     /// The rows of the list, filtered and sorted; attention rows first when
     /// sorting by attention.
     pub fn visible(&self) -> Vec<&Release> {
-        let mut rows: Vec<&Release> = self.releases.iter().filter(|r| self.matches_filter(r)).collect();
+        let mut rows: Vec<&Release> = self
+            .releases
+            .iter()
+            .filter(|r| self.matches_filter(r))
+            .collect();
         let by_name = |a: &&Release, b: &&Release| {
             (&a.key.namespace, &a.key.name).cmp(&(&b.key.namespace, &b.key.name))
         };
@@ -252,7 +262,8 @@ impl State {
     /// Whether anything on screen changes with the clock: a pause countdown,
     /// or the age of stale data.
     pub fn needs_clock(&self) -> bool {
-        if self.disconnected_since().is_some() || !matches!(self.connection, Connection::Connected) {
+        if self.disconnected_since().is_some() || !matches!(self.connection, Connection::Connected)
+        {
             return true;
         }
         let counting = |r: &Release| r.pause.as_ref().is_some_and(|p| p.until.is_some());

@@ -18,11 +18,30 @@ use crossterm::event::KeyCode;
 pub enum Msg {
     Key(Chord),
     Tick(DateTime<Utc>),
-    Connected { epoch: u64, scope: Scope, at: DateTime<Utc> },
-    ConnectFailed { epoch: u64, error: String, at: DateTime<Utc> },
-    Source { epoch: u64, update: SourceUpdate },
-    Access { key: AccessKey, result: Result<(bool, String), String>, at: DateTime<Utc> },
-    ActionDone { id: u64, outcome: ActionOutcome, at: DateTime<Utc> },
+    Connected {
+        epoch: u64,
+        scope: Scope,
+        at: DateTime<Utc>,
+    },
+    ConnectFailed {
+        epoch: u64,
+        error: String,
+        at: DateTime<Utc>,
+    },
+    Source {
+        epoch: u64,
+        update: SourceUpdate,
+    },
+    Access {
+        key: AccessKey,
+        result: Result<(bool, String), String>,
+        at: DateTime<Utc>,
+    },
+    ActionDone {
+        id: u64,
+        outcome: ActionOutcome,
+        at: DateTime<Utc>,
+    },
     Resize,
 }
 
@@ -36,7 +55,10 @@ pub enum ScopeChange {
 pub enum Effect {
     /// Drop the current connection and connect with this scope change; the
     /// new connection's messages carry `epoch`.
-    Reconnect { epoch: u64, change: ScopeChange },
+    Reconnect {
+        epoch: u64,
+        change: ScopeChange,
+    },
     /// Watch the Events of this release only (or none).
     WatchEvents(Option<ReleaseKey>),
     CheckAccess(AccessKey),
@@ -52,7 +74,10 @@ pub struct Outcome {
 
 impl Outcome {
     fn redraw() -> Outcome {
-        Outcome { effects: Vec::new(), redraw: true }
+        Outcome {
+            effects: Vec::new(),
+            redraw: true,
+        }
     }
 
     fn with(mut self, effect: Effect) -> Outcome {
@@ -66,7 +91,10 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         Msg::Key(chord) => key(state, chord),
         Msg::Tick(now) => {
             state.now = now;
-            Outcome { effects: Vec::new(), redraw: state.needs_clock() }
+            Outcome {
+                effects: Vec::new(),
+                redraw: state.needs_clock(),
+            }
         }
         Msg::Resize => Outcome::redraw(),
         Msg::Connected { epoch, scope, at } if epoch == state.epoch => {
@@ -87,7 +115,9 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::Source { epoch, update } if epoch == state.epoch => source(state, update),
-        Msg::Connected { .. } | Msg::ConnectFailed { .. } | Msg::Source { .. } => Outcome::default(),
+        Msg::Connected { .. } | Msg::ConnectFailed { .. } | Msg::Source { .. } => {
+            Outcome::default()
+        }
         Msg::Access { key, result, at } => {
             state.now = at;
             let access = match result {
@@ -116,33 +146,57 @@ fn record_local(state: &mut State, key: &ReleaseKey, action: Action, message: &s
     let entry = TimelineEntry {
         at: Some(state.now),
         kind: EventKind::Action,
-        reason: format!("{} ({})", action.word(), if ok { "cutover" } else { "cutover, not done" }),
+        reason: format!(
+            "{} ({})",
+            action.word(),
+            if ok { "cutover" } else { "cutover, not done" }
+        ),
         message: message.to_string(),
         count: 1,
     };
-    state.local_timeline.entry(key.clone()).or_default().push(entry);
+    state
+        .local_timeline
+        .entry(key.clone())
+        .or_default()
+        .push(entry);
 }
 
 fn source(state: &mut State, update: SourceUpdate) -> Outcome {
     match update {
-        SourceUpdate::Objects { source, kind, objects, at } => {
+        SourceUpdate::Objects {
+            source,
+            kind,
+            objects,
+            at,
+        } => {
             state.now = at;
             state.last_data = Some(at);
             state.objects.set(&source, kind, objects);
             mark_healthy(state, &source, at);
             state.releases = crate::cluster::releases(&state.objects);
             keep_selection(state);
-            Outcome::redraw()
+            let mut out = Outcome::redraw();
+            out.effects.extend(access_checks(state));
+            out
         }
         SourceUpdate::Health { source, error, at } => {
             state.now = at;
             match error {
                 Some(e) => {
                     let since = match state.sources.get(&source) {
-                        Some(SourceHealth { error: Some(_), since }) => *since,
+                        Some(SourceHealth {
+                            error: Some(_),
+                            since,
+                        }) => *since,
                         _ => at,
                     };
-                    state.sources.insert(source, SourceHealth { error: Some(e), since });
+                    state.sources.insert(
+                        source,
+                        SourceHealth {
+                            error: Some(e),
+                            since,
+                        },
+                    );
                 }
                 None => mark_healthy(state, &source, at),
             }
@@ -154,7 +208,13 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
 fn mark_healthy(state: &mut State, source: &str, at: DateTime<Utc>) {
     let healthy = state.sources.get(source).is_some_and(|s| s.error.is_none());
     if !healthy {
-        state.sources.insert(source.to_string(), SourceHealth { error: None, since: at });
+        state.sources.insert(
+            source.to_string(),
+            SourceHealth {
+                error: None,
+                since: at,
+            },
+        );
     }
 }
 
@@ -191,7 +251,9 @@ fn access_checks(state: &mut State) -> Vec<Effect> {
     if state.read_only {
         return Vec::new();
     }
-    let Some(target) = state.target() else { return Vec::new() };
+    let Some(target) = state.target() else {
+        return Vec::new();
+    };
     let keys = access_keys(target.key.kind, &target.key.namespace);
     let now = state.now;
     let expired = |a: Option<&Access>| match a {
@@ -237,7 +299,11 @@ pub fn unavailable(state: &State, release: &Release, action: Action) -> Option<S
             Some(Access::Allowed(_)) => {}
             Some(Access::Denied { reason, .. }) => {
                 let user = state.scope.user.as_deref().unwrap_or("you");
-                let why = if reason.is_empty() { String::new() } else { format!(": {reason}") };
+                let why = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {reason}")
+                };
                 return Some(format!("forbidden: {user} may not {key}{why}"));
             }
             Some(Access::Unknown { error, .. }) => {
@@ -258,7 +324,11 @@ fn resolve(release: &Release, action: Action) -> Action {
 }
 
 fn say(state: &mut State, text: String, ok: bool) -> Outcome {
-    state.last_result = Some(LastResult { at: state.now, text, ok });
+    state.last_result = Some(LastResult {
+        at: state.now,
+        text,
+        ok,
+    });
     Outcome::redraw()
 }
 
@@ -376,7 +446,10 @@ fn open_confirm(state: &mut State, requested: Action) -> Outcome {
     if state.read_only {
         return say(
             state,
-            format!("read-only: {} is not available (this session cannot change the cluster)", requested.word()),
+            format!(
+                "read-only: {} is not available (this session cannot change the cluster)",
+                requested.word()
+            ),
             false,
         );
     }
@@ -385,16 +458,27 @@ fn open_confirm(state: &mut State, requested: Action) -> Outcome {
     };
     let action = resolve(&release, requested);
     if let Some(reason) = unavailable(state, &release, action) {
-        let mut out = say(state, format!("{} {}: {reason}", action.word(), release.key.name), false);
+        let mut out = say(
+            state,
+            format!("{} {}: {reason}", action.word(), release.key.name),
+            false,
+        );
         out.effects.extend(access_checks(state));
         return out;
     }
     let Ok(plan) = action::plan(&release, action, state.now) else {
         return Outcome::default();
     };
-    let Some(object) = state.objects.find(watched_kind(release.key.kind), &release.key.namespace, &release.key.name)
-    else {
-        return say(state, format!("{} is no longer in the cluster", release.key.name), false);
+    let Some(object) = state.objects.find(
+        watched_kind(release.key.kind),
+        &release.key.namespace,
+        &release.key.name,
+    ) else {
+        return say(
+            state,
+            format!("{} is no longer in the cluster", release.key.name),
+            false,
+        );
     };
     let undo_choices: Vec<u64> = if let Action::Undo(_) = action {
         release
@@ -423,14 +507,25 @@ fn open_confirm(state: &mut State, requested: Action) -> Outcome {
 }
 
 fn r_has_template(release: &Release, number: u64) -> bool {
-    release.revision(number).is_some_and(|r| r.template.is_some())
+    release
+        .revision(number)
+        .is_some_and(|r| r.template.is_some())
 }
 
 fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome {
     let keymap = &state.keymap;
-    let cancel = chord.code == KeyCode::Esc || (!confirm.needs_name() && keymap.is(&chord, Command::Cancel));
+    let cancel =
+        chord.code == KeyCode::Esc || (!confirm.needs_name() && keymap.is(&chord, Command::Cancel));
     if cancel || (chord.ctrl && chord.code == KeyCode::Char('c')) {
-        return say(state, format!("{} {}: cancelled", confirm.plan.action.word(), confirm.key.name), true);
+        return say(
+            state,
+            format!(
+                "{} {}: cancelled",
+                confirm.plan.action.word(),
+                confirm.key.name
+            ),
+            true,
+        );
     }
     // Choosing the revision of an undo.
     if let Action::Undo(_) = confirm.plan.action
@@ -479,11 +574,16 @@ fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome
 fn submit(state: &mut State, confirm: Confirm) -> Outcome {
     let action = confirm.plan.action;
     let name = confirm.key.name.clone();
-    let Some(object) = state
-        .objects
-        .find(watched_kind(confirm.key.kind), &confirm.key.namespace, &confirm.key.name)
-    else {
-        return say(state, format!("{} {name}: refused: the release is gone", action.word()), false);
+    let Some(object) = state.objects.find(
+        watched_kind(confirm.key.kind),
+        &confirm.key.namespace,
+        &confirm.key.name,
+    ) else {
+        return say(
+            state,
+            format!("{} {name}: refused: the release is gone", action.word()),
+            false,
+        );
     };
     let changes = object_fingerprint(confirm.key.kind, object).changes_since(&confirm.seen);
     if !changes.is_empty() {
@@ -560,7 +660,10 @@ fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.access.clear();
     state.view = View::List;
     state.selected = None;
-    Outcome::redraw().with(Effect::Reconnect { epoch: state.epoch, change })
+    Outcome::redraw().with(Effect::Reconnect {
+        epoch: state.epoch,
+        change,
+    })
 }
 
 fn run_command(state: &mut State, line: &str) -> Outcome {
@@ -574,7 +677,9 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             state.overlay = Some(Overlay::Help);
             Outcome::redraw()
         }
-        (Some("ns" | "namespace"), Some("all" | "-A" | "*")) => reconnect(state, ScopeChange::Namespace(None)),
+        (Some("ns" | "namespace"), Some("all" | "-A" | "*")) => {
+            reconnect(state, ScopeChange::Namespace(None))
+        }
         (Some("ns" | "namespace"), Some(ns)) => {
             let ns = ns.to_string();
             reconnect(state, ScopeChange::Namespace(Some(ns)))
@@ -582,7 +687,11 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         (Some("ctx" | "context"), Some(ctx)) => {
             if !state.scope.contexts.is_empty() && !state.scope.contexts.iter().any(|c| c == ctx) {
                 let known = state.scope.contexts.join(", ");
-                return say(state, format!("no context {ctx:?} in the kubeconfig (known: {known})"), false);
+                return say(
+                    state,
+                    format!("no context {ctx:?} in the kubeconfig (known: {known})"),
+                    false,
+                );
             }
             let ctx = ctx.to_string();
             reconnect(state, ScopeChange::Context(ctx))
@@ -597,7 +706,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             say(state, text, true)
         }
         (None, _) => Outcome::redraw(),
-        (Some(other), _) => say(state, format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, quit"), false),
+        (Some(other), _) => say(
+            state,
+            format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, quit"),
+            false,
+        ),
     }
 }
-

@@ -250,6 +250,10 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         weights,
         pause,
         spec_paused,
+        pause_conditions: pause_conditions
+            .iter()
+            .filter_map(|c| str_at(c, "/reason").map(str::to_string))
+            .collect(),
         aborted,
         promote_full: bool_at(data, "/status/promoteFull"),
         current_hash,

@@ -108,6 +108,7 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
         weights,
         pause,
         spec_paused: paused,
+        pause_conditions: Vec::new(),
         aborted: false,
         promote_full: false,
         current_revision: revisions.first().and_then(|r| r.number),

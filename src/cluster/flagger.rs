@@ -181,6 +181,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         weights,
         pause,
         spec_paused: suspended,
+        pause_conditions: Vec::new(),
         aborted: false,
         promote_full: false,
         current_revision: revisions

@@ -185,18 +185,11 @@ impl Mutator {
                 return ActionOutcome::Failed(api_error(e));
             }
         }
-        ActionOutcome::Done(
-            format!(
-                "{} {}: {} sent",
-                request.plan.action.word(),
-                request.key.name,
-                request.plan.requests.len()
-            ) + if request.plan.requests.len() == 1 {
-                " patch"
-            } else {
-                " patches"
-            },
-        )
+        let n = request.plan.requests.len();
+        ActionOutcome::Done(format!(
+            "{n} {} accepted",
+            if n == 1 { "patch" } else { "patches" }
+        ))
     }
 
     async fn record_event(

@@ -278,14 +278,11 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
     if r.spec_paused {
         requests.push(unpause());
     }
-    let paused_by_controller = r
-        .pause
-        .as_ref()
-        .is_some_and(|p| p.reason != "manually paused");
+    let paused_by_controller = !r.pause_conditions.is_empty();
     let inconclusive = r
-        .pause
-        .as_ref()
-        .is_some_and(|p| p.reason == "InconclusiveAnalysisRun");
+        .pause_conditions
+        .iter()
+        .any(|c| c == "InconclusiveAnalysisRun");
     let next = |i: usize| (i + 1).min(r.steps.len());
     let effect;
     if inconclusive && r.strategy == Strategy::Canary && r.current_step.is_some() {

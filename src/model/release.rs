@@ -337,6 +337,8 @@ pub struct Release {
     pub pause: Option<Pause>,
     /// `spec.paused` (Argo, Deployment) or `spec.suspend` (Flagger).
     pub spec_paused: bool,
+    /// Argo `status.pauseConditions` reasons: pauses the controller added.
+    pub pause_conditions: Vec<String>,
     /// Argo `status.abort`.
     pub aborted: bool,
     pub promote_full: bool,

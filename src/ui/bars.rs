@@ -16,9 +16,10 @@ pub fn freshness(state: &State) -> (String, bool) {
     let seconds = |t: chrono::DateTime<chrono::Utc>| (state.now - t).num_seconds().max(0);
     match &state.connection {
         Connection::Connecting { since } => (format!("◌ connecting {}s", seconds(*since)), false),
-        Connection::Failed { error, since } => {
-            (format!("✖ cannot connect ({}s): {error}", seconds(*since)), false)
-        }
+        Connection::Failed { error, since } => (
+            format!("✖ cannot connect ({}s): {error}", seconds(*since)),
+            false,
+        ),
         Connection::Connected => match state.disconnected_since() {
             Some((since, _)) => {
                 let as_of = state.last_data.unwrap_or(since).min(since);
@@ -50,12 +51,20 @@ pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let scope = &state.scope;
     spans.push(Span::raw(format!(
         "ctx {} │ ns {} │ user {} │ ",
-        if scope.context.is_empty() { "-" } else { &scope.context },
+        if scope.context.is_empty() {
+            "-"
+        } else {
+            &scope.context
+        },
         scope.namespace.as_deref().unwrap_or("all"),
         scope.user.as_deref().unwrap_or("?"),
     )));
     let (badge, live) = freshness(state);
-    let style = if live { theme.fg(theme.ok) } else { theme.attention() };
+    let style = if live {
+        theme.fg(theme.ok)
+    } else {
+        theme.attention()
+    };
     spans.push(Span::styled(badge, style));
     if !scope.missing_kinds.is_empty() {
         spans.push(Span::styled(
@@ -68,7 +77,11 @@ pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 
 pub fn bottom(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let line = if let Some(Overlay::Command(text)) = &state.overlay {
-        Line::from(vec![Span::styled(":", theme.heading()), Span::raw(text.clone()), Span::raw("▏")])
+        Line::from(vec![
+            Span::styled(":", theme.heading()),
+            Span::raw(text.clone()),
+            Span::raw("▏"),
+        ])
     } else if state.filter_editing {
         Line::from(vec![
             Span::styled("/", theme.heading()),
@@ -77,14 +90,24 @@ pub fn bottom(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             Span::styled("  Enter keep · Esc clear", theme.muted()),
         ])
     } else if let Some(result) = &state.last_result {
-        let style = if result.ok { theme.fg(theme.ok) } else { theme.attention() };
+        let style = if result.ok {
+            theme.fg(theme.ok)
+        } else {
+            theme.attention()
+        };
         let mark = if result.ok { "✔" } else { "✖" };
         Line::from(vec![
-            Span::styled(format!("{} {mark} ", result.at.format("%H:%M:%S")), theme.muted()),
+            Span::styled(
+                format!("{} {mark} ", result.at.format("%H:%M:%S")),
+                theme.muted(),
+            ),
             Span::styled(result.text.clone(), style),
         ])
     } else if let Some(w) = state.warnings.first() {
-        Line::from(Span::styled(format!("⚠ {w}"), theme.fg(theme.warn).add_modifier(Modifier::BOLD)))
+        Line::from(Span::styled(
+            format!("⚠ {w}"),
+            theme.fg(theme.warn).add_modifier(Modifier::BOLD),
+        ))
     } else {
         let k = |c| state.keymap.label(c);
         let mut hints = format!(

@@ -20,18 +20,29 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         Line::from(vec![
             label("Target:"),
             Span::styled(
-                format!("{} {} in namespace {}", c.key.kind.word(), c.key.name, c.key.namespace),
+                format!(
+                    "{} {} in namespace {}",
+                    c.key.kind.word(),
+                    c.key.name,
+                    c.key.namespace
+                ),
                 theme.heading(),
             ),
         ]),
-        Line::from(vec![label("Context:"), Span::raw(state.scope.context.clone())]),
+        Line::from(vec![
+            label("Context:"),
+            Span::raw(state.scope.context.clone()),
+        ]),
         Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
         Line::from(vec![label("Effect:"), Span::raw(c.plan.effect.clone())]),
     ];
     if let Action::Undo(_) = action
         && !c.undo_choices.is_empty()
     {
-        lines.push(Line::from(Span::styled("Roll back to (↑/↓ to choose):", theme.muted())));
+        lines.push(Line::from(Span::styled(
+            "Roll back to (↑/↓ to choose):",
+            theme.muted(),
+        )));
         for (i, n) in c.undo_choices.iter().enumerate() {
             let images = state
                 .release(&c.key)
@@ -39,7 +50,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
                 .map(|r| r.images.join(", "))
                 .unwrap_or_default();
             let text = format!("  revision {n}  {images}");
-            let style = if i == c.undo_index { theme.selected() } else { Default::default() };
+            let style = if i == c.undo_index {
+                theme.selected()
+            } else {
+                Default::default()
+            };
             lines.push(Line::from(Span::styled(text, style)));
         }
     }
@@ -59,7 +74,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
     let prompt = if c.needs_name() {
         let mark = if c.name_matches() { "✔" } else { "…" };
         Line::from(vec![
-            Span::styled(format!("Type {} and press Enter to {}: ", c.key.name, action.word()), theme.attention()),
+            Span::styled(
+                format!("Type {} and press Enter to {}: ", c.key.name, action.word()),
+                theme.attention(),
+            ),
             Span::styled(format!("{}▏", c.typed), Modifier::BOLD),
             Span::raw(format!(" {mark}   Esc cancels")),
         ])
@@ -75,8 +93,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         ))
     };
     lines.push(prompt);
-    let height = u16::try_from(lines.len() + 6).unwrap_or(u16::MAX);
-    let popup = centred(area, area.width.saturating_sub(4).min(110), height);
+    let width = area.width.saturating_sub(4).min(110);
+    // Wrapped lines take several rows: size the box for them.
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let popup = centred(area, width, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     let title = format!(" {} {}? ", action.word(), c.key.name);
     let widget = Paragraph::new(lines)
         .wrap(Wrap { trim: false })

@@ -16,7 +16,10 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 const TIMELINE_ROWS: usize = 14;
 
 fn field<'a>(label: &str, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a> {
-    Line::from(vec![Span::styled(format!("{label:<15}"), theme.muted()), value.into()])
+    Line::from(vec![
+        Span::styled(format!("{label:<15}"), theme.muted()),
+        value.into(),
+    ])
 }
 
 fn section(title: &str, theme: &Theme) -> Line<'static> {
@@ -27,10 +30,17 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![
         field("Name:", r.key.name.clone(), theme),
         field("Namespace:", r.key.namespace.clone(), theme),
-        field("Kind:", format!("{} ({})", r.key.kind.word(), r.strategy.word()), theme),
+        field(
+            "Kind:",
+            format!("{} ({})", r.key.kind.word(), r.strategy.word()),
+            theme,
+        ),
         field(
             "Status:",
-            Span::styled(format!("{} {}", r.health.symbol(), r.phase), theme.health(r.health)),
+            Span::styled(
+                format!("{} {}", r.health.symbol(), r.phase),
+                theme.health(r.health),
+            ),
             theme,
         ),
     ];
@@ -56,9 +66,16 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         if let Some(since) = p.since {
             text.push_str(&format!(" (since {})", age(Some(since), state.now)));
         }
-        out.push(field("Paused:", Span::styled(text, theme.fg(theme.warn)), theme));
+        out.push(field(
+            "Paused:",
+            Span::styled(text, theme.fg(theme.warn)),
+            theme,
+        ));
     }
-    let mut images = r.revisions.iter().filter(|rev| rev.roles.iter().any(|ro| *ro != Role::Old));
+    let mut images = r
+        .revisions
+        .iter()
+        .filter(|rev| rev.roles.iter().any(|ro| *ro != Role::Old));
     if let Some(first) = images.next() {
         out.push(image_line("Images:", first, theme));
         for rev in images {
@@ -75,17 +92,32 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         theme,
     ));
     for a in &r.attention {
-        out.push(Line::from(Span::styled(format!("! {}", a.describe()), theme.attention())));
+        out.push(Line::from(Span::styled(
+            format!("! {}", a.describe()),
+            theme.attention(),
+        )));
     }
     out
 }
 
 fn image_line(label: &str, rev: &crate::model::Revision, theme: &Theme) -> Line<'static> {
-    let roles: Vec<&str> = rev.roles.iter().map(|r| r.word()).filter(|w| !w.is_empty()).collect();
-    let style = rev.roles.first().map(|r| theme.role(*r)).unwrap_or_default();
+    let roles: Vec<&str> = rev
+        .roles
+        .iter()
+        .map(|r| r.word())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let style = rev
+        .roles
+        .first()
+        .map(|r| theme.role(*r))
+        .unwrap_or_default();
     field(
         label,
-        Span::styled(format!("{} ({})", rev.images.join(", "), roles.join(", ")), style),
+        Span::styled(
+            format!("{} ({})", rev.images.join(", "), roles.join(", ")),
+            style,
+        ),
         theme,
     )
 }
@@ -116,7 +148,10 @@ fn steps(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         out.push(Line::from(Span::styled(text, style)));
     }
     if current >= r.steps.len() {
-        out.push(Line::from(Span::styled("  all steps complete", theme.muted())));
+        out.push(Line::from(Span::styled(
+            "  all steps complete",
+            theme.muted(),
+        )));
     }
     out
 }
@@ -133,10 +168,17 @@ fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     match &w.router {
         Some(router) => out.push(field(
             "router:",
-            format!("{} canary {}% · stable {}%", router.object, router.canary, router.stable),
+            format!(
+                "{} canary {}% · stable {}%",
+                router.object, router.canary, router.stable
+            ),
             theme,
         )),
-        None => out.push(field("router:", Span::styled("no router weights read", theme.muted()), theme)),
+        None => out.push(field(
+            "router:",
+            Span::styled("no router weights read", theme.muted()),
+            theme,
+        )),
     }
     if let Some((applied, router)) = w.drift() {
         out.push(Line::from(Span::styled(
@@ -145,35 +187,70 @@ fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
         )));
     }
     for h in &w.header_routes {
-        out.push(field("header route:", format!("{}: {} → canary", h.name, h.matches), theme));
+        out.push(field(
+            "header route:",
+            format!("{}: {} → canary", h.name, h.matches),
+            theme,
+        ));
     }
     if let Some(bg) = &r.blue_green {
         let hash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
-        out.push(field("active:", format!("{} → {}", bg.active_service, hash(&bg.active_hash)), theme));
+        out.push(field(
+            "active:",
+            format!("{} → {}", bg.active_service, hash(&bg.active_hash)),
+            theme,
+        ));
         if let Some(p) = &bg.preview_service {
-            out.push(field("preview:", format!("{p} → {}", hash(&bg.preview_hash)), theme));
+            out.push(field(
+                "preview:",
+                format!("{p} → {}", hash(&bg.preview_hash)),
+                theme,
+            ));
         }
         if !bg.auto_promotion {
-            out.push(field("promotion:", "manual (autoPromotionEnabled: false)", theme));
+            out.push(field(
+                "promotion:",
+                "manual (autoPromotionEnabled: false)",
+                theme,
+            ));
         }
     }
     if let Some(f) = &r.flagger {
-        out.push(field("canary weight:", format!("{}% of max {}%", f.weight, f.max_weight), theme));
+        out.push(field(
+            "canary weight:",
+            format!("{}% of max {}%", f.weight, f.max_weight),
+            theme,
+        ));
         let step = match (&f.step_weight, f.step_weights.is_empty()) {
             (_, false) => format!("{:?}", f.step_weights),
             (Some(s), true) => format!("+{s}% every {}", f.interval),
             (None, true) => "-".into(),
         };
         out.push(field("steps:", step, theme));
-        let checks = format!("{} of {} (rollback at {})", f.failed_checks, f.threshold, f.threshold);
-        let style = if f.failed_checks > 0 { theme.attention() } else { Style::default() };
+        let checks = format!(
+            "{} of {} (rollback at {})",
+            f.failed_checks, f.threshold, f.threshold
+        );
+        let style = if f.failed_checks > 0 {
+            theme.attention()
+        } else {
+            Style::default()
+        };
         out.push(field("failed checks:", Span::styled(checks, style), theme));
         out.push(field("iterations:", f.iterations.to_string(), theme));
         if f.suspended {
-            out.push(field("suspended:", Span::styled("yes (spec.suspend)", theme.fg(theme.warn)), theme));
+            out.push(field(
+                "suspended:",
+                Span::styled("yes (spec.suspend)", theme.fg(theme.warn)),
+                theme,
+            ));
         }
         if f.skip_analysis {
-            out.push(field("skipAnalysis:", Span::styled("yes: analysis is skipped", theme.fg(theme.warn)), theme));
+            out.push(field(
+                "skipAnalysis:",
+                Span::styled("yes: analysis is skipped", theme.fg(theme.warn)),
+                theme,
+            ));
         }
     }
     out
@@ -182,12 +259,23 @@ fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
 fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![section("Revisions", theme)];
     if r.revisions.is_empty() {
-        out.push(Line::from(Span::styled("no ReplicaSets seen", theme.muted())));
+        out.push(Line::from(Span::styled(
+            "no ReplicaSets seen",
+            theme.muted(),
+        )));
     }
     for rev in &r.revisions {
         let number = rev.number.map_or("?".into(), |n| n.to_string());
-        out.push(Line::from(Span::styled(format!("# revision:{number}"), theme.heading())));
-        let roles: Vec<&str> = rev.roles.iter().map(|r| r.word()).filter(|w| !w.is_empty()).collect();
+        out.push(Line::from(Span::styled(
+            format!("# revision:{number}"),
+            theme.heading(),
+        )));
+        let roles: Vec<&str> = rev
+            .roles
+            .iter()
+            .map(|r| r.word())
+            .filter(|w| !w.is_empty())
+            .collect();
         let health = if rev.desired == 0 && rev.current == 0 {
             "• ScaledDown".to_string()
         } else if rev.available >= rev.desired {
@@ -200,7 +288,11 @@ fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             let left = (at - state.now).num_seconds().max(0);
             info.push_str(&format!(" delay:{left}s"));
         }
-        let style = rev.roles.first().map(|r| theme.role(*r)).unwrap_or_else(|| theme.muted());
+        let style = rev
+            .roles
+            .first()
+            .map(|r| theme.role(*r))
+            .unwrap_or_else(|| theme.muted());
         out.push(Line::from(vec![
             Span::raw("├─⧉ "),
             Span::styled(rev.replica_set.clone(), style),
@@ -208,7 +300,11 @@ fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
                 "  {health}  {}/{} ready  {}  ",
                 rev.ready,
                 rev.desired,
-                rev.images.iter().map(|i| short_image(i)).collect::<Vec<_>>().join(",")
+                rev.images
+                    .iter()
+                    .map(|i| short_image(i))
+                    .collect::<Vec<_>>()
+                    .join(",")
             )),
             Span::styled(info, style.add_modifier(Modifier::BOLD)),
         ]));
@@ -219,7 +315,11 @@ fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
                 (false, "Terminating") => ("•", theme.muted()),
                 (false, _) => ("◌", theme.fg(theme.info)),
             };
-            let restarts = if pod.restarts > 0 { format!(" restarts:{}", pod.restarts) } else { String::new() };
+            let restarts = if pod.restarts > 0 {
+                format!(" restarts:{}", pod.restarts)
+            } else {
+                String::new()
+            };
             out.push(Line::from(vec![
                 Span::raw("│  └─□ "),
                 Span::raw(pod.name.clone()),
@@ -264,7 +364,10 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
             Span::styled(format!("  {scope}"), theme.muted()),
         ]));
         if !run.message.is_empty() {
-            out.push(Line::from(Span::styled(format!("    {}", run.message), theme.muted())));
+            out.push(Line::from(Span::styled(
+                format!("    {}", run.message),
+                theme.muted(),
+            )));
         }
         for m in &run.metrics {
             let values: Vec<String> = m
@@ -301,7 +404,10 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
             .flatten()
             .collect();
             if !conditions.is_empty() {
-                out.push(Line::from(Span::styled(format!("      {}", conditions.join(" · ")), theme.muted())));
+                out.push(Line::from(Span::styled(
+                    format!("      {}", conditions.join(" · ")),
+                    theme.muted(),
+                )));
             }
         }
     }
@@ -311,9 +417,15 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
 fn later_panels(theme: &Theme) -> Vec<Line<'static>> {
     vec![
         section("Metrics: baseline vs canary", theme),
-        Line::from(Span::styled("no metrics source configured: nothing is judged here", theme.muted())),
+        Line::from(Span::styled(
+            "no metrics source configured: nothing is judged here",
+            theme.muted(),
+        )),
         section("Migration", theme),
-        Line::from(Span::styled("no migration linked to this release", theme.muted())),
+        Line::from(Span::styled(
+            "no migration linked to this release",
+            theme.muted(),
+        )),
     ]
 }
 
@@ -330,8 +442,13 @@ fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             EventKind::Warning => ("⚠", theme.fg(theme.warn)),
             EventKind::Action => ("»", theme.fg(theme.accent).add_modifier(Modifier::BOLD)),
         };
-        let at = e.at.map_or("--:--:--".into(), |t| t.format("%H:%M:%S").to_string());
-        let count = if e.count > 1 { format!(" (×{})", e.count) } else { String::new() };
+        let at =
+            e.at.map_or("--:--:--".into(), |t| t.format("%H:%M:%S").to_string());
+        let count = if e.count > 1 {
+            format!(" (×{})", e.count)
+        } else {
+            String::new()
+        };
         out.push(Line::from(vec![
             Span::styled(format!("{at} {mark} "), theme.muted()),
             Span::styled(e.reason.clone(), style.add_modifier(Modifier::BOLD)),
@@ -345,7 +462,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     let title = format!(" {} {} ", key.kind.word(), key);
     let block = Block::bordered().title(Span::styled(title, theme.heading()));
     let Some(r) = state.release(key) else {
-        let text = format!("{} is not in the cluster any more (deleted, or out of scope). Esc goes back.", key.name);
+        let text = format!(
+            "{} is not in the cluster any more (deleted, or out of scope). Esc goes back.",
+            key.name
+        );
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
@@ -360,11 +480,27 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     frame.render_widget(block, area);
     let scroll = (state.detail_scroll, 0);
     if inner.width >= 120 {
-        let [l, rt] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
-        frame.render_widget(Paragraph::new(left).wrap(Wrap { trim: false }).scroll(scroll), l);
-        frame.render_widget(Paragraph::new(right).wrap(Wrap { trim: false }).scroll(scroll), rt);
+        let [l, rt] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .areas(inner);
+        frame.render_widget(
+            Paragraph::new(left)
+                .wrap(Wrap { trim: false })
+                .scroll(scroll),
+            l,
+        );
+        frame.render_widget(
+            Paragraph::new(right)
+                .wrap(Wrap { trim: false })
+                .scroll(scroll),
+            rt,
+        );
     } else {
         left.extend(right);
-        frame.render_widget(Paragraph::new(left).wrap(Wrap { trim: false }).scroll(scroll), inner);
+        frame.render_widget(
+            Paragraph::new(left)
+                .wrap(Wrap { trim: false })
+                .scroll(scroll),
+            inner,
+        );
     }
 }

@@ -38,7 +38,9 @@ pub fn inactive_reason(state: &State, command: Command) -> Option<String> {
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let target = state
         .target()
-        .map_or("no release selected".to_string(), |r| format!("{} {}", r.key.kind.word(), r.key.name));
+        .map_or("no release selected".to_string(), |r| {
+            format!("{} {}", r.key.kind.word(), r.key.name)
+        });
     let rows: Vec<Row<'_>> = Command::ALL
         .iter()
         .map(|&c| {
@@ -53,14 +55,23 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             ])
         })
         .collect();
-    let height = u16::try_from(rows.len()).unwrap_or(u16::MAX).saturating_add(3);
+    let height = u16::try_from(rows.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(3);
     let popup = centred(area, area.width.saturating_sub(2).max(40), height);
-    let table = Table::new(rows, [Constraint::Length(9), Constraint::Fill(3), Constraint::Fill(2)])
-        .header(Row::new(["KEY", "WHAT IT DOES", "HERE"]).style(theme.heading()))
-        .block(
-            Block::bordered()
-                .title(Span::styled(format!(" Keys · acting on {target} · any key closes "), theme.heading())),
-        );
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(9),
+            Constraint::Fill(3),
+            Constraint::Fill(2),
+        ],
+    )
+    .header(Row::new(["KEY", "WHAT IT DOES", "HERE"]).style(theme.heading()))
+    .block(Block::bordered().title(Span::styled(
+        format!(" Keys · acting on {target} · any key closes "),
+        theme.heading(),
+    )));
     frame.render_widget(Clear, popup);
     frame.render_widget(table, popup);
 }

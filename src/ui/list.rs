@@ -31,7 +31,25 @@ fn step_text(r: &Release) -> String {
     "-".into()
 }
 
-fn row<'a>(r: &'a Release, state: &State, theme: &Theme, all_namespaces: bool) -> Row<'a> {
+/// The image as the column can hold it: `checkout:1.5.0`, or the tag
+/// alone on narrow screens.
+fn image_text(image: Option<&str>, narrow: bool) -> String {
+    let Some(image) = image.map(short_image) else {
+        return "-".into();
+    };
+    match image.rsplit_once(':') {
+        Some((_, tag)) if narrow => tag.to_string(),
+        _ => image.to_string(),
+    }
+}
+
+fn row<'a>(
+    r: &'a Release,
+    state: &State,
+    theme: &Theme,
+    all_namespaces: bool,
+    narrow: bool,
+) -> Row<'a> {
     let attention = r.attention.first();
     let marker = match attention {
         Some(a) => Cell::from(Span::styled(format!("! {}", a.short()), theme.attention())),
@@ -61,14 +79,15 @@ fn row<'a>(r: &'a Release, state: &State, theme: &Theme, all_namespaces: bool) -
         Cell::from(step_text(r)),
         Cell::from(weight),
         Cell::from(Span::styled(
-            r.canary_image().filter(|_| !r.fully_promoted() || r.strategy == Strategy::Progressive)
-                .map(short_image)
-                .unwrap_or("-")
-                .to_string(),
+            image_text(
+                r.canary_image()
+                    .filter(|_| !r.fully_promoted() || r.strategy == Strategy::Progressive),
+                narrow,
+            ),
             theme.fg(theme.canary),
         )),
         Cell::from(Span::styled(
-            r.stable_image().map(short_image).unwrap_or("-").to_string(),
+            image_text(r.stable_image(), narrow),
             theme.fg(theme.stable),
         )),
         Cell::from(age(r.created, state.now)),
@@ -82,7 +101,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let title = format!(
         " Releases ({}{}) · {} need attention · sort: {} ",
         visible.len(),
-        if state.filter.is_empty() { String::new() } else { format!(" of {}", state.releases.len()) },
+        if state.filter.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", state.releases.len())
+        },
         attention,
         state.sort.word()
     );
@@ -93,12 +116,21 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         } else {
             "No release matches the filter (Esc clears it)."
         };
-        frame.render_widget(Paragraph::new(Line::from(Span::styled(text, theme.muted()))).block(block), area);
+        frame.render_widget(
+            Paragraph::new(Line::from(Span::styled(text, theme.muted()))).block(block),
+            area,
+        );
         return;
     }
-    let header = Row::new(["ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE", "AGE"])
-        .style(theme.heading().add_modifier(Modifier::UNDERLINED));
-    let rows: Vec<Row<'_>> = visible.iter().map(|r| row(r, state, theme, all_namespaces)).collect();
+    let header = Row::new([
+        "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE", "AGE",
+    ])
+    .style(theme.heading().add_modifier(Modifier::UNDERLINED));
+    let narrow = area.width < 130;
+    let rows: Vec<Row<'_>> = visible
+        .iter()
+        .map(|r| row(r, state, theme, all_namespaces, narrow))
+        .collect();
     let widths = [
         Constraint::Length(11),
         Constraint::Min(10),

@@ -56,7 +56,10 @@ impl Theme {
     pub fn parse(text: &str) -> Result<Theme, String> {
         let file: ThemeFile = toml::from_str(text).map_err(|e| e.to_string())?;
         let color = |slot: &str| -> Result<Color, String> {
-            let value = file.colors.get(slot).ok_or(format!("missing colour {slot:?}"))?;
+            let value = file
+                .colors
+                .get(slot)
+                .ok_or(format!("missing colour {slot:?}"))?;
             Color::from_str(value).map_err(|_| format!("{slot}: unknown colour {value:?}"))
         };
         Ok(Theme {
@@ -94,7 +97,11 @@ impl Theme {
             Health::Unknown => self.muted,
         };
         let style = self.fg(c);
-        if h == Health::Degraded { style.add_modifier(Modifier::BOLD) } else { style }
+        if h == Health::Degraded {
+            style.add_modifier(Modifier::BOLD)
+        } else {
+            style
+        }
     }
 
     pub fn role(&self, r: Role) -> Style {
@@ -123,7 +130,8 @@ impl Theme {
     }
 
     pub fn badge(&self) -> Style {
-        self.fg(self.badge).add_modifier(Modifier::BOLD | Modifier::REVERSED)
+        self.fg(self.badge)
+            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
     }
 }
 
@@ -143,6 +151,10 @@ mod tests {
     fn bad_theme_says_why() {
         let err = Theme::parse("name = \"x\"\n[colors]\nok = \"chartreuse-ish\"").unwrap_err();
         assert!(err.contains("ok: unknown colour"), "{err}");
-        assert!(Theme::load("/nonexistent/theme.toml").unwrap_err().contains("not built in"));
+        assert!(
+            Theme::load("/nonexistent/theme.toml")
+                .unwrap_err()
+                .contains("not built in")
+        );
     }
 }
