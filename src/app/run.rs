@@ -130,6 +130,14 @@ impl Runner {
         }));
     }
 
+    fn mutator(&self) -> Option<Arc<Mutator>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(|l| l.mutator.clone())
+    }
+
     fn run(&mut self, effect: Effect) {
         match effect {
             Effect::Reconnect { epoch, change } => {
@@ -173,13 +181,13 @@ impl Runner {
                     });
                 });
             }
+            Effect::AuditRefusal { request, reason } => {
+                if let Some(m) = self.mutator() {
+                    tokio::spawn(async move { m.record_refusal(&request, reason).await });
+                }
+            }
             Effect::Act(request) => {
-                let mutator = self
-                    .live
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .as_ref()
-                    .and_then(|l| l.mutator.clone());
+                let mutator = self.mutator();
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let outcome = match mutator {

@@ -63,6 +63,11 @@ pub enum Effect {
     WatchEvents(Option<ReleaseKey>),
     CheckAccess(AccessKey),
     Act(Box<ActionRequest>),
+    /// An action refused before sending: audited and recorded as an Event.
+    AuditRefusal {
+        request: Box<ActionRequest>,
+        reason: String,
+    },
 }
 
 /// What an update did: the effects to run, and whether the screen changed.
@@ -586,19 +591,9 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
         );
     };
     let changes = object_fingerprint(confirm.key.kind, object).changes_since(&confirm.seen);
-    if !changes.is_empty() {
-        let text = format!(
-            "{} {name}: refused: it changed while you were deciding: {}. Look again and retry",
-            action.word(),
-            changes.join("; ")
-        );
-        record_local(state, &confirm.key, action, &text, false);
-        return say(state, text, false);
-    }
     let id = state.next_action_id;
     state.next_action_id += 1;
-    state.in_flight.insert(id, (confirm.key.clone(), action));
-    let request = ActionRequest {
+    let request = Box::new(ActionRequest {
         id,
         key: confirm.key.clone(),
         plan: confirm.plan,
@@ -606,10 +601,22 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
         seen_resource_version: confirm.seen_resource_version,
         user: state.scope.user.clone().unwrap_or_else(|| "unknown".into()),
         context: state.scope.context.clone(),
-    };
+    });
+    if !changes.is_empty() {
+        let reason = format!(
+            "it changed while you were deciding: {}. Look again and retry",
+            changes.join("; ")
+        );
+        let text = format!("{} {name}: refused: {reason}", action.word());
+        record_local(state, &confirm.key, action, &text, false);
+        let mut out = say(state, text, false);
+        out.effects.push(Effect::AuditRefusal { request, reason });
+        return out;
+    }
+    state.in_flight.insert(id, (confirm.key.clone(), action));
     let text = format!("{} {name}: sending…", action.word());
     let mut out = say(state, text, true);
-    out.effects.push(Effect::Act(Box::new(request)));
+    out.effects.push(Effect::Act(request));
     out
 }
 

@@ -152,6 +152,18 @@ impl Mutator {
         }
     }
 
+    /// Audit and record an action that was refused before it was sent.
+    pub async fn record_refusal(&self, request: &ActionRequest, reason: String) {
+        let outcome = ActionOutcome::Refused(reason);
+        let text = outcome.text();
+        if let Err(e) = self.audit(request, outcome.word(), Some(&text)) {
+            tracing::error!("{e}");
+        }
+        if let Err(e) = self.record_event(request, &outcome).await {
+            tracing::warn!("recording the refusal as an Event: {e}");
+        }
+    }
+
     async fn send(&self, request: &ActionRequest) -> ActionOutcome {
         let current = match self.get(&request.key).await {
             Ok(o) => o,

@@ -7,7 +7,7 @@ use super::kinds::WatchedKind;
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
 use kube::Api;
-use kube::api::{ApiResource, DynamicObject};
+use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::{self, Event};
@@ -148,6 +148,9 @@ impl Drop for Sources {
     }
 }
 
+/// How often a failing watch checks whether the API answers again.
+const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Managed fields and the last-applied annotation are large and never shown.
 fn strip(o: &mut DynamicObject) {
     o.metadata.managed_fields = None;
@@ -170,6 +173,7 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
     }
     let writer = Writer::new(spec.resource.clone());
     let reader = writer.as_reader();
+    let probe = api.clone();
     let stream = watcher::watcher(api, config)
         .default_backoff()
         .modify(strip)
@@ -177,7 +181,24 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
     let mut stream = std::pin::pin!(stream);
     let mut failing = false;
     let mut ready = false;
-    while let Some(item) = stream.next().await {
+    loop {
+        // A resumed watch yields nothing until something changes: while
+        // failing, ask the API directly whether it answers again.
+        let next = if failing {
+            tokio::select! {
+                item = stream.next() => item,
+                () = tokio::time::sleep(PROBE_INTERVAL) => {
+                    if probe.list_metadata(&ListParams::default().limit(1)).await.is_ok() {
+                        failing = false;
+                        sink(SourceUpdate::Health { source: spec.source.clone(), error: None, at: Utc::now() });
+                    }
+                    continue;
+                }
+            }
+        } else {
+            stream.next().await
+        };
+        let Some(item) = next else { break };
         let mut changed = false;
         let mut error = None;
         let mut handle = |item: Result<Event<DynamicObject>, watcher::Error>| match item {

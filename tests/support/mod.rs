@@ -2,6 +2,8 @@
 //! a `cutover sim serve` process, real programs found or skipped, and waits.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,0 +1,464 @@
+//! End-to-end: the control room in a real terminal (tmux) against
+//! `cutover sim serve`, checked through the API with real kubectl, the
+//! simulator's request log and the audit file.
+
+mod support;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use support::tmux::Tmux;
+use support::{ServeProcess, require_program, stderr_of, stdout_of};
+
+/// Bounds on waits that would otherwise hang; never timing assertions.
+const SCREEN: Duration = Duration::from_secs(30);
+const API: Duration = Duration::from_secs(60);
+
+struct Room {
+    sim: ServeProcess,
+    tmux: Tmux,
+    kubectl: PathBuf,
+    audit: PathBuf,
+}
+
+/// The simulator with `scenario_args`, and the control room on it with
+/// `ui_args`, in a 160×48 tmux pane.
+fn room(test: &str, scenario_args: &[&str], ui_args: &str) -> Option<Room> {
+    let kubectl = require_program("kubectl", test)?;
+    let tmux_program = require_program("tmux", test)?;
+    let sim = ServeProcess::start_with(scenario_args);
+    let dir = sim.dir.path();
+    let audit = dir.join("audit.jsonl");
+    let command = format!(
+        "TERM=xterm-256color NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {audit} \
+         --config {dir}/no-config.toml --kubeconfig {kc} {ui_args}",
+        bin = env!("CARGO_BIN_EXE_cutover"),
+        dir = dir.display(),
+        audit = audit.display(),
+        kc = sim.kubeconfig.display(),
+    );
+    let tmux = Tmux::start(&tmux_program, dir, 160, 48, &command);
+    Some(Room {
+        sim,
+        tmux,
+        kubectl,
+        audit,
+    })
+}
+
+impl Room {
+    fn kubectl(&self, args: &[&str]) -> String {
+        let out = self.sim.kubectl(&self.kubectl, args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            stderr_of(&out)
+        );
+        stdout_of(&out)
+    }
+
+    fn rollout(&self, name: &str) -> Value {
+        serde_json::from_str(&self.kubectl(&["get", "rollout", name, "-n", "shop", "-o", "json"]))
+            .expect("rollout JSON")
+    }
+
+    /// Poll the rollout through kubectl until `cond` holds.
+    fn wait_rollout(&self, name: &str, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let ro = self.rollout(name);
+            if cond(&ro) {
+                return ro;
+            }
+            assert!(
+                start.elapsed() < API,
+                "gave up waiting for {what}: status {}\nscreen:\n{}",
+                ro["status"],
+                self.tmux.screen()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn find(&self, name: &str) {
+        self.tmux.wait_for_text("● live", SCREEN);
+        self.tmux.wait_for_text(name, SCREEN);
+        self.tmux.keys(&["/"]);
+        self.tmux.type_text(name);
+        self.tmux.keys(&["Enter"]);
+        self.tmux.wait_for_text("Releases (1 of", SCREEN);
+    }
+
+    /// Press `key` until its confirmation opens (the permission review may
+    /// still be on its way the first time).
+    fn open_dialog(&self, key: &str, title: &str) {
+        let start = std::time::Instant::now();
+        loop {
+            self.tmux.keys(&[key]);
+            let appeared = std::iter::repeat_n((), 20).any(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                self.tmux.screen().contains(title)
+            });
+            if appeared {
+                return;
+            }
+            assert!(
+                start.elapsed() < SCREEN,
+                "no {title:?} dialog after {key}:\n{}",
+                self.tmux.screen()
+            );
+        }
+    }
+
+    fn audit_lines(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+            .collect()
+    }
+
+    fn event_reasons(&self, name: &str) -> Vec<String> {
+        let list: Value = serde_json::from_str(&self.kubectl(&[
+            "get",
+            "events",
+            "-n",
+            "shop",
+            "--field-selector",
+            &format!("involvedObject.name={name}"),
+            "-o",
+            "json",
+        ]))
+        .expect("events JSON");
+        list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["reportingComponent"] == "cutover")
+            .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Requests of the simulator's log that change something.
+    fn mutating_requests(&self) -> Vec<Value> {
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                let method = r["method"].as_str().unwrap_or_default();
+                let path = r["path"].as_str().unwrap_or_default();
+                // SelfSubject reviews are questions, not changes.
+                method != "GET" && !path.contains("selfsubject")
+            })
+            .collect()
+    }
+}
+
+fn step(ro: &Value) -> i64 {
+    ro["status"]["currentStepIndex"].as_i64().unwrap_or(-1)
+}
+
+fn image(ro: &Value) -> &str {
+    ro["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+#[test]
+fn pause_promote_abort_retry_and_undo_by_keystroke() {
+    let Some(room) = room(
+        "pause_promote_abort_retry_and_undo_by_keystroke",
+        &["--scenario", "fixture"],
+        "--context sim-admin -n shop",
+    ) else {
+        return;
+    };
+    room.find("checkout");
+    let at_manual_pause = room.wait_rollout("checkout", "the manual pause", |ro| {
+        step(ro) == 1 && ro["status"]["pauseConditions"][0]["reason"] == "CanaryPauseStep"
+    });
+    let old_image = at_manual_pause["status"]["stableRS"].clone();
+    assert!(old_image.is_string());
+
+    // Pause.
+    room.open_dialog("p", "pause checkout?");
+    room.tmux.keys(&["y"]);
+    room.wait_rollout("checkout", "spec.paused", |ro| ro["spec"]["paused"] == true);
+    room.tmux
+        .wait_for_text("pause checkout: 1 patch accepted", SCREEN);
+
+    // Promote from the manual pause: unpause and clear the pause condition.
+    room.open_dialog("P", "promote checkout?");
+    room.tmux.keys(&["y"]);
+    let promoted = room.wait_rollout("checkout", "the next step", |ro| step(ro) >= 2);
+    assert_ne!(promoted["spec"]["paused"], true);
+    room.tmux
+        .wait_for_text("promote checkout: 2 patches accepted", SCREEN);
+
+    // Abort: the name must be typed.
+    room.open_dialog("A", "abort checkout?");
+    room.tmux.keys(&["y"]);
+    room.tmux
+        .wait_for_text("Type checkout and press Enter", SCREEN);
+    assert_ne!(
+        room.rollout("checkout")["status"]["abort"],
+        true,
+        "y alone does not abort"
+    );
+    room.tmux.keys(&["BSpace"]);
+    room.tmux.type_text("checkout");
+    room.tmux.keys(&["Enter"]);
+    room.wait_rollout("checkout", "Degraded", |ro| {
+        ro["status"]["abort"] == true && ro["status"]["phase"] == "Degraded"
+    });
+    room.tmux.wait_for_text("✖ Degraded", SCREEN);
+
+    // Retry.
+    room.open_dialog("R", "retry checkout?");
+    room.tmux.keys(&["y"]);
+    room.wait_rollout("checkout", "the retry", |ro| {
+        ro["status"]["abort"] != true && ro["status"]["phase"] != "Degraded"
+    });
+
+    // Undo to the previous revision: a new revision with its template.
+    let before = room.rollout("checkout");
+    let new_image = image(&before).to_string();
+    room.open_dialog("U", "undo checkout?");
+    room.tmux.type_text("checkout");
+    room.tmux.keys(&["Enter"]);
+    let undone = room.wait_rollout("checkout", "the undo", |ro| image(ro) != new_image);
+    assert!(
+        image(&undone).ends_with("checkout:1.4.2"),
+        "undo restores the old image: {}",
+        image(&undone)
+    );
+    let revisions = room.kubectl(&[
+        "get",
+        "rs",
+        "-n",
+        "shop",
+        "-l",
+        "app=checkout",
+        "-o",
+        "jsonpath={.items[*].metadata.annotations.rollout\\.argoproj\\.io/revision}",
+    ]);
+    assert!(
+        revisions.split_whitespace().any(|r| r == "3"),
+        "revision 3 exists: {revisions}"
+    );
+
+    // Every action: an audit line before and after, and an Event.
+    let audit = room.audit_lines();
+    for action in ["pause", "promote", "abort", "retry", "undo"] {
+        let stages: Vec<&str> = audit
+            .iter()
+            .filter(|l| l["action"] == action)
+            .filter_map(|l| l["stage"].as_str())
+            .collect();
+        assert_eq!(
+            stages,
+            ["requested", "done"],
+            "{action} audit stages: {audit:#?}"
+        );
+    }
+    assert!(
+        audit
+            .iter()
+            .all(|l| l["user"] == "admin" && l["context"] == "sim-admin")
+    );
+    let reasons = room.event_reasons("checkout");
+    for reason in [
+        "CutoverPause",
+        "CutoverPromote",
+        "CutoverAbort",
+        "CutoverRetry",
+        "CutoverUndo",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} in {reasons:?}"
+        );
+    }
+}
+
+#[test]
+fn a_change_between_looking_and_confirming_refuses_the_promote() {
+    let Some(room) = room(
+        "a_change_between_looking_and_confirming_refuses_the_promote",
+        &["--scenario", "fixture"],
+        "--context sim-admin -n shop",
+    ) else {
+        return;
+    };
+    room.find("checkout");
+    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
+    room.tmux.wait_for_text("decide", SCREEN);
+    room.open_dialog("P", "promote checkout?");
+    // Someone else pauses it meanwhile.
+    let out = room.sim.merge_patch(
+        &room.kubectl,
+        ("rollout", "checkout"),
+        None,
+        r#"{"spec":{"paused":true}}"#,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    room.tmux.keys(&["y"]);
+    let screen = room.tmux.wait_for_text("refused", SCREEN);
+    assert!(
+        screen.contains("changed while you were deciding"),
+        "{screen}"
+    );
+    let ro = room.rollout("checkout");
+    assert_eq!(step(&ro), 1, "still at the manual pause");
+    assert!(
+        ro["status"]["pauseConditions"].is_array(),
+        "pause condition untouched"
+    );
+    let status_patches: Vec<Value> = room
+        .mutating_requests()
+        .into_iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/status")))
+        .collect();
+    assert!(
+        status_patches.is_empty(),
+        "nothing sent: {status_patches:?}"
+    );
+    let audit = room.audit_lines();
+    assert_eq!(audit.len(), 1, "the refusal is audited: {audit:?}");
+    assert_eq!(audit[0]["stage"], "refused");
+}
+
+#[test]
+fn read_only_sends_nothing_whatever_the_keys() {
+    let Some(room) = room(
+        "read_only_sends_nothing_whatever_the_keys",
+        &["--scenario", "default", "--time-scale", "5"],
+        "--context sim-admin -n shop --read-only",
+    ) else {
+        return;
+    };
+    room.tmux.wait_for_text("READ-ONLY", SCREEN);
+    room.tmux.wait_for_text("checkout", SCREEN);
+    room.tmux.keys(&["P"]);
+    room.tmux.wait_for_text("read-only", SCREEN);
+    // 10,000 keys from every binding and then some; `q` and Ctrl-C would end
+    // the session and are left out, `:` is in (commands are read-only too).
+    let alphabet: Vec<&str> = [
+        "p", "P", "F", "A", "R", "U", "C-r", "y", "n", "Enter", "Escape", "j", "k", "Up", "Down",
+        "g", "G", "/", ":", "?", "s", "c", "h", "e", "x", "o", "u", "t", "BSpace", "Tab", "PageUp",
+        "PageDown", "1", "-", " ",
+    ]
+    .to_vec();
+    let mut seed: u64 = 0x5eed_cafe;
+    let mut sent = 0;
+    while sent < 10_000 {
+        let batch: Vec<&str> = (0..250)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                alphabet[usize::try_from(seed % alphabet.len() as u64).unwrap_or(0)]
+            })
+            .collect();
+        room.tmux.keys(&batch);
+        sent += batch.len();
+    }
+    room.tmux.keys(&["Escape", "Escape", "Escape"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = room.tmux.screen();
+    assert!(
+        !screen.contains("EXITED"),
+        "still running after 10,000 keys:\n{screen}"
+    );
+    assert!(screen.contains("READ-ONLY"), "{screen}");
+    assert_eq!(
+        room.mutating_requests(),
+        Vec::<Value>::new(),
+        "no mutating request from a read-only session"
+    );
+    assert!(room.audit_lines().is_empty(), "nothing to audit");
+}
+
+#[test]
+fn a_viewer_sees_actions_forbidden_and_sends_no_patch() {
+    let Some(room) = room(
+        "a_viewer_sees_actions_forbidden_and_sends_no_patch",
+        &["--scenario", "fixture"],
+        "--context sim-viewer -n shop",
+    ) else {
+        return;
+    };
+    room.find("checkout");
+    room.tmux.wait_for_text("user viewer", SCREEN);
+    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
+    room.tmux.wait_for("promote forbidden", SCREEN, |_| {
+        room.tmux.keys(&["P"]);
+        std::thread::sleep(Duration::from_millis(200));
+        room.tmux
+            .screen()
+            .contains("forbidden: viewer may not patch rollouts/status")
+    });
+    room.tmux.keys(&["?"]);
+    let help = room
+        .tmux
+        .wait_for_text("Keys · acting on Rollout checkout", SCREEN);
+    assert!(help.contains("off: forbidden"), "{help}");
+    room.tmux
+        .keys(&["Escape", "p", "y", "A", "checkout", "Enter"]);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(room.mutating_requests(), Vec::<Value>::new());
+}
+
+/// `kubectl create --raw` sends an admin POST to the simulator's fault API.
+fn fault(room: &Room, path: &str) {
+    let body = room.sim.dir.path().join("empty.json");
+    std::fs::write(&body, "{}").expect("write body");
+    room.kubectl(&[
+        "--context",
+        "sim-admin",
+        "create",
+        "--raw",
+        path,
+        "-f",
+        body.to_str().expect("utf-8 path"),
+    ]);
+}
+
+#[test]
+fn survives_an_outage_and_410_gone() {
+    let Some(room) = room(
+        "survives_an_outage_and_410_gone",
+        &["--scenario", "fixture"],
+        "--context sim-admin -n shop",
+    ) else {
+        return;
+    };
+    room.find("checkout");
+    room.tmux.keys(&["Enter"]);
+    room.tmux.wait_for_text("Revisions", SCREEN);
+    fault(&room, "/_sim/faults/outage?seconds=6");
+    let screen = room.tmux.wait_for_text("disconnected", SCREEN);
+    assert!(
+        screen.contains("data as of"),
+        "the age of the data is shown:\n{screen}"
+    );
+    assert!(
+        screen.contains("checkout"),
+        "the last data stays on screen:\n{screen}"
+    );
+    room.tmux.wait_for_text("● live", Duration::from_secs(90));
+
+    // Forced 410s: the watches relist, and changes still arrive.
+    fault(&room, "/_sim/faults/gone?count=20");
+    fault(&room, "/_sim/faults/cut-watches");
+    let out = room.sim.merge_patch(
+        &room.kubectl,
+        ("rollout", "checkout"),
+        None,
+        r#"{"spec":{"paused":true}}"#,
+    );
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    room.tmux
+        .wait_for_text("manually paused", Duration::from_secs(90));
+    room.tmux.wait_for_text("● live", Duration::from_secs(90));
+}

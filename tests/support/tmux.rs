@@ -1,0 +1,106 @@
+//! A real terminal for end-to-end tests: tmux on its own socket in a
+//! temporary folder, running one command at a fixed size.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    program: PathBuf,
+    socket: PathBuf,
+}
+
+impl Tmux {
+    /// Start `command` (run by `sh -c`) in a detached session of
+    /// `width`×`height` cells. The pane stays after the command exits so a
+    /// test can tell a crash from a hang.
+    pub fn start(program: &Path, dir: &Path, width: u16, height: u16, command: &str) -> Tmux {
+        let tmux = Tmux {
+            program: program.to_path_buf(),
+            socket: dir.join("tmux.sock"),
+        };
+        let status = tmux
+            .cmd()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "ui",
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+            ])
+            .arg(format!("{command}; echo EXITED $?; sleep 600"))
+            .status()
+            .expect("run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(&self.program);
+        c.arg("-S").arg(&self.socket);
+        c
+    }
+
+    /// Send keys by tmux name (`Enter`, `Escape`, `C-r`, `P`).
+    pub fn keys(&self, keys: &[&str]) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "ui"])
+            .args(keys)
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+    }
+
+    /// Type text literally.
+    pub fn type_text(&self, text: &str) {
+        let status = self
+            .cmd()
+            .args(["send-keys", "-t", "ui", "-l", text])
+            .status()
+            .expect("send-keys");
+        assert!(status.success());
+    }
+
+    pub fn screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", "ui"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until the screen satisfies `cond`; panic with the last screen if
+    /// it never does. The timeout only bounds a broken test.
+    pub fn wait_for(&self, what: &str, timeout: Duration, cond: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if cond(&screen) {
+                return screen;
+            }
+            assert!(
+                !screen.contains("EXITED"),
+                "the control room exited while waiting for {what}:\n{screen}"
+            );
+            if start.elapsed() > timeout {
+                panic!("timed out waiting for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn wait_for_text(&self, text: &str, timeout: Duration) -> String {
+        self.wait_for(&format!("{text:?}"), timeout, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").status();
+    }
+}
