@@ -202,7 +202,7 @@ pub async fn report(
 
 pub fn table(report: &StatusReport) -> String {
     let mut out = format!(
-        "{:<11} {:<24} {:<11} {:<20} {:<7} {:<8} {:<24} {:<24} {}\n",
+        "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {}\n",
         "KIND", "NAME", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE", "ATTENTION"
     );
     for r in &report.releases {
@@ -222,7 +222,7 @@ pub fn table(report: &StatusReport) -> String {
                 .to_string()
         };
         out.push_str(&format!(
-            "{:<11} {:<24} {:<11} {:<20} {:<7} {:<8} {:<24} {:<24} {}\n",
+            "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {}\n",
             r.kind,
             name,
             r.strategy,

@@ -189,11 +189,7 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
             let routes = routing::argo_routes(canary, namespace(ro), index.objects);
             weights.router = routes.weight;
             weights.header_routes = routes.header_routes;
-            // Once fully promoted, the controller reports the canary weight
-            // of the finished update; compare the router with what it holds.
-            if stable_hash.is_some() && stable_hash == current_hash {
-                weights.applied = status_canary_weight.or(Some(0));
-            }
+            weights.reported = status_canary_weight;
         }
     }
 

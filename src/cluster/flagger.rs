@@ -117,6 +117,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
     );
     let weights = Weights {
         desired: None,
+        reported: None,
         applied: Some(status.weight),
         router: routes.weight.filter(|_| in_analysis || status.weight > 0),
         header_routes: routes.header_routes,

@@ -118,6 +118,7 @@ pub fn format_seconds(s: u64) -> String {
 
 /// Why a release is paused, and until when if the pause is timed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Pause {
     /// `CanaryPauseStep`, `BlueGreenPause`, `InconclusiveAnalysisRun`,
     /// "manually paused", Flagger's `WaitingPromotion`, …
@@ -159,6 +160,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PodInfo {
     pub name: String,
     /// Pod phase, or the waiting reason of a container (CrashLoopBackOff).
@@ -201,6 +203,7 @@ impl Revision {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Measurement {
     pub phase: String,
     pub value: Option<String>,
@@ -208,6 +211,7 @@ pub struct Measurement {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MetricResult {
     pub name: String,
     pub phase: String,
@@ -221,6 +225,7 @@ pub struct MetricResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnalysisRunInfo {
     pub name: String,
     /// `Step`, `Background`, `PrePromotion` or `PostPromotion`.
@@ -234,6 +239,7 @@ pub struct AnalysisRunInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BlueGreen {
     pub active_hash: Option<String>,
     pub preview_hash: Option<String>,
@@ -243,6 +249,7 @@ pub struct BlueGreen {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FlaggerStatus {
     pub phase: String,
     pub weight: u32,
@@ -268,6 +275,7 @@ pub enum EventKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
     pub at: Option<DateTime<Utc>>,
     pub kind: EventKind,

@@ -21,12 +21,17 @@ pub struct HeaderRoute {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Weights {
     /// What the steps ask for (Argo's SetWeight).
     pub desired: Option<u32>,
-    /// What the controller says it applied (`status.canary.weights`,
-    /// Flagger's `canaryWeight`).
+    /// What the controller says it applied (Argo's ActualWeight, Flagger's
+    /// `canaryWeight`).
     pub applied: Option<u32>,
+    /// The canary weight the controller reports writing to the router
+    /// (`status.canary.weights.canary.weight`), when it differs in meaning
+    /// from `applied` (0 once fully promoted, while ActualWeight is 100).
+    pub reported: Option<u32>,
     pub router: Option<RouterWeight>,
     pub header_routes: Vec<HeaderRoute>,
 }
@@ -34,7 +39,7 @@ pub struct Weights {
 impl Weights {
     /// The controller's applied weight disagrees with the router's.
     pub fn drift(&self) -> Option<(u32, u32)> {
-        let applied = self.applied?;
+        let applied = self.reported.or(self.applied)?;
         let router = self.router.as_ref()?.canary;
         (applied != router).then_some((applied, router))
     }
