@@ -6,5 +6,8 @@ pub mod run;
 pub mod state;
 pub mod update;
 
+#[cfg(test)]
+mod tests;
+
 pub use state::State;
 pub use update::{Effect, Msg, Outcome, update};

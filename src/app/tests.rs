@@ -1,0 +1,309 @@
+//! The update step from fixture objects: keys in, state and effects out.
+
+use super::keymap::{Chord, Keymap};
+use super::state::{Overlay, Scope, State};
+use super::update::{Effect, Msg, update};
+use crate::cluster::kinds::WatchedKind;
+use crate::cluster::watch::SourceUpdate;
+use crate::model::Action;
+use chrono::{DateTime, TimeZone, Utc};
+use crossterm::event::KeyCode;
+use kube::api::DynamicObject;
+use serde_json::json;
+use std::sync::Arc;
+
+fn t(seconds: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap() + chrono::Duration::seconds(seconds)
+}
+
+/// An Argo canary at step 1 of 3 (`pause: {}`), or at a timed pause.
+fn checkout(paused: bool, timed: bool) -> DynamicObject {
+    let pause = if timed {
+        json!({"duration": "30s"})
+    } else {
+        json!({})
+    };
+    serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "metadata": {"name": "checkout", "namespace": "shop", "uid": "u1", "generation": 2, "resourceVersion": "7"},
+        "spec": {
+            "paused": paused,
+            "replicas": 2,
+            "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": pause}, {"setWeight": 50}]}}
+        },
+        "status": {
+            "observedGeneration": "2",
+            "phase": "Paused",
+            "message": "CanaryPauseStep",
+            "currentStepIndex": 1,
+            "currentPodHash": "new",
+            "stableRS": "old",
+            "controllerPause": true,
+            "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-11-23T14:00:00Z"}]
+        }
+    }))
+    .unwrap()
+}
+
+fn objects(object: DynamicObject, at: DateTime<Utc>) -> Msg {
+    Msg::Source {
+        epoch: 0,
+        update: SourceUpdate::Objects {
+            source: "rollouts".into(),
+            kind: WatchedKind::Rollout,
+            objects: vec![Arc::new(object)],
+            at,
+        },
+    }
+}
+
+fn connected(state: &mut State) {
+    let scope = Scope {
+        context: "prod".into(),
+        namespace: Some("shop".into()),
+        user: Some("ana".into()),
+        ..Scope::default()
+    };
+    update(
+        state,
+        Msg::Connected {
+            epoch: 0,
+            scope,
+            at: t(0),
+        },
+    );
+}
+
+/// Connected, with checkout listed and every access review answered `allowed`.
+fn room(read_only: bool) -> State {
+    let mut state = State::new(t(0), read_only, Keymap::default());
+    connected(&mut state);
+    let out = update(&mut state, objects(checkout(false, false), t(1)));
+    for effect in out.effects {
+        if let Effect::CheckAccess(key) = effect {
+            update(
+                &mut state,
+                Msg::Access {
+                    key,
+                    result: Ok((true, String::new())),
+                    at: t(1),
+                },
+            );
+        }
+    }
+    state
+}
+
+fn press(state: &mut State, c: char) -> Vec<Effect> {
+    update(state, Msg::Key(Chord::plain(c))).effects
+}
+
+fn press_code(state: &mut State, code: KeyCode) -> Vec<Effect> {
+    update(
+        state,
+        Msg::Key(Chord {
+            code,
+            ctrl: false,
+            alt: false,
+        }),
+    )
+    .effects
+}
+
+fn last_result(state: &State) -> String {
+    state
+        .last_result
+        .as_ref()
+        .map(|r| r.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn read_only_never_opens_an_action() {
+    let mut state = room(true);
+    for c in ['p', 'P', 'F', 'A', 'R', 'U'] {
+        assert!(press(&mut state, c).is_empty());
+        assert!(state.overlay.is_none());
+        assert!(
+            last_result(&state).starts_with("read-only"),
+            "{}",
+            last_result(&state)
+        );
+    }
+}
+
+#[test]
+fn access_is_reviewed_before_an_action_is_offered() {
+    let mut state = State::new(t(0), false, Keymap::default());
+    connected(&mut state);
+    let out = update(&mut state, objects(checkout(false, false), t(1)));
+    let reviews: Vec<String> = out
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::CheckAccess(k) => Some(k.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reviews,
+        ["patch rollouts in shop", "patch rollouts/status in shop"]
+    );
+    press(&mut state, 'P');
+    assert!(state.overlay.is_none());
+    assert!(
+        last_result(&state).contains("checking permission"),
+        "{}",
+        last_result(&state)
+    );
+}
+
+#[test]
+fn denied_access_says_who_may_not_do_what() {
+    let mut state = State::new(t(0), false, Keymap::default());
+    connected(&mut state);
+    let out = update(&mut state, objects(checkout(false, false), t(1)));
+    for effect in out.effects {
+        if let Effect::CheckAccess(key) = effect {
+            let allowed = key.subresource.is_none();
+            update(
+                &mut state,
+                Msg::Access {
+                    key,
+                    result: Ok((allowed, "no RBAC rule".into())),
+                    at: t(1),
+                },
+            );
+        }
+    }
+    press(&mut state, 'P');
+    assert_eq!(
+        last_result(&state),
+        "promote checkout: forbidden: ana may not patch rollouts/status in shop: no RBAC rule"
+    );
+    press(&mut state, 'p');
+    assert!(
+        matches!(state.overlay, Some(Overlay::Confirm(_))),
+        "pause needs only rollouts"
+    );
+}
+
+#[test]
+fn promote_from_a_manual_pause_clears_the_pause_condition() {
+    let mut state = room(false);
+    press(&mut state, 'P');
+    let Some(Overlay::Confirm(confirm)) = &state.overlay else {
+        panic!("no confirmation")
+    };
+    assert_eq!(confirm.plan.requests.len(), 1);
+    assert_eq!(confirm.plan.requests[0].subresource, Some("status"));
+    assert_eq!(
+        confirm.plan.requests[0].body,
+        json!({"status": {"pauseConditions": null}})
+    );
+    let effects = press(&mut state, 'y');
+    let [Effect::Act(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(request.plan.action, Action::Promote);
+    assert_eq!(
+        (request.user.as_str(), request.context.as_str()),
+        ("ana", "prod")
+    );
+    assert_eq!(request.seen_resource_version, "7");
+    assert_eq!(last_result(&state), "promote checkout: sending…");
+}
+
+#[test]
+fn abort_asks_for_the_name() {
+    let mut state = room(false);
+    press(&mut state, 'A');
+    assert!(
+        press(&mut state, 'y').is_empty(),
+        "y is a letter of the name here"
+    );
+    press_code(&mut state, KeyCode::Backspace);
+    for c in "checkou".chars() {
+        press(&mut state, c);
+    }
+    assert!(
+        press_code(&mut state, KeyCode::Enter).is_empty(),
+        "a wrong name does nothing"
+    );
+    press(&mut state, 't');
+    let effects = press_code(&mut state, KeyCode::Enter);
+    assert!(matches!(effects.as_slice(), [Effect::Act(r)] if r.plan.action == Action::Abort));
+}
+
+#[test]
+fn a_change_while_deciding_refuses_the_action() {
+    let mut state = room(false);
+    press(&mut state, 'P');
+    update(&mut state, objects(checkout(true, false), t(2)));
+    let effects = press(&mut state, 'y');
+    assert!(
+        matches!(effects.as_slice(), [Effect::AuditRefusal { .. }]),
+        "refused and audited, not sent: {effects:?}"
+    );
+    assert!(last_result(&state).contains("refused: it changed while you were deciding"));
+    assert!(
+        last_result(&state).contains("pause changed"),
+        "{}",
+        last_result(&state)
+    );
+}
+
+#[test]
+fn escape_cancels_and_nothing_is_sent() {
+    let mut state = room(false);
+    press(&mut state, 'p');
+    assert!(press_code(&mut state, KeyCode::Esc).is_empty());
+    assert!(state.overlay.is_none());
+    assert_eq!(last_result(&state), "pause checkout: cancelled");
+}
+
+#[test]
+fn messages_of_an_old_connection_are_ignored() {
+    let mut state = room(false);
+    update(&mut state, Msg::Key(Chord::plain(':')));
+    for c in "ns payments".chars() {
+        press(&mut state, c);
+    }
+    let effects = press_code(&mut state, KeyCode::Enter);
+    assert!(
+        matches!(effects.as_slice(), [Effect::Reconnect { epoch: 1, .. }]),
+        "{effects:?}"
+    );
+    assert!(state.releases.is_empty());
+    update(&mut state, objects(checkout(false, false), t(3)));
+    assert!(state.releases.is_empty(), "epoch 0 is gone");
+}
+
+#[test]
+fn the_clock_ticks_only_for_countdowns_and_stale_data() {
+    let mut state = room(false);
+    assert!(!state.needs_clock(), "a manual pause has no countdown");
+    update(&mut state, objects(checkout(false, true), t(2)));
+    assert!(state.needs_clock(), "a timed pause counts down");
+    let release = state.releases[0].clone();
+    assert_eq!(
+        release.pause.as_ref().and_then(|p| p.remaining(t(12))),
+        Some(18)
+    );
+    update(&mut state, objects(checkout(false, false), t(3)));
+    assert!(!state.needs_clock());
+    update(
+        &mut state,
+        Msg::Source {
+            epoch: 0,
+            update: SourceUpdate::Health {
+                source: "rollouts".into(),
+                error: Some("connection refused".into()),
+                at: t(4),
+            },
+        },
+    );
+    assert!(state.needs_clock(), "the age of stale data counts up");
+    assert_eq!(state.disconnected_since().map(|(at, _)| at), Some(t(4)));
+}
