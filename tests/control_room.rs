@@ -462,3 +462,35 @@ fn survives_an_outage_and_410_gone() {
         .wait_for_text("manually paused", Duration::from_secs(90));
     room.tmux.wait_for_text("● live", Duration::from_secs(90));
 }
+
+#[test]
+fn the_terminal_is_restored_on_sigterm_and_sighup() {
+    for signal in ["TERM", "HUP", "INT"] {
+        let test = format!("the_terminal_is_restored_on_sig{signal}");
+        let Some(room) = room(
+            &test,
+            &["--scenario", "fixture"],
+            "--context sim-admin -n shop",
+        ) else {
+            return;
+        };
+        room.tmux.wait_for_text("● live", SCREEN);
+        let pid = room.tmux.command_pid().expect("the control room's pid");
+        let status = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let screen = room
+            .tmux
+            .wait_for("the exit", SCREEN, |s| s.contains("EXITED"));
+        assert!(
+            screen.contains("EXITED 0"),
+            "SIG{signal}: clean exit:\n{screen}"
+        );
+        assert!(
+            !screen.contains("Releases ("),
+            "SIG{signal}: the alternate screen is left:\n{screen}"
+        );
+    }
+}

@@ -16,7 +16,11 @@ fn status(sim: &ServeProcess, context: &str, extra: &[&str]) -> Value {
         .args(extra)
         .output()
         .expect("run cutover status");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("status prints JSON")
 }
 
@@ -35,20 +39,40 @@ fn status_json_lists_every_release_of_the_default_scenario() {
             .unwrap_or_else(|| panic!("{name} listed: {report:#}"))
     };
     let names: Vec<&str> = releases.iter().filter_map(|r| r["name"].as_str()).collect();
-    for name in ["cart", "checkout", "frontend", "inventory", "notifications", "payments", "search"] {
+    for name in [
+        "cart",
+        "checkout",
+        "frontend",
+        "inventory",
+        "notifications",
+        "payments",
+        "search",
+    ] {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
-    assert!(!names.contains(&"search-primary"), "Flagger's primary belongs to its canary");
+    assert!(
+        !names.contains(&"search-primary"),
+        "Flagger's primary belongs to its canary"
+    );
 
     let checkout = by_name("checkout");
-    assert_eq!((checkout["kind"].as_str(), checkout["strategy"].as_str()), (Some("Rollout"), Some("Canary")));
+    assert_eq!(
+        (checkout["kind"].as_str(), checkout["strategy"].as_str()),
+        (Some("Rollout"), Some("Canary"))
+    );
     assert_eq!(checkout["step"]["total"], 7);
     assert!(checkout["weights"]["desired"].is_u64() && checkout["weights"]["applied"].is_u64());
-    assert!(checkout["weights"]["router"]["object"] == "VirtualService/checkout", "{checkout:#}");
+    assert!(
+        checkout["weights"]["router"]["object"] == "VirtualService/checkout",
+        "{checkout:#}"
+    );
     let payments = by_name("payments");
     assert_eq!(payments["strategy"], "BlueGreen");
     let search = by_name("search");
-    assert_eq!((search["kind"].as_str(), search["strategy"].as_str()), (Some("Canary"), Some("Progressive")));
+    assert_eq!(
+        (search["kind"].as_str(), search["strategy"].as_str()),
+        (Some("Canary"), Some("Progressive"))
+    );
     assert!(search["flagger"]["threshold"].is_u64());
     assert_eq!(by_name("frontend")["kind"], "Deployment");
 
@@ -56,9 +80,30 @@ fn status_json_lists_every_release_of_the_default_scenario() {
         assert!(r["phase"].is_string() && r["health"].is_string(), "{r:#}");
         let revisions = r["revisions"].as_array().expect("revisions");
         assert!(!revisions.is_empty(), "{} has revisions", r["name"]);
-        assert!(revisions.iter().all(|rev| rev["podHash"].is_string() && rev["images"].is_array()));
-        let actions: Vec<&str> = r["actions"].as_array().expect("actions").iter().filter_map(|a| a["action"].as_str()).collect();
-        assert_eq!(actions, ["pause", "resume", "promote", "promote-full", "abort", "retry", "undo", "restart"]);
+        assert!(
+            revisions
+                .iter()
+                .all(|rev| rev["podHash"].is_string() && rev["images"].is_array())
+        );
+        let actions: Vec<&str> = r["actions"]
+            .as_array()
+            .expect("actions")
+            .iter()
+            .filter_map(|a| a["action"].as_str())
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "pause",
+                "resume",
+                "promote",
+                "promote-full",
+                "abort",
+                "retry",
+                "undo",
+                "restart"
+            ]
+        );
     }
     // An admin may pause checkout; a viewer may not, and is told why.
     let pause = |report: &Value| {
@@ -72,5 +117,9 @@ fn status_json_lists_every_release_of_the_default_scenario() {
     let viewer = status(&sim, "sim-viewer", &["checkout"]);
     assert_eq!(viewer["releases"].as_array().map(Vec::len), Some(1));
     assert_eq!(pause(&viewer)["available"], false);
-    assert!(pause(&viewer)["reason"].as_str().is_some_and(|r| r.contains("forbidden")));
+    assert!(
+        pause(&viewer)["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("forbidden"))
+    );
 }

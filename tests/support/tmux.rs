@@ -65,6 +65,23 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// The pid of the command in the pane (a child of the pane's shell).
+    pub fn command_pid(&self) -> Option<u32> {
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "-t", "ui", "#{pane_pid}"])
+            .output()
+            .ok()?;
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let children = Command::new("pgrep").args(["-P", &shell]).output().ok()?;
+        String::from_utf8_lossy(&children.stdout)
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn screen(&self) -> String {
         let out = self
             .cmd()
@@ -90,6 +107,22 @@ impl Tmux {
             if start.elapsed() > timeout {
                 panic!("timed out waiting for {what}; the screen:\n{screen}");
             }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Wait for the command to end; the screen then shows `EXITED <status>`.
+    pub fn wait_for_exit(&self, timeout: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains("EXITED") {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "the command did not exit:\n{screen}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
