@@ -338,6 +338,13 @@ fn say(state: &mut State, text: String, ok: bool) -> Outcome {
 }
 
 fn key(state: &mut State, chord: Chord) -> Outcome {
+    let mut out = handle_key(state, chord);
+    // Whatever the key did, the release it now points at gets its reviews.
+    out.effects.extend(access_checks(state));
+    out
+}
+
+fn handle_key(state: &mut State, chord: Chord) -> Outcome {
     match state.overlay.take() {
         Some(Overlay::Confirm(confirm)) => return confirm_key(state, *confirm, chord),
         Some(Overlay::Command(line)) => return command_key(state, line, chord),
@@ -356,12 +363,7 @@ fn key(state: &mut State, chord: Chord) -> Outcome {
     let Some(command) = state.keymap.command(&chord) else {
         return Outcome::default();
     };
-    let before = state.target().map(|r| r.key.clone());
-    let mut out = run_key_command(state, command);
-    if state.target().map(|r| r.key.clone()) != before {
-        out.effects.extend(access_checks(state));
-    }
-    out
+    run_key_command(state, command)
 }
 
 fn move_selection(state: &mut State, delta: isize) -> Outcome {

@@ -426,7 +426,14 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
             {
                 labels.remove("pod-template-hash");
             }
-            let mut annotations = r.annotations.clone();
+            // kubectl: the Deployment keeps only its own revision
+            // bookkeeping; everything else comes from the ReplicaSet.
+            let mut annotations: std::collections::BTreeMap<String, String> = r
+                .annotations
+                .iter()
+                .filter(|(k, _)| DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             for (k, v) in &target.annotations {
                 if !DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()) {
                     annotations.insert(k.clone(), v.clone());

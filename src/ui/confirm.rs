@@ -59,15 +59,21 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         }
     }
     lines.push(Line::from(Span::styled("Requests:", theme.muted())));
+    let width = area.width.saturating_sub(4).min(110);
+    // Long bodies (a whole pod template) are cut here; the audit has them.
+    let body_limit = usize::from(width).saturating_mul(2).max(40);
     for r in &c.plan.requests {
         let target = match r.subresource {
             Some(s) => format!("{}/{s}", c.key.name),
             None => c.key.name.clone(),
         };
+        let mut body = r.body.to_string();
+        if body.chars().count() > body_limit {
+            body = body.chars().take(body_limit).collect::<String>() + "…";
+        }
         lines.push(Line::from(format!(
-            "  PATCH {target} ({}) {}",
+            "  PATCH {target} ({}) {body}",
             r.kind.content_type().trim_start_matches("application/"),
-            r.body
         )));
     }
     lines.push(Line::from(""));
@@ -93,10 +99,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         ))
     };
     lines.push(prompt);
-    let width = area.width.saturating_sub(4).min(110);
-    // Wrapped lines take several rows: size the box for them.
+    // Wrapped lines take several rows (word wrap may take one more).
     let inner = usize::from(width.saturating_sub(2)).max(1);
-    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let rows: usize = lines
+        .iter()
+        .map(|l| match l.width().max(1).div_ceil(inner) {
+            1 => 1,
+            n => n + 1,
+        })
+        .sum();
     let popup = centred(area, width, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     let title = format!(" {} {}? ", action.word(), c.key.name);
     let widget = Paragraph::new(lines)
