@@ -6,6 +6,7 @@ use super::release::{Kind, Release, Strategy};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Action {
@@ -382,6 +383,8 @@ fn flagger(r: &Release, action: Action) -> Result<Planned, String> {
     }
 }
 
+/// kubectl's `annotationsToSkip`: never copied from the ReplicaSet on an
+/// undo; the Deployment keeps its own values of these.
 const DEPLOYMENT_ANNOTATIONS_NOT_COPIED: [&str; 6] = [
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
@@ -429,7 +432,14 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
             {
                 labels.remove("pod-template-hash");
             }
-            let mut annotations = r.annotations.clone();
+            // As kubectl: the Deployment keeps only its own bookkeeping
+            // annotations; every other one comes from the revision.
+            let mut annotations: BTreeMap<String, String> = r
+                .annotations
+                .iter()
+                .filter(|(k, _)| DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             for (k, v) in &target.annotations {
                 if !DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()) {
                     annotations.insert(k.clone(), v.clone());
