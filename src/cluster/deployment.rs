@@ -117,6 +117,7 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
         replicas,
         analysis: Vec::new(),
         blue_green: None,
+        argo: None,
         flagger: None,
         timeline,
         attention,

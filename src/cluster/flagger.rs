@@ -193,6 +193,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         replicas,
         analysis: Vec::new(),
         blue_green: None,
+        argo: None,
         flagger: Some(status),
         timeline,
         attention,

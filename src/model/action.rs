@@ -279,17 +279,18 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
     if r.spec_paused {
         requests.push(unpause());
     }
-    let paused_by_controller = r
-        .pause
-        .as_ref()
-        .is_some_and(|p| p.reason != "manually paused");
-    let inconclusive = r
-        .pause
-        .as_ref()
-        .is_some_and(|p| p.reason == "InconclusiveAnalysisRun");
+    // As the plugin's `getPatches`: the status patch follows the pause
+    // conditions and the step analysis, whether or not spec.paused is set.
+    let argo = r.argo.as_ref();
+    let paused_by_controller = argo.is_some_and(|a| !a.pause_conditions.is_empty());
+    let inconclusive = r.strategy == Strategy::Canary
+        && paused_by_controller
+        && argo.is_some_and(|a| {
+            a.controller_pause && a.step_analysis_phase.as_deref() == Some("Inconclusive")
+        });
     let next = |i: usize| (i + 1).min(r.steps.len());
     let effect;
-    if inconclusive && r.strategy == Strategy::Canary && r.current_step.is_some() {
+    if inconclusive && !r.steps.is_empty() {
         let index = next(r.current_step.unwrap_or(0));
         requests.push(PatchRequest::status(json!({
             "status": {"pauseConditions": null, "controllerPause": false, "currentStepIndex": index}
