@@ -9,7 +9,8 @@ use super::workload::{self, ARGO};
 use crate::model::phase::{ArgoPhaseInputs, argo_phase};
 use crate::model::traffic::{ActualWeightInputs, Weights, actual_weight, desired_weight};
 use crate::model::{
-    Attention, BlueGreen, Health, Kind, Pause, Release, ReleaseKey, Replicas, Role, Step, Strategy,
+    ArgoStatus, Attention, BlueGreen, Health, Kind, Pause, Release, ReleaseKey, Replicas, Role,
+    Step, Strategy,
 };
 use crate::time::parse_go_or_seconds;
 use kube::api::DynamicObject;
@@ -246,10 +247,6 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         weights,
         pause,
         spec_paused,
-        pause_conditions: pause_conditions
-            .iter()
-            .filter_map(|c| str_at(c, "/reason").map(str::to_string))
-            .collect(),
         aborted,
         promote_full: bool_at(data, "/status/promoteFull"),
         current_hash,
@@ -259,6 +256,15 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         replicas,
         analysis,
         blue_green: bg,
+        argo: Some(ArgoStatus {
+            pause_conditions: pause_conditions
+                .iter()
+                .map(|c| str_at(c, "/reason").unwrap_or_default().to_string())
+                .collect(),
+            controller_pause: bool_at(data, "/status/controllerPause"),
+            step_analysis_phase: str_at(data, "/status/canary/currentStepAnalysisRunStatus/status")
+                .map(str::to_string),
+        }),
         flagger: None,
         timeline,
         attention,

@@ -182,7 +182,6 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         weights,
         pause,
         spec_paused: suspended,
-        pause_conditions: Vec::new(),
         aborted: false,
         promote_full: false,
         current_revision: revisions
@@ -195,6 +194,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         replicas,
         analysis: Vec::new(),
         blue_green: None,
+        argo: None,
         flagger: Some(status),
         timeline,
         attention,

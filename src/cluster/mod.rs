@@ -13,6 +13,9 @@ pub mod routing;
 pub mod watch;
 pub mod workload;
 
+#[cfg(test)]
+mod tests;
+
 use crate::model::Release;
 use kinds::WatchedKind;
 use kube::api::DynamicObject;

@@ -6,6 +6,7 @@ use super::release::{Kind, Release, Strategy};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Action {
@@ -278,14 +279,18 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
     if r.spec_paused {
         requests.push(unpause());
     }
-    let paused_by_controller = !r.pause_conditions.is_empty();
-    let inconclusive = r
-        .pause_conditions
-        .iter()
-        .any(|c| c == "InconclusiveAnalysisRun");
+    // As the plugin's `getPatches`: the status patch follows the pause
+    // conditions and the step analysis, whether or not spec.paused is set.
+    let argo = r.argo.as_ref();
+    let paused_by_controller = argo.is_some_and(|a| !a.pause_conditions.is_empty());
+    let inconclusive = r.strategy == Strategy::Canary
+        && paused_by_controller
+        && argo.is_some_and(|a| {
+            a.controller_pause && a.step_analysis_phase.as_deref() == Some("Inconclusive")
+        });
     let next = |i: usize| (i + 1).min(r.steps.len());
     let effect;
-    if inconclusive && r.strategy == Strategy::Canary && r.current_step.is_some() {
+    if inconclusive && !r.steps.is_empty() {
         let index = next(r.current_step.unwrap_or(0));
         requests.push(PatchRequest::status(json!({
             "status": {"pauseConditions": null, "controllerPause": false, "currentStepIndex": index}
@@ -379,6 +384,8 @@ fn flagger(r: &Release, action: Action) -> Result<Planned, String> {
     }
 }
 
+/// kubectl's `annotationsToSkip`: never copied from the ReplicaSet on an
+/// undo; the Deployment keeps its own values of these.
 const DEPLOYMENT_ANNOTATIONS_NOT_COPIED: [&str; 6] = [
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
@@ -426,9 +433,9 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
             {
                 labels.remove("pod-template-hash");
             }
-            // kubectl: the Deployment keeps only its own revision
-            // bookkeeping; everything else comes from the ReplicaSet.
-            let mut annotations: std::collections::BTreeMap<String, String> = r
+            // As kubectl: the Deployment keeps only its own bookkeeping
+            // annotations; every other one comes from the revision.
+            let mut annotations: BTreeMap<String, String> = r
                 .annotations
                 .iter()
                 .filter(|(k, _)| DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()))

@@ -248,6 +248,17 @@ pub struct BlueGreen {
     pub auto_promotion: bool,
 }
 
+/// The Argo status fields a promote decides on (the plugin's `getPatches`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ArgoStatus {
+    /// Reasons of `status.pauseConditions`, also while `spec.paused` is set.
+    pub pause_conditions: Vec<String>,
+    /// `status.controllerPause`.
+    pub controller_pause: bool,
+    /// `status.canary.currentStepAnalysisRunStatus.status`.
+    pub step_analysis_phase: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlaggerStatus {
@@ -345,8 +356,6 @@ pub struct Release {
     pub pause: Option<Pause>,
     /// `spec.paused` (Argo, Deployment) or `spec.suspend` (Flagger).
     pub spec_paused: bool,
-    /// Argo `status.pauseConditions` reasons: pauses the controller added.
-    pub pause_conditions: Vec<String>,
     /// Argo `status.abort`.
     pub aborted: bool,
     pub promote_full: bool,
@@ -360,6 +369,7 @@ pub struct Release {
     pub replicas: Replicas,
     pub analysis: Vec<AnalysisRunInfo>,
     pub blue_green: Option<BlueGreen>,
+    pub argo: Option<ArgoStatus>,
     pub flagger: Option<FlaggerStatus>,
     pub timeline: Vec<TimelineEntry>,
     pub attention: Vec<Attention>,

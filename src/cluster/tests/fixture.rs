@@ -1,0 +1,117 @@
+//! Real-shaped objects from YAML fixtures (`tests/fixtures/`), held in
+//! `Objects` as the watchers would hold them, with small edits per test.
+
+use crate::cluster::kinds::WatchedKind;
+use crate::cluster::{Objects, releases};
+use crate::model::{Kind, Release};
+use chrono::{DateTime, Utc};
+use kube::api::DynamicObject;
+use serde::Deserialize as _;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub const ARGO_CANARY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/argo-canary.yaml"
+));
+pub const ARGO_BLUE_GREEN: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/argo-bluegreen.yaml"
+));
+pub const FLAGGER_CANARY: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/flagger-canary.yaml"
+));
+pub const DEPLOYMENT_ROLLING: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/deployment-rolling.yaml"
+));
+
+/// A time in the fixtures' own RFC 3339 form.
+pub fn at(text: &str) -> DateTime<Utc> {
+    crate::time::parse_rfc3339(text).expect("an RFC 3339 time")
+}
+
+/// The documents of one or more fixture files, editable before mapping.
+pub struct Fixture {
+    documents: Vec<Value>,
+}
+
+impl Fixture {
+    pub fn load(files: &[&str]) -> Fixture {
+        let documents = files
+            .iter()
+            .flat_map(|text| serde_yaml::Deserializer::from_str(text))
+            .map(|document| Value::deserialize(document).expect("a YAML document"))
+            .filter(|document| !document.is_null())
+            .collect();
+        Fixture { documents }
+    }
+
+    fn document_mut(&mut self, kind: &str, name: &str) -> &mut Value {
+        self.documents
+            .iter_mut()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in the fixture"))
+    }
+
+    /// Apply a JSON merge patch (RFC 7386: `null` removes a field) to one
+    /// object, as a controller's or a human's write would.
+    pub fn merge(&mut self, kind: &str, name: &str, patch: Value) -> &mut Fixture {
+        json_patch::merge(self.document_mut(kind, name), &patch);
+        self
+    }
+
+    /// Replace the value at a JSON pointer, for edits inside arrays.
+    pub fn set(&mut self, kind: &str, name: &str, pointer: &str, value: Value) -> &mut Fixture {
+        *self
+            .document_mut(kind, name)
+            .pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("no {pointer} in {kind} {name}")) = value;
+        self
+    }
+
+    pub fn object(&self, kind: &str, name: &str) -> DynamicObject {
+        let document = self
+            .documents
+            .iter()
+            .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("no {kind} {name} in the fixture"));
+        serde_json::from_value(document.clone()).expect("a Kubernetes object")
+    }
+
+    pub fn objects(&self) -> Objects {
+        let mut objects = Objects::default();
+        for kind in WatchedKind::ALL {
+            let of_kind: Vec<Arc<DynamicObject>> = self
+                .documents
+                .iter()
+                .filter(|d| d["kind"] == kind.kind())
+                .map(|d| Arc::new(serde_json::from_value(d.clone()).expect("a Kubernetes object")))
+                .collect();
+            objects.set(kind.kind(), kind, of_kind);
+        }
+        objects
+    }
+
+    /// Every release `cluster::releases` builds from the fixture.
+    pub fn releases(&self) -> Vec<Release> {
+        releases(&self.objects())
+    }
+
+    /// The release of `kind` named `name`, as the control room lists it.
+    pub fn release(&self, kind: Kind, name: &str) -> Release {
+        self.releases()
+            .into_iter()
+            .find(|r| r.key.kind == kind && r.key.name == name)
+            .unwrap_or_else(|| panic!("no {} {name} among the releases", kind.word()))
+    }
+}
+
+/// The release (`kind`, `name`) of one fixture file after merging `patch`
+/// into its object.
+pub fn patched_release(file: &str, kind: Kind, name: &str, patch: Value) -> Release {
+    let mut fixture = Fixture::load(&[file]);
+    fixture.merge(kind.word(), name, patch);
+    fixture.release(kind, name)
+}

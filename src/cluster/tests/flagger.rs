@@ -1,0 +1,141 @@
+//! A Flagger Canary mapped to a release, with its target and primary
+//! Deployments as revisions.
+
+use super::fixture::{DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture, patched_release};
+use crate::model::traffic::RouterWeight;
+use crate::model::{Attention, Health, Kind, Release, Role, Strategy};
+use serde_json::json;
+
+fn search(fixture: &Fixture) -> Release {
+    fixture.release(Kind::Canary, "search")
+}
+
+fn with_status(status: serde_json::Value) -> Release {
+    patched_release(
+        FLAGGER_CANARY,
+        Kind::Canary,
+        "search",
+        json!({ "status": status }),
+    )
+}
+
+#[test]
+fn progressing_analysis_with_failed_checks() {
+    let r = search(&Fixture::load(&[FLAGGER_CANARY]));
+    assert_eq!(r.strategy, Strategy::Progressive);
+    assert_eq!(r.health, Health::Progressing);
+    assert_eq!(r.phase, "Progressing");
+    assert_eq!(
+        r.message,
+        "New revision detected, progressing canary analysis."
+    );
+    assert_eq!(r.pause, None);
+
+    let f = r.flagger.as_ref().expect("Flagger status");
+    assert_eq!((f.weight, f.max_weight, f.step_weight), (20, 50, Some(10)));
+    assert_eq!((f.failed_checks, f.threshold), (2, 5));
+    assert_eq!(
+        (f.target.as_str(), f.primary.as_str()),
+        ("search", "search-primary")
+    );
+    assert_eq!(f.interval, "1m");
+
+    assert_eq!(r.weights.applied, Some(20));
+    assert_eq!(
+        r.weights.router,
+        Some(RouterWeight {
+            object: "VirtualService/search".into(),
+            canary: 20,
+            stable: 80,
+        })
+    );
+    assert_eq!(
+        r.attention,
+        vec![Attention::FailingAnalysis("2 of 5 failed checks".into())]
+    );
+}
+
+#[test]
+fn primary_and_canary_revisions_come_from_the_two_deployments() {
+    let r = search(&Fixture::load(&[FLAGGER_CANARY]));
+    let revisions: Vec<(&str, &[Role])> = r
+        .revisions
+        .iter()
+        .map(|rev| (rev.replica_set.as_str(), rev.roles.as_slice()))
+        .collect();
+    // Only the newest ReplicaSet of each Deployment counts.
+    assert_eq!(
+        revisions,
+        vec![
+            ("search-6b8f9c7d5", &[Role::Canary][..]),
+            ("search-primary-7d9f8b6c4", &[Role::Stable][..]),
+        ]
+    );
+    assert_eq!(r.current_hash.as_deref(), Some("6b8f9c7d5"));
+    assert_eq!(r.stable_hash.as_deref(), Some("7d9f8b6c4"));
+    assert_eq!(r.current_revision, Some(2));
+    assert_eq!(r.canary_image(), Some("registry.example/shop/search:2.5.0"));
+    assert_eq!(r.stable_image(), Some("registry.example/shop/search:2.4.0"));
+    assert_eq!(r.replicas.desired, 3);
+}
+
+#[test]
+fn waiting_promotion_is_paused_for_a_decision() {
+    let r = with_status(json!({"phase": "WaitingPromotion", "failedChecks": 0}));
+    assert_eq!(r.health, Health::Paused);
+    let pause = r.pause.as_ref().expect("a pause");
+    assert_eq!(pause.reason, "WaitingPromotion");
+    assert!(pause.needs_decision);
+    assert_eq!(
+        r.attention,
+        vec![Attention::AwaitingDecision("WaitingPromotion".into())]
+    );
+}
+
+#[test]
+fn failed_canary_is_degraded() {
+    let r = with_status(json!({
+        "phase": "Failed",
+        "canaryWeight": 0,
+        "failedChecks": 5,
+        "conditions": [{"type": "Promoted", "status": "False", "reason": "Failed",
+                        "message": "Canary analysis failed, Deployment scaled to zero."}]
+    }));
+    assert_eq!(r.health, Health::Degraded);
+    assert_eq!(
+        r.attention,
+        vec![Attention::Degraded(
+            "Canary analysis failed, Deployment scaled to zero.".into()
+        )]
+    );
+}
+
+#[test]
+fn suspended_canary_is_paused() {
+    let mut fixture = Fixture::load(&[FLAGGER_CANARY]);
+    fixture.merge("Canary", "search", json!({"spec": {"suspend": true}}));
+    let r = search(&fixture);
+    assert_eq!(r.health, Health::Paused);
+    assert!(r.spec_paused);
+    assert_eq!(
+        r.pause.as_ref().map(|p| p.reason.as_str()),
+        Some("suspended")
+    );
+}
+
+#[test]
+fn managed_deployments_are_not_releases_of_their_own() {
+    let fixture = Fixture::load(&[FLAGGER_CANARY, DEPLOYMENT_ROLLING]);
+    let keys: Vec<(Kind, String)> = fixture
+        .releases()
+        .into_iter()
+        .map(|r| (r.key.kind, r.key.name))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![
+            (Kind::Deployment, "frontend".to_string()),
+            (Kind::Canary, "search".to_string()),
+        ]
+    );
+}

@@ -1,0 +1,10 @@
+//! The mapping from real-shaped objects to releases, the action plans on
+//! those releases and the stale-view fingerprint, driven by YAML fixtures.
+
+mod argo_blue_green;
+mod argo_canary;
+mod deployment;
+mod fingerprint;
+mod fixture;
+mod flagger;
+mod plans;
