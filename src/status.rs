@@ -118,12 +118,7 @@ fn release_status(r: &Release, state: &State) -> ReleaseStatus {
                 number: rev.number,
                 replica_set: rev.replica_set.clone(),
                 pod_hash: rev.hash.clone(),
-                roles: rev
-                    .roles
-                    .iter()
-                    .map(|r| r.word())
-                    .filter(|w| !w.is_empty())
-                    .collect(),
+                roles: rev.role_words(),
                 images: rev.images.clone(),
                 desired: rev.desired,
                 ready: rev.ready,

@@ -2,15 +2,14 @@
 
 use super::Index;
 use super::fields::{
-    array_at, bool_at, created, i64_at, name, namespace, str_at, string_map, time_at, u32_at, uid,
+    array_at, bool_at, i64_at, name, namespace, str_at, string_map, time_at, u32_at, uid,
 };
 use super::routing;
 use super::workload::{self, ARGO};
 use crate::model::phase::{ArgoPhaseInputs, argo_phase};
 use crate::model::traffic::{ActualWeightInputs, Weights, actual_weight, desired_weight};
 use crate::model::{
-    ArgoStatus, Attention, BlueGreen, Health, Kind, Pause, Release, ReleaseKey, Replicas, Role,
-    Step, Strategy,
+    ArgoStatus, Attention, BlueGreen, Health, Kind, Pause, Release, Role, Step, Strategy,
 };
 use crate::time::parse_go_or_seconds;
 use kube::api::DynamicObject;
@@ -152,13 +151,7 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         })
     };
 
-    let replicas = Replicas {
-        desired: i64_at(data, "/spec/replicas").unwrap_or(1),
-        current: i64_at(data, "/status/replicas").unwrap_or(0),
-        updated: i64_at(data, "/status/updatedReplicas").unwrap_or(0),
-        ready: i64_at(data, "/status/readyReplicas").unwrap_or(0),
-        available: i64_at(data, "/status/availableReplicas").unwrap_or(0),
-    };
+    let replicas = workload::replicas(data);
 
     let mut weights = Weights::default();
     if let Some(canary) = canary {
@@ -229,15 +222,6 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
     }
 
     Release {
-        key: ReleaseKey {
-            kind: Kind::Rollout,
-            namespace: namespace(ro).to_string(),
-            name: name(ro).to_string(),
-        },
-        uid: uid(ro).to_string(),
-        resource_version: ro.metadata.resource_version.clone().unwrap_or_default(),
-        generation: ro.metadata.generation.unwrap_or(0),
-        created: created(ro),
         strategy,
         health,
         phase,
@@ -265,23 +249,9 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
             step_analysis_phase: str_at(data, "/status/canary/currentStepAnalysisRunStatus/status")
                 .map(str::to_string),
         }),
-        flagger: None,
         timeline,
         attention,
-        labels: ro
-            .metadata
-            .labels
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        annotations: ro
-            .metadata
-            .annotations
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
         selector: string_map(data.pointer("/spec/selector/matchLabels")),
+        ..workload::base(Kind::Rollout, strategy, ro)
     }
 }

@@ -1,22 +1,16 @@
 //! Deployment → `Release`, judged as `kubectl rollout status` judges it.
 
 use super::Index;
-use super::fields::{array_at, bool_at, created, i64_at, name, namespace, str_at, string_map, uid};
+use super::fields::{array_at, bool_at, i64_at, name, str_at, string_map, uid};
 use super::workload::{self, DEPLOYMENT};
 use crate::model::phase::{DeploymentPhaseInputs, deployment_phase};
 use crate::model::traffic::Weights;
-use crate::model::{Attention, Health, Kind, Pause, Release, ReleaseKey, Replicas, Role, Strategy};
+use crate::model::{Attention, Health, Kind, Pause, Release, Role, Strategy};
 use kube::api::DynamicObject;
 
 pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
     let data = &d.data;
-    let replicas = Replicas {
-        desired: i64_at(data, "/spec/replicas").unwrap_or(1),
-        current: i64_at(data, "/status/replicas").unwrap_or(0),
-        updated: i64_at(data, "/status/updatedReplicas").unwrap_or(0),
-        ready: i64_at(data, "/status/readyReplicas").unwrap_or(0),
-        available: i64_at(data, "/status/availableReplicas").unwrap_or(0),
-    };
+    let replicas = workload::replicas(data);
     let paused = bool_at(data, "/spec/paused");
     let progressing_reason = array_at(data, "/status/conditions")
         .iter()
@@ -90,51 +84,21 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
     }
     let timeline = workload::timeline(index, "Deployment", name(d), &revisions);
     Release {
-        key: ReleaseKey {
-            kind: Kind::Deployment,
-            namespace: namespace(d).to_string(),
-            name: name(d).to_string(),
-        },
-        uid: uid(d).to_string(),
-        resource_version: d.metadata.resource_version.clone().unwrap_or_default(),
-        generation: d.metadata.generation.unwrap_or(0),
-        created: created(d),
         strategy,
         health,
         phase,
         message,
-        steps: Vec::new(),
-        current_step: None,
         weights,
         pause,
         spec_paused: paused,
-        aborted: false,
-        promote_full: false,
         current_revision: revisions.first().and_then(|r| r.number),
         current_hash,
         stable_hash,
         revisions,
         replicas,
-        analysis: Vec::new(),
-        blue_green: None,
-        argo: None,
-        flagger: None,
         timeline,
         attention,
-        labels: d
-            .metadata
-            .labels
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        annotations: d
-            .metadata
-            .annotations
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
         selector: string_map(data.pointer("/spec/selector/matchLabels")),
+        ..workload::base(Kind::Deployment, strategy, d)
     }
 }

@@ -2,16 +2,12 @@
 //! `<target>-primary` the stable copy.
 
 use super::Index;
-use super::fields::{
-    bool_at, created, i64_at, name, namespace, str_at, string_map, time_at, u32_at, uid,
-};
+use super::fields::{bool_at, name, namespace, str_at, string_map, time_at, u32_at, uid};
 use super::routing;
 use super::workload::{self, DEPLOYMENT};
 use crate::model::phase::flagger_health;
 use crate::model::traffic::Weights;
-use crate::model::{
-    Attention, FlaggerStatus, Health, Kind, Pause, Release, ReleaseKey, Replicas, Role, Strategy,
-};
+use crate::model::{Attention, FlaggerStatus, Health, Kind, Pause, Release, Role, Strategy};
 use kube::api::DynamicObject;
 use serde_json::Value;
 
@@ -98,13 +94,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         .map(|r| r.hash.clone());
 
     let replicas = deployment(&primary)
-        .map(|d| Replicas {
-            desired: i64_at(&d.data, "/spec/replicas").unwrap_or(0),
-            current: i64_at(&d.data, "/status/replicas").unwrap_or(0),
-            updated: i64_at(&d.data, "/status/updatedReplicas").unwrap_or(0),
-            ready: i64_at(&d.data, "/status/readyReplicas").unwrap_or(0),
-            available: i64_at(&d.data, "/status/availableReplicas").unwrap_or(0),
-        })
+        .map(|d| workload::replicas(&d.data))
         .unwrap_or_default();
 
     let service = str_at(data, "/spec/service/name")
@@ -164,26 +154,12 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
 
     let timeline = workload::timeline(index, "Canary", name(canary), &[]);
     Release {
-        key: ReleaseKey {
-            kind: Kind::Canary,
-            namespace: ns.to_string(),
-            name: name(canary).to_string(),
-        },
-        uid: uid(canary).to_string(),
-        resource_version: canary.metadata.resource_version.clone().unwrap_or_default(),
-        generation: canary.metadata.generation.unwrap_or(0),
-        created: created(canary),
-        strategy: Strategy::Progressive,
         health,
         phase,
         message,
-        steps: Vec::new(),
-        current_step: None,
         weights,
         pause,
         spec_paused: suspended,
-        aborted: false,
-        promote_full: false,
         current_revision: revisions
             .iter()
             .find(|r| r.roles.contains(&Role::Canary))
@@ -192,28 +168,12 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         stable_hash,
         revisions,
         replicas,
-        analysis: Vec::new(),
-        blue_green: None,
-        argo: None,
         flagger: Some(status),
         timeline,
         attention,
-        labels: canary
-            .metadata
-            .labels
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        annotations: canary
-            .metadata
-            .annotations
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
         selector: deployment(&target)
             .map(|d| string_map(d.data.pointer("/spec/selector/matchLabels")))
             .unwrap_or_default(),
+        ..workload::base(Kind::Canary, Strategy::Progressive, canary)
     }
 }

@@ -7,7 +7,8 @@ use super::fields::{
     uid,
 };
 use crate::model::{
-    AnalysisRunInfo, EventKind, Measurement, MetricResult, PodInfo, Revision, TimelineEntry,
+    AnalysisRunInfo, EventKind, Health, Kind, Measurement, MetricResult, PodInfo, Release,
+    ReleaseKey, Replicas, Revision, Strategy, TimelineEntry,
 };
 use kube::api::DynamicObject;
 use serde_json::Value;
@@ -218,5 +219,60 @@ fn analysis_run(run: &DynamicObject) -> AnalysisRunInfo {
             .to_string(),
         created: created(run),
         metrics,
+    }
+}
+
+/// The replica counts of a workload's spec and status.
+pub fn replicas(data: &Value) -> Replicas {
+    Replicas {
+        desired: i64_at(data, "/spec/replicas").unwrap_or(1),
+        current: i64_at(data, "/status/replicas").unwrap_or(0),
+        updated: i64_at(data, "/status/updatedReplicas").unwrap_or(0),
+        ready: i64_at(data, "/status/readyReplicas").unwrap_or(0),
+        available: i64_at(data, "/status/availableReplicas").unwrap_or(0),
+    }
+}
+
+/// A release with the identity of `o` and nothing known yet about its
+/// rollout: each kind's mapping fills in the rest.
+pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
+    let map = |m: &Option<std::collections::BTreeMap<String, String>>| {
+        m.clone().unwrap_or_default().into_iter().collect()
+    };
+    Release {
+        key: ReleaseKey {
+            kind,
+            namespace: super::fields::namespace(o).to_string(),
+            name: name(o).to_string(),
+        },
+        uid: uid(o).to_string(),
+        resource_version: o.metadata.resource_version.clone().unwrap_or_default(),
+        generation: o.metadata.generation.unwrap_or(0),
+        created: created(o),
+        strategy,
+        health: Health::Unknown,
+        phase: String::new(),
+        message: String::new(),
+        steps: Vec::new(),
+        current_step: None,
+        weights: Default::default(),
+        pause: None,
+        spec_paused: false,
+        aborted: false,
+        promote_full: false,
+        current_hash: None,
+        stable_hash: None,
+        current_revision: None,
+        revisions: Vec::new(),
+        replicas: Replicas::default(),
+        analysis: Vec::new(),
+        blue_green: None,
+        flagger: None,
+        argo: None,
+        timeline: Vec::new(),
+        attention: Vec::new(),
+        labels: map(&o.metadata.labels),
+        annotations: map(&o.metadata.annotations),
+        selector: Default::default(),
     }
 }

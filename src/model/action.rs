@@ -236,16 +236,7 @@ fn argo(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, Stri
         }
         Action::Undo(to) => {
             let target = undo_target(r, to)?;
-            let mut template = target
-                .template
-                .clone()
-                .ok_or("the ReplicaSet of that revision has no template")?;
-            if let Some(labels) = template
-                .pointer_mut("/metadata/labels")
-                .and_then(Value::as_object_mut)
-            {
-                labels.remove("rollouts-pod-template-hash");
-            }
+            let template = template_without(target, "rollouts-pod-template-hash")?;
             Ok((
                 vec![PatchRequest::main(
                     PatchKind::Json,
@@ -325,6 +316,22 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
         return Err("not paused and no step to skip".into());
     }
     Ok((requests, effect))
+}
+
+/// A revision's pod template without the controller's hash label: what an
+/// undo writes back into the spec.
+fn template_without(target: &super::release::Revision, hash_label: &str) -> Result<Value, String> {
+    let mut template = target
+        .template
+        .clone()
+        .ok_or("the ReplicaSet of that revision has no template")?;
+    if let Some(labels) = template
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove(hash_label);
+    }
+    Ok(template)
 }
 
 fn undo_target(r: &Release, to: Option<u64>) -> Result<&super::release::Revision, String> {
@@ -423,16 +430,7 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
         }
         Action::Undo(to) => {
             let target = undo_target(r, to)?;
-            let mut template = target
-                .template
-                .clone()
-                .ok_or("that ReplicaSet has no template")?;
-            if let Some(labels) = template
-                .pointer_mut("/metadata/labels")
-                .and_then(Value::as_object_mut)
-            {
-                labels.remove("pod-template-hash");
-            }
+            let template = template_without(target, "pod-template-hash")?;
             // As kubectl: the Deployment keeps only its own bookkeeping
             // annotations; every other one comes from the revision.
             let mut annotations: BTreeMap<String, String> = r

@@ -197,6 +197,15 @@ pub struct Revision {
 }
 
 impl Revision {
+    /// "stable", "canary", … (old revisions have none).
+    pub fn role_words(&self) -> Vec<&'static str> {
+        self.roles
+            .iter()
+            .map(|r| r.word())
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
     pub fn restarts(&self) -> u32 {
         self.pods.iter().map(|p| p.restarts).sum()
     }

@@ -101,12 +101,7 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 fn image_line(label: &str, rev: &crate::model::Revision, theme: &Theme) -> Line<'static> {
-    let roles: Vec<&str> = rev
-        .roles
-        .iter()
-        .map(|r| r.word())
-        .filter(|w| !w.is_empty())
-        .collect();
+    let roles = rev.role_words();
     let style = rev
         .roles
         .first()
@@ -270,12 +265,7 @@ fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             format!("# revision:{number}"),
             theme.heading(),
         )));
-        let roles: Vec<&str> = rev
-            .roles
-            .iter()
-            .map(|r| r.word())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let roles = rev.role_words();
         let health = if rev.desired == 0 && rev.current == 0 {
             "• ScaledDown".to_string()
         } else if rev.available >= rev.desired {
