@@ -278,7 +278,7 @@ impl State {
         if let Some(local) = self.local_timeline.get(&release.key) {
             all.extend(local.iter().cloned());
         }
-        all.sort_by(|a, b| a.at.cmp(&b.at));
+        all.sort_by_key(|a| a.at);
         all
     }
 }

@@ -130,7 +130,7 @@ pub fn timeline(
         }
     }
     let mut out: Vec<TimelineEntry> = events.into_iter().map(timeline_entry).collect();
-    out.sort_by(|a, b| a.at.cmp(&b.at));
+    out.sort_by_key(|a| a.at);
     out
 }
 
