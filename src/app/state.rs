@@ -149,6 +149,8 @@ pub struct State {
     pub last_data: Option<DateTime<Utc>>,
     pub view: View,
     pub selected: Option<ReleaseKey>,
+    /// The user moved the selection: keep it where they put it.
+    pub selection_chosen: bool,
     pub filter: String,
     pub filter_editing: bool,
     pub sort: SortKey,
@@ -181,6 +183,7 @@ impl State {
             last_data: None,
             view: View::List,
             selected: None,
+            selection_chosen: false,
             filter: String::new(),
             filter_editing: false,
             sort: SortKey::default(),

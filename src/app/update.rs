@@ -223,14 +223,15 @@ fn mark_healthy(state: &mut State, source: &str, at: DateTime<Utc>) {
     }
 }
 
-/// Keep a selection when rows come and go: the first row if none.
+/// Keep a selection when rows come and go: the first row until the user
+/// has chosen one, and the first row again if theirs disappears.
 fn keep_selection(state: &mut State) {
     let visible = state.visible();
     let still_there = state
         .selected
         .as_ref()
         .is_some_and(|k| visible.iter().any(|r| &r.key == k));
-    if !still_there {
+    if !still_there || !state.selection_chosen {
         state.selected = visible.first().map(|r| r.key.clone());
     }
 }
@@ -384,6 +385,7 @@ fn move_selection(state: &mut State, delta: isize) -> Outcome {
     let last = visible.len() - 1;
     let next = current.saturating_add_signed(delta).min(last);
     state.selected = Some(visible[next].key.clone());
+    state.selection_chosen = true;
     Outcome::redraw()
 }
 
@@ -669,6 +671,7 @@ fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.access.clear();
     state.view = View::List;
     state.selected = None;
+    state.selection_chosen = false;
     Outcome::redraw().with(Effect::Reconnect {
         epoch: state.epoch,
         change,

@@ -8,7 +8,7 @@ use crate::app::keymap::Command;
 use crate::app::state::Confirm;
 use crate::model::Action;
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -98,21 +98,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             theme.attention(),
         ))
     };
-    lines.push(prompt);
-    // Wrapped lines take several rows (word wrap may take one more).
-    let inner = usize::from(width.saturating_sub(2)).max(1);
-    let rows: usize = lines
-        .iter()
-        .map(|l| match l.width().max(1).div_ceil(inner) {
-            1 => 1,
-            n => n + 1,
-        })
-        .sum();
-    let popup = centred(area, width, u16::try_from(rows + 2).unwrap_or(u16::MAX));
     let title = format!(" {} {}? ", action.word(), c.key.name);
-    let widget = Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(Block::bordered().title(Span::styled(title, theme.attention())));
+    let block = Block::bordered().title(Span::styled(title, theme.attention()));
+    let body = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // The wrapped body, the prompt row and the borders; the prompt keeps
+    // its row even when the body must be cut on a small screen.
+    let height = body.line_count(width.saturating_sub(2)) + 3;
+    let popup = centred(area, width, u16::try_from(height).unwrap_or(u16::MAX));
+    let inner = block.inner(popup);
+    let [body_area, prompt_area] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Clear, popup);
-    frame.render_widget(widget, popup);
+    frame.render_widget(block, popup);
+    frame.render_widget(body, body_area);
+    frame.render_widget(Paragraph::new(prompt), prompt_area);
 }

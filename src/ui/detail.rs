@@ -17,7 +17,8 @@ const TIMELINE_ROWS: usize = 14;
 
 fn field<'a>(label: &str, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{label:<15}"), theme.muted()),
+        // 16: the longest label, "  ActualWeight:", still gets a space.
+        Span::styled(format!("{label:<16}"), theme.muted()),
         value.into(),
     ])
 }
@@ -471,6 +472,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     let scroll = (state.detail_scroll, 0);
     if inner.width >= 120 {
         let [l, rt] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .spacing(2)
             .areas(inner);
         frame.render_widget(
             Paragraph::new(left)

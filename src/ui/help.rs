@@ -35,22 +35,56 @@ pub fn inactive_reason(state: &State, command: Command) -> Option<String> {
     }
 }
 
+/// Bindings that share a row, so that every binding fits on a 24-row
+/// terminal: (first, second, what the pair does).
+const PAIRS: [(Command, Command, &str); 3] = [
+    (Command::Up, Command::Down, "move up / down"),
+    (Command::PageUp, Command::PageDown, "page up / down"),
+    (Command::Top, Command::Bottom, "first / last row"),
+];
+
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let target = state
         .target()
         .map_or("no release selected".to_string(), |r| {
             format!("{} {}", r.key.kind.word(), r.key.name)
         });
-    let rows: Vec<Row<'_>> = Command::ALL
+    let entries: Vec<(String, &str, Option<String>)> = Command::ALL
         .iter()
-        .map(|&c| {
-            let (status, style) = match inactive_reason(state, c) {
+        .filter(|&&c| !PAIRS.iter().any(|(_, second, _)| *second == c))
+        .map(|&c| match PAIRS.iter().find(|(first, _, _)| *first == c) {
+            Some(&(first, second, what)) => (
+                format!(
+                    "{} {}",
+                    state.keymap.label(first),
+                    state.keymap.label(second)
+                ),
+                what,
+                inactive_reason(state, first).or_else(|| inactive_reason(state, second)),
+            ),
+            None => (
+                state.keymap.label(c),
+                c.description(),
+                inactive_reason(state, c),
+            ),
+        })
+        .collect();
+    let key_width = entries
+        .iter()
+        .map(|(label, _, _)| label.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("KEY".len());
+    let rows: Vec<Row<'_>> = entries
+        .into_iter()
+        .map(|(label, what, reason)| {
+            let (status, style) = match reason {
                 None => ("active".to_string(), theme.fg(theme.ok)),
                 Some(why) => (format!("off: {why}"), theme.muted()),
             };
             Row::new(vec![
-                Cell::from(Span::styled(state.keymap.label(c), theme.heading())),
-                Cell::from(c.description()),
+                Cell::from(Span::styled(label, theme.heading())),
+                Cell::from(what),
                 Cell::from(Span::styled(status, style)),
             ])
         })
@@ -58,11 +92,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let height = u16::try_from(rows.len())
         .unwrap_or(u16::MAX)
         .saturating_add(3);
-    let popup = centred(area, area.width.saturating_sub(2).max(40), height);
+    // Inside the view's border, like the confirmation; when the table needs
+    // the whole height, over the whole view, so that the two borders do not
+    // run side by side.
+    let popup = if height.saturating_add(2) > area.height {
+        area
+    } else {
+        centred(area, area.width.saturating_sub(4).max(40), height)
+    };
     let table = Table::new(
         rows,
         [
-            Constraint::Length(9),
+            Constraint::Length(u16::try_from(key_width).unwrap_or(u16::MAX)),
             Constraint::Fill(3),
             Constraint::Fill(2),
         ],

@@ -43,12 +43,29 @@ fn image_text(image: Option<&str>, narrow: bool) -> String {
     }
 }
 
+/// Below this width the list keeps what a decision needs (attention, name,
+/// phase, step, weight and both versions) and leaves the kind, strategy and
+/// age to the detail: at 80 columns all ten would squeeze the versions out.
+const COMPACT_BELOW: u16 = 100;
+
+/// The columns the compact list leaves out: KIND, STRATEGY and AGE.
+const COMPACT_DROPS: [usize; 3] = [2, 3, 9];
+
+fn columns<T>(all: impl IntoIterator<Item = T>, compact: bool) -> Vec<T> {
+    all.into_iter()
+        .enumerate()
+        .filter(|(i, _)| !compact || !COMPACT_DROPS.contains(i))
+        .map(|(_, c)| c)
+        .collect()
+}
+
 fn row<'a>(
     r: &'a Release,
     state: &State,
     theme: &Theme,
     all_namespaces: bool,
     narrow: bool,
+    compact: bool,
 ) -> Row<'a> {
     let attention = r.attention.first();
     let marker = match attention {
@@ -70,7 +87,7 @@ fn row<'a>(
     if r.weights.drift().is_some() {
         weight.push('≠');
     }
-    Row::new(vec![
+    let cells = [
         marker,
         Cell::from(name),
         Cell::from(r.key.kind.short()),
@@ -91,7 +108,8 @@ fn row<'a>(
             theme.fg(theme.stable),
         )),
         Cell::from(age(r.created, state.now)),
-    ])
+    ];
+    Row::new(columns(cells, compact))
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
@@ -122,14 +140,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         );
         return;
     }
-    let header = Row::new([
-        "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE", "AGE",
-    ])
-    .style(theme.heading().add_modifier(Modifier::UNDERLINED));
     let narrow = area.width < 130;
+    let compact = area.width < COMPACT_BELOW;
+    let header = Row::new(columns(
+        [
+            "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE",
+            "AGE",
+        ],
+        compact,
+    ))
+    .style(theme.heading().add_modifier(Modifier::UNDERLINED));
     let rows: Vec<Row<'_>> = visible
         .iter()
-        .map(|r| row(r, state, theme, all_namespaces, narrow))
+        .map(|r| row(r, state, theme, all_namespaces, narrow, compact))
         .collect();
     let widths = [
         Constraint::Length(11),
@@ -143,7 +166,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         Constraint::Fill(1),
         Constraint::Length(4),
     ];
-    let table = Table::new(rows, widths)
+    let table = Table::new(rows, columns(widths, compact))
         .header(header)
         .block(block)
         .column_spacing(1)
