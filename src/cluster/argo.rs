@@ -239,6 +239,14 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         revisions,
         replicas,
         analysis,
+        stable_service: canary
+            .and_then(|c| str_at(c, "/stableService"))
+            .or_else(|| blue_green.and_then(|b| str_at(b, "/activeService")))
+            .map(str::to_string),
+        canary_service: canary
+            .and_then(|c| str_at(c, "/canaryService"))
+            .or_else(|| blue_green.and_then(|b| str_at(b, "/previewService")))
+            .map(str::to_string),
         blue_green: bg,
         argo: Some(ArgoStatus {
             pause_conditions: pause_conditions

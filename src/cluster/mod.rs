@@ -14,7 +14,7 @@ pub mod watch;
 pub mod workload;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::model::Release;
 use kinds::WatchedKind;

@@ -267,6 +267,8 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         replicas: Replicas::default(),
         analysis: Vec::new(),
         blue_green: None,
+        stable_service: None,
+        canary_service: None,
         flagger: None,
         argo: None,
         timeline: Vec::new(),

@@ -378,6 +378,10 @@ pub struct Release {
     pub replicas: Replicas,
     pub analysis: Vec<AnalysisRunInfo>,
     pub blue_green: Option<BlueGreen>,
+    /// The Services in front of the stable (or active) and the canary (or
+    /// preview) pods, where the strategy has them.
+    pub stable_service: Option<String>,
+    pub canary_service: Option<String>,
     pub argo: Option<ArgoStatus>,
     pub flagger: Option<FlaggerStatus>,
     pub timeline: Vec<TimelineEntry>,

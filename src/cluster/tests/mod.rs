@@ -5,6 +5,6 @@ mod argo_blue_green;
 mod argo_canary;
 mod deployment;
 mod fingerprint;
-mod fixture;
+pub(crate) mod fixture;
 mod flagger;
 mod plans;

@@ -1,0 +1,4 @@
+//! Metrics from Prometheus: profiles that select the baseline and canary
+//! series of a release, and the queries for them.
+
+pub mod profiles;
