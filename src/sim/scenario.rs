@@ -307,7 +307,7 @@ pub fn apply(store: &Store, behaviour: &Behaviour, action: &Action) -> Result<()
         } => {
             let res = workload_resource(kind)?;
             let current = store.get(res, namespace, name)?;
-            let mut next = current.clone();
+            let mut next = Value::clone(&current);
             let containers = next["spec"]["template"]["spec"]["containers"]
                 .as_array_mut()
                 .ok_or_else(|| eyre!("{kind} {namespace}/{name} has no containers"))?;

@@ -43,9 +43,9 @@ pub struct Change {
     pub res: &'static ResourceDef,
     pub namespace: String,
     /// The object after the change; for a deletion, its last state.
-    pub object: Value,
+    pub object: Arc<Value>,
     /// The object before the change, for modifications and deletions.
-    pub old: Option<Value>,
+    pub old: Option<Arc<Value>>,
 }
 
 /// Which part of an object a write may change.
@@ -94,7 +94,7 @@ impl ListOptions {
 
 #[derive(Debug, Clone)]
 pub struct ListResult {
-    pub items: Vec<Value>,
+    pub items: Vec<Arc<Value>>,
     pub resource_version: u64,
     pub continue_token: Option<String>,
     pub remaining: Option<usize>,
@@ -114,7 +114,9 @@ const FANOUT_CAPACITY: usize = 8_192;
 
 struct State {
     rv: u64,
-    objects: BTreeMap<ObjKey, Value>,
+    /// Shared with the history and the watch fan-out: readers and events
+    /// hold the same immutable version instead of copies.
+    objects: BTreeMap<ObjKey, Arc<Value>>,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
     /// Changes at or below this version are no longer kept.
@@ -152,14 +154,16 @@ fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     m.as_object_mut().expect("metadata object")
 }
 
-/// Everything that is not metadata or status: what `generation` tracks.
-fn spec_part(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
-    }
-    v
+/// Whether anything but metadata and status differs: what `generation` tracks.
+fn spec_differs(a: &Value, b: &Value) -> bool {
+    let is_spec = |k: &String| k != "metadata" && k != "status";
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a != b;
+    };
+    a.keys().filter(|k| is_spec(k)).count() != b.keys().filter(|k| is_spec(k)).count()
+        || a.iter()
+            .filter(|(k, _)| is_spec(k))
+            .any(|(k, v)| b.get(k) != Some(v))
 }
 
 fn is_dns_subdomain(name: &str) -> bool {
@@ -251,10 +255,15 @@ impl Store {
         name: &str,
         f: impl FnOnce(&Value) -> T,
     ) -> Option<T> {
-        self.lock().objects.get(&key(res, ns, name)).map(f)
+        self.lock().objects.get(&key(res, ns, name)).map(|o| f(o))
     }
 
-    pub fn get(&self, res: &'static ResourceDef, ns: &str, name: &str) -> Result<Value, ApiError> {
+    pub fn get(
+        &self,
+        res: &'static ResourceDef,
+        ns: &str,
+        name: &str,
+    ) -> Result<Arc<Value>, ApiError> {
         self.lock()
             .objects
             .get(&key(res, ns, name))
@@ -287,7 +296,7 @@ impl Store {
             None => None,
         };
         let scope = if res.namespaced { ns } else { None };
-        let matching: Vec<(String, &Value)> = st
+        let matching: Vec<(String, &Arc<Value>)> = st
             .range(res, scope)
             .map(|((_, _, o_ns, o_name), obj)| (format!("{o_ns}/{o_name}"), obj))
             .filter(|(k, _)| start_after.as_ref().is_none_or(|s| k > s))
@@ -299,7 +308,10 @@ impl Store {
             .unwrap_or(matching.len())
             .min(matching.len());
         let remaining = matching.len() - take;
-        let items: Vec<Value> = matching[..take].iter().map(|(_, o)| (*o).clone()).collect();
+        let items: Vec<Arc<Value>> = matching[..take]
+            .iter()
+            .map(|(_, o)| Arc::clone(o))
+            .collect();
         let continue_token =
             (remaining > 0).then(|| encode_continue(list_rv, &matching[take - 1].0));
         Ok(ListResult {
@@ -318,7 +330,7 @@ impl Store {
         mut obj: Value,
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the request body must be a JSON object",
@@ -396,7 +408,7 @@ impl Store {
             o.remove("status");
         }
         if dry_run {
-            return Ok(obj);
+            return Ok(Arc::new(obj));
         }
         Ok(st.commit(&self.fanout, res, k, EventType::Added, obj, None))
     }
@@ -410,7 +422,7 @@ impl Store {
         mut obj: Value,
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the request body must be a JSON object",
@@ -452,7 +464,7 @@ impl Store {
         body: &[u8],
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let mut st = self.lock();
         let k = key(res, ns, name);
         let current = st
@@ -487,7 +499,7 @@ impl Store {
         ns: &str,
         name: &str,
         change: impl FnOnce(&mut Value),
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let mut st = self.lock();
         let k = key(res, ns, name);
         let current = st
@@ -495,7 +507,7 @@ impl Store {
             .get(&k)
             .cloned()
             .ok_or_else(|| ApiError::not_found(res, name))?;
-        let mut next = current.clone();
+        let mut next = Value::clone(&current);
         change(&mut next);
         self.write(&mut st, res, k, current, next, Target::Whole, false)
     }
@@ -506,11 +518,11 @@ impl Store {
         st: &mut State,
         res: &'static ResourceDef,
         k: ObjKey,
-        current: Value,
+        current: Arc<Value>,
         mut next: Value,
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let name = k.3.clone();
         if let Some(body_name) = meta_str(&next, "name")
             && body_name != name
@@ -521,8 +533,8 @@ impl Store {
         }
         match target {
             Target::Status => {
-                let status = next.get("status").cloned();
-                next = current.clone();
+                let status = next.as_object_mut().and_then(|o| o.remove("status"));
+                next = Value::clone(&current);
                 match status {
                     Some(s) => next["status"] = s,
                     None => {
@@ -544,7 +556,8 @@ impl Store {
             _ => {}
         }
         // Identity fields are the server's, whatever the client sent.
-        let cur_meta = meta(&current).cloned().unwrap_or_default();
+        let empty = Map::new();
+        let cur_meta = meta(&current).unwrap_or(&empty);
         let m = meta_mut(&mut next);
         for field in [
             "uid",
@@ -570,18 +583,18 @@ impl Store {
                 .get("generation")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
-            let bumped = spec_part(&current) != spec_part(&next);
+            let bumped = spec_differs(&current, &next);
             let m = meta_mut(&mut next);
             m.insert("generation".into(), json!(generation + i64::from(bumped)));
         } else {
             meta_mut(&mut next).remove("generation");
         }
-        if next == current {
+        if next == *current {
             // No change: no new resourceVersion and no watch event, as on a real server.
             return Ok(current);
         }
         if dry_run {
-            return Ok(next);
+            return Ok(Arc::new(next));
         }
         Ok(st.commit(
             &self.fanout,
@@ -601,7 +614,7 @@ impl Store {
         name: &str,
         propagation: Propagation,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let mut st = self.lock();
         let k = key(res, ns, name);
         let current = st
@@ -622,7 +635,7 @@ impl Store {
         ns: Option<&str>,
         opts: &ListOptions,
         dry_run: bool,
-    ) -> Result<Vec<Value>, ApiError> {
+    ) -> Result<Vec<Arc<Value>>, ApiError> {
         let all = ListOptions {
             limit: None,
             continue_token: None,
@@ -726,7 +739,7 @@ impl State {
         &'a self,
         res: &'static ResourceDef,
         ns: Option<&'a str>,
-    ) -> impl Iterator<Item = (&'a ObjKey, &'a Value)> + 'a {
+    ) -> impl Iterator<Item = (&'a ObjKey, &'a Arc<Value>)> + 'a {
         let start: ObjKey = (
             res.group,
             res.plural,
@@ -756,10 +769,11 @@ impl State {
         k: ObjKey,
         event: EventType,
         mut obj: Value,
-        old: Option<Value>,
-    ) -> Value {
+        old: Option<Arc<Value>>,
+    ) -> Arc<Value> {
         self.rv += 1;
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(self.rv.to_string()));
+        let obj = Arc::new(obj);
         let change = Arc::new(Change {
             rv: self.rv,
             event,
@@ -786,9 +800,9 @@ impl State {
         fanout: &broadcast::Sender<Arc<Change>>,
         k: ObjKey,
         propagation: Propagation,
-    ) -> Value {
+    ) -> Arc<Value> {
         let Some(current) = self.objects.get(&k).cloned() else {
-            return Value::Null;
+            return Arc::new(Value::Null);
         };
         let res = RESOURCES
             .iter()
@@ -800,7 +814,7 @@ impl State {
             res,
             k.clone(),
             EventType::Deleted,
-            current.clone(),
+            Value::clone(&current),
             Some(current),
         );
         let is_namespace = std::ptr::eq(res, namespace_def());
@@ -821,7 +835,7 @@ impl State {
                 let Some(obj) = self.objects.get(&dk).cloned() else {
                     continue;
                 };
-                let mut next = obj.clone();
+                let mut next = Value::clone(&obj);
                 if let Some(refs) = meta_mut(&mut next)
                     .get_mut("ownerReferences")
                     .and_then(Value::as_array_mut)
@@ -982,7 +996,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        let mut b = a.clone();
+        let mut b = Value::clone(&a);
         b["spec"]["replicas"] = json!(2);
         s.update(ro(), "shop", "a", b.clone(), Target::Main, false)
             .unwrap();

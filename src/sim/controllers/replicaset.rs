@@ -11,6 +11,7 @@ use crate::sim::store::{ListOptions, Propagation, Target};
 use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub struct ReplicaSetController;
 
@@ -92,7 +93,7 @@ impl Controller for ReplicaSetController {
             labels: selector,
             ..Default::default()
         };
-        let mut owned: Vec<Value> = ctx
+        let mut owned: Vec<Arc<Value>> = ctx
             .store
             .list(pods(), Some(namespace), &opts)
             .ok()?
