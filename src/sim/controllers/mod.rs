@@ -260,22 +260,27 @@ impl Runtime {
     }
 
     /// Step the simulated clock to each pending timer up to `by` from now,
-    /// settling at every stop; for tests on a frozen clock.
+    /// counting the traffic and settling at every stop; for a scenario's
+    /// warm-up and for tests on a frozen clock.
     pub fn advance(&self, by: chrono::Duration) {
-        let clock = self.store.clock().clone();
-        let end = clock.now() + by;
-        self.settle();
-        while let Some(at) = self.next_timer().filter(|t| *t <= end) {
-            let now = clock.now();
-            if at > now {
-                clock.advance(at - now);
-            }
-            self.settle();
+        let start = self.store.clock().now();
+        self.step_to(start);
+        while let Some(at) = self.next_timer().filter(|t| *t <= start + by) {
+            self.step_to(at);
         }
+        self.step_to(start + by);
+    }
+
+    /// Move the clock up to `at` (never back), then count the traffic of the
+    /// time passed (with the pods and weights that held during it) before
+    /// the controllers react to it.
+    fn step_to(&self, at: DateTime<Utc>) {
+        let clock = self.store.clock();
         let now = clock.now();
-        if end > now {
-            clock.advance(end - now);
+        if at > now {
+            clock.advance(at - now);
         }
+        self.metrics.catch_up();
         self.settle();
     }
 
