@@ -281,6 +281,9 @@ fn replicas_annotations(rs: &Value, desired: i64, max: i64) -> Map<String, Value
     set
 }
 
+/// A Deployment's new ReplicaSet (if there is one yet) and its old ones.
+type NewAndOld = (Option<Arc<Value>>, Vec<Arc<Value>>);
+
 /// One reconcile of one Deployment: the object as read, plus the status and
 /// revision annotation that this reconcile writes back at its end.
 struct Sync<'a> {
@@ -376,10 +379,7 @@ impl Sync<'_> {
     /// The ReplicaSet whose template is the Deployment's (created when asked
     /// and missing) and the others. The new one's revision is brought above
     /// every old one, and the Deployment's revision annotation follows it.
-    fn new_and_old(
-        &mut self,
-        create: bool,
-    ) -> Result<(Option<Arc<Value>>, Vec<Arc<Value>>), ApiError> {
+    fn new_and_old(&mut self, create: bool) -> Result<NewAndOld, ApiError> {
         let mut all = workload::owned_replica_sets(self.store, &self.d, DEPLOYMENT);
         all.sort_by(|a, b| by_creation(a, b));
         let template = pod_template(&self.d["spec"]["template"]);
