@@ -11,7 +11,7 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use base64::Engine;
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
@@ -117,6 +117,9 @@ struct State {
     /// Shared with the history and the watch fan-out: readers and events
     /// hold the same immutable version instead of copies.
     objects: BTreeMap<ObjKey, Arc<Value>>,
+    /// Owner uid → the objects whose ownerReferences name it, so that
+    /// controllers and garbage collection find dependents without a scan.
+    dependents: HashMap<String, BTreeSet<ObjKey>>,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
     /// Changes at or below this version are no longer kept.
@@ -140,6 +143,18 @@ fn meta(obj: &Value) -> Option<&Map<String, Value>> {
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
+}
+
+fn owner_refs(obj: &Value) -> Option<&Value> {
+    meta(obj).and_then(|m| m.get("ownerReferences"))
+}
+
+fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
+    owner_refs(obj)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["uid"].as_str())
 }
 
 fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
@@ -183,6 +198,13 @@ fn random_suffix() -> String {
         .collect()
 }
 
+/// Whether an object comes after `start` (a continue token's `namespace/name`),
+/// compared without building the object's own `namespace/name`.
+fn after((_, _, ns, name): &ObjKey, start: &str) -> bool {
+    let key = ns.bytes().chain([b'/']).chain(name.bytes());
+    key.cmp(start.bytes()) == std::cmp::Ordering::Greater
+}
+
 fn encode_continue(rv: u64, start: &str) -> String {
     let token = json!({"v": "meta.k8s.io/v1", "rv": rv, "start": start});
     base64::engine::general_purpose::STANDARD.encode(token.to_string())
@@ -210,6 +232,7 @@ impl Store {
             state: Mutex::new(State {
                 rv: 1,
                 objects: BTreeMap::new(),
+                dependents: HashMap::new(),
                 history: VecDeque::new(),
                 history_limit: DEFAULT_HISTORY,
                 compacted_rv: 0,
@@ -271,6 +294,18 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(res, name))
     }
 
+    /// Objects of a resource whose ownerReferences name `owner_uid`.
+    pub fn owned_by(&self, res: &'static ResourceDef, owner_uid: &str) -> Vec<Arc<Value>> {
+        let st = self.lock();
+        st.dependents
+            .get(owner_uid)
+            .into_iter()
+            .flatten()
+            .filter(|(g, p, _, _)| *g == res.group && *p == res.plural)
+            .filter_map(|k| st.objects.get(k).cloned())
+            .collect()
+    }
+
     /// Objects of a resource in one namespace, or everywhere when `ns` is None.
     pub fn list(
         &self,
@@ -296,10 +331,9 @@ impl Store {
             None => None,
         };
         let scope = if res.namespaced { ns } else { None };
-        let matching: Vec<(String, &Arc<Value>)> = st
+        let matching: Vec<(&ObjKey, &Arc<Value>)> = st
             .range(res, scope)
-            .map(|((_, _, o_ns, o_name), obj)| (format!("{o_ns}/{o_name}"), obj))
-            .filter(|(k, _)| start_after.as_ref().is_none_or(|s| k > s))
+            .filter(|(k, _)| start_after.as_ref().is_none_or(|s| after(k, s)))
             .filter(|(_, obj)| opts.matches(obj))
             .collect();
         let take = opts
@@ -312,8 +346,10 @@ impl Store {
             .iter()
             .map(|(_, o)| Arc::clone(o))
             .collect();
-        let continue_token =
-            (remaining > 0).then(|| encode_continue(list_rv, &matching[take - 1].0));
+        let continue_token = (remaining > 0).then(|| {
+            let (_, _, ns, name) = matching[take - 1].0;
+            encode_continue(list_rv, &format!("{ns}/{name}"))
+        });
         Ok(ListResult {
             items,
             resource_version: list_rv,
@@ -782,7 +818,25 @@ impl State {
             object: obj.clone(),
             old,
         });
-        if event == EventType::Deleted {
+        let deleted = event == EventType::Deleted;
+        let old_refs = change.old.as_deref().and_then(owner_refs);
+        if deleted || old_refs != owner_refs(&obj) {
+            for uid in change.old.as_deref().into_iter().flat_map(owner_uids) {
+                if let Some(keys) = self.dependents.get_mut(uid) {
+                    keys.remove(&k);
+                    if keys.is_empty() {
+                        self.dependents.remove(uid);
+                    }
+                }
+            }
+            if !deleted {
+                for uid in owner_uids(&obj) {
+                    let keys = self.dependents.entry(uid.to_string()).or_default();
+                    keys.insert(k.clone());
+                }
+            }
+        }
+        if deleted {
             self.objects.remove(&k);
         } else {
             self.objects.insert(k, obj.clone());
@@ -818,18 +872,18 @@ impl State {
             Some(current),
         );
         let is_namespace = std::ptr::eq(res, namespace_def());
-        let dependents: Vec<ObjKey> = self
-            .objects
-            .iter()
-            .filter(|(dk, obj)| {
-                (is_namespace && dk.2 == k.3)
-                    || meta(obj)
-                        .and_then(|m| m.get("ownerReferences"))
-                        .and_then(Value::as_array)
-                        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == json!(uid)))
-            })
-            .map(|(dk, _)| dk.clone())
+        let mut dependents: Vec<ObjKey> = self
+            .dependents
+            .get(&uid)
+            .into_iter()
+            .flatten()
+            .cloned()
             .collect();
+        if is_namespace {
+            dependents.extend(self.objects.keys().filter(|dk| dk.2 == k.3).cloned());
+            dependents.sort();
+            dependents.dedup();
+        }
         for dk in dependents {
             if propagation == Propagation::Orphan && !is_namespace {
                 let Some(obj) = self.objects.get(&dk).cloned() else {
@@ -1032,6 +1086,44 @@ mod tests {
             .unwrap();
         assert_eq!(s.get(rs, "shop", "a-1").unwrap_err().code, 404);
         assert_eq!(s.get(pods, "shop", "a-1-x").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn owned_objects_follow_their_owner_references() {
+        let s = store();
+        let rs = lookup("apps", "v1", "replicasets").unwrap();
+        let pods = lookup("", "v1", "pods").unwrap();
+        let owner = s
+            .create(
+                rs,
+                "shop",
+                json!({"metadata": {"name": "a-1"}}),
+                Target::Main,
+                false,
+            )
+            .unwrap();
+        let uid = owner["metadata"]["uid"].as_str().unwrap();
+        let owned = json!({"metadata": {"name": "a-1-x", "ownerReferences": [{"uid": uid, "kind": "ReplicaSet", "name": "a-1", "apiVersion": "apps/v1"}]}});
+        s.create(pods, "shop", owned, Target::Main, false).unwrap();
+        assert_eq!(s.owned_by(pods, uid).len(), 1);
+        assert!(
+            s.owned_by(rs, uid).is_empty(),
+            "only the resource asked for"
+        );
+        s.patch(
+            pods,
+            "shop",
+            "a-1-x",
+            PatchKind::Merge,
+            br#"{"metadata":{"ownerReferences":null}}"#,
+            Target::Main,
+            false,
+        )
+        .unwrap();
+        assert!(
+            s.owned_by(pods, uid).is_empty(),
+            "released when the reference goes"
+        );
     }
 
     #[test]

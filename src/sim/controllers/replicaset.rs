@@ -3,11 +3,11 @@
 //! start-up delay (or into CrashLoopBackOff), and writes the ReplicaSet's
 //! status counts that Deployments and Rollouts read.
 
-use super::workload::{is_owned_by, name_of, pods, replicasets};
+use super::workload::{name_of, pods, replicasets};
 use super::{Controller, Ctx};
 use crate::sim::resources::ResourceDef;
 use crate::sim::selector::LabelSelector;
-use crate::sim::store::{ListOptions, Propagation, Target};
+use crate::sim::store::{Propagation, Target};
 use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -89,17 +89,12 @@ impl Controller for ReplicaSetController {
         let rs = ctx.store.get(replicasets(), namespace, name).ok()?;
         let desired = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
         let selector = LabelSelector::from_label_selector_object(&rs["spec"]["selector"]).ok()?;
-        let opts = ListOptions {
-            labels: selector,
-            ..Default::default()
-        };
+        let uid = rs["metadata"]["uid"].as_str().unwrap_or("");
         let mut owned: Vec<Arc<Value>> = ctx
             .store
-            .list(pods(), Some(namespace), &opts)
-            .ok()?
-            .items
+            .owned_by(pods(), uid)
             .into_iter()
-            .filter(|p| is_owned_by(p, &rs))
+            .filter(|p| selector.matches(p))
             .collect();
         let template = &rs["spec"]["template"];
         for _ in owned.len()..desired {

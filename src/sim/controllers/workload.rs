@@ -3,7 +3,7 @@
 
 use crate::sim::resources::{self, ResourceDef};
 use crate::sim::status::ApiError;
-use crate::sim::store::{ListOptions, Store, Target};
+use crate::sim::store::{Store, Target};
 use serde_json::{Value, json};
 use std::hash::Hasher;
 use std::sync::Arc;
@@ -114,14 +114,8 @@ pub fn image_of(template: &Value) -> &str {
 
 /// ReplicaSets owned by `owner`, oldest revision first.
 pub fn owned_replica_sets(store: &Store, owner: &Value, style: RsStyle) -> Vec<Arc<Value>> {
-    let ns = namespace_of(owner);
-    let mut list: Vec<Arc<Value>> = store
-        .list(replicasets(), Some(ns), &ListOptions::default())
-        .map(|l| l.items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|rs| is_owned_by(rs, owner))
-        .collect();
+    let uid = owner["metadata"]["uid"].as_str().unwrap_or("");
+    let mut list = store.owned_by(replicasets(), uid);
     list.sort_by_key(|rs| revision_of(rs, style));
     list
 }
