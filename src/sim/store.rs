@@ -430,7 +430,7 @@ impl Store {
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         m.insert(
             "creationTimestamp".into(),
-            json!(self.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            json!(super::time::timestamp(self.clock.now())),
         );
         m.remove("deletionTimestamp");
         m.remove("resourceVersion");

@@ -79,9 +79,12 @@ pub fn owners_of_kind(
             .to_string();
         return vec![(ns, name)];
     }
-    let api_version = primary.api_version();
-    let is_primary =
-        |r: &Value| r["kind"] == primary.kind && r["apiVersion"] == api_version.as_str();
+    let is_primary = |r: &Value| {
+        r["kind"] == primary.kind
+            && r["apiVersion"]
+                .as_str()
+                .is_some_and(|v| primary.has_api_version(v))
+    };
     let mut out = Vec::new();
     for owner in controller_refs(&change.object) {
         let owner_name = owner["name"].as_str().unwrap_or("").to_string();

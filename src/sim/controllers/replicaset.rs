@@ -44,15 +44,21 @@ fn kubelet_status(pod: &Value, ctx: &Ctx<'_>) -> (Value, Option<DateTime<Utc>>) 
     let image = container["image"].as_str().unwrap_or("");
     let profile = ctx.behaviour.profile(image, created);
     let started = created + Duration::milliseconds((profile.ready_seconds * 1000.0) as i64);
+    let created_at = timestamp(created);
     let base = |phase: &str, ready: bool, state: Value, restarts: i64| {
+        let transition = if ready {
+            timestamp(started)
+        } else {
+            created_at.clone()
+        };
         json!({
             "phase": phase,
             "podIP": pod["status"]["podIP"],
-            "startTime": timestamp(created),
+            "startTime": created_at,
             "conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": timestamp(created)},
-                {"type": "Ready", "status": if ready { "True" } else { "False" }, "lastTransitionTime": timestamp(if ready { started } else { created })},
-                {"type": "ContainersReady", "status": if ready { "True" } else { "False" }, "lastTransitionTime": timestamp(if ready { started } else { created })},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": created_at},
+                {"type": "Ready", "status": if ready { "True" } else { "False" }, "lastTransitionTime": transition},
+                {"type": "ContainersReady", "status": if ready { "True" } else { "False" }, "lastTransitionTime": transition},
             ],
             "containerStatuses": [{
                 "name": container["name"], "image": image, "ready": ready, "started": ready,
