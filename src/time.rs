@@ -8,7 +8,8 @@ use serde_json::Value;
 
 /// A time as Kubernetes writes it (`metav1.Time`: RFC 3339, whole seconds).
 pub fn timestamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    // Not `format(...)`: parsing a format string on every call is slow in hot paths.
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 pub fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {

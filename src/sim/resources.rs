@@ -109,6 +109,14 @@ impl ResourceDef {
         }
     }
 
+    /// Whether `api_version` is this resource's group/version (without building it).
+    pub fn has_api_version(&self, api_version: &str) -> bool {
+        match api_version.split_once('/') {
+            Some((group, version)) => group == self.group && version == self.version,
+            None => self.group.is_empty() && api_version == self.version,
+        }
+    }
+
     /// The URL prefix of the group/version: `/api/v1` or `/apis/<group>/<version>`.
     pub fn group_version_path(&self) -> String {
         if self.group.is_empty() {

@@ -307,7 +307,7 @@ pub fn apply(store: &Store, behaviour: &Behaviour, action: &Action) -> Result<()
         } => {
             let res = workload_resource(kind)?;
             let current = store.get(res, namespace, name)?;
-            let mut next = current.clone();
+            let mut next = Value::clone(&current);
             let containers = next["spec"]["template"]["spec"]["containers"]
                 .as_array_mut()
                 .ok_or_else(|| eyre!("{kind} {namespace}/{name} has no containers"))?;
@@ -451,6 +451,40 @@ mod tests {
         .unwrap_err();
         assert!(format!("{err:#}").contains("not a duration"), "{err:#}");
         assert!(Scenario::load("no-such-scenario").is_err());
+    }
+
+    #[test]
+    fn an_analysis_during_the_warm_up_measures_the_traffic() {
+        use crate::sim::{clock::Clock, controllers, traffic::Traffic};
+        // The bad canary, with its new version rolled out during the warm-up:
+        // the analysis step (after a 1 m pause) runs before serving begins.
+        let mut scenario = Scenario::load("bad-canary").unwrap();
+        let rollout = scenario.timeline.remove(0).action;
+        scenario.setup.push(rollout);
+        scenario.settle = chrono::Duration::minutes(3);
+        let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
+        let behaviour = Arc::new(Behaviour::default());
+        let traffic = Arc::new(Traffic::new(store.clone(), behaviour.clone()));
+        let runtime = Runtime::new(
+            store.clone(),
+            behaviour.clone(),
+            traffic,
+            controllers::all(),
+        );
+        scenario.start(&store, &behaviour, &runtime).unwrap();
+        let runs = resources::lookup("argoproj.io", "v1alpha1", "analysisruns").unwrap();
+        let runs = store.list(runs, Some("shop"), &Default::default()).unwrap();
+        let run = runs.items.first().expect("the analysis step started a run");
+        let first = &run["status"]["metricResults"][0]["measurements"][0];
+        let value: f64 = first["value"]
+            .as_str()
+            .and_then(|v| v.trim_matches(['[', ']']).parse().ok())
+            .unwrap_or_else(|| panic!("a measured value: {first}"));
+        assert!(
+            (value - 0.06).abs() < 1e-9,
+            "the new version's error ratio: {value}"
+        );
+        assert_eq!(run["status"]["phase"], "Failed");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Load every object of a YAML or JSON file (several documents, or a `List`).
 pub fn load_file(store: &Store, path: &Path) -> Result<()> {
@@ -40,7 +41,7 @@ pub fn load_file(store: &Store, path: &Path) -> Result<()> {
 }
 
 /// Store one object as it is, status included.
-pub fn insert(store: &Store, obj: Value) -> Result<Value> {
+pub fn insert(store: &Store, obj: Value) -> Result<Arc<Value>> {
     let api = obj["apiVersion"].as_str().unwrap_or("").to_string();
     let kind = obj["kind"].as_str().unwrap_or("").to_string();
     let res = resources::by_kind(&api, &kind)

@@ -468,9 +468,9 @@ async fn api(
     let store = &shared.store;
     // Some served resources are views of objects stored under another one.
     let conversion = super::convert::conversion_for(res);
-    let served = |v: Value| match &conversion {
-        Some(c) => c.to_served(v),
-        None => v,
+    let served = |v: Arc<Value>| match &conversion {
+        Some(c) => c.to_served(Arc::unwrap_or_clone(v)),
+        None => Arc::unwrap_or_clone(v),
     };
     let to_stored = |v: Value| match &conversion {
         Some(c) => c.to_stored(v),
@@ -589,7 +589,7 @@ async fn api(
                 // then store the converted result if nobody wrote in between.
                 Some(c) => {
                     let current = store.get(stored, &ns, name)?;
-                    let next = super::patch::apply_patch(kind, &c.to_served(current), &body)
+                    let next = super::patch::apply_patch(kind, &served(current), &body)
                         .map_err(|e| ApiError::invalid(res.kind, name, "patch", e.to_string()))?;
                     store.update(stored, &ns, name, c.to_stored(next), write_target, dry_run)?
                 }
@@ -771,8 +771,8 @@ fn review(
 
 /// One line of a watch stream.
 fn watch_line(kind: &str, object: &Value) -> Bytes {
-    let mut line = json!({"type": kind, "object": object}).to_string();
-    line.push('\n');
+    // Written out rather than through `json!`, which would copy the object.
+    let line = format!("{{\"type\":\"{kind}\",\"object\":{object}}}\n");
     Bytes::from(line)
 }
 
@@ -783,7 +783,7 @@ fn visible_event(
     res: &ResourceDef,
     ns: Option<&str>,
     opts: &ListOptions,
-) -> Option<(EventType, Value)> {
+) -> Option<(EventType, Arc<Value>)> {
     if !std::ptr::eq(change.res, res) {
         return None;
     }
@@ -802,9 +802,9 @@ fn visible_event(
             (true, true) => Some((EventType::Modified, change.object.clone())),
             (false, true) => Some((EventType::Added, change.object.clone())),
             (true, false) => {
-                let mut gone = change.old.clone().unwrap_or_default();
+                let mut gone = change.old.as_deref().cloned().unwrap_or_default();
                 gone["metadata"]["resourceVersion"] = json!(change.rv.to_string());
-                Some((EventType::Deleted, gone))
+                Some((EventType::Deleted, Arc::new(gone)))
             }
             (false, false) => None,
         },
@@ -880,12 +880,9 @@ fn watch_response(
     };
     let mut cut = shared.faults.cut_signal();
     let interval = shared.bookmark_interval;
-    let event_line = move |kind: &str, obj: Value| {
-        let obj = match &conversion {
-            Some(c) => c.to_served(obj),
-            None => obj,
-        };
-        watch_line(kind, &obj)
+    let event_line = move |kind: &str, obj: Arc<Value>| match &conversion {
+        Some(c) => watch_line(kind, &c.to_served(Arc::unwrap_or_clone(obj))),
+        None => watch_line(kind, &obj),
     };
     tokio::spawn(async move {
         let mut last_rv = start.resource_version;
@@ -898,7 +895,10 @@ fn watch_response(
         }
         if send_initial_events
             && tx
-                .send(event_line("BOOKMARK", bookmark(res, last_rv, true)))
+                .send(event_line(
+                    "BOOKMARK",
+                    Arc::new(bookmark(res, last_rv, true)),
+                ))
                 .await
                 .is_err()
         {
@@ -922,7 +922,7 @@ fn watch_response(
                     Err(_) => return,
                 },
                 _ = ticker.tick(), if bookmarks => {
-                    if tx.send(event_line("BOOKMARK", bookmark(res, last_rv, false))).await.is_err() {
+                    if tx.send(event_line("BOOKMARK", Arc::new(bookmark(res, last_rv, false)))).await.is_err() {
                         return;
                     }
                 }
@@ -1061,15 +1061,15 @@ mod tests {
             event: EventType::Modified,
             res,
             namespace: "shop".into(),
-            object: new.clone(),
-            old: Some(old.clone()),
+            object: Arc::new(new.clone()),
+            old: Some(Arc::new(old.clone())),
         };
         let (kind, obj) = visible_event(&change, res, Some("shop"), &opts).unwrap();
         assert_eq!(kind, EventType::Deleted);
         assert_eq!(obj["metadata"]["resourceVersion"], "5");
         let back = Change {
-            object: old,
-            old: Some(new),
+            object: Arc::new(old),
+            old: Some(Arc::new(new)),
             ..change.clone()
         };
         assert_eq!(

@@ -11,7 +11,7 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use base64::Engine;
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 
@@ -43,9 +43,9 @@ pub struct Change {
     pub res: &'static ResourceDef,
     pub namespace: String,
     /// The object after the change; for a deletion, its last state.
-    pub object: Value,
+    pub object: Arc<Value>,
     /// The object before the change, for modifications and deletions.
-    pub old: Option<Value>,
+    pub old: Option<Arc<Value>>,
 }
 
 /// Which part of an object a write may change.
@@ -94,7 +94,7 @@ impl ListOptions {
 
 #[derive(Debug, Clone)]
 pub struct ListResult {
-    pub items: Vec<Value>,
+    pub items: Vec<Arc<Value>>,
     pub resource_version: u64,
     pub continue_token: Option<String>,
     pub remaining: Option<usize>,
@@ -114,7 +114,12 @@ const FANOUT_CAPACITY: usize = 8_192;
 
 struct State {
     rv: u64,
-    objects: BTreeMap<ObjKey, Value>,
+    /// Shared with the history and the watch fan-out: readers and events
+    /// hold the same immutable version instead of copies.
+    objects: BTreeMap<ObjKey, Arc<Value>>,
+    /// Owner uid → the objects whose ownerReferences name it, so that
+    /// controllers and garbage collection find dependents without a scan.
+    dependents: HashMap<String, BTreeSet<ObjKey>>,
     history: VecDeque<Arc<Change>>,
     history_limit: usize,
     /// Changes at or below this version are no longer kept.
@@ -140,6 +145,18 @@ fn meta_str<'a>(obj: &'a Value, field: &str) -> Option<&'a str> {
     meta(obj).and_then(|m| m.get(field)).and_then(Value::as_str)
 }
 
+fn owner_refs(obj: &Value) -> Option<&Value> {
+    meta(obj).and_then(|m| m.get("ownerReferences"))
+}
+
+fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
+    owner_refs(obj)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["uid"].as_str())
+}
+
 fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     if !obj.is_object() {
         *obj = json!({});
@@ -152,14 +169,16 @@ fn meta_mut(obj: &mut Value) -> &mut Map<String, Value> {
     m.as_object_mut().expect("metadata object")
 }
 
-/// Everything that is not metadata or status: what `generation` tracks.
-fn spec_part(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("metadata");
-        m.remove("status");
-    }
-    v
+/// Whether anything but metadata and status differs: what `generation` tracks.
+fn spec_differs(a: &Value, b: &Value) -> bool {
+    let is_spec = |k: &String| k != "metadata" && k != "status";
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a != b;
+    };
+    a.keys().filter(|k| is_spec(k)).count() != b.keys().filter(|k| is_spec(k)).count()
+        || a.iter()
+            .filter(|(k, _)| is_spec(k))
+            .any(|(k, v)| b.get(k) != Some(v))
 }
 
 fn is_dns_subdomain(name: &str) -> bool {
@@ -177,6 +196,13 @@ fn random_suffix() -> String {
     (0..5)
         .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// Whether an object comes after `start` (a continue token's `namespace/name`),
+/// compared without building the object's own `namespace/name`.
+fn after((_, _, ns, name): &ObjKey, start: &str) -> bool {
+    let key = ns.bytes().chain([b'/']).chain(name.bytes());
+    key.cmp(start.bytes()) == std::cmp::Ordering::Greater
 }
 
 fn encode_continue(rv: u64, start: &str) -> String {
@@ -206,6 +232,7 @@ impl Store {
             state: Mutex::new(State {
                 rv: 1,
                 objects: BTreeMap::new(),
+                dependents: HashMap::new(),
                 history: VecDeque::new(),
                 history_limit: DEFAULT_HISTORY,
                 compacted_rv: 0,
@@ -251,15 +278,32 @@ impl Store {
         name: &str,
         f: impl FnOnce(&Value) -> T,
     ) -> Option<T> {
-        self.lock().objects.get(&key(res, ns, name)).map(f)
+        self.lock().objects.get(&key(res, ns, name)).map(|o| f(o))
     }
 
-    pub fn get(&self, res: &'static ResourceDef, ns: &str, name: &str) -> Result<Value, ApiError> {
+    pub fn get(
+        &self,
+        res: &'static ResourceDef,
+        ns: &str,
+        name: &str,
+    ) -> Result<Arc<Value>, ApiError> {
         self.lock()
             .objects
             .get(&key(res, ns, name))
             .cloned()
             .ok_or_else(|| ApiError::not_found(res, name))
+    }
+
+    /// Objects of a resource whose ownerReferences name `owner_uid`.
+    pub fn owned_by(&self, res: &'static ResourceDef, owner_uid: &str) -> Vec<Arc<Value>> {
+        let st = self.lock();
+        st.dependents
+            .get(owner_uid)
+            .into_iter()
+            .flatten()
+            .filter(|(g, p, _, _)| *g == res.group && *p == res.plural)
+            .filter_map(|k| st.objects.get(k).cloned())
+            .collect()
     }
 
     /// Objects of a resource in one namespace, or everywhere when `ns` is None.
@@ -287,10 +331,9 @@ impl Store {
             None => None,
         };
         let scope = if res.namespaced { ns } else { None };
-        let matching: Vec<(String, &Value)> = st
+        let matching: Vec<(&ObjKey, &Arc<Value>)> = st
             .range(res, scope)
-            .map(|((_, _, o_ns, o_name), obj)| (format!("{o_ns}/{o_name}"), obj))
-            .filter(|(k, _)| start_after.as_ref().is_none_or(|s| k > s))
+            .filter(|(k, _)| start_after.as_ref().is_none_or(|s| after(k, s)))
             .filter(|(_, obj)| opts.matches(obj))
             .collect();
         let take = opts
@@ -299,9 +342,14 @@ impl Store {
             .unwrap_or(matching.len())
             .min(matching.len());
         let remaining = matching.len() - take;
-        let items: Vec<Value> = matching[..take].iter().map(|(_, o)| (*o).clone()).collect();
-        let continue_token =
-            (remaining > 0).then(|| encode_continue(list_rv, &matching[take - 1].0));
+        let items: Vec<Arc<Value>> = matching[..take]
+            .iter()
+            .map(|(_, o)| Arc::clone(o))
+            .collect();
+        let continue_token = (remaining > 0).then(|| {
+            let (_, _, ns, name) = matching[take - 1].0;
+            encode_continue(list_rv, &format!("{ns}/{name}"))
+        });
         Ok(ListResult {
             items,
             resource_version: list_rv,
@@ -318,7 +366,7 @@ impl Store {
         mut obj: Value,
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the request body must be a JSON object",
@@ -382,7 +430,7 @@ impl Store {
         m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
         m.insert(
             "creationTimestamp".into(),
-            json!(self.clock.now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            json!(super::time::timestamp(self.clock.now())),
         );
         m.remove("deletionTimestamp");
         m.remove("resourceVersion");
@@ -396,7 +444,7 @@ impl Store {
             o.remove("status");
         }
         if dry_run {
-            return Ok(obj);
+            return Ok(Arc::new(obj));
         }
         Ok(st.commit(&self.fanout, res, k, EventType::Added, obj, None))
     }
@@ -410,7 +458,7 @@ impl Store {
         mut obj: Value,
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the request body must be a JSON object",
@@ -452,7 +500,7 @@ impl Store {
         body: &[u8],
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let mut st = self.lock();
         let k = key(res, ns, name);
         let current = st
@@ -487,7 +535,7 @@ impl Store {
         ns: &str,
         name: &str,
         change: impl FnOnce(&mut Value),
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let mut st = self.lock();
         let k = key(res, ns, name);
         let current = st
@@ -495,7 +543,7 @@ impl Store {
             .get(&k)
             .cloned()
             .ok_or_else(|| ApiError::not_found(res, name))?;
-        let mut next = current.clone();
+        let mut next = Value::clone(&current);
         change(&mut next);
         self.write(&mut st, res, k, current, next, Target::Whole, false)
     }
@@ -506,11 +554,11 @@ impl Store {
         st: &mut State,
         res: &'static ResourceDef,
         k: ObjKey,
-        current: Value,
+        current: Arc<Value>,
         mut next: Value,
         target: Target,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let name = k.3.clone();
         if let Some(body_name) = meta_str(&next, "name")
             && body_name != name
@@ -521,8 +569,8 @@ impl Store {
         }
         match target {
             Target::Status => {
-                let status = next.get("status").cloned();
-                next = current.clone();
+                let status = next.as_object_mut().and_then(|o| o.remove("status"));
+                next = Value::clone(&current);
                 match status {
                     Some(s) => next["status"] = s,
                     None => {
@@ -544,7 +592,8 @@ impl Store {
             _ => {}
         }
         // Identity fields are the server's, whatever the client sent.
-        let cur_meta = meta(&current).cloned().unwrap_or_default();
+        let empty = Map::new();
+        let cur_meta = meta(&current).unwrap_or(&empty);
         let m = meta_mut(&mut next);
         for field in [
             "uid",
@@ -570,18 +619,18 @@ impl Store {
                 .get("generation")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
-            let bumped = spec_part(&current) != spec_part(&next);
+            let bumped = spec_differs(&current, &next);
             let m = meta_mut(&mut next);
             m.insert("generation".into(), json!(generation + i64::from(bumped)));
         } else {
             meta_mut(&mut next).remove("generation");
         }
-        if next == current {
+        if next == *current {
             // No change: no new resourceVersion and no watch event, as on a real server.
             return Ok(current);
         }
         if dry_run {
-            return Ok(next);
+            return Ok(Arc::new(next));
         }
         Ok(st.commit(
             &self.fanout,
@@ -601,7 +650,7 @@ impl Store {
         name: &str,
         propagation: Propagation,
         dry_run: bool,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         let mut st = self.lock();
         let k = key(res, ns, name);
         let current = st
@@ -622,7 +671,7 @@ impl Store {
         ns: Option<&str>,
         opts: &ListOptions,
         dry_run: bool,
-    ) -> Result<Vec<Value>, ApiError> {
+    ) -> Result<Vec<Arc<Value>>, ApiError> {
         let all = ListOptions {
             limit: None,
             continue_token: None,
@@ -726,7 +775,7 @@ impl State {
         &'a self,
         res: &'static ResourceDef,
         ns: Option<&'a str>,
-    ) -> impl Iterator<Item = (&'a ObjKey, &'a Value)> + 'a {
+    ) -> impl Iterator<Item = (&'a ObjKey, &'a Arc<Value>)> + 'a {
         let start: ObjKey = (
             res.group,
             res.plural,
@@ -756,10 +805,11 @@ impl State {
         k: ObjKey,
         event: EventType,
         mut obj: Value,
-        old: Option<Value>,
-    ) -> Value {
+        old: Option<Arc<Value>>,
+    ) -> Arc<Value> {
         self.rv += 1;
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(self.rv.to_string()));
+        let obj = Arc::new(obj);
         let change = Arc::new(Change {
             rv: self.rv,
             event,
@@ -768,7 +818,25 @@ impl State {
             object: obj.clone(),
             old,
         });
-        if event == EventType::Deleted {
+        let deleted = event == EventType::Deleted;
+        let old_refs = change.old.as_deref().and_then(owner_refs);
+        if deleted || old_refs != owner_refs(&obj) {
+            for uid in change.old.as_deref().into_iter().flat_map(owner_uids) {
+                if let Some(keys) = self.dependents.get_mut(uid) {
+                    keys.remove(&k);
+                    if keys.is_empty() {
+                        self.dependents.remove(uid);
+                    }
+                }
+            }
+            if !deleted {
+                for uid in owner_uids(&obj) {
+                    let keys = self.dependents.entry(uid.to_string()).or_default();
+                    keys.insert(k.clone());
+                }
+            }
+        }
+        if deleted {
             self.objects.remove(&k);
         } else {
             self.objects.insert(k, obj.clone());
@@ -786,9 +854,9 @@ impl State {
         fanout: &broadcast::Sender<Arc<Change>>,
         k: ObjKey,
         propagation: Propagation,
-    ) -> Value {
+    ) -> Arc<Value> {
         let Some(current) = self.objects.get(&k).cloned() else {
-            return Value::Null;
+            return Arc::new(Value::Null);
         };
         let res = RESOURCES
             .iter()
@@ -800,28 +868,28 @@ impl State {
             res,
             k.clone(),
             EventType::Deleted,
-            current.clone(),
+            Value::clone(&current),
             Some(current),
         );
         let is_namespace = std::ptr::eq(res, namespace_def());
-        let dependents: Vec<ObjKey> = self
-            .objects
-            .iter()
-            .filter(|(dk, obj)| {
-                (is_namespace && dk.2 == k.3)
-                    || meta(obj)
-                        .and_then(|m| m.get("ownerReferences"))
-                        .and_then(Value::as_array)
-                        .is_some_and(|refs| refs.iter().any(|r| r["uid"] == json!(uid)))
-            })
-            .map(|(dk, _)| dk.clone())
+        let mut dependents: Vec<ObjKey> = self
+            .dependents
+            .get(&uid)
+            .into_iter()
+            .flatten()
+            .cloned()
             .collect();
+        if is_namespace {
+            dependents.extend(self.objects.keys().filter(|dk| dk.2 == k.3).cloned());
+            dependents.sort();
+            dependents.dedup();
+        }
         for dk in dependents {
             if propagation == Propagation::Orphan && !is_namespace {
                 let Some(obj) = self.objects.get(&dk).cloned() else {
                     continue;
                 };
-                let mut next = obj.clone();
+                let mut next = Value::clone(&obj);
                 if let Some(refs) = meta_mut(&mut next)
                     .get_mut("ownerReferences")
                     .and_then(Value::as_array_mut)
@@ -982,7 +1050,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        let mut b = a.clone();
+        let mut b = Value::clone(&a);
         b["spec"]["replicas"] = json!(2);
         s.update(ro(), "shop", "a", b.clone(), Target::Main, false)
             .unwrap();
@@ -1018,6 +1086,44 @@ mod tests {
             .unwrap();
         assert_eq!(s.get(rs, "shop", "a-1").unwrap_err().code, 404);
         assert_eq!(s.get(pods, "shop", "a-1-x").unwrap_err().code, 404);
+    }
+
+    #[test]
+    fn owned_objects_follow_their_owner_references() {
+        let s = store();
+        let rs = lookup("apps", "v1", "replicasets").unwrap();
+        let pods = lookup("", "v1", "pods").unwrap();
+        let owner = s
+            .create(
+                rs,
+                "shop",
+                json!({"metadata": {"name": "a-1"}}),
+                Target::Main,
+                false,
+            )
+            .unwrap();
+        let uid = owner["metadata"]["uid"].as_str().unwrap();
+        let owned = json!({"metadata": {"name": "a-1-x", "ownerReferences": [{"uid": uid, "kind": "ReplicaSet", "name": "a-1", "apiVersion": "apps/v1"}]}});
+        s.create(pods, "shop", owned, Target::Main, false).unwrap();
+        assert_eq!(s.owned_by(pods, uid).len(), 1);
+        assert!(
+            s.owned_by(rs, uid).is_empty(),
+            "only the resource asked for"
+        );
+        s.patch(
+            pods,
+            "shop",
+            "a-1-x",
+            PatchKind::Merge,
+            br#"{"metadata":{"ownerReferences":null}}"#,
+            Target::Main,
+            false,
+        )
+        .unwrap();
+        assert!(
+            s.owned_by(pods, uid).is_empty(),
+            "released when the reference goes"
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 pub struct DeploymentController;
 
@@ -280,6 +281,9 @@ fn replicas_annotations(rs: &Value, desired: i64, max: i64) -> Map<String, Value
     set
 }
 
+/// A Deployment's new ReplicaSet (if there is one yet) and its old ones.
+type NewAndOld = (Option<Arc<Value>>, Vec<Arc<Value>>);
+
 /// One reconcile of one Deployment: the object as read, plus the status and
 /// revision annotation that this reconcile writes back at its end.
 struct Sync<'a> {
@@ -314,10 +318,10 @@ impl Sync<'_> {
     /// Set annotations on a ReplicaSet (and its size, when given); no change, no write.
     fn update_rs(
         &self,
-        rs: &Value,
+        rs: &Arc<Value>,
         replicas: Option<i64>,
         annotations: Map<String, Value>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Arc<Value>, ApiError> {
         if annotations.is_empty() && replicas.is_none_or(|n| n == spec_replicas(rs)) {
             return Ok(rs.clone());
         }
@@ -375,9 +379,9 @@ impl Sync<'_> {
     /// The ReplicaSet whose template is the Deployment's (created when asked
     /// and missing) and the others. The new one's revision is brought above
     /// every old one, and the Deployment's revision annotation follows it.
-    fn new_and_old(&mut self, create: bool) -> Result<(Option<Value>, Vec<Value>), ApiError> {
+    fn new_and_old(&mut self, create: bool) -> Result<NewAndOld, ApiError> {
         let mut all = workload::owned_replica_sets(self.store, &self.d, DEPLOYMENT);
-        all.sort_by(by_creation);
+        all.sort_by(|a, b| by_creation(a, b));
         let template = pod_template(&self.d["spec"]["template"]);
         let found = all
             .iter()
@@ -440,11 +444,11 @@ impl Sync<'_> {
 
     /// How big the new ReplicaSet may be now, given every ReplicaSet's size
     /// (`others`, plus the new one's `current`).
-    fn new_rs_new_replicas(&self, others: &[Value], current: i64) -> i64 {
+    fn new_rs_new_replicas(&self, others: &[Arc<Value>], current: i64) -> i64 {
         if !self.spec.rolling {
             return self.spec.replicas;
         }
-        let pods: i64 = others.iter().map(spec_replicas).sum::<i64>() + current;
+        let pods: i64 = others.iter().map(|rs| spec_replicas(rs)).sum::<i64>() + current;
         let max_pods = self.spec.replicas + self.spec.max_surge;
         if pods >= max_pods {
             return current;
@@ -453,7 +457,7 @@ impl Sync<'_> {
     }
 
     /// Resize a ReplicaSet and refresh its replica annotations; an event when the size changed.
-    fn scale_replica_set(&self, rs: &Value, to: i64) -> Result<(bool, Value), ApiError> {
+    fn scale_replica_set(&self, rs: &Arc<Value>, to: i64) -> Result<(bool, Arc<Value>), ApiError> {
         let from = spec_replicas(rs);
         let annotations = replicas_annotations(
             rs,
@@ -473,7 +477,7 @@ impl Sync<'_> {
     }
 
     /// Resize a ReplicaSet whose size differs.
-    fn scale_and_record(&self, rs: &Value, to: i64) -> Result<(bool, Value), ApiError> {
+    fn scale_and_record(&self, rs: &Arc<Value>, to: i64) -> Result<(bool, Arc<Value>), ApiError> {
         if spec_replicas(rs) == to {
             return Ok((false, rs.clone()));
         }
@@ -494,9 +498,9 @@ impl Sync<'_> {
 
     /// Apply a change of `spec.replicas`: to the one active ReplicaSet, or
     /// across a rollout in flight in proportion to each ReplicaSet's size.
-    fn scale(&self, new_rs: Option<&Value>, old: &[Value]) -> Result<(), ApiError> {
+    fn scale(&self, new_rs: Option<&Arc<Value>>, old: &[Arc<Value>]) -> Result<(), ApiError> {
         let replicas = self.spec.replicas;
-        let active: Vec<&Value> = old
+        let active: Vec<&Arc<Value>> = old
             .iter()
             .chain(new_rs)
             .filter(|rs| is_active(rs))
@@ -523,13 +527,13 @@ impl Sync<'_> {
         if !self.spec.rolling {
             return Ok(());
         }
-        let mut active: Vec<Value> = active.into_iter().cloned().collect();
+        let mut active: Vec<Arc<Value>> = active.into_iter().cloned().collect();
         let allowed = if replicas > 0 {
             replicas + self.spec.max_surge
         } else {
             0
         };
-        let to_add = allowed - active.iter().map(spec_replicas).sum::<i64>();
+        let to_add = allowed - active.iter().map(|rs| spec_replicas(rs)).sum::<i64>();
         // Largest first; on a tie, newer first when adding and older first when removing.
         active.sort_by(|a, b| {
             spec_replicas(b).cmp(&spec_replicas(a)).then_with(|| {
@@ -587,14 +591,14 @@ impl Sync<'_> {
     }
 
     /// Delete the oldest scaled-down ReplicaSets beyond revisionHistoryLimit.
-    fn cleanup(&self, old: &[Value]) -> Result<(), ApiError> {
+    fn cleanup(&self, old: &[Arc<Value>]) -> Result<(), ApiError> {
         let Some(limit) = self.spec.revision_history_limit else {
             return Ok(());
         };
         if old.len() <= limit {
             return Ok(());
         }
-        let mut by_revision: Vec<&Value> = old.iter().collect();
+        let mut by_revision: Vec<&Arc<Value>> = old.iter().collect();
         by_revision.sort_by_key(|rs| workload::revision_of(rs, DEPLOYMENT));
         for rs in by_revision.into_iter().take(old.len() - limit) {
             let c = counts(rs);
@@ -615,9 +619,9 @@ impl Sync<'_> {
     }
 
     /// Counts from the ReplicaSets, and the Available condition.
-    fn calculate_status(&self, all: &[Value], new_rs: Option<&Value>) -> Status {
+    fn calculate_status(&self, all: &[Arc<Value>], new_rs: Option<&Arc<Value>>) -> Status {
         let available: i64 = all.iter().map(|rs| counts(rs).available).sum();
-        let total: i64 = all.iter().map(spec_replicas).sum();
+        let total: i64 = all.iter().map(|rs| spec_replicas(rs)).sum();
         let mut status = Status {
             observed_generation: self.spec.generation,
             replicas: all.iter().map(|rs| counts(rs).replicas).sum(),
@@ -664,11 +668,11 @@ impl Sync<'_> {
     /// deadline could pass without any other change.
     fn sync_rollout_status(
         &mut self,
-        all: &[Value],
-        new_rs: Option<&Value>,
+        all: &[Arc<Value>],
+        new_rs: Option<&Arc<Value>>,
     ) -> Option<DateTime<Utc>> {
         let mut status = self.calculate_status(all, new_rs);
-        let rs_name = new_rs.map(name_of);
+        let rs_name = new_rs.map(|rs| name_of(rs));
         let subject = match rs_name {
             Some(name) => format!("ReplicaSet \"{name}\""),
             None => format!("Deployment \"{}\"", name_of(&self.d)),
@@ -788,7 +792,7 @@ impl Sync<'_> {
         if self.spec.paused {
             self.cleanup(&old)?;
         }
-        let all: Vec<Value> = old.into_iter().chain(new_rs.clone()).collect();
+        let all: Vec<Arc<Value>> = old.into_iter().chain(new_rs.clone()).collect();
         self.status = self.calculate_status(&all, new_rs.as_ref());
         Ok(())
     }
@@ -800,7 +804,7 @@ impl Sync<'_> {
         let Some(new_rs) = new_rs else {
             return Ok(None);
         };
-        let all: Vec<Value> = old.iter().cloned().chain([new_rs.clone()]).collect();
+        let all: Vec<Arc<Value>> = old.iter().cloned().chain([new_rs.clone()]).collect();
         if self.reconcile_new_replica_set(&old, &new_rs)?
             || self.reconcile_old_replica_sets(&all, &old, &new_rs)?
         {
@@ -814,7 +818,11 @@ impl Sync<'_> {
 
     /// Grow the new ReplicaSet as far as the surge allows (or shrink it to
     /// the Deployment's size); whether it changed.
-    fn reconcile_new_replica_set(&self, old: &[Value], new_rs: &Value) -> Result<bool, ApiError> {
+    fn reconcile_new_replica_set(
+        &self,
+        old: &[Arc<Value>],
+        new_rs: &Arc<Value>,
+    ) -> Result<bool, ApiError> {
         let current = spec_replicas(new_rs);
         let to = if current > self.spec.replicas {
             self.spec.replicas
@@ -828,22 +836,22 @@ impl Sync<'_> {
     /// available (counting new pods not yet available as missing); whether any shrank.
     fn reconcile_old_replica_sets(
         &self,
-        all: &[Value],
-        old: &[Value],
-        new_rs: &Value,
+        all: &[Arc<Value>],
+        old: &[Arc<Value>],
+        new_rs: &Arc<Value>,
     ) -> Result<bool, ApiError> {
-        let mut old: Vec<Value> = old.iter().filter(|rs| is_active(rs)).cloned().collect();
+        let mut old: Vec<Arc<Value>> = old.iter().filter(|rs| is_active(rs)).cloned().collect();
         if old.is_empty() {
             return Ok(false);
         }
-        let all_pods: i64 = all.iter().map(spec_replicas).sum();
+        let all_pods: i64 = all.iter().map(|rs| spec_replicas(rs)).sum();
         let min_available = self.spec.replicas - self.spec.max_unavailable;
         let new_unavailable = spec_replicas(new_rs) - counts(new_rs).available;
         let max_scaled_down = all_pods - min_available - new_unavailable;
         if max_scaled_down <= 0 {
             return Ok(false);
         }
-        old.sort_by(by_creation);
+        old.sort_by(|a, b| by_creation(a, b));
         // Unavailable old pods go first: removing them costs no availability.
         let mut cleaned = 0;
         for rs in old.iter_mut() {
@@ -883,7 +891,7 @@ impl Sync<'_> {
     /// Recreate: every old pod gone before the new ReplicaSet starts.
     fn rollout_recreate(&mut self) -> Result<Option<DateTime<Utc>>, ApiError> {
         let (new_rs, old) = self.new_and_old(false)?;
-        let all: Vec<Value> = old.iter().cloned().chain(new_rs.clone()).collect();
+        let all: Vec<Arc<Value>> = old.iter().cloned().chain(new_rs.clone()).collect();
         let mut scaled = false;
         for rs in old.iter().filter(|rs| is_active(rs)) {
             scaled |= self.scale_and_record(rs, 0)?.0;
@@ -902,7 +910,7 @@ impl Sync<'_> {
         if self.complete(&self.status) {
             self.cleanup(&old)?;
         }
-        let all: Vec<Value> = old.into_iter().chain(new_rs.clone()).collect();
+        let all: Vec<Arc<Value>> = old.into_iter().chain(new_rs.clone()).collect();
         Ok(self.sync_rollout_status(&all, new_rs.as_ref()))
     }
 
@@ -958,7 +966,7 @@ impl Controller for DeploymentController {
             now: ctx.now,
             spec: Spec::of(&d),
             status: Status::read(&d["status"]),
-            d: d.clone(),
+            d: Value::clone(&d),
         };
         let result = sync.run();
         sync.write(&d);
@@ -1042,7 +1050,7 @@ mod tests {
             crate::sim::seed::insert(&self.store, d).unwrap();
         }
 
-        fn get(&self) -> Value {
+        fn get(&self) -> Arc<Value> {
             self.store.get(deployments(), "shop", "web").unwrap()
         }
 
@@ -1057,7 +1065,7 @@ mod tests {
         }
 
         /// The Deployment's ReplicaSets, oldest revision first.
-        fn replica_sets(&self) -> Vec<Value> {
+        fn replica_sets(&self) -> Vec<Arc<Value>> {
             workload::owned_replica_sets(&self.store, &self.get(), DEPLOYMENT)
         }
 
@@ -1084,7 +1092,7 @@ mod tests {
             name_of(rs).to_string()
         }
 
-        fn pods(&self) -> Vec<Value> {
+        fn pods(&self) -> Vec<Arc<Value>> {
             self.store
                 .list(workload::pods(), Some("shop"), &Default::default())
                 .unwrap()

@@ -43,7 +43,7 @@ use crate::sim::traffic::{MetricsSource, WindowStats};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 pub struct FlaggerController;
 
@@ -399,7 +399,7 @@ struct Run<'a> {
     now: DateTime<Utc>,
     /// The canary as read when the run began, as Flagger holds it in memory;
     /// status writes go to the stored object.
-    cd: Value,
+    cd: Arc<Value>,
     namespace: String,
     name: String,
     target: String,
@@ -408,7 +408,7 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(ctx: &'a Ctx<'a>, cd: Value) -> Self {
+    fn new(ctx: &'a Ctx<'a>, cd: Arc<Value>) -> Self {
         let target = cd["spec"]["targetRef"]["name"]
             .as_str()
             .unwrap_or("")
@@ -481,7 +481,7 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn target(&self) -> Result<Value, String> {
+    fn target(&self) -> Result<Arc<Value>, String> {
         self.store
             .get(deployments(), &self.namespace, &self.target)
             .map_err(|_| {
@@ -493,7 +493,7 @@ impl<'a> Run<'a> {
             })
     }
 
-    fn primary(&self) -> Result<Value, String> {
+    fn primary(&self) -> Result<Arc<Value>, String> {
         let name = self.primary_name();
         self.store
             .get(deployments(), &self.namespace, &name)
@@ -758,7 +758,7 @@ impl<'a> Run<'a> {
     /// Flagger's readiness check of one of its Deployments, named in the message as `what`.
     fn workload_ready(
         &self,
-        deployment: Result<Value, String>,
+        deployment: Result<Arc<Value>, String>,
         threshold: &str,
         what: String,
     ) -> Result<(), NotReady> {
@@ -1425,9 +1425,9 @@ impl<'a> Run<'a> {
         self.ensure_virtual_service();
         if initializing {
             self.sync_status(INITIALIZED, 0, 0, 0);
-            self.cd["status"]["phase"] = json!(INITIALIZED);
-            self.cd["status"]["lastAppliedSpec"] =
-                json!(template_hash(&target["spec"]["template"]));
+            let status = &mut Arc::make_mut(&mut self.cd)["status"];
+            status["phase"] = json!(INITIALIZED);
+            status["lastAppliedSpec"] = json!(template_hash(&target["spec"]["template"]));
             self.info(&format!("Initialization done! {}", self.canary_ref()));
         }
         if !self.should_advance() {
@@ -1733,7 +1733,7 @@ mod tests {
             self.rt.advance(Duration::seconds(60));
         }
 
-        fn canary(&self) -> Value {
+        fn canary(&self) -> Arc<Value> {
             self.store.get(canaries(), NS, "podinfo").unwrap()
         }
 
@@ -1745,7 +1745,7 @@ mod tests {
             self.status()["phase"].as_str().unwrap_or("").to_string()
         }
 
-        fn deployment(&self, name: &str) -> Value {
+        fn deployment(&self, name: &str) -> Arc<Value> {
             self.store.get(deployments(), NS, name).unwrap()
         }
 
@@ -1844,7 +1844,7 @@ mod tests {
         }
     }
 
-    fn service(sim: &Sim, name: &str) -> Value {
+    fn service(sim: &Sim, name: &str) -> Arc<Value> {
         sim.store.get(services(), NS, name).unwrap()
     }
 

@@ -21,6 +21,7 @@ use crate::sim::store::{ListOptions, Target};
 use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub struct JobController;
 
@@ -128,7 +129,7 @@ fn pod_status(pod: &Value, started: DateTime<Utc>, ended: Option<(DateTime<Utc>,
     })
 }
 
-fn owned_pod(ctx: &Ctx<'_>, job: &Value) -> Option<Value> {
+fn owned_pod(ctx: &Ctx<'_>, job: &Value) -> Option<Arc<Value>> {
     ctx.store
         .list(
             pods(),
@@ -142,7 +143,7 @@ fn owned_pod(ctx: &Ctx<'_>, job: &Value) -> Option<Value> {
 }
 
 /// Create the Job's pod, already running.
-fn create_pod(ctx: &Ctx<'_>, job: &Value) -> Option<Value> {
+fn create_pod(ctx: &Ctx<'_>, job: &Value) -> Option<Arc<Value>> {
     let name = name_of(job);
     let ns = workload::namespace_of(job);
     let uid = &job["metadata"]["uid"];
@@ -334,11 +335,11 @@ mod tests {
                             "containers": [{"name": "migrate", "image": "registry.example/shop/migrate:1.4.0"}]}}}})
     }
 
-    fn job(store: &Store) -> Value {
+    fn job(store: &Store) -> Arc<Value> {
         store.get(jobs(), "shop", "orders-expand").unwrap()
     }
 
-    fn only_pod(store: &Store) -> Value {
+    fn only_pod(store: &Store) -> Arc<Value> {
         let pods = store
             .list(pods(), Some("shop"), &Default::default())
             .unwrap()

@@ -79,9 +79,12 @@ pub fn owners_of_kind(
             .to_string();
         return vec![(ns, name)];
     }
-    let api_version = primary.api_version();
-    let is_primary =
-        |r: &Value| r["kind"] == primary.kind && r["apiVersion"] == api_version.as_str();
+    let is_primary = |r: &Value| {
+        r["kind"] == primary.kind
+            && r["apiVersion"]
+                .as_str()
+                .is_some_and(|v| primary.has_api_version(v))
+    };
     let mut out = Vec::new();
     for owner in controller_refs(&change.object) {
         let owner_name = owner["name"].as_str().unwrap_or("").to_string();
@@ -260,22 +263,27 @@ impl Runtime {
     }
 
     /// Step the simulated clock to each pending timer up to `by` from now,
-    /// settling at every stop; for tests on a frozen clock.
+    /// counting the traffic and settling at every stop; for a scenario's
+    /// warm-up and for tests on a frozen clock.
     pub fn advance(&self, by: chrono::Duration) {
-        let clock = self.store.clock().clone();
-        let end = clock.now() + by;
-        self.settle();
-        while let Some(at) = self.next_timer().filter(|t| *t <= end) {
-            let now = clock.now();
-            if at > now {
-                clock.advance(at - now);
-            }
-            self.settle();
+        let start = self.store.clock().now();
+        self.step_to(start);
+        while let Some(at) = self.next_timer().filter(|t| *t <= start + by) {
+            self.step_to(at);
         }
+        self.step_to(start + by);
+    }
+
+    /// Move the clock up to `at` (never back), then count the traffic of the
+    /// time passed (with the pods and weights that held during it) before
+    /// the controllers react to it.
+    fn step_to(&self, at: DateTime<Utc>) {
+        let clock = self.store.clock();
         let now = clock.now();
-        if end > now {
-            clock.advance(end - now);
+        if at > now {
+            clock.advance(at - now);
         }
+        self.metrics.catch_up();
         self.settle();
     }
 

@@ -3,14 +3,15 @@
 //! start-up delay (or into CrashLoopBackOff), and writes the ReplicaSet's
 //! status counts that Deployments and Rollouts read.
 
-use super::workload::{is_owned_by, name_of, pods, replicasets};
+use super::workload::{name_of, pods, replicasets};
 use super::{Controller, Ctx};
 use crate::sim::resources::ResourceDef;
 use crate::sim::selector::LabelSelector;
-use crate::sim::store::{ListOptions, Propagation, Target};
+use crate::sim::store::{Propagation, Target};
 use crate::sim::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub struct ReplicaSetController;
 
@@ -43,15 +44,21 @@ fn kubelet_status(pod: &Value, ctx: &Ctx<'_>) -> (Value, Option<DateTime<Utc>>) 
     let image = container["image"].as_str().unwrap_or("");
     let profile = ctx.behaviour.profile(image, created);
     let started = created + Duration::milliseconds((profile.ready_seconds * 1000.0) as i64);
+    let created_at = timestamp(created);
     let base = |phase: &str, ready: bool, state: Value, restarts: i64| {
+        let transition = if ready {
+            timestamp(started)
+        } else {
+            created_at.clone()
+        };
         json!({
             "phase": phase,
             "podIP": pod["status"]["podIP"],
-            "startTime": timestamp(created),
+            "startTime": created_at,
             "conditions": [
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": timestamp(created)},
-                {"type": "Ready", "status": if ready { "True" } else { "False" }, "lastTransitionTime": timestamp(if ready { started } else { created })},
-                {"type": "ContainersReady", "status": if ready { "True" } else { "False" }, "lastTransitionTime": timestamp(if ready { started } else { created })},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": created_at},
+                {"type": "Ready", "status": if ready { "True" } else { "False" }, "lastTransitionTime": transition},
+                {"type": "ContainersReady", "status": if ready { "True" } else { "False" }, "lastTransitionTime": transition},
             ],
             "containerStatuses": [{
                 "name": container["name"], "image": image, "ready": ready, "started": ready,
@@ -88,17 +95,12 @@ impl Controller for ReplicaSetController {
         let rs = ctx.store.get(replicasets(), namespace, name).ok()?;
         let desired = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
         let selector = LabelSelector::from_label_selector_object(&rs["spec"]["selector"]).ok()?;
-        let opts = ListOptions {
-            labels: selector,
-            ..Default::default()
-        };
-        let mut owned: Vec<Value> = ctx
+        let uid = rs["metadata"]["uid"].as_str().unwrap_or("");
+        let mut owned: Vec<Arc<Value>> = ctx
             .store
-            .list(pods(), Some(namespace), &opts)
-            .ok()?
-            .items
+            .owned_by(pods(), uid)
             .into_iter()
-            .filter(|p| is_owned_by(p, &rs))
+            .filter(|p| selector.matches(p))
             .collect();
         let template = &rs["spec"]["template"];
         for _ in owned.len()..desired {

@@ -48,6 +48,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use spec::RolloutSpec;
 use status::{Condition, PauseCondition, RolloutStatus, kind, reason};
+use std::sync::Arc;
 
 pub struct RolloutController;
 
@@ -76,7 +77,7 @@ impl Controller for RolloutController {
             }
             Err(e) => (RolloutSpec::default(), Some(format!("spec: {e}"))),
         };
-        let mut pass = Reconcile::new(ctx, ro, spec);
+        let mut pass = Reconcile::new(ctx, Value::clone(&ro), spec);
         match invalid {
             Some(message) => {
                 pass.invalid_spec(&message);
@@ -149,8 +150,8 @@ impl PauseContext {
 /// The AnalysisRuns the rollout is currently waiting on.
 #[derive(Debug, Clone, Default)]
 struct CurrentRuns {
-    step: Option<Value>,
-    pre_promotion: Option<Value>,
+    step: Option<Arc<Value>>,
+    pre_promotion: Option<Arc<Value>>,
 }
 
 /// One reconcile of one rollout (Argo's `rolloutContext`).
@@ -164,11 +165,11 @@ struct Reconcile<'a> {
     new_status: RolloutStatus,
     pause: PauseContext,
     /// The rollout's ReplicaSets, oldest revision first, kept current as they are changed.
-    all_rss: Vec<Value>,
+    all_rss: Vec<Arc<Value>>,
     new_rs: Option<String>,
     stable_rs: Option<String>,
     runs: CurrentRuns,
-    other_runs: Vec<Value>,
+    other_runs: Vec<Arc<Value>>,
     requeue: Option<DateTime<Utc>>,
 }
 
@@ -276,20 +277,20 @@ impl<'a> Reconcile<'a> {
                 .is_some()
     }
 
-    fn rs(&self, name: &Option<String>) -> Option<Value> {
+    fn rs(&self, name: &Option<String>) -> Option<Arc<Value>> {
         let name = name.as_deref()?;
         self.all_rss.iter().find(|rs| name_of(rs) == name).cloned()
     }
 
-    fn new_rs(&self) -> Option<Value> {
+    fn new_rs(&self) -> Option<Arc<Value>> {
         self.rs(&self.new_rs)
     }
 
-    fn stable_rs(&self) -> Option<Value> {
+    fn stable_rs(&self) -> Option<Arc<Value>> {
         self.rs(&self.stable_rs)
     }
 
-    fn rs_by_hash(&self, hash: &str) -> Option<Value> {
+    fn rs_by_hash(&self, hash: &str) -> Option<Arc<Value>> {
         self.all_rss
             .iter()
             .find(|rs| !hash.is_empty() && hash_of(rs, ARGO) == hash)
@@ -297,7 +298,7 @@ impl<'a> Reconcile<'a> {
     }
 
     /// ReplicaSets that are neither the new nor the stable one.
-    fn other_rss(&self) -> Vec<Value> {
+    fn other_rss(&self) -> Vec<Arc<Value>> {
         self.all_rss
             .iter()
             .filter(|rs| {
@@ -309,7 +310,7 @@ impl<'a> Reconcile<'a> {
     }
 
     /// Keep the local copy of a ReplicaSet current after a write.
-    fn updated(&mut self, rs: Value) {
+    fn updated(&mut self, rs: Arc<Value>) {
         match self.all_rss.iter_mut().find(|r| name_of(r) == name_of(&rs)) {
             Some(slot) => *slot = rs,
             None => self.all_rss.push(rs),

@@ -3,9 +3,10 @@
 
 use crate::sim::resources::{self, ResourceDef};
 use crate::sim::status::ApiError;
-use crate::sim::store::{ListOptions, Store, Target};
+use crate::sim::store::{Store, Target};
 use serde_json::{Value, json};
 use std::hash::Hasher;
+use std::sync::Arc;
 
 /// The hash label Argo Rollouts puts on its ReplicaSets, pods and Service selectors.
 pub const ARGO_HASH_LABEL: &str = "rollouts-pod-template-hash";
@@ -112,15 +113,9 @@ pub fn image_of(template: &Value) -> &str {
 }
 
 /// ReplicaSets owned by `owner`, oldest revision first.
-pub fn owned_replica_sets(store: &Store, owner: &Value, style: RsStyle) -> Vec<Value> {
-    let ns = namespace_of(owner);
-    let mut list: Vec<Value> = store
-        .list(replicasets(), Some(ns), &ListOptions::default())
-        .map(|l| l.items)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|rs| is_owned_by(rs, owner))
-        .collect();
+pub fn owned_replica_sets(store: &Store, owner: &Value, style: RsStyle) -> Vec<Arc<Value>> {
+    let uid = owner["metadata"]["uid"].as_str().unwrap_or("");
+    let mut list = store.owned_by(replicasets(), uid);
     list.sort_by_key(|rs| revision_of(rs, style));
     list
 }
@@ -154,7 +149,7 @@ pub fn ensure_replica_set(
     style: RsStyle,
     revision: u64,
     replicas: i64,
-) -> Result<Value, ApiError> {
+) -> Result<Arc<Value>, ApiError> {
     let clean = template_without_hash(template, style);
     let hash = template_hash(&clean);
     let ns = namespace_of(owner);
@@ -193,7 +188,7 @@ pub fn ensure_replica_set(
 }
 
 /// Scale a ReplicaSet (no change, no write).
-pub fn set_replicas(store: &Store, rs: &Value, replicas: i64) -> Result<Value, ApiError> {
+pub fn set_replicas(store: &Store, rs: &Arc<Value>, replicas: i64) -> Result<Arc<Value>, ApiError> {
     if rs["spec"]["replicas"].as_i64() == Some(replicas) {
         return Ok(rs.clone());
     }
@@ -206,7 +201,6 @@ pub fn set_replicas(store: &Store, rs: &Value, replicas: i64) -> Result<Value, A
 mod tests {
     use super::*;
     use crate::sim::clock::Clock;
-    use std::sync::Arc;
 
     #[test]
     fn replica_sets_are_found_again_by_template() {

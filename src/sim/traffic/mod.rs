@@ -44,6 +44,10 @@ pub trait MetricsSource: Send + Sync {
     /// whose pod-template-hash label (`rollouts-pod-template-hash` or
     /// `pod-template-hash`) equals `hash`. None when no such pod served.
     fn window(&self, namespace: &str, hash: &str, window: Duration) -> Option<WindowStats>;
+
+    /// Count the traffic up to the current simulated time. A fast-forward
+    /// calls this at every stop, since no real-time ticker runs during it.
+    fn catch_up(&self) {}
 }
 
 /// How often [`spawn_ticker`] advances the counters, in real time.
@@ -135,6 +139,10 @@ impl MetricsSource for Traffic {
         let now = self.seconds(self.store.clock().now());
         let from = now - window.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
         lock(&self.meters).window(namespace, hash, from, now)
+    }
+
+    fn catch_up(&self) {
+        self.tick();
     }
 }
 

@@ -7,6 +7,7 @@ use crate::sim::seed::insert;
 use crate::sim::store::{Propagation, Target};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 const NS: &str = "shop";
 
@@ -67,7 +68,7 @@ impl Fixture {
             .unwrap_or_else(|| panic!("no traffic for {hash}"))
     }
 
-    fn workload(&self, kind: &str, name: &str, spec: Value, status: Value) -> Value {
+    fn workload(&self, kind: &str, name: &str, spec: Value, status: Value) -> Arc<Value> {
         let api = if kind == "Rollout" {
             "argoproj.io/v1alpha1"
         } else {

@@ -10,6 +10,7 @@ use super::traffic::selected_hash;
 use crate::sim::time::parse_rfc3339 as parse_timestamp;
 use chrono::Duration;
 use serde_json::Value;
+use std::sync::Arc;
 
 impl Reconcile<'_> {
     /// One blue-green reconcile (`rolloutBlueGreen`).
@@ -26,7 +27,7 @@ impl Reconcile<'_> {
             preview = Some(updated);
         }
         if self.pod_spec_changed() {
-            self.sync_blue_green_status(preview.as_ref(), &active);
+            self.sync_blue_green_status(preview.as_deref(), &active);
             return;
         }
         self.restart_pods();
@@ -36,7 +37,7 @@ impl Reconcile<'_> {
             active = updated;
         }
         self.reconcile_analysis_runs();
-        self.sync_blue_green_status(preview.as_ref(), &active);
+        self.sync_blue_green_status(preview.as_deref(), &active);
     }
 
     /// The ReplicaSet behind the active Service at full scale, the new one
@@ -129,7 +130,7 @@ impl Reconcile<'_> {
 
     /// Switch the active Service once the new ReplicaSet is saturated and
     /// promoted; back to stable on abort (`reconcileActiveService`).
-    fn reconcile_active_service(&mut self, active: &Value) -> Option<Value> {
+    fn reconcile_active_service(&mut self, active: &Value) -> Option<Arc<Value>> {
         let rs = self.new_rs()?;
         if self.halted() || !self.ready_for_pause(&rs) || !self.is_saturated(&rs) {
             return None;

@@ -10,6 +10,7 @@ use super::spec::{CanaryStep, SetCanaryScale};
 use super::status::PAUSE_CANARY_STEP;
 use crate::sim::time::parse_rfc3339 as parse_timestamp;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// `ceil(replicas × weight / 100)` (`trafficWeightToReplicas`).
 pub fn weight_to_replicas(replicas: i64, weight: i64) -> i64 {
@@ -101,7 +102,7 @@ impl Reconcile<'_> {
         let new_rs = self.new_rs();
         let stable_rs = self.stable_rs().filter(|s| Some(s) != new_rs.as_ref());
         let (mut want_new, mut want_stable) = approximate_counts(replicas, weight, max_surge);
-        let size = |rs: &Option<Value>| rs.as_ref().map_or(0, |r| workload::counts(r).desired);
+        let size = |rs: &Option<Arc<Value>>| rs.as_ref().map_or(0, |r| workload::counts(r).desired);
         let mut new_count = size(&new_rs);
         let mut stable_count = size(&stable_rs);
         if stable_rs.is_none() {
@@ -109,7 +110,7 @@ impl Reconcile<'_> {
             want_stable = 0;
         }
         let max_total = replicas + max_surge;
-        let others: Vec<Value> = self.other_rss();
+        let others: Vec<Arc<Value>> = self.other_rss();
         let others_total: i64 = others.iter().map(|r| workload::counts(r).desired).sum();
         let mut scale_up = max_total - (others_total + new_count + stable_count);
         if stable_rs.is_some() && stable_count < want_stable && scale_up > 0 {
@@ -127,7 +128,7 @@ impl Reconcile<'_> {
         let increasing = new_rs
             .as_ref()
             .is_none_or(|r| want_new >= workload::counts(r).desired);
-        let countable = |rs: &Option<Value>, ignore_availability: bool| {
+        let countable = |rs: &Option<Arc<Value>>, ignore_availability: bool| {
             rs.as_ref().map_or(0, |r| {
                 let c = workload::counts(r);
                 if c.desired < c.available || ignore_availability {
@@ -507,7 +508,7 @@ fn approximate_counts(replicas: i64, weight: i64, max_surge: i64) -> (i64, i64) 
 }
 
 /// Scale the ReplicaSet whose availability is not counted towards its target (`calculateScaleDownReplicaCount`).
-fn drain(rs: &Option<Value>, want: i64, scale_down: i64, count: i64) -> i64 {
+fn drain(rs: &Option<Arc<Value>>, want: i64, scale_down: i64, count: i64) -> i64 {
     match rs {
         Some(r) if workload::counts(r).desired > want => {
             want.max(workload::counts(r).desired - scale_down)
@@ -518,8 +519,8 @@ fn drain(rs: &Option<Value>, want: i64, scale_down: i64, count: i64) -> i64 {
 
 /// Keep both counts within maxSurge and maxUnavailable (`adjustReplicaWithinLimits`).
 fn within_limits(
-    drained: &Option<Value>,
-    adjusted: &Option<Value>,
+    drained: &Option<Arc<Value>>,
+    adjusted: &Option<Arc<Value>>,
     mut drained_count: i64,
     mut adjusted_count: i64,
     max_total: i64,

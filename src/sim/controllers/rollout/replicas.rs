@@ -12,6 +12,7 @@ use crate::sim::store::{ListOptions, Propagation};
 use crate::sim::time::{parse_rfc3339 as parse_timestamp, timestamp};
 use chrono::Duration;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The rollout's replica count, as last applied to a ReplicaSet.
 pub const DESIRED_REPLICAS: &str = "rollout.argoproj.io/desired-replicas";
@@ -204,7 +205,7 @@ impl Reconcile<'_> {
             names.push(self.stable_rs.clone());
         }
         for name in names {
-            if let Some(rs) = self.rs(&name).filter(has_scale_down_deadline) {
+            if let Some(rs) = self.rs(&name).filter(|rs| has_scale_down_deadline(rs)) {
                 self.set_deadline(&rs, None);
             }
         }
@@ -283,7 +284,7 @@ impl Reconcile<'_> {
 
     /// Scale down ReplicaSets that are neither new nor stable (`reconcileOtherReplicaSets`).
     pub(super) fn reconcile_other_replica_sets(&mut self) -> bool {
-        let others: Vec<Value> = self
+        let others: Vec<Arc<Value>> = self
             .other_rss()
             .into_iter()
             .filter(|rs| spec_replicas(rs) > 0)
@@ -299,12 +300,12 @@ impl Reconcile<'_> {
     }
 
     /// Newest revision first.
-    fn by_revision_desc(mut rss: Vec<Value>) -> Vec<Value> {
+    fn by_revision_desc(mut rss: Vec<Arc<Value>>) -> Vec<Arc<Value>> {
         rss.sort_by_key(|rs| std::cmp::Reverse(revision_of(rs, ARGO)));
         rss
     }
 
-    fn scale_down_old_for_canary(&mut self, others: Vec<Value>) -> i64 {
+    fn scale_down_old_for_canary(&mut self, others: Vec<Arc<Value>>) -> i64 {
         // Unhealthy replicas go first; they would only block the update.
         let mut scaled_down = 0;
         for rs in &others {
@@ -321,7 +322,7 @@ impl Reconcile<'_> {
         }
         let routed = self.spec.traffic_routing().is_some();
         let names: Vec<String> = others.iter().map(|rs| name_of(rs).to_string()).collect();
-        let current: Vec<Value> = names
+        let current: Vec<Arc<Value>> = names
             .iter()
             .filter_map(|n| self.rs(&Some(n.clone())))
             .collect();
@@ -355,7 +356,7 @@ impl Reconcile<'_> {
         scaled_down
     }
 
-    fn scale_down_old_for_blue_green(&mut self, others: Vec<Value>) -> bool {
+    fn scale_down_old_for_blue_green(&mut self, others: Vec<Arc<Value>>) -> bool {
         if self
             .status
             .pause_condition(super::status::PAUSE_INCONCLUSIVE)
@@ -413,7 +414,7 @@ impl Reconcile<'_> {
     /// Delete the oldest ReplicaSets beyond `revisionHistoryLimit` that run nothing.
     pub(super) fn reconcile_revision_history_limit(&mut self) {
         let limit = self.spec.revision_history_limit();
-        let mut cleanable: Vec<Value> = self.other_rss();
+        let mut cleanable: Vec<Arc<Value>> = self.other_rss();
         if cleanable.len() <= limit {
             return;
         }
@@ -468,7 +469,7 @@ impl Reconcile<'_> {
             .list(pods(), Some(self.namespace()), &ListOptions::default())
             .map(|l| l.items)
             .unwrap_or_default();
-        let active: Vec<Value> = self
+        let active: Vec<Arc<Value>> = self
             .all_rss
             .iter()
             .filter(|rs| spec_replicas(rs) > 0)
@@ -503,7 +504,7 @@ impl Reconcile<'_> {
                 && all_pods
                     .iter()
                     .filter(|p| workload::is_owned_by(p, rs))
-                    .all(pod_is_ready)
+                    .all(|p| pod_is_ready(p))
         });
         if settled {
             let _ = self.ctx.store.delete(

@@ -12,6 +12,7 @@ use super::status::{PAUSE_BLUE_GREEN, PAUSE_INCONCLUSIVE, RunRef};
 use super::{CurrentRuns, Reconcile};
 use crate::sim::store::{ListOptions, Target};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 const ROLLOUT_TYPE: &str = "rollout-type";
 const STEP_INDEX: &str = "step-index";
@@ -32,7 +33,7 @@ fn run_ref(run: &Value) -> RunRef {
     }
 }
 
-fn same_run(a: &Option<Value>, b: &Value) -> bool {
+fn same_run(a: &Option<Arc<Value>>, b: &Value) -> bool {
     a.as_ref()
         .is_some_and(|a| workload::name_of(a) == workload::name_of(b))
 }
@@ -89,7 +90,7 @@ impl Reconcile<'_> {
         {
             let current = self.runs.clone();
             self.set_current_runs(current.clone());
-            let all: Vec<Value> = [current.step, current.pre_promotion]
+            let all: Vec<Arc<Value>> = [current.step, current.pre_promotion]
                 .into_iter()
                 .flatten()
                 .chain(self.other_runs.clone())
@@ -109,7 +110,7 @@ impl Reconcile<'_> {
             }
         }
         self.set_current_runs(current.clone());
-        let others: Vec<Value> = self
+        let others: Vec<Arc<Value>> = self
             .other_runs
             .iter()
             .filter(|r| !same_run(&current.step, r) && !same_run(&current.pre_promotion, r))
@@ -118,7 +119,7 @@ impl Reconcile<'_> {
         self.cancel_runs(&others);
         self.emit_run_change(
             previous.canary.current_step_analysis_run_status.as_ref(),
-            current.step.as_ref(),
+            current.step.as_deref(),
             TYPE_STEP,
         );
         self.emit_run_change(
@@ -126,7 +127,7 @@ impl Reconcile<'_> {
                 .blue_green
                 .pre_promotion_analysis_run_status
                 .as_ref(),
-            current.pre_promotion.as_ref(),
+            current.pre_promotion.as_deref(),
             TYPE_PRE_PROMOTION,
         );
     }
@@ -135,12 +136,15 @@ impl Reconcile<'_> {
     fn set_current_runs(&mut self, runs: CurrentRuns) {
         let canary = self.spec.canary().is_some();
         self.new_status.canary.current_step_analysis_run_status =
-            runs.step.as_ref().filter(|_| canary).map(run_ref);
+            runs.step.as_ref().filter(|_| canary).map(|r| run_ref(r));
         self.new_status
             .canary
             .current_background_analysis_run_status = None;
-        self.new_status.blue_green.pre_promotion_analysis_run_status =
-            runs.pre_promotion.as_ref().filter(|_| !canary).map(run_ref);
+        self.new_status.blue_green.pre_promotion_analysis_run_status = runs
+            .pre_promotion
+            .as_ref()
+            .filter(|_| !canary)
+            .map(|r| run_ref(r));
         self.runs = runs;
     }
 
@@ -187,7 +191,7 @@ impl Reconcile<'_> {
     }
 
     /// Whether to start another run in place of `current` (`needsNewAnalysisRun`).
-    fn needs_new_run(&self, current: &Option<Value>) -> bool {
+    fn needs_new_run(&self, current: &Option<Arc<Value>>) -> bool {
         let Some(current) = current else {
             return true;
         };
@@ -198,7 +202,7 @@ impl Reconcile<'_> {
     }
 
     /// `reconcileStepBasedAnalysisRun`.
-    fn reconcile_step_run(&mut self) -> Option<Value> {
+    fn reconcile_step_run(&mut self) -> Option<Arc<Value>> {
         let current = self.runs.step.clone();
         if !self.status.pause_conditions.is_empty() || self.status.abort {
             return current;
@@ -246,7 +250,7 @@ impl Reconcile<'_> {
     }
 
     /// `reconcilePrePromotionAnalysisRun`.
-    fn reconcile_pre_promotion_run(&mut self) -> Option<Value> {
+    fn reconcile_pre_promotion_run(&mut self) -> Option<Arc<Value>> {
         let current = self.runs.pre_promotion.clone();
         let Some(analysis) = self
             .spec
@@ -287,7 +291,7 @@ impl Reconcile<'_> {
     }
 
     /// Stop runs that are still measuring (`cancelAnalysisRuns`).
-    fn cancel_runs(&self, runs: &[Value]) {
+    fn cancel_runs(&self, runs: &[Arc<Value>]) {
         for run in runs {
             let done = phase_of(run).is_some_and(AnalysisPhase::is_completed);
             if done || run["spec"]["terminate"] == true {
@@ -361,7 +365,7 @@ impl Reconcile<'_> {
         analysis: &RolloutAnalysis,
         infix: &str,
         labels: Value,
-    ) -> Option<Value> {
+    ) -> Option<Arc<Value>> {
         let hash = self.new_hash();
         if hash.is_empty() {
             return None;

@@ -154,7 +154,7 @@ impl Cluster {
         self.rt.advance(Duration::seconds(seconds));
     }
 
-    fn rollout(&self) -> Value {
+    fn rollout(&self) -> Arc<Value> {
         self.store.get(rollouts(), NS, NAME).unwrap()
     }
 
@@ -188,7 +188,7 @@ impl Cluster {
 
     /// `kubectl argo rollouts set image`: a full update of the object.
     fn set_image(&self, image: &str) {
-        let mut ro = self.rollout();
+        let mut ro = Value::clone(&self.rollout());
         ro["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
         self.store
             .update(rollouts(), NS, NAME, ro, Target::Main, false)
@@ -196,7 +196,7 @@ impl Cluster {
         self.rt.settle();
     }
 
-    fn rs_by_image(&self, image: &str) -> Value {
+    fn rs_by_image(&self, image: &str) -> Arc<Value> {
         self.store
             .list(replicasets(), Some(NS), &Default::default())
             .unwrap()
@@ -238,7 +238,7 @@ impl Cluster {
 
     /// Messages of the rollout's events with `reason`, oldest first.
     fn event_messages(&self, reason: &str) -> Vec<String> {
-        let mut events: Vec<Value> = self
+        let mut events: Vec<Arc<Value>> = self
             .store
             .list(events_res(), Some(NS), &Default::default())
             .unwrap()
@@ -264,7 +264,7 @@ impl Cluster {
             .collect()
     }
 
-    fn runs(&self) -> Vec<Value> {
+    fn runs(&self) -> Vec<Arc<Value>> {
         self.store
             .list(analysis_runs(), Some(NS), &Default::default())
             .unwrap()

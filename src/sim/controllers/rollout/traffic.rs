@@ -10,6 +10,7 @@ use super::spec::{GATEWAY_API_PLUGIN, SetHeaderRoute, TrafficRouting, split_name
 use super::status::{TrafficWeights, WeightDestination};
 use crate::sim::resources::{self, ResourceDef};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 /// The annotation Argo puts on a Service it steers.
 pub const MANAGED_BY: &str = "argo-rollouts.argoproj.io/managed-by-rollouts";
@@ -51,12 +52,12 @@ fn order_managed_first(routes: &mut [Value], tr: &TrafficRouting) {
 }
 
 impl Reconcile<'_> {
-    pub(super) fn service(&self, name: &str) -> Option<Value> {
+    pub(super) fn service(&self, name: &str) -> Option<Arc<Value>> {
         self.ctx.store.get(services(), self.namespace(), name).ok()
     }
 
     /// Point a Service at a pod hash (`switchServiceSelector`).
-    pub(super) fn switch_service(&self, svc: &Value, hash: &str) -> Option<Value> {
+    pub(super) fn switch_service(&self, svc: &Value, hash: &str) -> Option<Arc<Value>> {
         let old = selected_hash(svc).to_string();
         let managed = svc["metadata"]["annotations"][MANAGED_BY].is_string();
         if old == hash && managed {
@@ -95,7 +96,7 @@ impl Reconcile<'_> {
     pub(super) fn ensure_service_targets(
         &self,
         service: &str,
-        rs: Option<Value>,
+        rs: Option<Arc<Value>>,
         check_availability: bool,
     ) {
         let (Some(rs), false) = (rs, service.is_empty()) else {
