@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod sim;
 pub mod status;
