@@ -8,13 +8,15 @@ use chrono::{TimeDelta, Utc};
 use cutover::metrics::prometheus::{
     BasicAuth, POST_ABOVE_BYTES, Prometheus, PrometheusConfig, QueryError,
 };
+use cutover::sim::tls::SimTls;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::prometheus::PrometheusProcess;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// A request as the fake server read it.
 #[derive(Debug, Clone)]
@@ -45,9 +47,16 @@ struct FakeServer {
 }
 
 impl FakeServer {
-    /// Serve `answer` on a loopback port, with URLs under `prefix`. Each
-    /// answer is delayed by `delay`, so overlapping requests can be counted.
-    async fn start(answer: Answer, prefix: &str, delay: Duration) -> FakeServer {
+    /// Serve `answer` on a loopback port, with URLs under `prefix`, over
+    /// TLS when given an acceptor. Each answer is delayed by `delay`, so
+    /// overlapping requests can be counted.
+    async fn start(
+        answer: Answer,
+        prefix: &str,
+        delay: Duration,
+        tls: Option<TlsAcceptor>,
+    ) -> FakeServer {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -59,18 +68,31 @@ impl FakeServer {
                 let Ok((conn, _)) = listener.accept().await else {
                     return;
                 };
-                let (answer, log, most, now_open) =
-                    (answer.clone(), log.clone(), most.clone(), now_open.clone());
+                let (answer, log, most, now_open, tls) = (
+                    answer.clone(),
+                    log.clone(),
+                    most.clone(),
+                    now_open.clone(),
+                    tls.clone(),
+                );
                 tokio::spawn(async move {
                     let open = now_open.fetch_add(1, Ordering::SeqCst) + 1;
                     most.fetch_max(open, Ordering::SeqCst);
-                    serve(conn, answer, log, delay).await;
+                    match tls {
+                        // A failed handshake is the client refusing the certificate.
+                        Some(tls) => {
+                            if let Ok(conn) = tls.accept(conn).await {
+                                serve(conn, answer, log, delay).await;
+                            }
+                        }
+                        None => serve(conn, answer, log, delay).await,
+                    }
                     now_open.fetch_sub(1, Ordering::SeqCst);
                 });
             }
         });
         FakeServer {
-            url: format!("http://{addr}{prefix}"),
+            url: format!("{scheme}://{addr}{prefix}"),
             received,
             most_at_once,
         }
@@ -81,7 +103,7 @@ impl FakeServer {
             status,
             body: body.into(),
         };
-        FakeServer::start(answer, "", Duration::ZERO).await
+        FakeServer::start(answer, "", Duration::ZERO, None).await
     }
 
     fn received(&self) -> Vec<Received> {
@@ -90,7 +112,7 @@ impl FakeServer {
 }
 
 async fn serve(
-    mut conn: TcpStream,
+    mut conn: impl AsyncRead + AsyncWrite + Unpin,
     answer: Answer,
     log: Arc<Mutex<Vec<Received>>>,
     delay: Duration,
@@ -116,7 +138,7 @@ async fn serve(
     }
 }
 
-async fn read_request(conn: &mut TcpStream) -> Option<Received> {
+async fn read_request(conn: &mut (impl AsyncRead + Unpin)) -> Option<Received> {
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -232,7 +254,7 @@ async fn an_http_error_without_an_envelope_shows_the_status_and_body() {
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out() {
-    let server = FakeServer::start(Answer::Silence, "", Duration::ZERO).await;
+    let server = FakeServer::start(Answer::Silence, "", Duration::ZERO, None).await;
     let prometheus = Prometheus::new(PrometheusConfig {
         timeout: Duration::from_millis(300),
         ..PrometheusConfig::new(&server.url)
@@ -332,7 +354,7 @@ fn answer_empty() -> Answer {
 
 #[tokio::test]
 async fn the_path_prefix_headers_and_bearer_token_file_are_sent() {
-    let server = FakeServer::start(answer_empty(), "/prometheus/", Duration::ZERO).await;
+    let server = FakeServer::start(answer_empty(), "/prometheus/", Duration::ZERO, None).await;
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "file-token\n").unwrap();
@@ -389,7 +411,7 @@ async fn the_path_prefix_headers_and_bearer_token_file_are_sent() {
 
 #[tokio::test]
 async fn a_bearer_token_from_the_environment_and_basic_auth_are_sent() {
-    let server = FakeServer::start(answer_empty(), "", Duration::ZERO).await;
+    let server = FakeServer::start(answer_empty(), "", Duration::ZERO, None).await;
     let var = "CUTOVER_TEST_PROMETHEUS_TOKEN_7F3A";
     // SAFETY: a variable of this test alone, set before any client reads it.
     unsafe { std::env::set_var(var, "env-token") };
@@ -425,7 +447,7 @@ async fn a_bearer_token_from_the_environment_and_basic_auth_are_sent() {
 
 #[tokio::test]
 async fn a_long_query_is_posted_as_a_form() {
-    let server = FakeServer::start(answer_empty(), "/prometheus", Duration::ZERO).await;
+    let server = FakeServer::start(answer_empty(), "/prometheus", Duration::ZERO, None).await;
     let prometheus = client(&server.url);
     let long = format!(
         "sum(rate(http_requests_total{{version=~\"{}\"}}[5m]))",
@@ -452,7 +474,7 @@ async fn a_long_query_is_posted_as_a_form() {
 
 #[tokio::test]
 async fn no_more_than_max_concurrency_requests_are_in_flight() {
-    let server = FakeServer::start(answer_empty(), "", Duration::from_millis(100)).await;
+    let server = FakeServer::start(answer_empty(), "", Duration::from_millis(100), None).await;
     let prometheus = Prometheus::new(PrometheusConfig {
         max_concurrency: 2,
         ..PrometheusConfig::new(&server.url)
@@ -511,6 +533,39 @@ fn turning_tls_verification_off_is_announced() {
             "TLS verification is off for Prometheus at https://127.0.0.1:9: anyone on the way can read and change the metrics"
         )
     );
+}
+
+#[tokio::test]
+async fn tls_trusts_the_configured_ca_and_nothing_else_unless_told_not_to_verify() {
+    let tls = SimTls::generate().expect("a throwaway CA");
+    let server = FakeServer::start(answer_empty(), "", Duration::ZERO, Some(tls.acceptor)).await;
+    assert!(server.url.starts_with("https://127.0.0.1:"));
+
+    let err = client(&server.url)
+        .query("up", Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Connect(_)), "{err:?}");
+    // The cause is named, not only "error sending request".
+    assert!(err.to_string().contains("certificate"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &tls.ca_pem).unwrap();
+    let trusting = Prometheus::new(PrometheusConfig {
+        ca_file: Some(ca_file),
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    trusting.query("up", Utc::now()).await.unwrap();
+
+    let insecure = Prometheus::new(PrometheusConfig {
+        insecure_skip_verify: true,
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    insecure.query("up", Utc::now()).await.unwrap();
+    assert!(insecure.insecure_warning().is_some());
 }
 
 const REAL: &str = "a_real_prometheus_answers_in_the_expected_shapes";

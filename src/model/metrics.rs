@@ -1,7 +1,7 @@
 //! Baseline against canary: the statistics that judge a release's metrics.
 //! Pure: samples and current values come in as arguments, judgements go out.
 //!
-//! Three layers, each usable on its own:
+//! Four layers, each usable on its own:
 //!
 //! - [`mann_whitney_u`]: the two-sided Mann–Whitney U test, as SciPy's
 //!   `mannwhitneyu(x, y, alternative="two-sided")` computes it (exact
@@ -343,6 +343,7 @@ pub struct MetricJudgeConfig {
 }
 
 impl MetricJudgeConfig {
+    /// A non-critical metric with Kayenta's defaults and at least 5 samples a side.
     pub fn new(label: impl Into<String>, unit: Unit, direction: Direction) -> Self {
         MetricJudgeConfig {
             label: label.into(),
@@ -590,7 +591,11 @@ pub const P95_LATENCY: &str = "p95_latency";
 
 /// An SLO gate on the current values of one metric (named by its key).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum Gate {
     /// canary ≤ max.
     AbsoluteMax { metric: String, max: f64 },

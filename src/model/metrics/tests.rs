@@ -275,6 +275,11 @@ fn gates_compare_current_values() {
     let r = p95_gate.evaluate("p95 latency", Unit::Seconds, Some(0.120), Some(0.140));
     assert_eq!(r.outcome, GateOutcome::Pass);
 
+    assert_eq!(
+        serde_json::to_value(&p95_gate).unwrap(),
+        serde_json::json!({"kind": "relativeRatio", "metric": "p95_latency", "maxRatio": 1.2})
+    );
+
     let p99 = Gate::AbsoluteMax {
         metric: "p99_latency".into(),
         max: 0.5,
