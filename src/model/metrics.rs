@@ -565,7 +565,7 @@ pub fn classify(baseline: &[f64], canary: &[f64], cfg: &MetricJudgeConfig) -> Me
             MetricClass::Pass,
             format!(
                 "no significant difference at {level} (p = {})",
-                significant_p(test.p_value)
+                format_p_value(test.p_value)
             ),
         )
     };
@@ -577,7 +577,7 @@ pub fn classify(baseline: &[f64], canary: &[f64], cfg: &MetricJudgeConfig) -> Me
     )
 }
 
-fn significant_p(p: f64) -> String {
+fn format_p_value(p: f64) -> String {
     if p < 0.001 {
         format!("{p:.1e}")
     } else {
