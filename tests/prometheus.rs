@@ -12,55 +12,11 @@ use cutover::sim::traffic::{Traffic, serve_metrics, spawn_ticker};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::time::Duration;
+use support::prometheus::{PrometheusProcess, http_get};
 
 const TEST: &str = "prometheus_measures_each_version_as_configured";
-
-/// The Prometheus process, killed when the test ends however it ends.
-struct PrometheusProcess {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Drop for PrometheusProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl PrometheusProcess {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// A GET over HTTP/1.0: the server answers with the whole body and closes,
-/// so no chunked decoding is needed. Returns the status and the body.
-async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut conn = tokio::net::TcpStream::connect(addr).await?;
-    conn.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await?;
-    let mut response = String::new();
-    conn.read_to_string(&mut response).await?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, body.to_string()))
-}
 
 /// An instant query; the result as label value of `by` → sample value.
 async fn query(prometheus: SocketAddr, promql: &str, by: &str) -> BTreeMap<String, f64> {
@@ -142,9 +98,9 @@ fn within(value: f64, expected: f64, relative: f64) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_measures_each_version_as_configured() {
-    let Some(prometheus_bin) = support::require_program("prometheus", TEST) else {
+    if support::require_program("prometheus", TEST).is_none() {
         return;
-    };
+    }
     // Ten simulated seconds per real second: counters grow ten times faster
     // than Prometheus's clock, which changes no ratio and no quantile.
     let store = Arc::new(Store::new(Arc::new(Clock::new(10.0))));
@@ -181,46 +137,10 @@ async fn prometheus_measures_each_version_as_configured() {
         .await
         .expect("serve metrics");
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: sim\n    static_configs:\n      - targets: ['{metrics_addr}']\n"
-        ),
-    )
-    .expect("write prometheus.yml");
-    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let log = dir.path().join("prometheus.log");
-    let log_file = std::fs::File::create(&log).expect("log file");
-    let prometheus = PrometheusProcess {
-        child: Command::new(prometheus_bin)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address={addr}"))
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            .spawn()
-            .expect("start prometheus"),
-        log,
-    };
-
-    let started = Instant::now();
-    loop {
-        if matches!(http_get(addr, "/-/ready").await, Ok((200, _))) {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "Prometheus did not get ready:\n{}",
-            prometheus.log_text()
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let prometheus = PrometheusProcess::start(TEST, &[metrics_addr])
+        .await
+        .expect("prometheus is on PATH");
+    let addr = prometheus.addr;
     // Enough scrapes for a 1m rate of about twenty samples.
     tokio::time::sleep(Duration::from_secs(18)).await;
 

@@ -1,8 +1,9 @@
-//! The domain: releases of every kind, their phases, traffic, revisions and
-//! the actions a human can take on them. No I/O and no clock reads: time
-//! arrives as an argument.
+//! The domain: releases of every kind, their phases, traffic, revisions,
+//! the statistics that judge their metrics and the actions a human can take
+//! on them. No I/O and no clock reads: time arrives as an argument.
 
 pub mod action;
+pub mod metrics;
 pub mod phase;
 pub mod release;
 pub mod traffic;

@@ -1,0 +1,518 @@
+//! A client of the Prometheus HTTP API (`/api/v1/query` and
+//! `/api/v1/query_range`), for Prometheus itself and the backends that speak
+//! its API under a path prefix (Mimir and Cortex serve under `/prometheus`)
+//! with a tenant header (`X-Scope-OrgID`).
+//!
+//! - [`PrometheusConfig`] says where and how to connect; [`Prometheus::new`]
+//!   checks it (URL, headers, CA file, credentials) before any request.
+//! - [`Prometheus::query`] and [`Prometheus::query_range`] answer a
+//!   [`QueryResult`]: every series with its labels and samples (values
+//!   parsed from Prometheus's strings, `NaN`, `+Inf` and `-Inf` included)
+//!   and the warnings Prometheus sent along.
+//! - Failures are a [`QueryError`] whose `Display` fits a status line; an
+//!   error envelope keeps Prometheus's `errorType` and `error` verbatim.
+//! - Long queries go as a form-encoded POST, at most `max_concurrency`
+//!   requests are in flight, and [`Prometheus::requests_sent`] counts them.
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Client, Method, Url};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Queries longer than this go in a POST body: URLs this long are cut by
+/// some proxies.
+pub const POST_ABOVE_BYTES: usize = 1500;
+
+/// How much of an unexpected HTTP body an error keeps.
+const ERROR_BODY_CHARS: usize = 500;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    pub username: String,
+    pub password_file: Option<PathBuf>,
+    /// The name of an environment variable holding the password.
+    pub password_env: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusConfig {
+    /// The base URL, with any path prefix: `https://mimir.example/prometheus`.
+    pub url: String,
+    /// For each request, from sending to the last byte of the answer.
+    pub timeout: Duration,
+    pub bearer_token_file: Option<PathBuf>,
+    /// The name of an environment variable holding the bearer token.
+    pub bearer_token_env: Option<String>,
+    pub basic_auth: Option<BasicAuth>,
+    /// Sent with every request, e.g. `("X-Scope-OrgID", "tenant-1")`.
+    pub headers: Vec<(String, String)>,
+    /// PEM certificates trusted besides the system's.
+    pub ca_file: Option<PathBuf>,
+    pub insecure_skip_verify: bool,
+    pub max_concurrency: usize,
+}
+
+impl PrometheusConfig {
+    /// No credentials, a 10 s timeout and at most 4 requests at once.
+    pub fn new(url: impl Into<String>) -> Self {
+        PrometheusConfig {
+            url: url.into(),
+            timeout: Duration::from_secs(10),
+            bearer_token_file: None,
+            bearer_token_env: None,
+            basic_auth: None,
+            headers: Vec::new(),
+            ca_file: None,
+            insecure_skip_verify: false,
+            max_concurrency: 4,
+        }
+    }
+}
+
+/// A secret from an environment variable (read once) or a file (read for
+/// every request, so a rotated token, such as a projected service-account
+/// token, is picked up).
+#[derive(Debug)]
+enum Secret {
+    Value(String),
+    File(PathBuf),
+}
+
+impl Secret {
+    fn from_config(
+        what: &str,
+        file: &Option<PathBuf>,
+        env: &Option<String>,
+    ) -> Result<Option<Secret>, String> {
+        let secret = match (file, env) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "{what}: set a file or an environment variable, not both"
+                ));
+            }
+            (Some(path), None) => Secret::File(path.clone()),
+            (None, Some(var)) => Secret::Value(
+                std::env::var(var)
+                    .map_err(|e| format!("{what}: environment variable {var}: {e}"))?,
+            ),
+            (None, None) => return Ok(None),
+        };
+        // Read once now, so a wrong path is reported at start, not on the first refresh.
+        secret.read().map_err(|e| format!("{what}: {e}"))?;
+        Ok(Some(secret))
+    }
+
+    fn read(&self) -> Result<String, String> {
+        match self {
+            Secret::Value(value) => Ok(value.clone()),
+            Secret::File(path) => std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                .map_err(|e| format!("{}: {e}", path.display())),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Credentials {
+    None,
+    Bearer(Secret),
+    Basic { username: String, password: Secret },
+}
+
+impl Credentials {
+    fn from_config(cfg: &PrometheusConfig) -> Result<Credentials, String> {
+        let bearer = Secret::from_config(
+            "bearer token",
+            &cfg.bearer_token_file,
+            &cfg.bearer_token_env,
+        )?;
+        match (bearer, &cfg.basic_auth) {
+            (Some(_), Some(_)) => Err("set a bearer token or basic auth, not both".into()),
+            (Some(token), None) => Ok(Credentials::Bearer(token)),
+            (None, Some(basic)) => {
+                let password = Secret::from_config(
+                    "basic auth password",
+                    &basic.password_file,
+                    &basic.password_env,
+                )?
+                .unwrap_or(Secret::Value(String::new()));
+                Ok(Credentials::Basic {
+                    username: basic.username.clone(),
+                    password,
+                })
+            }
+            (None, None) => Ok(Credentials::None),
+        }
+    }
+
+    fn apply(&self, request: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, String> {
+        Ok(match self {
+            Credentials::None => request,
+            Credentials::Bearer(token) => request.bearer_auth(token.read()?),
+            Credentials::Basic { username, password } => {
+                request.basic_auth(username, Some(password.read()?))
+            }
+        })
+    }
+}
+
+/// One series of a result: a vector's sample, a matrix's samples, or a
+/// scalar (no labels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub labels: BTreeMap<String, String>,
+    pub samples: Vec<(DateTime<Utc>, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    pub series: Vec<Series>,
+    /// Prometheus's warnings (partial data, PromQL hints), to be shown.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    /// No complete answer within the configured timeout.
+    Timeout { after: Duration },
+    /// The request could not be sent or the answer not received.
+    Connect(String),
+    /// A token or password file could not be read.
+    Credentials(String),
+    /// A non-success status without a Prometheus error envelope (a proxy,
+    /// a wrong path prefix).
+    Http { status: u16, body: String },
+    /// Prometheus's error envelope, as it wrote it.
+    Api { error_type: String, error: String },
+    /// The answer is not a Prometheus API answer.
+    Decode(String),
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::Timeout { after } => {
+                write!(f, "Prometheus did not answer within {after:?}")
+            }
+            QueryError::Connect(e) => write!(f, "cannot reach Prometheus: {e}"),
+            QueryError::Credentials(e) => write!(f, "cannot read Prometheus credentials: {e}"),
+            QueryError::Http { status, body } => {
+                write!(f, "Prometheus answered HTTP {status}")?;
+                if !body.is_empty() {
+                    write!(f, ": {body}")?;
+                }
+                Ok(())
+            }
+            QueryError::Api { error_type, error } => {
+                write!(f, "Prometheus error {error_type}: {error}")
+            }
+            QueryError::Decode(e) => write!(f, "cannot read Prometheus's answer: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// A Prometheus API client; clones share the connection pool, the
+/// concurrency limit and the request count.
+#[derive(Clone)]
+pub struct Prometheus {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    query_url: Url,
+    query_range_url: Url,
+    timeout: Duration,
+    credentials: Credentials,
+    in_flight: Semaphore,
+    requests_sent: AtomicU64,
+    insecure_warning: Option<String>,
+}
+
+impl fmt::Debug for Prometheus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Prometheus")
+            .field("query_url", &self.inner.query_url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Prometheus {
+    pub fn new(cfg: PrometheusConfig) -> Result<Prometheus, String> {
+        let base = Url::parse(&cfg.url).map_err(|e| format!("Prometheus URL {}: {e}", cfg.url))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(format!("Prometheus URL {}: not http or https", cfg.url));
+        }
+        let endpoint = |path: &str| {
+            let mut url = base.clone();
+            url.set_path(&format!(
+                "{}/api/v1/{path}",
+                base.path().trim_end_matches('/')
+            ));
+            url
+        };
+        let mut headers = HeaderMap::new();
+        for (name, value) in &cfg.headers {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| format!("header name {name:?}: {e}"))?;
+            let value =
+                HeaderValue::from_str(value).map_err(|e| format!("header {name} value: {e}"))?;
+            headers.append(name, value);
+        }
+        // reqwest is built without a TLS crypto provider of its own: use
+        // ring, as the rest of cutover does. An error only means one is
+        // installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut builder = Client::builder()
+            .timeout(cfg.timeout)
+            .default_headers(headers)
+            .tls_danger_accept_invalid_certs(cfg.insecure_skip_verify);
+        if let Some(path) = &cfg.ca_file {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("CA file {}: {e}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("CA file {}: {e}", path.display()))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| format!("HTTP client: {}", error_chain(&e)))?;
+        Ok(Prometheus {
+            inner: Arc::new(Inner {
+                client,
+                query_url: endpoint("query"),
+                query_range_url: endpoint("query_range"),
+                timeout: cfg.timeout,
+                credentials: Credentials::from_config(&cfg)?,
+                in_flight: Semaphore::new(cfg.max_concurrency.max(1)),
+                requests_sent: AtomicU64::new(0),
+                insecure_warning: cfg.insecure_skip_verify.then(|| {
+                    format!(
+                        "TLS verification is off for Prometheus at {}: anyone on the way can read and change the metrics",
+                        cfg.url
+                    )
+                }),
+            }),
+        })
+    }
+
+    /// The warning to show while TLS certificates are not verified.
+    pub fn insecure_warning(&self) -> Option<&str> {
+        self.inner.insecure_warning.as_deref()
+    }
+
+    /// HTTP requests sent so far, failed ones included.
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests_sent.load(Ordering::Relaxed)
+    }
+
+    /// An instant query evaluated at `at`.
+    pub async fn query(&self, promql: &str, at: DateTime<Utc>) -> Result<QueryResult, QueryError> {
+        let params = [("query", promql.to_string()), ("time", unix_seconds(at))];
+        self.send(&self.inner.query_url, promql, &params).await
+    }
+
+    /// A range query from `start` to `end`, both included, every `step`.
+    pub async fn query_range(
+        &self,
+        promql: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+    ) -> Result<QueryResult, QueryError> {
+        let params = [
+            ("query", promql.to_string()),
+            ("start", unix_seconds(start)),
+            ("end", unix_seconds(end)),
+            ("step", step.as_secs_f64().to_string()),
+        ];
+        self.send(&self.inner.query_range_url, promql, &params)
+            .await
+    }
+
+    async fn send(
+        &self,
+        url: &Url,
+        promql: &str,
+        params: &[(&str, String)],
+    ) -> Result<QueryResult, QueryError> {
+        let inner = &self.inner;
+        let request = if promql.len() > POST_ABOVE_BYTES {
+            inner.client.request(Method::POST, url.clone()).form(params)
+        } else {
+            let mut url = url.clone();
+            url.query_pairs_mut().extend_pairs(params);
+            inner.client.get(url)
+        };
+        let request = inner
+            .credentials
+            .apply(request)
+            .map_err(QueryError::Credentials)?;
+        let _permit = inner
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        inner.requests_sent.fetch_add(1, Ordering::Relaxed);
+        let transport = |e: reqwest::Error| {
+            if e.is_timeout() {
+                QueryError::Timeout {
+                    after: inner.timeout,
+                }
+            } else {
+                QueryError::Connect(error_chain(&e))
+            }
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(transport)?;
+        decode(status.as_u16(), &body)
+    }
+}
+
+/// A reqwest error with its causes: its own text alone rarely says why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Unix seconds with milliseconds, as the API takes them.
+fn unix_seconds(t: DateTime<Utc>) -> String {
+    format!("{:.3}", t.timestamp_millis() as f64 / 1000.0)
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    status: String,
+    data: Option<Data>,
+    #[serde(rename = "errorType", default)]
+    error_type: String,
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
+enum Data {
+    Vector(Vec<InstantSeries>),
+    Matrix(Vec<RangeSeries>),
+    Scalar(SamplePair),
+    // A `string` result (a PromQL string literal) holds no numbers: serde
+    // reports it as an unknown variant, a Decode error.
+}
+
+/// `[<unix seconds>, "<value>"]`.
+type SamplePair = (f64, String);
+
+#[derive(Deserialize)]
+struct InstantSeries {
+    metric: BTreeMap<String, String>,
+    /// Absent for a native histogram sample, which carries `histogram`.
+    value: Option<SamplePair>,
+}
+
+#[derive(Deserialize)]
+struct RangeSeries {
+    metric: BTreeMap<String, String>,
+    #[serde(default)]
+    values: Vec<SamplePair>,
+    #[serde(default)]
+    histograms: Vec<serde_json::Value>,
+}
+
+const HISTOGRAMS_SKIPPED: &str =
+    "native histogram samples are not shown; query a quantile or a rate instead";
+
+fn decode(status: u16, body: &[u8]) -> Result<QueryResult, QueryError> {
+    let envelope: Envelope = match serde_json::from_slice(body) {
+        Ok(envelope) => envelope,
+        Err(e) if (200..300).contains(&status) => return Err(QueryError::Decode(e.to_string())),
+        Err(_) => {
+            let text = String::from_utf8_lossy(body);
+            return Err(QueryError::Http {
+                status,
+                body: text.trim().chars().take(ERROR_BODY_CHARS).collect(),
+            });
+        }
+    };
+    if envelope.status != "success" {
+        return Err(QueryError::Api {
+            error_type: envelope.error_type,
+            error: envelope.error,
+        });
+    }
+    let data = envelope
+        .data
+        .ok_or_else(|| QueryError::Decode("a success without data".into()))?;
+    let mut warnings = envelope.warnings;
+    let series = match data {
+        Data::Vector(result) => {
+            let mut series = Vec::with_capacity(result.len());
+            for s in result {
+                match s.value {
+                    Some(pair) => series.push(Series {
+                        labels: s.metric,
+                        samples: vec![sample(pair)?],
+                    }),
+                    None => note(&mut warnings, HISTOGRAMS_SKIPPED),
+                }
+            }
+            series
+        }
+        Data::Matrix(result) => result
+            .into_iter()
+            .map(|s| {
+                if !s.histograms.is_empty() {
+                    note(&mut warnings, HISTOGRAMS_SKIPPED);
+                }
+                Ok(Series {
+                    labels: s.metric,
+                    samples: s.values.into_iter().map(sample).collect::<Result<_, _>>()?,
+                })
+            })
+            .collect::<Result<_, QueryError>>()?,
+        Data::Scalar(pair) => vec![Series {
+            labels: BTreeMap::new(),
+            samples: vec![sample(pair)?],
+        }],
+    };
+    Ok(QueryResult { series, warnings })
+}
+
+fn note(warnings: &mut Vec<String>, warning: &str) {
+    if !warnings.iter().any(|w| w == warning) {
+        warnings.push(warning.to_string());
+    }
+}
+
+fn sample((seconds, value): SamplePair) -> Result<(DateTime<Utc>, f64), QueryError> {
+    let at = DateTime::from_timestamp_millis((seconds * 1000.0).round() as i64)
+        .ok_or_else(|| QueryError::Decode(format!("timestamp {seconds} out of range")))?;
+    // Go's strconv writes these three; JSON has no numbers for them.
+    let value = match value.as_str() {
+        "NaN" => f64::NAN,
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        text => text
+            .parse()
+            .map_err(|_| QueryError::Decode(format!("sample value {text:?} is not a number")))?,
+    };
+    Ok((at, value))
+}

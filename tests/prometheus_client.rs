@@ -1,0 +1,644 @@
+//! The Prometheus HTTP API client against a fake server on loopback (what
+//! it sends, how it reads odd answers and failures) and against a real
+//! Prometheus (the shapes of real answers).
+
+mod support;
+
+use chrono::{TimeDelta, Utc};
+use cutover::metrics::prometheus::{
+    BasicAuth, POST_ABOVE_BYTES, Prometheus, PrometheusConfig, QueryError,
+};
+use cutover::sim::tls::SimTls;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::prometheus::PrometheusProcess;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// A request as the fake server read it.
+#[derive(Debug, Clone)]
+struct Received {
+    method: String,
+    /// Path and query string.
+    target: String,
+    /// Names in lower case.
+    headers: BTreeMap<String, String>,
+    body: String,
+}
+
+/// How the fake server answers every request.
+#[derive(Clone)]
+enum Answer {
+    Respond {
+        status: u16,
+        body: String,
+    },
+    /// Read the request, then hold the connection and say nothing.
+    Silence,
+}
+
+struct FakeServer {
+    url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+    most_at_once: Arc<AtomicUsize>,
+}
+
+impl FakeServer {
+    /// Serve `answer` on a loopback port, with URLs under `prefix`, over
+    /// TLS when given an acceptor. Each answer is delayed by `delay`, so
+    /// overlapping requests can be counted.
+    async fn start(
+        answer: Answer,
+        prefix: &str,
+        delay: Duration,
+        tls: Option<TlsAcceptor>,
+    ) -> FakeServer {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let most_at_once = Arc::new(AtomicUsize::new(0));
+        let now_open = Arc::new(AtomicUsize::new(0));
+        let (log, most) = (received.clone(), most_at_once.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((conn, _)) = listener.accept().await else {
+                    return;
+                };
+                let (answer, log, most, now_open, tls) = (
+                    answer.clone(),
+                    log.clone(),
+                    most.clone(),
+                    now_open.clone(),
+                    tls.clone(),
+                );
+                tokio::spawn(async move {
+                    let open = now_open.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(open, Ordering::SeqCst);
+                    match tls {
+                        // A failed handshake is the client refusing the certificate.
+                        Some(tls) => {
+                            if let Ok(conn) = tls.accept(conn).await {
+                                serve(conn, answer, log, delay).await;
+                            }
+                        }
+                        None => serve(conn, answer, log, delay).await,
+                    }
+                    now_open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        FakeServer {
+            url: format!("{scheme}://{addr}{prefix}"),
+            received,
+            most_at_once,
+        }
+    }
+
+    async fn answering(status: u16, body: &str) -> FakeServer {
+        let answer = Answer::Respond {
+            status,
+            body: body.into(),
+        };
+        FakeServer::start(answer, "", Duration::ZERO, None).await
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn serve(
+    mut conn: impl AsyncRead + AsyncWrite + Unpin,
+    answer: Answer,
+    log: Arc<Mutex<Vec<Received>>>,
+    delay: Duration,
+) {
+    let Some(request) = read_request(&mut conn).await else {
+        return;
+    };
+    log.lock().unwrap().push(request);
+    match answer {
+        Answer::Silence => {
+            let mut rest = Vec::new();
+            // Until the client gives up and closes.
+            let _ = conn.read_to_end(&mut rest).await;
+        }
+        Answer::Respond { status, body } => {
+            tokio::time::sleep(delay).await;
+            let response = format!(
+                "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = conn.write_all(response.as_bytes()).await;
+        }
+    }
+}
+
+async fn read_request(conn: &mut (impl AsyncRead + Unpin)) -> Option<Received> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&bytes[..head_end]).into_owned();
+    let mut lines = head.lines();
+    let mut request_line = lines.next()?.split(' ');
+    let (method, target) = (
+        request_line.next()?.to_string(),
+        request_line.next()?.to_string(),
+    );
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = bytes[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Received {
+        method,
+        target,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn client(url: &str) -> Prometheus {
+    Prometheus::new(PrometheusConfig {
+        timeout: Duration::from_secs(5),
+        ..PrometheusConfig::new(url)
+    })
+    .expect("a valid config")
+}
+
+/// The query parameters of a target or a form body.
+fn params(encoded: &str) -> BTreeMap<String, String> {
+    form_urlencoded::parse(encoded.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn garbage_is_a_decode_error() {
+    let server = FakeServer::answering(200, "<html>surely not JSON</html>").await;
+    let err = client(&server.url)
+        .query("up", Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Decode(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot read Prometheus's answer: ")
+    );
+}
+
+#[tokio::test]
+async fn an_error_envelope_is_kept_as_prometheus_wrote_it() {
+    let server = FakeServer::answering(
+        503,
+        r#"{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}"#,
+    )
+    .await;
+    let err = client(&server.url)
+        .query("up", Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        QueryError::Api {
+            error_type: "timeout".into(),
+            error: "query timed out in expression evaluation".into()
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "Prometheus error timeout: query timed out in expression evaluation"
+    );
+}
+
+#[tokio::test]
+async fn an_http_error_without_an_envelope_shows_the_status_and_body() {
+    let server = FakeServer::answering(502, "Bad Gateway\n").await;
+    let err = client(&server.url)
+        .query("up", Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        QueryError::Http {
+            status: 502,
+            body: "Bad Gateway".into()
+        }
+    );
+    assert_eq!(err.to_string(), "Prometheus answered HTTP 502: Bad Gateway");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out() {
+    let server = FakeServer::start(Answer::Silence, "", Duration::ZERO, None).await;
+    let prometheus = Prometheus::new(PrometheusConfig {
+        timeout: Duration::from_millis(300),
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    let err = prometheus.query("up", Utc::now()).await.unwrap_err();
+    assert!(matches!(err, QueryError::Timeout { .. }), "{err:?}");
+    assert_eq!(err.to_string(), "Prometheus did not answer within 300ms");
+}
+
+#[tokio::test]
+async fn a_closed_port_is_a_connect_error() {
+    let port = support::prometheus::free_port();
+    let err = client(&format!("http://127.0.0.1:{port}"))
+        .query("up", Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Connect(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn values_are_parsed_from_strings_and_warnings_surface() {
+    let vector = r#"{"status":"success","warnings":["PromQL info: metric might not be a counter"],
+        "data":{"resultType":"vector","result":[
+          {"metric":{"version":"canary"},"value":[1700000000.5,"NaN"]},
+          {"metric":{"version":"stable"},"value":[1700000000.5,"+Inf"]},
+          {"metric":{"version":"old"},"value":[1700000000.5,"-Inf"]},
+          {"metric":{"version":"new"},"value":[1700000000.5,"1.5e-3"]}]}}"#;
+    let server = FakeServer::answering(200, vector).await;
+    let result = client(&server.url).query("x", Utc::now()).await.unwrap();
+    assert_eq!(
+        result.warnings,
+        ["PromQL info: metric might not be a counter"]
+    );
+    let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_500).unwrap();
+    let values: Vec<(&str, f64)> = result
+        .series
+        .iter()
+        .map(|s| {
+            assert_eq!(s.samples.len(), 1);
+            assert_eq!(s.samples[0].0, at);
+            (s.labels["version"].as_str(), s.samples[0].1)
+        })
+        .collect();
+    assert_eq!(values[0].0, "canary");
+    assert!(values[0].1.is_nan());
+    assert_eq!(
+        values[1..],
+        [
+            ("stable", f64::INFINITY),
+            ("old", f64::NEG_INFINITY),
+            ("new", 0.0015)
+        ]
+    );
+
+    let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[
+          {"metric":{"__name__":"up","job":"sim"},"values":[[10,"1"],[25,"NaN"],[40,"0"]]}]}}"#;
+    let server = FakeServer::answering(200, matrix).await;
+    let result = client(&server.url)
+        .query_range("up", Utc::now(), Utc::now(), Duration::from_secs(15))
+        .await
+        .unwrap();
+    assert!(result.warnings.is_empty());
+    let series = &result.series[0];
+    assert_eq!(series.labels["job"], "sim");
+    let seconds: Vec<i64> = series.samples.iter().map(|s| s.0.timestamp()).collect();
+    assert_eq!(seconds, [10, 25, 40]);
+    assert!(series.samples[1].1.is_nan());
+
+    let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[12,"-Inf"]}}"#;
+    let server = FakeServer::answering(200, scalar).await;
+    let result = client(&server.url).query("-1/0", Utc::now()).await.unwrap();
+    assert!(result.series[0].labels.is_empty());
+    assert_eq!(result.series[0].samples[0].1, f64::NEG_INFINITY);
+
+    let not_a_number =
+        r#"{"status":"success","data":{"resultType":"scalar","result":[12,"lots"]}}"#;
+    let server = FakeServer::answering(200, not_a_number).await;
+    let err = client(&server.url)
+        .query("x", Utc::now())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        QueryError::Decode("sample value \"lots\" is not a number".into())
+    );
+}
+
+const EMPTY_VECTOR: &str = r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#;
+
+fn answer_empty() -> Answer {
+    Answer::Respond {
+        status: 200,
+        body: EMPTY_VECTOR.into(),
+    }
+}
+
+#[tokio::test]
+async fn the_path_prefix_headers_and_bearer_token_file_are_sent() {
+    let server = FakeServer::start(answer_empty(), "/prometheus/", Duration::ZERO, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "file-token\n").unwrap();
+    let prometheus = Prometheus::new(PrometheusConfig {
+        bearer_token_file: Some(token.clone()),
+        headers: vec![("X-Scope-OrgID".into(), "tenant-1".into())],
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    let at = chrono::DateTime::from_timestamp_millis(1_700_000_000_250).unwrap();
+    prometheus.query("up", at).await.unwrap();
+    // A rotated token is read again.
+    std::fs::write(&token, "rotated-token").unwrap();
+    prometheus
+        .query_range(
+            "up",
+            at - TimeDelta::minutes(5),
+            at,
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap();
+
+    let received = server.received();
+    let (path, query) = received[0].target.split_once('?').unwrap();
+    assert_eq!(
+        (received[0].method.as_str(), path),
+        ("GET", "/prometheus/api/v1/query")
+    );
+    assert_eq!(
+        params(query),
+        BTreeMap::from([
+            ("query".into(), "up".into()),
+            ("time".into(), "1700000000.250".into())
+        ])
+    );
+    assert_eq!(received[0].headers["authorization"], "Bearer file-token");
+    assert_eq!(received[0].headers["x-scope-orgid"], "tenant-1");
+
+    let (path, query) = received[1].target.split_once('?').unwrap();
+    assert_eq!(path, "/prometheus/api/v1/query_range");
+    assert_eq!(
+        params(query),
+        BTreeMap::from([
+            ("query".into(), "up".into()),
+            ("start".into(), "1699999700.250".into()),
+            ("end".into(), "1700000000.250".into()),
+            ("step".into(), "15".into())
+        ])
+    );
+    assert_eq!(received[1].headers["authorization"], "Bearer rotated-token");
+    assert_eq!(prometheus.requests_sent(), 2);
+}
+
+#[tokio::test]
+async fn a_bearer_token_from_the_environment_and_basic_auth_are_sent() {
+    let server = FakeServer::start(answer_empty(), "", Duration::ZERO, None).await;
+    let var = "CUTOVER_TEST_PROMETHEUS_TOKEN_7F3A";
+    // SAFETY: a variable of this test alone, set before any client reads it.
+    unsafe { std::env::set_var(var, "env-token") };
+    let bearer = Prometheus::new(PrometheusConfig {
+        bearer_token_env: Some(var.into()),
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    bearer.query("up", Utc::now()).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let password = dir.path().join("password");
+    std::fs::write(&password, "s3cret\n").unwrap();
+    let basic = Prometheus::new(PrometheusConfig {
+        basic_auth: Some(BasicAuth {
+            username: "grafana".into(),
+            password_file: Some(password),
+            password_env: None,
+        }),
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    basic.query("up", Utc::now()).await.unwrap();
+
+    let received = server.received();
+    assert_eq!(received[0].headers["authorization"], "Bearer env-token");
+    // base64("grafana:s3cret")
+    assert_eq!(
+        received[1].headers["authorization"],
+        "Basic Z3JhZmFuYTpzM2NyZXQ="
+    );
+}
+
+#[tokio::test]
+async fn a_long_query_is_posted_as_a_form() {
+    let server = FakeServer::start(answer_empty(), "/prometheus", Duration::ZERO, None).await;
+    let prometheus = client(&server.url);
+    let long = format!(
+        "sum(rate(http_requests_total{{version=~\"{}\"}}[5m]))",
+        "a|".repeat(POST_ABOVE_BYTES)
+    );
+    let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    prometheus.query(&long, at).await.unwrap();
+
+    let request = &server.received()[0];
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.target, "/prometheus/api/v1/query");
+    assert_eq!(
+        request.headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(
+        params(&request.body),
+        BTreeMap::from([
+            ("query".into(), long),
+            ("time".into(), "1700000000.000".into())
+        ])
+    );
+}
+
+#[tokio::test]
+async fn no_more_than_max_concurrency_requests_are_in_flight() {
+    let server = FakeServer::start(answer_empty(), "", Duration::from_millis(100), None).await;
+    let prometheus = Prometheus::new(PrometheusConfig {
+        max_concurrency: 2,
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    let queries = (0..6).map(|_| prometheus.query("up", Utc::now()));
+    for result in futures::future::join_all(queries).await {
+        result.unwrap();
+    }
+    assert_eq!(server.most_at_once.load(Ordering::SeqCst), 2);
+    assert_eq!(prometheus.requests_sent(), 6);
+}
+
+#[test]
+fn a_bad_config_is_refused_before_any_request() {
+    let with = |cfg: PrometheusConfig| Prometheus::new(cfg).unwrap_err();
+    let base = || PrometheusConfig::new("http://127.0.0.1:9");
+    assert!(with(PrometheusConfig::new("not a url")).starts_with("Prometheus URL not a url"));
+    assert!(with(PrometheusConfig::new("ftp://127.0.0.1/")).ends_with("not http or https"));
+    let missing = with(PrometheusConfig {
+        bearer_token_file: Some("/nonexistent/token".into()),
+        ..base()
+    });
+    assert!(
+        missing.starts_with("bearer token: /nonexistent/token: "),
+        "{missing}"
+    );
+    let both = with(PrometheusConfig {
+        bearer_token_file: Some("/nonexistent/token".into()),
+        bearer_token_env: Some("X".into()),
+        ..base()
+    });
+    assert_eq!(
+        both,
+        "bearer token: set a file or an environment variable, not both"
+    );
+    let header = with(PrometheusConfig {
+        headers: vec![("Bad Header".into(), "x".into())],
+        ..base()
+    });
+    assert!(header.starts_with("header name \"Bad Header\""), "{header}");
+}
+
+#[test]
+fn turning_tls_verification_off_is_announced() {
+    let quiet = Prometheus::new(PrometheusConfig::new("https://127.0.0.1:9")).unwrap();
+    assert_eq!(quiet.insecure_warning(), None);
+    let insecure = Prometheus::new(PrometheusConfig {
+        insecure_skip_verify: true,
+        ..PrometheusConfig::new("https://127.0.0.1:9")
+    })
+    .unwrap();
+    assert_eq!(
+        insecure.insecure_warning(),
+        Some(
+            "TLS verification is off for Prometheus at https://127.0.0.1:9: anyone on the way can read and change the metrics"
+        )
+    );
+}
+
+#[tokio::test]
+async fn tls_trusts_the_configured_ca_and_nothing_else_unless_told_not_to_verify() {
+    let tls = SimTls::generate().expect("a throwaway CA");
+    let server = FakeServer::start(answer_empty(), "", Duration::ZERO, Some(tls.acceptor)).await;
+    assert!(server.url.starts_with("https://127.0.0.1:"));
+
+    let err = client(&server.url)
+        .query("up", Utc::now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, QueryError::Connect(_)), "{err:?}");
+    // The cause is named, not only "error sending request".
+    assert!(err.to_string().contains("certificate"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &tls.ca_pem).unwrap();
+    let trusting = Prometheus::new(PrometheusConfig {
+        ca_file: Some(ca_file),
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    trusting.query("up", Utc::now()).await.unwrap();
+
+    let insecure = Prometheus::new(PrometheusConfig {
+        insecure_skip_verify: true,
+        ..PrometheusConfig::new(&server.url)
+    })
+    .unwrap();
+    insecure.query("up", Utc::now()).await.unwrap();
+    assert!(insecure.insecure_warning().is_some());
+}
+
+const REAL: &str = "a_real_prometheus_answers_in_the_expected_shapes";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_prometheus_answers_in_the_expected_shapes() {
+    let Some(server) = PrometheusProcess::start(REAL, &[]).await else {
+        return;
+    };
+    let prometheus = client(&format!("http://{}", server.addr));
+    // Whole milliseconds, as the API's timestamps are.
+    let now = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+
+    let result = prometheus
+        .query(
+            r#"label_replace(vector(1), "version", "canary", "", "")"#,
+            now,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", server.log_text()));
+    assert_eq!(result.series.len(), 1);
+    assert_eq!(
+        result.series[0].labels,
+        BTreeMap::from([("version".into(), "canary".into())])
+    );
+    let (at, value) = result.series[0].samples[0];
+    assert_eq!(
+        (at.timestamp_millis(), value),
+        (now.timestamp_millis(), 1.0)
+    );
+
+    let result = prometheus.query("time()", now).await.unwrap();
+    assert!(result.series[0].labels.is_empty());
+    assert_eq!(
+        result.series[0].samples[0].1,
+        now.timestamp_millis() as f64 / 1000.0
+    );
+
+    // Prometheus writes these as strings; the client reads them back.
+    for (promql, check) in [
+        ("vector(0/0)", f64::is_nan as fn(f64) -> bool),
+        ("vector(1/0)", |v: f64| v == f64::INFINITY),
+        ("vector(-1/0)", |v: f64| v == f64::NEG_INFINITY),
+    ] {
+        let result = prometheus.query(promql, now).await.unwrap();
+        assert!(check(result.series[0].samples[0].1), "{promql}: {result:?}");
+    }
+
+    let start = now - TimeDelta::minutes(1);
+    let result = prometheus
+        .query_range("vector(2)", start, now, Duration::from_secs(15))
+        .await
+        .unwrap();
+    assert_eq!(result.series.len(), 1);
+    let samples = &result.series[0].samples;
+    let seconds: Vec<i64> = samples
+        .iter()
+        .map(|s| (s.0 - start).num_seconds())
+        .collect();
+    assert_eq!(seconds, [0, 15, 30, 45, 60]);
+    assert!(samples.iter().all(|s| s.1 == 2.0));
+
+    let err = prometheus.query("sum(", now).await.unwrap_err();
+    match &err {
+        QueryError::Api { error_type, error } => {
+            assert_eq!(error_type, "bad_data");
+            assert!(error.contains("parse error"), "{error}");
+        }
+        other => panic!("expected an API error, got {other:?}"),
+    }
+
+    let long = format!("vector(1) + {}0", "0 + ".repeat(POST_ABOVE_BYTES / 4));
+    let result = prometheus.query(&long, now).await.unwrap();
+    assert_eq!(result.series[0].samples[0].1, 1.0);
+    assert_eq!(prometheus.requests_sent(), 8);
+}

@@ -1,0 +1,104 @@
+//! A real Prometheus for the tests: started on a free loopback port with a
+//! temporary config and storage, scraping the given targets every second,
+//! killed when the test ends however it ends.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub struct PrometheusProcess {
+    child: Child,
+    pub addr: SocketAddr,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for PrometheusProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl PrometheusProcess {
+    /// Start Prometheus and wait until it is ready; None (the test skips)
+    /// when the program is missing and backends are not required.
+    pub async fn start(test: &str, scrape_targets: &[SocketAddr]) -> Option<PrometheusProcess> {
+        let program = super::require_program("prometheus", test)?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("prometheus.yml");
+        let targets: Vec<String> = scrape_targets.iter().map(|t| format!("'{t}'")).collect();
+        let scrape_configs = if targets.is_empty() {
+            " []\n".to_string()
+        } else {
+            format!(
+                "\n  - job_name: sim\n    static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
+            )
+        };
+        let yaml = format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:{scrape_configs}"
+        );
+        std::fs::write(&config, yaml).expect("write prometheus.yml");
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let log = dir.path().join("prometheus.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let prometheus = PrometheusProcess {
+            child: Command::new(program)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!(
+                    "--storage.tsdb.path={}",
+                    dir.path().join("data").display()
+                ))
+                .arg(format!("--web.listen-address={addr}"))
+                .stdin(Stdio::null())
+                .stdout(log_file.try_clone().expect("log file"))
+                .stderr(log_file)
+                .spawn()
+                .expect("start prometheus"),
+            addr,
+            log,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        while !matches!(http_get(addr, "/-/ready").await, Ok((200, _))) {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "Prometheus did not get ready:\n{}",
+                prometheus.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Some(prometheus)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A GET over HTTP/1.0: the server answers with the whole body and closes,
+/// so no chunked decoding is needed. Returns the status and the body.
+pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut conn = tokio::net::TcpStream::connect(addr).await?;
+    conn.write_all(format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await?;
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, body.to_string()))
+}
