@@ -413,7 +413,7 @@ fn a_viewer_sees_actions_forbidden_and_sends_no_patch() {
 fn fault(room: &Room, path: &str) {
     let body = room.sim.dir.path().join("empty.json");
     std::fs::write(&body, "{}").expect("write body");
-    room.kubectl(&[
+    let args = [
         "--context",
         "sim-admin",
         "create",
@@ -421,7 +421,18 @@ fn fault(room: &Room, path: &str) {
         path,
         "-f",
         body.to_str().expect("utf-8 path"),
-    ]);
+    ];
+    // Right after a restart of the listener a first connection may still
+    // break; a client retries, and so does this one.
+    for _ in 0..10 {
+        let out = room.sim.kubectl(&room.kubectl, &args);
+        if out.status.success() {
+            return;
+        }
+        eprintln!("retrying {path}: {}", stderr_of(&out));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("the fault API did not answer {path}");
 }
 
 #[test]
