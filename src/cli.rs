@@ -248,9 +248,13 @@ async fn start_sim(
     Ok((sim, path))
 }
 
-async fn wait_for_signal() -> Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .wrap_err("listening for SIGTERM")?;
+/// Listen for SIGTERM now, before anyone can learn the server is up.
+fn sigterm() -> Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .wrap_err("listening for SIGTERM")
+}
+
+async fn wait_for_signal(mut term: tokio::signal::unix::Signal) -> Result<()> {
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.wrap_err("listening for SIGINT")?,
         _ = term.recv() => {}
@@ -295,6 +299,7 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         ..SimConfig::default()
     };
     let started = std::time::Instant::now();
+    let term = sigterm()?;
     let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
     println!("{}", path.display());
     eprintln!(
@@ -309,7 +314,7 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
         path.display()
     );
-    wait_for_signal().await?;
+    wait_for_signal(term).await?;
     sim.shutdown().await;
     let _ = std::fs::remove_file(&path);
     Ok(())
