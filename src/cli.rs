@@ -1,15 +1,18 @@
 //! The command line: subcommands and kubectl-style flags.
 
 use crate::app::keymap::Keymap;
-use crate::app::run::Options;
+use crate::app::run::{MetricsPlan, Options};
 use crate::cluster::connect::ConnectOptions;
+use crate::metrics::source::{LocalTraffic, TrafficWindow};
 use crate::sim::scenario::{self, Scenario};
+use crate::sim::traffic::Traffic;
 use crate::sim::{SimCluster, SimConfig, Workload};
 use crate::ui::theme::Theme;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,6 +78,9 @@ pub struct UiArgs {
     /// The audit file (default: $XDG_STATE_HOME/cutover/audit.jsonl).
     #[arg(long, global = true, env = "CUTOVER_AUDIT_FILE")]
     pub audit_file: Option<PathBuf>,
+    /// The Prometheus API (with any path prefix), over the config file's for every context.
+    #[arg(long, global = true, env = "CUTOVER_PROMETHEUS_URL")]
+    pub prometheus: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,23 +178,57 @@ pub fn run(cli: Cli) -> Result<()> {
             Some(Command::Sim(SimCommand::Scenarios)) => list_scenarios(),
             Some(Command::Demo(args)) => demo(args, &cli.ui).await,
             Some(Command::Status(args)) => status(&cli.cluster, &cli.ui, &args).await,
-            Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, false).await,
-            None => control_room(cli.cluster.options(), &cli.ui, false, false).await,
+            Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, None).await,
+            None => control_room(cli.cluster.options(), &cli.ui, false, None).await,
         }
     })
+}
+
+fn load_config(ui: &UiArgs) -> (crate::config::Config, Vec<String>) {
+    let config_path = ui
+        .config
+        .clone()
+        .unwrap_or_else(crate::config::default_path);
+    crate::config::load(&config_path)
+}
+
+/// The demo's simulated traffic as a metrics backend: the same numbers
+/// its Prometheus endpoint serves, without a Prometheus.
+struct SimulatedTraffic(Arc<Traffic>);
+
+impl LocalTraffic for SimulatedTraffic {
+    fn describe(&self) -> String {
+        "the simulated cluster's traffic (in-process)".into()
+    }
+
+    fn window(
+        &self,
+        namespace: &str,
+        version: &str,
+        span: std::time::Duration,
+        ago: std::time::Duration,
+    ) -> Option<TrafficWindow> {
+        let chrono = |d| chrono::Duration::from_std(d).unwrap_or_default();
+        let w = self
+            .0
+            .window_ending(namespace, version, chrono(span), chrono(ago))?;
+        Some(TrafficWindow {
+            requests: w.requests,
+            errors: w.errors,
+            p50_ms: w.p50_ms,
+            p95_ms: w.p95_ms,
+            p99_ms: w.p99_ms,
+        })
+    }
 }
 
 async fn control_room(
     connect: ConnectOptions,
     ui: &UiArgs,
     watch: bool,
-    simulated: bool,
+    local_traffic: Option<Arc<dyn LocalTraffic>>,
 ) -> Result<()> {
-    let config_path = ui
-        .config
-        .clone()
-        .unwrap_or_else(crate::config::default_path);
-    let (config, mut warnings) = crate::config::load(&config_path);
+    let (config, mut warnings) = load_config(ui);
     let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
     warnings.extend(key_problems);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -202,7 +242,7 @@ async fn control_room(
     let options = Options {
         connect,
         read_only: watch || ui.read_only || (config.read_only && !ui.write),
-        simulated,
+        simulated: local_traffic.is_some(),
         theme,
         keymap,
         warnings,
@@ -210,6 +250,11 @@ async fn control_room(
             .audit_file
             .clone()
             .unwrap_or_else(crate::audit::default_path),
+        metrics: MetricsPlan {
+            config,
+            prometheus_url: ui.prometheus.clone(),
+            local: local_traffic,
+        },
     };
     crate::app::run::run(options).await
 }
@@ -334,7 +379,8 @@ async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<()> {
         namespace: Some("shop".into()),
         all_namespaces: false,
     };
-    let result = control_room(connect, ui, false, true).await;
+    let traffic: Arc<dyn LocalTraffic> = Arc::new(SimulatedTraffic(sim.traffic().clone()));
+    let result = control_room(connect, ui, false, Some(traffic)).await;
     sim.shutdown().await;
     if !keep_kubeconfig {
         let _ = std::fs::remove_file(&path);

@@ -3,7 +3,7 @@
 //! I/O, and the screen is redrawn only when something visible changed.
 
 use super::keymap::{Chord, Keymap};
-use super::state::{Scope, State};
+use super::state::{MetricsSource, Scope, State};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
 use crate::cluster::connect::{ConnectOptions, Connection, connect};
@@ -11,6 +11,11 @@ use crate::cluster::kinds::WatchedKind;
 use crate::cluster::mutate::Mutator;
 use crate::cluster::rbac;
 use crate::cluster::watch::{Sink, Sources};
+use crate::config::Config;
+use crate::metrics::judge::MetricsSettings;
+use crate::metrics::profiles::Profile;
+use crate::metrics::prometheus::Prometheus;
+use crate::metrics::source::{Backend, LocalTraffic, MetricsSink, MetricsTask};
 use crate::model::ActionOutcome;
 use crate::ui::theme::Theme;
 use chrono::Utc;
@@ -30,11 +35,71 @@ pub struct Options {
     pub warnings: Vec<String>,
     /// Where actions are audited; unused in read-only mode.
     pub audit_path: std::path::PathBuf,
+    pub metrics: MetricsPlan,
 }
 
-/// The live connection: its watches and, unless read-only, the Mutator.
+/// How the metrics source of a context is chosen.
+pub struct MetricsPlan {
+    pub config: Config,
+    /// `--prometheus` or `CUTOVER_PROMETHEUS_URL`: over every context's URL.
+    pub prometheus_url: Option<String>,
+    /// Traffic counted in-process (the demo), used when no Prometheus is set.
+    pub local: Option<Arc<dyn LocalTraffic>>,
+}
+
+impl MetricsPlan {
+    /// The backend and settings of `context`, or why it has none.
+    pub fn resolve(&self, context: &str) -> Result<(Backend, Profile, MetricsSettings), String> {
+        let resolved = self
+            .config
+            .metrics_for(context, self.prometheus_url.as_deref())?;
+        let backend = match (resolved.prometheus, &self.local) {
+            (Some(cfg), _) => Backend::Prometheus(Prometheus::new(cfg)?),
+            (None, Some(local)) => Backend::Local(local.clone()),
+            (None, None) => {
+                return Err(format!(
+                    "no Prometheus for context {context}: set [metrics.prometheus] url (or [contexts.{context}.metrics.prometheus]) in the config file, or use --prometheus URL"
+                ));
+            }
+        };
+        Ok((backend, resolved.profile, resolved.settings))
+    }
+
+    /// Start measuring for `context`: the task, and what to tell the app.
+    fn start(
+        &self,
+        context: &str,
+        epoch: u64,
+        tx: &UnboundedSender<Msg>,
+    ) -> (Option<MetricsTask>, Result<MetricsSource, String>) {
+        match self.resolve(context) {
+            Ok((backend, profile, settings)) => {
+                let source = MetricsSource {
+                    description: backend.describe(),
+                    profile,
+                    warning: backend.warning(),
+                };
+                let tx = tx.clone();
+                let sink: MetricsSink = Arc::new(move |key, metrics| {
+                    let _ = tx.send(Msg::Metrics {
+                        epoch,
+                        key,
+                        metrics: Box::new(metrics),
+                    });
+                });
+                let task = MetricsTask::spawn(backend, Arc::new(settings), sink);
+                (Some(task), Ok(source))
+            }
+            Err(why) => (None, Err(why)),
+        }
+    }
+}
+
+/// The live connection: its watches, its metrics task and, unless
+/// read-only, the Mutator.
 struct Live {
     sources: Sources,
+    metrics: Option<MetricsTask>,
     mutator: Option<Arc<Mutator>>,
 }
 
@@ -47,6 +112,7 @@ struct Runner {
     live: Arc<Mutex<Option<Live>>>,
     events_for: Arc<Mutex<Option<crate::model::ReleaseKey>>>,
     connecting: Option<tokio::task::JoinHandle<()>>,
+    metrics: Arc<MetricsPlan>,
 }
 
 fn scope_of(c: &Connection) -> Scope {
@@ -84,6 +150,7 @@ impl Runner {
         let events_for = self.events_for.clone();
         let audit = self.audit.clone();
         let read_only = self.read_only;
+        let plan = self.metrics.clone();
         self.connecting = Some(tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
             loop {
@@ -101,13 +168,20 @@ impl Runner {
                             }
                             _ => None,
                         };
+                        let (metrics, metrics_source) = plan.start(&connection.context, epoch, &tx);
                         let mut new_live = Live {
                             sources: Sources::start(connection, sink),
+                            metrics,
                             mutator,
                         };
                         let key = events_for.lock().unwrap_or_else(|p| p.into_inner()).clone();
                         watch_events(&mut new_live, key.as_ref());
                         *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(new_live);
+                        // After the task is reachable: the app answers with its targets.
+                        let _ = tx.send(Msg::MetricsSource {
+                            epoch,
+                            source: metrics_source,
+                        });
                         let _ = tx.send(Msg::Connected {
                             epoch,
                             scope,
@@ -159,6 +233,17 @@ impl Runner {
                 *self.events_for.lock().unwrap_or_else(|p| p.into_inner()) = key.clone();
                 if let Some(live) = self.live.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
                     watch_events(live, key.as_ref());
+                }
+            }
+            Effect::MeasureTargets(targets) => {
+                if let Some(task) = self
+                    .live
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .and_then(|l| l.metrics.as_ref())
+                {
+                    task.set_targets(targets);
                 }
             }
             Effect::CheckAccess(key) => {
@@ -269,6 +354,7 @@ pub async fn run(options: Options) -> Result<()> {
         live: Arc::new(Mutex::new(None)),
         events_for: Arc::new(Mutex::new(None)),
         connecting: None,
+        metrics: Arc::new(options.metrics),
     };
     runner.connect(state.epoch);
 

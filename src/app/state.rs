@@ -4,6 +4,8 @@
 use super::keymap::Keymap;
 use crate::cluster::Objects;
 use crate::cluster::rbac::AccessKey;
+use crate::metrics::profiles::{Profile, Target};
+use crate::model::metrics::{ReleaseMetrics, Verdict};
 use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -124,6 +126,17 @@ pub struct Scope {
     pub missing_kinds: Vec<String>,
 }
 
+/// The metrics source of the current context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsSource {
+    /// `Prometheus http://…` or the simulator.
+    pub description: String,
+    /// The context's profile; a release's annotation may override it.
+    pub profile: Profile,
+    /// A standing warning (TLS verification off).
+    pub warning: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastResult {
     pub at: DateTime<Utc>,
@@ -164,6 +177,16 @@ pub struct State {
     pub next_action_id: u64,
     /// Problems to show once (a broken config file …).
     pub warnings: Vec<String>,
+    /// None until the runner says which source serves this context, and
+    /// when none is configured.
+    pub metrics_source: Option<MetricsSource>,
+    /// Why there is no metrics source (none configured, a config mistake).
+    pub metrics_problem: Option<String>,
+    /// The releases being measured, as last handed to the metrics task.
+    pub metrics_targets: Vec<Target>,
+    /// Why a release is not measured (no canary, an unknown profile …).
+    pub metrics_skipped: HashMap<ReleaseKey, String>,
+    pub metrics: HashMap<ReleaseKey, ReleaseMetrics>,
     pub quit: bool,
 }
 
@@ -195,6 +218,11 @@ impl State {
             in_flight: BTreeMap::new(),
             next_action_id: 1,
             warnings: Vec::new(),
+            metrics_source: None,
+            metrics_problem: None,
+            metrics_targets: Vec::new(),
+            metrics_skipped: HashMap::new(),
+            metrics: HashMap::new(),
             quit: false,
         }
     }
@@ -274,6 +302,11 @@ impl State {
             View::Detail(key) => self.release(key).is_some_and(counting),
             View::List => self.visible().into_iter().any(counting),
         }
+    }
+
+    /// cutover's verdict on a release, when it is measured.
+    pub fn verdict_of(&self, key: &ReleaseKey) -> Option<Verdict> {
+        self.metrics.get(key).map(|m| m.verdict.verdict)
     }
 
     pub fn timeline_of(&self, release: &Release) -> Vec<TimelineEntry> {

@@ -3,13 +3,15 @@
 
 use super::keymap::{Chord, Command};
 use super::state::{
-    ACCESS_TTL_SECONDS, Access, Confirm, Connection, LastResult, Overlay, Scope, SourceHealth,
-    State, View,
+    ACCESS_TTL_SECONDS, Access, Confirm, Connection, LastResult, MetricsSource, Overlay, Scope,
+    SourceHealth, State, View,
 };
 use crate::cluster::mutate::{object_fingerprint, watched_kind};
 use crate::cluster::rbac::AccessKey;
 use crate::cluster::watch::SourceUpdate;
+use crate::metrics::profiles::Target;
 use crate::model::action::{self, Action, ActionOutcome, ActionRequest};
+use crate::model::metrics::ReleaseMetrics;
 use crate::model::{EventKind, Kind, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
@@ -42,6 +44,17 @@ pub enum Msg {
         outcome: ActionOutcome,
         at: DateTime<Utc>,
     },
+    /// Which metrics source serves the connection's context, or why none.
+    MetricsSource {
+        epoch: u64,
+        source: Result<MetricsSource, String>,
+    },
+    /// One release measured.
+    Metrics {
+        epoch: u64,
+        key: ReleaseKey,
+        metrics: Box<ReleaseMetrics>,
+    },
     Resize,
 }
 
@@ -63,6 +76,8 @@ pub enum Effect {
     WatchEvents(Option<ReleaseKey>),
     CheckAccess(AccessKey),
     Act(Box<ActionRequest>),
+    /// Measure these releases from now on.
+    MeasureTargets(Vec<Target>),
     /// An action refused before sending: audited and recorded as an Event.
     AuditRefusal {
         request: Box<ActionRequest>,
@@ -120,9 +135,34 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::Source { epoch, update } if epoch == state.epoch => source(state, update),
-        Msg::Connected { .. } | Msg::ConnectFailed { .. } | Msg::Source { .. } => {
-            Outcome::default()
+        Msg::MetricsSource { epoch, source } if epoch == state.epoch => {
+            (state.metrics_source, state.metrics_problem) = match source {
+                Ok(s) => (Some(s), None),
+                Err(why) => (None, Some(why)),
+            };
+            state.metrics.clear();
+            let mut out = Outcome::redraw();
+            out.effects.extend(metrics_targets(state));
+            out
         }
+        Msg::Metrics {
+            epoch,
+            key,
+            metrics,
+        } if epoch == state.epoch => {
+            if !state.metrics_targets.iter().any(|t| t.key == key) {
+                return Outcome::default();
+            }
+            let mut metrics = *metrics;
+            metrics.carry_failure_from(state.metrics.get(&key));
+            state.metrics.insert(key, metrics);
+            Outcome::redraw()
+        }
+        Msg::Connected { .. }
+        | Msg::ConnectFailed { .. }
+        | Msg::Source { .. }
+        | Msg::MetricsSource { .. }
+        | Msg::Metrics { .. } => Outcome::default(),
         Msg::Access { key, result, at } => {
             state.now = at;
             let access = match result {
@@ -182,6 +222,7 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             keep_selection(state);
             let mut out = Outcome::redraw();
             out.effects.extend(access_checks(state));
+            out.effects.extend(metrics_targets(state));
             out
         }
         SourceUpdate::Health { source, error, at } => {
@@ -208,6 +249,32 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             Outcome::redraw()
         }
     }
+}
+
+/// The releases to measure: those with a baseline and a canary. An effect
+/// only when the set changed, so the task is not restarted at every event.
+fn metrics_targets(state: &mut State) -> Option<Effect> {
+    let profile = state.metrics_source.as_ref()?.profile;
+    let mut targets = Vec::new();
+    state.metrics_skipped.clear();
+    for release in &state.releases {
+        match crate::metrics::profiles::target(release, profile) {
+            Ok(t) => targets.push(t),
+            Err(why) => {
+                state.metrics_skipped.insert(release.key.clone(), why);
+            }
+        }
+    }
+    if targets == state.metrics_targets {
+        return None;
+    }
+    // A new canary is a new comparison: the old numbers are of other versions.
+    state.metrics.retain(|key, _| {
+        let same = |ts: &[Target]| ts.iter().find(|t| &t.key == key).map(|t| t.sides.clone());
+        same(&targets) == same(&state.metrics_targets)
+    });
+    state.metrics_targets = targets.clone();
+    Some(Effect::MeasureTargets(targets))
 }
 
 fn mark_healthy(state: &mut State, source: &str, at: DateTime<Utc>) {
@@ -669,6 +736,11 @@ fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.releases.clear();
     state.sources.clear();
     state.access.clear();
+    state.metrics_source = None;
+    state.metrics_problem = None;
+    state.metrics_targets.clear();
+    state.metrics_skipped.clear();
+    state.metrics.clear();
     state.view = View::List;
     state.selected = None;
     state.selection_chosen = false;

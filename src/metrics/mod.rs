@@ -5,6 +5,12 @@
 //!   tenant headers, path prefixes, bounded concurrency, a request count).
 //! - [`profiles`]: which series are the baseline and which the canary, and
 //!   one RED query per metric grouped by version.
+//! - [`judge`]: the compared metrics, gates and thresholds, and the step
+//!   from fetched values to a release's verdict.
+//! - [`source`]: the backends (Prometheus, or traffic counted in-process)
+//!   and the task that refreshes the measured releases.
 
+pub mod judge;
 pub mod profiles;
 pub mod prometheus;
+pub mod source;

@@ -3,7 +3,7 @@
 //! label, so one query per metric serves both sides, whatever the number of
 //! pods.
 
-use crate::model::{Kind, Release, Role};
+use crate::model::{Kind, Release, ReleaseKey, Role};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -207,6 +207,27 @@ fn services(release: &Release) -> Option<(String, String)> {
     ))
 }
 
+/// What the metrics of one release are read from: everything the queries
+/// need, without the rest of the release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub key: ReleaseKey,
+    pub app: String,
+    pub profile: Profile,
+    pub sides: Sides,
+}
+
+/// The target of a release under its profile, or why it has none.
+pub fn target(release: &Release, context_default: Profile) -> Result<Target, String> {
+    let profile = profile_for(release, context_default)?;
+    Ok(Target {
+        key: release.key.clone(),
+        app: app_of(release).to_string(),
+        profile,
+        sides: sides(profile, release)?,
+    })
+}
+
 /// The placeholders a custom metric's template may use.
 pub struct TemplateVars<'a> {
     pub namespace: &'a str,
@@ -273,11 +294,11 @@ struct Family {
     to_ms: f64,
 }
 
-fn family(profile: Profile, release: &Release) -> Family {
-    let ns = &release.key.namespace;
-    match profile {
+fn family(target: &Target) -> Family {
+    let ns = &target.key.namespace;
+    match target.profile {
         Profile::Generic => Family {
-            matchers: format!("namespace=\"{ns}\",app=\"{}\",", app_of(release)),
+            matchers: format!("namespace=\"{ns}\",app=\"{}\",", target.app),
             requests: "http_requests_total",
             errors: "code=~\"5..\",",
             bucket: "http_request_duration_seconds_bucket",
@@ -316,14 +337,9 @@ fn family(profile: Profile, release: &Release) -> Family {
 
 /// The PromQL of one RED metric over `window`, grouped by the version label.
 /// Latencies are in milliseconds, ratios between 0 and 1.
-pub fn red_query(
-    profile: Profile,
-    release: &Release,
-    sides: &Sides,
-    metric: RedMetric,
-    window: &str,
-) -> String {
-    let f = family(profile, release);
+pub fn red_query(target: &Target, metric: RedMetric, window: &str) -> String {
+    let f = family(target);
+    let sides = &target.sides;
     let by = &sides.label;
     let sel = format!("{}{}", f.matchers, version_matcher(sides));
     let rate = |extra: &str| {
@@ -368,18 +384,19 @@ mod tests {
     #[test]
     fn generic_argo_sides_are_the_pod_template_hashes() {
         let r = checkout();
-        let s = sides(Profile::Generic, &r).unwrap();
+        let t = target(&r, Profile::Generic).unwrap();
+        let s = &t.sides;
         assert_eq!(
             (s.label.as_str(), s.baseline.as_str(), s.canary.as_str()),
             ("rollouts_pod_template_hash", "f6db98dff", "6f646bf7b7")
         );
         assert_eq!(
-            red_query(Profile::Generic, &r, &s, RedMetric::ErrorRatio, "5m"),
+            red_query(&t, RedMetric::ErrorRatio, "5m"),
             "sum by (rollouts_pod_template_hash) (rate(http_requests_total{code=~\"5..\",namespace=\"shop\",app=\"checkout\",rollouts_pod_template_hash=~\"f6db98dff|6f646bf7b7\"}[5m])) \
              / sum by (rollouts_pod_template_hash) (rate(http_requests_total{namespace=\"shop\",app=\"checkout\",rollouts_pod_template_hash=~\"f6db98dff|6f646bf7b7\"}[5m]))"
         );
         assert_eq!(
-            red_query(Profile::Generic, &r, &s, RedMetric::P95, "5m"),
+            red_query(&t, RedMetric::P95, "5m"),
             "histogram_quantile(0.95, sum by (rollouts_pod_template_hash, le) (rate(http_request_duration_seconds_bucket{namespace=\"shop\",app=\"checkout\",rollouts_pod_template_hash=~\"f6db98dff|6f646bf7b7\"}[5m]))) * 1000"
         );
     }
@@ -387,13 +404,14 @@ mod tests {
     #[test]
     fn flagger_sides_are_primary_and_target() {
         let r = Fixture::load(&[FLAGGER_CANARY]).release(Kind::Canary, "search");
-        let istio = sides(Profile::Istio, &r).unwrap();
+        let t = target(&r, Profile::Istio).unwrap();
+        let istio = &t.sides;
         assert_eq!(
             (istio.baseline.as_str(), istio.canary.as_str()),
             ("search-primary", "search")
         );
         assert_eq!(istio.label, "destination_workload");
-        let q = red_query(Profile::Istio, &r, &istio, RedMetric::P99, "1m");
+        let q = red_query(&t, RedMetric::P99, "1m");
         assert!(q.starts_with("histogram_quantile(0.99, sum by (destination_workload, le) (rate(istio_request_duration_milliseconds_bucket{reporter=\"destination\""), "{q}");
         assert!(!q.ends_with("* 1000"), "Istio reports milliseconds");
         let nginx = sides(Profile::NginxIngress, &r).unwrap();

@@ -229,6 +229,8 @@ pub struct Prometheus {
 
 struct Inner {
     client: Client,
+    /// The configured URL without any user or password, for display.
+    base_url: String,
     query_url: Url,
     query_range_url: Url,
     timeout: Duration,
@@ -289,6 +291,12 @@ impl Prometheus {
         Ok(Prometheus {
             inner: Arc::new(Inner {
                 client,
+                base_url: {
+                    let mut shown = base.clone();
+                    let _ = shown.set_username("");
+                    let _ = shown.set_password(None);
+                    shown.as_str().trim_end_matches('/').to_string()
+                },
                 query_url: endpoint("query"),
                 query_range_url: endpoint("query_range"),
                 timeout: cfg.timeout,
@@ -303,6 +311,11 @@ impl Prometheus {
                 }),
             }),
         })
+    }
+
+    /// The base URL, without credentials.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
     }
 
     /// The warning to show while TLS certificates are not verified.

@@ -22,6 +22,9 @@
 use serde::Serialize;
 use std::fmt;
 
+mod comparison;
+pub use comparison::*;
+
 /// SciPy's statistic and two-sided p-value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

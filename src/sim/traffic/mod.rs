@@ -134,11 +134,25 @@ impl Traffic {
     }
 }
 
+impl Traffic {
+    /// Like [`MetricsSource::window`], for the `window` that ended `ago`
+    /// before the current simulated time.
+    pub fn window_ending(
+        &self,
+        namespace: &str,
+        hash: &str,
+        window: Duration,
+        ago: Duration,
+    ) -> Option<WindowStats> {
+        let seconds = |d: Duration| d.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
+        let end = self.seconds(self.store.clock().now()) - seconds(ago);
+        lock(&self.meters).window(namespace, hash, end - seconds(window), end)
+    }
+}
+
 impl MetricsSource for Traffic {
     fn window(&self, namespace: &str, hash: &str, window: Duration) -> Option<WindowStats> {
-        let now = self.seconds(self.store.clock().now());
-        let from = now - window.num_microseconds().unwrap_or(i64::MAX) as f64 / 1e6;
-        lock(&self.meters).window(namespace, hash, from, now)
+        self.window_ending(namespace, hash, window, Duration::zero())
     }
 
     fn catch_up(&self) {
