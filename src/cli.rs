@@ -260,8 +260,22 @@ async fn control_room(
 }
 
 async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result<()> {
-    let report =
-        crate::status::report(&cluster.options(), args.name.as_deref(), ui.read_only).await?;
+    let (config, warnings) = load_config(ui);
+    for w in warnings {
+        eprintln!("cutover: {w}");
+    }
+    let plan = MetricsPlan {
+        config,
+        prometheus_url: ui.prometheus.clone(),
+        local: None,
+    };
+    let report = crate::status::report(
+        &cluster.options(),
+        args.name.as_deref(),
+        ui.read_only,
+        &plan,
+    )
+    .await?;
     match args.output {
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print!("{}", crate::status::table(&report)),

@@ -1,16 +1,23 @@
 //! `cutover status`: the same model as the control room, printed once, for
 //! scripts and checks.
 
+use crate::app::run::MetricsPlan;
 use crate::app::state::Access;
 use crate::app::update::{access_keys, unavailable};
 use crate::app::{State, keymap::Keymap};
 use crate::cluster::connect::{ConnectOptions, connect};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::{Objects, rbac, releases};
+use crate::metrics::source::measure;
 use crate::model::Release;
 use crate::model::action::ALL;
+use crate::model::metrics::{
+    ComparedVersions, ControllerOpinion, GateResult, MetricClass, ReleaseMetrics, Unit, Verdict,
+    controller_opinion, disagrees,
+};
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
+use futures::StreamExt;
 use kube::Api;
 use kube::api::{DynamicObject, ListParams};
 use serde::Serialize;
@@ -22,7 +29,99 @@ pub struct StatusReport {
     pub namespace: Option<String>,
     pub user: Option<String>,
     pub read_at: DateTime<Utc>,
+    /// Where the metrics come from.
+    pub metrics_source: Option<String>,
+    /// Why there are no metrics (none configured, a config mistake).
+    pub metrics_problem: Option<String>,
     pub releases: Vec<ReleaseStatus>,
+}
+
+/// One compared metric, without the raw samples.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonStatus {
+    pub metric: String,
+    pub label: String,
+    pub unit: Unit,
+    pub baseline: Option<f64>,
+    pub canary: Option<f64>,
+    pub difference: Option<f64>,
+    pub percent: Option<f64>,
+    pub baseline_samples: usize,
+    pub canary_samples: usize,
+    /// None for metrics shown but not judged.
+    pub verdict: Option<MetricClass>,
+    pub reason: Option<String>,
+    pub p_value: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricsStatus {
+    pub source: String,
+    pub window_seconds: u64,
+    pub step_seconds: u64,
+    pub measured_at: DateTime<Utc>,
+    pub versions: Option<ComparedVersions>,
+    pub baseline_requests: Option<f64>,
+    pub canary_requests: Option<f64>,
+    pub low_traffic: Option<String>,
+    pub comparisons: Vec<ComparisonStatus>,
+    pub gates: Vec<GateResult>,
+    pub verdict: Verdict,
+    pub score: Option<f64>,
+    pub reasons: Vec<String>,
+    pub warnings: Vec<String>,
+    pub errors: Vec<String>,
+    pub controller: Option<ControllerOpinion>,
+    /// cutover's verdict and the controller's disagree.
+    pub disagrees: bool,
+}
+
+impl MetricsStatus {
+    fn new(m: ReleaseMetrics, release: &Release) -> MetricsStatus {
+        let controller = controller_opinion(release);
+        MetricsStatus {
+            comparisons: m
+                .comparisons
+                .iter()
+                .map(|c| ComparisonStatus {
+                    metric: c.metric.clone(),
+                    label: c.label.clone(),
+                    unit: c.unit,
+                    baseline: c.baseline.current,
+                    canary: c.canary.current,
+                    difference: c.difference(),
+                    percent: c.percent(),
+                    baseline_samples: c.baseline.samples.len(),
+                    canary_samples: c.canary.samples.len(),
+                    verdict: c.class(),
+                    reason: c.judgement.as_ref().map(|j| j.reason.clone()),
+                    p_value: c.judgement.as_ref().and_then(|j| j.p_value),
+                    error: c.error.clone(),
+                })
+                .collect(),
+            disagrees: controller
+                .as_ref()
+                .is_some_and(|o| disagrees(m.verdict.verdict, o)),
+            controller,
+            source: m.source,
+            window_seconds: m.window_seconds,
+            step_seconds: m.step_seconds,
+            measured_at: m.measured_at,
+            versions: m.versions,
+            baseline_requests: m.baseline_requests,
+            canary_requests: m.canary_requests,
+            low_traffic: m.low_traffic,
+            gates: m.gates,
+            verdict: m.verdict.verdict,
+            score: m.verdict.score,
+            reasons: m.verdict.reasons,
+            warnings: m.warnings,
+            errors: m.errors,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -76,9 +175,11 @@ pub struct ReleaseStatus {
     pub flagger: Option<crate::model::FlaggerStatus>,
     pub attention: Vec<String>,
     pub actions: Vec<ActionStatus>,
+    /// None when no metrics source is configured.
+    pub metrics: Option<MetricsStatus>,
 }
 
-fn release_status(r: &Release, state: &State) -> ReleaseStatus {
+fn release_status(r: &Release, state: &State, metrics: Option<ReleaseMetrics>) -> ReleaseStatus {
     let actions = ALL
         .into_iter()
         .map(|a| {
@@ -129,7 +230,42 @@ fn release_status(r: &Release, state: &State) -> ReleaseStatus {
         flagger: r.flagger.clone(),
         attention: r.attention.iter().map(|a| a.describe()).collect(),
         actions,
+        metrics: metrics.map(|m| MetricsStatus::new(m, r)),
     }
+}
+
+/// Measure every release that has a canary, a few at a time.
+async fn measure_all(
+    plan: &MetricsPlan,
+    context: &str,
+    all: &[Release],
+    at: DateTime<Utc>,
+) -> (Result<String, String>, Vec<Option<ReleaseMetrics>>) {
+    let (backend, profile, settings) = match plan.resolve(context) {
+        Ok(resolved) => resolved,
+        Err(why) => return (Err(why), all.iter().map(|_| None).collect()),
+    };
+    let description = backend.describe();
+    let (backend, settings) = (&backend, &settings);
+    let description_ref = &description;
+    let measured = futures::stream::iter(all)
+        .map(|r| async move {
+            match crate::metrics::profiles::target(r, profile) {
+                Ok(t) => measure(backend, settings, &t, at).await,
+                Err(why) => ReleaseMetrics::not_compared(
+                    description_ref,
+                    settings.window.as_secs(),
+                    settings.step.as_secs(),
+                    at,
+                    why,
+                ),
+            }
+        })
+        .buffered(4)
+        .map(Some)
+        .collect()
+        .await;
+    (Ok(description), measured)
 }
 
 /// Read every watched kind once and build the report. `read_only` reports
@@ -138,6 +274,7 @@ pub async fn report(
     options: &ConnectOptions,
     name: Option<&str>,
     read_only: bool,
+    metrics: &MetricsPlan,
 ) -> Result<StatusReport> {
     let connection = connect(options).await?;
     let mut objects = Objects::default();
@@ -185,20 +322,36 @@ pub async fn report(
             state.access.insert(key, access);
         }
     }
-    let releases = all.iter().map(|r| release_status(r, &state)).collect();
+    let (metrics_source, measured) = measure_all(metrics, &connection.context, &all, now).await;
+    let releases = all
+        .iter()
+        .zip(measured)
+        .map(|(r, m)| release_status(r, &state, m))
+        .collect();
     Ok(StatusReport {
         context: connection.context,
         namespace: connection.namespace,
         user: connection.user,
         read_at: now,
+        metrics_problem: metrics_source.as_ref().err().cloned(),
+        metrics_source: metrics_source.ok(),
         releases,
     })
 }
 
 pub fn table(report: &StatusReport) -> String {
     let mut out = format!(
-        "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {}\n",
-        "KIND", "NAME", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE", "ATTENTION"
+        "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {}\n",
+        "KIND",
+        "NAME",
+        "STRATEGY",
+        "PHASE",
+        "STEP",
+        "WEIGHT",
+        "CANARY",
+        "STABLE",
+        "VERDICT",
+        "ATTENTION"
     );
     for r in &report.releases {
         let name = if report.namespace.is_none() {
@@ -216,8 +369,13 @@ pub fn table(report: &StatusReport) -> String {
                 .unwrap_or("-")
                 .to_string()
         };
+        let verdict = r
+            .metrics
+            .as_ref()
+            .filter(|m| m.versions.is_some())
+            .map_or("-", |m| m.verdict.word());
         out.push_str(&format!(
-            "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {}\n",
+            "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {}\n",
             r.kind,
             name,
             r.strategy,
@@ -226,6 +384,7 @@ pub fn table(report: &StatusReport) -> String {
             r.weights.text(),
             image(&r.canary_image),
             image(&r.stable_image),
+            verdict,
             r.attention.join("; ")
         ));
     }

@@ -213,6 +213,9 @@ fn services(release: &Release) -> Option<(String, String)> {
 pub struct Target {
     pub key: ReleaseKey,
     pub app: String,
+    /// The `app` label of the baseline's pods when it differs from the
+    /// canary's (Flagger's `<target>-primary`).
+    pub baseline_app: Option<String>,
     pub profile: Profile,
     pub sides: Sides,
 }
@@ -223,6 +226,7 @@ pub fn target(release: &Release, context_default: Profile) -> Result<Target, Str
     Ok(Target {
         key: release.key.clone(),
         app: app_of(release).to_string(),
+        baseline_app: release.flagger.as_ref().map(|f| f.primary.clone()),
         profile,
         sides: sides(profile, release)?,
     })
@@ -298,7 +302,14 @@ fn family(target: &Target) -> Family {
     let ns = &target.key.namespace;
     match target.profile {
         Profile::Generic => Family {
-            matchers: format!("namespace=\"{ns}\",app=\"{}\",", target.app),
+            matchers: match &target.baseline_app {
+                Some(primary) => format!(
+                    "namespace=\"{ns}\",app=~\"{}|{}\",",
+                    regex_escape(&target.app),
+                    regex_escape(primary)
+                ),
+                None => format!("namespace=\"{ns}\",app=\"{}\",", target.app),
+            },
             requests: "http_requests_total",
             errors: "code=~\"5..\",",
             bucket: "http_request_duration_seconds_bucket",
@@ -419,9 +430,12 @@ mod tests {
             (nginx.baseline.as_str(), nginx.canary.as_str()),
             ("search-primary", "search-canary")
         );
-        assert_eq!(
-            sides(Profile::Generic, &r).unwrap().label,
-            "pod_template_hash"
+        let generic = target(&r, Profile::Generic).unwrap();
+        assert_eq!(generic.sides.label, "pod_template_hash");
+        assert!(
+            red_query(&generic, RedMetric::Requests, "5m")
+                .contains("app=~\"search|search-primary\""),
+            "the primary's pods carry app=search-primary"
         );
     }
 

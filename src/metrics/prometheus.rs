@@ -382,7 +382,8 @@ impl Prometheus {
                     after: inner.timeout,
                 }
             } else {
-                QueryError::Connect(error_chain(&e))
+                // The URL holds the whole query: too long to show, and said elsewhere.
+                QueryError::Connect(error_chain(&e.without_url()))
             }
         };
         let response = request.send().await.map_err(transport)?;

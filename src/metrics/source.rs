@@ -282,3 +282,165 @@ impl Drop for MetricsTask {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::tests::fixture::{ARGO_CANARY, Fixture};
+    use crate::metrics::profiles::{Profile, target};
+    use crate::metrics::prometheus::PrometheusConfig;
+    use crate::model::Kind;
+    use crate::model::metrics::{MetricClass, Verdict};
+    use std::collections::HashMap;
+
+    /// Fixed traffic per version, the same at every moment.
+    struct Steady(HashMap<String, TrafficWindow>);
+
+    impl LocalTraffic for Steady {
+        fn describe(&self) -> String {
+            "steady".into()
+        }
+
+        fn window(
+            &self,
+            _: &str,
+            version: &str,
+            span: Duration,
+            _: Duration,
+        ) -> Option<TrafficWindow> {
+            let per_second = self.0.get(version)?;
+            let seconds = span.as_secs_f64();
+            Some(TrafficWindow {
+                requests: per_second.requests * seconds,
+                errors: per_second.errors * seconds,
+                ..*per_second
+            })
+        }
+    }
+
+    fn checkout() -> Target {
+        let release = Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout");
+        target(&release, Profile::Generic).unwrap()
+    }
+
+    fn per_second(rps: f64, error_ratio: f64, p50: f64, p95: f64) -> TrafficWindow {
+        TrafficWindow {
+            requests: rps,
+            errors: rps * error_ratio,
+            p50_ms: p50,
+            p95_ms: p95,
+            p99_ms: p95 * 1.5,
+        }
+    }
+
+    fn local(baseline: Option<TrafficWindow>, canary: Option<TrafficWindow>) -> Backend {
+        let t = checkout();
+        let mut versions = HashMap::new();
+        versions.extend(baseline.map(|w| (t.sides.baseline.clone(), w)));
+        versions.extend(canary.map(|w| (t.sides.canary.clone(), w)));
+        Backend::Local(Arc::new(Steady(versions)))
+    }
+
+    fn class_of(m: &ReleaseMetrics, id: &str) -> Option<MetricClass> {
+        m.comparisons.iter().find(|c| c.metric == id)?.class()
+    }
+
+    #[tokio::test]
+    async fn a_worse_canary_fails_with_the_reasons_written_out() {
+        let backend = local(
+            Some(per_second(96.0, 0.003, 45.0, 140.0)),
+            Some(per_second(24.0, 0.06, 70.0, 260.0)),
+        );
+        let m = measure(
+            &backend,
+            &MetricsSettings::default(),
+            &checkout(),
+            Utc::now(),
+        )
+        .await;
+        assert_eq!(m.verdict.verdict, Verdict::Fail, "{:#?}", m.verdict);
+        assert_eq!(class_of(&m, "error_ratio"), Some(MetricClass::High));
+        assert_eq!(class_of(&m, "p95_latency"), Some(MetricClass::High));
+        let reasons = m.verdict.reasons.join("\n");
+        assert!(
+            reasons.contains("p95 latency +86%: baseline 140 ms, canary 260 ms, 21 samples each, significant at 98%"),
+            "{reasons}"
+        );
+        assert!(
+            reasons.contains("gate failed: error ratio 6% is above baseline 0.3% + 0.5 pp = 0.8%"),
+            "{reasons}"
+        );
+        let rate = m
+            .comparisons
+            .iter()
+            .find(|c| c.metric == "request_rate")
+            .unwrap();
+        assert_eq!(
+            rate.class(),
+            None,
+            "the traffic split sets the rate: not judged"
+        );
+        assert_eq!(m.canary_requests, Some(24.0 * 300.0));
+        assert!(m.low_traffic.is_none());
+    }
+
+    #[tokio::test]
+    async fn an_equal_canary_passes_and_a_silent_one_never_does() {
+        let same = per_second(50.0, 0.002, 40.0, 120.0);
+        let settings = MetricsSettings::default();
+        let m = measure(
+            &local(Some(same), Some(same)),
+            &settings,
+            &checkout(),
+            Utc::now(),
+        )
+        .await;
+        assert_eq!(m.verdict.verdict, Verdict::Pass, "{:#?}", m.verdict);
+
+        let silent = measure(&local(Some(same), None), &settings, &checkout(), Utc::now()).await;
+        assert_eq!(
+            silent.verdict.verdict,
+            Verdict::NoData,
+            "{:#?}",
+            silent.verdict
+        );
+        assert!(silent.low_traffic.is_some());
+
+        let trickle = per_second(0.1, 0.0, 40.0, 120.0);
+        let few = measure(
+            &local(Some(same), Some(trickle)),
+            &settings,
+            &checkout(),
+            Utc::now(),
+        )
+        .await;
+        assert!(
+            few.low_traffic
+                .as_deref()
+                .is_some_and(|w| w.contains("served 30 requests")),
+            "{:?}",
+            few.low_traffic
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_prometheus_is_no_data_after_one_query_per_metric() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", closed.local_addr().unwrap());
+        drop(closed);
+        let prometheus = Prometheus::new(PrometheusConfig::new(url)).unwrap();
+        let backend = Backend::Prometheus(prometheus.clone());
+        let settings = MetricsSettings::default();
+        let m = measure(&backend, &settings, &checkout(), Utc::now()).await;
+        assert_eq!(m.verdict.verdict, Verdict::NoData, "{:#?}", m.verdict);
+        assert!(
+            m.errors[0].contains("cannot reach Prometheus"),
+            "{:?}",
+            m.errors
+        );
+        assert!(m.comparisons.iter().all(|c| c.error.is_some()));
+        // An instant and a range query per metric, and the request count.
+        let expected = 2 * settings.metrics.len() as u64 + 1;
+        assert_eq!(prometheus.requests_sent(), expected);
+    }
+}

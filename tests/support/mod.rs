@@ -2,6 +2,7 @@
 //! a `cutover sim serve` process, real programs found or skipped, and waits.
 #![allow(dead_code)]
 
+pub mod fake_prometheus;
 pub mod prometheus;
 pub mod tmux;
 
