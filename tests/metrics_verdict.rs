@@ -1,0 +1,318 @@
+//! The metrics verdict end to end: `cutover sim serve` serves the traffic,
+//! a real Prometheus scrapes it, and `cutover status -o json --prometheus`
+//! measures and judges each release. Failures of the source (stopped,
+//! silent, answering garbage) come from a fake server, and so does the
+//! query count.
+
+mod support;
+
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::ServeProcess;
+use support::fake_prometheus::{Answer, FakeServer};
+use support::prometheus::{PrometheusProcess, free_port, http_get};
+
+/// Windows short enough for a Prometheus that started seconds ago.
+const SHORT_WINDOWS: &str = r#"
+[metrics]
+window = "30s"
+step = "2s"
+rate_interval = "10s"
+min_canary_requests = 10
+"#;
+
+fn write_config(sim: &ServeProcess, text: &str) -> std::path::PathBuf {
+    let path = sim.dir.path().join("config.toml");
+    std::fs::write(&path, text).expect("write the config");
+    path
+}
+
+/// `cutover status -o json` of the whole namespace, or of one release.
+fn status(sim: &ServeProcess, config: &Path, prometheus: &str, name: Option<&str>) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("--log-file")
+        .arg(sim.dir.path().join("status.log"))
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .arg("--config")
+        .arg(config)
+        .args(["--context", "sim-admin", "-n", "shop", "--read-only"])
+        .args(["--prometheus", prometheus, "status", "-o", "json"])
+        .args(name)
+        .output()
+        .expect("run cutover status");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("status prints JSON")
+}
+
+fn metrics_of<'a>(report: &'a Value, name: &str) -> &'a Value {
+    let release = report["releases"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("{name} in {report:#}"));
+    &release["metrics"]
+}
+
+fn comparison<'a>(metrics: &'a Value, id: &str) -> &'a Value {
+    metrics["comparisons"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["metric"] == id))
+        .unwrap_or_else(|| panic!("{id} in {metrics:#}"))
+}
+
+/// Status reports every `every` until `done` holds for one, or `timeout`.
+fn poll(
+    timeout: Duration,
+    mut read: impl FnMut() -> Value,
+    done: impl Fn(&Value) -> bool,
+) -> Result<Value, Value> {
+    let started = Instant::now();
+    loop {
+        let report = read();
+        if done(&report) {
+            return Ok(report);
+        }
+        if started.elapsed() > timeout {
+            return Err(report);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+fn serve_with_metrics(scenario: &str) -> (ServeProcess, SocketAddr) {
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let sim = ServeProcess::start_with(&[
+        "--scenario",
+        scenario,
+        "--metrics-addr",
+        &metrics.to_string(),
+    ]);
+    (sim, metrics)
+}
+
+/// One number of a PromQL result, by the value of its `by` label.
+async fn promql(prometheus: SocketAddr, query: &str, at: &str, by: &str, value: &str) -> f64 {
+    let encoded: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("query", query)
+        .append_pair("time", at)
+        .finish();
+    let (status, body) = http_get(prometheus, &format!("/api/v1/query?{encoded}"))
+        .await
+        .expect("query Prometheus");
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    answer["data"]["result"]
+        .as_array()
+        .and_then(|r| r.iter().find(|s| s["metric"][by] == value))
+        .and_then(|s| s["value"][1].as_str())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{by}={value} in {answer:#}"))
+}
+
+fn assert_within_one_percent(shown: &Value, direct: f64, what: &str) {
+    let shown = shown.as_f64().unwrap_or_else(|| panic!("{what}: {shown}"));
+    assert!(
+        (shown - direct).abs() <= direct.abs() * 0.01,
+        "{what}: shown {shown}, PromQL {direct}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bad_canary_fails_on_errors_and_p95_with_the_numbers_promql_gives() {
+    const TEST: &str = "the_bad_canary_fails_on_errors_and_p95";
+    let (sim, metrics_addr) = serve_with_metrics("bad-canary");
+    let Some(prometheus) = PrometheusProcess::start(TEST, &[metrics_addr]).await else {
+        return;
+    };
+    let config = write_config(&sim, SHORT_WINDOWS);
+    let url = format!("http://{}", prometheus.addr);
+    // The scenario's own analysis aborts the rollout about a minute after
+    // the canary starts: the verdict must come before that.
+    let report = tokio::task::block_in_place(|| {
+        poll(
+            Duration::from_secs(60),
+            || status(&sim, &config, &url, Some("checkout")),
+            |r| {
+                let m = metrics_of(r, "checkout");
+                m["verdict"] == "fail"
+                    && ["error_ratio", "p95_latency"]
+                        .iter()
+                        .all(|id| comparison(m, id)["verdict"] == "high")
+            },
+        )
+    })
+    .unwrap_or_else(|last| panic!("no Fail with both metrics High in time: {last:#}"));
+    let metrics = metrics_of(&report, "checkout");
+    let error_ratio = comparison(metrics, "error_ratio");
+    let p95 = comparison(metrics, "p95_latency");
+    let reasons = metrics["reasons"].to_string();
+    assert!(reasons.contains("significant at 98%"), "{reasons}");
+    assert!(reasons.contains("gate failed: error ratio"), "{reasons}");
+
+    // The same PromQL, written out here, at the instant cutover measured.
+    let at = chrono::DateTime::parse_from_rfc3339(metrics["measuredAt"].as_str().unwrap())
+        .unwrap()
+        .timestamp_millis() as f64
+        / 1000.0;
+    let at = format!("{at:.3}");
+    let label = "rollouts_pod_template_hash";
+    let selector = r#"namespace="shop",app="checkout""#;
+    let ratio = format!(
+        r#"sum by ({label}) (rate(http_requests_total{{{selector},code=~"5.."}}[30s])) / sum by ({label}) (rate(http_requests_total{{{selector}}}[30s]))"#
+    );
+    let p95_query = format!(
+        "histogram_quantile(0.95, sum by ({label}, le) (rate(http_request_duration_seconds_bucket{{{selector}}}[30s]))) * 1000"
+    );
+    for side in ["baseline", "canary"] {
+        let hash = metrics["versions"][side].as_str().expect("versions");
+        let direct = promql(prometheus.addr, &ratio, &at, label, hash).await;
+        assert_within_one_percent(&error_ratio[side], direct, &format!("{side} error ratio"));
+        let direct = promql(prometheus.addr, &p95_query, &at, label, hash).await;
+        assert_within_one_percent(&p95[side], direct, &format!("{side} p95"));
+    }
+    let canary_ratio = error_ratio["canary"].as_f64().unwrap();
+    assert!(
+        (0.055..0.065).contains(&canary_ratio),
+        "the scenario's canary answers 6% errors: {canary_ratio}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_healthy_checkout_canary_passes_and_keeps_passing() {
+    const TEST: &str = "the_healthy_checkout_canary_passes";
+    let (sim, metrics_addr) = serve_with_metrics("default");
+    let Some(prometheus) = PrometheusProcess::start(TEST, &[metrics_addr]).await else {
+        return;
+    };
+    let config = write_config(&sim, SHORT_WINDOWS);
+    let url = format!("http://{}", prometheus.addr);
+    let judged = |r: &Value| {
+        let m = metrics_of(r, "checkout");
+        m["verdict"] != "noData" && m["comparisons"][1]["canarySamples"].as_u64() >= Some(10)
+    };
+    tokio::task::block_in_place(|| {
+        let first = poll(
+            Duration::from_secs(60),
+            || status(&sim, &config, &url, Some("checkout")),
+            judged,
+        )
+        .unwrap_or_else(|last| panic!("never judged: {last:#}"));
+        assert_eq!(
+            metrics_of(&first, "checkout")["verdict"],
+            "pass",
+            "{first:#}"
+        );
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_secs(2));
+            let again = status(&sim, &config, &url, Some("checkout"));
+            let m = metrics_of(&again, "checkout");
+            assert_eq!(m["verdict"], "pass", "{m:#}");
+            assert_eq!(m["gates"].as_array().map(Vec::len), Some(2));
+        }
+    });
+}
+
+/// An empty answer to every query: no data, but a well-formed one.
+fn empty_answer() -> Answer {
+    Answer::Respond {
+        status: 200,
+        body: r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#.into(),
+    }
+}
+
+/// The bad-canary scenario with `replicas` pods, as a scenario file.
+fn bad_canary_with(dir: &Path, replicas: usize) -> String {
+    let text = include_str!("../src/sim/scenarios/bad-canary.yaml")
+        .replace("replicas: 5", &format!("replicas: {replicas}"));
+    let path = dir.join(format!("bad-canary-{replicas}.yaml"));
+    std::fs::write(&path, text).expect("write the scenario");
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_queries_per_refresh_do_not_grow_with_the_pods() {
+    let scenarios = tempfile::tempdir().unwrap();
+    let mut counts = Vec::new();
+    for replicas in [2, 200] {
+        let sim =
+            ServeProcess::start_with(&["--scenario", &bad_canary_with(scenarios.path(), replicas)]);
+        let config = write_config(&sim, SHORT_WINDOWS);
+        let server = FakeServer::start(empty_answer(), "", Duration::ZERO, None).await;
+        let report = tokio::task::block_in_place(|| {
+            poll(
+                Duration::from_secs(60),
+                || status(&sim, &config, &server.url, Some("checkout")),
+                |r| !metrics_of(r, "checkout")["versions"].is_null(),
+            )
+        })
+        .unwrap_or_else(|last| panic!("checkout never got a canary: {last:#}"));
+        let pods: u64 = report["releases"][0]["revisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["desired"].as_u64())
+            .sum();
+        assert!(
+            pods >= replicas as u64,
+            "{pods} pods for {replicas} replicas"
+        );
+        let before = server.received().len();
+        status(&sim, &config, &server.url, Some("checkout"));
+        counts.push(server.received().len() - before);
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "2 pods: {}, 200 pods: {}",
+        counts[0], counts[1]
+    );
+    assert_eq!(
+        counts[0], 11,
+        "5 metrics × (instant + range) + the request count"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_silent_or_garbled_source_is_never_a_pass() {
+    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stopped = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let silent = FakeServer::start(Answer::Silence, "", Duration::ZERO, None).await;
+    let garbage = FakeServer::answering(200, "<html>not Prometheus</html>").await;
+    let config = write_config(
+        &sim,
+        &format!("{SHORT_WINDOWS}\n[metrics.prometheus]\ntimeout = \"1s\"\n"),
+    );
+    let cases = [
+        (stopped.as_str(), "cannot reach Prometheus"),
+        (silent.url.as_str(), "did not answer within 1s"),
+        (garbage.url.as_str(), "cannot read Prometheus's answer"),
+    ];
+    tokio::task::block_in_place(|| {
+        let measured = poll(
+            Duration::from_secs(60),
+            || status(&sim, &config, cases[0].0, None),
+            |r| !metrics_of(r, "checkout")["versions"].is_null(),
+        );
+        measured.unwrap_or_else(|last| panic!("checkout never got a canary: {last:#}"));
+        for (url, error) in cases {
+            let report = status(&sim, &config, url, None);
+            for release in report["releases"].as_array().unwrap() {
+                let m = &release["metrics"];
+                assert_ne!(m["verdict"], "pass", "{url}: {m:#}");
+                assert_ne!(m["verdict"], "marginal", "{url}: {m:#}");
+            }
+            let checkout = metrics_of(&report, "checkout");
+            assert_eq!(checkout["verdict"], "noData", "{url}: {checkout:#}");
+            let errors = checkout["errors"].to_string();
+            assert!(errors.contains(error), "{url}: {errors}");
+        }
+    });
+}
