@@ -307,3 +307,121 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
     assert!(state.needs_clock(), "the age of stale data counts up");
     assert_eq!(state.disconnected_since().map(|(at, _)| at), Some(t(4)));
 }
+
+fn replica_set(hash: &str, revision: &str) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": format!("checkout-{hash}"), "namespace": "shop", "uid": format!("rs-{hash}"),
+            "labels": {"rollouts-pod-template-hash": hash},
+            "annotations": {"rollout.argoproj.io/revision": revision},
+            "ownerReferences": [{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "checkout", "uid": "u1", "controller": true}]
+        },
+        "spec": {"replicas": 1},
+        "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1}
+    }))
+    .unwrap()
+}
+
+fn metrics_source() -> Msg {
+    Msg::MetricsSource {
+        epoch: 0,
+        source: Ok(super::state::MetricsSource {
+            description: "Prometheus http://prometheus:9090".into(),
+            profile: crate::metrics::profiles::Profile::Generic,
+            warning: None,
+        }),
+    }
+}
+
+fn failing_metrics(at: DateTime<Utc>) -> Box<crate::model::metrics::ReleaseMetrics> {
+    let mut m = crate::model::metrics::ReleaseMetrics::not_compared(
+        "Prometheus http://prometheus:9090",
+        300,
+        15,
+        at,
+        "measuring".into(),
+    );
+    m.errors = vec!["error ratio: cannot reach Prometheus".into()];
+    Box::new(m)
+}
+
+#[test]
+fn a_canary_is_measured_once_its_versions_are_known_and_failures_keep_their_start() {
+    let mut state = room(false);
+    update(&mut state, metrics_source());
+    assert!(
+        state.metrics_targets.is_empty(),
+        "no ReplicaSets: nothing to compare"
+    );
+    assert!(
+        state
+            .metrics_skipped
+            .values()
+            .any(|why| why.contains("revision"))
+    );
+
+    let sets = Msg::Source {
+        epoch: 0,
+        update: SourceUpdate::Objects {
+            source: "replicasets".into(),
+            kind: WatchedKind::ReplicaSet,
+            objects: vec![
+                Arc::new(replica_set("old", "1")),
+                Arc::new(replica_set("new", "2")),
+            ],
+            at: t(1),
+        },
+    };
+    let out = update(&mut state, sets.clone());
+    let measured: Vec<_> = out
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::MeasureTargets(targets) => Some(targets.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(measured.len(), 1, "{:?}", out.effects);
+    let sides = &measured[0][0].sides;
+    assert_eq!(
+        (sides.baseline.as_str(), sides.canary.as_str()),
+        ("old", "new")
+    );
+    let again = update(&mut state, sets);
+    assert!(
+        !again
+            .effects
+            .iter()
+            .any(|e| matches!(e, Effect::MeasureTargets(_))),
+        "the same targets are not sent twice"
+    );
+
+    let key = state.releases[0].key.clone();
+    for (at, epoch) in [(t(10), 0), (t(25), 0), (t(30), 7)] {
+        update(
+            &mut state,
+            Msg::Metrics {
+                epoch,
+                key: key.clone(),
+                metrics: failing_metrics(at),
+            },
+        );
+    }
+    let m = &state.metrics[&key];
+    assert_eq!(
+        m.measured_at,
+        t(25),
+        "a message of another connection is dropped"
+    );
+    assert_eq!(
+        m.failing_since,
+        Some(t(10)),
+        "failing since the first failure"
+    );
+    assert_eq!(
+        state.verdict_of(&key),
+        Some(crate::model::metrics::Verdict::NoData)
+    );
+}
