@@ -24,6 +24,17 @@ rate_interval = "10s"
 min_canary_requests = 10
 "#;
 
+/// A business metric judged beside the RED ones: the share of successful
+/// requests, where lower is worse.
+const SUCCESS_RATIO: &str = r#"
+[[metrics.custom]]
+name = "success_ratio"
+label = "success ratio"
+query = 'sum by ({{version_label}}) (rate(http_requests_total{namespace="{{namespace}}",app="{{app}}",code="200",{{version_selector}}}[{{interval}}])) / sum by ({{version_label}}) (rate(http_requests_total{namespace="{{namespace}}",app="{{app}}",{{version_selector}}}[{{interval}}]))'
+direction = "lower-is-worse"
+unit = "ratio"
+"#;
+
 fn write_config(sim: &ServeProcess, text: &str) -> std::path::PathBuf {
     let path = sim.dir.path().join("config.toml");
     std::fs::write(&path, text).expect("write the config");
@@ -131,7 +142,7 @@ async fn the_bad_canary_fails_on_errors_and_p95_with_the_numbers_promql_gives() 
     let Some(prometheus) = PrometheusProcess::start(TEST, &[metrics_addr]).await else {
         return;
     };
-    let config = write_config(&sim, SHORT_WINDOWS);
+    let config = write_config(&sim, &format!("{SHORT_WINDOWS}{SUCCESS_RATIO}"));
     let url = format!("http://{}", prometheus.addr);
     // The scenario's own analysis aborts the rollout about a minute after
     // the canary starts: the verdict must come before that.
@@ -152,6 +163,9 @@ async fn the_bad_canary_fails_on_errors_and_p95_with_the_numbers_promql_gives() 
     let metrics = metrics_of(&report, "checkout");
     let error_ratio = comparison(metrics, "error_ratio");
     let p95 = comparison(metrics, "p95_latency");
+    let success = comparison(metrics, "success_ratio");
+    assert_eq!(success["verdict"], "low", "{success:#}");
+    assert!(success["canary"].as_f64() < Some(0.95), "{success:#}");
     let reasons = metrics["reasons"].to_string();
     assert!(reasons.contains("significant at 98%"), "{reasons}");
     assert!(reasons.contains("gate failed: error ratio"), "{reasons}");
