@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod metrics;
+pub mod migration;
 pub mod phase;
 pub mod release;
 pub mod traffic;

@@ -1,0 +1,207 @@
+//! Expand/contract migrations beside a release: the phases (expand,
+//! backfill, switch, contract), their states, and whether rolling the
+//! release back is still safe for the schema.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// The annotation on a pod template naming the migration the revision needs.
+pub const REQUIRES_ANNOTATION: &str = "cutover.dev/requires-migration";
+/// Annotations on a rollout linking it to its database and migration.
+pub const DATABASE_ANNOTATION: &str = "cutover.dev/database";
+pub const MIGRATION_ANNOTATION: &str = "cutover.dev/migration";
+/// Labels of the migration Jobs.
+pub const JOB_MIGRATION_LABEL: &str = "cutover.dev/migration";
+pub const JOB_PHASE_LABEL: &str = "cutover.dev/phase";
+pub const JOB_RELEASE_LABEL: &str = "cutover.dev/release";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PhaseName {
+    Expand,
+    Backfill,
+    Switch,
+    Contract,
+}
+
+impl PhaseName {
+    pub const ALL: [PhaseName; 4] = [
+        PhaseName::Expand,
+        PhaseName::Backfill,
+        PhaseName::Switch,
+        PhaseName::Contract,
+    ];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            PhaseName::Expand => "expand",
+            PhaseName::Backfill => "backfill",
+            PhaseName::Switch => "switch",
+            PhaseName::Contract => "contract",
+        }
+    }
+
+    /// The label value of a Job; `switch-reads` and `switch-writes` are
+    /// both the switch.
+    pub fn parse(label: &str) -> Option<PhaseName> {
+        match label {
+            "expand" => Some(PhaseName::Expand),
+            "backfill" | "migrate" => Some(PhaseName::Backfill),
+            "switch" | "switch-reads" | "switch-writes" => Some(PhaseName::Switch),
+            "contract" => Some(PhaseName::Contract),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PhaseState {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+impl PhaseState {
+    pub fn word(self) -> &'static str {
+        match self {
+            PhaseState::Pending => "pending",
+            PhaseState::Running => "running",
+            PhaseState::Done => "done",
+            PhaseState::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Phase {
+    pub name: PhaseName,
+    pub state: PhaseState,
+    pub started: Option<DateTime<Utc>>,
+    pub finished: Option<DateTime<Utc>>,
+    /// What says so: `Job payments-add-display-name-expand`, `reshape` …
+    pub evidence: String,
+}
+
+/// One migration and its four phases, in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Migration {
+    pub name: String,
+    pub phases: Vec<Phase>,
+}
+
+impl Migration {
+    /// Every phase pending.
+    pub fn new(name: impl Into<String>) -> Migration {
+        Migration {
+            name: name.into(),
+            phases: PhaseName::ALL
+                .into_iter()
+                .map(|name| Phase {
+                    name,
+                    state: PhaseState::Pending,
+                    started: None,
+                    finished: None,
+                    evidence: String::new(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn phase(&self, name: PhaseName) -> Option<&Phase> {
+        self.phases.iter().find(|p| p.name == name)
+    }
+
+    pub fn phase_mut(&mut self, name: PhaseName) -> Option<&mut Phase> {
+        self.phases.iter_mut().find(|p| p.name == name)
+    }
+
+    fn state(&self, name: PhaseName) -> PhaseState {
+        self.phase(name).map_or(PhaseState::Pending, |p| p.state)
+    }
+
+    /// The contract has begun: the old schema is going or gone.
+    pub fn contract_begun(&self) -> bool {
+        self.state(PhaseName::Contract) != PhaseState::Pending
+    }
+
+    /// The new schema exists: code that needs it can run.
+    pub fn expanded(&self) -> bool {
+        self.state(PhaseName::Expand) == PhaseState::Done
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "safety", content = "reason")]
+pub enum RollbackSafety {
+    Safe,
+    /// Rolling back would run code on a schema that no longer supports it.
+    Unsafe(String),
+    /// The migration's state cannot be read now.
+    Unknown(String),
+}
+
+/// Whether going back to a revision that needs `rollback_requires` (None:
+/// a revision that predates the migration) is safe with `migration` in
+/// its current state.
+pub fn rollback_safety(migration: &Migration, rollback_requires: Option<&str>) -> RollbackSafety {
+    if rollback_requires == Some(migration.name.as_str()) || !migration.contract_begun() {
+        return RollbackSafety::Safe;
+    }
+    let contract = migration.phase(PhaseName::Contract);
+    let when = contract
+        .and_then(|p| p.finished.or(p.started))
+        .map(|t| format!(" at {}", t.format("%H:%M")))
+        .unwrap_or_default();
+    let state = contract.map_or("begun", |p| p.state.word());
+    RollbackSafety::Unsafe(format!(
+        "contract of {} {state}{when}: the previous schema version is gone",
+        migration.name
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn rollback_is_safe_until_the_contract_begins() {
+        let mut m = Migration::new("add_display_name");
+        assert_eq!(rollback_safety(&m, None), RollbackSafety::Safe);
+        for name in [PhaseName::Expand, PhaseName::Backfill, PhaseName::Switch] {
+            m.phase_mut(name).unwrap().state = PhaseState::Done;
+        }
+        assert!(m.expanded());
+        assert_eq!(rollback_safety(&m, None), RollbackSafety::Safe);
+        let contract = m.phase_mut(PhaseName::Contract).unwrap();
+        contract.state = PhaseState::Done;
+        contract.finished = Some(at(14, 2));
+        assert_eq!(
+            rollback_safety(&m, None),
+            RollbackSafety::Unsafe(
+                "contract of add_display_name done at 14:02: the previous schema version is gone"
+                    .into()
+            )
+        );
+        assert_eq!(
+            rollback_safety(&m, Some("add_display_name")),
+            RollbackSafety::Safe,
+            "a revision built for the new schema still runs"
+        );
+    }
+
+    #[test]
+    fn job_phase_labels_map_to_the_four_phases() {
+        assert_eq!(PhaseName::parse("switch-writes"), Some(PhaseName::Switch));
+        assert_eq!(PhaseName::parse("backfill"), Some(PhaseName::Backfill));
+        assert_eq!(PhaseName::parse("cleanup"), None);
+    }
+}
