@@ -14,10 +14,11 @@ pub enum WatchedKind {
     Event,
     VirtualService,
     HttpRoute,
+    Job,
 }
 
 impl WatchedKind {
-    pub const ALL: [WatchedKind; 9] = [
+    pub const ALL: [WatchedKind; 10] = [
         WatchedKind::Rollout,
         WatchedKind::Canary,
         WatchedKind::Deployment,
@@ -27,6 +28,7 @@ impl WatchedKind {
         WatchedKind::Event,
         WatchedKind::VirtualService,
         WatchedKind::HttpRoute,
+        WatchedKind::Job,
     ];
 
     /// (group, version, kind, plural)
@@ -48,6 +50,7 @@ impl WatchedKind {
             WatchedKind::HttpRoute => {
                 ("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")
             }
+            WatchedKind::Job => ("batch", "v1", "Job", "jobs"),
         }
     }
 
@@ -89,6 +92,7 @@ impl WatchedKind {
                 | WatchedKind::ReplicaSet
                 | WatchedKind::Pod
                 | WatchedKind::Event
+                | WatchedKind::Job
         )
     }
 }

@@ -7,6 +7,7 @@ pub mod deployment;
 pub mod fields;
 pub mod flagger;
 pub mod kinds;
+pub mod migration_jobs;
 pub mod mutate;
 pub mod rbac;
 pub mod routing;
@@ -128,6 +129,9 @@ pub fn releases(objects: &Objects) -> Vec<Release> {
         if !flagger_managed.contains(&key) {
             out.push(deployment::release(d, &index));
         }
+    }
+    for release in &mut out {
+        release.migration = migration_jobs::migration_of(objects, release);
     }
     out.sort_by(|a, b| {
         a.key

@@ -77,6 +77,11 @@ impl Sources {
         add("analysisruns", WatchedKind::AnalysisRun, None);
         add("virtualservices", WatchedKind::VirtualService, None);
         add("httproutes", WatchedKind::HttpRoute, None);
+        add(
+            "jobs",
+            WatchedKind::Job,
+            Some(crate::model::migration::JOB_MIGRATION_LABEL),
+        );
         for (suffix, label) in [
             ("argo", "rollouts-pod-template-hash"),
             ("deploy", "pod-template-hash"),

@@ -276,5 +276,6 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         labels: map(&o.metadata.labels),
         annotations: map(&o.metadata.annotations),
         selector: Default::default(),
+        migration: None,
     }
 }

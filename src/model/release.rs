@@ -390,6 +390,8 @@ pub struct Release {
     pub annotations: BTreeMap<String, String>,
     /// The pod selector, for watching this release's pods.
     pub selector: BTreeMap<String, String>,
+    /// The schema migration the release belongs to, from its migration Jobs.
+    pub migration: Option<crate::model::migration::Migration>,
 }
 
 impl Release {

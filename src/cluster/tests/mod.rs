@@ -7,4 +7,5 @@ mod deployment;
 mod fingerprint;
 pub(crate) mod fixture;
 mod flagger;
+mod migration_jobs;
 mod plans;

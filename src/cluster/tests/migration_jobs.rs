@@ -1,0 +1,104 @@
+//! Migration phases read from labelled Jobs.
+
+use super::fixture::{ARGO_BLUE_GREEN, Fixture, at};
+use crate::cluster::migration_jobs::migration_of;
+use crate::model::Kind;
+use crate::model::migration::{PhaseName, PhaseState, RollbackSafety, rollback_safety};
+
+const JOBS: &str = r#"
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: payments-add-display-name-expand
+  namespace: shop
+  creationTimestamp: "2026-11-23T13:50:00Z"
+  labels: {cutover.dev/migration: add_display_name, cutover.dev/phase: expand, cutover.dev/release: payments}
+status:
+  startTime: "2026-11-23T13:50:01Z"
+  completionTime: "2026-11-23T13:55:00Z"
+  succeeded: 1
+  conditions: [{type: Complete, status: "True"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: payments-add-display-name-backfill
+  namespace: shop
+  creationTimestamp: "2026-11-23T13:56:00Z"
+  labels: {cutover.dev/migration: add_display_name, cutover.dev/phase: backfill, cutover.dev/release: payments}
+status:
+  startTime: "2026-11-23T13:56:01Z"
+  active: 1
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: other-team-expand
+  namespace: shop
+  creationTimestamp: "2026-11-23T13:57:00Z"
+  labels: {cutover.dev/migration: rename_sku, cutover.dev/phase: expand, cutover.dev/release: inventory}
+status:
+  failed: 1
+  conditions: [{type: Failed, status: "True", lastTransitionTime: "2026-11-23T13:58:00Z"}]
+"#;
+
+const CONTRACT: &str = r#"
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: payments-add-display-name-contract
+  namespace: shop
+  creationTimestamp: "2026-11-23T14:01:00Z"
+  labels: {cutover.dev/migration: add_display_name, cutover.dev/phase: contract, cutover.dev/release: payments}
+status:
+  startTime: "2026-11-23T14:01:00Z"
+  completionTime: "2026-11-23T14:02:00Z"
+  succeeded: 1
+  conditions: [{type: Complete, status: "True"}]
+"#;
+
+#[test]
+fn phases_follow_the_jobs_of_the_release_and_no_other() {
+    let fixture = Fixture::load(&[ARGO_BLUE_GREEN, JOBS]);
+    let release = fixture.release(Kind::Rollout, "payments");
+    let m = release.migration.as_ref().expect("payments has Jobs");
+    assert_eq!(m.name, "add_display_name");
+    let state = |p| m.phase(p).unwrap().state;
+    assert_eq!(state(PhaseName::Expand), PhaseState::Done);
+    assert_eq!(state(PhaseName::Backfill), PhaseState::Running);
+    assert_eq!(state(PhaseName::Switch), PhaseState::Pending);
+    assert_eq!(state(PhaseName::Contract), PhaseState::Pending);
+    let expand = m.phase(PhaseName::Expand).unwrap();
+    assert_eq!(expand.finished, Some(at("2026-11-23T13:55:00Z")));
+    assert_eq!(expand.evidence, "Job payments-add-display-name-expand");
+    assert_eq!(rollback_safety(m, None), RollbackSafety::Safe);
+}
+
+#[test]
+fn a_completed_contract_makes_the_old_revision_unsafe() {
+    let fixture = Fixture::load(&[ARGO_BLUE_GREEN, JOBS, CONTRACT]);
+    let release = fixture.release(Kind::Rollout, "payments");
+    let m = migration_of(&fixture.objects(), &release).unwrap();
+    assert_eq!(
+        m.phase(PhaseName::Contract).unwrap().state,
+        PhaseState::Done
+    );
+    assert_eq!(
+        rollback_safety(&m, None),
+        RollbackSafety::Unsafe(
+            "contract of add_display_name done at 14:02: the previous schema version is gone"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn a_release_without_jobs_has_no_migration() {
+    let fixture = Fixture::load(&[ARGO_BLUE_GREEN]);
+    assert!(
+        fixture
+            .release(Kind::Rollout, "payments")
+            .migration
+            .is_none()
+    );
+}
