@@ -163,6 +163,89 @@ pub fn rollback_safety(migration: &Migration, rollback_requires: Option<&str>) -
     ))
 }
 
+/// A migration tool whose state a database holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    Reshape,
+    Pgroll,
+    Flyway,
+    Liquibase,
+    GolangMigrate,
+    Sqlx,
+    Alembic,
+    Rails,
+    Django,
+    Diesel,
+}
+
+/// What one tool's tables say, read at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolState {
+    pub tool: Tool,
+    /// Expand/contract tools (Reshape, pgroll): the migration in flight or
+    /// the latest completed one, with its phases.
+    pub migration: Option<Migration>,
+    /// The newest applied version or migration name.
+    pub applied: Option<String>,
+    pub applied_at: Option<DateTime<Utc>>,
+    /// A failed, dirty or partial state, in words (`version 20 is dirty`).
+    pub failure: Option<String>,
+    /// Known pending migrations, where the tables can tell.
+    pub pending: Vec<String>,
+    /// A run in progress or a stale lock (Liquibase's lock table, Reshape's
+    /// advisory lock held).
+    pub running: Option<String>,
+}
+
+/// A session waiting for a lock, and the sessions in its way.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockedSession {
+    pub pid: i32,
+    pub application: String,
+    /// The statement, cut short.
+    pub query: String,
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// What it waits for (`relation payments.users`, `advisory`).
+    pub waits_for: String,
+    pub blocked_by: Vec<BlockingSession>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockingSession {
+    pub pid: i32,
+    pub application: String,
+    pub state: String,
+    pub query: String,
+}
+
+/// An index build in progress (`pg_stat_progress_create_index`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexBuild {
+    pub pid: i32,
+    pub relation: String,
+    pub index: String,
+    pub phase: String,
+    pub blocks_done: i64,
+    pub blocks_total: i64,
+}
+
+/// Everything read from one database at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseReading {
+    /// The name the config gives the database (never its connection string).
+    pub database: String,
+    pub read_at: DateTime<Utc>,
+    pub tools: Vec<ToolState>,
+    pub blocked: Vec<BlockedSession>,
+    pub index_builds: Vec<IndexBuild>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
