@@ -25,6 +25,9 @@ pub struct AuditEntry<'a> {
     pub requests: &'a [crate::model::PatchRequest],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<&'a str>,
+    /// The interlock this action overrode, in its words.
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    pub override_of: Option<&'a str>,
 }
 
 pub struct Audit {

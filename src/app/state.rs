@@ -6,6 +6,7 @@ use crate::cluster::Objects;
 use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{Profile, Target};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
+use crate::model::migration::RollbackSafety;
 use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -63,11 +64,31 @@ pub struct Confirm {
     /// Revisions an undo may go back to, newest first, and the chosen one.
     pub undo_choices: Vec<u64>,
     pub undo_index: usize,
+    /// The schema check of a rollback (abort, undo), when the release has a
+    /// migration.
+    pub safety: Option<RollbackSafety>,
+    /// The second step of overriding an unsafe rollback: what the human
+    /// has typed of [`OVERRIDE_PHRASE`], once the name matched.
+    pub override_typed: Option<String>,
+    /// Warnings that do not block (a backfill still running …).
+    pub warnings: Vec<String>,
 }
+
+/// What overriding the rollback interlock takes, after the release's name.
+pub const OVERRIDE_PHRASE: &str = "I understand";
 
 impl Confirm {
     pub fn needs_name(&self) -> bool {
-        self.plan.action.needs_typed_name()
+        self.plan.action.needs_typed_name() || self.blocked_by().is_some()
+    }
+
+    /// Why the action is blocked, when the schema no longer supports the
+    /// revision it returns to.
+    pub fn blocked_by(&self) -> Option<&str> {
+        match &self.safety {
+            Some(RollbackSafety::Unsafe(reason)) => Some(reason),
+            _ => None,
+        }
     }
 
     pub fn name_matches(&self) -> bool {

@@ -425,3 +425,104 @@ fn a_canary_is_measured_once_its_versions_are_known_and_failures_keep_their_star
         Some(crate::model::metrics::Verdict::NoData)
     );
 }
+
+/// The control room on fixture files, every access review allowed.
+fn room_on(files: &[&str]) -> State {
+    let objects = crate::cluster::tests::fixture::Fixture::load(files).objects();
+    let mut state = State::new(t(0), false, Keymap::default());
+    connected(&mut state);
+    for kind in WatchedKind::ALL {
+        let msg = Msg::Source {
+            epoch: 0,
+            update: SourceUpdate::Objects {
+                source: kind.plural().into(),
+                kind,
+                objects: objects.of(kind).cloned().collect(),
+                at: t(1),
+            },
+        };
+        for effect in update(&mut state, msg).effects {
+            if let Effect::CheckAccess(key) = effect {
+                let result = Ok((true, String::new()));
+                update(
+                    &mut state,
+                    Msg::Access {
+                        key,
+                        result,
+                        at: t(1),
+                    },
+                );
+            }
+        }
+    }
+    state
+}
+
+fn type_text(state: &mut State, text: &str) -> Vec<Effect> {
+    text.chars().flat_map(|c| press(state, c)).collect()
+}
+
+fn confirm(state: &State) -> &super::state::Confirm {
+    match &state.overlay {
+        Some(Overlay::Confirm(c)) => c,
+        other => panic!("no confirmation open: {other:?}"),
+    }
+}
+
+#[test]
+fn an_abort_after_the_contract_is_blocked_until_overridden_and_the_override_is_recorded() {
+    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
+    use crate::cluster::tests::migration_jobs::{CONTRACT, JOBS};
+    let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS, CONTRACT]);
+    assert!(press(&mut state, 'A').is_empty());
+    let blocked = confirm(&state).blocked_by().expect("blocked").to_string();
+    assert!(
+        blocked.contains("contract of add_display_name done"),
+        "{blocked}"
+    );
+
+    type_text(&mut state, "payments");
+    assert!(
+        press_code(&mut state, KeyCode::Enter).is_empty(),
+        "the name alone is not enough"
+    );
+    assert_eq!(confirm(&state).override_typed.as_deref(), Some(""));
+    type_text(&mut state, "I understand");
+    let effects = press_code(&mut state, KeyCode::Enter);
+    let request = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Act(r) => Some(r),
+            _ => None,
+        })
+        .expect("sent after the override");
+    assert_eq!(request.override_of.as_deref(), Some(blocked.as_str()));
+}
+
+#[test]
+fn before_the_contract_an_abort_is_safe_and_a_running_backfill_warns_a_promotion() {
+    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
+    use crate::cluster::tests::migration_jobs::JOBS;
+    let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS]);
+    press(&mut state, 'A');
+    assert_eq!(
+        confirm(&state).safety,
+        Some(crate::model::migration::RollbackSafety::Safe)
+    );
+    type_text(&mut state, "payments");
+    let effects = press_code(&mut state, KeyCode::Enter);
+    let sent = effects.iter().find_map(|e| match e {
+        Effect::Act(r) => Some(r),
+        _ => None,
+    });
+    assert_eq!(sent.map(|r| r.override_of.clone()), Some(None));
+
+    press(&mut state, 'P');
+    let warnings = &confirm(&state).warnings;
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("backfill of add_display_name is still running")),
+        "{warnings:?}"
+    );
+}

@@ -3,8 +3,8 @@
 
 use super::keymap::{Chord, Command};
 use super::state::{
-    ACCESS_TTL_SECONDS, Access, Confirm, Connection, LastResult, MetricsSource, Overlay, Scope,
-    SourceHealth, State, View,
+    ACCESS_TTL_SECONDS, Access, Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE,
+    Overlay, Scope, SourceHealth, State, View,
 };
 use crate::cluster::mutate::{object_fingerprint, watched_kind};
 use crate::cluster::rbac::AccessKey;
@@ -12,6 +12,7 @@ use crate::cluster::watch::SourceUpdate;
 use crate::metrics::profiles::Target;
 use crate::model::action::{self, Action, ActionOutcome, ActionRequest};
 use crate::model::metrics::ReleaseMetrics;
+use crate::model::migration;
 use crate::model::{EventKind, Kind, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
@@ -570,6 +571,10 @@ fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         (Action::Undo(_), Some(prev)) => undo_choices.iter().position(|n| *n == prev).unwrap_or(0),
         _ => 0,
     };
+    let chosen = match action {
+        Action::Undo(_) => Action::Undo(undo_choices.get(undo_index).copied()),
+        other => other,
+    };
     state.overlay = Some(Overlay::Confirm(Box::new(Confirm {
         key: release.key.clone(),
         plan,
@@ -578,8 +583,28 @@ fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         typed: String::new(),
         undo_choices,
         undo_index,
+        safety: migration::rollback_check(&release, chosen),
+        override_typed: None,
+        warnings: migration_warnings(&release, action),
     })));
     Outcome::redraw()
+}
+
+/// What a migration in flight says against an action that does not block it.
+fn migration_warnings(release: &Release, action: Action) -> Vec<String> {
+    let Some(m) = &release.migration else {
+        return Vec::new();
+    };
+    let backfilling = m
+        .phase(migration::PhaseName::Backfill)
+        .is_some_and(|p| p.state == migration::PhaseState::Running);
+    match action {
+        Action::PromoteFull | Action::Promote if backfilling => vec![format!(
+            "the backfill of {} is still running: the new version may read rows it has not reached",
+            m.name
+        )],
+        _ => Vec::new(),
+    }
 }
 
 fn r_has_template(release: &Release, number: u64) -> bool {
@@ -618,21 +643,37 @@ fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome
             && let Ok(plan) = action::plan(release, Action::Undo(Some(target)), state.now)
         {
             confirm.plan = plan;
+            confirm.safety = migration::rollback_check(release, Action::Undo(Some(target)));
+            confirm.override_typed = None;
         }
         state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
         return Outcome::redraw();
     }
     let confirmed = if confirm.needs_name() {
+        let typed = confirm
+            .override_typed
+            .as_mut()
+            .unwrap_or(&mut confirm.typed);
         match chord.code {
-            KeyCode::Enter => confirm.name_matches(),
             KeyCode::Backspace => {
-                confirm.typed.pop();
+                typed.pop();
                 false
             }
             KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
-                confirm.typed.push(c);
+                typed.push(c);
                 false
             }
+            KeyCode::Enter if !confirm.name_matches() => false,
+            // The name is right but the schema says no: ask for the
+            // explicit second step.
+            KeyCode::Enter if confirm.blocked_by().is_some() => match &confirm.override_typed {
+                None => {
+                    confirm.override_typed = Some(String::new());
+                    false
+                }
+                Some(phrase) => phrase == OVERRIDE_PHRASE,
+            },
+            KeyCode::Enter => true,
             _ => false,
         }
     } else {
@@ -664,6 +705,7 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
     let changes = object_fingerprint(confirm.key.kind, object).changes_since(&confirm.seen);
     let id = state.next_action_id;
     state.next_action_id += 1;
+    let override_of = confirm.blocked_by().map(str::to_string);
     let request = Box::new(ActionRequest {
         id,
         key: confirm.key.clone(),
@@ -672,6 +714,7 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
         seen_resource_version: confirm.seen_resource_version,
         user: state.scope.user.clone().unwrap_or_else(|| "unknown".into()),
         context: state.scope.context.clone(),
+        override_of,
     });
     if !changes.is_empty() {
         let reason = format!(

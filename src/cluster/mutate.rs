@@ -123,6 +123,7 @@ impl Mutator {
             resource_version_seen: &request.seen_resource_version,
             requests: &request.plan.requests,
             result,
+            override_of: request.override_of.as_deref(),
         };
         self.audit.record(&entry).map_err(|e| {
             format!(

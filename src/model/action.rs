@@ -476,6 +476,8 @@ pub struct ActionRequest {
     pub seen_resource_version: String,
     pub user: String,
     pub context: String,
+    /// Set when the human overrode the rollback interlock: its reason.
+    pub override_of: Option<String>,
 }
 
 /// How an action ended.

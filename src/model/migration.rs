@@ -2,6 +2,7 @@
 //! backfill, switch, contract), their states, and whether rolling the
 //! release back is still safe for the schema.
 
+use crate::model::{Action, Release, Revision, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -161,6 +162,44 @@ pub fn rollback_safety(migration: &Migration, rollback_requires: Option<&str>) -
         "contract of {} {state}{when}: the previous schema version is gone",
         migration.name
     ))
+}
+
+/// The revision an action returns traffic to, when it is a rollback: an
+/// abort goes back to the stable (or active) revision, an undo to the
+/// chosen one.
+pub fn rollback_target(release: &Release, action: Action) -> Option<&Revision> {
+    match action {
+        Action::Abort => release
+            .revision_by_role(Role::Stable)
+            .or_else(|| release.revision_by_role(Role::Active)),
+        Action::Undo(Some(n)) => release.revision(n),
+        Action::Undo(None) => release.previous_revision(),
+        _ => None,
+    }
+}
+
+/// Whether `release` is linked to a migration at all: by annotation, or
+/// through migration Jobs found for it.
+pub fn has_migration(release: &Release) -> bool {
+    release.migration.is_some()
+        || release.annotations.contains_key(MIGRATION_ANNOTATION)
+        || release.annotations.contains_key(DATABASE_ANNOTATION)
+}
+
+/// The schema check of a rollback by `action`: None when it is no rollback
+/// or the release has no migration; otherwise safe, unsafe or unknown.
+pub fn rollback_check(release: &Release, action: Action) -> Option<RollbackSafety> {
+    let target = rollback_target(release, action)?;
+    if !has_migration(release) {
+        return None;
+    }
+    Some(match &release.migration {
+        Some(m) => rollback_safety(m, target.requires_migration()),
+        None => RollbackSafety::Unknown(
+            "the migration's state is unknown: no migration Jobs are visible and its database is not read"
+                .into(),
+        ),
+    })
 }
 
 /// A migration tool whose state a database holds.

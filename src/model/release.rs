@@ -209,6 +209,16 @@ impl Revision {
     pub fn restarts(&self) -> u32 {
         self.pods.iter().map(|p| p.restarts).sum()
     }
+
+    /// The migration this revision's code needs (`cutover.dev/requires-migration`
+    /// on its pod template); None for code that predates any.
+    pub fn requires_migration(&self) -> Option<&str> {
+        self.template
+            .as_ref()?
+            .pointer("/metadata/annotations")?
+            .get(crate::model::migration::REQUIRES_ANNOTATION)?
+            .as_str()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -5,8 +5,9 @@ use super::centred;
 use super::theme::Theme;
 use crate::app::State;
 use crate::app::keymap::Command;
-use crate::app::state::Confirm;
+use crate::app::state::{Confirm, OVERRIDE_PHRASE};
 use crate::model::Action;
+use crate::model::migration::RollbackSafety;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -58,6 +59,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             lines.push(Line::from(Span::styled(text, style)));
         }
     }
+    lines.extend(schema_lines(c, theme));
     lines.push(Line::from(Span::styled("Requests:", theme.muted())));
     let width = area.width.saturating_sub(4).min(110);
     // Long bodies (a whole pod template) are cut here; the audit has them.
@@ -77,7 +79,21 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         )));
     }
     lines.push(Line::from(""));
-    let prompt = if c.needs_name() {
+    let prompt = if let Some(phrase) = &c.override_typed {
+        let mark = if phrase == OVERRIDE_PHRASE {
+            "✔"
+        } else {
+            "…"
+        };
+        Line::from(vec![
+            Span::styled(
+                format!("Type \"{OVERRIDE_PHRASE}\" and press Enter to override: "),
+                theme.attention(),
+            ),
+            Span::styled(format!("{phrase}▏"), Modifier::BOLD),
+            Span::raw(format!(" {mark}   Esc cancels")),
+        ])
+    } else if c.needs_name() {
         let mark = if c.name_matches() { "✔" } else { "…" };
         Line::from(vec![
             Span::styled(
@@ -112,4 +128,44 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
     frame.render_widget(block, popup);
     frame.render_widget(body, body_area);
     frame.render_widget(Paragraph::new(prompt), prompt_area);
+}
+
+/// The rollback interlock in plain words: blocked, unknown or safe, and
+/// the warnings that do not block.
+fn schema_lines(c: &Confirm, theme: &Theme) -> Vec<Line<'static>> {
+    let label = Span::styled(format!("{:<10}", "Schema:"), theme.muted());
+    let mut lines = Vec::new();
+    match &c.safety {
+        Some(RollbackSafety::Unsafe(reason)) => {
+            lines.push(Line::from(vec![
+                label,
+                Span::styled(format!("BLOCKED: {reason}"), theme.attention()),
+            ]));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "          The revision this returns to needs the old schema. Overriding takes the name, then \"{OVERRIDE_PHRASE}\", and is audited as an override."
+                ),
+                theme.attention(),
+            )));
+        }
+        Some(RollbackSafety::Unknown(reason)) => lines.push(Line::from(vec![
+            label,
+            Span::styled(
+                format!("rollback safety UNKNOWN: {reason}. Go ahead only if you know the schema still supports that revision."),
+                theme.health(crate::model::Health::Paused),
+            ),
+        ])),
+        Some(RollbackSafety::Safe) => lines.push(Line::from(vec![
+            label,
+            Span::raw("the schema still supports the revision this returns to"),
+        ])),
+        None => {}
+    }
+    for w in &c.warnings {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<10}", "Warning:"), theme.muted()),
+            Span::styled(w.clone(), theme.attention()),
+        ]));
+    }
+    lines
 }

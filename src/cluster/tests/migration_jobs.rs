@@ -5,7 +5,7 @@ use crate::cluster::migration_jobs::migration_of;
 use crate::model::Kind;
 use crate::model::migration::{PhaseName, PhaseState, RollbackSafety, rollback_safety};
 
-const JOBS: &str = r#"
+pub(crate) const JOBS: &str = r#"
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -42,7 +42,7 @@ status:
   conditions: [{type: Failed, status: "True", lastTransitionTime: "2026-11-23T13:58:00Z"}]
 "#;
 
-const CONTRACT: &str = r#"
+pub(crate) const CONTRACT: &str = r#"
 apiVersion: batch/v1
 kind: Job
 metadata:

@@ -7,5 +7,5 @@ mod deployment;
 mod fingerprint;
 pub(crate) mod fixture;
 mod flagger;
-mod migration_jobs;
+pub(crate) mod migration_jobs;
 mod plans;
