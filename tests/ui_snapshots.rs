@@ -1,10 +1,14 @@
 //! Snapshots of the screens drawn into ratatui's `TestBackend`: the list,
-//! the detail of a canary paused at a timed pause, the help overlay and two
-//! confirmations (a plain one and one that asks for the name), each at
-//! 80×24 and 160×48, each with the default and the mono theme.
+//! the detail of a canary paused at a timed pause, the help overlay, two
+//! confirmations (a plain one and one that asks for the name), the metrics
+//! panel with a failing canary and with an unreachable source, and the list
+//! with verdicts, each at 80×24 and 160×48, each with the default and the
+//! mono theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
-//! the pure `update` as the watches would feed it, and the clock is fixed:
+//! the pure `update` as the watches would feed it, metrics judged by the
+//! judge from hand-picked samples and fed as the metrics task would feed
+//! them, and the clock is fixed:
 //! nothing depends on the machine, the time zone or `NO_COLOR` (themes are
 //! loaded by name). The two themes must draw the same text, so each view
 //! and size has one text snapshot; the mono drawing must carry no colour at
@@ -12,11 +16,14 @@
 
 use chrono::{DateTime, Utc};
 use cutover::app::keymap::{Chord, Keymap};
-use cutover::app::state::{Overlay, Scope, View};
+use cutover::app::state::{MetricsSource, Overlay, Scope, View};
 use cutover::app::update::access_keys;
 use cutover::app::{Msg, State, update};
 use cutover::cluster::kinds::WatchedKind;
 use cutover::cluster::watch::SourceUpdate;
+use cutover::metrics::judge::{self, Fetched, Measured, MetricsSettings};
+use cutover::metrics::profiles::Profile;
+use cutover::model::metrics::{SideValue, Verdict};
 use cutover::model::{Kind, ReleaseKey};
 use cutover::ui::{self, theme::Theme};
 use kube::api::DynamicObject;
@@ -199,35 +206,290 @@ fn confirm_abort_state() -> State {
     state
 }
 
+/// Where the metrics panel begins.
+const METRICS_TITLE: &str = "── Metrics: baseline vs canary";
+
+/// The source every metrics snapshot reads from.
+const PROMETHEUS: &str = "Prometheus http://prometheus.monitoring:9090";
+
+/// The first row inside a view's border, under the top bar.
+const FIRST_BODY_ROW: u16 = 2;
+
+fn before_now(seconds: i64) -> DateTime<Utc> {
+    now() - chrono::Duration::seconds(seconds)
+}
+
+/// The context's metrics source arrives: Prometheus, generic profile (the
+/// rollouts-pod-template-hash label tells the versions apart).
+fn with_prometheus(state: &mut State) {
+    let source = MetricsSource {
+        description: PROMETHEUS.into(),
+        profile: Profile::Generic,
+        warning: None,
+    };
+    update(
+        state,
+        Msg::MetricsSource {
+            epoch: 0,
+            source: Ok(source),
+        },
+    );
+}
+
+/// One refresh of `name`'s metrics, judged as the metrics task judges it
+/// (classify, the default gates and the verdict) and delivered to `update`.
+fn measured(state: &mut State, name: &str, measured: Measured) {
+    let target = state
+        .metrics_targets
+        .iter()
+        .find(|t| t.key.name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} is measured: {:?}", state.metrics_skipped));
+    let settings = MetricsSettings::default();
+    assert_eq!(
+        settings.metrics.len(),
+        measured.metrics.len(),
+        "one fetch per default metric"
+    );
+    let metrics = judge::judge(&settings, &target, measured);
+    update(
+        state,
+        Msg::Metrics {
+            epoch: 0,
+            key: target.key,
+            metrics: Box::new(metrics),
+        },
+    );
+}
+
+/// One side of a metric: the value over the window and its samples.
+fn side(current: f64, samples: &[f64]) -> SideValue {
+    SideValue {
+        current: Some(current),
+        samples: samples.to_vec(),
+    }
+}
+
+/// checkout's canary going bad over the last 5 minutes (21 samples, one
+/// every 15s): the traffic is split evenly, the error ratio climbs from
+/// 0.6% to 7%, p95 and p99 latency more than double, p50 does not move.
+/// Measured 12s ago. In the order of the default metrics: request rate,
+/// error ratio, p50, p95, p99.
+fn failing_canary() -> Measured {
+    let request_rate: Fetched = Ok((
+        side(
+            41.2,
+            &[
+                41.0, 41.4, 40.8, 41.2, 41.6, 40.9, 41.3, 41.1, 40.7, 41.5, 41.2, 41.0, 41.4, 40.8,
+                41.3, 41.1, 41.6, 40.9, 41.2, 41.0, 41.3,
+            ],
+        ),
+        side(
+            40.6,
+            &[
+                40.6, 40.9, 40.3, 40.8, 41.0, 40.5, 40.7, 40.4, 40.9, 40.6, 40.2, 40.8, 40.5, 40.7,
+                40.3, 40.6, 40.9, 40.4, 40.6, 40.5, 40.7,
+            ],
+        ),
+    ));
+    let error_ratio: Fetched = Ok((
+        side(
+            0.0049,
+            &[
+                0.0048, 0.0051, 0.0046, 0.0050, 0.0049, 0.0053, 0.0047, 0.0050, 0.0052, 0.0048,
+                0.0049, 0.0051, 0.0047, 0.0050, 0.0048, 0.0052, 0.0049, 0.0046, 0.0050, 0.0051,
+                0.0049,
+            ],
+        ),
+        side(
+            0.052,
+            &[
+                0.006, 0.008, 0.011, 0.015, 0.021, 0.028, 0.034, 0.041, 0.047, 0.052, 0.056, 0.061,
+                0.063, 0.066, 0.068, 0.069, 0.071, 0.070, 0.072, 0.071, 0.073,
+            ],
+        ),
+    ));
+    let p50: Fetched = Ok((
+        side(
+            42.0,
+            &[
+                42.0, 41.0, 43.0, 42.0, 44.0, 41.0, 42.0, 43.0, 42.0, 41.0, 43.0, 42.0, 44.0, 42.0,
+                41.0, 43.0, 42.0, 42.0, 43.0, 41.0, 42.0,
+            ],
+        ),
+        side(
+            42.0,
+            &[
+                42.0, 43.0, 41.0, 42.0, 43.0, 42.0, 44.0, 41.0, 42.0, 43.0, 42.0, 41.0, 43.0, 42.0,
+                44.0, 42.0, 43.0, 41.0, 42.0, 42.0, 43.0,
+            ],
+        ),
+    ));
+    let p95: Fetched = Ok((
+        side(
+            120.0,
+            &[
+                118.0, 121.0, 119.0, 122.0, 120.0, 117.0, 123.0, 119.0, 121.0, 120.0, 118.0, 122.0,
+                120.0, 119.0, 121.0, 118.0, 120.0, 122.0, 119.0, 121.0, 120.0,
+            ],
+        ),
+        side(
+            251.0,
+            &[
+                125.0, 131.0, 142.0, 156.0, 171.0, 189.0, 204.0, 218.0, 229.0, 241.0, 250.0, 258.0,
+                266.0, 271.0, 277.0, 281.0, 286.0, 289.0, 292.0, 294.0, 296.0,
+            ],
+        ),
+    ));
+    let p99: Fetched = Ok((
+        side(
+            210.0,
+            &[
+                205.0, 212.0, 198.0, 221.0, 209.0, 215.0, 202.0, 218.0, 207.0, 211.0, 224.0, 199.0,
+                213.0, 206.0, 219.0, 204.0, 210.0, 216.0, 201.0, 214.0, 208.0,
+            ],
+        ),
+        side(
+            372.0,
+            &[
+                215.0, 228.0, 241.0, 262.0, 284.0, 301.0, 322.0, 338.0, 351.0, 366.0, 372.0, 381.0,
+                389.0, 394.0, 398.0, 402.0, 405.0, 409.0, 411.0, 412.0, 415.0,
+            ],
+        ),
+    ));
+    Measured {
+        source: PROMETHEUS.into(),
+        at: before_now(12),
+        metrics: vec![request_rate, error_ratio, p50, p95, p99],
+        requests: Ok((side(12_380.0, &[]), side(12_170.0, &[]))),
+        warnings: Vec::new(),
+    }
+}
+
+/// Prometheus refusing every query at `at`.
+fn unreachable_source(at: DateTime<Utc>) -> Measured {
+    let error = "Prometheus answered HTTP 503: no healthy upstream".to_string();
+    Measured {
+        source: PROMETHEUS.into(),
+        at,
+        metrics: vec![Err(error.clone()); MetricsSettings::default().metrics.len()],
+        requests: Err(error),
+        warnings: Vec::new(),
+    }
+}
+
+/// checkout open, its canary judged Fail: the AnalysisRun of step 2 was
+/// Successful, so the controller disagrees.
+fn metrics_fail_state() -> State {
+    let mut state = detail_state();
+    with_prometheus(&mut state);
+    measured(&mut state, "checkout", failing_canary());
+    assert_eq!(
+        state.verdict_of(&key(Kind::Rollout, "checkout")),
+        Some(Verdict::Fail)
+    );
+    state
+}
+
+/// Fails at every refresh since 2m10s ago, the latest 8s ago.
+fn failing_source(state: &mut State, name: &str) {
+    measured(state, name, unreachable_source(before_now(130)));
+    measured(state, name, unreachable_source(before_now(8)));
+}
+
+/// checkout open, Prometheus failing for 2 minutes: no verdict.
+fn metrics_error_state() -> State {
+    let mut state = detail_state();
+    with_prometheus(&mut state);
+    failing_source(&mut state, "checkout");
+    assert_eq!(
+        state.verdict_of(&key(Kind::Rollout, "checkout")),
+        Some(Verdict::NoData)
+    );
+    state
+}
+
+/// The list with checkout highlighted and judged Fail, payments' source
+/// failing (NoData), the Deployments not measured.
+fn list_verdicts_state() -> State {
+    let mut state = checkout_selected();
+    with_prometheus(&mut state);
+    measured(&mut state, "checkout", failing_canary());
+    failing_source(&mut state, "payments");
+    state
+}
+
+/// One snapshot subject.
+struct Case {
+    name: &'static str,
+    about: &'static str,
+    state: State,
+    /// At a size that does not show this text, the detail is scrolled down
+    /// until it is the first row.
+    reveal: Option<&'static str>,
+}
+
+fn case(name: &'static str, about: &'static str, state: State) -> Case {
+    Case {
+        name,
+        about,
+        state,
+        reveal: None,
+    }
+}
+
 /// Every view the snapshots cover, with what it shows.
-fn views() -> Vec<(&'static str, &'static str, State)> {
+fn views() -> Vec<Case> {
     vec![
-        (
+        case(
             "list",
             "the list: a failed Flagger canary, a blue-green waiting for promotion, a canary \
              paused with 150s left, a rolling Deployment and a steady one",
             shop(),
         ),
-        (
+        case(
             "detail",
             "checkout's detail: paused at a 5m pause with 150s left, ReplicaSets and pods, a \
              successful AnalysisRun with measurements, VirtualService weights, events",
             detail_state(),
         ),
-        (
+        case(
             "help",
             "the help overlay over the list, acting on checkout with its actions allowed",
             help_state(),
         ),
-        (
+        case(
             "confirm_pause",
             "the confirmation of pausing checkout (y/n)",
             confirm_pause_state(),
         ),
-        (
+        case(
             "confirm_abort",
             "the confirmation of aborting checkout, asking for the name: \"check\" typed",
             confirm_abort_state(),
+        ),
+        Case {
+            reveal: Some(METRICS_TITLE),
+            ..case(
+                "metrics_fail",
+                "checkout's metrics panel: error ratio and p95/p99 High, both gates failed, \
+                 verdict Fail against a Successful AnalysisRun, abort recommended",
+                metrics_fail_state(),
+            )
+        },
+        Case {
+            reveal: Some(METRICS_TITLE),
+            ..case(
+                "metrics_source_error",
+                "checkout's metrics panel: Prometheus failing for 2m, no verdict",
+                metrics_error_state(),
+            )
+        },
+        case(
+            "list_verdicts",
+            "the list with the verdict column: checkout highlighted and failing (abort \
+             recommended), payments without data, the rest not measured",
+            list_verdicts_state(),
         ),
     ]
 }
@@ -278,14 +540,48 @@ fn has_colour(buffer: &Buffer) -> bool {
         .any(|c| c.fg != Color::Reset || c.bg != Color::Reset)
 }
 
+/// Scrolls the detail down with `j`, as a user would, until `text` is on
+/// the first row of the view; nothing when `size` already shows it.
+fn reveal(state: &mut State, text: &str, size: (u16, u16)) {
+    let top_row = |state: &State| {
+        find_all(draw(state, "mono", size).buffer(), text)
+            .first()
+            .map(|cells| cells[0].1)
+    };
+    if top_row(state).is_some() {
+        return;
+    }
+    for _ in 0..500 {
+        press(state, "j");
+        if top_row(state) == Some(FIRST_BODY_ROW) {
+            return;
+        }
+    }
+    panic!("{text:?} never reaches the top at {size:?}");
+}
+
+/// The view `name` as drawn at `size`: scrolled, if the case says so.
+fn prepared(name: &str, size: (u16, u16)) -> (&'static str, State) {
+    let Case {
+        about,
+        mut state,
+        reveal: text,
+        ..
+    } = views()
+        .into_iter()
+        .find(|c| c.name == name)
+        .expect("a known view");
+    if let Some(text) = text {
+        reveal(&mut state, text, size);
+    }
+    (about, state)
+}
+
 /// Draws the view at both sizes in both themes: the same text in both
 /// (one snapshot per size), colours in default, none at all in mono.
 fn check_view(name: &str) {
-    let (_, about, state) = views()
-        .into_iter()
-        .find(|(n, _, _)| *n == name)
-        .expect("a known view");
     for (width, height) in SIZES {
+        let (about, state) = prepared(name, (width, height));
         let size = format!("{width}x{height}");
         let default = draw(&state, "default", (width, height));
         let mono = draw(&state, "mono", (width, height));
@@ -333,6 +629,49 @@ fn confirm_abort() {
     check_view("confirm_abort");
 }
 
+#[test]
+fn metrics_fail() {
+    check_view("metrics_fail");
+}
+
+#[test]
+fn metrics_source_error() {
+    check_view("metrics_source_error");
+}
+
+#[test]
+fn list_verdicts() {
+    check_view("list_verdicts");
+}
+
+/// Wherever `text` is drawn, it is drawn in both themes, in `colour` with
+/// the default theme and without colour in mono, with `modifier` in both.
+fn assert_styled(state: &State, size: (u16, u16), text: &str, colour: Color, modifier: Modifier) {
+    let mono = draw(state, "mono", size);
+    let default = draw(state, "default", size);
+    let places = find_all(mono.buffer(), text);
+    assert!(
+        !places.is_empty(),
+        "{text:?} is missing at {size:?} in mono:\n{mono}"
+    );
+    assert_eq!(places, find_all(default.buffer(), text));
+    for p in places.into_iter().flatten() {
+        let (default, mono) = (&default.buffer()[p], &mono.buffer()[p]);
+        assert_eq!(
+            default.fg, colour,
+            "{text:?} at {p:?}, {size:?}: its colour"
+        );
+        assert_eq!(mono.fg, Color::Reset);
+        for cell in [default, mono] {
+            assert!(
+                cell.modifier.contains(modifier),
+                "{text:?} at {p:?}, {size:?}: {:?} has {modifier:?}",
+                cell.modifier
+            );
+        }
+    }
+}
+
 /// Without colour every status keeps its symbol and word; with the default
 /// theme the same cells are coloured by health.
 #[test]
@@ -348,24 +687,7 @@ fn statuses_read_without_colour() {
     ];
     for size in SIZES {
         for (state, status, colour) in cases {
-            let mono = draw(state, "mono", size);
-            let default = draw(state, "default", size);
-            let places = find_all(mono.buffer(), status);
-            assert!(
-                !places.is_empty(),
-                "{status:?} is missing at {size:?} in mono:\n{mono}"
-            );
-            assert_eq!(places, find_all(default.buffer(), status));
-            for cells in places {
-                for p in cells {
-                    assert_eq!(
-                        default.buffer()[p].fg,
-                        colour,
-                        "{status:?} at {p:?}, {size:?}: coloured by its health"
-                    );
-                    assert_eq!(mono.buffer()[p].fg, Color::Reset);
-                }
-            }
+            assert_styled(state, size, status, colour, Modifier::empty());
         }
         // The highlighted row (checkout's, moved to with `j`) stays visible
         // without colour: reverse video across the row.
@@ -384,6 +706,101 @@ fn statuses_read_without_colour() {
             );
         }
     }
+}
+
+/// cutover's Fail reads without colour too: its word and symbol, bold; the
+/// default theme adds the error colour. The abort recommendation is in
+/// reverse video.
+#[test]
+fn verdicts_read_without_colour() {
+    let bold = Modifier::BOLD;
+    let recommendation = "✖ metrics say Fail: abort recommended (A)";
+    for size in SIZES {
+        let list = prepared("list_verdicts", size).1;
+        let detail = prepared("metrics_fail", size).1;
+        let cases = [
+            (&list, "Fail", bold),
+            (&list, recommendation, bold | Modifier::REVERSED),
+            (&detail, "✖ Verdict: Fail (score 25)", bold),
+            (&detail, "✖ gate Fail:", bold),
+            (&detail, "≠ disagrees with cutover's Fail", bold),
+            (&detail, recommendation, bold | Modifier::REVERSED),
+        ];
+        for (state, text, modifier) in cases {
+            assert_styled(state, size, text, Color::Red, modifier);
+        }
+    }
+}
+
+/// The recommendation names the key bound to abort, and says when that key
+/// does nothing here.
+#[test]
+fn the_recommendation_names_the_abort_key() {
+    let bottom_line = |state: &State| {
+        let backend = draw(state, "mono", (160, 48));
+        let buffer = backend.buffer();
+        let y = buffer.area.bottom() - 1;
+        (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect::<String>()
+    };
+    let mut state = list_verdicts_state();
+    let overrides = BTreeMap::from([("abort".to_string(), vec!["ctrl-x".to_string()])]);
+    state.keymap = Keymap::with_overrides(&overrides).0;
+    assert!(
+        bottom_line(&state).starts_with("✖ metrics say Fail: abort recommended (Ctrl-x)  "),
+        "{}",
+        bottom_line(&state)
+    );
+    state.read_only = true;
+    assert!(
+        bottom_line(&state)
+            .starts_with("✖ metrics say Fail: abort recommended (Ctrl-x, off here: read-only)  "),
+        "{}",
+        bottom_line(&state)
+    );
+    press(&mut state, "k");
+    assert_eq!(state.selected, Some(key(Kind::Rollout, "payments")));
+    assert!(
+        !bottom_line(&state).contains("recommended"),
+        "payments has no verdict: {}",
+        bottom_line(&state)
+    );
+}
+
+/// As the panel narrows, the trends drop first (the baseline's, then the
+/// canary's), then Δ%, then Δ.
+#[test]
+fn the_metrics_table_drops_extras_when_narrow() {
+    let header_at = |width: u16| {
+        let size = (width, 40);
+        let state = prepared("metrics_fail", size).1;
+        let backend = draw(&state, "mono", size);
+        let buffer = backend.buffer();
+        let row = find_all(buffer, "metric ")
+            .first()
+            .map(|cells| cells[0].1)
+            .unwrap_or_else(|| panic!("no table header at {width}:\n{backend}"));
+        let text: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, row)].symbol())
+            .collect();
+        text.split_whitespace()
+            .filter(|w| *w != "│")
+            .map(|w| w.trim_matches('│').to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        header_at(80),
+        "metric baseline canary Δ Δ% baseline trend canary trend class"
+    );
+    assert_eq!(
+        header_at(70),
+        "metric baseline canary Δ Δ% canary trend class"
+    );
+    assert_eq!(header_at(60), "metric baseline canary Δ Δ% class");
+    assert_eq!(header_at(50), "metric baseline canary Δ class");
+    assert_eq!(header_at(40), "metric baseline canary class");
 }
 
 /// The list at 80×24 with every style, in both themes.
@@ -415,7 +832,7 @@ fn tiny_sizes_do_not_panic() {
         (80, 3),
         (12, 24),
     ];
-    for (name, _, state) in views() {
+    for Case { name, state, .. } in views() {
         for size in sizes {
             for theme in THEMES {
                 let backend = draw(&state, theme, size);

@@ -312,7 +312,7 @@ impl State {
     }
 
     /// Whether anything on screen changes with the clock: a pause countdown,
-    /// or the age of stale data.
+    /// the age of stale data, or the age of the metrics in the detail.
     pub fn needs_clock(&self) -> bool {
         if self.disconnected_since().is_some() || !matches!(self.connection, Connection::Connected)
         {
@@ -320,7 +320,9 @@ impl State {
         }
         let counting = |r: &Release| r.pause.as_ref().is_some_and(|p| p.until.is_some());
         match &self.view {
-            View::Detail(key) => self.release(key).is_some_and(counting),
+            View::Detail(key) => {
+                self.release(key).is_some_and(counting) || self.metrics.contains_key(key)
+            }
             View::List => self.visible().into_iter().any(counting),
         }
     }

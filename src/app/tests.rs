@@ -1,11 +1,12 @@
 //! The update step from fixture objects: keys in, state and effects out.
 
 use super::keymap::{Chord, Keymap};
-use super::state::{Overlay, Scope, State};
+use super::state::{Overlay, Scope, State, View};
 use super::update::{Effect, Msg, update};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::watch::SourceUpdate;
 use crate::model::Action;
+use crate::model::metrics::ReleaseMetrics;
 use chrono::{DateTime, TimeZone, Utc};
 use crossterm::event::KeyCode;
 use kube::api::DynamicObject;
@@ -524,5 +525,19 @@ fn before_the_contract_an_abort_is_safe_and_a_running_backfill_warns_a_promotion
             .iter()
             .any(|w| w.contains("backfill of add_display_name is still running")),
         "{warnings:?}"
+    );
+}
+
+#[test]
+fn the_clock_ticks_for_the_age_of_metrics_in_the_detail() {
+    let mut state = room(false);
+    let key = state.releases[0].key.clone();
+    let measured = ReleaseMetrics::not_compared("test", 300, 15, t(2), "no canary".into());
+    state.metrics.insert(key.clone(), measured);
+    assert!(!state.needs_clock(), "the list shows no age of metrics");
+    state.view = View::Detail(key);
+    assert!(
+        state.needs_clock(),
+        "the detail shows how old the numbers are"
     );
 }

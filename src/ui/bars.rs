@@ -1,10 +1,13 @@
 //! The top bar (where, who, how fresh) and the bottom line (the last
-//! result, the filter or command being typed, or key hints).
+//! result, the filter or command being typed, or key hints, after a
+//! recommendation when the metrics say Fail).
 
+use super::help::inactive_reason;
 use super::theme::Theme;
 use crate::app::State;
 use crate::app::keymap::Command;
 use crate::app::state::{Connection, Overlay};
+use crate::model::metrics::Verdict;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -76,53 +79,110 @@ pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 }
 
 pub fn bottom(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
-    let line = if let Some(Overlay::Command(text)) = &state.overlay {
-        Line::from(vec![
+    let line = typing(state, theme).unwrap_or_else(|| {
+        let mut spans: Vec<Span<'static>> = recommendation(state, theme)
+            .into_iter()
+            .flat_map(|r| [r, Span::raw("  ")])
+            .collect();
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = usize::from(area.width).saturating_sub(used);
+        spans.extend(message(state, room, theme).spans);
+        Line::from(spans)
+    });
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The command or filter being typed, which takes the whole line.
+fn typing(state: &State, theme: &Theme) -> Option<Line<'static>> {
+    if let Some(Overlay::Command(text)) = &state.overlay {
+        return Some(Line::from(vec![
             Span::styled(":", theme.heading()),
             Span::raw(text.clone()),
             Span::raw("▏"),
-        ])
-    } else if state.filter_editing {
+        ]));
+    }
+    state.filter_editing.then(|| {
         Line::from(vec![
             Span::styled("/", theme.heading()),
             Span::raw(state.filter.clone()),
             Span::raw("▏"),
             Span::styled("  Enter keep · Esc clear", theme.muted()),
         ])
-    } else if let Some(result) = &state.last_result {
+    })
+}
+
+/// When cutover's verdict on the release the keys act on is Fail: abort,
+/// with the key that asks for it (and why that key is off, if it is).
+/// Only a hint: nothing is done without the human.
+fn recommendation(state: &State, theme: &Theme) -> Option<Span<'static>> {
+    let release = state.target()?;
+    if state.verdict_of(&release.key) != Some(Verdict::Fail) {
+        return None;
+    }
+    let key = match state.keymap.label(Command::Abort) {
+        k if k.is_empty() => "no key bound".to_string(),
+        k => k,
+    };
+    let how = match inactive_reason(state, Command::Abort) {
+        None => key,
+        Some(why) => format!("{key}, off here: {why}"),
+    };
+    Some(Span::styled(
+        format!("✖ metrics say Fail: abort recommended ({how})"),
+        theme.recommendation(),
+    ))
+}
+
+/// The last result, a warning, or the key hints that fit in `room`.
+fn message(state: &State, room: usize, theme: &Theme) -> Line<'static> {
+    if let Some(result) = &state.last_result {
         let style = if result.ok {
             theme.fg(theme.ok)
         } else {
             theme.attention()
         };
         let mark = if result.ok { "✔" } else { "✖" };
-        Line::from(vec![
+        return Line::from(vec![
             Span::styled(
                 format!("{} {mark} ", result.at.format("%H:%M:%S")),
                 theme.muted(),
             ),
             Span::styled(result.text.clone(), style),
-        ])
-    } else if let Some(w) = state.warnings.first() {
-        Line::from(Span::styled(
+        ]);
+    }
+    if let Some(w) = state.warnings.first() {
+        return Line::from(Span::styled(
             format!("⚠ {w}"),
             theme.fg(theme.warn).add_modifier(Modifier::BOLD),
-        ))
+        ));
+    }
+    Line::from(Span::styled(hints(state, room), theme.muted()))
+}
+
+/// The filter, if any, and the key hints: as many as fit in `room`, whole,
+/// and always the first (help).
+fn hints(state: &State, room: usize) -> String {
+    let k = |c| state.keymap.label(c);
+    let items = [
+        format!("{} help", k(Command::Help)),
+        format!("{} filter", k(Command::Filter)),
+        format!("{} command", k(Command::CommandLine)),
+        format!("{} open", k(Command::Open)),
+        format!("{} back", k(Command::Back)),
+        format!("{} quit", k(Command::Quit)),
+    ];
+    let mut text = if state.filter.is_empty() {
+        String::new()
     } else {
-        let k = |c| state.keymap.label(c);
-        let mut hints = format!(
-            "{} help  {} filter  {} command  {} open  {} back  {} quit",
-            k(Command::Help),
-            k(Command::Filter),
-            k(Command::CommandLine),
-            k(Command::Open),
-            k(Command::Back),
-            k(Command::Quit)
-        );
-        if !state.filter.is_empty() {
-            hints = format!("filter /{}  ·  {hints}", state.filter);
-        }
-        Line::from(Span::styled(hints, theme.muted()))
+        format!("filter /{}  ·  ", state.filter)
     };
-    frame.render_widget(Paragraph::new(line), area);
+    for (i, item) in items.iter().enumerate() {
+        let gap = if i == 0 { "" } else { "  " };
+        if i > 0 && text.chars().count() + gap.len() + item.chars().count() > room {
+            break;
+        }
+        text.push_str(gap);
+        text.push_str(item);
+    }
+    text
 }

@@ -1,6 +1,8 @@
 //! The detail of one release: a header like `kubectl argo rollouts get`,
 //! the step strip with the pause countdown, traffic, the revision tree,
-//! analysis runs, room for metrics and migrations, and the timeline.
+//! analysis runs, the metrics, room for migrations, and the timeline.
+
+mod metrics;
 
 use super::theme::Theme;
 use super::{age, short_image};
@@ -405,13 +407,9 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn later_panels(theme: &Theme) -> Vec<Line<'static>> {
+/// Room for the migration panel, which comes later.
+fn migration(theme: &Theme) -> Vec<Line<'static>> {
     vec![
-        section("Metrics: baseline vs canary", theme),
-        Line::from(Span::styled(
-            "no metrics source configured: nothing is judged here",
-            theme.muted(),
-        )),
         section("Migration", theme),
         Line::from(Span::styled(
             "no migration linked to this release",
@@ -460,39 +458,48 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
         frame.render_widget(Paragraph::new(text).block(block), area);
         return;
     };
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let (left_area, right_area) = columns(inner);
     let mut left = header(r, state, theme);
     left.extend(steps(r, state, theme));
     left.extend(traffic(r, theme));
     left.extend(tree(r, state, theme));
     let mut right = analysis(r, theme);
-    right.extend(later_panels(theme));
+    right.extend(metrics::panel(
+        r,
+        state,
+        right_area.unwrap_or(left_area),
+        theme,
+    ));
+    right.extend(migration(theme));
     right.extend(timeline(r, state, theme));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
     let scroll = (state.detail_scroll, 0);
-    if inner.width >= 120 {
-        let [l, rt] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+    let paragraph = |lines| {
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll(scroll)
+    };
+    match right_area {
+        Some(right_area) => {
+            frame.render_widget(paragraph(left), left_area);
+            frame.render_widget(paragraph(right), right_area);
+        }
+        None => {
+            left.extend(right);
+            frame.render_widget(paragraph(left), left_area);
+        }
+    }
+}
+
+/// Side by side from 120 columns on; otherwise one column (and no right).
+fn columns(inner: Rect) -> (Rect, Option<Rect>) {
+    if inner.width < 120 {
+        return (inner, None);
+    }
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .spacing(2)
             .areas(inner);
-        frame.render_widget(
-            Paragraph::new(left)
-                .wrap(Wrap { trim: false })
-                .scroll(scroll),
-            l,
-        );
-        frame.render_widget(
-            Paragraph::new(right)
-                .wrap(Wrap { trim: false })
-                .scroll(scroll),
-            rt,
-        );
-    } else {
-        left.extend(right);
-        frame.render_widget(
-            Paragraph::new(left)
-                .wrap(Wrap { trim: false })
-                .scroll(scroll),
-            inner,
-        );
-    }
+    (left, Some(right))
 }

@@ -1,8 +1,9 @@
 //! The list: one row per release, attention first.
 
 use super::theme::Theme;
-use super::{age, short_image};
+use super::{age, short_image, verdict_mark};
 use crate::app::State;
+use crate::model::metrics::Verdict;
 use crate::model::{Release, Strategy};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -43,13 +44,25 @@ fn image_text(image: Option<&str>, narrow: bool) -> String {
     }
 }
 
+/// cutover's verdict: the word with its symbol, or the word alone (Marginal
+/// shortened) in the compact list; `—` for a release not measured.
+fn verdict_text(verdict: Option<Verdict>, compact: bool) -> String {
+    match (verdict, compact) {
+        (None, _) => "—".into(),
+        (Some(Verdict::Marginal), true) => "Marg.".into(),
+        (Some(v), true) => v.word().into(),
+        (Some(v), false) => format!("{} {}", verdict_mark(v), v.word()),
+    }
+}
+
 /// Below this width the list keeps what a decision needs (attention, name,
-/// phase, step, weight and both versions) and leaves the kind, strategy and
-/// age to the detail: at 80 columns all ten would squeeze the versions out.
+/// phase, step, weight, verdict and both versions) and leaves the kind,
+/// strategy and age to the detail: at 80 columns all eleven would squeeze
+/// the versions out.
 const COMPACT_BELOW: u16 = 100;
 
 /// The columns the compact list leaves out: KIND, STRATEGY and AGE.
-const COMPACT_DROPS: [usize; 3] = [2, 3, 9];
+const COMPACT_DROPS: [usize; 3] = [2, 3, 10];
 
 fn columns<T>(all: impl IntoIterator<Item = T>, compact: bool) -> Vec<T> {
     all.into_iter()
@@ -87,6 +100,8 @@ fn row<'a>(
     if r.weights.drift().is_some() {
         weight.push('≠');
     }
+    let verdict = state.verdict_of(&r.key);
+    let verdict_style = verdict.map_or(theme.muted(), |v| theme.verdict(v));
     let cells = [
         marker,
         Cell::from(name),
@@ -95,6 +110,7 @@ fn row<'a>(
         Cell::from(Span::styled(phase, theme.health(r.health))),
         Cell::from(step_text(r)),
         Cell::from(weight),
+        Cell::from(Span::styled(verdict_text(verdict, compact), verdict_style)),
         Cell::from(Span::styled(
             image_text(
                 r.canary_image()
@@ -144,8 +160,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let compact = area.width < COMPACT_BELOW;
     let header = Row::new(columns(
         [
-            "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "CANARY", "STABLE",
-            "AGE",
+            "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "CANARY",
+            "STABLE", "AGE",
         ],
         compact,
     ))
@@ -162,6 +178,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         Constraint::Length(16),
         Constraint::Length(7),
         Constraint::Length(7),
+        Constraint::Length(if compact { 7 } else { 10 }),
         Constraint::Fill(1),
         Constraint::Fill(1),
         Constraint::Length(4),

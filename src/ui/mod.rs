@@ -10,6 +10,7 @@ pub mod theme;
 
 use crate::app::State;
 use crate::app::state::{Overlay, View};
+use crate::model::metrics::{GateOutcome, Verdict};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -47,6 +48,57 @@ pub fn age(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// The symbol that goes with a verdict's word.
+pub fn verdict_mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "✔",
+        Verdict::Marginal => "◐",
+        Verdict::Fail => "✖",
+        Verdict::NoData => "?",
+    }
+}
+
+/// The symbol that goes with a gate's outcome.
+pub fn gate_mark(o: GateOutcome) -> &'static str {
+    match o {
+        GateOutcome::Pass => "✔",
+        GateOutcome::Fail => "✖",
+        GateOutcome::NoData => "?",
+    }
+}
+
+/// A gate's outcome as a word.
+pub fn gate_word(o: GateOutcome) -> &'static str {
+    match o {
+        GateOutcome::Pass => "Pass",
+        GateOutcome::Fail => "Fail",
+        GateOutcome::NoData => "NoData",
+    }
+}
+
+/// `text` broken at spaces into lines of at most `width` characters, the
+/// first led by `first`, the others by `indent`. A word longer than a line
+/// stays whole (the paragraph wraps it).
+pub fn hanging(text: &str, width: usize, first: &str, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split(' ') {
+        let needed = line.chars().count() + usize::from(!empty) + word.chars().count();
+        if !empty && needed > width {
+            lines.push(std::mem::replace(&mut line, indent.to_string()));
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    lines.push(line);
+    lines
+}
+
 /// An image without its registry: `shop/checkout:1.5.0` → `checkout:1.5.0`.
 pub fn short_image(image: &str) -> &str {
     image.rsplit('/').next().unwrap_or(image)
@@ -61,5 +113,20 @@ pub fn centred(area: Rect, width: u16, height: u16) -> Rect {
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hanging_lines_break_at_spaces() {
+        assert_eq!(
+            hanging("a bb ccc dddd", 8, "  ", "    "),
+            ["  a bb", "    ccc", "    dddd"]
+        );
+        assert_eq!(hanging("word", 2, "", "  "), ["word"], "too long: whole");
+        assert_eq!(hanging("", 10, "- ", "  "), ["- "]);
     }
 }

@@ -1,6 +1,7 @@
 //! Semantic colours: views ask for "bad" or "canary", never for red. The
 //! themes live in `themes/*.toml`, embedded at build time.
 
+use crate::model::metrics::{GateOutcome, MetricClass, Verdict};
 use crate::model::{Health, Role};
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
@@ -111,6 +112,39 @@ impl Theme {
             Role::Preview => self.preview,
             Role::Old => self.muted,
         })
+    }
+
+    /// cutover's verdict on a release: a Fail as loud as a degraded release.
+    pub fn verdict(&self, v: Verdict) -> Style {
+        match v {
+            Verdict::Pass => self.fg(self.ok),
+            Verdict::Marginal => self.fg(self.warn),
+            Verdict::Fail => self.attention(),
+            Verdict::NoData => self.muted(),
+        }
+    }
+
+    /// One metric's class: a significant shift is bad, no data is quiet.
+    pub fn metric_class(&self, c: MetricClass) -> Style {
+        match c {
+            MetricClass::Pass => self.fg(self.ok),
+            MetricClass::High | MetricClass::Low => self.attention(),
+            MetricClass::NoData | MetricClass::Error => self.muted(),
+        }
+    }
+
+    pub fn gate(&self, o: GateOutcome) -> Style {
+        match o {
+            GateOutcome::Pass => self.fg(self.ok),
+            GateOutcome::Fail => self.attention(),
+            GateOutcome::NoData => self.muted(),
+        }
+    }
+
+    /// A recommendation next to the key hints: reverse video, so that it
+    /// stands out without colour too.
+    pub fn recommendation(&self) -> Style {
+        self.attention().add_modifier(Modifier::REVERSED)
     }
 
     pub fn selected(&self) -> Style {
