@@ -24,14 +24,25 @@ struct Room {
 /// The simulator with `scenario_args`, and the control room on it with
 /// `ui_args`, in a 160×48 tmux pane.
 fn room(test: &str, scenario_args: &[&str], ui_args: &str) -> Option<Room> {
+    room_with_config(test, scenario_args, ui_args, "")
+}
+
+/// [`room`] with this config file.
+fn room_with_config(
+    test: &str,
+    scenario_args: &[&str],
+    ui_args: &str,
+    config: &str,
+) -> Option<Room> {
     let kubectl = require_program("kubectl", test)?;
     let tmux_program = require_program("tmux", test)?;
     let sim = ServeProcess::start_with(scenario_args);
     let dir = sim.dir.path();
     let audit = dir.join("audit.jsonl");
+    std::fs::write(dir.join("config.toml"), config).expect("write the config");
     let command = format!(
         "TERM=xterm-256color NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {audit} \
-         --config {dir}/no-config.toml --kubeconfig {kc} {ui_args}",
+         --config {dir}/config.toml --kubeconfig {kc} {ui_args}",
         bin = env!("CARGO_BIN_EXE_cutover"),
         dir = dir.display(),
         audit = audit.display(),
@@ -504,4 +515,62 @@ fn the_terminal_is_restored_on_sigterm_and_sighup() {
             "SIG{signal}: the alternate screen is left:\n{screen}"
         );
     }
+}
+
+#[test]
+fn a_stopped_prometheus_shows_its_error_and_age_and_the_room_goes_on() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stopped = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let Some(room) = room(
+        "a_stopped_prometheus_shows_its_error_and_age",
+        &["--scenario", "default"],
+        &format!("--context sim-admin -n shop --prometheus {stopped}"),
+    ) else {
+        return;
+    };
+    room.find("checkout");
+    room.tmux.wait_for_text("NoData", Duration::from_secs(60));
+    room.tmux.keys(&["Enter"]);
+    room.tmux.wait_for_text("cannot reach Prometheus", SCREEN);
+    let screen = room.tmux.wait_for_text("failing for", SCREEN);
+    assert!(screen.contains("Verdict: NoData"), "{screen}");
+    assert!(!screen.contains("Verdict: Pass"), "{screen}");
+    // Still answering keys.
+    room.tmux.keys(&["?"]);
+    room.tmux.wait_for_text("Keys", SCREEN);
+    room.tmux.keys(&["Escape"]);
+    room.tmux.wait_for_text("failing for", SCREEN);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bad_canary_fails_on_screen_and_abort_is_recommended() {
+    const TEST: &str = "the_bad_canary_fails_on_screen";
+    let metrics = format!("127.0.0.1:{}", support::prometheus::free_port());
+    let config = "[metrics]\nwindow = \"30s\"\nstep = \"2s\"\nrate_interval = \"10s\"\nrefresh = \"2s\"\nmin_canary_requests = 10\n";
+    let sim_args = ["--scenario", "bad-canary", "--metrics-addr", &metrics];
+    let Some(prometheus) =
+        support::prometheus::PrometheusProcess::start(TEST, &[metrics.parse().unwrap()]).await
+    else {
+        return;
+    };
+    let ui_args = format!(
+        "--context sim-admin -n shop --prometheus http://{}",
+        prometheus.addr
+    );
+    let Some(room) = room_with_config(TEST, &sim_args, &ui_args, config) else {
+        return;
+    };
+    tokio::task::block_in_place(|| {
+        room.find("checkout");
+        room.tmux.keys(&["Enter"]);
+        let screen = room
+            .tmux
+            .wait_for_text("Verdict: Fail", Duration::from_secs(60));
+        assert!(
+            screen.contains("metrics say Fail: abort recommended (A)"),
+            "{screen}"
+        );
+        assert!(screen.contains("gate Fail: error ratio"), "{screen}");
+    });
 }

@@ -196,17 +196,23 @@ fn measure_local(
 ) -> Measured {
     let ns = &target.key.namespace;
     let steps = (settings.window.as_secs_f64() / settings.step.as_secs_f64().max(1e-3)) as u32;
-    let side = |version: &str, metric: RedMetric| SideValue {
-        current: local
-            .window(ns, version, settings.window, Duration::ZERO)
-            .map(|w| red_value(metric, &w, settings.window)),
-        samples: (0..=steps)
+    let side = |version: &str, metric: RedMetric| {
+        let samples: Vec<f64> = (0..=steps)
             .rev()
             .filter_map(|i| {
                 let w = local.window(ns, version, settings.rate_interval, settings.step * i)?;
                 Some(red_value(metric, &w, settings.rate_interval))
             })
-            .collect(),
+            .collect();
+        // A version younger than the window would show a diluted rate over
+        // the whole window: its latest sample is the rate it serves now.
+        let current = match metric {
+            RedMetric::RequestRate => samples.last().copied(),
+            _ => local
+                .window(ns, version, settings.window, Duration::ZERO)
+                .map(|w| red_value(metric, &w, settings.window)),
+        };
+        SideValue { current, samples }
     };
     let both = |metric: RedMetric| -> Fetched {
         Ok((
