@@ -9,7 +9,6 @@ mod support;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use support::ServeProcess;
 use support::fake_prometheus::{Answer, FakeServer};
@@ -43,24 +42,12 @@ fn write_config(sim: &ServeProcess, text: &str) -> std::path::PathBuf {
 
 /// `cutover status -o json` of the whole namespace, or of one release.
 fn status(sim: &ServeProcess, config: &Path, prometheus: &str, name: Option<&str>) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .arg("--log-file")
-        .arg(sim.dir.path().join("status.log"))
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .arg("--config")
-        .arg(config)
-        .args(["--context", "sim-admin", "-n", "shop", "--read-only"])
-        .args(["--prometheus", prometheus, "status", "-o", "json"])
-        .args(name)
-        .output()
-        .expect("run cutover status");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("status prints JSON")
+    let config = config.to_str().expect("a UTF-8 path");
+    let flags = ["--config", config, "--context", "sim-admin", "--read-only"];
+    sim.status_json(
+        &[&flags[..], &["--prometheus", prometheus]].concat(),
+        name.as_slice(),
+    )
 }
 
 fn metrics_of<'a>(report: &'a Value, name: &str) -> &'a Value {

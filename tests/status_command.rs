@@ -3,25 +3,10 @@
 mod support;
 
 use serde_json::Value;
-use std::process::Command;
 use support::ServeProcess;
 
 fn status(sim: &ServeProcess, context: &str, extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
-        .arg("--log-file")
-        .arg(sim.dir.path().join("status.log"))
-        .arg("--kubeconfig")
-        .arg(&sim.kubeconfig)
-        .args(["--context", context, "-n", "shop", "status", "-o", "json"])
-        .args(extra)
-        .output()
-        .expect("run cutover status");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("status prints JSON")
+    sim.status_json(&["--context", context], extra)
 }
 
 #[test]

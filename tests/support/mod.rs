@@ -132,6 +132,24 @@ impl ServeProcess {
             .collect()
     }
 
+    /// `cutover [flags] status -o json [after]` against this cluster in
+    /// namespace shop, as JSON.
+    pub fn status_json(&self, flags: &[&str], after: &[&str]) -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .arg("--log-file")
+            .arg(self.dir.path().join("status.log"))
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["-n", "shop"])
+            .args(flags)
+            .args(["status", "-o", "json"])
+            .args(after)
+            .output()
+            .expect("run cutover status");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        serde_json::from_slice(&out.stdout).expect("status prints JSON")
+    }
+
     /// Stop with SIGTERM, as a user's Ctrl-C or a service manager would.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
