@@ -202,6 +202,42 @@ pub fn rollback_check(release: &Release, action: Action) -> Option<RollbackSafet
     })
 }
 
+/// Code and schema out of step: a contract that began while pods of a
+/// revision needing the old schema still serve, or pods of a revision that
+/// needs a schema whose expand is not done.
+pub fn sequencing_alarms(release: &Release, migration: &Migration) -> Vec<String> {
+    let describe = |r: &Revision| match r.number {
+        Some(n) => format!("revision {n}"),
+        None => format!("ReplicaSet {}", r.replica_set),
+    };
+    let mut alarms = Vec::new();
+    for r in &release.revisions {
+        let needs_new = r.requires_migration() == Some(migration.name.as_str());
+        if migration.contract_begun() && !needs_new && r.ready > 0 {
+            alarms.push(format!(
+                "contract of {} {} while {} ({} ready pods) still needs the old schema",
+                migration.name,
+                migration
+                    .phase(PhaseName::Contract)
+                    .map_or("begun", |p| p.state.word()),
+                describe(r),
+                r.ready
+            ));
+        }
+        if needs_new && !migration.expanded() && (r.desired > 0 || r.ready > 0) {
+            let expand = migration
+                .phase(PhaseName::Expand)
+                .map_or("pending", |p| p.state.word());
+            alarms.push(format!(
+                "{} needs {}, whose expand is {expand}, not done",
+                describe(r),
+                migration.name
+            ));
+        }
+    }
+    alarms
+}
+
 /// A migration tool whose state a database holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -317,6 +353,67 @@ mod tests {
             rollback_safety(&m, Some("add_display_name")),
             RollbackSafety::Safe,
             "a revision built for the new schema still runs"
+        );
+    }
+
+    fn revision(number: u64, requires: Option<&str>, ready: i64) -> Revision {
+        let annotations = match requires {
+            Some(m) => serde_json::json!({ REQUIRES_ANNOTATION: m }),
+            None => serde_json::json!({}),
+        };
+        Revision {
+            number: Some(number),
+            replica_set: format!("payments-{number}"),
+            hash: format!("h{number}"),
+            roles: Vec::new(),
+            images: Vec::new(),
+            desired: ready,
+            current: ready,
+            ready,
+            available: ready,
+            created: None,
+            scale_down_at: None,
+            pods: Vec::new(),
+            template: Some(serde_json::json!({"metadata": {"annotations": annotations}})),
+            annotations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn old_code_under_a_contract_and_new_code_before_its_expand_are_alarms() {
+        let fixture = crate::cluster::tests::fixture::Fixture::load(&[
+            crate::cluster::tests::fixture::ARGO_BLUE_GREEN,
+        ]);
+        let mut release = fixture.release(crate::model::Kind::Rollout, "payments");
+        release.revisions = vec![
+            revision(1, None, 3),
+            revision(2, Some("add_display_name"), 3),
+        ];
+        let mut m = Migration::new("add_display_name");
+        m.phase_mut(PhaseName::Expand).unwrap().state = PhaseState::Running;
+        assert_eq!(
+            sequencing_alarms(&release, &m),
+            vec![
+                "revision 2 needs add_display_name, whose expand is running, not done".to_string()
+            ]
+        );
+        m.phase_mut(PhaseName::Expand).unwrap().state = PhaseState::Done;
+        assert!(
+            sequencing_alarms(&release, &m).is_empty(),
+            "expanded: both run"
+        );
+        m.phase_mut(PhaseName::Contract).unwrap().state = PhaseState::Running;
+        assert_eq!(
+            sequencing_alarms(&release, &m),
+            vec![
+                "contract of add_display_name running while revision 1 (3 ready pods) still needs the old schema"
+                    .to_string()
+            ]
+        );
+        release.revisions[0].ready = 0;
+        assert!(
+            sequencing_alarms(&release, &m).is_empty(),
+            "the old pods are gone"
         );
     }
 

@@ -319,9 +319,15 @@ pub struct TimelineEntry {
 pub enum Attention {
     Degraded(String),
     AwaitingDecision(String),
-    WeightDrift { applied: u32, router: u32 },
+    WeightDrift {
+        applied: u32,
+        router: u32,
+    },
     FailingAnalysis(String),
     CrashLooping(String),
+    /// Code and schema out of step: a contract under running old code, or
+    /// new code before its expand.
+    MigrationOrder(String),
 }
 
 impl Attention {
@@ -334,6 +340,7 @@ impl Attention {
             }
             Attention::FailingAnalysis(m) => format!("analysis failing: {m}"),
             Attention::CrashLooping(p) => format!("crash-looping: {p}"),
+            Attention::MigrationOrder(m) => format!("migration out of order: {m}"),
         }
     }
 
@@ -344,6 +351,7 @@ impl Attention {
             Attention::WeightDrift { .. } => "drift",
             Attention::FailingAnalysis(_) => "analysis",
             Attention::CrashLooping(_) => "crashloop",
+            Attention::MigrationOrder(_) => "schema",
         }
     }
 }
