@@ -1,12 +1,15 @@
 //! What a PostgreSQL database says about its schema migrations: the
-//! history tables of the classic tools.
+//! history tables of the classic tools, sessions waiting on locks and index
+//! builds in progress.
 //!
 //! Strictly read-only. Everything is read inside one `READ ONLY`
 //! transaction with short statement and lock timeouts, straight from the
-//! tables: no tool's own code runs, no DDL is sent.
+//! tables and the statistics views: no tool's own code runs, no advisory
+//! lock is taken (held ones are seen in `pg_locks`), no DDL is sent.
 //!
 //! Connections are plain TCP for now (`NoTls`): see [`DatabaseConfig`].
 
+mod activity;
 mod connect;
 mod history;
 
@@ -19,6 +22,7 @@ use tokio_postgres::types::FromSql;
 pub use connect::DatabaseConfig;
 
 use crate::model::migration::DatabaseReading;
+use activity::AdvisoryLocks;
 
 /// Read everything `db` says now. `timeout` bounds the connection and,
 /// separately, the reading; an unreachable, refusing or slow database is an
@@ -42,7 +46,18 @@ async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, St
         .await
         .map_err(failed("starting a read-only transaction"))?;
     let catalog = Catalog::read(client).await?;
-    let tools = history::read(client, &catalog).await?;
+    let locks = AdvisoryLocks::read(client).await?;
+    let mut tools = history::read(client, &catalog).await?;
+    for state in tools.iter_mut().filter(|s| s.running.is_none()) {
+        if let Some(pid) = locks.holder(state.tool, &catalog) {
+            state.running = Some(format!(
+                "a {} run holds its advisory lock (pid {pid})",
+                state.tool.word()
+            ));
+        }
+    }
+    let blocked = activity::blocked_sessions(client).await?;
+    let index_builds = activity::index_builds(client).await?;
     client
         .batch_execute("COMMIT")
         .await
@@ -51,8 +66,8 @@ async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, St
         database: database.to_string(),
         read_at: Utc::now(),
         tools,
-        blocked: Vec::new(),
-        index_builds: Vec::new(),
+        blocked,
+        index_builds,
     })
 }
 
@@ -70,13 +85,16 @@ const PROBED_TABLES: &[&str] = &[
     "__diesel_schema_migrations",
 ];
 
-/// Which of the probed tables exist here, with their columns.
+/// Which of the probed tables exist here, with their schema and columns.
 struct Catalog {
+    /// `current_database()`, part of some tools' lock keys.
+    database: String,
     tables: Vec<Table>,
 }
 
 struct Table {
     name: String,
+    schema: String,
     columns: Vec<String>,
 }
 
@@ -85,25 +103,40 @@ impl Catalog {
         let what = "the catalog";
         let rows = client
             .query(
-                "SELECT p.name, \
+                "SELECT p.name, n.nspname::text, current_database()::text, \
                         array(SELECT a.attname::text FROM pg_attribute a \
                               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) \
                  FROM unnest($1::text[]) AS p(name) \
-                 JOIN pg_class c ON c.oid = to_regclass(p.name)",
+                 JOIN pg_class c ON c.oid = to_regclass(p.name) \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace",
                 &[&PROBED_TABLES],
             )
             .await
             .map_err(failed("reading the catalog"))?;
+        // Only needed when some tool's table is here.
+        let database = match rows.first() {
+            Some(row) => column(row, 2, what)?,
+            None => String::new(),
+        };
         let tables = rows
             .iter()
             .map(|row| {
                 Ok(Table {
                     name: column(row, 0, what)?,
-                    columns: column(row, 1, what)?,
+                    schema: column(row, 1, what)?,
+                    columns: column(row, 3, what)?,
                 })
             })
             .collect::<Result<_, String>>()?;
-        Ok(Catalog { tables })
+        Ok(Catalog { database, tables })
+    }
+
+    #[cfg(test)]
+    fn empty(database: &str) -> Catalog {
+        Catalog {
+            database: database.to_string(),
+            tables: Vec::new(),
+        }
     }
 
     fn table(&self, name: &str) -> Option<&Table> {
