@@ -146,6 +146,8 @@ impl AdvisoryLocks {
 fn lock_keys(tool: Tool, catalog: &Catalog) -> Vec<i64> {
     let db = catalog.database.as_bytes();
     match tool {
+        // A fixed key (reshape `src/db.rs`).
+        Tool::Reshape => vec![4036779288569897133],
         // `0x3d32ad9e * crc32(database)` (sqlx-postgres `migrate.rs`).
         Tool::Sqlx => vec![0x3d32ad9e * i64::from(crc32(db))],
         // `MIGRATOR_SALT * crc32(database)` (activerecord `migration.rb`).

@@ -1,6 +1,6 @@
-//! What a PostgreSQL database says about its schema migrations: the
-//! history tables of the classic tools, sessions waiting on locks and index
-//! builds in progress.
+//! What a PostgreSQL database says about its schema migrations: the state
+//! tables of Reshape, the history tables of the classic tools,
+//! sessions waiting on locks and index builds in progress.
 //!
 //! Strictly read-only. Everything is read inside one `READ ONLY`
 //! transaction with short statement and lock timeouts, straight from the
@@ -12,6 +12,7 @@
 mod activity;
 mod connect;
 mod history;
+mod reshape;
 
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use tokio_postgres::types::FromSql;
 
 pub use connect::DatabaseConfig;
 
-use crate::model::migration::DatabaseReading;
+use crate::model::migration::{DatabaseReading, Migration, PhaseState};
 use activity::AdvisoryLocks;
 
 /// Read everything `db` says now. `timeout` bounds the connection and,
@@ -47,7 +48,11 @@ async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, St
         .map_err(failed("starting a read-only transaction"))?;
     let catalog = Catalog::read(client).await?;
     let locks = AdvisoryLocks::read(client).await?;
-    let mut tools = history::read(client, &catalog).await?;
+    let mut tools = Vec::new();
+    if catalog.has("reshape.data") {
+        tools.push(reshape::read(client, &catalog, &locks).await?);
+    }
+    tools.extend(history::read(client, &catalog).await?);
     for state in tools.iter_mut().filter(|s| s.running.is_none()) {
         if let Some(pid) = locks.holder(state.tool, &catalog) {
             state.running = Some(format!(
@@ -74,6 +79,8 @@ async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, St
 /// The tables migration tools keep, unqualified ones as `search_path` finds
 /// them (as the tools themselves do).
 const PROBED_TABLES: &[&str] = &[
+    "reshape.data",
+    "reshape.migrations",
     "flyway_schema_history",
     "databasechangelog",
     "databasechangeloglock",
@@ -154,6 +161,16 @@ impl Catalog {
                 .all(|c| t.columns.iter().any(|have| have == c))
         })
     }
+}
+
+/// A migration with its four phases' states and evidence, in order.
+fn migration(name: &str, phases: [(PhaseState, &str); 4]) -> Migration {
+    let mut m = Migration::new(name);
+    for (phase, (state, evidence)) in m.phases.iter_mut().zip(phases) {
+        phase.state = state;
+        phase.evidence = evidence.to_string();
+    }
+    m
 }
 
 /// Column `index` of `row`; a type the reader did not expect is an error,
