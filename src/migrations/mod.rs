@@ -1,5 +1,5 @@
 //! What a PostgreSQL database says about its schema migrations: the state
-//! tables of Reshape, the history tables of the classic tools,
+//! tables of Reshape and pgroll, the history tables of the classic tools,
 //! sessions waiting on locks and index builds in progress.
 //!
 //! Strictly read-only. Everything is read inside one `READ ONLY`
@@ -12,6 +12,7 @@
 mod activity;
 mod connect;
 mod history;
+mod pgroll;
 mod reshape;
 
 use std::time::Duration;
@@ -52,6 +53,9 @@ async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, St
     if catalog.has("reshape.data") {
         tools.push(reshape::read(client, &catalog, &locks).await?);
     }
+    if catalog.has("pgroll.migrations") {
+        tools.push(pgroll::read(client, &catalog).await?);
+    }
     tools.extend(history::read(client, &catalog).await?);
     for state in tools.iter_mut().filter(|s| s.running.is_none()) {
         if let Some(pid) = locks.holder(state.tool, &catalog) {
@@ -81,6 +85,7 @@ async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, St
 const PROBED_TABLES: &[&str] = &[
     "reshape.data",
     "reshape.migrations",
+    "pgroll.migrations",
     "flyway_schema_history",
     "databasechangelog",
     "databasechangeloglock",
