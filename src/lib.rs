@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod config;
 pub mod logging;
 pub mod metrics;
+pub mod migrations;
 pub mod model;
 pub mod sim;
 pub mod status;

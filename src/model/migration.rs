@@ -254,6 +254,24 @@ pub enum Tool {
     Diesel,
 }
 
+impl Tool {
+    /// The tool's own name for itself, as on its command line.
+    pub fn word(self) -> &'static str {
+        match self {
+            Tool::Reshape => "reshape",
+            Tool::Pgroll => "pgroll",
+            Tool::Flyway => "flyway",
+            Tool::Liquibase => "liquibase",
+            Tool::GolangMigrate => "golang-migrate",
+            Tool::Sqlx => "sqlx",
+            Tool::Alembic => "alembic",
+            Tool::Rails => "rails",
+            Tool::Django => "django",
+            Tool::Diesel => "diesel",
+        }
+    }
+}
+
 /// What one tool's tables say, read at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -272,6 +290,21 @@ pub struct ToolState {
     /// A run in progress or a stale lock (Liquibase's lock table, Reshape's
     /// advisory lock held).
     pub running: Option<String>,
+}
+
+impl ToolState {
+    /// Nothing read yet: no migration, no version, no failure, nothing running.
+    pub fn new(tool: Tool) -> ToolState {
+        ToolState {
+            tool,
+            migration: None,
+            applied: None,
+            applied_at: None,
+            failure: None,
+            pending: Vec::new(),
+            running: None,
+        }
+    }
 }
 
 /// A session waiting for a lock, and the sessions in its way.
@@ -319,6 +352,13 @@ pub struct DatabaseReading {
     pub tools: Vec<ToolState>,
     pub blocked: Vec<BlockedSession>,
     pub index_builds: Vec<IndexBuild>,
+}
+
+impl DatabaseReading {
+    /// What `tool`'s tables say, when this database has them.
+    pub fn tool(&self, tool: Tool) -> Option<&ToolState> {
+        self.tools.iter().find(|t| t.tool == tool)
+    }
 }
 
 #[cfg(test)]

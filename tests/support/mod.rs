@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_prometheus;
+pub mod postgres;
 pub mod prometheus;
 pub mod tmux;
 

@@ -1,0 +1,429 @@
+//! One database from the config: its connection string (never with a
+//! password in it), where its password comes from, and a connection.
+//!
+//! The password is looked up the way libpq does, so that a `~/.pgpass` or
+//! `PGPASSWORD` that works for `psql` works here too. It never reaches an
+//! error text, a log line or a Debug output.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio_postgres::config::Host;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// A database the control room reads migrations from.
+///
+/// The connection is not encrypted: no TLS is offered yet (`NoTls`), so
+/// the database must be reached over a trusted network or a tunnel.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseConfig {
+    /// The name shown on screen and in errors.
+    pub name: String,
+    /// `postgres://user@host:port/db`, without a password.
+    pub url: String,
+    /// A password file in the pgpass format (libpq's `passfile`), used
+    /// instead of `PGPASSFILE` and `~/.pgpass`.
+    pub password_file: Option<PathBuf>,
+    /// The environment variable holding the password, looked at before
+    /// `PGPASSWORD`.
+    pub password_env: Option<String>,
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The url is refused when it holds a password, but a config can be
+        // printed before it is checked.
+        f.debug_struct("DatabaseConfig")
+            .field("name", &self.name)
+            .field("url", &redact_url(&self.url))
+            .field("password_file", &self.password_file)
+            .field("password_env", &self.password_env)
+            .finish()
+    }
+}
+
+/// A resolved password; Debug never shows it.
+struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// `scheme://user:password@rest` → `scheme://user:***@rest`; other text unchanged.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_string();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_string(),
+    }
+}
+
+/// The parts of a connection that name it in errors and select a pgpass line.
+struct Target {
+    host: String,
+    port: u16,
+    user: String,
+    dbname: String,
+}
+
+impl Target {
+    fn of(config: &Config) -> Target {
+        let host = match config.get_hosts().first() {
+            Some(Host::Tcp(h)) => h.clone(),
+            Some(Host::Unix(path)) => path.display().to_string(),
+            None => "localhost".to_string(),
+        };
+        let user = config.get_user().unwrap_or_default().to_string();
+        Target {
+            host,
+            port: config.get_ports().first().copied().unwrap_or(5432),
+            dbname: config.get_dbname().unwrap_or(&user).to_string(),
+            user,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// `database <name> (<host>:<port>)`: how errors name it.
+    fn label(&self, config: Option<&Config>) -> String {
+        match config {
+            Some(config) => {
+                let t = Target::of(config);
+                format!("database {} ({}:{})", self.name, t.host, t.port)
+            }
+            None => format!("database {}", self.name),
+        }
+    }
+
+    /// The parsed connection string with its user and password filled in.
+    fn config(&self) -> Result<(Config, Option<Secret>), String> {
+        let mut config: Config = self.url.parse().map_err(|e| {
+            // The parser's message quotes no part of the string, but a bad
+            // url may still hold a password: say only what is wrong.
+            format!(
+                "{}: the url is not a PostgreSQL connection string: {e}",
+                self.label(None)
+            )
+        })?;
+        if config.get_password().is_some() {
+            return Err(format!(
+                "{}: the url holds a password; put the password in PGPASSWORD or a password file",
+                self.label(None)
+            ));
+        }
+        if config.get_user().is_none() {
+            // libpq's default user; set here so that the pgpass line and
+            // the login agree.
+            let user = std::env::var("USER")
+                .map_err(|_| format!("{}: the url names no user", self.label(None)))?;
+            config.user(user);
+        }
+        let password = self.password(&Target::of(&config), |name| std::env::var(name).ok());
+        if let Some(p) = &password {
+            config.password(p.0.as_bytes());
+        }
+        Ok((config, password))
+    }
+
+    /// libpq's order: the named variable, `PGPASSWORD`, then the password
+    /// file (`password_file`, `PGPASSFILE`, `~/.pgpass`). `env` reads the
+    /// environment.
+    fn password(&self, target: &Target, env: impl Fn(&str) -> Option<String>) -> Option<Secret> {
+        let set = |name: &str| env(name).filter(|v| !v.is_empty());
+        if let Some(p) = self.password_env.as_deref().and_then(&set) {
+            return Some(Secret(p));
+        }
+        if let Some(p) = set("PGPASSWORD") {
+            return Some(Secret(p));
+        }
+        let file = self
+            .password_file
+            .clone()
+            .or_else(|| set("PGPASSFILE").map(PathBuf::from))
+            .or_else(|| set("HOME").map(|home| Path::new(&home).join(".pgpass")))?;
+        read_passfile(&file, target).map(Secret)
+    }
+}
+
+/// The password for `target` in a pgpass file, unless the file is missing,
+/// not a plain file, or readable by group or others (libpq ignores it then
+/// too, with a warning).
+fn read_passfile(file: &Path, target: &Target) -> Option<String> {
+    let meta = std::fs::metadata(file).ok()?;
+    if !meta.is_file() {
+        tracing::warn!(file = %file.display(), "password file is not a plain file; ignored");
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                file = %file.display(),
+                "password file has group or world access; permissions should be u=rw (0600) or less; ignored"
+            );
+            return None;
+        }
+    }
+    let contents = std::fs::read_to_string(file).ok()?;
+    let port = target.port.to_string();
+    // libpq matches a socket connection as `localhost`.
+    let host = if target.host.starts_with('/') {
+        "localhost"
+    } else {
+        &target.host
+    };
+    pgpass_lookup(&contents, [host, &port, &target.dbname, &target.user])
+}
+
+/// The first line of a pgpass file whose `host:port:db:user` fields match,
+/// as libpq reads it: `*` matches anything, `\` escapes `:` and `\`, `#`
+/// starts a comment line, and the password ends at an unescaped `:`.
+pub(crate) fn pgpass_lookup(contents: &str, wanted: [&str; 4]) -> Option<String> {
+    'line: for line in contents.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with('#') {
+            continue;
+        }
+        let mut rest = line;
+        for want in wanted {
+            match match_field(rest, want) {
+                Some(after) => rest = after,
+                None => continue 'line,
+            }
+        }
+        return Some(unescape_password(rest));
+    }
+    None
+}
+
+/// The text after field `want` and its `:`, when the field at the start of
+/// `line` is `*` or equals `want` after unescaping.
+fn match_field<'a>(line: &'a str, want: &str) -> Option<&'a str> {
+    if let Some(after) = line.strip_prefix("*:") {
+        return Some(after);
+    }
+    let mut want = want.chars();
+    let mut chars = line.char_indices();
+    while let Some((i, c)) = chars.next() {
+        let c = match c {
+            '\\' => match chars.next() {
+                Some((_, escaped)) => escaped,
+                None => return None,
+            },
+            ':' if want.as_str().is_empty() => return Some(&line[i + 1..]),
+            c => c,
+        };
+        if want.next() != Some(c) {
+            return None;
+        }
+    }
+    None
+}
+
+fn unescape_password(field: &str) -> String {
+    let mut out = String::new();
+    let mut chars = field.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek().is_some() => out.extend(chars.next()),
+            ':' => break,
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Connect within `timeout`. TLS is not offered yet (`NoTls`): the
+/// connection is plain, for databases reached over a trusted network or a
+/// tunnel.
+///
+/// Returns the client and how errors name the database from then on.
+pub(crate) async fn connect(
+    db: &DatabaseConfig,
+    timeout: Duration,
+) -> Result<(Client, String), String> {
+    let (mut config, password) = db.config()?;
+    let label = db.label(Some(&config));
+    config.connect_timeout(timeout);
+    let connecting = config.connect(NoTls);
+    let (client, connection) = match tokio::time::timeout(timeout, connecting).await {
+        Err(_) => return Err(format!("{label}: no answer within {timeout:?}")),
+        Ok(Err(e)) => {
+            let text = scrub(&e, password.as_ref());
+            return Err(
+                if password.is_none() && text.ends_with("password missing") {
+                    format!(
+                        "{label}: the server asks for a password and none was found \
+                     (password_env, PGPASSWORD or a password file)"
+                    )
+                } else {
+                    format!("{label}: {text}")
+                },
+            );
+        }
+        Ok(Ok(pair)) => pair,
+    };
+    // The connection drives the socket; it ends when the client is dropped.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok((client, label))
+}
+
+/// An error's text with the password cut out, should a server ever echo it.
+fn scrub(e: &tokio_postgres::Error, password: Option<&Secret>) -> String {
+    let mut text = e.to_string();
+    if let Some(source) = std::error::Error::source(e) {
+        let source = source.to_string();
+        if !text.contains(&source) {
+            text = format!("{text}: {source}");
+        }
+    }
+    match password {
+        Some(Secret(p)) if !p.is_empty() => text.replace(p.as_str(), "***"),
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PASSFILE: &str = "\
+# comment:*:*:*:nope
+db.internal:5432:payments:app:first
+*:*:*:ops:op\\:pass\\\\word:ignored
+host\\:with\\:colons:5433:*:app:escaped
+";
+
+    #[test]
+    fn pgpass_lines_match_field_by_field_with_wildcards_and_escapes() {
+        let find = |host, port, db, user| pgpass_lookup(PASSFILE, [host, port, db, user]);
+        assert_eq!(
+            find("db.internal", "5432", "payments", "app").as_deref(),
+            Some("first")
+        );
+        assert_eq!(find("db.internal", "5432", "orders", "app"), None);
+        assert_eq!(
+            find("anywhere", "1", "x", "ops").as_deref(),
+            Some("op:pass\\word"),
+            "escaped colon and backslash; the password ends at an unescaped colon"
+        );
+        assert_eq!(
+            find("host:with:colons", "5433", "x", "app").as_deref(),
+            Some("escaped")
+        );
+        assert_eq!(
+            find("comment", "x", "x", "x"),
+            None,
+            "comment lines never match"
+        );
+    }
+
+    #[test]
+    fn a_url_with_a_password_is_refused_and_never_printed() {
+        let db = DatabaseConfig {
+            name: "payments".into(),
+            url: "postgres://app:hunter2-secret@db.internal:5432/payments".into(),
+            password_file: None,
+            password_env: None,
+        };
+        let err = db.config().expect_err("refused");
+        assert!(err.contains("database payments"), "{err}");
+        assert!(err.contains("PGPASSWORD or a password file"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let debug = format!("{db:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            debug.contains("postgres://app:***@db.internal:5432/payments"),
+            "{debug}"
+        );
+    }
+
+    fn target() -> Target {
+        Target {
+            host: "db.internal".into(),
+            port: 5432,
+            user: "app".into(),
+            dbname: "payments".into(),
+        }
+    }
+
+    fn private_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        file
+    }
+
+    /// An environment of exactly these variables.
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        move |name| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn the_password_comes_from_the_named_variable_then_pgpassword_then_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = private_file(dir.path(), "own", "*:*:*:*:from-own-file\n");
+        let listed = private_file(dir.path(), "listed", "*:*:*:*:from-pgpassfile\n");
+        private_file(
+            dir.path(),
+            ".pgpass",
+            "db.internal:5432:payments:app:from-home\n",
+        );
+        let (home, listed) = (dir.path().to_str().unwrap(), listed.to_str().unwrap());
+        let mut db = DatabaseConfig {
+            name: "payments".into(),
+            url: String::new(),
+            password_file: Some(own),
+            password_env: Some("PAYMENTS_PW".into()),
+        };
+        let found = |db: &DatabaseConfig, vars: &[(&str, &str)]| {
+            db.password(&target(), env(vars)).map(|s| s.0)
+        };
+        let all = [
+            ("PAYMENTS_PW", "from-named"),
+            ("PGPASSWORD", "from-pgpassword"),
+            ("PGPASSFILE", listed),
+            ("HOME", home),
+        ];
+        assert_eq!(found(&db, &all).as_deref(), Some("from-named"));
+        assert_eq!(found(&db, &all[1..]).as_deref(), Some("from-pgpassword"));
+        assert_eq!(
+            found(&db, &[("PAYMENTS_PW", ""), all[1]]).as_deref(),
+            Some("from-pgpassword"),
+            "an empty variable is no password"
+        );
+        assert_eq!(found(&db, &all[2..]).as_deref(), Some("from-own-file"));
+        db.password_file = None;
+        assert_eq!(found(&db, &all[2..]).as_deref(), Some("from-pgpassfile"));
+        assert_eq!(found(&db, &all[3..]).as_deref(), Some("from-home"));
+        let secret = db.password(&target(), env(&all)).unwrap();
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+    }
+
+    #[test]
+    fn a_group_readable_password_file_is_ignored() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = private_file(dir.path(), "pgpass", "*:*:*:*:pw\n");
+        assert_eq!(read_passfile(&file, &target()).as_deref(), Some("pw"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        assert_eq!(read_passfile(&file, &target()), None);
+    }
+}
