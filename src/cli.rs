@@ -9,7 +9,7 @@ use crate::sim::traffic::Traffic;
 use crate::sim::{SimCluster, SimConfig, Workload};
 use crate::ui::theme::Theme;
 use clap::{Args, Parser, Subcommand};
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -81,6 +81,10 @@ pub struct UiArgs {
     /// The Prometheus API (with any path prefix), over the config file's for every context.
     #[arg(long, global = true, env = "CUTOVER_PROMETHEUS_URL")]
     pub prometheus: Option<String>,
+    /// A database to read migrations from, as NAME=postgres://user@host:port/db
+    /// (repeatable; passwords from PGPASSWORD or a password file, never here).
+    #[arg(long = "database", global = true, value_name = "NAME=URL")]
+    pub databases: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -239,6 +243,10 @@ async fn control_room(
         }),
         _ => Theme::for_environment(no_color),
     };
+    let databases = config.databases(&ui.databases).unwrap_or_else(|e| {
+        warnings.push(e);
+        Vec::new()
+    });
     let options = Options {
         connect,
         read_only: watch || ui.read_only || (config.read_only && !ui.write),
@@ -250,6 +258,8 @@ async fn control_room(
             .audit_file
             .clone()
             .unwrap_or_else(crate::audit::default_path),
+        database_links: config.links.clone(),
+        databases,
         metrics: MetricsPlan {
             config,
             prometheus_url: ui.prometheus.clone(),
@@ -269,11 +279,16 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         prometheus_url: ui.prometheus.clone(),
         local: None,
     };
+    let databases = crate::status::Databases {
+        configs: plan.config.databases(&ui.databases).map_err(|e| eyre!(e))?,
+        links: plan.config.links.clone(),
+    };
     let report = crate::status::report(
         &cluster.options(),
         args.name.as_deref(),
         ui.read_only,
         &plan,
+        &databases,
     )
     .await?;
     match args.output {

@@ -6,7 +6,9 @@
 use crate::metrics::judge::{MetricDef, MetricQuery, MetricsSettings};
 use crate::metrics::profiles::Profile;
 use crate::metrics::prometheus::{BasicAuth, PrometheusConfig};
+use crate::migrations::DatabaseConfig;
 use crate::model::metrics::{Direction, Gate, MetricJudgeConfig, Unit};
+use crate::model::migration::DatabaseLink;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,76 @@ pub struct Config {
     /// Per kubeconfig context: `[contexts.prod.metrics]`.
     #[serde(default)]
     pub contexts: BTreeMap<String, ContextConfig>,
+    /// Databases to read migrations from, by name: `[databases.payments]`.
+    #[serde(default)]
+    pub databases: BTreeMap<String, DatabaseSection>,
+    /// Which releases use which database: `[[links]]`.
+    #[serde(default)]
+    pub links: Vec<DatabaseLink>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSection {
+    /// `postgres://user@host:port/db`, never with a password.
+    pub url: String,
+    /// A password file in the pgpass format.
+    pub password_file: Option<PathBuf>,
+    /// The environment variable holding the password (before `PGPASSWORD`).
+    pub password_env: Option<String>,
+}
+
+impl Config {
+    /// The configured databases, with `--database NAME=URL` flags added or
+    /// replacing the file's URL.
+    pub fn databases(&self, flags: &[String]) -> Result<Vec<DatabaseConfig>, String> {
+        let mut all: BTreeMap<String, DatabaseConfig> = self
+            .databases
+            .iter()
+            .map(|(name, d)| {
+                let config = DatabaseConfig {
+                    name: name.clone(),
+                    url: d.url.clone(),
+                    password_file: d.password_file.clone(),
+                    password_env: d.password_env.clone(),
+                };
+                (name.clone(), config)
+            })
+            .collect();
+        for flag in flags {
+            let (name, url) = flag
+                .split_once('=')
+                .filter(|(n, u)| !n.is_empty() && !u.is_empty())
+                .ok_or_else(|| {
+                    format!(
+                        "--database {}: expected NAME=postgres://user@host:port/db",
+                        redact(flag)
+                    )
+                })?;
+            let entry = all
+                .entry(name.to_string())
+                .or_insert_with(|| DatabaseConfig {
+                    name: name.to_string(),
+                    url: String::new(),
+                    password_file: None,
+                    password_env: None,
+                });
+            entry.url = url.to_string();
+        }
+        Ok(all.into_values().collect())
+    }
+}
+
+/// A flag's text with anything after a `:` in the user part hidden, so a
+/// mistaken password never reaches the screen.
+fn redact(flag: &str) -> String {
+    match flag.split_once("://") {
+        Some((head, rest)) => match rest.split_once('@') {
+            Some((_, host)) => format!("{head}://…@{host}"),
+            None => flag.to_string(),
+        },
+        None => flag.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -414,6 +486,39 @@ mod tests {
             .metrics_for("prod", Some("http://127.0.0.1:9090"))
             .unwrap();
         assert_eq!(flagged.prometheus.unwrap().url, "http://127.0.0.1:9090");
+    }
+
+    #[test]
+    fn databases_come_from_the_file_and_the_flags() {
+        let config = parse(
+            r#"
+            [databases.payments]
+            url = "postgres://app@db.example:5432/payments"
+            password_env = "PAYMENTS_PGPASSWORD"
+            [[links]]
+            namespace = "shop"
+            release = "payments"
+            database = "payments"
+            "#,
+        );
+        let dbs = config
+            .databases(&["orders=postgres://app@127.0.0.1:5433/orders".into()])
+            .unwrap();
+        assert_eq!(dbs.len(), 2);
+        assert_eq!(dbs[1].name, "payments");
+        assert_eq!(dbs[1].password_env.as_deref(), Some("PAYMENTS_PGPASSWORD"));
+        let replaced = config
+            .databases(&["payments=postgres://app@127.0.0.1:6000/payments".into()])
+            .unwrap();
+        assert_eq!(replaced[0].url, "postgres://app@127.0.0.1:6000/payments");
+        assert_eq!(
+            replaced[0].password_env.as_deref(),
+            Some("PAYMENTS_PGPASSWORD")
+        );
+        let err = config
+            .databases(&["postgres://app:hunter2@db/x".into()])
+            .unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]

@@ -3,18 +3,20 @@
 
 use crate::app::run::MetricsPlan;
 use crate::app::state::Access;
+use crate::app::update::{Msg, rebuild_releases, update};
 use crate::app::update::{access_keys, unavailable};
 use crate::app::{State, keymap::Keymap};
 use crate::cluster::connect::{ConnectOptions, connect};
 use crate::cluster::kinds::WatchedKind;
-use crate::cluster::{Objects, rbac, releases};
+use crate::cluster::{Objects, rbac};
 use crate::metrics::source::measure;
-use crate::model::Release;
 use crate::model::action::ALL;
 use crate::model::metrics::{
     ComparedVersions, ControllerOpinion, GateResult, MetricClass, ReleaseMetrics, Unit, Verdict,
     controller_opinion, disagrees,
 };
+use crate::model::migration::RollbackSafety;
+use crate::model::{Action, Release};
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use futures::StreamExt;
@@ -33,7 +35,19 @@ pub struct StatusReport {
     pub metrics_source: Option<String>,
     /// Why there are no metrics (none configured, a config mistake).
     pub metrics_problem: Option<String>,
+    /// Each configured database: its error, blocked sessions and index builds.
+    pub databases: Vec<DatabaseStatus>,
     pub releases: Vec<ReleaseStatus>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseStatus {
+    pub name: String,
+    pub error: Option<String>,
+    pub tools: Vec<crate::model::migration::ToolState>,
+    pub blocked: Vec<crate::model::migration::BlockedSession>,
+    pub index_builds: Vec<crate::model::migration::IndexBuild>,
 }
 
 /// One compared metric, without the raw samples.
@@ -177,6 +191,8 @@ pub struct ReleaseStatus {
     pub actions: Vec<ActionStatus>,
     /// None when no metrics source is configured.
     pub metrics: Option<MetricsStatus>,
+    /// None when the release has no migration.
+    pub migration: Option<MigrationStatus>,
 }
 
 fn release_status(r: &Release, state: &State, metrics: Option<ReleaseMetrics>) -> ReleaseStatus {
@@ -231,6 +247,46 @@ fn release_status(r: &Release, state: &State, metrics: Option<ReleaseMetrics>) -
         attention: r.attention.iter().map(|a| a.describe()).collect(),
         actions,
         metrics: metrics.map(|m| MetricsStatus::new(m, r)),
+        migration: MigrationStatus::of(r),
+    }
+}
+
+/// The databases to read and which releases use them.
+pub struct Databases {
+    pub configs: Vec<crate::migrations::DatabaseConfig>,
+    pub links: Vec<crate::model::migration::DatabaseLink>,
+}
+
+/// A release's migration as `status` reports it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MigrationStatus {
+    pub database: Option<String>,
+    pub name: Option<String>,
+    pub phases: Vec<crate::model::migration::Phase>,
+    /// Of aborting (or undoing) back to the revision before.
+    pub rollback_safety: Option<RollbackSafety>,
+    /// What cannot be read, and since when.
+    pub problem: Option<String>,
+}
+
+impl MigrationStatus {
+    fn of(r: &Release) -> Option<MigrationStatus> {
+        if !crate::model::migration::has_migration(r) {
+            return None;
+        }
+        let check = |a| crate::model::migration::rollback_check(r, a);
+        Some(MigrationStatus {
+            database: r.database.clone(),
+            name: r.migration.as_ref().map(|m| m.name.clone()),
+            phases: r
+                .migration
+                .as_ref()
+                .map(|m| m.phases.clone())
+                .unwrap_or_default(),
+            rollback_safety: check(Action::Abort).or_else(|| check(Action::Undo(None))),
+            problem: r.migration_problem.clone(),
+        })
     }
 }
 
@@ -275,6 +331,7 @@ pub async fn report(
     name: Option<&str>,
     read_only: bool,
     metrics: &MetricsPlan,
+    databases: &Databases,
 ) -> Result<StatusReport> {
     let connection = connect(options).await?;
     let mut objects = Objects::default();
@@ -299,7 +356,27 @@ pub async fn report(
     let now = Utc::now();
     let mut state = State::new(now, read_only, Keymap::default());
     state.scope.user = connection.user.clone();
-    let mut all = releases(&objects);
+    state.objects = objects;
+    state.database_links = databases.links.clone();
+    let readings = futures::future::join_all(
+        databases
+            .configs
+            .iter()
+            .map(|db| crate::migrations::read(db, crate::migrations::task::READ_TIMEOUT)),
+    )
+    .await;
+    for (db, result) in databases.configs.iter().zip(readings) {
+        update(
+            &mut state,
+            Msg::Database {
+                name: db.name.clone(),
+                result,
+                at: now,
+            },
+        );
+    }
+    rebuild_releases(&mut state);
+    let mut all = state.releases.clone();
     if let Some(n) = name {
         all.retain(|r| r.key.name == n);
         if all.is_empty() {
@@ -334,6 +411,20 @@ pub async fn report(
         user: connection.user,
         read_at: now,
         metrics_problem: metrics_source.as_ref().err().cloned(),
+        databases: state
+            .databases
+            .iter()
+            .map(|(name, db)| {
+                let reading = db.reading.as_ref();
+                DatabaseStatus {
+                    name: name.clone(),
+                    error: db.error.clone(),
+                    tools: reading.map(|r| r.tools.clone()).unwrap_or_default(),
+                    blocked: reading.map(|r| r.blocked.clone()).unwrap_or_default(),
+                    index_builds: reading.map(|r| r.index_builds.clone()).unwrap_or_default(),
+                }
+            })
+            .collect(),
         metrics_source: metrics_source.ok(),
         releases,
     })

@@ -16,7 +16,10 @@ use crate::metrics::judge::MetricsSettings;
 use crate::metrics::profiles::Profile;
 use crate::metrics::prometheus::Prometheus;
 use crate::metrics::source::{Backend, LocalTraffic, MetricsSink, MetricsTask};
+use crate::migrations::DatabaseConfig;
+use crate::migrations::task::{DatabaseSink, DatabasesTask};
 use crate::model::ActionOutcome;
+use crate::model::migration::DatabaseLink;
 use crate::ui::theme::Theme;
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
@@ -36,7 +39,13 @@ pub struct Options {
     /// Where actions are audited; unused in read-only mode.
     pub audit_path: std::path::PathBuf,
     pub metrics: MetricsPlan,
+    /// Databases to read migrations from, and which releases use them.
+    pub databases: Vec<DatabaseConfig>,
+    pub database_links: Vec<DatabaseLink>,
 }
+
+/// Between two readings of the databases.
+const DATABASE_REFRESH: Duration = Duration::from_secs(10);
 
 /// How the metrics source of a context is chosen.
 pub struct MetricsPlan {
@@ -346,6 +355,16 @@ pub async fn run(options: Options) -> Result<()> {
     let mut state = State::new(Utc::now(), options.read_only, options.keymap);
     state.simulated = options.simulated;
     state.warnings = options.warnings;
+    state.database_links = options.database_links;
+    for db in &options.databases {
+        state.databases.insert(db.name.clone(), Default::default());
+    }
+    let database_tx = tx.clone();
+    let database_sink: DatabaseSink = Arc::new(move |name, result, at| {
+        let _ = database_tx.send(Msg::Database { name, result, at });
+    });
+    let _databases = (!options.databases.is_empty())
+        .then(|| DatabasesTask::spawn(options.databases, DATABASE_REFRESH, database_sink));
     let mut runner = Runner {
         tx: tx.clone(),
         options: options.connect,

@@ -6,7 +6,7 @@ use crate::cluster::Objects;
 use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{Profile, Target};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
-use crate::model::migration::RollbackSafety;
+use crate::model::migration::{DatabaseLink, DatabaseReading, RollbackSafety};
 use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
@@ -158,6 +158,16 @@ pub struct MetricsSource {
     pub warning: Option<String>,
 }
 
+/// What the control room knows of one configured database.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DatabaseState {
+    /// The last good reading, kept while the database fails.
+    pub reading: Option<DatabaseReading>,
+    pub error: Option<String>,
+    /// Since when it has been failing without a break.
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct LastResult {
     pub at: DateTime<Utc>,
@@ -208,6 +218,10 @@ pub struct State {
     /// Why a release is not measured (no canary, an unknown profile …).
     pub metrics_skipped: HashMap<ReleaseKey, String>,
     pub metrics: HashMap<ReleaseKey, ReleaseMetrics>,
+    /// Which releases use which database (the config's links).
+    pub database_links: Vec<DatabaseLink>,
+    /// Every configured database by name, read or not yet.
+    pub databases: BTreeMap<String, DatabaseState>,
     pub quit: bool,
 }
 
@@ -244,6 +258,8 @@ impl State {
             metrics_targets: Vec::new(),
             metrics_skipped: HashMap::new(),
             metrics: HashMap::new(),
+            database_links: Vec::new(),
+            databases: BTreeMap::new(),
             quit: false,
         }
     }

@@ -13,6 +13,7 @@ use crate::metrics::profiles::Target;
 use crate::model::action::{self, Action, ActionOutcome, ActionRequest};
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration;
+use crate::model::migration::DatabaseReading;
 use crate::model::{EventKind, Kind, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
@@ -49,6 +50,12 @@ pub enum Msg {
     MetricsSource {
         epoch: u64,
         source: Result<MetricsSource, String>,
+    },
+    /// One database read, or why not.
+    Database {
+        name: String,
+        result: Result<DatabaseReading, String>,
+        at: DateTime<Utc>,
     },
     /// One release measured.
     Metrics {
@@ -146,6 +153,23 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             out.effects.extend(metrics_targets(state));
             out
         }
+        Msg::Database { name, result, at } => {
+            state.now = at;
+            let db = state.databases.entry(name).or_default();
+            match result {
+                Ok(reading) => {
+                    db.reading = Some(reading);
+                    db.error = None;
+                    db.failing_since = None;
+                }
+                Err(error) => {
+                    db.failing_since = db.failing_since.or(Some(at));
+                    db.error = Some(error);
+                }
+            }
+            rebuild_releases(state);
+            Outcome::redraw()
+        }
         Msg::Metrics {
             epoch,
             key,
@@ -219,7 +243,7 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             state.last_data = Some(at);
             state.objects.set(&source, kind, objects);
             mark_healthy(state, &source, at);
-            state.releases = crate::cluster::releases(&state.objects);
+            rebuild_releases(state);
             keep_selection(state);
             let mut out = Outcome::redraw();
             out.effects.extend(access_checks(state));
@@ -249,6 +273,28 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             }
             Outcome::redraw()
         }
+    }
+}
+
+/// The releases from the watched objects, with what their databases say.
+pub fn rebuild_releases(state: &mut State) {
+    let mut releases = crate::cluster::releases(&state.objects);
+    for release in &mut releases {
+        let name = migration::link_database(release, &state.database_links);
+        let view = name.as_deref().map(|n| (n, database_view(state, n)));
+        migration::settle(release, view);
+    }
+    state.releases = releases;
+}
+
+fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a> {
+    match state.databases.get(name) {
+        None => migration::DatabaseView::NotConfigured,
+        Some(db) => match (&db.error, db.failing_since, &db.reading) {
+            (Some(error), Some(since), _) => migration::DatabaseView::Failed { error, since },
+            (_, _, Some(reading)) => migration::DatabaseView::Read(reading),
+            _ => migration::DatabaseView::Unread,
+        },
     }
 }
 

@@ -132,14 +132,6 @@ pub fn releases(objects: &Objects) -> Vec<Release> {
     }
     for release in &mut out {
         release.migration = migration_jobs::migration_of(objects, release);
-        if let Some(m) = &release.migration {
-            let alarms = crate::model::migration::sequencing_alarms(release, m);
-            release.attention.extend(
-                alarms
-                    .into_iter()
-                    .map(crate::model::Attention::MigrationOrder),
-            );
-        }
     }
     out.sort_by(|a, b| {
         a.key

@@ -277,5 +277,7 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         annotations: map(&o.metadata.annotations),
         selector: Default::default(),
         migration: None,
+        database: None,
+        migration_problem: None,
     }
 }

@@ -14,6 +14,7 @@ mod connect;
 mod history;
 mod pgroll;
 mod reshape;
+pub mod task;
 
 use std::time::Duration;
 

@@ -193,13 +193,116 @@ pub fn rollback_check(release: &Release, action: Action) -> Option<RollbackSafet
     if !has_migration(release) {
         return None;
     }
-    Some(match &release.migration {
-        Some(m) => rollback_safety(m, target.requires_migration()),
-        None => RollbackSafety::Unknown(
-            "the migration's state is unknown: no migration Jobs are visible and its database is not read"
-                .into(),
-        ),
+    let unknown =
+        |why: &str| RollbackSafety::Unknown(format!("the migration's state is unknown: {why}"));
+    Some(match (&release.migration, &release.migration_problem) {
+        // A contract seen begun is unsafe, whatever else cannot be read.
+        (Some(m), _) if m.contract_begun() => rollback_safety(m, target.requires_migration()),
+        (_, Some(problem)) => unknown(problem),
+        (Some(m), None) => rollback_safety(m, target.requires_migration()),
+        (None, None) => unknown("no migration Jobs are visible and no database is linked"),
     })
+}
+
+/// A release (or every release of a namespace) and its database, from the
+/// config file; the rollout's `cutover.dev/database` annotation wins.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseLink {
+    pub namespace: String,
+    /// None: every release of the namespace.
+    pub release: Option<String>,
+    pub database: String,
+    /// The migration it belongs to, when the database holds several.
+    pub migration: Option<String>,
+}
+
+/// The database of a release: its annotation, else a link naming it, else
+/// its namespace's link. A link's migration becomes the release's
+/// annotation when it has none.
+pub fn link_database(release: &mut Release, links: &[DatabaseLink]) -> Option<String> {
+    if let Some(db) = release.annotations.get(DATABASE_ANNOTATION) {
+        return Some(db.clone());
+    }
+    let ns = &release.key.namespace;
+    let link = links
+        .iter()
+        .find(|l| &l.namespace == ns && l.release.as_ref() == Some(&release.key.name))
+        .or_else(|| {
+            links
+                .iter()
+                .find(|l| &l.namespace == ns && l.release.is_none())
+        })?;
+    if let Some(m) = &link.migration {
+        release
+            .annotations
+            .entry(MIGRATION_ANNOTATION.to_string())
+            .or_insert_with(|| m.clone());
+    }
+    Some(link.database.clone())
+}
+
+/// What is known of a release's database.
+#[derive(Debug, Clone, Copy)]
+pub enum DatabaseView<'a> {
+    /// Named by the release but not in the config: its Jobs are all there is.
+    NotConfigured,
+    /// Linked, and not read yet.
+    Unread,
+    Failed {
+        error: &'a str,
+        since: DateTime<Utc>,
+    },
+    Read(&'a DatabaseReading),
+}
+
+/// The database's word on the migration, over the Jobs' (Reshape and
+/// pgroll record their phases themselves); what is not known and why; and
+/// the alarms of code and schema out of step.
+pub fn settle(release: &mut Release, database: Option<(&str, DatabaseView<'_>)>) {
+    let wanted = release
+        .annotations
+        .get(MIGRATION_ANNOTATION)
+        .cloned()
+        .or_else(|| release.migration.as_ref().map(|m| m.name.clone()));
+    if let Some((name, view)) = database {
+        release.database = Some(name.to_string());
+        match view {
+            DatabaseView::Read(reading) => {
+                let recorded = reading
+                    .tools
+                    .iter()
+                    .filter_map(|t| t.migration.as_ref())
+                    .find(|m| wanted.as_deref().is_none_or(|w| w == m.name));
+                if let Some(m) = recorded {
+                    release.migration = Some(m.clone());
+                }
+            }
+            DatabaseView::Failed { error, since } => {
+                release.migration_problem = Some(format!(
+                    "database {name} unreadable since {}: {error}",
+                    since.format("%H:%M:%S")
+                ));
+            }
+            DatabaseView::Unread => {
+                release.migration_problem = Some(format!("database {name} not read yet"));
+            }
+            DatabaseView::NotConfigured if release.migration.is_none() => {
+                release.migration_problem = Some(format!(
+                    "database {name} is not configured (add [databases.{name}] or --database {name}=URL) and no migration Jobs are visible"
+                ));
+            }
+            DatabaseView::NotConfigured => {}
+        }
+    }
+    if let Some(m) = &release.migration {
+        let alarms = sequencing_alarms(release, m);
+        release.attention.extend(
+            alarms
+                .into_iter()
+                .map(crate::model::Attention::MigrationOrder),
+        );
+    }
 }
 
 /// Code and schema out of step: a contract that began while pods of a

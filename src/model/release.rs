@@ -408,8 +408,14 @@ pub struct Release {
     pub annotations: BTreeMap<String, String>,
     /// The pod selector, for watching this release's pods.
     pub selector: BTreeMap<String, String>,
-    /// The schema migration the release belongs to, from its migration Jobs.
+    /// The schema migration the release belongs to: from its database when
+    /// it is read, else from its migration Jobs.
     pub migration: Option<crate::model::migration::Migration>,
+    /// The database the release is linked to, by its config name.
+    pub database: Option<String>,
+    /// Why the migration's state is not known for sure (its database
+    /// unreachable or not read yet).
+    pub migration_problem: Option<String>,
 }
 
 impl Release {
