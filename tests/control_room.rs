@@ -574,3 +574,83 @@ async fn the_bad_canary_fails_on_screen_and_abort_is_recommended() {
         assert!(screen.contains("gate Fail: error ratio"), "{screen}");
     });
 }
+
+/// The contract of payments' migration, finishing a second after it starts.
+const CONTRACT_JOB: &str = r#"{
+  "apiVersion": "batch/v1", "kind": "Job",
+  "metadata": {
+    "name": "payments-add-display-name-contract", "namespace": "shop",
+    "labels": {"cutover.dev/migration": "add_display_name", "cutover.dev/phase": "contract",
+               "cutover.dev/release": "payments"},
+    "annotations": {"sim.cutover.dev/duration": "1s"}
+  },
+  "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never",
+    "containers": [{"name": "migrate", "image": "registry.example/shop/payments-migrations:3.2.0"}]}}}
+}"#;
+
+#[test]
+fn an_undo_after_the_contract_is_blocked_and_the_override_is_audited() {
+    let Some(room) = room(
+        "an_undo_after_the_contract_is_blocked",
+        &["--scenario", "default"],
+        "--context sim-admin -n shop",
+    ) else {
+        return;
+    };
+    room.find("payments");
+    room.wait_rollout("payments", "the new version", |ro| {
+        image(ro).ends_with("payments:3.2.0")
+    });
+    let job = room.sim.dir.path().join("contract.json");
+    std::fs::write(&job, CONTRACT_JOB).expect("write the Job");
+    // The simulator serves no OpenAPI schema for kubectl to validate against.
+    room.kubectl(&[
+        "create",
+        "--validate=false",
+        "-f",
+        job.to_str().expect("utf-8 path"),
+    ]);
+    room.tmux.keys(&["Enter"]);
+    room.tmux
+        .wait_for_text("still needs the old schema", Duration::from_secs(60));
+
+    let before = image(&room.rollout("payments")).to_string();
+    room.open_dialog("U", "undo payments?");
+    let screen = room.tmux.wait_for_text("BLOCKED", SCREEN);
+    assert!(
+        screen.contains("contract of add_display_name done"),
+        "{screen}"
+    );
+    room.tmux.type_text("payments");
+    room.tmux.keys(&["Enter"]);
+    room.tmux.wait_for_text("I understand", SCREEN);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        image(&room.rollout("payments")),
+        before,
+        "the name alone does not undo"
+    );
+    assert!(
+        room.audit_lines().is_empty(),
+        "nothing sent, nothing audited"
+    );
+    room.tmux.type_text("I understand");
+    room.tmux.keys(&["Enter"]);
+    let undone = room.wait_rollout("payments", "the undo", |ro| image(ro) != before);
+    assert!(
+        image(&undone).ends_with("payments:3.1.0"),
+        "{}",
+        image(&undone)
+    );
+    let audit = room.audit_lines();
+    let stages: Vec<&str> = audit.iter().filter_map(|l| l["stage"].as_str()).collect();
+    assert_eq!(stages, ["requested", "done"], "{audit:#?}");
+    for line in &audit {
+        assert_eq!(line["action"], "undo");
+        let overridden = line["override"].as_str().unwrap_or_default();
+        assert!(
+            overridden.contains("contract of add_display_name done"),
+            "audited as an override: {line:#}"
+        );
+    }
+}
