@@ -1055,3 +1055,97 @@ async fn a_password_from_a_file_logs_in_and_never_shows() {
     );
     assert!(!err.contains(PLANTED), "{err}");
 }
+
+// ------------------------------------------------- a rollout linked to it
+
+/// `cutover status -o json payments` with the database given on the command line.
+fn payments_status(sim: &support::ServeProcess, database_url: &str) -> serde_json::Value {
+    let none = sim.dir.path().join("no-config.toml");
+    let database = format!("payments={database_url}");
+    let flags = [
+        "--config",
+        none.to_str().expect("utf-8 path"),
+        "--context",
+        "sim-admin",
+        "--database",
+        &database,
+    ];
+    let report = sim.status_json(&flags, &["payments"]);
+    report["releases"][0]["migration"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollout_follows_its_reshape_migration_and_is_unsafe_to_roll_back_after_complete() {
+    let test = "a_rollout_follows_its_reshape_migration";
+    let Some((_server, _client, db)) = database(test, "payments").await else {
+        return;
+    };
+    let Some(reshape) = Reshape::new(test, &db.url) else {
+        return;
+    };
+    // Named as the demo's payments rollout names its migration.
+    let migrations = reshape.dir.path().join("migrations");
+    std::fs::rename(
+        migrations.join("2_add_display_name.toml"),
+        migrations.join("add_display_name.toml"),
+    )
+    .expect("rename the migration");
+    reshape.first_migration_completed();
+    let sim = support::ServeProcess::start_with(&["--scenario", "default"]);
+
+    reshape.run(&["start"]);
+    let started = tokio::task::block_in_place(|| payments_status(&sim, &db.url));
+    assert_eq!(started["database"], "payments", "{started:#}");
+    assert_eq!(started["name"], "add_display_name", "{started:#}");
+    let phase_states: Vec<&str> = started["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["state"].as_str())
+        .collect();
+    assert_eq!(phase_states[0], "done", "expanded: {started:#}");
+    assert_eq!(phase_states[3], "pending", "{started:#}");
+    assert_eq!(started["rollbackSafety"]["safety"], "safe", "{started:#}");
+
+    reshape.run(&["complete"]);
+    let completed = tokio::task::block_in_place(|| payments_status(&sim, &db.url));
+    assert_eq!(completed["phases"][3]["state"], "done", "{completed:#}");
+    assert_eq!(
+        completed["rollbackSafety"]["safety"], "unsafe",
+        "{completed:#}"
+    );
+    let reason = completed["rollbackSafety"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("contract of add_display_name done at "),
+        "{reason}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_database_makes_rollback_safety_unknown_and_says_why() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://app@{}/payments", closed.local_addr().unwrap());
+    drop(closed);
+    let sim = support::ServeProcess::start_with(&["--scenario", "default"]);
+    let migration = tokio::task::block_in_place(|| {
+        // The demo's payments has its expand Job; without it, nothing is known.
+        let job = "payments-add-display-name-expand";
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let m = payments_status(&sim, &url);
+            if m["phases"][0]["evidence"] == format!("Job {job}") || Instant::now() > deadline {
+                return m;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    });
+    let problem = migration["problem"].as_str().unwrap_or_default();
+    assert!(
+        problem.contains("database payments unreadable since"),
+        "{migration:#}"
+    );
+    assert_eq!(
+        migration["rollbackSafety"]["safety"], "unknown",
+        "{migration:#}"
+    );
+}
