@@ -1196,18 +1196,35 @@ async fn a_planted_password_shows_in_no_log_audit_status_or_screen() {
             .args(["--log-file", &dir.join("status.log").display().to_string()])
             .args(["--config", &dir.join("none.toml").display().to_string()])
             .args(["--kubeconfig", &sim.kubeconfig.display().to_string()])
-            .args(["--context", "sim-admin", "-n", "shop", "--database", &database])
+            .args([
+                "--context",
+                "sim-admin",
+                "-n",
+                "shop",
+                "--database",
+                &database,
+            ])
             .args(["status", "-o", "json", "payments"])
             .output()
             .expect("run cutover status")
     };
     let good = run_status(PLANTED);
     let report: serde_json::Value = serde_json::from_slice(&good.stdout).expect("JSON");
-    assert_eq!(report["databases"][0]["error"], serde_json::Value::Null, "{report:#}");
-    assert_eq!(report["databases"][0]["tools"][0]["applied"], "payments.0007_display_name");
+    assert_eq!(
+        report["databases"][0]["error"],
+        serde_json::Value::Null,
+        "{report:#}"
+    );
+    assert_eq!(
+        report["databases"][0]["tools"][0]["applied"],
+        "payments.0007_display_name"
+    );
     let wrong = run_status("wrong-planted-pw");
     let wrong_report = String::from_utf8_lossy(&wrong.stdout).into_owned();
-    assert!(wrong_report.contains("password authentication failed"), "{wrong_report}");
+    assert!(
+        wrong_report.contains("password authentication failed"),
+        "{wrong_report}"
+    );
 
     // The control room, reading the database and acting once (audited).
     let audit = dir.join("audit.jsonl");
@@ -1233,11 +1250,24 @@ async fn a_planted_password_shows_in_no_log_audit_status_or_screen() {
 
     let outputs = [good, wrong]
         .iter()
-        .map(|o| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr)))
+        .map(|o| {
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
         .collect::<String>();
     let files = all_text_below(dir);
-    assert!(files.contains("\"stage\":\"done\""), "the audit file was written");
-    for (what, text) in [("status output", &outputs), ("screen", &screen), ("logs and audit", &files)] {
+    assert!(
+        files.contains("\"stage\":\"done\""),
+        "the audit file was written"
+    );
+    for (what, text) in [
+        ("status output", &outputs),
+        ("screen", &screen),
+        ("logs and audit", &files),
+    ] {
         assert!(!text.contains(PLANTED), "the password is in the {what}");
     }
 }

@@ -541,3 +541,39 @@ fn the_clock_ticks_for_the_age_of_metrics_in_the_detail() {
         "the detail shows how old the numbers are"
     );
 }
+
+#[test]
+fn an_unreadable_database_makes_the_rollback_unknown_never_safe() {
+    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
+    use crate::cluster::tests::migration_jobs::JOBS;
+    use crate::model::migration::{DatabaseLink, RollbackSafety};
+    let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS]);
+    state.database_links = vec![DatabaseLink {
+        namespace: "shop".into(),
+        release: Some("payments".into()),
+        database: "payments".into(),
+        migration: None,
+    }];
+    state
+        .databases
+        .insert("payments".into(), Default::default());
+    update(
+        &mut state,
+        Msg::Database {
+            name: "payments".into(),
+            result: Err("database payments (127.0.0.1:5432): connection refused".into()),
+            at: t(5),
+        },
+    );
+    press(&mut state, 'A');
+    match &confirm(&state).safety {
+        Some(RollbackSafety::Unknown(why)) => {
+            assert!(why.contains("database payments unreadable since"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        confirm(&state).blocked_by().is_none(),
+        "unknown warns, it does not block"
+    );
+}
