@@ -268,6 +268,17 @@ pub struct MigrationStatus {
     pub rollback_safety: Option<RollbackSafety>,
     /// What cannot be read, and since when.
     pub problem: Option<String>,
+    /// Each revision, the migration its code needs, and whether the schema
+    /// as it is now runs it.
+    pub revisions: Vec<RevisionSupport>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionSupport {
+    pub number: Option<u64>,
+    pub requires: Option<String>,
+    pub supported: Option<bool>,
 }
 
 impl MigrationStatus {
@@ -286,6 +297,18 @@ impl MigrationStatus {
                 .unwrap_or_default(),
             rollback_safety: check(Action::Abort).or_else(|| check(Action::Undo(None))),
             problem: r.migration_problem.clone(),
+            revisions: r
+                .revisions
+                .iter()
+                .map(|rev| RevisionSupport {
+                    number: rev.number,
+                    requires: rev.requires_migration().map(str::to_string),
+                    supported: r
+                        .migration
+                        .as_ref()
+                        .map(|m| crate::model::migration::supports(m, rev)),
+                })
+                .collect(),
         })
     }
 }

@@ -305,6 +305,17 @@ pub fn settle(release: &mut Release, database: Option<(&str, DatabaseView<'_>)>)
     }
 }
 
+/// Whether the schema, as `migration` leaves it now, runs a revision's
+/// code: code that needs the migration runs once the expand is done, code
+/// from before it until the contract begins.
+pub fn supports(migration: &Migration, revision: &Revision) -> bool {
+    if revision.requires_migration() == Some(migration.name.as_str()) {
+        migration.expanded()
+    } else {
+        !migration.contract_begun()
+    }
+}
+
 /// Code and schema out of step: a contract that began while pods of a
 /// revision needing the old schema still serve, or pods of a revision that
 /// needs a schema whose expand is not done.
@@ -313,32 +324,30 @@ pub fn sequencing_alarms(release: &Release, migration: &Migration) -> Vec<String
         Some(n) => format!("revision {n}"),
         None => format!("ReplicaSet {}", r.replica_set),
     };
-    let mut alarms = Vec::new();
-    for r in &release.revisions {
-        let needs_new = r.requires_migration() == Some(migration.name.as_str());
-        if migration.contract_begun() && !needs_new && r.ready > 0 {
-            alarms.push(format!(
-                "contract of {} {} while {} ({} ready pods) still needs the old schema",
-                migration.name,
-                migration
-                    .phase(PhaseName::Contract)
-                    .map_or("begun", |p| p.state.word()),
-                describe(r),
-                r.ready
-            ));
-        }
-        if needs_new && !migration.expanded() && (r.desired > 0 || r.ready > 0) {
-            let expand = migration
-                .phase(PhaseName::Expand)
-                .map_or("pending", |p| p.state.word());
-            alarms.push(format!(
-                "{} needs {}, whose expand is {expand}, not done",
-                describe(r),
-                migration.name
-            ));
-        }
-    }
-    alarms
+    let state = |name: PhaseName| migration.phase(name).map_or("pending", |p| p.state.word());
+    release
+        .revisions
+        .iter()
+        .filter(|r| (r.ready > 0 || r.desired > 0) && !supports(migration, r))
+        .map(|r| {
+            if r.requires_migration() == Some(migration.name.as_str()) {
+                format!(
+                    "{} needs {}, whose expand is {}, not done",
+                    describe(r),
+                    migration.name,
+                    state(PhaseName::Expand)
+                )
+            } else {
+                format!(
+                    "contract of {} {} while {} ({} ready pods) still needs the old schema",
+                    migration.name,
+                    state(PhaseName::Contract),
+                    describe(r),
+                    r.ready
+                )
+            }
+        })
+        .collect()
 }
 
 /// A migration tool whose state a database holds.
@@ -554,6 +563,7 @@ mod tests {
             ]
         );
         release.revisions[0].ready = 0;
+        release.revisions[0].desired = 0;
         assert!(
             sequencing_alarms(&release, &m).is_empty(),
             "the old pods are gone"
