@@ -654,3 +654,26 @@ fn an_undo_after_the_contract_is_blocked_and_the_override_is_audited() {
         );
     }
 }
+
+#[test]
+fn a_stopped_database_shows_its_error_and_age_and_rollback_safety_unknown() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("postgres://app@{}/payments", closed.local_addr().unwrap());
+    drop(closed);
+    let Some(room) = room(
+        "a_stopped_database_shows_its_error",
+        &["--scenario", "default"],
+        &format!("--context sim-admin -n shop --database payments={url}"),
+    ) else {
+        return;
+    };
+    room.find("payments");
+    room.tmux.keys(&["Enter"]);
+    let screen = room.tmux.wait_for_text("unreadable since", SCREEN);
+    assert!(screen.contains("UNKNOWN"), "{screen}");
+    assert!(!screen.contains("rollback: safe"), "{screen}");
+    room.open_dialog("A", "abort payments?");
+    room.tmux.wait_for_text("rollback safety UNKNOWN", SCREEN);
+    room.tmux.keys(&["Escape"]);
+    room.tmux.wait_for_text("unreadable since", SCREEN);
+}
