@@ -5,7 +5,7 @@
 mod metrics;
 
 use super::theme::Theme;
-use super::{age, short_image};
+use super::{age, hanging, short_image};
 use crate::app::State;
 use crate::model::{EventKind, Health, Release, ReleaseKey, Role};
 use ratatui::Frame;
@@ -27,6 +27,55 @@ fn field<'a>(label: &str, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a>
 
 fn section(title: &str, theme: &Theme) -> Line<'static> {
     Line::from(Span::styled(format!("── {title} "), theme.heading()))
+}
+
+/// The room a panel has: its width, and the rows below its title.
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    width: usize,
+    rows: usize,
+}
+
+impl Room {
+    /// A panel in a column the size of `area`, under its one-row title.
+    fn below_title(area: Rect) -> Room {
+        Room {
+            width: usize::from(area.width),
+            rows: usize::from(area.height).saturating_sub(1),
+        }
+    }
+
+    /// The rows `lines` take once wrapped (about: words are not split).
+    fn rows_of<'a>(&self, lines: impl IntoIterator<Item = &'a Line<'a>>) -> usize {
+        let width = self.width.max(1);
+        lines
+            .into_iter()
+            .map(|l| l.width().div_ceil(width).max(1))
+            .sum()
+    }
+}
+
+/// `text` after `mark`, its wrapped lines indented under the text.
+fn marked(mark: &str, text: &str, style: Style, room: Room) -> Vec<Line<'static>> {
+    indented(text, &format!("{mark} "), style, room)
+}
+
+/// `text` after `first`, broken at spaces to the room's width, the lines
+/// after the first indented by two.
+fn indented(text: &str, first: &str, style: Style, room: Room) -> Vec<Line<'static>> {
+    hanging(text, room.width, first, "  ")
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect()
+}
+
+/// At most `max` characters, the cut marked with `…`.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
