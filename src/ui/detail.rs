@@ -1,8 +1,9 @@
 //! The detail of one release: a header like `kubectl argo rollouts get`,
 //! the step strip with the pause countdown, traffic, the revision tree,
-//! analysis runs, the metrics, room for migrations, and the timeline.
+//! analysis runs, the metrics, the migration, and the timeline.
 
 mod metrics;
+mod migration;
 
 use super::theme::Theme;
 use super::{age, hanging, short_image};
@@ -456,17 +457,6 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// Room for the migration panel, which comes later.
-fn migration(theme: &Theme) -> Vec<Line<'static>> {
-    vec![
-        section("Migration", theme),
-        Line::from(Span::styled(
-            "no migration linked to this release",
-            theme.muted(),
-        )),
-    ]
-}
-
 fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![section("Timeline", theme)];
     let entries = state.timeline_of(r);
@@ -515,13 +505,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     left.extend(traffic(r, theme));
     left.extend(tree(r, state, theme));
     let mut right = analysis(r, theme);
-    right.extend(metrics::panel(
-        r,
-        state,
-        right_area.unwrap_or(left_area),
-        theme,
-    ));
-    right.extend(migration(theme));
+    let panel_area = right_area.unwrap_or(left_area);
+    right.extend(metrics::panel(r, state, panel_area, theme));
+    right.extend(migration::panel(r, state, panel_area, theme));
     right.extend(timeline(r, state, theme));
     let scroll = (state.detail_scroll, 0);
     let paragraph = |lines| {
