@@ -241,14 +241,15 @@ fn database(
     let Some(reading) = &db.reading else {
         return Vec::new();
     };
-    let (label, when) = match db.error {
-        Some(_) => ("last reading:", "before the failure"),
-        None => ("read:", "ago"),
+    // While the database fails, the reading shown is the last good one.
+    let label = match db.error {
+        Some(_) => "last reading:",
+        None => "read:",
     };
     let mut out = vec![field(
         label,
         format!(
-            "{} ({} {when})",
+            "{} ({} ago)",
             reading.read_at.format("%H:%M:%S"),
             age(Some(reading.read_at), now)
         ),
@@ -274,7 +275,7 @@ fn database(
         .iter()
         .map(|b| marked("⚠", &blocked_text(b, now), theme.fg(theme.warn), room))
         .collect();
-    let blocked = as_many_as_fit(blocked, left, "blocked sessions", room, theme);
+    let blocked = as_many_as_fit(blocked, left, "blocked session", room, theme);
     left = left.saturating_sub(room.rows_of(&blocked));
     out.extend(blocked);
     let builds: Vec<_> = reading
@@ -282,7 +283,7 @@ fn database(
         .iter()
         .map(|i| marked("◌", &build_text(i), theme.fg(theme.info), room))
         .collect();
-    out.extend(as_many_as_fit(builds, left, "index builds", room, theme));
+    out.extend(as_many_as_fit(builds, left, "index build", room, theme));
     out
 }
 
@@ -383,7 +384,7 @@ fn build_text(i: &IndexBuild) -> String {
 }
 
 /// As many `items` (each its lines) as fit in `rows`, the first always,
-/// then `… and N more <what>` when some do not fit.
+/// then `… and N more <what>s` when some do not fit.
 fn as_many_as_fit(
     items: Vec<Vec<Line<'static>>>,
     rows: usize,
@@ -399,8 +400,10 @@ fn as_many_as_fit(
         // Room for "… and N more" under it, unless it is the last.
         let reserve = usize::from(i + 1 < total);
         if i > 0 && needed + reserve > left {
+            let more = total - i;
+            let plural = if more == 1 { "" } else { "s" };
             out.push(Line::from(Span::styled(
-                format!("  … and {} more {what}", total - i),
+                format!("  … and {more} more {what}{plural}"),
                 theme.muted(),
             )));
             break;
@@ -583,16 +586,26 @@ mod tests {
             .map(|i| vec![Line::from(format!("session {i}"))])
             .collect();
         assert_eq!(
-            text(&as_many_as_fit(items.clone(), 3, "sessions", room, &theme)),
+            text(&as_many_as_fit(items.clone(), 3, "session", room, &theme)),
             ["session 1", "session 2", "  … and 3 more sessions"]
         );
         assert_eq!(
-            text(&as_many_as_fit(items.clone(), 0, "sessions", room, &theme)),
+            text(&as_many_as_fit(items.clone(), 0, "session", room, &theme)),
             ["session 1", "  … and 4 more sessions"],
             "the first always"
         );
         assert_eq!(
-            text(&as_many_as_fit(items, 5, "sessions", room, &theme)).len(),
+            text(&as_many_as_fit(
+                items[..2].to_vec(),
+                0,
+                "session",
+                room,
+                &theme
+            )),
+            ["session 1", "  … and 1 more session"]
+        );
+        assert_eq!(
+            text(&as_many_as_fit(items, 5, "session", room, &theme)).len(),
             5
         );
     }
