@@ -88,7 +88,7 @@ fn header(r: &Release, linked: Linked<'_>, theme: &Theme) -> Vec<Line<'static>> 
 /// are theirs, else the migration Jobs.
 fn phase_source(m: Option<&Migration>, reading: Option<&DatabaseReading>) -> String {
     let Some(m) = m else {
-        return "nothing readable: no migration Jobs seen, no reading of the database".into();
+        return "nothing: no migration Jobs seen, no current reading of the database".into();
     };
     let tool = reading.and_then(|d| {
         d.tools
@@ -330,7 +330,7 @@ fn progress_word(m: &Migration) -> &'static str {
 /// `pid 4242 (payments) waits 12s for relation users ← blocked by pid 4100
 /// (psql, idle in transaction): ALTER TABLE …`.
 fn blocked_text(b: &BlockedSession, now: DateTime<Utc>) -> String {
-    let mut text = session("pid", b.pid, &[&b.application]);
+    let mut text = session(b.pid, &[&b.application]);
     match b.waiting_since {
         Some(since) => text.push_str(&format!(
             " waits {} for {}",
@@ -347,7 +347,7 @@ fn blocked_text(b: &BlockedSession, now: DateTime<Utc>) -> String {
 }
 
 fn blocker_text(b: &BlockingSession) -> String {
-    let mut text = session("pid", b.pid, &[&b.application, &b.state]);
+    let mut text = session(b.pid, &[&b.application, &b.state]);
     if !b.query.is_empty() {
         text.push_str(&format!(": {}", cut(&b.query, QUERY_CHARS)));
     }
@@ -355,12 +355,12 @@ fn blocker_text(b: &BlockingSession) -> String {
 }
 
 /// `pid 4100 (psql, idle in transaction)`, without the parts not known.
-fn session(label: &str, pid: i32, about: &[&str]) -> String {
+fn session(pid: i32, about: &[&str]) -> String {
     let known: Vec<&str> = about.iter().copied().filter(|a| !a.is_empty()).collect();
     if known.is_empty() {
-        format!("{label} {pid}")
+        format!("pid {pid}")
     } else {
-        format!("{label} {pid} ({})", known.join(", "))
+        format!("pid {pid} ({})", known.join(", "))
     }
 }
 
@@ -482,6 +482,34 @@ mod tests {
             ],
             "too narrow to wrap under itself: indented by two"
         );
+    }
+
+    #[test]
+    fn the_phases_come_from_a_tool_when_they_are_its_own() {
+        let jobs = running_backfill();
+        let mut reshape = ToolState::new(Tool::Reshape);
+        reshape.migration = Some(Migration::new("add_display_name"));
+        let reading = DatabaseReading {
+            database: "payments".into(),
+            read_at: at(21, 30, 0),
+            tools: vec![reshape.clone()],
+            blocked: Vec::new(),
+            index_builds: Vec::new(),
+        };
+        assert_eq!(
+            phase_source(Some(&jobs), Some(&reading)),
+            "Jobs labelled cutover.dev/phase"
+        );
+        let own = reshape.migration.clone().unwrap();
+        assert_eq!(
+            phase_source(Some(&own), Some(&reading)),
+            "reshape's tables in db payments"
+        );
+        assert_eq!(
+            phase_source(Some(&own), None),
+            "no evidence yet: no phase has begun"
+        );
+        assert!(phase_source(None, Some(&reading)).starts_with("nothing:"));
     }
 
     #[test]
