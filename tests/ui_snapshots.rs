@@ -1,14 +1,18 @@
 //! Snapshots of the screens drawn into ratatui's `TestBackend`: the list,
 //! the detail of a canary paused at a timed pause, the help overlay, two
 //! confirmations (a plain one and one that asks for the name), the metrics
-//! panel with a failing canary and with an unreachable source, and the list
-//! with verdicts, each at 80×24 and 160×48, each with the default and the
-//! mono theme.
+//! panel with a failing canary and with an unreachable source, the list
+//! with verdicts, the migration panel (backfilling; contracted with an
+//! unsafe rollback and blocked sessions; its database failing), the list
+//! with a contracted migration, and an abort blocked by the schema and its
+//! override, each at 80×24 and 160×48, each with the default and the mono
+//! theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
 //! the pure `update` as the watches would feed it, metrics judged by the
 //! judge from hand-picked samples and fed as the metrics task would feed
-//! them, and the clock is fixed:
+//! them, database readings fed as the database task would feed them, and
+//! the clock is fixed:
 //! nothing depends on the machine, the time zone or `NO_COLOR` (themes are
 //! loaded by name). The two themes must draw the same text, so each view
 //! and size has one text snapshot; the mono drawing must carry no colour at
@@ -16,7 +20,7 @@
 
 use chrono::{DateTime, Utc};
 use cutover::app::keymap::{Chord, Keymap};
-use cutover::app::state::{MetricsSource, Overlay, Scope, View};
+use cutover::app::state::{DatabaseState, MetricsSource, Overlay, Scope, View};
 use cutover::app::update::access_keys;
 use cutover::app::{Msg, State, update};
 use cutover::cluster::kinds::WatchedKind;
@@ -24,6 +28,9 @@ use cutover::cluster::watch::SourceUpdate;
 use cutover::metrics::judge::{self, Fetched, Measured, MetricsSettings};
 use cutover::metrics::profiles::Profile;
 use cutover::model::metrics::{SideValue, Verdict};
+use cutover::model::migration::{
+    BlockedSession, BlockingSession, DatabaseReading, IndexBuild, RollbackSafety, Tool, ToolState,
+};
 use cutover::model::{Kind, ReleaseKey};
 use cutover::ui::{self, theme::Theme};
 use kube::api::DynamicObject;
@@ -419,6 +426,277 @@ fn list_verdicts_state() -> State {
     state
 }
 
+/// Where the migration panel begins.
+const MIGRATION_TITLE: &str = "── Migration";
+
+/// The database payments' annotation names.
+const PAYMENTS_DB: &str = "payments";
+
+/// payments' migration carried through: the backfill Job completed at
+/// 21:20:00, the switch ran 21:20:30–21:21:10 and the contract Job
+/// completed at 21:29:10, while revision 1 (the active one, which needs the
+/// old schema) still serves.
+const CONTRACTED_JOBS: &str = r#"
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: payments-add-display-name-backfill
+  namespace: shop
+  uid: 0a1b2c3d-0002-4000-8000-000000000502
+  creationTimestamp: "2025-03-14T21:09:00Z"
+  labels: {cutover.dev/migration: add_display_name, cutover.dev/phase: backfill, cutover.dev/release: payments}
+status:
+  startTime: "2025-03-14T21:09:00Z"
+  completionTime: "2025-03-14T21:20:00Z"
+  succeeded: 1
+  conditions: [{type: Complete, status: "True"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: payments-add-display-name-switch
+  namespace: shop
+  uid: 0a1b2c3d-0002-4000-8000-000000000503
+  creationTimestamp: "2025-03-14T21:20:30Z"
+  labels: {cutover.dev/migration: add_display_name, cutover.dev/phase: switch, cutover.dev/release: payments}
+status:
+  startTime: "2025-03-14T21:20:30Z"
+  completionTime: "2025-03-14T21:21:10Z"
+  succeeded: 1
+  conditions: [{type: Complete, status: "True"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: payments-add-display-name-contract
+  namespace: shop
+  uid: 0a1b2c3d-0002-4000-8000-000000000504
+  creationTimestamp: "2025-03-14T21:28:00Z"
+  labels: {cutover.dev/migration: add_display_name, cutover.dev/phase: contract, cutover.dev/release: payments}
+status:
+  startTime: "2025-03-14T21:28:00Z"
+  completionTime: "2025-03-14T21:29:10Z"
+  succeeded: 1
+  conditions: [{type: Complete, status: "True"}]
+"#;
+
+/// The Job watch delivers the fixture's expand Job and the later Jobs
+/// (the backfill's newer status among them).
+fn contract_completed(state: &mut State) {
+    let later: Vec<DynamicObject> = serde_yaml::Deserializer::from_str(CONTRACTED_JOBS)
+        .map(|doc| DynamicObject::deserialize(doc).expect("every Job is an object"))
+        .collect();
+    let replaced = |o: &DynamicObject| later.iter().any(|l| l.metadata.name == o.metadata.name);
+    let jobs: Vec<Arc<DynamicObject>> = fixture_objects()
+        .into_iter()
+        .filter(|o| watched_kind(o) == WatchedKind::Job && !replaced(o))
+        .chain(later.iter().cloned())
+        .map(Arc::new)
+        .collect();
+    assert_eq!(jobs.len(), 4, "one Job per phase");
+    let delivered = SourceUpdate::Objects {
+        source: WatchedKind::Job.plural().to_string(),
+        kind: WatchedKind::Job,
+        objects: jobs,
+        at: now(),
+    };
+    update(
+        state,
+        Msg::Source {
+            epoch: 0,
+            update: delivered,
+        },
+    );
+}
+
+/// The configured databases, as `app::run` sets them up: payments, not
+/// read yet.
+fn with_payments_database(state: &mut State) {
+    state
+        .databases
+        .insert(PAYMENTS_DB.into(), DatabaseState::default());
+}
+
+/// One reading of payments' database delivered at `at`.
+fn database(state: &mut State, result: Result<DatabaseReading, String>, at: DateTime<Utc>) {
+    update(
+        state,
+        Msg::Database {
+            name: PAYMENTS_DB.into(),
+            result,
+            at,
+        },
+    );
+}
+
+/// Flyway's history at `at`: version 20 applied 50s before, 21 to come.
+fn flyway(at: DateTime<Utc>) -> ToolState {
+    ToolState {
+        applied: Some("20".into()),
+        applied_at: Some(at - chrono::Duration::seconds(50)),
+        pending: vec!["21".into()],
+        ..ToolState::new(Tool::Flyway)
+    }
+}
+
+/// Read 2s ago: a psql session left idle in transaction after altering
+/// users holds its lock; two payments sessions wait behind it (the second
+/// also behind the first) while an index on users is built.
+fn blocked_reading() -> DatabaseReading {
+    let holder = BlockingSession {
+        pid: 4100,
+        application: "psql".into(),
+        state: "idle in transaction".into(),
+        query: "ALTER TABLE users ALTER COLUMN display_name SET NOT NULL".into(),
+    };
+    let first_waiter = BlockedSession {
+        pid: 4242,
+        application: "payments".into(),
+        query: "UPDATE users SET display_name = $1 WHERE id = $2".into(),
+        waiting_since: Some(before_now(12)),
+        waits_for: "relation users".into(),
+        blocked_by: vec![holder.clone()],
+    };
+    let second_waiter = BlockedSession {
+        pid: 4243,
+        query: "SELECT display_name FROM users WHERE id = $1".into(),
+        waiting_since: Some(before_now(9)),
+        blocked_by: vec![
+            holder,
+            BlockingSession {
+                pid: 4242,
+                application: "payments".into(),
+                state: "active".into(),
+                query: "UPDATE users SET display_name = $1 WHERE id = $2".into(),
+            },
+        ],
+        ..first_waiter.clone()
+    };
+    DatabaseReading {
+        database: PAYMENTS_DB.into(),
+        read_at: before_now(2),
+        tools: vec![flyway(before_now(2))],
+        blocked: vec![first_waiter, second_waiter],
+        index_builds: vec![IndexBuild {
+            pid: 4300,
+            relation: "users".into(),
+            index: "users_display_name_idx".into(),
+            phase: "building index: scanning table".into(),
+            blocks_done: 1200,
+            blocks_total: 5000,
+        }],
+    }
+}
+
+/// The list with payments highlighted and its actions allowed.
+fn payments_selected() -> State {
+    let mut state = shop();
+    select(&mut state, "payments");
+    allow(&mut state, Kind::Rollout);
+    state
+}
+
+/// payments open: its Jobs say expand done, backfill running; its database
+/// is named but not configured here.
+fn migration_backfill_state() -> State {
+    let mut state = payments_selected();
+    press(&mut state, "enter");
+    assert_eq!(state.view, View::Detail(key(Kind::Rollout, "payments")));
+    state
+}
+
+/// payments' contract Job completed under revision 1, and its database
+/// read 2s ago with sessions waiting for a lock.
+fn contracted(mut state: State) -> State {
+    contract_completed(&mut state);
+    with_payments_database(&mut state);
+    database(&mut state, Ok(blocked_reading()), now());
+    state
+}
+
+/// payments open after the contract: rollback unsafe, an alarm, two
+/// blocked sessions and an index build.
+fn migration_unsafe_state() -> State {
+    let state = contracted(migration_backfill_state());
+    let payments = state
+        .release(&key(Kind::Rollout, "payments"))
+        .expect("payments");
+    assert!(
+        matches!(
+            cutover::ui::schema_rollback(payments),
+            Some(RollbackSafety::Unsafe(_))
+        ),
+        "the contract makes the abort unsafe"
+    );
+    state
+}
+
+/// payments open while backfilling, its database read at 21:26:50 (Flyway
+/// said version 21 failed) and refusing connections since 21:27:50.
+fn migration_db_failing_state() -> State {
+    let mut state = migration_backfill_state();
+    with_payments_database(&mut state);
+    let read_at = before_now(190);
+    let failed = ToolState {
+        failure: Some(
+            "version 21 failed (V21__display_name_not_null.sql); it stays failed until \
+             flyway repair"
+                .into(),
+        ),
+        ..flyway(read_at)
+    };
+    let reading = DatabaseReading {
+        database: PAYMENTS_DB.into(),
+        read_at,
+        tools: vec![failed],
+        blocked: Vec::new(),
+        index_builds: Vec::new(),
+    };
+    database(&mut state, Ok(reading), read_at);
+    database(
+        &mut state,
+        Err("connection refused".into()),
+        before_now(130),
+    );
+    database(&mut state, Err("connection refused".into()), now());
+    state
+}
+
+/// The list after payments' contract, payments highlighted.
+fn list_schema_state() -> State {
+    contracted(payments_selected())
+}
+
+/// Aborting payments after its contract: blocked by the schema, the name
+/// to type first.
+fn confirm_abort_blocked_state() -> State {
+    let mut state = list_schema_state();
+    press(&mut state, "A");
+    let Some(Overlay::Confirm(c)) = &state.overlay else {
+        panic!("A opens a confirmation: {:?}", state.last_result);
+    };
+    assert!(c.blocked_by().is_some(), "{:?}", c.safety);
+    state
+}
+
+/// The blocked abort with the name typed and Enter pressed: the override
+/// phrase is asked for.
+fn confirm_abort_override_state() -> State {
+    let mut state = confirm_abort_blocked_state();
+    for c in "payments".chars() {
+        update(&mut state, Msg::Key(Chord::plain(c)));
+    }
+    press(&mut state, "enter");
+    let Some(Overlay::Confirm(c)) = &state.overlay else {
+        panic!(
+            "Enter keeps the blocked confirmation: {:?}",
+            state.last_result
+        );
+    };
+    assert_eq!(c.override_typed.as_deref(), Some(""));
+    state
+}
+
 /// One snapshot subject.
 struct Case {
     name: &'static str,
@@ -491,6 +769,52 @@ fn views() -> Vec<Case> {
              recommended), payments without data, the rest not measured",
             list_verdicts_state(),
         ),
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_backfill",
+                "payments' migration panel: expand done, backfill running (from its Jobs), \
+                 rollback safe, the database named but not configured",
+                migration_backfill_state(),
+            )
+        },
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_unsafe",
+                "payments' migration panel after its contract Job completed: rollback \
+                 UNSAFE, the alarm of revision 1 under the contract, Flyway's history, two \
+                 sessions blocked behind an idle transaction, an index build",
+                migration_unsafe_state(),
+            )
+        },
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_db_failing",
+                "payments' migration panel while backfilling, its database refusing \
+                 connections for 2m: rollback UNKNOWN, the last reading kept",
+                migration_db_failing_state(),
+            )
+        },
+        case(
+            "list_schema",
+            "the list with the schema column: payments highlighted, contracted with an \
+             unsafe rollback and an alarm, the rest without a migration",
+            list_schema_state(),
+        ),
+        case(
+            "confirm_abort_blocked",
+            "the confirmation of aborting payments after its contract: blocked by the \
+             schema, asking for the name",
+            confirm_abort_blocked_state(),
+        ),
+        case(
+            "confirm_abort_override",
+            "the blocked abort of payments with the name typed and Enter pressed: asking \
+             for the override phrase",
+            confirm_abort_override_state(),
+        ),
     ]
 }
 
@@ -541,14 +865,15 @@ fn has_colour(buffer: &Buffer) -> bool {
 }
 
 /// Scrolls the detail down with `j`, as a user would, until `text` is on
-/// the first row of the view; nothing when `size` already shows it.
+/// the first row of the view; nothing when `size` already shows it in the
+/// upper half of the screen (lower, what follows it would be cut).
 fn reveal(state: &mut State, text: &str, size: (u16, u16)) {
     let top_row = |state: &State| {
         find_all(draw(state, "mono", size).buffer(), text)
             .first()
             .map(|cells| cells[0].1)
     };
-    if top_row(state).is_some() {
+    if top_row(state).is_some_and(|row| row < size.1 / 2) {
         return;
     }
     for _ in 0..500 {
@@ -644,6 +969,36 @@ fn list_verdicts() {
     check_view("list_verdicts");
 }
 
+#[test]
+fn migration_backfill() {
+    check_view("migration_backfill");
+}
+
+#[test]
+fn migration_unsafe() {
+    check_view("migration_unsafe");
+}
+
+#[test]
+fn migration_db_failing() {
+    check_view("migration_db_failing");
+}
+
+#[test]
+fn list_schema() {
+    check_view("list_schema");
+}
+
+#[test]
+fn confirm_abort_blocked() {
+    check_view("confirm_abort_blocked");
+}
+
+#[test]
+fn confirm_abort_override() {
+    check_view("confirm_abort_override");
+}
+
 /// Wherever `text` is drawn, it is drawn in both themes, in `colour` with
 /// the default theme and without colour in mono, with `modifier` in both.
 fn assert_styled(state: &State, size: (u16, u16), text: &str, colour: Color, modifier: Modifier) {
@@ -728,6 +1083,50 @@ fn verdicts_read_without_colour() {
         ];
         for (state, text, modifier) in cases {
             assert_styled(state, size, text, Color::Red, modifier);
+        }
+    }
+}
+
+/// The migration's states read without colour: words and marks, an unsafe
+/// rollback and the alarms bold; the default theme adds ok, progress, warn
+/// and error colours.
+#[test]
+fn migrations_read_without_colour() {
+    let bold = Modifier::BOLD;
+    let none = Modifier::empty();
+    for size in SIZES {
+        let backfill = prepared("migration_backfill", size).1;
+        let contracted = prepared("migration_unsafe", size).1;
+        let failing = prepared("migration_db_failing", size).1;
+        let list = prepared("list_schema", size).1;
+        let cases = [
+            (&backfill, "expand ✔", Color::Green, none),
+            (&backfill, "backfill ◌", Color::Blue, bold),
+            (&backfill, "switch ○", Color::DarkGray, none),
+            (&backfill, "rollback: safe", Color::Green, none),
+            (&contracted, "contract ✔", Color::Green, bold),
+            (
+                &contracted,
+                "⚠ contract of add_display_name done",
+                Color::Red,
+                bold,
+            ),
+            (&contracted, "rollback: UNSAFE —", Color::Red, bold),
+            (&failing, "rollback: UNKNOWN —", Color::Yellow, none),
+            (&failing, "✖ failing for 2m:", Color::Red, bold),
+            (&list, "contract✔", Color::Green, none),
+        ];
+        for (state, text, colour, modifier) in cases {
+            assert_styled(state, size, text, colour, modifier);
+        }
+        // The list's marker after the phase: an unsafe rollback, in red.
+        let default = draw(&list, "default", size);
+        let mono = draw(&list, "mono", size);
+        let cells = find_all(mono.buffer(), "contract✔✖");
+        let marker = *cells[0].last().expect("the marker");
+        assert_eq!(default.buffer()[marker].fg, Color::Red);
+        for buffer in [default.buffer(), mono.buffer()] {
+            assert!(buffer[marker].modifier.contains(bold));
         }
     }
 }

@@ -328,7 +328,8 @@ impl State {
     }
 
     /// Whether anything on screen changes with the clock: a pause countdown,
-    /// the age of stale data, or the age of the metrics in the detail.
+    /// the age of stale data, or the age of the metrics or of the database
+    /// reading (and its waits and failure) in the detail.
     pub fn needs_clock(&self) -> bool {
         if self.disconnected_since().is_some() || !matches!(self.connection, Connection::Connected)
         {
@@ -337,7 +338,9 @@ impl State {
         let counting = |r: &Release| r.pause.as_ref().is_some_and(|p| p.until.is_some());
         match &self.view {
             View::Detail(key) => {
-                self.release(key).is_some_and(counting) || self.metrics.contains_key(key)
+                self.release(key)
+                    .is_some_and(|r| counting(r) || r.database.is_some())
+                    || self.metrics.contains_key(key)
             }
             View::List => self.visible().into_iter().any(counting),
         }

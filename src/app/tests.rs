@@ -309,6 +309,33 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
     assert_eq!(state.disconnected_since().map(|(at, _)| at), Some(t(4)));
 }
 
+#[test]
+fn the_clock_ticks_for_the_ages_of_a_database_in_the_detail() {
+    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
+    use crate::cluster::tests::migration_jobs::JOBS;
+    let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS]);
+    let key = state.releases[0].key.clone();
+    state.view = View::Detail(key.clone());
+    assert!(!state.needs_clock(), "Jobs alone show no age");
+    state.database_links = vec![crate::model::migration::DatabaseLink {
+        namespace: key.namespace.clone(),
+        release: None,
+        database: "payments".into(),
+        migration: None,
+    }];
+    update(
+        &mut state,
+        Msg::Database {
+            name: "payments".into(),
+            result: Err("connection refused".into()),
+            at: t(2),
+        },
+    );
+    assert!(state.needs_clock(), "failing for … counts up");
+    state.view = View::List;
+    assert!(!state.needs_clock(), "the list shows no database age");
+}
+
 fn replica_set(hash: &str, revision: &str) -> DynamicObject {
     serde_json::from_value(json!({
         "apiVersion": "apps/v1",

@@ -120,6 +120,16 @@ impl Migration {
         self.phases.iter_mut().find(|p| p.name == name)
     }
 
+    /// The phase the migration is at: the furthest one begun, else the
+    /// first.
+    pub fn current(&self) -> Option<&Phase> {
+        self.phases
+            .iter()
+            .rev()
+            .find(|p| p.state != PhaseState::Pending)
+            .or_else(|| self.phases.first())
+    }
+
     fn state(&self, name: PhaseName) -> PhaseState {
         self.phase(name).map_or(PhaseState::Pending, |p| p.state)
     }
@@ -567,6 +577,25 @@ mod tests {
         assert!(
             sequencing_alarms(&release, &m).is_empty(),
             "the old pods are gone"
+        );
+    }
+
+    #[test]
+    fn the_current_phase_is_the_furthest_begun() {
+        let mut m = Migration::new("add_display_name");
+        assert_eq!(m.current().map(|p| p.name), Some(PhaseName::Expand));
+        m.phase_mut(PhaseName::Expand).unwrap().state = PhaseState::Done;
+        m.phase_mut(PhaseName::Backfill).unwrap().state = PhaseState::Running;
+        assert_eq!(m.current().map(|p| p.name), Some(PhaseName::Backfill));
+        m.phase_mut(PhaseName::Contract).unwrap().state = PhaseState::Failed;
+        assert_eq!(m.current().map(|p| p.name), Some(PhaseName::Contract));
+        assert_eq!(
+            Migration {
+                name: "none".into(),
+                phases: Vec::new()
+            }
+            .current(),
+            None
         );
     }
 

@@ -1,11 +1,12 @@
 //! The detail of one release: a header like `kubectl argo rollouts get`,
 //! the step strip with the pause countdown, traffic, the revision tree,
-//! analysis runs, the metrics, room for migrations, and the timeline.
+//! analysis runs, the metrics, the migration, and the timeline.
 
 mod metrics;
+mod migration;
 
 use super::theme::Theme;
-use super::{age, short_image};
+use super::{age, hanging, short_image};
 use crate::app::State;
 use crate::model::{EventKind, Health, Release, ReleaseKey, Role};
 use ratatui::Frame;
@@ -27,6 +28,55 @@ fn field<'a>(label: &str, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a>
 
 fn section(title: &str, theme: &Theme) -> Line<'static> {
     Line::from(Span::styled(format!("── {title} "), theme.heading()))
+}
+
+/// The room a panel has: its width, and the rows below its title.
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    width: usize,
+    rows: usize,
+}
+
+impl Room {
+    /// A panel in a column the size of `area`, under its one-row title.
+    fn below_title(area: Rect) -> Room {
+        Room {
+            width: usize::from(area.width),
+            rows: usize::from(area.height).saturating_sub(1),
+        }
+    }
+
+    /// The rows `lines` take once wrapped (about: words are not split).
+    fn rows_of<'a>(&self, lines: impl IntoIterator<Item = &'a Line<'a>>) -> usize {
+        let width = self.width.max(1);
+        lines
+            .into_iter()
+            .map(|l| l.width().div_ceil(width).max(1))
+            .sum()
+    }
+}
+
+/// `text` after `mark`, its wrapped lines indented under the text.
+fn marked(mark: &str, text: &str, style: Style, room: Room) -> Vec<Line<'static>> {
+    indented(text, &format!("{mark} "), style, room)
+}
+
+/// `text` after `first`, broken at spaces to the room's width, the lines
+/// after the first indented by two.
+fn indented(text: &str, first: &str, style: Style, room: Room) -> Vec<Line<'static>> {
+    hanging(text, room.width, first, "  ")
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect()
+}
+
+/// At most `max` characters, the cut marked with `…`.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
@@ -407,17 +457,6 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// Room for the migration panel, which comes later.
-fn migration(theme: &Theme) -> Vec<Line<'static>> {
-    vec![
-        section("Migration", theme),
-        Line::from(Span::styled(
-            "no migration linked to this release",
-            theme.muted(),
-        )),
-    ]
-}
-
 fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![section("Timeline", theme)];
     let entries = state.timeline_of(r);
@@ -466,13 +505,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     left.extend(traffic(r, theme));
     left.extend(tree(r, state, theme));
     let mut right = analysis(r, theme);
-    right.extend(metrics::panel(
-        r,
-        state,
-        right_area.unwrap_or(left_area),
-        theme,
-    ));
-    right.extend(migration(theme));
+    let panel_area = right_area.unwrap_or(left_area);
+    right.extend(metrics::panel(r, state, panel_area, theme));
+    right.extend(migration::panel(r, state, panel_area, theme));
     right.extend(timeline(r, state, theme));
     let scroll = (state.detail_scroll, 0);
     let paragraph = |lines| {

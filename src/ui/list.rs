@@ -1,13 +1,14 @@
 //! The list: one row per release, attention first.
 
 use super::theme::Theme;
-use super::{age, short_image, verdict_mark};
+use super::{age, phase_mark, schema_rollback, short_image, verdict_mark};
 use crate::app::State;
 use crate::model::metrics::Verdict;
-use crate::model::{Release, Strategy};
+use crate::model::migration::{RollbackSafety, has_migration};
+use crate::model::{Attention, Release, Strategy};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 
@@ -55,14 +56,55 @@ fn verdict_text(verdict: Option<Verdict>, compact: bool) -> String {
     }
 }
 
-/// Below this width the list keeps what a decision needs (attention, name,
-/// phase, step, weight, verdict and both versions) and leaves the kind,
-/// strategy and age to the detail: at 80 columns all eleven would squeeze
-/// the versions out.
-const COMPACT_BELOW: u16 = 100;
+/// The schema column: the phase the migration is at with its state's mark
+/// (`backfill◌`, `contract✔`), then `✖` when a rollback is unsafe for the
+/// schema, `⚠` when code and schema are out of step, `?` when the migration
+/// cannot be read; `—` without a migration. At most 10 characters.
+fn schema_cell(r: &Release, theme: &Theme) -> Cell<'static> {
+    Cell::from(Line::from(schema_spans(r, theme)))
+}
 
-/// The columns the compact list leaves out: KIND, STRATEGY and AGE.
-const COMPACT_DROPS: [usize; 3] = [2, 3, 10];
+fn schema_spans(r: &Release, theme: &Theme) -> Vec<Span<'static>> {
+    if !has_migration(r) {
+        return vec![Span::styled("—", theme.muted())];
+    }
+    let mut spans = Vec::new();
+    if let Some(p) = r.migration.as_ref().and_then(|m| m.current()) {
+        spans.push(Span::styled(
+            format!("{}{}", p.name.word(), phase_mark(p.state)),
+            theme.phase(p.state),
+        ));
+    }
+    if let Some((mark, style)) = schema_marker(r, theme) {
+        spans.push(Span::styled(mark, style));
+    }
+    spans
+}
+
+/// What stands out about a release's migration: an unsafe rollback before
+/// an alarm, an alarm before not knowing.
+fn schema_marker(r: &Release, theme: &Theme) -> Option<(&'static str, Style)> {
+    let alarm = r
+        .attention
+        .iter()
+        .any(|a| matches!(a, Attention::MigrationOrder(_)));
+    match schema_rollback(r) {
+        Some(RollbackSafety::Unsafe(_)) => Some(("✖", theme.attention())),
+        _ if alarm => Some(("⚠", theme.attention())),
+        Some(RollbackSafety::Unknown(_)) => Some(("?", theme.fg(theme.warn))),
+        _ if r.migration.is_none() => Some(("?", theme.fg(theme.warn))),
+        _ => None,
+    }
+}
+
+/// Below this width the list keeps what a decision needs (attention, name,
+/// phase, weight, verdict, schema and both versions) and leaves the kind,
+/// strategy, step and age to the detail: at 80 columns all twelve would
+/// squeeze the versions out.
+const COMPACT_BELOW: u16 = 120;
+
+/// The columns the compact list leaves out: KIND, STRATEGY, STEP and AGE.
+const COMPACT_DROPS: [usize; 4] = [2, 3, 5, 11];
 
 fn columns<T>(all: impl IntoIterator<Item = T>, compact: bool) -> Vec<T> {
     all.into_iter()
@@ -111,6 +153,7 @@ fn row<'a>(
         Cell::from(step_text(r)),
         Cell::from(weight),
         Cell::from(Span::styled(verdict_text(verdict, compact), verdict_style)),
+        schema_cell(r, theme),
         Cell::from(Span::styled(
             image_text(
                 r.canary_image()
@@ -160,8 +203,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let compact = area.width < COMPACT_BELOW;
     let header = Row::new(columns(
         [
-            "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "CANARY",
-            "STABLE", "AGE",
+            "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "SCHEMA",
+            "CANARY", "STABLE", "AGE",
         ],
         compact,
     ))
@@ -175,10 +218,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         Constraint::Min(10),
         Constraint::Length(6),
         Constraint::Length(9),
-        Constraint::Length(16),
+        // "॥ Paused 150s" and "◌ Progressing" fit the compact width.
+        Constraint::Length(if compact { 13 } else { 16 }),
         Constraint::Length(7),
         Constraint::Length(7),
         Constraint::Length(if compact { 7 } else { 10 }),
+        Constraint::Length(10),
         Constraint::Fill(1),
         Constraint::Fill(1),
         Constraint::Length(4),
@@ -195,4 +240,53 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .and_then(|k| visible.iter().position(|r| &r.key == k));
     let mut table_state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut table_state);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::tests::fixture::{ARGO_BLUE_GREEN, Fixture};
+    use crate::cluster::tests::migration_jobs::{CONTRACT, JOBS};
+    use crate::model::Kind;
+    use crate::model::migration::settle;
+
+    /// payments from `files`, its alarms settled as the control room does.
+    fn schema_text(files: &[&str]) -> String {
+        let theme = Theme::load("mono").unwrap();
+        let mut payments = Fixture::load(files).release(Kind::Rollout, "payments");
+        settle(&mut payments, None);
+        Line::from(schema_spans(&payments, &theme)).to_string()
+    }
+
+    #[test]
+    fn the_schema_column_is_short_and_says_what_stands_out() {
+        assert_eq!(schema_text(&[ARGO_BLUE_GREEN]), "—");
+        assert_eq!(schema_text(&[ARGO_BLUE_GREEN, JOBS]), "backfill◌");
+        let contracted = schema_text(&[ARGO_BLUE_GREEN, JOBS, CONTRACT]);
+        assert_eq!(contracted, "contract✔✖", "an unsafe rollback");
+        assert!(contracted.chars().count() <= 10);
+    }
+
+    #[test]
+    fn the_schema_column_does_not_guess() {
+        let theme = Theme::load("mono").unwrap();
+        let mut payments = Fixture::load(&[ARGO_BLUE_GREEN]).release(Kind::Rollout, "payments");
+        payments.annotations.insert(
+            crate::model::migration::DATABASE_ANNOTATION.into(),
+            "payments".into(),
+        );
+        settle(
+            &mut payments,
+            Some(("payments", crate::model::migration::DatabaseView::Unread)),
+        );
+        assert_eq!(Line::from(schema_spans(&payments, &theme)).to_string(), "?");
+        let mut backfilling =
+            Fixture::load(&[ARGO_BLUE_GREEN, JOBS]).release(Kind::Rollout, "payments");
+        backfilling.migration_problem = Some("database payments not read yet".into());
+        assert_eq!(
+            Line::from(schema_spans(&backfilling, &theme)).to_string(),
+            "backfill◌?",
+            "unknown: never shown as safe"
+        );
+    }
 }

@@ -11,6 +11,8 @@ pub mod theme;
 use crate::app::State;
 use crate::app::state::{Overlay, View};
 use crate::model::metrics::{GateOutcome, Verdict};
+use crate::model::migration::{PhaseState, RollbackSafety, rollback_check};
+use crate::model::{Action, Release};
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -65,6 +67,23 @@ pub fn gate_mark(o: GateOutcome) -> &'static str {
         GateOutcome::Fail => "✖",
         GateOutcome::NoData => "?",
     }
+}
+
+/// The symbol that goes with a migration phase's state.
+pub fn phase_mark(s: PhaseState) -> &'static str {
+    match s {
+        PhaseState::Done => "✔",
+        PhaseState::Running => "◌",
+        PhaseState::Failed => "✖",
+        PhaseState::Pending => "○",
+    }
+}
+
+/// Whether rolling `r` back is safe for its schema: an abort's return to
+/// the stable revision, else an undo to the previous one. None without a
+/// migration or without a revision to go back to.
+pub fn schema_rollback(r: &Release) -> Option<RollbackSafety> {
+    rollback_check(r, Action::Abort).or_else(|| rollback_check(r, Action::Undo(None)))
 }
 
 /// A gate's outcome as a word.

@@ -2,6 +2,7 @@
 //! themes live in `themes/*.toml`, embedded at build time.
 
 use crate::model::metrics::{GateOutcome, MetricClass, Verdict};
+use crate::model::migration::{PhaseState, RollbackSafety};
 use crate::model::{Health, Role};
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
@@ -138,6 +139,27 @@ impl Theme {
             GateOutcome::Pass => self.fg(self.ok),
             GateOutcome::Fail => self.attention(),
             GateOutcome::NoData => self.muted(),
+        }
+    }
+
+    /// A migration phase: done is good, running is progress, failed is an
+    /// error, pending is quiet.
+    pub fn phase(&self, s: PhaseState) -> Style {
+        match s {
+            PhaseState::Done => self.fg(self.ok),
+            PhaseState::Running => self.fg(self.info),
+            PhaseState::Failed => self.attention(),
+            PhaseState::Pending => self.muted(),
+        }
+    }
+
+    /// Whether a rollback is safe for the schema: unsafe is as loud as an
+    /// error, unknown a warning, never as calm as safe.
+    pub fn rollback(&self, s: &RollbackSafety) -> Style {
+        match s {
+            RollbackSafety::Safe => self.fg(self.ok),
+            RollbackSafety::Unsafe(_) => self.attention(),
+            RollbackSafety::Unknown(_) => self.fg(self.warn),
         }
     }
 

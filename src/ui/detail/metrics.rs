@@ -5,14 +5,14 @@
 
 mod table;
 
-use super::{field, section};
+use super::{Room, cut, field, marked, section};
 use crate::app::State;
 use crate::model::metrics::{ReleaseMetrics, Verdict, controller_opinion, disagrees};
 use crate::model::{Release, ReleaseKey};
 use crate::ui::theme::Theme;
 use crate::ui::{age, gate_mark, gate_word, hanging, verdict_mark};
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 const TITLE: &str = "Metrics: baseline vs canary";
@@ -27,10 +27,7 @@ const VERSION_CHARS: usize = 24;
 /// with as many of the verdict's reasons as fit, no taller than it.
 pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![section(TITLE, theme)];
-    let room = Room {
-        width: usize::from(area.width),
-        rows: usize::from(area.height).saturating_sub(1),
-    };
+    let room = Room::below_title(area);
     match state.metrics.get(&r.key) {
         Some(m) => out.extend(measured(r, m, state, room, theme)),
         None => out.push(Line::from(Span::styled(
@@ -52,24 +49,6 @@ fn not_measured(state: &State, key: &ReleaseKey) -> String {
     match &state.metrics_source {
         Some(source) => format!("measuring… ({})", source.description),
         None => "no metrics source configured: nothing is judged here".into(),
-    }
-}
-
-/// The room the panel has: its width, and the rows below its title.
-#[derive(Debug, Clone, Copy)]
-struct Room {
-    width: usize,
-    rows: usize,
-}
-
-impl Room {
-    /// The rows `lines` take once wrapped (about: words are not split).
-    fn rows_of<'a>(&self, lines: impl IntoIterator<Item = &'a Line<'a>>) -> usize {
-        let width = self.width.max(1);
-        lines
-            .into_iter()
-            .map(|l| l.width().div_ceil(width).max(1))
-            .sum()
     }
 }
 
@@ -143,14 +122,6 @@ fn problems(m: &ReleaseMetrics, state: &State, room: Room, theme: &Theme) -> Vec
         out.extend(marked("⚠", warning, theme.fg(theme.warn), room));
     }
     out
-}
-
-/// `text` after `mark`, its wrapped lines indented under the text.
-fn marked(mark: &str, text: &str, style: Style, room: Room) -> Vec<Line<'static>> {
-    hanging(text, room.width, &format!("{mark} "), "  ")
-        .into_iter()
-        .map(|l| Line::from(Span::styled(l, style)))
-        .collect()
 }
 
 /// The requests behind the numbers: the sample size of the quantiles.
@@ -264,15 +235,6 @@ fn span(seconds: u64) -> String {
 fn trimmed(score: f64) -> String {
     let text = format!("{score:.2}");
     text.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// At most `max` characters, the cut marked with `…`.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-    format!("{kept}…")
 }
 
 #[cfg(test)]
