@@ -188,10 +188,11 @@ pub fn rollback_target(release: &Release, action: Action) -> Option<&Revision> {
     }
 }
 
-/// Whether `release` is linked to a migration at all: by annotation, or
-/// through migration Jobs found for it.
+/// Whether `release` is linked to a migration at all: by annotation, by a
+/// database link, or through migration Jobs found for it.
 pub fn has_migration(release: &Release) -> bool {
     release.migration.is_some()
+        || release.database.is_some()
         || release.annotations.contains_key(MIGRATION_ANNOTATION)
         || release.annotations.contains_key(DATABASE_ANNOTATION)
 }
