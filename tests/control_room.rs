@@ -435,9 +435,14 @@ fn fault(room: &Room, path: &str) {
     ];
     // Right after a restart of the listener a first connection may still
     // break; a client retries, and so does this one.
-    for _ in 0..10 {
+    for attempt in 0..10 {
         let out = room.sim.kubectl(&room.kubectl, &args);
         if out.status.success() {
+            return;
+        }
+        // An outage may close the listener before its answer is out: a
+        // refusal after the first attempt means it has begun.
+        if path.contains("outage") && attempt > 0 && stderr_of(&out).contains("refused") {
             return;
         }
         eprintln!("retrying {path}: {}", stderr_of(&out));
@@ -568,7 +573,8 @@ async fn the_bad_canary_fails_on_screen_and_abort_is_recommended() {
             .tmux
             .wait_for_text("Verdict: Fail", Duration::from_secs(60));
         assert!(
-            screen.contains("metrics say Fail: abort recommended (A)"),
+            // The key, and while the access review runs, why it is off.
+            screen.contains("metrics say Fail: abort recommended (A"),
             "{screen}"
         );
         assert!(screen.contains("gate Fail: error ratio"), "{screen}");
@@ -612,7 +618,7 @@ fn an_undo_after_the_contract_is_blocked_and_the_override_is_audited() {
     ]);
     room.tmux.keys(&["Enter"]);
     room.tmux
-        .wait_for_text("still needs the old schema", Duration::from_secs(60));
+        .wait_for_text("contract ✔", Duration::from_secs(60));
 
     let before = image(&room.rollout("payments")).to_string();
     room.open_dialog("U", "undo payments?");
