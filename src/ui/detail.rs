@@ -70,15 +70,6 @@ fn indented(text: &str, first: &str, style: Style, room: Room) -> Vec<Line<'stat
         .collect()
 }
 
-/// At most `max` characters, the cut marked with `…`.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-    format!("{kept}…")
-}
-
 fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![
         field("Name:", r.key.name.clone(), theme),

@@ -1,8 +1,8 @@
 //! `?`: every binding from the keymap, with whether it works here and, if
 //! not, why.
 
-use super::centred;
 use super::theme::Theme;
+use super::{centred, cut};
 use crate::app::State;
 use crate::app::keymap::Command;
 use crate::app::state::View;
@@ -75,21 +75,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .max()
         .unwrap_or(0)
         .max("KEY".len());
-    let rows: Vec<Row<'_>> = entries
-        .into_iter()
-        .map(|(label, what, reason)| {
-            let (status, style) = match reason {
-                None => ("active".to_string(), theme.fg(theme.ok)),
-                Some(why) => (format!("off: {why}"), theme.muted()),
-            };
-            Row::new(vec![
-                Cell::from(Span::styled(label, theme.heading())),
-                Cell::from(what),
-                Cell::from(Span::styled(status, style)),
-            ])
+    let statuses: Vec<String> = entries
+        .iter()
+        .map(|(_, _, reason)| match reason {
+            None => "active".to_string(),
+            Some(why) => format!("off: {why}"),
         })
         .collect();
-    let height = u16::try_from(rows.len())
+    let height = u16::try_from(entries.len())
         .unwrap_or(u16::MAX)
         .saturating_add(3);
     // Inside the view's border, like the confirmation; when the table needs
@@ -100,12 +93,39 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     } else {
         centred(area, area.width.saturating_sub(4).max(40), height)
     };
+    // The reasons matter more than the descriptions: they get what they
+    // need, up to half of the room; whatever is cut says so with `…`.
+    let room = usize::from(popup.width.saturating_sub(2)).saturating_sub(key_width + 2);
+    let longest = statuses
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0);
+    let here_width = longest.min((room / 2).max(20)).min(room);
+    let what_width = room.saturating_sub(here_width);
+    let rows: Vec<Row<'_>> = entries
+        .into_iter()
+        .zip(statuses)
+        .map(|((label, what, reason), status)| {
+            let style = if reason.is_none() {
+                theme.fg(theme.ok)
+            } else {
+                theme.muted()
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(label, theme.heading())),
+                Cell::from(cut(what, what_width)),
+                Cell::from(Span::styled(cut(&status, here_width), style)),
+            ])
+        })
+        .collect();
+    let width = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
     let table = Table::new(
         rows,
         [
-            Constraint::Length(u16::try_from(key_width).unwrap_or(u16::MAX)),
-            Constraint::Fill(3),
-            Constraint::Fill(2),
+            Constraint::Length(width(key_width)),
+            Constraint::Length(width(what_width)),
+            Constraint::Length(width(here_width)),
         ],
     )
     .header(Row::new(["KEY", "WHAT IT DOES", "HERE"]).style(theme.heading()))

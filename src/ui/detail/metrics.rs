@@ -5,10 +5,11 @@
 
 mod table;
 
-use super::{Room, cut, field, marked, section};
+use super::{Room, field, marked, section};
 use crate::app::State;
 use crate::model::metrics::{ReleaseMetrics, Verdict, controller_opinion, disagrees};
 use crate::model::{Release, ReleaseKey};
+use crate::ui::cut;
 use crate::ui::theme::Theme;
 use crate::ui::{age, gate_mark, gate_word, hanging, verdict_mark};
 use ratatui::layout::Rect;

@@ -5,7 +5,7 @@
 //! database's last reading says (its tools' tables, the sessions waiting
 //! for locks, the index builds).
 
-use super::{Room, cut, field, indented, marked, section};
+use super::{Room, field, indented, marked, section};
 use crate::app::State;
 use crate::app::state::DatabaseState;
 use crate::model::migration::{
@@ -14,6 +14,7 @@ use crate::model::migration::{
     has_migration,
 };
 use crate::model::{Attention, Release};
+use crate::ui::cut;
 use crate::ui::theme::Theme;
 use crate::ui::{age, hanging, phase_mark, schema_rollback};
 use chrono::{DateTime, Utc};
