@@ -683,3 +683,91 @@ fn a_stopped_database_shows_its_error_and_age_and_rollback_safety_unknown() {
     room.tmux.keys(&["Escape"]);
     room.tmux.wait_for_text("unreadable since", SCREEN);
 }
+
+impl Room {
+    fn object(&self, kind: &str, name: &str) -> Value {
+        serde_json::from_str(&self.kubectl(&["get", kind, name, "-n", "shop", "-o", "json"]))
+            .expect("object JSON")
+    }
+
+    /// Poll an object through kubectl until `cond` holds.
+    fn wait_object(&self, kind: &str, name: &str, what: &str, cond: impl Fn(&Value) -> bool) {
+        let start = std::time::Instant::now();
+        while !cond(&self.object(kind, name)) {
+            assert!(
+                start.elapsed() < API,
+                "gave up waiting for {what}\nscreen:\n{}",
+                self.tmux.screen()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Open the action's dialog on the shown release and confirm it.
+    fn act(&self, key: &str, title: &str) {
+        self.open_dialog(key, title);
+        self.tmux.keys(&["y"]);
+    }
+}
+
+#[test]
+fn deployment_and_flagger_actions_by_keystroke() {
+    let Some(room) = room(
+        "deployment_and_flagger_actions_by_keystroke",
+        &["--scenario", "default"],
+        "--context sim-admin -n shop",
+    ) else {
+        return;
+    };
+    // A Deployment: pause, resume as kubectl does, restart.
+    room.find("frontend");
+    room.act("p", "pause frontend?");
+    room.wait_object("deploy", "frontend", "paused", |d| {
+        d["spec"]["paused"] == true
+    });
+    room.tmux
+        .wait_for_text("pause frontend: 1 patch accepted", SCREEN);
+    room.act("p", "resume frontend?");
+    room.wait_object("deploy", "frontend", "resumed", |d| {
+        d["spec"]["paused"] != true
+    });
+    room.act("C-r", "restart frontend?");
+    room.wait_object("deploy", "frontend", "restarted", |d| {
+        d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string()
+    });
+
+    // A Flagger canary: suspend and resume.
+    room.tmux.keys(&["Escape"]);
+    room.tmux.keys(&["/"]);
+    room.tmux.keys(&["C-u"]);
+    room.tmux.type_text("search");
+    room.tmux.keys(&["Enter"]);
+    room.tmux.wait_for_text("search", SCREEN);
+    room.act("p", "pause search?");
+    room.wait_object("canary", "search", "suspended", |c| {
+        c["spec"]["suspend"] == true
+    });
+    room.act("p", "resume search?");
+    room.wait_object("canary", "search", "resumed", |c| {
+        c["spec"]["suspend"] == false
+    });
+
+    let audit = room.audit_lines();
+    let done: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|l| l["stage"] == "done")
+        .filter_map(|l| Some((l["name"].as_str()?, l["action"].as_str()?)))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            ("frontend", "pause"),
+            ("frontend", "resume"),
+            ("frontend", "restart"),
+            ("search", "pause"),
+            ("search", "resume"),
+        ],
+        "{audit:#?}"
+    );
+}

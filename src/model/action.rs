@@ -412,8 +412,10 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
             format!("pauses {name}: no new ReplicaSet changes until resumed"),
         )),
         Action::Resume if !r.spec_paused => Err("not paused".into()),
+        // What `kubectl rollout resume` sends: the two-way merge of the
+        // object before and after, where a false `paused` is left out.
         Action::Resume => Ok((
-            strategic(json!({"spec": {"paused": false}})),
+            strategic(json!({"spec": {"paused": null}})),
             format!("resumes {name}: the rolling update continues"),
         )),
         Action::Restart if r.spec_paused => {

@@ -284,7 +284,7 @@ fn deployment_pause_resume_and_restart() {
     let paused = frontend_with(json!({"spec": {"paused": true}}));
     assert_eq!(
         requests(&paused, Action::Resume),
-        vec![strategic(json!({"spec": {"paused": false}}))]
+        vec![strategic(json!({"spec": {"paused": null}}))]
     );
     assert_eq!(
         refusal(&paused, Action::Restart),
