@@ -181,15 +181,23 @@ pub fn judge(settings: &MetricsSettings, target: &Target, measured: Measured) ->
             (None, None)
         }
     };
+    let side = if target.preview { "preview" } else { "canary" };
     let low_traffic = match canary_requests {
         Some(n) if n < settings.min_canary_requests => Some(format!(
-            "low traffic: the canary served {n:.0} requests in {}, fewer than {:.0}: its quantiles mean little",
+            "low traffic: the {side} served {n:.0} requests in {}, fewer than {:.0}: its quantiles mean little",
             promql_duration(settings.window),
             settings.min_canary_requests
         )),
-        None if errors.is_empty() => Some("low traffic: no canary requests in the window".into()),
+        None if errors.is_empty() => Some(format!("low traffic: no {side} requests in the window")),
         _ => None,
-    };
+    }
+    .map(|warning| {
+        if target.preview {
+            format!("{warning} (a blue-green preview gets no production traffic before promotion)")
+        } else {
+            warning
+        }
+    });
     let gates: Vec<_> = settings
         .gates
         .iter()

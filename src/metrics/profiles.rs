@@ -218,6 +218,8 @@ pub struct Target {
     pub baseline_app: Option<String>,
     pub profile: Profile,
     pub sides: Sides,
+    /// A blue-green preview: it serves no production traffic until promoted.
+    pub preview: bool,
 }
 
 /// The target of a release under its profile, or why it has none.
@@ -227,6 +229,7 @@ pub fn target(release: &Release, context_default: Profile) -> Result<Target, Str
         key: release.key.clone(),
         app: app_of(release).to_string(),
         baseline_app: release.flagger.as_ref().map(|f| f.primary.clone()),
+        preview: release.blue_green.is_some(),
         profile,
         sides: sides(profile, release)?,
     })

@@ -430,6 +430,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_blue_green_preview_without_traffic_says_why() {
+        use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
+        let release = Fixture::load(&[ARGO_BLUE_GREEN]).release(Kind::Rollout, "payments");
+        let t = target(&release, Profile::Generic).unwrap();
+        assert!(t.preview);
+        let versions = HashMap::from([(
+            t.sides.baseline.clone(),
+            per_second(50.0, 0.001, 80.0, 220.0),
+        )]);
+        let backend = Backend::Local(Arc::new(Steady(versions)));
+        let m = measure(&backend, &MetricsSettings::default(), &t, Utc::now()).await;
+        assert_eq!(m.verdict.verdict, Verdict::NoData);
+        let warning = m.low_traffic.unwrap_or_default();
+        assert!(
+            warning.contains("no preview requests")
+                && warning.contains("no production traffic before promotion"),
+            "{warning}"
+        );
+    }
+
+    #[tokio::test]
     async fn an_unreachable_prometheus_is_no_data_after_one_query_per_metric() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", closed.local_addr().unwrap());
