@@ -453,9 +453,30 @@ pub async fn report(
     })
 }
 
+/// The latest phase that began and its state, and whether a rollback is
+/// unsafe (`!`) or unknown (`?`): `contract:done!`.
+fn schema_cell(m: &MigrationStatus) -> String {
+    use crate::model::migration::PhaseState;
+    let phase = m
+        .phases
+        .iter()
+        .rev()
+        .find(|p| p.state != PhaseState::Pending)
+        .or_else(|| m.phases.first());
+    let mark = match &m.rollback_safety {
+        Some(RollbackSafety::Unsafe(_)) => "!",
+        Some(RollbackSafety::Unknown(_)) => "?",
+        _ => "",
+    };
+    match phase {
+        Some(p) => format!("{}:{}{mark}", p.name.word(), p.state.word()),
+        None => format!("linked{mark}"),
+    }
+}
+
 pub fn table(report: &StatusReport) -> String {
     let mut out = format!(
-        "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {}\n",
+        "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {:<18} {}\n",
         "KIND",
         "NAME",
         "STRATEGY",
@@ -465,6 +486,7 @@ pub fn table(report: &StatusReport) -> String {
         "CANARY",
         "STABLE",
         "VERDICT",
+        "SCHEMA",
         "ATTENTION"
     );
     for r in &report.releases {
@@ -488,8 +510,9 @@ pub fn table(report: &StatusReport) -> String {
             .as_ref()
             .filter(|m| m.versions.is_some())
             .map_or("-", |m| m.verdict.word());
+        let schema = r.migration.as_ref().map_or("-".to_string(), schema_cell);
         out.push_str(&format!(
-            "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {}\n",
+            "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {:<18} {}\n",
             r.kind,
             name,
             r.strategy,
@@ -499,6 +522,7 @@ pub fn table(report: &StatusReport) -> String {
             image(&r.canary_image),
             image(&r.stable_image),
             verdict,
+            schema,
             r.attention.join("; ")
         ));
     }
