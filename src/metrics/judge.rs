@@ -237,17 +237,10 @@ pub fn judge(settings: &MetricsSettings, target: &Target, measured: Measured) ->
 }
 
 fn error_judgement(cfg: &MetricJudgeConfig, error: &str) -> metrics::MetricJudgement {
-    metrics::MetricJudgement {
-        label: cfg.label.clone(),
-        critical: cfg.critical,
-        class: metrics::MetricClass::Error,
-        reason: format!("{}: not measured: {error}", cfg.label),
-        p_value: None,
-        ratio: None,
-        shift: None,
-        baseline_mean: None,
-        canary_mean: None,
-        n_baseline: 0,
-        n_canary: 0,
-    }
+    metrics::MetricJudgement::without_samples(
+        &cfg.label,
+        cfg.critical,
+        metrics::MetricClass::Error,
+        format!("{}: not measured: {error}", cfg.label),
+    )
 }

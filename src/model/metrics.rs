@@ -414,6 +414,30 @@ pub struct MetricJudgement {
     pub n_canary: usize,
 }
 
+impl MetricJudgement {
+    /// A judgement made without comparing samples (nothing measured).
+    pub fn without_samples(
+        label: &str,
+        critical: bool,
+        class: MetricClass,
+        reason: String,
+    ) -> MetricJudgement {
+        MetricJudgement {
+            label: label.to_string(),
+            critical,
+            class,
+            reason,
+            p_value: None,
+            ratio: None,
+            shift: None,
+            baseline_mean: None,
+            canary_mean: None,
+            n_baseline: 0,
+            n_canary: 0,
+        }
+    }
+}
+
 fn mean(values: &[f64]) -> Option<f64> {
     (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }

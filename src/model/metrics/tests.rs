@@ -317,19 +317,7 @@ fn gates_without_values_have_no_data() {
 }
 
 fn judged(label: &str, class: MetricClass, critical: bool) -> MetricJudgement {
-    MetricJudgement {
-        label: label.into(),
-        critical,
-        class,
-        reason: format!("{label} reason"),
-        p_value: None,
-        ratio: None,
-        shift: None,
-        baseline_mean: None,
-        canary_mean: None,
-        n_baseline: 0,
-        n_canary: 0,
-    }
+    MetricJudgement::without_samples(label, critical, class, format!("{label} reason"))
 }
 
 fn gate(outcome: GateOutcome) -> GateResult {
