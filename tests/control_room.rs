@@ -14,9 +14,11 @@ use support::{ServeProcess, require_program, stderr_of, stdout_of};
 const SCREEN: Duration = Duration::from_secs(30);
 const API: Duration = Duration::from_secs(60);
 
+/// Fields drop in order: tmux must go while its socket, in the
+/// simulator's folder, still exists.
 struct Room {
-    sim: ServeProcess,
     tmux: Tmux,
+    sim: ServeProcess,
     kubectl: PathBuf,
     audit: PathBuf,
 }
