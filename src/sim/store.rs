@@ -1019,6 +1019,20 @@ mod tests {
         lookup("argoproj.io", "v1alpha1", "rollouts").unwrap()
     }
 
+    /// A merge patch of rollout `name` in shop.
+    fn merge(s: &Store, name: &str, body: &str, target: Target) -> Arc<Value> {
+        s.patch(
+            ro(),
+            "shop",
+            name,
+            PatchKind::Merge,
+            body.as_bytes(),
+            target,
+            false,
+        )
+        .unwrap()
+    }
+
     fn rv_of(v: &Value) -> u64 {
         v["metadata"]["resourceVersion"]
             .as_str()
@@ -1089,30 +1103,14 @@ mod tests {
             crate::sim::time::timestamp(s.clock().now())
         );
 
-        let status_only = br#"{"status":{"phase":"Degraded"}}"#;
-        let v = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                status_only,
-                Target::Status,
-                false,
-            )
-            .unwrap();
+        let v = merge(
+            &s,
+            "a",
+            r#"{"status":{"phase":"Degraded"}}"#,
+            Target::Status,
+        );
         assert_eq!(v["metadata"]["generation"], 7, "status is not spec");
-        let v = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"spec":{"replicas":3}}"#,
-                Target::Main,
-                false,
-            )
-            .unwrap();
+        let v = merge(&s, "a", r#"{"spec":{"replicas":3}}"#, Target::Main);
         assert_eq!(v["metadata"]["generation"], 8);
         assert_eq!(v["metadata"]["uid"], given["metadata"]["uid"]);
     }
@@ -1170,43 +1168,23 @@ mod tests {
             false,
         )
         .unwrap();
-        let v = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"status":{"abort":true}}"#,
-                Target::Status,
-                false,
-            )
-            .unwrap();
+        let v = merge(&s, "a", r#"{"status":{"abort":true}}"#, Target::Status);
         assert_eq!(v["metadata"]["generation"], 1);
         assert_eq!(v["status"]["abort"], true);
-        let v = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"spec":{"paused":true},"status":{"abort":false}}"#,
-                Target::Main,
-                false,
-            )
-            .unwrap();
+        let v = merge(
+            &s,
+            "a",
+            r#"{"spec":{"paused":true},"status":{"abort":false}}"#,
+            Target::Main,
+        );
         assert_eq!(v["metadata"]["generation"], 2);
         assert_eq!(v["status"]["abort"], true, "main resource ignores status");
-        let v2 = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"metadata":{"labels":{"x":"y"}}}"#,
-                Target::Main,
-                false,
-            )
-            .unwrap();
+        let v2 = merge(
+            &s,
+            "a",
+            r#"{"metadata":{"labels":{"x":"y"}}}"#,
+            Target::Main,
+        );
         assert_eq!(v2["metadata"]["generation"], 2);
         assert!(rv_of(&v2) > rv_of(&v));
     }
@@ -1223,17 +1201,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        let b = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"spec":{"replicas":1}}"#,
-                Target::Main,
-                false,
-            )
-            .unwrap();
+        let b = merge(&s, "a", r#"{"spec":{"replicas":1}}"#, Target::Main);
         assert_eq!(a, b);
     }
 
@@ -1394,16 +1362,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        s.patch(
-            ro(),
-            "shop",
-            "a",
-            PatchKind::Merge,
-            br#"{"spec":{"x":1}}"#,
-            Target::Main,
-            false,
-        )
-        .unwrap();
+        merge(&s, "a", r#"{"spec":{"x":1}}"#, Target::Main);
         let start = s.watch(ro(), Some(rv_of(&a))).unwrap();
         assert_eq!(start.initial.len(), 1);
         assert_eq!(start.initial[0].event, EventType::Modified);
