@@ -152,7 +152,8 @@ pub struct ServeArgs {
     /// Pods per release of the `scale` scenario.
     #[arg(long, default_value_t = 20)]
     pub pods: usize,
-    /// Serve these objects (YAML or JSON) as they are, with no controllers.
+    /// Serve these objects (YAML or JSON, such as `kubectl get -o yaml` writes) as they
+    /// are, with no controllers: uids, generations and statuses are kept.
     #[arg(long)]
     pub seed_file: Option<PathBuf>,
     /// Serve a small fixed set of objects as they are, with no controllers.

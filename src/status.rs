@@ -330,7 +330,7 @@ async fn measure_all(
     let measured = futures::stream::iter(all)
         .map(|r| async move {
             match crate::metrics::profiles::target(r, profile) {
-                Ok(t) => measure(backend, settings, &t, at).await,
+                Ok(t) => measure(backend, settings, &t, at, None).await,
                 Err(why) => ReleaseMetrics::not_compared(
                     description_ref,
                     settings.window.as_secs(),

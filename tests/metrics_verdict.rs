@@ -65,11 +65,11 @@ fn comparison<'a>(metrics: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{id} in {metrics:#}"))
 }
 
-/// Status reports every `every` until `done` holds for one, or `timeout`.
+/// Status reports every two seconds until `done` holds for one, or `timeout`.
 fn poll(
     timeout: Duration,
     mut read: impl FnMut() -> Value,
-    done: impl Fn(&Value) -> bool,
+    mut done: impl FnMut(&Value) -> bool,
 ) -> Result<Value, Value> {
     let started = Instant::now();
     loop {
@@ -82,6 +82,18 @@ fn poll(
         }
         std::thread::sleep(Duration::from_secs(2));
     }
+}
+
+/// The bad-canary scenario with text replaced, as a scenario file.
+fn bad_canary_with(dir: &Path, name: &str, edits: &[(&str, &str)]) -> String {
+    let mut text = include_str!("../src/sim/scenarios/bad-canary.yaml").to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "the scenario has {from:?}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).expect("write the scenario");
+    path.display().to_string()
 }
 
 fn serve_with_metrics(scenario: &str) -> (ServeProcess, SocketAddr) {
@@ -125,28 +137,58 @@ fn assert_within_one_percent(shown: &Value, direct: f64, what: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bad_canary_fails_on_errors_and_p95_with_the_numbers_promql_gives() {
     const TEST: &str = "the_bad_canary_fails_on_errors_and_p95";
-    let (sim, metrics_addr) = serve_with_metrics("bad-canary");
+    // A long pause before the analysis, so that the canary keeps serving
+    // through every refresh read here.
+    let scenarios = tempfile::tempdir().unwrap();
+    let scenario = bad_canary_with(
+        scenarios.path(),
+        "bad-canary-paused",
+        &[("pause: {duration: 1m}", "pause: {duration: 10m}")],
+    );
+    let (sim, metrics_addr) = serve_with_metrics(&scenario);
     let Some(prometheus) = PrometheusProcess::start(TEST, &[metrics_addr]).await else {
         return;
     };
     let config = write_config(&sim, &format!("{SHORT_WINDOWS}{SUCCESS_RATIO}"));
     let url = format!("http://{}", prometheus.addr);
-    // The scenario's own analysis aborts the rollout about a minute after
-    // the canary starts: the verdict must come before that.
+    let both_high = |m: &Value| {
+        ["error_ratio", "p95_latency"]
+            .iter()
+            .all(|id| comparison(m, id)["verdict"] == "high")
+    };
     let report = tokio::task::block_in_place(|| {
         poll(
             Duration::from_secs(60),
             || status(&sim, &config, &url, Some("checkout")),
             |r| {
                 let m = metrics_of(r, "checkout");
-                m["verdict"] == "fail"
-                    && ["error_ratio", "p95_latency"]
-                        .iter()
-                        .all(|id| comparison(m, id)["verdict"] == "high")
+                m["verdict"] == "fail" && both_high(m)
             },
         )
     })
     .unwrap_or_else(|last| panic!("no Fail with both metrics High in time: {last:#}"));
+    // The refreshes that follow, each at a later step of the grid, stay
+    // High: a steady bad canary never flickers to NoData. Each status is a
+    // process of its own, so this is the aligned grid's doing alone: no
+    // class is held over from an earlier refresh.
+    let mut steps = std::collections::BTreeSet::new();
+    tokio::task::block_in_place(|| {
+        poll(
+            Duration::from_secs(60),
+            || status(&sim, &config, &url, Some("checkout")),
+            |r| {
+                let m = metrics_of(r, "checkout");
+                assert!(both_high(m), "High, then: {m:#}");
+                let at = chrono::DateTime::parse_from_rfc3339(m["measuredAt"].as_str().unwrap())
+                    .unwrap()
+                    .timestamp_millis();
+                assert_eq!(at % 2000, 0, "measured at a multiple of the 2 s step: {at}");
+                steps.insert(at);
+                steps.len() >= 5
+            },
+        )
+    })
+    .unwrap_or_else(|last| panic!("five refreshes at distinct steps in time: {last:#}"));
     let metrics = metrics_of(&report, "checkout");
     let error_ratio = comparison(metrics, "error_ratio");
     let p95 = comparison(metrics, "p95_latency");
@@ -228,22 +270,17 @@ fn empty_answer() -> Answer {
     }
 }
 
-/// The bad-canary scenario with `replicas` pods, as a scenario file.
-fn bad_canary_with(dir: &Path, replicas: usize) -> String {
-    let text = include_str!("../src/sim/scenarios/bad-canary.yaml")
-        .replace("replicas: 5", &format!("replicas: {replicas}"));
-    let path = dir.join(format!("bad-canary-{replicas}.yaml"));
-    std::fs::write(&path, text).expect("write the scenario");
-    path.display().to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_queries_per_refresh_do_not_grow_with_the_pods() {
     let scenarios = tempfile::tempdir().unwrap();
     let mut counts = Vec::new();
     for replicas in [2, 200] {
-        let sim =
-            ServeProcess::start_with(&["--scenario", &bad_canary_with(scenarios.path(), replicas)]);
+        let scenario = bad_canary_with(
+            scenarios.path(),
+            &format!("bad-canary-{replicas}"),
+            &[("replicas: 5", &format!("replicas: {replicas}"))],
+        );
+        let sim = ServeProcess::start_with(&["--scenario", &scenario]);
         let config = write_config(&sim, SHORT_WINDOWS);
         let server = FakeServer::start(empty_answer(), "", Duration::ZERO, None).await;
         let report = tokio::task::block_in_place(|| {
@@ -266,7 +303,10 @@ async fn the_queries_per_refresh_do_not_grow_with_the_pods() {
         );
         let before = server.received().len();
         status(&sim, &config, &server.url, Some("checkout"));
-        counts.push(server.received().len() - before);
+        let received = server.received();
+        let sent = &received[before..];
+        counts.push(sent.len());
+        assert_one_moment(sent);
     }
     assert_eq!(
         counts[0], counts[1],
@@ -277,6 +317,45 @@ async fn the_queries_per_refresh_do_not_grow_with_the_pods() {
         counts[0], 11,
         "5 metrics × (instant + range) + the request count"
     );
+}
+
+/// The queries of one refresh describe one moment, on the step's grid: the
+/// instant queries' `time` is the range queries' `end`, a multiple of the
+/// 2 s step, and `start` is the 30 s window before it.
+fn assert_one_moment(sent: &[support::fake_prometheus::Received]) {
+    let params =
+        |r: &support::fake_prometheus::Received| -> std::collections::HashMap<String, String> {
+            let query = match r.method.as_str() {
+                "POST" => r.body.as_str(),
+                _ => r.target.split_once('?').map_or("", |(_, q)| q),
+            };
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect()
+        };
+    let seconds = |p: &std::collections::HashMap<String, String>, name: &str| -> f64 {
+        p.get(name)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {p:?}"))
+    };
+    let all: Vec<_> = sent.iter().map(params).collect();
+    let moment = seconds(
+        &all[0],
+        if all[0].contains_key("time") {
+            "time"
+        } else {
+            "end"
+        },
+    );
+    assert_eq!(moment % 2.0, 0.0, "{moment} on the 2 s grid");
+    for p in &all {
+        if p.contains_key("time") {
+            assert_eq!(seconds(p, "time"), moment, "{p:?}");
+        } else {
+            assert_eq!(seconds(p, "end"), moment, "{p:?}");
+            assert_eq!(seconds(p, "start"), moment - 30.0, "{p:?}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -258,7 +258,7 @@ fn measured(state: &mut State, name: &str, measured: Measured) {
         measured.metrics.len(),
         "one fetch per default metric"
     );
-    let metrics = judge::judge(&settings, &target, measured);
+    let metrics = judge::judge(&settings, &target, measured, None);
     update(
         state,
         Msg::Metrics {

@@ -138,8 +138,30 @@ pub struct Measured {
     pub warnings: Vec<String>,
 }
 
-/// The comparisons, gates and verdict of one release.
-pub fn judge(settings: &MetricsSettings, target: &Target, measured: Measured) -> ReleaseMetrics {
+/// The comparisons, gates and verdict of one release. `previous` is the
+/// release's last result, whose classes may be held over a refresh that
+/// falls a sample short (see [`metrics::classify_after`]); it counts only
+/// while the same two versions are compared.
+pub fn judge(
+    settings: &MetricsSettings,
+    target: &Target,
+    measured: Measured,
+    previous: Option<&ReleaseMetrics>,
+) -> ReleaseMetrics {
+    let versions = ComparedVersions {
+        label: target.sides.label.clone(),
+        baseline: target.sides.baseline.clone(),
+        canary: target.sides.canary.clone(),
+    };
+    let previous_judgement = |metric: &str| {
+        previous
+            .filter(|p| p.versions.as_ref() == Some(&versions))?
+            .comparisons
+            .iter()
+            .find(|c| c.metric == metric)?
+            .judgement
+            .as_ref()
+    };
     let mut errors = Vec::new();
     let mut note_error = |label: &str, e: &str| {
         let line = format!("{label}: {e}");
@@ -161,7 +183,12 @@ pub fn judge(settings: &MetricsSettings, target: &Target, measured: Measured) ->
             };
             let judgement = def.judge.as_ref().map(|cfg| match &error {
                 Some(e) => error_judgement(cfg, e),
-                None => metrics::classify(&baseline.samples, &canary.samples, cfg),
+                None => metrics::classify_after(
+                    previous_judgement(&def.id),
+                    &baseline.samples,
+                    &canary.samples,
+                    cfg,
+                ),
             });
             Comparison {
                 metric: def.id.clone(),
@@ -219,11 +246,7 @@ pub fn judge(settings: &MetricsSettings, target: &Target, measured: Measured) ->
         window_seconds: settings.window.as_secs(),
         step_seconds: settings.step.as_secs(),
         measured_at: measured.at,
-        versions: Some(ComparedVersions {
-            label: target.sides.label.clone(),
-            baseline: target.sides.baseline.clone(),
-            canary: target.sides.canary.clone(),
-        }),
+        versions: Some(versions),
         baseline_requests,
         canary_requests,
         low_traffic,

@@ -9,6 +9,7 @@ use crate::model::ReleaseKey;
 use crate::model::metrics::{ReleaseMetrics, SideValue};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -63,18 +64,50 @@ impl Backend {
     }
 }
 
-/// Measure and judge one release now.
+/// Measure and judge one release now; `previous` is its last result, if
+/// any (see [`judge`]).
 pub async fn measure(
     backend: &Backend,
     settings: &MetricsSettings,
     target: &Target,
     at: DateTime<Utc>,
+    previous: Option<&ReleaseMetrics>,
 ) -> ReleaseMetrics {
     let measured = match backend {
         Backend::Prometheus(p) => measure_prometheus(p, settings, target, at).await,
         Backend::Local(l) => measure_local(l.as_ref(), settings, target, at),
     };
-    judge(settings, target, measured)
+    judge(settings, target, measured, previous)
+}
+
+/// The moments one refresh asks Prometheus about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryGrid {
+    /// The first sample of the range query.
+    pub start: DateTime<Utc>,
+    /// The last sample of the range query, and the instant query's time:
+    /// the current values and the samples describe the same moment.
+    pub end: DateTime<Utc>,
+}
+
+/// Align a refresh at `at` to the step, as Grafana and Prometheus's own
+/// graph do: `end` is `at` floored to a multiple of `step`, `start` the
+/// window before it, rounded up to a multiple of `step` so no sample lies
+/// outside the window. Every refresh within one step then asks for the
+/// same samples, and consecutive steps share all but the ends; an
+/// unaligned grid moves with each refresh and changes which scrapes each
+/// sample's rate sees, so the sample count wobbles.
+pub fn query_grid(at: DateTime<Utc>, window: Duration, step: Duration) -> QueryGrid {
+    let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let end_ms = at.timestamp_millis().div_euclid(step_ms) * step_ms;
+    let earliest = end_ms.saturating_sub(window_ms);
+    let start_ms = earliest.saturating_add(step_ms - 1).div_euclid(step_ms) * step_ms;
+    let moment = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or(at);
+    QueryGrid {
+        start: moment(start_ms),
+        end: moment(end_ms),
+    }
 }
 
 async fn measure_prometheus(
@@ -85,7 +118,7 @@ async fn measure_prometheus(
 ) -> Measured {
     let window = promql_duration(settings.window);
     let interval = promql_duration(settings.rate_interval);
-    let start = at - chrono::Duration::from_std(settings.window).unwrap_or_default();
+    let grid = query_grid(at, settings.window, settings.step);
     let query_text = |query: &MetricQuery, range: &str| match query {
         MetricQuery::Red(m) => super::profiles::red_query(target, *m, range),
         MetricQuery::Custom(template) => TemplateVars {
@@ -102,14 +135,14 @@ async fn measure_prometheus(
         let samples = query_text(&query, &interval);
         async move {
             let (current, samples) = futures::join!(
-                prometheus.query(&current, at),
-                prometheus.query_range(&samples, start, at, settings.step),
+                prometheus.query(&current, grid.end),
+                prometheus.query_range(&samples, grid.start, grid.end, settings.step),
             );
             (current, samples)
         }
     };
     let requests_query = super::profiles::red_query(target, RedMetric::Requests, &window);
-    let requests = prometheus.query(&requests_query, at);
+    let requests = prometheus.query(&requests_query, grid.end);
     let (fetched, requests) = futures::join!(
         futures::future::join_all(settings.metrics.iter().map(|m| one_metric(m.query.clone()))),
         requests
@@ -148,7 +181,7 @@ async fn measure_prometheus(
     });
     Measured {
         source: format!("Prometheus {}", prometheus.base_url()),
-        at,
+        at: grid.end,
         metrics,
         requests,
         warnings,
@@ -254,19 +287,31 @@ impl MetricsTask {
     pub fn spawn(backend: Backend, settings: Arc<MetricsSettings>, sink: MetricsSink) -> Self {
         let (targets, mut rx) = watch::channel(Vec::<Target>::new());
         let task = tokio::spawn(async move {
+            // Each release's last result: the judge may hold a class from it.
+            let mut last: HashMap<ReleaseKey, ReleaseMetrics> = HashMap::new();
             loop {
                 let current = rx.borrow_and_update().clone();
+                // Releases no longer measured are forgotten with the old map.
+                let mut previous = std::mem::take(&mut last);
+                let jobs: Vec<_> = current
+                    .into_iter()
+                    .map(|t| {
+                        let p = previous.remove(&t.key);
+                        (t, p)
+                    })
+                    .collect();
                 let at = Utc::now();
                 let backend = &backend;
                 let settings = &settings;
-                let mut results = futures::stream::iter(current)
-                    .map(|t| async move {
-                        let m = measure(backend, settings, &t, at).await;
+                let mut results = futures::stream::iter(jobs)
+                    .map(|(t, previous)| async move {
+                        let m = measure(backend, settings, &t, at, previous.as_ref()).await;
                         (t.key, m)
                     })
                     .buffer_unordered(RELEASES_AT_ONCE);
                 while let Some((key, m)) = results.next().await {
-                    sink(key, m);
+                    sink(key.clone(), m.clone());
+                    last.insert(key, m);
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(settings.refresh) => {}
@@ -297,7 +342,6 @@ mod tests {
     use crate::metrics::prometheus::PrometheusConfig;
     use crate::model::Kind;
     use crate::model::metrics::{MetricClass, Verdict};
-    use std::collections::HashMap;
 
     /// Fixed traffic per version, the same at every moment.
     struct Steady(HashMap<String, TrafficWindow>);
@@ -362,6 +406,7 @@ mod tests {
             &MetricsSettings::default(),
             &checkout(),
             Utc::now(),
+            None,
         )
         .await;
         assert_eq!(m.verdict.verdict, Verdict::Fail, "{:#?}", m.verdict);
@@ -399,11 +444,19 @@ mod tests {
             &settings,
             &checkout(),
             Utc::now(),
+            None,
         )
         .await;
         assert_eq!(m.verdict.verdict, Verdict::Pass, "{:#?}", m.verdict);
 
-        let silent = measure(&local(Some(same), None), &settings, &checkout(), Utc::now()).await;
+        let silent = measure(
+            &local(Some(same), None),
+            &settings,
+            &checkout(),
+            Utc::now(),
+            None,
+        )
+        .await;
         assert_eq!(
             silent.verdict.verdict,
             Verdict::NoData,
@@ -418,6 +471,7 @@ mod tests {
             &settings,
             &checkout(),
             Utc::now(),
+            None,
         )
         .await;
         assert!(
@@ -440,13 +494,100 @@ mod tests {
             per_second(50.0, 0.001, 80.0, 220.0),
         )]);
         let backend = Backend::Local(Arc::new(Steady(versions)));
-        let m = measure(&backend, &MetricsSettings::default(), &t, Utc::now()).await;
+        let m = measure(&backend, &MetricsSettings::default(), &t, Utc::now(), None).await;
         assert_eq!(m.verdict.verdict, Verdict::NoData);
         let warning = m.low_traffic.unwrap_or_default();
         assert!(
             warning.contains("no preview requests")
                 && warning.contains("no production traffic before promotion"),
             "{warning}"
+        );
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn refreshes_within_one_step_ask_for_the_same_samples() {
+        let (window, step) = (Duration::from_secs(300), Duration::from_secs(15));
+        let first = query_grid(utc("2024-05-01T12:00:31.250Z"), window, step);
+        let three_seconds_later = query_grid(utc("2024-05-01T12:00:34.250Z"), window, step);
+        assert_eq!(first, three_seconds_later);
+        assert_eq!(first.end, utc("2024-05-01T12:00:30Z"));
+        assert_eq!(first.start, utc("2024-05-01T11:55:30Z"));
+        let next_step = query_grid(utc("2024-05-01T12:00:45Z"), window, step);
+        assert_eq!(next_step.end - first.end, chrono::Duration::seconds(15));
+        assert_eq!(next_step.start - first.start, chrono::Duration::seconds(15));
+    }
+
+    #[test]
+    fn a_window_that_is_not_whole_steps_starts_inside_it() {
+        let grid = query_grid(
+            utc("2024-05-01T12:00:31Z"),
+            Duration::from_secs(100),
+            Duration::from_secs(15),
+        );
+        assert_eq!(grid.end, utc("2024-05-01T12:00:30Z"));
+        assert_eq!(grid.start, utc("2024-05-01T11:59:00Z"));
+        let sub_second = query_grid(
+            utc("2024-05-01T12:00:31.730Z"),
+            Duration::from_secs(2),
+            Duration::from_millis(500),
+        );
+        assert_eq!(sub_second.end, utc("2024-05-01T12:00:31.500Z"));
+        assert_eq!(sub_second.start, utc("2024-05-01T12:00:29.500Z"));
+    }
+
+    #[tokio::test]
+    async fn a_class_is_held_over_one_short_refresh_of_the_same_versions() {
+        let settings = MetricsSettings {
+            window: Duration::from_secs(60),
+            step: Duration::from_secs(15),
+            ..MetricsSettings::default()
+        };
+        let backend = local(
+            Some(per_second(96.0, 0.003, 45.0, 140.0)),
+            Some(per_second(24.0, 0.06, 70.0, 260.0)),
+        );
+        // A 60 s window in 15 s steps: 5 samples, the judge's minimum.
+        let full = measure(&backend, &settings, &checkout(), Utc::now(), None).await;
+        assert_eq!(class_of(&full, "p95_latency"), Some(MetricClass::High));
+        let short = MetricsSettings {
+            window: Duration::from_secs(45),
+            ..settings.clone()
+        };
+        let held = measure(&backend, &short, &checkout(), Utc::now(), Some(&full)).await;
+        let p95 = held
+            .comparisons
+            .iter()
+            .find(|c| c.metric == "p95_latency")
+            .unwrap();
+        let judgement = p95.judgement.as_ref().unwrap();
+        assert_eq!(judgement.class, MetricClass::High);
+        assert!(
+            judgement.reason.ends_with("(held: 1 sample short)"),
+            "{}",
+            judgement.reason
+        );
+        assert_eq!(held.verdict.verdict, Verdict::Fail);
+        let fallen = measure(&backend, &short, &checkout(), Utc::now(), Some(&held)).await;
+        assert_eq!(class_of(&fallen, "p95_latency"), Some(MetricClass::NoData));
+
+        let mut other_canary = full.clone();
+        other_canary.versions.as_mut().unwrap().canary = "another".into();
+        let fresh = measure(
+            &backend,
+            &short,
+            &checkout(),
+            Utc::now(),
+            Some(&other_canary),
+        )
+        .await;
+        assert_eq!(
+            class_of(&fresh, "p95_latency"),
+            Some(MetricClass::NoData),
+            "a class is never held over to another canary"
         );
     }
 
@@ -458,7 +599,7 @@ mod tests {
         let prometheus = Prometheus::new(PrometheusConfig::new(url)).unwrap();
         let backend = Backend::Prometheus(prometheus.clone());
         let settings = MetricsSettings::default();
-        let m = measure(&backend, &settings, &checkout(), Utc::now()).await;
+        let m = measure(&backend, &settings, &checkout(), Utc::now(), None).await;
         assert_eq!(m.verdict.verdict, Verdict::NoData, "{:#?}", m.verdict);
         assert!(
             m.errors[0].contains("cannot reach Prometheus"),

@@ -1,7 +1,7 @@
 //! Baseline against canary: the statistics that judge a release's metrics.
 //! Pure: samples and current values come in as arguments, judgements go out.
 //!
-//! Four layers, each usable on its own:
+//! The layers, each usable on its own:
 //!
 //! - [`mann_whitney_u`]: the two-sided Mann–Whitney U test, as SciPy's
 //!   `mannwhitneyu(x, y, alternative="two-sided")` computes it (exact
@@ -11,6 +11,8 @@
 //!   [`MetricClass`] (Pass, High, Low, NoData, Error) in the manner of
 //!   Kayenta's NetflixACAJudge, with the reason written out. The metric's
 //!   name, unit, direction and thresholds come in a [`MetricJudgeConfig`].
+//! - [`classify_after`]: the same, given the previous refresh's judgement:
+//!   a class is held over one refresh whose samples fall one short.
 //! - [`Gate::evaluate`]: an SLO gate on current values (absolute maximum,
 //!   relative ratio, relative delta) into Pass, Fail or NoData.
 //! - [`verdict`]: the metric judgements and gate results into an
@@ -23,7 +25,9 @@ use serde::Serialize;
 use std::fmt;
 
 mod comparison;
+mod hold;
 pub use comparison::*;
+pub use hold::*;
 
 /// SciPy's statistic and two-sided p-value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -412,6 +416,9 @@ pub struct MetricJudgement {
     /// Samples after NaN removal.
     pub n_baseline: usize,
     pub n_canary: usize,
+    /// Set when this is the previous refresh's class, held over one
+    /// refresh that fell a sample short (see [`classify_after`]).
+    pub held: Option<Held>,
 }
 
 impl MetricJudgement {
@@ -434,6 +441,7 @@ impl MetricJudgement {
             canary_mean: None,
             n_baseline: 0,
             n_canary: 0,
+            held: None,
         }
     }
 }
@@ -483,6 +491,7 @@ pub fn classify(baseline: &[f64], canary: &[f64], cfg: &MetricJudgeConfig) -> Me
         canary_mean,
         n_baseline,
         n_canary,
+        held: None,
     };
     let label = &cfg.label;
 

@@ -4,14 +4,17 @@
 
 use super::controllers::workload::{owner_reference, template_hash as pod_template_hash};
 use super::resources;
-use super::store::{Store, Target};
+use super::store::Store;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Load every object of a YAML or JSON file (several documents, or a `List`).
+/// Load every object of a YAML or JSON file (several documents, a `List`
+/// as `kubectl get -o yaml` writes it, or a typed list such as `PodList`
+/// as the API answers it). Objects are restored, not created: a snapshot
+/// of a real cluster keeps its uids, generations and statuses.
 pub fn load_file(store: &Store, path: &Path) -> Result<()> {
     let text = std::fs::read_to_string(path)
         .wrap_err_with(|| format!("reading the seed file {}", path.display()))?;
@@ -19,28 +22,45 @@ pub fn load_file(store: &Store, path: &Path) -> Result<()> {
     for doc in serde_yaml::Deserializer::from_str(&text) {
         let v = Value::deserialize(doc)
             .wrap_err_with(|| format!("parsing the seed file {}", path.display()))?;
-        match v {
-            Value::Null => {}
-            Value::Object(ref m) if m.get("kind").and_then(Value::as_str) == Some("List") => {
-                objects.extend(
-                    m.get("items")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-            }
-            other => objects.push(other),
-        }
+        objects.extend(objects_of(v));
     }
     // Namespaces first, so that namespaced objects find theirs.
     objects.sort_by_key(|o| o["kind"] != "Namespace");
     for obj in objects {
-        insert(store, obj)?;
+        insert(store, obj).wrap_err_with(|| format!("in the seed file {}", path.display()))?;
     }
     Ok(())
 }
 
-/// Store one object as it is, status included.
+/// The objects of one document: itself, or a list's items. The API leaves
+/// kind and apiVersion out of a typed list's items; they are the list's.
+fn objects_of(mut doc: Value) -> Vec<Value> {
+    let list_kind = doc["kind"].as_str().and_then(|k| k.strip_suffix("List"));
+    let item_kind = match list_kind {
+        Some(kind) if doc["items"].is_array() => kind.to_string(),
+        _ if doc.is_null() => return Vec::new(),
+        _ => return vec![doc],
+    };
+    let api_version = doc["apiVersion"].clone();
+    let Value::Array(items) = doc["items"].take() else {
+        return Vec::new();
+    };
+    items
+        .into_iter()
+        .map(|mut item| {
+            if !item_kind.is_empty()
+                && let Some(o) = item.as_object_mut()
+            {
+                o.entry("kind").or_insert_with(|| json!(item_kind));
+                o.entry("apiVersion").or_insert_with(|| api_version.clone());
+            }
+            item
+        })
+        .collect()
+}
+
+/// Store one object as it is, status included: a restore, so uid,
+/// generation and creationTimestamp are kept when given (see [`Store::restore`]).
 pub fn insert(store: &Store, obj: Value) -> Result<Arc<Value>> {
     let api = obj["apiVersion"].as_str().unwrap_or("").to_string();
     let kind = obj["kind"].as_str().unwrap_or("").to_string();
@@ -63,7 +83,7 @@ pub fn insert(store: &Store, obj: Value) -> Result<Arc<Value>> {
         insert(store, namespace(&ns))?;
     }
     store
-        .create(res, &ns, obj, Target::Whole, false)
+        .restore(res, &ns, obj)
         .map_err(|e| eyre!("seeding {kind} {ns}/{name}: {e}"))
 }
 
@@ -364,6 +384,62 @@ mod tests {
         assert_eq!(store.get(cm, "team", "a").unwrap()["data"]["k"], "v");
         std::fs::write(&path, "apiVersion: v9\nkind: Widget\nmetadata: {name: a}\n").unwrap();
         assert!(load_file(&Store::new(Arc::new(Clock::new(0.0))), &path).is_err());
+    }
+
+    #[test]
+    fn a_snapshot_keeps_its_owner_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.yaml");
+        // As `kubectl get ro,rs -o yaml` writes it, then as the API answers a pod list.
+        std::fs::write(
+            &path,
+            r#"apiVersion: v1
+kind: List
+items:
+- apiVersion: argoproj.io/v1alpha1
+  kind: Rollout
+  metadata: {name: web, namespace: team, uid: ro-uid, generation: 7, creationTimestamp: "2024-01-02T03:04:05Z", resourceVersion: "4711"}
+  spec: {replicas: 1}
+  status: {observedGeneration: "7", phase: Healthy}
+- apiVersion: apps/v1
+  kind: ReplicaSet
+  metadata:
+    name: web-abc
+    namespace: team
+    uid: rs-uid
+    generation: 3
+    ownerReferences: [{apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: web, uid: ro-uid, controller: true}]
+  status: {replicas: 1}
+---
+apiVersion: v1
+kind: PodList
+items:
+- metadata:
+    name: web-abc-x
+    namespace: team
+    ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: rs-uid, controller: true}]
+  status: {phase: Running}
+"#,
+        )
+        .unwrap();
+        let store = Store::new(Arc::new(Clock::new(0.0)));
+        load_file(&store, &path).unwrap();
+        let ro = resources::lookup("argoproj.io", "v1alpha1", "rollouts").unwrap();
+        let rs = resources::lookup("apps", "v1", "replicasets").unwrap();
+        let pods = resources::lookup("", "v1", "pods").unwrap();
+        let rollout = store.get(ro, "team", "web").unwrap();
+        assert_eq!(rollout["metadata"]["uid"], "ro-uid");
+        assert_eq!(rollout["metadata"]["generation"], 7);
+        assert_eq!(rollout["status"]["phase"], "Healthy");
+        let owned = store.owned_by(rs, "ro-uid");
+        assert_eq!(owned.len(), 1);
+        assert_eq!(owned[0]["metadata"]["generation"], 3);
+        let pod = &store.owned_by(pods, "rs-uid")[0];
+        assert_eq!(
+            (pod["kind"].as_str(), pod["apiVersion"].as_str()),
+            (Some("Pod"), Some("v1"))
+        );
+        assert_eq!(pod["status"]["phase"], "Running");
     }
 
     #[test]

@@ -358,14 +358,40 @@ impl Store {
         })
     }
 
-    /// Create an object; fills uid, creationTimestamp, resourceVersion, generation.
+    /// Create an object, as a client's POST does: uid, creationTimestamp,
+    /// generation and resourceVersion are the server's, whatever the body says.
     pub fn create(
+        &self,
+        res: &'static ResourceDef,
+        ns: &str,
+        obj: Value,
+        target: Target,
+        dry_run: bool,
+    ) -> Result<Arc<Value>, ApiError> {
+        self.add(res, ns, obj, target, dry_run, Origin::Client)
+    }
+
+    /// Restore an object saved from a cluster, status included: uid,
+    /// creationTimestamp and generation stay as given (so ownerReferences
+    /// still point at their owners) and are assigned only when missing;
+    /// resourceVersion is always the store's.
+    pub fn restore(
+        &self,
+        res: &'static ResourceDef,
+        ns: &str,
+        obj: Value,
+    ) -> Result<Arc<Value>, ApiError> {
+        self.add(res, ns, obj, Target::Whole, false, Origin::Restore)
+    }
+
+    fn add(
         &self,
         res: &'static ResourceDef,
         ns: &str,
         mut obj: Value,
         target: Target,
         dry_run: bool,
+        origin: Origin,
     ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
             return Err(ApiError::bad_request(
@@ -427,16 +453,9 @@ impl Store {
         if st.objects.contains_key(&k) {
             return Err(ApiError::already_exists(res, &name));
         }
-        m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
-        m.insert(
-            "creationTimestamp".into(),
-            json!(super::time::timestamp(self.clock.now())),
-        );
+        assign_identity(m, res, &name, origin, self.clock.now())?;
         m.remove("deletionTimestamp");
         m.remove("resourceVersion");
-        if res.generation {
-            m.insert("generation".into(), json!(1));
-        }
         if res.status
             && target != Target::Whole
             && let Some(o) = obj.as_object_mut()
@@ -745,6 +764,74 @@ impl Store {
     }
 }
 
+/// Who brings an object into the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A client's create: identity fields are the server's.
+    Client,
+    /// A restore: identity fields are kept, only missing ones are assigned.
+    Restore,
+}
+
+/// Fill uid, creationTimestamp and generation: all of them for a client's
+/// create, as a real API server does; for a restore only those missing
+/// (absent, null or empty), after checking that those given are well-formed.
+fn assign_identity(
+    m: &mut Map<String, Value>,
+    res: &'static ResourceDef,
+    name: &str,
+    origin: Origin,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    let kept = |m: &Map<String, Value>, field: &str| {
+        let given = m
+            .get(field)
+            .filter(|v| !v.is_null() && v.as_str() != Some(""));
+        given.filter(|_| origin == Origin::Restore).cloned()
+    };
+    let invalid = |field: &str, value: &Value, why: &str| {
+        ApiError::invalid(
+            res.kind,
+            name,
+            &format!("metadata.{field}"),
+            format!("Invalid value: {value}: {why}"),
+        )
+    };
+    let uid = match kept(m, "uid") {
+        Some(uid) if uid.is_string() => uid,
+        Some(other) => return Err(invalid("uid", &other, "must be a string")),
+        None => json!(uuid::Uuid::new_v4().to_string()),
+    };
+    let created = match kept(m, "creationTimestamp") {
+        Some(t) if super::time::parse_timestamp(&t).is_some() => t,
+        Some(other) => {
+            return Err(invalid(
+                "creationTimestamp",
+                &other,
+                "must be an RFC 3339 time such as 2024-05-01T12:00:00Z",
+            ));
+        }
+        None => json!(super::time::timestamp(now)),
+    };
+    m.insert("uid".into(), uid);
+    m.insert("creationTimestamp".into(), created);
+    if res.generation {
+        let generation = match kept(m, "generation") {
+            Some(g) if g.as_i64().is_some_and(|g| g >= 1) => g,
+            Some(other) => {
+                return Err(invalid(
+                    "generation",
+                    &other,
+                    "must be a whole number from 1",
+                ));
+            }
+            None => json!(1),
+        };
+        m.insert("generation".into(), generation);
+    }
+    Ok(())
+}
+
 fn namespace_def() -> &'static ResourceDef {
     RESOURCES
         .iter()
@@ -932,6 +1019,20 @@ mod tests {
         lookup("argoproj.io", "v1alpha1", "rollouts").unwrap()
     }
 
+    /// A merge patch of rollout `name` in shop.
+    fn merge(s: &Store, name: &str, body: &str, target: Target) -> Arc<Value> {
+        s.patch(
+            ro(),
+            "shop",
+            name,
+            PatchKind::Merge,
+            body.as_bytes(),
+            target,
+            false,
+        )
+        .unwrap()
+    }
+
     fn rv_of(v: &Value) -> u64 {
         v["metadata"]["resourceVersion"]
             .as_str()
@@ -961,6 +1062,102 @@ mod tests {
     }
 
     #[test]
+    fn a_restore_keeps_what_is_given_and_assigns_only_what_is_missing() {
+        let s = store();
+        let given = json!({
+            "metadata": {
+                "name": "a", "uid": "0f4c3d4e-1111-4222-8333-944455556666", "generation": 7,
+                "creationTimestamp": "2024-01-02T03:04:05Z", "resourceVersion": "999",
+                "labels": {"app": "a"}, "annotations": {"note": "kept"},
+            },
+            "spec": {"replicas": 2},
+            "status": {"phase": "Healthy", "observedGeneration": "7"},
+        });
+        let a = s.restore(ro(), "shop", given.clone()).unwrap();
+        for field in [
+            "uid",
+            "generation",
+            "creationTimestamp",
+            "labels",
+            "annotations",
+        ] {
+            assert_eq!(a["metadata"][field], given["metadata"][field], "{field}");
+        }
+        assert_eq!(a["status"], given["status"]);
+        assert_ne!(
+            a["metadata"]["resourceVersion"], "999",
+            "resourceVersion is the store's"
+        );
+
+        let b = s
+            .restore(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": "b", "uid": "", "creationTimestamp": null}}),
+            )
+            .unwrap();
+        assert!(b["metadata"]["uid"].as_str().is_some_and(|u| u.len() == 36));
+        assert_eq!(b["metadata"]["generation"], 1);
+        assert_eq!(
+            b["metadata"]["creationTimestamp"],
+            crate::sim::time::timestamp(s.clock().now())
+        );
+
+        let v = merge(
+            &s,
+            "a",
+            r#"{"status":{"phase":"Degraded"}}"#,
+            Target::Status,
+        );
+        assert_eq!(v["metadata"]["generation"], 7, "status is not spec");
+        let v = merge(&s, "a", r#"{"spec":{"replicas":3}}"#, Target::Main);
+        assert_eq!(v["metadata"]["generation"], 8);
+        assert_eq!(v["metadata"]["uid"], given["metadata"]["uid"]);
+    }
+
+    #[test]
+    fn a_client_create_gets_the_servers_identity_whatever_it_sends() {
+        let s = store();
+        let c = s
+            .create(
+                ro(),
+                "shop",
+                json!({"metadata": {"name": "c", "uid": "mine", "generation": 7,
+                                    "creationTimestamp": "2024-01-02T03:04:05Z"}}),
+                Target::Main,
+                false,
+            )
+            .unwrap();
+        assert_ne!(c["metadata"]["uid"], "mine");
+        assert_eq!(c["metadata"]["generation"], 1);
+        assert_ne!(c["metadata"]["creationTimestamp"], "2024-01-02T03:04:05Z");
+    }
+
+    #[test]
+    fn a_restore_refuses_malformed_identity() {
+        let s = store();
+        for (metadata, field) in [
+            (json!({"name": "a", "uid": 5}), "metadata.uid"),
+            (
+                json!({"name": "a", "creationTimestamp": "yesterday"}),
+                "metadata.creationTimestamp",
+            ),
+            (json!({"name": "a", "generation": 0}), "metadata.generation"),
+            (
+                json!({"name": "a", "generation": "7"}),
+                "metadata.generation",
+            ),
+        ] {
+            let err = s
+                .restore(ro(), "shop", json!({"metadata": metadata}))
+                .unwrap_err();
+            assert_eq!(err.code, 422, "{metadata}");
+            assert!(err.message.contains(field), "{}", err.message);
+        }
+        assert_eq!(s.get(ro(), "shop", "a").unwrap_err().code, 404);
+    }
+
+    #[test]
     fn generation_moves_on_spec_changes_only_and_status_is_protected() {
         let s = store();
         s.create(
@@ -971,43 +1168,23 @@ mod tests {
             false,
         )
         .unwrap();
-        let v = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"status":{"abort":true}}"#,
-                Target::Status,
-                false,
-            )
-            .unwrap();
+        let v = merge(&s, "a", r#"{"status":{"abort":true}}"#, Target::Status);
         assert_eq!(v["metadata"]["generation"], 1);
         assert_eq!(v["status"]["abort"], true);
-        let v = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"spec":{"paused":true},"status":{"abort":false}}"#,
-                Target::Main,
-                false,
-            )
-            .unwrap();
+        let v = merge(
+            &s,
+            "a",
+            r#"{"spec":{"paused":true},"status":{"abort":false}}"#,
+            Target::Main,
+        );
         assert_eq!(v["metadata"]["generation"], 2);
         assert_eq!(v["status"]["abort"], true, "main resource ignores status");
-        let v2 = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"metadata":{"labels":{"x":"y"}}}"#,
-                Target::Main,
-                false,
-            )
-            .unwrap();
+        let v2 = merge(
+            &s,
+            "a",
+            r#"{"metadata":{"labels":{"x":"y"}}}"#,
+            Target::Main,
+        );
         assert_eq!(v2["metadata"]["generation"], 2);
         assert!(rv_of(&v2) > rv_of(&v));
     }
@@ -1024,17 +1201,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        let b = s
-            .patch(
-                ro(),
-                "shop",
-                "a",
-                PatchKind::Merge,
-                br#"{"spec":{"replicas":1}}"#,
-                Target::Main,
-                false,
-            )
-            .unwrap();
+        let b = merge(&s, "a", r#"{"spec":{"replicas":1}}"#, Target::Main);
         assert_eq!(a, b);
     }
 
@@ -1195,16 +1362,7 @@ mod tests {
                 false,
             )
             .unwrap();
-        s.patch(
-            ro(),
-            "shop",
-            "a",
-            PatchKind::Merge,
-            br#"{"spec":{"x":1}}"#,
-            Target::Main,
-            false,
-        )
-        .unwrap();
+        merge(&s, "a", r#"{"spec":{"x":1}}"#, Target::Main);
         let start = s.watch(ro(), Some(rv_of(&a))).unwrap();
         assert_eq!(start.initial.len(), 1);
         assert_eq!(start.initial[0].event, EventType::Modified);

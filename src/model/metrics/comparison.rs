@@ -2,7 +2,7 @@
 //! sides of every metric, the judgements, the gates, the overall verdict,
 //! and what the rollout controller itself concluded.
 
-use super::{GateResult, MetricClass, MetricJudgement, OverallVerdict, Unit, Verdict};
+use super::{GateResult, Held, MetricClass, MetricJudgement, OverallVerdict, Unit, Verdict};
 use crate::model::Release;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -48,6 +48,11 @@ impl Comparison {
 
     pub fn class(&self) -> Option<MetricClass> {
         self.judgement.as_ref().map(|j| j.class)
+    }
+
+    /// Set when the class is the previous refresh's, held over this one.
+    pub fn held(&self) -> Option<&Held> {
+        self.judgement.as_ref()?.held.as_ref()
     }
 }
 

@@ -149,9 +149,14 @@ fn value_cells(c: &Comparison, theme: &Theme) -> TextCells {
     ]
 }
 
-/// The class word; `—` for a metric shown but not judged.
+/// The class word, marked when held from the previous refresh; `—` for a
+/// metric shown but not judged.
 fn class_cell(c: &Comparison, theme: &Theme) -> Cell {
     match (c.class(), &c.error) {
+        (Some(class), _) if c.held().is_some() => Cell::left(
+            format!("{} (held)", class.word()),
+            theme.metric_class(class),
+        ),
         (Some(class), _) => Cell::left(class.word(), theme.metric_class(class)),
         (None, Some(_)) => Cell::left(
             MetricClass::Error.word(),
@@ -392,6 +397,32 @@ mod tests {
         assert_eq!(resample(&[1.0, 3.0, 5.0, 7.0], 2), vec![2.0, 6.0]);
         assert_eq!(resample(&[1.0, 2.0], 5), vec![1.0, 2.0]);
         assert!(resample(&[], 5).is_empty());
+    }
+
+    #[test]
+    fn a_held_class_says_so() {
+        use crate::model::metrics::{Held, MetricJudgement, SideValue, Unit};
+        let mut judgement =
+            MetricJudgement::without_samples("p95", false, MetricClass::High, "p95 up".into());
+        let comparison = |judgement: &MetricJudgement| Comparison {
+            metric: "p95_latency".into(),
+            label: "p95".into(),
+            unit: Unit::Milliseconds,
+            baseline: SideValue::default(),
+            canary: SideValue::default(),
+            judgement: Some(judgement.clone()),
+            error: None,
+        };
+        let theme = Theme::load("mono").unwrap();
+        assert_eq!(class_cell(&comparison(&judgement), &theme).text, "High");
+        judgement.held = Some(Held {
+            samples_short: 1,
+            fresh_reason: "p95: too few samples".into(),
+        });
+        assert_eq!(
+            class_cell(&comparison(&judgement), &theme).text,
+            "High (held)"
+        );
     }
 
     #[test]
