@@ -172,6 +172,32 @@ pub struct PodInfo {
     pub created: Option<DateTime<Utc>>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReplicaSetHealth {
+    Progressing,
+    ScaledDown,
+    Healthy,
+}
+
+impl ReplicaSetHealth {
+    pub fn word(self) -> &'static str {
+        match self {
+            ReplicaSetHealth::Progressing => "Progressing",
+            ReplicaSetHealth::ScaledDown => "ScaledDown",
+            ReplicaSetHealth::Healthy => "Healthy",
+        }
+    }
+
+    /// The symbol `kubectl argo rollouts get` shows beside the word.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ReplicaSetHealth::Progressing => "◌",
+            ReplicaSetHealth::ScaledDown => "•",
+            ReplicaSetHealth::Healthy => "✔",
+        }
+    }
+}
+
 /// One revision of a release: a ReplicaSet and its pods.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Revision {
@@ -206,6 +232,25 @@ impl Revision {
             .collect()
     }
 
+    /// The ReplicaSet has pods (`status.replicas` > 0): only then does
+    /// Argo's CLI list its images, with their roles.
+    pub fn runs(&self) -> bool {
+        self.current > 0
+    }
+
+    /// The ReplicaSet's health as Argo's CLI words it
+    /// (info/replicaset_info.go): short of available pods it progresses;
+    /// at zero desired it is scaled down.
+    pub fn health(&self) -> ReplicaSetHealth {
+        if self.available < self.desired {
+            ReplicaSetHealth::Progressing
+        } else if self.desired == 0 {
+            ReplicaSetHealth::ScaledDown
+        } else {
+            ReplicaSetHealth::Healthy
+        }
+    }
+
     pub fn restarts(&self) -> u32 {
         self.pods.iter().map(|p| p.restarts).sum()
     }
@@ -218,6 +263,25 @@ impl Revision {
             .pointer("/metadata/annotations")?
             .get(crate::model::migration::REQUIRES_ANNOTATION)?
             .as_str()
+    }
+}
+
+/// An image that runs, and the roles of the revisions running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningImage {
+    pub image: String,
+    pub roles: Vec<Role>,
+}
+
+impl RunningImage {
+    /// `image (stable, active)`, or the image alone without a role.
+    pub fn text(&self) -> String {
+        let words: Vec<&str> = self.roles.iter().map(|r| r.word()).collect();
+        if words.is_empty() {
+            self.image.clone()
+        } else {
+            format!("{} ({})", self.image, words.join(", "))
+        }
     }
 }
 
@@ -312,6 +376,16 @@ pub struct TimelineEntry {
     pub reason: String,
     pub message: String,
     pub count: u32,
+}
+
+impl TimelineEntry {
+    /// Newest first, so what just happened is at the top. Entries of the
+    /// same instant come in reverse of the order they were added (the later
+    /// one first); entries without a time come last.
+    pub fn sort_newest_first(entries: &mut [TimelineEntry]) {
+        entries.sort_by_key(|e| e.at);
+        entries.reverse();
+    }
 }
 
 /// What makes a release need a human's eyes: the list sorts these first.
@@ -423,27 +497,66 @@ impl Release {
         self.revisions.iter().find(|r| r.roles.contains(&role))
     }
 
-    pub fn canary_image(&self) -> Option<&str> {
-        let rev = self
-            .revision_by_role(Role::Canary)
-            .or_else(|| self.revision_by_role(Role::Preview))?;
+    /// The first image of the running revision in `roles` (the first role
+    /// that has one).
+    fn running_image(&self, roles: [Role; 2]) -> Option<&str> {
+        let rev = roles.into_iter().find_map(|role| {
+            self.revisions
+                .iter()
+                .find(|r| r.runs() && r.roles.contains(&role))
+        })?;
         rev.images.first().map(String::as_str)
+    }
+
+    /// The canary's (or preview's) image while it runs: a ReplicaSet scaled
+    /// to zero (after an abort) is history, not the canary.
+    pub fn canary_image(&self) -> Option<&str> {
+        self.running_image([Role::Canary, Role::Preview])
     }
 
     pub fn stable_image(&self) -> Option<&str> {
-        let rev = self
-            .revision_by_role(Role::Stable)
-            .or_else(|| self.revision_by_role(Role::Active))?;
-        rev.images.first().map(String::as_str)
+        self.running_image([Role::Stable, Role::Active])
     }
 
-    /// "N/M" for a canary with steps.
-    pub fn step_text(&self) -> Option<String> {
-        if self.steps.is_empty() {
-            return None;
+    /// The images that run, as `kubectl argo rollouts get` lists them: the
+    /// images of every ReplicaSet with pods, each with the roles of the
+    /// ReplicaSets running it (merged roles in alphabetical order), sorted
+    /// by image.
+    pub fn running_images(&self) -> Vec<RunningImage> {
+        let mut out: Vec<RunningImage> = Vec::new();
+        for rev in self.revisions.iter().filter(|r| r.runs()) {
+            for image in &rev.images {
+                match out.iter_mut().find(|i| &i.image == image) {
+                    Some(seen) => {
+                        for role in &rev.roles {
+                            if !seen.roles.contains(role) {
+                                seen.roles.push(*role);
+                            }
+                        }
+                        seen.roles.sort_by_key(|r| r.word());
+                    }
+                    None => out.push(RunningImage {
+                        image: image.clone(),
+                        roles: rev.roles.clone(),
+                    }),
+                }
+            }
         }
-        let n = self.current_step.unwrap_or(0).min(self.steps.len());
-        Some(format!("{n}/{}", self.steps.len()))
+        out.sort_by(|a, b| a.image.cmp(&b.image));
+        out
+    }
+
+    /// The current step and the number of steps, for a canary with steps
+    /// whose controller has written `currentStepIndex`.
+    pub fn step(&self) -> Option<(usize, usize)> {
+        let total = self.steps.len();
+        let current = self.current_step.filter(|_| total > 0)?;
+        Some((current.min(total), total))
+    }
+
+    /// "N/M", as Argo's `Step`.
+    pub fn step_text(&self) -> Option<String> {
+        self.step().map(|(n, total)| format!("{n}/{total}"))
     }
 
     /// True when the new revision is fully promoted (Argo: stableRS ==

@@ -2,6 +2,7 @@
 //! those releases and the stale-view fingerprint, driven by YAML fixtures.
 
 mod argo_blue_green;
+mod argo_cli;
 mod argo_canary;
 mod deployment;
 mod fingerprint;
