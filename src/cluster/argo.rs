@@ -104,7 +104,10 @@ fn phase(ro: &DynamicObject, replicas: &Replicas) -> (Health, String, String) {
                 active_selector: hash_at(data, "/status/blueGreen/activeSelector"),
                 post_promotion_analysis_pending: b.get("postPromotionAnalysis").is_some()
                     && !matches!(
-                        str_at(data, "/status/blueGreen/postPromotionAnalysisRunStatus/status"),
+                        str_at(
+                            data,
+                            "/status/blueGreen/postPromotionAnalysisRunStatus/status"
+                        ),
                         Some("Successful" | "Failed" | "Error" | "Inconclusive")
                     ),
             },

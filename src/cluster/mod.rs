@@ -84,14 +84,17 @@ fn by_owner<'a>(
 
 impl<'a> Index<'a> {
     pub fn new(objects: &'a Objects) -> Self {
-        let mut events_by_object: HashMap<(&str, &str, &str), Vec<&DynamicObject>> =
-            HashMap::new();
+        let mut events_by_object: HashMap<(&str, &str, &str), Vec<&DynamicObject>> = HashMap::new();
         for e in objects.of(WatchedKind::Event) {
             let about = |field| fields::str_at(&e.data, field).unwrap_or_default();
             let namespace = fields::str_at(&e.data, "/involvedObject/namespace")
                 .unwrap_or_else(|| fields::namespace(e));
             events_by_object
-                .entry((namespace, about("/involvedObject/kind"), about("/involvedObject/name")))
+                .entry((
+                    namespace,
+                    about("/involvedObject/kind"),
+                    about("/involvedObject/name"),
+                ))
                 .or_default()
                 .push(e);
         }

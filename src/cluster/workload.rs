@@ -120,7 +120,11 @@ pub fn timeline(
 ) -> Vec<TimelineEntry> {
     let about = |kind, name| index.events_by_object.get(&(namespace, kind, name));
     let events = std::iter::once(about(kind, name))
-        .chain(revisions.iter().map(|r| about("ReplicaSet", &r.replica_set)))
+        .chain(
+            revisions
+                .iter()
+                .map(|r| about("ReplicaSet", &r.replica_set)),
+        )
         .flatten()
         .flatten();
     let mut out: Vec<TimelineEntry> = events.map(|e| timeline_entry(e)).collect();

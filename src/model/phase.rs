@@ -107,24 +107,19 @@ pub fn argo_generation_observed(observed: Option<&str>, generation: i64) -> bool
 /// unpausing (`controllerPause` still set but pause conditions cleared).
 /// Without a `status.phase` the phase is computed from spec and status.
 pub fn argo_phase(inputs: &ArgoPhaseInputs<'_>) -> (Health, String, String) {
-    let (phase, message) = if !argo_generation_observed(
-        inputs.observed_generation.as_deref(),
-        inputs.generation,
-    ) {
-        (
-            "Progressing",
-            "waiting for rollout spec update to be observed".to_string(),
-        )
-    } else if inputs.controller_pause && inputs.pause_reasons.is_empty() {
-        ("Progressing", "waiting for rollout to unpause".to_string())
-    } else if let Some(phase) = inputs.status_phase.filter(|p| !p.is_empty()) {
-        (
-            phase,
-            inputs.status_message.unwrap_or_default().to_string(),
-        )
-    } else {
-        calculate_argo_phase(inputs)
-    };
+    let (phase, message) =
+        if !argo_generation_observed(inputs.observed_generation.as_deref(), inputs.generation) {
+            (
+                "Progressing",
+                "waiting for rollout spec update to be observed".to_string(),
+            )
+        } else if inputs.controller_pause && inputs.pause_reasons.is_empty() {
+            ("Progressing", "waiting for rollout to unpause".to_string())
+        } else if let Some(phase) = inputs.status_phase.filter(|p| !p.is_empty()) {
+            (phase, inputs.status_message.unwrap_or_default().to_string())
+        } else {
+            calculate_argo_phase(inputs)
+        };
     let health = match phase {
         "Healthy" => Health::Healthy,
         "Progressing" => Health::Progressing,
@@ -358,10 +353,17 @@ mod tests {
             ),
             (
                 ArgoPhaseInputs {
-                    conditions: vec![condition("Progressing", "ProgressDeadlineExceeded", "timed out")],
+                    conditions: vec![condition(
+                        "Progressing",
+                        "ProgressDeadlineExceeded",
+                        "timed out",
+                    )],
                     ..settled()
                 },
-                (Health::Degraded, "ProgressDeadlineExceeded: timed out".into()),
+                (
+                    Health::Degraded,
+                    "ProgressDeadlineExceeded: timed out".into(),
+                ),
             ),
             (
                 ArgoPhaseInputs {
@@ -396,28 +398,40 @@ mod tests {
             ),
             (
                 ArgoPhaseInputs {
-                    replicas: Replicas { updated: 1, ..r.clone() },
+                    replicas: Replicas {
+                        updated: 1,
+                        ..r.clone()
+                    },
                     ..settled()
                 },
                 progressing("more replicas need to be updated"),
             ),
             (
                 ArgoPhaseInputs {
-                    replicas: Replicas { available: 2, ..r.clone() },
+                    replicas: Replicas {
+                        available: 2,
+                        ..r.clone()
+                    },
                     ..settled()
                 },
                 progressing("updated replicas are still becoming available"),
             ),
             (
                 ArgoPhaseInputs {
-                    replicas: Replicas { current: 4, ..r.clone() },
+                    replicas: Replicas {
+                        current: 4,
+                        ..r.clone()
+                    },
                     ..settled()
                 },
                 progressing("old replicas are pending termination"),
             ),
             (
                 ArgoPhaseInputs {
-                    replicas: Replicas { current: 4, ..r.clone() },
+                    replicas: Replicas {
+                        current: 4,
+                        ..r.clone()
+                    },
                     strategy: ArgoStrategyFacts::Canary {
                         traffic_routed: true,
                     },

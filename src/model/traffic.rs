@@ -129,7 +129,11 @@ mod tests {
         assert_eq!(desired_weight(&steps(), Some(2), false), 20);
         assert_eq!(desired_weight(&steps(), Some(4), false), 50);
         assert_eq!(desired_weight(&steps(), Some(5), false), 100);
-        assert_eq!(desired_weight(&steps(), None, false), 20, "no index is step 0");
+        assert_eq!(
+            desired_weight(&steps(), None, false),
+            20,
+            "no index is step 0"
+        );
         assert_eq!(desired_weight(&[], Some(0), false), 100, "no steps");
         assert_eq!(desired_weight(&steps(), Some(4), true), 0);
         assert_eq!(

@@ -5,10 +5,10 @@
 //! in the list row, in the detail and in `cutover status -o json`.
 
 use super::fixture::{Fixture, at};
+use crate::app::State;
 use crate::app::keymap::Keymap;
 use crate::app::state::View;
 use crate::app::update::rebuild_releases;
-use crate::app::State;
 use crate::model::{Health, Kind, Release, ReleaseKey};
 use crate::status::release_status;
 use crate::ui::{self, theme::Theme};
@@ -150,7 +150,10 @@ fn cases() -> Vec<Case> {
             message: "BlueGreenPause",
             step: None,
             weights: None,
-            images: &["accounts:1.1.0 (stable, active)", "accounts:1.2.0 (preview)"],
+            images: &[
+                "accounts:1.1.0 (stable, active)",
+                "accounts:1.2.0 (preview)",
+            ],
             canary_image: Some("accounts:1.2.0"),
             stable_image: Some("accounts:1.1.0"),
             revisions: &[
@@ -268,10 +271,22 @@ fn check_model(case: &Case, r: &Release) {
         "{what}: SetWeight and ActualWeight"
     );
     let images: Vec<String> = r.running_images().iter().map(|i| i.text()).collect();
-    let expected: Vec<String> = case.images.iter().map(|i| format!("{REGISTRY}{i}")).collect();
+    let expected: Vec<String> = case
+        .images
+        .iter()
+        .map(|i| format!("{REGISTRY}{i}"))
+        .collect();
     assert_eq!(images, expected, "{what}: images");
-    assert_eq!(r.canary_image().map(str::to_string), image(case.canary_image), "{what}");
-    assert_eq!(r.stable_image().map(str::to_string), image(case.stable_image), "{what}");
+    assert_eq!(
+        r.canary_image().map(str::to_string),
+        image(case.canary_image),
+        "{what}"
+    );
+    assert_eq!(
+        r.stable_image().map(str::to_string),
+        image(case.stable_image),
+        "{what}"
+    );
     let revisions: Vec<(u64, String, &str, usize)> = r
         .revisions
         .iter()
@@ -320,7 +335,11 @@ fn check_list(case: &Case, state: &State, r: &Release) {
     }
     for idle in idle_images(r) {
         let short = ui::short_image(&idle);
-        assert!(!row.contains(short), "{}: {short} does not run: {row:?}", case.name);
+        assert!(
+            !row.contains(short),
+            "{}: {short} does not run: {row:?}",
+            case.name
+        );
     }
 }
 
@@ -371,11 +390,18 @@ fn check_detail(case: &Case, state: &mut State, r: &Release) {
             .iter()
             .find(|line| line.contains(&format!("⧉ {} ", rev.replica_set)))
             .unwrap_or_else(|| panic!("{what}: {} in the tree", rev.replica_set));
-        assert!(line.contains(&format!("  {symbol} {health}  ")), "{what}: {line}");
+        assert!(
+            line.contains(&format!("  {symbol} {health}  ")),
+            "{what}: {line}"
+        );
         assert!(line.contains(&format!("  {roles}")), "{what}: {line}");
     }
     for line in wanted {
-        assert!(has(&line), "{what}: {line:?} in the detail:\n{}", text.join("\n"));
+        assert!(
+            has(&line),
+            "{what}: {line:?} in the detail:\n{}",
+            text.join("\n")
+        );
     }
     for idle in idle_images(r) {
         assert!(
@@ -392,9 +418,8 @@ fn check_status(case: &Case, state: &State, r: &Release) {
         let (current, total) = s.split_once('/').expect("N/M");
         json!({"current": current.parse::<u64>().unwrap(), "total": total.parse::<u64>().unwrap()})
     });
-    let read_step = |s: &Value| {
-        (!s.is_null()).then(|| json!({"current": s["current"], "total": s["total"]}))
-    };
+    let read_step =
+        |s: &Value| (!s.is_null()).then(|| json!({"current": s["current"], "total": s["total"]}));
     assert_eq!(read_step(&status["step"]), step, "{what}: step");
     assert_eq!(
         (&status["health"], &status["phase"], &status["message"]),
@@ -431,10 +456,22 @@ fn check_status(case: &Case, state: &State, r: &Release) {
             }
         })
         .collect();
-    let expected: Vec<String> = case.images.iter().map(|i| format!("{REGISTRY}{i}")).collect();
+    let expected: Vec<String> = case
+        .images
+        .iter()
+        .map(|i| format!("{REGISTRY}{i}"))
+        .collect();
     assert_eq!(images, expected, "{what}: images");
-    assert_eq!(status["canaryImage"], json!(image(case.canary_image)), "{what}");
-    assert_eq!(status["stableImage"], json!(image(case.stable_image)), "{what}");
+    assert_eq!(
+        status["canaryImage"],
+        json!(image(case.canary_image)),
+        "{what}"
+    );
+    assert_eq!(
+        status["stableImage"],
+        json!(image(case.stable_image)),
+        "{what}"
+    );
     let [desired, current, updated, ready, available] = case.replicas;
     assert_eq!(
         status["replicas"],

@@ -2,8 +2,8 @@
 //! those releases and the stale-view fingerprint, driven by YAML fixtures.
 
 mod argo_blue_green;
-mod argo_cli;
 mod argo_canary;
+mod argo_cli;
 mod deployment;
 mod fingerprint;
 pub(crate) mod fixture;
