@@ -153,11 +153,22 @@ pub struct RevisionStatus {
     pub replica_set: String,
     pub pod_hash: String,
     pub roles: Vec<&'static str>,
+    /// Healthy, Progressing or ScaledDown, as Argo's CLI says.
+    pub health: crate::model::ReplicaSetHealth,
     pub images: Vec<String>,
+    /// `spec.replicas` and `status.replicas` of the ReplicaSet.
     pub desired: i64,
+    pub current: i64,
     pub ready: i64,
     pub available: i64,
     pub restarts: u32,
+}
+
+/// An image that runs, with the roles of the ReplicaSets running it.
+#[derive(Debug, Serialize)]
+pub struct ImageStatus {
+    pub image: String,
+    pub roles: Vec<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -183,8 +194,13 @@ pub struct ReleaseStatus {
     pub weights: crate::model::traffic::Weights,
     pub drift: bool,
     pub pause: Option<crate::model::Pause>,
+    /// The canary's and the stable's image while their ReplicaSets run.
     pub canary_image: Option<String>,
     pub stable_image: Option<String>,
+    /// Every image that runs, as `kubectl argo rollouts get` lists them.
+    pub images: Vec<ImageStatus>,
+    /// Desired (`spec.replicas`), current, updated, ready and available.
+    pub replicas: crate::model::Replicas,
     pub revisions: Vec<RevisionStatus>,
     pub flagger: Option<crate::model::FlaggerStatus>,
     pub attention: Vec<String>,
@@ -195,7 +211,11 @@ pub struct ReleaseStatus {
     pub migration: Option<MigrationStatus>,
 }
 
-fn release_status(r: &Release, state: &State, metrics: Option<ReleaseMetrics>) -> ReleaseStatus {
+pub(crate) fn release_status(
+    r: &Release,
+    state: &State,
+    metrics: Option<ReleaseMetrics>,
+) -> ReleaseStatus {
     let actions = ALL
         .into_iter()
         .map(|a| {
@@ -215,19 +235,25 @@ fn release_status(r: &Release, state: &State, metrics: Option<ReleaseMetrics>) -
         health: r.health,
         phase: r.phase.clone(),
         message: r.message.clone(),
-        step: (!r.steps.is_empty()).then(|| {
-            let current = r.current_step.unwrap_or(0).min(r.steps.len());
-            StepStatus {
-                current,
-                total: r.steps.len(),
-                name: r.steps.get(current).map(|s| s.label()),
-            }
+        step: r.step().map(|(current, total)| StepStatus {
+            current,
+            total,
+            name: r.steps.get(current).map(|s| s.label()),
         }),
         drift: r.weights.drift().is_some(),
         weights: r.weights.clone(),
         pause: r.pause.clone(),
         canary_image: r.canary_image().map(str::to_string),
         stable_image: r.stable_image().map(str::to_string),
+        images: r
+            .running_images()
+            .into_iter()
+            .map(|i| ImageStatus {
+                roles: i.roles.iter().map(|role| role.word()).collect(),
+                image: i.image,
+            })
+            .collect(),
+        replicas: r.replicas.clone(),
         revisions: r
             .revisions
             .iter()
@@ -236,8 +262,10 @@ fn release_status(r: &Release, state: &State, metrics: Option<ReleaseMetrics>) -
                 replica_set: rev.replica_set.clone(),
                 pod_hash: rev.hash.clone(),
                 roles: rev.role_words(),
+                health: rev.health(),
                 images: rev.images.clone(),
                 desired: rev.desired,
+                current: rev.current,
                 ready: rev.ready,
                 available: rev.available,
                 restarts: rev.restarts(),

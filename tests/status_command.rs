@@ -63,6 +63,14 @@ fn status_json_lists_every_release_of_the_default_scenario() {
 
     for r in releases {
         assert!(r["phase"].is_string() && r["health"].is_string(), "{r:#}");
+        for count in ["desired", "current", "updated", "ready", "available"] {
+            assert!(
+                r["replicas"][count].is_i64(),
+                "{} replicas {count}",
+                r["name"]
+            );
+        }
+        assert!(r["images"].is_array(), "{r:#}");
         let revisions = r["revisions"].as_array().expect("revisions");
         assert!(!revisions.is_empty(), "{} has revisions", r["name"]);
         assert!(

@@ -351,12 +351,13 @@ impl State {
         self.metrics.get(key).map(|m| m.verdict.verdict)
     }
 
+    /// The release's Events and the actions taken from here, newest first.
     pub fn timeline_of(&self, release: &Release) -> Vec<TimelineEntry> {
-        let mut all = release.timeline.clone();
+        let mut all: Vec<TimelineEntry> = release.timeline.iter().rev().cloned().collect();
         if let Some(local) = self.local_timeline.get(&release.key) {
             all.extend(local.iter().cloned());
         }
-        all.sort_by_key(|e| e.at);
+        TimelineEntry::sort_newest_first(&mut all);
         all
     }
 }

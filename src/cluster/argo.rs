@@ -2,14 +2,16 @@
 
 use super::Index;
 use super::fields::{
-    array_at, bool_at, i64_at, name, namespace, str_at, string_map, time_at, u32_at, uid,
+    array_at, bool_at, i64_at, name, namespace, str_at, string_map, text_at, time_at, u32_at, uid,
 };
 use super::routing;
 use super::workload::{self, ARGO};
-use crate::model::phase::{ArgoPhaseInputs, argo_phase};
-use crate::model::traffic::{ActualWeightInputs, Weights, actual_weight, desired_weight};
+use crate::model::phase::{ArgoCondition, ArgoPhaseInputs, ArgoStrategyFacts, argo_phase};
+use crate::model::traffic::{
+    ActualWeightInputs, Weights, actual_weight, current_canary_step, desired_weight,
+};
 use crate::model::{
-    ArgoStatus, Attention, BlueGreen, Health, Kind, Pause, Release, Role, Step, Strategy,
+    ArgoStatus, Attention, BlueGreen, Health, Kind, Pause, Release, Replicas, Role, Step, Strategy,
 };
 use crate::time::parse_go_or_seconds;
 use kube::api::DynamicObject;
@@ -62,6 +64,61 @@ fn step(s: &Value) -> Step {
     )
 }
 
+/// An empty hash names no ReplicaSet.
+fn hash_at<'a>(data: &'a Value, pointer: &str) -> Option<&'a str> {
+    str_at(data, pointer).filter(|h| !h.is_empty())
+}
+
+/// Phase, word and message as Argo's CLI derives them from the Rollout.
+fn phase(ro: &DynamicObject, replicas: &Replicas) -> (Health, String, String) {
+    let data = &ro.data;
+    let blue_green = data.pointer("/spec/strategy/blueGreen");
+    let canary = data.pointer("/spec/strategy/canary");
+    let time = |pointer| time_at(data, pointer);
+    argo_phase(&ArgoPhaseInputs {
+        generation: ro.metadata.generation.unwrap_or(0),
+        observed_generation: text_at(data, "/status/observedGeneration"),
+        status_phase: str_at(data, "/status/phase"),
+        status_message: str_at(data, "/status/message"),
+        controller_pause: bool_at(data, "/status/controllerPause"),
+        pause_reasons: array_at(data, "/status/pauseConditions")
+            .iter()
+            .map(|c| str_at(c, "/reason").unwrap_or_default())
+            .collect(),
+        conditions: array_at(data, "/status/conditions")
+            .iter()
+            .map(|c| ArgoCondition {
+                kind: str_at(c, "/type").unwrap_or_default(),
+                reason: str_at(c, "/reason").unwrap_or_default(),
+                message: str_at(c, "/message").unwrap_or_default(),
+            })
+            .collect(),
+        spec_paused: bool_at(data, "/spec/paused"),
+        restart_pending: time("/spec/restartAt")
+            .is_some_and(|at| time("/status/restartedAt") != Some(at)),
+        replicas: replicas.clone(),
+        current_pod_hash: hash_at(data, "/status/currentPodHash"),
+        stable_rs: hash_at(data, "/status/stableRS"),
+        strategy: match (blue_green, canary) {
+            (Some(b), _) => ArgoStrategyFacts::BlueGreen {
+                active_selector: hash_at(data, "/status/blueGreen/activeSelector"),
+                post_promotion_analysis_pending: b.get("postPromotionAnalysis").is_some()
+                    && !matches!(
+                        str_at(
+                            data,
+                            "/status/blueGreen/postPromotionAnalysisRunStatus/status"
+                        ),
+                        Some("Successful" | "Failed" | "Error" | "Inconclusive")
+                    ),
+            },
+            (None, Some(c)) => ArgoStrategyFacts::Canary {
+                traffic_routed: c.get("trafficRouting").is_some(),
+            },
+            (None, None) => ArgoStrategyFacts::Neither,
+        },
+    })
+}
+
 pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
     let data = &ro.data;
     let canary = data.pointer("/spec/strategy/canary");
@@ -73,24 +130,20 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
     };
     let steps = canary.map(steps).unwrap_or_default();
     let pause_conditions = array_at(data, "/status/pauseConditions");
-    let (health, phase, message) = argo_phase(&ArgoPhaseInputs {
-        generation: ro.metadata.generation.unwrap_or(0),
-        observed_generation: str_at(data, "/status/observedGeneration"),
-        status_phase: str_at(data, "/status/phase"),
-        status_message: str_at(data, "/status/message"),
-        controller_pause: bool_at(data, "/status/controllerPause"),
-        pause_conditions: pause_conditions.len(),
-    });
-    let current_hash = str_at(data, "/status/currentPodHash").map(str::to_string);
-    let stable_hash = str_at(data, "/status/stableRS").map(str::to_string);
-    let aborted = bool_at(data, "/status/abort");
+    let current_hash = hash_at(data, "/status/currentPodHash");
+    let stable_hash = hash_at(data, "/status/stableRS");
+    let active_hash = hash_at(data, "/status/blueGreen/activeSelector");
+    let preview_hash = hash_at(data, "/status/blueGreen/previewSelector");
+    let replicas = workload::replicas(data);
     let spec_paused = bool_at(data, "/spec/paused");
+    let (health, phase, message) = phase(ro, &replicas);
+    let aborted = bool_at(data, "/status/abort");
     let current_step =
         i64_at(data, "/status/currentStepIndex").and_then(|i| usize::try_from(i).ok());
 
     let bg = blue_green.map(|b| BlueGreen {
-        active_hash: str_at(data, "/status/blueGreen/activeSelector").map(str::to_string),
-        preview_hash: str_at(data, "/status/blueGreen/previewSelector").map(str::to_string),
+        active_hash: active_hash.map(str::to_string),
+        preview_hash: preview_hash.map(str::to_string),
         active_service: str_at(b, "/activeService").unwrap_or_default().to_string(),
         preview_service: str_at(b, "/previewService").map(str::to_string),
         auto_promotion: b
@@ -99,23 +152,26 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
             .unwrap_or(true),
     });
 
+    // Roles as Argo's CLI tags ReplicaSets (info/replicaset_info.go), by
+    // hash alone: a scaled-down canary keeps its tag in the revision list.
     let mut revisions = workload::revisions(index, uid(ro), &ARGO);
     for r in &mut revisions {
-        let h = Some(&r.hash);
-        if let Some(bg) = &bg {
-            if bg.active_hash.as_ref() == h {
+        let h = Some(r.hash.as_str());
+        if stable_hash == h {
+            r.roles.push(Role::Stable);
+        }
+        if blue_green.is_some() {
+            if active_hash == h {
                 r.roles.push(Role::Active);
-            }
-            if bg.preview_hash.as_ref() == h && bg.preview_hash != bg.active_hash {
+            } else if preview_hash == h {
                 r.roles.push(Role::Preview);
             }
-        }
-        if stable_hash.as_ref() == h {
-            r.roles.push(Role::Stable);
-        } else if current_hash.as_ref() == h && bg.is_none() {
+        } else if stable_hash != h && current_hash == h {
             r.roles.push(Role::Canary);
         }
     }
+    let current_hash = current_hash.map(str::to_string);
+    let stable_hash = stable_hash.map(str::to_string);
     let current_revision = revisions
         .iter()
         .find(|r| current_hash.as_ref() == Some(&r.hash))
@@ -151,33 +207,28 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         })
     };
 
-    let replicas = workload::replicas(data);
-
     let mut weights = Weights::default();
     if let Some(canary) = canary {
-        let past_last_step = current_step.is_none_or(|i| i >= steps.len());
         let desired = desired_weight(&steps, current_step, aborted);
         let traffic_routed = canary.get("trafficRouting").is_some();
         let canary_available = revisions
             .iter()
-            .find(|r| current_hash.as_ref() == Some(&r.hash))
+            .find(|r| r.roles.contains(&Role::Canary))
             .map_or(0, |r| r.available);
-        let status_canary_weight = u32_at(data, "/status/canary/weights/canary/weight");
-        let applied = if aborted {
-            status_canary_weight.unwrap_or(0)
-        } else {
-            actual_weight(&ActualWeightInputs {
-                past_last_step,
-                max_traffic_weight: u32_at(canary, "/trafficRouting/maxTrafficWeight")
-                    .unwrap_or(100),
-                available_replicas: replicas.available,
-                traffic_routed,
-                status_canary_weight,
-                desired,
-                canary_available,
-            })
-        };
-        weights.desired = (!steps.is_empty()).then_some(desired);
+        // Written at all, the canary's weight is read, absent meaning 0.
+        let status_canary_weight = data
+            .pointer("/status/canary/weights")
+            .map(|w| u32_at(w, "/canary/weight").unwrap_or(0));
+        let applied = actual_weight(&ActualWeightInputs {
+            no_current_step: current_canary_step(&steps, current_step).is_none(),
+            max_traffic_weight: u32_at(canary, "/trafficRouting/maxTrafficWeight").unwrap_or(100),
+            available_replicas: replicas.available,
+            traffic_routed,
+            status_canary_weight,
+            desired,
+            canary_available,
+        });
+        weights.desired = Some(desired);
         weights.applied = Some(applied);
         if traffic_routed {
             let routes = routing::argo_routes(canary, namespace(ro), index.objects);
@@ -188,7 +239,7 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
     }
 
     let analysis = workload::analysis_runs(index, uid(ro));
-    let timeline = workload::timeline(index, "Rollout", name(ro), &revisions);
+    let timeline = workload::timeline(index, namespace(ro), "Rollout", name(ro), &revisions);
 
     let mut attention = Vec::new();
     if health == Health::Degraded {

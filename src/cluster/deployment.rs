@@ -1,7 +1,7 @@
 //! Deployment → `Release`, judged as `kubectl rollout status` judges it.
 
 use super::Index;
-use super::fields::{array_at, bool_at, i64_at, name, str_at, string_map, uid};
+use super::fields::{array_at, bool_at, i64_at, name, namespace, str_at, string_map, uid};
 use super::workload::{self, DEPLOYMENT};
 use crate::model::phase::{DeploymentPhaseInputs, deployment_phase};
 use crate::model::traffic::Weights;
@@ -82,7 +82,7 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
     {
         attention.push(Attention::CrashLooping(pod.name.clone()));
     }
-    let timeline = workload::timeline(index, "Deployment", name(d), &revisions);
+    let timeline = workload::timeline(index, namespace(d), "Deployment", name(d), &revisions);
     Release {
         strategy,
         health,

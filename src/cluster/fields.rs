@@ -10,6 +10,16 @@ pub fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)
 }
 
+/// A field written as a string or a number (`observedGeneration` is a
+/// string in Argo's status, a number in objects restored from YAML), as text.
+pub fn text_at(v: &Value, pointer: &str) -> Option<String> {
+    match v.pointer(pointer)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 pub fn i64_at(v: &Value, pointer: &str) -> Option<i64> {
     let f = v.pointer(pointer)?;
     f.as_i64()
@@ -77,7 +87,9 @@ pub fn created(o: &DynamicObject) -> Option<DateTime<Utc>> {
     )
 }
 
-/// The uid of the controlling owner, if any.
+/// The uid of the controlling owner (else the first owner), if any. Only
+/// the uid counts: owners written as `extensions/v1beta1` by older clusters
+/// are the same objects as their `apps/v1` selves.
 pub fn controller_uid(o: &DynamicObject) -> Option<&str> {
     o.metadata
         .owner_references

@@ -152,7 +152,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         attention.push(Attention::WeightDrift { applied, router });
     }
 
-    let timeline = workload::timeline(index, "Canary", name(canary), &[]);
+    let timeline = workload::timeline(index, namespace(canary), "Canary", name(canary), &[]);
     Release {
         health,
         phase,

@@ -59,13 +59,14 @@ impl Objects {
 }
 
 /// Lookups shared by the per-kind mappings: children by owner uid, events
-/// by the uid of the object they are about.
+/// by the object they are about.
 pub struct Index<'a> {
     pub objects: &'a Objects,
     pub replica_sets_by_owner: HashMap<&'a str, Vec<&'a DynamicObject>>,
     pub pods_by_owner: HashMap<&'a str, Vec<&'a DynamicObject>>,
     pub runs_by_owner: HashMap<&'a str, Vec<&'a DynamicObject>>,
-    pub events_by_object: HashMap<(&'a str, &'a str), Vec<&'a DynamicObject>>,
+    /// Keyed by the namespace, kind and name of the object they are about.
+    pub events_by_object: HashMap<(&'a str, &'a str, &'a str), Vec<&'a DynamicObject>>,
     pub deployments: HashMap<(&'a str, &'a str), &'a DynamicObject>,
 }
 
@@ -83,11 +84,19 @@ fn by_owner<'a>(
 
 impl<'a> Index<'a> {
     pub fn new(objects: &'a Objects) -> Self {
-        let mut events_by_object: HashMap<(&str, &str), Vec<&DynamicObject>> = HashMap::new();
+        let mut events_by_object: HashMap<(&str, &str, &str), Vec<&DynamicObject>> = HashMap::new();
         for e in objects.of(WatchedKind::Event) {
-            let kind = fields::str_at(&e.data, "/involvedObject/kind").unwrap_or_default();
-            let name = fields::str_at(&e.data, "/involvedObject/name").unwrap_or_default();
-            events_by_object.entry((kind, name)).or_default().push(e);
+            let about = |field| fields::str_at(&e.data, field).unwrap_or_default();
+            let namespace = fields::str_at(&e.data, "/involvedObject/namespace")
+                .unwrap_or_else(|| fields::namespace(e));
+            events_by_object
+                .entry((
+                    namespace,
+                    about("/involvedObject/kind"),
+                    about("/involvedObject/name"),
+                ))
+                .or_default()
+                .push(e);
         }
         Index {
             objects,

@@ -109,29 +109,26 @@ fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> R
     }
 }
 
-/// Events about the object (`kind`, `name`) and about its ReplicaSets, in
-/// time order.
+/// Events about the object (`kind`, `name` in `namespace`) and about its
+/// ReplicaSets, newest first.
 pub fn timeline(
     index: &Index<'_>,
+    namespace: &str,
     kind: &str,
     name: &str,
     revisions: &[Revision],
 ) -> Vec<TimelineEntry> {
-    let mut events: Vec<&DynamicObject> = index
-        .events_by_object
-        .get(&(kind, name))
-        .cloned()
-        .unwrap_or_default();
-    for r in revisions {
-        if let Some(e) = index
-            .events_by_object
-            .get(&("ReplicaSet", r.replica_set.as_str()))
-        {
-            events.extend(e);
-        }
-    }
-    let mut out: Vec<TimelineEntry> = events.into_iter().map(timeline_entry).collect();
-    out.sort_by_key(|a| a.at);
+    let about = |kind, name| index.events_by_object.get(&(namespace, kind, name));
+    let events = std::iter::once(about(kind, name))
+        .chain(
+            revisions
+                .iter()
+                .map(|r| about("ReplicaSet", &r.replica_set)),
+        )
+        .flatten()
+        .flatten();
+    let mut out: Vec<TimelineEntry> = events.map(|e| timeline_entry(e)).collect();
+    TimelineEntry::sort_newest_first(&mut out);
     out
 }
 

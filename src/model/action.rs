@@ -320,7 +320,7 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
 
 /// A revision's pod template without the controller's hash label: what an
 /// undo writes back into the spec.
-fn template_without(target: &super::release::Revision, hash_label: &str) -> Result<Value, String> {
+fn template_without(target: &super::Revision, hash_label: &str) -> Result<Value, String> {
     let mut template = target
         .template
         .clone()
@@ -334,7 +334,7 @@ fn template_without(target: &super::release::Revision, hash_label: &str) -> Resu
     Ok(template)
 }
 
-fn undo_target(r: &Release, to: Option<u64>) -> Result<&super::release::Revision, String> {
+fn undo_target(r: &Release, to: Option<u64>) -> Result<&super::Revision, String> {
     let target = match to {
         Some(n) => r.revision(n).ok_or(format!("no revision {n}"))?,
         None => r

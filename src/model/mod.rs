@@ -7,8 +7,10 @@ pub mod metrics;
 pub mod migration;
 pub mod phase;
 pub mod release;
+pub mod revision;
 pub mod traffic;
 
 pub use action::{Action, ActionOutcome, ActionPlan, ActionRequest, PatchKind, PatchRequest};
 pub use phase::Health;
 pub use release::*;
+pub use revision::*;

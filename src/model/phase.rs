@@ -1,5 +1,6 @@
 //! Phase derivation, exactly as each controller defines it.
 
+use super::release::Replicas;
 use serde::Serialize;
 
 /// The health every kind maps onto: drives the symbol, colour and sort order.
@@ -38,50 +39,151 @@ impl Health {
     }
 }
 
-/// Inputs to Argo Rollouts' `GetRolloutPhase` (utils/rollout/rolloututil.go)
-/// after the controller's own status fields are read.
+/// One entry of a Rollout's `status.conditions`.
+#[derive(Debug, Clone, Default)]
+pub struct ArgoCondition<'a> {
+    /// The condition's `type` (`InvalidSpec`, `Progressing`, …).
+    pub kind: &'a str,
+    pub reason: &'a str,
+    pub message: &'a str,
+}
+
+/// What a Rollout's strategy adds to the phase calculation.
+#[derive(Debug, Clone, Default)]
+pub enum ArgoStrategyFacts<'a> {
+    BlueGreen {
+        /// `status.blueGreen.activeSelector`.
+        active_selector: Option<&'a str>,
+        /// A post-promotion analysis is configured and its run has not
+        /// completed.
+        post_promotion_analysis_pending: bool,
+    },
+    Canary {
+        /// `spec.strategy.canary.trafficRouting` is set.
+        traffic_routed: bool,
+    },
+    #[default]
+    Neither,
+}
+
+/// Inputs to Argo Rollouts' `GetRolloutPhase` and, when the controller
+/// wrote no `status.phase` (v0.10 and older), `CalculateRolloutPhase`
+/// (utils/rollout/rolloututil.go).
 #[derive(Debug, Clone, Default)]
 pub struct ArgoPhaseInputs<'a> {
     pub generation: i64,
-    /// `status.observedGeneration`, a string in Argo's status.
-    pub observed_generation: Option<&'a str>,
+    /// `status.observedGeneration`: a number written as a string, or a hash
+    /// from controllers older than v0.10.
+    pub observed_generation: Option<String>,
     pub status_phase: Option<&'a str>,
     pub status_message: Option<&'a str>,
     pub controller_pause: bool,
-    pub pause_conditions: usize,
+    /// Reasons of `status.pauseConditions`, in order.
+    pub pause_reasons: Vec<&'a str>,
+    pub conditions: Vec<ArgoCondition<'a>>,
+    /// `spec.paused`.
+    pub spec_paused: bool,
+    /// `spec.restartAt` is set and differs from `status.restartedAt`.
+    pub restart_pending: bool,
+    /// `spec.replicas` (default 1) and the status counts.
+    pub replicas: Replicas,
+    pub current_pod_hash: Option<&'a str>,
+    pub stable_rs: Option<&'a str>,
+    pub strategy: ArgoStrategyFacts<'a>,
+}
+
+/// Whether the controller has seen the current spec: a numeric
+/// `observedGeneration` must have reached `metadata.generation`; anything
+/// else (a hash, nothing at all) counts as observed, as Argo's CLI counts it.
+pub fn argo_generation_observed(observed: Option<&str>, generation: i64) -> bool {
+    match observed.and_then(|g| g.parse::<i64>().ok()) {
+        Some(g) => g >= generation,
+        None => true,
+    }
 }
 
 /// Argo's displayed phase: the controller's `status.phase` is only trusted
 /// once it has observed the current generation and is not in the middle of
 /// unpausing (`controllerPause` still set but pause conditions cleared).
+/// Without a `status.phase` the phase is computed from spec and status.
 pub fn argo_phase(inputs: &ArgoPhaseInputs<'_>) -> (Health, String, String) {
-    let observed = inputs
-        .observed_generation
-        .and_then(|g| g.parse::<i64>().ok())
-        .is_some_and(|g| g == inputs.generation);
-    if !observed {
-        return (
-            Health::Progressing,
-            "Progressing".into(),
-            "waiting for rollout spec update to be observed".into(),
-        );
+    let (phase, message) =
+        if !argo_generation_observed(inputs.observed_generation.as_deref(), inputs.generation) {
+            (
+                "Progressing",
+                "waiting for rollout spec update to be observed".to_string(),
+            )
+        } else if inputs.controller_pause && inputs.pause_reasons.is_empty() {
+            ("Progressing", "waiting for rollout to unpause".to_string())
+        } else if let Some(phase) = inputs.status_phase.filter(|p| !p.is_empty()) {
+            (phase, inputs.status_message.unwrap_or_default().to_string())
+        } else {
+            calculate_argo_phase(inputs)
+        };
+    let health = match phase {
+        "Healthy" => Health::Healthy,
+        "Progressing" => Health::Progressing,
+        "Paused" => Health::Paused,
+        "Degraded" => Health::Degraded,
+        _ => Health::Unknown,
+    };
+    (health, phase.to_string(), message)
+}
+
+/// `CalculateRolloutPhase`: the first rule that matches decides.
+fn calculate_argo_phase<'a>(i: &ArgoPhaseInputs<'a>) -> (&'a str, String) {
+    let progressing = |why: &str| ("Progressing", why.to_string());
+    for c in &i.conditions {
+        if c.kind == "InvalidSpec" {
+            return ("Degraded", format!("InvalidSpec: {}", c.message));
+        }
+        if matches!(c.reason, "RolloutAborted" | "ProgressDeadlineExceeded") {
+            return ("Degraded", format!("{}: {}", c.reason, c.message));
+        }
     }
-    if inputs.controller_pause && inputs.pause_conditions == 0 {
-        return (
-            Health::Progressing,
-            "Progressing".into(),
-            "waiting for rollout to unpause".into(),
-        );
+    if i.spec_paused {
+        return ("Paused", "manually paused".to_string());
     }
-    let message = inputs.status_message.unwrap_or_default().to_string();
-    match inputs.status_phase {
-        Some("Healthy") => (Health::Healthy, "Healthy".into(), message),
-        Some("Progressing") => (Health::Progressing, "Progressing".into(), message),
-        Some("Paused") => (Health::Paused, "Paused".into(), message),
-        Some("Degraded") => (Health::Degraded, "Degraded".into(), message),
-        Some(other) if !other.is_empty() => (Health::Unknown, other.to_string(), message),
-        _ => (Health::Progressing, "Progressing".into(), message),
+    if let Some(reason) = i.pause_reasons.first() {
+        return ("Paused", reason.to_string());
     }
+    let r = &i.replicas;
+    if i.restart_pending {
+        return progressing("rollout is restarting");
+    }
+    if r.updated < r.desired {
+        return progressing("more replicas need to be updated");
+    }
+    if r.available < r.updated {
+        return progressing("updated replicas are still becoming available");
+    }
+    let fully_promoted = i.stable_rs.is_some() && i.stable_rs == i.current_pod_hash;
+    match &i.strategy {
+        ArgoStrategyFacts::BlueGreen {
+            active_selector,
+            post_promotion_analysis_pending,
+        } => {
+            if active_selector.is_none() || *active_selector != i.current_pod_hash {
+                return progressing("active service cutover pending");
+            }
+            if !fully_promoted && *post_promotion_analysis_pending {
+                return progressing("waiting for analysis to complete");
+            }
+            if !fully_promoted {
+                return progressing("waiting for post-promotion verification to complete");
+            }
+        }
+        ArgoStrategyFacts::Canary { traffic_routed } => {
+            if !traffic_routed && r.current > r.updated {
+                return progressing("old replicas are pending termination");
+            }
+            if !fully_promoted {
+                return progressing("waiting for all steps to complete");
+            }
+        }
+        ArgoStrategyFacts::Neither => {}
+    }
+    ("Healthy", String::new())
 }
 
 /// Flagger's phases mapped onto health; the word stays Flagger's.
@@ -175,29 +277,212 @@ mod tests {
     fn argo(observed: &str, phase: &str, controller_pause: bool, conditions: usize) -> Health {
         argo_phase(&ArgoPhaseInputs {
             generation: 3,
-            observed_generation: Some(observed),
+            observed_generation: Some(observed.to_string()),
             status_phase: Some(phase),
             status_message: Some("CanaryPauseStep"),
             controller_pause,
-            pause_conditions: conditions,
+            pause_reasons: vec!["CanaryPauseStep"; conditions],
+            ..Default::default()
         })
         .0
     }
 
     #[test]
-    fn argo_phase_trusts_status_only_when_generation_observed() {
+    fn argo_phase_trusts_status_once_the_generation_is_observed() {
         assert_eq!(argo("3", "Paused", true, 1), Health::Paused);
+        assert_eq!(argo("4", "Paused", true, 1), Health::Paused);
         assert_eq!(argo("2", "Paused", true, 1), Health::Progressing);
-        assert_eq!(
-            argo("not-a-number", "Healthy", false, 0),
-            Health::Progressing
-        );
+        // A hash from a controller older than v0.10 counts as observed.
+        assert_eq!(argo("7d77fd9646", "Healthy", false, 0), Health::Healthy);
+        assert!(argo_generation_observed(None, 3));
     }
 
     #[test]
     fn argo_unpausing_is_progressing() {
         assert_eq!(argo("3", "Paused", true, 0), Health::Progressing);
         assert_eq!(argo("3", "Degraded", false, 0), Health::Degraded);
+    }
+
+    /// A canary without `status.phase`, fully promoted and at full size.
+    fn settled() -> ArgoPhaseInputs<'static> {
+        ArgoPhaseInputs {
+            generation: 2,
+            observed_generation: Some("2".into()),
+            replicas: Replicas {
+                desired: 3,
+                current: 3,
+                updated: 3,
+                ready: 3,
+                available: 3,
+            },
+            current_pod_hash: Some("abc"),
+            stable_rs: Some("abc"),
+            strategy: ArgoStrategyFacts::Canary {
+                traffic_routed: false,
+            },
+            ..Default::default()
+        }
+    }
+
+    fn computed(i: ArgoPhaseInputs<'_>) -> (Health, String) {
+        let (health, _, message) = argo_phase(&i);
+        (health, message)
+    }
+
+    #[test]
+    fn argo_phase_computed_in_argo_order_without_status_phase() {
+        let progressing = |m: &str| (Health::Progressing, m.to_string());
+        let condition = |kind, reason, message| ArgoCondition {
+            kind,
+            reason,
+            message,
+        };
+        let r = settled().replicas;
+        let cases: Vec<(ArgoPhaseInputs<'static>, (Health, String))> = vec![
+            (settled(), (Health::Healthy, String::new())),
+            (
+                ArgoPhaseInputs {
+                    conditions: vec![
+                        condition("Available", "AvailableReason", "ok"),
+                        condition("InvalidSpec", "InvalidSpec", "bad selector"),
+                    ],
+                    spec_paused: true,
+                    ..settled()
+                },
+                (Health::Degraded, "InvalidSpec: bad selector".into()),
+            ),
+            (
+                ArgoPhaseInputs {
+                    conditions: vec![condition(
+                        "Progressing",
+                        "ProgressDeadlineExceeded",
+                        "timed out",
+                    )],
+                    ..settled()
+                },
+                (
+                    Health::Degraded,
+                    "ProgressDeadlineExceeded: timed out".into(),
+                ),
+            ),
+            (
+                ArgoPhaseInputs {
+                    conditions: vec![condition("Progressing", "RolloutAborted", "aborted")],
+                    pause_reasons: vec!["CanaryPauseStep"],
+                    ..settled()
+                },
+                (Health::Degraded, "RolloutAborted: aborted".into()),
+            ),
+            (
+                ArgoPhaseInputs {
+                    spec_paused: true,
+                    pause_reasons: vec!["CanaryPauseStep"],
+                    ..settled()
+                },
+                (Health::Paused, "manually paused".into()),
+            ),
+            (
+                ArgoPhaseInputs {
+                    pause_reasons: vec!["BlueGreenPause"],
+                    controller_pause: true,
+                    ..settled()
+                },
+                (Health::Paused, "BlueGreenPause".into()),
+            ),
+            (
+                ArgoPhaseInputs {
+                    restart_pending: true,
+                    ..settled()
+                },
+                progressing("rollout is restarting"),
+            ),
+            (
+                ArgoPhaseInputs {
+                    replicas: Replicas {
+                        updated: 1,
+                        ..r.clone()
+                    },
+                    ..settled()
+                },
+                progressing("more replicas need to be updated"),
+            ),
+            (
+                ArgoPhaseInputs {
+                    replicas: Replicas {
+                        available: 2,
+                        ..r.clone()
+                    },
+                    ..settled()
+                },
+                progressing("updated replicas are still becoming available"),
+            ),
+            (
+                ArgoPhaseInputs {
+                    replicas: Replicas {
+                        current: 4,
+                        ..r.clone()
+                    },
+                    ..settled()
+                },
+                progressing("old replicas are pending termination"),
+            ),
+            (
+                ArgoPhaseInputs {
+                    replicas: Replicas {
+                        current: 4,
+                        ..r.clone()
+                    },
+                    strategy: ArgoStrategyFacts::Canary {
+                        traffic_routed: true,
+                    },
+                    ..settled()
+                },
+                (Health::Healthy, String::new()),
+            ),
+            (
+                ArgoPhaseInputs {
+                    stable_rs: Some("old"),
+                    ..settled()
+                },
+                progressing("waiting for all steps to complete"),
+            ),
+            (
+                ArgoPhaseInputs {
+                    strategy: ArgoStrategyFacts::BlueGreen {
+                        active_selector: Some("old"),
+                        post_promotion_analysis_pending: false,
+                    },
+                    ..settled()
+                },
+                progressing("active service cutover pending"),
+            ),
+            (
+                ArgoPhaseInputs {
+                    stable_rs: Some("old"),
+                    strategy: ArgoStrategyFacts::BlueGreen {
+                        active_selector: Some("abc"),
+                        post_promotion_analysis_pending: true,
+                    },
+                    ..settled()
+                },
+                progressing("waiting for analysis to complete"),
+            ),
+            (
+                ArgoPhaseInputs {
+                    stable_rs: None,
+                    strategy: ArgoStrategyFacts::BlueGreen {
+                        active_selector: Some("abc"),
+                        post_promotion_analysis_pending: false,
+                    },
+                    ..settled()
+                },
+                progressing("waiting for post-promotion verification to complete"),
+            ),
+        ];
+        for (i, expected) in cases {
+            let what = format!("{i:?}");
+            assert_eq!(computed(i), expected, "{what}");
+        }
     }
 
     #[test]

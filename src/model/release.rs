@@ -1,6 +1,7 @@
 //! `Release`: one rollout of any kind, as the control room shows it.
 
 use super::phase::Health;
+use super::revision::{Revision, Role, RunningImage};
 use super::traffic::Weights;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -137,90 +138,6 @@ impl Pause {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum Role {
-    Stable,
-    Canary,
-    Active,
-    Preview,
-    /// An older revision kept for rollback.
-    Old,
-}
-
-impl Role {
-    pub fn word(self) -> &'static str {
-        match self {
-            Role::Stable => "stable",
-            Role::Canary => "canary",
-            Role::Active => "active",
-            Role::Preview => "preview",
-            Role::Old => "",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodInfo {
-    pub name: String,
-    /// Pod phase, or the waiting reason of a container (CrashLoopBackOff).
-    pub status: String,
-    pub ready: bool,
-    pub ready_containers: u32,
-    pub containers: u32,
-    pub restarts: u32,
-    pub created: Option<DateTime<Utc>>,
-}
-
-/// One revision of a release: a ReplicaSet and its pods.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Revision {
-    pub number: Option<u64>,
-    pub replica_set: String,
-    pub hash: String,
-    pub roles: Vec<Role>,
-    pub images: Vec<String>,
-    pub desired: i64,
-    pub current: i64,
-    pub ready: i64,
-    pub available: i64,
-    pub created: Option<DateTime<Utc>>,
-    /// Argo's `scale-down-deadline` annotation.
-    pub scale_down_at: Option<DateTime<Utc>>,
-    pub pods: Vec<PodInfo>,
-    /// The pod template, without the hash label: what an undo sends.
-    #[serde(skip)]
-    pub template: Option<serde_json::Value>,
-    /// ReplicaSet annotations that a Deployment undo copies back.
-    #[serde(skip)]
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl Revision {
-    /// "stable", "canary", … (old revisions have none).
-    pub fn role_words(&self) -> Vec<&'static str> {
-        self.roles
-            .iter()
-            .map(|r| r.word())
-            .filter(|w| !w.is_empty())
-            .collect()
-    }
-
-    pub fn restarts(&self) -> u32 {
-        self.pods.iter().map(|p| p.restarts).sum()
-    }
-
-    /// The migration this revision's code needs (`cutover.dev/requires-migration`
-    /// on its pod template); None for code that predates any.
-    pub fn requires_migration(&self) -> Option<&str> {
-        self.template
-            .as_ref()?
-            .pointer("/metadata/annotations")?
-            .get(crate::model::migration::REQUIRES_ANNOTATION)?
-            .as_str()
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Measurement {
@@ -312,6 +229,16 @@ pub struct TimelineEntry {
     pub reason: String,
     pub message: String,
     pub count: u32,
+}
+
+impl TimelineEntry {
+    /// Newest first, so what just happened is at the top. Entries of the
+    /// same instant come in reverse of the order they were added (the later
+    /// one first); entries without a time come last.
+    pub fn sort_newest_first(entries: &mut [TimelineEntry]) {
+        entries.sort_by_key(|e| e.at);
+        entries.reverse();
+    }
 }
 
 /// What makes a release need a human's eyes: the list sorts these first.
@@ -423,27 +350,66 @@ impl Release {
         self.revisions.iter().find(|r| r.roles.contains(&role))
     }
 
-    pub fn canary_image(&self) -> Option<&str> {
-        let rev = self
-            .revision_by_role(Role::Canary)
-            .or_else(|| self.revision_by_role(Role::Preview))?;
+    /// The first image of the running revision in `roles` (the first role
+    /// that has one).
+    fn running_image(&self, roles: [Role; 2]) -> Option<&str> {
+        let rev = roles.into_iter().find_map(|role| {
+            self.revisions
+                .iter()
+                .find(|r| r.runs() && r.roles.contains(&role))
+        })?;
         rev.images.first().map(String::as_str)
+    }
+
+    /// The canary's (or preview's) image while it runs: a ReplicaSet scaled
+    /// to zero (after an abort) is history, not the canary.
+    pub fn canary_image(&self) -> Option<&str> {
+        self.running_image([Role::Canary, Role::Preview])
     }
 
     pub fn stable_image(&self) -> Option<&str> {
-        let rev = self
-            .revision_by_role(Role::Stable)
-            .or_else(|| self.revision_by_role(Role::Active))?;
-        rev.images.first().map(String::as_str)
+        self.running_image([Role::Stable, Role::Active])
     }
 
-    /// "N/M" for a canary with steps.
-    pub fn step_text(&self) -> Option<String> {
-        if self.steps.is_empty() {
-            return None;
+    /// The images that run, as `kubectl argo rollouts get` lists them: the
+    /// images of every ReplicaSet with pods, each with the roles of the
+    /// ReplicaSets running it (merged roles in alphabetical order), sorted
+    /// by image.
+    pub fn running_images(&self) -> Vec<RunningImage> {
+        let mut out: Vec<RunningImage> = Vec::new();
+        for rev in self.revisions.iter().filter(|r| r.runs()) {
+            for image in &rev.images {
+                match out.iter_mut().find(|i| &i.image == image) {
+                    Some(seen) => {
+                        for role in &rev.roles {
+                            if !seen.roles.contains(role) {
+                                seen.roles.push(*role);
+                            }
+                        }
+                        seen.roles.sort_by_key(|r| r.word());
+                    }
+                    None => out.push(RunningImage {
+                        image: image.clone(),
+                        roles: rev.roles.clone(),
+                    }),
+                }
+            }
         }
-        let n = self.current_step.unwrap_or(0).min(self.steps.len());
-        Some(format!("{n}/{}", self.steps.len()))
+        out.sort_by(|a, b| a.image.cmp(&b.image));
+        out
+    }
+
+    /// The current step and the number of steps, for a canary with steps
+    /// whose controller has written `currentStepIndex`.
+    pub fn step(&self) -> Option<(usize, usize)> {
+        let total = self.steps.len();
+        let current = self.current_step.filter(|_| total > 0)?;
+        Some((current.min(total), total))
+    }
+
+    /// "N/M", as Argo's `Step`.
+    pub fn step_text(&self) -> Option<String> {
+        self.step().map(|(n, total)| format!("{n}/{total}"))
     }
 
     /// True when the new revision is fully promoted (Argo: stableRS ==

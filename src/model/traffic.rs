@@ -51,13 +51,21 @@ impl Weights {
     }
 }
 
-/// Argo's `GetCurrentSetWeight`: the last `setWeight` at or before the
-/// current step; 100 once past the last step; 0 while aborted.
+/// Argo's `GetCurrentCanaryStep`: the index of the step being run, none
+/// without steps or once past the last one. A missing `currentStepIndex`
+/// is step 0.
+pub fn current_canary_step(steps: &[Step], current_step: Option<usize>) -> Option<usize> {
+    Some(current_step.unwrap_or(0)).filter(|&i| i < steps.len())
+}
+
+/// Argo's `GetCurrentSetWeight`: 0 while aborted; 100 without a current
+/// step (no steps, or past the last one); else the last `setWeight` at or
+/// before the current step, 0 if there is none.
 pub fn desired_weight(steps: &[Step], current_step: Option<usize>, aborted: bool) -> u32 {
     if aborted {
         return 0;
     }
-    let Some(index) = current_step.filter(|&i| i < steps.len()) else {
+    let Some(index) = current_canary_step(steps, current_step) else {
         return 100;
     };
     steps[..=index]
@@ -73,17 +81,21 @@ pub fn desired_weight(steps: &[Step], current_step: Option<usize>, aborted: bool
 /// Argo's ActualWeight as `kubectl argo rollouts get` computes it
 /// (info/rollout_info.go).
 pub struct ActualWeightInputs {
-    pub past_last_step: bool,
+    /// No current step: no steps, or past the last one.
+    pub no_current_step: bool,
     pub max_traffic_weight: u32,
     pub available_replicas: i64,
     pub traffic_routed: bool,
+    /// `status.canary.weights.canary.weight`, when `status.canary.weights`
+    /// is written.
     pub status_canary_weight: Option<u32>,
     pub desired: u32,
+    /// Available pods of the ReplicaSet tagged canary (0 without one).
     pub canary_available: i64,
 }
 
 pub fn actual_weight(i: &ActualWeightInputs) -> u32 {
-    if i.past_last_step {
+    if i.no_current_step {
         return i.max_traffic_weight;
     }
     if i.available_replicas <= 0 {
@@ -117,7 +129,12 @@ mod tests {
         assert_eq!(desired_weight(&steps(), Some(2), false), 20);
         assert_eq!(desired_weight(&steps(), Some(4), false), 50);
         assert_eq!(desired_weight(&steps(), Some(5), false), 100);
-        assert_eq!(desired_weight(&steps(), None, false), 100);
+        assert_eq!(
+            desired_weight(&steps(), None, false),
+            20,
+            "no index is step 0"
+        );
+        assert_eq!(desired_weight(&[], Some(0), false), 100, "no steps");
         assert_eq!(desired_weight(&steps(), Some(4), true), 0);
         assert_eq!(
             desired_weight(&[Step::Pause { seconds: None }], Some(0), false),
@@ -128,7 +145,7 @@ mod tests {
     #[test]
     fn actual_weight_as_argo_computes_it() {
         let base = ActualWeightInputs {
-            past_last_step: false,
+            no_current_step: false,
             max_traffic_weight: 100,
             available_replicas: 5,
             traffic_routed: true,
@@ -148,7 +165,7 @@ mod tests {
         };
         assert_eq!(actual_weight(&basic), 20);
         let done = ActualWeightInputs {
-            past_last_step: true,
+            no_current_step: true,
             ..basic
         };
         assert_eq!(actual_weight(&done), 100);

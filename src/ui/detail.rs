@@ -8,14 +8,14 @@ mod migration;
 use super::theme::Theme;
 use super::{age, hanging, short_image};
 use crate::app::State;
-use crate::model::{EventKind, Health, Release, ReleaseKey, Role};
+use crate::model::{EventKind, Health, Release, ReleaseKey};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-/// How many timeline entries the detail keeps on screen.
+/// How many timeline entries (the newest) the detail keeps on screen.
 const TIMELINE_ROWS: usize = 14;
 
 fn field<'a>(label: &str, value: impl Into<Span<'a>>, theme: &Theme) -> Line<'a> {
@@ -116,25 +116,27 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             theme,
         ));
     }
-    let mut images = r
-        .revisions
-        .iter()
-        .filter(|rev| rev.roles.iter().any(|ro| *ro != Role::Old));
-    if let Some(first) = images.next() {
-        out.push(image_line("Images:", first, theme));
-        for rev in images {
-            out.push(image_line("", rev, theme));
-        }
+    for (i, image) in r.running_images().iter().enumerate() {
+        let style = image
+            .roles
+            .first()
+            .map(|role| theme.role(*role))
+            .unwrap_or_default();
+        let label = if i == 0 { "Images:" } else { "" };
+        out.push(field(label, Span::styled(image.text(), style), theme));
     }
+    // As `kubectl argo rollouts get` prints them.
     let rp = &r.replicas;
-    out.push(field(
-        "Replicas:",
-        format!(
-            "desired {} · current {} · updated {} · ready {} · available {}",
-            rp.desired, rp.current, rp.updated, rp.ready, rp.available
-        ),
-        theme,
-    ));
+    out.push(field("Replicas:", "", theme));
+    for (label, count) in [
+        ("  Desired:", rp.desired),
+        ("  Current:", rp.current),
+        ("  Updated:", rp.updated),
+        ("  Ready:", rp.ready),
+        ("  Available:", rp.available),
+    ] {
+        out.push(field(label, count.to_string(), theme));
+    }
     for a in &r.attention {
         out.push(Line::from(Span::styled(
             format!("! {}", a.describe()),
@@ -144,29 +146,13 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn image_line(label: &str, rev: &crate::model::Revision, theme: &Theme) -> Line<'static> {
-    let roles = rev.role_words();
-    let style = rev
-        .roles
-        .first()
-        .map(|r| theme.role(*r))
-        .unwrap_or_default();
-    field(
-        label,
-        Span::styled(
-            format!("{} ({})", rev.images.join(", "), roles.join(", ")),
-            style,
-        ),
-        theme,
-    )
-}
-
 fn steps(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     if r.steps.is_empty() {
         return Vec::new();
     }
     let mut out = vec![section("Steps", theme)];
-    let current = r.current_step.unwrap_or(r.steps.len());
+    // Argo reads a missing currentStepIndex as the first step.
+    let current = r.current_step.unwrap_or(0);
     for (i, step) in r.steps.iter().enumerate() {
         let (mark, style) = match i.cmp(&current) {
             std::cmp::Ordering::Less => ("✔", theme.fg(theme.ok)),
@@ -310,13 +296,8 @@ fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             theme.heading(),
         )));
         let roles = rev.role_words();
-        let health = if rev.desired == 0 && rev.current == 0 {
-            "• ScaledDown".to_string()
-        } else if rev.available >= rev.desired {
-            "✔ Healthy".to_string()
-        } else {
-            "◌ Progressing".to_string()
-        };
+        let health = rev.health();
+        let health = format!("{} {}", health.symbol(), health.word());
         let mut info = roles.join(",");
         if let Some(at) = rev.scale_down_at {
             let left = (at - state.now).num_seconds().max(0);
@@ -454,8 +435,7 @@ fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     if entries.is_empty() {
         out.push(Line::from(Span::styled("no events yet", theme.muted())));
     }
-    let skip = entries.len().saturating_sub(TIMELINE_ROWS);
-    for e in entries.into_iter().skip(skip) {
+    for e in entries.into_iter().take(TIMELINE_ROWS) {
         let (mark, style) = match e.kind {
             EventKind::Normal => (" ", Style::default()),
             EventKind::Warning => ("⚠", theme.fg(theme.warn)),

@@ -22,7 +22,8 @@ fn preview_waits_for_a_decision() {
         roles,
         vec![
             (Some(2), &[Role::Preview][..]),
-            (Some(1), &[Role::Active, Role::Stable][..]),
+            // In the order Argo's CLI tags them: stable, then active.
+            (Some(1), &[Role::Stable, Role::Active][..]),
         ]
     );
     assert_eq!(

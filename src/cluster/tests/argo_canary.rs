@@ -361,3 +361,87 @@ fn only_a_failing_analysis_of_the_current_revision_needs_attention() {
         )]
     );
 }
+
+/// Events about checkout and its ReplicaSets, one of them about a
+/// namesake in another namespace.
+const EVENTS: &str = r#"
+apiVersion: v1
+kind: Event
+metadata: {name: checkout.1, namespace: shop, uid: ev-1}
+involvedObject: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: checkout, namespace: shop}
+reason: RolloutUpdated
+message: Rollout updated to revision 4
+type: Normal
+lastTimestamp: "2026-03-01T11:58:00Z"
+---
+apiVersion: v1
+kind: Event
+metadata: {name: checkout-6f646bf7b7.1, namespace: shop, uid: ev-2}
+involvedObject: {apiVersion: apps/v1, kind: ReplicaSet, name: checkout-6f646bf7b7, namespace: shop}
+reason: SuccessfulCreate
+message: "Created pod: checkout-6f646bf7b7-wn5w8"
+type: Normal
+lastTimestamp: "2026-03-01T11:58:05Z"
+---
+apiVersion: v1
+kind: Event
+metadata: {name: checkout.2, namespace: shop, uid: ev-3}
+involvedObject: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: checkout, namespace: shop}
+reason: RolloutPaused
+message: Rollout is paused (CanaryPauseStep)
+type: Normal
+lastTimestamp: "2026-03-01T12:00:00Z"
+---
+apiVersion: v1
+kind: Event
+metadata: {name: checkout.3, namespace: staging, uid: ev-4}
+involvedObject: {apiVersion: argoproj.io/v1alpha1, kind: Rollout, name: checkout, namespace: staging}
+reason: RolloutAborted
+message: another namespace's checkout
+type: Warning
+lastTimestamp: "2026-03-01T12:01:00Z"
+"#;
+
+#[test]
+fn the_timeline_is_newest_first_with_actions_taken_from_here() {
+    let r = checkout(&Fixture::load(&[ARGO_CANARY, EVENTS]));
+    let reasons = |entries: &[crate::model::TimelineEntry]| -> Vec<String> {
+        entries.iter().map(|e| e.reason.clone()).collect()
+    };
+    assert_eq!(
+        reasons(&r.timeline),
+        ["RolloutPaused", "SuccessfulCreate", "RolloutUpdated"],
+        "newest first, and only this namespace's checkout"
+    );
+
+    let mut state = crate::app::State::new(
+        at("2026-03-01T12:00:00Z"),
+        false,
+        crate::app::keymap::Keymap::default(),
+    );
+    let action = |reason: &str, at| crate::model::TimelineEntry {
+        at: Some(at),
+        kind: crate::model::EventKind::Action,
+        reason: reason.into(),
+        message: String::new(),
+        count: 1,
+    };
+    state.local_timeline.insert(
+        r.key.clone(),
+        vec![
+            action("pause (cutover)", at("2026-03-01T12:00:00Z")),
+            action("promote (cutover)", at("2026-03-01T12:02:00Z")),
+        ],
+    );
+    assert_eq!(
+        reasons(&state.timeline_of(&r)),
+        [
+            "promote (cutover)",
+            "pause (cutover)",
+            "RolloutPaused",
+            "SuccessfulCreate",
+            "RolloutUpdated"
+        ],
+        "what happened at the same instant: what was added later first"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod argo_blue_green;
 mod argo_canary;
+mod argo_cli;
 mod deployment;
 mod fingerprint;
 pub(crate) mod fixture;
