@@ -59,6 +59,18 @@ fn room_with_config(
     })
 }
 
+/// The fixture as admin, with checkout found and at its manual pause.
+fn checkout_at_the_manual_pause(test: &str) -> Option<Room> {
+    let room = room(
+        test,
+        &["--scenario", "fixture"],
+        "--context sim-admin -n shop",
+    )?;
+    room.find("checkout");
+    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
+    Some(room)
+}
+
 impl Room {
     fn kubectl(&self, args: &[&str]) -> String {
         let out = self.sim.kubectl(&self.kubectl, args);
@@ -124,11 +136,7 @@ impl Room {
     }
 
     fn audit_lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
-            .collect()
+        audit_lines_of(&self.audit)
     }
 
     fn event_reasons(&self, name: &str) -> Vec<String> {
@@ -165,6 +173,25 @@ impl Room {
             })
             .collect()
     }
+}
+
+fn audit_lines_of(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+        .collect()
+}
+
+/// (action, stage) of each audit line.
+fn action_stages(lines: &[Value]) -> Vec<(&str, &str)> {
+    lines
+        .iter()
+        .map(|l| {
+            let field = |f: &str| l[f].as_str().unwrap_or_default();
+            (field("action"), field("stage"))
+        })
+        .collect()
 }
 
 fn step(ro: &Value) -> i64 {
@@ -296,15 +323,11 @@ fn pause_promote_abort_retry_and_undo_by_keystroke() {
 
 #[test]
 fn a_change_between_looking_and_confirming_refuses_the_promote() {
-    let Some(room) = room(
-        "a_change_between_looking_and_confirming_refuses_the_promote",
-        &["--scenario", "fixture"],
-        "--context sim-admin -n shop",
-    ) else {
+    let Some(room) =
+        checkout_at_the_manual_pause("a_change_between_looking_and_confirming_refuses_the_promote")
+    else {
         return;
     };
-    room.find("checkout");
-    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
     room.tmux.wait_for_text("decide", SCREEN);
     room.open_dialog("P", "promote checkout?");
     // Someone else pauses it meanwhile.
@@ -772,4 +795,61 @@ fn deployment_and_flagger_actions_by_keystroke() {
         ],
         "{audit:#?}"
     );
+}
+
+#[test]
+fn the_audit_file_moved_away_is_started_anew_and_an_unwritable_one_stops_actions() {
+    let Some(room) = checkout_at_the_manual_pause(
+        "the_audit_file_moved_away_is_started_anew_and_an_unwritable_one_stops_actions",
+    ) else {
+        return;
+    };
+    room.act("p", "pause checkout?");
+    room.tmux
+        .wait_for_text("pause checkout: 1 patch accepted", SCREEN);
+
+    // Rotated as logrotate does: moved away, no signal.
+    let rotated = room.audit.with_extension("jsonl.1");
+    std::fs::rename(&room.audit, &rotated).expect("move the audit file away");
+    room.act("P", "promote checkout?");
+    room.tmux
+        .wait_for_text("promote checkout: 2 patches accepted", SCREEN);
+    let old = audit_lines_of(&rotated);
+    let new = room.audit_lines();
+    assert_eq!(
+        action_stages(&old),
+        [("pause", "requested"), ("pause", "done")],
+        "the old file keeps only the old lines: {old:#?}"
+    );
+    assert_eq!(
+        action_stages(&new),
+        [("promote", "requested"), ("promote", "done")],
+        "the next lines go to a new file at the path: {new:#?}"
+    );
+    // One id per action, one session for the whole run.
+    assert_eq!(old[0]["id"], old[1]["id"]);
+    assert_eq!(new[0]["id"], new[1]["id"]);
+    assert_ne!(old[0]["id"], new[0]["id"]);
+    assert!(
+        old.iter()
+            .chain(&new)
+            .all(|l| l["session"] == old[0]["session"])
+    );
+
+    // A folder where the file was: nothing can be audited, so nothing is sent.
+    std::fs::remove_file(&room.audit).expect("delete the audit file");
+    std::fs::create_dir(&room.audit).expect("a folder in its place");
+    let sent_before = room.mutating_requests().len();
+    room.act("p", "pause checkout?");
+    room.tmux.wait_for_text(
+        "pause checkout: refused: not sent: cannot write the audit file",
+        SCREEN,
+    );
+    assert_eq!(
+        room.mutating_requests().len(),
+        sent_before,
+        "nothing sent: {:#?}",
+        room.mutating_requests()
+    );
+    assert_ne!(room.rollout("checkout")["spec"]["paused"], true);
 }

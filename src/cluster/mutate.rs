@@ -106,13 +106,14 @@ impl Mutator {
     fn audit(
         &self,
         request: &ActionRequest,
+        id: &str,
         stage: &str,
         result: Option<&str>,
     ) -> Result<(), String> {
         let entry = AuditEntry {
             time: Utc::now(),
             stage,
-            id: request.id,
+            id,
             user: &request.user,
             context: &request.context,
             namespace: &request.key.namespace,
@@ -136,13 +137,17 @@ impl Mutator {
     /// Audit, check the release is still what the human saw, send the
     /// patches in order, audit the outcome, and leave an Event on the object.
     pub async fn execute(&self, request: &ActionRequest) -> ActionOutcome {
-        // No audit line, no action.
-        if let Err(e) = self.audit(request, "requested", None) {
-            return ActionOutcome::Failed(e);
+        let id = crate::audit::new_action_id();
+        // No audit line on disk, nothing sent.
+        if let Err(e) = self.audit(request, &id, "requested", None) {
+            return ActionOutcome::Refused(format!(
+                "not sent: {e}. Make its folder writable (or restart with \
+                 --audit-file FILE) and retry"
+            ));
         }
         let outcome = self.send(request).await;
         let text = outcome.text();
-        let audit_result = self.audit(request, outcome.word(), Some(&text));
+        let audit_result = self.audit(request, &id, outcome.word(), Some(&text));
         let event_result = self.record_event(request, &outcome).await;
         match (outcome, audit_result, event_result) {
             (ActionOutcome::Done(m), Err(e), _) => ActionOutcome::Done(format!("{m}; {e}")),
@@ -157,7 +162,8 @@ impl Mutator {
     pub async fn record_refusal(&self, request: &ActionRequest, reason: String) {
         let outcome = ActionOutcome::Refused(reason);
         let text = outcome.text();
-        if let Err(e) = self.audit(request, outcome.word(), Some(&text)) {
+        let id = crate::audit::new_action_id();
+        if let Err(e) = self.audit(request, &id, outcome.word(), Some(&text)) {
             tracing::error!("{e}");
         }
         if let Err(e) = self.record_event(request, &outcome).await {
