@@ -6,7 +6,7 @@
 use crate::metrics::judge::{MetricDef, MetricQuery, MetricsSettings};
 use crate::metrics::profiles::Profile;
 use crate::metrics::prometheus::{BasicAuth, PrometheusConfig};
-use crate::migrations::DatabaseConfig;
+use crate::migrations::{DatabaseConfig, SslMode};
 use crate::model::metrics::{Direction, Gate, MetricJudgeConfig, Unit};
 use crate::model::migration::DatabaseLink;
 use serde::Deserialize;
@@ -48,6 +48,12 @@ pub struct DatabaseSection {
     pub password_file: Option<PathBuf>,
     /// The environment variable holding the password (before `PGPASSWORD`).
     pub password_env: Option<String>,
+    /// libpq's: disable, allow, prefer (the default), require, verify-ca or
+    /// verify-full. An `sslmode` in the url wins.
+    pub sslmode: Option<SslMode>,
+    /// libpq's: the CA certificates (PEM) to check the server's with, or
+    /// `system`. An `sslrootcert` in the url wins.
+    pub sslrootcert: Option<PathBuf>,
 }
 
 impl Config {
@@ -63,6 +69,8 @@ impl Config {
                     url: d.url.clone(),
                     password_file: d.password_file.clone(),
                     password_env: d.password_env.clone(),
+                    sslmode: d.sslmode,
+                    sslrootcert: d.sslrootcert.clone(),
                 };
                 (name.clone(), config)
             })
@@ -81,9 +89,7 @@ impl Config {
                 .entry(name.to_string())
                 .or_insert_with(|| DatabaseConfig {
                     name: name.to_string(),
-                    url: String::new(),
-                    password_file: None,
-                    password_env: None,
+                    ..Default::default()
                 });
             entry.url = url.to_string();
         }
@@ -519,6 +525,43 @@ mod tests {
             .databases(&["postgres://app:hunter2@db/x".into()])
             .unwrap_err();
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_database_takes_libpq_tls_settings_and_a_flag_keeps_them() {
+        let config = parse(
+            r#"
+            [databases.payments]
+            url = "postgres://app@db.example:5432/payments"
+            sslmode = "verify-full"
+            sslrootcert = "/etc/cutover/payments-ca.pem"
+            "#,
+        );
+        let from_file = &config.databases(&[]).unwrap()[0];
+        assert_eq!(from_file.sslmode, Some(SslMode::VerifyFull));
+        assert_eq!(
+            from_file.sslrootcert.as_deref(),
+            Some(Path::new("/etc/cutover/payments-ca.pem"))
+        );
+        let flagged = &config
+            .databases(&["payments=postgres://app@127.0.0.1:6000/payments?sslmode=require".into()])
+            .unwrap()[0];
+        assert_eq!(
+            flagged.sslmode,
+            Some(SslMode::VerifyFull),
+            "the url's wins when connecting"
+        );
+        assert!(flagged.url.ends_with("?sslmode=require"));
+
+        let err = toml::from_str::<Config>(
+            "[databases.x]\nurl = \"postgres://db/x\"\nsslmode = \"on\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sslmode \"on\" is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub struct DatabaseStatus {
     pub tools: Vec<crate::model::migration::ToolState>,
     pub blocked: Vec<crate::model::migration::BlockedSession>,
     pub index_builds: Vec<crate::model::migration::IndexBuild>,
+    /// How the connection was encrypted (`TLSv1.3, verify-full`); null when
+    /// it was not, or when the database could not be read.
+    pub tls: Option<String>,
 }
 
 /// One compared metric, without the raw samples.
@@ -473,6 +476,7 @@ pub async fn report(
                     tools: reading.map(|r| r.tools.clone()).unwrap_or_default(),
                     blocked: reading.map(|r| r.blocked.clone()).unwrap_or_default(),
                     index_builds: reading.map(|r| r.index_builds.clone()).unwrap_or_default(),
+                    tls: reading.and_then(|r| r.tls.clone()),
                 }
             })
             .collect(),

@@ -17,7 +17,7 @@ use cutover::migrations::{DatabaseConfig, read};
 use cutover::model::migration::{
     DatabaseReading, Migration, PhaseName, RollbackSafety, Tool, ToolState, rollback_safety,
 };
-use support::postgres::{Postgres, free_port};
+use support::postgres::{Postgres, free_port, passfile};
 use tokio_postgres::Client;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -30,8 +30,7 @@ async fn database(test: &str, name: &str) -> Option<(Arc<Postgres>, Client, Data
     let config = DatabaseConfig {
         name: name.to_string(),
         url: server.url("postgres", name),
-        password_file: None,
-        password_env: None,
+        ..Default::default()
     };
     Some((server, client, config))
 }
@@ -939,8 +938,7 @@ async fn a_closed_port_is_an_error_naming_the_database_quickly() {
     let db = DatabaseConfig {
         name: "orders".into(),
         url: format!("postgres://app@127.0.0.1:{}/orders", free_port()),
-        password_file: None,
-        password_env: None,
+        ..Default::default()
     };
     let started = Instant::now();
     let err = read(&db, TIMEOUT).await.expect_err("nothing listens");
@@ -967,8 +965,7 @@ async fn a_server_that_never_answers_times_out() {
     let db = DatabaseConfig {
         name: "orders".into(),
         url: format!("postgres://app@127.0.0.1:{port}/orders"),
-        password_file: None,
-        password_env: None,
+        ..Default::default()
     };
     let started = Instant::now();
     let err = read(&db, Duration::from_millis(300))
@@ -986,15 +983,6 @@ async fn a_server_that_never_answers_times_out() {
 }
 
 const PLANTED: &str = "s3cr3t-planted-pw";
-
-/// A pgpass file with one line and the given mode.
-fn passfile(dir: &Path, name: &str, line: &str, mode: u32) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let file = dir.join(name);
-    std::fs::write(&file, format!("{line}\n")).unwrap();
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
-    file
-}
 
 /// A role logging in with the planted password (scram-sha-256 is required
 /// of it on 127.0.0.1, see the harness) that may read Django's history,
@@ -1028,7 +1016,7 @@ async fn a_password_from_a_file_logs_in_and_never_shows() {
         name: "secrets".into(),
         url: server.url("planted", "secrets"),
         password_file: Some(passfile(dir.path(), "good", &line(PLANTED), 0o600)),
-        password_env: None,
+        ..Default::default()
     };
 
     let reading = reading(&db).await;
@@ -1066,17 +1054,8 @@ async fn a_password_from_a_file_logs_in_and_never_shows() {
 
 /// `cutover status -o json payments` with the database given on the command line.
 fn payments_status(sim: &support::ServeProcess, database_url: &str) -> serde_json::Value {
-    let none = sim.dir.path().join("no-config.toml");
     let database = format!("payments={database_url}");
-    let flags = [
-        "--config",
-        none.to_str().expect("utf-8 path"),
-        "--context",
-        "sim-admin",
-        "--database",
-        &database,
-    ];
-    let report = sim.status_json(&flags, &["payments"]);
+    let report = sim.status_json_with_databases(&[database], &["payments"]);
     report["releases"][0]["migration"].clone()
 }
 

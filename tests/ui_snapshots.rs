@@ -585,6 +585,7 @@ fn blocked_reading() -> DatabaseReading {
             blocks_done: 1200,
             blocks_total: 5000,
         }],
+        tls: None,
     }
 }
 
@@ -651,6 +652,7 @@ fn migration_db_failing_state() -> State {
         tools: vec![failed],
         blocked: Vec::new(),
         index_builds: Vec::new(),
+        tls: None,
     };
     database(&mut state, Ok(reading), read_at);
     database(

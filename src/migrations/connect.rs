@@ -1,22 +1,24 @@
 //! One database from the config: its connection string (never with a
-//! password in it), where its password comes from, and a connection.
+//! password in it), where its password comes from, its TLS settings, and a
+//! connection.
 //!
-//! The password is looked up the way libpq does, so that a `~/.pgpass` or
-//! `PGPASSWORD` that works for `psql` works here too. It never reaches an
-//! error text, a log line or a Debug output.
+//! The password and the TLS settings are read the way libpq reads them, so
+//! that a `~/.pgpass`, `PGPASSWORD` or `sslmode` that works for `psql` works
+//! here too. The password never reaches an error text, a log line or a
+//! Debug output.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio_postgres::config::Host;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::config::{Host, SslMode as PgSslMode};
+use tokio_postgres::{Client, Config};
+
+use super::conninfo::take_tls_params;
+use super::tls::{SslMode, TlsClient, TlsFailure, TlsPolicy, TlsSources};
 
 /// A database the control room reads migrations from.
-///
-/// The connection is not encrypted: no TLS is offered yet (`NoTls`), so
-/// the database must be reached over a trusted network or a tunnel.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct DatabaseConfig {
     /// The name shown on screen and in errors.
     pub name: String,
@@ -28,6 +30,12 @@ pub struct DatabaseConfig {
     /// The environment variable holding the password, looked at before
     /// `PGPASSWORD`.
     pub password_env: Option<String>,
+    /// libpq's `sslmode`, unless the url gives one (then `PGSSLMODE`, then
+    /// `prefer`).
+    pub sslmode: Option<SslMode>,
+    /// libpq's `sslrootcert`: a PEM file of the authorities trusted to sign
+    /// the server's certificate, or `system`; unless the url gives one.
+    pub sslrootcert: Option<PathBuf>,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -39,6 +47,8 @@ impl fmt::Debug for DatabaseConfig {
             .field("url", &redact_url(&self.url))
             .field("password_file", &self.password_file)
             .field("password_env", &self.password_env)
+            .field("sslmode", &self.sslmode)
+            .field("sslrootcert", &self.sslrootcert)
             .finish()
     }
 }
@@ -104,9 +114,11 @@ impl DatabaseConfig {
         }
     }
 
-    /// The parsed connection string with its user and password filled in.
-    fn config(&self) -> Result<(Config, Option<Secret>), String> {
-        let mut config: Config = self.url.parse().map_err(|e| {
+    /// The parsed connection string with its user and password filled in,
+    /// and what to do about TLS.
+    fn config(&self) -> Result<(Config, Option<Secret>, TlsPolicy), String> {
+        let (conninfo, tls_params) = take_tls_params(&self.url);
+        let mut config: Config = conninfo.parse().map_err(|e| {
             // The parser's message quotes no part of the string, but a bad
             // url may still hold a password: say only what is wrong.
             format!(
@@ -120,6 +132,14 @@ impl DatabaseConfig {
                 self.label(None)
             ));
         }
+        let sources = TlsSources {
+            conninfo: tls_params,
+            sslmode: self.sslmode,
+            sslrootcert: self.sslrootcert.as_deref(),
+        };
+        let env = |name: &str| std::env::var(name).ok();
+        let tls = TlsPolicy::resolve(sources, env)
+            .map_err(|e| format!("{}: {e}", self.label(Some(&config))))?;
         if config.get_user().is_none() {
             // libpq's default user; set here so that the pgpass line and
             // the login agree.
@@ -127,11 +147,11 @@ impl DatabaseConfig {
                 .map_err(|_| format!("{}: the url names no user", self.label(None)))?;
             config.user(user);
         }
-        let password = self.password(&Target::of(&config), |name| std::env::var(name).ok());
+        let password = self.password(&Target::of(&config), env);
         if let Some(p) = &password {
             config.password(p.0.as_bytes());
         }
-        Ok((config, password))
+        Ok((config, password, tls))
     }
 
     /// libpq's order: the named variable, `PGPASSWORD`, then the password
@@ -243,52 +263,140 @@ fn unescape_password(field: &str) -> String {
     out
 }
 
-/// Connect within `timeout`. TLS is not offered yet (`NoTls`): the
-/// connection is plain, for databases reached over a trusted network or a
-/// tunnel.
-///
-/// Returns the client and how errors name the database from then on.
-pub(crate) async fn connect(
-    db: &DatabaseConfig,
-    timeout: Duration,
-) -> Result<(Client, String), String> {
-    let (mut config, password) = db.config()?;
+/// An open connection to a database.
+pub struct Connection {
+    pub client: Client,
+    /// How errors name the database from now on.
+    pub label: String,
+    /// How the connection is encrypted: `TLSv1.3, verify-full`; None when
+    /// it is not.
+    pub tls: Option<String>,
+}
+
+/// Connect within `timeout`, with or without TLS as the database's
+/// `sslmode` says. Errors name the database and never hold its password.
+pub async fn connect(db: &DatabaseConfig, timeout: Duration) -> Result<Connection, String> {
+    let (mut config, password, policy) = db.config()?;
     let label = db.label(Some(&config));
     config.connect_timeout(timeout);
-    let connecting = config.connect(NoTls);
-    let (client, connection) = match tokio::time::timeout(timeout, connecting).await {
+    let tls = policy.client().map_err(|e| format!("{label}: {e}"))?;
+    let attempts = connect_as(&config, &policy, &tls);
+    let (client, handshake) = match tokio::time::timeout(timeout, attempts).await {
         Err(_) => return Err(format!("{label}: no answer within {timeout:?}")),
         Ok(Err(e)) => {
-            let text = scrub(&e, password.as_ref());
-            return Err(
-                if password.is_none() && text.ends_with("password missing") {
-                    format!(
-                        "{label}: the server asks for a password and none was found \
-                     (password_env, PGPASSWORD or a password file)"
-                    )
-                } else {
-                    format!("{label}: {text}")
-                },
-            );
+            let text = describe(&e, policy.mode, password.is_some());
+            return Err(hide(format!("{label}: {text}"), password.as_ref()));
         }
         Ok(Ok(pair)) => pair,
     };
-    // The connection drives the socket; it ends when the client is dropped.
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok((client, label))
+    let tls = handshake.map(|protocol| format!("{protocol}, {}", policy.checks()));
+    Ok(Connection { client, label, tls })
 }
 
-/// An error's text with the password cut out, should a server ever echo it.
-fn scrub(e: &tokio_postgres::Error, password: Option<&Secret>) -> String {
-    let mut text = e.to_string();
-    if let Some(source) = std::error::Error::source(e) {
-        let source = source.to_string();
-        if !text.contains(&source) {
-            text = format!("{text}: {source}");
+/// libpq's attempts for `sslmode`: `allow` tries without TLS and then with
+/// it if the server refuses; `prefer` tries with TLS and then without it if
+/// the handshake fails or the server refuses the encrypted session. Errors
+/// are those of the attempt that used TLS, where there is one.
+async fn connect_as(
+    config: &Config,
+    policy: &TlsPolicy,
+    tls: &TlsClient,
+) -> Result<(Client, Option<String>), tokio_postgres::Error> {
+    // libpq never uses TLS over a Unix socket, whatever sslmode says.
+    let all_sockets = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, Host::Unix(_)));
+    let mode = if all_sockets {
+        SslMode::Disable
+    } else {
+        policy.mode
+    };
+    let attempt = |pg_mode| attempt_once(config, pg_mode, tls);
+    match mode {
+        SslMode::Disable => attempt(PgSslMode::Disable).await.map_err(|(e, _)| e),
+        SslMode::Allow => match attempt(PgSslMode::Disable).await {
+            Err((e, _)) if e.as_db_error().is_some() => match attempt(PgSslMode::Require).await {
+                // No TLS to try: the plain refusal is the answer.
+                Err((second, _)) if TlsFailure::server_has_no_tls(&second) => Err(e),
+                second => second.map_err(|(e, _)| e),
+            },
+            first => first.map_err(|(e, _)| e),
+        },
+        SslMode::Prefer => match attempt(PgSslMode::Prefer).await {
+            Err((e, encrypted)) if TlsFailure::of(&e).is_some() || encrypted => {
+                attempt(PgSslMode::Disable).await.map_err(|_| e)
+            }
+            first => first.map_err(|(e, _)| e),
+        },
+        SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+            attempt(PgSslMode::Require).await.map_err(|(e, _)| e)
         }
     }
+}
+
+/// One connection attempt: the client and the TLS protocol, if TLS was
+/// used; or the error, and whether the failure came after a handshake.
+async fn attempt_once(
+    config: &Config,
+    mode: PgSslMode,
+    tls: &TlsClient,
+) -> Result<(Client, Option<String>), (tokio_postgres::Error, bool)> {
+    let mut config = config.clone();
+    config.ssl_mode(mode);
+    let (connector, handshake) = tls.connector();
+    match config.connect(connector).await {
+        Ok((client, connection)) => {
+            // The connection drives the socket; it ends when the client is
+            // dropped.
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok((client, handshake.protocol()))
+        }
+        Err(e) => Err((e, handshake.protocol().is_some())),
+    }
+}
+
+/// A connection error in words: the TLS failures and the server's refusals
+/// that sslmode explains get advice.
+fn describe(e: &tokio_postgres::Error, mode: SslMode, has_password: bool) -> String {
+    if let Some(failure) = TlsFailure::of(e) {
+        return failure.0.clone();
+    }
+    if TlsFailure::server_has_no_tls(e) {
+        return format!(
+            "the server does not accept TLS connections, and sslmode={mode} requires TLS: \
+             turn ssl on in the server, or use sslmode=prefer to connect without it"
+        );
+    }
+    let text = error_text(e);
+    if !has_password && text.ends_with("password missing") {
+        return "the server asks for a password and none was found \
+                (password_env, PGPASSWORD or a password file)"
+            .to_string();
+    }
+    match e.as_db_error() {
+        // pg_hba.conf has only `hostssl` lines for this connection.
+        Some(db) if db.message().ends_with("no encryption") => format!(
+            "{text}: the server accepts only encrypted connections here: \
+             use sslmode=require or stronger"
+        ),
+        _ => text,
+    }
+}
+
+/// An error's text with its cause, if the text does not already hold it.
+fn error_text(e: &tokio_postgres::Error) -> String {
+    let text = e.to_string();
+    match std::error::Error::source(e).map(|s| s.to_string()) {
+        Some(source) if !text.contains(&source) => format!("{text}: {source}"),
+        _ => text,
+    }
+}
+
+/// `text` with the password cut out, should a server ever echo it.
+fn hide(text: String, password: Option<&Secret>) -> String {
     match password {
         Some(Secret(p)) if !p.is_empty() => text.replace(p.as_str(), "***"),
         _ => text,
@@ -335,10 +443,9 @@ host\\:with\\:colons:5433:*:app:escaped
         let db = DatabaseConfig {
             name: "payments".into(),
             url: "postgres://app:hunter2-secret@db.internal:5432/payments".into(),
-            password_file: None,
-            password_env: None,
+            ..Default::default()
         };
-        let err = db.config().expect_err("refused");
+        let err = db.config().err().expect("refused");
         assert!(err.contains("database payments"), "{err}");
         assert!(err.contains("PGPASSWORD or a password file"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
@@ -348,6 +455,39 @@ host\\:with\\:colons:5433:*:app:escaped
             debug.contains("postgres://app:***@db.internal:5432/payments"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn tls_settings_in_the_url_win_over_the_config_and_are_checked() {
+        let db = |url: &str| DatabaseConfig {
+            name: "payments".into(),
+            url: url.into(),
+            sslmode: Some(SslMode::Disable),
+            ..Default::default()
+        };
+        let err = db(
+            "postgres://app@db.internal/payments?sslmode=verify-full&sslrootcert=/nowhere/ca.pem",
+        )
+        .config()
+        .err()
+        .expect("no such root file");
+        assert_eq!(
+            err,
+            "database payments (db.internal:5432): the root certificate file /nowhere/ca.pem \
+             does not exist: check sslrootcert"
+        );
+        let err = db("host=db.internal user=app sslmode=verify_full")
+            .config()
+            .err()
+            .expect("not a mode");
+        assert!(
+            err.starts_with(
+                "database payments (db.internal:5432): sslmode \"verify_full\" is not one of"
+            ),
+            "{err}"
+        );
+        let (_, _, tls) = db("postgres://app@db.internal/payments").config().unwrap();
+        assert_eq!(tls.mode, SslMode::Disable, "the config's sslmode");
     }
 
     fn target() -> Target {
@@ -392,6 +532,7 @@ host\\:with\\:colons:5433:*:app:escaped
             url: String::new(),
             password_file: Some(own),
             password_env: Some("PAYMENTS_PW".into()),
+            ..Default::default()
         };
         let found = |db: &DatabaseConfig, vars: &[(&str, &str)]| {
             db.password(&target(), env(vars)).map(|s| s.0)

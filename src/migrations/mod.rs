@@ -7,14 +7,16 @@
 //! tables and the statistics views: no tool's own code runs, no advisory
 //! lock is taken (held ones are seen in `pg_locks`), no DDL is sent.
 //!
-//! Connections are plain TCP for now (`NoTls`): see [`DatabaseConfig`].
+//! Connections use TLS as libpq's `sslmode` says (see `tls`).
 
 mod activity;
 mod connect;
+mod conninfo;
 mod history;
 mod pgroll;
 mod reshape;
 pub mod task;
+mod tls;
 
 use std::time::Duration;
 
@@ -22,7 +24,8 @@ use chrono::Utc;
 use tokio_postgres::Client;
 use tokio_postgres::types::FromSql;
 
-pub use connect::DatabaseConfig;
+pub use connect::{Connection, DatabaseConfig, connect};
+pub use tls::SslMode;
 
 use crate::model::migration::{DatabaseReading, Migration, PhaseState};
 use activity::AdvisoryLocks;
@@ -31,14 +34,18 @@ use activity::AdvisoryLocks;
 /// separately, the reading; an unreachable, refusing or slow database is an
 /// `Err` naming it by its config name and host.
 pub async fn read(db: &DatabaseConfig, timeout: Duration) -> Result<DatabaseReading, String> {
-    let (client, label) = connect::connect(db, timeout).await?;
-    let reading = tokio::time::timeout(timeout, read_all(&client, &db.name))
+    let Connection { client, label, tls } = connect(db, timeout).await?;
+    let reading = tokio::time::timeout(timeout, read_all(&client, &db.name, tls))
         .await
         .map_err(|_| format!("{label}: no answer within {timeout:?}"))?;
     reading.map_err(|e| format!("{label}: {e}"))
 }
 
-async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, String> {
+async fn read_all(
+    client: &Client,
+    database: &str,
+    tls: Option<String>,
+) -> Result<DatabaseReading, String> {
     // Short timeouts: a monitor must never queue behind a migration's
     // ACCESS EXCLUSIVE lock and so hold up everything behind it.
     client
@@ -78,6 +85,7 @@ async fn read_all(client: &Client, database: &str) -> Result<DatabaseReading, St
         tools,
         blocked,
         index_builds,
+        tls,
     })
 }
 

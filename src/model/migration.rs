@@ -475,6 +475,9 @@ pub struct DatabaseReading {
     pub tools: Vec<ToolState>,
     pub blocked: Vec<BlockedSession>,
     pub index_builds: Vec<IndexBuild>,
+    /// How the connection was encrypted: `TLSv1.3, verify-full`; None
+    /// when it was not.
+    pub tls: Option<String>,
 }
 
 impl DatabaseReading {

@@ -151,6 +151,26 @@ impl ServeProcess {
         serde_json::from_slice(&out.stdout).expect("status prints JSON")
     }
 
+    /// `status -o json` as `sim-admin`, with no config file and each of
+    /// `databases` (`NAME=URL`) given with `--database`.
+    pub fn status_json_with_databases(
+        &self,
+        databases: &[String],
+        after: &[&str],
+    ) -> serde_json::Value {
+        let none = self.dir.path().join("no-config.toml");
+        let mut flags = vec![
+            "--config",
+            none.to_str().expect("utf-8 path"),
+            "--context",
+            "sim-admin",
+        ];
+        for database in databases {
+            flags.extend(["--database", database.as_str()]);
+        }
+        self.status_json(&flags, after)
+    }
+
     /// Stop with SIGTERM, as a user's Ctrl-C or a service manager would.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();

@@ -496,6 +496,7 @@ mod tests {
             tools: vec![reshape.clone()],
             blocked: Vec::new(),
             index_builds: Vec::new(),
+            tls: None,
         };
         assert_eq!(
             phase_source(Some(&jobs), Some(&reading)),
