@@ -319,7 +319,7 @@ fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         };
         let mut info = roles.join(",");
         if let Some(at) = rev.scale_down_at {
-            let left = (at - state.now).num_seconds().max(0);
+            let left = crate::time::seconds_until(at, state.now);
             info.push_str(&format!(" delay:{left}s"));
         }
         let style = rev
