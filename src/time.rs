@@ -101,6 +101,29 @@ pub fn format_go(ms: i64) -> String {
     }
 }
 
+/// Whole seconds from `t` to `now`, as ages count them: never negative.
+pub fn seconds_since(t: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (now - t).num_seconds().max(0)
+}
+
+/// Whole seconds left from `now` until `at`, as countdowns show them:
+/// never negative.
+pub fn seconds_until(at: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    (at - now).num_seconds().max(0)
+}
+
+/// The first instant after `now` at which [`seconds_since`] `t` is `k`
+/// (`k` above its value at `now`).
+pub fn when_seconds_since(t: DateTime<Utc>, k: i64) -> DateTime<Utc> {
+    t + Duration::seconds(k)
+}
+
+/// The first instant at which [`seconds_until`] `at` drops to `k`: just
+/// after `k + 1` whole seconds were left.
+pub fn when_seconds_until(at: DateTime<Utc>, k: i64) -> DateTime<Utc> {
+    at - Duration::seconds(k + 1) + Duration::nanoseconds(1)
+}
+
 /// Go units, or a bare number of seconds (annotations and scenario files).
 pub fn parse_go_or_seconds(text: &str) -> Option<Duration> {
     match text.trim().parse::<f64>() {
@@ -126,5 +149,26 @@ mod tests {
         assert_eq!(parse_go_or_seconds("soon"), None);
         assert_eq!(format_go(300_000), "5m0s");
         assert_eq!(format_go(1_200), "1.2s");
+    }
+
+    #[test]
+    fn whole_seconds_change_when_they_say() {
+        let t = parse_rfc3339("2026-11-23T14:00:00.250Z").unwrap();
+        for offset_ms in [-1_500, -300, 0, 1, 999, 1_000, 59_999, 61_250] {
+            let now = t + Duration::milliseconds(offset_ms);
+            let since = seconds_since(t, now);
+            let next = when_seconds_since(t, since + 1);
+            assert!(next > now, "{offset_ms}");
+            assert_eq!(seconds_since(t, next), since + 1, "{offset_ms}");
+            assert_eq!(seconds_since(t, next - Duration::nanoseconds(1)), since);
+
+            let until = seconds_until(t, now);
+            if until > 0 {
+                let next = when_seconds_until(t, until - 1);
+                assert!(next > now, "{offset_ms}");
+                assert_eq!(seconds_until(t, next), until - 1, "{offset_ms}");
+                assert_eq!(seconds_until(t, next - Duration::nanoseconds(1)), until);
+            }
+        }
     }
 }

@@ -42,14 +42,7 @@ fn room_with_config(
     let dir = sim.dir.path();
     let audit = dir.join("audit.jsonl");
     std::fs::write(dir.join("config.toml"), config).expect("write the config");
-    let command = format!(
-        "TERM=xterm-256color NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {audit} \
-         --config {dir}/config.toml --kubeconfig {kc} {ui_args}",
-        bin = env!("CARGO_BIN_EXE_cutover"),
-        dir = dir.display(),
-        audit = audit.display(),
-        kc = sim.kubeconfig.display(),
-    );
+    let command = sim.control_room_command(ui_args);
     let tmux = Tmux::start(&tmux_program, dir, 160, 48, &command);
     Some(Room {
         sim,

@@ -135,9 +135,22 @@ fn key(kind: Kind, name: &str) -> ReleaseKey {
     }
 }
 
+/// A key, read at the time of the last message.
+fn send_key(state: &mut State, chord: Chord) {
+    let at = state.now;
+    update(state, Msg::Key { chord, at });
+}
+
 fn press(state: &mut State, chord: &str) {
     let chord = Chord::parse(chord).unwrap_or_else(|e| panic!("chord {chord:?}: {e}"));
-    update(state, Msg::Key(chord));
+    send_key(state, chord);
+}
+
+/// Types `text` into whatever has the keys.
+fn type_text(state: &mut State, text: &str) {
+    for c in text.chars() {
+        send_key(state, Chord::plain(c));
+    }
 }
 
 /// Moves the highlight down to `name` with `j`, as a user would.
@@ -202,9 +215,7 @@ fn confirm_pause_state() -> State {
 fn confirm_abort_state() -> State {
     let mut state = checkout_selected();
     press(&mut state, "A");
-    for c in "check".chars() {
-        update(&mut state, Msg::Key(Chord::plain(c)));
-    }
+    type_text(&mut state, "check");
     let Some(Overlay::Confirm(c)) = &state.overlay else {
         panic!("A opens a confirmation: {:?}", state.last_result);
     };
@@ -239,6 +250,7 @@ fn with_prometheus(state: &mut State) {
         Msg::MetricsSource {
             epoch: 0,
             source: Ok(source),
+            at: state.now,
         },
     );
 }
@@ -265,6 +277,7 @@ fn measured(state: &mut State, name: &str, measured: Measured) {
             epoch: 0,
             key: target.key,
             metrics: Box::new(metrics),
+            at: state.now,
         },
     );
 }
@@ -685,9 +698,7 @@ fn confirm_abort_blocked_state() -> State {
 /// phrase is asked for.
 fn confirm_abort_override_state() -> State {
     let mut state = confirm_abort_blocked_state();
-    for c in "payments".chars() {
-        update(&mut state, Msg::Key(Chord::plain(c)));
-    }
+    type_text(&mut state, "payments");
     press(&mut state, "enter");
     let Some(Overlay::Confirm(c)) = &state.overlay else {
         panic!(

@@ -1,9 +1,11 @@
 //! The control room: state, the pure update step, keys, and the main loop
 //! that connects them to the terminal and the cluster.
 
+mod frames;
 pub mod keymap;
 pub mod run;
 pub mod state;
+mod terminal;
 pub mod update;
 
 #[cfg(test)]

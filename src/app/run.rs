@@ -1,9 +1,12 @@
 //! The main loop: terminal keys and cluster sources become messages, the
 //! update step turns them into state and effects, effect runners do the
-//! I/O, and the screen is redrawn only when something visible changed.
+//! I/O, and the screen is redrawn only when something visible changed:
+//! new data, or the moment an age or countdown on screen reads differently.
 
+use super::frames::{Alarm, Drain, deadline};
 use super::keymap::{Chord, Keymap};
 use super::state::{MetricsSource, Scope, State};
+use super::terminal::{self, area, draw};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
 use crate::cluster::connect::{ConnectOptions, Connection, connect};
@@ -20,13 +23,15 @@ use crate::migrations::DatabaseConfig;
 use crate::migrations::task::{DatabaseSink, DatabasesTask};
 use crate::model::ActionOutcome;
 use crate::model::migration::DatabaseLink;
+use crate::ui::clock::next_change;
 use crate::ui::theme::Theme;
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 pub struct Options {
@@ -94,6 +99,7 @@ impl MetricsPlan {
                         epoch,
                         key,
                         metrics: Box::new(metrics),
+                        at: Utc::now(),
                     });
                 });
                 let task = MetricsTask::spawn(backend, Arc::new(settings), sink);
@@ -122,6 +128,8 @@ struct Runner {
     events_for: Arc<Mutex<Option<crate::model::ReleaseKey>>>,
     connecting: Option<tokio::task::JoinHandle<()>>,
     metrics: Arc<MetricsPlan>,
+    /// To the main loop, which owns the terminal.
+    suspend: UnboundedSender<()>,
 }
 
 fn scope_of(c: &Connection) -> Scope {
@@ -190,6 +198,7 @@ impl Runner {
                         let _ = tx.send(Msg::MetricsSource {
                             epoch,
                             source: metrics_source,
+                            at: Utc::now(),
                         });
                         let _ = tx.send(Msg::Connected {
                             epoch,
@@ -275,6 +284,9 @@ impl Runner {
                     });
                 });
             }
+            Effect::Suspend => {
+                let _ = self.suspend.send(());
+            }
             Effect::AuditRefusal { request, reason } => {
                 if let Some(m) = self.mutator() {
                     tokio::spawn(async move { m.record_refusal(&request, reason).await });
@@ -304,11 +316,13 @@ impl Runner {
 async fn read_terminal(tx: UnboundedSender<Msg>) {
     let mut events = EventStream::new();
     while let Some(event) = events.next().await {
+        let at = Utc::now();
         let msg = match event {
-            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => {
-                Msg::Key(Chord::from_event(&k))
-            }
-            Ok(TermEvent::Resize(..)) => Msg::Resize,
+            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key {
+                chord: Chord::from_event(&k),
+                at,
+            },
+            Ok(TermEvent::Resize(..)) => Msg::Resize { at },
             Ok(_) => continue,
             Err(e) => {
                 tracing::warn!("reading the terminal: {e}");
@@ -322,7 +336,6 @@ async fn read_terminal(tx: UnboundedSender<Msg>) {
 }
 
 async fn quit_signal() -> Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).wrap_err("SIGTERM")?;
     let mut hup = signal(SignalKind::hangup()).wrap_err("SIGHUP")?;
     let mut int = signal(SignalKind::interrupt()).wrap_err("SIGINT")?;
@@ -333,12 +346,20 @@ async fn quit_signal() -> Result<&'static str> {
     })
 }
 
-fn draw(terminal: &mut ratatui::DefaultTerminal, state: &State, theme: &Theme) -> Result<()> {
-    use crossterm::terminal::{BeginSynchronizedUpdate, EndSynchronizedUpdate};
-    crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| crate::ui::draw(frame, state, theme))?;
-    crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)?;
-    Ok(())
+/// The job-control signals: SIGTSTP (`kill -TSTP`; Ctrl-Z itself arrives
+/// as a key in raw mode) and SIGCONT (`fg` after any stop).
+struct JobSignals {
+    stop: Signal,
+    cont: Signal,
+}
+
+impl JobSignals {
+    fn new() -> Result<JobSignals> {
+        Ok(JobSignals {
+            stop: signal(SignalKind::from_raw(libc::SIGTSTP)).wrap_err("SIGTSTP")?,
+            cont: signal(SignalKind::from_raw(libc::SIGCONT)).wrap_err("SIGCONT")?,
+        })
+    }
 }
 
 /// Run the control room until the user quits or a signal arrives. The
@@ -352,8 +373,10 @@ pub async fn run(options: Options) -> Result<()> {
         )?))
     };
     let (tx, mut rx) = unbounded_channel::<Msg>();
+    let (suspend_tx, mut suspend_rx) = unbounded_channel::<()>();
     let mut state = State::new(Utc::now(), options.read_only, options.keymap);
     state.simulated = options.simulated;
+    state.job_control = terminal::job_control();
     state.warnings = options.warnings;
     state.database_links = options.database_links;
     for db in &options.databases {
@@ -374,6 +397,7 @@ pub async fn run(options: Options) -> Result<()> {
         events_for: Arc::new(Mutex::new(None)),
         connecting: None,
         metrics: Arc::new(options.metrics),
+        suspend: suspend_tx,
     };
     runner.connect(state.epoch);
 
@@ -383,24 +407,60 @@ pub async fn run(options: Options) -> Result<()> {
     let signals = quit_signal();
     tokio::pin!(signals);
     let result: Result<()> = async {
-        draw(&mut terminal, &state, &options.theme)?;
+        let mut jobs = JobSignals::new()?;
+        // The one timer: set for the next moment the screen changes by
+        // itself, and reset only when that moment moves.
+        let timer = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(timer);
+        let mut alarm = Alarm::default();
+        let mut redraw = true;
         loop {
-            let tick = if state.needs_clock() {
-                Duration::from_secs(1)
-            } else {
-                Duration::from_secs(3600)
-            };
+            if redraw {
+                draw(&mut terminal, &state, &options.theme)?;
+                let next = next_change(&state, area(&terminal)?);
+                if alarm.aim(next)
+                    && let Some(at) = next
+                {
+                    let due = deadline(at, Utc::now(), Instant::now());
+                    timer.as_mut().reset(due.into());
+                }
+            }
+            redraw = false;
             let first = tokio::select! {
                 msg = rx.recv() => msg,
-                _ = tokio::time::sleep(tick) => Some(Msg::Tick(Utc::now())),
+                () = &mut timer, if alarm.is_set() => {
+                    alarm.rang();
+                    Some(Msg::Tick(Utc::now()))
+                }
+                // Back from a stop, the screen is drawn whole at the time
+                // it is continued.
+                Some(()) = suspend_rx.recv() => {
+                    terminal::suspend(&mut terminal)?;
+                    Some(Msg::Tick(Utc::now()))
+                }
+                _ = jobs.stop.recv() => {
+                    if !state.job_control {
+                        tracing::info!("SIGTSTP ignored: no shell with job control could continue cutover");
+                        continue;
+                    }
+                    terminal::suspend(&mut terminal)?;
+                    Some(Msg::Tick(Utc::now()))
+                }
+                // Continued after a stop by anyone: whatever happened to
+                // the terminal meanwhile, take it again.
+                _ = jobs.cont.recv() => {
+                    terminal::resume(&mut terminal)?;
+                    Some(Msg::Tick(Utc::now()))
+                }
                 signal = &mut signals => {
                     tracing::info!("quitting on {}", signal.unwrap_or("a signal"));
                     return Ok(());
                 }
             };
             let Some(first) = first else { return Ok(()) };
-            // Take the whole burst before drawing once.
-            let mut redraw = false;
+            // Take the burst before drawing once, but draw at least every
+            // frame under a flood.
+            let mut drain = Drain::new(Instant::now());
             let mut msg = Some(first);
             while let Some(m) = msg {
                 let outcome = update(&mut state, m);
@@ -411,10 +471,11 @@ pub async fn run(options: Options) -> Result<()> {
                 if state.quit {
                     return Ok(());
                 }
-                msg = rx.try_recv().ok();
-            }
-            if redraw {
-                draw(&mut terminal, &state, &options.theme)?;
+                msg = if drain.take(Instant::now()) {
+                    rx.try_recv().ok()
+                } else {
+                    None
+                };
             }
         }
     }

@@ -181,6 +181,9 @@ pub struct State {
     pub read_only: bool,
     /// Running against the embedded simulated cluster.
     pub simulated: bool,
+    /// Started by a shell with job control: Ctrl-Z stops the job and `fg`
+    /// continues it. Without one, nothing could continue it.
+    pub job_control: bool,
     pub keymap: Keymap,
     /// Which connection the incoming messages must belong to.
     pub epoch: u64,
@@ -231,6 +234,7 @@ impl State {
             now,
             read_only,
             simulated: false,
+            job_control: false,
             keymap,
             epoch: 0,
             connection: Connection::Connecting { since: now },
@@ -325,25 +329,6 @@ impl State {
             .values()
             .filter_map(|s| Some((s.since, s.error.as_deref()?)))
             .min_by_key(|(since, _)| *since)
-    }
-
-    /// Whether anything on screen changes with the clock: a pause countdown,
-    /// the age of stale data, or the age of the metrics or of the database
-    /// reading (and its waits and failure) in the detail.
-    pub fn needs_clock(&self) -> bool {
-        if self.disconnected_since().is_some() || !matches!(self.connection, Connection::Connected)
-        {
-            return true;
-        }
-        let counting = |r: &Release| r.pause.as_ref().is_some_and(|p| p.until.is_some());
-        match &self.view {
-            View::Detail(key) => {
-                self.release(key)
-                    .is_some_and(|r| counting(r) || r.database.is_some())
-                    || self.metrics.contains_key(key)
-            }
-            View::List => self.visible().into_iter().any(counting),
-        }
     }
 
     /// cutover's verdict on a release, when it is measured.

@@ -96,20 +96,27 @@ fn room(read_only: bool) -> State {
     state
 }
 
+/// A key read at the time of the last message.
 fn press(state: &mut State, c: char) -> Vec<Effect> {
-    update(state, Msg::Key(Chord::plain(c))).effects
+    press_at(state, Chord::plain(c), state.now)
 }
 
 fn press_code(state: &mut State, code: KeyCode) -> Vec<Effect> {
-    update(
-        state,
-        Msg::Key(Chord {
-            code,
-            ctrl: false,
-            alt: false,
-        }),
-    )
-    .effects
+    let chord = Chord {
+        code,
+        ctrl: false,
+        alt: false,
+    };
+    press_at(state, chord, state.now)
+}
+
+fn press_at(state: &mut State, chord: Chord, at: DateTime<Utc>) -> Vec<Effect> {
+    update(state, Msg::Key { chord, at }).effects
+}
+
+/// When the screen of a 160×48 terminal next changes by itself.
+fn next_change(state: &State) -> Option<DateTime<Utc>> {
+    crate::ui::clock::next_change(state, ratatui::layout::Rect::new(0, 0, 160, 48))
 }
 
 fn last_result(state: &State) -> String {
@@ -267,7 +274,7 @@ fn escape_cancels_and_nothing_is_sent() {
 #[test]
 fn messages_of_an_old_connection_are_ignored() {
     let mut state = room(false);
-    update(&mut state, Msg::Key(Chord::plain(':')));
+    press(&mut state, ':');
     for c in "ns payments".chars() {
         press(&mut state, c);
     }
@@ -284,16 +291,20 @@ fn messages_of_an_old_connection_are_ignored() {
 #[test]
 fn the_clock_ticks_only_for_countdowns_and_stale_data() {
     let mut state = room(false);
-    assert!(!state.needs_clock(), "a manual pause has no countdown");
+    assert_eq!(next_change(&state), None, "a manual pause has no countdown");
     update(&mut state, objects(checkout(false, true), t(2)));
-    assert!(state.needs_clock(), "a timed pause counts down");
     let release = state.releases[0].clone();
     assert_eq!(
         release.pause.as_ref().and_then(|p| p.remaining(t(12))),
         Some(18)
     );
+    assert!(
+        next_change(&state).is_some_and(|at| at > t(2) && at <= t(3)),
+        "a timed pause counts down: {:?}",
+        next_change(&state)
+    );
     update(&mut state, objects(checkout(false, false), t(3)));
-    assert!(!state.needs_clock());
+    assert_eq!(next_change(&state), None);
     update(
         &mut state,
         Msg::Source {
@@ -305,7 +316,11 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
             },
         },
     );
-    assert!(state.needs_clock(), "the age of stale data counts up");
+    assert_eq!(
+        next_change(&state),
+        Some(t(5)),
+        "the age of stale data counts up"
+    );
     assert_eq!(state.disconnected_since().map(|(at, _)| at), Some(t(4)));
 }
 
@@ -316,7 +331,11 @@ fn the_clock_ticks_for_the_ages_of_a_database_in_the_detail() {
     let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS]);
     let key = state.releases[0].key.clone();
     state.view = View::Detail(key.clone());
-    assert!(!state.needs_clock(), "Jobs alone show no age");
+    let days_old = next_change(&state);
+    assert!(
+        days_old > Some(t(3600)),
+        "Jobs alone show no age; pods and the pause are days old"
+    );
     state.database_links = vec![crate::model::migration::DatabaseLink {
         namespace: key.namespace.clone(),
         release: None,
@@ -331,9 +350,12 @@ fn the_clock_ticks_for_the_ages_of_a_database_in_the_detail() {
             at: t(2),
         },
     );
-    assert!(state.needs_clock(), "failing for … counts up");
+    assert_eq!(next_change(&state), Some(t(3)), "failing for … counts up");
     state.view = View::List;
-    assert!(!state.needs_clock(), "the list shows no database age");
+    assert!(
+        next_change(&state) > Some(t(3600)),
+        "the list shows no database age, only the releases' in days"
+    );
 }
 
 fn replica_set(hash: &str, revision: &str) -> DynamicObject {
@@ -360,6 +382,7 @@ fn metrics_source() -> Msg {
             profile: crate::metrics::profiles::Profile::Generic,
             warning: None,
         }),
+        at: t(1),
     }
 }
 
@@ -434,6 +457,7 @@ fn a_canary_is_measured_once_its_versions_are_known_and_failures_keep_their_star
                 epoch,
                 key: key.clone(),
                 metrics: failing_metrics(at),
+                at,
             },
         );
     }
@@ -559,12 +583,19 @@ fn before_the_contract_an_abort_is_safe_and_a_running_backfill_warns_a_promotion
 fn the_clock_ticks_for_the_age_of_metrics_in_the_detail() {
     let mut state = room(false);
     let key = state.releases[0].key.clone();
-    let measured = ReleaseMetrics::not_compared("test", 300, 15, t(2), "no canary".into());
+    let half_a_second_ago = t(1) - chrono::Duration::milliseconds(500);
+    let measured =
+        ReleaseMetrics::not_compared("test", 300, 15, half_a_second_ago, "no canary".into());
     state.metrics.insert(key.clone(), measured);
-    assert!(!state.needs_clock(), "the list shows no age of metrics");
+    assert_eq!(
+        next_change(&state),
+        None,
+        "the list shows no age of metrics"
+    );
     state.view = View::Detail(key);
-    assert!(
-        state.needs_clock(),
+    assert_eq!(
+        next_change(&state),
+        Some(half_a_second_ago + chrono::Duration::seconds(1)),
         "the detail shows how old the numbers are"
     );
 }
@@ -603,4 +634,47 @@ fn an_unreadable_database_makes_the_rollback_unknown_never_safe() {
         confirm(&state).blocked_by().is_none(),
         "unknown warns, it does not block"
     );
+}
+
+#[test]
+fn a_restart_after_a_quiet_hour_is_stamped_with_the_time_of_its_key() {
+    let mut state = room(false);
+    assert_eq!(state.now, t(1), "the last news is an hour old");
+    let pressed = t(3600) + chrono::Duration::milliseconds(700);
+    let ctrl_r = Chord::parse("ctrl-r").unwrap();
+    press_at(&mut state, ctrl_r, pressed);
+    assert_eq!(state.now, pressed);
+    let effects = press_at(
+        &mut state,
+        Chord::plain('y'),
+        pressed + chrono::Duration::seconds(2),
+    );
+    let [Effect::Act(request)] = effects.as_slice() else {
+        panic!("{effects:?} {:?}", state.last_result)
+    };
+    assert_eq!(
+        request.plan.requests[0].body,
+        json!({"spec": {"restartAt": "2026-11-23T15:00:00Z"}})
+    );
+}
+
+#[test]
+fn ctrl_z_suspends_in_any_mode_only_where_a_shell_can_continue() {
+    let ctrl_z = Chord::parse("ctrl-z").unwrap();
+    let mut state = room(false);
+    press(&mut state, '/');
+    assert!(press_at(&mut state, ctrl_z, t(2)).is_empty());
+    assert!(
+        last_result(&state).contains("cannot suspend"),
+        "{}",
+        last_result(&state)
+    );
+    assert!(state.filter_editing, "the filter is still being typed");
+    state.job_control = true;
+    let effects = press_at(&mut state, ctrl_z, t(3));
+    assert!(
+        matches!(effects.as_slice(), [Effect::Suspend]),
+        "{effects:?}"
+    );
+    assert!(state.filter_editing);
 }

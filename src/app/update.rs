@@ -18,9 +18,16 @@ use crate::model::{EventKind, Kind, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
 
+/// Every message carries the instant its news was read: the update step
+/// never reads the clock.
 #[derive(Debug, Clone)]
 pub enum Msg {
-    Key(Chord),
+    Key {
+        chord: Chord,
+        at: DateTime<Utc>,
+    },
+    /// The moment the text on screen changes by itself (an age, a
+    /// countdown) has come, or the job was continued after a stop.
     Tick(DateTime<Utc>),
     Connected {
         epoch: u64,
@@ -50,6 +57,7 @@ pub enum Msg {
     MetricsSource {
         epoch: u64,
         source: Result<MetricsSource, String>,
+        at: DateTime<Utc>,
     },
     /// One database read, or why not.
     Database {
@@ -62,8 +70,33 @@ pub enum Msg {
         epoch: u64,
         key: ReleaseKey,
         metrics: Box<ReleaseMetrics>,
+        at: DateTime<Utc>,
     },
-    Resize,
+    Resize {
+        at: DateTime<Utc>,
+    },
+}
+
+impl Msg {
+    /// When the message's news was read.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Msg::Tick(at)
+            | Msg::Key { at, .. }
+            | Msg::Connected { at, .. }
+            | Msg::ConnectFailed { at, .. }
+            | Msg::Source {
+                update: SourceUpdate::Objects { at, .. } | SourceUpdate::Health { at, .. },
+                ..
+            }
+            | Msg::Access { at, .. }
+            | Msg::ActionDone { at, .. }
+            | Msg::MetricsSource { at, .. }
+            | Msg::Database { at, .. }
+            | Msg::Metrics { at, .. }
+            | Msg::Resize { at } => *at,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +124,9 @@ pub enum Effect {
         request: Box<ActionRequest>,
         reason: String,
     },
+    /// Give the terminal back to the shell and stop, as Ctrl-Z does in a
+    /// shell; the screen is redrawn whole when the job is continued.
+    Suspend,
 }
 
 /// What an update did: the effects to run, and whether the screen changed.
@@ -115,18 +151,15 @@ impl Outcome {
 }
 
 pub fn update(state: &mut State, msg: Msg) -> Outcome {
+    // Whatever the message does, it does at the time it was read: a key
+    // after a quiet hour acts now, not at the last watch event.
+    state.now = msg.at();
     match msg {
-        Msg::Key(chord) => key(state, chord),
-        Msg::Tick(now) => {
-            state.now = now;
-            Outcome {
-                effects: Vec::new(),
-                redraw: state.needs_clock(),
-            }
-        }
-        Msg::Resize => Outcome::redraw(),
-        Msg::Connected { epoch, scope, at } if epoch == state.epoch => {
-            state.now = at;
+        Msg::Key { chord, .. } => key(state, chord),
+        // Ticks come only when the screen must be drawn at a new time; a
+        // new size shows more or less.
+        Msg::Tick(_) | Msg::Resize { .. } => Outcome::redraw(),
+        Msg::Connected { epoch, scope, .. } if epoch == state.epoch => {
             state.connection = Connection::Connected;
             state.scope = scope;
             let mut out = Outcome::redraw();
@@ -134,7 +167,6 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             out
         }
         Msg::ConnectFailed { epoch, error, at } if epoch == state.epoch => {
-            state.now = at;
             let since = match &state.connection {
                 Connection::Failed { since, .. } => *since,
                 _ => at,
@@ -143,7 +175,7 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::Source { epoch, update } if epoch == state.epoch => source(state, update),
-        Msg::MetricsSource { epoch, source } if epoch == state.epoch => {
+        Msg::MetricsSource { epoch, source, .. } if epoch == state.epoch => {
             (state.metrics_source, state.metrics_problem) = match source {
                 Ok(s) => (Some(s), None),
                 Err(why) => (None, Some(why)),
@@ -154,7 +186,6 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             out
         }
         Msg::Database { name, result, at } => {
-            state.now = at;
             let db = state.databases.entry(name).or_default();
             match result {
                 Ok(reading) => {
@@ -174,6 +205,7 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             epoch,
             key,
             metrics,
+            ..
         } if epoch == state.epoch => {
             if !state.metrics_targets.iter().any(|t| t.key == key) {
                 return Outcome::default();
@@ -189,7 +221,6 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         | Msg::MetricsSource { .. }
         | Msg::Metrics { .. } => Outcome::default(),
         Msg::Access { key, result, at } => {
-            state.now = at;
             let access = match result {
                 Ok((true, _)) => Access::Allowed(at),
                 Ok((false, reason)) => Access::Denied { reason, at },
@@ -199,7 +230,6 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             Outcome::redraw()
         }
         Msg::ActionDone { id, outcome, at } => {
-            state.now = at;
             let Some((key, action)) = state.in_flight.remove(&id) else {
                 return Outcome::default();
             };
@@ -239,7 +269,6 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             objects,
             at,
         } => {
-            state.now = at;
             state.last_data = Some(at);
             state.objects.set(&source, kind, objects);
             mark_healthy(state, &source, at);
@@ -251,7 +280,6 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             out
         }
         SourceUpdate::Health { source, error, at } => {
-            state.now = at;
             match error {
                 Some(e) => {
                     let since = match state.sources.get(&source) {
@@ -453,10 +481,25 @@ fn say(state: &mut State, text: String, ok: bool) -> Outcome {
 }
 
 fn key(state: &mut State, chord: Chord) -> Outcome {
+    // Ctrl-Z suspends in every mode, as in a shell.
+    if chord.ctrl && chord.code == KeyCode::Char('z') {
+        return suspend(state);
+    }
     let mut out = handle_key(state, chord);
     // Whatever the key did, the release it now points at gets its reviews.
     out.effects.extend(access_checks(state));
     out
+}
+
+fn suspend(state: &mut State) -> Outcome {
+    if state.job_control {
+        return Outcome::default().with(Effect::Suspend);
+    }
+    say(
+        state,
+        "Ctrl-Z: cannot suspend: cutover was not started from a shell with job control, so nothing could resume it (q quits)".into(),
+        false,
+    )
 }
 
 fn handle_key(state: &mut State, chord: Chord) -> Outcome {

@@ -8,36 +8,76 @@ use crate::app::State;
 use crate::app::keymap::Command;
 use crate::app::state::{Connection, Overlay};
 use crate::model::metrics::Verdict;
+use crate::time::seconds_since;
+use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
+/// What the connection badge says, with the instants it counts from.
+enum Badge<'a> {
+    Connecting {
+        since: DateTime<Utc>,
+    },
+    Failed {
+        error: &'a str,
+        since: DateTime<Utc>,
+    },
+    /// A watch fails: since when, and how old the data is.
+    Disconnected {
+        since: DateTime<Utc>,
+        as_of: DateTime<Utc>,
+    },
+    Live,
+}
+
+fn badge(state: &State) -> Badge<'_> {
+    match &state.connection {
+        Connection::Connecting { since } => Badge::Connecting { since: *since },
+        Connection::Failed { error, since } => Badge::Failed {
+            error,
+            since: *since,
+        },
+        Connection::Connected => match state.disconnected_since() {
+            Some((since, _)) => Badge::Disconnected {
+                since,
+                as_of: state.last_data.unwrap_or(since).min(since),
+            },
+            None => Badge::Live,
+        },
+    }
+}
+
+/// The instants the badge counts whole seconds from.
+pub fn badge_counts_from(state: &State) -> Vec<DateTime<Utc>> {
+    match badge(state) {
+        Badge::Connecting { since } | Badge::Failed { since, .. } => vec![since],
+        Badge::Disconnected { since, as_of } => vec![since, as_of],
+        Badge::Live => Vec::new(),
+    }
+}
+
 /// The connection badge: live, or disconnected with the data's age.
 pub fn freshness(state: &State) -> (String, bool) {
-    let seconds = |t: chrono::DateTime<chrono::Utc>| (state.now - t).num_seconds().max(0);
-    match &state.connection {
-        Connection::Connecting { since } => (format!("◌ connecting {}s", seconds(*since)), false),
-        Connection::Failed { error, since } => (
-            format!("✖ cannot connect ({}s): {error}", seconds(*since)),
+    let seconds = |t| seconds_since(t, state.now);
+    match badge(state) {
+        Badge::Connecting { since } => (format!("◌ connecting {}s", seconds(since)), false),
+        Badge::Failed { error, since } => (
+            format!("✖ cannot connect ({}s): {error}", seconds(since)),
             false,
         ),
-        Connection::Connected => match state.disconnected_since() {
-            Some((since, _)) => {
-                let as_of = state.last_data.unwrap_or(since).min(since);
-                (
-                    format!(
-                        "✖ disconnected {}s, data as of {} ({}s old)",
-                        seconds(since),
-                        as_of.format("%H:%M:%S"),
-                        seconds(as_of)
-                    ),
-                    false,
-                )
-            }
-            None => ("● live".to_string(), true),
-        },
+        Badge::Disconnected { since, as_of } => (
+            format!(
+                "✖ disconnected {}s, data as of {} ({}s old)",
+                seconds(since),
+                as_of.format("%H:%M:%S"),
+                seconds(as_of)
+            ),
+            false,
+        ),
+        Badge::Live => ("● live".to_string(), true),
     }
 }
 

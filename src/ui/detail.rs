@@ -300,7 +300,7 @@ fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         let health = format!("{} {}", health.symbol(), health.word());
         let mut info = roles.join(",");
         if let Some(at) = rev.scale_down_at {
-            let left = (at - state.now).num_seconds().max(0);
+            let left = crate::time::seconds_until(at, state.now);
             info.push_str(&format!(" delay:{left}s"));
         }
         let style = rev

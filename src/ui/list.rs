@@ -101,7 +101,7 @@ fn schema_marker(r: &Release, theme: &Theme) -> Option<(&'static str, Style)> {
 /// phase, weight, verdict, schema and both versions) and leaves the kind,
 /// strategy, step and age to the detail: at 80 columns all twelve would
 /// squeeze the versions out.
-const COMPACT_BELOW: u16 = 120;
+pub(super) const COMPACT_BELOW: u16 = 120;
 
 /// The columns the compact list leaves out: KIND, STRATEGY, STEP and AGE.
 const COMPACT_DROPS: [usize; 4] = [2, 3, 5, 11];

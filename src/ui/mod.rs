@@ -2,6 +2,7 @@
 //! mutate; they only write into the frame.
 
 pub mod bars;
+pub mod clock;
 pub mod confirm;
 pub mod detail;
 pub mod help;
@@ -13,18 +14,14 @@ use crate::app::state::{Overlay, View};
 use crate::model::metrics::{GateOutcome, Verdict};
 use crate::model::migration::{PhaseState, RollbackSafety, rollback_check};
 use crate::model::{Action, Release};
+use crate::time::seconds_since;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use theme::Theme;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
-    let [top, body, bottom] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(frame.area());
+    let [top, body, bottom] = regions(frame.area());
     bars::top(frame, top, state, theme);
     match &state.view {
         View::List => list::draw(frame, body, state, theme),
@@ -38,11 +35,24 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     }
 }
 
+/// The screen's rows: the top bar, the view, the bottom line.
+pub fn regions(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
 /// "42s", "5m", "3h", "12d": the age of `t` at `now`.
 pub fn age(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    let Some(t) = t else { return "-".into() };
-    let s = (now - t).num_seconds().max(0);
-    match s {
+    t.map_or("-".into(), |t| age_text(seconds_since(t, now)))
+}
+
+/// An age of whole seconds as [`age`] writes it.
+pub fn age_text(seconds: i64) -> String {
+    match seconds {
         s if s < 120 => format!("{s}s"),
         s if s < 2 * 3600 => format!("{}m", s / 60),
         s if s < 48 * 3600 => format!("{}h", s / 3600),

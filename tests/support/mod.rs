@@ -94,6 +94,19 @@ impl ServeProcess {
         }
     }
 
+    /// The shell command that runs the control room on this cluster with
+    /// `ui_args`, its log (`ui.log`), audit file (`audit.jsonl`) and config
+    /// file (`config.toml`, written by the test) in this folder.
+    pub fn control_room_command(&self, ui_args: &str) -> String {
+        format!(
+            "TERM=xterm-256color NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {dir}/audit.jsonl \
+             --config {dir}/config.toml --kubeconfig {kc} {ui_args}",
+            bin = env!("CARGO_BIN_EXE_cutover"),
+            dir = self.dir.path().display(),
+            kc = self.kubeconfig.display(),
+        )
+    }
+
     /// Run kubectl against this cluster; discovery is cached inside the temp folder.
     pub fn kubectl(&self, kubectl: &Path, args: &[&str]) -> Output {
         Command::new(kubectl)

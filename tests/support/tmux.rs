@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+/// The prompt of [`Tmux::start_shell`].
+pub const PROMPT: &str = "shell> ";
+
 pub struct Tmux {
     program: PathBuf,
     socket: PathBuf,
@@ -35,6 +38,16 @@ impl Tmux {
             .status()
             .expect("run tmux");
         assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    /// An interactive shell with job control at its prompt ([`PROMPT`]),
+    /// for what only a shell does: Ctrl-Z, `fg`, `stty`.
+    pub fn start_shell(program: &Path, dir: &Path, width: u16, height: u16) -> Tmux {
+        let shell = format!("exec env PS1='{PROMPT}' sh -i");
+        let tmux = Tmux::start(program, dir, width, height, &shell);
+        // capture-pane drops the trailing space.
+        tmux.wait_for_text(PROMPT.trim_end(), Duration::from_secs(30));
         tmux
     }
 

@@ -1,0 +1,67 @@
+//! The terminal the control room draws on: drawing a frame, and giving the
+//! terminal back to the shell on Ctrl-Z and taking it again on `fg`.
+
+use super::state::State;
+use crate::ui::theme::Theme;
+use color_eyre::eyre::{Result, WrapErr};
+use crossterm::terminal::{
+    BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
+};
+use ratatui::DefaultTerminal;
+use ratatui::layout::Rect;
+
+pub fn draw(terminal: &mut DefaultTerminal, state: &State, theme: &Theme) -> Result<()> {
+    crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+    terminal.draw(|frame| crate::ui::draw(frame, state, theme))?;
+    crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)?;
+    Ok(())
+}
+
+/// The whole screen, as the next frame will fill it.
+pub fn area(terminal: &DefaultTerminal) -> Result<Rect> {
+    let size = terminal.size()?;
+    Ok(Rect::new(0, 0, size.width, size.height))
+}
+
+/// Whether a shell with job control started us, so that a stopped job can
+/// be continued with `fg`. Run directly by ssh, tmux or a service manager,
+/// our process group is the session's own and nothing would continue it.
+pub fn job_control() -> bool {
+    // SAFETY: getpgrp and getsid only return ids of this process.
+    unsafe { libc::getpgrp() != libc::getsid(0) }
+}
+
+/// Give the terminal back as it was (main screen, cooked mode, cursor
+/// shown) and stop the whole job, as the shell's own Ctrl-Z would. Returns
+/// once the job is continued, the terminal taken again.
+pub fn suspend(terminal: &mut DefaultTerminal) -> Result<()> {
+    terminal.show_cursor()?;
+    ratatui::try_restore().wrap_err("restoring the terminal")?;
+    // SIGSTOP, not SIGTSTP, which this process handles. A signal to the
+    // sender is delivered before kill returns (POSIX): this returns after
+    // the continue.
+    // SAFETY: kill(2) on our own process group touches no memory.
+    if unsafe { libc::kill(0, libc::SIGSTOP) } != 0 {
+        return Err(std::io::Error::last_os_error()).wrap_err("stopping the job");
+    }
+    resume(terminal)
+}
+
+/// Take the terminal again after a stop: raw mode set afresh (the shell may
+/// have reset the modes meanwhile), the alternate screen cleared, and the
+/// next frame drawn whole.
+pub fn resume(terminal: &mut DefaultTerminal) -> Result<()> {
+    disable_raw_mode()?;
+    enable_raw_mode()?;
+    crossterm::execute!(
+        std::io::stdout(),
+        EnterAlternateScreen,
+        Clear(ClearType::All)
+    )?;
+    // Not `terminal.clear()`: it asks the terminal where the cursor is, and
+    // the answer would have to come through the key reader. With both
+    // buffers empty, the next frame is written whole.
+    terminal.swap_buffers();
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! When the screen next changes by itself: ages, countdowns and the
+//! freshness badge count with the clock, and the main loop sleeps until the
+//! next moment one of the visible ones reads differently. Worked out with
+//! the views' own formatting, so the two cannot disagree.
+
+use super::{age_text, bars, list, regions};
+use crate::app::State;
+use crate::app::state::View;
+use crate::model::Release;
+use crate::model::migration::has_migration;
+use crate::time::{seconds_since, seconds_until, when_seconds_since, when_seconds_until};
+use chrono::{DateTime, Utc};
+use ratatui::layout::Rect;
+use std::ops::Range;
+
+/// The units a time text is written in, in seconds. A text of whole
+/// seconds changes, if at all, when a multiple of the unit it writes is
+/// reached (`119s` → `2m` at 120, `2m` → `3m` at 180, `47h` → `2d` at 48h).
+const UNITS: [i64; 4] = [1, 60, 3600, 86400];
+
+/// The next instant at which text visible on a screen of `area` changes
+/// with no new data (an age, a countdown, the freshness badge), or None
+/// when nothing visible counts.
+pub fn next_change(state: &State, area: Rect) -> Option<DateTime<Utc>> {
+    let [_, body, _] = regions(area);
+    let mut next = Next {
+        now: state.now,
+        earliest: None,
+    };
+    for since in bars::badge_counts_from(state) {
+        next.seconds(since);
+    }
+    match &state.view {
+        View::List => list_rows(state, body, &mut next),
+        View::Detail(key) => {
+            if let Some(r) = state.release(key) {
+                detail(r, state, &mut next);
+            }
+        }
+    }
+    // The bottom line and the dialogs write clock times (`14:02:11`), which
+    // do not change; help writes none.
+    next.earliest
+}
+
+/// When the text `text` writes of the whole seconds since `t` changes next
+/// after `now`; None if it never does.
+pub fn next_text_since(
+    t: DateTime<Utc>,
+    now: DateTime<Utc>,
+    text: impl Fn(i64) -> String,
+) -> Option<DateTime<Utc>> {
+    let seconds = seconds_since(t, now);
+    let shown = text(seconds);
+    UNITS
+        .iter()
+        .map(|unit| (seconds / unit + 1) * unit)
+        .filter(|k| text(*k) != shown)
+        .min()
+        .map(|k| when_seconds_since(t, k))
+}
+
+/// The earliest change found so far.
+struct Next {
+    now: DateTime<Utc>,
+    earliest: Option<DateTime<Utc>>,
+}
+
+impl Next {
+    fn consider(&mut self, at: Option<DateTime<Utc>>) {
+        self.earliest = match (self.earliest, at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+
+    /// An age as [`super::age`] writes it.
+    fn age(&mut self, t: Option<DateTime<Utc>>) {
+        if let Some(t) = t {
+            self.consider(next_text_since(t, self.now, age_text));
+        }
+    }
+
+    /// Whole seconds since `t` (`connecting 12s`).
+    fn seconds(&mut self, t: DateTime<Utc>) {
+        let seconds = seconds_since(t, self.now);
+        self.consider(Some(when_seconds_since(t, seconds + 1)));
+    }
+
+    /// Whole seconds left until `at` (`⏱ 12s left`), until none are.
+    fn countdown(&mut self, at: Option<DateTime<Utc>>) {
+        let Some(at) = at else { return };
+        let left = seconds_until(at, self.now);
+        if left > 0 {
+            self.consider(Some(when_seconds_until(at, left - 1)));
+        }
+    }
+}
+
+/// The rows of the list in view: their pause countdowns, and their ages
+/// when the AGE column is shown.
+fn list_rows(state: &State, body: Rect, next: &mut Next) {
+    let rows = state.visible();
+    let selected = state
+        .selected
+        .as_ref()
+        .and_then(|k| rows.iter().position(|r| &r.key == k));
+    // Inside the border, under the header row.
+    let height = usize::from(body.height).saturating_sub(3);
+    let ages = body.width >= list::COMPACT_BELOW;
+    for r in &rows[viewport(rows.len(), selected, height)] {
+        next.countdown(r.pause.as_ref().and_then(|p| p.until));
+        if ages {
+            next.age(r.created);
+        }
+    }
+}
+
+/// The rows a table `height` rows high shows: from the first, scrolled
+/// just enough to keep the selected one in view, as the list's table
+/// does.
+fn viewport(len: usize, selected: Option<usize>, height: usize) -> Range<usize> {
+    let start = selected.map_or(0, |s| (s + 1).saturating_sub(height));
+    start.min(len)..(start + height).min(len)
+}
+
+/// The open release's panels: the pause, the revisions' scale-down delays
+/// and pods, the metrics and the migration.
+fn detail(r: &Release, state: &State, next: &mut Next) {
+    if let Some(p) = &r.pause {
+        next.countdown(p.until);
+        next.age(p.since);
+    }
+    for rev in &r.revisions {
+        next.countdown(rev.scale_down_at);
+        for pod in &rev.pods {
+            next.age(pod.created);
+        }
+    }
+    if let Some(m) = state.metrics.get(&r.key) {
+        next.age(Some(m.measured_at));
+        if !m.errors.is_empty() {
+            next.age(m.failing_since);
+        }
+    }
+    if has_migration(r) {
+        migration(r, state, next);
+    }
+}
+
+/// The migration panel: how long its database has failed, and the ages in
+/// the last reading.
+fn migration(r: &Release, state: &State, next: &mut Next) {
+    let Some(db) = r.database.as_deref().and_then(|n| state.databases.get(n)) else {
+        return;
+    };
+    if r.migration_problem.is_some() {
+        next.age(db.failing_since);
+    }
+    let Some(reading) = &db.reading else { return };
+    next.age(Some(reading.read_at));
+    for tool in reading.tools.iter().filter(|t| t.applied.is_some()) {
+        next.age(tool.applied_at);
+    }
+    for blocked in &reading.blocked {
+        next.age(blocked.waiting_since);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::app::state::Connection;
+    use crate::cluster::tests::fixture::{ARGO_CANARY, Fixture};
+    use crate::model::{Kind, Pause};
+    use crate::ui::theme::Theme;
+    use chrono::{Duration, TimeZone};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    fn t(seconds: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap() + Duration::seconds(seconds)
+    }
+
+    const WIDE: Rect = Rect::new(0, 0, 160, 40);
+
+    /// A release named `name`, created at `created`, without pause or pods.
+    fn release(name: &str, created: DateTime<Utc>) -> Release {
+        let mut r = Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout");
+        r.key.name = name.into();
+        r.created = Some(created);
+        r.pause = None;
+        r.revisions.clear();
+        r
+    }
+
+    /// Connected and live at `now`, listing `releases`.
+    fn screen(now: DateTime<Utc>, releases: Vec<Release>) -> State {
+        let mut state = State::new(now, false, Keymap::default());
+        state.connection = Connection::Connected;
+        state.releases = releases;
+        state.selected = state.visible().first().map(|r| r.key.clone());
+        state
+    }
+
+    #[test]
+    fn the_age_format_changes_where_the_clock_says() {
+        // Every whole second of three days and a bit, against the next
+        // change found by stepping one second at a time.
+        let t0 = t(0);
+        let end = 3 * 86400 + 7200;
+        let mut next_change = None;
+        for s in (0..end).rev() {
+            if age_text(s) != age_text(s + 1) {
+                next_change = Some(s + 1);
+            }
+            let now = t0 + Duration::seconds(s) + Duration::milliseconds(400);
+            if next_change.is_none() {
+                continue; // past the last change in range
+            }
+            assert_eq!(
+                next_text_since(t0, now, age_text),
+                next_change.map(|k| t0 + Duration::seconds(k)),
+                "at {s}s"
+            );
+        }
+    }
+
+    #[test]
+    fn an_age_is_redrawn_when_it_reads_differently() {
+        let t0 = t(0);
+        let at = |s: i64| {
+            next_change(
+                &screen(t0 + Duration::milliseconds(s), vec![release("a", t0)]),
+                WIDE,
+            )
+        };
+        assert_eq!(at(59_500), Some(t(60)), "59s → 60s");
+        assert_eq!(at(119_000), Some(t(120)), "119s → 2m");
+        assert_eq!(at(150_000), Some(t(180)), "2m → 3m, not every second");
+        assert_eq!(at(10_800_000), Some(t(4 * 3600)), "hours: once an hour");
+    }
+
+    #[test]
+    fn a_countdown_is_redrawn_every_second_until_it_ends() {
+        let mut r = release("a", t(-5 * 3600));
+        r.pause = Some(Pause {
+            reason: "CanaryPauseStep".into(),
+            since: Some(t(-5 * 3600)),
+            until: Some(t(30)),
+            needs_decision: false,
+        });
+        let pause = r.pause.clone().unwrap();
+        let state = screen(t(0) + Duration::milliseconds(250), vec![r.clone()]);
+        let next = next_change(&state, WIDE).expect("a countdown");
+        assert_eq!(pause.remaining(state.now), Some(29));
+        assert_eq!(pause.remaining(next), Some(28), "the text changes then…");
+        assert_eq!(
+            pause.remaining(next - Duration::nanoseconds(1)),
+            Some(29),
+            "…and not before"
+        );
+        let ended = screen(t(31), vec![r]);
+        assert_eq!(
+            next_change(&ended, WIDE),
+            Some(t(3600)),
+            "`0s` stays; only the age counts on"
+        );
+    }
+
+    #[test]
+    fn rows_out_of_view_and_hidden_columns_do_not_count() {
+        let now = t(0);
+        let mut rows = vec![release("a-old", now - Duration::hours(5))];
+        rows.extend(
+            (0..40).map(|i| release(&format!("z-young-{i:02}"), now - Duration::seconds(10))),
+        );
+        let state = screen(now, rows);
+        assert_eq!(state.visible()[0].key.name, "a-old");
+        // One row under the header.
+        let small = Rect::new(0, 0, 160, 6);
+        assert_eq!(
+            next_change(&state, small),
+            Some(now - Duration::hours(5) + Duration::hours(6)),
+            "the young rows are below the fold"
+        );
+        assert_eq!(next_change(&state, WIDE), Some(now + Duration::seconds(1)));
+        let narrow = Rect::new(0, 0, 100, 40);
+        assert_eq!(next_change(&state, narrow), None, "no AGE column");
+    }
+
+    #[test]
+    fn an_empty_screen_never_changes_by_itself() {
+        assert_eq!(next_change(&screen(t(0), Vec::new()), WIDE), None);
+        let mut connecting = screen(t(0), Vec::new());
+        connecting.connection = Connection::Connecting { since: t(-3) };
+        assert_eq!(next_change(&connecting, WIDE), Some(t(1)), "connecting 3s");
+    }
+
+    #[test]
+    fn the_viewport_is_the_rows_the_list_draws() {
+        let now = t(0);
+        let rows: Vec<Release> = (0..30).map(|i| release(&format!("r{i:02}"), now)).collect();
+        let mut state = screen(now, rows);
+        let area = Rect::new(0, 0, 160, 16);
+        let theme = Theme::load("mono").unwrap();
+        for selected in [0, 5, 12, 13, 20, 29] {
+            state.selected = Some(state.visible()[selected].key.clone());
+            let mut terminal = Terminal::new(TestBackend::new(area.width, area.height)).unwrap();
+            terminal
+                .draw(|frame| crate::ui::draw(frame, &state, &theme))
+                .unwrap();
+            let shown = format!("{:?}", terminal.backend().buffer());
+            let [_, body, _] = regions(area);
+            let height = usize::from(body.height) - 3;
+            let in_view = viewport(30, Some(selected), height);
+            for (i, r) in state.visible().iter().enumerate() {
+                assert_eq!(
+                    shown.contains(&format!("shop/{} ", r.key.name)),
+                    in_view.contains(&i),
+                    "row {i} with row {selected} selected"
+                );
+            }
+        }
+    }
+}
