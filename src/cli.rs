@@ -4,6 +4,7 @@ use crate::app::keymap::Keymap;
 use crate::app::run::{MetricsPlan, Options};
 use crate::cluster::connect::ConnectOptions;
 use crate::metrics::source::{LocalTraffic, TrafficWindow};
+use crate::signals::{QuitSignal, QuitSignals};
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::traffic::Traffic;
 use crate::sim::{SimCluster, SimConfig, Workload};
@@ -12,6 +13,7 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
@@ -126,7 +128,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
-    /// Serve the simulated Kubernetes API until SIGINT or SIGTERM.
+    /// Serve the simulated Kubernetes API until SIGINT, SIGTERM or SIGHUP.
     Serve(Box<ServeArgs>),
     /// List the built-in scenarios.
     Scenarios,
@@ -170,23 +172,28 @@ pub struct ServeArgs {
     pub namespace: String,
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+/// Run the command; its exit code is 0, or 128 plus the number of the
+/// signal that ended it (see [`crate::signals`]).
+pub fn run(cli: Cli) -> Result<ExitCode> {
     let log_path = cli
         .log_file
         .clone()
         .unwrap_or_else(crate::logging::default_log_path);
     let _guard = crate::logging::init(&log_path)?;
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
-    runtime.block_on(async {
+    let ended_by = runtime.block_on(async {
         match cli.command {
             Some(Command::Sim(SimCommand::Serve(args))) => sim_serve(*args).await,
-            Some(Command::Sim(SimCommand::Scenarios)) => list_scenarios(),
+            Some(Command::Sim(SimCommand::Scenarios)) => list_scenarios().map(|()| None),
             Some(Command::Demo(args)) => demo(args, &cli.ui).await,
-            Some(Command::Status(args)) => status(&cli.cluster, &cli.ui, &args).await,
+            Some(Command::Status(args)) => {
+                status(&cli.cluster, &cli.ui, &args).await.map(|()| None)
+            }
             Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, None).await,
             None => control_room(cli.cluster.options(), &cli.ui, false, None).await,
         }
-    })
+    })?;
+    Ok(crate::signals::exit_code(ended_by))
 }
 
 fn load_config(ui: &UiArgs) -> (crate::config::Config, Vec<String>) {
@@ -232,7 +239,7 @@ async fn control_room(
     ui: &UiArgs,
     watch: bool,
     local_traffic: Option<Arc<dyn LocalTraffic>>,
-) -> Result<()> {
+) -> Result<Option<QuitSignal>> {
     let (config, mut warnings) = load_config(ui);
     let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
     warnings.extend(key_problems);
@@ -323,20 +330,6 @@ async fn start_sim(
     Ok((sim, path))
 }
 
-/// Listen for SIGTERM now, before anyone can learn the server is up.
-fn sigterm() -> Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .wrap_err("listening for SIGTERM")
-}
-
-async fn wait_for_signal(mut term: tokio::signal::unix::Signal) -> Result<()> {
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.wrap_err("listening for SIGINT")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
-
 fn list_scenarios() -> Result<()> {
     for name in scenario::names() {
         let description = match name {
@@ -364,7 +357,9 @@ fn workload(args: &ServeArgs) -> Result<Workload> {
     Ok(Workload::Scenario(Box::new(scenario)))
 }
 
-async fn sim_serve(args: ServeArgs) -> Result<()> {
+/// Serve until SIGINT, SIGTERM or SIGHUP, then stop the server and remove
+/// the kubeconfig it wrote.
+async fn sim_serve(args: ServeArgs) -> Result<Option<QuitSignal>> {
     let config = SimConfig {
         addr: args.addr,
         request_log: args.request_log.clone(),
@@ -374,7 +369,8 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         ..SimConfig::default()
     };
     let started = std::time::Instant::now();
-    let term = sigterm()?;
+    // Before anyone can learn the server is up.
+    let mut quit = QuitSignals::listen()?;
     let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
     println!("{}", path.display());
     eprintln!(
@@ -389,14 +385,15 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
         path.display()
     );
-    wait_for_signal(term).await?;
+    let signal = quit.recv().await;
+    tracing::info!("stopping on {}", signal.name());
     sim.shutdown().await;
     let _ = std::fs::remove_file(&path);
-    Ok(())
+    Ok(Some(signal))
 }
 
 /// The simulated cluster in-process, and the control room on it.
-async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<()> {
+async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSignal>> {
     let config = SimConfig {
         time_scale: args.time_scale,
         ..SimConfig::scenario(Scenario::load("default")?)

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod metrics;
 pub mod migrations;
 pub mod model;
+pub mod signals;
 pub mod sim;
 pub mod status;
 pub mod time;

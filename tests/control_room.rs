@@ -508,10 +508,13 @@ fn survives_an_outage_and_410_gone() {
     room.tmux.wait_for_text("● live", Duration::from_secs(90));
 }
 
+/// SIGTERM, SIGHUP and SIGINT end the control room with the terminal given
+/// back (the shell's screen, not the alternate one) and the exit status a
+/// shell gives a process the signal killed: 128 plus its number.
 #[test]
-fn the_terminal_is_restored_on_sigterm_and_sighup() {
-    for signal in ["TERM", "HUP", "INT"] {
-        let test = format!("the_terminal_is_restored_on_sig{signal}");
+fn signals_restore_the_terminal_and_exit_128_plus_the_signal() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
+        let test = format!("signals_restore_the_terminal_on_sig{signal}");
         let Some(room) = room(
             &test,
             &["--scenario", "fixture"],
@@ -520,23 +523,7 @@ fn the_terminal_is_restored_on_sigterm_and_sighup() {
             return;
         };
         room.tmux.wait_for_text("● live", SCREEN);
-        let pid = room.tmux.command_pid().expect("the control room's pid");
-        let status = std::process::Command::new("kill")
-            .args([format!("-{signal}"), pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(status.success());
-        let screen = room
-            .tmux
-            .wait_for("the exit", SCREEN, |s| s.contains("EXITED"));
-        assert!(
-            screen.contains("EXITED 0"),
-            "SIG{signal}: clean exit:\n{screen}"
-        );
-        assert!(
-            !screen.contains("Releases ("),
-            "SIG{signal}: the alternate screen is left:\n{screen}"
-        );
+        room.tmux.end_with_signal(signal, code, SCREEN);
     }
 }
 

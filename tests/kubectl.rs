@@ -345,13 +345,22 @@ fn the_viewer_may_look_but_not_touch() {
     assert!(refused, "the refused patch is in the request log");
 }
 
+/// On SIGINT, SIGTERM or SIGHUP the server stops and removes its
+/// kubeconfig, then exits with 128 plus the signal's number, as the control
+/// room does.
 #[test]
-fn sim_serve_stops_cleanly_on_sigterm() {
-    let sim = ServeProcess::start();
-    let kubeconfig = sim.kubeconfig.clone();
-    assert!(kubeconfig.exists());
-    let status = sim.terminate();
-    assert!(status.success(), "sim serve exits 0 on SIGTERM: {status:?}");
+fn sim_serve_stops_cleanly_on_signals() {
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let sim = ServeProcess::start();
+        let kubeconfig = sim.kubeconfig.clone();
+        assert!(kubeconfig.exists());
+        let status = sim.stop(signal);
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {status:?}");
+        assert!(
+            !kubeconfig.exists(),
+            "SIG{signal}: the kubeconfig is removed"
+        );
+    }
 }
 
 #[test]

@@ -23,6 +23,7 @@ use crate::migrations::DatabaseConfig;
 use crate::migrations::task::{DatabaseSink, DatabasesTask};
 use crate::model::ActionOutcome;
 use crate::model::migration::DatabaseLink;
+use crate::signals::{QuitSignal, QuitSignals};
 use crate::ui::clock::next_change;
 use crate::ui::theme::Theme;
 use chrono::Utc;
@@ -335,17 +336,6 @@ async fn read_terminal(tx: UnboundedSender<Msg>) {
     }
 }
 
-async fn quit_signal() -> Result<&'static str> {
-    let mut term = signal(SignalKind::terminate()).wrap_err("SIGTERM")?;
-    let mut hup = signal(SignalKind::hangup()).wrap_err("SIGHUP")?;
-    let mut int = signal(SignalKind::interrupt()).wrap_err("SIGINT")?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = hup.recv() => "SIGHUP",
-        _ = int.recv() => "SIGINT",
-    })
-}
-
 /// The job-control signals: SIGTSTP (`kill -TSTP`; Ctrl-Z itself arrives
 /// as a key in raw mode) and SIGCONT (`fg` after any stop).
 struct JobSignals {
@@ -362,9 +352,10 @@ impl JobSignals {
     }
 }
 
-/// Run the control room until the user quits or a signal arrives. The
-/// terminal is restored on every exit path, panics included.
-pub async fn run(options: Options) -> Result<()> {
+/// Run the control room until the user quits or a signal arrives, and say
+/// which signal, if one did. The terminal is restored on every exit path,
+/// panics included.
+pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     let audit = if options.read_only {
         None
     } else {
@@ -401,12 +392,13 @@ pub async fn run(options: Options) -> Result<()> {
     };
     runner.connect(state.epoch);
 
+    // Before the terminal is taken: from here on, a signal ends the loop
+    // below, which gives the terminal back, instead of killing the process.
+    let mut quit = QuitSignals::listen()?;
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
     let input = tokio::spawn(read_terminal(tx.clone()));
-    let signals = quit_signal();
-    tokio::pin!(signals);
-    let result: Result<()> = async {
+    let result: Result<Option<QuitSignal>> = async {
         let mut jobs = JobSignals::new()?;
         // The one timer: set for the next moment the screen changes by
         // itself, and reset only when that moment moves.
@@ -452,12 +444,12 @@ pub async fn run(options: Options) -> Result<()> {
                     terminal::resume(&mut terminal)?;
                     Some(Msg::Tick(Utc::now()))
                 }
-                signal = &mut signals => {
-                    tracing::info!("quitting on {}", signal.unwrap_or("a signal"));
-                    return Ok(());
+                signal = quit.recv() => {
+                    tracing::info!("quitting on {}", signal.name());
+                    return Ok(Some(signal));
                 }
             };
-            let Some(first) = first else { return Ok(()) };
+            let Some(first) = first else { return Ok(None) };
             // Take the burst before drawing once, but draw at least every
             // frame under a flood.
             let mut drain = Drain::new(Instant::now());
@@ -469,7 +461,7 @@ pub async fn run(options: Options) -> Result<()> {
                     runner.run(effect);
                 }
                 if state.quit {
-                    return Ok(());
+                    return Ok(None);
                 }
                 msg = if drain.take(Instant::now()) {
                     rx.try_recv().ok()

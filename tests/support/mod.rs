@@ -184,10 +184,13 @@ impl ServeProcess {
         self.status_json(&flags, after)
     }
 
-    /// Stop with SIGTERM, as a user's Ctrl-C or a service manager would.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Stop with `signal` (`INT`, `TERM`, `HUP`), as a user's Ctrl-C, a
+    /// service manager or a closed terminal would.
+    pub fn stop(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status();
         self.child.wait().expect("wait for sim serve")
     }
 }
