@@ -3,11 +3,13 @@
 use crate::app::keymap::Keymap;
 use crate::app::run::{MetricsPlan, Options};
 use crate::cluster::connect::ConnectOptions;
+use crate::config::GlyphsSetting;
 use crate::metrics::source::{LocalTraffic, TrafficWindow};
 use crate::signals::{QuitSignal, QuitSignals};
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::traffic::Traffic;
 use crate::sim::{SimCluster, SimConfig, Workload};
+use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::Theme;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -74,6 +76,13 @@ pub struct UiArgs {
     /// A built-in theme (default, mono) or a theme file. NO_COLOR picks mono.
     #[arg(long, global = true)]
     pub theme: Option<String>,
+    /// Draw with plain ASCII (the default when the locale is not UTF-8 or
+    /// TERM=dumb).
+    #[arg(long, global = true, conflicts_with = "unicode")]
+    pub ascii: bool,
+    /// Draw with Unicode whatever the locale says.
+    #[arg(long, global = true)]
+    pub unicode: bool,
     /// The config file (default: $XDG_CONFIG_HOME/cutover/config.toml).
     #[arg(long, global = true, env = "CUTOVER_CONFIG")]
     pub config: Option<PathBuf>,
@@ -196,6 +205,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     Ok(crate::signals::exit_code(ended_by))
 }
 
+/// The flags, else the config file, else what the locale and TERM say.
+fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
+    match (ui.ascii, ui.unicode, setting) {
+        (true, _, _) => Glyphs::Ascii,
+        (_, true, _) => Glyphs::Unicode,
+        (_, _, GlyphsSetting::Ascii) => Glyphs::Ascii,
+        (_, _, GlyphsSetting::Unicode) => Glyphs::Unicode,
+        (_, _, GlyphsSetting::Auto) => Glyphs::for_environment(|name| std::env::var(name).ok()),
+    }
+}
+
 fn load_config(ui: &UiArgs) -> (crate::config::Config, Vec<String>) {
     let config_path = ui
         .config
@@ -250,6 +270,10 @@ async fn control_room(
             Theme::for_environment(no_color)
         }),
         _ => Theme::for_environment(no_color),
+    };
+    let theme = Theme {
+        glyphs: glyphs(ui, config.glyphs),
+        ..theme
     };
     let databases = config.databases(&ui.databases).unwrap_or_else(|e| {
         warnings.push(e);

@@ -19,6 +19,10 @@ use std::time::Duration;
 pub struct Config {
     /// A built-in theme name or a theme file.
     pub theme: Option<String>,
+    /// Draw with Unicode or plain ASCII; `auto` (the default) follows the
+    /// locale and `TERM`.
+    #[serde(default)]
+    pub glyphs: GlyphsSetting,
     /// Start every session read-only unless `--write` is given.
     #[serde(default)]
     pub read_only: bool,
@@ -37,6 +41,15 @@ pub struct Config {
     /// Which releases use which database: `[[links]]`.
     #[serde(default)]
     pub links: Vec<DatabaseLink>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GlyphsSetting {
+    #[default]
+    Auto,
+    Unicode,
+    Ascii,
 }
 
 #[derive(Debug, Clone, Deserialize)]

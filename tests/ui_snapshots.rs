@@ -44,6 +44,12 @@ use std::sync::Arc;
 
 const FIXTURE: &str = include_str!("fixtures/ui/shop.yaml");
 
+/// ASCII mode; the screen when names and contexts are long.
+#[path = "ui_snapshots/ascii.rs"]
+mod ascii;
+#[path = "ui_snapshots/long_names.rs"]
+mod long_names;
+
 /// The clock of every snapshot: checkout's 5m pause began at 21:27:30, so
 /// 150 seconds are left.
 const NOW: &str = "2025-03-14T21:30:00Z";
@@ -58,7 +64,11 @@ fn now() -> DateTime<Utc> {
 }
 
 fn fixture_objects() -> Vec<DynamicObject> {
-    serde_yaml::Deserializer::from_str(FIXTURE)
+    objects_of(FIXTURE)
+}
+
+fn objects_of(yaml: &str) -> Vec<DynamicObject> {
+    serde_yaml::Deserializer::from_str(yaml)
         .map(|doc| DynamicObject::deserialize(doc).expect("every fixture document is an object"))
         .collect()
 }
@@ -74,6 +84,19 @@ fn watched_kind(o: &DynamicObject) -> WatchedKind {
 /// The control room connected to namespace `shop` with every watch
 /// delivered: five releases, the first row (by attention) highlighted.
 fn shop() -> State {
+    let state = connected(fixture_objects());
+    let names: Vec<&str> = state.releases.iter().map(|r| r.key.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["cart", "checkout", "frontend", "payments", "search"],
+        "the fixture's releases"
+    );
+    state
+}
+
+/// The control room connected to namespace `shop`, the watches having
+/// delivered `objects`.
+fn connected(objects: Vec<DynamicObject>) -> State {
     let at = now();
     let mut state = State::new(at, false, Keymap::default());
     let scope = Scope {
@@ -96,7 +119,7 @@ fn shop() -> State {
         .into_iter()
         .map(|k| (k, Vec::new()))
         .collect();
-    for object in fixture_objects() {
+    for object in objects {
         by_kind
             .entry(watched_kind(&object))
             .or_default()
@@ -117,12 +140,6 @@ fn shop() -> State {
             },
         );
     }
-    let names: Vec<&str> = state.releases.iter().map(|r| r.key.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["cart", "checkout", "frontend", "payments", "search"],
-        "the fixture's releases"
-    );
     assert_eq!(state.now, now());
     state
 }
@@ -831,11 +848,14 @@ fn views() -> Vec<Case> {
     ]
 }
 
-fn draw(state: &State, theme: &str, (width, height): (u16, u16)) -> TestBackend {
-    let theme = Theme::load(theme).expect("built-in theme");
+fn draw(state: &State, theme: &str, size: (u16, u16)) -> TestBackend {
+    render(state, &Theme::load(theme).expect("built-in theme"), size)
+}
+
+fn render(state: &State, theme: &Theme, (width, height): (u16, u16)) -> TestBackend {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal
-        .draw(|frame| ui::draw(frame, state, &theme))
+        .draw(|frame| ui::draw(frame, state, theme))
         .expect("draw");
     terminal.backend().clone()
 }

@@ -4,6 +4,7 @@
 
 use super::help::inactive_reason;
 use super::theme::Theme;
+use super::{cut, cut_middle};
 use crate::app::State;
 use crate::app::keymap::Command;
 use crate::app::state::{Connection, Overlay};
@@ -81,41 +82,162 @@ pub fn freshness(state: &State) -> (String, bool) {
     }
 }
 
-pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
-    let mut spans = vec![Span::styled(" cutover ", theme.heading())];
-    if state.simulated {
-        spans.push(Span::styled(" SIMULATED ", theme.badge()));
-        spans.push(Span::raw(" "));
+/// The top bar's parts. On a narrow screen they give way in a fixed order
+/// (see [`TopBar::fit`]); the connection state and the read-only marker
+/// go last.
+struct TopBar<'a> {
+    title: bool,
+    simulated: bool,
+    read_only: bool,
+    /// The context and namespace, at most this many characters each
+    /// (cut in the middle); `None` once they are dropped.
+    context: Option<usize>,
+    namespace: usize,
+    user: Option<usize>,
+    missing_kinds: bool,
+    /// The connection badge, at most this many characters (cut at the end).
+    badge: usize,
+    state: &'a State,
+    theme: &'a Theme,
+}
+
+impl<'a> TopBar<'a> {
+    fn new(state: &'a State, theme: &'a Theme) -> TopBar<'a> {
+        TopBar {
+            title: true,
+            simulated: state.simulated,
+            read_only: state.read_only,
+            context: Some(usize::MAX),
+            namespace: usize::MAX,
+            user: Some(usize::MAX),
+            missing_kinds: !state.scope.missing_kinds.is_empty(),
+            badge: usize::MAX,
+            state,
+            theme,
+        }
     }
-    if state.read_only {
-        spans.push(Span::styled(" READ-ONLY ", theme.badge()));
-        spans.push(Span::raw(" "));
-    }
-    let scope = &state.scope;
-    spans.push(Span::raw(format!(
-        "ctx {} │ ns {} │ user {} │ ",
-        if scope.context.is_empty() {
-            "-"
+
+    fn spans(&self) -> Vec<Span<'static>> {
+        let theme = self.theme;
+        let glyphs = theme.glyphs;
+        let scope = &self.state.scope;
+        let mut spans = Vec::new();
+        if self.title {
+            spans.push(Span::styled(" cutover ", theme.heading()));
+        }
+        for (shown, word) in [
+            (self.simulated, " SIMULATED "),
+            (self.read_only, " READ-ONLY "),
+        ] {
+            if shown {
+                spans.push(Span::styled(word, theme.badge()));
+                spans.push(Span::raw(" "));
+            }
+        }
+        if let Some(max) = self.context {
+            let context = match scope.context.as_str() {
+                "" => "-",
+                c => c,
+            };
+            let namespace = scope.namespace.as_deref().unwrap_or("all");
+            let mut text = format!(
+                "ctx {} │ ns {} │ ",
+                cut_middle(context, max, glyphs),
+                cut_middle(namespace, self.namespace, glyphs)
+            );
+            if let Some(max) = self.user {
+                let user = scope.user.as_deref().unwrap_or("?");
+                text.push_str(&format!("user {} │ ", cut_middle(user, max, glyphs)));
+            }
+            spans.push(Span::raw(text));
+        }
+        let (badge, live) = freshness(self.state);
+        let style = if live {
+            theme.fg(theme.ok)
         } else {
-            &scope.context
-        },
-        scope.namespace.as_deref().unwrap_or("all"),
-        scope.user.as_deref().unwrap_or("?"),
-    )));
-    let (badge, live) = freshness(state);
-    let style = if live {
-        theme.fg(theme.ok)
-    } else {
-        theme.attention()
-    };
-    spans.push(Span::styled(badge, style));
-    if !scope.missing_kinds.is_empty() {
-        spans.push(Span::styled(
-            format!(" │ not installed: {}", scope.missing_kinds.join(", ")),
-            theme.muted(),
-        ));
+            theme.attention()
+        };
+        spans.push(Span::styled(cut(&badge, self.badge, glyphs), style));
+        if self.missing_kinds {
+            spans.push(Span::styled(
+                format!(" │ not installed: {}", scope.missing_kinds.join(", ")),
+                theme.muted(),
+            ));
+        }
+        spans
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+
+    fn width(&self) -> usize {
+        Line::from(self.spans()).width()
+    }
+
+    /// Give way, step by step, until the bar fits in `width`: first the
+    /// context is cut in the middle, then the uninstalled kinds, the title,
+    /// the user, more of the context, the user altogether, the SIMULATED
+    /// marker, the namespace, where we are altogether, and last the end of
+    /// the connection badge. Room left over by a step goes back to the
+    /// context.
+    fn fit(mut self, width: usize) -> Self {
+        let steps: [fn(&mut Self, usize); 10] = [
+            |bar, over| bar.shrink_context(over, 20),
+            |bar, _| bar.missing_kinds = false,
+            |bar, _| bar.title = false,
+            |bar, over| bar.user = bar.user.map(|max| shrunk(bar.user_len(), max, over, 12)),
+            |bar, over| bar.shrink_context(over, 10),
+            |bar, _| bar.user = None,
+            |bar, _| bar.simulated = false,
+            |bar, over| {
+                bar.namespace = shrunk(bar.namespace_len(), bar.namespace, over, 8);
+            },
+            |bar, _| bar.context = None,
+            |bar, over| {
+                let len = freshness(bar.state).0.chars().count();
+                bar.badge = shrunk(len, bar.badge, over, 1);
+            },
+        ];
+        for step in steps {
+            let over = self.width().saturating_sub(width);
+            if over == 0 {
+                break;
+            }
+            step(&mut self, over);
+        }
+        let spare = width.saturating_sub(self.width());
+        self.context = self.context.map(|max| max.saturating_add(spare));
+        self
+    }
+
+    fn shrink_context(&mut self, over: usize, floor: usize) {
+        let len = self.state.scope.context.chars().count();
+        self.context = self.context.map(|max| shrunk(len, max, over, floor));
+    }
+
+    fn namespace_len(&self) -> usize {
+        self.state
+            .scope
+            .namespace
+            .as_deref()
+            .map_or(3, |n| n.chars().count())
+    }
+
+    fn user_len(&self) -> usize {
+        self.state
+            .scope
+            .user
+            .as_deref()
+            .map_or(1, |u| u.chars().count())
+    }
+}
+
+/// A limit of `max` on a text of `len` characters lowered by `over`, but
+/// not below `floor`.
+fn shrunk(len: usize, max: usize, over: usize, floor: usize) -> usize {
+    len.min(max).saturating_sub(over).max(floor)
+}
+
+pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let bar = TopBar::new(state, theme).fit(usize::from(area.width));
+    frame.render_widget(Paragraph::new(Line::from(bar.spans())), area);
 }
 
 pub fn bottom(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {

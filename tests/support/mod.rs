@@ -96,10 +96,12 @@ impl ServeProcess {
 
     /// The shell command that runs the control room on this cluster with
     /// `ui_args`, its log (`ui.log`), audit file (`audit.jsonl`) and config
-    /// file (`config.toml`, written by the test) in this folder.
+    /// file (`config.toml`, written by the test) in this folder. The
+    /// locale is UTF-8 whatever the test's is (an `LC_ALL` before the
+    /// command overrides it).
     pub fn control_room_command(&self, ui_args: &str) -> String {
         format!(
-            "TERM=xterm-256color NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {dir}/audit.jsonl \
+            "TERM=xterm-256color LANG=C.UTF-8 NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {dir}/audit.jsonl \
              --config {dir}/config.toml --kubeconfig {kc} {ui_args}",
             bin = env!("CARGO_BIN_EXE_cutover"),
             dir = self.dir.path().display(),
