@@ -37,7 +37,11 @@ fn steps(fields: Fields<'_>, max_weight: u32) -> Vec<Step> {
 fn step(fields: Fields<'_>, at: &str, max_weight: u32) -> Step {
     let s = fields.get(at).unwrap_or(&Value::Null);
     if s.get("setWeight").is_some() {
-        return Step::SetWeight(fields.weight(&format!("{at}/setWeight"), max_weight).valid());
+        return Step::SetWeight(
+            fields
+                .weight(&format!("{at}/setWeight"), max_weight)
+                .valid(),
+        );
     }
     if let Some(p) = s.get("pause") {
         let seconds = p.get("duration").and_then(|d| match d {
@@ -59,7 +63,10 @@ fn step(fields: Fields<'_>, at: &str, max_weight: u32) -> Step {
     if let Some(scale) = s.get("setCanaryScale") {
         let weight = fields.weight(&format!("{at}/setCanaryScale/weight"), 100);
         let what = if weight != Read::Absent {
-            format!("weight {}", weight.valid().map_or("?".into(), |w| w.to_string()))
+            format!(
+                "weight {}",
+                weight.valid().map_or("?".into(), |w| w.to_string())
+            )
         } else if let Some(r) = u32_at(scale, "/replicas") {
             format!("replicas {r}")
         } else {
@@ -83,11 +90,7 @@ fn step(fields: Fields<'_>, at: &str, max_weight: u32) -> Step {
 /// steps means all are done, beyond it nothing Argo writes.
 fn step_index(fields: Fields<'_>, steps: usize) -> StepIndex {
     let pointer = "/status/currentStepIndex";
-    let read = fields.within(
-        pointer,
-        |i| i >= 0,
-        ": a step index cannot be negative",
-    );
+    let read = fields.within(pointer, |i| i >= 0, ": a step index cannot be negative");
     match read {
         Read::Absent => StepIndex::Unset,
         Read::Malformed => StepIndex::Unknown,

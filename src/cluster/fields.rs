@@ -99,7 +99,7 @@ fn shown(v: &Value) -> String {
 #[derive(Clone, Copy)]
 pub struct Fields<'a> {
     data: &'a Value,
-    /// Names the object in the sentences (`VirtualService/search `) when it
+    /// Names the object in the sentences (`VirtualService/search`) when it
     /// is not the release's own; empty for the release's own.
     subject: &'a str,
     warnings: &'a Warnings,
@@ -123,8 +123,12 @@ impl<'a> Fields<'a> {
     /// is -2: replica counts cannot be negative".
     pub fn note(&self, pointer: &str, why: &str) {
         let value = self.get(pointer).map_or("missing".into(), shown);
+        let subject = match self.subject {
+            "" => String::new(),
+            object => format!("{object} "),
+        };
         self.warnings
-            .note(format!("{}{} is {value}{why}", self.subject, path(pointer)));
+            .note(format!("{subject}{} is {value}{why}", path(pointer)));
     }
 
     fn typed<T>(
@@ -316,4 +320,59 @@ pub fn images(template: &Value) -> Vec<String> {
         .iter()
         .filter_map(|c| c.get("image")?.as_str().map(str::to_string))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_read_as_kubectl_writes_fields() {
+        assert_eq!(
+            path("/spec/strategy/canary/steps/1/setWeight"),
+            "spec.strategy.canary.steps[1].setWeight"
+        );
+        assert_eq!(
+            path("/spec/trafficRouting/plugins/argoproj-labs~1gatewayAPI"),
+            "spec.trafficRouting.plugins.argoproj-labs/gatewayAPI"
+        );
+    }
+
+    #[test]
+    fn a_malformed_value_is_noted_once_and_never_used() {
+        let data = json!({
+            "spec": {"replicas": "3", "paused": "yes", "weight": 100},
+            "status": {"replicas": -1, "phase": "Weird", "note": [1, 2, 3]},
+        });
+        let warnings = Warnings::default();
+        let fields = Fields::new(&data, "", &warnings);
+        assert_eq!(fields.count("/spec/replicas"), Read::Malformed);
+        assert_eq!(fields.count("/spec/replicas").or(1), None);
+        assert_eq!(fields.count("/status/ready").or(0), Some(0), "unwritten");
+        assert_eq!(fields.count("/status/replicas"), Read::Malformed);
+        assert!(!fields.flag("/spec/paused"));
+        assert_eq!(fields.weight("/spec/weight", 100), Read::Valid(100));
+        assert_eq!(fields.weight("/spec/weight", 50), Read::Malformed);
+        assert_eq!(
+            fields.word("/status/phase", &["A", "B", "C"], "the controller"),
+            Some("Weird"),
+            "kept as the controller's word"
+        );
+        assert_eq!(fields.str("/status/note"), None);
+        let other = Fields::new(&data, "Deployment/web-primary", &warnings);
+        assert_eq!(other.count("/status/replicas").or(0), None);
+        assert_eq!(
+            warnings.into_sentences(),
+            [
+                "spec.replicas is \"3\": expected a whole number",
+                "status.replicas is -1: replica counts cannot be negative",
+                "spec.paused is \"yes\": expected true or false",
+                "spec.weight is 100: weights are 0–50",
+                "status.phase is \"Weird\": the controller writes A, B or C",
+                "status.note is [1,2,3]: expected a string",
+                "Deployment/web-primary status.replicas is -1: replica counts cannot be negative",
+            ]
+        );
+    }
 }

@@ -112,7 +112,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         .find(|r| r.replica_set.starts_with(&format!("{primary}-")))
         .map(|r| r.hash.clone());
 
-    let primary_subject = format!("Deployment/{primary} ");
+    let primary_subject = format!("Deployment/{primary}");
     let replicas = deployment(&primary)
         .map(|d| workload::replicas(Fields::new(&d.data, &primary_subject, &warnings)))
         .unwrap_or_default();

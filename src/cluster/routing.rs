@@ -90,8 +90,7 @@ fn istio(
     warnings: &Warnings,
 ) -> Routes {
     let object = format!("VirtualService/{}", name(vs));
-    let subject = format!("{object} ");
-    let fields = Fields::new(&vs.data, &subject, warnings);
+    let fields = Fields::new(&vs.data, &object, warnings);
     let mut out = Routes::default();
     let mut first = None;
     for (i, route) in array_at(&vs.data, "/spec/http").iter().enumerate() {
@@ -130,10 +129,13 @@ fn istio(
     out
 }
 
-fn http_route(route: &DynamicObject, (canary, stable): (&str, &str), warnings: &Warnings) -> Routes {
+fn http_route(
+    route: &DynamicObject,
+    (canary, stable): (&str, &str),
+    warnings: &Warnings,
+) -> Routes {
     let object = format!("HTTPRoute/{}", name(route));
-    let subject = format!("{object} ");
-    let fields = Fields::new(&route.data, &subject, warnings);
+    let fields = Fields::new(&route.data, &object, warnings);
     let mut out = Routes::default();
     let mut first = None;
     for (i, rule) in array_at(&route.data, "/spec/rules").iter().enumerate() {

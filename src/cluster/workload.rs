@@ -2,11 +2,11 @@
 //! analysis runs, and the event timeline.
 
 use super::Index;
+use super::fields::Fields;
 use super::fields::{
     annotation, array_at, bool_at, created, i64_at, images, label, name, str_at, time_at, u32_at,
     uid,
 };
-use super::fields::Fields;
 use crate::model::{
     AnalysisRunInfo, EventKind, Health, Kind, Measurement, MetricResult, PodInfo, Release,
     ReleaseKey, Replicas, Revision, StepIndex, Strategy, TimelineEntry,

@@ -301,7 +301,11 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
         ));
         effect = match r.strategy {
             Strategy::BlueGreen => "switches the active service to the new revision".to_string(),
-            _ => format!("ends the pause and moves on to step {}", next()?),
+            _ => match next() {
+                Ok(index) => format!("ends the pause and moves on to step {index}"),
+                // Clearing the pause writes no step: nothing is guessed.
+                Err(_) => "ends the pause (which step comes next is unknown)".to_string(),
+            },
         };
     } else if r.strategy == Strategy::Canary && !r.steps.is_empty() {
         let index = next()?;

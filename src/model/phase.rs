@@ -640,7 +640,11 @@ mod tests {
         for (inputs, health, message) in cases {
             let what = format!("{inputs:?}");
             let (h, phase, m) = deployment_phase(&inputs);
-            assert_eq!((h, phase.as_str(), m), (health, health.word(), message), "{what}");
+            assert_eq!(
+                (h, phase.as_str(), m),
+                (health, health.word(), message),
+                "{what}"
+            );
         }
     }
 }

@@ -344,7 +344,9 @@ fn malformed(well_formed: &[Case]) -> Vec<Case> {
                 "/spec/http/0/route/1/weight",
                 "150",
             )],
-            warnings: &["VirtualService/orders spec.http[0].route[1].weight is 150: weights are 0–100"],
+            warnings: &[
+                "VirtualService/orders spec.http[0].route[1].weight is 150: weights are 0–100",
+            ],
             ..orders
         },
         Case {
@@ -574,7 +576,10 @@ fn check_detail(case: &Case, state: &mut State, r: &Release) {
     }
     for warning in case.warnings {
         // The start of it: a long one wraps.
-        wanted.push(format!("? {}", warning.chars().take(50).collect::<String>()));
+        wanted.push(format!(
+            "? {}",
+            warning.chars().take(50).collect::<String>()
+        ));
     }
     for (i, image) in case.images.iter().enumerate() {
         let label = if i == 0 { "Images:" } else { "" };

@@ -32,7 +32,10 @@ fn progressing_analysis_with_failed_checks() {
     assert_eq!(r.pause, None);
 
     let f = r.flagger.as_ref().expect("Flagger status");
-    assert_eq!((f.weight, f.max_weight, f.step_weight), (Some(20), Some(50), Some(10)));
+    assert_eq!(
+        (f.weight, f.max_weight, f.step_weight),
+        (Some(20), Some(50), Some(10))
+    );
     assert_eq!((f.failed_checks, f.threshold), (2, 5));
     assert_eq!(
         (f.target.as_str(), f.primary.as_str()),
