@@ -144,7 +144,8 @@ impl MetricsStatus {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepStatus {
-    pub current: usize,
+    /// Null when `status.currentStepIndex` cannot be read (see `warnings`).
+    pub current: Option<usize>,
     pub total: usize,
     pub name: Option<String>,
 }
@@ -207,6 +208,10 @@ pub struct ReleaseStatus {
     pub revisions: Vec<RevisionStatus>,
     pub flagger: Option<crate::model::FlaggerStatus>,
     pub attention: Vec<String>,
+    /// Every value of the release's objects that is out of range or of
+    /// the wrong type, in plain sentences; such a value is null above,
+    /// never used.
+    pub warnings: Vec<String>,
     pub actions: Vec<ActionStatus>,
     /// None when no metrics source is configured.
     pub metrics: Option<MetricsStatus>,
@@ -241,7 +246,7 @@ pub(crate) fn release_status(
         step: r.step().map(|(current, total)| StepStatus {
             current,
             total,
-            name: r.steps.get(current).map(|s| s.label()),
+            name: current.and_then(|i| r.steps.get(i)).map(|s| s.label()),
         }),
         drift: r.weights.drift().is_some(),
         weights: r.weights.clone(),
@@ -276,6 +281,7 @@ pub(crate) fn release_status(
             .collect(),
         flagger: r.flagger.clone(),
         attention: r.attention.iter().map(|a| a.describe()).collect(),
+        warnings: r.warnings.clone(),
         actions,
         metrics: metrics.map(|m| MetricsStatus::new(m, r)),
         migration: MigrationStatus::of(r),
@@ -506,6 +512,18 @@ fn schema_cell(m: &MigrationStatus) -> String {
     }
 }
 
+/// The ATTENTION column: what needs a human, then how many fields could
+/// not be read.
+fn attention_text(r: &ReleaseStatus) -> String {
+    let mut parts = r.attention.clone();
+    match r.warnings.len() {
+        0 => {}
+        1 => parts.push("? 1 malformed field (see -o json)".into()),
+        n => parts.push(format!("? {n} malformed fields (see -o json)")),
+    }
+    parts.join("; ")
+}
+
 pub fn table(report: &StatusReport) -> String {
     let mut out = format!(
         "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {:<18} {}\n",
@@ -527,10 +545,10 @@ pub fn table(report: &StatusReport) -> String {
         } else {
             r.name.clone()
         };
-        let step = r
-            .step
-            .as_ref()
-            .map_or("-".into(), |s| format!("{}/{}", s.current, s.total));
+        let step = r.step.as_ref().map_or("-".into(), |s| {
+            let current = s.current.map_or("?".into(), |c| c.to_string());
+            format!("{current}/{}", s.total)
+        });
         let image = |i: &Option<String>| {
             i.as_deref()
                 .map(crate::ui::short_image)
@@ -555,7 +573,7 @@ pub fn table(report: &StatusReport) -> String {
             image(&r.stable_image),
             verdict,
             schema,
-            r.attention.join("; ")
+            attention_text(r)
         ));
     }
     out

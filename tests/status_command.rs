@@ -59,7 +59,16 @@ fn status_json_lists_every_release_of_the_default_scenario() {
         (Some("Canary"), Some("Progressive"))
     );
     assert!(search["flagger"]["threshold"].is_u64());
-    assert_eq!(by_name("frontend")["kind"], "Deployment");
+    let frontend = by_name("frontend");
+    assert_eq!(frontend["kind"], "Deployment");
+    // One of `kubectl rollout status`'s sentences, naming the Deployment.
+    let message = frontend["message"].as_str().expect("a message");
+    assert!(
+        message.starts_with("Waiting for deployment \"frontend\" rollout to finish: ")
+            || message == "Waiting for deployment spec update to be observed..."
+            || message == "deployment \"frontend\" successfully rolled out",
+        "{message:?}"
+    );
 
     for r in releases {
         assert!(r["phase"].is_string() && r["health"].is_string(), "{r:#}");
@@ -71,6 +80,11 @@ fn status_json_lists_every_release_of_the_default_scenario() {
             );
         }
         assert!(r["images"].is_array(), "{r:#}");
+        assert_eq!(
+            r["warnings"],
+            serde_json::json!([]),
+            "the scenario's objects are well-formed: {r:#}"
+        );
         let revisions = r["revisions"].as_array().expect("revisions");
         assert!(!revisions.is_empty(), "{} has revisions", r["name"]);
         assert!(

@@ -5,6 +5,7 @@ use super::{age, phase_mark, schema_rollback, short_image, verdict_mark};
 use crate::app::State;
 use crate::model::metrics::Verdict;
 use crate::model::migration::{RollbackSafety, has_migration};
+use crate::model::traffic::Weight;
 use crate::model::{Attention, Release, Strategy};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -22,13 +23,15 @@ fn strategy_word(r: &Release) -> &'static str {
     }
 }
 
-/// The step column: Argo's N/M, Flagger's weight against its maximum.
+/// The step column: Argo's N/M, Flagger's weight against its maximum
+/// (`?` for one that cannot be read).
 fn step_text(r: &Release) -> String {
     if let Some(s) = r.step_text() {
         return s;
     }
     if let Some(f) = &r.flagger {
-        return format!("{}/{}%", f.weight, f.max_weight);
+        let w = |o| Weight::read(o).text();
+        return format!("{}/{}%", w(f.weight), w(f.max_weight));
     }
     "-".into()
 }
@@ -138,6 +141,15 @@ fn row<'a>(
     } else {
         r.key.name.clone()
     };
+    // `?`: some of the release's fields cannot be read (the detail and
+    // `status -o json` say which).
+    let name = match r.warnings.is_empty() {
+        true => Cell::from(name),
+        false => Cell::from(Line::from(vec![
+            Span::raw(name),
+            Span::styled(" ?", theme.fg(theme.warn)),
+        ])),
+    };
     let mut weight = r.weights.text();
     if r.weights.drift().is_some() {
         weight.push('≠');
@@ -146,7 +158,7 @@ fn row<'a>(
     let verdict_style = verdict.map_or(theme.muted(), |v| theme.verdict(v));
     let cells = [
         marker,
-        Cell::from(name),
+        name,
         Cell::from(r.key.kind.short()),
         Cell::from(strategy_word(r)),
         Cell::from(Span::styled(phase, theme.health(r.health))),
