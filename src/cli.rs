@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
@@ -167,6 +168,52 @@ pub struct ServeArgs {
     /// The namespace the kubeconfig's contexts default to.
     #[arg(long, default_value = "shop")]
     pub namespace: String,
+}
+
+impl Cli {
+    /// Whether this command opens the control room, which draws on the terminal.
+    fn opens_control_room(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Command::Watch) | Some(Command::Demo(_))
+        )
+    }
+}
+
+/// Why the control room cannot draw here, when stdin or stdout is not a
+/// terminal (a pipe, a file, cron).
+fn not_a_terminal() -> Option<&'static str> {
+    use std::io::IsTerminal;
+    match (
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+    ) {
+        (true, true) => None,
+        (false, true) => Some("stdin is not a terminal"),
+        (true, false) => Some("stdout is not a terminal"),
+        (false, false) => Some("stdin and stdout are not terminals"),
+    }
+}
+
+/// The program: run the command. Exit code 1 for an error, 2 for the
+/// control room without a terminal.
+pub fn main(cli: Cli) -> ExitCode {
+    let _ = color_eyre::install();
+    if cli.opens_control_room()
+        && let Some(why) = not_a_terminal()
+    {
+        eprintln!(
+            "error: the control room needs a terminal ({why}); for scripts, use cutover status (or cutover status -o json)"
+        );
+        return ExitCode::from(2);
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            eprintln!("Error: {report:?}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> Result<()> {
