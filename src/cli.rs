@@ -195,10 +195,10 @@ fn not_a_terminal() -> Option<&'static str> {
     }
 }
 
-/// The program: run the command. Exit code 1 for an error, 2 for the
-/// control room without a terminal.
+/// The program: run the command and print what went wrong the way kubectl
+/// does. Exit code 1 for an error, 2 for the control room without a terminal.
 pub fn main(cli: Cli) -> ExitCode {
-    let _ = color_eyre::install();
+    crate::user_error::install_hooks();
     if cli.opens_control_room()
         && let Some(why) = not_a_terminal()
     {
@@ -210,7 +210,8 @@ pub fn main(cli: Cli) -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(report) => {
-            eprintln!("Error: {report:?}");
+            let verbose = crate::user_error::verbose();
+            eprint!("{}", crate::user_error::render(&report, verbose));
             ExitCode::FAILURE
         }
     }
@@ -279,6 +280,9 @@ async fn control_room(
     watch: bool,
     local_traffic: Option<Arc<dyn LocalTraffic>>,
 ) -> Result<()> {
+    // A missing kubeconfig or an unknown context is said here, as kubectl
+    // says it, not on a screen that keeps retrying.
+    crate::cluster::connect::resolve(&connect).await?;
     let (config, mut warnings) = load_config(ui);
     let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
     warnings.extend(key_problems);

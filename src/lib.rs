@@ -16,3 +16,4 @@ pub mod sim;
 pub mod status;
 pub mod time;
 pub mod ui;
+pub mod user_error;
