@@ -138,7 +138,8 @@ pub struct ServeArgs {
     /// Listen address; port 0 lets the OS choose.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
-    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer).
+    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer,
+    /// sim-checkout-owner).
     #[arg(long)]
     pub kubeconfig_out: Option<PathBuf>,
     /// Append every request (time, user, method, path, query, status) as JSON lines.
@@ -436,7 +437,7 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         eprintln!("cutover sim: Prometheus metrics at http://{addr}/metrics");
     }
     eprintln!(
-        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
+        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer, sim-checkout-owner)",
         path.display()
     );
     wait_for_signal(term).await?;

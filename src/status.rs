@@ -1,10 +1,10 @@
 //! `cutover status`: the same model as the control room, printed once, for
 //! scripts and checks.
 
+use crate::app::access::access_keys;
 use crate::app::run::MetricsPlan;
-use crate::app::state::Access;
+use crate::app::update::unavailable;
 use crate::app::update::{Msg, rebuild_releases, update};
-use crate::app::update::{access_keys, unavailable};
 use crate::app::{State, keymap::Keymap};
 use crate::cluster::connect::{ConnectOptions, Connection, connect, request_failed};
 use crate::cluster::kinds::WatchedKind;
@@ -455,19 +455,27 @@ pub async fn report(
         }
     }
     if !read_only {
-        let mut keys: Vec<rbac::AccessKey> = all
-            .iter()
-            .flat_map(|r| access_keys(r.key.kind, &r.key.namespace))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let access = match rbac::review(&connection.client, &key).await {
-                Ok((true, _)) => Access::Allowed(now),
-                Ok((false, reason)) => Access::Denied { reason, at: now },
-                Err(error) => Access::Unknown { error, at: now },
-            };
-            state.access.insert(key, access);
+        // One review per object and verb, as the API server decides: a
+        // role may name the objects it allows.
+        let keys: Vec<rbac::AccessKey> = all.iter().flat_map(|r| access_keys(&r.key)).collect();
+        let client = &connection.client;
+        let answers: Vec<_> = futures::stream::iter(keys)
+            .map(|key| async move {
+                let result = rbac::review(client, &key).await;
+                (key, result)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for (key, result) in answers {
+            update(
+                &mut state,
+                Msg::Access {
+                    key,
+                    result,
+                    at: now,
+                },
+            );
         }
     }
     let (metrics_source, measured) = measure_all(metrics, &connection.context, &all, now).await;

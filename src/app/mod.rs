@@ -1,6 +1,7 @@
 //! The control room: state, the pure update step, keys, and the main loop
 //! that connects them to the terminal and the cluster.
 
+pub mod access;
 pub mod keymap;
 pub mod run;
 pub mod state;

@@ -149,7 +149,10 @@ fn access_is_reviewed_before_an_action_is_offered() {
         .collect();
     assert_eq!(
         reviews,
-        ["patch rollouts in shop", "patch rollouts/status in shop"]
+        [
+            "patch rollouts \"checkout\" in shop",
+            "patch rollouts/status \"checkout\" in shop"
+        ]
     );
     press(&mut state, 'P');
     assert!(state.overlay.is_none());
@@ -181,7 +184,7 @@ fn denied_access_says_who_may_not_do_what() {
     press(&mut state, 'P');
     assert_eq!(
         last_result(&state),
-        "promote checkout: forbidden: ana may not patch rollouts/status in shop: no RBAC rule"
+        "promote checkout: forbidden: ana may not patch rollouts/status \"checkout\" in shop: no RBAC rule"
     );
     press(&mut state, 'p');
     assert!(
@@ -604,3 +607,5 @@ fn an_unreadable_database_makes_the_rollback_unknown_never_safe() {
         "unknown warns, it does not block"
     );
 }
+
+mod access;
