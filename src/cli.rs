@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
@@ -137,7 +138,8 @@ pub struct ServeArgs {
     /// Listen address; port 0 lets the OS choose.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
-    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer).
+    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer,
+    /// sim-checkout-owner).
     #[arg(long)]
     pub kubeconfig_out: Option<PathBuf>,
     /// Append every request (time, user, method, path, query, status) as JSON lines.
@@ -168,6 +170,53 @@ pub struct ServeArgs {
     /// The namespace the kubeconfig's contexts default to.
     #[arg(long, default_value = "shop")]
     pub namespace: String,
+}
+
+impl Cli {
+    /// Whether this command opens the control room, which draws on the terminal.
+    fn opens_control_room(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Command::Watch) | Some(Command::Demo(_))
+        )
+    }
+}
+
+/// Why the control room cannot draw here, when stdin or stdout is not a
+/// terminal (a pipe, a file, cron).
+fn not_a_terminal() -> Option<&'static str> {
+    use std::io::IsTerminal;
+    match (
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+    ) {
+        (true, true) => None,
+        (false, true) => Some("stdin is not a terminal"),
+        (true, false) => Some("stdout is not a terminal"),
+        (false, false) => Some("stdin and stdout are not terminals"),
+    }
+}
+
+/// The program: run the command and print what went wrong the way kubectl
+/// does. Exit code 1 for an error, 2 for the control room without a terminal.
+pub fn main(cli: Cli) -> ExitCode {
+    crate::user_error::install_hooks();
+    if cli.opens_control_room()
+        && let Some(why) = not_a_terminal()
+    {
+        eprintln!(
+            "error: the control room needs a terminal ({why}); for scripts, use cutover status (or cutover status -o json)"
+        );
+        return ExitCode::from(2);
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            let verbose = crate::user_error::verbose();
+            eprint!("{}", crate::user_error::render(&report, verbose));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -233,6 +282,9 @@ async fn control_room(
     watch: bool,
     local_traffic: Option<Arc<dyn LocalTraffic>>,
 ) -> Result<()> {
+    // A missing kubeconfig or an unknown context is said here, as kubectl
+    // says it, not on a screen that keeps retrying.
+    crate::cluster::connect::resolve(&connect).await?;
     let (config, mut warnings) = load_config(ui);
     let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
     warnings.extend(key_problems);
@@ -386,7 +438,7 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         eprintln!("cutover sim: Prometheus metrics at http://{addr}/metrics");
     }
     eprintln!(
-        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
+        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer, sim-checkout-owner)",
         path.display()
     );
     wait_for_signal(term).await?;

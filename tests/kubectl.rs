@@ -274,6 +274,19 @@ fn apply_scale_and_delete_a_new_deployment() {
     );
 }
 
+/// `kubectl patch` that pauses checkout.
+const PAUSE_CHECKOUT: &[&str] = &[
+    "patch",
+    "rollout",
+    "checkout",
+    "-n",
+    "shop",
+    "--type",
+    "merge",
+    "-p",
+    r#"{"spec":{"paused":true}}"#,
+];
+
 #[test]
 fn the_viewer_may_look_but_not_touch() {
     let Some(kubectl) = kubectl_or_skip("viewer") else {
@@ -286,17 +299,7 @@ fn the_viewer_may_look_but_not_touch() {
         sim.kubectl(&kubectl, &all)
     };
     ok(&viewer(&["get", "rollouts", "-n", "shop"]));
-    let denied = viewer(&[
-        "patch",
-        "rollout",
-        "checkout",
-        "-n",
-        "shop",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"paused":true}}"#,
-    ]);
+    let denied = viewer(PAUSE_CHECKOUT);
     assert!(!denied.status.success());
     let err = stderr_of(&denied);
     assert!(err.contains("Forbidden"), "{err}");
@@ -343,6 +346,35 @@ fn the_viewer_may_look_but_not_touch() {
         .into_iter()
         .any(|r| r["user"] == "viewer" && r["method"] == "PATCH" && r["status"] == 403);
     assert!(refused, "the refused patch is in the request log");
+}
+
+#[test]
+fn a_role_with_resource_names_may_change_only_the_objects_it_names() {
+    let Some(kubectl) = kubectl_or_skip("resource names") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let can_i = |args: &[&str]| {
+        let mut all = vec!["--context", "sim-checkout-owner", "auth", "can-i"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-n", "shop"]);
+        stdout_of(&sim.kubectl(&kubectl, &all)).trim().to_string()
+    };
+    assert_eq!(can_i(&["patch", "rollouts/checkout"]), "yes");
+    assert_eq!(
+        can_i(&["patch", "rollouts/checkout", "--subresource", "status"]),
+        "yes"
+    );
+    assert_eq!(can_i(&["patch", "rollouts/cart"]), "no");
+    assert_eq!(
+        can_i(&["patch", "rollouts"]),
+        "no",
+        "a question naming no rollout"
+    );
+    assert_eq!(can_i(&["list", "rollouts"]), "yes");
+    let mut pause = vec!["--context", "sim-checkout-owner"];
+    pause.extend_from_slice(PAUSE_CHECKOUT);
+    ok(&sim.kubectl(&kubectl, &pause));
 }
 
 #[test]

@@ -19,9 +19,9 @@
 //! all, and the list is also kept as a styled buffer in both themes.
 
 use chrono::{DateTime, Utc};
+use cutover::app::access::access_keys;
 use cutover::app::keymap::{Chord, Keymap};
 use cutover::app::state::{DatabaseState, MetricsSource, Overlay, Scope, View};
-use cutover::app::update::access_keys;
 use cutover::app::{Msg, State, update};
 use cutover::cluster::kinds::WatchedKind;
 use cutover::cluster::watch::SourceUpdate;
@@ -164,9 +164,10 @@ fn select(state: &mut State, name: &str) {
     panic!("{name} is not in the list");
 }
 
-/// Answers the access reviews for `kind` in shop: allowed.
-fn allow(state: &mut State, kind: Kind) {
-    for access in access_keys(kind, "shop") {
+/// Answers the access reviews of the highlighted release: allowed.
+fn allow(state: &mut State) {
+    let key = state.selected.clone().expect("a release highlighted");
+    for access in access_keys(&key) {
         update(
             state,
             Msg::Access {
@@ -182,7 +183,7 @@ fn allow(state: &mut State, kind: Kind) {
 fn checkout_selected() -> State {
     let mut state = shop();
     select(&mut state, "checkout");
-    allow(&mut state, Kind::Rollout);
+    allow(&mut state);
     state
 }
 
@@ -606,7 +607,7 @@ fn blocked_reading() -> DatabaseReading {
 fn payments_selected() -> State {
     let mut state = shop();
     select(&mut state, "payments");
-    allow(&mut state, Kind::Rollout);
+    allow(&mut state);
     state
 }
 

@@ -11,7 +11,8 @@ use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey,
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
-/// How long an access review answer is trusted.
+/// After this, an access review's answer is asked again; it is still used
+/// until the new one arrives.
 pub const ACCESS_TTL_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,9 +105,9 @@ pub enum Overlay {
     Command(String),
 }
 
+/// An access review's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Access {
-    Checking,
     Allowed(DateTime<Utc>),
     Denied {
         reason: String,
@@ -117,6 +118,32 @@ pub enum Access {
         error: String,
         at: DateTime<Utc>,
     },
+}
+
+impl Access {
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Access::Allowed(at) | Access::Denied { at, .. } | Access::Unknown { at, .. } => *at,
+        }
+    }
+}
+
+/// What is known of one access question.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccessCheck {
+    /// The last answer, used until a fresh one arrives.
+    pub answer: Option<Access>,
+    /// A review is on its way.
+    pub checking: bool,
+}
+
+/// An action pressed before its permission was known: it goes ahead
+/// (or is refused) when the answer arrives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingAction {
+    pub key: ReleaseKey,
+    /// As pressed: pause becomes resume when the release is paused then.
+    pub action: Action,
 }
 
 /// The state of one watch.
@@ -203,7 +230,8 @@ pub struct State {
     pub sort: SortKey,
     pub detail_scroll: u16,
     pub overlay: Option<Overlay>,
-    pub access: HashMap<AccessKey, Access>,
+    pub access: HashMap<AccessKey, AccessCheck>,
+    pub waiting: Option<WaitingAction>,
     pub last_result: Option<LastResult>,
     /// Actions taken from here, per release, shown in the timeline.
     pub local_timeline: HashMap<ReleaseKey, Vec<TimelineEntry>>,
@@ -252,6 +280,7 @@ impl State {
             detail_scroll: 0,
             overlay: None,
             access: HashMap::new(),
+            waiting: None,
             last_result: None,
             local_timeline: HashMap::new(),
             in_flight: BTreeMap::new(),

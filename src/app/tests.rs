@@ -156,7 +156,10 @@ fn access_is_reviewed_before_an_action_is_offered() {
         .collect();
     assert_eq!(
         reviews,
-        ["patch rollouts in shop", "patch rollouts/status in shop"]
+        [
+            "patch rollouts \"checkout\" in shop",
+            "patch rollouts/status \"checkout\" in shop"
+        ]
     );
     press(&mut state, 'P');
     assert!(state.overlay.is_none());
@@ -188,7 +191,7 @@ fn denied_access_says_who_may_not_do_what() {
     press(&mut state, 'P');
     assert_eq!(
         last_result(&state),
-        "promote checkout: forbidden: ana may not patch rollouts/status in shop: no RBAC rule"
+        "promote checkout: forbidden: ana may not patch rollouts/status \"checkout\" in shop: no RBAC rule"
     );
     press(&mut state, 'p');
     assert!(
@@ -678,3 +681,5 @@ fn ctrl_z_suspends_in_any_mode_only_where_a_shell_can_continue() {
     );
     assert!(state.filter_editing);
 }
+
+mod access;

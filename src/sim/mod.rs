@@ -257,7 +257,8 @@ impl SimCluster {
         self.shared.start_listener().await
     }
 
-    /// A kubeconfig with contexts `sim-admin` (current), `sim-viewer` and `sim-deployer`.
+    /// A kubeconfig with contexts `sim-admin` (current), `sim-viewer`,
+    /// `sim-deployer` and `sim-checkout-owner`.
     pub fn kubeconfig_yaml(&self, namespace: &str) -> String {
         kubeconfig::render(&self.url(), &self.ca_pem, self.users(), namespace)
     }

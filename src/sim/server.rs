@@ -452,6 +452,7 @@ async fn api(
         group: res.group,
         resource: res.plural,
         subresource: target.subresource,
+        name: target.name,
     };
     if !user.allows(&access) {
         return Err(ApiError::forbidden(
@@ -745,12 +746,13 @@ fn review(
         _ => {
             let attrs = &body["spec"]["resourceAttributes"];
             let allowed = if attrs.is_object() {
-                let subresource = attrs["subresource"].as_str().filter(|s| !s.is_empty());
+                let given = |field: &str| attrs[field].as_str().filter(|s| !s.is_empty());
                 user.allows(&Access {
                     verb: attrs["verb"].as_str().unwrap_or(""),
                     group: attrs["group"].as_str().unwrap_or(""),
                     resource: attrs["resource"].as_str().unwrap_or(""),
-                    subresource,
+                    subresource: given("subresource"),
+                    name: given("name"),
                 })
             } else {
                 // Non-resource URLs (/healthz, /version …) are readable by everyone.
