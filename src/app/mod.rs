@@ -2,6 +2,7 @@
 //! that connects them to the terminal and the cluster.
 
 mod frames;
+pub mod health;
 pub mod keymap;
 pub mod run;
 pub mod state;

@@ -51,7 +51,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
         context: opts.context.clone(),
         ..Default::default()
     };
-    let config = match &kubeconfig {
+    let mut config = match &kubeconfig {
         Some(kc) => Config::from_custom_kubeconfig(kc.clone(), &kc_options)
             .await
             .wrap_err("loading the kubeconfig context")?,
@@ -79,6 +79,10 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
         )
     };
     let cluster_url = config.cluster_url.to_string();
+    // kube's own retry of 429/503/504 tries 15 times over minutes and hides
+    // a failing API behind a request that never ends: the watches and the
+    // connect loop back off on their own, and an action's error is shown.
+    config.default_retry = false;
     let client = Client::try_from(config).wrap_err("building the Kubernetes client")?;
     let user = whoami(&client).await;
     let kinds = served_kinds(&client).await?;
