@@ -162,6 +162,11 @@ mod tests {
 
     /// Connected at t(0), with deployments and rollouts listed.
     fn connected() -> State {
+        connected_with(&["deployments", "rollouts"])
+    }
+
+    /// Connected at t(0), with these sources listed at t(100).
+    fn connected_with(sources: &[&str]) -> State {
         let mut state = State::new(t(0), false, Keymap::default());
         update(
             &mut state,
@@ -171,8 +176,9 @@ mod tests {
                 at: t(0),
             },
         );
-        update(&mut state, listed("deployments", t(100)));
-        update(&mut state, listed("rollouts", t(100)));
+        for name in sources {
+            update(&mut state, listed(name, t(100)));
+        }
         state
     }
 
@@ -222,7 +228,10 @@ mod tests {
     #[test]
     fn one_failing_kind_of_two_is_not_live() {
         let mut state = connected();
-        update(&mut state, health("rollouts", Some("403 Forbidden"), t(1000)));
+        update(
+            &mut state,
+            health("rollouts", Some("403 Forbidden"), t(1000)),
+        );
         update(&mut state, listed("deployments", t(5000)));
         assert_eq!(
             badge(&state),
@@ -248,15 +257,7 @@ mod tests {
 
     #[test]
     fn a_watch_that_never_listed_has_no_data_to_date() {
-        let mut state = State::new(t(0), false, Keymap::default());
-        update(
-            &mut state,
-            Msg::Connected {
-                epoch: 0,
-                scope: Scope::default(),
-                at: t(0),
-            },
-        );
+        let mut state = connected_with(&[]);
         update(&mut state, health("deployments", Some(BUSY), t(100)));
         update(&mut state, Msg::Tick(t(3100)));
         assert_eq!(

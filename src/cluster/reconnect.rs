@@ -93,7 +93,9 @@ mod tests {
     }
 
     fn api_error(code: u16) -> kube::Error {
-        kube::Error::Api(Box::new(Status::failure("the server is busy", "").with_code(code)))
+        kube::Error::Api(Box::new(
+            Status::failure("the server is busy", "").with_code(code),
+        ))
     }
 
     #[test]
