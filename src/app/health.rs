@@ -85,10 +85,6 @@ impl Watches {
             })
     }
 
-    pub fn get(&self, source: &str) -> Option<&SourceHealth> {
-        self.0.get(source)
-    }
-
     pub fn clear(&mut self) {
         self.0.clear();
     }
