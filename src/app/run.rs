@@ -215,7 +215,7 @@ impl Runner {
                             at: Utc::now(),
                         });
                         tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(30));
+                        delay = (delay * 2).min(crate::cluster::reconnect::MAX_DELAY);
                     }
                 }
             }

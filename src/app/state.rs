@@ -1,6 +1,7 @@
 //! Everything the screen shows, and nothing else: changed only by
 //! [`super::update`], read by the views.
 
+use super::health::Watches;
 use super::keymap::Keymap;
 use crate::cluster::Objects;
 use crate::cluster::rbac::AccessKey;
@@ -146,14 +147,6 @@ pub struct WaitingAction {
     pub action: Action,
 }
 
-/// The state of one watch.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceHealth {
-    pub error: Option<String>,
-    /// When the current state (healthy or failing) began.
-    pub since: DateTime<Utc>,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum Connection {
     Connecting { since: DateTime<Utc> },
@@ -218,9 +211,7 @@ pub struct State {
     pub scope: Scope,
     pub objects: Objects,
     pub releases: Vec<Release>,
-    pub sources: BTreeMap<String, SourceHealth>,
-    /// When the data last arrived (any source).
-    pub last_data: Option<DateTime<Utc>>,
+    pub sources: Watches,
     pub view: View,
     pub selected: Option<ReleaseKey>,
     /// The user moved the selection: keep it where they put it.
@@ -269,8 +260,7 @@ impl State {
             scope: Scope::default(),
             objects: Objects::default(),
             releases: Vec::new(),
-            sources: BTreeMap::new(),
-            last_data: None,
+            sources: Watches::default(),
             view: View::List,
             selected: None,
             selection_chosen: false,
@@ -350,14 +340,6 @@ impl State {
             SortKey::Kind => rows.sort_by(|a, b| a.key.kind.cmp(&b.key.kind).then(by_name(a, b))),
         }
         rows
-    }
-
-    /// The oldest failure among the watches, if any is failing.
-    pub fn disconnected_since(&self) -> Option<(DateTime<Utc>, &str)> {
-        self.sources
-            .values()
-            .filter_map(|s| Some((s.since, s.error.as_deref()?)))
-            .min_by_key(|(since, _)| *since)
     }
 
     /// cutover's verdict on a release, when it is measured.

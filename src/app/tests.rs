@@ -321,10 +321,15 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
     );
     assert_eq!(
         next_change(&state),
-        Some(t(5)),
-        "the age of stale data counts up"
+        Some(t(7)),
+        "a watch failing for 3 s is an outage: the badge changes then"
     );
-    assert_eq!(state.disconnected_since().map(|(at, _)| at), Some(t(4)));
+    update(&mut state, Msg::Tick(t(7)));
+    assert_eq!(
+        state.sources.outage(state.now).and_then(|o| o.data_from),
+        Some(t(4))
+    );
+    assert_eq!(next_change(&state), None, "`data from 14:00:04` stays");
 }
 
 #[test]

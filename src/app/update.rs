@@ -4,8 +4,8 @@
 use super::access::{Permission, access_checks, permission, record_answer};
 use super::keymap::{Chord, Command};
 use super::state::{
-    Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE, Overlay, Scope, SourceHealth,
-    State, View, WaitingAction,
+    Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE, Overlay, Scope, State, View,
+    WaitingAction,
 };
 use crate::cluster::mutate::{object_fingerprint, watched_kind};
 use crate::cluster::rbac::AccessKey;
@@ -268,9 +268,8 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             objects,
             at,
         } => {
-            state.last_data = Some(at);
             state.objects.set(&source, kind, objects);
-            mark_healthy(state, &source, at);
+            state.sources.listed(&source, at);
             rebuild_releases(state);
             keep_selection(state);
             let mut out = Outcome::redraw();
@@ -280,23 +279,8 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
         }
         SourceUpdate::Health { source, error, at } => {
             match error {
-                Some(e) => {
-                    let since = match state.sources.get(&source) {
-                        Some(SourceHealth {
-                            error: Some(_),
-                            since,
-                        }) => *since,
-                        _ => at,
-                    };
-                    state.sources.insert(
-                        source,
-                        SourceHealth {
-                            error: Some(e),
-                            since,
-                        },
-                    );
-                }
-                None => mark_healthy(state, &source, at),
+                Some(e) => state.sources.failed(&source, e, at),
+                None => state.sources.healthy(&source, at),
             }
             Outcome::redraw()
         }
@@ -349,19 +333,6 @@ fn metrics_targets(state: &mut State) -> Option<Effect> {
     });
     state.metrics_targets = targets.clone();
     Some(Effect::MeasureTargets(targets))
-}
-
-fn mark_healthy(state: &mut State, source: &str, at: DateTime<Utc>) {
-    let healthy = state.sources.get(source).is_some_and(|s| s.error.is_none());
-    if !healthy {
-        state.sources.insert(
-            source.to_string(),
-            SourceHealth {
-                error: None,
-                since: at,
-            },
-        );
-    }
 }
 
 /// Keep a selection when rows come and go: the first row until the user

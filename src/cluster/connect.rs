@@ -266,7 +266,12 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
         )
     };
     let cluster_url = target.config.cluster_url.to_string();
-    let client = Client::try_from(target.config).wrap_err("building the Kubernetes client")?;
+    let mut config = target.config;
+    // kube's own retry of 429/503/504 tries 15 times over minutes and hides
+    // a failing API behind a request that never ends: the watches and the
+    // connect loop back off on their own, and an action's error is shown.
+    config.default_retry = false;
+    let client = Client::try_from(config).wrap_err("building the Kubernetes client")?;
     let failed = |doing: &str, e: kube::Error| {
         let flags = &target.kubectl_flags;
         request_failed(&cluster_url, &target.context, flags, doing, &e)

@@ -187,7 +187,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
     let all_namespaces = state.scope.namespace.is_none();
     let attention = visible.iter().filter(|r| r.needs_attention()).count();
-    let title = format!(
+    let mut title = format!(
         " Releases ({}{}) · {} need attention · sort: {} ",
         visible.len(),
         if state.filter.is_empty() {
@@ -198,6 +198,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         attention,
         state.sort.word()
     );
+    // While a watch fails, the rows are as old as the outage.
+    if let Some(outage) = state.sources.outage(state.now) {
+        title.push_str(&format!("· {} ", outage.data_text()));
+    }
     let block = Block::bordered().title(Span::styled(title, theme.heading()));
     if visible.is_empty() {
         let text = if state.releases.is_empty() {
