@@ -9,6 +9,7 @@ pub mod convert;
 pub mod faults;
 pub mod kubeconfig;
 pub mod openapi;
+pub mod openapi_proto;
 pub mod patch;
 pub mod pbobject;
 pub mod protobuf;

@@ -15,7 +15,7 @@
 
 use super::resources::{RESOURCES, ResourceDef};
 use super::status::ApiError;
-use super::validation;
+use super::{openapi_proto, validation};
 use serde_json::{Map, Value, json};
 
 /// Which OpenAPI the document is written in.
@@ -446,11 +446,11 @@ pub fn v2_document() -> Value {
     })
 }
 
-/// The document at `path` (`/openapi/v2`, `/openapi/v3`, `/openapi/v3/apis/apps/v1`),
-/// `None` when the path is not an OpenAPI one. Documents are JSON only: a
-/// client that accepts nothing else (kubectl asks for `/openapi/v2` as
-/// protobuf) is told so with a 406.
-pub fn document(path: &str, accept: &str) -> Result<Option<Value>, ApiError> {
+/// The document at `path` (`/openapi/v2`, `/openapi/v3`,
+/// `/openapi/v3/apis/apps/v1`) as (content type, body), `None` when the path
+/// is not an OpenAPI one. `/openapi/v2` is protobuf when asked for (kubectl
+/// does), the rest JSON; a client that accepts neither gets a 406.
+pub fn document(path: &str, accept: &str) -> Result<Option<(&'static str, Vec<u8>)>, ApiError> {
     let path = path.trim_end_matches('/');
     let doc = match path {
         "/openapi/v2" => v2_document(),
@@ -460,21 +460,36 @@ pub fn document(path: &str, accept: &str) -> Result<Option<Value>, ApiError> {
             None => return Ok(None),
         },
     };
-    if !accepts_json(accept) {
-        return Err(ApiError::not_acceptable(
-            "only the following media types are accepted: application/json",
-        ));
+    let mut offered = vec![JSON];
+    if path == "/openapi/v2" {
+        offered.extend([openapi_proto::ACCEPT, openapi_proto::CONTENT_TYPE]);
     }
-    Ok(Some(doc))
+    match accepted(accept, &offered) {
+        Some(JSON) => Ok(Some((JSON, doc.to_string().into_bytes()))),
+        Some(_) => Ok(Some((
+            openapi_proto::CONTENT_TYPE,
+            openapi_proto::encode(&doc),
+        ))),
+        None => Err(ApiError::not_acceptable(format!(
+            "only the following media types are accepted: {}",
+            offered.join(", ")
+        ))),
+    }
 }
 
-fn accepts_json(accept: &str) -> bool {
-    accept.trim().is_empty()
-        || accept.split(',').any(|t| {
-            matches!(
-                t.split(';').next().unwrap_or("").trim(),
-                "application/json" | "application/*" | "*/*"
-            )
+const JSON: &str = "application/json";
+
+/// The first of the client's `Accept` types that is offered; a wildcard or
+/// no `Accept` takes JSON.
+fn accepted(accept: &str, offered: &[&'static str]) -> Option<&'static str> {
+    if accept.trim().is_empty() {
+        return Some(JSON);
+    }
+    accept
+        .split(',')
+        .find_map(|t| match t.split(';').next().unwrap_or("").trim() {
+            "*/*" | "application/*" => Some(JSON),
+            t => offered.iter().find(|o| **o == t).copied(),
         })
 }
 
@@ -501,6 +516,33 @@ mod tests {
                     .iter()
                     .any(|p| p["name"] == param)
         })
+    }
+
+    #[test]
+    fn v2_comes_as_protobuf_when_asked_and_everything_as_json_otherwise() {
+        let (ty, _) = document("/openapi/v2", openapi_proto::ACCEPT)
+            .unwrap()
+            .unwrap();
+        assert_eq!(ty, openapi_proto::CONTENT_TYPE);
+        let (ty, body) = document("/openapi/v2", "application/json, */*")
+            .unwrap()
+            .unwrap();
+        assert_eq!(ty, JSON);
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap()["swagger"],
+            "2.0"
+        );
+        let (ty, _) = document("/openapi/v3/api/v1", "").unwrap().unwrap();
+        assert_eq!(ty, JSON);
+        let refused = document("/openapi/v3", openapi_proto::ACCEPT).unwrap_err();
+        assert_eq!(refused.code, 406);
+        assert_eq!(
+            document("/openapi/v3/apis/example.com/v1", "")
+                .unwrap_err()
+                .code,
+            404
+        );
+        assert!(document("/apis/apps/v1", "").unwrap().is_none());
     }
 
     #[test]

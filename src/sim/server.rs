@@ -400,13 +400,18 @@ async fn api(
     let query = Query::parse(req.uri().query().unwrap_or(""));
     let method = req.method().clone();
     let addr = shared.addr.to_string();
-    if let Some(doc) = super::openapi::document(&path, header_str(&req, header::ACCEPT))? {
+    if let Some((content_type, doc)) =
+        super::openapi::document(&path, header_str(&req, header::ACCEPT))?
+    {
         if method != Method::GET {
             return Err(ApiError::method_not_allowed(
                 "OpenAPI documents are read-only",
             ));
         }
-        return Ok(json_response(200, &doc));
+        let mut resp = Response::new(full(doc));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        return Ok(resp);
     }
     let discovery = match path.trim_end_matches('/') {
         "/api" => Some(resources::api_versions(&addr)),
