@@ -554,6 +554,13 @@ fn a_seed_file_is_served_as_a_restore() {
     assert_eq!(identities(&copy, &kubectl), seen);
 }
 
+/// Write a manifest into the cluster's temporary folder; its path.
+fn manifest(sim: &ServeProcess, name: &str, text: &str) -> String {
+    let path = sim.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 /// The value of `jsonpath` on one object in namespace shop.
 fn get_path(
     sim: &ServeProcess,
@@ -639,13 +646,11 @@ fn strict_validation_refuses_unknown_fields_of_built_in_kinds() {
         return;
     };
     let sim = ServeProcess::start();
-    let manifest = sim.dir.path().join("bad.yaml");
-    std::fs::write(
-        &manifest,
+    let path = &manifest(
+        &sim,
+        "bad.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\n  namespace: shop\nspec:\n  replica: 2\n  selector:\n    matchLabels: {app: bad}\n  template:\n    metadata:\n      labels: {app: bad}\n    spec:\n      containers:\n      - name: bad\n        image: nginx\n        imagePullPolice: Always\n        resources: {limits: {cpu: 1, memory: 64Mi}}\n",
-    )
-    .unwrap();
-    let path = manifest.to_str().unwrap();
+    );
     let refused = sim.kubectl(&kubectl, &["apply", "-f", path]);
     assert!(!refused.status.success());
     let err = stderr_of(&refused);
@@ -662,6 +667,42 @@ fn strict_validation_refuses_unknown_fields_of_built_in_kinds() {
         "{}",
         stderr_of(&warned)
     );
+}
+
+#[test]
+fn a_list_manifest_is_validated_on_kubectl_s_side() {
+    let Some(kubectl) = kubectl_or_skip("apply_list") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let write = |field: &str| {
+        manifest(
+            &sim,
+            "list.yaml",
+            &format!(
+                "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: settings, namespace: shop}}\n  {field}: {{mode: fast}}\n"
+            ),
+        )
+    };
+    let path = write("datum");
+    let refused = sim.kubectl(&kubectl, &["apply", "-f", &path]);
+    assert!(!refused.status.success());
+    let err = stderr_of(&refused);
+    assert!(
+        err.contains(r#"unknown field "datum" in io.k8s.api.core.v1.ConfigMap"#),
+        "{err}"
+    );
+    write("data");
+    ok(&sim.kubectl(&kubectl, &["apply", "-f", &path]));
+    assert_eq!(
+        get_path(&sim, &kubectl, &["cm", "settings"], "{.data.mode}"),
+        "fast"
+    );
+    let v2 = sim
+        .requests()
+        .into_iter()
+        .any(|r| r["path"] == "/openapi/v2" && r["status"] == 200);
+    assert!(v2, "kubectl read the v2 document");
 }
 
 #[test]
@@ -732,12 +773,12 @@ fn generators_send_protobuf_and_the_objects_arrive() {
         get_path(&sim, &kubectl, &["cm", "hello"], "{.data.greeting}"),
         "hi"
     );
-    let protobuf_posts = sim
+    let created = sim
         .requests()
         .into_iter()
         .filter(|r| r["method"] == "POST" && r["status"] == 201)
         .count();
-    assert_eq!(protobuf_posts, 3);
+    assert_eq!(created, 3, "one POST each, none refused");
 }
 
 #[test]
