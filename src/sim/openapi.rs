@@ -4,7 +4,9 @@
 //! kubectl ≥ 1.27 looks in the v3 document of the object's group-version for
 //! a PATCH operation with the object's `x-kubernetes-group-version-kind` that
 //! takes `fieldValidation`; finding it, it leaves validation to the server
-//! (see `validation`). The schemas are deliberately shallow: `apiVersion`,
+//! (see `validation`); only for a `kind: List` manifest does it validate on
+//! its side, against `/openapi/v2` read as protobuf (see `openapi_proto`).
+//! The schemas are deliberately shallow: `apiVersion`,
 //! `kind`, `metadata` and the body's top-level fields, each preserving
 //! unknown fields below.
 //!
@@ -225,28 +227,34 @@ fn parameter(name: &str, location: &str, flavour: Flavour) -> Value {
 }
 
 /// One operation on one path.
-struct Op<'a> {
+struct Op {
     method: &'static str,
     action: &'static str,
     /// The group, version and kind the operation is about.
-    gvk: (&'a str, &'a str, &'a str),
+    gvk: (&'static str, &'static str, &'static str),
     /// The schema of the request body (none for reads and deletes).
     body: Option<(String, &'static [&'static str])>,
     response: String,
 }
 
-impl Op<'_> {
+/// A v3 `content`: the schema under each media type.
+fn content(types: &[&str], schema: Value) -> Value {
+    let map: Map<String, Value> = types
+        .iter()
+        .map(|t| ((*t).to_string(), json!({"schema": schema})))
+        .collect();
+    Value::Object(map)
+}
+
+impl Op {
     fn render(&self, flavour: Flavour) -> Value {
         let (group, version, kind) = self.gvk;
         let mut parameters: Vec<Value> = query_parameters(self.action)
             .iter()
             .map(|p| parameter(p, "query", flavour))
             .collect();
-        let json_types = [
-            "application/json",
-            "application/yaml",
-            "application/vnd.kubernetes.protobuf",
-        ];
+        // Answers are JSON whatever the client accepts.
+        let json_types = ["application/json"];
         let mut op = json!({
             "operationId": format!("{}{kind}", self.action),
             "x-kubernetes-action": self.action,
@@ -263,27 +271,11 @@ impl Op<'_> {
             }
             Flavour::V3 => {
                 if let Some((schema, types)) = &self.body {
-                    let content: Map<String, Value> = types
-                        .iter()
-                        .map(|t| {
-                            (
-                                (*t).to_string(),
-                                json!({"schema": flavour.reference(schema)}),
-                            )
-                        })
-                        .collect();
-                    op["requestBody"] = json!({"content": content, "required": true});
+                    let body = content(types, flavour.reference(schema));
+                    op["requestBody"] = json!({"content": body, "required": true});
                 }
-                let content: Map<String, Value> = json_types
-                    .iter()
-                    .map(|t| {
-                        (
-                            (*t).to_string(),
-                            json!({"schema": flavour.reference(&self.response)}),
-                        )
-                    })
-                    .collect();
-                op["responses"] = json!({"200": {"description": "OK", "content": content}, "401": {"description": "Unauthorized"}});
+                let answer = content(&json_types, flavour.reference(&self.response));
+                op["responses"] = json!({"200": {"description": "OK", "content": answer}, "401": {"description": "Unauthorized"}});
             }
         }
         op["parameters"] = Value::Array(parameters);
