@@ -8,7 +8,10 @@ pub mod controllers;
 pub mod convert;
 pub mod faults;
 pub mod kubeconfig;
+pub mod openapi;
+pub mod openapi_proto;
 pub mod patch;
+pub mod pbobject;
 pub mod protobuf;
 pub mod rbac;
 pub mod reqlog;
@@ -22,6 +25,7 @@ pub mod store;
 pub use crate::time;
 pub mod tls;
 pub mod traffic;
+pub mod validation;
 
 use behaviour::Behaviour;
 use clock::Clock;
