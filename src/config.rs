@@ -162,6 +162,10 @@ pub struct PrometheusSection {
     #[serde(default)]
     pub insecure_skip_verify: bool,
     pub max_concurrency: Option<usize>,
+    /// The longest answer read (16 MiB by default); a longer one fails its query.
+    pub max_response_bytes: Option<usize>,
+    /// The most series an answer may hold (100 by default).
+    pub max_series: Option<usize>,
 }
 
 /// One SLO gate: `metric` and exactly one of `max` (absolute, in the
@@ -211,6 +215,16 @@ fn duration(field: &str, text: &Option<String>, default: Duration) -> Result<Dur
             .and_then(|d| d.to_std().ok())
             .filter(|d| !d.is_zero())
             .ok_or_else(|| format!("metrics.{field}: {t:?} is not a duration such as 30s or 5m")),
+    }
+}
+
+/// A limit of `[metrics.prometheus]`: zero would fail every query.
+fn at_least_one(field: &str, limit: Option<usize>) -> Result<Option<usize>, String> {
+    match limit {
+        Some(0) => Err(format!(
+            "metrics.prometheus.{field}: 0 would refuse every answer; leave it out for the default"
+        )),
+        limit => Ok(limit),
     }
 }
 
@@ -283,6 +297,9 @@ impl PrometheusSection {
         if let Some(n) = self.max_concurrency {
             cfg.max_concurrency = n;
         }
+        cfg.max_response_bytes = at_least_one("max_response_bytes", self.max_response_bytes)?
+            .unwrap_or(cfg.max_response_bytes);
+        cfg.max_series = at_least_one("max_series", self.max_series)?.unwrap_or(cfg.max_series);
         Ok(cfg)
     }
 }
@@ -441,6 +458,8 @@ mod tests {
             [contexts.prod.metrics.prometheus]
             url = "https://mimir.example/prometheus"
             timeout = "3s"
+            max_response_bytes = 67_108_864
+            max_series = 500
             [[contexts.prod.metrics.gates]]
             metric = "p99_latency"
             max = 500
@@ -459,6 +478,11 @@ mod tests {
             prom.headers,
             vec![("X-Scope-OrgID".into(), "tenant-1".into())]
         );
+        assert_eq!(
+            (prom.max_response_bytes, prom.max_series),
+            (16 << 20, 100),
+            "the defaults"
+        );
         assert_eq!(dev.profile, Profile::Generic);
         assert_eq!(dev.settings.window, Duration::from_secs(600));
         assert_eq!(dev.settings.gates, Gate::defaults());
@@ -467,6 +491,7 @@ mod tests {
         let prom = prod.prometheus.unwrap();
         assert_eq!(prom.url, "https://mimir.example/prometheus");
         assert_eq!(prom.timeout, Duration::from_secs(3));
+        assert_eq!((prom.max_response_bytes, prom.max_series), (64 << 20, 500));
         assert!(
             prom.headers.is_empty(),
             "the context's section replaces the top level's"
@@ -578,6 +603,12 @@ mod tests {
             bad.metrics_for("x", None)
                 .unwrap_err()
                 .contains("metrics.window")
+        );
+        let bad = parse("[metrics.prometheus]\nurl = \"http://p:9090\"\nmax_series = 0\n");
+        assert!(
+            bad.metrics_for("x", None)
+                .unwrap_err()
+                .contains("metrics.prometheus.max_series: 0 would refuse every answer")
         );
         let bad = parse("[metrics]\nprofile = \"zipkin\"\n");
         assert!(
