@@ -351,11 +351,7 @@ async fn control_room(
     let loaded = load_config(ui);
     let config_problems = ConfigProblems {
         file: loaded.path.display().to_string(),
-        problems: loaded
-            .problems
-            .iter()
-            .map(|p| p.to_string().trim_start().to_string())
-            .collect(),
+        problems: loaded.problems.iter().map(ToString::to_string).collect(),
     };
     let (config, keymap) = (loaded.config, loaded.keymap);
     let mut warnings = Vec::new();

@@ -16,19 +16,21 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// `FILE:LINE:COL: problem: fix`.
+    /// `FILE:LINE:COL: problem: fix`, or `FILE: problem: fix` without a
+    /// place.
     pub fn render(&self, file: &Path) -> String {
-        format!("{}:{self}", file.display())
+        let separator = if self.at.is_some() { ":" } else { ": " };
+        format!("{}{separator}{self}", file.display())
     }
 }
 
-/// `LINE:COL: problem: fix`, or ` problem: fix` without a place.
+/// `LINE:COL: problem: fix`, or `problem: fix` without a place.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some((line, column)) = self.at {
-            write!(f, "{line}:{column}:")?;
+            write!(f, "{line}:{column}: ")?;
         }
-        write!(f, " {}: {}", self.problem, self.fix)
+        write!(f, "{}: {}", self.problem, self.fix)
     }
 }
 

@@ -10,10 +10,7 @@ fn checked(text: &str) -> (Config, Keymap, Vec<Problem>) {
 
 /// The problems as `LINE:COL: problem: fix`.
 fn lines(problems: &[Problem]) -> Vec<String> {
-    problems
-        .iter()
-        .map(|p| p.to_string().trim().to_string())
-        .collect()
+    problems.iter().map(ToString::to_string).collect()
 }
 
 /// The one problem at `line`.
