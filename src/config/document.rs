@@ -225,19 +225,7 @@ fn deepest(
     holds: &dyn Fn(&Range<usize>) -> bool,
     best: &mut Option<Vec<Step>>,
 ) {
-    let children: Vec<(Step, Option<Range<usize>>, &Spanned<DeValue<'_>>)> = match value {
-        DeValue::Table(table) => table
-            .iter()
-            .map(|(k, v)| (Step::Key(k.get_ref().to_string()), Some(k.span()), v))
-            .collect(),
-        DeValue::Array(array) => array
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (Step::Index(i), None, v))
-            .collect(),
-        _ => return,
-    };
-    for (step, key_span, child) in children {
+    let mut visit = |step: Step, key_span: Option<Range<usize>>, child: &Spanned<DeValue<'_>>| {
         steps.push(step);
         let here = holds(&child.span()) || key_span.as_ref().is_some_and(holds);
         if here && best.as_ref().is_none_or(|b| steps.len() > b.len()) {
@@ -245,6 +233,19 @@ fn deepest(
         }
         deepest(child.get_ref(), steps, holds, best);
         steps.pop();
+    };
+    match value {
+        DeValue::Table(table) => {
+            for (k, v) in table.iter() {
+                visit(Step::Key(k.get_ref().to_string()), Some(k.span()), v);
+            }
+        }
+        DeValue::Array(array) => {
+            for (i, v) in array.iter().enumerate() {
+                visit(Step::Index(i), None, v);
+            }
+        }
+        _ => {}
     }
 }
 
