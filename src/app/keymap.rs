@@ -318,6 +318,12 @@ fn untypable(chord: Chord, command: Command) -> Option<(String, String)> {
                     format!("choose another key for {}", command.name()),
                 ));
             }
+            KeyCode::Char('z') => {
+                return Some((
+                    "Ctrl-z always suspends cutover, as in a shell".into(),
+                    format!("choose another key for {}", command.name()),
+                ));
+            }
             KeyCode::Char('m') => return same_as("Enter"),
             KeyCode::Char('i') => return same_as("Tab"),
             KeyCode::Char('[') => return same_as("Esc"),

@@ -139,6 +139,7 @@ fn keys_that_cannot_be_typed_are_named() {
         ("confirm", &["esc"]),
         ("promote", &["shift-p"]),
         ("retry", &[]),
+        ("undo", &["ctrl-z"]),
     ]));
     let what = where_and_what(&problems);
     assert_eq!(
@@ -163,6 +164,14 @@ fn keys_that_cannot_be_typed_are_named() {
     assert!(
         what[5].2.contains("no key of their own for Ctrl-1"),
         "{what:?}"
+    );
+    assert_eq!(
+        what[6],
+        (
+            "undo",
+            Some(0),
+            "Ctrl-z always suspends cutover, as in a shell"
+        )
     );
     assert_eq!(km.label(Command::Abort), "A");
     assert_eq!(km.label(Command::Open), "Enter");
