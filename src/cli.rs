@@ -298,7 +298,10 @@ fn config_check(ui: &UiArgs) -> Result<()> {
             true
         }
         (true, n) => {
-            println!("config {file}: {n} problem{}", if n == 1 { "" } else { "s" });
+            println!(
+                "config {file}: {n} problem{}",
+                if n == 1 { "" } else { "s" }
+            );
             false
         }
     };
