@@ -1,7 +1,7 @@
 //! The command line: subcommands and kubectl-style flags.
 
-use crate::app::keymap::Keymap;
 use crate::app::run::{MetricsPlan, Options};
+use crate::app::state::ConfigProblems;
 use crate::cluster::connect::ConnectOptions;
 use crate::metrics::source::{LocalTraffic, TrafficWindow};
 use crate::sim::scenario::{self, Scenario};
@@ -99,6 +99,16 @@ pub enum Command {
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// The config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List every mistake in the config file with its line and column, the
+    /// cause and the fix; exit 1 if there is any.
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +221,8 @@ pub fn main(cli: Cli) -> ExitCode {
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // Already said on stdout: only the exit code is left.
+        Err(report) if report.downcast_ref::<ConfigHasProblems>().is_some() => ExitCode::FAILURE,
         Err(report) => {
             let verbose = crate::user_error::verbose();
             eprint!("{}", crate::user_error::render(&report, verbose));
@@ -233,17 +245,71 @@ pub fn run(cli: Cli) -> Result<()> {
             Some(Command::Demo(args)) => demo(args, &cli.ui).await,
             Some(Command::Status(args)) => status(&cli.cluster, &cli.ui, &args).await,
             Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, None).await,
+            Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui),
             None => control_room(cli.cluster.options(), &cli.ui, false, None).await,
         }
     })
 }
 
-fn load_config(ui: &UiArgs) -> (crate::config::Config, Vec<String>) {
+/// The config file, each of its problems logged.
+fn load_config(ui: &UiArgs) -> crate::config::Loaded {
     let config_path = ui
         .config
         .clone()
         .unwrap_or_else(crate::config::default_path);
-    crate::config::load(&config_path)
+    let loaded = crate::config::load(&config_path, &ui.databases);
+    for line in loaded.report() {
+        tracing::warn!("config problem: {line}");
+    }
+    loaded
+}
+
+/// `cutover config check` found problems, or no file where one was named.
+#[derive(Debug)]
+struct ConfigHasProblems;
+
+impl std::fmt::Display for ConfigHasProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the config file has problems")
+    }
+}
+
+impl std::error::Error for ConfigHasProblems {}
+
+/// `cutover config check`, like `promtool check config`: every problem on
+/// stdout as `FILE:LINE:COL: problem: fix`, then a summary.
+fn config_check(ui: &UiArgs) -> Result<()> {
+    let loaded = load_config(ui);
+    let file = loaded.path.display();
+    for line in loaded.report() {
+        println!("{line}");
+    }
+    let clean = match (loaded.found, loaded.problems.len()) {
+        (false, _) if ui.config.is_some() => {
+            println!("config {file}: no such file");
+            false
+        }
+        (false, _) => {
+            println!("config {file}: no such file; the built-in defaults are used");
+            true
+        }
+        (true, 0) => {
+            println!("config {file}: OK");
+            true
+        }
+        (true, n) => {
+            println!(
+                "config {file}: {n} problem{}",
+                if n == 1 { "" } else { "s" }
+            );
+            false
+        }
+    };
+    if clean {
+        Ok(())
+    } else {
+        Err(ConfigHasProblems.into())
+    }
 }
 
 /// The demo's simulated traffic as a metrics backend: the same numbers
@@ -285,9 +351,13 @@ async fn control_room(
     // A missing kubeconfig or an unknown context is said here, as kubectl
     // says it, not on a screen that keeps retrying.
     crate::cluster::connect::resolve(&connect).await?;
-    let (config, mut warnings) = load_config(ui);
-    let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
-    warnings.extend(key_problems);
+    let loaded = load_config(ui);
+    let config_problems = ConfigProblems {
+        file: loaded.path.display().to_string(),
+        problems: loaded.problems.iter().map(ToString::to_string).collect(),
+    };
+    let (config, keymap) = (loaded.config, loaded.keymap);
+    let mut warnings = Vec::new();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = match ui.theme.as_ref().or(config.theme.as_ref()) {
         Some(name) if !no_color => Theme::load(name).unwrap_or_else(|e| {
@@ -307,6 +377,7 @@ async fn control_room(
         theme,
         keymap,
         warnings,
+        config_problems,
         audit_path: ui
             .audit_file
             .clone()
@@ -323,12 +394,12 @@ async fn control_room(
 }
 
 async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result<()> {
-    let (config, warnings) = load_config(ui);
-    for w in warnings {
-        eprintln!("cutover: {w}");
+    let loaded = load_config(ui);
+    for line in loaded.report() {
+        eprintln!("{line}");
     }
     let plan = MetricsPlan {
-        config,
+        config: loaded.config,
         prometheus_url: ui.prometheus.clone(),
         local: None,
     };

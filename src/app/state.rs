@@ -101,6 +101,8 @@ impl Confirm {
 #[derive(Debug, Clone)]
 pub enum Overlay {
     Help,
+    /// The config file's problems (`:config`).
+    ConfigProblems,
     Confirm(Box<Confirm>),
     /// The `:` command line being typed.
     Command(String),
@@ -145,6 +147,15 @@ pub struct WaitingAction {
     pub key: ReleaseKey,
     /// As pressed: pause becomes resume when the release is paused then.
     pub action: Action,
+}
+
+/// The config file's mistakes, for the status line and the `:config`
+/// panel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigProblems {
+    pub file: String,
+    /// Each `LINE:COL: problem: fix`, in file order.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -228,8 +239,9 @@ pub struct State {
     pub local_timeline: HashMap<ReleaseKey, Vec<TimelineEntry>>,
     pub in_flight: BTreeMap<u64, (ReleaseKey, Action)>,
     pub next_action_id: u64,
-    /// Problems to show once (a broken config file …).
+    /// Problems to show once (a theme that cannot be loaded …).
     pub warnings: Vec<String>,
+    pub config_problems: ConfigProblems,
     /// None until the runner says which source serves this context, and
     /// when none is configured.
     pub metrics_source: Option<MetricsSource>,
@@ -276,6 +288,7 @@ impl State {
             in_flight: BTreeMap::new(),
             next_action_id: 1,
             warnings: Vec::new(),
+            config_problems: ConfigProblems::default(),
             metrics_source: None,
             metrics_problem: None,
             metrics_targets: Vec::new(),

@@ -410,8 +410,8 @@ fn handle_key(state: &mut State, chord: Chord) -> Outcome {
     match state.overlay.take() {
         Some(Overlay::Confirm(confirm)) => return confirm_key(state, *confirm, chord),
         Some(Overlay::Command(line)) => return command_key(state, line, chord),
-        Some(Overlay::Help) => {
-            // Any key closes help; `q` still quits.
+        Some(Overlay::Help | Overlay::ConfigProblems) => {
+            // Any key closes help and the config panel; `q` still quits.
             if state.keymap.command(&chord) == Some(Command::Quit) {
                 state.quit = true;
             }
@@ -835,6 +835,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             state.overlay = Some(Overlay::Help);
             Outcome::redraw()
         }
+        (Some("config"), _) => {
+            state.overlay = Some(Overlay::ConfigProblems);
+            Outcome::redraw()
+        }
         (Some("ns" | "namespace"), Some("all" | "-A" | "*")) => {
             reconnect(state, ScopeChange::Namespace(None))
         }
@@ -866,7 +870,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         (None, _) => Outcome::redraw(),
         (Some(other), _) => say(
             state,
-            format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, quit"),
+            format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, config, quit"),
             false,
         ),
     }

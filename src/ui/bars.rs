@@ -112,6 +112,7 @@ pub fn bottom(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let line = typing(state, theme).unwrap_or_else(|| {
         let mut spans: Vec<Span<'static>> = recommendation(state, theme)
             .into_iter()
+            .chain(config_problems(state, theme))
             .flat_map(|r| [r, Span::raw("  ")])
             .collect();
         let used: usize = spans.iter().map(Span::width).sum();
@@ -161,6 +162,19 @@ fn recommendation(state: &State, theme: &Theme) -> Option<Span<'static>> {
         format!("✖ metrics say Fail: abort recommended ({how})"),
         theme.recommendation(),
     ))
+}
+
+/// How many mistakes the config file has, and how to see them: they stay
+/// on the line until the file is fixed.
+fn config_problems(state: &State, theme: &Theme) -> Option<Span<'static>> {
+    let n = state.config_problems.problems.len();
+    let plural = if n == 1 { "" } else { "s" };
+    (n > 0).then(|| {
+        Span::styled(
+            format!("⚠ {n} config problem{plural} (:config)"),
+            theme.fg(theme.warn).add_modifier(Modifier::BOLD),
+        )
+    })
 }
 
 /// The last result, a warning, or the key hints that fit in `room`.
