@@ -1,7 +1,7 @@
 //! The command line: subcommands and kubectl-style flags.
 
-use crate::app::keymap::Keymap;
 use crate::app::run::{MetricsPlan, Options};
+use crate::app::state::ConfigProblems;
 use crate::cluster::connect::ConnectOptions;
 use crate::config::GlyphsSetting;
 use crate::metrics::source::{LocalTraffic, TrafficWindow};
@@ -109,6 +109,16 @@ pub enum Command {
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// The config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List every mistake in the config file with its line and column, the
+    /// cause and the fix; exit 1 if there is any.
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -148,7 +158,8 @@ pub struct ServeArgs {
     /// Listen address; port 0 lets the OS choose.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
-    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer).
+    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer,
+    /// sim-checkout-owner).
     #[arg(long)]
     pub kubeconfig_out: Option<PathBuf>,
     /// Append every request (time, user, method, path, query, status) as JSON lines.
@@ -181,6 +192,55 @@ pub struct ServeArgs {
     pub namespace: String,
 }
 
+impl Cli {
+    /// Whether this command opens the control room, which draws on the terminal.
+    fn opens_control_room(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Command::Watch) | Some(Command::Demo(_))
+        )
+    }
+}
+
+/// Why the control room cannot draw here, when stdin or stdout is not a
+/// terminal (a pipe, a file, cron).
+fn not_a_terminal() -> Option<&'static str> {
+    use std::io::IsTerminal;
+    match (
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+    ) {
+        (true, true) => None,
+        (false, true) => Some("stdin is not a terminal"),
+        (true, false) => Some("stdout is not a terminal"),
+        (false, false) => Some("stdin and stdout are not terminals"),
+    }
+}
+
+/// The program: run the command and print what went wrong the way kubectl
+/// does. Exit code 1 for an error, 2 for the control room without a terminal.
+pub fn main(cli: Cli) -> ExitCode {
+    crate::user_error::install_hooks();
+    if cli.opens_control_room()
+        && let Some(why) = not_a_terminal()
+    {
+        eprintln!(
+            "error: the control room needs a terminal ({why}); for scripts, use cutover status (or cutover status -o json)"
+        );
+        return ExitCode::from(2);
+    }
+    match run(cli) {
+        Ok(code) => code,
+        // Already said on stdout: only the exit code is left.
+        Err(report) if report.downcast_ref::<ConfigHasProblems>().is_some() => ExitCode::FAILURE,
+        Err(report) => {
+            let verbose = crate::user_error::verbose();
+            eprint!("{}", crate::user_error::render(&report, verbose));
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Run the command; its exit code is 0, or 128 plus the number of the
 /// signal that ended it (see [`crate::signals`]).
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -199,6 +259,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 status(&cli.cluster, &cli.ui, &args).await.map(|()| None)
             }
             Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, None).await,
+            Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
             None => control_room(cli.cluster.options(), &cli.ui, false, None).await,
         }
     })?;
@@ -216,12 +277,65 @@ fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
     }
 }
 
-fn load_config(ui: &UiArgs) -> (crate::config::Config, Vec<String>) {
+/// The config file, each of its problems logged.
+fn load_config(ui: &UiArgs) -> crate::config::Loaded {
     let config_path = ui
         .config
         .clone()
         .unwrap_or_else(crate::config::default_path);
-    crate::config::load(&config_path)
+    let loaded = crate::config::load(&config_path, &ui.databases);
+    for line in loaded.report() {
+        tracing::warn!("config problem: {line}");
+    }
+    loaded
+}
+
+/// `cutover config check` found problems, or no file where one was named.
+#[derive(Debug)]
+struct ConfigHasProblems;
+
+impl std::fmt::Display for ConfigHasProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the config file has problems")
+    }
+}
+
+impl std::error::Error for ConfigHasProblems {}
+
+/// `cutover config check`, like `promtool check config`: every problem on
+/// stdout as `FILE:LINE:COL: problem: fix`, then a summary.
+fn config_check(ui: &UiArgs) -> Result<()> {
+    let loaded = load_config(ui);
+    let file = loaded.path.display();
+    for line in loaded.report() {
+        println!("{line}");
+    }
+    let clean = match (loaded.found, loaded.problems.len()) {
+        (false, _) if ui.config.is_some() => {
+            println!("config {file}: no such file");
+            false
+        }
+        (false, _) => {
+            println!("config {file}: no such file; the built-in defaults are used");
+            true
+        }
+        (true, 0) => {
+            println!("config {file}: OK");
+            true
+        }
+        (true, n) => {
+            println!(
+                "config {file}: {n} problem{}",
+                if n == 1 { "" } else { "s" }
+            );
+            false
+        }
+    };
+    if clean {
+        Ok(())
+    } else {
+        Err(ConfigHasProblems.into())
+    }
 }
 
 /// The demo's simulated traffic as a metrics backend: the same numbers
@@ -260,9 +374,16 @@ async fn control_room(
     watch: bool,
     local_traffic: Option<Arc<dyn LocalTraffic>>,
 ) -> Result<Option<QuitSignal>> {
-    let (config, mut warnings) = load_config(ui);
-    let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
-    warnings.extend(key_problems);
+    // A missing kubeconfig or an unknown context is said here, as kubectl
+    // says it, not on a screen that keeps retrying.
+    crate::cluster::connect::resolve(&connect).await?;
+    let loaded = load_config(ui);
+    let config_problems = ConfigProblems {
+        file: loaded.path.display().to_string(),
+        problems: loaded.problems.iter().map(ToString::to_string).collect(),
+    };
+    let (config, keymap) = (loaded.config, loaded.keymap);
+    let mut warnings = Vec::new();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = match ui.theme.as_ref().or(config.theme.as_ref()) {
         Some(name) if !no_color => Theme::load(name).unwrap_or_else(|e| {
@@ -286,6 +407,7 @@ async fn control_room(
         theme,
         keymap,
         warnings,
+        config_problems,
         audit_path: ui
             .audit_file
             .clone()
@@ -302,12 +424,12 @@ async fn control_room(
 }
 
 async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result<()> {
-    let (config, warnings) = load_config(ui);
-    for w in warnings {
-        eprintln!("cutover: {w}");
+    let loaded = load_config(ui);
+    for line in loaded.report() {
+        eprintln!("{line}");
     }
     let plan = MetricsPlan {
-        config,
+        config: loaded.config,
         prometheus_url: ui.prometheus.clone(),
         local: None,
     };
@@ -406,7 +528,7 @@ async fn sim_serve(args: ServeArgs) -> Result<Option<QuitSignal>> {
         eprintln!("cutover sim: Prometheus metrics at http://{addr}/metrics");
     }
     eprintln!(
-        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
+        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer, sim-checkout-owner)",
         path.display()
     );
     let signal = quit.recv().await;

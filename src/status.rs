@@ -1,12 +1,12 @@
 //! `cutover status`: the same model as the control room, printed once, for
 //! scripts and checks.
 
+use crate::app::access::access_keys;
 use crate::app::run::MetricsPlan;
-use crate::app::state::Access;
+use crate::app::update::unavailable;
 use crate::app::update::{Msg, rebuild_releases, update};
-use crate::app::update::{access_keys, unavailable};
 use crate::app::{State, keymap::Keymap};
-use crate::cluster::connect::{ConnectOptions, connect};
+use crate::cluster::connect::{ConnectOptions, Connection, connect, request_failed};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::{Objects, rbac};
 use crate::metrics::source::measure;
@@ -17,8 +17,9 @@ use crate::model::metrics::{
 };
 use crate::model::migration::RollbackSafety;
 use crate::model::{Action, Release};
+use crate::user_error::UserError;
 use chrono::{DateTime, Utc};
-use color_eyre::eyre::{Result, WrapErr, eyre};
+use color_eyre::eyre::Result;
 use futures::StreamExt;
 use kube::Api;
 use kube::api::{DynamicObject, ListParams};
@@ -144,7 +145,8 @@ impl MetricsStatus {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepStatus {
-    pub current: usize,
+    /// Null when `status.currentStepIndex` cannot be read (see `warnings`).
+    pub current: Option<usize>,
     pub total: usize,
     pub name: Option<String>,
 }
@@ -207,6 +209,10 @@ pub struct ReleaseStatus {
     pub revisions: Vec<RevisionStatus>,
     pub flagger: Option<crate::model::FlaggerStatus>,
     pub attention: Vec<String>,
+    /// Every value of the release's objects that is out of range or of
+    /// the wrong type, in plain sentences; such a value is null above,
+    /// never used.
+    pub warnings: Vec<String>,
     pub actions: Vec<ActionStatus>,
     /// None when no metrics source is configured.
     pub metrics: Option<MetricsStatus>,
@@ -241,7 +247,7 @@ pub(crate) fn release_status(
         step: r.step().map(|(current, total)| StepStatus {
             current,
             total,
-            name: r.steps.get(current).map(|s| s.label()),
+            name: current.and_then(|i| r.steps.get(i)).map(|s| s.label()),
         }),
         drift: r.weights.drift().is_some(),
         weights: r.weights.clone(),
@@ -276,6 +282,7 @@ pub(crate) fn release_status(
             .collect(),
         flagger: r.flagger.clone(),
         attention: r.attention.iter().map(|a| a.describe()).collect(),
+        warnings: r.warnings.clone(),
         actions,
         metrics: metrics.map(|m| MetricsStatus::new(m, r)),
         migration: MigrationStatus::of(r),
@@ -378,6 +385,41 @@ async fn measure_all(
     (Ok(description), measured)
 }
 
+/// Connection attempts of `status` when the cluster cannot be reached,
+/// and the wait before the second (doubled each time): a server that is
+/// restarting gets a moment, a script never waits long.
+const CONNECT_TRIES: u32 = 3;
+const FIRST_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Connect, trying again a few times when the cluster cannot be reached;
+/// the error says what was tried.
+async fn connect_patiently(options: &ConnectOptions) -> Result<Connection> {
+    let started = std::time::Instant::now();
+    let mut delay = FIRST_RETRY_DELAY;
+    let mut tries = 1;
+    loop {
+        let error = match connect(options).await {
+            Ok(connection) => return Ok(connection),
+            Err(error) => error,
+        };
+        let Some(user) = error.downcast_ref::<UserError>().filter(|u| u.transient) else {
+            return Err(error);
+        };
+        if tries == CONNECT_TRIES {
+            let mut user = user.clone();
+            user.cause = format!(
+                "{} (tried {tries} times in {:.1} s)",
+                user.cause,
+                started.elapsed().as_secs_f64()
+            );
+            return Err(user.into());
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        tries += 1;
+    }
+}
+
 /// Read every watched kind once and build the report. `read_only` reports
 /// every action as unavailable, as the control room would.
 pub async fn report(
@@ -387,7 +429,7 @@ pub async fn report(
     metrics: &MetricsPlan,
     databases: &Databases,
 ) -> Result<StatusReport> {
-    let connection = connect(options).await?;
+    let connection = connect_patiently(options).await?;
     let mut objects = Objects::default();
     for (kind, resource) in &connection.kinds {
         if *kind == WatchedKind::Event {
@@ -397,10 +439,11 @@ pub async fn report(
             Some(ns) => Api::namespaced_with(connection.client.clone(), ns, resource),
             None => Api::all_with(connection.client.clone(), resource),
         };
-        let list = api
-            .list(&ListParams::default())
-            .await
-            .wrap_err_with(|| format!("listing {}", resource.plural))?;
+        let list = api.list(&ListParams::default()).await.map_err(|e| {
+            let doing = format!("listing {}", resource.plural);
+            let c = &connection;
+            request_failed(&c.cluster_url, &c.context, &c.kubectl_flags, &doing, &e)
+        })?;
         objects.set(
             resource.plural.as_str(),
             *kind,
@@ -434,23 +477,42 @@ pub async fn report(
     if let Some(n) = name {
         all.retain(|r| r.key.name == n);
         if all.is_empty() {
-            return Err(eyre!("no release named {n} in this scope"));
+            let scope = match &connection.namespace {
+                Some(ns) => format!("namespace {ns}"),
+                None => "any namespace".into(),
+            };
+            return Err(UserError::new(
+                format!(
+                    "no release named {n} in {scope} (context {})",
+                    connection.context
+                ),
+                "see the releases with: cutover status (-n NAMESPACE, or -A for all)",
+            )
+            .into());
         }
     }
     if !read_only {
-        let mut keys: Vec<rbac::AccessKey> = all
-            .iter()
-            .flat_map(|r| access_keys(r.key.kind, &r.key.namespace))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let access = match rbac::review(&connection.client, &key).await {
-                Ok((true, _)) => Access::Allowed(now),
-                Ok((false, reason)) => Access::Denied { reason, at: now },
-                Err(error) => Access::Unknown { error, at: now },
-            };
-            state.access.insert(key, access);
+        // One review per object and verb, as the API server decides: a
+        // role may name the objects it allows.
+        let keys: Vec<rbac::AccessKey> = all.iter().flat_map(|r| access_keys(&r.key)).collect();
+        let client = &connection.client;
+        let answers: Vec<_> = futures::stream::iter(keys)
+            .map(|key| async move {
+                let result = rbac::review(client, &key).await;
+                (key, result)
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for (key, result) in answers {
+            update(
+                &mut state,
+                Msg::Access {
+                    key,
+                    result,
+                    at: now,
+                },
+            );
         }
     }
     let (metrics_source, measured) = measure_all(metrics, &connection.context, &all, now).await;
@@ -506,6 +568,18 @@ fn schema_cell(m: &MigrationStatus) -> String {
     }
 }
 
+/// The ATTENTION column: what needs a human, then how many fields could
+/// not be read.
+fn attention_text(r: &ReleaseStatus) -> String {
+    let mut parts = r.attention.clone();
+    match r.warnings.len() {
+        0 => {}
+        1 => parts.push("? 1 malformed field (see -o json)".into()),
+        n => parts.push(format!("? {n} malformed fields (see -o json)")),
+    }
+    parts.join("; ")
+}
+
 pub fn table(report: &StatusReport) -> String {
     let mut out = format!(
         "{:<11} {:<24} {:<13} {:<20} {:<7} {:<8} {:<24} {:<24} {:<9} {:<18} {}\n",
@@ -527,10 +601,10 @@ pub fn table(report: &StatusReport) -> String {
         } else {
             r.name.clone()
         };
-        let step = r
-            .step
-            .as_ref()
-            .map_or("-".into(), |s| format!("{}/{}", s.current, s.total));
+        let step = r.step.as_ref().map_or("-".into(), |s| {
+            let current = s.current.map_or("?".into(), |c| c.to_string());
+            format!("{current}/{}", s.total)
+        });
         let image = |i: &Option<String>| {
             i.as_deref()
                 .map(crate::ui::short_image)
@@ -555,7 +629,7 @@ pub fn table(report: &StatusReport) -> String {
             image(&r.stable_image),
             verdict,
             schema,
-            r.attention.join("; ")
+            attention_text(r)
         ));
     }
     out

@@ -59,7 +59,16 @@ fn status_json_lists_every_release_of_the_default_scenario() {
         (Some("Canary"), Some("Progressive"))
     );
     assert!(search["flagger"]["threshold"].is_u64());
-    assert_eq!(by_name("frontend")["kind"], "Deployment");
+    let frontend = by_name("frontend");
+    assert_eq!(frontend["kind"], "Deployment");
+    // One of `kubectl rollout status`'s sentences, naming the Deployment.
+    let message = frontend["message"].as_str().expect("a message");
+    assert!(
+        message.starts_with("Waiting for deployment \"frontend\" rollout to finish: ")
+            || message == "Waiting for deployment spec update to be observed..."
+            || message == "deployment \"frontend\" successfully rolled out",
+        "{message:?}"
+    );
 
     for r in releases {
         assert!(r["phase"].is_string() && r["health"].is_string(), "{r:#}");
@@ -71,6 +80,11 @@ fn status_json_lists_every_release_of_the_default_scenario() {
             );
         }
         assert!(r["images"].is_array(), "{r:#}");
+        assert_eq!(
+            r["warnings"],
+            serde_json::json!([]),
+            "the scenario's objects are well-formed: {r:#}"
+        );
         let revisions = r["revisions"].as_array().expect("revisions");
         assert!(!revisions.is_empty(), "{} has revisions", r["name"]);
         assert!(
@@ -115,4 +129,42 @@ fn status_json_lists_every_release_of_the_default_scenario() {
             .as_str()
             .is_some_and(|r| r.contains("forbidden"))
     );
+}
+
+/// Whether `action` is offered on release `name`, and why not.
+fn offered(report: &Value, name: &str, action: &str) -> (bool, String) {
+    let release = report["releases"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("{name} listed: {report:#}"));
+    let entry = release["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["action"] == action))
+        .unwrap_or_else(|| panic!("{action} of {name}: {release:#}"));
+    (
+        entry["available"] == true,
+        entry["reason"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn a_role_limited_by_resource_names_is_judged_per_rollout() {
+    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    let report = status(&sim, "sim-checkout-owner", &[]);
+    assert_eq!(report["user"], "checkout-owner");
+    // The role names checkout alone: its actions are offered, those of the
+    // rollout next to it are not, and the reason names that rollout.
+    for action in ["pause", "restart"] {
+        assert_eq!(
+            offered(&report, "checkout", action),
+            (true, String::new()),
+            "{action}"
+        );
+        let (available, reason) = offered(&report, "cart", action);
+        assert!(!available, "{action} on cart");
+        assert_eq!(
+            reason,
+            "forbidden: checkout-owner may not patch rollouts \"cart\" in shop"
+        );
+    }
 }

@@ -4,9 +4,10 @@
 //! panel with a failing canary and with an unreachable source, the list
 //! with verdicts, the migration panel (backfilling; contracted with an
 //! unsafe rollback and blocked sessions; its database failing), the list
-//! with a contracted migration, and an abort blocked by the schema and its
-//! override, each at 80×24 and 160×48, each with the default and the mono
-//! theme.
+//! with a contracted migration, an abort blocked by the schema and its
+//! override, and a config file with mistakes (the list counting them, the
+//! `:config` panel listing them, and the help showing the keys that work),
+//! each at 80×24 and 160×48, each with the default and the mono theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
 //! the pure `update` as the watches would feed it, metrics judged by the
@@ -19,9 +20,9 @@
 //! all, and the list is also kept as a styled buffer in both themes.
 
 use chrono::{DateTime, Utc};
+use cutover::app::access::access_keys;
 use cutover::app::keymap::{Chord, Keymap};
-use cutover::app::state::{DatabaseState, MetricsSource, Overlay, Scope, View};
-use cutover::app::update::access_keys;
+use cutover::app::state::{ConfigProblems, DatabaseState, MetricsSource, Overlay, Scope, View};
 use cutover::app::{Msg, State, update};
 use cutover::cluster::kinds::WatchedKind;
 use cutover::cluster::watch::SourceUpdate;
@@ -181,9 +182,10 @@ fn select(state: &mut State, name: &str) {
     panic!("{name} is not in the list");
 }
 
-/// Answers the access reviews for `kind` in shop: allowed.
-fn allow(state: &mut State, kind: Kind) {
-    for access in access_keys(kind, "shop") {
+/// Answers the access reviews of the highlighted release: allowed.
+fn allow(state: &mut State) {
+    let key = state.selected.clone().expect("a release highlighted");
+    for access in access_keys(&key) {
         update(
             state,
             Msg::Access {
@@ -199,7 +201,7 @@ fn allow(state: &mut State, kind: Kind) {
 fn checkout_selected() -> State {
     let mut state = shop();
     select(&mut state, "checkout");
-    allow(&mut state, Kind::Rollout);
+    allow(&mut state);
     state
 }
 
@@ -623,7 +625,7 @@ fn blocked_reading() -> DatabaseReading {
 fn payments_selected() -> State {
     let mut state = shop();
     select(&mut state, "payments");
-    allow(&mut state, Kind::Rollout);
+    allow(&mut state);
     state
 }
 
@@ -724,6 +726,57 @@ fn confirm_abort_override_state() -> State {
         );
     };
     assert_eq!(c.override_typed.as_deref(), Some(""));
+    state
+}
+
+/// A config file with an unknown theme, two commands on one key, sort
+/// moved to `o`, and a gate on a misspelt metric.
+const CONFIG_WITH_MISTAKES: &str = r#"theme = "dracula"
+
+[keys]
+promote = ["x"]
+abort = ["x"]
+sort = ["o"]
+
+[[metrics.gates]]
+metric = "error_rato"
+max_delta = 0.005
+"#;
+
+/// The control room given [`CONFIG_WITH_MISTAKES`] as the program loads
+/// it: its key bindings and its problems.
+fn with_config_mistakes(state: &mut State) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, CONFIG_WITH_MISTAKES).expect("write the config");
+    let loaded = cutover::config::load(&path, &[]);
+    state.keymap = loaded.keymap;
+    state.config_problems = ConfigProblems {
+        file: "~/.config/cutover/config.toml".into(),
+        problems: loaded.problems.iter().map(ToString::to_string).collect(),
+    };
+}
+
+fn list_config_problems_state() -> State {
+    let mut state = shop();
+    with_config_mistakes(&mut state);
+    state
+}
+
+fn config_problems_state() -> State {
+    let mut state = list_config_problems_state();
+    for key in [":", "c", "o", "n", "f", "i", "g", "enter"] {
+        press(&mut state, key);
+    }
+    assert!(matches!(state.overlay, Some(Overlay::ConfigProblems)));
+    state
+}
+
+fn help_config_keys_state() -> State {
+    let mut state = checkout_selected();
+    with_config_mistakes(&mut state);
+    press(&mut state, "?");
+    assert!(matches!(state.overlay, Some(Overlay::Help)));
     state
 }
 
@@ -844,6 +897,23 @@ fn views() -> Vec<Case> {
             "the blocked abort of payments with the name typed and Enter pressed: asking \
              for the override phrase",
             confirm_abort_override_state(),
+        ),
+        case(
+            "list_config_problems",
+            "the list with a config file of five problems: the status line counts them",
+            list_config_problems_state(),
+        ),
+        case(
+            "config_problems",
+            "the :config panel over the list: each problem of the config file with its line \
+             and column, the cause and the fix",
+            config_problems_state(),
+        ),
+        case(
+            "help_config_keys",
+            "the help with the config's keys: x given to both promote and abort goes to \
+             neither (P and A stay), sort moved to o",
+            help_config_keys_state(),
         ),
     ]
 }
@@ -1030,6 +1100,49 @@ fn confirm_abort_blocked() {
 #[test]
 fn confirm_abort_override() {
     check_view("confirm_abort_override");
+}
+
+#[test]
+fn list_config_problems() {
+    check_view("list_config_problems");
+}
+
+#[test]
+fn config_problems() {
+    check_view("config_problems");
+}
+
+#[test]
+fn help_config_keys() {
+    check_view("help_config_keys");
+}
+
+/// The help lists the keys that work, each once: no key bound twice.
+#[test]
+fn help_shows_only_the_keys_that_work() {
+    let text = draw(&help_config_keys_state(), "mono", (160, 48)).to_string();
+    let key_of = |what: &str| {
+        text.lines()
+            .find(|l| l.contains(what))
+            .and_then(|l| l.split('│').nth(2))
+            .and_then(|cell| cell.split_whitespace().next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no row for {what}:\n{text}"))
+    };
+    assert_eq!(key_of("promote: end the pause"), "P");
+    assert_eq!(key_of("abort: traffic back"), "A");
+    assert_eq!(key_of("sort: attention, name"), "o");
+    let keys: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            l.split('│')
+                .nth(2)?
+                .split_whitespace()
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert!(!keys.contains(&"x".to_string()), "{text}");
 }
 
 /// Wherever `text` is drawn, it is drawn in both themes, in `colour` with

@@ -5,7 +5,7 @@
 
 use super::frames::{Alarm, Drain, deadline};
 use super::keymap::{Chord, Keymap};
-use super::state::{MetricsSource, Scope, State};
+use super::state::{ConfigProblems, MetricsSource, Scope, State};
 use super::terminal::{self, area, draw};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
@@ -42,6 +42,7 @@ pub struct Options {
     pub theme: Theme,
     pub keymap: Keymap,
     pub warnings: Vec<String>,
+    pub config_problems: ConfigProblems,
     /// Where actions are audited; unused in read-only mode.
     pub audit_path: std::path::PathBuf,
     pub metrics: MetricsPlan,
@@ -216,7 +217,7 @@ impl Runner {
                             at: Utc::now(),
                         });
                         tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(30));
+                        delay = (delay * 2).min(crate::cluster::reconnect::MAX_DELAY);
                     }
                 }
             }
@@ -369,6 +370,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     state.simulated = options.simulated;
     state.job_control = terminal::job_control();
     state.warnings = options.warnings;
+    state.config_problems = options.config_problems;
     state.database_links = options.database_links;
     for db in &options.databases {
         state.databases.insert(db.name.clone(), Default::default());

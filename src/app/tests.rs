@@ -156,7 +156,10 @@ fn access_is_reviewed_before_an_action_is_offered() {
         .collect();
     assert_eq!(
         reviews,
-        ["patch rollouts in shop", "patch rollouts/status in shop"]
+        [
+            "patch rollouts \"checkout\" in shop",
+            "patch rollouts/status \"checkout\" in shop"
+        ]
     );
     press(&mut state, 'P');
     assert!(state.overlay.is_none());
@@ -188,7 +191,7 @@ fn denied_access_says_who_may_not_do_what() {
     press(&mut state, 'P');
     assert_eq!(
         last_result(&state),
-        "promote checkout: forbidden: ana may not patch rollouts/status in shop: no RBAC rule"
+        "promote checkout: forbidden: ana may not patch rollouts/status \"checkout\" in shop: no RBAC rule"
     );
     press(&mut state, 'p');
     assert!(
@@ -318,10 +321,15 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
     );
     assert_eq!(
         next_change(&state),
-        Some(t(5)),
-        "the age of stale data counts up"
+        Some(t(7)),
+        "a watch failing for 3 s is an outage: the badge changes then"
     );
-    assert_eq!(state.disconnected_since().map(|(at, _)| at), Some(t(4)));
+    update(&mut state, Msg::Tick(t(7)));
+    assert_eq!(
+        state.sources.outage(state.now).and_then(|o| o.data_from),
+        Some(t(4))
+    );
+    assert_eq!(next_change(&state), None, "`data from 14:00:04` stays");
 }
 
 #[test]
@@ -678,3 +686,5 @@ fn ctrl_z_suspends_in_any_mode_only_where_a_shell_can_continue() {
     );
     assert!(state.filter_editing);
 }
+
+mod access;

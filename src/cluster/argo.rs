@@ -2,28 +2,46 @@
 
 use super::Index;
 use super::fields::{
-    array_at, bool_at, i64_at, name, namespace, str_at, string_map, text_at, time_at, u32_at, uid,
+    Fields, Read, Warnings, array_at, name, namespace, str_at, string_map, text_at, time_at,
+    u32_at, uid,
 };
 use super::routing;
 use super::workload::{self, ARGO};
-use crate::model::phase::{ArgoCondition, ArgoPhaseInputs, ArgoStrategyFacts, argo_phase};
+use crate::model::phase::{
+    ARGO_PHASES, ArgoCondition, ArgoPhaseInputs, ArgoStrategyFacts, argo_phase,
+};
 use crate::model::traffic::{
-    ActualWeightInputs, Weights, actual_weight, current_canary_step, desired_weight,
+    ActualWeightInputs, Weight, Weights, actual_weight, current_canary_step, desired_weight,
 };
 use crate::model::{
-    ArgoStatus, Attention, BlueGreen, Health, Kind, Pause, Release, Replicas, Role, Step, Strategy,
+    ArgoStatus, Attention, BlueGreen, Health, Kind, Pause, Release, Replicas, Role, Step,
+    StepIndex, Strategy,
 };
 use crate::time::parse_go_or_seconds;
 use kube::api::DynamicObject;
 use serde_json::Value;
 
-pub fn steps(canary: &Value) -> Vec<Step> {
-    array_at(canary, "/steps").iter().map(step).collect()
+const CANARY: &str = "/spec/strategy/canary";
+
+/// The canary's steps; `max_weight` bounds their weights.
+fn steps(fields: Fields<'_>, max_weight: u32) -> Vec<Step> {
+    let count = fields
+        .get(&format!("{CANARY}/steps"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    (0..count)
+        .map(|i| step(fields, &format!("{CANARY}/steps/{i}"), max_weight))
+        .collect()
 }
 
-fn step(s: &Value) -> Step {
-    if let Some(w) = u32_at(s, "/setWeight") {
-        return Step::SetWeight(w);
+fn step(fields: Fields<'_>, at: &str, max_weight: u32) -> Step {
+    let s = fields.get(at).unwrap_or(&Value::Null);
+    if s.get("setWeight").is_some() {
+        return Step::SetWeight(
+            fields
+                .weight(&format!("{at}/setWeight"), max_weight)
+                .valid(),
+        );
     }
     if let Some(p) = s.get("pause") {
         let seconds = p.get("duration").and_then(|d| match d {
@@ -43,8 +61,12 @@ fn step(s: &Value) -> Step {
         return Step::Analysis { templates };
     }
     if let Some(scale) = s.get("setCanaryScale") {
-        let what = if let Some(w) = u32_at(scale, "/weight") {
-            format!("weight {w}")
+        let weight = fields.weight(&format!("{at}/setCanaryScale/weight"), 100);
+        let what = if weight != Read::Absent {
+            format!(
+                "weight {}",
+                weight.valid().map_or("?".into(), |w| w.to_string())
+            )
         } else if let Some(r) = u32_at(scale, "/replicas") {
             format!("replicas {r}")
         } else {
@@ -64,23 +86,42 @@ fn step(s: &Value) -> Step {
     )
 }
 
+/// `status.currentStepIndex`, checked against the steps: the number of
+/// steps means all are done, beyond it nothing Argo writes.
+fn step_index(fields: Fields<'_>, steps: usize) -> StepIndex {
+    let pointer = "/status/currentStepIndex";
+    let read = fields.within(pointer, |i| i >= 0, ": a step index cannot be negative");
+    match read {
+        Read::Absent => StepIndex::Unset,
+        Read::Malformed => StepIndex::Unknown,
+        Read::Valid(i) => match usize::try_from(i) {
+            Ok(i) if i <= steps => StepIndex::At(i),
+            _ => {
+                let noun = if steps == 1 { "step" } else { "steps" };
+                fields.note(pointer, &format!(" but the rollout has {steps} {noun}"));
+                StepIndex::Unknown
+            }
+        },
+    }
+}
+
 /// An empty hash names no ReplicaSet.
-fn hash_at<'a>(data: &'a Value, pointer: &str) -> Option<&'a str> {
-    str_at(data, pointer).filter(|h| !h.is_empty())
+fn hash_at<'a>(fields: Fields<'a>, pointer: &str) -> Option<&'a str> {
+    fields.str(pointer).filter(|h| !h.is_empty())
 }
 
 /// Phase, word and message as Argo's CLI derives them from the Rollout.
-fn phase(ro: &DynamicObject, replicas: &Replicas) -> (Health, String, String) {
+fn phase(ro: &DynamicObject, fields: Fields<'_>, replicas: &Replicas) -> (Health, String, String) {
     let data = &ro.data;
     let blue_green = data.pointer("/spec/strategy/blueGreen");
-    let canary = data.pointer("/spec/strategy/canary");
+    let canary = data.pointer(CANARY);
     let time = |pointer| time_at(data, pointer);
     argo_phase(&ArgoPhaseInputs {
         generation: ro.metadata.generation.unwrap_or(0),
         observed_generation: text_at(data, "/status/observedGeneration"),
-        status_phase: str_at(data, "/status/phase"),
-        status_message: str_at(data, "/status/message"),
-        controller_pause: bool_at(data, "/status/controllerPause"),
+        status_phase: fields.word("/status/phase", &ARGO_PHASES, "Argo Rollouts"),
+        status_message: fields.str("/status/message"),
+        controller_pause: fields.flag("/status/controllerPause"),
         pause_reasons: array_at(data, "/status/pauseConditions")
             .iter()
             .map(|c| str_at(c, "/reason").unwrap_or_default())
@@ -93,15 +134,15 @@ fn phase(ro: &DynamicObject, replicas: &Replicas) -> (Health, String, String) {
                 message: str_at(c, "/message").unwrap_or_default(),
             })
             .collect(),
-        spec_paused: bool_at(data, "/spec/paused"),
+        spec_paused: fields.flag("/spec/paused"),
         restart_pending: time("/spec/restartAt")
             .is_some_and(|at| time("/status/restartedAt") != Some(at)),
         replicas: replicas.clone(),
-        current_pod_hash: hash_at(data, "/status/currentPodHash"),
-        stable_rs: hash_at(data, "/status/stableRS"),
+        current_pod_hash: hash_at(fields, "/status/currentPodHash"),
+        stable_rs: hash_at(fields, "/status/stableRS"),
         strategy: match (blue_green, canary) {
             (Some(b), _) => ArgoStrategyFacts::BlueGreen {
-                active_selector: hash_at(data, "/status/blueGreen/activeSelector"),
+                active_selector: hash_at(fields, "/status/blueGreen/activeSelector"),
                 post_promotion_analysis_pending: b.get("postPromotionAnalysis").is_some()
                     && !matches!(
                         str_at(
@@ -121,34 +162,49 @@ fn phase(ro: &DynamicObject, replicas: &Replicas) -> (Health, String, String) {
 
 pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
     let data = &ro.data;
-    let canary = data.pointer("/spec/strategy/canary");
+    let warnings = Warnings::default();
+    let fields = Fields::new(data, "", &warnings);
+    let canary = data.pointer(CANARY);
     let blue_green = data.pointer("/spec/strategy/blueGreen");
     let strategy = if blue_green.is_some() {
         Strategy::BlueGreen
     } else {
         Strategy::Canary
     };
-    let steps = canary.map(steps).unwrap_or_default();
+    // Weights run to maxTrafficWeight (100 unless set).
+    let max_traffic_weight = fields
+        .within(
+            &format!("{CANARY}/trafficRouting/maxTrafficWeight"),
+            |w| u32::try_from(w).is_ok_and(|w| w > 0),
+            ": expected a whole number above 0",
+        )
+        .or(100)
+        .and_then(|w| u32::try_from(w).ok());
+    let weight_limit = max_traffic_weight.unwrap_or(100);
+    let steps = if canary.is_some() {
+        steps(fields, weight_limit)
+    } else {
+        Vec::new()
+    };
     let pause_conditions = array_at(data, "/status/pauseConditions");
-    let current_hash = hash_at(data, "/status/currentPodHash");
-    let stable_hash = hash_at(data, "/status/stableRS");
-    let active_hash = hash_at(data, "/status/blueGreen/activeSelector");
-    let preview_hash = hash_at(data, "/status/blueGreen/previewSelector");
-    let replicas = workload::replicas(data);
-    let spec_paused = bool_at(data, "/spec/paused");
-    let (health, phase, message) = phase(ro, &replicas);
-    let aborted = bool_at(data, "/status/abort");
-    let current_step =
-        i64_at(data, "/status/currentStepIndex").and_then(|i| usize::try_from(i).ok());
+    let current_hash = hash_at(fields, "/status/currentPodHash");
+    let stable_hash = hash_at(fields, "/status/stableRS");
+    let active_hash = hash_at(fields, "/status/blueGreen/activeSelector");
+    let preview_hash = hash_at(fields, "/status/blueGreen/previewSelector");
+    let replicas = workload::replicas(fields);
+    let spec_paused = fields.flag("/spec/paused");
+    let (health, phase, message) = phase(ro, fields, &replicas);
+    let aborted = fields.flag("/status/abort");
+    let current_step = step_index(fields, steps.len());
 
     let bg = blue_green.map(|b| BlueGreen {
         active_hash: active_hash.map(str::to_string),
         preview_hash: preview_hash.map(str::to_string),
         active_service: str_at(b, "/activeService").unwrap_or_default().to_string(),
         preview_service: str_at(b, "/previewService").map(str::to_string),
-        auto_promotion: b
-            .get("autoPromotionEnabled")
-            .and_then(Value::as_bool)
+        auto_promotion: fields
+            .boolean("/spec/strategy/blueGreen/autoPromotionEnabled")
+            .valid()
             .unwrap_or(true),
     });
 
@@ -188,11 +244,13 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         pause_conditions.first().map(|c| {
             let reason = str_at(c, "/reason").unwrap_or_default().to_string();
             let since = time_at(c, "/startTime");
-            let duration = match (reason.as_str(), current_step.and_then(|i| steps.get(i))) {
+            let step = current_step.argo().and_then(|i| steps.get(i));
+            let duration = match (reason.as_str(), step) {
                 ("CanaryPauseStep", Some(Step::Pause { seconds })) => *seconds,
-                ("BlueGreenPause", _) => blue_green
-                    .and_then(|b| i64_at(b, "/autoPromotionSeconds"))
-                    .and_then(|s| u64::try_from(s).ok()),
+                ("BlueGreenPause", _) => fields
+                    .natural("/spec/strategy/blueGreen/autoPromotionSeconds")
+                    .valid()
+                    .map(u64::from),
                 _ => None,
             };
             let until = since
@@ -216,22 +274,30 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
             .find(|r| r.roles.contains(&Role::Canary))
             .map_or(0, |r| r.available);
         // Written at all, the canary's weight is read, absent meaning 0.
-        let status_canary_weight = data
-            .pointer("/status/canary/weights")
-            .map(|w| u32_at(w, "/canary/weight").unwrap_or(0));
-        let applied = actual_weight(&ActualWeightInputs {
-            no_current_step: current_canary_step(&steps, current_step).is_none(),
-            max_traffic_weight: u32_at(canary, "/trafficRouting/maxTrafficWeight").unwrap_or(100),
-            available_replicas: replicas.available,
-            traffic_routed,
-            status_canary_weight,
-            desired,
-            canary_available,
-        });
-        weights.desired = Some(desired);
-        weights.applied = Some(applied);
+        let status_canary_weight = match fields.get("/status/canary/weights") {
+            None => Weight::Absent,
+            Some(_) => Weight::read(
+                fields
+                    .weight("/status/canary/weights/canary/weight", weight_limit)
+                    .or(0),
+            ),
+        };
+        let applied = match current_step.argo() {
+            None => Weight::Unknown,
+            Some(i) => actual_weight(&ActualWeightInputs {
+                no_current_step: current_canary_step(&steps, i).is_none(),
+                max_traffic_weight: Weight::read(max_traffic_weight),
+                available_replicas: replicas.available,
+                traffic_routed,
+                status_canary_weight,
+                desired,
+                canary_available,
+            }),
+        };
+        weights.desired = desired;
+        weights.applied = applied;
         if traffic_routed {
-            let routes = routing::argo_routes(canary, namespace(ro), index.objects);
+            let routes = routing::argo_routes(canary, namespace(ro), index.objects, &warnings);
             weights.router = routes.weight;
             weights.header_routes = routes.header_routes;
             weights.reported = status_canary_weight;
@@ -283,7 +349,7 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         pause,
         spec_paused,
         aborted,
-        promote_full: bool_at(data, "/status/promoteFull"),
+        promote_full: fields.flag("/status/promoteFull"),
         current_hash,
         stable_hash,
         current_revision,
@@ -304,13 +370,14 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
                 .iter()
                 .map(|c| str_at(c, "/reason").unwrap_or_default().to_string())
                 .collect(),
-            controller_pause: bool_at(data, "/status/controllerPause"),
+            controller_pause: fields.flag("/status/controllerPause"),
             step_analysis_phase: str_at(data, "/status/canary/currentStepAnalysisRunStatus/status")
                 .map(str::to_string),
         }),
         timeline,
         attention,
         selector: string_map(data.pointer("/spec/selector/matchLabels")),
+        warnings: warnings.into_sentences(),
         ..workload::base(Kind::Rollout, strategy, ro)
     }
 }

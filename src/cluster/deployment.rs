@@ -1,24 +1,30 @@
 //! Deployment → `Release`, judged as `kubectl rollout status` judges it.
 
 use super::Index;
-use super::fields::{array_at, bool_at, i64_at, name, namespace, str_at, string_map, uid};
+use super::fields::{Fields, Warnings, array_at, name, namespace, str_at, string_map, uid};
 use super::workload::{self, DEPLOYMENT};
 use crate::model::phase::{DeploymentPhaseInputs, deployment_phase};
-use crate::model::traffic::Weights;
+use crate::model::traffic::{Weight, Weights};
 use crate::model::{Attention, Health, Kind, Pause, Release, Role, Strategy};
 use kube::api::DynamicObject;
 
 pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
     let data = &d.data;
-    let replicas = workload::replicas(data);
-    let paused = bool_at(data, "/spec/paused");
+    let warnings = Warnings::default();
+    let fields = Fields::new(data, "", &warnings);
+    let replicas = workload::replicas(fields);
+    let paused = fields.flag("/spec/paused");
     let progressing_reason = array_at(data, "/status/conditions")
         .iter()
         .find(|c| str_at(c, "/type") == Some("Progressing"))
         .and_then(|c| str_at(c, "/reason"));
     let (health, phase, message) = deployment_phase(&DeploymentPhaseInputs {
+        name: name(d),
         generation: d.metadata.generation.unwrap_or(0),
-        observed_generation: i64_at(data, "/status/observedGeneration").unwrap_or(0),
+        observed_generation: fields
+            .integer("/status/observedGeneration")
+            .valid()
+            .unwrap_or(0),
         paused,
         desired: replicas.desired,
         updated: replicas.updated,
@@ -47,20 +53,24 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
             r.roles.push(Role::Canary);
         }
     }
-    let strategy = if str_at(data, "/spec/strategy/type") == Some("Recreate") {
+    let strategy = if fields.str("/spec/strategy/type") == Some("Recreate") {
         Strategy::Recreate
     } else {
         Strategy::RollingUpdate
     };
     // A rolling update moves traffic in proportion to available pods.
-    let weights = if health == Health::Healthy || replicas.available == 0 {
-        Weights::default()
-    } else {
-        let new_available = revisions.first().map_or(0, |r| r.available);
-        Weights {
-            applied: u32::try_from(new_available * 100 / replicas.available).ok(),
-            ..Weights::default()
+    let applied = match replicas.available {
+        _ if health == Health::Healthy => Weight::Absent,
+        Some(0) => Weight::Absent,
+        Some(available) => {
+            let new_available = revisions.first().map_or(0, |r| r.available);
+            Weight::read(u32::try_from(new_available * 100 / available).ok())
         }
+        None => Weight::Unknown,
+    };
+    let weights = Weights {
+        applied,
+        ..Weights::default()
     };
     let mut attention = Vec::new();
     if health == Health::Degraded {
@@ -99,6 +109,7 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
         timeline,
         attention,
         selector: string_map(data.pointer("/spec/selector/matchLabels")),
+        warnings: warnings.into_sentences(),
         ..workload::base(Kind::Deployment, strategy, d)
     }
 }

@@ -2,59 +2,78 @@
 //! `<target>-primary` the stable copy.
 
 use super::Index;
-use super::fields::{bool_at, name, namespace, str_at, string_map, time_at, u32_at, uid};
+use super::fields::{
+    Fields, Read, Warnings, array_at, name, namespace, str_at, string_map, time_at, uid,
+};
 use super::routing;
 use super::workload::{self, DEPLOYMENT};
-use crate::model::phase::flagger_health;
-use crate::model::traffic::Weights;
+use crate::model::phase::{FLAGGER_PHASES, flagger_health};
+use crate::model::traffic::{Weight, Weights};
 use crate::model::{Attention, FlaggerStatus, Health, Kind, Pause, Release, Role, Strategy};
 use kube::api::DynamicObject;
-use serde_json::Value;
 
-fn step_weights(analysis: &Value) -> Vec<u32> {
-    super::fields::array_at(analysis, "/stepWeights")
-        .iter()
-        .filter_map(|w| w.as_u64().and_then(|w| u32::try_from(w).ok()))
+const ANALYSIS: &str = "/spec/analysis";
+
+fn step_weights(fields: Fields<'_>) -> Vec<Option<u32>> {
+    let count = fields
+        .get(&format!("{ANALYSIS}/stepWeights"))
+        .and_then(serde_json::Value::as_array)
+        .map_or(0, Vec::len);
+    (0..count)
+        .map(|i| {
+            fields
+                .weight(&format!("{ANALYSIS}/stepWeights/{i}"), 100)
+                .valid()
+        })
         .collect()
 }
 
 pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
     let data = &canary.data;
+    let warnings = Warnings::default();
+    let fields = Fields::new(data, "", &warnings);
+    let analysis = |field: &str| format!("{ANALYSIS}/{field}");
     let ns = namespace(canary);
-    let analysis = data.pointer("/spec/analysis").unwrap_or(&Value::Null);
-    let target = str_at(data, "/spec/targetRef/name")
+    let target = fields
+        .str("/spec/targetRef/name")
         .unwrap_or_default()
         .to_string();
     let primary = format!("{target}-primary");
-    let phase = str_at(data, "/status/phase")
+    let phase = fields
+        .word("/status/phase", &FLAGGER_PHASES, "Flagger")
         .unwrap_or("Initializing")
         .to_string();
-    let suspended = bool_at(data, "/spec/suspend");
-    let steps = step_weights(analysis);
+    let suspended = fields.flag("/spec/suspend");
+    let steps = step_weights(fields);
     // Flagger: maxWeight, else the last of stepWeights, else 100.
-    let max_weight = u32_at(analysis, "/maxWeight")
-        .or_else(|| steps.last().copied())
-        .unwrap_or(100)
-        .min(100);
+    let max_weight = match fields.weight(&analysis("maxWeight"), 100) {
+        Read::Valid(w) => Some(w),
+        Read::Malformed => None,
+        Read::Absent => steps.last().copied().unwrap_or(Some(100)),
+    };
+    let natural = |pointer: &str| fields.natural(pointer).valid();
     let status = FlaggerStatus {
         phase: phase.clone(),
-        weight: u32_at(data, "/status/canaryWeight").unwrap_or(0),
+        weight: fields.weight("/status/canaryWeight", 100).or(0),
         max_weight,
-        step_weight: u32_at(analysis, "/stepWeight"),
+        step_weight: fields.weight(&analysis("stepWeight"), 100).valid(),
         step_weights: steps,
-        failed_checks: u32_at(data, "/status/failedChecks").unwrap_or(0),
-        threshold: u32_at(analysis, "/threshold")
+        failed_checks: natural("/status/failedChecks").unwrap_or(0),
+        threshold: natural(&analysis("threshold"))
             .filter(|&t| t > 0)
             .unwrap_or(1),
-        iterations: u32_at(data, "/status/iterations").unwrap_or(0),
+        iterations: natural("/status/iterations").unwrap_or(0),
         suspended,
-        skip_analysis: bool_at(data, "/spec/skipAnalysis"),
+        skip_analysis: fields.flag("/spec/skipAnalysis"),
         primary: primary.clone(),
         target: target.clone(),
-        interval: str_at(analysis, "/interval").unwrap_or("60s").to_string(),
+        interval: fields
+            .str(&analysis("interval"))
+            .unwrap_or("60s")
+            .to_string(),
     };
     let health = flagger_health(&phase, suspended);
-    let message = super::fields::array_at(data, "/status/conditions")
+    let message = array_at(data, "/status/conditions")
         .iter()
         .find(|c| str_at(c, "/type") == Some("Promoted"))
         .and_then(|c| str_at(c, "/message"))
@@ -93,24 +112,29 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         .find(|r| r.replica_set.starts_with(&format!("{primary}-")))
         .map(|r| r.hash.clone());
 
+    let primary_subject = format!("Deployment/{primary}");
     let replicas = deployment(&primary)
-        .map(|d| workload::replicas(&d.data))
+        .map(|d| workload::replicas(Fields::new(&d.data, &primary_subject, &warnings)))
         .unwrap_or_default();
 
-    let service = str_at(data, "/spec/service/name")
+    let service = fields
+        .str("/spec/service/name")
         .unwrap_or(&target)
         .to_string();
-    let routes = routing::flagger_routes(&service, ns, index.objects);
+    let routes = routing::flagger_routes(&service, ns, index.objects, &warnings);
     let in_analysis = matches!(
         phase.as_str(),
         "Progressing" | "WaitingPromotion" | "Waiting" | "Promoting" | "Finalising"
     );
     let weights = Weights {
-        desired: None,
-        reported: None,
-        applied: Some(status.weight),
-        router: routes.weight.filter(|_| in_analysis || status.weight > 0),
+        applied: Weight::read(status.weight),
+        // Outside an analysis the router is only worth showing while it
+        // still sends the canary traffic.
+        router: routes
+            .weight
+            .filter(|_| in_analysis || status.weight != Some(0)),
         header_routes: routes.header_routes,
+        ..Weights::default()
     };
 
     let pause = if suspended {
@@ -174,6 +198,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         selector: deployment(&target)
             .map(|d| string_map(d.data.pointer("/spec/selector/matchLabels")))
             .unwrap_or_default(),
+        warnings: warnings.into_sentences(),
         ..workload::base(Kind::Canary, Strategy::Progressive, canary)
     }
 }

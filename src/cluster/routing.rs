@@ -2,7 +2,7 @@
 //! and Gateway API HTTPRoute backendRef weights, and header routes.
 
 use super::Objects;
-use super::fields::{array_at, name, str_at, u32_at};
+use super::fields::{Fields, Warnings, array_at, name, str_at};
 use super::kinds::WatchedKind;
 use crate::model::traffic::{HeaderRoute, RouterWeight};
 use kube::api::DynamicObject;
@@ -67,12 +67,33 @@ fn header_matches(matches: &[Value], headers_key: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
+/// The router's weights: those of the first route that leads to both
+/// sides, none when one of them cannot be read (noted in `warnings`).
+fn router_weight(
+    object: String,
+    first: Option<(Option<u32>, Option<u32>)>,
+) -> Option<RouterWeight> {
+    let (canary, stable) = first?;
+    Some(RouterWeight {
+        object,
+        canary: canary?,
+        stable: stable?,
+    })
+}
+
 /// Weights of an Istio VirtualService's routes towards `canary` and `stable`
 /// (hosts, or subsets in subset mode).
-fn istio(vs: &DynamicObject, route_names: &[&str], canary: &str, stable: &str) -> Routes {
+fn istio(
+    vs: &DynamicObject,
+    route_names: &[&str],
+    (canary, stable): (&str, &str),
+    warnings: &Warnings,
+) -> Routes {
+    let object = format!("VirtualService/{}", name(vs));
+    let fields = Fields::new(&vs.data, &object, warnings);
     let mut out = Routes::default();
-    let mut weights: Option<(u32, u32)> = None;
-    for route in array_at(&vs.data, "/spec/http") {
+    let mut first = None;
+    for (i, route) in array_at(&vs.data, "/spec/http").iter().enumerate() {
         let route_name = str_at(route, "/name").unwrap_or_default();
         if let Some(matches) = header_matches(array_at(route, "/match"), "headers") {
             out.header_routes.push(HeaderRoute {
@@ -86,30 +107,37 @@ fn istio(vs: &DynamicObject, route_names: &[&str], canary: &str, stable: &str) -
         }
         let mut c = None;
         let mut s = None;
-        for dest in array_at(route, "/route") {
+        for (j, dest) in array_at(route, "/route").iter().enumerate() {
             let host = str_at(dest, "/destination/host").unwrap_or_default();
             let subset = str_at(dest, "/destination/subset").unwrap_or_default();
-            let weight = u32_at(dest, "/weight").unwrap_or(0);
+            let weight = || {
+                fields
+                    .weight(&format!("/spec/http/{i}/route/{j}/weight"), 100)
+                    .or(0)
+            };
             if host_is(host, canary) || subset == canary {
-                c = Some(weight);
+                c = Some(weight());
             } else if host_is(host, stable) || subset == stable {
-                s = Some(weight);
+                s = Some(weight());
             }
         }
         if let (Some(c), Some(s)) = (c, s) {
-            weights.get_or_insert((c, s));
+            first.get_or_insert((c, s));
         }
     }
-    out.weight = weights.map(|(canary, stable)| RouterWeight {
-        object: format!("VirtualService/{}", name(vs)),
-        canary,
-        stable,
-    });
+    out.weight = router_weight(object, first);
     out
 }
 
-fn http_route(route: &DynamicObject, canary: &str, stable: &str) -> Routes {
+fn http_route(
+    route: &DynamicObject,
+    (canary, stable): (&str, &str),
+    warnings: &Warnings,
+) -> Routes {
+    let object = format!("HTTPRoute/{}", name(route));
+    let fields = Fields::new(&route.data, &object, warnings);
     let mut out = Routes::default();
+    let mut first = None;
     for (i, rule) in array_at(&route.data, "/spec/rules").iter().enumerate() {
         if let Some(matches) = header_matches(array_at(rule, "/matches"), "headers") {
             let rule_name =
@@ -121,25 +149,28 @@ fn http_route(route: &DynamicObject, canary: &str, stable: &str) -> Routes {
             continue;
         }
         let backends = array_at(rule, "/backendRefs");
+        // Gateway API: a backendRef without a weight has weight 1.
         let weight_of = |svc: &str| {
-            backends
+            let k = backends
                 .iter()
-                .find(|b| str_at(b, "/name") == Some(svc))
-                .map(|b| u32_at(b, "/weight").unwrap_or(1))
+                .position(|b| str_at(b, "/name") == Some(svc))?;
+            Some(
+                fields
+                    .weight(&format!("/spec/rules/{i}/backendRefs/{k}/weight"), 100)
+                    .or(1),
+            )
         };
-        if let (Some(c), Some(s), None) = (weight_of(canary), weight_of(stable), &out.weight) {
-            out.weight = Some(RouterWeight {
-                object: format!("HTTPRoute/{}", name(route)),
-                canary: c,
-                stable: s,
-            });
+        if let (Some(c), Some(s)) = (weight_of(canary), weight_of(stable)) {
+            first.get_or_insert((c, s));
         }
     }
+    out.weight = router_weight(object, first);
     out
 }
 
-/// The routes an Argo canary's `trafficRouting` names.
-pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects) -> Routes {
+/// The routes an Argo canary's `trafficRouting` names; weights that cannot
+/// be read are noted in `warnings`.
+pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects, warnings: &Warnings) -> Routes {
     let canary_svc = str_at(canary, "/canaryService").unwrap_or_default();
     let stable_svc = str_at(canary, "/stableService").unwrap_or_default();
     let routing = canary.get("trafficRouting").unwrap_or(&Value::Null);
@@ -165,7 +196,7 @@ pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects) -> Routes {
                 .filter_map(Value::as_str)
                 .collect();
             if let Some(vs) = find(objects, WatchedKind::VirtualService, ns, vs_name) {
-                return istio(vs, &routes, canary_target, stable_target);
+                return istio(vs, &routes, (canary_target, stable_target), warnings);
             }
         }
         return Routes::default();
@@ -182,7 +213,7 @@ pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects) -> Routes {
             .collect();
         for n in names {
             if let Some(route) = find(objects, WatchedKind::HttpRoute, route_ns, n) {
-                return http_route(route, canary_svc, stable_svc);
+                return http_route(route, (canary_svc, stable_svc), warnings);
             }
         }
     }
@@ -190,25 +221,17 @@ pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects) -> Routes {
 }
 
 /// Flagger's Istio routing: VirtualService `<service>` with destinations
-/// `<service>-primary` and `<service>-canary`.
-pub fn flagger_routes(service: &str, ns: &str, objects: &Objects) -> Routes {
+/// `<service>-primary` and `<service>-canary`; weights that cannot be read
+/// are noted in `warnings`.
+pub fn flagger_routes(service: &str, ns: &str, objects: &Objects, warnings: &Warnings) -> Routes {
+    let canary = format!("{service}-canary");
+    let primary = format!("{service}-primary");
+    let sides = (canary.as_str(), primary.as_str());
     find(objects, WatchedKind::VirtualService, ns, service)
-        .map(|vs| {
-            istio(
-                vs,
-                &[],
-                &format!("{service}-canary"),
-                &format!("{service}-primary"),
-            )
-        })
+        .map(|vs| istio(vs, &[], sides, warnings))
         .or_else(|| {
-            find(objects, WatchedKind::HttpRoute, ns, service).map(|r| {
-                http_route(
-                    r,
-                    &format!("{service}-canary"),
-                    &format!("{service}-primary"),
-                )
-            })
+            find(objects, WatchedKind::HttpRoute, ns, service)
+                .map(|r| http_route(r, sides, warnings))
         })
         .unwrap_or_default()
 }

@@ -2,13 +2,14 @@
 //! analysis runs, and the event timeline.
 
 use super::Index;
+use super::fields::Fields;
 use super::fields::{
     annotation, array_at, bool_at, created, i64_at, images, label, name, str_at, time_at, u32_at,
     uid,
 };
 use crate::model::{
     AnalysisRunInfo, EventKind, Health, Kind, Measurement, MetricResult, PodInfo, Release,
-    ReleaseKey, Replicas, Revision, Strategy, TimelineEntry,
+    ReleaseKey, Replicas, Revision, StepIndex, Strategy, TimelineEntry,
 };
 use kube::api::DynamicObject;
 use serde_json::Value;
@@ -219,14 +220,17 @@ fn analysis_run(run: &DynamicObject) -> AnalysisRunInfo {
     }
 }
 
-/// The replica counts of a workload's spec and status.
-pub fn replicas(data: &Value) -> Replicas {
+/// The replica counts of a workload's spec and status: `spec.replicas`
+/// defaults to 1 and an unwritten status count is 0, as the API server
+/// reads them; a negative or malformed count is unknown.
+pub fn replicas(fields: Fields<'_>) -> Replicas {
+    let status = |pointer| fields.count(pointer).or(0);
     Replicas {
-        desired: i64_at(data, "/spec/replicas").unwrap_or(1),
-        current: i64_at(data, "/status/replicas").unwrap_or(0),
-        updated: i64_at(data, "/status/updatedReplicas").unwrap_or(0),
-        ready: i64_at(data, "/status/readyReplicas").unwrap_or(0),
-        available: i64_at(data, "/status/availableReplicas").unwrap_or(0),
+        desired: fields.count("/spec/replicas").or(1),
+        current: status("/status/replicas"),
+        updated: status("/status/updatedReplicas"),
+        ready: status("/status/readyReplicas"),
+        available: status("/status/availableReplicas"),
     }
 }
 
@@ -251,7 +255,7 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         phase: String::new(),
         message: String::new(),
         steps: Vec::new(),
-        current_step: None,
+        current_step: StepIndex::Unset,
         weights: Default::default(),
         pause: None,
         spec_paused: false,
@@ -276,5 +280,6 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         migration: None,
         database: None,
         migration_problem: None,
+        warnings: Vec::new(),
     }
 }

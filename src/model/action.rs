@@ -3,6 +3,7 @@
 
 use super::phase::Health;
 use super::release::{Kind, Release, Strategy};
+use super::traffic::Weight;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -279,10 +280,17 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
         && argo.is_some_and(|a| {
             a.controller_pause && a.step_analysis_phase.as_deref() == Some("Inconclusive")
         });
-    let next = |i: usize| (i + 1).min(r.steps.len());
+    // The step after the current one; never guessed from an index that
+    // cannot be read.
+    let next = || {
+        r.current_step
+            .argo()
+            .map(|i| (i + 1).min(r.steps.len()))
+            .ok_or("the current step is unknown (status.currentStepIndex cannot be read): promote cannot tell which step comes next")
+    };
     let effect;
     if inconclusive && !r.steps.is_empty() {
-        let index = next(r.current_step.unwrap_or(0));
+        let index = next()?;
         requests.push(PatchRequest::status(json!({
             "status": {"pauseConditions": null, "controllerPause": false, "currentStepIndex": index}
         })));
@@ -293,19 +301,21 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
         ));
         effect = match r.strategy {
             Strategy::BlueGreen => "switches the active service to the new revision".to_string(),
-            _ => format!(
-                "ends the pause and moves on to step {}",
-                next(r.current_step.unwrap_or(0))
-            ),
+            _ => match next() {
+                Ok(index) => format!("ends the pause and moves on to step {index}"),
+                // Clearing the pause writes no step: nothing is guessed.
+                Err(_) => "ends the pause (which step comes next is unknown)".to_string(),
+            },
         };
     } else if r.strategy == Strategy::Canary && !r.steps.is_empty() {
-        let index = next(r.current_step.unwrap_or(0));
+        let index = next()?;
         requests.push(PatchRequest::status(json!({
             "status": {"pauseConditions": null, "currentStepIndex": index}
         })));
         effect = format!(
             "skips the current step ({}) and moves on to step {index}",
             r.current_step
+                .argo()
                 .and_then(|i| r.steps.get(i))
                 .map(|s| s.label())
                 .unwrap_or_default()
@@ -357,7 +367,7 @@ fn flagger(r: &Release, action: Action) -> Result<Planned, String> {
             merge(json!({"spec": {"suspend": true}})),
             format!(
                 "sets spec.suspend on {name}: Flagger stops reconciling it and traffic weights stay at {}%",
-                f.weight
+                Weight::read(f.weight).text()
             ),
         )),
         Action::Resume if !f.suspended => Err("not suspended".into()),

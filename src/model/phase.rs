@@ -27,6 +27,17 @@ impl Health {
         }
     }
 
+    /// The word for a health the controller has no word of its own for.
+    pub fn word(self) -> &'static str {
+        match self {
+            Health::Healthy => "Healthy",
+            Health::Progressing => "Progressing",
+            Health::Paused => "Paused",
+            Health::Degraded => "Degraded",
+            Health::Unknown => "Unknown",
+        }
+    }
+
     /// The symbol in plain ASCII, for terminals without Unicode.
     pub fn ascii_symbol(self) -> &'static str {
         match self {
@@ -38,6 +49,27 @@ impl Health {
         }
     }
 }
+
+/// The phases Argo Rollouts writes in `status.phase`.
+pub const ARGO_PHASES: [&str; 4] = ["Healthy", "Progressing", "Paused", "Degraded"];
+
+/// The phases Flagger writes in a Canary's `status.phase`.
+pub const FLAGGER_PHASES: [&str; 11] = [
+    "Initializing",
+    "Initialized",
+    "Waiting",
+    "Progressing",
+    "WaitingPromotion",
+    "Promoting",
+    "Finalising",
+    "Succeeded",
+    "Failed",
+    "Terminating",
+    "Terminated",
+];
+
+/// The message beside a phase that counts cannot decide.
+const COUNTS_UNKNOWN: &str = "phase unknown: a replica count is malformed";
 
 /// One entry of a Rollout's `status.conditions`.
 #[derive(Debug, Clone, Default)]
@@ -85,7 +117,8 @@ pub struct ArgoPhaseInputs<'a> {
     pub spec_paused: bool,
     /// `spec.restartAt` is set and differs from `status.restartedAt`.
     pub restart_pending: bool,
-    /// `spec.replicas` (default 1) and the status counts.
+    /// `spec.replicas` (default 1) and the status counts; a malformed one
+    /// makes a phase that needs it unknown.
     pub replicas: Replicas,
     pub current_pod_hash: Option<&'a str>,
     pub stable_rs: Option<&'a str>,
@@ -147,14 +180,19 @@ fn calculate_argo_phase<'a>(i: &ArgoPhaseInputs<'a>) -> (&'a str, String) {
     if let Some(reason) = i.pause_reasons.first() {
         return ("Paused", reason.to_string());
     }
-    let r = &i.replicas;
     if i.restart_pending {
         return progressing("rollout is restarting");
     }
-    if r.updated < r.desired {
+    let r = &i.replicas;
+    let (Some(desired), Some(current), Some(updated), Some(available)) =
+        (r.desired, r.current, r.updated, r.available)
+    else {
+        return ("Unknown", COUNTS_UNKNOWN.to_string());
+    };
+    if updated < desired {
         return progressing("more replicas need to be updated");
     }
-    if r.available < r.updated {
+    if available < updated {
         return progressing("updated replicas are still becoming available");
     }
     let fully_promoted = i.stable_rs.is_some() && i.stable_rs == i.current_pod_hash;
@@ -174,7 +212,7 @@ fn calculate_argo_phase<'a>(i: &ArgoPhaseInputs<'a>) -> (&'a str, String) {
             }
         }
         ArgoStrategyFacts::Canary { traffic_routed } => {
-            if !traffic_routed && r.current > r.updated {
+            if !traffic_routed && current > updated {
                 return progressing("old replicas are pending termination");
             }
             if !fully_promoted {
@@ -186,8 +224,12 @@ fn calculate_argo_phase<'a>(i: &ArgoPhaseInputs<'a>) -> (&'a str, String) {
     ("Healthy", String::new())
 }
 
-/// Flagger's phases mapped onto health; the word stays Flagger's.
+/// Flagger's phases mapped onto health; the word stays Flagger's. A phase
+/// Flagger does not write is unknown, suspended or not.
 pub fn flagger_health(phase: &str, suspended: bool) -> Health {
+    if !FLAGGER_PHASES.contains(&phase) {
+        return Health::Unknown;
+    }
     if suspended && !matches!(phase, "Succeeded" | "Failed" | "Initialized") {
         return Health::Paused;
     }
@@ -198,8 +240,7 @@ pub fn flagger_health(phase: &str, suspended: bool) -> Health {
         }
         "Waiting" | "WaitingPromotion" => Health::Paused,
         "Failed" => Health::Degraded,
-        "Terminated" => Health::Unknown,
-        _ => Health::Progressing,
+        _ => Health::Unknown,
     }
 }
 
@@ -207,67 +248,70 @@ pub fn flagger_health(phase: &str, suspended: bool) -> Health {
 /// (`DeploymentStatusViewer.Status` in kubectl).
 #[derive(Debug, Clone, Default)]
 pub struct DeploymentPhaseInputs<'a> {
+    /// The Deployment's name, which kubectl's sentences quote.
+    pub name: &'a str,
     pub generation: i64,
     pub observed_generation: i64,
     pub paused: bool,
-    pub desired: i64,
-    pub updated: i64,
-    pub replicas: i64,
-    pub available: i64,
+    /// `spec.replicas` and the status counts; None where malformed.
+    pub desired: Option<i64>,
+    pub updated: Option<i64>,
+    pub replicas: Option<i64>,
+    pub available: Option<i64>,
     /// Reason of the `Progressing` condition.
     pub progressing_reason: Option<&'a str>,
 }
 
-/// A Deployment's phase as `kubectl rollout status` judges it.
+/// A Deployment's phase as `kubectl rollout status` judges it, with
+/// kubectl's own sentence as the message (without its trailing newline).
+/// A paused Deployment is Paused, its message still kubectl's.
 pub fn deployment_phase(i: &DeploymentPhaseInputs<'_>) -> (Health, String, String) {
+    let judged = |health: Health, message: String| (health, health.word().to_string(), message);
     if i.observed_generation < i.generation {
-        return (
+        return judged(
             Health::Progressing,
-            "Progressing".into(),
-            "waiting for deployment spec update to be observed".into(),
+            "Waiting for deployment spec update to be observed...".into(),
         );
     }
+    let name = i.name;
     if i.progressing_reason == Some("ProgressDeadlineExceeded") {
-        return (
+        return judged(
             Health::Degraded,
-            "Degraded".into(),
-            "ProgressDeadlineExceeded: deployment exceeded its progress deadline".into(),
+            format!("deployment \"{name}\" exceeded its progress deadline"),
         );
     }
-    if i.paused {
-        return (Health::Paused, "Paused".into(), "manually paused".into());
-    }
-    if i.updated < i.desired {
-        return (
+    let (Some(desired), Some(updated), Some(replicas), Some(available)) =
+        (i.desired, i.updated, i.replicas, i.available)
+    else {
+        return judged(Health::Unknown, COUNTS_UNKNOWN.into());
+    };
+    let waiting_for = if updated < desired {
+        Some(format!(
+            "{updated} out of {desired} new replicas have been updated"
+        ))
+    } else if replicas > updated {
+        Some(format!(
+            "{} old replicas are pending termination",
+            replicas - updated
+        ))
+    } else if available < updated {
+        Some(format!(
+            "{available} of {updated} updated replicas are available"
+        ))
+    } else {
+        None
+    };
+    let (health, message) = match waiting_for {
+        Some(what) => (
             Health::Progressing,
-            "Progressing".into(),
-            format!(
-                "{} of {} updated replicas are available",
-                i.updated, i.desired
-            ),
-        );
-    }
-    if i.replicas > i.updated {
-        return (
-            Health::Progressing,
-            "Progressing".into(),
-            format!(
-                "{} old replicas are pending termination",
-                i.replicas - i.updated
-            ),
-        );
-    }
-    if i.available < i.updated {
-        return (
-            Health::Progressing,
-            "Progressing".into(),
-            format!(
-                "{} of {} updated replicas are available",
-                i.available, i.updated
-            ),
-        );
-    }
-    (Health::Healthy, "Healthy".into(), String::new())
+            format!("Waiting for deployment \"{name}\" rollout to finish: {what}..."),
+        ),
+        None => (
+            Health::Healthy,
+            format!("deployment \"{name}\" successfully rolled out"),
+        ),
+    };
+    judged(if i.paused { Health::Paused } else { health }, message)
 }
 
 #[cfg(test)]
@@ -309,11 +353,11 @@ mod tests {
             generation: 2,
             observed_generation: Some("2".into()),
             replicas: Replicas {
-                desired: 3,
-                current: 3,
-                updated: 3,
-                ready: 3,
-                available: 3,
+                desired: Some(3),
+                current: Some(3),
+                updated: Some(3),
+                ready: Some(3),
+                available: Some(3),
             },
             current_pod_hash: Some("abc"),
             stable_rs: Some("abc"),
@@ -399,7 +443,7 @@ mod tests {
             (
                 ArgoPhaseInputs {
                     replicas: Replicas {
-                        updated: 1,
+                        updated: Some(1),
                         ..r.clone()
                     },
                     ..settled()
@@ -409,7 +453,7 @@ mod tests {
             (
                 ArgoPhaseInputs {
                     replicas: Replicas {
-                        available: 2,
+                        available: Some(2),
                         ..r.clone()
                     },
                     ..settled()
@@ -419,7 +463,7 @@ mod tests {
             (
                 ArgoPhaseInputs {
                     replicas: Replicas {
-                        current: 4,
+                        current: Some(4),
                         ..r.clone()
                     },
                     ..settled()
@@ -429,7 +473,17 @@ mod tests {
             (
                 ArgoPhaseInputs {
                     replicas: Replicas {
-                        current: 4,
+                        available: None,
+                        ..r.clone()
+                    },
+                    ..settled()
+                },
+                (Health::Unknown, COUNTS_UNKNOWN.into()),
+            ),
+            (
+                ArgoPhaseInputs {
+                    replicas: Replicas {
+                        current: Some(4),
                         ..r.clone()
                     },
                     strategy: ArgoStrategyFacts::Canary {
@@ -491,40 +545,106 @@ mod tests {
         assert_eq!(flagger_health("Failed", false), Health::Degraded);
         assert_eq!(flagger_health("Progressing", true), Health::Paused);
         assert_eq!(flagger_health("Succeeded", true), Health::Healthy);
+        assert_eq!(flagger_health("Terminated", false), Health::Unknown);
+        // A phase Flagger never writes is not guessed at, suspended or not.
+        assert_eq!(flagger_health("Weird", false), Health::Unknown);
+        assert_eq!(flagger_health("Weird", true), Health::Unknown);
     }
 
+    /// Each branch of kubectl's `DeploymentStatusViewer.Status`, in its
+    /// order, with kubectl's sentence.
     #[test]
-    fn deployment_phases() {
+    fn deployment_phases_in_kubectls_words() {
         let base = DeploymentPhaseInputs {
+            name: "frontend",
             generation: 2,
             observed_generation: 2,
-            desired: 3,
-            updated: 3,
-            replicas: 3,
-            available: 3,
+            desired: Some(5),
+            updated: Some(5),
+            replicas: Some(5),
+            available: Some(5),
             ..Default::default()
         };
-        assert_eq!(deployment_phase(&base).0, Health::Healthy);
-        let old = DeploymentPhaseInputs {
-            replicas: 4,
-            ..base.clone()
+        let waiting = |what: &str| {
+            format!("Waiting for deployment \"frontend\" rollout to finish: {what}...")
         };
-        assert_eq!(deployment_phase(&old).0, Health::Progressing);
-        let stale = DeploymentPhaseInputs {
-            observed_generation: 1,
-            ..base.clone()
-        };
-        assert_eq!(deployment_phase(&stale).0, Health::Progressing);
-        let paused = DeploymentPhaseInputs {
-            paused: true,
-            updated: 1,
-            ..base.clone()
-        };
-        assert_eq!(deployment_phase(&paused).0, Health::Paused);
-        let dead = DeploymentPhaseInputs {
-            progressing_reason: Some("ProgressDeadlineExceeded"),
-            ..base
-        };
-        assert_eq!(deployment_phase(&dead).0, Health::Degraded);
+        let cases = [
+            (
+                DeploymentPhaseInputs {
+                    observed_generation: 1,
+                    progressing_reason: Some("ProgressDeadlineExceeded"),
+                    ..base.clone()
+                },
+                Health::Progressing,
+                "Waiting for deployment spec update to be observed...".to_string(),
+            ),
+            (
+                DeploymentPhaseInputs {
+                    progressing_reason: Some("ProgressDeadlineExceeded"),
+                    updated: Some(3),
+                    ..base.clone()
+                },
+                Health::Degraded,
+                "deployment \"frontend\" exceeded its progress deadline".into(),
+            ),
+            (
+                DeploymentPhaseInputs {
+                    updated: Some(3),
+                    replicas: Some(6),
+                    available: Some(2),
+                    ..base.clone()
+                },
+                Health::Progressing,
+                waiting("3 out of 5 new replicas have been updated"),
+            ),
+            (
+                DeploymentPhaseInputs {
+                    replicas: Some(7),
+                    available: Some(2),
+                    ..base.clone()
+                },
+                Health::Progressing,
+                waiting("2 old replicas are pending termination"),
+            ),
+            (
+                DeploymentPhaseInputs {
+                    available: Some(4),
+                    ..base.clone()
+                },
+                Health::Progressing,
+                waiting("4 of 5 updated replicas are available"),
+            ),
+            (
+                base.clone(),
+                Health::Healthy,
+                "deployment \"frontend\" successfully rolled out".into(),
+            ),
+            (
+                DeploymentPhaseInputs {
+                    paused: true,
+                    updated: Some(1),
+                    ..base.clone()
+                },
+                Health::Paused,
+                waiting("1 out of 5 new replicas have been updated"),
+            ),
+            (
+                DeploymentPhaseInputs {
+                    desired: None,
+                    ..base.clone()
+                },
+                Health::Unknown,
+                COUNTS_UNKNOWN.into(),
+            ),
+        ];
+        for (inputs, health, message) in cases {
+            let what = format!("{inputs:?}");
+            let (h, phase, m) = deployment_phase(&inputs);
+            assert_eq!(
+                (h, phase.as_str(), m),
+                (health, health.word(), message),
+                "{what}"
+            );
+        }
     }
 }

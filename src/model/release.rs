@@ -79,7 +79,8 @@ impl Strategy {
 /// One step of an Argo canary, in the words `kubectl argo rollouts` uses.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Step {
-    SetWeight(u32),
+    /// None when the weight is out of range or malformed.
+    SetWeight(Option<u32>),
     /// `pause: {}` has no duration: it waits for a human.
     Pause {
         seconds: Option<u64>,
@@ -97,13 +98,40 @@ pub enum Step {
 impl Step {
     pub fn label(&self) -> String {
         match self {
-            Step::SetWeight(w) => format!("setWeight {w}"),
+            Step::SetWeight(w) => {
+                format!("setWeight {}", w.map_or("?".into(), |w| w.to_string()))
+            }
             Step::Pause { seconds: Some(s) } => format!("pause {}", format_seconds(*s)),
             Step::Pause { seconds: None } => "pause (manual)".into(),
             Step::Analysis { templates } => format!("analysis {}", templates.join(",")),
             Step::SetCanaryScale(what) => format!("setCanaryScale {what}"),
             Step::SetHeaderRoute { name } => format!("setHeaderRoute {name}"),
             Step::Other(key) => key.clone(),
+        }
+    }
+}
+
+/// Argo's `status.currentStepIndex`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum StepIndex {
+    /// Not written: Argo reads it as the first step.
+    #[default]
+    Unset,
+    /// The step being run; the number of steps once all are done.
+    At(usize),
+    /// Negative, not a number, or beyond the steps: never used, and the
+    /// release warns of it.
+    Unknown,
+}
+
+impl StepIndex {
+    /// The index as Argo reads it (a missing one is step 0); None when it
+    /// cannot be read.
+    pub fn argo(self) -> Option<usize> {
+        match self {
+            StepIndex::Unset => Some(0),
+            StepIndex::At(i) => Some(i),
+            StepIndex::Unknown => None,
         }
     }
 }
@@ -199,10 +227,12 @@ pub struct ArgoStatus {
 #[serde(rename_all = "camelCase")]
 pub struct FlaggerStatus {
     pub phase: String,
-    pub weight: u32,
-    pub max_weight: u32,
+    /// `status.canaryWeight`; None (null) when out of range or malformed,
+    /// as is every weight here.
+    pub weight: Option<u32>,
+    pub max_weight: Option<u32>,
     pub step_weight: Option<u32>,
-    pub step_weights: Vec<u32>,
+    pub step_weights: Vec<Option<u32>>,
     pub failed_checks: u32,
     pub threshold: u32,
     pub iterations: u32,
@@ -283,13 +313,15 @@ impl Attention {
     }
 }
 
+/// A workload's replica counts; None (null) for a count that is negative
+/// or malformed, which is never used as a count.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Replicas {
-    pub desired: i64,
-    pub current: i64,
-    pub updated: i64,
-    pub ready: i64,
-    pub available: i64,
+    pub desired: Option<i64>,
+    pub current: Option<i64>,
+    pub updated: Option<i64>,
+    pub ready: Option<i64>,
+    pub available: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -305,7 +337,7 @@ pub struct Release {
     pub phase: String,
     pub message: String,
     pub steps: Vec<Step>,
-    pub current_step: Option<usize>,
+    pub current_step: StepIndex,
     pub weights: Weights,
     pub pause: Option<Pause>,
     /// `spec.paused` (Argo, Deployment) or `spec.suspend` (Flagger).
@@ -343,6 +375,10 @@ pub struct Release {
     /// Why the migration's state is not known for sure (its database
     /// unreachable or not read yet).
     pub migration_problem: Option<String>,
+    /// Every value the mapping met out of range or of the wrong type, in
+    /// plain sentences: "status.currentStepIndex is 7 but the rollout has 3
+    /// steps". Such a value is shown as unknown, never used.
+    pub warnings: Vec<String>,
 }
 
 impl Release {
@@ -399,17 +435,27 @@ impl Release {
         out
     }
 
-    /// The current step and the number of steps, for a canary with steps
-    /// whose controller has written `currentStepIndex`.
-    pub fn step(&self) -> Option<(usize, usize)> {
+    /// The current step (None when the index cannot be read) and the
+    /// number of steps, for a canary with steps whose controller has
+    /// written `currentStepIndex`.
+    pub fn step(&self) -> Option<(Option<usize>, usize)> {
         let total = self.steps.len();
-        let current = self.current_step.filter(|_| total > 0)?;
-        Some((current.min(total), total))
+        if total == 0 {
+            return None;
+        }
+        match self.current_step {
+            StepIndex::Unset => None,
+            StepIndex::At(i) => Some((Some(i), total)),
+            StepIndex::Unknown => Some((None, total)),
+        }
     }
 
-    /// "N/M", as Argo's `Step`.
+    /// "N/M", as Argo's `Step`; "?/M" when the index cannot be read.
     pub fn step_text(&self) -> Option<String> {
-        self.step().map(|(n, total)| format!("{n}/{total}"))
+        self.step().map(|(n, total)| {
+            let n = n.map_or("?".into(), |n| n.to_string());
+            format!("{n}/{total}")
+        })
     }
 
     /// True when the new revision is fully promoted (Argo: stableRS ==
@@ -432,8 +478,10 @@ impl Release {
         self.revisions.iter().find(|r| r.number == Some(number))
     }
 
+    /// Something needs a human, or the release's own fields cannot all be
+    /// read: what is shown of it is then partly unknown.
     pub fn needs_attention(&self) -> bool {
-        !self.attention.is_empty()
+        !self.attention.is_empty() || !self.warnings.is_empty()
     }
 
     /// What must be unchanged between the moment a human looked and the
@@ -450,7 +498,7 @@ impl Release {
             paused: self.spec_paused,
             pause_reason: self.pause.as_ref().map(|p| p.reason.clone()),
             aborted: self.aborted,
-            flagger_weight: self.flagger.as_ref().map(|f| f.weight),
+            flagger_weight: self.flagger.as_ref().and_then(|f| f.weight),
         }
     }
 }
@@ -460,7 +508,7 @@ pub struct DecisionFingerprint {
     pub generation: i64,
     pub current_hash: Option<String>,
     pub stable_hash: Option<String>,
-    pub current_step: Option<usize>,
+    pub current_step: StepIndex,
     pub phase: String,
     pub paused: bool,
     pub pause_reason: Option<String>,
@@ -494,7 +542,11 @@ impl DecisionFingerprint {
             ));
         }
         if self.current_step != seen.current_step {
-            let s = |o: Option<usize>| o.map_or("none".into(), |v| v.to_string());
+            let s = |o: StepIndex| match o {
+                StepIndex::Unset => "none".into(),
+                StepIndex::At(v) => v.to_string(),
+                StepIndex::Unknown => "unknown".into(),
+            };
             out.push(format!(
                 "step changed ({} → {})",
                 s(seen.current_step),

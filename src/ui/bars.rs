@@ -6,6 +6,7 @@ use super::help::inactive_reason;
 use super::theme::Theme;
 use super::{cut, cut_middle};
 use crate::app::State;
+use crate::app::health::Outage;
 use crate::app::keymap::Command;
 use crate::app::state::{Connection, Overlay};
 use crate::model::metrics::Verdict;
@@ -26,11 +27,9 @@ enum Badge<'a> {
         error: &'a str,
         since: DateTime<Utc>,
     },
-    /// A watch fails: since when, and how old the data is.
-    Disconnected {
-        since: DateTime<Utc>,
-        as_of: DateTime<Utc>,
-    },
+    /// A watch has failed for longer than a hiccup: the data is as old as
+    /// the outage.
+    Reconnecting(Outage<'a>),
     Live,
 }
 
@@ -41,11 +40,8 @@ fn badge(state: &State) -> Badge<'_> {
             error,
             since: *since,
         },
-        Connection::Connected => match state.disconnected_since() {
-            Some((since, _)) => Badge::Disconnected {
-                since,
-                as_of: state.last_data.unwrap_or(since).min(since),
-            },
+        Connection::Connected => match state.sources.outage(state.now) {
+            Some(outage) => Badge::Reconnecting(outage),
             None => Badge::Live,
         },
     }
@@ -55,12 +51,11 @@ fn badge(state: &State) -> Badge<'_> {
 pub fn badge_counts_from(state: &State) -> Vec<DateTime<Utc>> {
     match badge(state) {
         Badge::Connecting { since } | Badge::Failed { since, .. } => vec![since],
-        Badge::Disconnected { since, as_of } => vec![since, as_of],
-        Badge::Live => Vec::new(),
+        Badge::Reconnecting(_) | Badge::Live => Vec::new(),
     }
 }
 
-/// The connection badge: live, or disconnected with the data's age.
+/// The connection badge: live, or reconnecting with the data's time.
 pub fn freshness(state: &State) -> (String, bool) {
     let seconds = |t| seconds_since(t, state.now);
     match badge(state) {
@@ -69,13 +64,8 @@ pub fn freshness(state: &State) -> (String, bool) {
             format!("✖ cannot connect ({}s): {error}", seconds(since)),
             false,
         ),
-        Badge::Disconnected { since, as_of } => (
-            format!(
-                "✖ disconnected {}s, data as of {} ({}s old)",
-                seconds(since),
-                as_of.format("%H:%M:%S"),
-                seconds(as_of)
-            ),
+        Badge::Reconnecting(outage) => (
+            format!("◌ reconnecting ({}) · {}", outage.error, outage.data_text()),
             false,
         ),
         Badge::Live => ("● live".to_string(), true),
@@ -244,6 +234,7 @@ pub fn bottom(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let line = typing(state, theme).unwrap_or_else(|| {
         let mut spans: Vec<Span<'static>> = recommendation(state, theme)
             .into_iter()
+            .chain(config_problems(state, theme))
             .flat_map(|r| [r, Span::raw("  ")])
             .collect();
         let used: usize = spans.iter().map(Span::width).sum();
@@ -293,6 +284,19 @@ fn recommendation(state: &State, theme: &Theme) -> Option<Span<'static>> {
         format!("✖ metrics say Fail: abort recommended ({how})"),
         theme.recommendation(),
     ))
+}
+
+/// How many mistakes the config file has, and how to see them: they stay
+/// on the line until the file is fixed.
+fn config_problems(state: &State, theme: &Theme) -> Option<Span<'static>> {
+    let n = state.config_problems.problems.len();
+    let plural = if n == 1 { "" } else { "s" };
+    (n > 0).then(|| {
+        Span::styled(
+            format!("⚠ {n} config problem{plural} (:config)"),
+            theme.fg(theme.warn).add_modifier(Modifier::BOLD),
+        )
+    })
 }
 
 /// The last result, a warning, or the key hints that fit in `room`.

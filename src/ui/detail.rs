@@ -8,6 +8,7 @@ mod migration;
 use super::theme::Theme;
 use super::{age, hanging, short_image};
 use crate::app::State;
+use crate::model::traffic::Weight;
 use crate::model::{EventKind, Health, Release, ReleaseKey};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -91,14 +92,29 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     if !r.message.is_empty() {
         out.push(field("Message:", r.message.clone(), theme));
     }
+    if !r.warnings.is_empty() {
+        out.push(field(
+            "Warnings:",
+            Span::styled("fields that cannot be read, shown as ?", theme.muted()),
+            theme,
+        ));
+    }
+    for w in &r.warnings {
+        out.push(Line::from(Span::styled(
+            format!("? {w}"),
+            theme.fg(theme.warn),
+        )));
+    }
     if let Some(step) = r.step_text() {
         out.push(field("  Step:", step, theme));
     }
-    if let Some(d) = r.weights.desired {
-        out.push(field("  SetWeight:", d.to_string(), theme));
-    }
-    if let Some(a) = r.weights.applied {
-        out.push(field("  ActualWeight:", a.to_string(), theme));
+    for (label, weight) in [
+        ("  SetWeight:", r.weights.desired),
+        ("  ActualWeight:", r.weights.applied),
+    ] {
+        if weight != Weight::Absent {
+            out.push(field(label, weight.text(), theme));
+        }
     }
     if let Some(p) = &r.pause {
         let mut text = p.reason.clone();
@@ -135,7 +151,8 @@ fn header(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         ("  Ready:", rp.ready),
         ("  Available:", rp.available),
     ] {
-        out.push(field(label, count.to_string(), theme));
+        let count = count.map_or("?".into(), |c| c.to_string());
+        out.push(field(label, count, theme));
     }
     for a in &r.attention {
         out.push(Line::from(Span::styled(
@@ -151,17 +168,21 @@ fn steps(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         return Vec::new();
     }
     let mut out = vec![section("Steps", theme)];
-    // Argo reads a missing currentStepIndex as the first step.
-    let current = r.current_step.unwrap_or(0);
+    // Argo reads a missing currentStepIndex as the first step; one that
+    // cannot be read marks no step as done or current.
+    let current = r.current_step.argo();
     for (i, step) in r.steps.iter().enumerate() {
-        let (mark, style) = match i.cmp(&current) {
-            std::cmp::Ordering::Less => ("✔", theme.fg(theme.ok)),
-            std::cmp::Ordering::Equal if r.aborted => ("✖", theme.attention()),
-            std::cmp::Ordering::Equal => ("▶", theme.fg(theme.accent).add_modifier(Modifier::BOLD)),
-            std::cmp::Ordering::Greater => ("○", theme.muted()),
+        let (mark, style) = match current.map(|c| i.cmp(&c)) {
+            None => ("?", theme.fg(theme.warn)),
+            Some(std::cmp::Ordering::Less) => ("✔", theme.fg(theme.ok)),
+            Some(std::cmp::Ordering::Equal) if r.aborted => ("✖", theme.attention()),
+            Some(std::cmp::Ordering::Equal) => {
+                ("▶", theme.fg(theme.accent).add_modifier(Modifier::BOLD))
+            }
+            Some(std::cmp::Ordering::Greater) => ("○", theme.muted()),
         };
         let mut text = format!("{mark} {:>2}. {}", i + 1, step.label());
-        if i == current
+        if current == Some(i)
             && let Some(p) = &r.pause
         {
             match p.remaining(state.now) {
@@ -172,22 +193,30 @@ fn steps(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         }
         out.push(Line::from(Span::styled(text, style)));
     }
-    if current >= r.steps.len() {
-        out.push(Line::from(Span::styled(
+    match current {
+        Some(c) if c >= r.steps.len() => out.push(Line::from(Span::styled(
             "  all steps complete",
             theme.muted(),
-        )));
+        ))),
+        Some(_) => {}
+        None => out.push(Line::from(Span::styled(
+            "  current step unknown",
+            theme.fg(theme.warn),
+        ))),
     }
     out
 }
 
 fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     let w = &r.weights;
-    if w.applied.is_none() && w.router.is_none() && w.header_routes.is_empty() {
+    if w.applied == Weight::Absent && w.router.is_none() && w.header_routes.is_empty() {
         return Vec::new();
     }
     let mut out = vec![section("Traffic", theme)];
-    let pct = |o: Option<u32>| o.map_or("-".to_string(), |v| format!("{v}%"));
+    let pct = |w: Weight| match w {
+        Weight::Known(v) => format!("{v}%"),
+        other => other.text(),
+    };
     out.push(field("desired:", pct(w.desired), theme));
     out.push(field("applied:", pct(w.applied), theme));
     match &w.router {
@@ -241,13 +270,21 @@ fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
         }
     }
     if let Some(f) = &r.flagger {
+        let w = |o| pct(Weight::read(o));
         out.push(field(
             "canary weight:",
-            format!("{}% of max {}%", f.weight, f.max_weight),
+            format!("{} of max {}", w(f.weight), w(f.max_weight)),
             theme,
         ));
         let step = match (&f.step_weight, f.step_weights.is_empty()) {
-            (_, false) => format!("{:?}", f.step_weights),
+            (_, false) => format!(
+                "[{}]",
+                f.step_weights
+                    .iter()
+                    .map(|s| Weight::read(*s).text())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             (Some(s), true) => format!("+{s}% every {}", f.interval),
             (None, true) => "-".into(),
         };

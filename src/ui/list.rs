@@ -6,6 +6,7 @@ use super::{age, cut, phase_mark, schema_rollback, short_image, verdict_mark};
 use crate::app::State;
 use crate::model::metrics::Verdict;
 use crate::model::migration::{RollbackSafety, has_migration};
+use crate::model::traffic::Weight;
 use crate::model::{Attention, Release, Strategy};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -23,13 +24,15 @@ fn strategy_word(r: &Release) -> &'static str {
     }
 }
 
-/// The step column: Argo's N/M, Flagger's weight against its maximum.
+/// The step column: Argo's N/M, Flagger's weight against its maximum
+/// (`?` for one that cannot be read).
 fn step_text(r: &Release) -> String {
     if let Some(s) = r.step_text() {
         return s;
     }
     if let Some(f) = &r.flagger {
-        return format!("{}/{}%", f.weight, f.max_weight);
+        let w = |o| Weight::read(o).text();
+        return format!("{}/{}%", w(f.weight), w(f.max_weight));
     }
     "-".into()
 }
@@ -136,6 +139,15 @@ fn row(
     } else {
         r.key.name.clone()
     };
+    // `?`: some of the release's fields cannot be read (the detail and
+    // `status -o json` say which).
+    let name = match r.warnings.is_empty() {
+        true => Line::from(name),
+        false => Line::from(vec![
+            Span::raw(name),
+            Span::styled(" ?", theme.fg(theme.warn)),
+        ]),
+    };
     let mut weight = r.weights.text();
     if r.weights.drift().is_some() {
         weight.push('≠');
@@ -144,7 +156,7 @@ fn row(
     let verdict_style = verdict.map_or(theme.muted(), |v| theme.verdict(v));
     let cells = [
         marker,
-        Line::from(name),
+        name,
         Line::from(r.key.kind.short()),
         Line::from(strategy_word(r)),
         Line::from(Span::styled(phase, theme.health(r.health))),
@@ -244,7 +256,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
     let all_namespaces = state.scope.namespace.is_none();
     let attention = visible.iter().filter(|r| r.needs_attention()).count();
-    let title = format!(
+    let mut title = format!(
         " Releases ({}{}) · {} need attention · sort: {} ",
         visible.len(),
         if state.filter.is_empty() {
@@ -255,6 +267,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         attention,
         state.sort.word()
     );
+    // While a watch fails, the rows are as old as the outage.
+    if let Some(outage) = state.sources.outage(state.now) {
+        title.push_str(&format!("· {} ", outage.data_text()));
+    }
     let block = theme
         .glyphs
         .block()

@@ -4,6 +4,7 @@
 pub mod bars;
 pub mod clock;
 pub mod columns;
+pub mod config_problems;
 pub mod confirm;
 pub mod detail;
 pub mod glyphs;
@@ -33,6 +34,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     bars::bottom(frame, bottom, state, theme);
     match &state.overlay {
         Some(Overlay::Help) => help::draw(frame, body, state, theme),
+        Some(Overlay::ConfigProblems) => config_problems::draw(frame, body, state, theme),
         Some(Overlay::Confirm(c)) => confirm::draw(frame, body, state, c, theme),
         Some(Overlay::Command(_)) | None => {}
     }

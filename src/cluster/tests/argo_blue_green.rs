@@ -1,6 +1,7 @@
 //! An Argo blue-green Rollout mapped to a release.
 
 use super::fixture::{ARGO_BLUE_GREEN, Fixture, at};
+use crate::model::traffic::Weight;
 use crate::model::{Attention, Health, Kind, Role, Strategy};
 use serde_json::json;
 
@@ -10,8 +11,8 @@ fn preview_waits_for_a_decision() {
     assert_eq!(r.strategy, Strategy::BlueGreen);
     assert_eq!(r.health, Health::Paused);
     assert_eq!(r.step_text(), None);
-    assert_eq!(r.weights.desired, None);
-    assert_eq!(r.weights.applied, None);
+    assert_eq!(r.weights.desired, Weight::Absent);
+    assert_eq!(r.weights.applied, Weight::Absent);
 
     let roles: Vec<(Option<u64>, &[Role])> = r
         .revisions

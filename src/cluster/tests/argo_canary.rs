@@ -81,7 +81,7 @@ fn manual_pause_step_waits_for_a_decision() {
     );
     let r = checkout(&fixture);
     assert_eq!(r.step_text().as_deref(), Some("5/7"));
-    assert_eq!(r.weights.desired, Some(50));
+    assert_eq!(r.weights.desired.known(), Some(50));
     let pause = r.pause.as_ref().expect("a pause");
     assert_eq!(pause.until, None);
     assert_eq!(pause.remaining(at("2026-03-01T12:00:10Z")), None);
@@ -122,8 +122,8 @@ fn aborted_rollout_is_degraded() {
     let r = checkout(&fixture);
     assert_eq!(r.health, Health::Degraded);
     assert!(r.aborted);
-    assert_eq!(r.weights.desired, Some(0));
-    assert_eq!(r.weights.applied, Some(0));
+    assert_eq!(r.weights.desired.known(), Some(0));
+    assert_eq!(r.weights.applied.known(), Some(0));
     assert_eq!(
         r.attention,
         vec![Attention::Degraded(
@@ -143,8 +143,8 @@ fn desired_weight_from_steps_applied_weight_from_status() {
                           "phase": "Progressing", "message": "more replicas need to be updated"}}),
     );
     let r = checkout(&fixture);
-    assert_eq!(r.weights.desired, Some(50));
-    assert_eq!(r.weights.applied, Some(20));
+    assert_eq!(r.weights.desired.known(), Some(50));
+    assert_eq!(r.weights.applied.known(), Some(20));
     assert_eq!(r.weights.text(), "50/20");
 }
 

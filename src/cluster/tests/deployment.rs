@@ -1,6 +1,7 @@
 //! A Deployment mapped to a release, judged as `kubectl rollout status`.
 
 use super::fixture::{DEPLOYMENT_ROLLING, Fixture};
+use crate::model::traffic::Weight;
 use crate::model::{Attention, Health, Kind, Release, Role, Strategy};
 use serde_json::json;
 
@@ -13,9 +14,12 @@ fn rolling_update_in_progress() {
     let r = frontend(&Fixture::load(&[DEPLOYMENT_ROLLING]));
     assert_eq!(r.strategy, Strategy::RollingUpdate);
     assert_eq!(r.health, Health::Progressing);
-    assert_eq!(r.message, "2 of 4 updated replicas are available");
+    assert_eq!(
+        r.message,
+        "Waiting for deployment \"frontend\" rollout to finish: 2 out of 4 new replicas have been updated..."
+    );
     // Traffic follows available pods: 1 of 4 is new.
-    assert_eq!(r.weights.applied, Some(25));
+    assert_eq!(r.weights.applied.known(), Some(25));
     assert_eq!(r.pause, None);
     assert_eq!(
         r.attention,
@@ -86,7 +90,7 @@ fn finished_update_is_healthy_and_stable() {
     );
     let r = frontend(&fixture);
     assert_eq!(r.health, Health::Healthy);
-    assert_eq!(r.weights.applied, None);
+    assert_eq!(r.weights.applied, Weight::Absent);
     assert_eq!(r.current_hash, r.stable_hash);
     assert_eq!(
         r.revisions[0].roles,

@@ -32,7 +32,10 @@ fn progressing_analysis_with_failed_checks() {
     assert_eq!(r.pause, None);
 
     let f = r.flagger.as_ref().expect("Flagger status");
-    assert_eq!((f.weight, f.max_weight, f.step_weight), (20, 50, Some(10)));
+    assert_eq!(
+        (f.weight, f.max_weight, f.step_weight),
+        (Some(20), Some(50), Some(10))
+    );
     assert_eq!((f.failed_checks, f.threshold), (2, 5));
     assert_eq!(
         (f.target.as_str(), f.primary.as_str()),
@@ -40,7 +43,7 @@ fn progressing_analysis_with_failed_checks() {
     );
     assert_eq!(f.interval, "1m");
 
-    assert_eq!(r.weights.applied, Some(20));
+    assert_eq!(r.weights.applied.known(), Some(20));
     assert_eq!(
         r.weights.router,
         Some(RouterWeight {
@@ -76,7 +79,7 @@ fn primary_and_canary_revisions_come_from_the_two_deployments() {
     assert_eq!(r.current_revision, Some(2));
     assert_eq!(r.canary_image(), Some("registry.example/shop/search:2.5.0"));
     assert_eq!(r.stable_image(), Some("registry.example/shop/search:2.4.0"));
-    assert_eq!(r.replicas.desired, 3);
+    assert_eq!(r.replicas.desired, Some(3));
 }
 
 #[test]

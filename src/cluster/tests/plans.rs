@@ -55,6 +55,28 @@ fn argo_promote_with_pause_conditions_clears_them() {
 }
 
 #[test]
+fn argo_promote_never_guesses_the_next_step_from_an_unreadable_index() {
+    for index in [json!(9), json!(-1), json!("2")] {
+        let paused = checkout_with(json!({"status": {"currentStepIndex": index}}));
+        assert_eq!(paused.warnings.len(), 1, "{:?}", paused.warnings);
+        // Ending the controller's pause writes no step index.
+        assert_eq!(
+            requests(&paused, Action::Promote),
+            vec![status(json!({"status": {"pauseConditions": null}}))]
+        );
+        let stepping = checkout_with(json!({"status": {
+            "currentStepIndex": index,
+            "pauseConditions": null,
+            "controllerPause": false,
+        }}));
+        assert!(
+            refusal(&stepping, Action::Promote).contains("the current step is unknown"),
+            "{index}"
+        );
+    }
+}
+
+#[test]
 fn argo_promote_of_an_inconclusive_step_analysis_moves_to_the_next_step() {
     let r = checkout_with(json!({"status": {
         "currentStepIndex": 3,

@@ -93,8 +93,14 @@ fn header(m: &ReleaseMetrics, state: &State, theme: &Theme) -> Vec<Line<'static>
             theme,
         ));
     }
+    // A refresh whose queries failed measured nothing new for them.
+    let label = if m.errors.is_empty() {
+        "measured:"
+    } else {
+        "tried:"
+    };
     out.push(field(
-        "measured:",
+        label,
         format!(
             "{} ago · window {}",
             age(Some(m.measured_at), state.now),
