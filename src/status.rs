@@ -6,10 +6,13 @@ use crate::app::run::MetricsPlan;
 use crate::app::update::unavailable;
 use crate::app::update::{Msg, rebuild_releases, update};
 use crate::app::{State, keymap::Keymap};
-use crate::cluster::connect::{ConnectOptions, Connection, connect, request_failed};
+use crate::cluster::connect::{
+    ConnectOptions, Connection, Server, connect, request_failed, resolve,
+};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::{Objects, rbac};
 use crate::metrics::source::measure;
+use crate::migrations::task::READ_TIMEOUT;
 use crate::model::action::ALL;
 use crate::model::metrics::{
     ComparedVersions, ControllerOpinion, GateResult, MetricClass, ReleaseMetrics, Unit, Verdict,
@@ -25,6 +28,7 @@ use kube::Api;
 use kube::api::{DynamicObject, ListParams};
 use serde::Serialize;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
@@ -351,16 +355,19 @@ impl MigrationStatus {
     }
 }
 
-/// Measure every release that has a canary, a few at a time.
+/// Measure every release that has a canary, a few at a time, within
+/// `limit` (what is left of the deadline).
 async fn measure_all(
     plan: &MetricsPlan,
     context: &str,
     all: &[Release],
     at: DateTime<Utc>,
+    limit: Limit,
 ) -> (Result<String, String>, Vec<Option<ReleaseMetrics>>) {
+    let nothing = || all.iter().map(|_| None).collect();
     let (backend, profile, settings) = match plan.resolve(context) {
         Ok(resolved) => resolved,
-        Err(why) => return (Err(why), all.iter().map(|_| None).collect()),
+        Err(why) => return (Err(why), nothing()),
     };
     let description = backend.describe();
     let (backend, settings) = (&backend, &settings);
@@ -380,32 +387,44 @@ async fn measure_all(
         })
         .buffered(4)
         .map(Some)
-        .collect()
-        .await;
-    (Ok(description), measured)
+        .collect();
+    match limit.within(measured).await {
+        Some(measured) => (Ok(description), measured),
+        None => (
+            Err(format!(
+                "{description} did not answer within the deadline (--timeout {})",
+                limit.total_text()
+            )),
+            nothing(),
+        ),
+    }
 }
 
-/// Connection attempts of `status` when the cluster cannot be reached,
-/// and the wait before the second (doubled each time): a server that is
-/// restarting gets a moment, a script never waits long.
-const CONNECT_TRIES: u32 = 3;
-const FIRST_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
+/// Attempts of a read that fails for a passing reason (connection refused,
+/// 503), and the wait before the second (doubled each time): a server
+/// that is restarting gets about two seconds, a script never waits long.
+const READ_TRIES: u32 = 4;
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(300);
 
-/// Connect, trying again a few times when the cluster cannot be reached;
-/// the error says what was tried.
-async fn connect_patiently(options: &ConnectOptions) -> Result<Connection> {
-    let started = std::time::Instant::now();
+/// Run `attempt`, trying again a few times when it fails for a passing
+/// reason; the error says what was tried.
+async fn patiently<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let started = Instant::now();
     let mut delay = FIRST_RETRY_DELAY;
     let mut tries = 1;
     loop {
-        let error = match connect(options).await {
-            Ok(connection) => return Ok(connection),
+        let error = match attempt().await {
+            Ok(done) => return Ok(done),
             Err(error) => error,
         };
         let Some(user) = error.downcast_ref::<UserError>().filter(|u| u.transient) else {
             return Err(error);
         };
-        if tries == CONNECT_TRIES {
+        if tries == READ_TRIES {
             let mut user = user.clone();
             user.cause = format!(
                 "{} (tried {tries} times in {:.1} s)",
@@ -420,46 +439,75 @@ async fn connect_patiently(options: &ConnectOptions) -> Result<Connection> {
     }
 }
 
+/// The time `status` has in all (`--timeout`; `None`: no limit), counted
+/// from its start.
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    total: Option<Duration>,
+    started: Instant,
+}
+
+impl Limit {
+    fn left(&self) -> Option<Duration> {
+        self.total.map(|t| t.saturating_sub(self.started.elapsed()))
+    }
+
+    /// `work`, or `None` when the deadline passes first.
+    async fn within<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        match self.left() {
+            Some(left) => tokio::time::timeout(left, work).await.ok(),
+            None => Some(work.await),
+        }
+    }
+
+    fn total_text(&self) -> String {
+        let ms = self.total.unwrap_or_default().as_millis() as i64;
+        crate::time::format_go(ms)
+    }
+}
+
 /// Read every watched kind once and build the report. `read_only` reports
-/// every action as unavailable, as the control room would.
+/// every action as unavailable, as the control room would. Everything
+/// must be read within `deadline`: a cluster that does not answer in time
+/// is an error naming it, metrics or databases that do not are reported.
 pub async fn report(
     options: &ConnectOptions,
+    deadline: Option<Duration>,
     name: Option<&str>,
     read_only: bool,
     metrics: &MetricsPlan,
     databases: &Databases,
 ) -> Result<StatusReport> {
-    let connection = connect_patiently(options).await?;
-    let mut objects = Objects::default();
-    for (kind, resource) in &connection.kinds {
-        if *kind == WatchedKind::Event {
-            continue;
-        }
-        let api: Api<DynamicObject> = match &connection.namespace {
-            Some(ns) => Api::namespaced_with(connection.client.clone(), ns, resource),
-            None => Api::all_with(connection.client.clone(), resource),
-        };
-        let list = api.list(&ListParams::default()).await.map_err(|e| {
-            let doing = format!("listing {}", resource.plural);
-            let c = &connection;
-            request_failed(&c.cluster_url, &c.context, &c.kubectl_flags, &doing, &e)
-        })?;
-        objects.set(
-            resource.plural.as_str(),
-            *kind,
-            list.items.into_iter().map(Arc::new).collect(),
-        );
-    }
+    let limit = Limit {
+        total: deadline,
+        started: Instant::now(),
+    };
+    let target = resolve(options).await?;
+    let cluster_url = target.config.cluster_url.to_string();
+    let server = Server {
+        url: &cluster_url,
+        context: &target.context,
+        kubectl_flags: &target.kubectl_flags,
+        request_timeout: options.request_timeout,
+    };
+    let silent = |doing: &str| server.silent(limit.total.unwrap_or_default(), "--timeout", doing);
+    let (connection, objects) = limit
+        .within(read_cluster(options, &server))
+        .await
+        .ok_or_else(|| silent("connecting and listing the releases"))??;
     let now = Utc::now();
     let mut state = State::new(now, read_only, Keymap::default());
     state.scope.user = connection.user.clone();
     state.objects = objects;
     state.database_links = databases.links.clone();
+    let database_limit = limit
+        .left()
+        .map_or(READ_TIMEOUT, |left| left.min(READ_TIMEOUT));
     let readings = futures::future::join_all(
         databases
             .configs
             .iter()
-            .map(|db| crate::migrations::read(db, crate::migrations::task::READ_TIMEOUT)),
+            .map(|db| crate::migrations::read(db, database_limit)),
     )
     .await;
     for (db, result) in databases.configs.iter().zip(readings) {
@@ -496,14 +544,17 @@ pub async fn report(
         // role may name the objects it allows.
         let keys: Vec<rbac::AccessKey> = all.iter().flat_map(|r| access_keys(&r.key)).collect();
         let client = &connection.client;
-        let answers: Vec<_> = futures::stream::iter(keys)
+        let reviews = futures::stream::iter(keys)
             .map(|key| async move {
                 let result = rbac::review(client, &key).await;
                 (key, result)
             })
             .buffer_unordered(8)
-            .collect()
-            .await;
+            .collect::<Vec<_>>();
+        let answers = limit
+            .within(reviews)
+            .await
+            .ok_or_else(|| silent("asking what you may do"))?;
         for (key, result) in answers {
             update(
                 &mut state,
@@ -515,7 +566,8 @@ pub async fn report(
             );
         }
     }
-    let (metrics_source, measured) = measure_all(metrics, &connection.context, &all, now).await;
+    let (metrics_source, measured) =
+        measure_all(metrics, &connection.context, &all, now, limit).await;
     let releases = all
         .iter()
         .zip(measured)
@@ -545,6 +597,38 @@ pub async fn report(
         metrics_source: metrics_source.ok(),
         releases,
     })
+}
+
+/// Connect and list every watched kind but events, each read tried again
+/// briefly when the cluster is restarting or overloaded.
+async fn read_cluster(
+    options: &ConnectOptions,
+    server: &Server<'_>,
+) -> Result<(Connection, Objects)> {
+    let connection = patiently(|| connect(options)).await?;
+    let mut objects = Objects::default();
+    for (kind, resource) in &connection.kinds {
+        if *kind == WatchedKind::Event {
+            continue;
+        }
+        let api: Api<DynamicObject> = match &connection.namespace {
+            Some(ns) => Api::namespaced_with(connection.client.clone(), ns, resource),
+            None => Api::all_with(connection.client.clone(), resource),
+        };
+        let doing = format!("listing {}", resource.plural);
+        let list = patiently(|| async {
+            api.list(&ListParams::default())
+                .await
+                .map_err(|e| request_failed(server, &doing, &e).into())
+        })
+        .await?;
+        objects.set(
+            resource.plural.as_str(),
+            *kind,
+            list.items.into_iter().map(Arc::new).collect(),
+        );
+    }
+    Ok((connection, objects))
 }
 
 /// The latest phase that began and its state, and whether a rollback is
