@@ -509,3 +509,51 @@ async fn served_kinds(client: &Client) -> kube::Result<BTreeMap<WatchedKind, Api
     }
     Ok(kinds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(code: u16) -> UserError {
+        let server = Server {
+            url: "https://10.0.0.1:6443/",
+            context: "prod",
+            kubectl_flags: "--context prod",
+            request_timeout: None,
+        };
+        let status = kube::core::Status {
+            code,
+            message: "the server says no".into(),
+            ..Default::default()
+        };
+        request_failed(
+            &server,
+            "listing rollouts",
+            &kube::Error::Api(Box::new(status)),
+        )
+    }
+
+    #[test]
+    fn an_overloaded_cluster_cannot_be_read_and_may_recover() {
+        for code in [429, 503, 504] {
+            let e = answered(code);
+            assert!(e.transient && e.cannot_read, "{code}: {e:?}");
+            assert!(
+                e.cause.starts_with(
+                    "the cluster at https://10.0.0.1:6443 (context prod) failed listing rollouts"
+                ),
+                "{e:?}"
+            );
+        }
+        let e = answered(500);
+        assert!(!e.transient && e.cannot_read, "{e:?}");
+    }
+
+    #[test]
+    fn refused_credentials_and_access_are_the_users_to_fix() {
+        for code in [401, 403, 404] {
+            let e = answered(code);
+            assert!(!e.transient && !e.cannot_read, "{code}: {e:?}");
+        }
+    }
+}
