@@ -61,6 +61,7 @@ impl ClusterArgs {
             context: self.context.clone(),
             namespace: self.namespace.clone(),
             all_namespaces: self.all_namespaces,
+            request_timeout: None,
         }
     }
 }
@@ -143,6 +144,20 @@ pub struct StatusArgs {
     pub name: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: OutputFormat,
+    /// Give up on a single request to the cluster after this long (1s, 2m,
+    /// 3h; a bare number is seconds), as kubectl's flag; 0: no limit.
+    #[arg(long, value_parser = timeout_flag, default_value = "0")]
+    pub request_timeout: std::time::Duration,
+    /// Give up on the whole report after this long: connecting, reading the
+    /// cluster, the metrics and the databases; 0: no limit.
+    #[arg(long, value_parser = timeout_flag, default_value = "15s")]
+    pub timeout: std::time::Duration,
+}
+
+fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
+    crate::time::parse_timeout(text).ok_or_else(|| {
+        "a timeout is a whole number of seconds, or a number with a unit (1s, 2m, 3h)".into()
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,7 +233,8 @@ fn not_a_terminal() -> Option<&'static str> {
 }
 
 /// The program: run the command and print what went wrong the way kubectl
-/// does. Exit code 1 for an error, 2 for the control room without a terminal.
+/// does. Exit code 1 for a mistake, 2 for the control room without a
+/// terminal, 3 when the cluster cannot be read.
 pub fn main(cli: Cli) -> ExitCode {
     crate::user_error::install_hooks();
     if cli.opens_control_room()
@@ -236,7 +252,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Err(report) => {
             let verbose = crate::user_error::verbose();
             eprint!("{}", crate::user_error::render(&report, verbose));
-            ExitCode::FAILURE
+            ExitCode::from(crate::user_error::exit_code(&report))
         }
     }
 }
@@ -437,8 +453,14 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         configs: plan.config.databases(&ui.databases).map_err(|e| eyre!(e))?,
         links: plan.config.links.clone(),
     };
+    let options = ConnectOptions {
+        request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
+        ..cluster.options()
+    };
+    let deadline = Some(args.timeout).filter(|t| !t.is_zero());
     let report = crate::status::report(
-        &cluster.options(),
+        &options,
+        deadline,
         args.name.as_deref(),
         ui.read_only,
         &plan,
@@ -551,6 +573,7 @@ async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSignal>> {
         context: Some("sim-admin".into()),
         namespace: Some("shop".into()),
         all_namespaces: false,
+        request_timeout: None,
     };
     let traffic: Arc<dyn LocalTraffic> = Arc::new(SimulatedTraffic(sim.traffic().clone()));
     let result = control_room(connect, ui, false, Some(traffic)).await;

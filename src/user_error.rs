@@ -13,7 +13,17 @@ pub struct UserError {
     pub fix: Option<String>,
     /// A passing condition (a server restarting): trying again may help.
     pub transient: bool,
+    /// The cluster could not be read (down, silent, overloaded), as opposed
+    /// to a mistake in the command or its config: exit code 3, not 1.
+    pub cannot_read: bool,
 }
+
+/// Exit code of a mistake the user can fix: a flag, the kubeconfig, a
+/// context, the credentials.
+pub const EXIT_MISTAKE: u8 = 1;
+/// Exit code when the cluster could not be read: refused, silent beyond a
+/// timeout, overloaded (429, 5xx). Scripts can tell "unknown" from "wrong".
+pub const EXIT_CANNOT_READ: u8 = 3;
 
 impl UserError {
     pub fn new(cause: impl Into<String>, fix: impl Into<String>) -> UserError {
@@ -21,7 +31,22 @@ impl UserError {
             cause: cause.into(),
             fix: Some(fix.into()),
             transient: false,
+            cannot_read: false,
         }
+    }
+}
+
+/// The exit code for `report`: [`EXIT_CANNOT_READ`] when the cluster could
+/// not be read, else [`EXIT_MISTAKE`].
+pub fn exit_code(report: &Report) -> u8 {
+    let cannot_read = report
+        .chain()
+        .filter_map(|e| e.downcast_ref::<UserError>())
+        .any(|u| u.cannot_read);
+    if cannot_read {
+        EXIT_CANNOT_READ
+    } else {
+        EXIT_MISTAKE
     }
 }
 

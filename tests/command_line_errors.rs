@@ -1,7 +1,8 @@
 //! The command line's own mistakes and the user's, as the built binary
 //! prints them: the control room without a terminal, and kubectl-like
-//! errors for a missing kubeconfig, an unknown context and a cluster that
-//! refuses connections.
+//! errors for a missing kubeconfig, an unknown context, a cluster that
+//! refuses connections and one that never answers. A mistake exits 1, a
+//! cluster that cannot be read 3.
 
 mod support;
 
@@ -111,11 +112,15 @@ fn the_demo_without_a_terminal_says_so_and_exits_2() {
     refuses_without_a_terminal(&["demo"]);
 }
 
-/// A user's mistake: exit code 1, a few plain lines, no source locations,
+/// Exit codes of `status`.
+const MISTAKE: i32 = 1;
+const CANNOT_READ: i32 = 3;
+
+/// An error exiting with `code`: a few plain lines, no source locations,
 /// colours or backtraces, no credential; `says` are in it.
-fn plain_error(out: &Output, says: &[&str]) -> String {
+fn plain_error(out: &Output, code: i32, says: &[&str]) -> String {
     let stderr = stderr_of(out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(code), "{stderr}");
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(stderr.lines().count() <= 3, "{stderr}");
     for noise in ["src/", "\x1b[", "Location:", "Backtrace", "panicked", TOKEN] {
@@ -132,12 +137,13 @@ fn path_arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-/// `cutover flags… status`, as a table and as JSON: the same plain error.
-fn status_fails_saying(scratch: &Scratch, flags: &[&str], says: &[&str]) {
+/// `cutover flags… status`, as a table and as JSON: the same plain error
+/// and exit `code`.
+fn status_fails_saying(scratch: &Scratch, flags: &[&str], code: i32, says: &[&str]) {
     for output in ["table", "json"] {
         let mut args = flags.to_vec();
         args.extend(["status", "-o", output]);
-        plain_error(&scratch.run(&args), says);
+        plain_error(&scratch.run(&args), code, says);
     }
 }
 
@@ -150,9 +156,11 @@ fn a_missing_kubeconfig_is_named_with_what_to_do() {
         "does not exist",
         "give an existing file",
     ];
-    status_fails_saying(&scratch, &["--kubeconfig", path_arg(&missing)], &says);
+    let flags = ["--kubeconfig", path_arg(&missing)];
+    status_fails_saying(&scratch, &flags, MISTAKE, &says);
     // Without any kubeconfig, nor a cluster around: the same kind of answer.
-    status_fails_saying(&scratch, &[], &["no kubeconfig", "--kubeconfig"]);
+    let says = ["no kubeconfig", "--kubeconfig"];
+    status_fails_saying(&scratch, &[], MISTAKE, &says);
 }
 
 #[test]
@@ -168,7 +176,7 @@ fn an_unknown_context_lists_the_ones_there_are() {
         missing.as_str(),
         "choose one of: a, b (kubectl config get-contexts)",
     ];
-    status_fails_saying(&scratch, &flags, &says);
+    status_fails_saying(&scratch, &flags, MISTAKE, &says);
 }
 
 #[test]
@@ -181,10 +189,78 @@ fn a_refused_connection_says_so_and_what_was_tried() {
         cannot.as_str(),
         "(context a)",
         "connection refused",
-        "tried 3 times",
+        "tried 4 times",
         "cluster-info",
     ];
-    status_fails_saying(&scratch, &["--kubeconfig", path_arg(&kubeconfig)], &says);
+    let flags = ["--kubeconfig", path_arg(&kubeconfig)];
+    status_fails_saying(&scratch, &flags, CANNOT_READ, &says);
+}
+
+/// A loopback server that accepts connections and never answers, until
+/// dropped: the accepted connections stay open with it.
+struct SilentServer {
+    port: u16,
+    stop: std::sync::mpsc::Sender<()>,
+}
+
+impl SilentServer {
+    fn start() -> SilentServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        listener.set_nonblocking(true).expect("non-blocking");
+        let (stop, stopped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            // Disconnected when the test drops its end: then stop.
+            while let Err(std::sync::mpsc::TryRecvError::Empty) = stopped.try_recv() {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            }
+        });
+        SilentServer { port, stop }
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(());
+    }
+}
+
+/// `status` against a server that never answers, with `limits`: exit code
+/// 3 and one error line naming the server and `within`, then what to do.
+fn silent_server_gives_up(limits: &[&str], within: &str) {
+    let scratch = Scratch::new();
+    let silent = SilentServer::start();
+    let server = format!("https://127.0.0.1:{}", silent.port);
+    let kubeconfig = scratch.kubeconfig(&server);
+    let mut args = vec!["--kubeconfig", path_arg(&kubeconfig), "status"];
+    args.extend(limits);
+    let out = scratch.run(&args);
+    let did_not_answer =
+        format!("the cluster at {server} (context a) did not answer within {within}");
+    let stderr = plain_error(
+        &out,
+        CANNOT_READ,
+        &[did_not_answer.as_str(), "cluster-info"],
+    );
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1
+    );
+}
+
+#[test]
+fn a_silent_server_fails_at_the_request_timeout_with_exit_code_3() {
+    silent_server_gives_up(&["--request-timeout", "1s"], "1s");
+}
+
+#[test]
+fn a_silent_server_fails_at_the_deadline_with_exit_code_3() {
+    silent_server_gives_up(&["--timeout", "2s"], "2s");
 }
 
 #[test]
@@ -197,7 +273,7 @@ fn rust_backtrace_asks_for_the_full_report_with_the_cause_kept() {
         .output()
         .expect("run cutover");
     let stderr = stderr_of(&out);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(CANNOT_READ), "{stderr}");
     assert!(stderr.contains("connection refused"), "{stderr}");
     assert!(stderr.contains("Location:"), "{stderr}");
     assert!(

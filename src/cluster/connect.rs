@@ -21,6 +21,9 @@ pub struct ConnectOptions {
     /// `None` takes the context's namespace.
     pub namespace: Option<String>,
     pub all_namespaces: bool,
+    /// Give up on each request after this long (`--request-timeout`);
+    /// `None` keeps kube's defaults (a connect timeout, no read timeout).
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 /// A live client and what it found out about the cluster.
@@ -271,10 +274,20 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
     // a failing API behind a request that never ends: the watches and the
     // connect loop back off on their own, and an action's error is shown.
     config.default_retry = false;
+    if let Some(limit) = opts.request_timeout {
+        config.connect_timeout = Some(limit);
+        config.read_timeout = Some(limit);
+        config.write_timeout = Some(limit);
+    }
     let client = Client::try_from(config).wrap_err("building the Kubernetes client")?;
     let failed = |doing: &str, e: kube::Error| {
-        let flags = &target.kubectl_flags;
-        request_failed(&cluster_url, &target.context, flags, doing, &e)
+        let server = Server {
+            url: &cluster_url,
+            context: &target.context,
+            kubectl_flags: &target.kubectl_flags,
+            request_timeout: opts.request_timeout,
+        };
+        request_failed(&server, doing, &e)
     };
     let user = whoami(&client)
         .await
@@ -342,20 +355,72 @@ fn explain(e: &kube::Error) -> (String, bool) {
     }
 }
 
+/// Whether a request failed because it took longer than the client allows.
+fn timed_out(e: &kube::Error) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = next {
+        if error
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        next = error.source();
+    }
+    false
+}
+
+/// The cluster a request went to, for messages.
+pub struct Server<'a> {
+    pub url: &'a str,
+    pub context: &'a str,
+    pub kubectl_flags: &'a str,
+    pub request_timeout: Option<std::time::Duration>,
+}
+
+impl Server<'_> {
+    /// The cluster did not answer within `limit`; `flag` is the flag that
+    /// sets it.
+    pub fn silent(&self, limit: std::time::Duration, flag: &str, doing: &str) -> UserError {
+        let within = crate::time::format_go(limit.as_millis() as i64);
+        UserError {
+            cause: format!(
+                "the cluster at {} (context {}) did not answer within {within} ({doing})",
+                self.url.trim_end_matches('/'),
+                self.context
+            ),
+            fix: Some(format!(
+                "is the API server up and reachable? check with: kubectl {} cluster-info; or wait longer with {flag}",
+                self.kubectl_flags
+            )),
+            transient: false,
+            cannot_read: true,
+        }
+    }
+}
+
+/// HTTP codes of an API server that is overloaded or restarting.
+fn overloaded(code: u16) -> bool {
+    matches!(code, 429 | 502 | 503 | 504)
+}
+
 /// A request to the cluster that failed, as the user can act on it.
-pub fn request_failed(
-    cluster_url: &str,
-    context: &str,
-    kubectl_flags: &str,
-    doing: &str,
-    e: &kube::Error,
-) -> UserError {
+pub fn request_failed(server: &Server, doing: &str, e: &kube::Error) -> UserError {
+    if let Some(limit) = server.request_timeout.filter(|_| timed_out(e)) {
+        return server.silent(limit, "--request-timeout", doing);
+    }
     let (words, transient) = explain(e);
-    let cluster_url = cluster_url.trim_end_matches('/');
+    let (cluster_url, context) = (server.url.trim_end_matches('/'), server.context);
+    let kubectl_flags = server.kubectl_flags;
     let status = match e {
         kube::Error::Api(s) => Some(s.code),
         _ => None,
     };
+    let cannot_read = match status {
+        Some(code) => code >= 500 || code == 429,
+        None => !matches!(e, kube::Error::Auth(_)),
+    };
+    let transient = transient || status.is_some_and(overloaded);
     let (cause, fix) = match status {
         Some(401) => (
             format!(
@@ -369,6 +434,14 @@ pub fn request_failed(
             format!("{doing}: {words}"),
             Some(format!(
                 "ask for access, or choose a namespace you may read with -n NAMESPACE (kubectl {kubectl_flags} auth can-i --list)"
+            )),
+        ),
+        Some(code) if cannot_read => (
+            format!(
+                "the cluster at {cluster_url} (context {context}) failed {doing} (HTTP {code}): {words}"
+            ),
+            Some(format!(
+                "the API server is overloaded or restarting: try again later; check with: kubectl {kubectl_flags} get --raw /readyz"
             )),
         ),
         Some(_) => (format!("{doing}: {words}"), None),
@@ -389,11 +462,13 @@ pub fn request_failed(
         cause,
         fix,
         transient,
+        cannot_read,
     }
 }
 
 /// The user name from SelfSubjectReview (Kubernetes 1.28+); `None` when
-/// the cluster does not answer it. Only a failure to reach it is an error.
+/// the cluster does not serve or allow it. A failure to reach it, or an
+/// overloaded server (429, 5xx), is an error.
 async fn whoami(client: &Client) -> kube::Result<Option<String>> {
     let api: Api<SelfSubjectReview> = Api::all(client.clone());
     match api
@@ -401,7 +476,7 @@ async fn whoami(client: &Client) -> kube::Result<Option<String>> {
         .await
     {
         Ok(review) => Ok(review.status.and_then(|s| s.user_info?.username)),
-        Err(kube::Error::Api(status)) => {
+        Err(kube::Error::Api(status)) if status.code < 500 && status.code != 429 => {
             tracing::warn!("SelfSubjectReview refused: {}", status.message);
             Ok(None)
         }
@@ -433,4 +508,52 @@ async fn served_kinds(client: &Client) -> kube::Result<BTreeMap<WatchedKind, Api
         }
     }
     Ok(kinds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(code: u16) -> UserError {
+        let server = Server {
+            url: "https://10.0.0.1:6443/",
+            context: "prod",
+            kubectl_flags: "--context prod",
+            request_timeout: None,
+        };
+        let status = kube::core::Status {
+            code,
+            message: "the server says no".into(),
+            ..Default::default()
+        };
+        request_failed(
+            &server,
+            "listing rollouts",
+            &kube::Error::Api(Box::new(status)),
+        )
+    }
+
+    #[test]
+    fn an_overloaded_cluster_cannot_be_read_and_may_recover() {
+        for code in [429, 503, 504] {
+            let e = answered(code);
+            assert!(e.transient && e.cannot_read, "{code}: {e:?}");
+            assert!(
+                e.cause.starts_with(
+                    "the cluster at https://10.0.0.1:6443 (context prod) failed listing rollouts"
+                ),
+                "{e:?}"
+            );
+        }
+        let e = answered(500);
+        assert!(!e.transient && e.cannot_read, "{e:?}");
+    }
+
+    #[test]
+    fn refused_credentials_and_access_are_the_users_to_fix() {
+        for code in [401, 403, 404] {
+            let e = answered(code);
+            assert!(!e.transient && !e.cannot_read, "{code}: {e:?}");
+        }
+    }
 }

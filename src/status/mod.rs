@@ -1,15 +1,12 @@
 //! `cutover status`: the same model as the control room, printed once, for
 //! scripts and checks.
 
-use crate::app::access::access_keys;
-use crate::app::run::MetricsPlan;
+mod read;
+
+pub use read::report;
+
+use crate::app::State;
 use crate::app::update::unavailable;
-use crate::app::update::{Msg, rebuild_releases, update};
-use crate::app::{State, keymap::Keymap};
-use crate::cluster::connect::{ConnectOptions, Connection, connect, request_failed};
-use crate::cluster::kinds::WatchedKind;
-use crate::cluster::{Objects, rbac};
-use crate::metrics::source::measure;
 use crate::model::action::ALL;
 use crate::model::metrics::{
     ComparedVersions, ControllerOpinion, GateResult, MetricClass, ReleaseMetrics, Unit, Verdict,
@@ -17,14 +14,8 @@ use crate::model::metrics::{
 };
 use crate::model::migration::RollbackSafety;
 use crate::model::{Action, Release};
-use crate::user_error::UserError;
 use chrono::{DateTime, Utc};
-use color_eyre::eyre::Result;
-use futures::StreamExt;
-use kube::Api;
-use kube::api::{DynamicObject, ListParams};
 use serde::Serialize;
-use std::sync::Arc;
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
@@ -349,202 +340,6 @@ impl MigrationStatus {
                 .collect(),
         })
     }
-}
-
-/// Measure every release that has a canary, a few at a time.
-async fn measure_all(
-    plan: &MetricsPlan,
-    context: &str,
-    all: &[Release],
-    at: DateTime<Utc>,
-) -> (Result<String, String>, Vec<Option<ReleaseMetrics>>) {
-    let (backend, profile, settings) = match plan.resolve(context) {
-        Ok(resolved) => resolved,
-        Err(why) => return (Err(why), all.iter().map(|_| None).collect()),
-    };
-    let description = backend.describe();
-    let (backend, settings) = (&backend, &settings);
-    let description_ref = &description;
-    let measured = futures::stream::iter(all)
-        .map(|r| async move {
-            match crate::metrics::profiles::target(r, profile) {
-                Ok(t) => measure(backend, settings, &t, at, None).await,
-                Err(why) => ReleaseMetrics::not_compared(
-                    description_ref,
-                    settings.window.as_secs(),
-                    settings.step.as_secs(),
-                    at,
-                    why,
-                ),
-            }
-        })
-        .buffered(4)
-        .map(Some)
-        .collect()
-        .await;
-    (Ok(description), measured)
-}
-
-/// Connection attempts of `status` when the cluster cannot be reached,
-/// and the wait before the second (doubled each time): a server that is
-/// restarting gets a moment, a script never waits long.
-const CONNECT_TRIES: u32 = 3;
-const FIRST_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
-
-/// Connect, trying again a few times when the cluster cannot be reached;
-/// the error says what was tried.
-async fn connect_patiently(options: &ConnectOptions) -> Result<Connection> {
-    let started = std::time::Instant::now();
-    let mut delay = FIRST_RETRY_DELAY;
-    let mut tries = 1;
-    loop {
-        let error = match connect(options).await {
-            Ok(connection) => return Ok(connection),
-            Err(error) => error,
-        };
-        let Some(user) = error.downcast_ref::<UserError>().filter(|u| u.transient) else {
-            return Err(error);
-        };
-        if tries == CONNECT_TRIES {
-            let mut user = user.clone();
-            user.cause = format!(
-                "{} (tried {tries} times in {:.1} s)",
-                user.cause,
-                started.elapsed().as_secs_f64()
-            );
-            return Err(user.into());
-        }
-        tokio::time::sleep(delay).await;
-        delay *= 2;
-        tries += 1;
-    }
-}
-
-/// Read every watched kind once and build the report. `read_only` reports
-/// every action as unavailable, as the control room would.
-pub async fn report(
-    options: &ConnectOptions,
-    name: Option<&str>,
-    read_only: bool,
-    metrics: &MetricsPlan,
-    databases: &Databases,
-) -> Result<StatusReport> {
-    let connection = connect_patiently(options).await?;
-    let mut objects = Objects::default();
-    for (kind, resource) in &connection.kinds {
-        if *kind == WatchedKind::Event {
-            continue;
-        }
-        let api: Api<DynamicObject> = match &connection.namespace {
-            Some(ns) => Api::namespaced_with(connection.client.clone(), ns, resource),
-            None => Api::all_with(connection.client.clone(), resource),
-        };
-        let list = api.list(&ListParams::default()).await.map_err(|e| {
-            let doing = format!("listing {}", resource.plural);
-            let c = &connection;
-            request_failed(&c.cluster_url, &c.context, &c.kubectl_flags, &doing, &e)
-        })?;
-        objects.set(
-            resource.plural.as_str(),
-            *kind,
-            list.items.into_iter().map(Arc::new).collect(),
-        );
-    }
-    let now = Utc::now();
-    let mut state = State::new(now, read_only, Keymap::default());
-    state.scope.user = connection.user.clone();
-    state.objects = objects;
-    state.database_links = databases.links.clone();
-    let readings = futures::future::join_all(
-        databases
-            .configs
-            .iter()
-            .map(|db| crate::migrations::read(db, crate::migrations::task::READ_TIMEOUT)),
-    )
-    .await;
-    for (db, result) in databases.configs.iter().zip(readings) {
-        update(
-            &mut state,
-            Msg::Database {
-                name: db.name.clone(),
-                result,
-                at: now,
-            },
-        );
-    }
-    rebuild_releases(&mut state);
-    let mut all = state.releases.clone();
-    if let Some(n) = name {
-        all.retain(|r| r.key.name == n);
-        if all.is_empty() {
-            let scope = match &connection.namespace {
-                Some(ns) => format!("namespace {ns}"),
-                None => "any namespace".into(),
-            };
-            return Err(UserError::new(
-                format!(
-                    "no release named {n} in {scope} (context {})",
-                    connection.context
-                ),
-                "see the releases with: cutover status (-n NAMESPACE, or -A for all)",
-            )
-            .into());
-        }
-    }
-    if !read_only {
-        // One review per object and verb, as the API server decides: a
-        // role may name the objects it allows.
-        let keys: Vec<rbac::AccessKey> = all.iter().flat_map(|r| access_keys(&r.key)).collect();
-        let client = &connection.client;
-        let answers: Vec<_> = futures::stream::iter(keys)
-            .map(|key| async move {
-                let result = rbac::review(client, &key).await;
-                (key, result)
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        for (key, result) in answers {
-            update(
-                &mut state,
-                Msg::Access {
-                    key,
-                    result,
-                    at: now,
-                },
-            );
-        }
-    }
-    let (metrics_source, measured) = measure_all(metrics, &connection.context, &all, now).await;
-    let releases = all
-        .iter()
-        .zip(measured)
-        .map(|(r, m)| release_status(r, &state, m))
-        .collect();
-    Ok(StatusReport {
-        context: connection.context,
-        namespace: connection.namespace,
-        user: connection.user,
-        read_at: now,
-        metrics_problem: metrics_source.as_ref().err().cloned(),
-        databases: state
-            .databases
-            .iter()
-            .map(|(name, db)| {
-                let reading = db.reading.as_ref();
-                DatabaseStatus {
-                    name: name.clone(),
-                    error: db.error.clone(),
-                    tools: reading.map(|r| r.tools.clone()).unwrap_or_default(),
-                    blocked: reading.map(|r| r.blocked.clone()).unwrap_or_default(),
-                    index_builds: reading.map(|r| r.index_builds.clone()).unwrap_or_default(),
-                    tls: reading.and_then(|r| r.tls.clone()),
-                }
-            })
-            .collect(),
-        metrics_source: metrics_source.ok(),
-        releases,
-    })
 }
 
 /// The latest phase that began and its state, and whether a rollback is
