@@ -830,8 +830,10 @@ fn deployment_and_flagger_actions_by_keystroke() {
             .is_string()
     });
 
-    // A Flagger canary: suspend and resume.
+    // A Flagger canary: suspend and resume. An Escape followed at once by
+    // `/` reads as Alt-/: wait for the list before typing.
     room.tmux.keys(&["Escape"]);
+    room.tmux.wait_for_text("Releases (", SCREEN);
     room.tmux.keys(&["/"]);
     room.tmux.keys(&["C-u"]);
     room.tmux.type_text("search");
