@@ -16,7 +16,7 @@ use crate::model::metrics::{
     controller_opinion, disagrees,
 };
 use crate::model::migration::RollbackSafety;
-use crate::model::{Action, Release};
+use crate::model::{Action, Release, step_fraction};
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use futures::StreamExt;
@@ -144,9 +144,11 @@ impl MetricsStatus {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepStatus {
-    /// Null when `status.currentStepIndex` cannot be read (see `warnings`).
+    /// `status.currentStepIndex`: the steps done, as STEP's N/M counts
+    /// them. Null when it cannot be read (see `warnings`).
     pub current: Option<usize>,
     pub total: usize,
+    /// The step being run: number `current + 1` of the detail's list.
     pub name: Option<String>,
 }
 
@@ -545,10 +547,10 @@ pub fn table(report: &StatusReport) -> String {
         } else {
             r.name.clone()
         };
-        let step = r.step.as_ref().map_or("-".into(), |s| {
-            let current = s.current.map_or("?".into(), |c| c.to_string());
-            format!("{current}/{}", s.total)
-        });
+        let step = r
+            .step
+            .as_ref()
+            .map_or("-".into(), |s| step_fraction(s.current, s.total));
         let image = |i: &Option<String>| {
             i.as_deref()
                 .map(crate::ui::short_image)
