@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -163,8 +164,7 @@ impl Credentials {
     }
 }
 
-/// One series of a result: a vector's sample, a matrix's samples, or a
-/// scalar (no labels).
+/// One series of a result: a vector's sample or a matrix's samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub labels: BTreeMap<String, String>,
@@ -191,6 +191,9 @@ pub enum QueryError {
     Http { status: u16, body: String },
     /// Prometheus's error envelope, as it wrote it.
     Api { error_type: String, error: String },
+    /// A scalar or a string where cutover reads series: the query's type
+    /// is wrong, which is not the same as no data.
+    ResultType { answered: &'static str },
     /// The answer is not a Prometheus API answer.
     Decode(String),
 }
@@ -213,6 +216,10 @@ impl fmt::Display for QueryError {
             QueryError::Api { error_type, error } => {
                 write!(f, "Prometheus error {error_type}: {error}")
             }
+            QueryError::ResultType { answered } => write!(
+                f,
+                "Prometheus answered a {answered} where a vector was expected: cutover compares series labelled by version, and a {answered} has none; check the query (a scalar(…), a number or a string at its top)"
+            ),
             QueryError::Decode(e) => write!(f, "cannot read Prometheus's answer: {e}"),
         }
     }
@@ -427,9 +434,9 @@ struct Envelope {
 enum Data {
     Vector(Vec<InstantSeries>),
     Matrix(Vec<RangeSeries>),
-    Scalar(SamplePair),
-    // A `string` result (a PromQL string literal) holds no numbers: serde
-    // reports it as an unknown variant, a Decode error.
+    // Neither is read: each is a wrong query (see `QueryError::ResultType`).
+    Scalar(IgnoredAny),
+    String(IgnoredAny),
 }
 
 /// `[<unix seconds>, "<value>"]`.
@@ -502,10 +509,8 @@ fn decode(status: u16, body: &[u8]) -> Result<QueryResult, QueryError> {
                 })
             })
             .collect::<Result<_, QueryError>>()?,
-        Data::Scalar(pair) => vec![Series {
-            labels: BTreeMap::new(),
-            samples: vec![sample(pair)?],
-        }],
+        Data::Scalar(_) => return Err(QueryError::ResultType { answered: "scalar" }),
+        Data::String(_) => return Err(QueryError::ResultType { answered: "string" }),
     };
     Ok(QueryResult { series, warnings })
 }
