@@ -9,7 +9,7 @@ use super::state::{MetricsSource, Scope, State};
 use super::terminal::{self, area, draw};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
-use crate::cluster::connect::{ConnectOptions, Connection, connect};
+use crate::cluster::connect::{ConnectOptions, Connection, connect, requested_scope};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::mutate::Mutator;
 use crate::cluster::rbac;
@@ -168,6 +168,13 @@ impl Runner {
         let audit = self.audit.clone();
         let read_only = self.read_only;
         let plan = self.metrics.clone();
+        let (context, namespace) = requested_scope(&options);
+        let _ = tx.send(Msg::Connecting {
+            epoch,
+            context,
+            namespace,
+            at: Utc::now(),
+        });
         self.connecting = Some(tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
             loop {
@@ -375,6 +382,9 @@ pub async fn run(options: Options) -> Result<()> {
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let (suspend_tx, mut suspend_rx) = unbounded_channel::<()>();
     let mut state = State::new(Utc::now(), options.read_only, options.keymap);
+    // Drawn before any message arrives: where it connects to, already.
+    let (context, namespace) = requested_scope(&options.connect);
+    state.scope.aim(context, namespace);
     state.simulated = options.simulated;
     state.job_control = terminal::job_control();
     state.warnings = options.warnings;

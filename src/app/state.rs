@@ -147,6 +147,21 @@ pub struct Scope {
     pub missing_kinds: Vec<String>,
 }
 
+impl Scope {
+    /// Connecting to `context`, in `namespace` (`None`: all): what is
+    /// known of another context (its user, its kinds) is forgotten.
+    pub fn aim(&mut self, context: String, namespace: Option<String>) {
+        if context != self.context {
+            *self = Scope {
+                context,
+                contexts: std::mem::take(&mut self.contexts),
+                ..Scope::default()
+            };
+        }
+        self.namespace = namespace;
+    }
+}
+
 /// The metrics source of the current context.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricsSource {

@@ -29,6 +29,14 @@ pub enum Msg {
     /// The moment the text on screen changes by itself (an age, a
     /// countdown) has come, or the job was continued after a stop.
     Tick(DateTime<Utc>),
+    /// A connection is being made, to this context and namespace
+    /// (`None`: all), as asked and as the kubeconfig completes it.
+    Connecting {
+        epoch: u64,
+        context: String,
+        namespace: Option<String>,
+        at: DateTime<Utc>,
+    },
     Connected {
         epoch: u64,
         scope: Scope,
@@ -83,6 +91,7 @@ impl Msg {
         match self {
             Msg::Tick(at)
             | Msg::Key { at, .. }
+            | Msg::Connecting { at, .. }
             | Msg::Connected { at, .. }
             | Msg::ConnectFailed { at, .. }
             | Msg::Source {
@@ -159,6 +168,15 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         // Ticks come only when the screen must be drawn at a new time; a
         // new size shows more or less.
         Msg::Tick(_) | Msg::Resize { .. } => Outcome::redraw(),
+        Msg::Connecting {
+            epoch,
+            context,
+            namespace,
+            ..
+        } if epoch == state.epoch => {
+            state.scope.aim(context, namespace);
+            Outcome::redraw()
+        }
         Msg::Connected { epoch, scope, .. } if epoch == state.epoch => {
             state.connection = Connection::Connected;
             state.scope = scope;
@@ -215,7 +233,8 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             state.metrics.insert(key, metrics);
             Outcome::redraw()
         }
-        Msg::Connected { .. }
+        Msg::Connecting { .. }
+        | Msg::Connected { .. }
         | Msg::ConnectFailed { .. }
         | Msg::Source { .. }
         | Msg::MetricsSource { .. }
@@ -864,6 +883,11 @@ fn command_key(state: &mut State, mut line: String, chord: Chord) -> Outcome {
 fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.epoch += 1;
     state.connection = Connection::Connecting { since: state.now };
+    // The namespace asked for is shown at once; a new context's default
+    // namespace comes with `Msg::Connecting`.
+    if let ScopeChange::Namespace(ns) = &change {
+        state.scope.namespace = ns.clone();
+    }
     state.objects.clear();
     state.releases.clear();
     state.sources.clear();
