@@ -1,6 +1,7 @@
 //! End-to-end, in a real terminal (tmux) against `cutover sim serve`: the
-//! ages on screen count on while the cluster is quiet, and Ctrl-Z gives the
-//! terminal back to the shell until `fg` takes it again, drawn whole.
+//! ages on screen count on while the cluster is quiet, Ctrl-Z gives the
+//! terminal back to the shell until `fg` takes it again, drawn whole, and
+//! the control room ends when its terminal is gone.
 
 mod support;
 
@@ -150,4 +151,58 @@ fn ctrl_z_gives_the_terminal_back_and_fg_draws_it_whole() {
     tmux.keys(&["q"]);
     let code = wait_for_file(&status, "exit status", &tmux, |t| !t.trim().is_empty());
     assert_eq!(code.trim(), "0", "{}", tmux.screen());
+}
+
+#[test]
+fn the_control_room_ends_when_its_terminal_is_gone() {
+    let test = "the_control_room_ends_when_its_terminal_is_gone";
+    let Some(tmux_program) = require_program("tmux", test) else {
+        return;
+    };
+    let sim = quiet_cluster();
+    let dir = sim.dir.path();
+    let status = dir.join("exit-status");
+    // The shell ignores the hang-up and outlives the terminal: no signal
+    // reaches the control room, only the closed terminal tells.
+    let command = format!(
+        "trap '' HUP; {}; echo $? > {}; exit",
+        sim.control_room_command(UI_ARGS),
+        status.display()
+    );
+    // Narrow, without the AGE column: nothing on screen changes with time,
+    // so no drawing fails on the closed terminal either.
+    let tmux = Tmux::start(&tmux_program, dir, 80, 24, &command);
+    tmux.wait_for("the list", SCREEN, |s| {
+        s.contains("● live") && s.contains("checkout")
+    });
+    let pid = tmux.command_pid().expect("the control room's pid");
+    tmux.kill_server_abruptly();
+
+    // The shell writes the status once the control room has exited.
+    let start = Instant::now();
+    let code = loop {
+        let code = std::fs::read_to_string(&status).unwrap_or_default();
+        if !code.trim().is_empty() {
+            break code;
+        }
+        if start.elapsed() > SCREEN {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("the control room is still running without a terminal");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "{pid} is gone"
+    );
+    assert_ne!(code.trim(), "0", "a lost terminal is a failure");
+    let log = std::fs::read_to_string(dir.join("ui.log")).expect("the control room's log");
+    // A frame drawn at that very moment may fail first.
+    assert!(
+        log.contains("quitting: the terminal hung up")
+            || log.contains("quitting: drawing on the terminal"),
+        "{log}"
+    );
 }

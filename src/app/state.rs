@@ -241,6 +241,8 @@ pub struct State {
     /// Every configured database by name, read or not yet.
     pub databases: BTreeMap<String, DatabaseState>,
     pub quit: bool,
+    /// Why the terminal is gone, when that is why it quits.
+    pub terminal_lost: Option<String>,
 }
 
 impl State {
@@ -280,6 +282,7 @@ impl State {
             database_links: Vec::new(),
             databases: BTreeMap::new(),
             quit: false,
+            terminal_lost: None,
         }
     }
 

@@ -742,3 +742,18 @@ fn the_header_names_the_scope_asked_for_while_connecting() {
         "an old connection's news is ignored"
     );
 }
+
+#[test]
+fn a_lost_terminal_quits_and_says_why() {
+    let mut state = room(false);
+    let out = update(
+        &mut state,
+        Msg::TerminalLost {
+            reason: "the terminal hung up".into(),
+            at: t(5),
+        },
+    );
+    assert!(out.effects.is_empty());
+    assert!(state.quit);
+    assert_eq!(state.terminal_lost.as_deref(), Some("the terminal hung up"));
+}

@@ -83,6 +83,12 @@ pub enum Msg {
     Resize {
         at: DateTime<Utc>,
     },
+    /// The terminal is gone (hung up, or its keys can no longer be read):
+    /// nothing can be shown or typed any more.
+    TerminalLost {
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl Msg {
@@ -103,7 +109,8 @@ impl Msg {
             | Msg::MetricsSource { at, .. }
             | Msg::Database { at, .. }
             | Msg::Metrics { at, .. }
-            | Msg::Resize { at } => *at,
+            | Msg::Resize { at }
+            | Msg::TerminalLost { at, .. } => *at,
         }
     }
 }
@@ -168,6 +175,11 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         // Ticks come only when the screen must be drawn at a new time; a
         // new size shows more or less.
         Msg::Tick(_) | Msg::Resize { .. } => Outcome::redraw(),
+        Msg::TerminalLost { reason, .. } => {
+            state.terminal_lost = Some(reason);
+            state.quit = true;
+            Outcome::default()
+        }
         Msg::Connecting {
             epoch,
             context,
