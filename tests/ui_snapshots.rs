@@ -4,9 +4,9 @@
 //! panel with a failing canary and with an unreachable source, the list
 //! with verdicts, the migration panel (backfilling; contracted with an
 //! unsafe rollback and blocked sessions; its database failing), the list
-//! with a contracted migration, and an abort blocked by the schema and its
-//! override, each at 80×24 and 160×48, each with the default and the mono
-//! theme.
+//! with a contracted migration, an abort blocked by the schema and its
+//! override, and a refusal whose reason wraps on the status line, each at
+//! 80×24 and 160×48, each with the default and the mono theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
 //! the pure `update` as the watches would feed it, metrics judged by the
@@ -221,6 +221,35 @@ fn confirm_abort_state() -> State {
     };
     assert!(c.needs_name());
     assert_eq!(c.typed, "check");
+    state
+}
+
+/// What a policy webhook answers the access review of a change to shop.
+const FREEZE: &str = "denied by policy deploy-freeze: changes to namespace shop are frozen \
+     until 2025-03-17T08:00:00Z (change request CHG-20417); ask #release-managers to lift the \
+     freeze";
+
+/// Pausing checkout, refused: the policy's whole reason on the status line.
+fn refused_state() -> State {
+    let mut state = shop();
+    select(&mut state, "checkout");
+    for access in access_keys(Kind::Rollout, "shop") {
+        update(
+            &mut state,
+            Msg::Access {
+                key: access,
+                result: Ok((false, FREEZE.into())),
+                at: now(),
+            },
+        );
+    }
+    press(&mut state, "p");
+    let result = state.last_result.as_ref().expect("a refusal");
+    assert!(
+        !result.ok && result.text.ends_with(FREEZE),
+        "{}",
+        result.text
+    );
     state
 }
 
@@ -817,6 +846,12 @@ fn views() -> Vec<Case> {
             list_schema_state(),
         ),
         case(
+            "refused",
+            "the list after pausing checkout was refused by a policy: the whole reason, \
+             wrapped over the rows it needs at the bottom",
+            refused_state(),
+        ),
+        case(
             "confirm_abort_blocked",
             "the confirmation of aborting payments after its contract: blocked by the \
              schema, asking for the name",
@@ -1000,6 +1035,44 @@ fn migration_db_failing() {
 #[test]
 fn list_schema() {
     check_view("list_schema");
+}
+
+#[test]
+fn refused() {
+    check_view("refused");
+}
+
+/// The bottom rows of a drawing, joined as one text.
+fn bottom_text(state: &State, size: (u16, u16), rows: u16) -> String {
+    let backend = draw(state, "mono", size);
+    let buffer = backend.buffer();
+    (size.1 - rows..size.1)
+        .map(|y| {
+            (0..size.0)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .map(|row| row.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_long_refusal_is_shown_whole_or_its_cut_is_marked() {
+    let state = refused_state();
+    let words = |text: &str| {
+        text.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let shown = bottom_text(&state, (80, 24), 4);
+    assert!(
+        words(&shown).ends_with(&words(FREEZE)),
+        "the whole reason at 80×24:\n{shown}"
+    );
+    // A third of a 9-row screen is 3 rows: too few at 40 columns.
+    let cut = bottom_text(&state, (40, 9), 3);
+    assert!(cut.ends_with('…'), "the cut is marked:\n{cut}");
 }
 
 #[test]
