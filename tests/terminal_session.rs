@@ -71,8 +71,14 @@ fn ages_on_screen_count_on_while_the_cluster_is_quiet() {
     );
 }
 
-/// Wait until `path` holds text that satisfies `cond`.
-fn wait_for_file(path: &Path, what: &str, tmux: &Tmux, cond: impl Fn(&str) -> bool) -> String {
+/// Wait until `path` holds text that satisfies `cond`; `why_not` says what
+/// the test sees when it never does.
+fn wait_for_file(
+    path: &Path,
+    what: &str,
+    why_not: impl Fn() -> String,
+    cond: impl Fn(&str) -> bool,
+) -> String {
     let start = Instant::now();
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -81,11 +87,29 @@ fn wait_for_file(path: &Path, what: &str, tmux: &Tmux, cond: impl Fn(&str) -> bo
         }
         assert!(
             start.elapsed() < SCREEN,
-            "no {what} in {}; the screen:\n{}",
+            "no {what} in {}; {}",
             path.display(),
-            tmux.screen()
+            why_not()
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The screen, for a failure's message.
+fn screen_of(tmux: &Tmux) -> impl Fn() -> String {
+    || format!("the screen:\n{}", tmux.screen())
+}
+
+/// Kills the process, if a failing test leaves it running.
+struct KillOnFailure(u32);
+
+impl Drop for KillOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .status();
+        }
     }
 }
 
@@ -128,7 +152,9 @@ fn ctrl_z_gives_the_terminal_back_and_fg_draws_it_whole() {
     // In raw mode the shell would never see the end of this line.
     let stty = dir.join("stty.txt");
     run(&tmux, &format!("stty -a > {}", stty.display()));
-    let modes = wait_for_file(&stty, "terminal modes", &tmux, |t| t.contains("icanon"));
+    let modes = wait_for_file(&stty, "terminal modes", screen_of(&tmux), |t| {
+        t.contains("icanon")
+    });
     let words: Vec<&str> = modes
         .split(|c: char| c.is_whitespace() || c == ';')
         .collect();
@@ -149,7 +175,9 @@ fn ctrl_z_gives_the_terminal_back_and_fg_draws_it_whole() {
     tmux.wait_for_text("any key closes", SCREEN);
     // Any key closes help; q also quits.
     tmux.keys(&["q"]);
-    let code = wait_for_file(&status, "exit status", &tmux, |t| !t.trim().is_empty());
+    let code = wait_for_file(&status, "exit status", screen_of(&tmux), |t| {
+        !t.trim().is_empty()
+    });
     assert_eq!(code.trim(), "0", "{}", tmux.screen());
 }
 
@@ -176,23 +204,16 @@ fn the_control_room_ends_when_its_terminal_is_gone() {
         s.contains("● live") && s.contains("checkout")
     });
     let pid = tmux.command_pid().expect("the control room's pid");
+    let _running = KillOnFailure(pid);
     tmux.kill_server_abruptly();
 
     // The shell writes the status once the control room has exited.
-    let start = Instant::now();
-    let code = loop {
-        let code = std::fs::read_to_string(&status).unwrap_or_default();
-        if !code.trim().is_empty() {
-            break code;
-        }
-        if start.elapsed() > SCREEN {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-            panic!("the control room is still running without a terminal");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let code = wait_for_file(
+        &status,
+        "exit status",
+        || "the control room is still running without a terminal".into(),
+        |t| !t.trim().is_empty(),
+    );
     assert!(
         !Path::new(&format!("/proc/{pid}")).exists(),
         "{pid} is gone"
