@@ -1,17 +1,21 @@
 //! The command line: subcommands and kubectl-style flags.
 
-use crate::app::keymap::Keymap;
 use crate::app::run::{MetricsPlan, Options};
+use crate::app::state::ConfigProblems;
 use crate::cluster::connect::ConnectOptions;
+use crate::config::GlyphsSetting;
 use crate::metrics::source::{LocalTraffic, TrafficWindow};
+use crate::signals::{QuitSignal, QuitSignals};
 use crate::sim::scenario::{self, Scenario};
 use crate::sim::traffic::Traffic;
 use crate::sim::{SimCluster, SimConfig, Workload};
+use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::Theme;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
@@ -57,6 +61,7 @@ impl ClusterArgs {
             context: self.context.clone(),
             namespace: self.namespace.clone(),
             all_namespaces: self.all_namespaces,
+            request_timeout: None,
         }
     }
 }
@@ -72,6 +77,13 @@ pub struct UiArgs {
     /// A built-in theme (default, mono) or a theme file. NO_COLOR picks mono.
     #[arg(long, global = true)]
     pub theme: Option<String>,
+    /// Draw with plain ASCII (the default when the locale is not UTF-8 or
+    /// TERM=dumb).
+    #[arg(long, global = true, conflicts_with = "unicode")]
+    pub ascii: bool,
+    /// Draw with Unicode whatever the locale says.
+    #[arg(long, global = true)]
+    pub unicode: bool,
     /// The config file (default: $XDG_CONFIG_HOME/cutover/config.toml).
     #[arg(long, global = true, env = "CUTOVER_CONFIG")]
     pub config: Option<PathBuf>,
@@ -98,6 +110,16 @@ pub enum Command {
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// The config file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// List every mistake in the config file with its line and column, the
+    /// cause and the fix; exit 1 if there is any.
+    Check,
 }
 
 #[derive(Debug, Args)]
@@ -122,11 +144,25 @@ pub struct StatusArgs {
     pub name: Option<String>,
     #[arg(short = 'o', long, value_enum, default_value = "table")]
     pub output: OutputFormat,
+    /// Give up on a single request to the cluster after this long (1s, 2m,
+    /// 3h; a bare number is seconds), as kubectl's flag; 0: no limit.
+    #[arg(long, value_parser = timeout_flag, default_value = "0")]
+    pub request_timeout: std::time::Duration,
+    /// Give up on the whole report after this long: connecting, reading the
+    /// cluster, the metrics and the databases; 0: no limit.
+    #[arg(long, value_parser = timeout_flag, default_value = "15s")]
+    pub timeout: std::time::Duration,
+}
+
+fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
+    crate::time::parse_timeout(text).ok_or_else(|| {
+        "a timeout is a whole number of seconds, or a number with a unit (1s, 2m, 3h)".into()
+    })
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
-    /// Serve the simulated Kubernetes API until SIGINT or SIGTERM.
+    /// Serve the simulated Kubernetes API until SIGINT, SIGTERM or SIGHUP.
     Serve(Box<ServeArgs>),
     /// List the built-in scenarios.
     Scenarios,
@@ -137,7 +173,8 @@ pub struct ServeArgs {
     /// Listen address; port 0 lets the OS choose.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
-    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer).
+    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer,
+    /// sim-checkout-owner).
     #[arg(long)]
     pub kubeconfig_out: Option<PathBuf>,
     /// Append every request (time, user, method, path, query, status) as JSON lines.
@@ -170,31 +207,151 @@ pub struct ServeArgs {
     pub namespace: String,
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+impl Cli {
+    /// Whether this command opens the control room, which draws on the terminal.
+    fn opens_control_room(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Command::Watch) | Some(Command::Demo(_))
+        )
+    }
+}
+
+/// Why the control room cannot draw here, when stdin or stdout is not a
+/// terminal (a pipe, a file, cron).
+fn not_a_terminal() -> Option<&'static str> {
+    use std::io::IsTerminal;
+    match (
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+    ) {
+        (true, true) => None,
+        (false, true) => Some("stdin is not a terminal"),
+        (true, false) => Some("stdout is not a terminal"),
+        (false, false) => Some("stdin and stdout are not terminals"),
+    }
+}
+
+/// The program: run the command and print what went wrong the way kubectl
+/// does. Exit code 1 for a mistake, 2 for the control room without a
+/// terminal, 3 when the cluster cannot be read.
+pub fn main(cli: Cli) -> ExitCode {
+    crate::user_error::install_hooks();
+    if cli.opens_control_room()
+        && let Some(why) = not_a_terminal()
+    {
+        eprintln!(
+            "error: the control room needs a terminal ({why}); for scripts, use cutover status (or cutover status -o json)"
+        );
+        return ExitCode::from(2);
+    }
+    match run(cli) {
+        Ok(code) => code,
+        // Already said on stdout: only the exit code is left.
+        Err(report) if report.downcast_ref::<ConfigHasProblems>().is_some() => ExitCode::FAILURE,
+        Err(report) => {
+            let verbose = crate::user_error::verbose();
+            eprint!("{}", crate::user_error::render(&report, verbose));
+            ExitCode::from(crate::user_error::exit_code(&report))
+        }
+    }
+}
+
+/// Run the command; its exit code is 0, or 128 plus the number of the
+/// signal that ended it (see [`crate::signals`]).
+pub fn run(cli: Cli) -> Result<ExitCode> {
     let log_path = cli
         .log_file
         .clone()
         .unwrap_or_else(crate::logging::default_log_path);
     let _guard = crate::logging::init(&log_path)?;
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
-    runtime.block_on(async {
+    let ended_by = runtime.block_on(async {
         match cli.command {
             Some(Command::Sim(SimCommand::Serve(args))) => sim_serve(*args).await,
-            Some(Command::Sim(SimCommand::Scenarios)) => list_scenarios(),
+            Some(Command::Sim(SimCommand::Scenarios)) => list_scenarios().map(|()| None),
             Some(Command::Demo(args)) => demo(args, &cli.ui).await,
-            Some(Command::Status(args)) => status(&cli.cluster, &cli.ui, &args).await,
+            Some(Command::Status(args)) => {
+                status(&cli.cluster, &cli.ui, &args).await.map(|()| None)
+            }
             Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, None).await,
+            Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
             None => control_room(cli.cluster.options(), &cli.ui, false, None).await,
         }
-    })
+    })?;
+    Ok(crate::signals::exit_code(ended_by))
 }
 
-fn load_config(ui: &UiArgs) -> (crate::config::Config, Vec<String>) {
+/// The flags, else the config file, else what the locale and TERM say.
+fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
+    match (ui.ascii, ui.unicode, setting) {
+        (true, _, _) => Glyphs::Ascii,
+        (_, true, _) => Glyphs::Unicode,
+        (_, _, GlyphsSetting::Ascii) => Glyphs::Ascii,
+        (_, _, GlyphsSetting::Unicode) => Glyphs::Unicode,
+        (_, _, GlyphsSetting::Auto) => Glyphs::for_environment(|name| std::env::var(name).ok()),
+    }
+}
+
+/// The config file, each of its problems logged.
+fn load_config(ui: &UiArgs) -> crate::config::Loaded {
     let config_path = ui
         .config
         .clone()
         .unwrap_or_else(crate::config::default_path);
-    crate::config::load(&config_path)
+    let loaded = crate::config::load(&config_path, &ui.databases);
+    for line in loaded.report() {
+        tracing::warn!("config problem: {line}");
+    }
+    loaded
+}
+
+/// `cutover config check` found problems, or no file where one was named.
+#[derive(Debug)]
+struct ConfigHasProblems;
+
+impl std::fmt::Display for ConfigHasProblems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the config file has problems")
+    }
+}
+
+impl std::error::Error for ConfigHasProblems {}
+
+/// `cutover config check`, like `promtool check config`: every problem on
+/// stdout as `FILE:LINE:COL: problem: fix`, then a summary.
+fn config_check(ui: &UiArgs) -> Result<()> {
+    let loaded = load_config(ui);
+    let file = loaded.path.display();
+    for line in loaded.report() {
+        println!("{line}");
+    }
+    let clean = match (loaded.found, loaded.problems.len()) {
+        (false, _) if ui.config.is_some() => {
+            println!("config {file}: no such file");
+            false
+        }
+        (false, _) => {
+            println!("config {file}: no such file; the built-in defaults are used");
+            true
+        }
+        (true, 0) => {
+            println!("config {file}: OK");
+            true
+        }
+        (true, n) => {
+            println!(
+                "config {file}: {n} problem{}",
+                if n == 1 { "" } else { "s" }
+            );
+            false
+        }
+    };
+    if clean {
+        Ok(())
+    } else {
+        Err(ConfigHasProblems.into())
+    }
 }
 
 /// The demo's simulated traffic as a metrics backend: the same numbers
@@ -232,10 +389,17 @@ async fn control_room(
     ui: &UiArgs,
     watch: bool,
     local_traffic: Option<Arc<dyn LocalTraffic>>,
-) -> Result<()> {
-    let (config, mut warnings) = load_config(ui);
-    let (keymap, key_problems) = Keymap::with_overrides(&config.keys);
-    warnings.extend(key_problems);
+) -> Result<Option<QuitSignal>> {
+    // A missing kubeconfig or an unknown context is said here, as kubectl
+    // says it, not on a screen that keeps retrying.
+    crate::cluster::connect::resolve(&connect).await?;
+    let loaded = load_config(ui);
+    let config_problems = ConfigProblems {
+        file: loaded.path.display().to_string(),
+        problems: loaded.problems.iter().map(ToString::to_string).collect(),
+    };
+    let (config, keymap) = (loaded.config, loaded.keymap);
+    let mut warnings = Vec::new();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = match ui.theme.as_ref().or(config.theme.as_ref()) {
         Some(name) if !no_color => Theme::load(name).unwrap_or_else(|e| {
@@ -243,6 +407,10 @@ async fn control_room(
             Theme::for_environment(no_color)
         }),
         _ => Theme::for_environment(no_color),
+    };
+    let theme = Theme {
+        glyphs: glyphs(ui, config.glyphs),
+        ..theme
     };
     let databases = config.databases(&ui.databases).unwrap_or_else(|e| {
         warnings.push(e);
@@ -255,6 +423,7 @@ async fn control_room(
         theme,
         keymap,
         warnings,
+        config_problems,
         audit_path: ui
             .audit_file
             .clone()
@@ -271,12 +440,12 @@ async fn control_room(
 }
 
 async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result<()> {
-    let (config, warnings) = load_config(ui);
-    for w in warnings {
-        eprintln!("cutover: {w}");
+    let loaded = load_config(ui);
+    for line in loaded.report() {
+        eprintln!("{line}");
     }
     let plan = MetricsPlan {
-        config,
+        config: loaded.config,
         prometheus_url: ui.prometheus.clone(),
         local: None,
     };
@@ -284,8 +453,14 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         configs: plan.config.databases(&ui.databases).map_err(|e| eyre!(e))?,
         links: plan.config.links.clone(),
     };
+    let options = ConnectOptions {
+        request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
+        ..cluster.options()
+    };
+    let deadline = Some(args.timeout).filter(|t| !t.is_zero());
     let report = crate::status::report(
-        &cluster.options(),
+        &options,
+        deadline,
         args.name.as_deref(),
         ui.read_only,
         &plan,
@@ -323,20 +498,6 @@ async fn start_sim(
     Ok((sim, path))
 }
 
-/// Listen for SIGTERM now, before anyone can learn the server is up.
-fn sigterm() -> Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .wrap_err("listening for SIGTERM")
-}
-
-async fn wait_for_signal(mut term: tokio::signal::unix::Signal) -> Result<()> {
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.wrap_err("listening for SIGINT")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
-}
-
 fn list_scenarios() -> Result<()> {
     for name in scenario::names() {
         let description = match name {
@@ -364,7 +525,9 @@ fn workload(args: &ServeArgs) -> Result<Workload> {
     Ok(Workload::Scenario(Box::new(scenario)))
 }
 
-async fn sim_serve(args: ServeArgs) -> Result<()> {
+/// Serve until SIGINT, SIGTERM or SIGHUP, then stop the server and remove
+/// the kubeconfig it wrote.
+async fn sim_serve(args: ServeArgs) -> Result<Option<QuitSignal>> {
     let config = SimConfig {
         addr: args.addr,
         request_log: args.request_log.clone(),
@@ -374,7 +537,8 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         ..SimConfig::default()
     };
     let started = std::time::Instant::now();
-    let term = sigterm()?;
+    // Before anyone can learn the server is up.
+    let mut quit = QuitSignals::listen()?;
     let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
     println!("{}", path.display());
     eprintln!(
@@ -386,17 +550,18 @@ async fn sim_serve(args: ServeArgs) -> Result<()> {
         eprintln!("cutover sim: Prometheus metrics at http://{addr}/metrics");
     }
     eprintln!(
-        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer)",
+        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer, sim-checkout-owner)",
         path.display()
     );
-    wait_for_signal(term).await?;
+    let signal = quit.recv().await;
+    tracing::info!("stopping on {}", signal.name());
     sim.shutdown().await;
     let _ = std::fs::remove_file(&path);
-    Ok(())
+    Ok(Some(signal))
 }
 
 /// The simulated cluster in-process, and the control room on it.
-async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<()> {
+async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSignal>> {
     let config = SimConfig {
         time_scale: args.time_scale,
         ..SimConfig::scenario(Scenario::load("default")?)
@@ -408,6 +573,7 @@ async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<()> {
         context: Some("sim-admin".into()),
         namespace: Some("shop".into()),
         all_namespaces: false,
+        request_timeout: None,
     };
     let traffic: Arc<dyn LocalTraffic> = Arc::new(SimulatedTraffic(sim.traffic().clone()));
     let result = control_room(connect, ui, false, Some(traffic)).await;

@@ -1,7 +1,7 @@
 //! cutover: a terminal control room for zero-downtime releases.
 //!
 //! The library holds everything; the binary only parses the command line
-//! and calls [`cli::run`].
+//! and calls [`cli::main`].
 
 pub mod app;
 pub mod audit;
@@ -12,7 +12,10 @@ pub mod logging;
 pub mod metrics;
 pub mod migrations;
 pub mod model;
+pub mod signals;
 pub mod sim;
+pub mod spelling;
 pub mod status;
 pub mod time;
 pub mod ui;
+pub mod user_error;

@@ -1,6 +1,5 @@
 use clap::Parser;
 
-fn main() -> color_eyre::Result<()> {
-    color_eyre::install()?;
-    cutover::cli::run(cutover::cli::Cli::parse())
+fn main() -> std::process::ExitCode {
+    cutover::cli::main(cutover::cli::Cli::parse())
 }

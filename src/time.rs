@@ -132,9 +132,30 @@ pub fn parse_go_or_seconds(text: &str) -> Option<Duration> {
     }
 }
 
+/// A timeout as kubectl's `--request-timeout` reads it: a whole number of
+/// seconds, or a Go duration (`1s`, `2m`, `1m30s`); never negative.
+pub fn parse_timeout(text: &str) -> Option<std::time::Duration> {
+    if let Ok(seconds) = text.trim().parse::<u64>() {
+        return Some(std::time::Duration::from_secs(seconds));
+    }
+    parse(text, GO_UNITS).and_then(|d| d.to_std().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_read_like_kubectl_request_timeout() {
+        use std::time::Duration as Std;
+        assert_eq!(parse_timeout("0"), Some(Std::ZERO));
+        assert_eq!(parse_timeout("5"), Some(Std::from_secs(5)));
+        assert_eq!(parse_timeout("1m30s"), Some(Std::from_secs(90)));
+        assert_eq!(parse_timeout("250ms"), Some(Std::from_millis(250)));
+        for bad in ["", "-1", "-1s", "5x", "1d"] {
+            assert_eq!(parse_timeout(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn go_and_prometheus_units() {

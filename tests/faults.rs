@@ -8,6 +8,7 @@ mod support;
 // CA and (unless removed) the bearer token, and hands back the untouched
 // HTTP response: status, headers and body, streamed for watches.
 
+use cutover::sim::faults::FaultSettings;
 use cutover::sim::patch::PatchKind;
 use cutover::sim::resources::{self, ResourceDef};
 use cutover::sim::store::{Propagation, Target};
@@ -748,4 +749,52 @@ async fn errors_are_status_objects_with_the_apiserver_codes_and_reasons() {
     )
     .await;
     assert_status(code, &body, 410, "Expired");
+}
+
+/// `cutover status` during a brief storm of 503s: its reads are tried
+/// again, and once the storm ends the report is whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_rides_out_a_brief_503_storm() {
+    let sim = start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    sim.write_kubeconfig(&kubeconfig, "shop")
+        .expect("write the kubeconfig");
+    sim.faults().set(FaultSettings {
+        error_rate: 1.0,
+        error_status: 503,
+        ..FaultSettings::default()
+    });
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("--log-file")
+        .arg(dir.path().join("cutover.log"))
+        .arg("--config")
+        .arg(dir.path().join("no-config.toml"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["--context", "sim-admin", "status", "-o", "json"])
+        .env("HOME", dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run cutover status");
+    let log = sim.request_log().clone();
+    let storm_met = || log.records().iter().any(|r| r.status == 503);
+    assert!(
+        support::eventually(WAIT, storm_met).await,
+        "status met the storm"
+    );
+    sim.faults().clear();
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .expect("status ends")
+        .expect("status ran");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("status prints JSON");
+    assert_eq!(report["user"], "admin", "{report:#}");
+    let releases = report["releases"].as_array().expect("releases");
+    assert!(!releases.is_empty(), "{report:#}");
 }

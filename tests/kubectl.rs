@@ -228,10 +228,10 @@ fn apply_scale_and_delete_a_new_deployment() {
     };
     write(2);
     let path = manifest.to_str().unwrap();
-    let created = ok(&sim.kubectl(&kubectl, &["apply", "--validate=false", "-f", path]));
+    let created = ok(&sim.kubectl(&kubectl, &["apply", "-f", path]));
     assert!(created.contains("deployment.apps/web created"), "{created}");
     write(4);
-    let configured = ok(&sim.kubectl(&kubectl, &["apply", "--validate=false", "-f", path]));
+    let configured = ok(&sim.kubectl(&kubectl, &["apply", "-f", path]));
     assert!(configured.contains("configured"), "{configured}");
     let replicas = ok(&sim.kubectl(
         &kubectl,
@@ -274,6 +274,19 @@ fn apply_scale_and_delete_a_new_deployment() {
     );
 }
 
+/// `kubectl patch` that pauses checkout.
+const PAUSE_CHECKOUT: &[&str] = &[
+    "patch",
+    "rollout",
+    "checkout",
+    "-n",
+    "shop",
+    "--type",
+    "merge",
+    "-p",
+    r#"{"spec":{"paused":true}}"#,
+];
+
 #[test]
 fn the_viewer_may_look_but_not_touch() {
     let Some(kubectl) = kubectl_or_skip("viewer") else {
@@ -286,17 +299,7 @@ fn the_viewer_may_look_but_not_touch() {
         sim.kubectl(&kubectl, &all)
     };
     ok(&viewer(&["get", "rollouts", "-n", "shop"]));
-    let denied = viewer(&[
-        "patch",
-        "rollout",
-        "checkout",
-        "-n",
-        "shop",
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"paused":true}}"#,
-    ]);
+    let denied = viewer(PAUSE_CHECKOUT);
     assert!(!denied.status.success());
     let err = stderr_of(&denied);
     assert!(err.contains("Forbidden"), "{err}");
@@ -345,13 +348,51 @@ fn the_viewer_may_look_but_not_touch() {
     assert!(refused, "the refused patch is in the request log");
 }
 
+/// On SIGINT, SIGTERM or SIGHUP the server stops and removes its
+/// kubeconfig, then exits with 128 plus the signal's number, as the control
+/// room does.
 #[test]
-fn sim_serve_stops_cleanly_on_sigterm() {
+fn a_role_with_resource_names_may_change_only_the_objects_it_names() {
+    let Some(kubectl) = kubectl_or_skip("resource names") else {
+        return;
+    };
     let sim = ServeProcess::start();
-    let kubeconfig = sim.kubeconfig.clone();
-    assert!(kubeconfig.exists());
-    let status = sim.terminate();
-    assert!(status.success(), "sim serve exits 0 on SIGTERM: {status:?}");
+    let can_i = |args: &[&str]| {
+        let mut all = vec!["--context", "sim-checkout-owner", "auth", "can-i"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["-n", "shop"]);
+        stdout_of(&sim.kubectl(&kubectl, &all)).trim().to_string()
+    };
+    assert_eq!(can_i(&["patch", "rollouts/checkout"]), "yes");
+    assert_eq!(
+        can_i(&["patch", "rollouts/checkout", "--subresource", "status"]),
+        "yes"
+    );
+    assert_eq!(can_i(&["patch", "rollouts/cart"]), "no");
+    assert_eq!(
+        can_i(&["patch", "rollouts"]),
+        "no",
+        "a question naming no rollout"
+    );
+    assert_eq!(can_i(&["list", "rollouts"]), "yes");
+    let mut pause = vec!["--context", "sim-checkout-owner"];
+    pause.extend_from_slice(PAUSE_CHECKOUT);
+    ok(&sim.kubectl(&kubectl, &pause));
+}
+
+#[test]
+fn sim_serve_stops_cleanly_on_signals() {
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let sim = ServeProcess::start();
+        let kubeconfig = sim.kubeconfig.clone();
+        assert!(kubeconfig.exists());
+        let status = sim.stop(signal);
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {status:?}");
+        assert!(
+            !kubeconfig.exists(),
+            "SIG{signal}: the kubeconfig is removed"
+        );
+    }
 }
 
 #[test]
@@ -366,15 +407,7 @@ fn events_are_one_object_in_both_event_apis() {
         "apiVersion: events.k8s.io/v1\nkind: Event\nmetadata:\n  name: checkout.paused\n  namespace: shop\nregarding:\n  apiVersion: argoproj.io/v1alpha1\n  kind: Rollout\n  name: checkout\n  namespace: shop\nreason: RolloutPaused\nnote: Rollout is paused\ntype: Normal\naction: Pause\nreportingController: rollouts-controller\nreportingInstance: rollouts-controller-0\neventTime: \"2026-01-01T00:00:00.000000Z\"\n",
     )
     .unwrap();
-    ok(&sim.kubectl(
-        &kubectl,
-        &[
-            "create",
-            "--validate=false",
-            "-f",
-            manifest.to_str().unwrap(),
-        ],
-    ));
+    ok(&sim.kubectl(&kubectl, &["create", "-f", manifest.to_str().unwrap()]));
     let core: Value = serde_json::from_str(&ok(
         &sim.kubectl(&kubectl, &["get", "events.v1.", "-n", "shop", "-o", "json"])
     ))
@@ -560,4 +593,274 @@ fn a_seed_file_is_served_as_a_restore() {
     std::fs::write(&again, exported).unwrap();
     let copy = ServeProcess::start_with(&["--seed-file", again.to_str().unwrap()]);
     assert_eq!(identities(&copy, &kubectl), seen);
+}
+
+/// Write a manifest into the cluster's temporary folder; its path.
+fn manifest(sim: &ServeProcess, name: &str, text: &str) -> String {
+    let path = sim.dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The value of `jsonpath` on one object in namespace shop.
+fn get_path(
+    sim: &ServeProcess,
+    kubectl: &std::path::Path,
+    object: &[&str],
+    jsonpath: &str,
+) -> String {
+    let mut args = vec!["get"];
+    args.extend_from_slice(object);
+    args.extend(["-n", "shop", "-o"]);
+    let jsonpath = format!("jsonpath={jsonpath}");
+    args.push(&jsonpath);
+    ok(&sim.kubectl(kubectl, &args))
+}
+
+#[test]
+fn apply_with_validation_creates_then_patches_a_rollout() {
+    let Some(kubectl) = kubectl_or_skip("apply_rollout") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let manifest = sim.dir.path().join("rollout.yaml");
+    let write = |image: &str| {
+        std::fs::write(
+            &manifest,
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: {image}\n  strategy:\n    canary:\n      steps:\n      - setWeight: 20\n      - pause: {{}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("nginx:1.27");
+    let path = manifest.to_str().unwrap();
+    let created = ok(&sim.kubectl(&kubectl, &["apply", "-f", path]));
+    assert!(
+        created.contains("rollout.argoproj.io/web created"),
+        "{created}"
+    );
+    write("nginx:1.28");
+    let configured = ok(&sim.kubectl(&kubectl, &["apply", "-f", path]));
+    assert!(
+        configured.contains("rollout.argoproj.io/web configured"),
+        "{configured}"
+    );
+    let image = get_path(
+        &sim,
+        &kubectl,
+        &["rollout", "web"],
+        "{.spec.template.spec.containers[0].image} {.spec.strategy.canary.steps[0].setWeight}",
+    );
+    assert_eq!(image, "nginx:1.28 20");
+    let annotation = get_path(
+        &sim,
+        &kubectl,
+        &["rollout", "web"],
+        "{.metadata.annotations.kubectl\\.kubernetes\\.io/last-applied-configuration}",
+    );
+    assert!(annotation.contains("nginx:1.28"), "{annotation}");
+    // kubectl read the v3 document, left validation to the server, and sent
+    // a merge patch (a custom resource has no strategic merge).
+    let requests = sim.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["path"] == "/openapi/v3/apis/argoproj.io/v1alpha1" && r["status"] == 200)
+    );
+    let patch = requests
+        .iter()
+        .find(|r| r["method"] == "PATCH")
+        .expect("a PATCH");
+    assert!(
+        patch["query"]
+            .as_str()
+            .unwrap()
+            .contains("fieldValidation=Strict"),
+        "{patch}"
+    );
+}
+
+#[test]
+fn strict_validation_refuses_unknown_fields_of_built_in_kinds() {
+    let Some(kubectl) = kubectl_or_skip("strict") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let path = &manifest(
+        &sim,
+        "bad.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: bad\n  namespace: shop\nspec:\n  replica: 2\n  selector:\n    matchLabels: {app: bad}\n  template:\n    metadata:\n      labels: {app: bad}\n    spec:\n      containers:\n      - name: bad\n        image: nginx\n        imagePullPolice: Always\n        resources: {limits: {cpu: 1, memory: 64Mi}}\n",
+    );
+    let refused = sim.kubectl(&kubectl, &["apply", "-f", path]);
+    assert!(!refused.status.success());
+    let err = stderr_of(&refused);
+    assert!(
+        err.contains(r#"strict decoding error: unknown field "spec.replica", unknown field "spec.template.spec.containers[0].imagePullPolice""#),
+        "{err}"
+    );
+    let gone = sim.kubectl(&kubectl, &["get", "deploy", "bad", "-n", "shop"]);
+    assert!(!gone.status.success(), "nothing was created");
+    let warned = sim.kubectl(&kubectl, &["apply", "--validate=warn", "-f", path]);
+    ok(&warned);
+    assert!(
+        stderr_of(&warned).contains(r#"Warning: unknown field "spec.replica""#),
+        "{}",
+        stderr_of(&warned)
+    );
+}
+
+#[test]
+fn a_list_manifest_is_validated_on_kubectl_s_side() {
+    let Some(kubectl) = kubectl_or_skip("apply_list") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let write = |field: &str| {
+        manifest(
+            &sim,
+            "list.yaml",
+            &format!(
+                "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: settings, namespace: shop}}\n  {field}: {{mode: fast}}\n"
+            ),
+        )
+    };
+    let path = write("datum");
+    let refused = sim.kubectl(&kubectl, &["apply", "-f", &path]);
+    assert!(!refused.status.success());
+    let err = stderr_of(&refused);
+    assert!(
+        err.contains(r#"unknown field "datum" in io.k8s.api.core.v1.ConfigMap"#),
+        "{err}"
+    );
+    write("data");
+    ok(&sim.kubectl(&kubectl, &["apply", "-f", &path]));
+    assert_eq!(
+        get_path(&sim, &kubectl, &["cm", "settings"], "{.data.mode}"),
+        "fast"
+    );
+    let v2 = sim
+        .requests()
+        .into_iter()
+        .any(|r| r["path"] == "/openapi/v2" && r["status"] == 200);
+    assert!(v2, "kubectl read the v2 document");
+}
+
+#[test]
+fn generators_send_protobuf_and_the_objects_arrive() {
+    let Some(kubectl) = kubectl_or_skip("create_generators") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let created = ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "create",
+            "deployment",
+            "hello",
+            "--image=nginx:1.27",
+            "--port=8080",
+            "--replicas=0",
+            "-n",
+            "shop",
+        ],
+    ));
+    assert!(
+        created.contains("deployment.apps/hello created"),
+        "{created}"
+    );
+    assert_eq!(
+        get_path(
+            &sim,
+            &kubectl,
+            &["deploy", "hello"],
+            "{.spec.replicas} {.spec.selector.matchLabels.app} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"
+        ),
+        "0 hello nginx:1.27 8080"
+    );
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "create",
+            "service",
+            "clusterip",
+            "hello",
+            "--tcp=80:http",
+            "-n",
+            "shop",
+        ],
+    ));
+    assert_eq!(
+        get_path(
+            &sim,
+            &kubectl,
+            &["svc", "hello"],
+            "{.spec.type} {.spec.ports[0].port} {.spec.ports[0].targetPort}"
+        ),
+        "ClusterIP 80 http"
+    );
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "create",
+            "configmap",
+            "hello",
+            "--from-literal=greeting=hi",
+            "-n",
+            "shop",
+        ],
+    ));
+    assert_eq!(
+        get_path(&sim, &kubectl, &["cm", "hello"], "{.data.greeting}"),
+        "hi"
+    );
+    let created = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "POST" && r["status"] == 201)
+        .count();
+    assert_eq!(created, 3, "one POST each, none refused");
+}
+
+#[test]
+fn the_admin_endpoints_answer_through_kubectl() {
+    let Some(kubectl) = kubectl_or_skip("admin_raw") else {
+        return;
+    };
+    let sim = ServeProcess::start();
+    let clock: Value =
+        serde_json::from_str(&ok(&sim.kubectl(&kubectl, &["get", "--raw", "/_sim/clock"])))
+            .unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(clock["now"].as_str().unwrap()).is_ok(),
+        "{clock}"
+    );
+    assert_eq!(clock["timeScale"], 1.0);
+    let gate = sim.dir.path().join("gate.json");
+    std::fs::write(&gate, r#"{"name":"search","namespace":"shop"}"#).unwrap();
+    let check = "/_sim/gate/check?name=search&namespace=shop";
+    assert!(
+        !sim.kubectl(&kubectl, &["get", "--raw", check])
+            .status
+            .success(),
+        "closed"
+    );
+    ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "create",
+            "--raw",
+            "/_sim/gate/open",
+            "-f",
+            gate.to_str().unwrap(),
+        ],
+    ));
+    let open: Value =
+        serde_json::from_str(&ok(&sim.kubectl(&kubectl, &["get", "--raw", check]))).unwrap();
+    assert_eq!(open["open"], true);
+    let viewer = sim.kubectl(
+        &kubectl,
+        &["--context", "sim-viewer", "get", "--raw", "/_sim/clock"],
+    );
+    assert!(!viewer.status.success(), "admin only");
 }

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 use support::ServeProcess;
-use support::fake_prometheus::{Answer, FakeServer};
+use support::fake_prometheus::{Answer, FakeServer, Framing, GeneratedMatrix};
 use support::prometheus::{PrometheusProcess, free_port, http_get};
 
 /// Windows short enough for a Prometheus that started seconds ago.
@@ -394,5 +394,57 @@ async fn a_stopped_silent_or_garbled_source_is_never_a_pass() {
             let errors = checkout["errors"].to_string();
             assert!(errors.contains(error), "{url}: {errors}");
         }
+    });
+}
+
+/// The measured hostile answer: 60,000 series, about 38 MB, to every query.
+const HUGE_MATRIX: GeneratedMatrix = GeneratedMatrix {
+    series: 60_000,
+    samples: 27,
+    framing: Framing::Chunked,
+};
+
+/// The stated limit: what one status may hold at its peak, whatever
+/// Prometheus answers.
+const STATUS_PEAK_LIMIT: u64 = 150 * 1024 * 1024;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_answer_to_every_query_is_refused_in_bounded_memory() {
+    assert!(HUGE_MATRIX.len() > 38_000_000, "{}", HUGE_MATRIX.len());
+    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    let config = write_config(&sim, SHORT_WINDOWS);
+    let empty = FakeServer::start(empty_answer(), "", Duration::ZERO, None).await;
+    let huge = FakeServer::start(Answer::Matrix(HUGE_MATRIX), "", Duration::ZERO, None).await;
+    tokio::task::block_in_place(|| {
+        poll(
+            Duration::from_secs(60),
+            || status(&sim, &config, &empty.url, Some("checkout")),
+            |r| !metrics_of(r, "checkout")["versions"].is_null(),
+        )
+        .unwrap_or_else(|last| panic!("checkout never got a canary: {last:#}"));
+        let config = config.to_str().expect("a UTF-8 path");
+        let flags = ["--config", config, "--context", "sim-admin", "--read-only"];
+        let mut command = sim.status_command(
+            &[&flags[..], &["--prometheus", &huge.url]].concat(),
+            &["checkout"],
+        );
+        let (out, peak) = support::output_with_peak_memory(&mut command);
+        let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+        eprintln!("cutover status peaked at {:.1} MiB", mib(peak));
+        assert!(out.status.success(), "{}", support::stderr_of(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("status prints JSON");
+        let checkout = metrics_of(&report, "checkout");
+        assert_eq!(checkout["verdict"], "noData", "{checkout:#}");
+        let errors = checkout["errors"].to_string();
+        assert!(
+            errors.contains("more than 16 MiB") && errors.contains("max_response_bytes"),
+            "{errors}"
+        );
+        assert!(
+            peak < STATUS_PEAK_LIMIT,
+            "cutover status peaked at {:.1} MiB, above the stated {:.0} MiB",
+            mib(peak),
+            mib(STATUS_PEAK_LIMIT)
+        );
     });
 }

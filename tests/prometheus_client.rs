@@ -6,13 +6,13 @@ mod support;
 
 use chrono::{TimeDelta, Utc};
 use cutover::metrics::prometheus::{
-    BasicAuth, POST_ABOVE_BYTES, Prometheus, PrometheusConfig, QueryError,
+    BasicAuth, POST_ABOVE_BYTES, Prometheus, PrometheusConfig, QueryError, QueryResult,
 };
 use cutover::sim::tls::SimTls;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use support::fake_prometheus::{Answer, FakeServer};
+use support::fake_prometheus::{Answer, FakeServer, Framing, GeneratedMatrix};
 use support::prometheus::PrometheusProcess;
 
 fn client(url: &str) -> Prometheus {
@@ -146,10 +146,7 @@ async fn values_are_parsed_from_strings_and_warnings_surface() {
     let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[
           {"metric":{"__name__":"up","job":"sim"},"values":[[10,"1"],[25,"NaN"],[40,"0"]]}]}}"#;
     let server = FakeServer::answering(200, matrix).await;
-    let result = client(&server.url)
-        .query_range("up", Utc::now(), Utc::now(), Duration::from_secs(15))
-        .await
-        .unwrap();
+    let result = ten_minutes(&client(&server.url), "up").await.unwrap();
     assert!(result.warnings.is_empty());
     let series = &result.series[0];
     assert_eq!(series.labels["job"], "sim");
@@ -187,6 +184,122 @@ async fn values_are_parsed_from_strings_and_warnings_surface() {
     assert_eq!(
         err,
         QueryError::Decode("sample value \"lots\" is not a number".into())
+    );
+}
+
+/// A range query over the ten minutes before now, every 15 s: 41 samples.
+async fn ten_minutes(prometheus: &Prometheus, query: &str) -> Result<QueryResult, QueryError> {
+    let now = Utc::now();
+    prometheus
+        .query_range(
+            query,
+            now - TimeDelta::minutes(10),
+            now,
+            Duration::from_secs(15),
+        )
+        .await
+}
+
+/// A client that reads answers of at most `max_response_bytes`.
+fn limited(url: &str, max_response_bytes: usize) -> Prometheus {
+    Prometheus::new(PrometheusConfig {
+        timeout: Duration::from_secs(30),
+        max_response_bytes,
+        ..PrometheusConfig::new(url)
+    })
+    .expect("a valid config")
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_limit_is_refused_told_or_streamed() {
+    const LIMIT: usize = 256 * 1024;
+    let query =
+        "sum by (version) (rate(http_requests_total{namespace=\"shop\",app=\"checkout\"}[5m]))";
+    // Told a length above the limit, the client reads nothing (else it
+    // would wait for a body that never comes); streamed without end, it
+    // stops at the limit (else it would read until the timeout).
+    let answers = [Answer::Announced { length: 1 << 40 }, Answer::Endless];
+    for answer in answers {
+        let server = FakeServer::start(answer, "", Duration::ZERO, None).await;
+        let err = ten_minutes(&limited(&server.url, LIMIT), query)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Prometheus answered more than 256 KiB to `sum by (version) (rate(http_requests_total{namespace=\"shop\"…`: \
+             narrow the query's selectors, or raise [metrics.prometheus] max_response_bytes"
+        );
+    }
+    // Within the size limit, the series are counted.
+    let many = GeneratedMatrix {
+        series: 1_000,
+        samples: 10,
+        framing: Framing::ContentLength,
+    };
+    let server = FakeServer::start(Answer::Matrix(many), "", Duration::ZERO, None).await;
+    let err = ten_minutes(&limited(&server.url, many.len()), query)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, QueryError::TooManySeries { limit: 100, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_of_more_series_than_the_limit_is_refused() {
+    let matrix = |series| {
+        Answer::Matrix(GeneratedMatrix {
+            series,
+            samples: 3,
+            framing: Framing::Chunked,
+        })
+    };
+    let at_limit = FakeServer::start(matrix(100), "", Duration::ZERO, None).await;
+    let result = ten_minutes(&client(&at_limit.url), "x").await.unwrap();
+    assert_eq!(result.series.len(), 100);
+    assert_eq!(result.series[99].samples.len(), 3);
+
+    let over = FakeServer::start(matrix(101), "", Duration::ZERO, None).await;
+    let err = ten_minutes(&client(&over.url), "x").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("Prometheus answered more than 100 series to `x`: "),
+        "{err}"
+    );
+    let raised = Prometheus::new(PrometheusConfig {
+        max_series: 101,
+        ..PrometheusConfig::new(&over.url)
+    })
+    .unwrap();
+    let result = ten_minutes(&raised, "x").await.unwrap();
+    assert_eq!(result.series.len(), 101);
+}
+
+#[tokio::test]
+async fn a_series_of_more_samples_than_the_range_holds_is_refused() {
+    let answer = Answer::Matrix(GeneratedMatrix {
+        series: 2,
+        samples: 7,
+        framing: Framing::ContentLength,
+    });
+    let server = FakeServer::start(answer, "", Duration::ZERO, None).await;
+    let now = Utc::now();
+    // One minute every 15 s: 5 samples, and one more for a realigned range.
+    let err = client(&server.url)
+        .query_range(
+            "x",
+            now - TimeDelta::minutes(1),
+            now,
+            Duration::from_secs(15),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        QueryError::Decode(
+            "a series has more than 6 samples, more than the query asked for".into()
+        )
     );
 }
 
@@ -444,12 +557,11 @@ async fn a_real_prometheus_answers_in_the_expected_shapes() {
         (now.timestamp_millis(), 1.0)
     );
 
-    let result = prometheus.query("time()", now).await.unwrap();
-    assert!(result.series[0].labels.is_empty());
-    assert_eq!(
-        result.series[0].samples[0].1,
-        now.timestamp_millis() as f64 / 1000.0
-    );
+    // Prometheus's own scalar and string answers: the wrong type, not data.
+    for (promql, answered) in [("time()", "scalar"), (r#""v1""#, "string")] {
+        let err = prometheus.query(promql, now).await.unwrap_err();
+        assert_eq!(err, QueryError::ResultType { answered }, "{promql}");
+    }
 
     // Prometheus writes these as strings; the client reads them back.
     for (promql, check) in [
@@ -487,5 +599,5 @@ async fn a_real_prometheus_answers_in_the_expected_shapes() {
     let long = format!("vector(1) + {}0", "0 + ".repeat(POST_ABOVE_BYTES / 4));
     let result = prometheus.query(&long, now).await.unwrap();
     assert_eq!(result.series[0].samples[0].1, 1.0);
-    assert_eq!(prometheus.requests_sent(), 8);
+    assert_eq!(prometheus.requests_sent(), 9);
 }

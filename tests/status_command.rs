@@ -130,3 +130,41 @@ fn status_json_lists_every_release_of_the_default_scenario() {
             .is_some_and(|r| r.contains("forbidden"))
     );
 }
+
+/// Whether `action` is offered on release `name`, and why not.
+fn offered(report: &Value, name: &str, action: &str) -> (bool, String) {
+    let release = report["releases"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+        .unwrap_or_else(|| panic!("{name} listed: {report:#}"));
+    let entry = release["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["action"] == action))
+        .unwrap_or_else(|| panic!("{action} of {name}: {release:#}"));
+    (
+        entry["available"] == true,
+        entry["reason"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[test]
+fn a_role_limited_by_resource_names_is_judged_per_rollout() {
+    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    let report = status(&sim, "sim-checkout-owner", &[]);
+    assert_eq!(report["user"], "checkout-owner");
+    // The role names checkout alone: its actions are offered, those of the
+    // rollout next to it are not, and the reason names that rollout.
+    for action in ["pause", "restart"] {
+        assert_eq!(
+            offered(&report, "checkout", action),
+            (true, String::new()),
+            "{action}"
+        );
+        let (available, reason) = offered(&report, "cart", action);
+        assert!(!available, "{action} on cart");
+        assert_eq!(
+            reason,
+            "forbidden: checkout-owner may not patch rollouts \"cart\" in shop"
+        );
+    }
+}

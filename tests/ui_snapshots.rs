@@ -5,8 +5,10 @@
 //! with verdicts, the migration panel (backfilling; contracted with an
 //! unsafe rollback and blocked sessions; its database failing), the list
 //! with a contracted migration, an abort blocked by the schema and its
-//! override, and a refusal whose reason wraps on the status line, each at
-//! 80×24 and 160×48, each with the default and the mono theme.
+//! override, a config file with mistakes (the list counting them, the
+//! `:config` panel listing them, and the help showing the keys that work),
+//! and a refusal whose reason wraps on the status line, each at 80×24 and
+//! 160×48, each with the default and the mono theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
 //! the pure `update` as the watches would feed it, metrics judged by the
@@ -19,9 +21,9 @@
 //! all, and the list is also kept as a styled buffer in both themes.
 
 use chrono::{DateTime, Utc};
+use cutover::app::access::access_keys;
 use cutover::app::keymap::{Chord, Keymap};
-use cutover::app::state::{DatabaseState, MetricsSource, Overlay, Scope, View};
-use cutover::app::update::access_keys;
+use cutover::app::state::{ConfigProblems, DatabaseState, MetricsSource, Overlay, Scope, View};
 use cutover::app::{Msg, State, update};
 use cutover::cluster::kinds::WatchedKind;
 use cutover::cluster::watch::SourceUpdate;
@@ -44,6 +46,12 @@ use std::sync::Arc;
 
 const FIXTURE: &str = include_str!("fixtures/ui/shop.yaml");
 
+/// ASCII mode; the screen when names and contexts are long.
+#[path = "ui_snapshots/ascii.rs"]
+mod ascii;
+#[path = "ui_snapshots/long_names.rs"]
+mod long_names;
+
 /// The clock of every snapshot: checkout's 5m pause began at 21:27:30, so
 /// 150 seconds are left.
 const NOW: &str = "2025-03-14T21:30:00Z";
@@ -58,7 +66,11 @@ fn now() -> DateTime<Utc> {
 }
 
 fn fixture_objects() -> Vec<DynamicObject> {
-    serde_yaml::Deserializer::from_str(FIXTURE)
+    objects_of(FIXTURE)
+}
+
+fn objects_of(yaml: &str) -> Vec<DynamicObject> {
+    serde_yaml::Deserializer::from_str(yaml)
         .map(|doc| DynamicObject::deserialize(doc).expect("every fixture document is an object"))
         .collect()
 }
@@ -74,6 +86,19 @@ fn watched_kind(o: &DynamicObject) -> WatchedKind {
 /// The control room connected to namespace `shop` with every watch
 /// delivered: five releases, the first row (by attention) highlighted.
 fn shop() -> State {
+    let state = connected(fixture_objects());
+    let names: Vec<&str> = state.releases.iter().map(|r| r.key.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["cart", "checkout", "frontend", "payments", "search"],
+        "the fixture's releases"
+    );
+    state
+}
+
+/// The control room connected to namespace `shop`, the watches having
+/// delivered `objects`.
+fn connected(objects: Vec<DynamicObject>) -> State {
     let at = now();
     let mut state = State::new(at, false, Keymap::default());
     let scope = Scope {
@@ -96,7 +121,7 @@ fn shop() -> State {
         .into_iter()
         .map(|k| (k, Vec::new()))
         .collect();
-    for object in fixture_objects() {
+    for object in objects {
         by_kind
             .entry(watched_kind(&object))
             .or_default()
@@ -117,12 +142,6 @@ fn shop() -> State {
             },
         );
     }
-    let names: Vec<&str> = state.releases.iter().map(|r| r.key.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["cart", "checkout", "frontend", "payments", "search"],
-        "the fixture's releases"
-    );
     assert_eq!(state.now, now());
     state
 }
@@ -164,14 +183,20 @@ fn select(state: &mut State, name: &str) {
     panic!("{name} is not in the list");
 }
 
-/// Answers the access reviews for `kind` in shop: allowed.
-fn allow(state: &mut State, kind: Kind) {
-    for access in access_keys(kind, "shop") {
+/// Answers the access reviews of the highlighted release: allowed.
+fn allow(state: &mut State) {
+    answer_reviews(state, true, "");
+}
+
+/// Answers the access reviews of the highlighted release.
+fn answer_reviews(state: &mut State, allowed: bool, reason: &str) {
+    let key = state.selected.clone().expect("a release highlighted");
+    for access in access_keys(&key) {
         update(
             state,
             Msg::Access {
                 key: access,
-                result: Ok((true, String::new())),
+                result: Ok((allowed, reason.to_string())),
                 at: now(),
             },
         );
@@ -182,7 +207,7 @@ fn allow(state: &mut State, kind: Kind) {
 fn checkout_selected() -> State {
     let mut state = shop();
     select(&mut state, "checkout");
-    allow(&mut state, Kind::Rollout);
+    allow(&mut state);
     state
 }
 
@@ -233,16 +258,7 @@ const FREEZE: &str = "denied by policy deploy-freeze: changes to namespace shop 
 fn refused_state() -> State {
     let mut state = shop();
     select(&mut state, "checkout");
-    for access in access_keys(Kind::Rollout, "shop") {
-        update(
-            &mut state,
-            Msg::Access {
-                key: access,
-                result: Ok((false, FREEZE.into())),
-                at: now(),
-            },
-        );
-    }
+    answer_reviews(&mut state, false, FREEZE);
     press(&mut state, "p");
     let result = state.last_result.as_ref().expect("a refusal");
     assert!(
@@ -635,7 +651,7 @@ fn blocked_reading() -> DatabaseReading {
 fn payments_selected() -> State {
     let mut state = shop();
     select(&mut state, "payments");
-    allow(&mut state, Kind::Rollout);
+    allow(&mut state);
     state
 }
 
@@ -736,6 +752,57 @@ fn confirm_abort_override_state() -> State {
         );
     };
     assert_eq!(c.override_typed.as_deref(), Some(""));
+    state
+}
+
+/// A config file with an unknown theme, two commands on one key, sort
+/// moved to `o`, and a gate on a misspelt metric.
+const CONFIG_WITH_MISTAKES: &str = r#"theme = "dracula"
+
+[keys]
+promote = ["x"]
+abort = ["x"]
+sort = ["o"]
+
+[[metrics.gates]]
+metric = "error_rato"
+max_delta = 0.005
+"#;
+
+/// The control room given [`CONFIG_WITH_MISTAKES`] as the program loads
+/// it: its key bindings and its problems.
+fn with_config_mistakes(state: &mut State) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    std::fs::write(&path, CONFIG_WITH_MISTAKES).expect("write the config");
+    let loaded = cutover::config::load(&path, &[]);
+    state.keymap = loaded.keymap;
+    state.config_problems = ConfigProblems {
+        file: "~/.config/cutover/config.toml".into(),
+        problems: loaded.problems.iter().map(ToString::to_string).collect(),
+    };
+}
+
+fn list_config_problems_state() -> State {
+    let mut state = shop();
+    with_config_mistakes(&mut state);
+    state
+}
+
+fn config_problems_state() -> State {
+    let mut state = list_config_problems_state();
+    for key in [":", "c", "o", "n", "f", "i", "g", "enter"] {
+        press(&mut state, key);
+    }
+    assert!(matches!(state.overlay, Some(Overlay::ConfigProblems)));
+    state
+}
+
+fn help_config_keys_state() -> State {
+    let mut state = checkout_selected();
+    with_config_mistakes(&mut state);
+    press(&mut state, "?");
+    assert!(matches!(state.overlay, Some(Overlay::Help)));
     state
 }
 
@@ -863,14 +930,34 @@ fn views() -> Vec<Case> {
              for the override phrase",
             confirm_abort_override_state(),
         ),
+        case(
+            "list_config_problems",
+            "the list with a config file of five problems: the status line counts them",
+            list_config_problems_state(),
+        ),
+        case(
+            "config_problems",
+            "the :config panel over the list: each problem of the config file with its line \
+             and column, the cause and the fix",
+            config_problems_state(),
+        ),
+        case(
+            "help_config_keys",
+            "the help with the config's keys: x given to both promote and abort goes to \
+             neither (P and A stay), sort moved to o",
+            help_config_keys_state(),
+        ),
     ]
 }
 
-fn draw(state: &State, theme: &str, (width, height): (u16, u16)) -> TestBackend {
-    let theme = Theme::load(theme).expect("built-in theme");
+fn draw(state: &State, theme: &str, size: (u16, u16)) -> TestBackend {
+    render(state, &Theme::load(theme).expect("built-in theme"), size)
+}
+
+fn render(state: &State, theme: &Theme, (width, height): (u16, u16)) -> TestBackend {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal
-        .draw(|frame| ui::draw(frame, state, &theme))
+        .draw(|frame| ui::draw(frame, state, theme))
         .expect("draw");
     terminal.backend().clone()
 }
@@ -1083,6 +1170,49 @@ fn confirm_abort_blocked() {
 #[test]
 fn confirm_abort_override() {
     check_view("confirm_abort_override");
+}
+
+#[test]
+fn list_config_problems() {
+    check_view("list_config_problems");
+}
+
+#[test]
+fn config_problems() {
+    check_view("config_problems");
+}
+
+#[test]
+fn help_config_keys() {
+    check_view("help_config_keys");
+}
+
+/// The help lists the keys that work, each once: no key bound twice.
+#[test]
+fn help_shows_only_the_keys_that_work() {
+    let text = draw(&help_config_keys_state(), "mono", (160, 48)).to_string();
+    let key_of = |what: &str| {
+        text.lines()
+            .find(|l| l.contains(what))
+            .and_then(|l| l.split('│').nth(2))
+            .and_then(|cell| cell.split_whitespace().next())
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no row for {what}:\n{text}"))
+    };
+    assert_eq!(key_of("promote: end the pause"), "P");
+    assert_eq!(key_of("abort: traffic back"), "A");
+    assert_eq!(key_of("sort: attention, name"), "o");
+    let keys: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            l.split('│')
+                .nth(2)?
+                .split_whitespace()
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert!(!keys.contains(&"x".to_string()), "{text}");
 }
 
 /// Wherever `text` is drawn, it is drawn in both themes, in `colour` with

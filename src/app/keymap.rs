@@ -97,7 +97,7 @@ impl Command {
             Command::Top => "first row",
             Command::Bottom => "last row",
             Command::Filter => "filter by name, namespace, kind, phase or image",
-            Command::CommandLine => "command: ns NAME, ns all, ctx NAME, quit",
+            Command::CommandLine => "command: ns NAME, ns all, ctx NAME, config, quit",
             Command::Help => "this help",
             Command::Quit => "quit",
             Command::Sort => "sort: attention, name, age, phase, kind",
@@ -111,6 +111,16 @@ impl Command {
             Command::Confirm => "confirm a dialog",
             Command::Cancel => "cancel a dialog",
         }
+    }
+
+    pub fn named(name: &str) -> Option<Command> {
+        Command::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Commands of one mode share keys' meaning: the dialog's (confirm,
+    /// cancel) are apart from the others'.
+    fn in_dialog(self) -> bool {
+        matches!(self, Command::Confirm | Command::Cancel)
     }
 
     /// The cluster action a command asks for, if it is one.
@@ -277,29 +287,242 @@ impl Default for Keymap {
     }
 }
 
+/// What is wrong with one `[keys]` entry of the config file: the command
+/// as written, which of its keys (None: the entry as a whole), the problem
+/// and what to do about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BindingProblem {
+    pub command: String,
+    pub key: Option<usize>,
+    pub problem: String,
+    pub fix: String,
+}
+
+/// Why `chord` can never reach `command`, and what to write instead.
+fn untypable(chord: Chord, command: Command) -> Option<(String, String)> {
+    let label = chord.label();
+    let same_as = |key: &str| {
+        Some((
+            format!("{label} cannot be told apart from {key}: the terminal sends the same byte"),
+            format!(
+                "write {:?} if you mean {key}, or choose another key",
+                key.to_lowercase()
+            ),
+        ))
+    };
+    if chord.ctrl && !chord.alt {
+        match chord.code {
+            KeyCode::Char('c') if command != Command::Quit => {
+                return Some((
+                    "Ctrl-c always quits (in a dialog, cancels)".into(),
+                    format!("choose another key for {}", command.name()),
+                ));
+            }
+            KeyCode::Char('z') => {
+                return Some((
+                    "Ctrl-z always suspends cutover, as in a shell".into(),
+                    format!("choose another key for {}", command.name()),
+                ));
+            }
+            KeyCode::Char('m') => return same_as("Enter"),
+            KeyCode::Char('i') => return same_as("Tab"),
+            KeyCode::Char('[') => return same_as("Esc"),
+            KeyCode::Char(c) if !c.is_ascii_lowercase() && c != ' ' => {
+                return Some((
+                    format!("terminals send no key of their own for {label}"),
+                    "with ctrl, use a letter: ctrl-x".into(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let why = match (command, chord.code) {
+        (Command::Confirm, KeyCode::Esc) if !chord.ctrl && !chord.alt => {
+            "Esc always cancels a dialog"
+        }
+        (Command::Cancel, KeyCode::Enter) if !chord.ctrl && !chord.alt => {
+            "Enter always confirms a dialog"
+        }
+        _ => return None,
+    };
+    Some((
+        why.to_string(),
+        format!("choose another key for {}", command.name()),
+    ))
+}
+
+/// What to write instead of a key name that does not parse.
+fn key_name_fix(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    match lower
+        .strip_prefix("shift-")
+        .filter(|r| r.chars().count() == 1)
+    {
+        Some(letter) => format!(
+            "write {:?}: Shift is the capital letter",
+            letter.to_uppercase()
+        ),
+        None => "write a character (\"P\"), ctrl-x, alt-x, or one of enter, esc, tab, space, \
+                 backspace, up, down, left, right, home, end, pgup, pgdn"
+            .into(),
+    }
+}
+
 impl Keymap {
-    /// The defaults with `overrides` (command name → keys) applied; unknown
-    /// commands or keys are reported, not fatal.
-    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> (Keymap, Vec<String>) {
-        let mut keymap = Keymap::default();
+    /// The defaults with `overrides` (command name → keys) applied, and
+    /// what is wrong with them. Nothing wrong is silently accepted: an
+    /// unknown command or a key that cannot be typed is left out; a key
+    /// given to two commands goes to the one holding it by default (the
+    /// built-in binding wins), or, when both were configured, to neither.
+    /// A command left without a key keeps its built-in ones, so no key is
+    /// ever bound twice and `?` shows exactly the keys that work.
+    pub fn with_overrides(
+        overrides: &BTreeMap<String, Vec<String>>,
+    ) -> (Keymap, Vec<BindingProblem>) {
+        let defaults = Keymap::default();
         let mut problems = Vec::new();
+        let problem = |command: &str, key, problem, fix| BindingProblem {
+            command: command.to_string(),
+            key,
+            problem,
+            fix,
+        };
+        // Each configured command's usable keys, with where each was written.
+        let mut configured: BTreeMap<Command, Vec<(Chord, usize)>> = BTreeMap::new();
         for (name, keys) in overrides {
-            let Some(command) = Command::ALL.into_iter().find(|c| c.name() == name) else {
-                problems.push(format!("config: unknown command {name:?} in [keys]"));
+            let Some(command) = Command::named(name) else {
+                let names = Command::ALL.map(Command::name);
+                let fix = match crate::spelling::nearest(name, names) {
+                    Some(near) => format!("did you mean {near:?}? This entry is ignored"),
+                    None => format!(
+                        "the commands are {}; this entry is ignored",
+                        names.join(", ")
+                    ),
+                };
+                problems.push(problem(
+                    name,
+                    None,
+                    format!("unknown command {name:?}"),
+                    fix,
+                ));
                 continue;
             };
-            let mut chords = Vec::new();
-            for key in keys {
-                match Chord::parse(key) {
-                    Ok(chord) => chords.push(chord),
-                    Err(e) => problems.push(format!("config: {name}: {e}")),
+            if keys.is_empty() {
+                problems.push(problem(
+                    name,
+                    None,
+                    format!("no keys for {name}"),
+                    format!(
+                        "a command cannot be unbound; it keeps its built-in key {}",
+                        defaults.label(command)
+                    ),
+                ));
+            }
+            let mut usable: Vec<(Chord, usize)> = Vec::new();
+            for (i, text) in keys.iter().enumerate() {
+                match Chord::parse(text) {
+                    Err(_) => problems.push(problem(
+                        name,
+                        Some(i),
+                        format!("unknown key {text:?} for {name}"),
+                        key_name_fix(text),
+                    )),
+                    Ok(chord) => match untypable(chord, command) {
+                        Some((why, fix)) => problems.push(problem(name, Some(i), why, fix)),
+                        // The same key twice is harmless: kept once.
+                        None if usable.iter().any(|(c, _)| *c == chord) => {}
+                        None => usable.push((chord, i)),
+                    },
                 }
             }
-            if !chords.is_empty() {
-                keymap.bindings.insert(command, chords);
+            if !usable.is_empty() {
+                configured.insert(command, usable);
             }
         }
-        (keymap, problems)
+        loop {
+            let keymap = defaults.overlaid(&configured);
+            let Some((chord, holders)) = keymap.first_conflict() else {
+                return (keymap, problems);
+            };
+            let by_default: Vec<Command> = holders
+                .iter()
+                .copied()
+                .filter(|c| !configured.contains_key(c))
+                .collect();
+            let overriding: Vec<Command> = holders
+                .iter()
+                .copied()
+                .filter(|c| configured.contains_key(c))
+                .collect();
+            for command in overriding {
+                let Some(list) = configured.get_mut(&command) else {
+                    continue;
+                };
+                let Some(at) = list.iter().position(|(c, _)| *c == chord) else {
+                    continue;
+                };
+                let (_, index) = list.remove(at);
+                let name = command.name();
+                let label = chord.label();
+                let others: Vec<&str> = holders
+                    .iter()
+                    .filter(|c| **c != command)
+                    .map(|c| c.name())
+                    .collect();
+                let (what, mut fix) = match by_default.first() {
+                    Some(owner) => (
+                        format!("{label} for {name} is already {}'s key", owner.name()),
+                        format!(
+                            "{} keeps it (the built-in binding wins); give {name} another key",
+                            owner.name()
+                        ),
+                    ),
+                    None => (
+                        format!(
+                            "{label} is bound to both {name} and {}",
+                            others.join(" and ")
+                        ),
+                        "neither gets it; keep it on one of them".to_string(),
+                    ),
+                };
+                if list.is_empty() {
+                    configured.remove(&command);
+                    fix.push_str(&format!(
+                        " ({name} keeps its built-in key {})",
+                        defaults.label(command)
+                    ));
+                }
+                problems.push(problem(name, Some(index), what, fix));
+            }
+        }
+    }
+
+    /// These bindings with each configured command's keys replacing its
+    /// built-in ones.
+    fn overlaid(&self, configured: &BTreeMap<Command, Vec<(Chord, usize)>>) -> Keymap {
+        let mut bindings = self.bindings.clone();
+        for (command, keys) in configured {
+            bindings.insert(*command, keys.iter().map(|(c, _)| *c).collect());
+        }
+        Keymap { bindings }
+    }
+
+    /// A key bound to more than one command of the same mode, and those
+    /// commands.
+    fn first_conflict(&self) -> Option<(Chord, Vec<Command>)> {
+        self.bindings.iter().find_map(|(command, chords)| {
+            chords.iter().find_map(|chord| {
+                let holders: Vec<Command> = self
+                    .bindings
+                    .iter()
+                    .filter(|(c, keys)| {
+                        c.in_dialog() == command.in_dialog() && keys.contains(chord)
+                    })
+                    .map(|(c, _)| *c)
+                    .collect();
+                (holders.len() > 1).then_some((*chord, holders))
+            })
+        })
     }
 
     /// The command for a key in the normal (non-dialog) mode. Ctrl-C always
@@ -339,50 +562,4 @@ impl Keymap {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_keys() {
-        assert_eq!(Chord::parse("P").unwrap(), Chord::plain('P'));
-        assert_eq!(
-            Chord::parse("ctrl-r").unwrap(),
-            Chord {
-                code: KeyCode::Char('r'),
-                ctrl: true,
-                alt: false
-            }
-        );
-        assert_eq!(Chord::parse("Enter").unwrap().code, KeyCode::Enter);
-        assert!(Chord::parse("hyper-x").is_err());
-        assert_eq!(Chord::parse("ctrl-r").unwrap().label(), "Ctrl-r");
-    }
-
-    #[test]
-    fn defaults_and_overrides() {
-        let km = Keymap::default();
-        assert_eq!(km.command(&Chord::plain('P')), Some(Command::Promote));
-        assert_eq!(
-            km.command(&Chord::plain('y')),
-            None,
-            "confirm is only for dialogs"
-        );
-        let overrides = BTreeMap::from([
-            ("promote".to_string(), vec!["ctrl-p".to_string()]),
-            ("launch".to_string(), vec!["x".to_string()]),
-            ("abort".to_string(), vec!["nonsense-key".to_string()]),
-        ]);
-        let (km, problems) = Keymap::with_overrides(&overrides);
-        assert_eq!(
-            km.command(&Chord::parse("ctrl-p").unwrap()),
-            Some(Command::Promote)
-        );
-        assert_eq!(km.command(&Chord::plain('P')), None);
-        assert_eq!(
-            km.command(&Chord::plain('A')),
-            Some(Command::Abort),
-            "bad key keeps default"
-        );
-        assert_eq!(problems.len(), 2);
-    }
-}
+mod tests;

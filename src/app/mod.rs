@@ -1,7 +1,9 @@
 //! The control room: state, the pure update step, keys, and the main loop
 //! that connects them to the terminal and the cluster.
 
+pub mod access;
 mod frames;
+pub mod health;
 pub mod keymap;
 pub mod run;
 pub mod state;

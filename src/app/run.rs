@@ -5,7 +5,7 @@
 
 use super::frames::{Alarm, Drain, deadline};
 use super::keymap::{Chord, Keymap};
-use super::state::{MetricsSource, Scope, State};
+use super::state::{ConfigProblems, MetricsSource, Scope, State};
 use super::terminal::{self, area, draw};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
@@ -23,6 +23,7 @@ use crate::migrations::DatabaseConfig;
 use crate::migrations::task::{DatabaseSink, DatabasesTask};
 use crate::model::ActionOutcome;
 use crate::model::migration::DatabaseLink;
+use crate::signals::{QuitSignal, QuitSignals};
 use crate::ui::clock::next_change;
 use crate::ui::theme::Theme;
 use chrono::Utc;
@@ -41,6 +42,7 @@ pub struct Options {
     pub theme: Theme,
     pub keymap: Keymap,
     pub warnings: Vec<String>,
+    pub config_problems: ConfigProblems,
     /// Where actions are audited; unused in read-only mode.
     pub audit_path: std::path::PathBuf,
     pub metrics: MetricsPlan,
@@ -222,7 +224,7 @@ impl Runner {
                             at: Utc::now(),
                         });
                         tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(Duration::from_secs(30));
+                        delay = (delay * 2).min(crate::cluster::reconnect::MAX_DELAY);
                     }
                 }
             }
@@ -356,17 +358,6 @@ fn lose_terminal(tx: &UnboundedSender<Msg>, reason: String) {
     });
 }
 
-async fn quit_signal() -> Result<&'static str> {
-    let mut term = signal(SignalKind::terminate()).wrap_err("SIGTERM")?;
-    let mut hup = signal(SignalKind::hangup()).wrap_err("SIGHUP")?;
-    let mut int = signal(SignalKind::interrupt()).wrap_err("SIGINT")?;
-    Ok(tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = hup.recv() => "SIGHUP",
-        _ = int.recv() => "SIGINT",
-    })
-}
-
 /// The job-control signals: SIGTSTP (`kill -TSTP`; Ctrl-Z itself arrives
 /// as a key in raw mode) and SIGCONT (`fg` after any stop).
 struct JobSignals {
@@ -383,9 +374,10 @@ impl JobSignals {
     }
 }
 
-/// Run the control room until the user quits or a signal arrives. The
-/// terminal is restored on every exit path, panics included.
-pub async fn run(options: Options) -> Result<()> {
+/// Run the control room until the user quits or a signal arrives, and say
+/// which signal, if one did. The terminal is restored on every exit path,
+/// panics included.
+pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     let audit = if options.read_only {
         None
     } else {
@@ -402,6 +394,7 @@ pub async fn run(options: Options) -> Result<()> {
     state.simulated = options.simulated;
     state.job_control = terminal::job_control();
     state.warnings = options.warnings;
+    state.config_problems = options.config_problems;
     state.database_links = options.database_links;
     for db in &options.databases {
         state.databases.insert(db.name.clone(), Default::default());
@@ -425,13 +418,14 @@ pub async fn run(options: Options) -> Result<()> {
     };
     runner.connect(state.epoch);
 
+    // Before the terminal is taken: from here on, a signal ends the loop
+    // below, which gives the terminal back, instead of killing the process.
+    let mut quit = QuitSignals::listen()?;
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
     let input = tokio::spawn(read_terminal(tx.clone()));
     watch_for_hang_up(tx.clone());
-    let signals = quit_signal();
-    tokio::pin!(signals);
-    let result: Result<()> = async {
+    let result: Result<Option<QuitSignal>> = async {
         let mut jobs = JobSignals::new()?;
         // The one timer: set for the next moment the screen changes by
         // itself, and reset only when that moment moves.
@@ -477,12 +471,12 @@ pub async fn run(options: Options) -> Result<()> {
                     terminal::resume(&mut terminal)?;
                     Some(Msg::Tick(Utc::now()))
                 }
-                signal = &mut signals => {
-                    tracing::info!("quitting on {}", signal.unwrap_or("a signal"));
-                    return Ok(());
+                signal = quit.recv() => {
+                    tracing::info!("quitting on {}", signal.name());
+                    return Ok(Some(signal));
                 }
             };
-            let Some(first) = first else { return Ok(()) };
+            let Some(first) = first else { return Ok(None) };
             // Take the burst before drawing once, but draw at least every
             // frame under a flood.
             let mut drain = Drain::new(Instant::now());
@@ -494,7 +488,7 @@ pub async fn run(options: Options) -> Result<()> {
                     runner.run(effect);
                 }
                 if state.quit {
-                    return Ok(());
+                    return Ok(None);
                 }
                 msg = if drain.take(Instant::now()) {
                     rx.try_recv().ok()

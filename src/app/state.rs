@@ -1,6 +1,7 @@
 //! Everything the screen shows, and nothing else: changed only by
 //! [`super::update`], read by the views.
 
+use super::health::Watches;
 use super::keymap::Keymap;
 use crate::cluster::Objects;
 use crate::cluster::rbac::AccessKey;
@@ -11,7 +12,8 @@ use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey,
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
-/// How long an access review answer is trusted.
+/// After this, an access review's answer is asked again; it is still used
+/// until the new one arrives.
 pub const ACCESS_TTL_SECONDS: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,14 +101,16 @@ impl Confirm {
 #[derive(Debug, Clone)]
 pub enum Overlay {
     Help,
+    /// The config file's problems (`:config`).
+    ConfigProblems,
     Confirm(Box<Confirm>),
     /// The `:` command line being typed.
     Command(String),
 }
 
+/// An access review's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Access {
-    Checking,
     Allowed(DateTime<Utc>),
     Denied {
         reason: String,
@@ -119,12 +123,39 @@ pub enum Access {
     },
 }
 
-/// The state of one watch.
+impl Access {
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Access::Allowed(at) | Access::Denied { at, .. } | Access::Unknown { at, .. } => *at,
+        }
+    }
+}
+
+/// What is known of one access question.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccessCheck {
+    /// The last answer, used until a fresh one arrives.
+    pub answer: Option<Access>,
+    /// A review is on its way.
+    pub checking: bool,
+}
+
+/// An action pressed before its permission was known: it goes ahead
+/// (or is refused) when the answer arrives.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SourceHealth {
-    pub error: Option<String>,
-    /// When the current state (healthy or failing) began.
-    pub since: DateTime<Utc>,
+pub struct WaitingAction {
+    pub key: ReleaseKey,
+    /// As pressed: pause becomes resume when the release is paused then.
+    pub action: Action,
+}
+
+/// The config file's mistakes, for the status line and the `:config`
+/// panel.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigProblems {
+    pub file: String,
+    /// Each `LINE:COL: problem: fix`, in file order.
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -206,9 +237,7 @@ pub struct State {
     pub scope: Scope,
     pub objects: Objects,
     pub releases: Vec<Release>,
-    pub sources: BTreeMap<String, SourceHealth>,
-    /// When the data last arrived (any source).
-    pub last_data: Option<DateTime<Utc>>,
+    pub sources: Watches,
     pub view: View,
     pub selected: Option<ReleaseKey>,
     /// The user moved the selection: keep it where they put it.
@@ -218,14 +247,16 @@ pub struct State {
     pub sort: SortKey,
     pub detail_scroll: u16,
     pub overlay: Option<Overlay>,
-    pub access: HashMap<AccessKey, Access>,
+    pub access: HashMap<AccessKey, AccessCheck>,
+    pub waiting: Option<WaitingAction>,
     pub last_result: Option<LastResult>,
     /// Actions taken from here, per release, shown in the timeline.
     pub local_timeline: HashMap<ReleaseKey, Vec<TimelineEntry>>,
     pub in_flight: BTreeMap<u64, (ReleaseKey, Action)>,
     pub next_action_id: u64,
-    /// Problems to show once (a broken config file …).
+    /// Problems to show once (a theme that cannot be loaded …).
     pub warnings: Vec<String>,
+    pub config_problems: ConfigProblems,
     /// None until the runner says which source serves this context, and
     /// when none is configured.
     pub metrics_source: Option<MetricsSource>,
@@ -258,8 +289,7 @@ impl State {
             scope: Scope::default(),
             objects: Objects::default(),
             releases: Vec::new(),
-            sources: BTreeMap::new(),
-            last_data: None,
+            sources: Watches::default(),
             view: View::List,
             selected: None,
             selection_chosen: false,
@@ -269,11 +299,13 @@ impl State {
             detail_scroll: 0,
             overlay: None,
             access: HashMap::new(),
+            waiting: None,
             last_result: None,
             local_timeline: HashMap::new(),
             in_flight: BTreeMap::new(),
             next_action_id: 1,
             warnings: Vec::new(),
+            config_problems: ConfigProblems::default(),
             metrics_source: None,
             metrics_problem: None,
             metrics_targets: Vec::new(),
@@ -339,14 +371,6 @@ impl State {
             SortKey::Kind => rows.sort_by(|a, b| a.key.kind.cmp(&b.key.kind).then(by_name(a, b))),
         }
         rows
-    }
-
-    /// The oldest failure among the watches, if any is failing.
-    pub fn disconnected_since(&self) -> Option<(DateTime<Utc>, &str)> {
-        self.sources
-            .values()
-            .filter_map(|s| Some((s.since, s.error.as_deref()?)))
-            .min_by_key(|(since, _)| *since)
     }
 
     /// cutover's verdict on a release, when it is measured.

@@ -156,7 +156,10 @@ fn access_is_reviewed_before_an_action_is_offered() {
         .collect();
     assert_eq!(
         reviews,
-        ["patch rollouts in shop", "patch rollouts/status in shop"]
+        [
+            "patch rollouts \"checkout\" in shop",
+            "patch rollouts/status \"checkout\" in shop"
+        ]
     );
     press(&mut state, 'P');
     assert!(state.overlay.is_none());
@@ -188,7 +191,7 @@ fn denied_access_says_who_may_not_do_what() {
     press(&mut state, 'P');
     assert_eq!(
         last_result(&state),
-        "promote checkout: forbidden: ana may not patch rollouts/status in shop: no RBAC rule"
+        "promote checkout: forbidden: ana may not patch rollouts/status \"checkout\" in shop: no RBAC rule"
     );
     press(&mut state, 'p');
     assert!(
@@ -318,10 +321,15 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
     );
     assert_eq!(
         next_change(&state),
-        Some(t(5)),
-        "the age of stale data counts up"
+        Some(t(7)),
+        "a watch failing for 3 s is an outage: the badge changes then"
     );
-    assert_eq!(state.disconnected_since().map(|(at, _)| at), Some(t(4)));
+    update(&mut state, Msg::Tick(t(7)));
+    assert_eq!(
+        state.sources.outage(state.now).and_then(|o| o.data_from),
+        Some(t(4))
+    );
+    assert_eq!(next_change(&state), None, "`data from 14:00:04` stays");
 }
 
 #[test]
@@ -679,81 +687,5 @@ fn ctrl_z_suspends_in_any_mode_only_where_a_shell_can_continue() {
     assert!(state.filter_editing);
 }
 
-/// The top row of a 120-column screen.
-fn header(state: &State) -> String {
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 10)).unwrap();
-    let theme = crate::ui::theme::Theme::load("mono").unwrap();
-    terminal
-        .draw(|frame| crate::ui::draw(frame, state, &theme))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.width)
-        .map(|x| buffer[(x, 0)].symbol())
-        .collect()
-}
-
-fn command(state: &mut State, line: &str) -> Vec<Effect> {
-    press(state, ':');
-    for c in line.chars() {
-        press(state, c);
-    }
-    press_code(state, KeyCode::Enter)
-}
-
-fn connecting(epoch: u64, context: &str, namespace: Option<&str>) -> Msg {
-    Msg::Connecting {
-        epoch,
-        context: context.into(),
-        namespace: namespace.map(str::to_string),
-        at: t(0),
-    }
-}
-
-#[test]
-fn the_header_names_the_scope_asked_for_while_connecting() {
-    let mut state = State::new(t(0), false, Keymap::default());
-    update(&mut state, connecting(0, "prod", Some("shop")));
-    let top = header(&state);
-    assert!(
-        top.contains("ctx prod │ ns shop") && top.contains("connecting"),
-        "{top}"
-    );
-
-    let mut state = room(false);
-    command(&mut state, "ns payments");
-    let top = header(&state);
-    assert!(
-        top.contains("ns payments") && top.contains("connecting"),
-        "{top}"
-    );
-    command(&mut state, "ns all");
-    assert!(header(&state).contains("ns all"), "{}", header(&state));
-
-    // Another context: its namespace comes from the kubeconfig, with the
-    // connection; the old context's user is forgotten.
-    command(&mut state, "ctx staging");
-    let epoch = state.epoch;
-    update(&mut state, connecting(epoch, "staging", Some("default")));
-    let top = header(&state);
-    assert!(top.contains("ctx staging │ ns default │ user ?"), "{top}");
-    update(&mut state, connecting(0, "prod", Some("shop")));
-    assert!(
-        header(&state).contains("ctx staging"),
-        "an old connection's news is ignored"
-    );
-}
-
-#[test]
-fn a_lost_terminal_quits_and_says_why() {
-    let mut state = room(false);
-    let out = update(
-        &mut state,
-        Msg::TerminalLost {
-            reason: "the terminal hung up".into(),
-            at: t(5),
-        },
-    );
-    assert!(out.effects.is_empty());
-    assert!(state.quit);
-    assert_eq!(state.terminal_lost.as_deref(), Some("the terminal hung up"));
-}
+mod access;
+mod session;

@@ -1,10 +1,11 @@
 //! The one place state changes: `update(state, msg)` is synchronous and
 //! pure (time arrives in messages), and returns the effects to run.
 
+use super::access::{Permission, access_checks, permission, record_answer};
 use super::keymap::{Chord, Command};
 use super::state::{
-    ACCESS_TTL_SECONDS, Access, Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE,
-    Overlay, Scope, SourceHealth, State, View,
+    Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE, Overlay, Scope, State, View,
+    WaitingAction,
 };
 use crate::cluster::mutate::{object_fingerprint, watched_kind};
 use crate::cluster::rbac::AccessKey;
@@ -14,7 +15,7 @@ use crate::model::action::{self, Action, ActionOutcome, ActionRequest};
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration;
 use crate::model::migration::DatabaseReading;
-use crate::model::{EventKind, Kind, Release, ReleaseKey, TimelineEntry};
+use crate::model::{EventKind, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
 
@@ -252,13 +253,11 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         | Msg::MetricsSource { .. }
         | Msg::Metrics { .. } => Outcome::default(),
         Msg::Access { key, result, at } => {
-            let access = match result {
-                Ok((true, _)) => Access::Allowed(at),
-                Ok((false, reason)) => Access::Denied { reason, at },
-                Err(error) => Access::Unknown { error, at },
-            };
-            state.access.insert(key, access);
-            Outcome::redraw()
+            record_answer(state, key, result, at);
+            match state.waiting.take() {
+                Some(waiting) => resume(state, waiting),
+                None => Outcome::redraw(),
+            }
         }
         Msg::ActionDone { id, outcome, at } => {
             let Some((key, action)) = state.in_flight.remove(&id) else {
@@ -300,9 +299,8 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
             objects,
             at,
         } => {
-            state.last_data = Some(at);
             state.objects.set(&source, kind, objects);
-            mark_healthy(state, &source, at);
+            state.sources.listed(&source, at);
             rebuild_releases(state);
             keep_selection(state);
             let mut out = Outcome::redraw();
@@ -312,23 +310,8 @@ fn source(state: &mut State, update: SourceUpdate) -> Outcome {
         }
         SourceUpdate::Health { source, error, at } => {
             match error {
-                Some(e) => {
-                    let since = match state.sources.get(&source) {
-                        Some(SourceHealth {
-                            error: Some(_),
-                            since,
-                        }) => *since,
-                        _ => at,
-                    };
-                    state.sources.insert(
-                        source,
-                        SourceHealth {
-                            error: Some(e),
-                            since,
-                        },
-                    );
-                }
-                None => mark_healthy(state, &source, at),
+                Some(e) => state.sources.failed(&source, e, at),
+                None => state.sources.healthy(&source, at),
             }
             Outcome::redraw()
         }
@@ -383,19 +366,6 @@ fn metrics_targets(state: &mut State) -> Option<Effect> {
     Some(Effect::MeasureTargets(targets))
 }
 
-fn mark_healthy(state: &mut State, source: &str, at: DateTime<Utc>) {
-    let healthy = state.sources.get(source).is_some_and(|s| s.error.is_none());
-    if !healthy {
-        state.sources.insert(
-            source.to_string(),
-            SourceHealth {
-                error: None,
-                since: at,
-            },
-        );
-    }
-}
-
 /// Keep a selection when rows come and go: the first row until the user
 /// has chosen one, and the first row again if theirs disappears.
 fn keep_selection(state: &mut State) {
@@ -409,60 +379,6 @@ fn keep_selection(state: &mut State) {
     }
 }
 
-/// The access questions for the actions on `kind` in `namespace`.
-pub fn access_keys(kind: Kind, namespace: &str) -> Vec<AccessKey> {
-    let wk = watched_kind(kind);
-    let key = |subresource| AccessKey {
-        verb: "patch",
-        group: wk.group(),
-        resource: wk.plural(),
-        subresource,
-        namespace: namespace.to_string(),
-    };
-    match kind {
-        Kind::Rollout => vec![key(None), key(Some("status"))],
-        Kind::Canary | Kind::Deployment => vec![key(None)],
-    }
-}
-
-/// Reviews to (re)send for the target release: missing or expired ones.
-fn access_checks(state: &mut State) -> Vec<Effect> {
-    if state.read_only {
-        return Vec::new();
-    }
-    let Some(target) = state.target() else {
-        return Vec::new();
-    };
-    let keys = access_keys(target.key.kind, &target.key.namespace);
-    let now = state.now;
-    let expired = |a: Option<&Access>| match a {
-        None => true,
-        Some(Access::Checking) => false,
-        Some(Access::Allowed(at) | Access::Denied { at, .. } | Access::Unknown { at, .. }) => {
-            (now - *at).num_seconds() >= ACCESS_TTL_SECONDS
-        }
-    };
-    let mut effects = Vec::new();
-    for k in keys {
-        if expired(state.access.get(&k)) {
-            state.access.insert(k.clone(), Access::Checking);
-            effects.push(Effect::CheckAccess(k));
-        }
-    }
-    effects
-}
-
-fn action_access_key(release: &Release, request: &crate::model::PatchRequest) -> AccessKey {
-    let wk = watched_kind(release.key.kind);
-    AccessKey {
-        verb: "patch",
-        group: wk.group(),
-        resource: wk.plural(),
-        subresource: request.subresource,
-        namespace: release.key.namespace.clone(),
-    }
-}
-
 /// Why `action` cannot be offered on `release` now, or None when it can.
 pub fn unavailable(state: &State, release: &Release, action: Action) -> Option<String> {
     if state.read_only {
@@ -472,27 +388,15 @@ pub fn unavailable(state: &State, release: &Release, action: Action) -> Option<S
         Ok(plan) => plan,
         Err(reason) => return Some(reason),
     };
-    for request in &plan.requests {
-        let key = action_access_key(release, request);
-        match state.access.get(&key) {
-            Some(Access::Allowed(_)) => {}
-            Some(Access::Denied { reason, .. }) => {
-                let user = state.scope.user.as_deref().unwrap_or("you");
-                let why = if reason.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {reason}")
-                };
-                return Some(format!("forbidden: {user} may not {key}{why}"));
-            }
-            Some(Access::Unknown { error, .. }) => {
-                return Some(format!("permission unknown ({error})"));
-            }
-            Some(Access::Checking) | None => return Some("checking permission…".into()),
-        }
+    match permission(state, &release.key, &plan) {
+        Permission::Granted => None,
+        Permission::Refused(reason) => Some(reason),
+        Permission::Awaiting => Some(CHECKING.into()),
     }
-    None
 }
+
+/// What a press waits for while its permission is being asked.
+const CHECKING: &str = "checking permission…";
 
 /// `p` pauses a running release and resumes a paused one.
 fn resolve(release: &Release, action: Action) -> Action {
@@ -537,8 +441,8 @@ fn handle_key(state: &mut State, chord: Chord) -> Outcome {
     match state.overlay.take() {
         Some(Overlay::Confirm(confirm)) => return confirm_key(state, *confirm, chord),
         Some(Overlay::Command(line)) => return command_key(state, line, chord),
-        Some(Overlay::Help) => {
-            // Any key closes help; `q` still quits.
+        Some(Overlay::Help | Overlay::ConfigProblems) => {
+            // Any key closes help and the config panel; `q` still quits.
             if state.keymap.command(&chord) == Some(Command::Quit) {
                 state.quit = true;
             }
@@ -654,18 +558,31 @@ fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         return say(state, "no release selected".into(), false);
     };
     let action = resolve(&release, requested);
-    if let Some(reason) = unavailable(state, &release, action) {
-        let mut out = say(
-            state,
-            format!("{} {}: {reason}", action.word(), release.key.name),
-            false,
-        );
+    let refused = |state: &mut State, reason: String| {
+        let text = format!("{} {}: {reason}", action.word(), release.key.name);
+        let mut out = say(state, text, false);
         out.effects.extend(access_checks(state));
-        return out;
-    }
-    let Ok(plan) = action::plan(&release, action, state.now) else {
-        return Outcome::default();
+        out
     };
+    let plan = match action::plan(&release, action, state.now) {
+        Ok(plan) => plan,
+        Err(reason) => return refused(state, reason),
+    };
+    match permission(state, &release.key, &plan) {
+        Permission::Granted => {}
+        Permission::Refused(reason) => return refused(state, reason),
+        // The first press counts: it goes ahead when the answer comes.
+        Permission::Awaiting => {
+            state.waiting = Some(WaitingAction {
+                key: release.key.clone(),
+                action: requested,
+            });
+            let text = format!("{} {}: {CHECKING}", action.word(), release.key.name);
+            let mut out = say(state, text, true);
+            out.effects.extend(access_checks(state));
+            return out;
+        }
+    }
     let Some(object) = state.objects.find(
         watched_kind(release.key.kind),
         &release.key.namespace,
@@ -708,6 +625,24 @@ fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         warnings: migration_warnings(&release, action),
     })));
     Outcome::redraw()
+}
+
+/// An action pressed before its permission was known, now that an answer
+/// came: opened or refused as a press now would be, still waiting if some
+/// answer is missing, dropped if the user has moved on.
+fn resume(state: &mut State, waiting: WaitingAction) -> Outcome {
+    let still_here = state.target().is_some_and(|r| r.key == waiting.key)
+        && state.overlay.is_none()
+        && !state.filter_editing;
+    if !still_here {
+        let text = format!(
+            "{} {}: not opened: you moved on before the permission answer came",
+            waiting.action.word(),
+            waiting.key.name
+        );
+        return say(state, text, false);
+    }
+    open_confirm(state, waiting.action)
 }
 
 /// What a migration in flight says against an action that does not block it.
@@ -806,8 +741,8 @@ fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome
     submit(state, confirm)
 }
 
-/// The stale-view guard, first on what this screen knows; the Mutator
-/// checks again against a fresh read just before sending.
+/// The stale-view and permission guards, first on what this screen knows;
+/// the Mutator checks again against a fresh read just before sending.
 fn submit(state: &mut State, confirm: Confirm) -> Outcome {
     let action = confirm.plan.action;
     let name = confirm.key.name.clone();
@@ -836,11 +771,17 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
         context: state.scope.context.clone(),
         override_of,
     });
-    if !changes.is_empty() {
-        let reason = format!(
+    // An answer that came while the human decided counts: never send what
+    // the last answer denied.
+    let reason = match permission(state, &confirm.key, &request.plan) {
+        Permission::Refused(why) => Some(why),
+        _ if !changes.is_empty() => Some(format!(
             "it changed while you were deciding: {}. Look again and retry",
             changes.join("; ")
-        );
+        )),
+        _ => None,
+    };
+    if let Some(reason) = reason {
         let text = format!("{} {name}: refused: {reason}", action.word());
         record_local(state, &confirm.key, action, &text, false);
         let mut out = say(state, text, false);
@@ -904,6 +845,7 @@ fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.releases.clear();
     state.sources.clear();
     state.access.clear();
+    state.waiting = None;
     state.metrics_source = None;
     state.metrics_problem = None;
     state.metrics_targets.clear();
@@ -927,6 +869,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         }
         (Some("help"), _) => {
             state.overlay = Some(Overlay::Help);
+            Outcome::redraw()
+        }
+        (Some("config"), _) => {
+            state.overlay = Some(Overlay::ConfigProblems);
             Outcome::redraw()
         }
         (Some("ns" | "namespace"), Some("all" | "-A" | "*")) => {
@@ -960,7 +906,7 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         (None, _) => Outcome::redraw(),
         (Some(other), _) => say(
             state,
-            format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, quit"),
+            format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, config, quit"),
             false,
         ),
     }

@@ -10,6 +10,7 @@ pub mod kinds;
 pub mod migration_jobs;
 pub mod mutate;
 pub mod rbac;
+pub mod reconnect;
 pub mod routing;
 pub mod watch;
 pub mod workload;

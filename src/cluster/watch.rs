@@ -1,9 +1,10 @@
 //! Watchers and reflectors per kind. Each source runs as a task, keeps its
-//! reflector store current through kube's backoff and relists, and reports
-//! snapshots and connection state; a watch error never ends it.
+//! reflector store current through a short backoff and relists, and
+//! reports snapshots and connection state; a watch error never ends it.
 
 use super::connect::Connection;
 use super::kinds::WatchedKind;
+use super::reconnect::{self, WatchBackoff};
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
 use kube::Api;
@@ -24,7 +25,8 @@ pub enum SourceUpdate {
         objects: Vec<Arc<DynamicObject>>,
         at: DateTime<Utc>,
     },
-    /// The watch failed (`error`) or is healthy again (`None`).
+    /// The watch failed (`error`, as [`reconnect::cause`] names it) or is
+    /// healthy again (`None`).
     Health {
         source: String,
         error: Option<String>,
@@ -180,7 +182,7 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
     let reader = writer.as_reader();
     let probe = api.clone();
     let stream = watcher::watcher(api, config)
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .modify(strip)
         .reflect(writer);
     let mut stream = std::pin::pin!(stream);
@@ -206,14 +208,21 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
         let Some(item) = next else { break };
         let mut changed = false;
         let mut error = None;
-        let mut handle = |item: Result<Event<DynamicObject>, watcher::Error>| match item {
-            Ok(Event::InitDone) => {
-                ready = true;
-                changed = true;
+        // The last item of a burst says whether the watch works now.
+        let mut handle = |item: Result<Event<DynamicObject>, watcher::Error>| {
+            error = None;
+            match item {
+                Ok(Event::InitDone) => {
+                    ready = true;
+                    changed = true;
+                }
+                Ok(Event::Apply(_) | Event::Delete(_)) => changed = true,
+                Ok(Event::Init | Event::InitApply(_)) => {}
+                Err(e) => {
+                    tracing::warn!(source = %spec.source, "watch error: {e}");
+                    error = Some(reconnect::cause(&e));
+                }
             }
-            Ok(Event::Apply(_) | Event::Delete(_)) => changed = true,
-            Ok(Event::Init | Event::InitApply(_)) => {}
-            Err(e) => error = Some(e.to_string()),
         };
         handle(item);
         // Coalesce a burst: take whatever is already waiting.
@@ -222,7 +231,6 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
         }
         let at = Utc::now();
         if let Some(e) = error {
-            tracing::warn!(source = %spec.source, "watch error: {e}");
             failing = true;
             sink(SourceUpdate::Health {
                 source: spec.source.clone(),

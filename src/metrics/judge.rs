@@ -87,6 +87,15 @@ impl MetricDef {
     }
 }
 
+/// The identifiers of the built-in metrics, which gates may name beside
+/// the custom ones.
+pub fn red_metric_ids() -> Vec<String> {
+    MetricDef::red_defaults(0.98)
+        .into_iter()
+        .map(|def| def.id)
+        .collect()
+}
+
 /// How a release's metrics are measured and judged.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricsSettings {

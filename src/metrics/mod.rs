@@ -2,7 +2,8 @@
 //! samples and judged by `model::metrics`.
 //!
 //! - [`prometheus`]: the HTTP API client (instant and range queries, auth,
-//!   tenant headers, path prefixes, bounded concurrency, a request count).
+//!   tenant headers, path prefixes, bounded concurrency, a request count,
+//!   and limits on the size and series of an answer).
 //! - [`profiles`]: which series are the baseline and which the canary, and
 //!   one RED query per metric grouped by version.
 //! - [`judge`]: the compared metrics, gates and thresholds, and the step

@@ -13,12 +13,16 @@
 //!   error envelope keeps Prometheus's `errorType` and `error` verbatim.
 //! - Long queries go as a form-encoded POST, at most `max_concurrency`
 //!   requests are in flight, and [`Prometheus::requests_sent`] counts them.
+//! - An answer is read up to `max_response_bytes` and no further, and read
+//!   in one pass into at most `max_series` series (see `answer`): a
+//!   hostile or mistaken answer costs a bounded amount of memory.
+
+mod answer;
+mod body;
 
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -31,8 +35,15 @@ use tokio::sync::Semaphore;
 /// some proxies.
 pub const POST_ABOVE_BYTES: usize = 1500;
 
-/// How much of an unexpected HTTP body an error keeps.
-const ERROR_BODY_CHARS: usize = 500;
+/// How much of a failure's body is read: an error envelope is short, and
+/// the error keeps only its start.
+const ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// The default of [`PrometheusConfig::max_response_bytes`].
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The default of [`PrometheusConfig::max_series`].
+pub const DEFAULT_MAX_SERIES: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BasicAuth {
@@ -58,10 +69,16 @@ pub struct PrometheusConfig {
     pub ca_file: Option<PathBuf>,
     pub insecure_skip_verify: bool,
     pub max_concurrency: usize,
+    /// The longest answer read; a longer one fails its query.
+    pub max_response_bytes: usize,
+    /// The most series an answer may hold: every query groups by version,
+    /// so more means a wrong profile or version label.
+    pub max_series: usize,
 }
 
 impl PrometheusConfig {
-    /// No credentials, a 10 s timeout and at most 4 requests at once.
+    /// No credentials, a 10 s timeout, at most 4 requests at once, and
+    /// answers of at most 16 MiB and 100 series.
     pub fn new(url: impl Into<String>) -> Self {
         PrometheusConfig {
             url: url.into(),
@@ -73,6 +90,8 @@ impl PrometheusConfig {
             ca_file: None,
             insecure_skip_verify: false,
             max_concurrency: 4,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_series: DEFAULT_MAX_SERIES,
         }
     }
 }
@@ -196,6 +215,18 @@ pub enum QueryError {
     ResultType { answered: &'static str },
     /// The answer is not a Prometheus API answer.
     Decode(String),
+    /// The answer is longer than `limit` bytes: reading stopped there.
+    TooLarge {
+        limit: usize,
+        /// The start of the query.
+        query: String,
+    },
+    /// The answer holds more than `limit` series.
+    TooManySeries {
+        limit: usize,
+        /// The start of the query.
+        query: String,
+    },
 }
 
 impl fmt::Display for QueryError {
@@ -221,6 +252,15 @@ impl fmt::Display for QueryError {
                 "Prometheus answered a {answered} where a vector was expected: cutover compares series labelled by version, and a {answered} has none; check the query (a scalar(…), a number or a string at its top)"
             ),
             QueryError::Decode(e) => write!(f, "cannot read Prometheus's answer: {e}"),
+            QueryError::TooLarge { limit, query } => write!(
+                f,
+                "Prometheus answered more than {} to `{query}`: narrow the query's selectors, or raise [metrics.prometheus] max_response_bytes",
+                size(*limit)
+            ),
+            QueryError::TooManySeries { limit, query } => write!(
+                f,
+                "Prometheus answered more than {limit} series to `{query}`: a query grouped by version has one series per version; check the profile's version label (or a custom query's `by`), or raise [metrics.prometheus] max_series"
+            ),
         }
     }
 }
@@ -241,6 +281,8 @@ struct Inner {
     query_url: Url,
     query_range_url: Url,
     timeout: Duration,
+    max_response_bytes: usize,
+    max_series: usize,
     credentials: Credentials,
     in_flight: Semaphore,
     requests_sent: AtomicU64,
@@ -307,6 +349,8 @@ impl Prometheus {
                 query_url: endpoint("query"),
                 query_range_url: endpoint("query_range"),
                 timeout: cfg.timeout,
+                max_response_bytes: cfg.max_response_bytes,
+                max_series: cfg.max_series,
                 credentials: Credentials::from_config(&cfg)?,
                 in_flight: Semaphore::new(cfg.max_concurrency.max(1)),
                 requests_sent: AtomicU64::new(0),
@@ -338,7 +382,10 @@ impl Prometheus {
     /// An instant query evaluated at `at`.
     pub async fn query(&self, promql: &str, at: DateTime<Utc>) -> Result<QueryResult, QueryError> {
         let params = [("query", promql.to_string()), ("time", unix_seconds(at))];
-        self.send(&self.inner.query_url, promql, &params).await
+        // A vector has one sample per series; a range vector (`x[5m]`)
+        // answers a matrix of as many as the range holds.
+        self.send(&self.inner.query_url, promql, &params, usize::MAX)
+            .await
     }
 
     /// A range query from `start` to `end`, both included, every `step`.
@@ -355,15 +402,22 @@ impl Prometheus {
             ("end", unix_seconds(end)),
             ("step", step.as_secs_f64().to_string()),
         ];
-        self.send(&self.inner.query_range_url, promql, &params)
+        let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+        let asked = (end - start).num_milliseconds().max(0) / step_ms + 1;
+        // Mimir and Cortex may align the range to the step: one more.
+        let max_samples = usize::try_from(asked + 1).unwrap_or(usize::MAX);
+        self.send(&self.inner.query_range_url, promql, &params, max_samples)
             .await
     }
 
+    /// Send a query whose answer's series hold at most `max_samples`
+    /// samples each.
     async fn send(
         &self,
         url: &Url,
         promql: &str,
         params: &[(&str, String)],
+        max_samples: usize,
     ) -> Result<QueryResult, QueryError> {
         let inner = &self.inner;
         let request = if promql.len() > POST_ABOVE_BYTES {
@@ -395,8 +449,61 @@ impl Prometheus {
         };
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(transport)?;
-        decode(status.as_u16(), &body)
+        let too_large = || QueryError::TooLarge {
+            limit: inner.max_response_bytes,
+            query: shortened(promql),
+        };
+        let body = if status.is_success() {
+            // Refused before reading when the length is told.
+            if response
+                .content_length()
+                .is_some_and(|told| told > inner.max_response_bytes as u64)
+            {
+                return Err(too_large());
+            }
+            body::read_at_most(response, inner.max_response_bytes)
+                .await
+                .map_err(transport)?
+                .ok_or_else(too_large)?
+        } else {
+            // A failure's start is enough.
+            body::read_start(response, ERROR_BODY_BYTES)
+                .await
+                .map_err(transport)?
+        };
+        // Reading a large answer takes a while: not on the threads that
+        // move the other answers.
+        let limits = answer::Limits {
+            max_series: inner.max_series,
+            max_samples,
+        };
+        let query = promql.to_string();
+        tokio::task::spawn_blocking(move || answer::decode(status.as_u16(), &body, limits, &query))
+            .await
+            .unwrap_or_else(|e| Err(QueryError::Decode(e.to_string())))
+    }
+}
+
+/// A query as an error names it: its start, on one line.
+fn shortened(promql: &str) -> String {
+    const SHOWN_CHARS: usize = 60;
+    let line = promql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= SHOWN_CHARS {
+        return line;
+    }
+    let start: String = line.chars().take(SHOWN_CHARS - 1).collect();
+    format!("{}…", start.trim_end())
+}
+
+/// A size limit as a person would write it: `16 MiB`, `512 KiB`, `1000 bytes`.
+fn size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * KIB;
+    match bytes {
+        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
     }
 }
 
@@ -417,121 +524,27 @@ fn unix_seconds(t: DateTime<Utc>) -> String {
     format!("{:.3}", t.timestamp_millis() as f64 / 1000.0)
 }
 
-#[derive(Deserialize)]
-struct Envelope {
-    status: String,
-    data: Option<Data>,
-    #[serde(rename = "errorType", default)]
-    error_type: String,
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    warnings: Vec<String>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-#[derive(Deserialize)]
-#[serde(tag = "resultType", content = "result", rename_all = "lowercase")]
-enum Data {
-    Vector(Vec<InstantSeries>),
-    Matrix(Vec<RangeSeries>),
-    // Neither is read: each is a wrong query (see `QueryError::ResultType`).
-    Scalar(IgnoredAny),
-    String(IgnoredAny),
-}
-
-/// `[<unix seconds>, "<value>"]`.
-type SamplePair = (f64, String);
-
-#[derive(Deserialize)]
-struct InstantSeries {
-    metric: BTreeMap<String, String>,
-    /// Absent for a native histogram sample, which carries `histogram`.
-    value: Option<SamplePair>,
-}
-
-#[derive(Deserialize)]
-struct RangeSeries {
-    metric: BTreeMap<String, String>,
-    #[serde(default)]
-    values: Vec<SamplePair>,
-    #[serde(default)]
-    histograms: Vec<serde_json::Value>,
-}
-
-const HISTOGRAMS_SKIPPED: &str =
-    "native histogram samples are not shown; query a quantile or a rate instead";
-
-fn decode(status: u16, body: &[u8]) -> Result<QueryResult, QueryError> {
-    let envelope: Envelope = match serde_json::from_slice(body) {
-        Ok(envelope) => envelope,
-        Err(e) if (200..300).contains(&status) => return Err(QueryError::Decode(e.to_string())),
-        Err(_) => {
-            let text = String::from_utf8_lossy(body);
-            return Err(QueryError::Http {
-                status,
-                body: text.trim().chars().take(ERROR_BODY_CHARS).collect(),
-            });
-        }
-    };
-    if envelope.status != "success" {
-        return Err(QueryError::Api {
-            error_type: envelope.error_type,
-            error: envelope.error,
-        });
+    #[test]
+    fn an_error_names_a_long_query_by_its_start_on_one_line() {
+        assert_eq!(shortened("sum by (version) (up)"), "sum by (version) (up)");
+        let long = "sum by (rollouts_pod_template_hash) (\n    rate(http_requests_total{namespace=\"shop\"}[5m]))";
+        let shown = shortened(long);
+        assert_eq!(
+            shown,
+            "sum by (rollouts_pod_template_hash) ( rate(http_requests_to…"
+        );
+        assert_eq!(shown.chars().count(), 60);
     }
-    let data = envelope
-        .data
-        .ok_or_else(|| QueryError::Decode("a success without data".into()))?;
-    let mut warnings = envelope.warnings;
-    let series = match data {
-        Data::Vector(result) => {
-            let mut series = Vec::with_capacity(result.len());
-            for s in result {
-                match s.value {
-                    Some(pair) => series.push(Series {
-                        labels: s.metric,
-                        samples: vec![sample(pair)?],
-                    }),
-                    None => note(&mut warnings, HISTOGRAMS_SKIPPED),
-                }
-            }
-            series
-        }
-        Data::Matrix(result) => result
-            .into_iter()
-            .map(|s| {
-                if !s.histograms.is_empty() {
-                    note(&mut warnings, HISTOGRAMS_SKIPPED);
-                }
-                Ok(Series {
-                    labels: s.metric,
-                    samples: s.values.into_iter().map(sample).collect::<Result<_, _>>()?,
-                })
-            })
-            .collect::<Result<_, QueryError>>()?,
-        Data::Scalar(_) => return Err(QueryError::ResultType { answered: "scalar" }),
-        Data::String(_) => return Err(QueryError::ResultType { answered: "string" }),
-    };
-    Ok(QueryResult { series, warnings })
-}
 
-fn note(warnings: &mut Vec<String>, warning: &str) {
-    if !warnings.iter().any(|w| w == warning) {
-        warnings.push(warning.to_string());
+    #[test]
+    fn sizes_read_as_written() {
+        assert_eq!(size(DEFAULT_MAX_RESPONSE_BYTES), "16 MiB");
+        assert_eq!(size(3 * 512 * 1024), "1.5 MiB");
+        assert_eq!(size(64 * 1024), "64 KiB");
+        assert_eq!(size(1000), "1000 bytes");
     }
-}
-
-fn sample((seconds, value): SamplePair) -> Result<(DateTime<Utc>, f64), QueryError> {
-    let at = DateTime::from_timestamp_millis((seconds * 1000.0).round() as i64)
-        .ok_or_else(|| QueryError::Decode(format!("timestamp {seconds} out of range")))?;
-    // Go's strconv writes these three; JSON has no numbers for them.
-    let value = match value.as_str() {
-        "NaN" => f64::NAN,
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        text => text
-            .parse()
-            .map_err(|_| QueryError::Decode(format!("sample value {text:?} is not a number")))?,
-    };
-    Ok((at, value))
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::{Client, Config};
 
-use super::conninfo::take_tls_params;
+use super::conninfo::{TlsParams, take_tls_params};
 use super::tls::{SslMode, TlsClient, TlsFailure, TlsPolicy, TlsSources};
 
 /// A database the control room reads migrations from.
@@ -117,21 +117,7 @@ impl DatabaseConfig {
     /// The parsed connection string with its user and password filled in,
     /// and what to do about TLS.
     fn config(&self) -> Result<(Config, Option<Secret>, TlsPolicy), String> {
-        let (conninfo, tls_params) = take_tls_params(&self.url);
-        let mut config: Config = conninfo.parse().map_err(|e| {
-            // The parser's message quotes no part of the string, but a bad
-            // url may still hold a password: say only what is wrong.
-            format!(
-                "{}: the url is not a PostgreSQL connection string: {e}",
-                self.label(None)
-            )
-        })?;
-        if config.get_password().is_some() {
-            return Err(format!(
-                "{}: the url holds a password; put the password in PGPASSWORD or a password file",
-                self.label(None)
-            ));
-        }
+        let (mut config, tls_params) = self.parsed_url()?;
         let sources = TlsSources {
             conninfo: tls_params,
             sslmode: self.sslmode,
@@ -152,6 +138,38 @@ impl DatabaseConfig {
             config.password(p.0.as_bytes());
         }
         Ok((config, password, tls))
+    }
+
+    /// The url parsed, without its TLS parameters (taken out), unless it
+    /// is no connection string or holds a password.
+    fn parsed_url(&self) -> Result<(Config, TlsParams), String> {
+        let (conninfo, tls_params) = take_tls_params(&self.url);
+        let config: Config = conninfo.parse().map_err(|e| {
+            // The parser's message quotes no part of the string, but a bad
+            // url may still hold a password: say only what is wrong.
+            format!(
+                "{}: the url is not a PostgreSQL connection string: {e}",
+                self.label(None)
+            )
+        })?;
+        if config.get_password().is_some() {
+            return Err(format!(
+                "{}: the url holds a password; put the password in PGPASSWORD or a password file",
+                self.label(None)
+            ));
+        }
+        Ok((config, tls_params))
+    }
+
+    /// What is wrong with the url itself, found without connecting or
+    /// reading any file: the config check's question.
+    pub fn url_problem(&self) -> Option<String> {
+        let (_, tls) = match self.parsed_url() {
+            Ok(parsed) => parsed,
+            Err(e) => return Some(e),
+        };
+        let mode = tls.sslmode?.parse::<SslMode>().err()?;
+        Some(format!("{}: {mode}", self.label(None)))
     }
 
     /// libpq's order: the named variable, `PGPASSWORD`, then the password

@@ -7,7 +7,8 @@ use std::path::Path;
 
 pub const CLUSTER_NAME: &str = "cutover-sim";
 
-/// Context name for a user: `sim-admin`, `sim-viewer`, `sim-deployer`.
+/// Context name for a user: `sim-admin`, `sim-viewer`, `sim-deployer`,
+/// `sim-checkout-owner`.
 pub fn context_name(user: &str) -> String {
     format!("sim-{user}")
 }

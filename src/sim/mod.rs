@@ -8,7 +8,10 @@ pub mod controllers;
 pub mod convert;
 pub mod faults;
 pub mod kubeconfig;
+pub mod openapi;
+pub mod openapi_proto;
 pub mod patch;
+pub mod pbobject;
 pub mod protobuf;
 pub mod rbac;
 pub mod reqlog;
@@ -22,6 +25,7 @@ pub mod store;
 pub use crate::time;
 pub mod tls;
 pub mod traffic;
+pub mod validation;
 
 use behaviour::Behaviour;
 use clock::Clock;
@@ -257,7 +261,8 @@ impl SimCluster {
         self.shared.start_listener().await
     }
 
-    /// A kubeconfig with contexts `sim-admin` (current), `sim-viewer` and `sim-deployer`.
+    /// A kubeconfig with contexts `sim-admin` (current), `sim-viewer`,
+    /// `sim-deployer` and `sim-checkout-owner`.
     pub fn kubeconfig_yaml(&self, namespace: &str) -> String {
         kubeconfig::render(&self.url(), &self.ca_pem, self.users(), namespace)
     }

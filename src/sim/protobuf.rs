@@ -1,7 +1,8 @@
 //! Just enough of the Kubernetes protobuf encoding to read the requests that
 //! kubectl's typed clients send as protobuf: SelfSubjectAccessReview
-//! (`kubectl auth can-i`) and SelfSubjectReview (`kubectl auth whoami`).
-//! Answers go back as JSON, which those clients also accept.
+//! (`kubectl auth can-i`) and SelfSubjectReview (`kubectl auth whoami`)
+//! here, the objects of `kubectl create deployment` and its kin in
+//! `pbobject`. Answers go back as JSON, which those clients also accept.
 
 use super::status::ApiError;
 use serde_json::{Map, Value, json};
@@ -11,13 +12,14 @@ const MAGIC: &[u8] = b"k8s\0";
 
 pub const CONTENT_TYPE: &str = "application/vnd.kubernetes.protobuf";
 
-enum Field<'a> {
-    Varint,
+/// One field's value on the wire.
+pub(super) enum Field<'a> {
+    Varint(u64),
     Bytes(&'a [u8]),
     Fixed,
 }
 
-fn bad(what: &str) -> ApiError {
+pub(super) fn bad(what: &str) -> ApiError {
     ApiError::bad_request(format!("the protobuf request body is malformed: {what}"))
 }
 
@@ -35,16 +37,13 @@ fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, ApiError> {
 }
 
 /// The top-level fields of one message, by field number.
-fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, ApiError> {
+pub(super) fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, ApiError> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < buf.len() {
         let key = varint(buf, &mut pos)?;
         let field = match key & 7 {
-            0 => {
-                varint(buf, &mut pos)?;
-                Field::Varint
-            }
+            0 => Field::Varint(varint(buf, &mut pos)?),
             1 | 5 => {
                 pos += if key & 7 == 1 { 8 } else { 4 };
                 Field::Fixed
@@ -94,33 +93,48 @@ pub fn is_protobuf(content_type: &str) -> bool {
         .is_some_and(|t| t.trim() == CONTENT_TYPE)
 }
 
-/// Decode a protobuf SelfSubjectAccessReview or SelfSubjectReview into its JSON form.
-pub fn decode_review(body: &[u8]) -> Result<Value, ApiError> {
-    let envelope = body
+/// An object in its envelope (`runtime.Unknown`): its apiVersion, its kind
+/// and the encoded object.
+pub(super) struct Envelope<'a> {
+    pub api_version: String,
+    pub kind: String,
+    pub raw: &'a [u8],
+}
+
+pub(super) fn envelope(body: &[u8]) -> Result<Envelope<'_>, ApiError> {
+    let body = body
         .strip_prefix(MAGIC)
         .ok_or_else(|| bad("missing the k8s magic prefix"))?;
-    let mut api_version = String::new();
-    let mut kind = String::new();
-    let mut raw: &[u8] = &[];
-    for (n, f) in fields(envelope)? {
+    let mut out = Envelope {
+        api_version: String::new(),
+        kind: String::new(),
+        raw: &[],
+    };
+    for (n, f) in fields(body)? {
         match (n, f) {
             (1, Field::Bytes(type_meta)) => {
-                let tm = strings(type_meta, &[(1, "apiVersion"), (2, "kind")])?;
-                api_version = tm
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                kind = tm
-                    .get("kind")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
+                let mut tm = strings(type_meta, &[(1, "apiVersion"), (2, "kind")])?;
+                let mut take = |key: &str| match tm.remove(key) {
+                    Some(Value::String(s)) => s,
+                    _ => String::new(),
+                };
+                out.api_version = take("apiVersion");
+                out.kind = take("kind");
             }
-            (2, Field::Bytes(b)) => raw = b,
+            (2, Field::Bytes(b)) => out.raw = b,
             _ => {}
         }
     }
+    Ok(out)
+}
+
+/// Decode a protobuf SelfSubjectAccessReview or SelfSubjectReview into its JSON form.
+pub fn decode_review(body: &[u8]) -> Result<Value, ApiError> {
+    let Envelope {
+        api_version,
+        kind,
+        raw,
+    } = envelope(body)?;
     let mut obj = json!({"apiVersion": api_version, "kind": kind, "spec": {}});
     if kind == "SelfSubjectAccessReview"
         && let Some(spec) = submessage(raw, 2)?

@@ -10,6 +10,36 @@ pub struct Rule {
     pub api_groups: &'static [&'static str],
     /// Resource names, `plural` or `plural/subresource`.
     pub resources: &'static [&'static str],
+    /// When not empty, only requests naming one of these objects match, as
+    /// with RBAC's `resourceNames`: a list, a watch or a create names none.
+    pub resource_names: &'static [&'static str],
+}
+
+impl Rule {
+    /// A rule for any object.
+    const fn any(
+        verbs: &'static [&'static str],
+        api_groups: &'static [&'static str],
+        resources: &'static [&'static str],
+    ) -> Rule {
+        Rule {
+            verbs,
+            api_groups,
+            resources,
+            resource_names: &[],
+        }
+    }
+
+    fn matches(&self, access: &Access<'_>, resource: &str) -> bool {
+        let named = self.resource_names.is_empty()
+            || access
+                .name
+                .is_some_and(|n| self.resource_names.contains(&n));
+        named
+            && matches(self.verbs, access.verb)
+            && matches(self.api_groups, access.group)
+            && matches(self.resources, resource)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -32,7 +62,13 @@ pub enum Role {
     /// Reads everything, and may patch rollouts but not their status: can
     /// pause but cannot promote or abort. For testing partial permissions.
     Deployer,
+    /// Reads everything, and may change only the rollout named `checkout`
+    /// (and its status): a role limited with `resourceNames`.
+    CheckoutOwner,
 }
+
+/// The rollout [`Role::CheckoutOwner`] may change.
+pub const OWNED_ROLLOUT: &str = "checkout";
 
 impl Role {
     pub fn user_name(self) -> &'static str {
@@ -40,31 +76,27 @@ impl Role {
             Role::Admin => "admin",
             Role::Viewer => "viewer",
             Role::Deployer => "deployer",
+            Role::CheckoutOwner => "checkout-owner",
         }
     }
 
     fn rules(self) -> Vec<Rule> {
         match self {
-            Role::Admin => vec![Rule {
-                verbs: &["*"],
-                api_groups: &["*"],
-                resources: &["*"],
-            }],
-            Role::Viewer => vec![Rule {
-                verbs: READ,
-                api_groups: &["*"],
-                resources: &["*"],
-            }],
+            Role::Admin => vec![Rule::any(&["*"], &["*"], &["*"])],
+            Role::Viewer => vec![Rule::any(READ, &["*"], &["*"])],
             Role::Deployer => vec![
+                Rule::any(READ, &["*"], &["*"]),
+                Rule::any(&["patch", "update"], &["argoproj.io"], &["rollouts"]),
+            ],
+            Role::CheckoutOwner => vec![
+                Rule::any(READ, &["*"], &["*"]),
                 Rule {
-                    verbs: READ,
-                    api_groups: &["*"],
-                    resources: &["*"],
-                },
-                Rule {
-                    verbs: &["patch", "update"],
-                    api_groups: &["argoproj.io"],
-                    resources: &["rollouts"],
+                    resource_names: &[OWNED_ROLLOUT],
+                    ..Rule::any(
+                        &["patch", "update"],
+                        &["argoproj.io"],
+                        &["rollouts", "rollouts/status"],
+                    )
                 },
             ],
         }
@@ -75,6 +107,7 @@ impl Role {
             Role::Admin => "system:masters",
             Role::Viewer => "cutover:viewers",
             Role::Deployer => "cutover:deployers",
+            Role::CheckoutOwner => "cutover:checkout-owners",
         };
         vec![own.to_string(), "system:authenticated".to_string()]
     }
@@ -87,6 +120,8 @@ pub struct Access<'a> {
     pub group: &'a str,
     pub resource: &'a str,
     pub subresource: Option<&'a str>,
+    /// The object's name, when the request names one.
+    pub name: Option<&'a str>,
 }
 
 fn matches(list: &[&str], value: &str) -> bool {
@@ -119,11 +154,7 @@ impl User {
             Some(sub) => format!("{}/{sub}", access.resource),
             None => access.resource.to_string(),
         };
-        self.rules.iter().any(|r| {
-            matches(r.verbs, access.verb)
-                && matches(r.api_groups, access.group)
-                && matches(r.resources, &resource)
-        })
+        self.rules.iter().any(|r| r.matches(access, &resource))
     }
 
     /// The `status.userInfo` of a SelfSubjectReview.
@@ -140,13 +171,18 @@ pub struct Users {
 
 impl Users {
     pub fn generate() -> Self {
-        let users = [Role::Admin, Role::Viewer, Role::Deployer]
-            .into_iter()
-            .map(|role| {
-                let token = format!("{}-{}", role.user_name(), uuid::Uuid::new_v4().simple());
-                User::new(role, token)
-            })
-            .collect();
+        let users = [
+            Role::Admin,
+            Role::Viewer,
+            Role::Deployer,
+            Role::CheckoutOwner,
+        ]
+        .into_iter()
+        .map(|role| {
+            let token = format!("{}-{}", role.user_name(), uuid::Uuid::new_v4().simple());
+            User::new(role, token)
+        })
+        .collect();
         Users { users }
     }
 
@@ -181,6 +217,14 @@ mod tests {
             group,
             resource,
             subresource: sub,
+            name: None,
+        }
+    }
+
+    fn named<'a>(access: Access<'a>, name: &'a str) -> Access<'a> {
+        Access {
+            name: Some(name),
+            ..access
         }
     }
 
@@ -206,6 +250,32 @@ mod tests {
         assert!(d.allows(&access("patch", "argoproj.io", "rollouts", None)));
         assert!(!d.allows(&access("patch", "argoproj.io", "rollouts", Some("status"))));
         assert!(!d.allows(&access("delete", "apps", "deployments", None)));
+    }
+
+    #[test]
+    fn resource_names_limit_a_rule_to_requests_naming_those_objects() {
+        let users = Users::generate();
+        let owner = users.get(Role::CheckoutOwner);
+        for sub in [None, Some("status")] {
+            let patch = access("patch", "argoproj.io", "rollouts", sub);
+            assert!(owner.allows(&named(patch.clone(), "checkout")), "{sub:?}");
+            assert!(!owner.allows(&named(patch.clone(), "cart")), "{sub:?}");
+            assert!(!owner.allows(&patch), "a request naming no object");
+        }
+        for verb in ["list", "watch", "create"] {
+            let rule = Rule {
+                resource_names: &["checkout"],
+                ..Rule::any(&["*"], &["argoproj.io"], &["rollouts"])
+            };
+            let unnamed = access(verb, "argoproj.io", "rollouts", None);
+            assert!(!rule.matches(&unnamed, "rollouts"), "{verb} names nothing");
+            assert!(rule.matches(&named(unnamed, "checkout"), "rollouts"));
+        }
+        assert!(owner.allows(&access("list", "argoproj.io", "rollouts", None)));
+        assert!(!owner.allows(&named(
+            access("patch", "apps", "deployments", None),
+            "checkout"
+        )));
     }
 
     #[test]

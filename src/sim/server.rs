@@ -12,6 +12,7 @@ use super::resources::{self, RESOURCES, ResourceDef};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::store::{Change, EventType, ListOptions, Propagation, Store, Target};
+use super::validation::{self, FieldValidation};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
@@ -310,11 +311,14 @@ async fn respond(
     }
 }
 
+/// The Kubernetes version the simulator answers as.
+pub const VERSION: &str = "v1.32.0-cutover-sim";
+
 fn version() -> Value {
     json!({
         "major": "1",
         "minor": "32",
-        "gitVersion": "v1.32.0-cutover-sim",
+        "gitVersion": VERSION,
         "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
         "buildDate": "2026-01-01T00:00:00Z",
@@ -396,6 +400,19 @@ async fn api(
     let query = Query::parse(req.uri().query().unwrap_or(""));
     let method = req.method().clone();
     let addr = shared.addr.to_string();
+    if let Some((content_type, doc)) =
+        super::openapi::document(&path, header_str(&req, header::ACCEPT))?
+    {
+        if method != Method::GET {
+            return Err(ApiError::method_not_allowed(
+                "OpenAPI documents are read-only",
+            ));
+        }
+        let mut resp = Response::new(full(doc));
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        return Ok(resp);
+    }
     let discovery = match path.trim_end_matches('/') {
         "/api" => Some(resources::api_versions(&addr)),
         "/apis" => Some(resources::api_group_list()),
@@ -452,6 +469,7 @@ async fn api(
         group: res.group,
         resource: res.plural,
         subresource: target.subresource,
+        name: target.name,
     };
     if !user.allows(&access) {
         return Err(ApiError::forbidden(
@@ -465,6 +483,7 @@ async fn api(
     }
     let ns = target.namespace.clone().unwrap_or_default();
     let dry_run = query.get("dryRun").is_some_and(|d| d == "All");
+    let field_validation = FieldValidation::from_query(query.get("fieldValidation"))?;
     let store = &shared.store;
     // Some served resources are views of objects stored under another one.
     let conversion = super::convert::conversion_for(res);
@@ -526,11 +545,7 @@ async fn api(
             )
         }
         "create" if res.virtual_create => {
-            let protobuf = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(super::protobuf::is_protobuf);
+            let protobuf = super::protobuf::is_protobuf(header_str(&req, header::CONTENT_TYPE));
             let raw = read_body(req).await?;
             let body = if protobuf {
                 super::protobuf::decode_review(&raw)?
@@ -540,11 +555,10 @@ async fn api(
             Ok(json_response(201, &review(shared, user, res, body)?))
         }
         "create" => {
-            let body = to_stored(parse_json(&read_body(req).await?)?);
-            Ok(json_response(
-                201,
-                &served(store.create(stored, &ns, body, Target::Main, dry_run)?),
-            ))
+            let body = object_body(req, res).await?;
+            let warnings = validation::check(res, field_validation, &body)?;
+            let created = store.create(stored, &ns, to_stored(body), Target::Main, dry_run)?;
+            Ok(warned(json_response(201, &served(created)), &warnings))
         }
         "update" | "patch" if target.subresource == Some("scale") => {
             let name = target.name.unwrap_or_default();
@@ -572,16 +586,17 @@ async fn api(
             Ok(json_response(200, &scale_of(&obj)))
         }
         "update" => {
-            let body = to_stored(parse_json(&read_body(req).await?)?);
+            let body = object_body(req, res).await?;
+            let warnings = validation::check(res, field_validation, &body)?;
             let name = target.name.unwrap_or_default();
-            Ok(json_response(
-                200,
-                &served(store.update(stored, &ns, name, body, write_target, dry_run)?),
-            ))
+            let updated =
+                store.update(stored, &ns, name, to_stored(body), write_target, dry_run)?;
+            Ok(warned(json_response(200, &served(updated)), &warnings))
         }
         "patch" => {
             let kind = patch_kind(&req, verb)?.expect("patch has a kind");
             let body = read_body(req).await?;
+            let warnings = validation::check_patch(res, field_validation, kind, &body)?;
             let name = target.name.unwrap_or_default();
             let patched = match &conversion {
                 None => store.patch(res, &ns, name, kind, &body, write_target, dry_run)?,
@@ -594,7 +609,7 @@ async fn api(
                     store.update(stored, &ns, name, c.to_stored(next), write_target, dry_run)?
                 }
             };
-            Ok(json_response(200, &served(patched)))
+            Ok(warned(json_response(200, &served(patched)), &warnings))
         }
         "delete" => {
             let body = read_body(req).await?;
@@ -635,16 +650,42 @@ async fn api(
     }
 }
 
+fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> &str {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// An object sent to create or replace: JSON, or protobuf as kubectl's typed
+/// clients send it.
+async fn object_body(req: Request<Incoming>, res: &ResourceDef) -> Result<Value, ApiError> {
+    let protobuf = super::protobuf::is_protobuf(header_str(&req, header::CONTENT_TYPE));
+    let raw = read_body(req).await?;
+    if protobuf {
+        super::pbobject::decode(res, &raw)
+    } else {
+        parse_json(&raw)
+    }
+}
+
+/// The answer with a `Warning` header per warning, as kubectl prints them.
+fn warned(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for w in warnings {
+        let text = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
+    }
+    resp
+}
+
 /// The patch type from Content-Type; `None` for a plain PUT.
 fn patch_kind(req: &Request<Incoming>, verb: &str) -> Result<Option<PatchKind>, ApiError> {
     if verb != "patch" {
         return Ok(None);
     }
-    let ct = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let ct = header_str(req, header::CONTENT_TYPE);
     PatchKind::from_content_type(ct)
         .map(Some)
         .ok_or_else(|| ApiError::unsupported_media_type(ct))
@@ -745,12 +786,13 @@ fn review(
         _ => {
             let attrs = &body["spec"]["resourceAttributes"];
             let allowed = if attrs.is_object() {
-                let subresource = attrs["subresource"].as_str().filter(|s| !s.is_empty());
+                let given = |field: &str| attrs[field].as_str().filter(|s| !s.is_empty());
                 user.allows(&Access {
                     verb: attrs["verb"].as_str().unwrap_or(""),
                     group: attrs["group"].as_str().unwrap_or(""),
                     resource: attrs["resource"].as_str().unwrap_or(""),
-                    subresource,
+                    subresource: given("subresource"),
+                    name: given("name"),
                 })
             } else {
                 // Non-resource URLs (/healthz, /version …) are readable by everyone.
@@ -997,6 +1039,49 @@ async fn admin(shared: &Arc<Shared>, path: &str, req: Request<Incoming>) -> Resp
             200,
             &serde_json::to_value(shared.log.records()).unwrap_or_default(),
         ),
+        (Method::GET, "clock") => {
+            let clock = shared.store.clock();
+            let now = clock
+                .now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            json_response(200, &json!({"now": now, "timeScale": clock.scale()}))
+        }
+        (
+            method @ (Method::GET | Method::POST),
+            gate @ ("gate/open" | "gate/close" | "gate/check"),
+        ) if (method == Method::GET) == (gate == "gate/check") => {
+            let target = if method == Method::GET {
+                json!({"name": query.get("name"), "namespace": query.get("namespace")})
+            } else {
+                match read_body(req).await.and_then(|b| parse_json(&b)) {
+                    Ok(t) => t,
+                    Err(e) => return error_response(&e),
+                }
+            };
+            let (Some(name), Some(namespace)) =
+                (target["name"].as_str(), target["namespace"].as_str())
+            else {
+                return error_response(&ApiError::bad_request(
+                    "a gate is named by name and namespace",
+                ));
+            };
+            match gate {
+                "gate/open" => shared.behaviour.open_gate(namespace, name),
+                "gate/close" => shared.behaviour.close_gate(namespace, name),
+                _ => {}
+            }
+            let open = shared.behaviour.gate_open(namespace, name);
+            // As Flagger's load tester answers a confirm-promotion hook: 403 while closed.
+            let code = if open || gate != "gate/check" {
+                200
+            } else {
+                403
+            };
+            json_response(
+                code,
+                &json!({"name": name, "namespace": namespace, "open": open}),
+            )
+        }
         _ => error_response(&ApiError::path_not_found()),
     }
 }

@@ -168,6 +168,15 @@ impl ApiError {
         )
     }
 
+    pub fn not_acceptable(message: impl Into<String>) -> Self {
+        Self::new(406, "NotAcceptable", message)
+    }
+
+    /// A body in a format the server does not read, with what to do instead.
+    pub fn unsupported_body(message: impl Into<String>) -> Self {
+        Self::new(415, "UnsupportedMediaType", message)
+    }
+
     /// An injected server fault.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message)

@@ -4,7 +4,9 @@
 
 use super::help::inactive_reason;
 use super::theme::Theme;
+use super::{cut, cut_middle};
 use crate::app::State;
+use crate::app::health::Outage;
 use crate::app::keymap::Command;
 use crate::app::state::{Connection, Overlay};
 use crate::model::metrics::Verdict;
@@ -26,11 +28,9 @@ enum Badge<'a> {
         error: &'a str,
         since: DateTime<Utc>,
     },
-    /// A watch fails: since when, and how old the data is.
-    Disconnected {
-        since: DateTime<Utc>,
-        as_of: DateTime<Utc>,
-    },
+    /// A watch has failed for longer than a hiccup: the data is as old as
+    /// the outage.
+    Reconnecting(Outage<'a>),
     Live,
 }
 
@@ -41,11 +41,8 @@ fn badge(state: &State) -> Badge<'_> {
             error,
             since: *since,
         },
-        Connection::Connected => match state.disconnected_since() {
-            Some((since, _)) => Badge::Disconnected {
-                since,
-                as_of: state.last_data.unwrap_or(since).min(since),
-            },
+        Connection::Connected => match state.sources.outage(state.now) {
+            Some(outage) => Badge::Reconnecting(outage),
             None => Badge::Live,
         },
     }
@@ -55,12 +52,11 @@ fn badge(state: &State) -> Badge<'_> {
 pub fn badge_counts_from(state: &State) -> Vec<DateTime<Utc>> {
     match badge(state) {
         Badge::Connecting { since } | Badge::Failed { since, .. } => vec![since],
-        Badge::Disconnected { since, as_of } => vec![since, as_of],
-        Badge::Live => Vec::new(),
+        Badge::Reconnecting(_) | Badge::Live => Vec::new(),
     }
 }
 
-/// The connection badge: live, or disconnected with the data's age.
+/// The connection badge: live, or reconnecting with the data's time.
 pub fn freshness(state: &State) -> (String, bool) {
     let seconds = |t| seconds_since(t, state.now);
     match badge(state) {
@@ -69,54 +65,170 @@ pub fn freshness(state: &State) -> (String, bool) {
             format!("✖ cannot connect ({}s): {error}", seconds(since)),
             false,
         ),
-        Badge::Disconnected { since, as_of } => (
-            format!(
-                "✖ disconnected {}s, data as of {} ({}s old)",
-                seconds(since),
-                as_of.format("%H:%M:%S"),
-                seconds(as_of)
-            ),
+        Badge::Reconnecting(outage) => (
+            format!("◌ reconnecting ({}) · {}", outage.error, outage.data_text()),
             false,
         ),
         Badge::Live => ("● live".to_string(), true),
     }
 }
 
-pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
-    let mut spans = vec![Span::styled(" cutover ", theme.heading())];
-    if state.simulated {
-        spans.push(Span::styled(" SIMULATED ", theme.badge()));
-        spans.push(Span::raw(" "));
+/// The top bar's parts. On a narrow screen they give way in a fixed order
+/// (see [`TopBar::fit`]); the connection state and the read-only marker
+/// go last.
+struct TopBar<'a> {
+    title: bool,
+    simulated: bool,
+    read_only: bool,
+    /// The context and namespace, at most this many characters each
+    /// (cut in the middle); `None` once they are dropped.
+    context: Option<usize>,
+    namespace: usize,
+    user: Option<usize>,
+    missing_kinds: bool,
+    /// The connection badge, at most this many characters (cut at the end).
+    badge: usize,
+    state: &'a State,
+    theme: &'a Theme,
+}
+
+impl<'a> TopBar<'a> {
+    fn new(state: &'a State, theme: &'a Theme) -> TopBar<'a> {
+        TopBar {
+            title: true,
+            simulated: state.simulated,
+            read_only: state.read_only,
+            context: Some(usize::MAX),
+            namespace: usize::MAX,
+            user: Some(usize::MAX),
+            missing_kinds: !state.scope.missing_kinds.is_empty(),
+            badge: usize::MAX,
+            state,
+            theme,
+        }
     }
-    if state.read_only {
-        spans.push(Span::styled(" READ-ONLY ", theme.badge()));
-        spans.push(Span::raw(" "));
-    }
-    let scope = &state.scope;
-    spans.push(Span::raw(format!(
-        "ctx {} │ ns {} │ user {} │ ",
-        if scope.context.is_empty() {
-            "-"
+
+    fn spans(&self) -> Vec<Span<'static>> {
+        let theme = self.theme;
+        let glyphs = theme.glyphs;
+        let scope = &self.state.scope;
+        let mut spans = Vec::new();
+        if self.title {
+            spans.push(Span::styled(" cutover ", theme.heading()));
+        }
+        for (shown, word) in [
+            (self.simulated, " SIMULATED "),
+            (self.read_only, " READ-ONLY "),
+        ] {
+            if shown {
+                spans.push(Span::styled(word, theme.badge()));
+                spans.push(Span::raw(" "));
+            }
+        }
+        if let Some(max) = self.context {
+            let context = match scope.context.as_str() {
+                "" => "-",
+                c => c,
+            };
+            let namespace = scope.namespace.as_deref().unwrap_or("all");
+            let mut text = format!(
+                "ctx {} │ ns {} │ ",
+                cut_middle(context, max, glyphs),
+                cut_middle(namespace, self.namespace, glyphs)
+            );
+            if let Some(max) = self.user {
+                let user = scope.user.as_deref().unwrap_or("?");
+                text.push_str(&format!("user {} │ ", cut_middle(user, max, glyphs)));
+            }
+            spans.push(Span::raw(text));
+        }
+        let (badge, live) = freshness(self.state);
+        let style = if live {
+            theme.fg(theme.ok)
         } else {
-            &scope.context
-        },
-        scope.namespace.as_deref().unwrap_or("all"),
-        scope.user.as_deref().unwrap_or("?"),
-    )));
-    let (badge, live) = freshness(state);
-    let style = if live {
-        theme.fg(theme.ok)
-    } else {
-        theme.attention()
-    };
-    spans.push(Span::styled(badge, style));
-    if !scope.missing_kinds.is_empty() {
-        spans.push(Span::styled(
-            format!(" │ not installed: {}", scope.missing_kinds.join(", ")),
-            theme.muted(),
-        ));
+            theme.attention()
+        };
+        spans.push(Span::styled(cut(&badge, self.badge, glyphs), style));
+        if self.missing_kinds {
+            spans.push(Span::styled(
+                format!(" │ not installed: {}", scope.missing_kinds.join(", ")),
+                theme.muted(),
+            ));
+        }
+        spans
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+
+    fn width(&self) -> usize {
+        Line::from(self.spans()).width()
+    }
+
+    /// Give way, step by step, until the bar fits in `width`: first the
+    /// context is cut in the middle, then the uninstalled kinds, the title,
+    /// the user, more of the context, the user altogether, the SIMULATED
+    /// marker, the namespace, where we are altogether, and last the end of
+    /// the connection badge. Room left over by a step goes back to the
+    /// context.
+    fn fit(mut self, width: usize) -> Self {
+        let steps: [fn(&mut Self, usize); 10] = [
+            |bar, over| bar.shrink_context(over, 20),
+            |bar, _| bar.missing_kinds = false,
+            |bar, _| bar.title = false,
+            |bar, over| bar.user = bar.user.map(|max| shrunk(bar.user_len(), max, over, 12)),
+            |bar, over| bar.shrink_context(over, 10),
+            |bar, _| bar.user = None,
+            |bar, _| bar.simulated = false,
+            |bar, over| {
+                bar.namespace = shrunk(bar.namespace_len(), bar.namespace, over, 8);
+            },
+            |bar, _| bar.context = None,
+            |bar, over| {
+                let len = freshness(bar.state).0.chars().count();
+                bar.badge = shrunk(len, bar.badge, over, 1);
+            },
+        ];
+        for step in steps {
+            let over = self.width().saturating_sub(width);
+            if over == 0 {
+                break;
+            }
+            step(&mut self, over);
+        }
+        let spare = width.saturating_sub(self.width());
+        self.context = self.context.map(|max| max.saturating_add(spare));
+        self
+    }
+
+    fn shrink_context(&mut self, over: usize, floor: usize) {
+        let len = self.state.scope.context.chars().count();
+        self.context = self.context.map(|max| shrunk(len, max, over, floor));
+    }
+
+    fn namespace_len(&self) -> usize {
+        self.state
+            .scope
+            .namespace
+            .as_deref()
+            .map_or(3, |n| n.chars().count())
+    }
+
+    fn user_len(&self) -> usize {
+        self.state
+            .scope
+            .user
+            .as_deref()
+            .map_or(1, |u| u.chars().count())
+    }
+}
+
+/// A limit of `max` on a text of `len` characters lowered by `over`, but
+/// not below `floor`.
+fn shrunk(len: usize, max: usize, over: usize, floor: usize) -> usize {
+    len.min(max).saturating_sub(over).max(floor)
+}
+
+pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
+    let bar = TopBar::new(state, theme).fit(usize::from(area.width));
+    frame.render_widget(Paragraph::new(Line::from(bar.spans())), area);
 }
 
 /// How a piece of the bottom line is drawn.
@@ -160,6 +272,7 @@ fn pieces(state: &State, width: usize) -> Vec<Piece> {
     }
     let mut pieces: Vec<Piece> = recommendation(state)
         .into_iter()
+        .chain(config_problems(state))
         .flat_map(|r| [r, piece("  ", Tone::Plain)])
         .collect();
     let used: usize = pieces.iter().map(|(text, _)| text.width()).sum();
@@ -239,6 +352,19 @@ fn recommendation(state: &State) -> Option<Piece> {
         format!("✖ metrics say Fail: abort recommended ({how})"),
         Tone::Recommendation,
     ))
+}
+
+/// How many mistakes the config file has, and how to see them: they stay
+/// on the line until the file is fixed.
+fn config_problems(state: &State) -> Option<Piece> {
+    let n = state.config_problems.problems.len();
+    let plural = if n == 1 { "" } else { "s" };
+    (n > 0).then(|| {
+        piece(
+            format!("⚠ {n} config problem{plural} (:config)"),
+            Tone::Warning,
+        )
+    })
 }
 
 /// The last result, a warning, or the key hints that fit in `room`.

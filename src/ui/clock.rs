@@ -30,6 +30,9 @@ pub fn next_change(state: &State, area: Rect) -> Option<DateTime<Utc>> {
     for since in bars::badge_counts_from(state) {
         next.seconds(since);
     }
+    // A failing watch turns the badge (and the list's title) from live to
+    // reconnecting once it has failed for longer than a hiccup.
+    next.consider(state.sources.outage_begins_at(state.now));
     match &state.view {
         View::List => list_rows(state, body, &mut next),
         View::Detail(key) => {

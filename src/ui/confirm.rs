@@ -12,7 +12,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme: &Theme) {
     let action = c.plan.action;
@@ -71,7 +71,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         };
         let mut body = r.body.to_string();
         if body.chars().count() > body_limit {
-            body = body.chars().take(body_limit).collect::<String>() + "…";
+            body = body.chars().take(body_limit).collect::<String>() + theme.glyphs.ellipsis();
         }
         lines.push(Line::from(format!(
             "  PATCH {target} ({}) {body}",
@@ -83,7 +83,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         let mark = if phrase == OVERRIDE_PHRASE {
             "✔"
         } else {
-            "…"
+            theme.glyphs.ellipsis()
         };
         Line::from(vec![
             Span::styled(
@@ -94,7 +94,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             Span::raw(format!(" {mark}   Esc cancels")),
         ])
     } else if c.needs_name() {
-        let mark = if c.name_matches() { "✔" } else { "…" };
+        let mark = if c.name_matches() {
+            "✔"
+        } else {
+            theme.glyphs.ellipsis()
+        };
         Line::from(vec![
             Span::styled(
                 format!("Type {} and press Enter to {}: ", c.key.name, action.word()),
@@ -115,7 +119,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         ))
     };
     let title = format!(" {} {}? ", action.word(), c.key.name);
-    let block = Block::bordered().title(Span::styled(title, theme.attention()));
+    let block = theme
+        .glyphs
+        .block()
+        .title(Span::styled(title, theme.attention()));
     let body = Paragraph::new(lines).wrap(Wrap { trim: false });
     // The wrapped body, the prompt row and the borders; the prompt keeps
     // its row even when the body must be cut on a small screen.

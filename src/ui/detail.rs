@@ -14,7 +14,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 /// How many timeline entries (the newest) the detail keeps on screen.
 const TIMELINE_ROWS: usize = 14;
@@ -496,7 +496,10 @@ fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, theme: &Theme) {
     let title = format!(" {} {} ", key.kind.word(), key);
-    let block = Block::bordered().title(Span::styled(title, theme.heading()));
+    let block = theme
+        .glyphs
+        .block()
+        .title(Span::styled(title, theme.heading()));
     let Some(r) = state.release(key) else {
         let text = format!(
             "{} is not in the cluster any more (deleted, or out of scope). Esc goes back.",

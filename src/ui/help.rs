@@ -11,7 +11,7 @@ use crate::model::Action;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::Span;
-use ratatui::widgets::{Block, Cell, Clear, Row, Table};
+use ratatui::widgets::{Cell, Clear, Row, Table};
 
 /// Why `command` does nothing here, or None when it is active.
 pub fn inactive_reason(state: &State, command: Command) -> Option<String> {
@@ -114,8 +114,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
             };
             Row::new(vec![
                 Cell::from(Span::styled(label, theme.heading())),
-                Cell::from(cut(what, what_width)),
-                Cell::from(Span::styled(cut(&status, here_width), style)),
+                Cell::from(cut(what, what_width, theme.glyphs)),
+                Cell::from(Span::styled(cut(&status, here_width, theme.glyphs), style)),
             ])
         })
         .collect();
@@ -129,7 +129,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         ],
     )
     .header(Row::new(["KEY", "WHAT IT DOES", "HERE"]).style(theme.heading()))
-    .block(Block::bordered().title(Span::styled(
+    .block(theme.glyphs.block().title(Span::styled(
         format!(" Keys · acting on {target} · any key closes "),
         theme.heading(),
     )));

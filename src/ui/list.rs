@@ -1,7 +1,8 @@
 //! The list: one row per release, attention first.
 
+use super::columns::{Column, fit};
 use super::theme::Theme;
-use super::{age, phase_mark, schema_rollback, short_image, verdict_mark};
+use super::{age, cut, phase_mark, schema_rollback, short_image, verdict_mark};
 use crate::app::State;
 use crate::model::metrics::Verdict;
 use crate::model::migration::{RollbackSafety, has_migration};
@@ -11,7 +12,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 fn strategy_word(r: &Release) -> &'static str {
     match r.strategy {
@@ -63,10 +64,6 @@ fn verdict_text(verdict: Option<Verdict>, compact: bool) -> String {
 /// (`backfill◌`, `contract✔`), then `✖` when a rollback is unsafe for the
 /// schema, `⚠` when code and schema are out of step, `?` when the migration
 /// cannot be read; `—` without a migration. At most 10 characters.
-fn schema_cell(r: &Release, theme: &Theme) -> Cell<'static> {
-    Cell::from(Line::from(schema_spans(r, theme)))
-}
-
 fn schema_spans(r: &Release, theme: &Theme) -> Vec<Span<'static>> {
     if !has_migration(r) {
         return vec![Span::styled("—", theme.muted())];
@@ -117,18 +114,19 @@ fn columns<T>(all: impl IntoIterator<Item = T>, compact: bool) -> Vec<T> {
         .collect()
 }
 
-fn row<'a>(
-    r: &'a Release,
+/// A release's cells, one per column shown.
+fn row(
+    r: &Release,
     state: &State,
     theme: &Theme,
     all_namespaces: bool,
     narrow: bool,
     compact: bool,
-) -> Row<'a> {
+) -> Vec<Line<'static>> {
     let attention = r.attention.first();
     let marker = match attention {
-        Some(a) => Cell::from(Span::styled(format!("! {}", a.short()), theme.attention())),
-        None => Cell::from(""),
+        Some(a) => Line::from(Span::styled(format!("! {}", a.short()), theme.attention())),
+        None => Line::default(),
     };
     let mut phase = format!("{} {}", r.health.symbol(), r.phase);
     if let Some(p) = &r.pause
@@ -144,11 +142,11 @@ fn row<'a>(
     // `?`: some of the release's fields cannot be read (the detail and
     // `status -o json` say which).
     let name = match r.warnings.is_empty() {
-        true => Cell::from(name),
-        false => Cell::from(Line::from(vec![
+        true => Line::from(name),
+        false => Line::from(vec![
             Span::raw(name),
             Span::styled(" ?", theme.fg(theme.warn)),
-        ])),
+        ]),
     };
     let mut weight = r.weights.text();
     if r.weights.drift().is_some() {
@@ -159,14 +157,14 @@ fn row<'a>(
     let cells = [
         marker,
         name,
-        Cell::from(r.key.kind.short()),
-        Cell::from(strategy_word(r)),
-        Cell::from(Span::styled(phase, theme.health(r.health))),
-        Cell::from(step_text(r)),
-        Cell::from(weight),
-        Cell::from(Span::styled(verdict_text(verdict, compact), verdict_style)),
-        schema_cell(r, theme),
-        Cell::from(Span::styled(
+        Line::from(r.key.kind.short()),
+        Line::from(strategy_word(r)),
+        Line::from(Span::styled(phase, theme.health(r.health))),
+        Line::from(step_text(r)),
+        Line::from(weight),
+        Line::from(Span::styled(verdict_text(verdict, compact), verdict_style)),
+        Line::from(schema_spans(r, theme)),
+        Line::from(Span::styled(
             image_text(
                 r.canary_image()
                     .filter(|_| !r.fully_promoted() || r.strategy == Strategy::Progressive),
@@ -174,20 +172,91 @@ fn row<'a>(
             ),
             theme.fg(theme.canary),
         )),
-        Cell::from(Span::styled(
+        Line::from(Span::styled(
             image_text(r.stable_image(), narrow),
             theme.fg(theme.stable),
         )),
-        Cell::from(age(r.created, state.now)),
+        Line::from(age(r.created, state.now)),
     ];
-    Row::new(columns(cells, compact))
+    columns(cells, compact)
+}
+
+const HEADERS: [&str; 12] = [
+    "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "SCHEMA", "CANARY",
+    "STABLE", "AGE",
+];
+
+// The columns that may be cut: the images first, the name last. The rest
+// are short words that keep their width.
+const NAME: usize = 1;
+const IMAGES: [usize; 2] = [9, 10];
+
+/// Columns of fixed width: their widths when there is room.
+fn fixed_width(column: usize, compact: bool) -> u16 {
+    match column {
+        0 => 11,
+        2 => 6,
+        3 => 9,
+        // "॥ Paused 150s" and "◌ Progressing" fit the compact width.
+        4 if compact => 13,
+        4 => 16,
+        5 | 6 => 7,
+        7 if compact => 7,
+        7 => 10,
+        8 => 10,
+        // AGE
+        _ => 4,
+    }
+}
+
+/// A cell that says nothing but "no value".
+fn placeholder(cell: &Line<'_>) -> bool {
+    matches!(cell.to_string().trim(), "" | "-" | "—")
+}
+
+/// The width of each column shown (`None`: dropped) in `room` cells: the
+/// name is the last to give up width, columns of placeholders go first.
+fn widths(
+    headers: &[(usize, &str)],
+    rows: &[Vec<Line<'_>>],
+    room: u16,
+    compact: bool,
+) -> Vec<Option<u16>> {
+    let fitted: Vec<Column> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, &(column, header))| {
+            let cells = rows.iter().map(|r| &r[i]);
+            let widest = cells.clone().map(Line::width).max().unwrap_or(0);
+            let natural = u16::try_from(widest.max(header.len())).unwrap_or(u16::MAX);
+            let placeholders = cells.clone().all(placeholder);
+            match column {
+                NAME => Column::flexible(natural, false, 1, 8),
+                c if IMAGES.contains(&c) => Column::flexible(natural, placeholders, 0, 8),
+                c => Column::fixed(fixed_width(c, compact), natural, placeholders),
+            }
+        })
+        .collect();
+    fit(&fitted, room, 1)
+}
+
+/// `line` cut to `width` cells, the cut marked.
+fn cut_line(line: Line<'static>, width: u16, theme: &Theme) -> Line<'static> {
+    if line.width() <= usize::from(width) {
+        return line;
+    }
+    let style = line.spans.first().map(|s| s.style).unwrap_or_default();
+    Line::from(Span::styled(
+        cut(&line.to_string(), usize::from(width), theme.glyphs),
+        style,
+    ))
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
     let all_namespaces = state.scope.namespace.is_none();
     let attention = visible.iter().filter(|r| r.needs_attention()).count();
-    let title = format!(
+    let mut title = format!(
         " Releases ({}{}) · {} need attention · sort: {} ",
         visible.len(),
         if state.filter.is_empty() {
@@ -198,7 +267,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         attention,
         state.sort.word()
     );
-    let block = Block::bordered().title(Span::styled(title, theme.heading()));
+    // While a watch fails, the rows are as old as the outage.
+    if let Some(outage) = state.sources.outage(state.now) {
+        title.push_str(&format!("· {} ", outage.data_text()));
+    }
+    let block = theme
+        .glyphs
+        .block()
+        .title(Span::styled(title, theme.heading()));
     if visible.is_empty() {
         let text = if state.releases.is_empty() {
             "No releases yet: no Rollouts, Canaries or Deployments seen in this scope."
@@ -213,39 +289,42 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     }
     let narrow = area.width < 130;
     let compact = area.width < COMPACT_BELOW;
-    let header = Row::new(columns(
-        [
-            "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "SCHEMA",
-            "CANARY", "STABLE", "AGE",
-        ],
-        compact,
-    ))
-    .style(theme.heading().add_modifier(Modifier::UNDERLINED));
-    let rows: Vec<Row<'_>> = visible
+    let headers = columns(HEADERS.into_iter().enumerate(), compact);
+    let cells: Vec<Vec<Line<'static>>> = visible
         .iter()
         .map(|r| row(r, state, theme, all_namespaces, narrow, compact))
         .collect();
-    let widths = [
-        Constraint::Length(11),
-        Constraint::Min(10),
-        Constraint::Length(6),
-        Constraint::Length(9),
-        // "॥ Paused 150s" and "◌ Progressing" fit the compact width.
-        Constraint::Length(if compact { 13 } else { 16 }),
-        Constraint::Length(7),
-        Constraint::Length(7),
-        Constraint::Length(if compact { 7 } else { 10 }),
-        Constraint::Length(10),
-        Constraint::Fill(1),
-        Constraint::Fill(1),
-        Constraint::Length(4),
-    ];
-    let table = Table::new(rows, columns(widths, compact))
-        .header(header)
-        .block(block)
-        .column_spacing(1)
-        .row_highlight_style(theme.selected())
-        .highlight_symbol("▶");
+    // Inside the border, beside the highlight's mark.
+    let room = area.width.saturating_sub(3);
+    let widths = widths(&headers, &cells, room, compact);
+    let shown = |i: &usize| widths[*i].is_some();
+    let header = Row::new(
+        (0..headers.len())
+            .filter(shown)
+            .map(|i| headers[i].1)
+            .collect::<Vec<_>>(),
+    )
+    .style(theme.heading().add_modifier(Modifier::UNDERLINED));
+    let rows: Vec<Row<'_>> = cells
+        .into_iter()
+        .map(|cells| {
+            Row::new(
+                cells
+                    .into_iter()
+                    .zip(&widths)
+                    .filter_map(|(cell, w)| w.map(|w| Cell::from(cut_line(cell, w, theme)))),
+            )
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        widths.iter().flatten().map(|&w| Constraint::Length(w)),
+    )
+    .header(header)
+    .block(block)
+    .column_spacing(1)
+    .row_highlight_style(theme.selected())
+    .highlight_symbol("▶");
     let selected = state
         .selected
         .as_ref()

@@ -3,8 +3,11 @@
 
 pub mod bars;
 pub mod clock;
+pub mod columns;
+pub mod config_problems;
 pub mod confirm;
 pub mod detail;
+pub mod glyphs;
 pub mod help;
 pub mod list;
 pub mod theme;
@@ -16,6 +19,7 @@ use crate::model::migration::{PhaseState, RollbackSafety, rollback_check};
 use crate::model::{Action, Release};
 use crate::time::seconds_since;
 use chrono::{DateTime, Utc};
+use glyphs::Glyphs;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use theme::Theme;
@@ -30,9 +34,11 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     bars::bottom(frame, bottom, state, theme);
     match &state.overlay {
         Some(Overlay::Help) => help::draw(frame, body, state, theme),
+        Some(Overlay::ConfigProblems) => config_problems::draw(frame, body, state, theme),
         Some(Overlay::Confirm(c)) => confirm::draw(frame, body, state, c, theme),
         Some(Overlay::Command(_)) | None => {}
     }
+    theme.glyphs.finish(frame.buffer_mut());
 }
 
 /// The screen's rows: the top bar, the view, the bottom line (more than
@@ -146,13 +152,37 @@ pub fn centred(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-/// At most `max` characters, the cut marked with `…`.
-pub(crate) fn cut(text: &str, max: usize) -> String {
+/// At most `max` characters, the cut marked with an ellipsis at the end.
+pub(crate) fn cut(text: &str, max: usize, glyphs: Glyphs) -> String {
+    let ellipsis = glyphs.ellipsis();
+    let marker = ellipsis.chars().count();
     if text.chars().count() <= max {
         return text.to_string();
     }
-    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-    format!("{kept}…")
+    if max <= marker {
+        return text.chars().take(max).collect();
+    }
+    let kept: String = text.chars().take(max - marker).collect();
+    format!("{kept}{ellipsis}")
+}
+
+/// At most `max` characters, the cut in the middle, where names tend to
+/// differ least (`arn:aws:eks:…:cluster/prod-eu-1`).
+pub(crate) fn cut_middle(text: &str, max: usize, glyphs: Glyphs) -> String {
+    let ellipsis = glyphs.ellipsis();
+    let marker = ellipsis.chars().count();
+    let count = text.chars().count();
+    if count <= max {
+        return text.to_string();
+    }
+    if max <= marker {
+        return text.chars().take(max).collect();
+    }
+    let kept = max - marker;
+    let tail = kept / 2;
+    let head: String = text.chars().take(kept - tail).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{head}{ellipsis}{end}")
 }
 
 #[cfg(test)]
@@ -167,5 +197,16 @@ mod tests {
         );
         assert_eq!(hanging("word", 2, "", "  "), ["word"], "too long: whole");
         assert_eq!(hanging("", 10, "- ", "  "), ["- "]);
+    }
+
+    #[test]
+    fn cuts_are_marked_with_the_glyphs_ellipsis() {
+        assert_eq!(cut("abcdef", 4, Glyphs::Unicode), "abc…");
+        assert_eq!(cut("abcdefgh", 6, Glyphs::Ascii), "abc...");
+        assert_eq!(cut("abcdef", 6, Glyphs::Ascii), "abcdef");
+        assert_eq!(cut("abcdef", 2, Glyphs::Ascii), "ab");
+        assert_eq!(cut_middle("abcdefghij", 5, Glyphs::Unicode), "ab…ij");
+        assert_eq!(cut_middle("abcdefghij", 8, Glyphs::Ascii), "abc...ij");
+        assert_eq!(cut_middle("abc", 3, Glyphs::Ascii), "abc");
     }
 }

@@ -1,6 +1,7 @@
 //! Semantic colours: views ask for "bad" or "canary", never for red. The
 //! themes live in `themes/*.toml`, embedded at build time.
 
+use super::glyphs::Glyphs;
 use crate::model::metrics::{GateOutcome, MetricClass, Verdict};
 use crate::model::migration::{PhaseState, RollbackSafety};
 use crate::model::{Health, Role};
@@ -34,6 +35,8 @@ pub struct Theme {
     pub preview: Color,
     pub title: Color,
     pub badge: Color,
+    /// Unicode or ASCII: chosen for the terminal, not by the theme file.
+    pub glyphs: Glyphs,
 }
 
 impl Theme {
@@ -77,6 +80,7 @@ impl Theme {
             preview: color("preview")?,
             title: color("title")?,
             badge: color("badge")?,
+            glyphs: Glyphs::default(),
         })
     }
 

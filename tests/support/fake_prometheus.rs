@@ -1,5 +1,6 @@
 //! A fake Prometheus HTTP API on loopback: it records what it receives and
-//! answers every request the same way (a status and body, or silence).
+//! answers every request the same way (a status and body, a large or an
+//! endless matrix made while it is sent, a length and silence, or silence).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,8 +28,60 @@ pub enum Answer {
         status: u16,
         body: String,
     },
+    /// A matrix of many series, written as it is made.
+    Matrix(GeneratedMatrix),
+    /// A chunked matrix that never ends: series after series until the
+    /// client hangs up.
+    Endless,
+    /// A 200 answer that says its body is `length` bytes long, then says
+    /// nothing: only a client that believes the length answers in time.
+    Announced {
+        length: u64,
+    },
     /// Read the request, then hold the connection and say nothing.
     Silence,
+}
+
+/// How the length of a body is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    ContentLength,
+    Chunked,
+}
+
+/// A range query's answer of `series` series of `samples` samples each,
+/// made piece by piece so that even a huge one is never held whole.
+#[derive(Clone, Copy, Debug)]
+pub struct GeneratedMatrix {
+    pub series: usize,
+    pub samples: usize,
+    pub framing: Framing,
+}
+
+impl GeneratedMatrix {
+    /// The body, in pieces: the envelope's start, each series, its end.
+    pub fn pieces(self) -> impl Iterator<Item = String> {
+        let head = r#"{"status":"success","data":{"resultType":"matrix","result":["#;
+        // The same samples in every series: only the labels tell them apart.
+        let values: Vec<String> = (0..self.samples)
+            .map(|s| format!(r#"[{},"{}.25"]"#, 1_700_000_000 + 15 * s, s % 10))
+            .collect();
+        let values = values.join(",");
+        let series = (0..self.series).map(move |i| {
+            let comma = if i == 0 { "" } else { "," };
+            format!(
+                r#"{comma}{{"metric":{{"__name__":"http_requests_total","namespace":"shop","pod":"checkout-{i:06}","version":"v{i}"}},"values":[{values}]}}"#
+            )
+        });
+        std::iter::once(head.to_string())
+            .chain(series)
+            .chain(std::iter::once("]}}".to_string()))
+    }
+
+    /// The length of the whole body, made once to be counted.
+    pub fn len(self) -> usize {
+        self.pieces().map(|p| p.len()).sum()
+    }
 }
 
 pub struct FakeServer {
@@ -112,20 +165,74 @@ async fn serve(
         return;
     };
     log.lock().unwrap().push(request);
+    tokio::time::sleep(delay).await;
     match answer {
-        Answer::Silence => {
-            let mut rest = Vec::new();
-            // Until the client gives up and closes.
-            let _ = conn.read_to_end(&mut rest).await;
-        }
+        Answer::Silence => until_closed(&mut conn).await,
         Answer::Respond { status, body } => {
-            tokio::time::sleep(delay).await;
-            let response = format!(
-                "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = conn.write_all(response.as_bytes()).await;
+            let head = head(status, &format!("Content-Length: {}", body.len()));
+            let _ = conn.write_all(format!("{head}{body}").as_bytes()).await;
         }
+        Answer::Matrix(matrix) => stream(&mut conn, matrix).await,
+        Answer::Endless => {
+            let endless = GeneratedMatrix {
+                series: usize::MAX,
+                samples: 50,
+                framing: Framing::Chunked,
+            };
+            stream(&mut conn, endless).await;
+        }
+        Answer::Announced { length } => {
+            let head = head(200, &format!("Content-Length: {length}"));
+            if conn.write_all(head.as_bytes()).await.is_ok() {
+                until_closed(&mut conn).await;
+            }
+        }
+    }
+}
+
+/// Read until the client gives up and closes.
+async fn until_closed(conn: &mut (impl AsyncRead + Unpin)) {
+    let mut rest = Vec::new();
+    let _ = conn.read_to_end(&mut rest).await;
+}
+
+/// The head of an answer with a JSON body, its length told by `framing`
+/// (a `Content-Length` or a `Transfer-Encoding` header).
+fn head(status: u16, framing: &str) -> String {
+    format!(
+        "HTTP/1.1 {status} Whatever\r\nContent-Type: application/json\r\n{framing}\r\nConnection: close\r\n\r\n"
+    )
+}
+
+/// Send `matrix` as a 200 answer, a few series at a time as a server
+/// streaming its answer would, until the last or until the client hangs up.
+async fn stream(conn: &mut (impl AsyncWrite + Unpin), matrix: GeneratedMatrix) {
+    let framing = matrix.framing;
+    let length = match framing {
+        Framing::ContentLength => format!("Content-Length: {}", matrix.len()),
+        Framing::Chunked => "Transfer-Encoding: chunked".to_string(),
+    };
+    if conn.write_all(head(200, &length).as_bytes()).await.is_err() {
+        return;
+    }
+    let mut pieces = matrix.pieces().peekable();
+    while pieces.peek().is_some() {
+        let mut data = String::new();
+        while data.len() < 64 * 1024
+            && let Some(piece) = pieces.next()
+        {
+            data.push_str(&piece);
+        }
+        let framed = match framing {
+            Framing::ContentLength => data,
+            Framing::Chunked => format!("{:x}\r\n{data}\r\n", data.len()),
+        };
+        if conn.write_all(framed.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+    if framing == Framing::Chunked {
+        let _ = conn.write_all(b"0\r\n\r\n").await;
     }
 }
 

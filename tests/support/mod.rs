@@ -96,10 +96,12 @@ impl ServeProcess {
 
     /// The shell command that runs the control room on this cluster with
     /// `ui_args`, its log (`ui.log`), audit file (`audit.jsonl`) and config
-    /// file (`config.toml`, written by the test) in this folder.
+    /// file (`config.toml`, written by the test) in this folder. The
+    /// locale is UTF-8 whatever the test's is (an `LC_ALL` before the
+    /// command overrides it).
     pub fn control_room_command(&self, ui_args: &str) -> String {
         format!(
-            "TERM=xterm-256color NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {dir}/audit.jsonl \
+            "TERM=xterm-256color LANG=C.UTF-8 NO_COLOR= {bin} --log-file {dir}/ui.log --audit-file {dir}/audit.jsonl \
              --config {dir}/config.toml --kubeconfig {kc} {ui_args}",
             bin = env!("CARGO_BIN_EXE_cutover"),
             dir = self.dir.path().display(),
@@ -149,7 +151,19 @@ impl ServeProcess {
     /// `cutover [flags] status -o json [after]` against this cluster in
     /// namespace shop, as JSON.
     pub fn status_json(&self, flags: &[&str], after: &[&str]) -> serde_json::Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        let out = self
+            .status_command(flags, after)
+            .output()
+            .expect("run cutover status");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        serde_json::from_slice(&out.stdout).expect("status prints JSON")
+    }
+
+    /// The command `cutover [flags] status -o json [after]` against this
+    /// cluster in namespace shop.
+    pub fn status_command(&self, flags: &[&str], after: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cutover"));
+        command
             .arg("--log-file")
             .arg(self.dir.path().join("status.log"))
             .arg("--kubeconfig")
@@ -157,11 +171,8 @@ impl ServeProcess {
             .args(["-n", "shop"])
             .args(flags)
             .args(["status", "-o", "json"])
-            .args(after)
-            .output()
-            .expect("run cutover status");
-        assert!(out.status.success(), "{}", stderr_of(&out));
-        serde_json::from_slice(&out.stdout).expect("status prints JSON")
+            .args(after);
+        command
     }
 
     /// `status -o json` as `sim-admin`, with no config file and each of
@@ -184,10 +195,13 @@ impl ServeProcess {
         self.status_json(&flags, after)
     }
 
-    /// Stop with SIGTERM, as a user's Ctrl-C or a service manager would.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
+    /// Stop with `signal` (`INT`, `TERM`, `HUP`), as a user's Ctrl-C, a
+    /// service manager or a closed terminal would.
+    pub fn stop(mut self, signal: &str) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status();
         self.child.wait().expect("wait for sim serve")
     }
 }
@@ -197,6 +211,48 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Run `command` to its end, as `Command::output` does, and tell the peak
+/// resident memory of its process in bytes: the kernel's own count
+/// (`ru_maxrss`), read when the process is reaped, so no peak is missed.
+pub fn output_with_peak_memory(command: &mut Command) -> (Output, u64) {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    // Reaped by wait4 below, which std's wait cannot stand in for.
+    #[allow(clippy::zombie_processes)]
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the command");
+    let mut stderr_pipe = child.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stderr_pipe.read_to_end(&mut text);
+        text
+    });
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_end(&mut stdout)
+        .expect("read stdout");
+    let mut status = 0;
+    // SAFETY: rusage is plain data, and the pid is our child's, not yet reaped.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let output = Output {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout,
+        stderr: stderr.join().expect("stderr reader"),
+    };
+    // Linux counts ru_maxrss in KiB.
+    (output, usage.ru_maxrss as u64 * 1024)
 }
 
 /// Text of a command's stdout, with stderr attached when it failed.

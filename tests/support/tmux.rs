@@ -156,6 +156,27 @@ impl Tmux {
         }
     }
 
+    /// Send `signal` (`TERM`, `HUP`, `INT`) to the command and wait for it
+    /// to end: it must exit with `code`, the terminal given back (the
+    /// shell's screen, nothing of the list on the alternate one).
+    pub fn end_with_signal(&self, signal: &str, code: i32, timeout: Duration) {
+        let pid = self.command_pid().expect("the command's pid");
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let screen = self.wait_for_exit(timeout);
+        assert!(
+            screen.contains(&format!("EXITED {code}")),
+            "SIG{signal}: exit status {code}:\n{screen}"
+        );
+        assert!(
+            !screen.contains("Releases ("),
+            "SIG{signal}: the alternate screen is left:\n{screen}"
+        );
+    }
+
     pub fn wait_for_text(&self, text: &str, timeout: Duration) -> String {
         self.wait_for(&format!("{text:?}"), timeout, |s| s.contains(text))
     }

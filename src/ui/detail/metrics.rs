@@ -10,6 +10,7 @@ use crate::app::State;
 use crate::model::metrics::{ReleaseMetrics, Verdict, controller_opinion, disagrees};
 use crate::model::{Release, ReleaseKey};
 use crate::ui::cut;
+use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::Theme;
 use crate::ui::{age, gate_mark, gate_word, hanging, verdict_mark};
 use ratatui::layout::Rect;
@@ -32,7 +33,7 @@ pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Ve
     match state.metrics.get(&r.key) {
         Some(m) => out.extend(measured(r, m, state, room, theme)),
         None => out.push(Line::from(Span::styled(
-            not_measured(state, &r.key),
+            not_measured(state, &r.key, theme.glyphs),
             theme.muted(),
         ))),
     }
@@ -40,7 +41,7 @@ pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Ve
 }
 
 /// Why there are no numbers for this release.
-fn not_measured(state: &State, key: &ReleaseKey) -> String {
+fn not_measured(state: &State, key: &ReleaseKey, glyphs: Glyphs) -> String {
     if let Some(why) = state.metrics_skipped.get(key) {
         return format!("not measured: {why}");
     }
@@ -48,7 +49,7 @@ fn not_measured(state: &State, key: &ReleaseKey) -> String {
         return format!("no metrics: {problem}");
     }
     match &state.metrics_source {
-        Some(source) => format!("measuring… ({})", source.description),
+        Some(source) => format!("measuring{} ({})", glyphs.ellipsis(), source.description),
         None => "no metrics source configured: nothing is judged here".into(),
     }
 }
@@ -86,14 +87,20 @@ fn header(m: &ReleaseMetrics, state: &State, theme: &Theme) -> Vec<Line<'static>
             format!(
                 "{} {} → {}",
                 v.label,
-                cut(&v.baseline, VERSION_CHARS),
-                cut(&v.canary, VERSION_CHARS)
+                cut(&v.baseline, VERSION_CHARS, theme.glyphs),
+                cut(&v.canary, VERSION_CHARS, theme.glyphs)
             ),
             theme,
         ));
     }
+    // A refresh whose queries failed measured nothing new for them.
+    let label = if m.errors.is_empty() {
+        "measured:"
+    } else {
+        "tried:"
+    };
     out.push(field(
-        "measured:",
+        label,
         format!(
             "{} ago · window {}",
             age(Some(m.measured_at), state.now),
@@ -194,7 +201,7 @@ fn reasons(m: &ReleaseMetrics, rows: usize, room: Room, theme: &Theme) -> Vec<Li
         let reserve = usize::from(i + 1 < shown.len());
         if i > 0 && lines.len() + reserve > left {
             out.push(Line::from(Span::styled(
-                format!("  … and {} more", shown.len() - i),
+                format!("  {} and {} more", theme.glyphs.ellipsis(), shown.len() - i),
                 theme.muted(),
             )));
             break;
@@ -256,12 +263,12 @@ mod tests {
         };
         let mut state = State::new(DateTime::UNIX_EPOCH, false, Keymap::default());
         assert_eq!(
-            not_measured(&state, &key),
+            not_measured(&state, &key, Glyphs::Unicode),
             "no metrics source configured: nothing is judged here"
         );
         state.metrics_problem = Some("no Prometheus for context prod".into());
         assert_eq!(
-            not_measured(&state, &key),
+            not_measured(&state, &key, Glyphs::Unicode),
             "no metrics: no Prometheus for context prod"
         );
         state.metrics_problem = None;
@@ -271,14 +278,14 @@ mod tests {
             warning: None,
         });
         assert_eq!(
-            not_measured(&state, &key),
+            not_measured(&state, &key, Glyphs::Unicode),
             "measuring… (Prometheus http://p:9090)"
         );
         state
             .metrics_skipped
             .insert(key.clone(), "no canary revision to compare".into());
         assert_eq!(
-            not_measured(&state, &key),
+            not_measured(&state, &key, Glyphs::Unicode),
             "not measured: no canary revision to compare"
         );
     }
@@ -295,7 +302,7 @@ mod tests {
     fn scores_and_versions_are_short() {
         assert_eq!(trimmed(60.0), "60");
         assert_eq!(trimmed(66.666), "66.67");
-        assert_eq!(cut("7c9d4b8f6c", 24), "7c9d4b8f6c");
-        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("7c9d4b8f6c", 24, Glyphs::Unicode), "7c9d4b8f6c");
+        assert_eq!(cut("abcdef", 4, Glyphs::Unicode), "abc…");
     }
 }

@@ -15,6 +15,7 @@ use crate::model::migration::{
 };
 use crate::model::{Attention, Release};
 use crate::ui::cut;
+use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::Theme;
 use crate::ui::{age, hanging, phase_mark, schema_rollback};
 use chrono::{DateTime, Utc};
@@ -190,7 +191,7 @@ fn timeline(m: &Migration, room: Room, theme: &Theme) -> Vec<Line<'static>> {
 /// `21:05:01–21:08:40 expand   Job payments-add-display-name-expand`, the
 /// evidence wrapped under itself when there is room for that.
 fn phase_line(p: &Phase, room: Room, theme: &Theme) -> Vec<Line<'static>> {
-    let times = format!("{}–{} ", clock(p.started), finish(p));
+    let times = format!("{}–{} ", clock(p.started), finish(p, theme.glyphs));
     let name = format!("{:<9}", p.name.word());
     let lead = times.chars().count() + name.chars().count();
     let indent = if room.width >= 2 * lead {
@@ -209,11 +210,11 @@ fn phase_line(p: &Phase, room: Room, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-/// When a phase ended: its time, `…` while it runs.
-fn finish(p: &Phase) -> String {
+/// When a phase ended: its time, an ellipsis while it runs.
+fn finish(p: &Phase, glyphs: Glyphs) -> String {
     match (p.finished, p.state) {
         (Some(t), _) => clock(Some(t)),
-        (None, PhaseState::Running) => format!("{:<8}", "…"),
+        (None, PhaseState::Running) => format!("{:<8}", glyphs.ellipsis()),
         (None, _) => NO_TIME.into(),
     }
 }
@@ -274,7 +275,14 @@ fn database(
     let blocked: Vec<_> = reading
         .blocked
         .iter()
-        .map(|b| marked("⚠", &blocked_text(b, now), theme.fg(theme.warn), room))
+        .map(|b| {
+            marked(
+                "⚠",
+                &blocked_text(b, now, theme.glyphs),
+                theme.fg(theme.warn),
+                room,
+            )
+        })
         .collect();
     let blocked = as_many_as_fit(blocked, left, "blocked session", room, theme);
     left = left.saturating_sub(room.rows_of(&blocked));
@@ -330,7 +338,7 @@ fn progress_word(m: &Migration) -> &'static str {
 
 /// `pid 4242 (payments) waits 12s for relation users ← blocked by pid 4100
 /// (psql, idle in transaction): ALTER TABLE …`.
-fn blocked_text(b: &BlockedSession, now: DateTime<Utc>) -> String {
+fn blocked_text(b: &BlockedSession, now: DateTime<Utc>, glyphs: Glyphs) -> String {
     let mut text = session(b.pid, &[&b.application]);
     match b.waiting_since {
         Some(since) => text.push_str(&format!(
@@ -341,16 +349,20 @@ fn blocked_text(b: &BlockedSession, now: DateTime<Utc>) -> String {
         None => text.push_str(&format!(" waits for {}", b.waits_for)),
     }
     if !b.blocked_by.is_empty() {
-        let blockers: Vec<String> = b.blocked_by.iter().map(blocker_text).collect();
+        let blockers: Vec<String> = b
+            .blocked_by
+            .iter()
+            .map(|b| blocker_text(b, glyphs))
+            .collect();
         text.push_str(&format!(" ← blocked by {}", blockers.join("; ")));
     }
     text
 }
 
-fn blocker_text(b: &BlockingSession) -> String {
+fn blocker_text(b: &BlockingSession, glyphs: Glyphs) -> String {
     let mut text = session(b.pid, &[&b.application, &b.state]);
     if !b.query.is_empty() {
-        text.push_str(&format!(": {}", cut(&b.query, QUERY_CHARS)));
+        text.push_str(&format!(": {}", cut(&b.query, QUERY_CHARS, glyphs)));
     }
     text
 }
@@ -404,7 +416,10 @@ fn as_many_as_fit(
             let more = total - i;
             let plural = if more == 1 { "" } else { "s" };
             out.push(Line::from(Span::styled(
-                format!("  … and {more} more {what}{plural}"),
+                format!(
+                    "  {} and {more} more {what}{plural}",
+                    theme.glyphs.ellipsis()
+                ),
                 theme.muted(),
             )));
             break;
@@ -568,7 +583,7 @@ mod tests {
             }],
         };
         assert_eq!(
-            blocked_text(&blocked, now),
+            blocked_text(&blocked, now, Glyphs::Unicode),
             "pid 4242 (psql) waits 12s for relation users ← blocked by pid 4100 (reshape, \
              idle in transaction): ALTER TABLE users ADD COLUMN display_name text"
         );
@@ -579,7 +594,7 @@ mod tests {
             ..blocked
         };
         assert_eq!(
-            blocked_text(&unknown, now),
+            blocked_text(&unknown, now, Glyphs::Unicode),
             "pid 4242 waits for relation users"
         );
     }

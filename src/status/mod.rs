@@ -1,15 +1,12 @@
 //! `cutover status`: the same model as the control room, printed once, for
 //! scripts and checks.
 
-use crate::app::run::MetricsPlan;
-use crate::app::state::Access;
-use crate::app::update::{Msg, rebuild_releases, update};
-use crate::app::update::{access_keys, unavailable};
-use crate::app::{State, keymap::Keymap};
-use crate::cluster::connect::{ConnectOptions, connect};
-use crate::cluster::kinds::WatchedKind;
-use crate::cluster::{Objects, rbac};
-use crate::metrics::source::measure;
+mod read;
+
+pub use read::report;
+
+use crate::app::State;
+use crate::app::update::unavailable;
 use crate::model::action::ALL;
 use crate::model::metrics::{
     ComparedVersions, ControllerOpinion, GateResult, MetricClass, ReleaseMetrics, Unit, Verdict,
@@ -18,12 +15,7 @@ use crate::model::metrics::{
 use crate::model::migration::RollbackSafety;
 use crate::model::{Action, Release, step_fraction};
 use chrono::{DateTime, Utc};
-use color_eyre::eyre::{Result, WrapErr, eyre};
-use futures::StreamExt;
-use kube::Api;
-use kube::api::{DynamicObject, ListParams};
 use serde::Serialize;
-use std::sync::Arc;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 #[derive(Debug, Serialize)]
@@ -351,147 +343,6 @@ impl MigrationStatus {
                 .collect(),
         })
     }
-}
-
-/// Measure every release that has a canary, a few at a time.
-async fn measure_all(
-    plan: &MetricsPlan,
-    context: &str,
-    all: &[Release],
-    at: DateTime<Utc>,
-) -> (Result<String, String>, Vec<Option<ReleaseMetrics>>) {
-    let (backend, profile, settings) = match plan.resolve(context) {
-        Ok(resolved) => resolved,
-        Err(why) => return (Err(why), all.iter().map(|_| None).collect()),
-    };
-    let description = backend.describe();
-    let (backend, settings) = (&backend, &settings);
-    let description_ref = &description;
-    let measured = futures::stream::iter(all)
-        .map(|r| async move {
-            match crate::metrics::profiles::target(r, profile) {
-                Ok(t) => measure(backend, settings, &t, at, None).await,
-                Err(why) => ReleaseMetrics::not_compared(
-                    description_ref,
-                    settings.window.as_secs(),
-                    settings.step.as_secs(),
-                    at,
-                    why,
-                ),
-            }
-        })
-        .buffered(4)
-        .map(Some)
-        .collect()
-        .await;
-    (Ok(description), measured)
-}
-
-/// Read every watched kind once and build the report. `read_only` reports
-/// every action as unavailable, as the control room would.
-pub async fn report(
-    options: &ConnectOptions,
-    name: Option<&str>,
-    read_only: bool,
-    metrics: &MetricsPlan,
-    databases: &Databases,
-) -> Result<StatusReport> {
-    let connection = connect(options).await?;
-    let mut objects = Objects::default();
-    for (kind, resource) in &connection.kinds {
-        if *kind == WatchedKind::Event {
-            continue;
-        }
-        let api: Api<DynamicObject> = match &connection.namespace {
-            Some(ns) => Api::namespaced_with(connection.client.clone(), ns, resource),
-            None => Api::all_with(connection.client.clone(), resource),
-        };
-        let list = api
-            .list(&ListParams::default())
-            .await
-            .wrap_err_with(|| format!("listing {}", resource.plural))?;
-        objects.set(
-            resource.plural.as_str(),
-            *kind,
-            list.items.into_iter().map(Arc::new).collect(),
-        );
-    }
-    let now = Utc::now();
-    let mut state = State::new(now, read_only, Keymap::default());
-    state.scope.user = connection.user.clone();
-    state.objects = objects;
-    state.database_links = databases.links.clone();
-    let readings = futures::future::join_all(
-        databases
-            .configs
-            .iter()
-            .map(|db| crate::migrations::read(db, crate::migrations::task::READ_TIMEOUT)),
-    )
-    .await;
-    for (db, result) in databases.configs.iter().zip(readings) {
-        update(
-            &mut state,
-            Msg::Database {
-                name: db.name.clone(),
-                result,
-                at: now,
-            },
-        );
-    }
-    rebuild_releases(&mut state);
-    let mut all = state.releases.clone();
-    if let Some(n) = name {
-        all.retain(|r| r.key.name == n);
-        if all.is_empty() {
-            return Err(eyre!("no release named {n} in this scope"));
-        }
-    }
-    if !read_only {
-        let mut keys: Vec<rbac::AccessKey> = all
-            .iter()
-            .flat_map(|r| access_keys(r.key.kind, &r.key.namespace))
-            .collect();
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let access = match rbac::review(&connection.client, &key).await {
-                Ok((true, _)) => Access::Allowed(now),
-                Ok((false, reason)) => Access::Denied { reason, at: now },
-                Err(error) => Access::Unknown { error, at: now },
-            };
-            state.access.insert(key, access);
-        }
-    }
-    let (metrics_source, measured) = measure_all(metrics, &connection.context, &all, now).await;
-    let releases = all
-        .iter()
-        .zip(measured)
-        .map(|(r, m)| release_status(r, &state, m))
-        .collect();
-    Ok(StatusReport {
-        context: connection.context,
-        namespace: connection.namespace,
-        user: connection.user,
-        read_at: now,
-        metrics_problem: metrics_source.as_ref().err().cloned(),
-        databases: state
-            .databases
-            .iter()
-            .map(|(name, db)| {
-                let reading = db.reading.as_ref();
-                DatabaseStatus {
-                    name: name.clone(),
-                    error: db.error.clone(),
-                    tools: reading.map(|r| r.tools.clone()).unwrap_or_default(),
-                    blocked: reading.map(|r| r.blocked.clone()).unwrap_or_default(),
-                    index_builds: reading.map(|r| r.index_builds.clone()).unwrap_or_default(),
-                    tls: reading.and_then(|r| r.tls.clone()),
-                }
-            })
-            .collect(),
-        metrics_source: metrics_source.ok(),
-        releases,
-    })
 }
 
 /// The latest phase that began and its state, and whether a rollback is

@@ -1,0 +1,226 @@
+//! A config file with the mistakes people make: `cutover config check`
+//! lists every one with its line and column and exits 1 (a clean file: 0);
+//! `cutover status` lists them on stderr and works with the rest; the
+//! control room counts them and lists them under `:config`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+use support::tmux::Tmux;
+use support::{ServeProcess, require_program, stderr_of, stdout_of};
+
+/// Two actions on one key, a misspelt gate metric, an unknown theme, an
+/// unknown key and a wrong type; a database with a password in its url
+/// beside a good one.
+const MISTAKES: &str = r#"theme = "dracula"
+colour = "blue"
+
+[keys]
+promote = ["x"]
+abort = ["x"]
+
+[metrics]
+refresh = 15
+min_canary_requests = 10
+
+[[metrics.gates]]
+metric = "error_rato"
+max_delta = 0.005
+
+[[metrics.gates]]
+metric = "p99_latency"
+max = 500
+
+[databases.orders]
+url = "postgres://app:hunter2@127.0.0.1/orders"
+"#;
+
+/// Each problem of [`MISTAKES`] as `LINE:COL: start of the problem`.
+const EXPECTED: [&str; 7] = [
+    "1:9: unknown theme \"dracula\": ",
+    "2:1: unknown key \"colour\" in the top level: ",
+    "5:12: x is bound to both promote and abort: neither gets it",
+    "6:10: x is bound to both abort and promote: neither gets it",
+    "9:11: wrong type for metrics.refresh: integer `15`, expected a string: ",
+    "13:10: unknown gate metric \"error_rato\": did you mean \"error_ratio\"? ",
+    "21:7: database orders: the url holds a password",
+];
+
+fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write the config");
+    path
+}
+
+fn cutover(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("--log-file")
+        .arg(dir.join("cutover.log"))
+        .args(args)
+        .output()
+        .expect("run cutover")
+}
+
+/// Every expected problem is a line of `text`, in order, after the file's
+/// name.
+fn assert_listed(text: &str, file: &Path) {
+    let problems: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{}:", file.display())))
+        .collect();
+    assert_eq!(problems.len(), EXPECTED.len(), "{text}");
+    for (line, expected) in problems.iter().zip(EXPECTED) {
+        let prefix = format!("{}:{expected}", file.display());
+        assert!(line.starts_with(&prefix), "{line:?} starts with {prefix:?}");
+    }
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[test]
+fn config_check_lists_every_problem_with_its_place_and_exits_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bad = write_config(dir.path(), "bad.toml", MISTAKES);
+    let bad_arg = bad.to_str().expect("utf-8 path");
+    let out = cutover(dir.path(), &["config", "check", "--config", bad_arg]);
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr_of(&out));
+    assert_listed(&text, &bad);
+    assert!(
+        text.ends_with(&format!("config {}: 7 problems\n", bad.display())),
+        "{text}"
+    );
+
+    let good = write_config(
+        dir.path(),
+        "good.toml",
+        "theme = \"mono\"\n[keys]\npromote = [\"ctrl-p\"]\n",
+    );
+    let out = cutover(
+        dir.path(),
+        &["config", "check", "--config", good.to_str().expect("utf-8")],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
+    assert_eq!(stdout_of(&out), format!("config {}: OK\n", good.display()));
+
+    let missing = dir.path().join("missing.toml");
+    let out = cutover(
+        dir.path(),
+        &[
+            "config",
+            "check",
+            "--config",
+            missing.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "a file named but missing");
+}
+
+#[test]
+fn status_lists_the_problems_on_stderr_and_uses_the_rest() {
+    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    let dir = sim.dir.path();
+    // A good database on a loopback port nothing listens on: it is kept and
+    // its error is reported; the one with a password in its url is not used.
+    let free_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let config = format!(
+        "{MISTAKES}\n[databases.payments]\nurl = \"postgres://app@127.0.0.1:{free_port}/payments\"\n"
+    );
+    let path = write_config(dir, "config.toml", &config);
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("--log-file")
+        .arg(dir.join("status.log"))
+        .arg("--kubeconfig")
+        .arg(&sim.kubeconfig)
+        .arg("--config")
+        .arg(&path)
+        .args([
+            "--context",
+            "sim-admin",
+            "-n",
+            "shop",
+            "status",
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("run cutover status");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_listed(&stderr_of(&out), &path);
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("status prints JSON");
+    let releases = report["releases"].as_array().expect("releases");
+    assert!(
+        releases.iter().any(|r| r["name"] == "checkout"),
+        "{report:#}"
+    );
+    let databases: Vec<&str> = report["databases"]
+        .as_array()
+        .expect("databases")
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    assert_eq!(databases, ["payments"], "{report:#}");
+    let log = std::fs::read_to_string(dir.join("status.log")).unwrap_or_default();
+    assert!(
+        log.contains("config problem:") && log.contains("error_rato"),
+        "logged: {log}"
+    );
+}
+
+#[test]
+fn the_control_room_counts_the_problems_and_lists_them_under_config() {
+    const TEST: &str = "the_control_room_counts_the_problems_and_lists_them_under_config";
+    let Some(tmux_program) = require_program("tmux", TEST) else {
+        return;
+    };
+    let sim = ServeProcess::start_with(&["--scenario", "fixture"]);
+    let dir = sim.dir.path();
+    let path = write_config(dir, "config.toml", MISTAKES);
+    let command = format!(
+        "TERM=xterm-256color {bin} --log-file {dir}/ui.log --config {config} --kubeconfig {kc} \
+         --context sim-admin -n shop --read-only",
+        bin = env!("CARGO_BIN_EXE_cutover"),
+        dir = dir.display(),
+        config = path.display(),
+        kc = sim.kubeconfig.display(),
+    );
+    let tmux = Tmux::start(&tmux_program, dir, 160, 48, &command);
+    let wait = Duration::from_secs(30);
+    tmux.wait_for_text("● live", wait);
+    tmux.wait_for_text("⚠ 7 config problems (:config)", wait);
+    tmux.keys(&[":"]);
+    tmux.type_text("config");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for_text("7 problems · any key closes", wait);
+    for expected in EXPECTED {
+        let start: String = expected.chars().take(40).collect();
+        assert!(screen.contains(&start), "{start:?} on screen:\n{screen}");
+    }
+    tmux.keys(&["Escape"]);
+    // An Esc followed at once by `?` reads as Alt-?: wait for the close.
+    tmux.wait_for("the panel closed", wait, |s| !s.contains("any key closes"));
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for_text("WHAT IT DOES", wait);
+    let key_of = |what: &str| {
+        help.lines()
+            .find(|l| l.contains(what))
+            .and_then(|l| l.split('│').nth(2))
+            .and_then(|cell| cell.split_whitespace().next())
+            .map(str::to_string)
+    };
+    assert_eq!(
+        key_of("promote: end the pause").as_deref(),
+        Some("P"),
+        "{help}"
+    );
+    assert_eq!(
+        key_of("abort: traffic back").as_deref(),
+        Some("A"),
+        "{help}"
+    );
+}
