@@ -154,14 +154,28 @@ async fn values_are_parsed_from_strings_and_warnings_surface() {
     assert_eq!(seconds, [10, 25, 40]);
     assert!(series.samples[1].1.is_nan());
 
-    let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[12,"-Inf"]}}"#;
-    let server = FakeServer::answering(200, scalar).await;
-    let result = client(&server.url).query("-1/0", Utc::now()).await.unwrap();
-    assert!(result.series[0].labels.is_empty());
-    assert_eq!(result.series[0].samples[0].1, f64::NEG_INFINITY);
+    // A scalar or a string has no series to compare: the query is wrong,
+    // which is not "no data".
+    for (answered, result) in [("scalar", r#"[12,"-Inf"]"#), ("string", r#"[12,"v1"]"#)] {
+        let body = format!(
+            r#"{{"status":"success","data":{{"resultType":"{answered}","result":{result}}}}}"#
+        );
+        let server = FakeServer::answering(200, &body).await;
+        let err = client(&server.url)
+            .query("-1/0", Utc::now())
+            .await
+            .unwrap_err();
+        assert_eq!(err, QueryError::ResultType { answered });
+        assert!(
+            err.to_string().starts_with(&format!(
+                "Prometheus answered a {answered} where a vector was expected: "
+            )),
+            "{err}"
+        );
+    }
 
-    let not_a_number =
-        r#"{"status":"success","data":{"resultType":"scalar","result":[12,"lots"]}}"#;
+    let not_a_number = r#"{"status":"success","data":{"resultType":"vector","result":[
+          {"metric":{"version":"canary"},"value":[12,"lots"]}]}}"#;
     let server = FakeServer::answering(200, not_a_number).await;
     let err = client(&server.url)
         .query("x", Utc::now())
@@ -543,12 +557,11 @@ async fn a_real_prometheus_answers_in_the_expected_shapes() {
         (now.timestamp_millis(), 1.0)
     );
 
-    let result = prometheus.query("time()", now).await.unwrap();
-    assert!(result.series[0].labels.is_empty());
-    assert_eq!(
-        result.series[0].samples[0].1,
-        now.timestamp_millis() as f64 / 1000.0
-    );
+    // Prometheus's own scalar and string answers: the wrong type, not data.
+    for (promql, answered) in [("time()", "scalar"), (r#""v1""#, "string")] {
+        let err = prometheus.query(promql, now).await.unwrap_err();
+        assert_eq!(err, QueryError::ResultType { answered }, "{promql}");
+    }
 
     // Prometheus writes these as strings; the client reads them back.
     for (promql, check) in [
@@ -586,5 +599,5 @@ async fn a_real_prometheus_answers_in_the_expected_shapes() {
     let long = format!("vector(1) + {}0", "0 + ".repeat(POST_ABOVE_BYTES / 4));
     let result = prometheus.query(&long, now).await.unwrap();
     assert_eq!(result.series[0].samples[0].1, 1.0);
-    assert_eq!(prometheus.requests_sent(), 8);
+    assert_eq!(prometheus.requests_sent(), 9);
 }

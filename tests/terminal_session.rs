@@ -1,6 +1,7 @@
 //! End-to-end, in a real terminal (tmux) against `cutover sim serve`: the
-//! ages on screen count on while the cluster is quiet, and Ctrl-Z gives the
-//! terminal back to the shell until `fg` takes it again, drawn whole.
+//! ages on screen count on while the cluster is quiet, Ctrl-Z gives the
+//! terminal back to the shell until `fg` takes it again, drawn whole, and
+//! the control room ends when its terminal is gone.
 
 mod support;
 
@@ -70,8 +71,14 @@ fn ages_on_screen_count_on_while_the_cluster_is_quiet() {
     );
 }
 
-/// Wait until `path` holds text that satisfies `cond`.
-fn wait_for_file(path: &Path, what: &str, tmux: &Tmux, cond: impl Fn(&str) -> bool) -> String {
+/// Wait until `path` holds text that satisfies `cond`; `why_not` says what
+/// the test sees when it never does.
+fn wait_for_file(
+    path: &Path,
+    what: &str,
+    why_not: impl Fn() -> String,
+    cond: impl Fn(&str) -> bool,
+) -> String {
     let start = Instant::now();
     loop {
         let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -80,11 +87,29 @@ fn wait_for_file(path: &Path, what: &str, tmux: &Tmux, cond: impl Fn(&str) -> bo
         }
         assert!(
             start.elapsed() < SCREEN,
-            "no {what} in {}; the screen:\n{}",
+            "no {what} in {}; {}",
             path.display(),
-            tmux.screen()
+            why_not()
         );
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The screen, for a failure's message.
+fn screen_of(tmux: &Tmux) -> impl Fn() -> String {
+    || format!("the screen:\n{}", tmux.screen())
+}
+
+/// Kills the process, if a failing test leaves it running.
+struct KillOnFailure(u32);
+
+impl Drop for KillOnFailure {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", &self.0.to_string()])
+                .status();
+        }
     }
 }
 
@@ -127,7 +152,9 @@ fn ctrl_z_gives_the_terminal_back_and_fg_draws_it_whole() {
     // In raw mode the shell would never see the end of this line.
     let stty = dir.join("stty.txt");
     run(&tmux, &format!("stty -a > {}", stty.display()));
-    let modes = wait_for_file(&stty, "terminal modes", &tmux, |t| t.contains("icanon"));
+    let modes = wait_for_file(&stty, "terminal modes", screen_of(&tmux), |t| {
+        t.contains("icanon")
+    });
     let words: Vec<&str> = modes
         .split(|c: char| c.is_whitespace() || c == ';')
         .collect();
@@ -148,6 +175,55 @@ fn ctrl_z_gives_the_terminal_back_and_fg_draws_it_whole() {
     tmux.wait_for_text("any key closes", SCREEN);
     // Any key closes help; q also quits.
     tmux.keys(&["q"]);
-    let code = wait_for_file(&status, "exit status", &tmux, |t| !t.trim().is_empty());
+    let code = wait_for_file(&status, "exit status", screen_of(&tmux), |t| {
+        !t.trim().is_empty()
+    });
     assert_eq!(code.trim(), "0", "{}", tmux.screen());
+}
+
+#[test]
+fn the_control_room_ends_when_its_terminal_is_gone() {
+    let test = "the_control_room_ends_when_its_terminal_is_gone";
+    let Some(tmux_program) = require_program("tmux", test) else {
+        return;
+    };
+    let sim = quiet_cluster();
+    let dir = sim.dir.path();
+    let status = dir.join("exit-status");
+    // The shell ignores the hang-up and outlives the terminal: no signal
+    // reaches the control room, only the closed terminal tells.
+    let command = format!(
+        "trap '' HUP; {}; echo $? > {}; exit",
+        sim.control_room_command(UI_ARGS),
+        status.display()
+    );
+    // Narrow, without the AGE column: nothing on screen changes with time,
+    // so no drawing fails on the closed terminal either.
+    let tmux = Tmux::start(&tmux_program, dir, 80, 24, &command);
+    tmux.wait_for("the list", SCREEN, |s| {
+        s.contains("● live") && s.contains("checkout")
+    });
+    let pid = tmux.command_pid().expect("the control room's pid");
+    let _running = KillOnFailure(pid);
+    tmux.kill_server_abruptly();
+
+    // The shell writes the status once the control room has exited.
+    let code = wait_for_file(
+        &status,
+        "exit status",
+        || "the control room is still running without a terminal".into(),
+        |t| !t.trim().is_empty(),
+    );
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "{pid} is gone"
+    );
+    assert_ne!(code.trim(), "0", "a lost terminal is a failure");
+    let log = std::fs::read_to_string(dir.join("ui.log")).expect("the control room's log");
+    // A frame drawn at that very moment may fail first.
+    assert!(
+        log.contains("quitting: the terminal hung up")
+            || log.contains("quitting: drawing on the terminal"),
+        "{log}"
+    );
 }

@@ -5,9 +5,10 @@
 //! with verdicts, the migration panel (backfilling; contracted with an
 //! unsafe rollback and blocked sessions; its database failing), the list
 //! with a contracted migration, an abort blocked by the schema and its
-//! override, and a config file with mistakes (the list counting them, the
+//! override, a config file with mistakes (the list counting them, the
 //! `:config` panel listing them, and the help showing the keys that work),
-//! each at 80×24 and 160×48, each with the default and the mono theme.
+//! and a refusal whose reason wraps on the status line, each at 80×24 and
+//! 160×48, each with the default and the mono theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
 //! the pure `update` as the watches would feed it, metrics judged by the
@@ -184,13 +185,18 @@ fn select(state: &mut State, name: &str) {
 
 /// Answers the access reviews of the highlighted release: allowed.
 fn allow(state: &mut State) {
+    answer_reviews(state, true, "");
+}
+
+/// Answers the access reviews of the highlighted release.
+fn answer_reviews(state: &mut State, allowed: bool, reason: &str) {
     let key = state.selected.clone().expect("a release highlighted");
     for access in access_keys(&key) {
         update(
             state,
             Msg::Access {
                 key: access,
-                result: Ok((true, String::new())),
+                result: Ok((allowed, reason.to_string())),
                 at: now(),
             },
         );
@@ -240,6 +246,26 @@ fn confirm_abort_state() -> State {
     };
     assert!(c.needs_name());
     assert_eq!(c.typed, "check");
+    state
+}
+
+/// What a policy webhook answers the access review of a change to shop.
+const FREEZE: &str = "denied by policy deploy-freeze: changes to namespace shop are frozen \
+     until 2025-03-17T08:00:00Z (change request CHG-20417); ask #release-managers to lift the \
+     freeze";
+
+/// Pausing checkout, refused: the policy's whole reason on the status line.
+fn refused_state() -> State {
+    let mut state = shop();
+    select(&mut state, "checkout");
+    answer_reviews(&mut state, false, FREEZE);
+    press(&mut state, "p");
+    let result = state.last_result.as_ref().expect("a refusal");
+    assert!(
+        !result.ok && result.text.ends_with(FREEZE),
+        "{}",
+        result.text
+    );
     state
 }
 
@@ -887,6 +913,12 @@ fn views() -> Vec<Case> {
             list_schema_state(),
         ),
         case(
+            "refused",
+            "the list after pausing checkout was refused by a policy: the whole reason, \
+             wrapped over the rows it needs at the bottom",
+            refused_state(),
+        ),
+        case(
             "confirm_abort_blocked",
             "the confirmation of aborting payments after its contract: blocked by the \
              schema, asking for the name",
@@ -1090,6 +1122,44 @@ fn migration_db_failing() {
 #[test]
 fn list_schema() {
     check_view("list_schema");
+}
+
+#[test]
+fn refused() {
+    check_view("refused");
+}
+
+/// The bottom rows of a drawing, joined as one text.
+fn bottom_text(state: &State, size: (u16, u16), rows: u16) -> String {
+    let backend = draw(state, "mono", size);
+    let buffer = backend.buffer();
+    (size.1 - rows..size.1)
+        .map(|y| {
+            (0..size.0)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+        })
+        .map(|row| row.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn a_long_refusal_is_shown_whole_or_its_cut_is_marked() {
+    let state = refused_state();
+    let words = |text: &str| {
+        text.split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let shown = bottom_text(&state, (80, 24), 4);
+    assert!(
+        words(&shown).ends_with(&words(FREEZE)),
+        "the whole reason at 80×24:\n{shown}"
+    );
+    // A third of a 9-row screen is 3 rows: too few at 40 columns.
+    let cut = bottom_text(&state, (40, 9), 3);
+    assert!(cut.ends_with('…'), "the cut is marked:\n{cut}");
 }
 
 #[test]

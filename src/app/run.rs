@@ -9,7 +9,7 @@ use super::state::{ConfigProblems, MetricsSource, Scope, State};
 use super::terminal::{self, area, draw};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
-use crate::cluster::connect::{ConnectOptions, Connection, connect};
+use crate::cluster::connect::{ConnectOptions, Connection, connect, requested_scope};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::mutate::Mutator;
 use crate::cluster::rbac;
@@ -27,7 +27,7 @@ use crate::signals::{QuitSignal, QuitSignals};
 use crate::ui::clock::next_change;
 use crate::ui::theme::Theme;
 use chrono::Utc;
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use std::sync::{Arc, Mutex};
@@ -170,6 +170,13 @@ impl Runner {
         let audit = self.audit.clone();
         let read_only = self.read_only;
         let plan = self.metrics.clone();
+        let (context, namespace) = requested_scope(&options);
+        let _ = tx.send(Msg::Connecting {
+            epoch,
+            context,
+            namespace,
+            at: Utc::now(),
+        });
         self.connecting = Some(tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
             loop {
@@ -317,24 +324,38 @@ impl Runner {
 
 async fn read_terminal(tx: UnboundedSender<Msg>) {
     let mut events = EventStream::new();
-    while let Some(event) = events.next().await {
+    let reason = loop {
         let at = Utc::now();
-        let msg = match event {
-            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => Msg::Key {
+        let msg = match events.next().await {
+            Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => Msg::Key {
                 chord: Chord::from_event(&k),
                 at,
             },
-            Ok(TermEvent::Resize(..)) => Msg::Resize { at },
-            Ok(_) => continue,
-            Err(e) => {
-                tracing::warn!("reading the terminal: {e}");
-                return;
-            }
+            Some(Ok(TermEvent::Resize(..))) => Msg::Resize { at },
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => break format!("the terminal cannot be read: {e}"),
+            None => break "the terminal's input ended".to_string(),
         };
         if tx.send(msg).is_err() {
             return;
         }
-    }
+    };
+    lose_terminal(&tx, reason);
+}
+
+/// On a thread of its own: the terminal hanging up ends the program.
+fn watch_for_hang_up(tx: UnboundedSender<Msg>) {
+    std::thread::spawn(move || match terminal::wait_for_hang_up() {
+        Ok(()) => lose_terminal(&tx, "the terminal hung up".into()),
+        Err(e) => tracing::warn!("cannot watch the terminal for a hang-up: {e}"),
+    });
+}
+
+fn lose_terminal(tx: &UnboundedSender<Msg>, reason: String) {
+    let _ = tx.send(Msg::TerminalLost {
+        reason,
+        at: Utc::now(),
+    });
 }
 
 /// The job-control signals: SIGTSTP (`kill -TSTP`; Ctrl-Z itself arrives
@@ -367,6 +388,9 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let (suspend_tx, mut suspend_rx) = unbounded_channel::<()>();
     let mut state = State::new(Utc::now(), options.read_only, options.keymap);
+    // Drawn before any message arrives: where it connects to, already.
+    let (context, namespace) = requested_scope(&options.connect);
+    state.scope.aim(context, namespace);
     state.simulated = options.simulated;
     state.job_control = terminal::job_control();
     state.warnings = options.warnings;
@@ -400,6 +424,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     // ratatui::init installs a panic hook that restores the terminal first.
     let mut terminal = ratatui::init();
     let input = tokio::spawn(read_terminal(tx.clone()));
+    watch_for_hang_up(tx.clone());
     let result: Result<Option<QuitSignal>> = async {
         let mut jobs = JobSignals::new()?;
         // The one timer: set for the next moment the screen changes by
@@ -475,6 +500,27 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     }
     .await;
     input.abort();
-    ratatui::restore();
+    // What can be restored is, and a failure is logged: `ratatui::restore`
+    // and the terminal's drop would write it to a terminal that may be
+    // gone, and panic when that fails.
+    let cursor = terminal.show_cursor();
+    if cursor.is_err() {
+        // Its drop would show the cursor again.
+        std::mem::forget(terminal);
+    }
+    for e in [cursor.err(), ratatui::try_restore().err()]
+        .into_iter()
+        .flatten()
+    {
+        tracing::warn!("restoring the terminal: {e}");
+    }
+    let result = match state.terminal_lost {
+        Some(reason) => Err(eyre!(reason)),
+        None => result,
+    };
+    // Logged too: the terminal that would show it may be gone.
+    if let Err(e) = &result {
+        tracing::error!("quitting: {e:#}");
+    }
     result
 }

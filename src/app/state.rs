@@ -178,6 +178,21 @@ pub struct Scope {
     pub missing_kinds: Vec<String>,
 }
 
+impl Scope {
+    /// Connecting to `context`, in `namespace` (`None`: all): what is
+    /// known of another context (its user, its kinds) is forgotten.
+    pub fn aim(&mut self, context: String, namespace: Option<String>) {
+        if context != self.context {
+            *self = Scope {
+                context,
+                contexts: std::mem::take(&mut self.contexts),
+                ..Scope::default()
+            };
+        }
+        self.namespace = namespace;
+    }
+}
+
 /// The metrics source of the current context.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricsSource {
@@ -257,6 +272,8 @@ pub struct State {
     /// Every configured database by name, read or not yet.
     pub databases: BTreeMap<String, DatabaseState>,
     pub quit: bool,
+    /// Why the terminal is gone, when that is why it quits.
+    pub terminal_lost: Option<String>,
 }
 
 impl State {
@@ -297,6 +314,7 @@ impl State {
             database_links: Vec::new(),
             databases: BTreeMap::new(),
             quit: false,
+            terminal_lost: None,
         }
     }
 

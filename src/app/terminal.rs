@@ -1,5 +1,6 @@
-//! The terminal the control room draws on: drawing a frame, and giving the
-//! terminal back to the shell on Ctrl-Z and taking it again on `fg`.
+//! The terminal the control room draws on: drawing a frame, giving the
+//! terminal back to the shell on Ctrl-Z and taking it again on `fg`, and
+//! noticing when it is gone.
 
 use super::state::State;
 use crate::ui::theme::Theme;
@@ -12,16 +13,44 @@ use ratatui::DefaultTerminal;
 use ratatui::layout::Rect;
 
 pub fn draw(terminal: &mut DefaultTerminal, state: &State, theme: &Theme) -> Result<()> {
-    crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
-    terminal.draw(|frame| crate::ui::draw(frame, state, theme))?;
-    crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)?;
-    Ok(())
+    let mut frame = || -> std::io::Result<()> {
+        crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+        terminal.draw(|frame| crate::ui::draw(frame, state, theme))?;
+        crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)
+    };
+    frame().wrap_err("drawing on the terminal")
 }
 
 /// The whole screen, as the next frame will fill it.
 pub fn area(terminal: &DefaultTerminal) -> Result<Rect> {
     let size = terminal.size()?;
     Ok(Rect::new(0, 0, size.width, size.height))
+}
+
+/// Block until the terminal hangs up: its pty closed (the terminal
+/// emulator, tmux or an SSH connection gone) with no signal reaching this
+/// process. crossterm cannot tell: a hung-up terminal reads as end of file
+/// forever, which its reader takes for "no key yet".
+pub fn wait_for_hang_up() -> std::io::Result<()> {
+    // No events asked for: poll reports only a hang-up or an error.
+    let mut stdout = libc::pollfd {
+        fd: libc::STDOUT_FILENO,
+        events: 0,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: one pollfd, owned here, for the length of the call.
+        if unsafe { libc::poll(&mut stdout, 1, -1) } < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(error);
+        }
+        if stdout.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            return Ok(());
+        }
+    }
 }
 
 /// Whether a shell with job control started us, so that a stopped job can

@@ -688,3 +688,4 @@ fn ctrl_z_suspends_in_any_mode_only_where_a_shell_can_continue() {
 }
 
 mod access;
+mod session;

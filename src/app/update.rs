@@ -30,6 +30,14 @@ pub enum Msg {
     /// The moment the text on screen changes by itself (an age, a
     /// countdown) has come, or the job was continued after a stop.
     Tick(DateTime<Utc>),
+    /// A connection is being made, to this context and namespace
+    /// (`None`: all), as asked and as the kubeconfig completes it.
+    Connecting {
+        epoch: u64,
+        context: String,
+        namespace: Option<String>,
+        at: DateTime<Utc>,
+    },
     Connected {
         epoch: u64,
         scope: Scope,
@@ -76,6 +84,12 @@ pub enum Msg {
     Resize {
         at: DateTime<Utc>,
     },
+    /// The terminal is gone (hung up, or its keys can no longer be read):
+    /// nothing can be shown or typed any more.
+    TerminalLost {
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 impl Msg {
@@ -84,6 +98,7 @@ impl Msg {
         match self {
             Msg::Tick(at)
             | Msg::Key { at, .. }
+            | Msg::Connecting { at, .. }
             | Msg::Connected { at, .. }
             | Msg::ConnectFailed { at, .. }
             | Msg::Source {
@@ -95,7 +110,8 @@ impl Msg {
             | Msg::MetricsSource { at, .. }
             | Msg::Database { at, .. }
             | Msg::Metrics { at, .. }
-            | Msg::Resize { at } => *at,
+            | Msg::Resize { at }
+            | Msg::TerminalLost { at, .. } => *at,
         }
     }
 }
@@ -160,6 +176,20 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         // Ticks come only when the screen must be drawn at a new time; a
         // new size shows more or less.
         Msg::Tick(_) | Msg::Resize { .. } => Outcome::redraw(),
+        Msg::TerminalLost { reason, .. } => {
+            state.terminal_lost = Some(reason);
+            state.quit = true;
+            Outcome::default()
+        }
+        Msg::Connecting {
+            epoch,
+            context,
+            namespace,
+            ..
+        } if epoch == state.epoch => {
+            state.scope.aim(context, namespace);
+            Outcome::redraw()
+        }
         Msg::Connected { epoch, scope, .. } if epoch == state.epoch => {
             state.connection = Connection::Connected;
             state.scope = scope;
@@ -216,7 +246,8 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
             state.metrics.insert(key, metrics);
             Outcome::redraw()
         }
-        Msg::Connected { .. }
+        Msg::Connecting { .. }
+        | Msg::Connected { .. }
         | Msg::ConnectFailed { .. }
         | Msg::Source { .. }
         | Msg::MetricsSource { .. }
@@ -805,6 +836,11 @@ fn command_key(state: &mut State, mut line: String, chord: Chord) -> Outcome {
 fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.epoch += 1;
     state.connection = Connection::Connecting { since: state.now };
+    // The namespace asked for is shown at once; a new context's default
+    // namespace comes with `Msg::Connecting`.
+    if let ScopeChange::Namespace(ns) = &change {
+        state.scope.namespace = ns.clone();
+    }
     state.objects.clear();
     state.releases.clear();
     state.sources.clear();

@@ -210,6 +210,32 @@ fn choose_context(found: &Found, asked: Option<&str>) -> Result<String, UserErro
     }
 }
 
+/// The context and namespace (`None`: all) a connection with `opts` is
+/// for, from the kubeconfig alone, before any request: what the screen
+/// shows while connecting. As kube completes them: the current context,
+/// and the context's own namespace, else `default`.
+pub fn requested_scope(opts: &ConnectOptions) -> (String, Option<String>) {
+    let kubeconfig = find_kubeconfig(opts.kubeconfig.as_deref())
+        .ok()
+        .flatten()
+        .map(|found| found.kubeconfig);
+    let context = opts
+        .context
+        .clone()
+        .or_else(|| kubeconfig.as_ref()?.current_context.clone())
+        .unwrap_or_else(|| "in-cluster".into());
+    let namespace = (!opts.all_namespaces).then(|| {
+        opts.namespace.clone().unwrap_or_else(|| {
+            kubeconfig
+                .as_ref()
+                .and_then(|k| k.contexts.iter().find(|c| c.name == context))
+                .and_then(|c| c.context.as_ref()?.namespace.clone())
+                .unwrap_or_else(|| "default".into())
+        })
+    });
+    (context, namespace)
+}
+
 /// Find the cluster the options point at, without contacting it: the
 /// mistakes kubectl reports before connecting are reported here.
 pub async fn resolve(opts: &ConnectOptions) -> Result<Target, UserError> {
@@ -555,5 +581,44 @@ mod tests {
             let e = answered(code);
             assert!(!e.transient && !e.cannot_read, "{code}: {e:?}");
         }
+    }
+
+    const KUBECONFIG: &str = "
+apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- {name: c, cluster: {server: 'https://127.0.0.1:1'}}
+users:
+- {name: u, user: {}}
+contexts:
+- {name: prod, context: {cluster: c, user: u, namespace: shop}}
+- {name: staging, context: {cluster: c, user: u}}
+";
+
+    #[test]
+    fn the_scope_asked_for_is_completed_from_the_kubeconfig_as_kube_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, KUBECONFIG).unwrap();
+        let scope = |context: Option<&str>, namespace: Option<&str>, all_namespaces| {
+            requested_scope(&ConnectOptions {
+                kubeconfig: Some(path.clone()),
+                context: context.map(str::to_string),
+                namespace: namespace.map(str::to_string),
+                all_namespaces,
+                request_timeout: None,
+            })
+        };
+        let named = |context: &str, namespace: Option<&str>| {
+            (context.to_string(), namespace.map(str::to_string))
+        };
+        assert_eq!(scope(None, None, false), named("prod", Some("shop")));
+        assert_eq!(scope(None, Some("web"), false), named("prod", Some("web")));
+        assert_eq!(scope(None, None, true), named("prod", None));
+        assert_eq!(
+            scope(Some("staging"), None, false),
+            named("staging", Some("default"))
+        );
     }
 }

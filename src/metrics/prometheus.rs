@@ -183,8 +183,7 @@ impl Credentials {
     }
 }
 
-/// One series of a result: a vector's sample, a matrix's samples, or a
-/// scalar (no labels).
+/// One series of a result: a vector's sample or a matrix's samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub labels: BTreeMap<String, String>,
@@ -211,6 +210,9 @@ pub enum QueryError {
     Http { status: u16, body: String },
     /// Prometheus's error envelope, as it wrote it.
     Api { error_type: String, error: String },
+    /// A scalar or a string where cutover reads series: the query's type
+    /// is wrong, which is not the same as no data.
+    ResultType { answered: &'static str },
     /// The answer is not a Prometheus API answer.
     Decode(String),
     /// The answer is longer than `limit` bytes: reading stopped there.
@@ -245,6 +247,10 @@ impl fmt::Display for QueryError {
             QueryError::Api { error_type, error } => {
                 write!(f, "Prometheus error {error_type}: {error}")
             }
+            QueryError::ResultType { answered } => write!(
+                f,
+                "Prometheus answered a {answered} where a vector was expected: cutover compares series labelled by version, and a {answered} has none; check the query (a scalar(…), a number or a string at its top)"
+            ),
             QueryError::Decode(e) => write!(f, "cannot read Prometheus's answer: {e}"),
             QueryError::TooLarge { limit, query } => write!(
                 f,

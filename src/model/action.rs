@@ -2,7 +2,7 @@
 //! `kubectl argo rollouts` and `kubectl rollout`), and when it is possible.
 
 use super::phase::Health;
-use super::release::{Kind, Release, Strategy};
+use super::release::{Kind, Release, Strategy, step_fraction};
 use super::traffic::Weight;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -280,52 +280,70 @@ fn argo_promote(r: &Release) -> Result<Planned, String> {
         && argo.is_some_and(|a| {
             a.controller_pause && a.step_analysis_phase.as_deref() == Some("Inconclusive")
         });
+    let current = r.current_step.argo();
     // The step after the current one; never guessed from an index that
     // cannot be read.
-    let next = || {
-        r.current_step
-            .argo()
-            .map(|i| (i + 1).min(r.steps.len()))
-            .ok_or("the current step is unknown (status.currentStepIndex cannot be read): promote cannot tell which step comes next")
-    };
+    let next = current
+        .map(|i| (i + 1).min(r.steps.len()))
+        .ok_or("the current step is unknown (status.currentStepIndex cannot be read): promote cannot tell which step comes next");
+    let running = current
+        .filter(|&i| i < r.steps.len())
+        .map_or("the current step".into(), |i| r.step_name(i));
     let effect;
     if inconclusive && !r.steps.is_empty() {
-        let index = next()?;
+        let index = next?;
         requests.push(PatchRequest::status(json!({
             "status": {"pauseConditions": null, "controllerPause": false, "currentStepIndex": index}
         })));
-        effect = format!("accepts the inconclusive analysis and moves on to step {index}");
+        effect = format!(
+            "accepts the inconclusive analysis of {running} and {}",
+            moves_on(r, index)
+        );
     } else if paused_by_controller {
         requests.push(PatchRequest::status(
             json!({"status": {"pauseConditions": null}}),
         ));
-        effect = match r.strategy {
-            Strategy::BlueGreen => "switches the active service to the new revision".to_string(),
-            _ => match next() {
-                Ok(index) => format!("ends the pause and moves on to step {index}"),
-                // Clearing the pause writes no step: nothing is guessed.
-                Err(_) => "ends the pause (which step comes next is unknown)".to_string(),
-            },
+        let at_pause_step =
+            argo.is_some_and(|a| a.pause_conditions.iter().any(|c| c == "CanaryPauseStep"));
+        effect = match next {
+            _ if r.strategy == Strategy::BlueGreen => {
+                "switches the active service to the new revision".to_string()
+            }
+            _ if r.steps.is_empty() => "ends the pause".to_string(),
+            // Clearing the pause writes no step: nothing is guessed.
+            Err(_) => "ends the pause (which step comes next is unknown)".to_string(),
+            Ok(index) if at_pause_step => format!("ends the pause and {}", moves_on(r, index)),
+            // Paused by an analysis outside the steps: the step being run
+            // goes on.
+            Ok(_) => format!("ends the pause: {running} goes on"),
         };
     } else if r.strategy == Strategy::Canary && !r.steps.is_empty() {
-        let index = next()?;
+        let index = next?;
         requests.push(PatchRequest::status(json!({
             "status": {"pauseConditions": null, "currentStepIndex": index}
         })));
-        effect = format!(
-            "skips the current step ({}) and moves on to step {index}",
-            r.current_step
-                .argo()
-                .and_then(|i| r.steps.get(i))
-                .map(|s| s.label())
-                .unwrap_or_default()
-        );
+        effect = format!("skips {running} and {}", moves_on(r, index));
     } else if r.spec_paused {
         effect = "clears the manual pause".to_string();
     } else {
         return Err("not paused and no step to skip".into());
     }
     Ok((requests, effect))
+}
+
+/// Where a promote leaves a canary whose step index becomes `next`: the
+/// step named as the step list numbers it (from 1), and the STEP column as
+/// it will read (steps done of all, as Argo's CLI counts them).
+fn moves_on(r: &Release, next: usize) -> String {
+    let to = if next < r.steps.len() {
+        format!("moves on to {}", r.step_name(next))
+    } else {
+        "completes the last step".to_string()
+    };
+    format!(
+        "{to}; STEP then reads {}",
+        step_fraction(Some(next), r.steps.len())
+    )
 }
 
 /// A revision's pod template without the controller's hash label: what an

@@ -111,6 +111,14 @@ impl Step {
     }
 }
 
+/// "N/M" as Argo's CLI writes `Step:` (`currentStepIndex/len(steps)`): N
+/// steps done of M, so the step being run is number N+1 of the step list;
+/// "?/M" when the index cannot be read.
+pub fn step_fraction(done: Option<usize>, total: usize) -> String {
+    let done = done.map_or("?".into(), |n| n.to_string());
+    format!("{done}/{total}")
+}
+
 /// Argo's `status.currentStepIndex`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum StepIndex {
@@ -452,10 +460,14 @@ impl Release {
 
     /// "N/M", as Argo's `Step`; "?/M" when the index cannot be read.
     pub fn step_text(&self) -> Option<String> {
-        self.step().map(|(n, total)| {
-            let n = n.map_or("?".into(), |n| n.to_string());
-            format!("{n}/{total}")
-        })
+        self.step().map(|(n, total)| step_fraction(n, total))
+    }
+
+    /// Step `index` (from 0) as the detail's step list shows it: numbered
+    /// from 1, with what it does.
+    pub fn step_name(&self, index: usize) -> String {
+        let what = self.steps.get(index).map(|s| s.label()).unwrap_or_default();
+        format!("step {} ({what})", index + 1)
     }
 
     /// True when the new revision is fully promoted (Argo: stableRS ==

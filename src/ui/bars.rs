@@ -14,9 +14,10 @@ use crate::time::seconds_since;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
 
 /// What the connection badge says, with the instants it counts from.
 enum Badge<'a> {
@@ -230,44 +231,111 @@ pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(bar.spans())), area);
 }
 
+/// How a piece of the bottom line is drawn.
+#[derive(Debug, Clone, Copy)]
+enum Tone {
+    Plain,
+    Heading,
+    Muted,
+    Ok,
+    Attention,
+    Warning,
+    Recommendation,
+}
+
+impl Tone {
+    fn style(self, theme: &Theme) -> Style {
+        match self {
+            Tone::Plain => Style::default(),
+            Tone::Heading => theme.heading(),
+            Tone::Muted => theme.muted(),
+            Tone::Ok => theme.fg(theme.ok),
+            Tone::Attention => theme.attention(),
+            Tone::Warning => theme.fg(theme.warn).add_modifier(Modifier::BOLD),
+            Tone::Recommendation => theme.recommendation(),
+        }
+    }
+}
+
+/// A piece of the bottom line's text and how it is drawn.
+type Piece = (String, Tone);
+
+fn piece(text: impl Into<String>, tone: Tone) -> Piece {
+    (text.into(), tone)
+}
+
+/// The bottom line at `width` columns: the command or filter being typed,
+/// or the recommendation and the last result, a warning or the key hints.
+fn pieces(state: &State, width: usize) -> Vec<Piece> {
+    if let Some(typed) = typing(state) {
+        return typed;
+    }
+    let mut pieces: Vec<Piece> = recommendation(state)
+        .into_iter()
+        .chain(config_problems(state))
+        .flat_map(|r| [r, piece("  ", Tone::Plain)])
+        .collect();
+    let used: usize = pieces.iter().map(|(text, _)| text.width()).sum();
+    pieces.extend(message(state, width.saturating_sub(used)));
+    pieces
+}
+
+/// The pieces wrapped at the screen's width: a result or warning longer
+/// than a row goes on over the next rows, whole.
+fn wrapped(pieces: Vec<Piece>, style: impl Fn(Tone) -> Style) -> Paragraph<'static> {
+    let spans: Vec<Span<'static>> = pieces
+        .into_iter()
+        .map(|(text, tone)| Span::styled(text, style(tone)))
+        .collect();
+    Paragraph::new(Line::from(spans)).wrap(Wrap { trim: false })
+}
+
+/// The rows the bottom line takes on a screen of `area`: as many as its
+/// text needs (a refusal's whole reason), up to a third of the screen. The
+/// text alone decides, not the theme.
+pub fn bottom_rows(state: &State, area: Rect) -> u16 {
+    let needed = wrapped(pieces(state, usize::from(area.width)), |_| Style::default())
+        .line_count(area.width);
+    u16::try_from(needed)
+        .unwrap_or(u16::MAX)
+        .clamp(1, (area.height / 3).max(1))
+}
+
 pub fn bottom(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
-    let line = typing(state, theme).unwrap_or_else(|| {
-        let mut spans: Vec<Span<'static>> = recommendation(state, theme)
-            .into_iter()
-            .chain(config_problems(state, theme))
-            .flat_map(|r| [r, Span::raw("  ")])
-            .collect();
-        let used: usize = spans.iter().map(Span::width).sum();
-        let room = usize::from(area.width).saturating_sub(used);
-        spans.extend(message(state, room, theme).spans);
-        Line::from(spans)
+    let text = wrapped(pieces(state, usize::from(area.width)), |tone| {
+        tone.style(theme)
     });
-    frame.render_widget(Paragraph::new(line), area);
+    let cut = text.line_count(area.width) > usize::from(area.height);
+    frame.render_widget(text, area);
+    // More than a third of the screen: the end is cut, and says so.
+    if cut && !area.is_empty() {
+        frame.buffer_mut()[(area.right() - 1, area.bottom() - 1)].set_symbol("…");
+    }
 }
 
 /// The command or filter being typed, which takes the whole line.
-fn typing(state: &State, theme: &Theme) -> Option<Line<'static>> {
+fn typing(state: &State) -> Option<Vec<Piece>> {
     if let Some(Overlay::Command(text)) = &state.overlay {
-        return Some(Line::from(vec![
-            Span::styled(":", theme.heading()),
-            Span::raw(text.clone()),
-            Span::raw("▏"),
-        ]));
+        return Some(vec![
+            piece(":", Tone::Heading),
+            piece(text.clone(), Tone::Plain),
+            piece("▏", Tone::Plain),
+        ]);
     }
     state.filter_editing.then(|| {
-        Line::from(vec![
-            Span::styled("/", theme.heading()),
-            Span::raw(state.filter.clone()),
-            Span::raw("▏"),
-            Span::styled("  Enter keep · Esc clear", theme.muted()),
-        ])
+        vec![
+            piece("/", Tone::Heading),
+            piece(state.filter.clone(), Tone::Plain),
+            piece("▏", Tone::Plain),
+            piece("  Enter keep · Esc clear", Tone::Muted),
+        ]
     })
 }
 
 /// When cutover's verdict on the release the keys act on is Fail: abort,
 /// with the key that asks for it (and why that key is off, if it is).
 /// Only a hint: nothing is done without the human.
-fn recommendation(state: &State, theme: &Theme) -> Option<Span<'static>> {
+fn recommendation(state: &State) -> Option<Piece> {
     let release = state.target()?;
     if state.verdict_of(&release.key) != Some(Verdict::Fail) {
         return None;
@@ -280,49 +348,45 @@ fn recommendation(state: &State, theme: &Theme) -> Option<Span<'static>> {
         None => key,
         Some(why) => format!("{key}, off here: {why}"),
     };
-    Some(Span::styled(
+    Some(piece(
         format!("✖ metrics say Fail: abort recommended ({how})"),
-        theme.recommendation(),
+        Tone::Recommendation,
     ))
 }
 
 /// How many mistakes the config file has, and how to see them: they stay
 /// on the line until the file is fixed.
-fn config_problems(state: &State, theme: &Theme) -> Option<Span<'static>> {
+fn config_problems(state: &State) -> Option<Piece> {
     let n = state.config_problems.problems.len();
     let plural = if n == 1 { "" } else { "s" };
     (n > 0).then(|| {
-        Span::styled(
+        piece(
             format!("⚠ {n} config problem{plural} (:config)"),
-            theme.fg(theme.warn).add_modifier(Modifier::BOLD),
+            Tone::Warning,
         )
     })
 }
 
 /// The last result, a warning, or the key hints that fit in `room`.
-fn message(state: &State, room: usize, theme: &Theme) -> Line<'static> {
+fn message(state: &State, room: usize) -> Vec<Piece> {
     if let Some(result) = &state.last_result {
-        let style = if result.ok {
-            theme.fg(theme.ok)
+        let (mark, tone) = if result.ok {
+            ("✔", Tone::Ok)
         } else {
-            theme.attention()
+            ("✖", Tone::Attention)
         };
-        let mark = if result.ok { "✔" } else { "✖" };
-        return Line::from(vec![
-            Span::styled(
+        return vec![
+            piece(
                 format!("{} {mark} ", result.at.format("%H:%M:%S")),
-                theme.muted(),
+                Tone::Muted,
             ),
-            Span::styled(result.text.clone(), style),
-        ]);
+            piece(result.text.clone(), tone),
+        ];
     }
     if let Some(w) = state.warnings.first() {
-        return Line::from(Span::styled(
-            format!("⚠ {w}"),
-            theme.fg(theme.warn).add_modifier(Modifier::BOLD),
-        ));
+        return vec![piece(format!("⚠ {w}"), Tone::Warning)];
     }
-    Line::from(Span::styled(hints(state, room), theme.muted()))
+    vec![piece(hints(state, room), Tone::Muted)]
 }
 
 /// The filter, if any, and the key hints: as many as fit in `room`, whole,

@@ -22,7 +22,7 @@ const UNITS: [i64; 4] = [1, 60, 3600, 86400];
 /// with no new data (an age, a countdown, the freshness badge), or None
 /// when nothing visible counts.
 pub fn next_change(state: &State, area: Rect) -> Option<DateTime<Utc>> {
-    let [_, body, _] = regions(area);
+    let [_, body, _] = regions(state, area);
     let mut next = Next {
         now: state.now,
         earliest: None,
@@ -315,7 +315,7 @@ mod tests {
                 .draw(|frame| crate::ui::draw(frame, &state, &theme))
                 .unwrap();
             let shown = format!("{:?}", terminal.backend().buffer());
-            let [_, body, _] = regions(area);
+            let [_, body, _] = regions(&state, area);
             let height = usize::from(body.height) - 3;
             let in_view = viewport(30, Some(selected), height);
             for (i, r) in state.visible().iter().enumerate() {

@@ -25,7 +25,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use theme::Theme;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
-    let [top, body, bottom] = regions(frame.area());
+    let [top, body, bottom] = regions(state, frame.area());
     bars::top(frame, top, state, theme);
     match &state.view {
         View::List => list::draw(frame, body, state, theme),
@@ -41,12 +41,13 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     theme.glyphs.finish(frame.buffer_mut());
 }
 
-/// The screen's rows: the top bar, the view, the bottom line.
-pub fn regions(area: Rect) -> [Rect; 3] {
+/// The screen's rows: the top bar, the view, the bottom line (more than
+/// one row when its text needs them).
+pub fn regions(state: &State, area: Rect) -> [Rect; 3] {
     Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
-        Constraint::Length(1),
+        Constraint::Length(bars::bottom_rows(state, area)),
     ])
     .areas(area)
 }

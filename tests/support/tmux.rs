@@ -95,6 +95,22 @@ impl Tmux {
             .ok()
     }
 
+    /// Kill the tmux server with SIGKILL: its ptys close and tmux sends no
+    /// signal, as when a terminal emulator or an SSH connection dies.
+    pub fn kill_server_abruptly(&self) {
+        let out = self
+            .cmd()
+            .args(["display-message", "-p", "#{pid}"])
+            .output()
+            .expect("display-message");
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let status = Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -KILL {pid}");
+    }
+
     pub fn screen(&self) -> String {
         let out = self
             .cmd()

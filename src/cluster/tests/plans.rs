@@ -120,6 +120,60 @@ fn argo_promote_mid_analysis_skips_the_step() {
     );
 }
 
+fn effect(r: &Release) -> String {
+    plan(r, Action::Promote, at(NOW))
+        .unwrap_or_else(|e| panic!("promote refused: {e}"))
+        .effect
+}
+
+#[test]
+fn argo_promote_names_steps_as_the_step_list_and_the_step_column_do() {
+    // STEP's N/M counts the steps done (Argo's currentStepIndex); the
+    // detail's list numbers steps from 1, so 2/7 runs step 3.
+    let paused = checkout();
+    assert_eq!(paused.step_text().as_deref(), Some("2/7"));
+    assert_eq!(paused.step_name(2), "step 3 (pause 30s)");
+    assert_eq!(
+        effect(&paused),
+        "ends the pause and moves on to step 4 (analysis error-rate); STEP then reads 3/7"
+    );
+    // Running the analysis step (index 3), or the last step.
+    let running = |index: u64| {
+        checkout_with(json!({"status": {
+            "currentStepIndex": index, "phase": "Progressing", "message": null,
+            "pauseConditions": null, "controllerPause": null
+        }}))
+    };
+    assert_eq!(
+        effect(&running(3)),
+        "skips step 4 (analysis error-rate) and moves on to step 5 (setWeight 50); STEP then reads 4/7"
+    );
+    assert_eq!(
+        effect(&running(6)),
+        "skips step 7 (setWeight 80) and completes the last step; STEP then reads 7/7"
+    );
+    let inconclusive = checkout_with(json!({"status": {
+        "currentStepIndex": 3,
+        "message": "InconclusiveAnalysisRun",
+        "pauseConditions": [{"reason": "InconclusiveAnalysisRun", "startTime": "2026-03-01T12:02:00Z"}],
+        "canary": {"currentStepAnalysisRunStatus": {"name": "checkout-6f646bf7b7-4-3", "status": "Inconclusive"}}
+    }}));
+    assert_eq!(
+        effect(&inconclusive),
+        "accepts the inconclusive analysis of step 4 (analysis error-rate) and moves on to step 5 (setWeight 50); STEP then reads 4/7"
+    );
+    // A background analysis paused the rollout at the timed pause: ending
+    // that pause does not end the step.
+    let background = checkout_with(json!({"status": {
+        "message": "InconclusiveAnalysisRun",
+        "pauseConditions": [{"reason": "InconclusiveAnalysisRun", "startTime": "2026-03-01T12:00:10Z"}]
+    }}));
+    assert_eq!(
+        effect(&background),
+        "ends the pause: step 3 (pause 30s) goes on"
+    );
+}
+
 #[test]
 fn argo_promote_unpauses_the_spec_first() {
     let r =

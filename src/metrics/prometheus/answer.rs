@@ -243,10 +243,9 @@ impl<'de> Visitor<'de> for ResultSeed<'_> {
 
 /// One item of a result.
 enum Item {
-    /// A scalar's time, in Unix seconds.
-    Time(f64),
-    /// A scalar's value, or a string result's text.
-    Text(String),
+    /// A scalar's or a string's time or value: never read, as neither is
+    /// a series (see `QueryError::ResultType`).
+    Value,
     Series {
         series: Series,
         /// It carried native histogram samples, which are skipped.
@@ -284,20 +283,20 @@ impl<'de> Visitor<'de> for ItemSeed {
         f.write_str("a series, a time or a value")
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Item, E> {
-        Ok(Item::Time(v))
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Item, E> {
+        Ok(Item::Value)
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Item, E> {
-        Ok(Item::Time(v as f64))
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Item, E> {
+        Ok(Item::Value)
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Item, E> {
-        Ok(Item::Time(v as f64))
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Item, E> {
+        Ok(Item::Value)
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Item, E> {
-        Ok(Item::Text(v.to_string()))
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Item, E> {
+        Ok(Item::Value)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
@@ -430,15 +429,10 @@ impl Data {
                 }
                 Ok(series)
             }
-            "scalar" => match self.result.as_slice() {
-                [Item::Time(seconds), Item::Text(text)] => Ok(vec![Series {
-                    labels: BTreeMap::new(),
-                    samples: vec![(time(*seconds).map_err(bad)?, value(text).map_err(bad)?)],
-                }]),
-                _ => Err(bad("a scalar that is not a time and a value".into())),
-            },
-            // A PromQL string literal holds no numbers.
-            "string" => Err(bad("a string result holds no numbers".into())),
+            // Neither is a series labelled by version: the query is wrong,
+            // which is not the same as no data.
+            "scalar" => Err(QueryError::ResultType { answered: "scalar" }),
+            "string" => Err(QueryError::ResultType { answered: "string" }),
             other => Err(bad(format!("unknown result type {other:?}"))),
         }
     }
@@ -494,11 +488,15 @@ mod tests {
     }
 
     #[test]
-    fn a_scalar_is_two_items_whatever_the_series_limit() {
+    fn a_scalar_or_a_string_is_the_wrong_type_whatever_the_series_limit() {
         let scalar = r#"{"status":"success","data":{"resultType":"scalar","result":[12.5,"3"]}}"#;
-        let result = read(scalar, 1).unwrap();
-        assert_eq!(result.series[0].samples[0].1, 3.0);
-        assert_eq!(result.series[0].samples[0].0.timestamp_millis(), 12_500);
+        let string = r#"{"status":"success","data":{"resultType":"string","result":[1,"hi"]}}"#;
+        for (body, answered) in [(scalar, "scalar"), (string, "string")] {
+            assert_eq!(
+                read(body, 1).unwrap_err(),
+                QueryError::ResultType { answered }
+            );
+        }
     }
 
     #[test]
@@ -522,7 +520,6 @@ mod tests {
 
     #[test]
     fn odd_answers_are_decode_errors_without_a_place_in_the_body() {
-        let string = r#"{"status":"success","data":{"resultType":"string","result":[1,"hi"]}}"#;
         let wrong_value = r#"{"status":"success","data":{"resultType":"matrix","result":[
             {"metric":{},"values":[[10,"many"]]}]}}"#;
         let no_status = r#"{"data":{"resultType":"vector","result":[]}}"#;
@@ -533,7 +530,6 @@ mod tests {
                 four_samples,
                 "a series has more than 3 samples, more than the query asked for",
             ),
-            (string, "a string result holds no numbers"),
             (wrong_value, "sample value \"many\" is not a number"),
             (no_status, "missing field `status`"),
         ] {
