@@ -251,7 +251,9 @@ pub fn main(cli: Cli) -> ExitCode {
         Err(report) if report.downcast_ref::<ConfigHasProblems>().is_some() => ExitCode::FAILURE,
         Err(report) => {
             let verbose = crate::user_error::verbose();
-            eprint!("{}", crate::user_error::render(&report, verbose));
+            let text = crate::user_error::render(&report, verbose);
+            // Not eprint!, which panics when stderr is a terminal that is gone.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
             ExitCode::from(crate::user_error::exit_code(&report))
         }
     }

@@ -5,7 +5,7 @@
 
 use super::frames::{Alarm, Drain, deadline};
 use super::keymap::{Chord, Keymap};
-use super::state::{ConfigProblems, MetricsSource, Scope, State};
+use super::state::{ConfigProblems, MetricsSource, Scope, State, TerminalLoss};
 use super::terminal::{self, area, draw};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
@@ -340,20 +340,20 @@ async fn read_terminal(tx: UnboundedSender<Msg>) {
             return;
         }
     };
-    lose_terminal(&tx, reason);
+    lose_terminal(&tx, TerminalLoss::Unreadable(reason));
 }
 
 /// On a thread of its own: the terminal hanging up ends the program.
 fn watch_for_hang_up(tx: UnboundedSender<Msg>) {
     std::thread::spawn(move || match terminal::wait_for_hang_up() {
-        Ok(()) => lose_terminal(&tx, "the terminal hung up".into()),
+        Ok(()) => lose_terminal(&tx, TerminalLoss::HungUp),
         Err(e) => tracing::warn!("cannot watch the terminal for a hang-up: {e}"),
     });
 }
 
-fn lose_terminal(tx: &UnboundedSender<Msg>, reason: String) {
+fn lose_terminal(tx: &UnboundedSender<Msg>, loss: TerminalLoss) {
     let _ = tx.send(Msg::TerminalLost {
-        reason,
+        loss,
         at: Utc::now(),
     });
 }
@@ -514,13 +514,16 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     {
         tracing::warn!("restoring the terminal: {e}");
     }
-    let result = match state.terminal_lost {
-        Some(reason) => Err(eyre!(reason)),
-        None => result,
-    };
-    // Logged too: the terminal that would show it may be gone.
-    if let Err(e) = &result {
-        tracing::error!("quitting: {e:#}");
+    // Logged: the terminal that would show it may be gone.
+    match state.terminal_lost {
+        Some(loss) => {
+            tracing::error!("quitting: {loss}");
+            match loss {
+                // What a shell reports when SIGHUP ends a process.
+                TerminalLoss::HungUp => Ok(Some(QuitSignal::Hangup)),
+                TerminalLoss::Unreadable(why) => Err(eyre!(why)),
+            }
+        }
+        None => result.inspect_err(|e| tracing::error!("quitting: {e:#}")),
     }
-    result
 }

@@ -193,6 +193,25 @@ impl Scope {
     }
 }
 
+/// How the terminal was lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminalLoss {
+    /// It hung up (its pty closed) with no SIGHUP sent: it ends as SIGHUP
+    /// would have ended it.
+    HungUp,
+    /// Its input failed or ended.
+    Unreadable(String),
+}
+
+impl std::fmt::Display for TerminalLoss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TerminalLoss::HungUp => f.write_str("the terminal hung up"),
+            TerminalLoss::Unreadable(why) => f.write_str(why),
+        }
+    }
+}
+
 /// The metrics source of the current context.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricsSource {
@@ -273,7 +292,7 @@ pub struct State {
     pub databases: BTreeMap<String, DatabaseState>,
     pub quit: bool,
     /// Why the terminal is gone, when that is why it quits.
-    pub terminal_lost: Option<String>,
+    pub terminal_lost: Option<TerminalLoss>,
 }
 
 impl State {

@@ -4,8 +4,8 @@
 use super::access::{Permission, access_checks, permission, record_answer};
 use super::keymap::{Chord, Command};
 use super::state::{
-    Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE, Overlay, Scope, State, View,
-    WaitingAction,
+    Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE, Overlay, Scope, State,
+    TerminalLoss, View, WaitingAction,
 };
 use crate::cluster::mutate::{object_fingerprint, watched_kind};
 use crate::cluster::rbac::AccessKey;
@@ -87,7 +87,7 @@ pub enum Msg {
     /// The terminal is gone (hung up, or its keys can no longer be read):
     /// nothing can be shown or typed any more.
     TerminalLost {
-        reason: String,
+        loss: TerminalLoss,
         at: DateTime<Utc>,
     },
 }
@@ -176,8 +176,8 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         // Ticks come only when the screen must be drawn at a new time; a
         // new size shows more or less.
         Msg::Tick(_) | Msg::Resize { .. } => Outcome::redraw(),
-        Msg::TerminalLost { reason, .. } => {
-            state.terminal_lost = Some(reason);
+        Msg::TerminalLost { loss, .. } => {
+            state.terminal_lost = Some(loss);
             state.quit = true;
             Outcome::default()
         }

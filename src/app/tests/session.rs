@@ -3,7 +3,7 @@
 
 use super::{press, press_code, room, t, type_text};
 use crate::app::keymap::Keymap;
-use crate::app::state::State;
+use crate::app::state::{State, TerminalLoss};
 use crate::app::update::{Msg, update};
 use crossterm::event::KeyCode;
 
@@ -75,11 +75,12 @@ fn a_lost_terminal_quits_and_says_why() {
     let out = update(
         &mut state,
         Msg::TerminalLost {
-            reason: "the terminal hung up".into(),
+            loss: TerminalLoss::HungUp,
             at: t(5),
         },
     );
     assert!(out.effects.is_empty());
     assert!(state.quit);
-    assert_eq!(state.terminal_lost.as_deref(), Some("the terminal hung up"));
+    assert_eq!(state.terminal_lost, Some(TerminalLoss::HungUp));
+    assert_eq!(TerminalLoss::HungUp.to_string(), "the terminal hung up");
 }
