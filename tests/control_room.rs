@@ -629,6 +629,8 @@ fn a_stopped_prometheus_shows_its_error_and_age_and_the_room_goes_on() {
     };
     room.find("checkout");
     room.tmux.wait_for_text("NoData", Duration::from_secs(60));
+    // The header says so too, with since when, whichever release is open.
+    room.tmux.wait_for_text("✖ metrics since ", SCREEN);
     room.tmux.keys(&["Enter"]);
     room.tmux.wait_for_text("cannot reach Prometheus", SCREEN);
     let screen = room.tmux.wait_for_text("failing for", SCREEN);
@@ -770,6 +772,7 @@ fn a_stopped_database_shows_its_error_and_age_and_rollback_safety_unknown() {
     room.tmux.keys(&["Enter"]);
     let screen = room.tmux.wait_for_text("unreadable since", SCREEN);
     assert!(screen.contains("UNKNOWN"), "{screen}");
+    assert!(screen.contains("✖ db payments since "), "{screen}");
     assert!(!screen.contains("rollback: safe"), "{screen}");
     room.open_dialog("A", "abort payments?");
     room.tmux.wait_for_text("rollback safety UNKNOWN", SCREEN);

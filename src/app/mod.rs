@@ -2,6 +2,7 @@
 //! that connects them to the terminal and the cluster.
 
 pub mod access;
+pub mod feeds;
 mod frames;
 pub mod health;
 pub mod keymap;

@@ -2,6 +2,7 @@
 //! result, the filter or command being typed, or key hints, after a
 //! recommendation when the metrics say Fail).
 
+use super::feeds::{self, FeedDetail};
 use super::help::inactive_reason;
 use super::theme::Theme;
 use super::{cut, cut_middle};
@@ -86,6 +87,8 @@ struct TopBar<'a> {
     namespace: usize,
     user: Option<usize>,
     missing_kinds: bool,
+    /// How much of the metrics and databases' states shows.
+    feeds: FeedDetail,
     /// The connection badge, at most this many characters (cut at the end).
     badge: usize,
     state: &'a State,
@@ -102,6 +105,7 @@ impl<'a> TopBar<'a> {
             namespace: usize::MAX,
             user: Some(usize::MAX),
             missing_kinds: !state.scope.missing_kinds.is_empty(),
+            feeds: FeedDetail::All,
             badge: usize::MAX,
             state,
             theme,
@@ -149,6 +153,7 @@ impl<'a> TopBar<'a> {
             theme.attention()
         };
         spans.push(Span::styled(cut(&badge, self.badge, glyphs), style));
+        spans.extend(feeds::spans(self.state, self.feeds, theme));
         if self.missing_kinds {
             spans.push(Span::styled(
                 format!(" │ not installed: {}", scope.missing_kinds.join(", ")),
@@ -163,24 +168,28 @@ impl<'a> TopBar<'a> {
     }
 
     /// Give way, step by step, until the bar fits in `width`: first the
-    /// context is cut in the middle, then the uninstalled kinds, the title,
-    /// the user, more of the context, the user altogether, the SIMULATED
-    /// marker, the namespace, where we are altogether, and last the end of
-    /// the connection badge. Room left over by a step goes back to the
-    /// context.
+    /// context is cut in the middle, then the uninstalled kinds, the feeds
+    /// that work, the title, the user, more of the context, the user
+    /// altogether, the failing feeds' times, the SIMULATED marker, the
+    /// namespace, where we are altogether, the failing feeds, and last the
+    /// end of the connection badge. Room left over by a step goes back to
+    /// the context.
     fn fit(mut self, width: usize) -> Self {
-        let steps: [fn(&mut Self, usize); 10] = [
+        let steps: [fn(&mut Self, usize); 13] = [
             |bar, over| bar.shrink_context(over, 20),
             |bar, _| bar.missing_kinds = false,
+            |bar, _| bar.feeds = FeedDetail::Failing,
             |bar, _| bar.title = false,
             |bar, over| bar.user = bar.user.map(|max| shrunk(bar.user_len(), max, over, 12)),
             |bar, over| bar.shrink_context(over, 10),
             |bar, _| bar.user = None,
+            |bar, _| bar.feeds = FeedDetail::FailingShort,
             |bar, _| bar.simulated = false,
             |bar, over| {
                 bar.namespace = shrunk(bar.namespace_len(), bar.namespace, over, 8);
             },
             |bar, _| bar.context = None,
+            |bar, _| bar.feeds = FeedDetail::None,
             |bar, over| {
                 let len = freshness(bar.state).0.chars().count();
                 bar.badge = shrunk(len, bar.badge, over, 1);

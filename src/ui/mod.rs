@@ -7,6 +7,7 @@ pub mod columns;
 pub mod config_problems;
 pub mod confirm;
 pub mod detail;
+mod feeds;
 pub mod glyphs;
 pub mod help;
 pub mod list;

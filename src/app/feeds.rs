@@ -1,0 +1,76 @@
+//! How the data beside the cluster's stands: the metrics source and each
+//! configured database, derived from their last answers, for the header.
+//! The cluster's own watches are [`super::health`].
+
+use super::State;
+use chrono::{DateTime, Utc};
+
+/// The state of one feed, as the header shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedState {
+    /// None configured, or the configured one cannot be used (the detail
+    /// says why).
+    Absent,
+    /// Nothing asked of it: no release is measured, say.
+    Idle,
+    /// Asked, not answered yet.
+    Waiting,
+    /// Its last answer was good.
+    Ok,
+    /// Failing without a break since `since`: what is on screen is from
+    /// before then.
+    Failing {
+        since: DateTime<Utc>,
+        /// How many of the feed's reads fail, of how many, when only some
+        /// do (one release's queries, say).
+        partly: Option<(usize, usize)>,
+    },
+}
+
+/// The metrics source's state; None until the runner has said which
+/// source serves the context.
+pub fn metrics(state: &State) -> Option<FeedState> {
+    if state.metrics_source.is_none() {
+        return state.metrics_problem.is_some().then_some(FeedState::Absent);
+    }
+    if state.metrics_targets.is_empty() {
+        return Some(FeedState::Idle);
+    }
+    let measured: Vec<_> = state
+        .metrics_targets
+        .iter()
+        .filter_map(|t| state.metrics.get(&t.key))
+        .collect();
+    let failing: Vec<DateTime<Utc>> = measured
+        .iter()
+        .filter(|m| !m.errors.is_empty())
+        .map(|m| m.failing_since.unwrap_or(m.measured_at))
+        .collect();
+    Some(match failing.iter().min() {
+        Some(&since) => FeedState::Failing {
+            since,
+            partly: (failing.len() < measured.len()).then_some((failing.len(), measured.len())),
+        },
+        None if measured.is_empty() => FeedState::Waiting,
+        None => FeedState::Ok,
+    })
+}
+
+/// Every configured database by name, with its state.
+pub fn databases(state: &State) -> Vec<(&str, FeedState)> {
+    state
+        .databases
+        .iter()
+        .map(|(name, db)| {
+            let feed = match (db.failing_since, &db.reading) {
+                (Some(since), _) => FeedState::Failing {
+                    since,
+                    partly: None,
+                },
+                (None, Some(_)) => FeedState::Ok,
+                (None, None) => FeedState::Waiting,
+            };
+            (name.as_str(), feed)
+        })
+        .collect()
+}
