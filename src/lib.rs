@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod migrations;
 pub mod model;
 pub mod signals;
+pub mod size;
 pub mod sim;
 pub mod spelling;
 pub mod status;

@@ -10,6 +10,8 @@ use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use kube::api::{ApiResource, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::discovery::Discovery;
+use super::answer_limit::{AnswerLimitLayer, DEFAULT_MAX_ANSWER_BYTES};
+use kube::client::ClientBuilder;
 use kube::{Api, Client, Config};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -305,7 +307,12 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
         config.read_timeout = Some(limit);
         config.write_timeout = Some(limit);
     }
-    let client = Client::try_from(config).wrap_err("building the Kubernetes client")?;
+    let client = ClientBuilder::try_from(config)
+        .wrap_err("building the Kubernetes client")?
+        .with_layer(&AnswerLimitLayer {
+            limit: DEFAULT_MAX_ANSWER_BYTES,
+        })
+        .build();
     let failed = |doing: &str, e: kube::Error| {
         let server = Server {
             url: &cluster_url,

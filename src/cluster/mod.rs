@@ -1,6 +1,7 @@
 //! Kubernetes through kube-rs: connecting, watching, mapping objects to
 //! releases, access reviews and the one handle that can mutate.
 
+pub mod answer_limit;
 pub mod argo;
 pub mod connect;
 pub mod deployment;

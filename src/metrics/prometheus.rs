@@ -20,6 +20,7 @@
 mod answer;
 mod body;
 
+use crate::size::byte_size;
 use chrono::{DateTime, Utc};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
@@ -255,7 +256,7 @@ impl fmt::Display for QueryError {
             QueryError::TooLarge { limit, query } => write!(
                 f,
                 "Prometheus answered more than {} to `{query}`: narrow the query's selectors, or raise [metrics.prometheus] max_response_bytes",
-                size(*limit)
+                byte_size(*limit)
             ),
             QueryError::TooManySeries { limit, query } => write!(
                 f,
@@ -495,18 +496,6 @@ fn shortened(promql: &str) -> String {
     format!("{}…", start.trim_end())
 }
 
-/// A size limit as a person would write it: `16 MiB`, `512 KiB`, `1000 bytes`.
-fn size(bytes: usize) -> String {
-    const KIB: usize = 1024;
-    const MIB: usize = 1024 * KIB;
-    match bytes {
-        b if b >= MIB && b % MIB == 0 => format!("{} MiB", b / MIB),
-        b if b >= MIB => format!("{:.1} MiB", b as f64 / MIB as f64),
-        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
-        b => format!("{b} bytes"),
-    }
-}
-
 /// A reqwest error with its causes: its own text alone rarely says why.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -538,13 +527,5 @@ mod tests {
             "sum by (rollouts_pod_template_hash) ( rate(http_requests_to…"
         );
         assert_eq!(shown.chars().count(), 60);
-    }
-
-    #[test]
-    fn sizes_read_as_written() {
-        assert_eq!(size(DEFAULT_MAX_RESPONSE_BYTES), "16 MiB");
-        assert_eq!(size(3 * 512 * 1024), "1.5 MiB");
-        assert_eq!(size(64 * 1024), "64 KiB");
-        assert_eq!(size(1000), "1000 bytes");
     }
 }
