@@ -2,6 +2,7 @@
 
 use crate::app::run::{MetricsPlan, Options};
 use crate::app::state::ConfigProblems;
+use crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES;
 use crate::cluster::connect::ConnectOptions;
 use crate::config::GlyphsSetting;
 use crate::metrics::source::{LocalTraffic, TrafficWindow};
@@ -62,6 +63,7 @@ impl ClusterArgs {
             namespace: self.namespace.clone(),
             all_namespaces: self.all_namespaces,
             request_timeout: None,
+            max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
         }
     }
 }
@@ -419,7 +421,10 @@ async fn control_room(
         Vec::new()
     });
     let options = Options {
-        connect,
+        connect: ConnectOptions {
+            max_answer_bytes: config.kubernetes.max_answer_bytes(),
+            ..connect
+        },
         read_only: watch || ui.read_only || (config.read_only && !ui.write),
         simulated: local_traffic.is_some(),
         theme,
@@ -457,6 +462,7 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
     };
     let options = ConnectOptions {
         request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
+        max_answer_bytes: plan.config.kubernetes.max_answer_bytes(),
         ..cluster.options()
     };
     let deadline = Some(args.timeout).filter(|t| !t.is_zero());
@@ -576,6 +582,7 @@ async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSignal>> {
         namespace: Some("shop".into()),
         all_namespaces: false,
         request_timeout: None,
+        max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
     };
     let traffic: Arc<dyn LocalTraffic> = Arc::new(SimulatedTraffic(sim.traffic().clone()));
     let result = control_room(connect, ui, false, Some(traffic)).await;

@@ -168,3 +168,38 @@ fn a_role_limited_by_resource_names_is_judged_per_rollout() {
         );
     }
 }
+
+#[test]
+fn an_answer_over_the_limit_fails_the_read_and_says_how_to_narrow_it() {
+    let Some(kubectl) = support::require_program("kubectl", "an_answer_over_the_limit") else {
+        return;
+    };
+    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    // One object of 100 KiB: the list of rollouts is larger than 64 KiB.
+    let big = format!("big={}", "x".repeat(100 << 10));
+    let out = sim.kubectl(
+        &kubectl,
+        &["annotate", "rollout", "checkout", "-n", "shop", &big],
+    );
+    assert!(out.status.success(), "{}", support::stderr_of(&out));
+    let config = sim.dir.path().join("limit.toml");
+    std::fs::write(&config, "[kubernetes]\nmax_answer_bytes = 65536\n").unwrap();
+    let config = config.to_str().unwrap();
+    let out = sim
+        .status_command(&["--config", config, "--context", "sim-admin"], &[])
+        .output()
+        .expect("run cutover status");
+    let stderr = support::stderr_of(&out);
+    assert_eq!(out.status.code(), Some(3), "cannot read it: {stderr}");
+    assert!(
+        stderr.contains("listing rollouts from the cluster at https://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("/namespaces/shop/rollouts is larger than 64 KiB"),
+        "{stderr}"
+    );
+    // The default limit reads it.
+    let report = sim.status_json(&["--context", "sim-admin"], &[]);
+    assert!(report["releases"].as_array().is_some_and(|r| !r.is_empty()));
+}

@@ -70,21 +70,29 @@ pub struct AnswerTooLarge {
     limit: usize,
 }
 
+impl AnswerTooLarge {
+    /// What was too large.
+    pub fn problem(&self) -> String {
+        let (limit, request) = (byte_size(self.limit), &self.asked.request);
+        if self.asked.watch {
+            format!("an event of the watch {request} is larger than {limit}")
+        } else {
+            format!("the answer to {request} is larger than {limit}")
+        }
+    }
+
+    pub fn fix(&self) -> &'static str {
+        if self.asked.watch {
+            "raise [kubernetes] max_answer_bytes if objects this large are expected"
+        } else {
+            "read fewer objects at once (-n NAMESPACE), or raise [kubernetes] max_answer_bytes"
+        }
+    }
+}
+
 impl std::fmt::Display for AnswerTooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let limit = byte_size(self.limit);
-        let request = &self.asked.request;
-        if self.asked.watch {
-            write!(
-                f,
-                "an event of the watch {request} is larger than {limit}: raise [kubernetes] max_answer_bytes if objects this large are expected"
-            )
-        } else {
-            write!(
-                f,
-                "the answer to {request} is larger than {limit}: read fewer objects at once (-n NAMESPACE), or raise [kubernetes] max_answer_bytes"
-            )
-        }
+        write!(f, "{}: {}", self.problem(), self.fix())
     }
 }
 

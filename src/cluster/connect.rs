@@ -3,15 +3,15 @@
 //! user's identity; which kinds this cluster serves. What goes wrong is
 //! said in plain words with what to do, never with a credential in it.
 
+use super::answer_limit::{AnswerLimitLayer, AnswerTooLarge};
 use super::kinds::WatchedKind;
 use crate::user_error::UserError;
 use color_eyre::eyre::{Result, WrapErr};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use kube::api::{ApiResource, PostParams};
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::discovery::Discovery;
-use super::answer_limit::{AnswerLimitLayer, DEFAULT_MAX_ANSWER_BYTES};
-use kube::client::ClientBuilder;
 use kube::{Api, Client, Config};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,8 @@ pub struct ConnectOptions {
     /// Give up on each request after this long (`--request-timeout`);
     /// `None` keeps kube's defaults (a connect timeout, no read timeout).
     pub request_timeout: Option<std::time::Duration>,
+    /// The longest answer read (`[kubernetes] max_answer_bytes`).
+    pub max_answer_bytes: usize,
 }
 
 /// A live client and what it found out about the cluster.
@@ -310,7 +312,7 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Connection> {
     let client = ClientBuilder::try_from(config)
         .wrap_err("building the Kubernetes client")?
         .with_layer(&AnswerLimitLayer {
-            limit: DEFAULT_MAX_ANSWER_BYTES,
+            limit: opts.max_answer_bytes,
         })
         .build();
     let failed = |doing: &str, e: kube::Error| {
@@ -386,6 +388,18 @@ fn explain(e: &kube::Error) -> (String, bool) {
             (deepest, false)
         }
     }
+}
+
+/// The answer over the size limit a request failed on, if that is why.
+fn too_large(e: &kube::Error) -> Option<&AnswerTooLarge> {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = next {
+        if let Some(too_large) = error.downcast_ref::<AnswerTooLarge>() {
+            return Some(too_large);
+        }
+        next = error.source();
+    }
+    None
 }
 
 /// Whether a request failed because it took longer than the client allows.
@@ -478,6 +492,16 @@ pub fn request_failed(server: &Server, doing: &str, e: &kube::Error) -> UserErro
             )),
         ),
         Some(_) => (format!("{doing}: {words}"), None),
+        None if too_large(e).is_some() => {
+            let too_large = too_large(e).expect("checked");
+            (
+                format!(
+                    "{doing} from the cluster at {cluster_url} (context {context}): {}",
+                    too_large.problem()
+                ),
+                Some(too_large.fix().to_string()),
+            )
+        }
         None if matches!(e, kube::Error::Auth(_)) => (
             format!("cannot log in to the cluster at {cluster_url} (context {context}): {words}"),
             Some(format!(
@@ -615,6 +639,7 @@ contexts:
                 namespace: namespace.map(str::to_string),
                 all_namespaces,
                 request_timeout: None,
+                max_answer_bytes: crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES,
             })
         };
         let named = |context: &str, namespace: Option<&str>| {

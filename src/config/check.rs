@@ -52,6 +52,14 @@ pub(super) fn check(text: &str, database_flags: &[String]) -> (Config, Keymap, V
     }
     checker.links(&config, database_flags);
     checker.databases(&mut config);
+    let answer_limit = &mut config.kubernetes.max_answer_bytes;
+    let path = top("kubernetes").key("max_answer_bytes");
+    checker.limit(
+        &path,
+        "max_answer_bytes",
+        answer_limit,
+        "would refuse every answer",
+    );
     let mut problems = checker.problems;
     problems.sort_by_key(|p| p.at);
     (config, keymap, problems)
@@ -249,14 +257,19 @@ impl Checker<'_, '_> {
             ("max_series", &mut p.max_series, "would refuse every answer"),
         ];
         for (key, limit, why) in limits {
-            if *limit == Some(0) {
-                self.report(
-                    &path.key(key),
-                    format!("{key} 0 {why}"),
-                    "give 1 or more; the default is used".into(),
-                );
-                *limit = None;
-            }
+            self.limit(&path.key(key), key, limit, why);
+        }
+    }
+
+    /// A limit of 0 is a mistake: the default is used instead.
+    fn limit(&mut self, path: &TomlPath, key: &str, limit: &mut Option<usize>, why: &str) {
+        if *limit == Some(0) {
+            self.report(
+                path,
+                format!("{key} 0 {why}"),
+                "give 1 or more; the default is used".into(),
+            );
+            *limit = None;
         }
     }
 

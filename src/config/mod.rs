@@ -45,6 +45,24 @@ pub struct Config {
     /// Which releases use which database: `[[links]]`.
     #[serde(default)]
     pub links: Vec<DatabaseLink>,
+    /// How the Kubernetes API is read: `[kubernetes]`.
+    #[serde(default)]
+    pub kubernetes: KubernetesSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesSection {
+    /// The longest answer read (a list page, any other answer, one watch
+    /// event); 64 MiB by default.
+    pub max_answer_bytes: Option<usize>,
+}
+
+impl KubernetesSection {
+    pub fn max_answer_bytes(&self) -> usize {
+        self.max_answer_bytes
+            .unwrap_or(crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

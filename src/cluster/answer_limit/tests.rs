@@ -81,13 +81,21 @@ async fn an_announced_length_over_the_limit_is_refused_before_reading() {
     let error = answer(server, "/apis/argoproj.io/v1alpha1/rollouts", 64 << 20)
         .await
         .unwrap_err();
-    assert!(error.starts_with("the answer to GET /apis/argoproj.io/v1alpha1/rollouts is larger than 64 MiB"), "{error}");
+    assert!(
+        error.starts_with(
+            "the answer to GET /apis/argoproj.io/v1alpha1/rollouts is larger than 64 MiB"
+        ),
+        "{error}"
+    );
 }
 
 #[tokio::test]
 async fn an_answer_within_the_limit_arrives_whole() {
     fn small() -> Chunks {
-        frames(stream::iter([Bytes::from("{\"items\":"), Bytes::from("[]}")]))
+        frames(stream::iter([
+            Bytes::from("{\"items\":"),
+            Bytes::from("[]}"),
+        ]))
     }
     let server = Answering {
         chunks: small,

@@ -357,3 +357,16 @@ fn a_zero_limit_of_prometheus_answers_is_reported_and_the_default_kept() {
     let prom = config.metrics_for("x", None).unwrap().prometheus.unwrap();
     assert_eq!((prom.max_response_bytes, prom.max_series), (16 << 20, 100));
 }
+
+#[test]
+fn the_kubernetes_answer_limit_is_read_and_a_zero_reported() {
+    let (config, _, problems) = checked("[kubernetes]\nmax_answer_bytes = 1048576\n");
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(config.kubernetes.max_answer_bytes(), 1 << 20);
+    let (config, _, problems) = checked("[kubernetes]\nmax_answer_bytes = 0\n");
+    assert_eq!(
+        on_line(&problems, 2).to_string(),
+        "2:20: max_answer_bytes 0 would refuse every answer: give 1 or more; the default is used"
+    );
+    assert_eq!(config.kubernetes.max_answer_bytes(), 64 << 20);
+}
