@@ -1,15 +1,16 @@
 //! The command line: subcommands and kubectl-style flags.
+//!
+//! The commands on the simulated cluster (`demo`, `sim …`) are parsed here
+//! but run by the binary (see [`SimCommands`]): the library does not depend
+//! on the simulator.
 
 use crate::app::run::{MetricsPlan, Options};
 use crate::app::state::ConfigProblems;
 use crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES;
 use crate::cluster::connect::ConnectOptions;
 use crate::config::GlyphsSetting;
-use crate::metrics::source::{LocalTraffic, TrafficWindow};
-use crate::signals::{QuitSignal, QuitSignals};
-use crate::sim::scenario::{self, Scenario};
-use crate::sim::traffic::Traffic;
-use crate::sim::{SimCluster, SimConfig, Workload};
+use crate::metrics::source::TrafficWindowSource;
+use crate::signals::QuitSignal;
 use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::Theme;
 use clap::{Args, Parser, Subcommand};
@@ -234,10 +235,11 @@ fn not_a_terminal() -> Option<&'static str> {
     }
 }
 
-/// The program: run the command and print what went wrong the way kubectl
-/// does. Exit code 1 for a mistake, 2 for the control room without a
-/// terminal, 3 when the cluster cannot be read.
-pub fn main(cli: Cli) -> ExitCode {
+/// The program: run the command (those on the simulated cluster through
+/// `sim`) and print what went wrong the way kubectl does. Exit code 1 for a
+/// mistake, 2 for the control room without a terminal, 3 when the cluster
+/// cannot be read.
+pub fn main(cli: Cli, sim: &impl SimCommands) -> ExitCode {
     crate::user_error::install_hooks();
     if cli.opens_control_room()
         && let Some(why) = not_a_terminal()
@@ -247,7 +249,7 @@ pub fn main(cli: Cli) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    match run(cli) {
+    match run(cli, sim) {
         Ok(code) => code,
         // Already said on stdout: only the exit code is left.
         Err(report) if report.downcast_ref::<ConfigHasProblems>().is_some() => ExitCode::FAILURE,
@@ -263,7 +265,7 @@ pub fn main(cli: Cli) -> ExitCode {
 
 /// Run the command; its exit code is 0, or 128 plus the number of the
 /// signal that ended it (see [`crate::signals`]).
-pub fn run(cli: Cli) -> Result<ExitCode> {
+pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
     let log_path = cli
         .log_file
         .clone()
@@ -272,9 +274,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
     let ended_by = runtime.block_on(async {
         match cli.command {
-            Some(Command::Sim(SimCommand::Serve(args))) => sim_serve(*args).await,
-            Some(Command::Sim(SimCommand::Scenarios)) => list_scenarios().map(|()| None),
-            Some(Command::Demo(args)) => demo(args, &cli.ui).await,
+            Some(Command::Sim(SimCommand::Serve(args))) => sim.serve(*args).await,
+            Some(Command::Sim(SimCommand::Scenarios)) => sim.list_scenarios().map(|()| None),
+            Some(Command::Demo(args)) => sim.demo(args, &cli.ui).await,
             Some(Command::Status(args)) => {
                 status(&cli.cluster, &cli.ui, &args).await.map(|()| None)
             }
@@ -358,41 +360,26 @@ fn config_check(ui: &UiArgs) -> Result<()> {
     }
 }
 
-/// The demo's simulated traffic as a metrics backend: the same numbers
-/// its Prometheus endpoint serves, without a Prometheus.
-struct SimulatedTraffic(Arc<Traffic>);
-
-impl LocalTraffic for SimulatedTraffic {
-    fn describe(&self) -> String {
-        "the simulated cluster's traffic (in-process)".into()
-    }
-
-    fn window(
-        &self,
-        namespace: &str,
-        version: &str,
-        span: std::time::Duration,
-        ago: std::time::Duration,
-    ) -> Option<TrafficWindow> {
-        let chrono = |d| chrono::Duration::from_std(d).unwrap_or_default();
-        let w = self
-            .0
-            .window_ending(namespace, version, chrono(span), chrono(ago))?;
-        Some(TrafficWindow {
-            requests: w.requests,
-            errors: w.errors,
-            p50_ms: w.p50_ms,
-            p95_ms: w.p95_ms,
-            p99_ms: w.p99_ms,
-        })
-    }
+/// The commands on the simulated cluster, which the library parses but
+/// cannot run: only the binary (the composition root, `src/sim_commands/`)
+/// depends on the simulator, so the library's layers cannot name it.
+pub trait SimCommands {
+    /// `cutover demo`: the simulated cluster in-process, and the control room on it.
+    fn demo(&self, args: DemoArgs, ui: &UiArgs)
+    -> impl Future<Output = Result<Option<QuitSignal>>>;
+    /// `cutover sim serve`, until a signal.
+    fn serve(&self, args: ServeArgs) -> impl Future<Output = Result<Option<QuitSignal>>>;
+    /// `cutover sim scenarios`.
+    fn list_scenarios(&self) -> Result<()>;
 }
 
-async fn control_room(
+/// The control room on the cluster `connect` reaches; `in_process` measures
+/// without a Prometheus (the demo's simulated traffic).
+pub async fn control_room(
     connect: ConnectOptions,
     ui: &UiArgs,
     watch: bool,
-    local_traffic: Option<Arc<dyn LocalTraffic>>,
+    in_process: Option<Arc<dyn TrafficWindowSource>>,
 ) -> Result<Option<QuitSignal>> {
     // A missing kubeconfig or an unknown context is said here, as kubectl
     // says it, not on a screen that keeps retrying.
@@ -426,7 +413,7 @@ async fn control_room(
             ..connect
         },
         read_only: watch || ui.read_only || (config.read_only && !ui.write),
-        simulated: local_traffic.is_some(),
+        simulated: in_process.is_some(),
         theme,
         keymap,
         warnings,
@@ -440,7 +427,7 @@ async fn control_room(
         metrics: MetricsPlan {
             config,
             prometheus_url: ui.prometheus.clone(),
-            local: local_traffic,
+            in_process,
         },
     };
     crate::app::run::run(options).await
@@ -454,7 +441,7 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
     let plan = MetricsPlan {
         config: loaded.config,
         prometheus_url: ui.prometheus.clone(),
-        local: None,
+        in_process: None,
     };
     let databases = crate::status::Databases {
         configs: plan.config.databases(&ui.databases).map_err(|e| eyre!(e))?,
@@ -480,115 +467,4 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         OutputFormat::Table => print!("{}", crate::status::table(&report)),
     }
     Ok(())
-}
-
-fn default_kubeconfig_path(addr: SocketAddr) -> PathBuf {
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("cutover")
-        .join(format!("sim-{}.kubeconfig", addr.port()))
-}
-
-async fn start_sim(
-    config: SimConfig,
-    kubeconfig_out: Option<PathBuf>,
-    namespace: &str,
-) -> Result<(SimCluster, PathBuf)> {
-    let sim = SimCluster::start(config).await?;
-    let path = kubeconfig_out.unwrap_or_else(|| default_kubeconfig_path(sim.addr()));
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
-    }
-    sim.write_kubeconfig(&path, namespace)
-        .wrap_err_with(|| format!("writing the kubeconfig {}", path.display()))?;
-    tracing::info!(addr = %sim.addr(), kubeconfig = %path.display(), "simulated cluster serving");
-    Ok((sim, path))
-}
-
-fn list_scenarios() -> Result<()> {
-    for name in scenario::names() {
-        let description = match name {
-            "scale" => Scenario::scale(2000, 20).description,
-            _ => Scenario::load(name)?.description,
-        };
-        println!(
-            "{name:<12} {}",
-            description.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
-    }
-    Ok(())
-}
-
-fn workload(args: &ServeArgs) -> Result<Workload> {
-    if args.static_objects || args.seed_file.is_some() {
-        return Ok(Workload::Static {
-            seed_file: args.seed_file.clone(),
-        });
-    }
-    let scenario = match args.scenario.as_str() {
-        "scale" => Scenario::scale(args.releases, args.pods),
-        other => Scenario::load(other)?,
-    };
-    Ok(Workload::Scenario(Box::new(scenario)))
-}
-
-/// Serve until SIGINT, SIGTERM or SIGHUP, then stop the server and remove
-/// the kubeconfig it wrote.
-async fn sim_serve(args: ServeArgs) -> Result<Option<QuitSignal>> {
-    let config = SimConfig {
-        addr: args.addr,
-        request_log: args.request_log.clone(),
-        time_scale: args.time_scale,
-        workload: workload(&args)?,
-        metrics_addr: args.metrics_addr,
-        ..SimConfig::default()
-    };
-    let started = std::time::Instant::now();
-    // Before anyone can learn the server is up.
-    let mut quit = QuitSignals::listen()?;
-    let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
-    println!("{}", path.display());
-    eprintln!(
-        "cutover sim: serving the Kubernetes API at {} (started in {:.2} s)",
-        sim.url(),
-        started.elapsed().as_secs_f64()
-    );
-    if let Some(addr) = sim.metrics_addr() {
-        eprintln!("cutover sim: Prometheus metrics at http://{addr}/metrics");
-    }
-    eprintln!(
-        "cutover sim: export KUBECONFIG={}   (contexts sim-admin, sim-viewer, sim-deployer, sim-checkout-owner)",
-        path.display()
-    );
-    let signal = quit.recv().await;
-    tracing::info!("stopping on {}", signal.name());
-    sim.shutdown().await;
-    let _ = std::fs::remove_file(&path);
-    Ok(Some(signal))
-}
-
-/// The simulated cluster in-process, and the control room on it.
-async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSignal>> {
-    let config = SimConfig {
-        time_scale: args.time_scale,
-        ..SimConfig::scenario(Scenario::load("default")?)
-    };
-    let keep_kubeconfig = args.kubeconfig_out.is_some();
-    let (sim, path) = start_sim(config, args.kubeconfig_out, "shop").await?;
-    let connect = ConnectOptions {
-        kubeconfig: Some(path.clone()),
-        context: Some("sim-admin".into()),
-        namespace: Some("shop".into()),
-        all_namespaces: false,
-        request_timeout: None,
-        max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
-    };
-    let traffic: Arc<dyn LocalTraffic> = Arc::new(SimulatedTraffic(sim.traffic().clone()));
-    let result = control_room(connect, ui, false, Some(traffic)).await;
-    sim.shutdown().await;
-    if !keep_kubeconfig {
-        let _ = std::fs::remove_file(&path);
-    }
-    result
 }

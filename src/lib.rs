@@ -1,7 +1,8 @@
 //! cutover: a terminal control room for zero-downtime releases.
 //!
-//! The library holds everything; the binary only parses the command line
-//! and calls [`cli::main`].
+//! The library holds the product; the binary parses the command line,
+//! calls [`cli::main`] and runs the commands on the simulated cluster
+//! (the simulator crate), which the library never names.
 
 pub mod app;
 pub mod audit;
@@ -13,10 +14,10 @@ pub mod metrics;
 pub mod migrations;
 pub mod model;
 pub mod signals;
-pub mod sim;
 pub mod size;
 pub mod spelling;
 pub mod status;
-pub mod time;
+/// Shared with the simulated cluster, hence its own crate.
+pub use cutover_time as time;
 pub mod ui;
 pub mod user_error;

@@ -8,11 +8,11 @@ mod support;
 // CA and (unless removed) the bearer token, and hands back the untouched
 // HTTP response: status, headers and body, streamed for watches.
 
-use cutover::sim::faults::FaultSettings;
-use cutover::sim::patch::PatchKind;
-use cutover::sim::resources::{self, ResourceDef};
-use cutover::sim::store::{Propagation, Target};
-use cutover::sim::{SimCluster, SimConfig};
+use cutover_sim::faults::FaultSettings;
+use cutover_sim::patch::PatchKind;
+use cutover_sim::resources::{self, ResourceDef};
+use cutover_sim::store::{Propagation, Target};
+use cutover_sim::{SimCluster, SimConfig};
 use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;

@@ -5,11 +5,11 @@ mod support;
 // reflectors that must stay exact while watch streams are cut, answered
 // with 410 Gone and the history is compacted.
 
-use cutover::sim::patch::PatchKind;
-use cutover::sim::resources::{self, ResourceDef};
-use cutover::sim::selector::LabelSelector;
-use cutover::sim::store::{ListOptions, Propagation, Target};
-use cutover::sim::{SimCluster, SimConfig};
+use cutover_sim::patch::PatchKind;
+use cutover_sim::resources::{self, ResourceDef};
+use cutover_sim::selector::LabelSelector;
+use cutover_sim::store::{ListOptions, Propagation, Target};
+use cutover_sim::{SimCluster, SimConfig};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;

@@ -5,8 +5,8 @@
 
 mod support;
 
-use cutover::sim::scenario::Scenario;
-use cutover::sim::{SimCluster, SimConfig};
+use cutover_sim::scenario::Scenario;
+use cutover_sim::{SimCluster, SimConfig};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};

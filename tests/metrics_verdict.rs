@@ -86,7 +86,7 @@ fn poll(
 
 /// The bad-canary scenario with text replaced, as a scenario file.
 fn bad_canary_with(dir: &Path, name: &str, edits: &[(&str, &str)]) -> String {
-    let mut text = include_str!("../src/sim/scenarios/bad-canary.yaml").to_string();
+    let mut text = include_str!("../sim/src/scenarios/bad-canary.yaml").to_string();
     for (from, to) in edits {
         assert!(text.contains(from), "the scenario has {from:?}");
         text = text.replace(from, to);

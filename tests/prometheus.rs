@@ -4,11 +4,11 @@
 
 mod support;
 
-use cutover::sim::behaviour::{AppTraffic, Behaviour, VersionProfile, VersionRule};
-use cutover::sim::clock::Clock;
-use cutover::sim::seed::insert;
-use cutover::sim::store::Store;
-use cutover::sim::traffic::{Traffic, serve_metrics, spawn_ticker};
+use cutover_sim::behaviour::{AppTraffic, Behaviour, VersionProfile, VersionRule};
+use cutover_sim::clock::Clock;
+use cutover_sim::seed::insert;
+use cutover_sim::store::Store;
+use cutover_sim::traffic::{Traffic, serve_metrics, spawn_ticker};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

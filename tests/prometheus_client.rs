@@ -8,7 +8,7 @@ use chrono::{TimeDelta, Utc};
 use cutover::metrics::prometheus::{
     BasicAuth, POST_ABOVE_BYTES, Prometheus, PrometheusConfig, QueryError, QueryResult,
 };
-use cutover::sim::tls::SimTls;
+use cutover_sim::tls::SimTls;
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;

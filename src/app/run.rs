@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::metrics::judge::MetricsSettings;
 use crate::metrics::profiles::Profile;
 use crate::metrics::prometheus::Prometheus;
-use crate::metrics::source::{Backend, LocalTraffic, MetricsSink, MetricsTask};
+use crate::metrics::source::{Backend, MetricsSink, MetricsTask, TrafficWindowSource};
 use crate::migrations::DatabaseConfig;
 use crate::migrations::task::{DatabaseSink, DatabasesTask};
 use crate::model::ActionOutcome;
@@ -59,8 +59,8 @@ pub struct MetricsPlan {
     pub config: Config,
     /// `--prometheus` or `CUTOVER_PROMETHEUS_URL`: over every context's URL.
     pub prometheus_url: Option<String>,
-    /// Traffic counted in-process (the demo), used when no Prometheus is set.
-    pub local: Option<Arc<dyn LocalTraffic>>,
+    /// Traffic counted in this process (the demo), used when no Prometheus is set.
+    pub in_process: Option<Arc<dyn TrafficWindowSource>>,
 }
 
 impl MetricsPlan {
@@ -69,9 +69,9 @@ impl MetricsPlan {
         let resolved = self
             .config
             .metrics_for(context, self.prometheus_url.as_deref())?;
-        let backend = match (resolved.prometheus, &self.local) {
+        let backend = match (resolved.prometheus, &self.in_process) {
             (Some(cfg), _) => Backend::Prometheus(Prometheus::new(cfg)?),
-            (None, Some(local)) => Backend::Local(local.clone()),
+            (None, Some(source)) => Backend::InProcess(source.clone()),
             (None, None) => {
                 return Err(format!(
                     "no Prometheus for context {context}: set [metrics.prometheus] url (or [contexts.{context}.metrics.prometheus]) in the config file, or use --prometheus URL"

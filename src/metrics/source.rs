@@ -1,5 +1,6 @@
 //! Fetching: the measurements of one release from a backend (Prometheus, or
-//! traffic counted in-process), and the task that refreshes every target.
+//! traffic counted in this process, for the demo), and the task that
+//! refreshes every target.
 //! One query per metric per side pair, grouped by version, never per pod.
 
 use super::judge::{Fetched, Measured, MetricQuery, MetricsSettings, judge, promql_duration};
@@ -25,8 +26,15 @@ pub struct TrafficWindow {
     pub p99_ms: f64,
 }
 
-/// Traffic counted in the same process (the demo's simulated cluster).
-pub trait LocalTraffic: Send + Sync {
+/// A source of per-version traffic windows counted in this process: how
+/// `cutover demo` measures its simulated cluster without a Prometheus.
+/// Production always measures through Prometheus ([`Backend::Prometheus`]).
+///
+/// The trait lives here, on the product's side, because the simulator may
+/// not depend on the product (that would be a package cycle); the adapter
+/// from the simulator's traffic is in the binary's demo command
+/// (`src/sim_commands/demo.rs`), next to the simulator it adapts.
+pub trait TrafficWindowSource: Send + Sync {
     /// What to call this source on screen.
     fn describe(&self) -> String;
     /// The traffic of the pods of `namespace` labelled with `version` over
@@ -44,14 +52,15 @@ pub trait LocalTraffic: Send + Sync {
 #[derive(Clone)]
 pub enum Backend {
     Prometheus(Prometheus),
-    Local(Arc<dyn LocalTraffic>),
+    /// The demo's traffic, counted in this process.
+    InProcess(Arc<dyn TrafficWindowSource>),
 }
 
 impl Backend {
     pub fn describe(&self) -> String {
         match self {
             Backend::Prometheus(p) => format!("Prometheus {}", p.base_url()),
-            Backend::Local(l) => l.describe(),
+            Backend::InProcess(source) => source.describe(),
         }
     }
 
@@ -59,7 +68,7 @@ impl Backend {
     pub fn warning(&self) -> Option<String> {
         match self {
             Backend::Prometheus(p) => p.insecure_warning().map(str::to_string),
-            Backend::Local(_) => None,
+            Backend::InProcess(_) => None,
         }
     }
 }
@@ -75,7 +84,7 @@ pub async fn measure(
 ) -> ReleaseMetrics {
     let measured = match backend {
         Backend::Prometheus(p) => measure_prometheus(p, settings, target, at).await,
-        Backend::Local(l) => measure_local(l.as_ref(), settings, target, at),
+        Backend::InProcess(source) => measure_in_process(source.as_ref(), settings, target, at),
     };
     judge(settings, target, measured, previous)
 }
@@ -238,8 +247,8 @@ fn red_value(metric: RedMetric, w: &TrafficWindow, span: Duration) -> f64 {
     }
 }
 
-fn measure_local(
-    local: &dyn LocalTraffic,
+fn measure_in_process(
+    source: &dyn TrafficWindowSource,
     settings: &MetricsSettings,
     target: &Target,
     at: DateTime<Utc>,
@@ -250,7 +259,7 @@ fn measure_local(
         let samples: Vec<f64> = (0..=steps)
             .rev()
             .filter_map(|i| {
-                let w = local.window(ns, version, settings.rate_interval, settings.step * i)?;
+                let w = source.window(ns, version, settings.rate_interval, settings.step * i)?;
                 Some(red_value(metric, &w, settings.rate_interval))
             })
             .collect();
@@ -258,7 +267,7 @@ fn measure_local(
         // the whole window: its latest sample is the rate it serves now.
         let current = match metric {
             RedMetric::RequestRate => samples.last().copied(),
-            _ => local
+            _ => source
                 .window(ns, version, settings.window, Duration::ZERO)
                 .map(|w| red_value(metric, &w, settings.window)),
         };
@@ -271,7 +280,7 @@ fn measure_local(
         ))
     };
     Measured {
-        source: local.describe(),
+        source: source.describe(),
         at,
         metrics: settings
             .metrics

@@ -265,7 +265,7 @@ pub fn stderr_of(out: &Output) -> String {
 }
 
 /// A kube client for one of the simulated cluster's contexts.
-pub async fn kube_client(sim: &cutover::sim::SimCluster, context: &str) -> kube::Client {
+pub async fn kube_client(sim: &cutover_sim::SimCluster, context: &str) -> kube::Client {
     let kubeconfig =
         kube::config::Kubeconfig::from_yaml(&sim.kubeconfig_yaml("shop")).expect("kubeconfig");
     let options = kube::config::KubeConfigOptions {

@@ -8,7 +8,7 @@ use crate::model::metrics::{MetricClass, Verdict};
 /// Fixed traffic per version, the same at every moment.
 struct Steady(HashMap<String, TrafficWindow>);
 
-impl LocalTraffic for Steady {
+impl TrafficWindowSource for Steady {
     fn describe(&self) -> String {
         "steady".into()
     }
@@ -39,12 +39,12 @@ fn per_second(rps: f64, error_ratio: f64, p50: f64, p95: f64) -> TrafficWindow {
     }
 }
 
-fn local(baseline: Option<TrafficWindow>, canary: Option<TrafficWindow>) -> Backend {
+fn in_process(baseline: Option<TrafficWindow>, canary: Option<TrafficWindow>) -> Backend {
     let t = checkout();
     let mut versions = HashMap::new();
     versions.extend(baseline.map(|w| (t.sides.baseline.clone(), w)));
     versions.extend(canary.map(|w| (t.sides.canary.clone(), w)));
-    Backend::Local(Arc::new(Steady(versions)))
+    Backend::InProcess(Arc::new(Steady(versions)))
 }
 
 fn class_of(m: &ReleaseMetrics, id: &str) -> Option<MetricClass> {
@@ -53,7 +53,7 @@ fn class_of(m: &ReleaseMetrics, id: &str) -> Option<MetricClass> {
 
 #[tokio::test]
 async fn a_worse_canary_fails_with_the_reasons_written_out() {
-    let backend = local(
+    let backend = in_process(
         Some(per_second(96.0, 0.003, 45.0, 140.0)),
         Some(per_second(24.0, 0.06, 70.0, 260.0)),
     );
@@ -98,7 +98,7 @@ async fn an_equal_canary_passes_and_a_silent_one_never_does() {
     let same = per_second(50.0, 0.002, 40.0, 120.0);
     let settings = MetricsSettings::default();
     let m = measure(
-        &local(Some(same), Some(same)),
+        &in_process(Some(same), Some(same)),
         &settings,
         &checkout(),
         Utc::now(),
@@ -108,7 +108,7 @@ async fn an_equal_canary_passes_and_a_silent_one_never_does() {
     assert_eq!(m.verdict.verdict, Verdict::Pass, "{:#?}", m.verdict);
 
     let silent = measure(
-        &local(Some(same), None),
+        &in_process(Some(same), None),
         &settings,
         &checkout(),
         Utc::now(),
@@ -125,7 +125,7 @@ async fn an_equal_canary_passes_and_a_silent_one_never_does() {
 
     let trickle = per_second(0.1, 0.0, 40.0, 120.0);
     let few = measure(
-        &local(Some(same), Some(trickle)),
+        &in_process(Some(same), Some(trickle)),
         &settings,
         &checkout(),
         Utc::now(),
@@ -151,7 +151,7 @@ async fn a_blue_green_preview_without_traffic_says_why() {
         t.sides.baseline.clone(),
         per_second(50.0, 0.001, 80.0, 220.0),
     )]);
-    let backend = Backend::Local(Arc::new(Steady(versions)));
+    let backend = Backend::InProcess(Arc::new(Steady(versions)));
     let m = measure(&backend, &MetricsSettings::default(), &t, Utc::now(), None).await;
     assert_eq!(m.verdict.verdict, Verdict::NoData);
     let warning = m.low_traffic.unwrap_or_default();
@@ -204,7 +204,7 @@ async fn a_class_is_held_over_one_short_refresh_of_the_same_versions() {
         step: Duration::from_secs(15),
         ..MetricsSettings::default()
     };
-    let backend = local(
+    let backend = in_process(
         Some(per_second(96.0, 0.003, 45.0, 140.0)),
         Some(per_second(24.0, 0.06, 70.0, 260.0)),
     );

@@ -1,0 +1,501 @@
+//! Declarative scenarios: what a simulated cluster runs. A scenario is a
+//! YAML document (see `sim/src/scenarios/*.yaml`, embedded in the binary,
+//! or any file given by path):
+//!
+//! ```yaml
+//! name: default
+//! description: what it shows
+//! versions:                  # how each version behaves, matched by image substring
+//!   - image: shop/search:2.5.0
+//!     errorRatio: 0.05       # fraction of 5xx
+//!     p50Ms: 90              # latency median and 95th percentile, ms
+//!     p95Ms: 420
+//!     readySeconds: 5        # pod start-up
+//!     crash: false           # crash-loop instead of becoming Ready
+//!     after: 3m              # from this scenario time on (default 0s)
+//! traffic:                   # requests per second per application
+//!   - {namespace: shop, app: checkout, rps: 120}
+//! objects: [...]             # Kubernetes manifests created at start
+//! setup: [...]               # actions applied at start, before the cluster is served
+//! settle: 2m                 # simulated time the setup is fast-forwarded by
+//! timeline:                  # actions at scenario times, once the cluster is served
+//!   - at: 10s
+//!     setImage: {kind: Deployment, namespace: shop, name: frontend, image: reg/frontend:2.9.0}
+//! ```
+//!
+//! Actions: `setImage {kind, namespace, name, container?, image}` (the first
+//! container unless named), `patch {apiVersion, kind, namespace, name,
+//! subresource?, type: merge|json|strategic, body}`, `create <manifest>`,
+//! `delete {apiVersion, kind, namespace, name}`, `openGate {namespace, name}`
+//! (Flagger's confirm-promotion gate, as the load tester's `/gate/open`).
+//! Actions go through the store like any client's requests, so controllers
+//! and watchers see them as they would on a cluster.
+
+use super::behaviour::{AppTraffic, Behaviour, VersionProfile, VersionRule};
+use super::controllers::Runtime;
+use super::patch::PatchKind;
+use super::resources::{self, ResourceDef};
+use super::store::{Propagation, Store, Target};
+use chrono::{DateTime, Utc};
+use color_eyre::eyre::{Result, WrapErr, bail, eyre};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The scenarios that ship with cutover.
+const EMBEDDED: &[(&str, &str)] = &[
+    ("default", include_str!("scenarios/default.yaml")),
+    ("bad-canary", include_str!("scenarios/bad-canary.yaml")),
+    ("blue-green", include_str!("scenarios/blue-green.yaml")),
+    ("fixture", include_str!("scenarios/fixture.yaml")),
+];
+
+/// Names of the embedded scenarios, plus the generated `scale`.
+pub fn names() -> Vec<&'static str> {
+    EMBEDDED.iter().map(|(n, _)| *n).chain(["scale"]).collect()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub versions: Vec<VersionSpec>,
+    #[serde(default)]
+    pub traffic: Vec<AppTraffic>,
+    #[serde(default)]
+    pub objects: Vec<Value>,
+    #[serde(default)]
+    pub setup: Vec<Action>,
+    #[serde(default = "default_settle", with = "duration_text")]
+    pub settle: chrono::Duration,
+    #[serde(default)]
+    pub timeline: Vec<TimedAction>,
+}
+
+fn default_settle() -> chrono::Duration {
+    chrono::Duration::minutes(2)
+}
+
+// `flatten` rules out `deny_unknown_fields` here: serde cannot combine them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionSpec {
+    pub image: String,
+    #[serde(default, with = "duration_text")]
+    pub after: chrono::Duration,
+    #[serde(flatten)]
+    pub profile: VersionProfile,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TimedAction {
+    #[serde(with = "duration_text")]
+    pub at: chrono::Duration,
+    #[serde(flatten)]
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    SetImage {
+        kind: String,
+        namespace: String,
+        name: String,
+        #[serde(default)]
+        container: Option<String>,
+        image: String,
+    },
+    Patch {
+        #[serde(rename = "apiVersion")]
+        api_version: String,
+        kind: String,
+        namespace: String,
+        name: String,
+        #[serde(default)]
+        subresource: Option<String>,
+        #[serde(rename = "type", default = "merge")]
+        patch_type: String,
+        body: Value,
+    },
+    Create(Value),
+    Delete {
+        #[serde(rename = "apiVersion")]
+        api_version: String,
+        kind: String,
+        namespace: String,
+        name: String,
+    },
+    OpenGate {
+        namespace: String,
+        name: String,
+    },
+}
+
+fn merge() -> String {
+    "merge".to_string()
+}
+
+/// Durations written as `90s`, `5m`, `1h`, `250ms` or a bare number of seconds.
+pub mod duration_text {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn parse(text: &str) -> Option<chrono::Duration> {
+        crate::time::parse_go_or_seconds(text)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono::Duration, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        let text = match &v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("not a duration: {v} (use 30s, 5m, 1h)"))
+        })
+    }
+}
+
+impl Scenario {
+    /// An embedded scenario by name, or a scenario file by path.
+    pub fn load(name_or_path: &str) -> Result<Scenario> {
+        if let Some((_, text)) = EMBEDDED.iter().find(|(n, _)| *n == name_or_path) {
+            return Self::parse(text)
+                .wrap_err_with(|| format!("the embedded scenario {name_or_path}"));
+        }
+        let path = std::path::Path::new(name_or_path);
+        if !path.exists() {
+            bail!(
+                "no scenario {name_or_path:?}: not a file, and not one of {}",
+                names().join(", ")
+            );
+        }
+        let text = std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("reading {}", path.display()))?;
+        Self::parse(&text).wrap_err_with(|| format!("the scenario file {}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Scenario> {
+        // Through JSON values: serde_yaml reads enums only as YAML tags, and
+        // scenarios write actions as plain maps (`setImage: {...}`).
+        let value: Value = serde_yaml::from_str(text)?;
+        Ok(serde_json::from_value(value)?)
+    }
+
+    /// The `scale` scenario: `releases` Deployments of `pods` pods each,
+    /// spread over namespaces of at most 10 releases (as teams split them), with traffic.
+    pub fn scale(releases: usize, pods: usize) -> Scenario {
+        let mut objects = Vec::new();
+        let mut traffic = Vec::new();
+        for i in 0..releases {
+            let ns = format!("scale-{:04}", i / 10);
+            if i % 10 == 0 {
+                objects.push(
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+                );
+            }
+            let app = format!("svc-{i:05}");
+            objects.push(json!({
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": app, "namespace": ns, "labels": {"app": app}},
+                "spec": {
+                    "replicas": pods,
+                    "selector": {"matchLabels": {"app": app}},
+                    "template": {
+                        "metadata": {"labels": {"app": app}},
+                        "spec": {"containers": [{"name": "app", "image": format!("registry.example/scale/{app}:1.0.0")}]},
+                    },
+                },
+            }));
+            traffic.push(AppTraffic {
+                namespace: ns,
+                app,
+                rps: 20.0,
+            });
+        }
+        Scenario {
+            name: "scale".into(),
+            description: format!("{releases} Deployments × {pods} pods, for benchmarks"),
+            versions: Vec::new(),
+            traffic,
+            objects,
+            setup: Vec::new(),
+            settle: chrono::Duration::seconds(30),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// How much simulated time [`Scenario::start`] fast-forwards.
+    pub fn warmup(&self) -> chrono::Duration {
+        if self.setup.is_empty() {
+            self.settle
+        } else {
+            self.settle * 2
+        }
+    }
+
+    /// Register behaviour, create the objects and fast-forward the clock by
+    /// `settle`; then apply the setup and fast-forward again, so the cluster
+    /// is served in a steady state. Returns the scenario's start time, from
+    /// which timeline and version times count.
+    pub fn start(
+        &self,
+        store: &Store,
+        behaviour: &Behaviour,
+        runtime: &Runtime,
+    ) -> Result<DateTime<Utc>> {
+        let start = store.clock().now() + self.warmup();
+        for v in &self.versions {
+            behaviour.add_rule(VersionRule {
+                image: v.image.clone(),
+                // Rules in force from the start also cover pods created during the settle.
+                from: if v.after.is_zero() {
+                    DateTime::<Utc>::MIN_UTC
+                } else {
+                    start + v.after
+                },
+                profile: v.profile.clone(),
+            });
+        }
+        for app in &self.traffic {
+            behaviour.add_app(app.clone());
+        }
+        let mut objects = self.objects.clone();
+        objects.sort_by_key(|o| o["kind"] != "Namespace");
+        for obj in objects {
+            super::seed::insert(store, obj)?;
+        }
+        runtime.advance(self.settle);
+        if !self.setup.is_empty() {
+            for action in &self.setup {
+                apply(store, behaviour, action)?;
+                runtime.settle();
+            }
+            runtime.advance(self.settle);
+        }
+        Ok(start)
+    }
+}
+
+fn resource_for(api_version: &str, kind: &str) -> Result<&'static ResourceDef> {
+    resources::by_kind(api_version, kind)
+        .ok_or_else(|| eyre!("the simulated cluster does not serve {kind} in {api_version}"))
+}
+
+fn workload_resource(kind: &str) -> Result<&'static ResourceDef> {
+    match kind {
+        "Rollout" => resource_for("argoproj.io/v1alpha1", kind),
+        "Deployment" => resource_for("apps/v1", kind),
+        other => bail!("setImage works on Rollouts and Deployments, not {other}"),
+    }
+}
+
+/// Apply one action through the store, as a client would.
+pub fn apply(store: &Store, behaviour: &Behaviour, action: &Action) -> Result<()> {
+    match action {
+        Action::SetImage {
+            kind,
+            namespace,
+            name,
+            container,
+            image,
+        } => {
+            let res = workload_resource(kind)?;
+            let current = store.get(res, namespace, name)?;
+            let mut next = Value::clone(&current);
+            let containers = next["spec"]["template"]["spec"]["containers"]
+                .as_array_mut()
+                .ok_or_else(|| eyre!("{kind} {namespace}/{name} has no containers"))?;
+            let target = match container {
+                Some(c) => containers
+                    .iter_mut()
+                    .find(|x| x["name"] == c.as_str())
+                    .ok_or_else(|| eyre!("{kind} {namespace}/{name} has no container {c}"))?,
+                None => containers
+                    .first_mut()
+                    .ok_or_else(|| eyre!("{kind} {namespace}/{name} has no containers"))?,
+            };
+            target["image"] = json!(image);
+            store.update(res, namespace, name, next, Target::Main, false)?;
+        }
+        Action::Patch {
+            api_version,
+            kind,
+            namespace,
+            name,
+            subresource,
+            patch_type,
+            body,
+        } => {
+            let res = resource_for(api_version, kind)?;
+            let kind_of_patch = match patch_type.as_str() {
+                "merge" => PatchKind::Merge,
+                "json" => PatchKind::Json,
+                "strategic" => PatchKind::Strategic,
+                other => bail!("unknown patch type {other:?} (merge, json or strategic)"),
+            };
+            let target = match subresource.as_deref() {
+                Some("status") => Target::Status,
+                None => Target::Main,
+                Some(other) => bail!("unknown subresource {other:?}"),
+            };
+            store.patch(
+                res,
+                namespace,
+                name,
+                kind_of_patch,
+                body.to_string().as_bytes(),
+                target,
+                false,
+            )?;
+        }
+        Action::Create(manifest) => {
+            let api = manifest["apiVersion"].as_str().unwrap_or("");
+            let kind = manifest["kind"].as_str().unwrap_or("");
+            let res = resource_for(api, kind)?;
+            let ns = manifest["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default");
+            store.create(res, ns, manifest.clone(), Target::Main, false)?;
+        }
+        Action::Delete {
+            api_version,
+            kind,
+            namespace,
+            name,
+        } => {
+            let res = resource_for(api_version, kind)?;
+            store.delete(res, namespace, name, Propagation::Background, false)?;
+        }
+        Action::OpenGate { namespace, name } => behaviour.open_gate(namespace, name),
+    }
+    Ok(())
+}
+
+/// Play the timeline on the simulated clock; each action is logged, and a
+/// failing one is logged and skipped (a scenario must not stop the cluster).
+pub fn spawn_timeline(
+    scenario: &Scenario,
+    start: DateTime<Utc>,
+    store: Arc<Store>,
+    behaviour: Arc<Behaviour>,
+) -> tokio::task::JoinHandle<()> {
+    let mut timeline = scenario.timeline.clone();
+    timeline.sort_by_key(|t| t.at);
+    tokio::spawn(async move {
+        for item in timeline {
+            let due = start + item.at;
+            loop {
+                let now = store.clock().now();
+                if now >= due {
+                    break;
+                }
+                let scale = store.clock().scale().max(1e-3);
+                let wait = ((due - now).num_milliseconds() as f64 / scale).clamp(10.0, 1000.0);
+                tokio::time::sleep(std::time::Duration::from_millis(wait as u64)).await;
+            }
+            match apply(&store, &behaviour, &item.action) {
+                Ok(()) => tracing::info!(at = ?item.at, action = ?item.action, "scenario action"),
+                Err(e) => tracing::warn!(at = ?item.at, "scenario action failed: {e:#}"),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_scenario_parses() {
+        for (name, text) in EMBEDDED {
+            let s = Scenario::parse(text).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            assert_eq!(&s.name, name);
+            assert!(!s.description.is_empty(), "{name} describes itself");
+        }
+    }
+
+    #[test]
+    fn durations_read_like_kubectl() {
+        assert_eq!(
+            duration_text::parse("90s"),
+            Some(chrono::Duration::seconds(90))
+        );
+        assert_eq!(
+            duration_text::parse("5m"),
+            Some(chrono::Duration::minutes(5))
+        );
+        assert_eq!(
+            duration_text::parse("250ms"),
+            Some(chrono::Duration::milliseconds(250))
+        );
+        assert_eq!(
+            duration_text::parse("30"),
+            Some(chrono::Duration::seconds(30))
+        );
+        assert_eq!(duration_text::parse("soon"), None);
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_durations_are_clear_errors() {
+        let err = Scenario::parse("name: x\nbogus: 1\n").unwrap_err();
+        assert!(format!("{err:#}").contains("bogus"), "{err:#}");
+        let err = Scenario::parse(
+            "name: x\ntimeline:\n- at: later\n  openGate: {namespace: a, name: b}\n",
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("not a duration"), "{err:#}");
+        assert!(Scenario::load("no-such-scenario").is_err());
+    }
+
+    #[test]
+    fn an_analysis_during_the_warm_up_measures_the_traffic() {
+        use crate::{clock::Clock, controllers, traffic::Traffic};
+        // The bad canary, with its new version rolled out during the warm-up:
+        // the analysis step (after a 1 m pause) runs before serving begins.
+        let mut scenario = Scenario::load("bad-canary").unwrap();
+        let rollout = scenario.timeline.remove(0).action;
+        scenario.setup.push(rollout);
+        scenario.settle = chrono::Duration::minutes(3);
+        let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
+        let behaviour = Arc::new(Behaviour::default());
+        let traffic = Arc::new(Traffic::new(store.clone(), behaviour.clone()));
+        let runtime = Runtime::new(
+            store.clone(),
+            behaviour.clone(),
+            traffic,
+            controllers::all(),
+        );
+        scenario.start(&store, &behaviour, &runtime).unwrap();
+        let runs = resources::lookup("argoproj.io", "v1alpha1", "analysisruns").unwrap();
+        let runs = store.list(runs, Some("shop"), &Default::default()).unwrap();
+        let run = runs.items.first().expect("the analysis step started a run");
+        let first = &run["status"]["metricResults"][0]["measurements"][0];
+        let value: f64 = first["value"]
+            .as_str()
+            .and_then(|v| v.trim_matches(['[', ']']).parse().ok())
+            .unwrap_or_else(|| panic!("a measured value: {first}"));
+        assert!(
+            (value - 0.06).abs() < 1e-9,
+            "the new version's error ratio: {value}"
+        );
+        assert_eq!(run["status"]["phase"], "Failed");
+    }
+
+    #[test]
+    fn the_scale_scenario_spreads_releases_over_namespaces() {
+        let s = Scenario::scale(25, 3);
+        let namespaces = s
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Namespace")
+            .count();
+        assert_eq!(namespaces, 3);
+        assert_eq!(s.traffic.len(), 25);
+    }
+}
