@@ -10,6 +10,7 @@ pub mod flagger;
 pub mod kinds;
 pub mod migration_jobs;
 pub mod mutate;
+pub mod projection;
 pub mod rbac;
 pub mod reconnect;
 pub mod routing;

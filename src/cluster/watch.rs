@@ -4,6 +4,7 @@
 
 use super::connect::Connection;
 use super::kinds::WatchedKind;
+use super::projection::project;
 use super::reconnect::{self, WatchBackoff};
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
@@ -158,14 +159,6 @@ impl Drop for Sources {
 /// How often a failing watch checks whether the API answers again.
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Managed fields and the last-applied annotation are large and never shown.
-fn strip(o: &mut DynamicObject) {
-    o.metadata.managed_fields = None;
-    if let Some(a) = o.metadata.annotations.as_mut() {
-        a.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
 async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
     let api: Api<DynamicObject> = match &spec.namespace {
         Some(ns) => Api::namespaced_with(client, ns, &spec.resource),
@@ -178,12 +171,13 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
     if let Some(f) = &spec.fields {
         config = config.fields(f);
     }
+    let kind = spec.kind;
     let writer = Writer::new(spec.resource.clone());
     let reader = writer.as_reader();
     let probe = api.clone();
     let stream = watcher::watcher(api, config)
         .backoff(WatchBackoff::default())
-        .modify(strip)
+        .modify(move |o| project(kind, o))
         .reflect(writer);
     let mut stream = std::pin::pin!(stream);
     let mut failing = false;
