@@ -128,14 +128,15 @@ impl Room {
         }
     }
 
-    /// Filter the list by `marker`, a text no key typed before it holds, and
-    /// wait for it on screen: the sign every key sent before was handled.
+    /// Type `marker`, a text no key before it holds, as a filter and wait
+    /// for it on the line being typed: the sign every key sent before was
+    /// handled. Escape then clears it.
     fn filter_marker(&self, marker: &str) -> String {
-        self.tmux.keys(&["/", "C-u"]);
+        self.tmux.keys(&["/"]);
         self.tmux.type_text(marker);
-        self.tmux.keys(&["Enter"]);
-        self.tmux
-            .wait_for_text(&format!("filter /{marker}"), SCREEN)
+        let screen = self.tmux.wait_for_text(marker, SCREEN);
+        self.tmux.keys(&["Escape"]);
+        screen
     }
 
     fn audit_lines(&self) -> Vec<Value> {
