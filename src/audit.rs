@@ -58,11 +58,6 @@ pub struct Audit {
     pid: u32,
 }
 
-/// `$XDG_STATE_HOME/cutover/audit.jsonl` (or `~/.local/state/…`).
-pub fn default_path() -> PathBuf {
-    crate::logging::state_dir().join("audit.jsonl")
-}
-
 /// A new action's id: a UUIDv7, unique across processes and hosts and
 /// ordered by time.
 pub fn new_action_id() -> String {

@@ -266,10 +266,7 @@ pub fn main(cli: Cli, sim: &impl SimCommands) -> ExitCode {
 /// Run the command; its exit code is 0, or 128 plus the number of the
 /// signal that ended it (see [`crate::signals`]).
 pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
-    let log_path = cli
-        .log_file
-        .clone()
-        .unwrap_or_else(crate::logging::default_log_path);
+    let log_path = cli.log_file.clone().unwrap_or_else(crate::paths::log_file);
     let _guard = crate::logging::init(&log_path)?;
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
     let ended_by = runtime.block_on(async {
@@ -301,10 +298,7 @@ fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
 
 /// The config file, each of its problems logged.
 fn load_config(ui: &UiArgs) -> crate::config::Loaded {
-    let config_path = ui
-        .config
-        .clone()
-        .unwrap_or_else(crate::config::default_path);
+    let config_path = ui.config.clone().unwrap_or_else(crate::paths::config_file);
     let loaded = crate::config::load(&config_path, &ui.databases);
     for line in loaded.report() {
         tracing::warn!("config problem: {line}");
@@ -421,7 +415,7 @@ pub async fn control_room(
         audit_path: ui
             .audit_file
             .clone()
-            .unwrap_or_else(crate::audit::default_path),
+            .unwrap_or_else(crate::paths::audit_file),
         database_links: config.links.clone(),
         databases,
         metrics: MetricsPlan {

@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod migrations;
 pub mod model;
+pub mod paths;
 pub mod signals;
 pub mod size;
 pub mod spelling;

@@ -1,23 +1,8 @@
 //! Logging goes to a file, never to the terminal the UI draws on.
 
 use color_eyre::eyre::{Result, WrapErr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tracing_appender::non_blocking::WorkerGuard;
-
-/// `$XDG_STATE_HOME/cutover`, falling back to `~/.local/state/cutover`.
-pub fn state_dir() -> PathBuf {
-    let state = std::env::var_os("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-        .unwrap_or_else(std::env::temp_dir);
-    state.join("cutover")
-}
-
-/// `cutover.log` in the [`state_dir`].
-pub fn default_log_path() -> PathBuf {
-    state_dir().join("cutover.log")
-}
 
 /// Send `tracing` output to `path` (filter from `CUTOVER_LOG`, default `info`).
 /// Keep the guard alive for as long as the program runs: dropping it flushes.

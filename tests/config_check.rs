@@ -224,3 +224,42 @@ fn the_control_room_counts_the_problems_and_lists_them_under_config() {
         "{help}"
     );
 }
+
+/// `cutover config check` with no `--config`, `HOME` the temp folder and
+/// `XDG_CONFIG_HOME` and `XDG_STATE_HOME` as given: its report.
+fn default_config_check(home: &Path, config_home: &str, state_home: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args(["config", "check"])
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", config_home)
+        .env("XDG_STATE_HOME", state_home)
+        .env_remove("CUTOVER_CONFIG")
+        .output()
+        .expect("run cutover");
+    stdout_of(&out)
+}
+
+#[test]
+fn the_default_files_follow_the_xdg_variables_when_absolute() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path();
+    let missing = |path: PathBuf| {
+        format!(
+            "config {}: no such file; the built-in defaults are used\n",
+            path.display()
+        )
+    };
+    let (config, state) = (home.join("xdg-config"), home.join("xdg-state"));
+    let text = default_config_check(
+        home,
+        config.to_str().expect("utf-8"),
+        state.to_str().expect("utf-8"),
+    );
+    assert_eq!(text, missing(config.join("cutover/config.toml")));
+    assert!(state.join("cutover/cutover.log").is_file(), "the log");
+
+    // A relative variable does not count: the home folder's defaults do.
+    let text = default_config_check(home, "xdg-config", "xdg-state");
+    assert_eq!(text, missing(home.join(".config/cutover/config.toml")));
+    assert!(home.join(".local/state/cutover/cutover.log").is_file());
+}

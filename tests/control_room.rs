@@ -128,6 +128,17 @@ impl Room {
         }
     }
 
+    /// Type `marker`, a text no key before it holds, as a filter and wait
+    /// for it on the line being typed: the sign every key sent before was
+    /// handled. Escape then clears it.
+    fn filter_marker(&self, marker: &str) -> String {
+        self.tmux.keys(&["/"]);
+        self.tmux.type_text(marker);
+        let screen = self.tmux.wait_for_text(marker, SCREEN);
+        self.tmux.keys(&["Escape"]);
+        screen
+    }
+
     fn audit_lines(&self) -> Vec<Value> {
         audit_lines_of(&self.audit)
     }
@@ -393,12 +404,8 @@ fn read_only_sends_nothing_whatever_the_keys() {
         sent += batch.len();
     }
     room.tmux.keys(&["Escape", "Escape", "Escape"]);
-    std::thread::sleep(Duration::from_millis(500));
-    let screen = room.tmux.screen();
-    assert!(
-        !screen.contains("EXITED"),
-        "still running after 10,000 keys:\n{screen}"
-    );
+    // Every key before it was handled once the marker is on screen.
+    let screen = room.filter_marker("read-only-marker");
     assert!(screen.contains("READ-ONLY"), "{screen}");
     assert_eq!(
         room.mutating_requests(),
@@ -432,10 +439,16 @@ fn a_viewer_sees_actions_forbidden_and_sends_no_patch() {
         .tmux
         .wait_for_text("Keys · acting on Rollout checkout", SCREEN);
     assert!(help.contains("off: forbidden"), "{help}");
-    room.tmux
-        .keys(&["Escape", "p", "y", "A", "checkout", "Enter"]);
-    std::thread::sleep(Duration::from_millis(500));
+    room.tmux.keys(&["Escape", "p", "y", "A"]);
+    room.tmux.wait_for_text(
+        "abort checkout: forbidden: viewer may not patch rollouts/status",
+        SCREEN,
+    );
+    // Were the abort asked for, the name and Enter would confirm it.
+    room.tmux.keys(&["checkout", "Enter", "Escape", "Escape"]);
+    room.filter_marker("viewer-marker");
     assert_eq!(room.mutating_requests(), Vec::<Value>::new());
+    assert!(room.audit_lines().is_empty(), "nothing to audit");
 }
 
 /// `kubectl create --raw` sends an admin POST to the simulator's fault API.
@@ -664,13 +677,12 @@ async fn the_bad_canary_fails_on_screen_and_abort_is_recommended() {
     tokio::task::block_in_place(|| {
         room.find("checkout");
         room.tmux.keys(&["Enter"]);
-        let screen = room
-            .tmux
-            .wait_for_text("Verdict: Fail", Duration::from_secs(60));
-        assert!(
-            // The key, and while the access review runs, why it is off.
-            screen.contains("metrics say Fail: abort recommended (A"),
-            "{screen}"
+        // The verdict and the recommendation may be drawn a frame apart.
+        let recommended = "metrics say Fail: abort recommended (A";
+        let screen = room.tmux.wait_for(
+            "the Fail verdict and the abort recommended",
+            Duration::from_secs(60),
+            |s| s.contains("Verdict: Fail") && s.contains(recommended),
         );
         assert!(screen.contains("gate Fail: error ratio"), "{screen}");
     });
@@ -724,8 +736,8 @@ fn an_undo_after_the_contract_is_blocked_and_the_override_is_audited() {
     );
     room.tmux.type_text("payments");
     room.tmux.keys(&["Enter"]);
+    // The dialog asking for more is the sign the name and Enter were handled.
     room.tmux.wait_for_text("I understand", SCREEN);
-    std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         image(&room.rollout("payments")),
         before,
@@ -738,6 +750,17 @@ fn an_undo_after_the_contract_is_blocked_and_the_override_is_audited() {
     room.tmux.type_text("I understand");
     room.tmux.keys(&["Enter"]);
     let undone = room.wait_rollout("payments", "the undo", |ro| image(ro) != before);
+    let audit = room.audit_lines();
+    assert_eq!(
+        action_stages(&audit)[0],
+        ("undo", "requested"),
+        "the first action audited is the confirmed undo: {audit:#?}"
+    );
+    assert_eq!(
+        audit.iter().filter(|l| l["stage"] == "requested").count(),
+        1,
+        "the name alone sent nothing: {audit:#?}"
+    );
     assert!(
         image(&undone).ends_with("payments:3.1.0"),
         "{}",

@@ -251,8 +251,12 @@ async fn pause_holds_a_rollout_and_resume_releases_it() {
         "DeploymentPaused",
     )
     .await;
-    // Twenty simulated seconds: enough for a step, were the rollout not paused.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The controller has reconciled the new template once it reports
+    // having observed its generation; unpaused, it would have made a
+    // ReplicaSet in that same pass.
+    let generation = c.deployment("{.metadata.generation}").await;
+    c.wait_for("{.status.observedGeneration}", &generation)
+        .await;
     assert_eq!(
         c.replica_sets().await.len(),
         2,

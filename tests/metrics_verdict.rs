@@ -58,6 +58,13 @@ fn metrics_of<'a>(report: &'a Value, name: &str) -> &'a Value {
     &release["metrics"]
 }
 
+/// When cutover measured checkout in `report`.
+fn measured_at(report: &Value) -> chrono::DateTime<chrono::FixedOffset> {
+    let at = metrics_of(report, "checkout")["measuredAt"].as_str();
+    chrono::DateTime::parse_from_rfc3339(at.unwrap_or_default())
+        .unwrap_or_else(|_| panic!("measuredAt in {report:#}"))
+}
+
 fn comparison<'a>(metrics: &'a Value, id: &str) -> &'a Value {
     metrics["comparisons"]
         .as_array()
@@ -252,9 +259,16 @@ async fn the_healthy_checkout_canary_passes_and_keeps_passing() {
             "pass",
             "{first:#}"
         );
+        // Three later measurements, each a step (2s) of data past the one before.
+        let mut measured = measured_at(&first);
         for _ in 0..3 {
-            std::thread::sleep(Duration::from_secs(2));
-            let again = status(&sim, &config, &url, Some("checkout"));
+            let again = poll(
+                Duration::from_secs(60),
+                || status(&sim, &config, &url, Some("checkout")),
+                |r| measured_at(r) >= measured + chrono::Duration::seconds(2),
+            )
+            .unwrap_or_else(|last| panic!("no later measurement: {last:#}"));
+            measured = measured_at(&again);
             let m = metrics_of(&again, "checkout");
             assert_eq!(m["verdict"], "pass", "{m:#}");
             assert_eq!(m["gates"].as_array().map(Vec::len), Some(2));

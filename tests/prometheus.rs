@@ -18,6 +18,9 @@ use support::prometheus::{PrometheusProcess, http_get};
 
 const TEST: &str = "prometheus_measures_each_version_as_configured";
 
+/// Scrapes (one a second) in the 1m window before the rates are read.
+const SAMPLES: f64 = 17.0;
+
 /// An instant query; the result as label value of `by` → sample value.
 async fn query(prometheus: SocketAddr, promql: &str, by: &str) -> BTreeMap<String, f64> {
     let encoded: String = form_urlencoded::byte_serialize(promql.as_bytes()).collect();
@@ -141,8 +144,20 @@ async fn prometheus_measures_each_version_as_configured() {
         .await
         .expect("prometheus is on PATH");
     let addr = prometheus.addr;
-    // Enough scrapes for a 1m rate of about twenty samples.
-    tokio::time::sleep(Duration::from_secs(18)).await;
+    // Enough scrapes for a 1m rate of about twenty samples: wait until
+    // Prometheus holds them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let samples = query(addr, "min(count_over_time(up[1m]))", "").await;
+        if samples.values().all(|n| *n >= SAMPLES) && !samples.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Prometheus never held {SAMPLES} scrapes: {samples:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     let by_hash = "rollouts_pod_template_hash";
     let rates = query(

@@ -6,7 +6,7 @@
 
 use super::state::{ACCESS_TTL_SECONDS, Access, AccessCheck, State};
 use super::update::Effect;
-use crate::cluster::mutate::watched_kind;
+use crate::cluster::kinds::watched_kind;
 use crate::cluster::rbac::AccessKey;
 use crate::model::{ActionPlan, Kind, ReleaseKey};
 use chrono::{DateTime, Utc};

@@ -7,7 +7,8 @@ use super::state::{
     Confirm, Connection, LastResult, MetricsSource, OVERRIDE_PHRASE, Overlay, Scope, State,
     TerminalLoss, View, WaitingAction,
 };
-use crate::cluster::mutate::{object_fingerprint, watched_kind};
+use crate::cluster::fingerprint::object_fingerprint;
+use crate::cluster::kinds::watched_kind;
 use crate::cluster::rbac::AccessKey;
 use crate::cluster::watch::SourceUpdate;
 use crate::metrics::profiles::Target;

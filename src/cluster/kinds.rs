@@ -1,5 +1,6 @@
 //! The kinds the control room watches, and how to address them.
 
+use crate::model::Kind;
 use kube::api::ApiResource;
 use serde::Serialize;
 
@@ -94,5 +95,14 @@ impl WatchedKind {
                 | WatchedKind::Event
                 | WatchedKind::Job
         )
+    }
+}
+
+/// The resource a release of `kind` is.
+pub fn watched_kind(kind: Kind) -> WatchedKind {
+    match kind {
+        Kind::Rollout => WatchedKind::Rollout,
+        Kind::Canary => WatchedKind::Canary,
+        Kind::Deployment => WatchedKind::Deployment,
     }
 }

@@ -6,6 +6,7 @@ pub mod argo;
 pub mod connect;
 pub mod deployment;
 pub mod fields;
+pub mod fingerprint;
 pub mod flagger;
 pub mod kinds;
 pub mod migration_jobs;

@@ -2,15 +2,13 @@
 //! modes never build one, so no key, bug or stray effect can send a write.
 
 use super::connect::Connection;
-use super::kinds::WatchedKind;
-use super::{Index, Objects, argo, deployment, flagger};
+use super::fingerprint::object_fingerprint;
+use super::kinds::{WatchedKind, watched_kind};
 use crate::audit::{Audit, AuditEntry};
-use crate::model::{
-    ActionOutcome, ActionRequest, DecisionFingerprint, Kind, PatchRequest, ReleaseKey,
-};
+use crate::model::{ActionOutcome, ActionRequest, Kind, PatchKind, PatchRequest, ReleaseKey};
 use chrono::Utc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use kube::api::{ApiResource, DynamicObject, PostParams};
+use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -21,45 +19,11 @@ pub struct Mutator {
     audit: Arc<Audit>,
 }
 
-pub fn watched_kind(kind: Kind) -> WatchedKind {
-    match kind {
-        Kind::Rollout => WatchedKind::Rollout,
-        Kind::Canary => WatchedKind::Canary,
-        Kind::Deployment => WatchedKind::Deployment,
-    }
-}
-
-/// The decision fingerprint of one object on its own (no ReplicaSets or
-/// events): the same function on what the human saw and on a fresh GET.
-pub fn object_fingerprint(kind: Kind, object: &DynamicObject) -> DecisionFingerprint {
-    let objects = Objects::default();
-    let index = Index::new(&objects);
-    let release = match kind {
-        Kind::Rollout => argo::release(object, &index),
-        Kind::Canary => flagger::release(object, &index),
-        Kind::Deployment => deployment::release(object, &index),
-    };
-    release.decision_fingerprint()
-}
-
 fn api_error(e: kube::Error) -> String {
     match e {
         kube::Error::Api(s) => format!("{} ({}): {}", s.reason, s.code, s.message),
         other => other.to_string(),
     }
-}
-
-fn path(res: &ApiResource, key: &ReleaseKey, subresource: Option<&str>) -> String {
-    let base = if res.group.is_empty() {
-        format!("/api/{}", res.version)
-    } else {
-        format!("/apis/{}/{}", res.group, res.version)
-    };
-    let sub = subresource.map(|s| format!("/{s}")).unwrap_or_default();
-    format!(
-        "{base}/namespaces/{}/{}/{}{sub}",
-        key.namespace, res.plural, key.name
-    )
 }
 
 impl Mutator {
@@ -77,30 +41,47 @@ impl Mutator {
             .ok_or_else(|| format!("this cluster does not serve {}", kind.word()))
     }
 
-    async fn get(&self, key: &ReleaseKey) -> Result<DynamicObject, String> {
-        let api: Api<DynamicObject> = Api::namespaced_with(
+    /// The release's own resource, in its namespace.
+    fn api(&self, key: &ReleaseKey) -> Result<Api<DynamicObject>, String> {
+        let resource = self.resource(key.kind)?;
+        Ok(Api::namespaced_with(
             self.client.clone(),
             &key.namespace,
-            self.resource(key.kind)?,
-        );
-        api.get(&key.name).await.map_err(api_error)
+            resource,
+        ))
     }
 
-    /// Send one patch exactly as written, with its own content type.
+    async fn get(&self, key: &ReleaseKey) -> Result<DynamicObject, String> {
+        self.api(key)?.get(&key.name).await.map_err(api_error)
+    }
+
+    /// Send one patch exactly as planned: its content type, its body, on
+    /// its subresource, with no field manager or other parameter (as the
+    /// plugin and kubectl send theirs).
     async fn patch(
         &self,
         key: &ReleaseKey,
         request: &PatchRequest,
     ) -> Result<DynamicObject, kube::Error> {
-        let resource = self
-            .resource(key.kind)
-            .map_err(|e| kube::Error::Service(e.into()))?;
-        let body = serde_json::to_vec(&request.body).map_err(kube::Error::SerdeError)?;
-        let http_request = http::Request::patch(path(resource, key, request.subresource))
-            .header(http::header::CONTENT_TYPE, request.kind.content_type())
-            .body(body)
-            .map_err(kube::Error::HttpError)?;
-        self.client.request::<DynamicObject>(http_request).await
+        let api = self.api(key).map_err(|e| kube::Error::Service(e.into()))?;
+        let body = request.body.clone();
+        let patch = match request.kind {
+            PatchKind::Merge => Patch::Merge(body),
+            PatchKind::Strategic => Patch::Strategic(body),
+            // Only `op`, `path` and `value` members: read back, they
+            // serialize to the same bytes.
+            PatchKind::Json => {
+                Patch::Json(serde_json::from_value(body).map_err(kube::Error::SerdeError)?)
+            }
+        };
+        let params = PatchParams::default();
+        match request.subresource {
+            Some(subresource) => {
+                api.patch_subresource(subresource, &key.name, &params, &patch)
+                    .await
+            }
+            None => api.patch(&key.name, &params, &patch).await,
+        }
     }
 
     fn audit(
@@ -298,3 +279,6 @@ fn event_reason(request: &ActionRequest, outcome: &ActionOutcome) -> String {
     };
     format!("Cutover{word}{suffix}")
 }
+
+#[cfg(test)]
+mod tests;

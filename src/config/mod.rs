@@ -237,16 +237,6 @@ pub struct CustomMetricConfig {
     pub critical: bool,
 }
 
-pub fn default_path() -> PathBuf {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("cutover")
-        .join("config.toml")
-}
-
 /// The config file as cutover uses it: the parts without mistakes, the
 /// key bindings they make, and every mistake.
 #[derive(Debug)]

@@ -30,11 +30,7 @@ impl SimCommands for Simulator {
 }
 
 fn default_kubeconfig_path(addr: SocketAddr) -> PathBuf {
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("cutover")
-        .join(format!("sim-{}.kubeconfig", addr.port()))
+    cutover::paths::runtime_dir().join(format!("sim-{}.kubeconfig", addr.port()))
 }
 
 /// Start a simulated cluster and write its kubeconfig (by default in

@@ -2,7 +2,7 @@
 //! and a fresh GET, from one object alone.
 
 use super::fixture::{ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture};
-use crate::cluster::mutate::object_fingerprint;
+use crate::cluster::fingerprint::object_fingerprint;
 use crate::model::Kind;
 use serde_json::{Value, json};
 
