@@ -4,9 +4,9 @@
 use super::theme::Theme;
 use super::{centred, cut};
 use crate::app::State;
+use crate::app::access::unavailable;
 use crate::app::keymap::Command;
 use crate::app::state::View;
-use crate::app::update::unavailable;
 use crate::model::Action;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
