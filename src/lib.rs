@@ -17,6 +17,8 @@ pub mod signals;
 pub mod size;
 pub mod spelling;
 pub mod status;
+#[cfg(test)]
+mod test_support;
 /// Shared with the simulated cluster, hence its own crate.
 pub use cutover_time as time;
 pub mod ui;

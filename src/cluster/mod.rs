@@ -17,7 +17,7 @@ pub mod watch;
 pub mod workload;
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 use crate::model::Release;
 use kinds::WatchedKind;

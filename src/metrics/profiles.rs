@@ -389,7 +389,7 @@ pub fn red_query(target: &Target, metric: RedMetric, window: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::tests::fixture::{ARGO_CANARY, FLAGGER_CANARY, Fixture};
+    use crate::test_support::fixture::{ARGO_CANARY, FLAGGER_CANARY, Fixture};
 
     fn checkout() -> Release {
         Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout")

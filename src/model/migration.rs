@@ -547,8 +547,8 @@ mod tests {
 
     #[test]
     fn old_code_under_a_contract_and_new_code_before_its_expand_are_alarms() {
-        let fixture = crate::cluster::tests::fixture::Fixture::load(&[
-            crate::cluster::tests::fixture::ARGO_BLUE_GREEN,
+        let fixture = crate::test_support::fixture::Fixture::load(&[
+            crate::test_support::fixture::ARGO_BLUE_GREEN,
         ]);
         let mut release = fixture.release(crate::model::Kind::Rollout, "payments");
         release.revisions = vec![

@@ -175,8 +175,8 @@ mod tests {
     use super::*;
     use crate::app::keymap::Keymap;
     use crate::app::state::Connection;
-    use crate::cluster::tests::fixture::{ARGO_CANARY, Fixture};
     use crate::model::{Kind, Pause};
+    use crate::test_support::fixture::{ARGO_CANARY, Fixture};
     use crate::ui::theme::Theme;
     use chrono::{Duration, TimeZone};
     use ratatui::Terminal;
