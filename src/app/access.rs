@@ -5,7 +5,7 @@
 //! action is offered when the last answer allowed it, refused when it
 //! denied it, and an expired answer is used while a fresh one is asked.
 
-use super::state::{Access, State};
+use super::state::{AccessAnswer, State};
 use crate::cluster::mutate::watched_kind;
 use crate::cluster::rbac::AccessKey;
 use crate::model::action;
@@ -53,8 +53,8 @@ pub fn permission(state: &State, release: &ReleaseKey, plan: &ActionPlan) -> Per
         let check = state.access.get(&key);
         let checking = check.is_some_and(|c| c.checking);
         match check.and_then(|c| c.answer.as_ref()) {
-            Some(Access::Allowed(_)) => {}
-            Some(Access::Denied { reason, .. }) => {
+            Some(AccessAnswer::Allowed(_)) => {}
+            Some(AccessAnswer::Denied { reason, .. }) => {
                 let user = state.scope.user.as_deref().unwrap_or("you");
                 let why = if reason.is_empty() {
                     String::new()
@@ -64,8 +64,8 @@ pub fn permission(state: &State, release: &ReleaseKey, plan: &ActionPlan) -> Per
                 return Permission::Refused(format!("forbidden: {user} may not {key}{why}"));
             }
             // A failed review being asked again may yet answer.
-            Some(Access::Unknown { .. }) if checking => awaiting = true,
-            Some(Access::Unknown { error, .. }) => {
+            Some(AccessAnswer::Unknown { .. }) if checking => awaiting = true,
+            Some(AccessAnswer::Unknown { error, .. }) => {
                 return Permission::Refused(format!("permission unknown ({error})"));
             }
             None => awaiting = true,

@@ -48,7 +48,7 @@ pub struct Connection {
 }
 
 /// The cluster a set of options points at, found without contacting it.
-pub struct Target {
+pub struct ClusterTarget {
     pub config: Config,
     pub context: String,
     pub contexts: Vec<String>,
@@ -242,14 +242,14 @@ pub fn requested_scope(opts: &ConnectOptions) -> (String, Option<String>) {
 
 /// Find the cluster the options point at, without contacting it: the
 /// mistakes kubectl reports before connecting are reported here.
-pub async fn resolve(opts: &ConnectOptions) -> Result<Target, UserError> {
+pub async fn resolve(opts: &ConnectOptions) -> Result<ClusterTarget, UserError> {
     let Some(found) = find_kubeconfig(opts.kubeconfig.as_deref())? else {
         if opts.context.is_some() {
             return Err(no_kubeconfig(opts.context.as_deref()));
         }
         // No kubeconfig: in-cluster service account, as kubectl does.
         let config = Config::incluster().map_err(|_| no_kubeconfig(None))?;
-        return Ok(Target {
+        return Ok(ClusterTarget {
             config,
             context: "in-cluster".into(),
             contexts: Vec::new(),
@@ -279,7 +279,7 @@ pub async fn resolve(opts: &ConnectOptions) -> Result<Target, UserError> {
                 format!("check it with: kubectl {kubectl_flags} config view --minify"),
             )
         })?;
-    Ok(Target {
+    Ok(ClusterTarget {
         config,
         context,
         contexts,

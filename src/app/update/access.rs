@@ -3,7 +3,7 @@
 
 use super::Effect;
 use crate::app::access::access_keys;
-use crate::app::state::{ACCESS_TTL_SECONDS, Access, AccessCheck, State};
+use crate::app::state::{ACCESS_TTL_SECONDS, AccessAnswer, AccessCheck, State};
 use crate::cluster::rbac::AccessKey;
 use chrono::{DateTime, Utc};
 
@@ -41,9 +41,9 @@ pub(super) fn record_answer(
     at: DateTime<Utc>,
 ) {
     let answer = match result {
-        Ok((true, _)) => Access::Allowed(at),
-        Ok((false, reason)) => Access::Denied { reason, at },
-        Err(error) => Access::Unknown { error, at },
+        Ok((true, _)) => AccessAnswer::Allowed(at),
+        Ok((false, reason)) => AccessAnswer::Denied { reason, at },
+        Err(error) => AccessAnswer::Unknown { error, at },
     };
     state.access.insert(
         key,

@@ -5,7 +5,7 @@
 use super::access::{access_checks, record_answer};
 use super::{Effect, Outcome, record_local, say};
 use crate::app::access::{CHECKING, Permission, permission};
-use crate::app::keymap::{Chord, Command};
+use crate::app::keymap::{Chord, KeyCommand};
 use crate::app::state::{Confirm, LastResult, OVERRIDE_PHRASE, Overlay, State, WaitingAction};
 use crate::cluster::mutate::{object_fingerprint, watched_kind};
 use crate::cluster::rbac::AccessKey;
@@ -181,8 +181,8 @@ fn r_has_template(release: &Release, number: u64) -> bool {
 
 pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome {
     let keymap = &state.keymap;
-    let cancel =
-        chord.code == KeyCode::Esc || (!confirm.needs_name() && keymap.is(&chord, Command::Cancel));
+    let cancel = chord.code == KeyCode::Esc
+        || (!confirm.needs_name() && keymap.is(&chord, KeyCommand::Cancel));
     if cancel || (chord.ctrl && chord.code == KeyCode::Char('c')) {
         return say(
             state,
@@ -243,7 +243,7 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
             _ => false,
         }
     } else {
-        keymap.is(&chord, Command::Confirm) || chord.code == KeyCode::Enter
+        keymap.is(&chord, KeyCommand::Confirm) || chord.code == KeyCode::Enter
     };
     if !confirmed {
         state.overlay = Some(Overlay::Confirm(Box::new(confirm)));

@@ -4,7 +4,7 @@
 use super::access::access_checks;
 use super::measures::{metrics_targets, rebuild_releases};
 use super::{Effect, Outcome, ScopeChange};
-use crate::app::state::{Connection, Scope, State, View};
+use crate::app::state::{ConnectionState, Scope, State, View};
 use crate::cluster::watch::SourceUpdate;
 use chrono::{DateTime, Utc};
 
@@ -14,7 +14,7 @@ pub(super) fn connecting(state: &mut State, context: String, namespace: Option<S
 }
 
 pub(super) fn connected(state: &mut State, scope: Scope) -> Outcome {
-    state.connection = Connection::Connected;
+    state.connection = ConnectionState::Connected;
     state.scope = scope;
     let mut out = Outcome::redraw();
     out.effects.extend(access_checks(state));
@@ -23,10 +23,10 @@ pub(super) fn connected(state: &mut State, scope: Scope) -> Outcome {
 
 pub(super) fn failed(state: &mut State, error: String, at: DateTime<Utc>) -> Outcome {
     let since = match &state.connection {
-        Connection::Failed { since, .. } => *since,
+        ConnectionState::Failed { since, .. } => *since,
         _ => at,
     };
-    state.connection = Connection::Failed { error, since };
+    state.connection = ConnectionState::Failed { error, since };
     Outcome::redraw()
 }
 
@@ -59,7 +59,7 @@ pub(super) fn source(state: &mut State, update: SourceUpdate) -> Outcome {
 
 pub(super) fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.epoch += 1;
-    state.connection = Connection::Connecting { since: state.now };
+    state.connection = ConnectionState::Connecting { since: state.now };
     // The namespace asked for is shown at once; a new context's default
     // namespace comes with `Msg::Connecting`.
     if let ScopeChange::Namespace(ns) = &change {

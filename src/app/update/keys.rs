@@ -5,7 +5,7 @@ use super::access::access_checks;
 use super::actions::{confirm_key, open_confirm};
 use super::connection::reconnect;
 use super::{Effect, Outcome, ScopeChange, say};
-use crate::app::keymap::{Chord, Command};
+use crate::app::keymap::{Chord, KeyCommand};
 use crate::app::state::{Overlay, State, View};
 use crate::model::action::Action;
 use crossterm::event::KeyCode;
@@ -38,7 +38,7 @@ fn handle_key(state: &mut State, chord: Chord) -> Outcome {
         Some(Overlay::Command(line)) => return command_key(state, line, chord),
         Some(Overlay::Help | Overlay::ConfigProblems) => {
             // Any key closes help and the config panel; `q` still quits.
-            if state.keymap.command(&chord) == Some(Command::Quit) {
+            if state.keymap.command(&chord) == Some(KeyCommand::Quit) {
                 state.quit = true;
             }
             return Outcome::redraw();
@@ -76,35 +76,35 @@ fn move_selection(state: &mut State, delta: isize) -> Outcome {
     Outcome::redraw()
 }
 
-fn run_key_command(state: &mut State, command: Command) -> Outcome {
+fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
     match command {
-        Command::Quit => {
+        KeyCommand::Quit => {
             state.quit = true;
             Outcome::default()
         }
-        Command::Help => {
+        KeyCommand::Help => {
             state.overlay = Some(Overlay::Help);
             Outcome::redraw()
         }
-        Command::Up => move_selection(state, -1),
-        Command::Down => move_selection(state, 1),
-        Command::PageUp => move_selection(state, -10),
-        Command::PageDown => move_selection(state, 10),
-        Command::Top => move_selection(state, isize::MIN / 2),
-        Command::Bottom => move_selection(state, isize::MAX / 2),
-        Command::Sort => {
+        KeyCommand::Up => move_selection(state, -1),
+        KeyCommand::Down => move_selection(state, 1),
+        KeyCommand::PageUp => move_selection(state, -10),
+        KeyCommand::PageDown => move_selection(state, 10),
+        KeyCommand::Top => move_selection(state, isize::MIN / 2),
+        KeyCommand::Bottom => move_selection(state, isize::MAX / 2),
+        KeyCommand::Sort => {
             state.sort = state.sort.next();
             Outcome::redraw()
         }
-        Command::Filter => {
+        KeyCommand::Filter => {
             state.filter_editing = true;
             Outcome::redraw()
         }
-        Command::CommandLine => {
+        KeyCommand::CommandLine => {
             state.overlay = Some(Overlay::Command(String::new()));
             Outcome::redraw()
         }
-        Command::Open => {
+        KeyCommand::Open => {
             let Some(key) = state.selected.clone().filter(|_| state.view == View::List) else {
                 return Outcome::default();
             };
@@ -112,7 +112,7 @@ fn run_key_command(state: &mut State, command: Command) -> Outcome {
             state.detail_scroll = 0;
             Outcome::redraw().with(Effect::WatchEvents(Some(key)))
         }
-        Command::Back => {
+        KeyCommand::Back => {
             if matches!(state.view, View::Detail(_)) {
                 state.view = View::List;
                 Outcome::redraw().with(Effect::WatchEvents(None))
@@ -124,14 +124,14 @@ fn run_key_command(state: &mut State, command: Command) -> Outcome {
                 Outcome::default()
             }
         }
-        Command::Confirm | Command::Cancel => Outcome::default(),
-        Command::PauseResume
-        | Command::Promote
-        | Command::PromoteFull
-        | Command::Abort
-        | Command::Retry
-        | Command::Undo
-        | Command::Restart => {
+        KeyCommand::Confirm | KeyCommand::Cancel => Outcome::default(),
+        KeyCommand::PauseResume
+        | KeyCommand::Promote
+        | KeyCommand::PromoteFull
+        | KeyCommand::Abort
+        | KeyCommand::Retry
+        | KeyCommand::Undo
+        | KeyCommand::Restart => {
             let requested = command.action().unwrap_or(Action::Pause);
             open_confirm(state, requested)
         }

@@ -4,7 +4,7 @@
 
 use super::{Effect, Outcome};
 use crate::app::state::{MetricsSource, State};
-use crate::metrics::profiles::Target;
+use crate::metrics::profiles::MetricsTarget;
 use crate::model::ReleaseKey;
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::{self, DatabaseReading};
@@ -93,7 +93,8 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
     }
     // A new canary is a new comparison: the old numbers are of other versions.
     state.metrics.retain(|key, _| {
-        let same = |ts: &[Target]| ts.iter().find(|t| &t.key == key).map(|t| t.sides.clone());
+        let same =
+            |ts: &[MetricsTarget]| ts.iter().find(|t| &t.key == key).map(|t| t.sides.clone());
         same(&targets) == same(&state.metrics_targets)
     });
     state.metrics_targets = targets.clone();

@@ -19,7 +19,7 @@ use super::keymap::Chord;
 use super::state::{LastResult, MetricsSource, Scope, State, TerminalLoss};
 use crate::cluster::rbac::AccessKey;
 use crate::cluster::watch::SourceUpdate;
-use crate::metrics::profiles::Target;
+use crate::metrics::profiles::MetricsTarget;
 use crate::model::action::{Action, ActionOutcome, ActionRequest};
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::DatabaseReading;
@@ -142,7 +142,7 @@ pub enum Effect {
     CheckAccess(AccessKey),
     Act(Box<ActionRequest>),
     /// Measure these releases from now on.
-    MeasureTargets(Vec<Target>),
+    MeasureTargets(Vec<MetricsTarget>),
     /// An action refused before sending: audited and recorded as an Event.
     AuditRefusal {
         request: Box<ActionRequest>,

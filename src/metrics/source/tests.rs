@@ -24,7 +24,7 @@ impl TrafficWindowSource for Steady {
     }
 }
 
-fn checkout() -> Target {
+fn checkout() -> MetricsTarget {
     let release = Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout");
     target(&release, Profile::Generic).unwrap()
 }
