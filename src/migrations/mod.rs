@@ -15,7 +15,7 @@ mod conninfo;
 mod history;
 mod pgroll;
 mod reshape;
-pub mod task;
+pub(crate) mod task;
 mod tls;
 
 use std::time::Duration;
