@@ -15,10 +15,12 @@ pub mod migrations;
 pub mod model;
 pub mod paths;
 pub mod signals;
-pub mod size;
-pub mod spelling;
-pub mod status;
+pub(crate) mod size;
+pub(crate) mod spelling;
+pub(crate) mod status;
+#[cfg(test)]
+mod test_support;
 /// Shared with the simulated cluster, hence its own crate.
 pub use cutover_time as time;
 pub mod ui;
-pub mod user_error;
+pub(crate) mod user_error;

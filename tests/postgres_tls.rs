@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 use std::time::Duration;
 
-use cutover::migrations::{Connection, DatabaseConfig, SslMode, connect, read};
+use cutover::migrations::{DatabaseConfig, DatabaseConnection, SslMode, connect, read};
 use support::postgres::{Postgres, passfile};
 
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -24,7 +24,7 @@ fn payments(url: String) -> DatabaseConfig {
 }
 
 /// Connect, or fail the test with the error.
-async fn connected(db: &DatabaseConfig) -> Connection {
+async fn connected(db: &DatabaseConfig) -> DatabaseConnection {
     connect(db, TIMEOUT)
         .await
         .unwrap_or_else(|e| panic!("{db:?}: {e}"))
@@ -38,7 +38,7 @@ async fn refused(db: &DatabaseConfig) -> String {
 }
 
 /// What the server says of this session: encrypted, and with which version.
-async fn server_side(connection: &Connection) -> (bool, Option<String>) {
+async fn server_side(connection: &DatabaseConnection) -> (bool, Option<String>) {
     let row = connection
         .client
         .query_one(
@@ -51,7 +51,7 @@ async fn server_side(connection: &Connection) -> (bool, Option<String>) {
 }
 
 /// Encrypted as the server sees it, and as the connection says.
-async fn assert_encrypted(connection: &Connection, checks: &str) {
+async fn assert_encrypted(connection: &DatabaseConnection, checks: &str) {
     let (ssl, version) = server_side(connection).await;
     assert!(ssl, "pg_stat_ssl: not encrypted");
     let version = version.expect("a TLS version");
@@ -61,7 +61,7 @@ async fn assert_encrypted(connection: &Connection, checks: &str) {
     );
 }
 
-async fn assert_plain(connection: &Connection) {
+async fn assert_plain(connection: &DatabaseConnection) {
     assert_eq!(server_side(connection).await, (false, None));
     assert_eq!(connection.tls, None);
 }

@@ -1,15 +1,15 @@
 //! Permission pre-checks of actions: which SelfSubjectAccessReviews a
-//! release needs, when to (re)send them, and what their answers allow. The
+//! release needs and what their answers allow (when to send them is the
+//! update step's, `update::access`). The
 //! API server enforces RBAC anyway; these keep the screen honest: an
 //! action is offered when the last answer allowed it, refused when it
 //! denied it, and an expired answer is used while a fresh one is asked.
 
-use super::state::{ACCESS_TTL_SECONDS, Access, AccessCheck, State};
-use super::update::Effect;
+use super::state::{AccessAnswer, State};
 use crate::cluster::kinds::watched_kind;
 use crate::cluster::rbac::AccessKey;
-use crate::model::{ActionPlan, Kind, ReleaseKey};
-use chrono::{DateTime, Utc};
+use crate::model::action;
+use crate::model::{Action, ActionPlan, Kind, Release, ReleaseKey};
 
 /// The access question of one request of an action on `release`.
 fn request_key(release: &ReleaseKey, subresource: Option<&'static str>) -> AccessKey {
@@ -35,53 +35,6 @@ pub fn access_keys(release: &ReleaseKey) -> Vec<AccessKey> {
     }
 }
 
-/// Reviews to send for the target release: those never asked and those
-/// whose answer expired, unless one is already on its way.
-pub fn access_checks(state: &mut State) -> Vec<Effect> {
-    if state.read_only {
-        return Vec::new();
-    }
-    let Some(target) = state.target() else {
-        return Vec::new();
-    };
-    let keys = access_keys(&target.key);
-    let now = state.now;
-    let mut effects = Vec::new();
-    for key in keys {
-        let check = state.access.entry(key.clone()).or_default();
-        let fresh = check
-            .answer
-            .as_ref()
-            .is_some_and(|a| (now - a.at()).num_seconds() < ACCESS_TTL_SECONDS);
-        if !fresh && !check.checking {
-            check.checking = true;
-            effects.push(Effect::CheckAccess(key));
-        }
-    }
-    effects
-}
-
-/// Keep a review's answer (an error is an answer of its own: unknown).
-pub fn record_answer(
-    state: &mut State,
-    key: AccessKey,
-    result: Result<(bool, String), String>,
-    at: DateTime<Utc>,
-) {
-    let answer = match result {
-        Ok((true, _)) => Access::Allowed(at),
-        Ok((false, reason)) => Access::Denied { reason, at },
-        Err(error) => Access::Unknown { error, at },
-    };
-    state.access.insert(
-        key,
-        AccessCheck {
-            answer: Some(answer),
-            checking: false,
-        },
-    );
-}
-
 /// What the answers say of a planned action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Permission {
@@ -100,8 +53,8 @@ pub fn permission(state: &State, release: &ReleaseKey, plan: &ActionPlan) -> Per
         let check = state.access.get(&key);
         let checking = check.is_some_and(|c| c.checking);
         match check.and_then(|c| c.answer.as_ref()) {
-            Some(Access::Allowed(_)) => {}
-            Some(Access::Denied { reason, .. }) => {
+            Some(AccessAnswer::Allowed(_)) => {}
+            Some(AccessAnswer::Denied { reason, .. }) => {
                 let user = state.scope.user.as_deref().unwrap_or("you");
                 let why = if reason.is_empty() {
                     String::new()
@@ -111,8 +64,8 @@ pub fn permission(state: &State, release: &ReleaseKey, plan: &ActionPlan) -> Per
                 return Permission::Refused(format!("forbidden: {user} may not {key}{why}"));
             }
             // A failed review being asked again may yet answer.
-            Some(Access::Unknown { .. }) if checking => awaiting = true,
-            Some(Access::Unknown { error, .. }) => {
+            Some(AccessAnswer::Unknown { .. }) if checking => awaiting = true,
+            Some(AccessAnswer::Unknown { error, .. }) => {
                 return Permission::Refused(format!("permission unknown ({error})"));
             }
             None => awaiting = true,
@@ -124,3 +77,22 @@ pub fn permission(state: &State, release: &ReleaseKey, plan: &ActionPlan) -> Per
         Permission::Granted
     }
 }
+
+/// Why `action` cannot be offered on `release` now, or None when it can.
+pub fn unavailable(state: &State, release: &Release, action: Action) -> Option<String> {
+    if state.read_only {
+        return Some("read-only".into());
+    }
+    let plan = match action::plan(release, action, state.now) {
+        Ok(plan) => plan,
+        Err(reason) => return Some(reason),
+    };
+    match permission(state, &release.key, &plan) {
+        Permission::Granted => None,
+        Permission::Refused(reason) => Some(reason),
+        Permission::Awaiting => Some(CHECKING.into()),
+    }
+}
+
+/// What a press waits for while its permission is being asked.
+pub const CHECKING: &str = "checking permission…";

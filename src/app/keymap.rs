@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum Command {
+pub enum KeyCommand {
     Open,
     Back,
     Up,
@@ -32,107 +32,107 @@ pub enum Command {
     Cancel,
 }
 
-impl Command {
-    pub const ALL: [Command; 22] = [
-        Command::Open,
-        Command::Back,
-        Command::Up,
-        Command::Down,
-        Command::PageUp,
-        Command::PageDown,
-        Command::Top,
-        Command::Bottom,
-        Command::Filter,
-        Command::CommandLine,
-        Command::Help,
-        Command::Quit,
-        Command::Sort,
-        Command::PauseResume,
-        Command::Promote,
-        Command::PromoteFull,
-        Command::Abort,
-        Command::Retry,
-        Command::Undo,
-        Command::Restart,
-        Command::Confirm,
-        Command::Cancel,
+impl KeyCommand {
+    pub const ALL: [KeyCommand; 22] = [
+        KeyCommand::Open,
+        KeyCommand::Back,
+        KeyCommand::Up,
+        KeyCommand::Down,
+        KeyCommand::PageUp,
+        KeyCommand::PageDown,
+        KeyCommand::Top,
+        KeyCommand::Bottom,
+        KeyCommand::Filter,
+        KeyCommand::CommandLine,
+        KeyCommand::Help,
+        KeyCommand::Quit,
+        KeyCommand::Sort,
+        KeyCommand::PauseResume,
+        KeyCommand::Promote,
+        KeyCommand::PromoteFull,
+        KeyCommand::Abort,
+        KeyCommand::Retry,
+        KeyCommand::Undo,
+        KeyCommand::Restart,
+        KeyCommand::Confirm,
+        KeyCommand::Cancel,
     ];
 
     /// The name used in the config file's `[keys]` table.
     pub fn name(self) -> &'static str {
         match self {
-            Command::Open => "open",
-            Command::Back => "back",
-            Command::Up => "up",
-            Command::Down => "down",
-            Command::PageUp => "page-up",
-            Command::PageDown => "page-down",
-            Command::Top => "top",
-            Command::Bottom => "bottom",
-            Command::Filter => "filter",
-            Command::CommandLine => "command",
-            Command::Help => "help",
-            Command::Quit => "quit",
-            Command::Sort => "sort",
-            Command::PauseResume => "pause",
-            Command::Promote => "promote",
-            Command::PromoteFull => "promote-full",
-            Command::Abort => "abort",
-            Command::Retry => "retry",
-            Command::Undo => "undo",
-            Command::Restart => "restart",
-            Command::Confirm => "confirm",
-            Command::Cancel => "cancel",
+            KeyCommand::Open => "open",
+            KeyCommand::Back => "back",
+            KeyCommand::Up => "up",
+            KeyCommand::Down => "down",
+            KeyCommand::PageUp => "page-up",
+            KeyCommand::PageDown => "page-down",
+            KeyCommand::Top => "top",
+            KeyCommand::Bottom => "bottom",
+            KeyCommand::Filter => "filter",
+            KeyCommand::CommandLine => "command",
+            KeyCommand::Help => "help",
+            KeyCommand::Quit => "quit",
+            KeyCommand::Sort => "sort",
+            KeyCommand::PauseResume => "pause",
+            KeyCommand::Promote => "promote",
+            KeyCommand::PromoteFull => "promote-full",
+            KeyCommand::Abort => "abort",
+            KeyCommand::Retry => "retry",
+            KeyCommand::Undo => "undo",
+            KeyCommand::Restart => "restart",
+            KeyCommand::Confirm => "confirm",
+            KeyCommand::Cancel => "cancel",
         }
     }
 
     pub fn description(self) -> &'static str {
         match self {
-            Command::Open => "open the selected release",
-            Command::Back => "back to the list, close a dialog, clear the filter",
-            Command::Up => "move up",
-            Command::Down => "move down",
-            Command::PageUp => "page up",
-            Command::PageDown => "page down",
-            Command::Top => "first row",
-            Command::Bottom => "last row",
-            Command::Filter => "filter by name, namespace, kind, phase or image",
-            Command::CommandLine => "command: ns NAME, ns all, ctx NAME, config, quit",
-            Command::Help => "this help",
-            Command::Quit => "quit",
-            Command::Sort => "sort: attention, name, age, phase, kind",
-            Command::PauseResume => "pause or resume (Argo spec.paused, Flagger spec.suspend)",
-            Command::Promote => "promote: end the pause or skip the current step",
-            Command::PromoteFull => "promote-full: skip all remaining steps and analysis",
-            Command::Abort => "abort: traffic back to stable, canary scaled down",
-            Command::Retry => "retry an aborted rollout",
-            Command::Undo => "undo: roll back to an earlier revision's template",
-            Command::Restart => "restart every pod of the release",
-            Command::Confirm => "confirm a dialog",
-            Command::Cancel => "cancel a dialog",
+            KeyCommand::Open => "open the selected release",
+            KeyCommand::Back => "back to the list, close a dialog, clear the filter",
+            KeyCommand::Up => "move up",
+            KeyCommand::Down => "move down",
+            KeyCommand::PageUp => "page up",
+            KeyCommand::PageDown => "page down",
+            KeyCommand::Top => "first row",
+            KeyCommand::Bottom => "last row",
+            KeyCommand::Filter => "filter by name, namespace, kind, phase or image",
+            KeyCommand::CommandLine => "command: ns NAME, ns all, ctx NAME, config, quit",
+            KeyCommand::Help => "this help",
+            KeyCommand::Quit => "quit",
+            KeyCommand::Sort => "sort: attention, name, age, phase, kind",
+            KeyCommand::PauseResume => "pause or resume (Argo spec.paused, Flagger spec.suspend)",
+            KeyCommand::Promote => "promote: end the pause or skip the current step",
+            KeyCommand::PromoteFull => "promote-full: skip all remaining steps and analysis",
+            KeyCommand::Abort => "abort: traffic back to stable, canary scaled down",
+            KeyCommand::Retry => "retry an aborted rollout",
+            KeyCommand::Undo => "undo: roll back to an earlier revision's template",
+            KeyCommand::Restart => "restart every pod of the release",
+            KeyCommand::Confirm => "confirm a dialog",
+            KeyCommand::Cancel => "cancel a dialog",
         }
     }
 
-    pub fn named(name: &str) -> Option<Command> {
-        Command::ALL.into_iter().find(|c| c.name() == name)
+    pub fn named(name: &str) -> Option<KeyCommand> {
+        KeyCommand::ALL.into_iter().find(|c| c.name() == name)
     }
 
     /// Commands of one mode share keys' meaning: the dialog's (confirm,
     /// cancel) are apart from the others'.
     fn in_dialog(self) -> bool {
-        matches!(self, Command::Confirm | Command::Cancel)
+        matches!(self, KeyCommand::Confirm | KeyCommand::Cancel)
     }
 
     /// The cluster action a command asks for, if it is one.
     pub fn action(self) -> Option<Action> {
         Some(match self {
-            Command::PauseResume => Action::Pause,
-            Command::Promote => Action::Promote,
-            Command::PromoteFull => Action::PromoteFull,
-            Command::Abort => Action::Abort,
-            Command::Retry => Action::Retry,
-            Command::Undo => Action::Undo(None),
-            Command::Restart => Action::Restart,
+            KeyCommand::PauseResume => Action::Pause,
+            KeyCommand::Promote => Action::Promote,
+            KeyCommand::PromoteFull => Action::PromoteFull,
+            KeyCommand::Abort => Action::Abort,
+            KeyCommand::Retry => Action::Retry,
+            KeyCommand::Undo => Action::Undo(None),
+            KeyCommand::Restart => Action::Restart,
             _ => return None,
         })
     }
@@ -239,7 +239,7 @@ impl Chord {
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    bindings: BTreeMap<Command, Vec<Chord>>,
+    bindings: BTreeMap<KeyCommand, Vec<Chord>>,
 }
 
 impl Default for Keymap {
@@ -250,36 +250,36 @@ impl Default for Keymap {
             ctrl: false,
             alt: false,
         };
-        let defaults: Vec<(Command, Vec<Chord>)> = vec![
-            (Command::Open, vec![k(KeyCode::Enter)]),
-            (Command::Back, vec![k(KeyCode::Esc)]),
-            (Command::Up, vec![c('k'), k(KeyCode::Up)]),
-            (Command::Down, vec![c('j'), k(KeyCode::Down)]),
-            (Command::PageUp, vec![k(KeyCode::PageUp)]),
-            (Command::PageDown, vec![k(KeyCode::PageDown)]),
-            (Command::Top, vec![c('g'), k(KeyCode::Home)]),
-            (Command::Bottom, vec![c('G'), k(KeyCode::End)]),
-            (Command::Filter, vec![c('/')]),
-            (Command::CommandLine, vec![c(':')]),
-            (Command::Help, vec![c('?')]),
-            (Command::Quit, vec![c('q')]),
-            (Command::Sort, vec![c('s')]),
-            (Command::PauseResume, vec![c('p')]),
-            (Command::Promote, vec![c('P')]),
-            (Command::PromoteFull, vec![c('F')]),
-            (Command::Abort, vec![c('A')]),
-            (Command::Retry, vec![c('R')]),
-            (Command::Undo, vec![c('U')]),
+        let defaults: Vec<(KeyCommand, Vec<Chord>)> = vec![
+            (KeyCommand::Open, vec![k(KeyCode::Enter)]),
+            (KeyCommand::Back, vec![k(KeyCode::Esc)]),
+            (KeyCommand::Up, vec![c('k'), k(KeyCode::Up)]),
+            (KeyCommand::Down, vec![c('j'), k(KeyCode::Down)]),
+            (KeyCommand::PageUp, vec![k(KeyCode::PageUp)]),
+            (KeyCommand::PageDown, vec![k(KeyCode::PageDown)]),
+            (KeyCommand::Top, vec![c('g'), k(KeyCode::Home)]),
+            (KeyCommand::Bottom, vec![c('G'), k(KeyCode::End)]),
+            (KeyCommand::Filter, vec![c('/')]),
+            (KeyCommand::CommandLine, vec![c(':')]),
+            (KeyCommand::Help, vec![c('?')]),
+            (KeyCommand::Quit, vec![c('q')]),
+            (KeyCommand::Sort, vec![c('s')]),
+            (KeyCommand::PauseResume, vec![c('p')]),
+            (KeyCommand::Promote, vec![c('P')]),
+            (KeyCommand::PromoteFull, vec![c('F')]),
+            (KeyCommand::Abort, vec![c('A')]),
+            (KeyCommand::Retry, vec![c('R')]),
+            (KeyCommand::Undo, vec![c('U')]),
             (
-                Command::Restart,
+                KeyCommand::Restart,
                 vec![Chord {
                     code: KeyCode::Char('r'),
                     ctrl: true,
                     alt: false,
                 }],
             ),
-            (Command::Confirm, vec![c('y')]),
-            (Command::Cancel, vec![c('n')]),
+            (KeyCommand::Confirm, vec![c('y')]),
+            (KeyCommand::Cancel, vec![c('n')]),
         ];
         Keymap {
             bindings: defaults.into_iter().collect(),
@@ -299,7 +299,7 @@ pub struct BindingProblem {
 }
 
 /// Why `chord` can never reach `command`, and what to write instead.
-fn untypable(chord: Chord, command: Command) -> Option<(String, String)> {
+fn untypable(chord: Chord, command: KeyCommand) -> Option<(String, String)> {
     let label = chord.label();
     let same_as = |key: &str| {
         Some((
@@ -312,7 +312,7 @@ fn untypable(chord: Chord, command: Command) -> Option<(String, String)> {
     };
     if chord.ctrl && !chord.alt {
         match chord.code {
-            KeyCode::Char('c') if command != Command::Quit => {
+            KeyCode::Char('c') if command != KeyCommand::Quit => {
                 return Some((
                     "Ctrl-c always quits (in a dialog, cancels)".into(),
                     format!("choose another key for {}", command.name()),
@@ -337,10 +337,10 @@ fn untypable(chord: Chord, command: Command) -> Option<(String, String)> {
         }
     }
     let why = match (command, chord.code) {
-        (Command::Confirm, KeyCode::Esc) if !chord.ctrl && !chord.alt => {
+        (KeyCommand::Confirm, KeyCode::Esc) if !chord.ctrl && !chord.alt => {
             "Esc always cancels a dialog"
         }
-        (Command::Cancel, KeyCode::Enter) if !chord.ctrl && !chord.alt => {
+        (KeyCommand::Cancel, KeyCode::Enter) if !chord.ctrl && !chord.alt => {
             "Enter always confirms a dialog"
         }
         _ => return None,
@@ -388,10 +388,10 @@ impl Keymap {
             fix,
         };
         // Each configured command's usable keys, with where each was written.
-        let mut configured: BTreeMap<Command, Vec<(Chord, usize)>> = BTreeMap::new();
+        let mut configured: BTreeMap<KeyCommand, Vec<(Chord, usize)>> = BTreeMap::new();
         for (name, keys) in overrides {
-            let Some(command) = Command::named(name) else {
-                let names = Command::ALL.map(Command::name);
+            let Some(command) = KeyCommand::named(name) else {
+                let names = KeyCommand::ALL.map(KeyCommand::name);
                 let fix = match crate::spelling::nearest(name, names) {
                     Some(near) => format!("did you mean {near:?}? This entry is ignored"),
                     None => format!(
@@ -444,12 +444,12 @@ impl Keymap {
             let Some((chord, holders)) = keymap.first_conflict() else {
                 return (keymap, problems);
             };
-            let by_default: Vec<Command> = holders
+            let by_default: Vec<KeyCommand> = holders
                 .iter()
                 .copied()
                 .filter(|c| !configured.contains_key(c))
                 .collect();
-            let overriding: Vec<Command> = holders
+            let overriding: Vec<KeyCommand> = holders
                 .iter()
                 .copied()
                 .filter(|c| configured.contains_key(c))
@@ -499,7 +499,7 @@ impl Keymap {
 
     /// These bindings with each configured command's keys replacing its
     /// built-in ones.
-    fn overlaid(&self, configured: &BTreeMap<Command, Vec<(Chord, usize)>>) -> Keymap {
+    fn overlaid(&self, configured: &BTreeMap<KeyCommand, Vec<(Chord, usize)>>) -> Keymap {
         let mut bindings = self.bindings.clone();
         for (command, keys) in configured {
             bindings.insert(*command, keys.iter().map(|(c, _)| *c).collect());
@@ -509,10 +509,10 @@ impl Keymap {
 
     /// A key bound to more than one command of the same mode, and those
     /// commands.
-    fn first_conflict(&self) -> Option<(Chord, Vec<Command>)> {
+    fn first_conflict(&self) -> Option<(Chord, Vec<KeyCommand>)> {
         self.bindings.iter().find_map(|(command, chords)| {
             chords.iter().find_map(|chord| {
-                let holders: Vec<Command> = self
+                let holders: Vec<KeyCommand> = self
                     .bindings
                     .iter()
                     .filter(|(c, keys)| {
@@ -527,24 +527,24 @@ impl Keymap {
 
     /// The command for a key in the normal (non-dialog) mode. Ctrl-C always
     /// quits, whatever the bindings say.
-    pub fn command(&self, chord: &Chord) -> Option<Command> {
+    pub fn command(&self, chord: &Chord) -> Option<KeyCommand> {
         if chord.ctrl && chord.code == KeyCode::Char('c') {
-            return Some(Command::Quit);
+            return Some(KeyCommand::Quit);
         }
         self.bindings
             .iter()
-            .filter(|(c, _)| !matches!(c, Command::Confirm | Command::Cancel))
+            .filter(|(c, _)| !matches!(c, KeyCommand::Confirm | KeyCommand::Cancel))
             .find(|(_, chords)| chords.contains(chord))
             .map(|(c, _)| *c)
     }
 
-    pub fn is(&self, chord: &Chord, command: Command) -> bool {
+    pub fn is(&self, chord: &Chord, command: KeyCommand) -> bool {
         self.bindings
             .get(&command)
             .is_some_and(|c| c.contains(chord))
     }
 
-    pub fn keys(&self, command: Command) -> &[Chord] {
+    pub fn keys(&self, command: KeyCommand) -> &[Chord] {
         self.bindings
             .get(&command)
             .map(Vec::as_slice)
@@ -552,7 +552,7 @@ impl Keymap {
     }
 
     /// "P" or "j/↓": every key bound to `command`.
-    pub fn label(&self, command: Command) -> String {
+    pub fn label(&self, command: KeyCommand) -> String {
         self.keys(command)
             .iter()
             .map(Chord::label)

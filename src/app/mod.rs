@@ -2,14 +2,14 @@
 //! that connects them to the terminal and the cluster.
 
 pub mod access;
-pub mod feeds;
+pub(crate) mod feeds;
 mod frames;
-pub mod health;
+pub(crate) mod health;
 pub mod keymap;
-pub mod run;
+pub(crate) mod run;
 pub mod state;
 mod terminal;
-pub mod update;
+pub(crate) mod update;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use super::health::Watches;
 use super::keymap::Keymap;
 use crate::cluster::Objects;
 use crate::cluster::rbac::AccessKey;
-use crate::metrics::profiles::{Profile, Target};
+use crate::metrics::profiles::{MetricsTarget, Profile};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
 use crate::model::migration::{DatabaseLink, DatabaseReading, RollbackSafety};
 use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey, TimelineEntry};
@@ -110,7 +110,7 @@ pub enum Overlay {
 
 /// An access review's answer.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Access {
+pub enum AccessAnswer {
     Allowed(DateTime<Utc>),
     Denied {
         reason: String,
@@ -123,10 +123,12 @@ pub enum Access {
     },
 }
 
-impl Access {
+impl AccessAnswer {
     pub fn at(&self) -> DateTime<Utc> {
         match self {
-            Access::Allowed(at) | Access::Denied { at, .. } | Access::Unknown { at, .. } => *at,
+            AccessAnswer::Allowed(at)
+            | AccessAnswer::Denied { at, .. }
+            | AccessAnswer::Unknown { at, .. } => *at,
         }
     }
 }
@@ -135,7 +137,7 @@ impl Access {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct AccessCheck {
     /// The last answer, used until a fresh one arrives.
-    pub answer: Option<Access>,
+    pub answer: Option<AccessAnswer>,
     /// A review is on its way.
     pub checking: bool,
 }
@@ -159,7 +161,7 @@ pub struct ConfigProblems {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Connection {
+pub enum ConnectionState {
     Connecting { since: DateTime<Utc> },
     Failed { error: String, since: DateTime<Utc> },
     Connected,
@@ -252,7 +254,7 @@ pub struct State {
     pub keymap: Keymap,
     /// Which connection the incoming messages must belong to.
     pub epoch: u64,
-    pub connection: Connection,
+    pub connection: ConnectionState,
     pub scope: Scope,
     pub objects: Objects,
     pub releases: Vec<Release>,
@@ -282,7 +284,7 @@ pub struct State {
     /// Why there is no metrics source (none configured, a config mistake).
     pub metrics_problem: Option<String>,
     /// The releases being measured, as last handed to the metrics task.
-    pub metrics_targets: Vec<Target>,
+    pub metrics_targets: Vec<MetricsTarget>,
     /// Why a release is not measured (no canary, an unknown profile …).
     pub metrics_skipped: HashMap<ReleaseKey, String>,
     pub metrics: HashMap<ReleaseKey, ReleaseMetrics>,
@@ -304,7 +306,7 @@ impl State {
             job_control: false,
             keymap,
             epoch: 0,
-            connection: Connection::Connecting { since: now },
+            connection: ConnectionState::Connecting { since: now },
             scope: Scope::default(),
             objects: Objects::default(),
             releases: Vec::new(),

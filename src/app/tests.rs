@@ -334,8 +334,8 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
 
 #[test]
 fn the_clock_ticks_for_the_ages_of_a_database_in_the_detail() {
-    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
-    use crate::cluster::tests::migration_jobs::JOBS;
+    use crate::test_support::fixture::ARGO_BLUE_GREEN;
+    use crate::test_support::migration_jobs::JOBS;
     let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS]);
     let key = state.releases[0].key.clone();
     state.view = View::Detail(key.clone());
@@ -488,7 +488,7 @@ fn a_canary_is_measured_once_its_versions_are_known_and_failures_keep_their_star
 
 /// The control room on fixture files, every access review allowed.
 fn room_on(files: &[&str]) -> State {
-    let objects = crate::cluster::tests::fixture::Fixture::load(files).objects();
+    let objects = crate::test_support::fixture::Fixture::load(files).objects();
     let mut state = State::new(t(0), false, Keymap::default());
     connected(&mut state);
     for kind in WatchedKind::ALL {
@@ -531,8 +531,8 @@ fn confirm(state: &State) -> &super::state::Confirm {
 
 #[test]
 fn an_abort_after_the_contract_is_blocked_until_overridden_and_the_override_is_recorded() {
-    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
-    use crate::cluster::tests::migration_jobs::{CONTRACT, JOBS};
+    use crate::test_support::fixture::ARGO_BLUE_GREEN;
+    use crate::test_support::migration_jobs::{CONTRACT, JOBS};
     let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS, CONTRACT]);
     assert!(press(&mut state, 'A').is_empty());
     let blocked = confirm(&state).blocked_by().expect("blocked").to_string();
@@ -561,8 +561,8 @@ fn an_abort_after_the_contract_is_blocked_until_overridden_and_the_override_is_r
 
 #[test]
 fn before_the_contract_an_abort_is_safe_and_a_running_backfill_warns_a_promotion() {
-    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
-    use crate::cluster::tests::migration_jobs::JOBS;
+    use crate::test_support::fixture::ARGO_BLUE_GREEN;
+    use crate::test_support::migration_jobs::JOBS;
     let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS]);
     press(&mut state, 'A');
     assert_eq!(
@@ -610,9 +610,9 @@ fn the_clock_ticks_for_the_age_of_metrics_in_the_detail() {
 
 #[test]
 fn an_unreadable_database_makes_the_rollback_unknown_never_safe() {
-    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
-    use crate::cluster::tests::migration_jobs::JOBS;
     use crate::model::migration::{DatabaseLink, RollbackSafety};
+    use crate::test_support::fixture::ARGO_BLUE_GREEN;
+    use crate::test_support::migration_jobs::JOBS;
     let mut state = room_on(&[ARGO_BLUE_GREEN, JOBS]);
     state.database_links = vec![DatabaseLink {
         namespace: "shop".into(),

@@ -48,7 +48,7 @@ pub struct Connection {
 }
 
 /// The cluster a set of options points at, found without contacting it.
-pub struct Target {
+pub struct ClusterTarget {
     pub config: Config,
     pub context: String,
     pub contexts: Vec<String>,
@@ -242,14 +242,14 @@ pub fn requested_scope(opts: &ConnectOptions) -> (String, Option<String>) {
 
 /// Find the cluster the options point at, without contacting it: the
 /// mistakes kubectl reports before connecting are reported here.
-pub async fn resolve(opts: &ConnectOptions) -> Result<Target, UserError> {
+pub async fn resolve(opts: &ConnectOptions) -> Result<ClusterTarget, UserError> {
     let Some(found) = find_kubeconfig(opts.kubeconfig.as_deref())? else {
         if opts.context.is_some() {
             return Err(no_kubeconfig(opts.context.as_deref()));
         }
         // No kubeconfig: in-cluster service account, as kubectl does.
         let config = Config::incluster().map_err(|_| no_kubeconfig(None))?;
-        return Ok(Target {
+        return Ok(ClusterTarget {
             config,
             context: "in-cluster".into(),
             contexts: Vec::new(),
@@ -279,7 +279,7 @@ pub async fn resolve(opts: &ConnectOptions) -> Result<Target, UserError> {
                 format!("check it with: kubectl {kubectl_flags} config view --minify"),
             )
         })?;
-    Ok(Target {
+    Ok(ClusterTarget {
         config,
         context,
         contexts,
@@ -568,89 +568,4 @@ async fn served_kinds(client: &Client) -> kube::Result<BTreeMap<WatchedKind, Api
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answered(code: u16) -> UserError {
-        let server = Server {
-            url: "https://10.0.0.1:6443/",
-            context: "prod",
-            kubectl_flags: "--context prod",
-            request_timeout: None,
-        };
-        let status = kube::core::Status {
-            code,
-            message: "the server says no".into(),
-            ..Default::default()
-        };
-        request_failed(
-            &server,
-            "listing rollouts",
-            &kube::Error::Api(Box::new(status)),
-        )
-    }
-
-    #[test]
-    fn an_overloaded_cluster_cannot_be_read_and_may_recover() {
-        for code in [429, 503, 504] {
-            let e = answered(code);
-            assert!(e.transient && e.cannot_read, "{code}: {e:?}");
-            assert!(
-                e.cause.starts_with(
-                    "the cluster at https://10.0.0.1:6443 (context prod) failed listing rollouts"
-                ),
-                "{e:?}"
-            );
-        }
-        let e = answered(500);
-        assert!(!e.transient && e.cannot_read, "{e:?}");
-    }
-
-    #[test]
-    fn refused_credentials_and_access_are_the_users_to_fix() {
-        for code in [401, 403, 404] {
-            let e = answered(code);
-            assert!(!e.transient && !e.cannot_read, "{code}: {e:?}");
-        }
-    }
-
-    const KUBECONFIG: &str = "
-apiVersion: v1
-kind: Config
-current-context: prod
-clusters:
-- {name: c, cluster: {server: 'https://127.0.0.1:1'}}
-users:
-- {name: u, user: {}}
-contexts:
-- {name: prod, context: {cluster: c, user: u, namespace: shop}}
-- {name: staging, context: {cluster: c, user: u}}
-";
-
-    #[test]
-    fn the_scope_asked_for_is_completed_from_the_kubeconfig_as_kube_does() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("kubeconfig");
-        std::fs::write(&path, KUBECONFIG).unwrap();
-        let scope = |context: Option<&str>, namespace: Option<&str>, all_namespaces| {
-            requested_scope(&ConnectOptions {
-                kubeconfig: Some(path.clone()),
-                context: context.map(str::to_string),
-                namespace: namespace.map(str::to_string),
-                all_namespaces,
-                request_timeout: None,
-                max_answer_bytes: crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES,
-            })
-        };
-        let named = |context: &str, namespace: Option<&str>| {
-            (context.to_string(), namespace.map(str::to_string))
-        };
-        assert_eq!(scope(None, None, false), named("prod", Some("shop")));
-        assert_eq!(scope(None, Some("web"), false), named("prod", Some("web")));
-        assert_eq!(scope(None, None, true), named("prod", None));
-        assert_eq!(
-            scope(Some("staging"), None, false),
-            named("staging", Some("default"))
-        );
-    }
-}
+mod tests;

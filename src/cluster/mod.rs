@@ -2,24 +2,24 @@
 //! releases, access reviews and the one handle that can mutate.
 
 pub mod answer_limit;
-pub mod argo;
+pub(crate) mod argo;
 pub mod connect;
-pub mod deployment;
-pub mod fields;
-pub mod fingerprint;
-pub mod flagger;
+pub(crate) mod deployment;
+pub(crate) mod fields;
+pub(crate) mod fingerprint;
+pub(crate) mod flagger;
 pub mod kinds;
-pub mod migration_jobs;
+pub(crate) mod migration_jobs;
 pub mod mutate;
 pub mod projection;
-pub mod rbac;
-pub mod reconnect;
-pub mod routing;
+pub(crate) mod rbac;
+pub(crate) mod reconnect;
+pub(crate) mod routing;
 pub mod watch;
-pub mod workload;
+pub(crate) mod workload;
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 use crate::model::Release;
 use kinds::WatchedKind;

@@ -3,7 +3,7 @@
 //! in: one key binding, one gate, one database, the theme (the default is
 //! used); a `read_only` that cannot be read means read-only.
 
-use super::document::{Document, Leniency, Step, TomlPath};
+use super::document::{Document, Leniency, PathStep, TomlPath};
 use super::metrics::{DIRECTIONS, UNITS, parse_duration};
 use super::problem::{Problem, fix, suggestion};
 use super::{Config, MetricsConfig};
@@ -76,13 +76,13 @@ const LENIENCY: Leniency = Leniency { unit, consequence };
 /// metric; anything else alone.
 fn unit(path: &TomlPath) -> TomlPath {
     let steps = &path.0;
-    if let [Step::Key(first), _, ..] = steps.as_slice()
+    if let [PathStep::Key(first), _, ..] = steps.as_slice()
         && (first == "databases" || first == "links")
     {
         return TomlPath(steps[..2].to_vec());
     }
     let whole_entry = steps.windows(2).position(
-        |pair| matches!(pair, [Step::Key(k), Step::Index(_)] if k == "gates" || k == "custom"),
+        |pair| matches!(pair, [PathStep::Key(k), PathStep::Index(_)] if k == "gates" || k == "custom"),
     );
     match whole_entry {
         Some(at) => TomlPath(steps[..at + 2].to_vec()),
@@ -91,17 +91,17 @@ fn unit(path: &TomlPath) -> TomlPath {
 }
 
 fn consequence(unit: &TomlPath) -> String {
-    let key = |k: &Step, name: &str| matches!(k, Step::Key(k) if k == name);
+    let key = |k: &PathStep, name: &str| matches!(k, PathStep::Key(k) if k == name);
     match unit.0.as_slice() {
         [k] if key(k, "read_only") => "until then cutover starts read-only".into(),
         [k] if key(k, "theme") => "the default theme is used".into(),
-        [k, Step::Key(name)] if key(k, "databases") => {
+        [k, PathStep::Key(name)] if key(k, "databases") => {
             format!("database {name} is not used until then")
         }
-        [k, Step::Index(_)] if key(k, "links") => "this link is ignored".into(),
-        [k, _, Step::Index(_)] if key(k, "keys") => "this key is ignored".into(),
-        [.., k, Step::Index(_)] if key(k, "gates") => "this gate is ignored".into(),
-        [.., k, Step::Index(_)] if key(k, "custom") => "this custom metric is ignored".into(),
+        [k, PathStep::Index(_)] if key(k, "links") => "this link is ignored".into(),
+        [k, _, PathStep::Index(_)] if key(k, "keys") => "this key is ignored".into(),
+        [.., k, PathStep::Index(_)] if key(k, "gates") => "this gate is ignored".into(),
+        [.., k, PathStep::Index(_)] if key(k, "custom") => "this custom metric is ignored".into(),
         _ => "it is ignored".into(),
     }
 }

@@ -11,25 +11,25 @@ use toml::de::{DeArray, DeTable, DeValue};
 
 /// One step into the file: a key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
+pub enum PathStep {
     Key(String),
     Index(usize),
 }
 
 /// Where a value is: `metrics.gates[0].metric`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TomlPath(pub Vec<Step>);
+pub struct TomlPath(pub Vec<PathStep>);
 
 impl TomlPath {
     pub fn key(&self, key: &str) -> TomlPath {
         let mut steps = self.0.clone();
-        steps.push(Step::Key(key.to_string()));
+        steps.push(PathStep::Key(key.to_string()));
         TomlPath(steps)
     }
 
     pub fn index(&self, index: usize) -> TomlPath {
         let mut steps = self.0.clone();
-        steps.push(Step::Index(index));
+        steps.push(PathStep::Index(index));
         TomlPath(steps)
     }
 
@@ -41,7 +41,7 @@ impl TomlPath {
     /// The last key, if the path ends in one.
     pub fn last_key(&self) -> Option<&str> {
         match self.0.last() {
-            Some(Step::Key(key)) => Some(key),
+            Some(PathStep::Key(key)) => Some(key),
             _ => None,
         }
     }
@@ -55,8 +55,8 @@ impl fmt::Display for TomlPath {
         }
         for (i, step) in self.0.iter().enumerate() {
             match step {
-                Step::Index(n) => write!(f, "[{n}]")?,
-                Step::Key(key) => {
+                PathStep::Index(n) => write!(f, "[{n}]")?,
+                PathStep::Key(key) => {
                     if i > 0 {
                         f.write_str(".")?;
                     }
@@ -193,15 +193,15 @@ impl<'a> Document<'a> {
 }
 
 /// The value at `steps` under `table`.
-fn lookup<'v, 'i>(table: &'v DeTable<'i>, steps: &[Step]) -> Option<&'v Spanned<DeValue<'i>>> {
-    let (Step::Key(first), rest) = steps.split_first()? else {
+fn lookup<'v, 'i>(table: &'v DeTable<'i>, steps: &[PathStep]) -> Option<&'v Spanned<DeValue<'i>>> {
+    let (PathStep::Key(first), rest) = steps.split_first()? else {
         return None;
     };
     let mut found = entry(table, first)?;
     for step in rest {
         found = match (step, found.get_ref()) {
-            (Step::Key(key), DeValue::Table(t)) => entry(t, key),
-            (Step::Index(i), DeValue::Array(a)) => a.get(*i),
+            (PathStep::Key(key), DeValue::Table(t)) => entry(t, key),
+            (PathStep::Index(i), DeValue::Array(a)) => a.get(*i),
             _ => None,
         }?;
     }
@@ -221,28 +221,29 @@ fn entry<'v, 'i>(table: &'v DeTable<'i>, key: &str) -> Option<&'v Spanned<DeValu
 /// does not hold its children's.
 fn deepest(
     value: &DeValue<'_>,
-    steps: &mut Vec<Step>,
+    steps: &mut Vec<PathStep>,
     holds: &dyn Fn(&Range<usize>) -> bool,
-    best: &mut Option<Vec<Step>>,
+    best: &mut Option<Vec<PathStep>>,
 ) {
-    let mut visit = |step: Step, key_span: Option<Range<usize>>, child: &Spanned<DeValue<'_>>| {
-        steps.push(step);
-        let here = holds(&child.span()) || key_span.as_ref().is_some_and(holds);
-        if here && best.as_ref().is_none_or(|b| steps.len() > b.len()) {
-            *best = Some(steps.clone());
-        }
-        deepest(child.get_ref(), steps, holds, best);
-        steps.pop();
-    };
+    let mut visit =
+        |step: PathStep, key_span: Option<Range<usize>>, child: &Spanned<DeValue<'_>>| {
+            steps.push(step);
+            let here = holds(&child.span()) || key_span.as_ref().is_some_and(holds);
+            if here && best.as_ref().is_none_or(|b| steps.len() > b.len()) {
+                *best = Some(steps.clone());
+            }
+            deepest(child.get_ref(), steps, holds, best);
+            steps.pop();
+        };
     match value {
         DeValue::Table(table) => {
             for (k, v) in table.iter() {
-                visit(Step::Key(k.get_ref().to_string()), Some(k.span()), v);
+                visit(PathStep::Key(k.get_ref().to_string()), Some(k.span()), v);
             }
         }
         DeValue::Array(array) => {
             for (i, v) in array.iter().enumerate() {
-                visit(Step::Index(i), None, v);
+                visit(PathStep::Index(i), None, v);
             }
         }
         _ => {}
@@ -250,15 +251,15 @@ fn deepest(
 }
 
 /// Removes the value at `steps` under `table`; false when there is none.
-fn remove(table: &mut DeTable<'_>, steps: &[Step]) -> bool {
+fn remove(table: &mut DeTable<'_>, steps: &[PathStep]) -> bool {
     match steps {
-        [Step::Key(key)] => {
+        [PathStep::Key(key)] => {
             // Keys compare by their text, whatever their span.
             let found = table.iter().find(|(k, _)| k.get_ref() == key);
             let found = found.map(|(k, _)| k.clone());
             found.is_some_and(|k| table.remove(&k).is_some())
         }
-        [Step::Key(key), rest @ ..] => table
+        [PathStep::Key(key), rest @ ..] => table
             .iter_mut()
             .find(|(k, _)| k.get_ref() == key)
             .is_some_and(|(_, v)| remove_under(v.get_mut(), rest)),
@@ -266,10 +267,10 @@ fn remove(table: &mut DeTable<'_>, steps: &[Step]) -> bool {
     }
 }
 
-fn remove_under(value: &mut DeValue<'_>, steps: &[Step]) -> bool {
+fn remove_under(value: &mut DeValue<'_>, steps: &[PathStep]) -> bool {
     match (value, steps) {
         (DeValue::Table(table), _) => remove(table, steps),
-        (DeValue::Array(array), [Step::Index(i)]) if *i < array.len() => {
+        (DeValue::Array(array), [PathStep::Index(i)]) if *i < array.len() => {
             let kept: DeArray<'_> = std::mem::replace(array, DeArray::new())
                 .into_iter()
                 .enumerate()
@@ -279,7 +280,7 @@ fn remove_under(value: &mut DeValue<'_>, steps: &[Step]) -> bool {
             *array = kept;
             true
         }
-        (DeValue::Array(array), [Step::Index(i), rest @ ..]) => array
+        (DeValue::Array(array), [PathStep::Index(i), rest @ ..]) => array
             .get_mut(*i)
             .is_some_and(|v| remove_under(v.get_mut(), rest)),
         _ => false,

@@ -299,7 +299,7 @@ mod tests {
         assert_eq!(loaded.problems, []);
         assert_eq!(loaded.config.theme.as_deref(), Some("mono"));
         assert_eq!(
-            loaded.keymap.label(crate::app::keymap::Command::Promote),
+            loaded.keymap.label(crate::app::keymap::KeyCommand::Promote),
             "Ctrl-p"
         );
         std::fs::write(&path, "theme = [unclosed").unwrap();

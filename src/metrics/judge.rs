@@ -2,7 +2,7 @@
 //! are compared, how each is judged, the gates, and the overall verdict.
 //! Pure: the numbers arrive already fetched.
 
-use super::profiles::{RedMetric, Target};
+use super::profiles::{MetricsTarget, RedMetric};
 use crate::model::metrics::{
     self, ComparedVersions, Comparison, Direction, Gate, MetricJudgeConfig, ReleaseMetrics,
     ScoreThresholds, SideValue, Unit,
@@ -153,7 +153,7 @@ pub struct Measured {
 /// while the same two versions are compared.
 pub fn judge(
     settings: &MetricsSettings,
-    target: &Target,
+    target: &MetricsTarget,
     measured: Measured,
     previous: Option<&ReleaseMetrics>,
 ) -> ReleaseMetrics {

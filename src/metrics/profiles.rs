@@ -210,7 +210,7 @@ fn services(release: &Release) -> Option<(String, String)> {
 /// What the metrics of one release are read from: everything the queries
 /// need, without the rest of the release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Target {
+pub struct MetricsTarget {
     pub key: ReleaseKey,
     pub app: String,
     /// The `app` label of the baseline's pods when it differs from the
@@ -223,9 +223,9 @@ pub struct Target {
 }
 
 /// The target of a release under its profile, or why it has none.
-pub fn target(release: &Release, context_default: Profile) -> Result<Target, String> {
+pub fn target(release: &Release, context_default: Profile) -> Result<MetricsTarget, String> {
     let profile = profile_for(release, context_default)?;
-    Ok(Target {
+    Ok(MetricsTarget {
         key: release.key.clone(),
         app: app_of(release).to_string(),
         baseline_app: release.flagger.as_ref().map(|f| f.primary.clone()),
@@ -301,7 +301,7 @@ struct Family {
     to_ms: f64,
 }
 
-fn family(target: &Target) -> Family {
+fn family(target: &MetricsTarget) -> Family {
     let ns = &target.key.namespace;
     match target.profile {
         Profile::Generic => Family {
@@ -351,7 +351,7 @@ fn family(target: &Target) -> Family {
 
 /// The PromQL of one RED metric over `window`, grouped by the version label.
 /// Latencies are in milliseconds, ratios between 0 and 1.
-pub fn red_query(target: &Target, metric: RedMetric, window: &str) -> String {
+pub fn red_query(target: &MetricsTarget, metric: RedMetric, window: &str) -> String {
     let f = family(target);
     let sides = &target.sides;
     let by = &sides.label;
@@ -389,7 +389,7 @@ pub fn red_query(target: &Target, metric: RedMetric, window: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::tests::fixture::{ARGO_CANARY, FLAGGER_CANARY, Fixture};
+    use crate::test_support::fixture::{ARGO_CANARY, FLAGGER_CANARY, Fixture};
 
     fn checkout() -> Release {
         Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout")

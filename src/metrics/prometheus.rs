@@ -101,25 +101,25 @@ impl PrometheusConfig {
 /// every request, so a rotated token, such as a projected service-account
 /// token, is picked up).
 #[derive(Debug)]
-enum Secret {
+enum SecretSource {
     Value(String),
     File(PathBuf),
 }
 
-impl Secret {
+impl SecretSource {
     fn from_config(
         what: &str,
         file: &Option<PathBuf>,
         env: &Option<String>,
-    ) -> Result<Option<Secret>, String> {
+    ) -> Result<Option<SecretSource>, String> {
         let secret = match (file, env) {
             (Some(_), Some(_)) => {
                 return Err(format!(
                     "{what}: set a file or an environment variable, not both"
                 ));
             }
-            (Some(path), None) => Secret::File(path.clone()),
-            (None, Some(var)) => Secret::Value(
+            (Some(path), None) => SecretSource::File(path.clone()),
+            (None, Some(var)) => SecretSource::Value(
                 std::env::var(var)
                     .map_err(|e| format!("{what}: environment variable {var}: {e}"))?,
             ),
@@ -132,8 +132,8 @@ impl Secret {
 
     fn read(&self) -> Result<String, String> {
         match self {
-            Secret::Value(value) => Ok(value.clone()),
-            Secret::File(path) => std::fs::read_to_string(path)
+            SecretSource::Value(value) => Ok(value.clone()),
+            SecretSource::File(path) => std::fs::read_to_string(path)
                 .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
                 .map_err(|e| format!("{}: {e}", path.display())),
         }
@@ -143,13 +143,16 @@ impl Secret {
 #[derive(Debug)]
 enum Credentials {
     None,
-    Bearer(Secret),
-    Basic { username: String, password: Secret },
+    Bearer(SecretSource),
+    Basic {
+        username: String,
+        password: SecretSource,
+    },
 }
 
 impl Credentials {
     fn from_config(cfg: &PrometheusConfig) -> Result<Credentials, String> {
-        let bearer = Secret::from_config(
+        let bearer = SecretSource::from_config(
             "bearer token",
             &cfg.bearer_token_file,
             &cfg.bearer_token_env,
@@ -158,12 +161,12 @@ impl Credentials {
             (Some(_), Some(_)) => Err("set a bearer token or basic auth, not both".into()),
             (Some(token), None) => Ok(Credentials::Bearer(token)),
             (None, Some(basic)) => {
-                let password = Secret::from_config(
+                let password = SecretSource::from_config(
                     "basic auth password",
                     &basic.password_file,
                     &basic.password_env,
                 )?
-                .unwrap_or(Secret::Value(String::new()));
+                .unwrap_or(SecretSource::Value(String::new()));
                 Ok(Credentials::Basic {
                     username: basic.username.clone(),
                     password,

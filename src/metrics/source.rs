@@ -4,7 +4,7 @@
 //! One query per metric per side pair, grouped by version, never per pod.
 
 use super::judge::{Fetched, Measured, MetricQuery, MetricsSettings, judge, promql_duration};
-use super::profiles::{RedMetric, Target, TemplateVars};
+use super::profiles::{MetricsTarget, RedMetric, TemplateVars};
 use super::prometheus::{Prometheus, QueryError, QueryResult};
 use crate::model::ReleaseKey;
 use crate::model::metrics::{ReleaseMetrics, SideValue};
@@ -78,7 +78,7 @@ impl Backend {
 pub async fn measure(
     backend: &Backend,
     settings: &MetricsSettings,
-    target: &Target,
+    target: &MetricsTarget,
     at: DateTime<Utc>,
     previous: Option<&ReleaseMetrics>,
 ) -> ReleaseMetrics {
@@ -122,7 +122,7 @@ pub fn query_grid(at: DateTime<Utc>, window: Duration, step: Duration) -> QueryG
 async fn measure_prometheus(
     prometheus: &Prometheus,
     settings: &MetricsSettings,
-    target: &Target,
+    target: &MetricsTarget,
     at: DateTime<Utc>,
 ) -> Measured {
     let window = promql_duration(settings.window);
@@ -199,7 +199,7 @@ struct Kept<T> {
 
 impl<T> Kept<T> {
     fn of(
-        target: &Target,
+        target: &MetricsTarget,
         answer: Result<QueryResult, QueryError>,
         values: impl Fn(&[(DateTime<Utc>, f64)]) -> T,
     ) -> Result<Kept<T>, QueryError> {
@@ -250,7 +250,7 @@ fn red_value(metric: RedMetric, w: &TrafficWindow, span: Duration) -> f64 {
 fn measure_in_process(
     source: &dyn TrafficWindowSource,
     settings: &MetricsSettings,
-    target: &Target,
+    target: &MetricsTarget,
     at: DateTime<Utc>,
 ) -> Measured {
     let ns = &target.key.namespace;
@@ -301,7 +301,7 @@ pub type MetricsSink = Arc<dyn Fn(ReleaseKey, ReleaseMetrics) + Send + Sync>;
 /// Refreshes the metrics of the current targets every `settings.refresh`,
 /// and at once when the targets change. Stops when dropped.
 pub struct MetricsTask {
-    targets: watch::Sender<Vec<Target>>,
+    targets: watch::Sender<Vec<MetricsTarget>>,
     task: JoinHandle<()>,
 }
 
@@ -311,7 +311,7 @@ const RELEASES_AT_ONCE: usize = 4;
 
 impl MetricsTask {
     pub fn spawn(backend: Backend, settings: Arc<MetricsSettings>, sink: MetricsSink) -> Self {
-        let (targets, mut rx) = watch::channel(Vec::<Target>::new());
+        let (targets, mut rx) = watch::channel(Vec::<MetricsTarget>::new());
         let task = tokio::spawn(async move {
             // Each release's last result: the judge may hold a class from it.
             let mut last: HashMap<ReleaseKey, ReleaseMetrics> = HashMap::new();
@@ -349,7 +349,7 @@ impl MetricsTask {
     }
 
     /// Measure these releases from now on.
-    pub fn set_targets(&self, targets: Vec<Target>) {
+    pub fn set_targets(&self, targets: Vec<MetricsTarget>) {
         self.targets.send_replace(targets);
     }
 }

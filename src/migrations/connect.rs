@@ -54,11 +54,11 @@ impl fmt::Debug for DatabaseConfig {
 }
 
 /// A resolved password; Debug never shows it.
-struct Secret(String);
+struct Password(String);
 
-impl fmt::Debug for Secret {
+impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+        f.write_str("Password(***)")
     }
 }
 
@@ -78,22 +78,22 @@ fn redact_url(url: &str) -> String {
 }
 
 /// The parts of a connection that name it in errors and select a pgpass line.
-struct Target {
+struct DatabaseTarget {
     host: String,
     port: u16,
     user: String,
     dbname: String,
 }
 
-impl Target {
-    fn of(config: &Config) -> Target {
+impl DatabaseTarget {
+    fn of(config: &Config) -> DatabaseTarget {
         let host = match config.get_hosts().first() {
             Some(Host::Tcp(h)) => h.clone(),
             Some(Host::Unix(path)) => path.display().to_string(),
             None => "localhost".to_string(),
         };
         let user = config.get_user().unwrap_or_default().to_string();
-        Target {
+        DatabaseTarget {
             host,
             port: config.get_ports().first().copied().unwrap_or(5432),
             dbname: config.get_dbname().unwrap_or(&user).to_string(),
@@ -107,7 +107,7 @@ impl DatabaseConfig {
     fn label(&self, config: Option<&Config>) -> String {
         match config {
             Some(config) => {
-                let t = Target::of(config);
+                let t = DatabaseTarget::of(config);
                 format!("database {} ({}:{})", self.name, t.host, t.port)
             }
             None => format!("database {}", self.name),
@@ -116,7 +116,7 @@ impl DatabaseConfig {
 
     /// The parsed connection string with its user and password filled in,
     /// and what to do about TLS.
-    fn config(&self) -> Result<(Config, Option<Secret>, TlsPolicy), String> {
+    fn config(&self) -> Result<(Config, Option<Password>, TlsPolicy), String> {
         let (mut config, tls_params) = self.parsed_url()?;
         let sources = TlsSources {
             conninfo: tls_params,
@@ -133,7 +133,7 @@ impl DatabaseConfig {
                 .map_err(|_| format!("{}: the url names no user", self.label(None)))?;
             config.user(user);
         }
-        let password = self.password(&Target::of(&config), env);
+        let password = self.password(&DatabaseTarget::of(&config), env);
         if let Some(p) = &password {
             config.password(p.0.as_bytes());
         }
@@ -175,27 +175,31 @@ impl DatabaseConfig {
     /// libpq's order: the named variable, `PGPASSWORD`, then the password
     /// file (`password_file`, `PGPASSFILE`, `~/.pgpass`). `env` reads the
     /// environment.
-    fn password(&self, target: &Target, env: impl Fn(&str) -> Option<String>) -> Option<Secret> {
+    fn password(
+        &self,
+        target: &DatabaseTarget,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Option<Password> {
         let set = |name: &str| env(name).filter(|v| !v.is_empty());
         if let Some(p) = self.password_env.as_deref().and_then(&set) {
-            return Some(Secret(p));
+            return Some(Password(p));
         }
         if let Some(p) = set("PGPASSWORD") {
-            return Some(Secret(p));
+            return Some(Password(p));
         }
         let file = self
             .password_file
             .clone()
             .or_else(|| set("PGPASSFILE").map(PathBuf::from))
             .or_else(|| set("HOME").map(|home| Path::new(&home).join(".pgpass")))?;
-        read_passfile(&file, target).map(Secret)
+        read_passfile(&file, target).map(Password)
     }
 }
 
 /// The password for `target` in a pgpass file, unless the file is missing,
 /// not a plain file, or readable by group or others (libpq ignores it then
 /// too, with a warning).
-fn read_passfile(file: &Path, target: &Target) -> Option<String> {
+fn read_passfile(file: &Path, target: &DatabaseTarget) -> Option<String> {
     let meta = std::fs::metadata(file).ok()?;
     if !meta.is_file() {
         tracing::warn!(file = %file.display(), "password file is not a plain file; ignored");
@@ -282,7 +286,7 @@ fn unescape_password(field: &str) -> String {
 }
 
 /// An open connection to a database.
-pub struct Connection {
+pub struct DatabaseConnection {
     pub client: Client,
     /// How errors name the database from now on.
     pub label: String,
@@ -293,7 +297,7 @@ pub struct Connection {
 
 /// Connect within `timeout`, with or without TLS as the database's
 /// `sslmode` says. Errors name the database and never hold its password.
-pub async fn connect(db: &DatabaseConfig, timeout: Duration) -> Result<Connection, String> {
+pub async fn connect(db: &DatabaseConfig, timeout: Duration) -> Result<DatabaseConnection, String> {
     let (mut config, password, policy) = db.config()?;
     let label = db.label(Some(&config));
     config.connect_timeout(timeout);
@@ -308,7 +312,7 @@ pub async fn connect(db: &DatabaseConfig, timeout: Duration) -> Result<Connectio
         Ok(Ok(pair)) => pair,
     };
     let tls = handshake.map(|protocol| format!("{protocol}, {}", policy.checks()));
-    Ok(Connection { client, label, tls })
+    Ok(DatabaseConnection { client, label, tls })
 }
 
 /// libpq's attempts for `sslmode`: `allow` tries without TLS and then with
@@ -414,9 +418,9 @@ fn error_text(e: &tokio_postgres::Error) -> String {
 }
 
 /// `text` with the password cut out, should a server ever echo it.
-fn hide(text: String, password: Option<&Secret>) -> String {
+fn hide(text: String, password: Option<&Password>) -> String {
     match password {
-        Some(Secret(p)) if !p.is_empty() => text.replace(p.as_str(), "***"),
+        Some(Password(p)) if !p.is_empty() => text.replace(p.as_str(), "***"),
         _ => text,
     }
 }
@@ -508,8 +512,8 @@ host\\:with\\:colons:5433:*:app:escaped
         assert_eq!(tls.mode, SslMode::Disable, "the config's sslmode");
     }
 
-    fn target() -> Target {
-        Target {
+    fn target() -> DatabaseTarget {
+        DatabaseTarget {
             host: "db.internal".into(),
             port: 5432,
             user: "app".into(),
@@ -573,7 +577,7 @@ host\\:with\\:colons:5433:*:app:escaped
         assert_eq!(found(&db, &all[2..]).as_deref(), Some("from-pgpassfile"));
         assert_eq!(found(&db, &all[3..]).as_deref(), Some("from-home"));
         let secret = db.password(&target(), env(&all)).unwrap();
-        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        assert_eq!(format!("{secret:?}"), "Password(***)");
     }
 
     #[test]

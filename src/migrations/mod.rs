@@ -15,7 +15,7 @@ mod conninfo;
 mod history;
 mod pgroll;
 mod reshape;
-pub mod task;
+pub(crate) mod task;
 mod tls;
 
 use std::time::Duration;
@@ -24,7 +24,7 @@ use chrono::Utc;
 use tokio_postgres::Client;
 use tokio_postgres::types::FromSql;
 
-pub use connect::{Connection, DatabaseConfig, connect};
+pub use connect::{DatabaseConfig, DatabaseConnection, connect};
 pub use tls::SslMode;
 
 use crate::model::migration::{DatabaseReading, Migration, PhaseState};
@@ -34,7 +34,7 @@ use activity::AdvisoryLocks;
 /// separately, the reading; an unreachable, refusing or slow database is an
 /// `Err` naming it by its config name and host.
 pub async fn read(db: &DatabaseConfig, timeout: Duration) -> Result<DatabaseReading, String> {
-    let Connection { client, label, tls } = connect(db, timeout).await?;
+    let DatabaseConnection { client, label, tls } = connect(db, timeout).await?;
     let reading = tokio::time::timeout(timeout, read_all(&client, &db.name, tls))
         .await
         .map_err(|_| format!("{label}: no answer within {timeout:?}"))?;

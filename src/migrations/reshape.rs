@@ -22,7 +22,7 @@ const BACKFILLED: &str = "reshape backfills during start";
 /// (reshape `src/state.rs`). Absent means idle.
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(tag = "state", rename_all = "snake_case")]
-enum State {
+enum ReshapeState {
     Idle,
     Applying {
         migrations: Vec<Named>,
@@ -122,8 +122,8 @@ fn tool_state(
             .is_none()
             .then(|| format!("{what} was interrupted: run `reshape migration {command}` again"))
     };
-    let state = match state.map(serde_json::from_value::<State>) {
-        None => State::Idle,
+    let state = match state.map(serde_json::from_value::<ReshapeState>) {
+        None => ReshapeState::Idle,
         Some(Ok(state)) => state,
         Some(Err(e)) => {
             out.failure = Some(format!(
@@ -143,7 +143,7 @@ fn tool_state(
         None => Running,
     };
     out.migration = match state {
-        State::Idle => completed.map(|c| {
+        ReshapeState::Idle => completed.map(|c| {
             let mut m = migration(
                 &c.name,
                 [
@@ -156,7 +156,7 @@ fn tool_state(
             m.phases[3].finished = c.at;
             m
         }),
-        State::Applying { migrations } => {
+        ReshapeState::Applying { migrations } => {
             let name = target(&migrations);
             out.failure = interrupted("start", &format!("start of {name}"))
                 .map(|f| format!("{f}, or abort it"));
@@ -171,7 +171,7 @@ fn tool_state(
                 ],
             ))
         }
-        State::InProgress { migrations } => Some(migration(
+        ReshapeState::InProgress { migrations } => Some(migration(
             &target(&migrations),
             [
                 (Done, &format!("reshape: in progress; {live}")),
@@ -180,7 +180,7 @@ fn tool_state(
                 (Pending, "reshape: complete not run; abort still possible"),
             ],
         )),
-        State::Completing {
+        ReshapeState::Completing {
             migrations,
             current_migration_index: at_migration,
             current_action_index: at_action,
@@ -204,7 +204,7 @@ fn tool_state(
                 ],
             ))
         }
-        State::Aborting { migrations } => {
+        ReshapeState::Aborting { migrations } => {
             let name = target(&migrations);
             out.failure = interrupted("abort", &format!("abort of {name}"));
             out.running =

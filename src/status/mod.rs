@@ -6,7 +6,7 @@ mod read;
 pub use read::report;
 
 use crate::app::State;
-use crate::app::update::unavailable;
+use crate::app::access::unavailable;
 use crate::model::action::ALL;
 use crate::model::metrics::{
     ComparedVersions, ControllerOpinion, GateResult, MetricClass, ReleaseMetrics, Unit, Verdict,

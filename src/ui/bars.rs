@@ -8,8 +8,8 @@ use super::theme::Theme;
 use super::{cut, cut_middle};
 use crate::app::State;
 use crate::app::health::Outage;
-use crate::app::keymap::Command;
-use crate::app::state::{Connection, Overlay};
+use crate::app::keymap::KeyCommand;
+use crate::app::state::{ConnectionState, Overlay};
 use crate::model::metrics::Verdict;
 use crate::time::seconds_since;
 use chrono::{DateTime, Utc};
@@ -37,12 +37,12 @@ enum Badge<'a> {
 
 fn badge(state: &State) -> Badge<'_> {
     match &state.connection {
-        Connection::Connecting { since } => Badge::Connecting { since: *since },
-        Connection::Failed { error, since } => Badge::Failed {
+        ConnectionState::Connecting { since } => Badge::Connecting { since: *since },
+        ConnectionState::Failed { error, since } => Badge::Failed {
             error,
             since: *since,
         },
-        Connection::Connected => match state.sources.outage(state.now) {
+        ConnectionState::Connected => match state.sources.outage(state.now) {
             Some(outage) => Badge::Reconnecting(outage),
             None => Badge::Live,
         },
@@ -349,11 +349,11 @@ fn recommendation(state: &State) -> Option<Piece> {
     if state.verdict_of(&release.key) != Some(Verdict::Fail) {
         return None;
     }
-    let key = match state.keymap.label(Command::Abort) {
+    let key = match state.keymap.label(KeyCommand::Abort) {
         k if k.is_empty() => "no key bound".to_string(),
         k => k,
     };
-    let how = match inactive_reason(state, Command::Abort) {
+    let how = match inactive_reason(state, KeyCommand::Abort) {
         None => key,
         Some(why) => format!("{key}, off here: {why}"),
     };
@@ -403,12 +403,12 @@ fn message(state: &State, room: usize) -> Vec<Piece> {
 fn hints(state: &State, room: usize) -> String {
     let k = |c| state.keymap.label(c);
     let items = [
-        format!("{} help", k(Command::Help)),
-        format!("{} filter", k(Command::Filter)),
-        format!("{} command", k(Command::CommandLine)),
-        format!("{} open", k(Command::Open)),
-        format!("{} back", k(Command::Back)),
-        format!("{} quit", k(Command::Quit)),
+        format!("{} help", k(KeyCommand::Help)),
+        format!("{} filter", k(KeyCommand::Filter)),
+        format!("{} command", k(KeyCommand::CommandLine)),
+        format!("{} open", k(KeyCommand::Open)),
+        format!("{} back", k(KeyCommand::Back)),
+        format!("{} quit", k(KeyCommand::Quit)),
     ];
     let mut text = if state.filter.is_empty() {
         String::new()

@@ -174,9 +174,9 @@ fn migration(r: &Release, state: &State, next: &mut Next) {
 mod tests {
     use super::*;
     use crate::app::keymap::Keymap;
-    use crate::app::state::Connection;
-    use crate::cluster::tests::fixture::{ARGO_CANARY, Fixture};
+    use crate::app::state::ConnectionState;
     use crate::model::{Kind, Pause};
+    use crate::test_support::fixture::{ARGO_CANARY, Fixture};
     use crate::ui::theme::Theme;
     use chrono::{Duration, TimeZone};
     use ratatui::Terminal;
@@ -201,7 +201,7 @@ mod tests {
     /// Connected and live at `now`, listing `releases`.
     fn screen(now: DateTime<Utc>, releases: Vec<Release>) -> State {
         let mut state = State::new(now, false, Keymap::default());
-        state.connection = Connection::Connected;
+        state.connection = ConnectionState::Connected;
         state.releases = releases;
         state.selected = state.visible().first().map(|r| r.key.clone());
         state
@@ -297,7 +297,7 @@ mod tests {
     fn an_empty_screen_never_changes_by_itself() {
         assert_eq!(next_change(&screen(t(0), Vec::new()), WIDE), None);
         let mut connecting = screen(t(0), Vec::new());
-        connecting.connection = Connection::Connecting { since: t(-3) };
+        connecting.connection = ConnectionState::Connecting { since: t(-3) };
         assert_eq!(next_change(&connecting, WIDE), Some(t(1)), "connecting 3s");
     }
 

@@ -4,7 +4,7 @@
 use super::centred;
 use super::theme::Theme;
 use crate::app::State;
-use crate::app::keymap::Command;
+use crate::app::keymap::KeyCommand;
 use crate::app::state::{Confirm, OVERRIDE_PHRASE};
 use crate::model::Action;
 use crate::model::migration::RollbackSafety;
@@ -111,9 +111,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         Line::from(Span::styled(
             format!(
                 "{} or Enter to {}, {} or Esc to cancel",
-                state.keymap.label(Command::Confirm),
+                state.keymap.label(KeyCommand::Confirm),
                 action.word(),
-                state.keymap.label(Command::Cancel)
+                state.keymap.label(KeyCommand::Cancel)
             ),
             theme.attention(),
         ))

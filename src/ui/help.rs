@@ -4,9 +4,9 @@
 use super::theme::Theme;
 use super::{centred, cut};
 use crate::app::State;
-use crate::app::keymap::Command;
+use crate::app::access::unavailable;
+use crate::app::keymap::KeyCommand;
 use crate::app::state::View;
-use crate::app::update::unavailable;
 use crate::model::Action;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -14,13 +14,13 @@ use ratatui::text::Span;
 use ratatui::widgets::{Cell, Clear, Row, Table};
 
 /// Why `command` does nothing here, or None when it is active.
-pub fn inactive_reason(state: &State, command: Command) -> Option<String> {
+pub fn inactive_reason(state: &State, command: KeyCommand) -> Option<String> {
     let in_detail = matches!(state.view, View::Detail(_));
     match command {
-        Command::Open if in_detail => Some("already open".into()),
-        Command::Open if state.selected.is_none() => Some("no release selected".into()),
-        Command::Sort | Command::Filter if in_detail => Some("in the list only".into()),
-        Command::Confirm | Command::Cancel => Some("in a confirmation only".into()),
+        KeyCommand::Open if in_detail => Some("already open".into()),
+        KeyCommand::Open if state.selected.is_none() => Some("no release selected".into()),
+        KeyCommand::Sort | KeyCommand::Filter if in_detail => Some("in the list only".into()),
+        KeyCommand::Confirm | KeyCommand::Cancel => Some("in a confirmation only".into()),
         _ => {
             let requested = command.action()?;
             let Some(release) = state.target() else {
@@ -37,10 +37,10 @@ pub fn inactive_reason(state: &State, command: Command) -> Option<String> {
 
 /// Bindings that share a row, so that every binding fits on a 24-row
 /// terminal: (first, second, what the pair does).
-const PAIRS: [(Command, Command, &str); 3] = [
-    (Command::Up, Command::Down, "move up / down"),
-    (Command::PageUp, Command::PageDown, "page up / down"),
-    (Command::Top, Command::Bottom, "first / last row"),
+const PAIRS: [(KeyCommand, KeyCommand, &str); 3] = [
+    (KeyCommand::Up, KeyCommand::Down, "move up / down"),
+    (KeyCommand::PageUp, KeyCommand::PageDown, "page up / down"),
+    (KeyCommand::Top, KeyCommand::Bottom, "first / last row"),
 ];
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .map_or("no release selected".to_string(), |r| {
             format!("{} {}", r.key.kind.word(), r.key.name)
         });
-    let entries: Vec<(String, &str, Option<String>)> = Command::ALL
+    let entries: Vec<(String, &str, Option<String>)> = KeyCommand::ALL
         .iter()
         .filter(|&&c| !PAIRS.iter().any(|(_, second, _)| *second == c))
         .map(|&c| match PAIRS.iter().find(|(first, _, _)| *first == c) {

@@ -336,10 +336,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::tests::fixture::{ARGO_BLUE_GREEN, Fixture};
-    use crate::cluster::tests::migration_jobs::{CONTRACT, JOBS};
     use crate::model::Kind;
     use crate::model::migration::settle;
+    use crate::test_support::fixture::{ARGO_BLUE_GREEN, Fixture};
+    use crate::test_support::migration_jobs::{CONTRACT, JOBS};
 
     /// payments from `files`, its alarms settled as the control room does.
     fn schema_text(files: &[&str]) -> String {

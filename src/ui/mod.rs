@@ -1,16 +1,16 @@
 //! Drawing: pure functions of the state. Views never fetch and never
 //! mutate; they only write into the frame.
 
-pub mod bars;
-pub mod clock;
-pub mod columns;
-pub mod config_problems;
-pub mod confirm;
-pub mod detail;
+pub(crate) mod bars;
+pub(crate) mod clock;
+pub(crate) mod columns;
+pub(crate) mod config_problems;
+pub(crate) mod confirm;
+pub(crate) mod detail;
 mod feeds;
 pub mod glyphs;
-pub mod help;
-pub mod list;
+pub(crate) mod help;
+pub(crate) mod list;
 pub mod theme;
 
 use crate::app::State;

@@ -22,7 +22,7 @@ fn parses_keys() {
 #[test]
 fn defaults_and_overrides() {
     let km = Keymap::default();
-    assert_eq!(km.command(&Chord::plain('P')), Some(Command::Promote));
+    assert_eq!(km.command(&Chord::plain('P')), Some(KeyCommand::Promote));
     assert_eq!(
         km.command(&Chord::plain('y')),
         None,
@@ -36,12 +36,12 @@ fn defaults_and_overrides() {
     let (km, problems) = Keymap::with_overrides(&overrides);
     assert_eq!(
         km.command(&Chord::parse("ctrl-p").unwrap()),
-        Some(Command::Promote)
+        Some(KeyCommand::Promote)
     );
     assert_eq!(km.command(&Chord::plain('P')), None);
     assert_eq!(
         km.command(&Chord::plain('A')),
-        Some(Command::Abort),
+        Some(KeyCommand::Abort),
         "bad key keeps default"
     );
     assert_eq!(problems.len(), 2);
@@ -75,8 +75,11 @@ fn the_built_in_keys_never_conflict() {
 fn a_key_taken_from_a_built_in_binding_stays_with_it() {
     // `p` is pause's: promote does not get it and keeps P.
     let (km, problems) = Keymap::with_overrides(&overrides(&[("promote", &["p"])]));
-    assert_eq!(km.command(&Chord::plain('p')), Some(Command::PauseResume));
-    assert_eq!(km.label(Command::Promote), "P");
+    assert_eq!(
+        km.command(&Chord::plain('p')),
+        Some(KeyCommand::PauseResume)
+    );
+    assert_eq!(km.label(KeyCommand::Promote), "P");
     assert_eq!(
         where_and_what(&problems),
         [("promote", Some(0), "p for promote is already pause's key")]
@@ -94,8 +97,11 @@ fn a_key_moved_away_from_its_command_is_free() {
     let (km, problems) =
         Keymap::with_overrides(&overrides(&[("promote", &["p"]), ("pause", &["space"])]));
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(km.command(&Chord::plain('p')), Some(Command::Promote));
-    assert_eq!(km.command(&Chord::plain(' ')), Some(Command::PauseResume));
+    assert_eq!(km.command(&Chord::plain('p')), Some(KeyCommand::Promote));
+    assert_eq!(
+        km.command(&Chord::plain(' ')),
+        Some(KeyCommand::PauseResume)
+    );
 }
 
 #[test]
@@ -105,8 +111,12 @@ fn a_key_given_to_two_commands_goes_to_neither() {
         ("promote", &["x"]),
     ]));
     assert_eq!(km.command(&Chord::plain('x')), None);
-    assert_eq!(km.label(Command::Abort), "Ctrl-a", "its other key stays");
-    assert_eq!(km.label(Command::Promote), "P", "back to its built-in key");
+    assert_eq!(km.label(KeyCommand::Abort), "Ctrl-a", "its other key stays");
+    assert_eq!(
+        km.label(KeyCommand::Promote),
+        "P",
+        "back to its built-in key"
+    );
     assert_eq!(
         where_and_what(&problems),
         [
@@ -123,8 +133,8 @@ fn a_built_in_key_given_back_wins_over_a_configured_one() {
     // for: P is promote's again, abort keeps A.
     let (km, problems) =
         Keymap::with_overrides(&overrides(&[("promote", &["p"]), ("abort", &["P"])]));
-    assert_eq!(km.command(&Chord::plain('P')), Some(Command::Promote));
-    assert_eq!(km.command(&Chord::plain('A')), Some(Command::Abort));
+    assert_eq!(km.command(&Chord::plain('P')), Some(KeyCommand::Promote));
+    assert_eq!(km.command(&Chord::plain('A')), Some(KeyCommand::Abort));
     assert_eq!(problems.len(), 2, "{problems:?}");
     assert_eq!(problems[1].problem, "P for abort is already promote's key");
     assert_no_key_twice(&km);
@@ -173,9 +183,9 @@ fn keys_that_cannot_be_typed_are_named() {
             "Ctrl-z always suspends cutover, as in a shell"
         )
     );
-    assert_eq!(km.label(Command::Abort), "A");
-    assert_eq!(km.label(Command::Open), "Enter");
-    assert_eq!(km.label(Command::Retry), "R");
+    assert_eq!(km.label(KeyCommand::Abort), "A");
+    assert_eq!(km.label(KeyCommand::Open), "Enter");
+    assert_eq!(km.label(KeyCommand::Retry), "R");
 }
 
 #[test]

@@ -7,10 +7,10 @@ use super::Mutator;
 use crate::audit::Audit;
 use crate::cluster::fingerprint::object_fingerprint;
 use crate::cluster::kinds::watched_kind;
-use crate::cluster::tests::fixture::{ARGO_CANARY, DEPLOYMENT_ROLLING, Fixture};
 use crate::model::{
     Action, ActionOutcome, ActionPlan, ActionRequest, Kind, PatchKind, PatchRequest, ReleaseKey,
 };
+use crate::test_support::fixture::{ARGO_CANARY, DEPLOYMENT_ROLLING, Fixture};
 use http::header::CONTENT_TYPE;
 use kube::client::Body;
 use serde_json::{Value, json};

@@ -1,9 +1,9 @@
 use super::*;
 use crate::cluster::fields::controller_uid;
-use crate::cluster::tests::fixture::{
+use crate::cluster::workload::pod_info;
+use crate::test_support::fixture::{
     ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture,
 };
-use crate::cluster::workload::pod_info;
 
 /// A pod as a cluster with a service mesh serves it: managed fields,
 /// annotations, probes, volumes, a sidecar, one container crash-looping.

@@ -1,8 +1,8 @@
 //! An Argo blue-green Rollout mapped to a release.
 
-use super::fixture::{ARGO_BLUE_GREEN, Fixture, at};
 use crate::model::traffic::Weight;
 use crate::model::{Attention, Health, Kind, Role, Strategy};
+use crate::test_support::fixture::{ARGO_BLUE_GREEN, Fixture, at};
 use serde_json::json;
 
 #[test]

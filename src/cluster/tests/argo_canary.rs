@@ -1,9 +1,9 @@
 //! An Argo canary Rollout mapped to a release: phase, steps, weights,
 //! routers, pauses, revisions, pods and analysis.
 
-use super::fixture::{ARGO_CANARY, Fixture, at};
 use crate::model::traffic::{HeaderRoute, RouterWeight};
 use crate::model::{Attention, Health, Kind, Release, Role, Step, Strategy};
+use crate::test_support::fixture::{ARGO_CANARY, Fixture, at};
 use serde_json::json;
 
 fn checkout(fixture: &Fixture) -> Release {

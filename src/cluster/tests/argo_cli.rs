@@ -7,7 +7,6 @@
 //! never as a guess. Each case is checked in the model, in the list row, in
 //! the detail and in `cutover status -o json`.
 
-use super::fixture::{FLAGGER_CANARY, Fixture, at};
 use crate::app::State;
 use crate::app::keymap::Keymap;
 use crate::app::state::View;
@@ -15,6 +14,7 @@ use crate::app::update::rebuild_releases;
 use crate::model::traffic::Weight;
 use crate::model::{Health, Kind, Release, ReleaseKey};
 use crate::status::release_status;
+use crate::test_support::fixture::{FLAGGER_CANARY, Fixture, at};
 use crate::ui::{self, theme::Theme};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -1,8 +1,8 @@
 //! A Deployment mapped to a release, judged as `kubectl rollout status`.
 
-use super::fixture::{DEPLOYMENT_ROLLING, Fixture};
 use crate::model::traffic::Weight;
 use crate::model::{Attention, Health, Kind, Release, Role, Strategy};
+use crate::test_support::fixture::{DEPLOYMENT_ROLLING, Fixture};
 use serde_json::json;
 
 fn frontend(fixture: &Fixture) -> Release {

@@ -1,9 +1,9 @@
 //! The stale-view check: what changed between the object a human looked at
 //! and a fresh GET, from one object alone.
 
-use super::fixture::{ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture};
 use crate::cluster::fingerprint::object_fingerprint;
 use crate::model::Kind;
+use crate::test_support::fixture::{ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture};
 use serde_json::{Value, json};
 
 /// The changes `object_fingerprint` reports after `patch` is merged into

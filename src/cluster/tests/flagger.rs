@@ -1,9 +1,9 @@
 //! A Flagger Canary mapped to a release, with its target and primary
 //! Deployments as revisions.
 
-use super::fixture::{DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture, patched_release};
 use crate::model::traffic::RouterWeight;
 use crate::model::{Attention, Health, Kind, Release, Role, Strategy};
+use crate::test_support::fixture::{DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture, patched_release};
 use serde_json::json;
 
 fn search(fixture: &Fixture) -> Release {

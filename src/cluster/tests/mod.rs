@@ -6,7 +6,6 @@ mod argo_canary;
 mod argo_cli;
 mod deployment;
 mod fingerprint;
-pub(crate) mod fixture;
 mod flagger;
-pub(crate) mod migration_jobs;
+mod migration_jobs;
 mod plans;

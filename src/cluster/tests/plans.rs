@@ -1,11 +1,11 @@
 //! The exact requests each action sends, planned on releases mapped from
 //! the fixtures, and the actions refused.
 
-use super::fixture::{
-    ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture, at, patched_release,
-};
 use crate::model::action::plan;
 use crate::model::{Action, Kind, PatchKind, Release};
+use crate::test_support::fixture::{
+    ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture, at, patched_release,
+};
 use serde_json::{Value, json};
 
 const NOW: &str = "2026-03-01T12:30:00Z";

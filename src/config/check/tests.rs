@@ -1,7 +1,7 @@
 //! Each kind of mistake, with its line and column, and what is kept.
 
 use super::*;
-use crate::app::keymap::{Chord, Command};
+use crate::app::keymap::{Chord, KeyCommand};
 use crate::model::metrics::Gate;
 
 fn checked(text: &str) -> (Config, Keymap, Vec<Problem>) {
@@ -251,7 +251,7 @@ fn two_commands_on_one_key_are_both_reported_and_neither_gets_it() {
         ]
     );
     assert_eq!(keymap.command(&Chord::plain('x')), None);
-    assert_eq!(keymap.label(Command::Abort), "Ctrl-a");
+    assert_eq!(keymap.label(KeyCommand::Abort), "Ctrl-a");
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn a_key_that_cannot_be_typed_or_parsed_and_an_unknown_command_are_placed() {
             "4:1: unknown command \"promte\": did you mean \"promote\"? This entry is ignored",
         ]
     );
-    assert_eq!(keymap.label(Command::Sort), "s");
+    assert_eq!(keymap.label(KeyCommand::Sort), "s");
     assert_eq!(keymap.command(&Chord::plain('x')), None);
 }
 

@@ -1,9 +1,9 @@
 use super::*;
-use crate::cluster::tests::fixture::{ARGO_CANARY, Fixture};
 use crate::metrics::profiles::{Profile, target};
 use crate::metrics::prometheus::PrometheusConfig;
 use crate::model::Kind;
 use crate::model::metrics::{MetricClass, Verdict};
+use crate::test_support::fixture::{ARGO_CANARY, Fixture};
 
 /// Fixed traffic per version, the same at every moment.
 struct Steady(HashMap<String, TrafficWindow>);
@@ -24,7 +24,7 @@ impl TrafficWindowSource for Steady {
     }
 }
 
-fn checkout() -> Target {
+fn checkout() -> MetricsTarget {
     let release = Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout");
     target(&release, Profile::Generic).unwrap()
 }
@@ -143,7 +143,7 @@ async fn an_equal_canary_passes_and_a_silent_one_never_does() {
 
 #[tokio::test]
 async fn a_blue_green_preview_without_traffic_says_why() {
-    use crate::cluster::tests::fixture::ARGO_BLUE_GREEN;
+    use crate::test_support::fixture::ARGO_BLUE_GREEN;
     let release = Fixture::load(&[ARGO_BLUE_GREEN]).release(Kind::Rollout, "payments");
     let t = target(&release, Profile::Generic).unwrap();
     assert!(t.preview);

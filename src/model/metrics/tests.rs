@@ -1,3 +1,4 @@
+use super::mann_whitney::{arrangements, normal_quantile, null_counts};
 use super::*;
 use serde::Deserialize;
 

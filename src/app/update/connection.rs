@@ -1,0 +1,85 @@
+//! The cluster connection and its watches: connecting, connected, failed,
+//! the watched objects as they change, and a new scope asked for.
+
+use super::access::access_checks;
+use super::measures::{metrics_targets, rebuild_releases};
+use super::{Effect, Outcome, ScopeChange};
+use crate::app::state::{ConnectionState, Scope, State, View};
+use crate::cluster::watch::SourceUpdate;
+use chrono::{DateTime, Utc};
+
+pub(super) fn connecting(state: &mut State, context: String, namespace: Option<String>) -> Outcome {
+    state.scope.aim(context, namespace);
+    Outcome::redraw()
+}
+
+pub(super) fn connected(state: &mut State, scope: Scope) -> Outcome {
+    state.connection = ConnectionState::Connected;
+    state.scope = scope;
+    let mut out = Outcome::redraw();
+    out.effects.extend(access_checks(state));
+    out
+}
+
+pub(super) fn failed(state: &mut State, error: String, at: DateTime<Utc>) -> Outcome {
+    let since = match &state.connection {
+        ConnectionState::Failed { since, .. } => *since,
+        _ => at,
+    };
+    state.connection = ConnectionState::Failed { error, since };
+    Outcome::redraw()
+}
+
+pub(super) fn source(state: &mut State, update: SourceUpdate) -> Outcome {
+    match update {
+        SourceUpdate::Objects {
+            source,
+            kind,
+            objects,
+            at,
+        } => {
+            state.objects.set(&source, kind, objects);
+            state.sources.listed(&source, at);
+            rebuild_releases(state);
+            super::keys::keep_selection(state);
+            let mut out = Outcome::redraw();
+            out.effects.extend(access_checks(state));
+            out.effects.extend(metrics_targets(state));
+            out
+        }
+        SourceUpdate::Health { source, error, at } => {
+            match error {
+                Some(e) => state.sources.failed(&source, e, at),
+                None => state.sources.healthy(&source, at),
+            }
+            Outcome::redraw()
+        }
+    }
+}
+
+pub(super) fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
+    state.epoch += 1;
+    state.connection = ConnectionState::Connecting { since: state.now };
+    // The namespace asked for is shown at once; a new context's default
+    // namespace comes with `Msg::Connecting`.
+    if let ScopeChange::Namespace(ns) = &change {
+        state.scope.namespace = ns.clone();
+    }
+    state.objects.clear();
+    state.releases.clear();
+    state.sources.clear();
+    state.access.clear();
+    state.waiting = None;
+    state.metrics_source = None;
+    state.metrics_problem = None;
+    state.metrics_targets.clear();
+    state.metrics_skipped.clear();
+    state.metrics.clear();
+    state.view = View::List;
+    state.selected = None;
+    state.selection_chosen = false;
+    Outcome::redraw().with(Effect::Reconnect {
+        epoch: state.epoch,
+        change,
+    })
+}

@@ -1,0 +1,242 @@
+//! Keys: navigation, the filter, the `:` command line, and the keys that
+//! open an action's confirmation.
+
+use super::access::access_checks;
+use super::actions::{confirm_key, open_confirm};
+use super::connection::reconnect;
+use super::{Effect, Outcome, ScopeChange, say};
+use crate::app::keymap::{Chord, KeyCommand};
+use crate::app::state::{Overlay, State, View};
+use crate::model::action::Action;
+use crossterm::event::KeyCode;
+
+pub(super) fn key(state: &mut State, chord: Chord) -> Outcome {
+    // Ctrl-Z suspends in every mode, as in a shell.
+    if chord.ctrl && chord.code == KeyCode::Char('z') {
+        return suspend(state);
+    }
+    let mut out = handle_key(state, chord);
+    // Whatever the key did, the release it now points at gets its reviews.
+    out.effects.extend(access_checks(state));
+    out
+}
+
+fn suspend(state: &mut State) -> Outcome {
+    if state.job_control {
+        return Outcome::default().with(Effect::Suspend);
+    }
+    say(
+        state,
+        "Ctrl-Z: cannot suspend: cutover was not started from a shell with job control, so nothing could resume it (q quits)".into(),
+        false,
+    )
+}
+
+fn handle_key(state: &mut State, chord: Chord) -> Outcome {
+    match state.overlay.take() {
+        Some(Overlay::Confirm(confirm)) => return confirm_key(state, *confirm, chord),
+        Some(Overlay::Command(line)) => return command_key(state, line, chord),
+        Some(Overlay::Help | Overlay::ConfigProblems) => {
+            // Any key closes help and the config panel; `q` still quits.
+            if state.keymap.command(&chord) == Some(KeyCommand::Quit) {
+                state.quit = true;
+            }
+            return Outcome::redraw();
+        }
+        None => {}
+    }
+    if state.filter_editing {
+        return filter_key(state, chord);
+    }
+    let Some(command) = state.keymap.command(&chord) else {
+        return Outcome::default();
+    };
+    run_key_command(state, command)
+}
+
+fn move_selection(state: &mut State, delta: isize) -> Outcome {
+    if let View::Detail(_) = state.view {
+        let scroll = i32::from(state.detail_scroll) + i32::try_from(delta).unwrap_or(0);
+        state.detail_scroll = u16::try_from(scroll.max(0)).unwrap_or(0);
+        return Outcome::redraw();
+    }
+    let visible = state.visible();
+    if visible.is_empty() {
+        return Outcome::default();
+    }
+    let current = state
+        .selected
+        .as_ref()
+        .and_then(|k| visible.iter().position(|r| &r.key == k))
+        .unwrap_or(0);
+    let last = visible.len() - 1;
+    let next = current.saturating_add_signed(delta).min(last);
+    state.selected = Some(visible[next].key.clone());
+    state.selection_chosen = true;
+    Outcome::redraw()
+}
+
+fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
+    match command {
+        KeyCommand::Quit => {
+            state.quit = true;
+            Outcome::default()
+        }
+        KeyCommand::Help => {
+            state.overlay = Some(Overlay::Help);
+            Outcome::redraw()
+        }
+        KeyCommand::Up => move_selection(state, -1),
+        KeyCommand::Down => move_selection(state, 1),
+        KeyCommand::PageUp => move_selection(state, -10),
+        KeyCommand::PageDown => move_selection(state, 10),
+        KeyCommand::Top => move_selection(state, isize::MIN / 2),
+        KeyCommand::Bottom => move_selection(state, isize::MAX / 2),
+        KeyCommand::Sort => {
+            state.sort = state.sort.next();
+            Outcome::redraw()
+        }
+        KeyCommand::Filter => {
+            state.filter_editing = true;
+            Outcome::redraw()
+        }
+        KeyCommand::CommandLine => {
+            state.overlay = Some(Overlay::Command(String::new()));
+            Outcome::redraw()
+        }
+        KeyCommand::Open => {
+            let Some(key) = state.selected.clone().filter(|_| state.view == View::List) else {
+                return Outcome::default();
+            };
+            state.view = View::Detail(key.clone());
+            state.detail_scroll = 0;
+            Outcome::redraw().with(Effect::WatchEvents(Some(key)))
+        }
+        KeyCommand::Back => {
+            if matches!(state.view, View::Detail(_)) {
+                state.view = View::List;
+                Outcome::redraw().with(Effect::WatchEvents(None))
+            } else if !state.filter.is_empty() {
+                state.filter.clear();
+                keep_selection(state);
+                Outcome::redraw()
+            } else {
+                Outcome::default()
+            }
+        }
+        KeyCommand::Confirm | KeyCommand::Cancel => Outcome::default(),
+        KeyCommand::PauseResume
+        | KeyCommand::Promote
+        | KeyCommand::PromoteFull
+        | KeyCommand::Abort
+        | KeyCommand::Retry
+        | KeyCommand::Undo
+        | KeyCommand::Restart => {
+            let requested = command.action().unwrap_or(Action::Pause);
+            open_confirm(state, requested)
+        }
+    }
+}
+
+/// Keep a selection when rows come and go: the first row until the user
+/// has chosen one, and the first row again if theirs disappears.
+pub(super) fn keep_selection(state: &mut State) {
+    let visible = state.visible();
+    let still_there = state
+        .selected
+        .as_ref()
+        .is_some_and(|k| visible.iter().any(|r| &r.key == k));
+    if !still_there || !state.selection_chosen {
+        state.selected = visible.first().map(|r| r.key.clone());
+    }
+}
+
+fn filter_key(state: &mut State, chord: Chord) -> Outcome {
+    match chord.code {
+        KeyCode::Enter => state.filter_editing = false,
+        KeyCode::Esc => {
+            state.filter_editing = false;
+            state.filter.clear();
+        }
+        KeyCode::Backspace => {
+            state.filter.pop();
+        }
+        KeyCode::Char(c) if !chord.ctrl && !chord.alt => state.filter.push(c),
+        _ => return Outcome::default(),
+    }
+    keep_selection(state);
+    Outcome::redraw()
+}
+
+fn command_key(state: &mut State, mut line: String, chord: Chord) -> Outcome {
+    match chord.code {
+        KeyCode::Esc => Outcome::redraw(),
+        KeyCode::Enter => run_command(state, line.trim()),
+        KeyCode::Backspace => {
+            line.pop();
+            state.overlay = Some(Overlay::Command(line));
+            Outcome::redraw()
+        }
+        KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
+            line.push(c);
+            state.overlay = Some(Overlay::Command(line));
+            Outcome::redraw()
+        }
+        _ => {
+            state.overlay = Some(Overlay::Command(line));
+            Outcome::default()
+        }
+    }
+}
+
+fn run_command(state: &mut State, line: &str) -> Outcome {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("q" | "quit" | "q!"), _) => {
+            state.quit = true;
+            Outcome::default()
+        }
+        (Some("help"), _) => {
+            state.overlay = Some(Overlay::Help);
+            Outcome::redraw()
+        }
+        (Some("config"), _) => {
+            state.overlay = Some(Overlay::ConfigProblems);
+            Outcome::redraw()
+        }
+        (Some("ns" | "namespace"), Some("all" | "-A" | "*")) => {
+            reconnect(state, ScopeChange::Namespace(None))
+        }
+        (Some("ns" | "namespace"), Some(ns)) => {
+            let ns = ns.to_string();
+            reconnect(state, ScopeChange::Namespace(Some(ns)))
+        }
+        (Some("ctx" | "context"), Some(ctx)) => {
+            if !state.scope.contexts.is_empty() && !state.scope.contexts.iter().any(|c| c == ctx) {
+                let known = state.scope.contexts.join(", ");
+                return say(
+                    state,
+                    format!("no context {ctx:?} in the kubeconfig (known: {known})"),
+                    false,
+                );
+            }
+            let ctx = ctx.to_string();
+            reconnect(state, ScopeChange::Context(ctx))
+        }
+        (Some("ns" | "namespace" | "ctx" | "context"), None) => {
+            let text = format!(
+                "context {} (known: {}), namespace {}",
+                state.scope.context,
+                state.scope.contexts.join(", "),
+                state.scope.namespace.as_deref().unwrap_or("all")
+            );
+            say(state, text, true)
+        }
+        (None, _) => Outcome::redraw(),
+        (Some(other), _) => say(
+            state,
+            format!("unknown command {other:?}: try ns NAME, ns all, ctx NAME, config, quit"),
+            false,
+        ),
+    }
+}

@@ -1,0 +1,102 @@
+//! Metrics and databases: which metrics source serves the context, what
+//! each release measured, what each database read, and the releases
+//! rebuilt with what their databases say.
+
+use super::{Effect, Outcome};
+use crate::app::state::{MetricsSource, State};
+use crate::metrics::profiles::MetricsTarget;
+use crate::model::ReleaseKey;
+use crate::model::metrics::ReleaseMetrics;
+use crate::model::migration::{self, DatabaseReading};
+use chrono::{DateTime, Utc};
+
+pub(super) fn metrics_source(state: &mut State, source: Result<MetricsSource, String>) -> Outcome {
+    (state.metrics_source, state.metrics_problem) = match source {
+        Ok(s) => (Some(s), None),
+        Err(why) => (None, Some(why)),
+    };
+    state.metrics.clear();
+    let mut out = Outcome::redraw();
+    out.effects.extend(metrics_targets(state));
+    out
+}
+
+pub(super) fn database(
+    state: &mut State,
+    name: String,
+    result: Result<DatabaseReading, String>,
+    at: DateTime<Utc>,
+) -> Outcome {
+    let db = state.databases.entry(name).or_default();
+    match result {
+        Ok(reading) => {
+            db.reading = Some(reading);
+            db.error = None;
+            db.failing_since = None;
+        }
+        Err(error) => {
+            db.failing_since = db.failing_since.or(Some(at));
+            db.error = Some(error);
+        }
+    }
+    rebuild_releases(state);
+    Outcome::redraw()
+}
+
+pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMetrics) -> Outcome {
+    if !state.metrics_targets.iter().any(|t| t.key == key) {
+        return Outcome::default();
+    }
+    metrics.carry_failure_from(state.metrics.get(&key));
+    state.metrics.insert(key, metrics);
+    Outcome::redraw()
+}
+
+/// The releases from the watched objects, with what their databases say.
+pub fn rebuild_releases(state: &mut State) {
+    let mut releases = crate::cluster::releases(&state.objects);
+    for release in &mut releases {
+        let name = migration::link_database(release, &state.database_links);
+        let view = name.as_deref().map(|n| (n, database_view(state, n)));
+        migration::settle(release, view);
+    }
+    state.releases = releases;
+}
+
+fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a> {
+    match state.databases.get(name) {
+        None => migration::DatabaseView::NotConfigured,
+        Some(db) => match (&db.error, db.failing_since, &db.reading) {
+            (Some(error), Some(since), _) => migration::DatabaseView::Failed { error, since },
+            (_, _, Some(reading)) => migration::DatabaseView::Read(reading),
+            _ => migration::DatabaseView::Unread,
+        },
+    }
+}
+
+/// The releases to measure: those with a baseline and a canary. An effect
+/// only when the set changed, so the task is not restarted at every event.
+pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
+    let profile = state.metrics_source.as_ref()?.profile;
+    let mut targets = Vec::new();
+    state.metrics_skipped.clear();
+    for release in &state.releases {
+        match crate::metrics::profiles::target(release, profile) {
+            Ok(t) => targets.push(t),
+            Err(why) => {
+                state.metrics_skipped.insert(release.key.clone(), why);
+            }
+        }
+    }
+    if targets == state.metrics_targets {
+        return None;
+    }
+    // A new canary is a new comparison: the old numbers are of other versions.
+    state.metrics.retain(|key, _| {
+        let same =
+            |ts: &[MetricsTarget]| ts.iter().find(|t| &t.key == key).map(|t| t.sides.clone());
+        same(&targets) == same(&state.metrics_targets)
+    });
+    state.metrics_targets = targets.clone();
+    Some(Effect::MeasureTargets(targets))
+}

@@ -1,0 +1,135 @@
+//! SLO gates on the current values of a metric.
+
+use super::unit::Unit;
+use serde::Serialize;
+
+/// Keys of the metrics the default gates name.
+pub const ERROR_RATIO: &str = "error_ratio";
+pub const P95_LATENCY: &str = "p95_latency";
+
+/// An SLO gate on the current values of one metric (named by its key).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
+pub enum Gate {
+    /// canary ≤ max.
+    AbsoluteMax { metric: String, max: f64 },
+    /// canary ≤ baseline × max_ratio.
+    RelativeRatio { metric: String, max_ratio: f64 },
+    /// canary ≤ baseline + max_delta.
+    RelativeDelta { metric: String, max_delta: f64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum GateOutcome {
+    Pass,
+    Fail,
+    NoData,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateResult {
+    pub gate: Gate,
+    pub outcome: GateOutcome,
+    /// `error ratio 5.2% is above baseline 0.5% + 0.5 pp = 1%`.
+    pub reason: String,
+}
+
+impl Gate {
+    /// The seeds' gates: error ratio at most baseline + 0.5 percentage
+    /// points, p95 latency at most baseline × 1.2.
+    pub fn defaults() -> Vec<Gate> {
+        vec![
+            Gate::RelativeDelta {
+                metric: ERROR_RATIO.into(),
+                max_delta: 0.005,
+            },
+            Gate::RelativeRatio {
+                metric: P95_LATENCY.into(),
+                max_ratio: 1.2,
+            },
+        ]
+    }
+
+    pub fn metric(&self) -> &str {
+        match self {
+            Gate::AbsoluteMax { metric, .. }
+            | Gate::RelativeRatio { metric, .. }
+            | Gate::RelativeDelta { metric, .. } => metric,
+        }
+    }
+
+    /// Evaluate on the current values; `label` and `unit` only shape the
+    /// reason. A missing or NaN value needed by the gate is NoData.
+    pub fn evaluate(
+        &self,
+        label: &str,
+        unit: Unit,
+        baseline: Option<f64>,
+        canary: Option<f64>,
+    ) -> GateResult {
+        let present = |v: Option<f64>| v.filter(|v| !v.is_nan());
+        let result = |outcome, reason| GateResult {
+            gate: self.clone(),
+            outcome,
+            reason,
+        };
+        let Some(canary) = present(canary) else {
+            return result(
+                GateOutcome::NoData,
+                format!("{label}: no canary value to check"),
+            );
+        };
+        let no_baseline = || {
+            result(
+                GateOutcome::NoData,
+                format!("{label}: no baseline value to compare with"),
+            )
+        };
+        let (limit, limit_text) = match self {
+            Gate::AbsoluteMax { max, .. } => (*max, unit.format(*max)),
+            Gate::RelativeRatio { max_ratio, .. } => {
+                let Some(baseline) = present(baseline) else {
+                    return no_baseline();
+                };
+                let limit = baseline * max_ratio;
+                let text = format!(
+                    "baseline {} × {max_ratio} = {}",
+                    unit.format(baseline),
+                    unit.format(limit)
+                );
+                (limit, text)
+            }
+            Gate::RelativeDelta { max_delta, .. } => {
+                let Some(baseline) = present(baseline) else {
+                    return no_baseline();
+                };
+                let limit = baseline + max_delta;
+                let text = format!(
+                    "baseline {} + {} = {}",
+                    unit.format(baseline),
+                    unit.format_delta(*max_delta),
+                    unit.format(limit)
+                );
+                (limit, text)
+            }
+        };
+        let value = unit.format(canary);
+        if canary <= limit {
+            result(
+                GateOutcome::Pass,
+                format!("{label} {value} is within {limit_text}"),
+            )
+        } else {
+            result(
+                GateOutcome::Fail,
+                format!("{label} {value} is above {limit_text}"),
+            )
+        }
+    }
+}
