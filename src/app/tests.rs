@@ -687,5 +687,32 @@ fn ctrl_z_suspends_in_any_mode_only_where_a_shell_can_continue() {
     assert!(state.filter_editing);
 }
 
+#[test]
+fn typed_lines_are_edited_as_in_a_shell() {
+    let ctrl = |c| Chord::parse(&format!("ctrl-{c}")).unwrap();
+    let mut state = room(false);
+    press(&mut state, '/');
+    for c in "shop checkout".chars() {
+        press(&mut state, c);
+    }
+    press_at(&mut state, ctrl('w'), t(2));
+    assert_eq!(state.filter, "shop ");
+    press_at(&mut state, ctrl('u'), t(3));
+    assert_eq!(state.filter, "");
+    assert!(state.filter_editing);
+    press(&mut state, 'x');
+    press_code(&mut state, KeyCode::Enter);
+    press(&mut state, ':');
+    for c in "ns web".chars() {
+        press(&mut state, c);
+    }
+    press_at(&mut state, ctrl('u'), t(4));
+    assert!(
+        matches!(&state.overlay, Some(Overlay::Command(line)) if line.is_empty()),
+        "{:?}",
+        state.overlay
+    );
+}
+
 mod access;
 mod session;

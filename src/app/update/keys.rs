@@ -158,10 +158,7 @@ fn filter_key(state: &mut State, chord: Chord) -> Outcome {
             state.filter_editing = false;
             state.filter.clear();
         }
-        KeyCode::Backspace => {
-            state.filter.pop();
-        }
-        KeyCode::Char(c) if !chord.ctrl && !chord.alt => state.filter.push(c),
+        _ if edit_line(&mut state.filter, &chord) => {}
         _ => return Outcome::default(),
     }
     keep_selection(state);
@@ -172,21 +169,35 @@ fn command_key(state: &mut State, mut line: String, chord: Chord) -> Outcome {
     match chord.code {
         KeyCode::Esc => Outcome::redraw(),
         KeyCode::Enter => run_command(state, line.trim()),
-        KeyCode::Backspace => {
-            line.pop();
-            state.overlay = Some(Overlay::Command(line));
-            Outcome::redraw()
-        }
-        KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
-            line.push(c);
-            state.overlay = Some(Overlay::Command(line));
-            Outcome::redraw()
-        }
         _ => {
+            let edited = edit_line(&mut line, &chord);
             state.overlay = Some(Overlay::Command(line));
-            Outcome::default()
+            if edited {
+                Outcome::redraw()
+            } else {
+                Outcome::default()
+            }
         }
     }
+}
+
+/// A typed line's editing keys, as a shell reads them: a character,
+/// Backspace, Ctrl-U (the whole line) and Ctrl-W (the last word). True
+/// when `chord` was one of them.
+fn edit_line(line: &mut String, chord: &Chord) -> bool {
+    match chord.code {
+        KeyCode::Backspace => {
+            line.pop();
+        }
+        KeyCode::Char('u') if chord.ctrl && !chord.alt => line.clear(),
+        KeyCode::Char('w') if chord.ctrl && !chord.alt => {
+            let kept = line.trim_end().rfind(' ').map_or(0, |i| i + 1);
+            line.truncate(kept);
+        }
+        KeyCode::Char(c) if !chord.ctrl && !chord.alt => line.push(c),
+        _ => return false,
+    }
+    true
 }
 
 fn run_command(state: &mut State, line: &str) -> Outcome {
