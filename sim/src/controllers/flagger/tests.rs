@@ -14,8 +14,7 @@ use crate::traffic::WindowStats;
 use chrono::Duration;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 const NS: &str = "test";
 /// 0.5% errors, p99 200 ms.
