@@ -5,6 +5,7 @@
 
 mod access_review;
 mod admin;
+mod discovery;
 mod objects;
 mod resource_path;
 mod subresources;
@@ -12,15 +13,12 @@ mod watch;
 
 use super::behaviour::Behaviour;
 use super::faults::Faults;
-use super::patch::PatchKind;
 use super::rbac::{Access, Role, User, Users};
 use super::reqlog::{RequestLog, RequestRecord};
 use super::resources::{self, ResourceDef};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
-use super::store::{ListOptions, Store, Target};
-use super::validation::{self, FieldValidation};
-use access_review::review;
+use super::store::{ListOptions, Store};
 use admin::admin;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -28,19 +26,17 @@ use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use objects::{delete_options, object_body, patch_kind, warned};
+use objects::ObjectRequest;
 use resource_path::parse_resource_path;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use subresources::scale_of;
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 use tokio::task::{JoinHandle, JoinSet};
-use watch::watch_response;
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -291,7 +287,7 @@ async fn respond(
         "/version" | "/healthz" | "/livez" | "/readyz"
     ) {
         return match path.as_str() {
-            "/version" => json_response(200, &version()),
+            "/version" => json_response(200, &discovery::version()),
             _ => {
                 let mut r = Response::new(full("ok"));
                 r.headers_mut()
@@ -328,20 +324,6 @@ async fn respond(
 /// The Kubernetes version the simulator answers as.
 pub const VERSION: &str = "v1.32.0-cutover-sim";
 
-fn version() -> Value {
-    json!({
-        "major": "1",
-        "minor": "32",
-        "gitVersion": VERSION,
-        "gitCommit": "0000000000000000000000000000000000000000",
-        "gitTreeState": "clean",
-        "buildDate": "2026-01-01T00:00:00Z",
-        "goVersion": "go1.23.0",
-        "compiler": "gc",
-        "platform": "linux/amd64",
-    })
-}
-
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
     req.into_body()
         .collect()
@@ -355,6 +337,8 @@ fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
 }
 
+/// The Kubernetes API: its documents (OpenAPI, discovery), else a route on
+/// a resource's objects, once the user's rules allow the verb.
 async fn api(
     shared: &Arc<Shared>,
     user: &User,
@@ -363,46 +347,10 @@ async fn api(
     let path = req.uri().path().to_string();
     let query = Query::parse(req.uri().query().unwrap_or(""));
     let method = req.method().clone();
-    let addr = shared.addr.to_string();
-    if let Some((content_type, doc)) =
-        super::openapi::document(&path, header_str(&req, header::ACCEPT))?
+    if let Some(resp) =
+        discovery::document(shared, &path, &method, header_str(&req, header::ACCEPT))?
     {
-        if method != Method::GET {
-            return Err(ApiError::method_not_allowed(
-                "OpenAPI documents are read-only",
-            ));
-        }
-        let mut resp = Response::new(full(doc));
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         return Ok(resp);
-    }
-    let discovery = match path.trim_end_matches('/') {
-        "/api" => Some(resources::api_versions(&addr)),
-        "/apis" => Some(resources::api_group_list()),
-        p => match p
-            .trim_start_matches('/')
-            .split('/')
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            ["api", v] => {
-                Some(resources::api_resource_list("", v).ok_or_else(ApiError::path_not_found)?)
-            }
-            ["apis", g] => Some(resources::api_group(g).ok_or_else(ApiError::path_not_found)?),
-            ["apis", g, v] => {
-                Some(resources::api_resource_list(g, v).ok_or_else(ApiError::path_not_found)?)
-            }
-            _ => None,
-        },
-    };
-    if let Some(doc) = discovery {
-        if method != Method::GET {
-            return Err(ApiError::method_not_allowed(
-                "discovery documents are read-only",
-            ));
-        }
-        return Ok(json_response(200, &doc));
     }
     let target = parse_resource_path(&path)?.ok_or_else(ApiError::path_not_found)?;
     let res = target.res;
@@ -445,171 +393,21 @@ async fn api(
             target.name,
         ));
     }
-    let ns = target.namespace.clone().unwrap_or_default();
-    let dry_run = query.get("dryRun").is_some_and(|d| d == "All");
-    let field_validation = FieldValidation::from_query(query.get("fieldValidation"))?;
-    let store = &shared.store;
-    // Some served resources are views of objects stored under another one.
-    let conversion = super::convert::conversion_for(res);
-    let served = |v: Arc<Value>| match &conversion {
-        Some(c) => c.to_served(Arc::unwrap_or_clone(v)),
-        None => Arc::unwrap_or_clone(v),
-    };
-    let to_stored = |v: Value| match &conversion {
-        Some(c) => c.to_stored(v),
-        None => v,
-    };
-    let stored = conversion.as_ref().map_or(res, |c| c.stored);
-    let write_target = match target.subresource {
-        Some("status") => Target::Status,
-        _ => Target::Main,
-    };
+    let call = ObjectRequest::new(shared, target, query)?;
     match verb {
-        "get" if target.subresource == Some("scale") => {
-            let obj = store.get(stored, &ns, target.name.unwrap_or_default())?;
-            Ok(json_response(200, &scale_of(&obj)))
+        "get" if call.target.subresource == Some("scale") => subresources::get_scale(&call),
+        "update" | "patch" if call.target.subresource == Some("scale") => {
+            subresources::write_scale(&call, verb, req).await
         }
-        "get" => Ok(json_response(
-            200,
-            &served(store.get(stored, &ns, target.name.unwrap_or_default())?),
-        )),
-        "list" => {
-            let opts = query.list_options(res)?;
-            let list = store.list(stored, target.namespace.as_deref(), &opts)?;
-            let mut metadata = json!({"resourceVersion": list.resource_version.to_string()});
-            if let Some(c) = list.continue_token {
-                metadata["continue"] = json!(c);
-            }
-            if let Some(n) = list.remaining {
-                metadata["remainingItemCount"] = json!(n);
-            }
-            Ok(json_response(
-                200,
-                &json!({
-                    "kind": format!("{}List", res.kind),
-                    "apiVersion": res.api_version(),
-                    "metadata": metadata,
-                    "items": list.items.into_iter().map(served).collect::<Vec<_>>(),
-                }),
-            ))
-        }
-        "watch" => {
-            let mut opts = query.list_options(res)?;
-            if let Some(name) = target.name {
-                opts.fields = FieldSelector::parse(&format!("metadata.name={name}"))
-                    .map_err(|e| ApiError::bad_request(e.to_string()))?;
-            }
-            watch_response(
-                shared,
-                stored,
-                conversion,
-                target.namespace.clone(),
-                opts,
-                &query,
-            )
-        }
-        "create" if res.virtual_create => {
-            let protobuf = super::protobuf::is_protobuf(header_str(&req, header::CONTENT_TYPE));
-            let raw = read_body(req).await?;
-            let body = if protobuf {
-                super::protobuf::decode_review(&raw)?
-            } else {
-                parse_json(&raw)?
-            };
-            Ok(json_response(201, &review(shared, user, res, body)?))
-        }
-        "create" => {
-            let body = object_body(req, res).await?;
-            let warnings = validation::check(res, field_validation, &body)?;
-            let created = store.create(stored, &ns, to_stored(body), Target::Main, dry_run)?;
-            Ok(warned(json_response(201, &served(created)), &warnings))
-        }
-        "update" | "patch" if target.subresource == Some("scale") => {
-            let name = target.name.unwrap_or_default();
-            let kind = patch_kind(&req, verb)?;
-            let body = read_body(req).await?;
-            let current = store.get(res, &ns, name)?;
-            let scale = match kind {
-                Some(k) => super::patch::apply_patch(k, &scale_of(&current), &body)
-                    .map_err(|e| ApiError::invalid("Scale", name, "patch", e.to_string()))?,
-                None => parse_json(&body)?,
-            };
-            let replicas = scale["spec"]["replicas"].as_i64().ok_or_else(|| {
-                ApiError::invalid("Scale", name, "spec.replicas", "Required value")
-            })?;
-            let patch = json!({"spec": {"replicas": replicas}}).to_string();
-            let obj = store.patch(
-                res,
-                &ns,
-                name,
-                PatchKind::Merge,
-                patch.as_bytes(),
-                Target::Main,
-                dry_run,
-            )?;
-            Ok(json_response(200, &scale_of(&obj)))
-        }
-        "update" => {
-            let body = object_body(req, res).await?;
-            let warnings = validation::check(res, field_validation, &body)?;
-            let name = target.name.unwrap_or_default();
-            let updated =
-                store.update(stored, &ns, name, to_stored(body), write_target, dry_run)?;
-            Ok(warned(json_response(200, &served(updated)), &warnings))
-        }
-        "patch" => {
-            let kind = patch_kind(&req, verb)?.expect("patch has a kind");
-            let body = read_body(req).await?;
-            let warnings = validation::check_patch(res, field_validation, kind, &body)?;
-            let name = target.name.unwrap_or_default();
-            let patched = match &conversion {
-                None => store.patch(res, &ns, name, kind, &body, write_target, dry_run)?,
-                // The patch is written against the served form: apply it there,
-                // then store the converted result if nobody wrote in between.
-                Some(c) => {
-                    let current = store.get(stored, &ns, name)?;
-                    let next = super::patch::apply_patch(kind, &served(current), &body)
-                        .map_err(|e| ApiError::invalid(res.kind, name, "patch", e.to_string()))?;
-                    store.update(stored, &ns, name, c.to_stored(next), write_target, dry_run)?
-                }
-            };
-            Ok(warned(json_response(200, &served(patched)), &warnings))
-        }
-        "delete" => {
-            let body = read_body(req).await?;
-            let opts = delete_options(&query, &body)?;
-            let name = target.name.unwrap_or_default();
-            if let Some(uid) = &opts.uid {
-                let current = store.get(stored, &ns, name)?;
-                if current["metadata"]["uid"].as_str() != Some(uid) {
-                    return Err(ApiError::conflict(res, name));
-                }
-            }
-            let dry = dry_run || opts.dry_run;
-            Ok(json_response(
-                200,
-                &served(store.delete(stored, &ns, name, opts.propagation, dry)?),
-            ))
-        }
-        "deletecollection" => {
-            let body = read_body(req).await?;
-            let opts = delete_options(&query, &body)?;
-            let items = store.delete_collection(
-                stored,
-                target.namespace.as_deref(),
-                &query.list_options(res)?,
-                dry_run || opts.dry_run,
-            )?;
-            Ok(json_response(
-                200,
-                &json!({
-                    "kind": format!("{}List", res.kind),
-                    "apiVersion": res.api_version(),
-                    "metadata": {"resourceVersion": store.resource_version().to_string()},
-                    "items": items.into_iter().map(served).collect::<Vec<_>>(),
-                }),
-            ))
-        }
+        "watch" => watch::route(call),
+        "create" if res.virtual_create => access_review::route(&call, user, req).await,
+        "get" => call.get(),
+        "list" => call.list(),
+        "create" => call.create(req).await,
+        "update" => call.update(req).await,
+        "patch" => call.patch(req).await,
+        "delete" => call.delete(req).await,
+        "deletecollection" => call.delete_collection(req).await,
         _ => Err(ApiError::method_not_allowed(verb.to_string())),
     }
 }

@@ -1,14 +1,36 @@
 //! SelfSubjectAccessReview and SelfSubjectReview, answered from the
 //! user's own rules.
 
-use super::Shared;
+use super::objects::ObjectRequest;
+use super::{Body, Shared, header_str, json_response, parse_json, read_body};
 use crate::rbac::{Access, Role, User};
 use crate::resources::ResourceDef;
 use crate::status::ApiError;
+use http::{Request, Response, header};
+use hyper::body::Incoming;
 use serde_json::{Value, json};
 
+/// A review created: the body in JSON, or protobuf as kubectl sends it.
+pub(super) async fn route(
+    call: &ObjectRequest<'_>,
+    user: &User,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, ApiError> {
+    let protobuf = crate::protobuf::is_protobuf(header_str(&req, header::CONTENT_TYPE));
+    let raw = read_body(req).await?;
+    let body = if protobuf {
+        crate::protobuf::decode_review(&raw)?
+    } else {
+        parse_json(&raw)?
+    };
+    Ok(json_response(
+        201,
+        &review(call.shared, user, call.target.res, body)?,
+    ))
+}
+
 /// Answer a SelfSubjectAccessReview or SelfSubjectReview by the user's own rules.
-pub(super) fn review(
+fn review(
     shared: &Shared,
     user: &User,
     res: &ResourceDef,

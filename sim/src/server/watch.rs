@@ -1,8 +1,10 @@
 //! Watch streams: the initial events, changes as each watch sees them
 //! through its selectors, bookmarks and the timeout.
 
+use super::objects::ObjectRequest;
 use super::{Body, Query, Shared};
 use crate::resources::ResourceDef;
+use crate::selector::FieldSelector;
 use crate::status::ApiError;
 use crate::store::{Change, EventType, ListOptions};
 use bytes::Bytes;
@@ -80,7 +82,24 @@ fn streaming_response(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
     resp
 }
 
-pub(super) fn watch_response(
+/// A watch on a resource's objects (on one object when the path names it).
+pub(super) fn route(call: ObjectRequest<'_>) -> Result<Response<Body>, ApiError> {
+    let mut opts = call.query.list_options(call.target.res)?;
+    if let Some(name) = call.target.name {
+        opts.fields = FieldSelector::parse(&format!("metadata.name={name}"))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    watch_response(
+        call.shared,
+        call.stored,
+        call.conversion,
+        call.target.namespace.clone(),
+        opts,
+        &call.query,
+    )
+}
+
+fn watch_response(
     shared: &Arc<Shared>,
     res: &'static ResourceDef,
     conversion: Option<crate::convert::Conversion>,
