@@ -12,7 +12,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 
 /// The autoscaling/v1 Scale view of an object with `spec.replicas`.
-pub(super) fn scale_of(obj: &Value) -> Value {
+fn scale_of(obj: &Value) -> Value {
     let m = &obj["metadata"];
     let selector = obj["spec"]["selector"]["matchLabels"]
         .as_object()
