@@ -11,13 +11,13 @@ mod resource_path;
 mod subresources;
 mod watch;
 
+use super::api_error::ApiError;
 use super::behaviour::Behaviour;
 use super::faults::Faults;
 use super::rbac::{Access, Role, User, Users};
 use super::reqlog::{RequestLog, RequestRecord};
 use super::resources::{self, ResourceDef};
 use super::selector::{FieldSelector, LabelSelector};
-use super::status::ApiError;
 use super::store::{ListOptions, Store};
 use admin::admin;
 use bytes::Bytes;

@@ -7,10 +7,10 @@
 mod state;
 mod writes;
 
+use super::api_error::ApiError;
 use super::clock::Clock;
 use super::resources::ResourceDef;
 use super::selector::{FieldSelector, LabelSelector};
-use super::status::ApiError;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};

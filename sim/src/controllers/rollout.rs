@@ -32,9 +32,9 @@ mod conditions;
 mod bluegreen;
 mod canary;
 mod replicas;
+mod rollout_status;
 mod runs;
 mod spec;
-mod status;
 mod traffic;
 
 #[cfg(test)]
@@ -47,9 +47,9 @@ use super::{Controller, Ctx};
 use crate::resources::{self, ResourceDef};
 use crate::time::{parse_rfc3339 as parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
+use rollout_status::{Condition, PauseCondition, RolloutStatus, kind, reason};
 use serde_json::{Value, json};
 use spec::RolloutSpec;
-use status::{Condition, PauseCondition, RolloutStatus, kind, reason};
 use std::sync::Arc;
 
 pub struct RolloutController;
@@ -275,7 +275,7 @@ impl<'a> Reconcile<'a> {
         self.spec.paused
             || self
                 .status
-                .pause_condition(status::PAUSE_INCONCLUSIVE)
+                .pause_condition(rollout_status::PAUSE_INCONCLUSIVE)
                 .is_some()
     }
 
@@ -359,7 +359,7 @@ impl<'a> Reconcile<'a> {
     /// Write `new` over `old` as a merge patch of the difference, so that a
     /// user's concurrent status patch survives. Returns whether anything changed.
     fn write_status(&self, old: &RolloutStatus, new: &RolloutStatus) -> bool {
-        let Some(patch) = status::merge_diff(&old.to_value(), &new.to_value()) else {
+        let Some(patch) = rollout_status::merge_diff(&old.to_value(), &new.to_value()) else {
             return false;
         };
         match self

@@ -3,9 +3,9 @@
 
 use super::objects::ObjectRequest;
 use super::{Body, Shared, header_str, json_response, parse_json, read_body};
+use crate::api_error::ApiError;
 use crate::rbac::{Access, Role, User};
 use crate::resources::ResourceDef;
-use crate::status::ApiError;
 use http::{Request, Response, header};
 use hyper::body::Incoming;
 use serde_json::{Value, json};

@@ -2,9 +2,9 @@
 //! server runs (admin token only).
 
 use super::{Body, Query, Shared, error_response, json_response, parse_json, read_body};
+use crate::api_error::ApiError;
 use crate::faults::{FaultSettings, Faults};
 use crate::resources::RESOURCES;
-use crate::status::ApiError;
 use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use serde_json::json;

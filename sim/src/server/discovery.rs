@@ -2,8 +2,8 @@
 //! a group version) and the OpenAPI documents; all read-only.
 
 use super::{Body, Shared, VERSION, full, json_response};
+use crate::api_error::ApiError;
 use crate::resources;
-use crate::status::ApiError;
 use http::{HeaderValue, Method, Response, header};
 use serde_json::{Value, json};
 

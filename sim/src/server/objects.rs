@@ -3,10 +3,10 @@
 
 use super::resource_path::ResourcePath;
 use super::{Body, Query, Shared, header_str, json_response, parse_json, read_body};
+use crate::api_error::ApiError;
 use crate::convert::Conversion;
 use crate::patch::PatchKind;
 use crate::resources::ResourceDef;
-use crate::status::ApiError;
 use crate::store::{Propagation, Target};
 use crate::validation::{self, FieldValidation};
 use http::{HeaderValue, Request, Response, header};

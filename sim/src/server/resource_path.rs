@@ -1,8 +1,8 @@
 //! Resource URLs as the API server reads them: group, version, namespace,
 //! resource, name and subresource.
 
+use crate::api_error::ApiError;
 use crate::resources::{self, ResourceDef};
-use crate::status::ApiError;
 
 /// A parsed resource URL.
 pub(super) struct ResourcePath<'a> {

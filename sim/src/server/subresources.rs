@@ -4,8 +4,8 @@
 
 use super::objects::{ObjectRequest, patch_kind};
 use super::{Body, json_response, parse_json, read_body};
+use crate::api_error::ApiError;
 use crate::patch::PatchKind;
-use crate::status::ApiError;
 use crate::store::Target;
 use http::{Request, Response};
 use hyper::body::Incoming;

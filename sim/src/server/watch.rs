@@ -3,9 +3,9 @@
 
 use super::objects::ObjectRequest;
 use super::{Body, Query, Shared};
+use crate::api_error::ApiError;
 use crate::resources::ResourceDef;
 use crate::selector::FieldSelector;
-use crate::status::ApiError;
 use crate::store::{Change, EventType, ListOptions};
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};

@@ -5,9 +5,9 @@
 use super::{
     EventType, ListOptions, ObjKey, Propagation, State, Store, Target, key, meta, meta_str,
 };
+use crate::api_error::ApiError;
 use crate::patch::{PatchKind, apply_patch};
 use crate::resources::{RESOURCES, ResourceDef};
-use crate::status::ApiError;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 

@@ -8,10 +8,10 @@ use super::{
     PROGRESSING, REVISION_HISTORY, REVISION_HISTORY_MAX_CHARS, Sync, annotation_number,
     by_creation, is_active, pod_template, spec_replicas,
 };
+use crate::api_error::ApiError;
 use crate::controllers::workload::{
     self, DEPLOYMENT, DEPLOYMENT_REVISION, counts, name_of, replicasets,
 };
-use crate::status::ApiError;
 use crate::store::Propagation;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! by maxSurge and maxUnavailable) and Recreate; and writing the result.
 
 use super::{Sync, by_creation, deployments, is_active, spec_replicas};
+use crate::api_error::ApiError;
 use crate::controllers::workload::{DEPLOYMENT_REVISION, counts, name_of};
-use crate::status::ApiError;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::sync::Arc;

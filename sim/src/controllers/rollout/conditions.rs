@@ -3,7 +3,7 @@
 //! `checkPausedConditions` and `persistRolloutStatus`).
 
 use super::Reconcile;
-use super::status::{Condition, RolloutStatus, kind, reason};
+use super::rollout_status::{Condition, RolloutStatus, kind, reason};
 use crate::controllers::events::EventType;
 use crate::time::parse_rfc3339 as parse_timestamp;
 use chrono::Duration;
