@@ -159,6 +159,7 @@ fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
         .filter_map(|r| r["uid"].as_str())
 }
 
+/// Whether an object comes after `start` (a continue token's `namespace/name`),
 /// compared without building the object's own `namespace/name`.
 fn after((_, _, ns, name): &ObjKey, start: &str) -> bool {
     let key = ns.bytes().chain([b'/']).chain(name.bytes());

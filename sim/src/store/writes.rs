@@ -52,8 +52,6 @@ fn random_suffix() -> String {
         .collect()
 }
 
-/// Whether an object comes after `start` (a continue token's `namespace/name`),
-
 impl Store {
     /// Create an object, as a client's POST does: uid, creationTimestamp,
     /// generation and resourceVersion are the server's, whatever the body says.
