@@ -11,7 +11,8 @@
 //! weights, analysis steps) and `bluegreen` (preview, active switch,
 //! pre-promotion analysis); `traffic` drives Services, Istio
 //! VirtualServices and Gateway API HTTPRoutes; `runs` creates and watches
-//! AnalysisRuns; `replicas` scales ReplicaSets.
+//! AnalysisRuns; `replicas` scales ReplicaSets; `conditions` computes the
+//! conditions and writes the status whose types `rollout_status` holds.
 //!
 //! Not simulated: experiments, mirror routes, step plugins, background and
 //! post-promotion analysis, ping-pong, `workloadRef`, Istio subset routing
