@@ -4,6 +4,7 @@
 //! It knows nothing of the product (`cutover`), which may not be a
 //! dependency of it: the two share only `cutover-time`.
 
+pub mod api_error;
 pub mod behaviour;
 pub mod clock;
 pub mod controllers;
@@ -22,7 +23,6 @@ pub mod scenario;
 pub mod seed;
 pub mod selector;
 pub mod server;
-pub mod status;
 pub mod store;
 /// Times and durations as Kubernetes, Go and Prometheus write them.
 pub use cutover_time as time;

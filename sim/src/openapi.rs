@@ -15,8 +15,8 @@
 //! merge keys when they claim it, and these schemas do not describe them;
 //! without the claim it computes from its compiled-in types, which is right.
 
+use super::api_error::ApiError;
 use super::resources::{RESOURCES, ResourceDef};
-use super::status::ApiError;
 use super::{openapi_proto, validation};
 use serde_json::{Map, Value, json};
 

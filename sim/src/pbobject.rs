@@ -9,9 +9,9 @@
 //! missing from the table is skipped when it holds its zero value and
 //! refused otherwise, naming the field, rather than silently lost.
 
+use super::api_error::ApiError;
 use super::protobuf::{Field, bad, envelope, fields};
 use super::resources::ResourceDef;
-use super::status::ApiError;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 

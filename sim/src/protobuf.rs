@@ -4,7 +4,7 @@
 //! here, the objects of `kubectl create deployment` and its kin in
 //! `pbobject`. Answers go back as JSON, which those clients also accept.
 
-use super::status::ApiError;
+use super::api_error::ApiError;
 use serde_json::{Map, Value, json};
 
 /// Every protobuf-encoded Kubernetes object starts with these bytes.

@@ -7,9 +7,9 @@
 //! simulator keeps no schema for them, so their fields are preserved as a CRD
 //! with `x-kubernetes-preserve-unknown-fields` would.
 
+use super::api_error::ApiError;
 use super::patch::PatchKind;
 use super::resources::ResourceDef;
-use super::status::ApiError;
 use k8s_openapi::api::{apps, batch, core, events};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Map, Value};

@@ -1,8 +1,8 @@
 //! What the workload controllers (Deployments, Argo Rollouts, Flagger) share:
 //! pod-template hashes, owner references, and the ReplicaSets they own.
 
+use crate::api_error::ApiError;
 use crate::resources::{self, ResourceDef};
-use crate::status::ApiError;
 use crate::store::{Store, Target};
 use serde_json::{Value, json};
 use std::hash::Hasher;

@@ -5,7 +5,7 @@
 
 use super::super::workload::{self, ARGO, hash_of};
 use super::Reconcile;
-use super::status::{PAUSE_BLUE_GREEN, RolloutStatus};
+use super::rollout_status::{PAUSE_BLUE_GREEN, RolloutStatus};
 use super::traffic::selected_hash;
 use crate::time::parse_rfc3339 as parse_timestamp;
 use chrono::Duration;

@@ -7,7 +7,7 @@ use super::super::events::EventType;
 use super::super::replicaset::pod_is_ready;
 use super::super::workload::{self, ARGO, hash_of, name_of, pods, replicasets, revision_of};
 use super::Reconcile;
-use super::status::{Condition, kind, reason};
+use super::rollout_status::{Condition, kind, reason};
 use crate::store::{ListOptions, Propagation};
 use crate::time::{parse_rfc3339 as parse_timestamp, timestamp};
 use chrono::Duration;
@@ -359,7 +359,7 @@ impl Reconcile<'_> {
     fn scale_down_old_for_blue_green(&mut self, others: Vec<Arc<Value>>) -> bool {
         if self
             .status
-            .pause_condition(super::status::PAUSE_INCONCLUSIVE)
+            .pause_condition(super::rollout_status::PAUSE_INCONCLUSIVE)
             .is_some()
         {
             return false;

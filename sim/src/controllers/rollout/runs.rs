@@ -7,8 +7,8 @@
 use super::super::analysis::{AnalysisPhase, Argument, analysis_runs, analysis_templates};
 use super::super::events::EventType;
 use super::super::workload::{self, ARGO, ARGO_HASH_LABEL, ARGO_REVISION, hash_of};
+use super::rollout_status::{PAUSE_BLUE_GREEN, PAUSE_INCONCLUSIVE, RunRef};
 use super::spec::RolloutAnalysis;
-use super::status::{PAUSE_BLUE_GREEN, PAUSE_INCONCLUSIVE, RunRef};
 use super::{CurrentRuns, Reconcile};
 use crate::store::{ListOptions, Target};
 use serde_json::{Map, Value, json};

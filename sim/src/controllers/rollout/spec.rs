@@ -4,8 +4,8 @@
 
 use super::super::analysis::{Argument, IntOrString, analysis_templates};
 use super::traffic::{http_routes, services, virtual_services};
+use crate::api_error::ApiError;
 use crate::resources;
-use crate::status::ApiError;
 use crate::store::Store;
 use crate::time;
 use chrono::Duration;

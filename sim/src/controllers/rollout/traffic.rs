@@ -6,8 +6,8 @@
 use super::super::events::EventType;
 use super::super::workload::{self, ARGO, ARGO_HASH_LABEL, hash_of};
 use super::Reconcile;
+use super::rollout_status::{TrafficWeights, WeightDestination};
 use super::spec::{GATEWAY_API_PLUGIN, SetHeaderRoute, TrafficRouting, split_namespaced};
-use super::status::{TrafficWeights, WeightDestination};
 use crate::resources::{self, ResourceDef};
 use serde_json::{Value, json};
 use std::sync::Arc;
