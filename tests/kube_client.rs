@@ -8,7 +8,7 @@ mod support;
 use cutover_sim::patch::PatchKind;
 use cutover_sim::resources::{self, ResourceDef};
 use cutover_sim::selector::LabelSelector;
-use cutover_sim::store::{ListOptions, Propagation, Target};
+use cutover_sim::store::{ListOptions, Propagation, WriteScope};
 use cutover_sim::{SimCluster, SimConfig};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
@@ -523,7 +523,7 @@ async fn continued_list_pages_keep_the_first_pages_resource_version() {
             &touched,
             PatchKind::Merge,
             br#"{"metadata":{"labels":{"touched":"between-pages"}}}"#,
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("patch through the store");
@@ -795,7 +795,7 @@ fn relabel(sim: &SimCluster, name: &str, app: &str) {
             name,
             PatchKind::Merge,
             patch.as_bytes(),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("relabel a pod");
@@ -900,7 +900,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
                         pods,
                         "shop",
                         pod_json(&name, "checkout"),
-                        Target::Main,
+                        WriteScope::Main,
                         false,
                     )
                     .expect("create");
@@ -912,7 +912,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
                         pods,
                         "shop",
                         pod_json(&name, "frontend"),
-                        Target::Main,
+                        WriteScope::Main,
                         false,
                     )
                     .expect("create");
@@ -941,7 +941,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
                         "checkout",
                         PatchKind::Merge,
                         patch.as_bytes(),
-                        Target::Main,
+                        WriteScope::Main,
                         false,
                     )
                     .expect("patch the rollout");
@@ -985,13 +985,13 @@ async fn reflectors_stay_exact(config: SimConfig) {
             &seeded_frontend[0],
             PatchKind::Merge,
             br#"{"status":{"phase":"Failed"}}"#,
-            Target::Status,
+            WriteScope::Status,
             false,
         )
         .expect("patch a pod status");
     let extra = json!({"metadata": {"name": "extra"}, "spec": {"replicas": 1}});
     store
-        .create(ro, "shop", extra, Target::Main, false)
+        .create(ro, "shop", extra, WriteScope::Main, false)
         .expect("create a rollout");
     faults.cut_watches();
     store
@@ -1001,7 +1001,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
             "extra",
             PatchKind::Merge,
             br#"{"spec":{"replicas":2}}"#,
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("patch a rollout");
@@ -1091,7 +1091,7 @@ async fn a_viewer_session_sends_no_mutating_request() {
             pods_res(),
             "shop",
             pod_json("seen-by-viewer", "x"),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("create");
