@@ -204,11 +204,6 @@ impl ApiError {
     }
 }
 
-/// The `Status` returned for a successful delete of a collection, and similar.
-pub fn success() -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,31 +4,31 @@
 //! It knows nothing of the product (`cutover`), which may not be a
 //! dependency of it: the two share only `cutover-time`.
 
-pub mod api_error;
+pub(crate) mod api_error;
 pub mod behaviour;
 pub mod clock;
-pub mod controllers;
-pub mod convert;
+pub(crate) mod controllers;
+pub(crate) mod convert;
 pub mod faults;
-pub mod kubeconfig;
-pub mod openapi;
-pub mod openapi_proto;
+pub(crate) mod kubeconfig;
+pub(crate) mod openapi;
+pub(crate) mod openapi_proto;
 pub mod patch;
-pub mod pbobject;
-pub mod protobuf;
-pub mod rbac;
-pub mod reqlog;
+pub(crate) mod pbobject;
+pub(crate) mod protobuf;
+pub(crate) mod rbac;
+pub(crate) mod reqlog;
 pub mod resources;
 pub mod scenario;
 pub mod seed;
 pub mod selector;
-pub mod server;
+pub(crate) mod server;
 pub mod store;
 /// Times and durations as Kubernetes, Go and Prometheus write them.
 pub use cutover_time as time;
 pub mod tls;
 pub mod traffic;
-pub mod validation;
+pub(crate) mod validation;
 
 use behaviour::Behaviour;
 use clock::Clock;

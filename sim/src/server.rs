@@ -112,10 +112,6 @@ impl Shared {
             task.abort();
         }
     }
-
-    pub async fn listening(&self) -> bool {
-        self.listener.lock().await.is_some()
-    }
 }
 
 /// Bind a listener first so that an OS-chosen port (`:0`) is known before serving.

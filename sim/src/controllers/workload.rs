@@ -187,16 +187,6 @@ pub fn ensure_replica_set(
     store.create(replicasets(), ns, rs, WriteScope::Whole, false)
 }
 
-/// Scale a ReplicaSet (no change, no write).
-pub fn set_replicas(store: &Store, rs: &Arc<Value>, replicas: i64) -> Result<Arc<Value>, ApiError> {
-    if rs["spec"]["replicas"].as_i64() == Some(replicas) {
-        return Ok(rs.clone());
-    }
-    store.modify(replicasets(), namespace_of(rs), name_of(rs), |r| {
-        r["spec"]["replicas"] = json!(replicas);
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
