@@ -138,7 +138,7 @@ fn connected(objects: Vec<DynamicObject>) -> State {
             &mut state,
             Msg::Source {
                 epoch: 0,
-                update: delivered,
+                updates: vec![delivered],
             },
         );
     }
@@ -562,7 +562,7 @@ fn contract_completed(state: &mut State) {
         state,
         Msg::Source {
             epoch: 0,
-            update: delivered,
+            updates: vec![delivered],
         },
     );
 }

@@ -1,6 +1,7 @@
 //! The pace of the main loop, as pure helpers: how much of a flood of
 //! messages it takes before drawing, and when its one timer must ring.
 
+use super::update::Msg;
 use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,25 @@ impl Drain {
         self.taken += 1;
         self.taken < DRAIN_LIMIT && now.saturating_duration_since(self.started) < FRAME
     }
+}
+
+/// The watch updates waiting behind `first`, taken with it as one
+/// message, so a burst rebuilds the releases once; and the first other
+/// message met, to handle next.
+pub fn take_burst(first: Msg, mut next: impl FnMut() -> Option<Msg>) -> (Msg, Option<Msg>) {
+    let Msg::Source { epoch, mut updates } = first else {
+        return (first, None);
+    };
+    while updates.len() < DRAIN_LIMIT {
+        match next() {
+            Some(Msg::Source {
+                epoch: same,
+                updates: more,
+            }) if same == epoch => updates.extend(more),
+            other => return (Msg::Source { epoch, updates }, other),
+        }
+    }
+    (Msg::Source { epoch, updates }, None)
 }
 
 /// What the loop's one timer is set for: the next instant the screen
@@ -67,6 +87,49 @@ pub fn deadline(at: DateTime<Utc>, wall: DateTime<Utc>, mono: Instant) -> Instan
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    fn health(epoch: u64, source: &str) -> Msg {
+        let at = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
+        let update = crate::cluster::watch::SourceUpdate::Health {
+            source: source.into(),
+            error: None,
+            at,
+        };
+        Msg::Source {
+            epoch,
+            updates: vec![update],
+        }
+    }
+
+    fn sources(msg: &Msg) -> Vec<String> {
+        let Msg::Source { updates, .. } = msg else {
+            return Vec::new();
+        };
+        updates
+            .iter()
+            .map(|u| match u {
+                crate::cluster::watch::SourceUpdate::Health { source, .. }
+                | crate::cluster::watch::SourceUpdate::Objects { source, .. } => source.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_of_watch_updates_is_one_message_in_order() {
+        let mut queue = vec![
+            health(1, "pods"),
+            health(1, "replicasets"),
+            health(2, "pods"),
+            Msg::Tick(Utc::now()),
+        ]
+        .into_iter();
+        let (burst, held) = take_burst(health(1, "rollouts"), || queue.next());
+        assert_eq!(sources(&burst), ["rollouts", "pods", "replicasets"]);
+        let held = held.expect("the next epoch's update waits its turn");
+        assert_eq!(sources(&held), ["pods"]);
+        let (tick, none) = take_burst(queue.next().unwrap(), || unreachable!());
+        assert!(matches!(tick, Msg::Tick(_)) && none.is_none());
+    }
 
     #[test]
     fn a_flood_is_drawn_every_frame() {

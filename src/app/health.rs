@@ -136,7 +136,10 @@ mod tests {
     }
 
     fn source(update: SourceUpdate) -> Msg {
-        Msg::Source { epoch: 0, update }
+        Msg::Source {
+            epoch: 0,
+            updates: vec![update],
+        }
     }
 
     fn listed(name: &str, at: DateTime<Utc>) -> Msg {

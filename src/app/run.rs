@@ -3,7 +3,7 @@
 //! I/O, and the screen is redrawn only when something visible changed:
 //! new data, or the moment an age or countdown on screen reads differently.
 
-use super::frames::{Alarm, Drain, deadline};
+use super::frames::{Alarm, Drain, deadline, take_burst};
 use super::keymap::{Chord, Keymap};
 use super::state::{ConfigProblems, MetricsSource, Scope, State, TerminalLoss};
 use super::terminal::{self, area, draw};
@@ -185,7 +185,10 @@ impl Runner {
                         let scope = scope_of(&connection);
                         let sink_tx = tx.clone();
                         let sink: Sink = Arc::new(move |update| {
-                            let _ = sink_tx.send(Msg::Source { epoch, update });
+                            let _ = sink_tx.send(Msg::Source {
+                                epoch,
+                                updates: vec![update],
+                            });
                         });
                         // The only place a Mutator is built: never in read-only mode.
                         let mutator = match (&audit, read_only) {
@@ -482,6 +485,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
             let mut drain = Drain::new(Instant::now());
             let mut msg = Some(first);
             while let Some(m) = msg {
+                let (m, held) = take_burst(m, || rx.try_recv().ok());
                 let outcome = update(&mut state, m);
                 redraw |= outcome.redraw;
                 for effect in outcome.effects {
@@ -490,11 +494,8 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
                 if state.quit {
                     return Ok(None);
                 }
-                msg = if drain.take(Instant::now()) {
-                    rx.try_recv().ok()
-                } else {
-                    None
-                };
+                let more = drain.take(Instant::now());
+                msg = held.or_else(|| more.then(|| rx.try_recv().ok()).flatten());
             }
         }
     }

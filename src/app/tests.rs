@@ -50,12 +50,12 @@ fn checkout(paused: bool, timed: bool) -> DynamicObject {
 fn objects(object: DynamicObject, at: DateTime<Utc>) -> Msg {
     Msg::Source {
         epoch: 0,
-        update: SourceUpdate::Objects {
+        updates: vec![SourceUpdate::Objects {
             source: "rollouts".into(),
             kind: WatchedKind::Rollout,
             objects: vec![Arc::new(object)],
             at,
-        },
+        }],
     }
 }
 
@@ -312,11 +312,11 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
         &mut state,
         Msg::Source {
             epoch: 0,
-            update: SourceUpdate::Health {
+            updates: vec![SourceUpdate::Health {
                 source: "rollouts".into(),
                 error: Some("connection refused".into()),
                 at: t(4),
-            },
+            }],
         },
     );
     assert_eq!(
@@ -423,7 +423,7 @@ fn a_canary_is_measured_once_its_versions_are_known_and_failures_keep_their_star
 
     let sets = Msg::Source {
         epoch: 0,
-        update: SourceUpdate::Objects {
+        updates: vec![SourceUpdate::Objects {
             source: "replicasets".into(),
             kind: WatchedKind::ReplicaSet,
             objects: vec![
@@ -431,7 +431,7 @@ fn a_canary_is_measured_once_its_versions_are_known_and_failures_keep_their_star
                 Arc::new(replica_set("new", "2")),
             ],
             at: t(1),
-        },
+        }],
     };
     let out = update(&mut state, sets.clone());
     let measured: Vec<_> = out
@@ -494,12 +494,12 @@ fn room_on(files: &[&str]) -> State {
     for kind in WatchedKind::ALL {
         let msg = Msg::Source {
             epoch: 0,
-            update: SourceUpdate::Objects {
+            updates: vec![SourceUpdate::Objects {
                 source: kind.plural().into(),
                 kind,
                 objects: objects.of(kind).cloned().collect(),
                 at: t(1),
-            },
+            }],
         };
         for effect in update(&mut state, msg).effects {
             if let Effect::CheckAccess(key) = effect {

@@ -35,6 +35,15 @@ pub enum SourceUpdate {
     },
 }
 
+impl SourceUpdate {
+    /// When the update was read.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            SourceUpdate::Objects { at, .. } | SourceUpdate::Health { at, .. } => *at,
+        }
+    }
+}
+
 pub type Sink = Arc<dyn Fn(SourceUpdate) + Send + Sync>;
 
 /// One watch: a kind, a scope and selectors.

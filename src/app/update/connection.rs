@@ -30,31 +30,36 @@ pub(super) fn failed(state: &mut State, error: String, at: DateTime<Utc>) -> Out
     Outcome::redraw()
 }
 
-pub(super) fn source(state: &mut State, update: SourceUpdate) -> Outcome {
-    match update {
-        SourceUpdate::Objects {
-            source,
-            kind,
-            objects,
-            at,
-        } => {
-            state.objects.set(&source, kind, objects);
-            state.sources.listed(&source, at);
-            rebuild_releases(state);
-            super::keys::keep_selection(state);
-            let mut out = Outcome::redraw();
-            out.effects.extend(access_checks(state));
-            out.effects.extend(metrics_targets(state));
-            out
-        }
-        SourceUpdate::Health { source, error, at } => {
-            match error {
+/// What the watches reported: every update recorded, then the releases
+/// rebuilt once if any objects changed.
+pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome {
+    let mut objects_changed = false;
+    for update in updates {
+        match update {
+            SourceUpdate::Objects {
+                source,
+                kind,
+                objects,
+                at,
+            } => {
+                state.objects.set(&source, kind, objects);
+                state.sources.listed(&source, at);
+                objects_changed = true;
+            }
+            SourceUpdate::Health { source, error, at } => match error {
                 Some(e) => state.sources.failed(&source, e, at),
                 None => state.sources.healthy(&source, at),
-            }
-            Outcome::redraw()
+            },
         }
     }
+    let mut out = Outcome::redraw();
+    if objects_changed {
+        rebuild_releases(state);
+        super::keys::keep_selection(state);
+        out.effects.extend(access_checks(state));
+        out.effects.extend(metrics_targets(state));
+    }
+    out
 }
 
 pub(super) fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {

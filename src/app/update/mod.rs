@@ -55,9 +55,11 @@ pub enum Msg {
         error: String,
         at: DateTime<Utc>,
     },
+    /// What the watches reported, in order: one update, or a burst the
+    /// main loop took together so the releases are rebuilt once.
     Source {
         epoch: u64,
-        update: SourceUpdate,
+        updates: Vec<SourceUpdate>,
     },
     Access {
         key: AccessKey,
@@ -100,18 +102,16 @@ pub enum Msg {
 }
 
 impl Msg {
-    /// When the message's news was read.
-    pub fn at(&self) -> DateTime<Utc> {
-        match self {
+    /// When the message's news was read (a burst: its newest), if it
+    /// carries any.
+    pub fn at(&self) -> Option<DateTime<Utc>> {
+        let at = match self {
+            Msg::Source { updates, .. } => return updates.iter().map(SourceUpdate::at).max(),
             Msg::Tick(at)
             | Msg::Key { at, .. }
             | Msg::Connecting { at, .. }
             | Msg::Connected { at, .. }
             | Msg::ConnectFailed { at, .. }
-            | Msg::Source {
-                update: SourceUpdate::Objects { at, .. } | SourceUpdate::Health { at, .. },
-                ..
-            }
             | Msg::Access { at, .. }
             | Msg::ActionDone { at, .. }
             | Msg::MetricsSource { at, .. }
@@ -119,7 +119,8 @@ impl Msg {
             | Msg::Metrics { at, .. }
             | Msg::Resize { at }
             | Msg::TerminalLost { at, .. } => *at,
-        }
+        };
+        Some(at)
     }
 }
 
@@ -177,7 +178,9 @@ impl Outcome {
 pub fn update(state: &mut State, msg: Msg) -> Outcome {
     // Whatever the message does, it does at the time it was read: a key
     // after a quiet hour acts now, not at the last watch event.
-    state.now = msg.at();
+    if let Some(at) = msg.at() {
+        state.now = at;
+    }
     match msg {
         Msg::Key { chord, .. } => keys::key(state, chord),
         // Ticks come only when the screen must be drawn at a new time; a
@@ -200,7 +203,9 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
         Msg::ConnectFailed { epoch, error, at } if epoch == state.epoch => {
             connection::failed(state, error, at)
         }
-        Msg::Source { epoch, update } if epoch == state.epoch => connection::source(state, update),
+        Msg::Source { epoch, updates } if epoch == state.epoch => {
+            connection::sources(state, updates)
+        }
         Msg::MetricsSource { epoch, source, .. } if epoch == state.epoch => {
             measures::metrics_source(state, source)
         }
