@@ -166,7 +166,7 @@ impl Audit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{PatchKind, PatchRequest};
+    use crate::model::{PatchRequest, PatchType};
     use serde_json::Value;
     use std::collections::BTreeSet;
 
@@ -326,7 +326,7 @@ mod tests {
             let body = Value::String("x".repeat(n * 50));
             let requests = [PatchRequest {
                 subresource: None,
-                kind: PatchKind::Merge,
+                kind: PatchType::Merge,
                 body,
             }];
             audit

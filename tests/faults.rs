@@ -11,7 +11,7 @@ mod support;
 use cutover_sim::faults::FaultSettings;
 use cutover_sim::patch::PatchKind;
 use cutover_sim::resources::{self, ResourceDef};
-use cutover_sim::store::{Propagation, Target};
+use cutover_sim::store::{Propagation, WriteScope};
 use cutover_sim::{SimCluster, SimConfig};
 use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -230,7 +230,7 @@ fn new_pod(sim: &SimCluster, name: &str) -> u64 {
             pods_res(),
             "shop",
             json!({"metadata": {"name": name, "labels": {"app": "raw"}}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("create a pod");
@@ -446,7 +446,7 @@ async fn a_watch_from_a_version_replays_later_changes_in_order() {
             "replayed",
             PatchKind::Merge,
             br#"{"metadata":{"labels":{"v":"2"}}}"#,
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap()["metadata"]["resourceVersion"]
@@ -460,7 +460,7 @@ async fn a_watch_from_a_version_replays_later_changes_in_order() {
             res("", "v1", "configmaps"),
             "shop",
             json!({"metadata": {"name": "not-a-pod"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();

@@ -30,7 +30,7 @@ impl Rule {
         }
     }
 
-    fn matches(&self, access: &Access<'_>, resource: &str) -> bool {
+    fn matches(&self, access: &RbacRequest<'_>, resource: &str) -> bool {
         let named = self.resource_names.is_empty()
             || access
                 .name
@@ -115,7 +115,7 @@ impl Role {
 
 /// What a request wants to do, in RBAC terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Access<'a> {
+pub struct RbacRequest<'a> {
     pub verb: &'a str,
     pub group: &'a str,
     pub resource: &'a str,
@@ -138,7 +138,7 @@ impl User {
         }
     }
 
-    pub fn allows(&self, access: &Access<'_>) -> bool {
+    pub fn allows(&self, access: &RbacRequest<'_>) -> bool {
         // Every authenticated user may ask who they are and what they may do.
         if access.verb == "create"
             && matches!(
@@ -211,8 +211,8 @@ mod tests {
         group: &'a str,
         resource: &'a str,
         sub: Option<&'a str>,
-    ) -> Access<'a> {
-        Access {
+    ) -> RbacRequest<'a> {
+        RbacRequest {
             verb,
             group,
             resource,
@@ -221,8 +221,8 @@ mod tests {
         }
     }
 
-    fn named<'a>(access: Access<'a>, name: &'a str) -> Access<'a> {
-        Access {
+    fn named<'a>(access: RbacRequest<'a>, name: &'a str) -> RbacRequest<'a> {
+        RbacRequest {
             name: Some(name),
             ..access
         }

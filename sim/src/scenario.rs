@@ -35,7 +35,7 @@ use super::behaviour::{AppTraffic, Behaviour, VersionProfile, VersionRule};
 use super::controllers::Runtime;
 use super::patch::PatchKind;
 use super::resources::{self, ResourceDef};
-use super::store::{Propagation, Store, Target};
+use super::store::{Propagation, Store, WriteScope};
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::{Result, WrapErr, bail, eyre};
 use serde::Deserialize;
@@ -321,7 +321,7 @@ pub fn apply(store: &Store, behaviour: &Behaviour, action: &Action) -> Result<()
                     .ok_or_else(|| eyre!("{kind} {namespace}/{name} has no containers"))?,
             };
             target["image"] = json!(image);
-            store.update(res, namespace, name, next, Target::Main, false)?;
+            store.update(res, namespace, name, next, WriteScope::Main, false)?;
         }
         Action::Patch {
             api_version,
@@ -340,8 +340,8 @@ pub fn apply(store: &Store, behaviour: &Behaviour, action: &Action) -> Result<()
                 other => bail!("unknown patch type {other:?} (merge, json or strategic)"),
             };
             let target = match subresource.as_deref() {
-                Some("status") => Target::Status,
-                None => Target::Main,
+                Some("status") => WriteScope::Status,
+                None => WriteScope::Main,
                 Some(other) => bail!("unknown subresource {other:?}"),
             };
             store.patch(
@@ -361,7 +361,7 @@ pub fn apply(store: &Store, behaviour: &Behaviour, action: &Action) -> Result<()
             let ns = manifest["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or("default");
-            store.create(res, ns, manifest.clone(), Target::Main, false)?;
+            store.create(res, ns, manifest.clone(), WriteScope::Main, false)?;
         }
         Action::Delete {
             api_version,

@@ -14,7 +14,7 @@ mod watch;
 use super::api_error::ApiError;
 use super::behaviour::Behaviour;
 use super::faults::Faults;
-use super::rbac::{Access, Role, User, Users};
+use super::rbac::{RbacRequest, Role, User, Users};
 use super::reqlog::{RequestLog, RequestRecord};
 use super::resources::{self, ResourceDef};
 use super::selector::{FieldSelector, LabelSelector};
@@ -376,7 +376,7 @@ async fn api(
             res.plural
         )));
     }
-    let access = Access {
+    let access = RbacRequest {
         verb,
         group: res.group,
         resource: res.plural,

@@ -52,7 +52,7 @@ pub struct Change {
 
 /// Which part of an object a write may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum WriteScope {
     /// The main resource: status changes are ignored where a status subresource exists.
     Main,
     /// The `/status` subresource: only status changes.

@@ -5,7 +5,7 @@ use super::connect::Connection;
 use super::fingerprint::object_fingerprint;
 use super::kinds::{WatchedKind, watched_kind};
 use crate::audit::{Audit, AuditEntry};
-use crate::model::{ActionOutcome, ActionRequest, Kind, PatchKind, PatchRequest, ReleaseKey};
+use crate::model::{ActionOutcome, ActionRequest, Kind, PatchRequest, PatchType, ReleaseKey};
 use chrono::Utc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
@@ -66,11 +66,11 @@ impl Mutator {
         let api = self.api(key).map_err(|e| kube::Error::Service(e.into()))?;
         let body = request.body.clone();
         let patch = match request.kind {
-            PatchKind::Merge => Patch::Merge(body),
-            PatchKind::Strategic => Patch::Strategic(body),
+            PatchType::Merge => Patch::Merge(body),
+            PatchType::Strategic => Patch::Strategic(body),
             // Only `op`, `path` and `value` members: read back, they
             // serialize to the same bytes.
-            PatchKind::Json => {
+            PatchType::Json => {
                 Patch::Json(serde_json::from_value(body).map_err(kube::Error::SerdeError)?)
             }
         };

@@ -43,18 +43,18 @@ impl Action {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum PatchKind {
+pub enum PatchType {
     Merge,
     Json,
     Strategic,
 }
 
-impl PatchKind {
+impl PatchType {
     pub fn content_type(self) -> &'static str {
         match self {
-            PatchKind::Merge => "application/merge-patch+json",
-            PatchKind::Json => "application/json-patch+json",
-            PatchKind::Strategic => "application/strategic-merge-patch+json",
+            PatchType::Merge => "application/merge-patch+json",
+            PatchType::Json => "application/json-patch+json",
+            PatchType::Strategic => "application/strategic-merge-patch+json",
         }
     }
 }
@@ -63,12 +63,12 @@ impl PatchKind {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PatchRequest {
     pub subresource: Option<&'static str>,
-    pub kind: PatchKind,
+    pub kind: PatchType,
     pub body: Value,
 }
 
 impl PatchRequest {
-    fn main(kind: PatchKind, body: Value) -> Self {
+    fn main(kind: PatchType, body: Value) -> Self {
         PatchRequest {
             subresource: None,
             kind,
@@ -79,7 +79,7 @@ impl PatchRequest {
     fn status(body: Value) -> Self {
         PatchRequest {
             subresource: Some("status"),
-            kind: PatchKind::Merge,
+            kind: PatchType::Merge,
             body,
         }
     }
@@ -155,7 +155,7 @@ pub fn plan(r: &Release, action: Action, now: DateTime<Utc>) -> Result<ActionPla
 type Planned = (Vec<PatchRequest>, String);
 
 fn unpause() -> PatchRequest {
-    PatchRequest::main(PatchKind::Merge, json!({"spec": {"paused": false}}))
+    PatchRequest::main(PatchType::Merge, json!({"spec": {"paused": false}}))
 }
 
 fn argo(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, String> {
@@ -167,7 +167,7 @@ fn argo(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, Stri
             }
             Ok((
                 vec![PatchRequest::main(
-                    PatchKind::Merge,
+                    PatchType::Merge,
                     json!({"spec": {"paused": true}}),
                 )],
                 format!(
@@ -240,7 +240,7 @@ fn argo(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, Stri
             let template = template_without(target, "rollouts-pod-template-hash")?;
             Ok((
                 vec![PatchRequest::main(
-                    PatchKind::Json,
+                    PatchType::Json,
                     json!([{"op": "replace", "path": "/spec/template", "value": template}]),
                 )],
                 format!(
@@ -252,7 +252,7 @@ fn argo(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, Stri
         }
         Action::Restart => Ok((
             vec![PatchRequest::main(
-                PatchKind::Merge,
+                PatchType::Merge,
                 json!({"spec": {"restartAt": now.to_rfc3339_opts(SecondsFormat::Secs, true)}}),
             )],
             format!("restarts every pod of {name}, one at a time, without changing the revision"),
@@ -378,7 +378,7 @@ fn undo_target(r: &Release, to: Option<u64>) -> Result<&super::Revision, String>
 fn flagger(r: &Release, action: Action) -> Result<Planned, String> {
     let f = r.flagger.as_ref().ok_or("no Flagger status yet")?;
     let name = &r.key.name;
-    let merge = |body| vec![PatchRequest::main(PatchKind::Merge, body)];
+    let merge = |body| vec![PatchRequest::main(PatchType::Merge, body)];
     match action {
         Action::Pause if f.suspended => Err("already suspended: resume with p".into()),
         Action::Pause => Ok((
@@ -432,7 +432,7 @@ const DEPLOYMENT_ANNOTATIONS_NOT_COPIED: [&str; 6] = [
 
 fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, String> {
     let name = &r.key.name;
-    let strategic = |body| vec![PatchRequest::main(PatchKind::Strategic, body)];
+    let strategic = |body| vec![PatchRequest::main(PatchType::Strategic, body)];
     match action {
         Action::Pause if r.spec_paused => Err("already paused: resume with p".into()),
         Action::Pause => Ok((
@@ -476,7 +476,7 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
             }
             Ok((
                 vec![PatchRequest::main(
-                    PatchKind::Json,
+                    PatchType::Json,
                     json!([
                         {"op": "replace", "path": "/spec/template", "value": template},
                         {"op": "replace", "path": "/metadata/annotations", "value": annotations},

@@ -10,7 +10,7 @@ pub mod release;
 pub mod revision;
 pub mod traffic;
 
-pub use action::{Action, ActionOutcome, ActionPlan, ActionRequest, PatchKind, PatchRequest};
+pub use action::{Action, ActionOutcome, ActionPlan, ActionRequest, PatchRequest, PatchType};
 pub use phase::Health;
 pub use release::*;
 pub use revision::*;

@@ -16,7 +16,7 @@ mod typed;
 use cutover_sim::patch::PatchKind;
 use cutover_sim::resources::{self, ResourceDef};
 use cutover_sim::selector::LabelSelector;
-use cutover_sim::store::{ListOptions, Propagation, Target};
+use cutover_sim::store::{ListOptions, Propagation, WriteScope};
 use cutover_sim::{SimCluster, SimConfig};
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};

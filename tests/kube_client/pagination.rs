@@ -55,7 +55,7 @@ async fn continued_list_pages_keep_the_first_pages_resource_version() {
             &touched,
             PatchKind::Merge,
             br#"{"metadata":{"labels":{"touched":"between-pages"}}}"#,
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("patch through the store");

@@ -146,7 +146,7 @@ async fn a_viewer_session_sends_no_mutating_request() {
             pods_res(),
             "shop",
             pod_json("seen-by-viewer", "x"),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("create");

@@ -76,7 +76,7 @@ fn relabel(sim: &SimCluster, name: &str, app: &str) {
             name,
             PatchKind::Merge,
             patch.as_bytes(),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("relabel a pod");
@@ -181,7 +181,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
                         pods,
                         "shop",
                         pod_json(&name, "checkout"),
-                        Target::Main,
+                        WriteScope::Main,
                         false,
                     )
                     .expect("create");
@@ -193,7 +193,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
                         pods,
                         "shop",
                         pod_json(&name, "frontend"),
-                        Target::Main,
+                        WriteScope::Main,
                         false,
                     )
                     .expect("create");
@@ -222,7 +222,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
                         "checkout",
                         PatchKind::Merge,
                         patch.as_bytes(),
-                        Target::Main,
+                        WriteScope::Main,
                         false,
                     )
                     .expect("patch the rollout");
@@ -266,13 +266,13 @@ async fn reflectors_stay_exact(config: SimConfig) {
             &seeded_frontend[0],
             PatchKind::Merge,
             br#"{"status":{"phase":"Failed"}}"#,
-            Target::Status,
+            WriteScope::Status,
             false,
         )
         .expect("patch a pod status");
     let extra = json!({"metadata": {"name": "extra"}, "spec": {"replicas": 1}});
     store
-        .create(ro, "shop", extra, Target::Main, false)
+        .create(ro, "shop", extra, WriteScope::Main, false)
         .expect("create a rollout");
     faults.cut_watches();
     store
@@ -282,7 +282,7 @@ async fn reflectors_stay_exact(config: SimConfig) {
             "extra",
             PatchKind::Merge,
             br#"{"spec":{"replicas":2}}"#,
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .expect("patch a rollout");

@@ -5,7 +5,7 @@
 //! message, and the completion events.
 //!
 //! No Prometheus runs in the simulator, so a metric is measured from the
-//! simulated traffic ([`MetricsSource`](crate::traffic::MetricsSource))
+//! simulated traffic ([`MeasurementSource`](crate::traffic::MeasurementSource))
 //! by what it measures. The rules:
 //!
 //! - **What**: judged from the metric's name, then from its query

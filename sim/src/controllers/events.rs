@@ -2,7 +2,7 @@
 //! message, counted up when it repeats (as client-go's event aggregation does).
 
 use crate::resources;
-use crate::store::{Store, Target};
+use crate::store::{Store, WriteScope};
 use crate::time::timestamp;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -76,7 +76,7 @@ pub fn record(
         "reportingComponent": component,
         "reportingInstance": format!("{component}-0"),
     });
-    if let Err(e) = store.create(res, ns, event, Target::Whole, false) {
+    if let Err(e) = store.create(res, ns, event, WriteScope::Whole, false) {
         tracing::debug!("recording event {reason} on {ns}/{name}: {e}");
     }
 }

@@ -17,7 +17,7 @@
 //!   `confirm-promotion` hook passes only once a human has opened the gate
 //!   ([`Behaviour::gate_open`]); `rollback` hooks never signal a rollback
 //!   (their gate stays closed); every other hook passes.
-//! - Metrics come from [`MetricsSource`] for the target's newest
+//! - Metrics come from [`MeasurementSource`] for the target's newest
 //!   `pod-template-hash` over the metric's interval (default 1m).
 //!   `request-success-rate` is the percentage of non-5xx answers and
 //!   `request-duration` the p99 in whole milliseconds. A metric with a
@@ -44,7 +44,7 @@ use super::{Controller, Ctx, owners_of_kind};
 use crate::behaviour::Behaviour;
 use crate::resources::{self, ResourceDef};
 use crate::store::{Change, ListOptions, Store};
-use crate::traffic::MetricsSource;
+use crate::traffic::MeasurementSource;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use spec::{Analysis, tick};
@@ -99,7 +99,7 @@ fn target_kind(cd: &Value) -> &str {
 struct Run<'a> {
     store: &'a Store,
     behaviour: &'a Behaviour,
-    metrics: &'a dyn MetricsSource,
+    metrics: &'a dyn MeasurementSource,
     now: DateTime<Utc>,
     /// The canary as read when the run began, as Flagger holds it in memory;
     /// status writes go to the stored object.

@@ -17,7 +17,7 @@ use super::events::{self, EventType};
 use super::workload::{self, name_of, pods};
 use super::{Controller, Ctx};
 use crate::resources::{self, ResourceDef};
-use crate::store::{ListOptions, Target};
+use crate::store::{ListOptions, WriteScope};
 use crate::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -169,7 +169,7 @@ fn create_pod(ctx: &Ctx<'_>, job: &Value) -> Option<Arc<Value>> {
         pod["metadata"]["annotations"] = template["metadata"]["annotations"].clone();
     }
     pod["status"] = pod_status(&pod, ctx.now, None);
-    match ctx.store.create(pods(), ns, pod, Target::Whole, false) {
+    match ctx.store.create(pods(), ns, pod, WriteScope::Whole, false) {
         Ok(pod) => {
             let message = format!("Created pod: {}", name_of(&pod));
             events::record(

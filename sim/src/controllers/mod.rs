@@ -23,7 +23,7 @@ pub mod workload;
 use super::behaviour::Behaviour;
 use super::resources::ResourceDef;
 use super::store::{Change, Store};
-use super::traffic::MetricsSource;
+use super::traffic::MeasurementSource;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,7 +35,7 @@ use tokio::sync::broadcast::{self, error::TryRecvError};
 pub struct Ctx<'a> {
     pub store: &'a Store,
     pub behaviour: &'a Behaviour,
-    pub metrics: &'a dyn MetricsSource,
+    pub metrics: &'a dyn MeasurementSource,
     /// Simulated time of this reconcile.
     pub now: DateTime<Utc>,
 }
@@ -123,7 +123,7 @@ pub struct Runtime {
     controllers: Vec<Arc<dyn Controller>>,
     store: Arc<Store>,
     behaviour: Arc<Behaviour>,
-    metrics: Arc<dyn MetricsSource>,
+    metrics: Arc<dyn MeasurementSource>,
     queue: Mutex<Queue>,
 }
 
@@ -135,7 +135,7 @@ impl Runtime {
     pub fn new(
         store: Arc<Store>,
         behaviour: Arc<Behaviour>,
-        metrics: Arc<dyn MetricsSource>,
+        metrics: Arc<dyn MeasurementSource>,
         controllers: Vec<Arc<dyn Controller>>,
     ) -> Arc<Self> {
         let changes = store.subscribe();

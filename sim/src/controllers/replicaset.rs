@@ -7,7 +7,7 @@ use super::workload::{name_of, pods, replicasets};
 use super::{Controller, Ctx};
 use crate::resources::ResourceDef;
 use crate::selector::LabelSelector;
-use crate::store::{Propagation, Target};
+use crate::store::{Propagation, WriteScope};
 use crate::time::{parse_timestamp, timestamp};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -125,7 +125,7 @@ impl Controller for ReplicaSetController {
             }
             match ctx
                 .store
-                .create(pods(), namespace, pod, Target::Whole, false)
+                .create(pods(), namespace, pod, WriteScope::Whole, false)
             {
                 Ok(p) => owned.push(p),
                 Err(e) => tracing::warn!("creating a pod of {namespace}/{name}: {e}"),

@@ -1,12 +1,12 @@
 //! What controller tests share: a metrics source with no traffic, and a fixed start time.
 
-use crate::traffic::{MetricsSource, WindowStats};
+use crate::traffic::{MeasurementSource, WindowStats};
 use chrono::{DateTime, Duration, Utc};
 
 /// Analysis sees no traffic at all.
 pub struct NoTraffic;
 
-impl MetricsSource for NoTraffic {
+impl MeasurementSource for NoTraffic {
     fn window(&self, _: &str, _: &str, _: Duration) -> Option<WindowStats> {
         None
     }

@@ -3,7 +3,7 @@
 
 use crate::api_error::ApiError;
 use crate::resources::{self, ResourceDef};
-use crate::store::{Store, Target};
+use crate::store::{Store, WriteScope};
 use serde_json::{Value, json};
 use std::hash::Hasher;
 use std::sync::Arc;
@@ -184,7 +184,7 @@ pub fn ensure_replica_set(
         "spec": {"replicas": replicas, "selector": selector, "template": tmpl},
         "status": {"replicas": 0, "observedGeneration": 1},
     });
-    store.create(replicasets(), ns, rs, Target::Whole, false)
+    store.create(replicasets(), ns, rs, WriteScope::Whole, false)
 }
 
 /// Scale a ReplicaSet (no change, no write).

@@ -4,7 +4,7 @@
 use super::objects::ObjectRequest;
 use super::{Body, Shared, header_str, json_response, parse_json, read_body};
 use crate::api_error::ApiError;
-use crate::rbac::{Access, Role, User};
+use crate::rbac::{RbacRequest, Role, User};
 use crate::resources::ResourceDef;
 use http::{Request, Response, header};
 use hyper::body::Incoming;
@@ -52,7 +52,7 @@ fn review(
             let attrs = &body["spec"]["resourceAttributes"];
             let allowed = if attrs.is_object() {
                 let given = |field: &str| attrs[field].as_str().filter(|s| !s.is_empty());
-                user.allows(&Access {
+                user.allows(&RbacRequest {
                     verb: attrs["verb"].as_str().unwrap_or(""),
                     group: attrs["group"].as_str().unwrap_or(""),
                     resource: attrs["resource"].as_str().unwrap_or(""),

@@ -7,7 +7,7 @@ use crate::api_error::ApiError;
 use crate::convert::Conversion;
 use crate::patch::PatchKind;
 use crate::resources::ResourceDef;
-use crate::store::{Propagation, Target};
+use crate::store::{Propagation, WriteScope};
 use crate::validation::{self, FieldValidation};
 use http::{HeaderValue, Request, Response, header};
 use hyper::body::Incoming;
@@ -28,7 +28,7 @@ pub(super) struct ObjectRequest<'a> {
     pub(super) conversion: Option<Conversion>,
     /// The resource the objects are stored under.
     pub(super) stored: &'static ResourceDef,
-    write_target: Target,
+    write_target: WriteScope,
 }
 
 impl<'a> ObjectRequest<'a> {
@@ -43,8 +43,8 @@ impl<'a> ObjectRequest<'a> {
         let conversion = crate::convert::conversion_for(target.res);
         let stored = conversion.as_ref().map_or(target.res, |c| c.stored);
         let write_target = match target.subresource {
-            Some("status") => Target::Status,
-            _ => Target::Main,
+            Some("status") => WriteScope::Status,
+            _ => WriteScope::Main,
         };
         Ok(ObjectRequest {
             shared,
@@ -117,7 +117,7 @@ impl<'a> ObjectRequest<'a> {
             self.stored,
             &self.ns,
             self.to_stored(body),
-            Target::Main,
+            WriteScope::Main,
             self.dry_run,
         )?;
         Ok(warned(json_response(201, &self.served(created)), &warnings))

@@ -6,7 +6,7 @@ use super::objects::{ObjectRequest, patch_kind};
 use super::{Body, json_response, parse_json, read_body};
 use crate::api_error::ApiError;
 use crate::patch::PatchKind;
-use crate::store::Target;
+use crate::store::WriteScope;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
@@ -72,7 +72,7 @@ pub(super) async fn write_scale(
         name,
         PatchKind::Merge,
         patch.as_bytes(),
-        Target::Main,
+        WriteScope::Main,
         call.dry_run,
     )?;
     Ok(json_response(200, &scale_of(&obj)))

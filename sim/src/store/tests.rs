@@ -12,7 +12,7 @@ fn store() -> Store {
         ns,
         "",
         json!({"metadata": {"name": "shop"}}),
-        Target::Whole,
+        WriteScope::Whole,
         false,
     )
     .unwrap();
@@ -24,7 +24,7 @@ fn ro() -> &'static ResourceDef {
 }
 
 /// A merge patch of rollout `name` in shop.
-fn merge(s: &Store, name: &str, body: &str, target: Target) -> Arc<Value> {
+fn merge(s: &Store, name: &str, body: &str, target: WriteScope) -> Arc<Value> {
     s.patch(
         ro(),
         "shop",
@@ -53,7 +53,7 @@ fn create_fills_bookkeeping_and_drops_status() {
             ro(),
             "shop",
             json!({"metadata": {"name": "checkout"}, "spec": {"replicas": 1}, "status": {"phase": "Healthy"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
@@ -111,10 +111,10 @@ fn a_restore_keeps_what_is_given_and_assigns_only_what_is_missing() {
         &s,
         "a",
         r#"{"status":{"phase":"Degraded"}}"#,
-        Target::Status,
+        WriteScope::Status,
     );
     assert_eq!(v["metadata"]["generation"], 7, "status is not spec");
-    let v = merge(&s, "a", r#"{"spec":{"replicas":3}}"#, Target::Main);
+    let v = merge(&s, "a", r#"{"spec":{"replicas":3}}"#, WriteScope::Main);
     assert_eq!(v["metadata"]["generation"], 8);
     assert_eq!(v["metadata"]["uid"], given["metadata"]["uid"]);
 }
@@ -128,7 +128,7 @@ fn a_client_create_gets_the_servers_identity_whatever_it_sends() {
             "shop",
             json!({"metadata": {"name": "c", "uid": "mine", "generation": 7,
                                 "creationTimestamp": "2024-01-02T03:04:05Z"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
@@ -168,18 +168,18 @@ fn generation_moves_on_spec_changes_only_and_status_is_protected() {
         ro(),
         "shop",
         json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
-        Target::Main,
+        WriteScope::Main,
         false,
     )
     .unwrap();
-    let v = merge(&s, "a", r#"{"status":{"abort":true}}"#, Target::Status);
+    let v = merge(&s, "a", r#"{"status":{"abort":true}}"#, WriteScope::Status);
     assert_eq!(v["metadata"]["generation"], 1);
     assert_eq!(v["status"]["abort"], true);
     let v = merge(
         &s,
         "a",
         r#"{"spec":{"paused":true},"status":{"abort":false}}"#,
-        Target::Main,
+        WriteScope::Main,
     );
     assert_eq!(v["metadata"]["generation"], 2);
     assert_eq!(v["status"]["abort"], true, "main resource ignores status");
@@ -187,7 +187,7 @@ fn generation_moves_on_spec_changes_only_and_status_is_protected() {
         &s,
         "a",
         r#"{"metadata":{"labels":{"x":"y"}}}"#,
-        Target::Main,
+        WriteScope::Main,
     );
     assert_eq!(v2["metadata"]["generation"], 2);
     assert!(rv_of(&v2) > rv_of(&v));
@@ -201,11 +201,11 @@ fn a_no_op_write_keeps_the_resource_version() {
             ro(),
             "shop",
             json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
-    let b = merge(&s, "a", r#"{"spec":{"replicas":1}}"#, Target::Main);
+    let b = merge(&s, "a", r#"{"spec":{"replicas":1}}"#, WriteScope::Main);
     assert_eq!(a, b);
 }
 
@@ -217,16 +217,16 @@ fn stale_update_conflicts() {
             ro(),
             "shop",
             json!({"metadata": {"name": "a"}, "spec": {"replicas": 1}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
     let mut b = Value::clone(&a);
     b["spec"]["replicas"] = json!(2);
-    s.update(ro(), "shop", "a", b.clone(), Target::Main, false)
+    s.update(ro(), "shop", "a", b.clone(), WriteScope::Main, false)
         .unwrap();
     let err = s
-        .update(ro(), "shop", "a", b, Target::Main, false)
+        .update(ro(), "shop", "a", b, WriteScope::Main, false)
         .unwrap_err();
     assert_eq!(err.code, 409);
     assert_eq!(err.reason, "Conflict");
@@ -242,16 +242,16 @@ fn deleting_an_owner_collects_its_dependents() {
             ro(),
             "shop",
             json!({"metadata": {"name": "a"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
     let uid = owner["metadata"]["uid"].clone();
     let r = s
-        .create(rs, "shop", json!({"metadata": {"name": "a-1", "ownerReferences": [{"uid": uid, "kind": "Rollout", "name": "a", "apiVersion": "argoproj.io/v1alpha1"}]}}), Target::Main, false)
+        .create(rs, "shop", json!({"metadata": {"name": "a-1", "ownerReferences": [{"uid": uid, "kind": "Rollout", "name": "a", "apiVersion": "argoproj.io/v1alpha1"}]}}), WriteScope::Main, false)
         .unwrap();
     let ruid = r["metadata"]["uid"].clone();
-    s.create(pods, "shop", json!({"metadata": {"name": "a-1-x", "ownerReferences": [{"uid": ruid, "kind": "ReplicaSet", "name": "a-1", "apiVersion": "apps/v1"}]}}), Target::Main, false)
+    s.create(pods, "shop", json!({"metadata": {"name": "a-1-x", "ownerReferences": [{"uid": ruid, "kind": "ReplicaSet", "name": "a-1", "apiVersion": "apps/v1"}]}}), WriteScope::Main, false)
         .unwrap();
     s.delete(ro(), "shop", "a", Propagation::Background, false)
         .unwrap();
@@ -269,13 +269,14 @@ fn owned_objects_follow_their_owner_references() {
             rs,
             "shop",
             json!({"metadata": {"name": "a-1"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
     let uid = owner["metadata"]["uid"].as_str().unwrap();
     let owned = json!({"metadata": {"name": "a-1-x", "ownerReferences": [{"uid": uid, "kind": "ReplicaSet", "name": "a-1", "apiVersion": "apps/v1"}]}});
-    s.create(pods, "shop", owned, Target::Main, false).unwrap();
+    s.create(pods, "shop", owned, WriteScope::Main, false)
+        .unwrap();
     assert_eq!(s.owned_by(pods, uid).len(), 1);
     assert!(
         s.owned_by(rs, uid).is_empty(),
@@ -287,7 +288,7 @@ fn owned_objects_follow_their_owner_references() {
         "a-1-x",
         PatchKind::Merge,
         br#"{"metadata":{"ownerReferences":null}}"#,
-        Target::Main,
+        WriteScope::Main,
         false,
     )
     .unwrap();
@@ -305,7 +306,7 @@ fn list_pages_with_continue_and_expires_after_compaction() {
             ro(),
             "shop",
             json!({"metadata": {"name": format!("r{i}")}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
@@ -362,11 +363,11 @@ fn watch_resumes_from_history_and_answers_410_when_compacted() {
             ro(),
             "shop",
             json!({"metadata": {"name": "a"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
-    merge(&s, "a", r#"{"spec":{"x":1}}"#, Target::Main);
+    merge(&s, "a", r#"{"spec":{"x":1}}"#, WriteScope::Main);
     let start = s.watch(ro(), Some(rv_of(&a))).unwrap();
     assert_eq!(start.initial.len(), 1);
     assert_eq!(start.initial[0].event, EventType::Modified);
@@ -383,7 +384,7 @@ fn creating_in_a_missing_namespace_is_not_found() {
             ro(),
             "nope",
             json!({"metadata": {"name": "a"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap_err();
@@ -394,7 +395,7 @@ fn creating_in_a_missing_namespace_is_not_found() {
             ro(),
             "shop",
             json!({"metadata": {"name": "Bad_Name"}}),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap_err();

@@ -3,7 +3,7 @@
 //! owner-reference cascading, and the checks each write makes.
 
 use super::{
-    EventType, ListOptions, ObjKey, Propagation, State, Store, Target, key, meta, meta_str,
+    EventType, ListOptions, ObjKey, Propagation, State, Store, WriteScope, key, meta, meta_str,
 };
 use crate::api_error::ApiError;
 use crate::patch::{PatchKind, apply_patch};
@@ -60,7 +60,7 @@ impl Store {
         res: &'static ResourceDef,
         ns: &str,
         obj: Value,
-        target: Target,
+        target: WriteScope,
         dry_run: bool,
     ) -> Result<Arc<Value>, ApiError> {
         self.add(res, ns, obj, target, dry_run, Origin::Client)
@@ -76,7 +76,7 @@ impl Store {
         ns: &str,
         obj: Value,
     ) -> Result<Arc<Value>, ApiError> {
-        self.add(res, ns, obj, Target::Whole, false, Origin::Restore)
+        self.add(res, ns, obj, WriteScope::Whole, false, Origin::Restore)
     }
 
     fn add(
@@ -84,7 +84,7 @@ impl Store {
         res: &'static ResourceDef,
         ns: &str,
         mut obj: Value,
-        target: Target,
+        target: WriteScope,
         dry_run: bool,
         origin: Origin,
     ) -> Result<Arc<Value>, ApiError> {
@@ -152,7 +152,7 @@ impl Store {
         m.remove("deletionTimestamp");
         m.remove("resourceVersion");
         if res.status
-            && target != Target::Whole
+            && target != WriteScope::Whole
             && let Some(o) = obj.as_object_mut()
         {
             o.remove("status");
@@ -170,7 +170,7 @@ impl Store {
         ns: &str,
         name: &str,
         mut obj: Value,
-        target: Target,
+        target: WriteScope,
         dry_run: bool,
     ) -> Result<Arc<Value>, ApiError> {
         if !obj.is_object() {
@@ -187,7 +187,7 @@ impl Store {
             .cloned()
             .ok_or_else(|| ApiError::not_found(res, name))?;
         match meta_str(&obj, "resourceVersion") {
-            None | Some("") if target != Target::Whole => {
+            None | Some("") if target != WriteScope::Whole => {
                 return Err(ApiError::invalid(
                     res.kind,
                     name,
@@ -212,7 +212,7 @@ impl Store {
         name: &str,
         kind: PatchKind,
         body: &[u8],
-        target: Target,
+        target: WriteScope,
         dry_run: bool,
     ) -> Result<Arc<Value>, ApiError> {
         let mut st = self.lock();
@@ -259,7 +259,7 @@ impl Store {
             .ok_or_else(|| ApiError::not_found(res, name))?;
         let mut next = Value::clone(&current);
         change(&mut next);
-        self.write(&mut st, res, k, current, next, Target::Whole, false)
+        self.write(&mut st, res, k, current, next, WriteScope::Whole, false)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -270,7 +270,7 @@ impl Store {
         k: ObjKey,
         current: Arc<Value>,
         mut next: Value,
-        target: Target,
+        target: WriteScope,
         dry_run: bool,
     ) -> Result<Arc<Value>, ApiError> {
         let name = k.3.clone();
@@ -282,7 +282,7 @@ impl Store {
             )));
         }
         match target {
-            Target::Status => {
+            WriteScope::Status => {
                 let status = next.as_object_mut().and_then(|o| o.remove("status"));
                 next = Value::clone(&current);
                 match status {
@@ -292,7 +292,7 @@ impl Store {
                     }
                 }
             }
-            Target::Main if res.status => {
+            WriteScope::Main if res.status => {
                 let o = next.as_object_mut().expect("object");
                 match current.get("status") {
                     Some(s) => {

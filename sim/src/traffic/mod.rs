@@ -2,7 +2,7 @@
 //! traffic weight, with the error ratio and latency of its version's profile.
 //! Counters hold expected values (no randomness), so tests can check them
 //! exactly; Prometheus scrapes them from [`serve_metrics`], and the
-//! simulator's own analysis reads them through [`MetricsSource`].
+//! simulator's own analysis reads them through [`MeasurementSource`].
 
 mod cluster;
 mod exposition;
@@ -39,7 +39,7 @@ impl WindowStats {
 }
 
 /// Where analysis (Argo AnalysisRuns, Flagger checks) reads its measurements.
-pub trait MetricsSource: Send + Sync {
+pub trait MeasurementSource: Send + Sync {
     /// Traffic over the `window` ending now, for the pods of `namespace`
     /// whose pod-template-hash label (`rollouts-pod-template-hash` or
     /// `pod-template-hash`) equals `hash`. None when no such pod served.
@@ -56,7 +56,7 @@ pub const TICK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(
 /// The traffic model of a simulated cluster.
 ///
 /// Two locks, always taken in this order: `cluster` (held while reading the
-/// store) and then `meters`. Readers of measurements ([`MetricsSource`],
+/// store) and then `meters`. Readers of measurements ([`MeasurementSource`],
 /// [`Traffic::render`]) take only `meters`, so a controller may ask for a
 /// window from anywhere, even while it holds the store.
 pub struct Traffic {
@@ -135,7 +135,7 @@ impl Traffic {
 }
 
 impl Traffic {
-    /// Like [`MetricsSource::window`], for the `window` that ended `ago`
+    /// Like [`MeasurementSource::window`], for the `window` that ended `ago`
     /// before the current simulated time.
     pub fn window_ending(
         &self,
@@ -150,7 +150,7 @@ impl Traffic {
     }
 }
 
-impl MetricsSource for Traffic {
+impl MeasurementSource for Traffic {
     fn window(&self, namespace: &str, hash: &str, window: Duration) -> Option<WindowStats> {
         self.window_ending(namespace, hash, window, Duration::zero())
     }

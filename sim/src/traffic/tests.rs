@@ -4,7 +4,7 @@ use crate::clock::Clock;
 use crate::patch::PatchKind;
 use crate::resources;
 use crate::seed::insert;
-use crate::store::{Propagation, Target};
+use crate::store::{Propagation, WriteScope};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -140,7 +140,7 @@ impl Fixture {
                 pod,
                 PatchKind::Merge,
                 body.to_string().as_bytes(),
-                Target::Whole,
+                WriteScope::Whole,
                 false,
             )
             .unwrap();

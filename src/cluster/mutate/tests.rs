@@ -8,7 +8,7 @@ use crate::audit::Audit;
 use crate::cluster::fingerprint::object_fingerprint;
 use crate::cluster::kinds::watched_kind;
 use crate::model::{
-    Action, ActionOutcome, ActionPlan, ActionRequest, Kind, PatchKind, PatchRequest, ReleaseKey,
+    Action, ActionOutcome, ActionPlan, ActionRequest, Kind, PatchRequest, PatchType, ReleaseKey,
 };
 use crate::test_support::fixture::{ARGO_CANARY, DEPLOYMENT_ROLLING, Fixture};
 use http::header::CONTENT_TYPE;
@@ -136,7 +136,7 @@ async fn execute(
 fn merge(subresource: Option<&'static str>, body: Value) -> PatchRequest {
     PatchRequest {
         subresource,
-        kind: PatchKind::Merge,
+        kind: PatchType::Merge,
         body,
     }
 }
@@ -207,7 +207,7 @@ async fn json_and_strategic_patches_keep_their_content_type_and_body() {
     let requests = vec![
         PatchRequest {
             subresource: None,
-            kind: PatchKind::Json,
+            kind: PatchType::Json,
             body: json!([
                 {"op": "replace", "path": "/spec/template", "value": template},
                 {"op": "replace", "path": "/metadata/annotations", "value": {"a": "1"}},
@@ -215,7 +215,7 @@ async fn json_and_strategic_patches_keep_their_content_type_and_body() {
         },
         PatchRequest {
             subresource: None,
-            kind: PatchKind::Strategic,
+            kind: PatchType::Strategic,
             body: json!({"spec": {"template": {"metadata": {"annotations":
                 {"kubectl.kubernetes.io/restartedAt": "2026-08-17T10:00:00Z"}}}}}),
         },

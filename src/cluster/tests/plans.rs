@@ -2,7 +2,7 @@
 //! the fixtures, and the actions refused.
 
 use crate::model::action::plan;
-use crate::model::{Action, Kind, PatchKind, Release};
+use crate::model::{Action, Kind, PatchType, Release};
 use crate::test_support::fixture::{
     ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture, at, patched_release,
 };
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 const NOW: &str = "2026-03-01T12:30:00Z";
 
 /// (subresource, patch type, body) of every request, in order.
-type Sent = Vec<(Option<&'static str>, PatchKind, Value)>;
+type Sent = Vec<(Option<&'static str>, PatchType, Value)>;
 
 fn requests(r: &Release, action: Action) -> Sent {
     plan(r, action, at(NOW))
@@ -26,12 +26,12 @@ fn refusal(r: &Release, action: Action) -> String {
     plan(r, action, at(NOW)).expect_err("the action should be refused")
 }
 
-fn status(body: Value) -> (Option<&'static str>, PatchKind, Value) {
-    (Some("status"), PatchKind::Merge, body)
+fn status(body: Value) -> (Option<&'static str>, PatchType, Value) {
+    (Some("status"), PatchType::Merge, body)
 }
 
-fn main_merge(body: Value) -> (Option<&'static str>, PatchKind, Value) {
-    (None, PatchKind::Merge, body)
+fn main_merge(body: Value) -> (Option<&'static str>, PatchType, Value) {
+    (None, PatchType::Merge, body)
 }
 
 fn checkout_with(patch: Value) -> Release {
@@ -42,7 +42,7 @@ fn checkout() -> Release {
     checkout_with(json!({}))
 }
 
-fn unpause() -> (Option<&'static str>, PatchKind, Value) {
+fn unpause() -> (Option<&'static str>, PatchType, Value) {
     main_merge(json!({"spec": {"paused": false}}))
 }
 
@@ -254,7 +254,7 @@ fn argo_undo_replaces_the_template_with_the_previous_revisions() {
         requests(&r, Action::Undo(None)),
         vec![(
             None,
-            PatchKind::Json,
+            PatchType::Json,
             json!([{"op": "replace", "path": "/spec/template", "value": {
                 "metadata": {"labels": {"app": "checkout"}},
                 "spec": {"containers": [{"name": "checkout", "image": "registry.example/shop/checkout:1.4.2"}]}
@@ -337,8 +337,8 @@ fn frontend_with(patch: Value) -> Release {
     patched_release(DEPLOYMENT_ROLLING, Kind::Deployment, "frontend", patch)
 }
 
-fn strategic(body: Value) -> (Option<&'static str>, PatchKind, Value) {
-    (None, PatchKind::Strategic, body)
+fn strategic(body: Value) -> (Option<&'static str>, PatchType, Value) {
+    (None, PatchType::Strategic, body)
 }
 
 #[test]
@@ -382,7 +382,7 @@ fn deployment_undo_restores_template_and_annotations_of_the_revision() {
         requests(&r, Action::Undo(None)),
         vec![(
             None,
-            PatchKind::Json,
+            PatchType::Json,
             json!([
                 {"op": "replace", "path": "/spec/template", "value": {
                     "metadata": {"labels": {"app": "frontend"}},

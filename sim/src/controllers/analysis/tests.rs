@@ -7,7 +7,7 @@ use crate::behaviour::Behaviour;
 use crate::clock::Clock;
 use crate::controllers::Runtime;
 use crate::store::Store;
-use crate::traffic::{MetricsSource, WindowStats};
+use crate::traffic::{MeasurementSource, WindowStats};
 use chrono::Duration;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -113,7 +113,7 @@ fn what_a_metric_reads_follows_its_name_then_its_query() {
 #[derive(Default)]
 struct Fixed(Mutex<Option<WindowStats>>);
 
-impl MetricsSource for Fixed {
+impl MeasurementSource for Fixed {
     fn window(&self, _: &str, hash: &str, _: Duration) -> Option<WindowStats> {
         assert_eq!(hash, "abc123");
         *self.0.lock().unwrap()

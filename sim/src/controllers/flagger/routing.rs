@@ -3,7 +3,7 @@
 
 use super::{Run, TOTAL_WEIGHT, virtual_services};
 use crate::controllers::workload::{self, owner_reference};
-use crate::store::Target;
+use crate::store::WriteScope;
 use serde_json::{Value, json};
 
 impl Run<'_> {
@@ -86,7 +86,7 @@ impl Run<'_> {
                     },
                     "spec": self.virtual_service_spec(TOTAL_WEIGHT, 0),
                 }),
-                Target::Whole,
+                WriteScope::Whole,
                 false,
             ),
         };

@@ -38,7 +38,7 @@ struct FakeMetrics {
     otherwise: Mutex<Option<WindowStats>>,
 }
 
-impl MetricsSource for FakeMetrics {
+impl MeasurementSource for FakeMetrics {
     fn window(&self, _: &str, hash: &str, _: Duration) -> Option<WindowStats> {
         let by_hash = self.by_hash.lock().unwrap();
         by_hash

@@ -3,7 +3,7 @@
 
 use super::{FLAGGER_ID, Run, SELECTOR_LABELS, deployments, services};
 use crate::controllers::workload::{name_of, owner_reference};
-use crate::store::Target;
+use crate::store::WriteScope;
 use crate::time::parse_timestamp;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value, json};
@@ -151,7 +151,7 @@ impl Run<'_> {
                     },
                     "spec": {"type": "ClusterIP", "selector": selector, "ports": ports},
                 }),
-                Target::Whole,
+                WriteScope::Whole,
                 false,
             ),
         };
@@ -230,7 +230,7 @@ impl Run<'_> {
                 deployments(),
                 &self.namespace,
                 primary,
-                Target::Whole,
+                WriteScope::Whole,
                 false,
             )
             .map(|_| ())

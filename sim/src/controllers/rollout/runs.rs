@@ -10,7 +10,7 @@ use super::super::workload::{self, ARGO, ARGO_HASH_LABEL, ARGO_REVISION, hash_of
 use super::rollout_status::{PAUSE_BLUE_GREEN, PAUSE_INCONCLUSIVE, RunRef};
 use super::spec::RolloutAnalysis;
 use super::{CurrentRuns, Reconcile};
-use crate::store::{ListOptions, Target};
+use crate::store::{ListOptions, WriteScope};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -458,7 +458,7 @@ impl Reconcile<'_> {
                 analysis_runs(),
                 self.namespace(),
                 run.clone(),
-                Target::Whole,
+                WriteScope::Whole,
                 false,
             ) {
                 Ok(created) => return Some(created),

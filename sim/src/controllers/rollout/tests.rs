@@ -15,8 +15,8 @@ use crate::controllers::analysis::{AnalysisRunController, analysis_runs};
 use crate::controllers::replicaset::ReplicaSetController;
 use crate::controllers::workload::replicasets;
 use crate::patch::PatchKind;
-use crate::store::{Store, Target};
-use crate::traffic::{MetricsSource, WindowStats};
+use crate::store::{Store, WriteScope};
+use crate::traffic::{MeasurementSource, WindowStats};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -30,7 +30,7 @@ const V3: &str = "registry.example/shop/checkout:1.6.0";
 #[derive(Default)]
 struct FakeMetrics(Mutex<HashMap<String, WindowStats>>);
 
-impl MetricsSource for FakeMetrics {
+impl MeasurementSource for FakeMetrics {
     fn window(&self, _: &str, hash: &str, _: Duration) -> Option<WindowStats> {
         self.0.lock().unwrap().get(hash).copied()
     }
@@ -166,7 +166,7 @@ impl Cluster {
         self.rollout()["status"].clone()
     }
 
-    fn patch(&self, body: Value, target: Target) {
+    fn patch(&self, body: Value, target: WriteScope) {
         self.store
             .patch(
                 rollouts(),
@@ -183,11 +183,11 @@ impl Cluster {
 
     /// `kubectl argo rollouts` status patches go to the status subresource.
     fn patch_status(&self, body: Value) {
-        self.patch(body, Target::Status);
+        self.patch(body, WriteScope::Status);
     }
 
     fn patch_spec(&self, body: Value) {
-        self.patch(body, Target::Main);
+        self.patch(body, WriteScope::Main);
     }
 
     /// `kubectl argo rollouts set image`: a full update of the object.
@@ -195,7 +195,7 @@ impl Cluster {
         let mut ro = Value::clone(&self.rollout());
         ro["spec"]["template"]["spec"]["containers"][0]["image"] = json!(image);
         self.store
-            .update(rollouts(), NS, NAME, ro, Target::Main, false)
+            .update(rollouts(), NS, NAME, ro, WriteScope::Main, false)
             .unwrap();
         self.rt.settle();
     }

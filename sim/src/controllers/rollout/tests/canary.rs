@@ -5,7 +5,7 @@ use super::{Cluster, NAME, NS, V1, V2, V3, istio_canary, rollout, standard_steps
 use crate::controllers::rollout::traffic::{http_routes, virtual_services};
 use crate::controllers::workload::{pods, replicasets};
 use crate::patch::PatchKind;
-use crate::store::Target;
+use crate::store::WriteScope;
 
 #[test]
 fn first_deploy_goes_straight_to_healthy() {
@@ -283,7 +283,7 @@ fn undo_reuses_the_old_replica_set_as_a_new_revision() {
             NAME,
             PatchKind::Json,
             body.to_string().as_bytes(),
-            Target::Main,
+            WriteScope::Main,
             false,
         )
         .unwrap();
