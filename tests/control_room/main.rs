@@ -1,0 +1,240 @@
+//! End-to-end: the control room in a real terminal (tmux) against
+//! `cutover sim serve`, checked through the API with real kubectl, the
+//! simulator's request log and the audit file.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod actions;
+mod audit_file;
+mod faults;
+mod metrics_and_migrations;
+mod read_only;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::Duration;
+use support::tmux::Tmux;
+use support::{ServeProcess, require_program, stderr_of, stdout_of};
+
+/// Bounds on waits that would otherwise hang; never timing assertions.
+const SCREEN: Duration = Duration::from_secs(30);
+const API: Duration = Duration::from_secs(60);
+
+/// Fields drop in order: tmux must go while its socket, in the
+/// simulator's folder, still exists.
+struct Room {
+    tmux: Tmux,
+    sim: ServeProcess,
+    kubectl: PathBuf,
+    audit: PathBuf,
+}
+
+/// The simulator with `scenario_args`, and the control room on it with
+/// `ui_args`, in a 160×48 tmux pane.
+fn room(test: &str, scenario_args: &[&str], ui_args: &str) -> Option<Room> {
+    room_with_config(test, scenario_args, ui_args, "")
+}
+
+/// [`room`] with this config file.
+fn room_with_config(
+    test: &str,
+    scenario_args: &[&str],
+    ui_args: &str,
+    config: &str,
+) -> Option<Room> {
+    let kubectl = require_program("kubectl", test)?;
+    let tmux_program = require_program("tmux", test)?;
+    let sim = ServeProcess::start_with(scenario_args);
+    let dir = sim.dir.path();
+    let audit = dir.join("audit.jsonl");
+    std::fs::write(dir.join("config.toml"), config).expect("write the config");
+    let command = sim.control_room_command(ui_args);
+    let tmux = Tmux::start(&tmux_program, dir, 160, 48, &command);
+    Some(Room {
+        sim,
+        tmux,
+        kubectl,
+        audit,
+    })
+}
+
+/// The fixture as admin, with checkout found and at its manual pause.
+fn checkout_at_the_manual_pause(test: &str) -> Option<Room> {
+    let room = room(
+        test,
+        &["--scenario", "fixture"],
+        "--context sim-admin -n shop",
+    )?;
+    room.find("checkout");
+    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
+    Some(room)
+}
+
+impl Room {
+    fn kubectl(&self, args: &[&str]) -> String {
+        let out = self.sim.kubectl(&self.kubectl, args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            stderr_of(&out)
+        );
+        stdout_of(&out)
+    }
+
+    fn rollout(&self, name: &str) -> Value {
+        serde_json::from_str(&self.kubectl(&["get", "rollout", name, "-n", "shop", "-o", "json"]))
+            .expect("rollout JSON")
+    }
+
+    /// Poll the rollout through kubectl until `cond` holds.
+    fn wait_rollout(&self, name: &str, what: &str, cond: impl Fn(&Value) -> bool) -> Value {
+        let start = std::time::Instant::now();
+        loop {
+            let ro = self.rollout(name);
+            if cond(&ro) {
+                return ro;
+            }
+            assert!(
+                start.elapsed() < API,
+                "gave up waiting for {what}: status {}\nscreen:\n{}",
+                ro["status"],
+                self.tmux.screen()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn find(&self, name: &str) {
+        self.tmux.wait_for_text("● live", SCREEN);
+        self.tmux.wait_for_text(name, SCREEN);
+        self.tmux.keys(&["/"]);
+        self.tmux.type_text(name);
+        self.tmux.keys(&["Enter"]);
+        self.tmux.wait_for_text("Releases (1 of", SCREEN);
+    }
+
+    /// Press `key` until its confirmation opens (the permission review may
+    /// still be on its way the first time).
+    fn open_dialog(&self, key: &str, title: &str) {
+        let start = std::time::Instant::now();
+        loop {
+            self.tmux.keys(&[key]);
+            let appeared = std::iter::repeat_n((), 20).any(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                self.tmux.screen().contains(title)
+            });
+            if appeared {
+                return;
+            }
+            assert!(
+                start.elapsed() < SCREEN,
+                "no {title:?} dialog after {key}:\n{}",
+                self.tmux.screen()
+            );
+        }
+    }
+
+    /// Type `marker`, a text no key before it holds, as a filter and wait
+    /// for it on the line being typed: the sign every key sent before was
+    /// handled. Escape then clears it.
+    fn filter_marker(&self, marker: &str) -> String {
+        self.tmux.keys(&["/"]);
+        self.tmux.type_text(marker);
+        let screen = self.tmux.wait_for_text(marker, SCREEN);
+        self.tmux.keys(&["Escape"]);
+        screen
+    }
+
+    fn audit_lines(&self) -> Vec<Value> {
+        audit_lines_of(&self.audit)
+    }
+
+    fn event_reasons(&self, name: &str) -> Vec<String> {
+        let list: Value = serde_json::from_str(&self.kubectl(&[
+            "get",
+            "events",
+            "-n",
+            "shop",
+            "--field-selector",
+            &format!("involvedObject.name={name}"),
+            "-o",
+            "json",
+        ]))
+        .expect("events JSON");
+        list["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["reportingComponent"] == "cutover")
+            .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Requests of the simulator's log that change something.
+    fn mutating_requests(&self) -> Vec<Value> {
+        self.sim
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                let method = r["method"].as_str().unwrap_or_default();
+                let path = r["path"].as_str().unwrap_or_default();
+                // SelfSubject reviews are questions, not changes.
+                method != "GET" && !path.contains("selfsubject")
+            })
+            .collect()
+    }
+
+    fn object(&self, kind: &str, name: &str) -> Value {
+        serde_json::from_str(&self.kubectl(&["get", kind, name, "-n", "shop", "-o", "json"]))
+            .expect("object JSON")
+    }
+
+    /// Poll an object through kubectl until `cond` holds.
+    fn wait_object(&self, kind: &str, name: &str, what: &str, cond: impl Fn(&Value) -> bool) {
+        let start = std::time::Instant::now();
+        while !cond(&self.object(kind, name)) {
+            assert!(
+                start.elapsed() < API,
+                "gave up waiting for {what}\nscreen:\n{}",
+                self.tmux.screen()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Open the action's dialog on the shown release and confirm it.
+    fn act(&self, key: &str, title: &str) {
+        self.open_dialog(key, title);
+        self.tmux.keys(&["y"]);
+    }
+}
+
+fn audit_lines_of(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("audit lines are JSON"))
+        .collect()
+}
+
+/// (action, stage) of each audit line.
+fn action_stages(lines: &[Value]) -> Vec<(&str, &str)> {
+    lines
+        .iter()
+        .map(|l| {
+            let field = |f: &str| l[f].as_str().unwrap_or_default();
+            (field("action"), field("stage"))
+        })
+        .collect()
+}
+
+fn step(ro: &Value) -> i64 {
+    ro["status"]["currentStepIndex"].as_i64().unwrap_or(-1)
+}
+
+fn image(ro: &Value) -> &str {
+    ro["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+}

@@ -1,0 +1,353 @@
+//! Every view as a snapshot, at both sizes in both themes.
+
+use super::metrics_states::{
+    METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
+};
+use super::migration_states::{
+    MIGRATION_TITLE, confirm_abort_blocked_state, confirm_abort_override_state, list_schema_state,
+    migration_backfill_state, migration_db_failing_state, migration_unsafe_state,
+};
+use super::states::{
+    config_problems_state, confirm_abort_state, confirm_pause_state, detail_state,
+    help_config_keys_state, help_state, list_config_problems_state, refused_state,
+};
+use super::*;
+
+/// One snapshot subject.
+pub struct Case {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub state: State,
+    /// At a size that does not show this text, the detail is scrolled down
+    /// until it is the first row.
+    pub reveal: Option<&'static str>,
+}
+
+fn case(name: &'static str, about: &'static str, state: State) -> Case {
+    Case {
+        name,
+        about,
+        state,
+        reveal: None,
+    }
+}
+
+/// Every view the snapshots cover, with what it shows.
+pub fn views() -> Vec<Case> {
+    vec![
+        case(
+            "list",
+            "the list: a failed Flagger canary, a blue-green waiting for promotion, a canary \
+             paused with 150s left, a rolling Deployment and a steady one",
+            shop(),
+        ),
+        case(
+            "detail",
+            "checkout's detail: paused at a 5m pause with 150s left, ReplicaSets and pods, a \
+             successful AnalysisRun with measurements, VirtualService weights, events",
+            detail_state(),
+        ),
+        case(
+            "help",
+            "the help overlay over the list, acting on checkout with its actions allowed",
+            help_state(),
+        ),
+        case(
+            "confirm_pause",
+            "the confirmation of pausing checkout (y/n)",
+            confirm_pause_state(),
+        ),
+        case(
+            "confirm_abort",
+            "the confirmation of aborting checkout, asking for the name: \"check\" typed",
+            confirm_abort_state(),
+        ),
+        Case {
+            reveal: Some(METRICS_TITLE),
+            ..case(
+                "metrics_fail",
+                "checkout's metrics panel: error ratio and p95/p99 High, both gates failed, \
+                 verdict Fail against a Successful AnalysisRun, abort recommended",
+                metrics_fail_state(),
+            )
+        },
+        Case {
+            reveal: Some(METRICS_TITLE),
+            ..case(
+                "metrics_source_error",
+                "checkout's metrics panel: Prometheus failing for 2m, no verdict",
+                metrics_error_state(),
+            )
+        },
+        case(
+            "list_verdicts",
+            "the list with the verdict column: checkout highlighted and failing (abort \
+             recommended), payments without data, the rest not measured",
+            list_verdicts_state(),
+        ),
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_backfill",
+                "payments' migration panel: expand done, backfill running (from its Jobs), \
+                 rollback safe, the database named but not configured",
+                migration_backfill_state(),
+            )
+        },
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_unsafe",
+                "payments' migration panel after its contract Job completed: rollback \
+                 UNSAFE, the alarm of revision 1 under the contract, Flyway's history, two \
+                 sessions blocked behind an idle transaction, an index build",
+                migration_unsafe_state(),
+            )
+        },
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_db_failing",
+                "payments' migration panel while backfilling, its database refusing \
+                 connections for 2m: rollback UNKNOWN, the last reading kept",
+                migration_db_failing_state(),
+            )
+        },
+        case(
+            "list_schema",
+            "the list with the schema column: payments highlighted, contracted with an \
+             unsafe rollback and an alarm, the rest without a migration",
+            list_schema_state(),
+        ),
+        case(
+            "refused",
+            "the list after pausing checkout was refused by a policy: the whole reason, \
+             wrapped over the rows it needs at the bottom",
+            refused_state(),
+        ),
+        case(
+            "confirm_abort_blocked",
+            "the confirmation of aborting payments after its contract: blocked by the \
+             schema, asking for the name",
+            confirm_abort_blocked_state(),
+        ),
+        case(
+            "confirm_abort_override",
+            "the blocked abort of payments with the name typed and Enter pressed: asking \
+             for the override phrase",
+            confirm_abort_override_state(),
+        ),
+        case(
+            "list_config_problems",
+            "the list with a config file of five problems: the status line counts them",
+            list_config_problems_state(),
+        ),
+        case(
+            "config_problems",
+            "the :config panel over the list: each problem of the config file with its line \
+             and column, the cause and the fix",
+            config_problems_state(),
+        ),
+        case(
+            "help_config_keys",
+            "the help with the config's keys: x given to both promote and abort goes to \
+             neither (P and A stay), sort moved to o",
+            help_config_keys_state(),
+        ),
+    ]
+}
+
+/// The first row inside a view's border, under the top bar.
+const FIRST_BODY_ROW: u16 = 2;
+
+/// Scrolls the detail down with `j`, as a user would, until `text` is on
+/// the first row of the view; nothing when `size` already shows it in the
+/// upper half of the screen (lower, what follows it would be cut).
+fn reveal(state: &mut State, text: &str, size: (u16, u16)) {
+    let top_row = |state: &State| {
+        find_all(draw(state, "mono", size).buffer(), text)
+            .first()
+            .map(|cells| cells[0].1)
+    };
+    if top_row(state).is_some_and(|row| row < size.1 / 2) {
+        return;
+    }
+    for _ in 0..500 {
+        press(state, "j");
+        if top_row(state) == Some(FIRST_BODY_ROW) {
+            return;
+        }
+    }
+    panic!("{text:?} never reaches the top at {size:?}");
+}
+
+/// The view `name` as drawn at `size`: scrolled, if the case says so.
+pub fn prepared(name: &str, size: (u16, u16)) -> (&'static str, State) {
+    let Case {
+        about,
+        mut state,
+        reveal: text,
+        ..
+    } = views()
+        .into_iter()
+        .find(|c| c.name == name)
+        .expect("a known view");
+    if let Some(text) = text {
+        reveal(&mut state, text, size);
+    }
+    (about, state)
+}
+
+/// Draws the view at both sizes in both themes: the same text in both
+/// (one snapshot per size), colours in default, none at all in mono.
+fn check_view(name: &str) {
+    for (width, height) in SIZES {
+        let (about, state) = prepared(name, (width, height));
+        let size = format!("{width}x{height}");
+        let default = draw(&state, "default", (width, height));
+        let mono = draw(&state, "mono", (width, height));
+        assert_eq!(
+            mono.to_string(),
+            default.to_string(),
+            "{name} {size}: the mono theme must draw the same text"
+        );
+        assert!(
+            has_colour(default.buffer()),
+            "{name} {size}: the default theme draws in colour"
+        );
+        assert_colourless(mono.buffer(), &format!("{name} {size} mono"));
+        assert_view_snapshot(
+            &format!("{name}_{size}"),
+            format!("{about}; {size}, text of both themes"),
+            default.to_string(),
+        );
+    }
+}
+
+#[test]
+fn list() {
+    check_view("list");
+}
+
+#[test]
+fn detail() {
+    check_view("detail");
+}
+
+#[test]
+fn help() {
+    check_view("help");
+}
+
+#[test]
+fn confirm_pause() {
+    check_view("confirm_pause");
+}
+
+#[test]
+fn confirm_abort() {
+    check_view("confirm_abort");
+}
+
+#[test]
+fn metrics_fail() {
+    check_view("metrics_fail");
+}
+
+#[test]
+fn metrics_source_error() {
+    check_view("metrics_source_error");
+}
+
+#[test]
+fn list_verdicts() {
+    check_view("list_verdicts");
+}
+
+#[test]
+fn migration_backfill() {
+    check_view("migration_backfill");
+}
+
+#[test]
+fn migration_unsafe() {
+    check_view("migration_unsafe");
+}
+
+#[test]
+fn migration_db_failing() {
+    check_view("migration_db_failing");
+}
+
+#[test]
+fn list_schema() {
+    check_view("list_schema");
+}
+
+#[test]
+fn refused() {
+    check_view("refused");
+}
+
+#[test]
+fn confirm_abort_blocked() {
+    check_view("confirm_abort_blocked");
+}
+
+#[test]
+fn confirm_abort_override() {
+    check_view("confirm_abort_override");
+}
+
+#[test]
+fn list_config_problems() {
+    check_view("list_config_problems");
+}
+
+#[test]
+fn config_problems() {
+    check_view("config_problems");
+}
+
+#[test]
+fn help_config_keys() {
+    check_view("help_config_keys");
+}
+
+/// The list at 80×24 with every style, in both themes.
+#[test]
+fn list_styled() {
+    let state = shop();
+    for theme in THEMES {
+        let backend = draw(&state, theme, (80, 24));
+        assert_view_snapshot(
+            &format!("list_80x24_{theme}_styled"),
+            format!("the list at 80x24 with the {theme} theme: text and styles"),
+            format!("{:#?}", backend.buffer()),
+        );
+    }
+}
+
+/// Tiny and odd terminals: every view draws without panicking.
+#[test]
+fn tiny_sizes_do_not_panic() {
+    let sizes = [
+        (1, 1),
+        (2, 2),
+        (1, 30),
+        (30, 1),
+        (20, 5),
+        (10, 3),
+        (40, 8),
+        (80, 3),
+        (12, 24),
+    ];
+    for Case { name, state, .. } in views() {
+        for size in sizes {
+            for theme in THEMES {
+                let backend = draw(&state, theme, size);
+                assert_eq!(backend.buffer().area.width, size.0, "{name} {size:?}");
+            }
+        }
+    }
+}
