@@ -20,19 +20,20 @@ use tokio::sync::broadcast;
 /// (group, plural, namespace, name); namespace is "" for cluster-scoped objects.
 type ObjKey = (&'static str, &'static str, String, String);
 
+/// What a change did to an object, as a watch event names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
+pub enum ChangeType {
     Added,
     Modified,
     Deleted,
 }
 
-impl EventType {
+impl ChangeType {
     pub fn as_str(self) -> &'static str {
         match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
         }
     }
 }
@@ -41,7 +42,7 @@ impl EventType {
 #[derive(Debug, Clone)]
 pub struct Change {
     pub rv: u64,
-    pub event: EventType,
+    pub event: ChangeType,
     pub res: &'static ResourceDef,
     pub namespace: String,
     /// The object after the change; for a deletion, its last state.
@@ -339,7 +340,7 @@ impl Store {
                 .map(|((_, _, ns, _), obj)| {
                     Arc::new(Change {
                         rv: st.rv,
-                        event: EventType::Added,
+                        event: ChangeType::Added,
                         res,
                         namespace: ns.clone(),
                         object: obj.clone(),

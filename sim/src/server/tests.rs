@@ -2,7 +2,7 @@ use super::resource_path::parse_resource_path;
 use super::watch::visible_event;
 use crate::resources;
 use crate::selector::LabelSelector;
-use crate::store::{Change, EventType, ListOptions};
+use crate::store::{Change, ChangeType, ListOptions};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -47,14 +47,14 @@ fn label_selected_watches_see_objects_leave_and_enter() {
     let new = json!({"metadata": {"name": "p", "labels": {"app": "b"}, "resourceVersion": "5"}});
     let change = Change {
         rv: 5,
-        event: EventType::Modified,
+        event: ChangeType::Modified,
         res,
         namespace: "shop".into(),
         object: Arc::new(new.clone()),
         old: Some(Arc::new(old.clone())),
     };
     let (kind, obj) = visible_event(&change, res, Some("shop"), &opts).unwrap();
-    assert_eq!(kind, EventType::Deleted);
+    assert_eq!(kind, ChangeType::Deleted);
     assert_eq!(obj["metadata"]["resourceVersion"], "5");
     let back = Change {
         object: Arc::new(old),
@@ -63,7 +63,7 @@ fn label_selected_watches_see_objects_leave_and_enter() {
     };
     assert_eq!(
         visible_event(&back, res, Some("shop"), &opts).unwrap().0,
-        EventType::Added
+        ChangeType::Added
     );
     assert!(visible_event(&change, res, Some("other"), &opts).is_none());
 }

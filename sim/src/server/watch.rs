@@ -6,7 +6,7 @@ use super::{Body, Query, Shared};
 use crate::api_error::ApiError;
 use crate::resources::ResourceDef;
 use crate::selector::FieldSelector;
-use crate::store::{Change, EventType, ListOptions};
+use crate::store::{Change, ChangeType, ListOptions};
 use bytes::Bytes;
 use http::{HeaderValue, Response, header};
 use http_body_util::{BodyExt, StreamBody};
@@ -31,7 +31,7 @@ pub(super) fn visible_event(
     res: &ResourceDef,
     ns: Option<&str>,
     opts: &ListOptions,
-) -> Option<(EventType, Arc<Value>)> {
+) -> Option<(ChangeType, Arc<Value>)> {
     if !std::ptr::eq(change.res, res) {
         return None;
     }
@@ -44,15 +44,15 @@ pub(super) fn visible_event(
     let now = opts.matches(&change.object);
     let before = change.old.as_ref().is_some_and(|o| opts.matches(o));
     match change.event {
-        EventType::Added if now => Some((EventType::Added, change.object.clone())),
-        EventType::Deleted if now || before => Some((EventType::Deleted, change.object.clone())),
-        EventType::Modified => match (before, now) {
-            (true, true) => Some((EventType::Modified, change.object.clone())),
-            (false, true) => Some((EventType::Added, change.object.clone())),
+        ChangeType::Added if now => Some((ChangeType::Added, change.object.clone())),
+        ChangeType::Deleted if now || before => Some((ChangeType::Deleted, change.object.clone())),
+        ChangeType::Modified => match (before, now) {
+            (true, true) => Some((ChangeType::Modified, change.object.clone())),
+            (false, true) => Some((ChangeType::Added, change.object.clone())),
             (true, false) => {
                 let mut gone = change.old.as_deref().cloned().unwrap_or_default();
                 gone["metadata"]["resourceVersion"] = json!(change.rv.to_string());
-                Some((EventType::Deleted, Arc::new(gone)))
+                Some((ChangeType::Deleted, Arc::new(gone)))
             }
             (false, false) => None,
         },

@@ -3,7 +3,7 @@
 //! resourceVersion) and collecting the dependents of a deleted object.
 
 use super::writes::{meta_mut, namespace_def};
-use super::{Change, EventType, ObjKey, Propagation, State, meta_str, owner_refs, owner_uids};
+use super::{Change, ChangeType, ObjKey, Propagation, State, meta_str, owner_refs, owner_uids};
 use crate::resources::{RESOURCES, ResourceDef};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -43,7 +43,7 @@ impl State {
         fanout: &broadcast::Sender<Arc<Change>>,
         res: &'static ResourceDef,
         k: ObjKey,
-        event: EventType,
+        event: ChangeType,
         mut obj: Value,
         old: Option<Arc<Value>>,
     ) -> Arc<Value> {
@@ -58,7 +58,7 @@ impl State {
             object: obj.clone(),
             old,
         });
-        let deleted = event == EventType::Deleted;
+        let deleted = event == ChangeType::Deleted;
         let old_refs = change.old.as_deref().and_then(owner_refs);
         if deleted || old_refs != owner_refs(&obj) {
             for uid in change.old.as_deref().into_iter().flat_map(owner_uids) {
@@ -107,7 +107,7 @@ impl State {
             fanout,
             res,
             k.clone(),
-            EventType::Deleted,
+            ChangeType::Deleted,
             Value::clone(&current),
             Some(current),
         );
@@ -140,7 +140,7 @@ impl State {
                     .iter()
                     .find(|r| r.group == dk.0 && r.plural == dk.1)
                     .expect("served");
-                self.commit(fanout, dres, dk, EventType::Modified, next, Some(obj));
+                self.commit(fanout, dres, dk, ChangeType::Modified, next, Some(obj));
             } else {
                 self.remove_cascading(fanout, dk, propagation);
             }

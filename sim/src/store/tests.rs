@@ -370,7 +370,7 @@ fn watch_resumes_from_history_and_answers_410_when_compacted() {
     merge(&s, "a", r#"{"spec":{"x":1}}"#, WriteScope::Main);
     let start = s.watch(ro(), Some(rv_of(&a))).unwrap();
     assert_eq!(start.initial.len(), 1);
-    assert_eq!(start.initial[0].event, EventType::Modified);
+    assert_eq!(start.initial[0].event, ChangeType::Modified);
     s.compact();
     assert_eq!(s.watch(ro(), Some(rv_of(&a))).unwrap_err().code, 410);
     assert_eq!(s.watch(ro(), None).unwrap().initial.len(), 1);

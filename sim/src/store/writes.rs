@@ -3,7 +3,7 @@
 //! owner-reference cascading, and the checks each write makes.
 
 use super::{
-    EventType, ListOptions, ObjKey, Propagation, State, Store, WriteScope, key, meta, meta_str,
+    ChangeType, ListOptions, ObjKey, Propagation, State, Store, WriteScope, key, meta, meta_str,
 };
 use crate::api_error::ApiError;
 use crate::patch::{PatchKind, apply_patch};
@@ -160,7 +160,7 @@ impl Store {
         if dry_run {
             return Ok(Arc::new(obj));
         }
-        Ok(st.commit(&self.fanout, res, k, EventType::Added, obj, None))
+        Ok(st.commit(&self.fanout, res, k, ChangeType::Added, obj, None))
     }
 
     /// Replace an object (PUT). The body's resourceVersion must be current.
@@ -350,7 +350,7 @@ impl Store {
             &self.fanout,
             res,
             k,
-            EventType::Modified,
+            ChangeType::Modified,
             next,
             Some(current),
         ))

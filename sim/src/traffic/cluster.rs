@@ -8,7 +8,7 @@ use crate::behaviour::AppTraffic;
 use crate::controllers::replicaset::pod_is_ready;
 use crate::controllers::workload::{ARGO_HASH_LABEL, DEPLOYMENT_HASH_LABEL, image_of};
 use crate::resources::{self, ResourceDef};
-use crate::store::{Change, EventType, ListOptions, Store};
+use crate::store::{Change, ChangeType, ListOptions, Store};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -360,7 +360,7 @@ impl ClusterView {
             return None;
         }
         let ns = change.namespace.as_str();
-        if change.event != EventType::Deleted {
+        if change.event != ChangeType::Deleted {
             return self.upsert(followed, ns, &change.object);
         }
         let name = name_of(&change.object);

@@ -6,7 +6,7 @@ use crate::controllers::testing::{NoTraffic, t0};
 use crate::controllers::workload::{self, DEPLOYMENT, DEPLOYMENT_REVISION, name_of, replicasets};
 use crate::controllers::{Ctx, Runtime};
 use crate::resources;
-use crate::store::{Change, EventType as ChangeKind, Store};
+use crate::store::{Change, ChangeType, Store};
 use crate::time::timestamp;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -216,7 +216,7 @@ impl Watch {
                 Err(e) => panic!("missed store changes: {e}"),
             };
             let name = name_of(&change.object).to_string();
-            let deleted = change.event == ChangeKind::Deleted;
+            let deleted = change.event == ChangeType::Deleted;
             if std::ptr::eq(change.res, workload::pods()) {
                 match deleted {
                     true => self.now.pods.remove(&name),

@@ -8,7 +8,7 @@ use crate::controllers::Runtime;
 use crate::controllers::deployment::DeploymentController;
 use crate::controllers::replicaset::ReplicaSetController;
 use crate::controllers::workload::{DEPLOYMENT, template_hash};
-use crate::store::EventType as ChangeType;
+use crate::store::ChangeType;
 use crate::time::{self, GO_UNITS, PROMETHEUS_UNITS};
 use crate::traffic::WindowStats;
 use chrono::Duration;
