@@ -127,7 +127,7 @@ impl Tmux {
         loop {
             let screen = self.screen();
             if cond(&screen) {
-                return screen;
+                return self.settled(screen, &cond);
             }
             assert!(
                 !screen.contains("EXITED"),
@@ -138,6 +138,22 @@ impl Tmux {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// A capture can land while a frame is still arriving: the text waited
+    /// for is there, the rest of the frame not yet. Capture again until two
+    /// captures agree (a frame is written in one go, so a short pause sees
+    /// it whole), keeping the last one that still satisfies `cond`.
+    fn settled(&self, mut screen: String, cond: &impl Fn(&str) -> bool) -> String {
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(30));
+            let again = self.screen();
+            if again == screen || !cond(&again) {
+                return screen;
+            }
+            screen = again;
+        }
+        screen
     }
 
     /// Wait for the command to end; the screen then shows `EXITED <status>`.
