@@ -9,7 +9,7 @@ pub mod keymap;
 pub(crate) mod run;
 pub mod state;
 mod terminal;
-pub(crate) mod update;
+pub mod update;
 
 #[cfg(test)]
 mod tests;
