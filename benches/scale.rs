@@ -137,11 +137,12 @@ fn listed(cluster: &Cluster) -> State {
     state
 }
 
-/// A burst as the rollouts' watch sends it when one rollout's status moved.
-fn one_rollout_moved(cluster: &Cluster, epoch: u64) -> Msg {
+/// A burst as the rollouts' watch sends it when one rollout's status moved
+/// to `step`.
+fn one_rollout_moved(cluster: &Cluster, epoch: u64, step: usize) -> Msg {
     let mut rollouts = cluster.rollouts.clone();
     let mut moved = (*rollouts[RELEASES / 2]).clone();
-    moved.data["status"]["currentStepIndex"] = 2.into();
+    moved.data["status"]["currentStepIndex"] = step.into();
     rollouts[RELEASES / 2] = Arc::new(moved);
     Msg::Source {
         epoch,
@@ -149,12 +150,19 @@ fn one_rollout_moved(cluster: &Cluster, epoch: u64) -> Msg {
     }
 }
 
-/// p50 and p99 of `runs` single runs of `step`, printed.
-fn percentiles(name: &str, runs: usize, mut step: impl FnMut()) {
+/// p50 and p99 of `runs` single runs of `step`, printed; `prepare` makes
+/// each run's input, untimed.
+fn percentiles<T>(
+    name: &str,
+    runs: usize,
+    mut prepare: impl FnMut() -> T,
+    mut step: impl FnMut(T),
+) {
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
+            let input = prepare();
             let start = Instant::now();
-            step();
+            step(input);
             start.elapsed()
         })
         .collect();
@@ -170,14 +178,20 @@ fn percentiles(name: &str, runs: usize, mut step: impl FnMut()) {
 fn update_step(c: &mut Criterion) {
     let cluster = cluster();
     let mut state = listed(&cluster);
-    let msg = one_rollout_moved(&cluster, state.epoch);
+    let epoch = state.epoch;
+    // A new version of the rollout each time, as the watch delivers it.
+    let mut step = 0;
+    let mut moved = || {
+        step += 1;
+        one_rollout_moved(&cluster, epoch, step % 5)
+    };
     let name = "update: one rollout moved, 2,000 releases";
-    percentiles(name, 200, || {
-        black_box(update(&mut state, msg.clone()));
+    percentiles(name, 200, &mut moved, |msg| {
+        black_box(update(&mut state, msg));
     });
     c.bench_function(name, |b| {
         b.iter_batched(
-            || msg.clone(),
+            &mut moved,
             |msg| black_box(update(&mut state, msg)),
             BatchSize::SmallInput,
         )
@@ -195,14 +209,14 @@ fn draw(c: &mut Criterion) {
             .expect("drawn");
     };
     let list = "draw: list of 2,000 releases, 200×60";
-    percentiles(list, 500, || frame(&state));
+    percentiles(list, 500, || (), |()| frame(&state));
     c.bench_function(list, |b| b.iter(|| frame(&state)));
 
     let key = state.releases[RELEASES / 2].key.clone();
     state.selected = Some(key.clone());
     state.view = View::Detail(key);
     let detail = "draw: detail of one of 2,000 releases, 200×60";
-    percentiles(detail, 500, || frame(&state));
+    percentiles(detail, 500, || (), |()| frame(&state));
     c.bench_function(detail, |b| b.iter(|| frame(&state)));
 }
 

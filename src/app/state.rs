@@ -3,7 +3,7 @@
 
 use super::health::Watches;
 use super::keymap::Keymap;
-use crate::cluster::Objects;
+use crate::cluster::Catalog;
 use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{MetricsTarget, Profile};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
@@ -256,7 +256,8 @@ pub struct State {
     pub epoch: u64,
     pub connection: ConnectionState,
     pub scope: Scope,
-    pub objects: Objects,
+    /// The watched objects and the releases they make.
+    pub cluster: Catalog,
     pub releases: Vec<Release>,
     pub sources: Watches,
     pub view: View,
@@ -308,7 +309,7 @@ impl State {
             epoch: 0,
             connection: ConnectionState::Connecting { since: now },
             scope: Scope::default(),
-            objects: Objects::default(),
+            cluster: Catalog::default(),
             releases: Vec::new(),
             sources: Watches::default(),
             view: View::List,

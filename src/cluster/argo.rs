@@ -297,7 +297,7 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         weights.desired = desired;
         weights.applied = applied;
         if traffic_routed {
-            let routes = routing::argo_routes(canary, namespace(ro), index.objects, &warnings);
+            let routes = routing::argo_routes(canary, namespace(ro), index, &warnings);
             weights.router = routes.weight;
             weights.header_routes = routes.header_routes;
             weights.reported = status_canary_weight;

@@ -5,6 +5,7 @@ use super::Index;
 use super::fields::{
     Fields, Read, Warnings, array_at, name, namespace, str_at, string_map, time_at, uid,
 };
+use super::kinds::WatchedKind;
 use super::routing;
 use super::workload::{self, DEPLOYMENT};
 use crate::model::phase::{FLAGGER_PHASES, flagger_health};
@@ -28,17 +29,22 @@ fn step_weights(fields: Fields<'_>) -> Vec<Option<u32>> {
         .collect()
 }
 
+/// The Deployments a canary manages, shown as part of it: its target and
+/// the `-primary` Flagger makes of it.
+pub fn managed_deployments(canary: &DynamicObject) -> [String; 2] {
+    let target = str_at(&canary.data, "/spec/targetRef/name").unwrap_or_default();
+    [target.to_string(), format!("{target}-primary")]
+}
+
 pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
     let data = &canary.data;
     let warnings = Warnings::default();
     let fields = Fields::new(data, "", &warnings);
     let analysis = |field: &str| format!("{ANALYSIS}/{field}");
     let ns = namespace(canary);
-    let target = fields
-        .str("/spec/targetRef/name")
-        .unwrap_or_default()
-        .to_string();
-    let primary = format!("{target}-primary");
+    // Read through the warnings, which flag a malformed name.
+    fields.str("/spec/targetRef/name");
+    let [target, primary] = managed_deployments(canary);
     let phase = fields
         .word("/status/phase", &FLAGGER_PHASES, "Flagger")
         .unwrap_or("Initializing")
@@ -80,7 +86,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         .unwrap_or_default()
         .to_string();
 
-    let deployment = |n: &str| index.deployments.get(&(ns, n)).copied();
+    let deployment = |n: &str| index.find(WatchedKind::Deployment, ns, n);
     let mut revisions = Vec::new();
     for (deploy_name, role) in [
         (target.as_str(), Role::Canary),
@@ -121,7 +127,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         .str("/spec/service/name")
         .unwrap_or(&target)
         .to_string();
-    let routes = routing::flagger_routes(&service, ns, index.objects, &warnings);
+    let routes = routing::flagger_routes(&service, ns, index, &warnings);
     let in_analysis = matches!(
         phase.as_str(),
         "Progressing" | "WaitingPromotion" | "Waiting" | "Promoting" | "Finalising"

@@ -2,7 +2,7 @@
 //! `cutover.dev/phase` and `cutover.dev/release`.
 
 use super::fields::{self, array_at, i64_at, label, time_at};
-use super::{Objects, kinds::WatchedKind};
+use super::{Index, kinds::WatchedKind};
 use crate::model::Release;
 use crate::model::migration::{
     JOB_MIGRATION_LABEL, JOB_PHASE_LABEL, JOB_RELEASE_LABEL, MIGRATION_ANNOTATION, Migration,
@@ -48,13 +48,12 @@ fn belongs(job: &DynamicObject, release: &Release) -> bool {
 /// The migration of `release` from its Jobs: the annotated one, else the
 /// one with the newest Job. For each phase the newest Job counts (a retry
 /// replaces a failed attempt).
-pub fn migration_of(objects: &Objects, release: &Release) -> Option<Migration> {
-    let mut jobs: Vec<&DynamicObject> = objects
-        .of(WatchedKind::Job)
-        .map(|j| j.as_ref())
+pub fn migration_of(index: &Index<'_>, release: &Release) -> Option<Migration> {
+    let mut jobs: Vec<&DynamicObject> = index
+        .all_in(WatchedKind::Job, &release.key.namespace)
         .filter(|j| belongs(j, release))
         .collect();
-    jobs.sort_by_key(|j| fields::created(j));
+    jobs.sort_by_key(|j| (fields::created(j), fields::name(j)));
     let name = release
         .annotations
         .get(MIGRATION_ANNOTATION)

@@ -1,7 +1,7 @@
 //! The weights routers actually carry: Istio VirtualService route weights
 //! and Gateway API HTTPRoute backendRef weights, and header routes.
 
-use super::Objects;
+use super::Index;
 use super::fields::{Fields, Warnings, array_at, name, str_at};
 use super::kinds::WatchedKind;
 use crate::model::traffic::{HeaderRoute, RouterWeight};
@@ -15,14 +15,14 @@ pub struct Routes {
 }
 
 fn find<'a>(
-    objects: &'a Objects,
+    index: &Index<'a>,
     kind: WatchedKind,
     ns: &str,
     reference: &str,
 ) -> Option<&'a DynamicObject> {
     // Argo writes a VirtualService of another namespace as `name.namespace`.
     let (wanted, wanted_ns) = reference.split_once('.').unwrap_or((reference, ns));
-    objects.find(kind, wanted_ns, wanted).map(|o| o.as_ref())
+    index.find(kind, wanted_ns, wanted)
 }
 
 /// A host matches a service by its short name or any qualified form.
@@ -170,7 +170,7 @@ fn http_route(
 
 /// The routes an Argo canary's `trafficRouting` names; weights that cannot
 /// be read are noted in `warnings`.
-pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects, warnings: &Warnings) -> Routes {
+pub fn argo_routes(canary: &Value, ns: &str, index: &Index<'_>, warnings: &Warnings) -> Routes {
     let canary_svc = str_at(canary, "/canaryService").unwrap_or_default();
     let stable_svc = str_at(canary, "/stableService").unwrap_or_default();
     let routing = canary.get("trafficRouting").unwrap_or(&Value::Null);
@@ -195,7 +195,7 @@ pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects, warnings: &Warni
                 .iter()
                 .filter_map(Value::as_str)
                 .collect();
-            if let Some(vs) = find(objects, WatchedKind::VirtualService, ns, vs_name) {
+            if let Some(vs) = find(index, WatchedKind::VirtualService, ns, vs_name) {
                 return istio(vs, &routes, (canary_target, stable_target), warnings);
             }
         }
@@ -212,7 +212,7 @@ pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects, warnings: &Warni
             )
             .collect();
         for n in names {
-            if let Some(route) = find(objects, WatchedKind::HttpRoute, route_ns, n) {
+            if let Some(route) = find(index, WatchedKind::HttpRoute, route_ns, n) {
                 return http_route(route, (canary_svc, stable_svc), warnings);
             }
         }
@@ -223,15 +223,14 @@ pub fn argo_routes(canary: &Value, ns: &str, objects: &Objects, warnings: &Warni
 /// Flagger's Istio routing: VirtualService `<service>` with destinations
 /// `<service>-primary` and `<service>-canary`; weights that cannot be read
 /// are noted in `warnings`.
-pub fn flagger_routes(service: &str, ns: &str, objects: &Objects, warnings: &Warnings) -> Routes {
+pub fn flagger_routes(service: &str, ns: &str, index: &Index<'_>, warnings: &Warnings) -> Routes {
     let canary = format!("{service}-canary");
     let primary = format!("{service}-primary");
     let sides = (canary.as_str(), primary.as_str());
-    find(objects, WatchedKind::VirtualService, ns, service)
+    find(index, WatchedKind::VirtualService, ns, service)
         .map(|vs| istio(vs, &[], sides, warnings))
         .or_else(|| {
-            find(objects, WatchedKind::HttpRoute, ns, service)
-                .map(|r| http_route(r, sides, warnings))
+            find(index, WatchedKind::HttpRoute, ns, service).map(|r| http_route(r, sides, warnings))
         })
         .unwrap_or_default()
 }

@@ -2,17 +2,19 @@
 //! analysis runs, and the event timeline.
 
 use super::Index;
-use super::fields::Fields;
+use super::fields::{self, Fields};
 use super::fields::{
     annotation, array_at, bool_at, created, i64_at, images, label, name, str_at, time_at, u32_at,
     uid,
 };
+use super::kinds::WatchedKind;
 use crate::model::{
     AnalysisRunInfo, EventKind, Health, Kind, Measurement, MetricResult, PodInfo, Release,
     ReleaseKey, Replicas, Revision, StepIndex, Strategy, TimelineEntry,
 };
 use kube::api::DynamicObject;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// How a controller labels its ReplicaSets.
 pub struct RevisionLabels {
@@ -66,10 +68,8 @@ pub fn pod_info(p: &DynamicObject) -> PodInfo {
 /// The revisions of a workload with uid `owner`, newest first.
 pub fn revisions(index: &Index<'_>, owner: &str, labels: &RevisionLabels) -> Vec<Revision> {
     let mut out: Vec<Revision> = index
-        .replica_sets_by_owner
-        .get(owner)
-        .into_iter()
-        .flatten()
+        .owned_by(WatchedKind::ReplicaSet, owner)
+        .iter()
         .map(|rs| revision(index, rs, labels))
         .collect();
     out.sort_by(|a, b| b.number.cmp(&a.number).then(b.created.cmp(&a.created)));
@@ -79,10 +79,8 @@ pub fn revisions(index: &Index<'_>, owner: &str, labels: &RevisionLabels) -> Vec
 fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> Revision {
     let template = rs.data.pointer("/spec/template").cloned();
     let mut pods: Vec<PodInfo> = index
-        .pods_by_owner
-        .get(uid(rs))
-        .into_iter()
-        .flatten()
+        .owned_by(WatchedKind::Pod, uid(rs))
+        .iter()
         .map(|p| pod_info(p))
         .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
@@ -119,16 +117,19 @@ pub fn timeline(
     name: &str,
     revisions: &[Revision],
 ) -> Vec<TimelineEntry> {
-    let about = |kind, name| index.events_by_object.get(&(namespace, kind, name));
+    let about = |kind, name| index.events_about(namespace, kind, name);
     let events = std::iter::once(about(kind, name))
         .chain(
             revisions
                 .iter()
                 .map(|r| about("ReplicaSet", &r.replica_set)),
         )
-        .flatten()
         .flatten();
-    let mut out: Vec<TimelineEntry> = events.map(|e| timeline_entry(e)).collect();
+    // Events of the same second keep one order whatever order they were
+    // listed in: an Event's name ends in the hex time it was made.
+    let mut events: Vec<&Arc<DynamicObject>> = events.collect();
+    events.sort_by(|a, b| fields::name(b).cmp(fields::name(a)));
+    let mut out: Vec<TimelineEntry> = events.into_iter().map(|e| timeline_entry(e)).collect();
     TimelineEntry::sort_newest_first(&mut out);
     out
 }
@@ -154,10 +155,8 @@ fn timeline_entry(e: &DynamicObject) -> TimelineEntry {
 /// The AnalysisRuns owned by `owner`, newest first.
 pub fn analysis_runs(index: &Index<'_>, owner: &str) -> Vec<AnalysisRunInfo> {
     let mut out: Vec<AnalysisRunInfo> = index
-        .runs_by_owner
-        .get(owner)
-        .into_iter()
-        .flatten()
+        .owned_by(WatchedKind::AnalysisRun, owner)
+        .iter()
         .map(|r| analysis_run(r))
         .collect();
     out.sort_by(|a, b| b.created.cmp(&a.created).then(b.name.cmp(&a.name)));

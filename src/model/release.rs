@@ -42,6 +42,15 @@ pub struct ReleaseKey {
     pub name: String,
 }
 
+/// By namespace and name, as kubectl lists.
+pub fn in_listing_order(releases: &mut [Release]) {
+    releases.sort_by(|a, b| {
+        (a.key.namespace.cmp(&b.key.namespace))
+            .then_with(|| a.key.name.cmp(&b.key.name))
+            .then(a.key.kind.cmp(&b.key.kind))
+    });
+}
+
 impl std::fmt::Display for ReleaseKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -167,7 +167,7 @@ pub async fn report(
     let now = Utc::now();
     let mut state = State::new(now, read_only, Keymap::default());
     state.scope.user = connection.user.clone();
-    state.objects = objects;
+    state.cluster = crate::cluster::Catalog::new(objects);
     state.database_links = databases.links.clone();
     let database_limit = limit
         .left()

@@ -2,8 +2,8 @@
 //! `Objects` as the watchers would hold them, with small edits per test.
 
 use crate::cluster::kinds::WatchedKind;
-use crate::cluster::{Objects, releases};
-use crate::model::{Kind, Release};
+use crate::cluster::{Catalog, Objects};
+use crate::model::{Kind, Release, in_listing_order};
 use chrono::{DateTime, Utc};
 use kube::api::DynamicObject;
 use serde::Deserialize as _;
@@ -94,9 +94,12 @@ impl Fixture {
         objects
     }
 
-    /// Every release `cluster::releases` builds from the fixture.
+    /// Every release the fixture's objects make, by namespace and name.
     pub fn releases(&self) -> Vec<Release> {
-        releases(&self.objects())
+        let catalog = Catalog::new(self.objects());
+        let mut releases: Vec<Release> = catalog.releases().cloned().collect();
+        in_listing_order(&mut releases);
+        releases
     }
 
     /// The release of `kind` named `name`, as the control room lists it.

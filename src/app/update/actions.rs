@@ -95,7 +95,7 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
             return out;
         }
     }
-    let Some(object) = state.objects.find(
+    let Some(object) = state.cluster.objects().find(
         watched_kind(release.key.kind),
         &release.key.namespace,
         &release.key.name,
@@ -258,7 +258,7 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
 fn submit(state: &mut State, confirm: Confirm) -> Outcome {
     let action = confirm.plan.action;
     let name = confirm.key.name.clone();
-    let Some(object) = state.objects.find(
+    let Some(object) = state.cluster.objects().find(
         watched_kind(confirm.key.kind),
         &confirm.key.namespace,
         &confirm.key.name,

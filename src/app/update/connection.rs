@@ -2,11 +2,12 @@
 //! the watched objects as they change, and a new scope asked for.
 
 use super::access::access_checks;
-use super::measures::{metrics_targets, rebuild_releases};
+use super::measures::{metrics_targets, refresh_releases};
 use super::{Effect, Outcome, ScopeChange};
 use crate::app::state::{ConnectionState, Scope, State, View};
 use crate::cluster::watch::SourceUpdate;
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 
 pub(super) fn connecting(state: &mut State, context: String, namespace: Option<String>) -> Outcome {
     state.scope.aim(context, namespace);
@@ -34,6 +35,7 @@ pub(super) fn failed(state: &mut State, error: String, at: DateTime<Utc>) -> Out
 /// rebuilt once if any objects changed.
 pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome {
     let mut objects_changed = false;
+    let mut touched = HashSet::new();
     for update in updates {
         match update {
             SourceUpdate::Objects {
@@ -42,7 +44,7 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
                 objects,
                 at,
             } => {
-                state.objects.set(&source, kind, objects);
+                touched.extend(state.cluster.set(&source, kind, objects));
                 state.sources.listed(&source, at);
                 objects_changed = true;
             }
@@ -54,7 +56,7 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
     }
     let mut out = Outcome::redraw();
     if objects_changed {
-        rebuild_releases(state);
+        refresh_releases(state, &touched);
         super::keys::keep_selection(state);
         out.effects.extend(access_checks(state));
         out.effects.extend(metrics_targets(state));
@@ -70,7 +72,7 @@ pub(super) fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     if let ScopeChange::Namespace(ns) = &change {
         state.scope.namespace = ns.clone();
     }
-    state.objects.clear();
+    state.cluster.clear();
     state.releases.clear();
     state.sources.clear();
     state.access.clear();

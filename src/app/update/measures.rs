@@ -5,10 +5,11 @@
 use super::{Effect, Outcome};
 use crate::app::state::{MetricsSource, State};
 use crate::metrics::profiles::MetricsTarget;
-use crate::model::ReleaseKey;
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::{self, DatabaseReading};
+use crate::model::{Release, ReleaseKey, in_listing_order};
 use chrono::{DateTime, Utc};
+use std::collections::HashSet;
 
 pub(super) fn metrics_source(state: &mut State, source: Result<MetricsSource, String>) -> Outcome {
     (state.metrics_source, state.metrics_problem) = match source {
@@ -52,15 +53,39 @@ pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMe
     Outcome::redraw()
 }
 
-/// The releases from the watched objects, with what their databases say.
+/// Every release as the cluster makes it, with what its database says.
 pub fn rebuild_releases(state: &mut State) {
-    let mut releases = crate::cluster::releases(&state.objects);
-    for release in &mut releases {
-        let name = migration::link_database(release, &state.database_links);
-        let view = name.as_deref().map(|n| (n, database_view(state, n)));
-        migration::settle(release, view);
+    let releases: Vec<Release> = state.cluster.releases().cloned().collect();
+    state.releases = releases
+        .into_iter()
+        .map(|release| settled(state, release))
+        .collect();
+    in_listing_order(&mut state.releases);
+}
+
+/// The releases whose objects changed (`touched`) taken afresh from the
+/// cluster; the others are kept as they are.
+pub(super) fn refresh_releases(state: &mut State, touched: &HashSet<ReleaseKey>) {
+    if touched.is_empty() {
+        return;
     }
-    state.releases = releases;
+    state.releases.retain(|r| !touched.contains(&r.key));
+    let fresh: Vec<Release> = touched
+        .iter()
+        .filter_map(|key| state.cluster.get(key).cloned())
+        .collect();
+    for release in fresh {
+        let release = settled(state, release);
+        state.releases.push(release);
+    }
+    in_listing_order(&mut state.releases);
+}
+
+fn settled(state: &State, mut release: Release) -> Release {
+    let name = migration::link_database(&mut release, &state.database_links);
+    let view = name.as_deref().map(|n| (n, database_view(state, n)));
+    migration::settle(&mut release, view);
+    release
 }
 
 fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a> {

@@ -407,7 +407,7 @@ fn state_of(case: &Case) -> State {
         let value = serde_json::from_str(value).expect("a JSON value");
         fixture.set(kind, name, pointer, value);
     }
-    state.objects = fixture.objects();
+    state.cluster = crate::cluster::Catalog::new(fixture.objects());
     rebuild_releases(&mut state);
     state
 }

@@ -27,7 +27,8 @@ fn phases_follow_the_jobs_of_the_release_and_no_other() {
 fn a_completed_contract_makes_the_old_revision_unsafe() {
     let fixture = Fixture::load(&[ARGO_BLUE_GREEN, JOBS, CONTRACT]);
     let release = fixture.release(Kind::Rollout, "payments");
-    let m = migration_of(&fixture.objects(), &release).unwrap();
+    let objects = fixture.objects();
+    let m = migration_of(&crate::cluster::Index::new(&objects), &release).unwrap();
     assert_eq!(
         m.phase(PhaseName::Contract).unwrap().state,
         PhaseState::Done

@@ -4,6 +4,7 @@
 mod argo_blue_green;
 mod argo_canary;
 mod argo_cli;
+mod catalog;
 mod deployment;
 mod fingerprint;
 mod flagger;

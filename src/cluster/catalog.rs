@@ -1,0 +1,155 @@
+//! The releases the watched objects make, each rebuilt only when an object
+//! it was made from changes: one rollout moving among 2,000 rebuilds one
+//! release, not 2,000. A build records every lookup it makes ([`Index`]);
+//! a changed object touches the releases whose lookups would see it, and
+//! the release it is itself.
+
+use super::index::{Index, Read};
+use super::kinds::{WatchedKind, watched_kind};
+use super::objects::Objects;
+use super::{argo, deployment, fields, flagger, migration_jobs};
+use crate::model::{Kind, Release, ReleaseKey};
+use kube::api::DynamicObject;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    objects: Objects,
+    built: HashMap<ReleaseKey, Built>,
+    /// Which releases made each lookup.
+    readers: HashMap<Read, HashSet<ReleaseKey>>,
+}
+
+/// A release's object made into a release, or not shown on its own (a
+/// Deployment a Flagger canary manages), and what was looked up for it.
+#[derive(Debug)]
+struct Built {
+    release: Option<Release>,
+    reads: Vec<Read>,
+}
+
+impl Catalog {
+    /// Every release `objects` make.
+    pub fn new(objects: Objects) -> Catalog {
+        let mut catalog = Catalog {
+            objects,
+            ..Catalog::default()
+        };
+        let keys: Vec<ReleaseKey> = [Kind::Rollout, Kind::Canary, Kind::Deployment]
+            .into_iter()
+            .flat_map(|kind| {
+                let objects = &catalog.objects;
+                objects.of(watched_kind(kind)).map(move |o| key_of(kind, o))
+            })
+            .collect();
+        for key in &keys {
+            catalog.rebuild(key);
+        }
+        catalog
+    }
+
+    pub fn objects(&self) -> &Objects {
+        &self.objects
+    }
+
+    pub fn clear(&mut self) {
+        *self = Catalog::default();
+    }
+
+    /// Replace the objects of `source` and rebuild what they touch: the
+    /// keys of the releases rebuilt, gone or newly hidden.
+    pub fn set(
+        &mut self,
+        source: &str,
+        kind: WatchedKind,
+        objects: Vec<Arc<DynamicObject>>,
+    ) -> HashSet<ReleaseKey> {
+        let changes = self.objects.set(source, kind, objects);
+        let mut touched = HashSet::new();
+        for object in changes.added.iter().chain(&changes.removed) {
+            if let Some(release_kind) = release_kind(kind) {
+                touched.insert(key_of(release_kind, object));
+            }
+            for read in Read::seeing(kind, object) {
+                if let Some(readers) = self.readers.get(&read) {
+                    touched.extend(readers.iter().cloned());
+                }
+            }
+        }
+        for key in &touched {
+            self.rebuild(key);
+        }
+        touched
+    }
+
+    pub fn get(&self, key: &ReleaseKey) -> Option<&Release> {
+        self.built.get(key)?.release.as_ref()
+    }
+
+    /// Every release, in no order.
+    pub fn releases(&self) -> impl Iterator<Item = &Release> {
+        self.built.values().filter_map(|b| b.release.as_ref())
+    }
+
+    fn rebuild(&mut self, key: &ReleaseKey) {
+        if let Some(old) = self.built.remove(key) {
+            for read in old.reads {
+                if let Some(readers) = self.readers.get_mut(&read) {
+                    readers.remove(key);
+                    if readers.is_empty() {
+                        self.readers.remove(&read);
+                    }
+                }
+            }
+        }
+        let index = Index::new(&self.objects);
+        let Some(release) = build(&index, key) else {
+            return;
+        };
+        let reads = index.into_reads();
+        for read in &reads {
+            self.readers
+                .entry(read.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        self.built.insert(key.clone(), Built { release, reads });
+    }
+}
+
+/// `None` when the release's object is gone; `Some(None)` when it is not
+/// shown on its own.
+fn build(index: &Index<'_>, key: &ReleaseKey) -> Option<Option<Release>> {
+    let object = index.find(watched_kind(key.kind), &key.namespace, &key.name)?;
+    let release = match key.kind {
+        Kind::Rollout => Some(argo::release(object, index)),
+        Kind::Canary => Some(flagger::release(object, index)),
+        // Shown as part of its canary, not on its own.
+        Kind::Deployment => index
+            .canaries_managing(&key.namespace, &key.name)
+            .is_empty()
+            .then(|| deployment::release(object, index)),
+    };
+    Some(release.map(|mut release| {
+        release.migration = migration_jobs::migration_of(index, &release);
+        release
+    }))
+}
+
+fn release_kind(kind: WatchedKind) -> Option<Kind> {
+    match kind {
+        WatchedKind::Rollout => Some(Kind::Rollout),
+        WatchedKind::Canary => Some(Kind::Canary),
+        WatchedKind::Deployment => Some(Kind::Deployment),
+        _ => None,
+    }
+}
+
+fn key_of(kind: Kind, object: &DynamicObject) -> ReleaseKey {
+    ReleaseKey {
+        kind,
+        namespace: fields::namespace(object).to_string(),
+        name: fields::name(object).to_string(),
+    }
+}

@@ -1,0 +1,123 @@
+//! The lookups a release's mapping makes, recorded as it makes them
+//! (found or not), so that a changed object later touches exactly the
+//! releases whose lookups would see it.
+
+use super::fields;
+use super::kinds::WatchedKind;
+use super::objects::Objects;
+use kube::api::DynamicObject;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// One lookup.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Read {
+    /// The object of a kind with this namespace and name.
+    Named(WatchedKind, String, String),
+    /// The objects of a kind whose controller has this uid.
+    Owned(WatchedKind, String),
+    /// The Events about (namespace, kind, name).
+    EventsAbout(String, String, String),
+    /// The Flagger canaries managing the Deployment (namespace, name).
+    CanariesManaging(String, String),
+    /// Every object of a kind in a namespace.
+    AllIn(WatchedKind, String),
+}
+
+impl Read {
+    /// The lookups that see `object`, of `kind`.
+    pub fn seeing(kind: WatchedKind, object: &DynamicObject) -> Vec<Read> {
+        let namespace = fields::namespace(object).to_string();
+        let mut reads = vec![
+            Read::Named(kind, namespace.clone(), fields::name(object).to_string()),
+            Read::AllIn(kind, namespace.clone()),
+        ];
+        if let Some(uid) = fields::controller_uid(object) {
+            reads.push(Read::Owned(kind, uid.to_string()));
+        }
+        match kind {
+            WatchedKind::Event => {
+                let (namespace, kind, name) = super::objects::about(object);
+                reads.push(Read::EventsAbout(namespace, kind, name));
+            }
+            WatchedKind::Canary => {
+                for deployment in super::flagger::managed_deployments(object) {
+                    reads.push(Read::CanariesManaging(namespace.clone(), deployment));
+                }
+            }
+            _ => {}
+        }
+        reads
+    }
+}
+
+/// The objects, looked up through a record of every lookup.
+pub struct Index<'a> {
+    objects: &'a Objects,
+    reads: RefCell<Vec<Read>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(objects: &'a Objects) -> Index<'a> {
+        Index {
+            objects,
+            reads: RefCell::default(),
+        }
+    }
+
+    /// Every lookup made so far.
+    pub fn into_reads(self) -> Vec<Read> {
+        self.reads.into_inner()
+    }
+
+    fn record(&self, read: Read) {
+        self.reads.borrow_mut().push(read);
+    }
+
+    pub fn find(
+        &self,
+        kind: WatchedKind,
+        namespace: &str,
+        name: &str,
+    ) -> Option<&'a DynamicObject> {
+        self.record(Read::Named(kind, namespace.into(), name.into()));
+        self.objects.find(kind, namespace, name).map(Arc::as_ref)
+    }
+
+    pub fn owned_by(&self, kind: WatchedKind, uid: &str) -> &'a [Arc<DynamicObject>] {
+        self.record(Read::Owned(kind, uid.into()));
+        self.objects.owned_by(kind, uid)
+    }
+
+    pub fn events_about(
+        &self,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+    ) -> &'a [Arc<DynamicObject>] {
+        self.record(Read::EventsAbout(
+            namespace.into(),
+            kind.into(),
+            name.into(),
+        ));
+        self.objects.events_about(namespace, kind, name)
+    }
+
+    pub fn canaries_managing(&self, namespace: &str, name: &str) -> &'a [Arc<DynamicObject>] {
+        self.record(Read::CanariesManaging(namespace.into(), name.into()));
+        self.objects.canaries_managing(namespace, name)
+    }
+
+    pub fn all_in(
+        &self,
+        kind: WatchedKind,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'a DynamicObject> + use<'a> {
+        self.record(Read::AllIn(kind, namespace.into()));
+        let namespace = namespace.to_string();
+        self.objects
+            .of(kind)
+            .map(Arc::as_ref)
+            .filter(move |o| fields::namespace(o) == namespace)
+    }
+}
