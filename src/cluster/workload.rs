@@ -126,9 +126,10 @@ pub fn timeline(
         )
         .flatten();
     // Events of the same second keep one order whatever order they were
-    // listed in: an Event's name ends in the hex time it was made.
+    // listed in: by name, which ends in the hex time the Event was made,
+    // so the newer of a tie is shown first.
     let mut events: Vec<&Arc<DynamicObject>> = events.collect();
-    events.sort_by(|a, b| fields::name(b).cmp(fields::name(a)));
+    events.sort_by(|a, b| fields::name(a).cmp(fields::name(b)));
     let mut out: Vec<TimelineEntry> = events.into_iter().map(|e| timeline_entry(e)).collect();
     TimelineEntry::sort_newest_first(&mut out);
     out
