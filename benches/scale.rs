@@ -16,7 +16,7 @@ use cutover::app::keymap::Keymap;
 use cutover::app::state::{State, View};
 use cutover::app::update::{Msg, update};
 use cutover::cluster::kinds::WatchedKind;
-use cutover::cluster::projection::project;
+use cutover::cluster::projection::{PodSummary, project};
 use cutover::cluster::watch::SourceUpdate;
 use cutover::ui::theme::Theme;
 use kube::api::DynamicObject;
@@ -77,7 +77,7 @@ fn renamed(object: &Value, index: usize, suffix: &str) -> DynamicObject {
 struct Cluster {
     rollouts: Vec<Arc<DynamicObject>>,
     replica_sets: Vec<Arc<DynamicObject>>,
-    pods: Vec<Arc<DynamicObject>>,
+    pods: Vec<Arc<PodSummary>>,
 }
 
 fn cluster() -> Cluster {
@@ -93,14 +93,13 @@ fn cluster() -> Cluster {
             .push(Arc::new(renamed(&template.rollout, index, "")));
         for rs in &template.replica_sets {
             let mut rs = renamed(rs, index, "");
-            project(WatchedKind::ReplicaSet, &mut rs);
+            project(&mut rs);
             cluster.replica_sets.push(Arc::new(rs));
         }
         for replica in 0..PODS {
             let pod = &template.pods[replica % template.pods.len()];
-            let mut pod = renamed(pod, index, &format!("-{replica}"));
-            project(WatchedKind::Pod, &mut pod);
-            cluster.pods.push(Arc::new(pod));
+            let pod = renamed(pod, index, &format!("-{replica}"));
+            cluster.pods.push(Arc::new(PodSummary::from(pod)));
         }
     }
     cluster
@@ -129,7 +128,11 @@ fn listed(cluster: &Cluster) -> State {
             WatchedKind::ReplicaSet,
             &cluster.replica_sets,
         ),
-        objects("pods/argo", WatchedKind::Pod, &cluster.pods),
+        SourceUpdate::Pods {
+            source: "pods/argo".into(),
+            pods: cluster.pods.clone(),
+            at: now(),
+        },
     ];
     let epoch = state.epoch;
     update(&mut state, Msg::Source { epoch, updates });

@@ -109,7 +109,8 @@ mod tests {
             .iter()
             .map(|u| match u {
                 crate::cluster::watch::SourceUpdate::Health { source, .. }
-                | crate::cluster::watch::SourceUpdate::Objects { source, .. } => source.clone(),
+                | crate::cluster::watch::SourceUpdate::Objects { source, .. }
+                | crate::cluster::watch::SourceUpdate::Pods { source, .. } => source.clone(),
             })
             .collect()
     }

@@ -492,14 +492,22 @@ fn room_on(files: &[&str]) -> State {
     let mut state = State::new(t(0), false, Keymap::default());
     connected(&mut state);
     for kind in WatchedKind::ALL {
-        let msg = Msg::Source {
-            epoch: 0,
-            updates: vec![SourceUpdate::Objects {
+        let listed = match kind {
+            WatchedKind::Pod => SourceUpdate::Pods {
+                source: kind.plural().into(),
+                pods: objects.pods().cloned().collect(),
+                at: t(1),
+            },
+            _ => SourceUpdate::Objects {
                 source: kind.plural().into(),
                 kind,
                 objects: objects.of(kind).cloned().collect(),
                 at: t(1),
-            }],
+            },
+        };
+        let msg = Msg::Source {
+            epoch: 0,
+            updates: vec![listed],
         };
         for effect in update(&mut state, msg).effects {
             if let Effect::CheckAccess(key) = effect {

@@ -7,6 +7,7 @@
 use super::index::{Index, Read};
 use super::kinds::{WatchedKind, watched_kind};
 use super::objects::Objects;
+use super::projection::PodSummary;
 use super::{argo, deployment, fields, flagger, migration_jobs};
 use crate::model::{Kind, Release, ReleaseKey};
 use kube::api::DynamicObject;
@@ -71,16 +72,39 @@ impl Catalog {
             if let Some(release_kind) = release_kind(kind) {
                 touched.insert(key_of(release_kind, object));
             }
-            for read in Read::seeing(kind, object) {
-                if let Some(readers) = self.readers.get(&read) {
-                    touched.extend(readers.iter().cloned());
-                }
+            self.readers_of(Read::seeing(kind, object), &mut touched);
+        }
+        self.rebuild_all(&touched);
+        touched
+    }
+
+    /// Replace the pods of `source` and rebuild the releases they touch.
+    pub fn set_pods(&mut self, source: &str, pods: Vec<Arc<PodSummary>>) -> HashSet<ReleaseKey> {
+        let changes = self.objects.set_pods(source, pods);
+        let mut touched = HashSet::new();
+        for pod in changes.added.iter().chain(&changes.removed) {
+            self.readers_of(
+                Read::seeing_meta(WatchedKind::Pod, &pod.metadata),
+                &mut touched,
+            );
+        }
+        self.rebuild_all(&touched);
+        touched
+    }
+
+    /// Add to `touched` the releases that made any of `reads`.
+    fn readers_of(&self, reads: Vec<Read>, touched: &mut HashSet<ReleaseKey>) {
+        for read in reads {
+            if let Some(readers) = self.readers.get(&read) {
+                touched.extend(readers.iter().cloned());
             }
         }
-        for key in &touched {
+    }
+
+    fn rebuild_all(&mut self, keys: &HashSet<ReleaseKey>) {
+        for key in keys {
             self.rebuild(key);
         }
-        touched
     }
 
     pub fn get(&self, key: &ReleaseKey) -> Option<&Release> {

@@ -4,6 +4,7 @@
 //! sentences, which values it could not use.
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::DynamicObject;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -306,12 +307,16 @@ pub fn created(o: &DynamicObject) -> Option<DateTime<Utc>> {
 /// the uid counts: owners written as `extensions/v1beta1` by older clusters
 /// are the same objects as their `apps/v1` selves.
 pub fn controller_uid(o: &DynamicObject) -> Option<&str> {
-    o.metadata
-        .owner_references
-        .as_ref()?
+    owner_uid(&o.metadata)
+}
+
+/// The uid of the controller among the owners, else of the first owner.
+pub fn owner_uid(meta: &ObjectMeta) -> Option<&str> {
+    let owners = meta.owner_references.as_ref()?;
+    owners
         .iter()
         .find(|r| r.controller == Some(true))
-        .or_else(|| o.metadata.owner_references.as_ref()?.first())
+        .or_else(|| owners.first())
         .map(|r| r.uid.as_str())
 }
 

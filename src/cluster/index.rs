@@ -5,6 +5,8 @@
 use super::fields;
 use super::kinds::WatchedKind;
 use super::objects::Objects;
+use super::projection::PodSummary;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::DynamicObject;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -25,16 +27,27 @@ pub enum Read {
 }
 
 impl Read {
+    /// The lookups that see an object of `kind` by its metadata alone.
+    pub fn seeing_meta(kind: WatchedKind, meta: &ObjectMeta) -> Vec<Read> {
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let mut reads = vec![
+            Read::Named(
+                kind,
+                namespace.clone(),
+                meta.name.clone().unwrap_or_default(),
+            ),
+            Read::AllIn(kind, namespace),
+        ];
+        if let Some(uid) = fields::owner_uid(meta) {
+            reads.push(Read::Owned(kind, uid.to_string()));
+        }
+        reads
+    }
+
     /// The lookups that see `object`, of `kind`.
     pub fn seeing(kind: WatchedKind, object: &DynamicObject) -> Vec<Read> {
         let namespace = fields::namespace(object).to_string();
-        let mut reads = vec![
-            Read::Named(kind, namespace.clone(), fields::name(object).to_string()),
-            Read::AllIn(kind, namespace.clone()),
-        ];
-        if let Some(uid) = fields::controller_uid(object) {
-            reads.push(Read::Owned(kind, uid.to_string()));
-        }
+        let mut reads = Read::seeing_meta(kind, &object.metadata);
         match kind {
             WatchedKind::Event => {
                 let (namespace, kind, name) = super::objects::about(object);
@@ -87,6 +100,12 @@ impl<'a> Index<'a> {
     pub fn owned_by(&self, kind: WatchedKind, uid: &str) -> &'a [Arc<DynamicObject>] {
         self.record(Read::Owned(kind, uid.into()));
         self.objects.owned_by(kind, uid)
+    }
+
+    /// The pods of the ReplicaSet with `uid`.
+    pub fn pods_owned_by(&self, uid: &str) -> &'a [Arc<PodSummary>] {
+        self.record(Read::Owned(WatchedKind::Pod, uid.into()));
+        self.objects.pods_owned_by(uid)
     }
 
     pub fn events_about(

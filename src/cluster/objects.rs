@@ -5,6 +5,7 @@
 
 use super::fields::{self, str_at};
 use super::kinds::WatchedKind;
+use super::projection::PodSummary;
 use kube::api::DynamicObject;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -14,6 +15,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct Objects {
     sources: BTreeMap<String, (WatchedKind, Vec<Arc<DynamicObject>>)>,
+    pod_sources: BTreeMap<String, Vec<Arc<PodSummary>>>,
+    /// Pods by the uid of their ReplicaSet.
+    pods_by_owner: HashMap<String, Vec<Arc<PodSummary>>>,
     by_name: Lookup<(WatchedKind, String, String)>,
     by_owner: Lookup<(WatchedKind, String)>,
     /// Events by the namespace, kind and name of the object they are about.
@@ -28,11 +32,28 @@ type Lookup<K> = HashMap<K, Vec<Arc<DynamicObject>>>;
 /// What a source's new set changed: the objects that are new (added or
 /// modified) and those gone (deleted, or the old state of a modified one).
 /// A modified object is a new `Arc` in the reflector, so identity tells.
-#[derive(Debug, Default)]
-pub struct Changes {
-    pub kind: Option<WatchedKind>,
-    pub added: Vec<Arc<DynamicObject>>,
-    pub removed: Vec<Arc<DynamicObject>>,
+#[derive(Debug)]
+pub struct Changes<T> {
+    pub added: Vec<Arc<T>>,
+    pub removed: Vec<Arc<T>>,
+}
+
+impl<T> Changes<T> {
+    fn between(old: Vec<Arc<T>>, new: &[Arc<T>]) -> Changes<T> {
+        let identities = |set: &[Arc<T>]| set.iter().map(Arc::as_ptr).collect::<HashSet<_>>();
+        let (old_ids, new_ids) = (identities(&old), identities(new));
+        Changes {
+            added: new
+                .iter()
+                .filter(|o| !old_ids.contains(&Arc::as_ptr(o)))
+                .cloned()
+                .collect(),
+            removed: old
+                .into_iter()
+                .filter(|o| !new_ids.contains(&Arc::as_ptr(o)))
+                .collect(),
+        }
+    }
 }
 
 impl Objects {
@@ -49,35 +70,57 @@ impl Objects {
         source: &str,
         kind: WatchedKind,
         objects: Vec<Arc<DynamicObject>>,
-    ) -> Changes {
-        let old = self
+    ) -> Changes<DynamicObject> {
+        let (old_kind, old) = self
             .sources
             .insert(source.to_string(), (kind, objects))
             .unwrap_or((kind, Vec::new()));
-        let new = &self.sources[source].1;
-        let identities =
-            |set: &[Arc<DynamicObject>]| set.iter().map(Arc::as_ptr).collect::<HashSet<_>>();
-        let (old_ids, new_ids) = (identities(&old.1), identities(new));
-        let changes = Changes {
-            kind: Some(kind),
-            added: new
-                .iter()
-                .filter(|o| !old_ids.contains(&Arc::as_ptr(o)))
-                .cloned()
-                .collect(),
-            removed: old
-                .1
-                .into_iter()
-                .filter(|o| !new_ids.contains(&Arc::as_ptr(o)))
-                .collect(),
-        };
+        let changes = Changes::between(old, &self.sources[source].1);
         for object in &changes.removed {
-            self.unindex(old.0, object);
+            self.unindex(old_kind, object);
         }
         for object in &changes.added {
             self.index(kind, object);
         }
         changes
+    }
+
+    /// Replace the pods of `source` and say what changed.
+    pub fn set_pods(&mut self, source: &str, pods: Vec<Arc<PodSummary>>) -> Changes<PodSummary> {
+        let old = self
+            .pod_sources
+            .insert(source.to_string(), pods)
+            .unwrap_or_default();
+        let changes = Changes::between(old, &self.pod_sources[source]);
+        for pod in &changes.removed {
+            if let Some(owner) = fields::owner_uid(&pod.metadata)
+                && let Some(pods) = self.pods_by_owner.get_mut(owner)
+            {
+                pods.retain(|p| !Arc::ptr_eq(p, pod));
+                if pods.is_empty() {
+                    self.pods_by_owner.remove(owner);
+                }
+            }
+        }
+        for pod in &changes.added {
+            if let Some(owner) = fields::owner_uid(&pod.metadata) {
+                let pods = self.pods_by_owner.entry(owner.to_string()).or_default();
+                pods.push(pod.clone());
+            }
+        }
+        changes
+    }
+
+    pub fn pods(&self) -> impl Iterator<Item = &Arc<PodSummary>> {
+        self.pod_sources.values().flatten()
+    }
+
+    /// The pods of the ReplicaSet with `uid`.
+    pub fn pods_owned_by(&self, uid: &str) -> &[Arc<PodSummary>] {
+        self.pods_by_owner
+            .get(uid)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn clear(&mut self) {

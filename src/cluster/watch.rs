@@ -4,15 +4,18 @@
 
 use super::connect::Connection;
 use super::kinds::WatchedKind;
-use super::projection::project;
+use super::projection::{PodSummary, project};
 use super::reconnect::{self, WatchBackoff};
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
-use kube::Api;
 use kube::api::{ApiResource, DynamicObject, ListParams};
+use kube::core::DynamicResourceScope;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::{self, Event};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -24,6 +27,12 @@ pub enum SourceUpdate {
         source: String,
         kind: WatchedKind,
         objects: Vec<Arc<DynamicObject>>,
+        at: DateTime<Utc>,
+    },
+    /// The whole current set of a source's pods, after a change.
+    Pods {
+        source: String,
+        pods: Vec<Arc<PodSummary>>,
         at: DateTime<Utc>,
     },
     /// The watch failed (`error`, as [`reconnect::cause`] names it) or is
@@ -39,7 +48,9 @@ impl SourceUpdate {
     /// When the update was read.
     pub fn at(&self) -> DateTime<Utc> {
         match self {
-            SourceUpdate::Objects { at, .. } | SourceUpdate::Health { at, .. } => *at,
+            SourceUpdate::Objects { at, .. }
+            | SourceUpdate::Pods { at, .. }
+            | SourceUpdate::Health { at, .. } => *at,
         }
     }
 }
@@ -107,7 +118,13 @@ impl Sources {
         }
         let tasks = specs
             .into_iter()
-            .map(|spec| tokio::spawn(run(connection.client.clone(), spec, sink.clone())))
+            .map(|spec| {
+                let client = connection.client.clone();
+                match spec.kind {
+                    WatchedKind::Pod => tokio::spawn(run::<PodSummary>(client, spec, sink.clone())),
+                    _ => tokio::spawn(run::<DynamicObject>(client, spec, sink.clone())),
+                }
+            })
             .collect();
         Sources {
             connection,
@@ -149,7 +166,7 @@ impl Sources {
                 "involvedObject.kind={kind},involvedObject.name={name}"
             )),
         };
-        self.events = Some(tokio::spawn(run(
+        self.events = Some(tokio::spawn(run::<DynamicObject>(
             self.connection.client.clone(),
             spec,
             self.sink.clone(),
@@ -168,8 +185,51 @@ impl Drop for Sources {
 /// How often a failing watch checks whether the API answers again.
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
-async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
-    let api: Api<DynamicObject> = match &spec.namespace {
+/// What a watch keeps of each object it reads, and how it reports the set.
+trait Kept:
+    Resource<DynamicType = ApiResource, Scope = DynamicResourceScope>
+    + Clone
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// Cut to what cutover reads, as it arrives.
+    fn trim(&mut self);
+    fn listed(spec: &WatchSpec, objects: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate;
+}
+
+impl Kept for DynamicObject {
+    fn trim(&mut self) {
+        project(self);
+    }
+
+    fn listed(spec: &WatchSpec, objects: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate {
+        SourceUpdate::Objects {
+            source: spec.source.clone(),
+            kind: spec.kind,
+            objects,
+            at,
+        }
+    }
+}
+
+impl Kept for PodSummary {
+    /// Already cut as it was read.
+    fn trim(&mut self) {}
+
+    fn listed(spec: &WatchSpec, pods: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate {
+        SourceUpdate::Pods {
+            source: spec.source.clone(),
+            pods,
+            at,
+        }
+    }
+}
+
+async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
+    let api: Api<K> = match &spec.namespace {
         Some(ns) => Api::namespaced_with(client, ns, &spec.resource),
         None => Api::all_with(client, &spec.resource),
     };
@@ -180,13 +240,12 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
     if let Some(f) = &spec.fields {
         config = config.fields(f);
     }
-    let kind = spec.kind;
     let writer = Writer::new(spec.resource.clone());
     let reader = writer.as_reader();
     let probe = api.clone();
     let stream = watcher::watcher(api, config)
         .backoff(WatchBackoff::default())
-        .modify(move |o| project(kind, o))
+        .modify(K::trim)
         .reflect(writer);
     let mut stream = std::pin::pin!(stream);
     let mut failing = false;
@@ -212,7 +271,7 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
         let mut changed = false;
         let mut error = None;
         // The last item of a burst says whether the watch works now.
-        let mut handle = |item: Result<Event<DynamicObject>, watcher::Error>| {
+        let mut handle = |item: Result<Event<K>, watcher::Error>| {
             error = None;
             match item {
                 Ok(Event::InitDone) => {
@@ -249,12 +308,7 @@ async fn run(client: kube::Client, spec: WatchSpec, sink: Sink) {
             });
         }
         if changed && ready {
-            sink(SourceUpdate::Objects {
-                source: spec.source.clone(),
-                kind: spec.kind,
-                objects: reader.state(),
-                at,
-            });
+            sink(K::listed(&spec, reader.state(), at));
         }
     }
 }

@@ -79,9 +79,9 @@ pub fn revisions(index: &Index<'_>, owner: &str, labels: &RevisionLabels) -> Vec
 fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> Revision {
     let template = rs.data.pointer("/spec/template").cloned();
     let mut pods: Vec<PodInfo> = index
-        .owned_by(WatchedKind::Pod, uid(rs))
+        .pods_owned_by(uid(rs))
         .iter()
-        .map(|p| pod_info(p))
+        .map(|p| p.info.clone())
         .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     Revision {

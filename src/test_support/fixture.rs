@@ -71,6 +71,15 @@ impl Fixture {
         self
     }
 
+    /// Every object of `kind`, whole, as the API serves it.
+    pub fn documents_of(&self, kind: &str) -> Vec<DynamicObject> {
+        self.documents
+            .iter()
+            .filter(|d| d["kind"] == kind)
+            .map(|d| serde_json::from_value(d.clone()).expect("a Kubernetes object"))
+            .collect()
+    }
+
     pub fn object(&self, kind: &str, name: &str) -> DynamicObject {
         let document = self
             .documents
@@ -82,7 +91,17 @@ impl Fixture {
 
     pub fn objects(&self) -> Objects {
         let mut objects = Objects::default();
-        for kind in WatchedKind::ALL {
+        let pods = self
+            .documents
+            .iter()
+            .filter(|d| d["kind"] == "Pod")
+            .map(|d| Arc::new(serde_json::from_value(d.clone()).expect("a pod")))
+            .collect();
+        objects.set_pods("Pod", pods);
+        for kind in WatchedKind::ALL
+            .into_iter()
+            .filter(|&k| k != WatchedKind::Pod)
+        {
             let of_kind: Vec<Arc<DynamicObject>> = self
                 .documents
                 .iter()

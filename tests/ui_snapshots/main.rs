@@ -31,6 +31,7 @@ use cutover::app::keymap::{Chord, Keymap};
 use cutover::app::state::{ConfigProblems, DatabaseState, MetricsSource, Overlay, Scope, View};
 use cutover::app::{Msg, State, update};
 use cutover::cluster::kinds::WatchedKind;
+use cutover::cluster::projection::PodSummary;
 use cutover::cluster::watch::SourceUpdate;
 use cutover::metrics::judge::{self, Fetched, Measured, MetricsSettings};
 use cutover::metrics::profiles::Profile;
@@ -137,11 +138,22 @@ fn connected(objects: Vec<DynamicObject>) -> State {
             .push(Arc::new(object));
     }
     for (kind, objects) in by_kind {
-        let delivered = SourceUpdate::Objects {
-            source: kind.plural().to_string(),
-            kind,
-            objects,
-            at,
+        let source = kind.plural().to_string();
+        let delivered = match kind {
+            WatchedKind::Pod => SourceUpdate::Pods {
+                source,
+                pods: objects
+                    .iter()
+                    .map(|pod| Arc::new(PodSummary::from(DynamicObject::clone(pod))))
+                    .collect(),
+                at,
+            },
+            _ => SourceUpdate::Objects {
+                source,
+                kind,
+                objects,
+                at,
+            },
         };
         update(
             &mut state,

@@ -48,6 +48,11 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
                 state.sources.listed(&source, at);
                 objects_changed = true;
             }
+            SourceUpdate::Pods { source, pods, at } => {
+                touched.extend(state.cluster.set_pods(&source, pods));
+                state.sources.listed(&source, at);
+                objects_changed = true;
+            }
             SourceUpdate::Health { source, error, at } => match error {
                 Some(e) => state.sources.failed(&source, e, at),
                 None => state.sources.healthy(&source, at),

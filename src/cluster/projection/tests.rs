@@ -1,9 +1,9 @@
 use super::*;
-use crate::cluster::fields::controller_uid;
-use crate::cluster::workload::pod_info;
+use crate::cluster::fields::{controller_uid, owner_uid};
 use crate::test_support::fixture::{
-    ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture,
+    ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY,
 };
+use serde_json::Value;
 
 /// A pod as a cluster with a service mesh serves it: managed fields,
 /// annotations, probes, volumes, a sidecar, one container crash-looping.
@@ -12,63 +12,57 @@ const REAL_POD: &str = include_str!(concat!(
     "/tests/fixtures/pod-in-a-real-cluster.json"
 ));
 
-fn projected(pod: &DynamicObject) -> DynamicObject {
-    let mut cut = pod.clone();
-    project(WatchedKind::Pod, &mut cut);
-    cut
-}
-
-#[test]
-fn a_projected_pod_reads_as_the_whole_pod() {
-    let fixtures = [
+/// Every pod of the fixtures, and the real one, as the API serves them.
+fn served_pods() -> Vec<Value> {
+    let mut pods: Vec<Value> = [
         ARGO_CANARY,
         ARGO_BLUE_GREEN,
         FLAGGER_CANARY,
         DEPLOYMENT_ROLLING,
-    ];
-    let objects = Fixture::load(&fixtures).objects();
-    let mut pods: Vec<DynamicObject> = objects
-        .of(WatchedKind::Pod)
-        .map(|p| DynamicObject::clone(p))
-        .collect();
+    ]
+    .iter()
+    .flat_map(|text| serde_yaml::Deserializer::from_str(text))
+    .map(|document| Value::deserialize(document).expect("a YAML document"))
+    .filter(|document| document["kind"] == "Pod")
+    .collect();
     pods.push(serde_json::from_str(REAL_POD).unwrap());
+    pods
+}
+
+#[test]
+fn a_pod_summary_reads_as_the_whole_pod() {
+    let pods = served_pods();
     assert!(pods.len() >= 5, "{}", pods.len());
-    for pod in &pods {
-        let cut = projected(pod);
+    for served in pods {
+        let whole: DynamicObject = serde_json::from_value(served.clone()).unwrap();
+        let summary: PodSummary = serde_json::from_value(served).unwrap();
+        assert_eq!(summary.info, pod_info(&whole), "{:?}", whole.metadata.name);
+        assert_eq!(owner_uid(&summary.metadata), controller_uid(&whole));
+        assert_eq!(summary.metadata.name, whole.metadata.name);
         assert_eq!(
-            pod_info(&cut),
-            pod_info(pod),
-            "{}",
-            pod.metadata.name.as_deref().unwrap_or_default()
+            summary.metadata.resource_version,
+            whole.metadata.resource_version
         );
-        assert_eq!(controller_uid(&cut), controller_uid(pod));
-        let labels = cut.metadata.labels.iter().flatten();
-        assert!(
-            labels
-                .map(|(k, _)| k)
-                .all(|k| k.ends_with("pod-template-hash"))
-        );
+        assert!(summary.metadata.labels.is_none() && summary.metadata.annotations.is_none());
     }
 }
 
 #[test]
-fn a_real_pod_is_cut_to_a_tenth() {
-    let pod: DynamicObject = serde_json::from_str(REAL_POD).unwrap();
-    let info = pod_info(&pod);
+fn a_real_pod_summary_says_what_the_views_show() {
+    let summary: PodSummary = serde_json::from_str(REAL_POD).unwrap();
+    let info = &summary.info;
     assert_eq!(
         (info.status.as_str(), info.restarts, info.containers),
         ("CrashLoopBackOff", 4, 2)
     );
-    let size = |o: &DynamicObject| serde_json::to_vec(o).unwrap().len();
-    let (whole, cut) = (size(&pod), size(&projected(&pod)));
-    assert!(cut * 10 <= whole, "{cut} of {whole} bytes kept");
+    assert!(summary.metadata.managed_fields.is_none());
 }
 
 #[test]
 fn other_kinds_lose_only_what_is_never_read() {
     let mut object: DynamicObject = serde_json::from_str(REAL_POD).unwrap();
     let before = object.data.clone();
-    project(WatchedKind::ReplicaSet, &mut object);
+    project(&mut object);
     assert_eq!(object.data, before);
     assert!(object.metadata.managed_fields.is_none());
     assert!(

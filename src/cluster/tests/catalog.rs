@@ -3,6 +3,7 @@
 //! the same objects makes.
 
 use crate::cluster::kinds::WatchedKind;
+use crate::cluster::projection::PodSummary;
 use crate::cluster::{Catalog, Objects};
 use crate::model::{Release, in_listing_order};
 use crate::test_support::fixture::Fixture;
@@ -53,6 +54,34 @@ fn edits(kind: WatchedKind) -> Vec<(&'static str, Vec<Value>)> {
     }
 }
 
+fn summaries(pods: &[Arc<DynamicObject>]) -> Vec<Arc<PodSummary>> {
+    pods.iter()
+        .map(|pod| Arc::new(PodSummary::from(DynamicObject::clone(pod))))
+        .collect()
+}
+
+/// The sources as the watches deliver them: pods as summaries.
+fn deliver(catalog: &mut Catalog, kind: WatchedKind, objects: &[Arc<DynamicObject>]) {
+    if kind == WatchedKind::Pod {
+        catalog.set_pods(kind.kind(), summaries(objects));
+    } else {
+        catalog.set(kind.kind(), kind, objects.to_vec());
+    }
+}
+
+/// Every release the sources make, built in one go.
+fn built_at_once(sources: &BTreeMap<WatchedKind, Vec<Arc<DynamicObject>>>) -> Catalog {
+    let mut objects = Objects::default();
+    for (kind, of_kind) in sources {
+        if *kind == WatchedKind::Pod {
+            objects.set_pods(kind.kind(), summaries(of_kind));
+        } else {
+            objects.set(kind.kind(), *kind, of_kind.clone());
+        }
+    }
+    Catalog::new(objects)
+}
+
 /// One change to the sources: an object edited, removed or put back.
 fn change(
     rng: &mut StdRng,
@@ -99,28 +128,29 @@ fn sorted<'a>(releases: impl Iterator<Item = &'a Release>) -> Vec<Release> {
 
 #[test]
 fn after_any_changes_the_releases_are_those_of_a_fresh_build() {
-    let fixture = Fixture::load(&[SHOP]).objects();
-    let mut sources: BTreeMap<WatchedKind, Vec<Arc<DynamicObject>>> = WatchedKind::ALL
-        .into_iter()
-        .map(|kind| (kind, fixture.of(kind).cloned().collect()))
-        .filter(|(_, objects): &(WatchedKind, Vec<_>)| !objects.is_empty())
-        .collect();
-    assert!(sources.len() >= 8, "the fixture has most kinds");
+    let fixture = Fixture::load(&[SHOP]);
+    let mut sources: BTreeMap<WatchedKind, Vec<Arc<DynamicObject>>> = BTreeMap::new();
+    for kind in WatchedKind::ALL {
+        let of_kind = fixture.documents_of(kind.kind());
+        if !of_kind.is_empty() {
+            sources.insert(kind, of_kind.into_iter().map(Arc::new).collect());
+        }
+    }
+    assert!(
+        sources.len() >= 9,
+        "the fixture has most kinds, pods among them"
+    );
     for seed in 0..40 {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut catalog = Catalog::default();
         for (kind, objects) in &sources {
-            catalog.set(kind.kind(), *kind, objects.clone());
+            deliver(&mut catalog, *kind, objects);
         }
         let mut removed = Vec::new();
         for step in 0..60 {
             let kind = change(&mut rng, &mut sources, &mut removed);
-            catalog.set(kind.kind(), kind, sources[&kind].clone());
-            let mut objects = Objects::default();
-            for (kind, objects_of_kind) in &sources {
-                objects.set(kind.kind(), *kind, objects_of_kind.clone());
-            }
-            let fresh = Catalog::new(objects);
+            deliver(&mut catalog, kind, &sources[&kind]);
+            let fresh = built_at_once(&sources);
             let (kept, built) = (sorted(catalog.releases()), sorted(fresh.releases()));
             let keys = |rs: &[Release]| rs.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
             assert_eq!(keys(&kept), keys(&built), "seed {seed}, step {step}");
