@@ -2,7 +2,7 @@
 
 use super::columns::{Column, fit};
 use super::theme::Theme;
-use super::{age, cut, phase_mark, schema_rollback, short_image, verdict_mark};
+use super::{age, cut, phase_mark, schema_rollback, short_image, thousands, verdict_mark};
 use crate::app::State;
 use crate::model::metrics::Verdict;
 use crate::model::migration::{RollbackSafety, has_migration};
@@ -260,11 +260,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let loading = state.sources.releases_loading(&state.scope.missing_kinds);
     let mut title = format!(
         " Releases ({}{}{}) · {} need attention · sort: {} ",
-        visible.len(),
+        thousands(visible.len()),
         if state.filter.is_empty() {
             String::new()
         } else {
-            format!(" of {}", state.releases.len())
+            format!(" of {}", thousands(state.releases.len()))
         },
         if loading { " so far, loading" } else { "" },
         attention,
