@@ -100,6 +100,8 @@ pub struct ListResult {
     pub items: Vec<Arc<Value>>,
     pub resource_version: u64,
     pub continue_token: Option<String>,
+    /// How many objects the later pages hold: counted only for a list
+    /// without selectors, as a real API server does.
     pub remaining: Option<usize>,
 }
 
@@ -158,13 +160,6 @@ fn owner_uids(obj: &Value) -> impl Iterator<Item = &str> {
         .into_iter()
         .flatten()
         .filter_map(|r| r["uid"].as_str())
-}
-
-/// Whether an object comes after `start` (a continue token's `namespace/name`),
-/// compared without building the object's own `namespace/name`.
-fn after((_, _, ns, name): &ObjKey, start: &str) -> bool {
-    let key = ns.bytes().chain([b'/']).chain(name.bytes());
-    key.cmp(start.bytes()) == std::cmp::Ordering::Greater
 }
 
 fn encode_continue(rv: u64, start: &str) -> String {
@@ -293,30 +288,33 @@ impl Store {
             None => None,
         };
         let scope = if res.namespaced { ns } else { None };
-        let matching: Vec<(&ObjKey, &Arc<Value>)> = st
-            .range(res, scope)
-            .filter(|(k, _)| start_after.as_ref().is_none_or(|s| after(k, s)))
-            .filter(|(_, obj)| opts.matches(obj))
-            .collect();
-        let take = opts
-            .limit
-            .filter(|l| *l > 0)
-            .unwrap_or(matching.len())
-            .min(matching.len());
-        let remaining = matching.len() - take;
-        let items: Vec<Arc<Value>> = matching[..take]
-            .iter()
-            .map(|(_, o)| Arc::clone(o))
-            .collect();
-        let continue_token = (remaining > 0).then(|| {
-            let (_, _, ns, name) = matching[take - 1].0;
-            encode_continue(list_rv, &format!("{ns}/{name}"))
-        });
+        // Keys order by namespace, then name: the page goes on just after
+        // the last object of the one before.
+        let after = start_after.as_deref().and_then(|s| s.split_once('/'));
+        let mut matching = st
+            .range(res, scope, after)
+            .filter(|(_, obj)| opts.matches(obj));
+        let limit = opts.limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let page: Vec<(&ObjKey, &Arc<Value>)> = matching.by_ref().take(limit).collect();
+        // As etcd's storage does, the rest is counted only for a list
+        // without selectors; with one, it is unknown.
+        let unfiltered = opts.labels == LabelSelector::everything()
+            && opts.fields == FieldSelector::everything();
+        let remaining = if unfiltered {
+            matching.count()
+        } else {
+            usize::from(matching.next().is_some())
+        };
+        let continue_token = page
+            .last()
+            .filter(|_| remaining > 0)
+            .map(|((_, _, ns, name), _)| encode_continue(list_rv, &format!("{ns}/{name}")));
+        let items: Vec<Arc<Value>> = page.into_iter().map(|(_, o)| Arc::clone(o)).collect();
         Ok(ListResult {
             items,
             resource_version: list_rv,
             continue_token,
-            remaining: (remaining > 0).then_some(remaining),
+            remaining: (unfiltered && remaining > 0).then_some(remaining),
         })
     }
 
@@ -336,7 +334,7 @@ impl Store {
         let live = self.fanout.subscribe();
         let initial = match from {
             None => st
-                .range(res, None)
+                .range(res, None, None)
                 .map(|((_, _, ns, _), obj)| {
                     Arc::new(Change {
                         rv: st.rv,

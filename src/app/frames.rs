@@ -105,14 +105,7 @@ mod tests {
         let Msg::Source { updates, .. } = msg else {
             return Vec::new();
         };
-        updates
-            .iter()
-            .map(|u| match u {
-                crate::cluster::watch::SourceUpdate::Health { source, .. }
-                | crate::cluster::watch::SourceUpdate::Objects { source, .. }
-                | crate::cluster::watch::SourceUpdate::Pods { source, .. } => source.clone(),
-            })
-            .collect()
+        updates.iter().map(|u| u.source().to_string()).collect()
     }
 
     #[test]

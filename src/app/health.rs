@@ -1,7 +1,9 @@
 //! How the cluster's watches stand: what each source last reported, as
-//! the update step records it, and the outage the screen shows instead of
-//! `live`, derived from it at the time of the last message.
+//! the update step records it, and what the screen shows instead of
+//! `live`, derived from it at the time of the last message: the lists
+//! still streaming in, or an outage.
 
+use crate::cluster::kinds::WatchedKind;
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
 
@@ -20,6 +22,25 @@ pub struct SourceHealth {
     /// The watch has listed its objects at least once: until then, a
     /// failing watch has no data on screen.
     pub listed: bool,
+    /// What the source watches, once it has listed or begun to.
+    pub kind: Option<WatchedKind>,
+    /// While the source lists (again): how far it has come.
+    pub listing: Option<Progress>,
+}
+
+/// How far a list has come: `loaded` objects, of `total` when the server
+/// said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub loaded: usize,
+    pub total: Option<usize>,
+}
+
+/// The objects of one kind being listed, its sources' counts added up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loading {
+    pub kind: WatchedKind,
+    pub progress: Progress,
 }
 
 /// The watches of the connection, by source.
@@ -49,12 +70,74 @@ impl Outage<'_> {
 }
 
 impl Watches {
-    /// A source delivered its objects: it works, and has data.
-    pub fn listed(&mut self, source: &str, at: DateTime<Utc>) {
+    /// A source delivered its objects: it works, has data, and its list
+    /// is over.
+    pub fn listed(&mut self, source: &str, kind: WatchedKind, at: DateTime<Utc>) {
         self.healthy(source, at);
-        if let Some(s) = self.0.get_mut(source) {
-            s.listed = true;
+        let entry = self.entry(source, at);
+        entry.listed = true;
+        entry.kind = Some(kind);
+        entry.listing = None;
+    }
+
+    /// A source is listing its objects, and has come this far. Its
+    /// health is its own report's: a list begun after an error may fail
+    /// again.
+    pub fn listing(
+        &mut self,
+        source: &str,
+        kind: WatchedKind,
+        progress: Progress,
+        at: DateTime<Utc>,
+    ) {
+        let entry = self.entry(source, at);
+        entry.kind = Some(kind);
+        entry.listing = Some(progress);
+    }
+
+    /// The kinds being listed, in the order of [`WatchedKind`], each with
+    /// its sources' counts added up, and the total only when each of them
+    /// knows its own. The events of the release on screen are left out:
+    /// they list in a moment each time another release is opened.
+    pub fn loading(&self) -> Vec<Loading> {
+        let mut by_kind: BTreeMap<WatchedKind, Progress> = BTreeMap::new();
+        for s in self.0.values() {
+            let (Some(kind), Some(p)) = (s.kind, s.listing) else {
+                continue;
+            };
+            if kind == WatchedKind::Event {
+                continue;
+            }
+            by_kind
+                .entry(kind)
+                .and_modify(|sum| {
+                    sum.loaded += p.loaded;
+                    sum.total = sum.total.zip(p.total).map(|(a, b)| a + b);
+                })
+                .or_insert(p);
         }
+        by_kind
+            .into_iter()
+            .map(|(kind, progress)| Loading { kind, progress })
+            .collect()
+    }
+
+    /// Whether the releases on screen may not be all there are: a release
+    /// kind installed (not among `missing_kinds`) has not been listed yet,
+    /// or is being listed again.
+    pub fn releases_loading(&self, missing_kinds: &[String]) -> bool {
+        [
+            WatchedKind::Rollout,
+            WatchedKind::Canary,
+            WatchedKind::Deployment,
+        ]
+        .into_iter()
+        .filter(|k| !missing_kinds.iter().any(|m| m == k.kind()))
+        .any(|kind| {
+            let mut sources = self.0.values().filter(|s| s.kind == Some(kind));
+            let listed = sources.clone().any(|s| s.listed);
+            !listed || sources.any(|s| s.listing.is_some())
+        })
     }
 
     /// A source answers again; a healthy one stays healthy since before.
@@ -82,6 +165,8 @@ impl Watches {
                 error: None,
                 since: at,
                 listed: false,
+                kind: None,
+                listing: None,
             })
     }
 

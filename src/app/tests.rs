@@ -119,6 +119,25 @@ fn next_change(state: &State) -> Option<DateTime<Utc>> {
     crate::ui::clock::next_change(state, ratatui::layout::Rect::new(0, 0, 160, 48))
 }
 
+/// The rows of a screen `width` columns wide and 10 high, in the mono
+/// theme.
+fn rows(state: &State, width: u16) -> Vec<String> {
+    let mut terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(width, 10)).unwrap();
+    let theme = crate::ui::theme::Theme::load("mono").unwrap();
+    terminal
+        .draw(|frame| crate::ui::draw(frame, state, &theme))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..buffer.area.height)
+        .map(|y| {
+            (0..buffer.area.width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect()
+        })
+        .collect()
+}
+
 fn last_result(state: &State) -> String {
     state
         .last_result
@@ -723,4 +742,5 @@ fn typed_lines_are_edited_as_in_a_shell() {
 }
 
 mod access;
+mod loading;
 mod session;

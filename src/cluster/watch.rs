@@ -1,6 +1,9 @@
 //! Watchers and reflectors per kind. Each source runs as a task, keeps its
 //! reflector store current through a short backoff and relists, and
-//! reports snapshots and connection state; a watch error never ends it.
+//! reports snapshots, how far a list has come while it streams in, and
+//! connection state; a watch error never ends it.
+
+mod listing;
 
 use super::connect::Connection;
 use super::kinds::WatchedKind;
@@ -14,9 +17,11 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Resource};
+use listing::Listing;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 /// What a source reports.
@@ -35,6 +40,16 @@ pub enum SourceUpdate {
         pods: Vec<Arc<PodSummary>>,
         at: DateTime<Utc>,
     },
+    /// The source is listing its objects, the first time or again after
+    /// its watch was lost: `loaded` have arrived so far, of `total` when
+    /// the server says. Its `Objects` follow once all have.
+    Listing {
+        source: String,
+        kind: WatchedKind,
+        loaded: usize,
+        total: Option<usize>,
+        at: DateTime<Utc>,
+    },
     /// The watch failed (`error`, as [`reconnect::cause`] names it) or is
     /// healthy again (`None`).
     Health {
@@ -50,7 +65,18 @@ impl SourceUpdate {
         match self {
             SourceUpdate::Objects { at, .. }
             | SourceUpdate::Pods { at, .. }
+            | SourceUpdate::Listing { at, .. }
             | SourceUpdate::Health { at, .. } => *at,
+        }
+    }
+
+    /// The source that reports.
+    pub fn source(&self) -> &str {
+        match self {
+            SourceUpdate::Objects { source, .. }
+            | SourceUpdate::Pods { source, .. }
+            | SourceUpdate::Listing { source, .. }
+            | SourceUpdate::Health { source, .. } => source,
         }
     }
 }
@@ -66,6 +92,26 @@ pub struct WatchSpec {
     pub namespace: Option<String>,
     pub labels: Option<String>,
     pub fields: Option<String>,
+    pub pace: Pace,
+}
+
+/// How a source lists: in pages of `page_size` objects (None: kube's
+/// default of 500), its progress reported at most every `report_every`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pace {
+    pub page_size: Option<u32>,
+    pub report_every: Duration,
+}
+
+impl Default for Pace {
+    /// Often enough that the count moves as pages arrive, seldom enough
+    /// that a fast list does not flood the screen with redraws.
+    fn default() -> Self {
+        Pace {
+            page_size: None,
+            report_every: Duration::from_millis(150),
+        }
+    }
 }
 
 /// The running watches of one connection; dropping it stops them.
@@ -91,6 +137,7 @@ impl Sources {
                     namespace: ns.clone(),
                     labels: labels.map(str::to_string),
                     fields: None,
+                    pace: Pace::default(),
                 });
             }
         };
@@ -118,13 +165,7 @@ impl Sources {
         }
         let tasks = specs
             .into_iter()
-            .map(|spec| {
-                let client = connection.client.clone();
-                match spec.kind {
-                    WatchedKind::Pod => tokio::spawn(run::<PodSummary>(client, spec, sink.clone())),
-                    _ => tokio::spawn(run::<DynamicObject>(client, spec, sink.clone())),
-                }
-            })
+            .map(|spec| tokio::spawn(watch(connection.client.clone(), spec, sink.clone())))
             .collect();
         Sources {
             connection,
@@ -165,8 +206,9 @@ impl Sources {
             fields: Some(format!(
                 "involvedObject.kind={kind},involvedObject.name={name}"
             )),
+            pace: Pace::default(),
         };
-        self.events = Some(tokio::spawn(run::<DynamicObject>(
+        self.events = Some(tokio::spawn(watch(
             self.connection.client.clone(),
             spec,
             self.sink.clone(),
@@ -228,84 +270,149 @@ impl Kept for PodSummary {
     }
 }
 
+/// Watch one source until the task is aborted: its objects after every
+/// change, its progress while it lists, and its health.
+pub async fn watch(client: kube::Client, spec: WatchSpec, sink: Sink) {
+    match spec.kind {
+        WatchedKind::Pod => run::<PodSummary>(client, spec, sink).await,
+        _ => run::<DynamicObject>(client, spec, sink).await,
+    }
+}
+
 async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
     let api: Api<K> = match &spec.namespace {
         Some(ns) => Api::namespaced_with(client, ns, &spec.resource),
         None => Api::all_with(client, &spec.resource),
     };
+    let mut params = ListParams::default();
     let mut config = watcher::Config::default();
     if let Some(l) = &spec.labels {
+        params = params.labels(l);
         config = config.labels(l);
     }
     if let Some(f) = &spec.fields {
+        params = params.fields(f);
         config = config.fields(f);
     }
+    if let Some(size) = spec.pace.page_size {
+        config = config.page_size(size);
+    }
+    let kind = spec.kind;
+    let every = spec.pace.report_every;
     let writer = Writer::new(spec.resource.clone());
     let reader = writer.as_reader();
     let probe = api.clone();
-    let stream = watcher::watcher(api, config)
+    let stream = watcher::watcher(api.clone(), config)
         .backoff(WatchBackoff::default())
         .modify(K::trim)
         .reflect(writer);
     let mut stream = std::pin::pin!(stream);
     let mut failing = false;
     let mut ready = false;
+    // While the source lists: how far it has come, and since when.
+    let mut in_progress: Option<(Listing, Instant)> = None;
+    let report = |listing: &Listing| {
+        sink(SourceUpdate::Listing {
+            source: spec.source.clone(),
+            kind,
+            loaded: listing.loaded,
+            total: listing.total,
+            at: Utc::now(),
+        });
+    };
     loop {
-        // A resumed watch yields nothing until something changes: while
-        // failing, ask the API directly whether it answers again.
-        let next = if failing {
-            tokio::select! {
-                item = stream.next() => item,
-                () = tokio::time::sleep(PROBE_INTERVAL) => {
-                    if probe.list_metadata(&ListParams::default().limit(1)).await.is_ok() {
-                        failing = false;
-                        sink(SourceUpdate::Health { source: spec.source.clone(), error: None, at: Utc::now() });
-                    }
-                    continue;
+        let held_back = in_progress.as_ref().and_then(|(l, _)| l.next_report(every));
+        let next = tokio::select! {
+            item = stream.next() => item,
+            // A resumed watch yields nothing until something changes: while
+            // failing, ask the API directly whether it answers again.
+            () = tokio::time::sleep(PROBE_INTERVAL), if failing => {
+                if probe.list_metadata(&ListParams::default().limit(1)).await.is_ok() {
+                    failing = false;
+                    sink(SourceUpdate::Health { source: spec.source.clone(), error: None, at: Utc::now() });
                 }
+                continue;
             }
-        } else {
-            stream.next().await
+            // The last count of a pause between pages.
+            () = tokio::time::sleep_until(held_back.unwrap_or_else(Instant::now).into()), if held_back.is_some() => {
+                if let Some((l, _)) = &mut in_progress && l.report(Instant::now(), every) {
+                    report(l);
+                }
+                continue;
+            }
         };
         let Some(item) = next else { break };
         let mut changed = false;
-        let mut error = None;
-        // The last item of a burst says whether the watch works now.
-        let mut handle = |item: Result<Event<K>, watcher::Error>| {
-            error = None;
-            match item {
-                Ok(Event::InitDone) => {
-                    ready = true;
-                    changed = true;
+        // What the burst says of the watch: it failed (`Some(error)`), or
+        // the API answered (`None`). A list begun proves nothing yet.
+        let mut health: Option<Option<String>> = None;
+        let mut began = false;
+        // The last item of a burst with news of the watch says whether it
+        // works now.
+        let mut handle = |item: Result<Event<K>, watcher::Error>| match item {
+            Ok(Event::Init) => {
+                in_progress = Some((Listing::new(), Instant::now()));
+                began = true;
+            }
+            Ok(Event::InitApply(_)) => {
+                if let Some((l, _)) = &mut in_progress {
+                    l.count();
                 }
-                Ok(Event::Apply(_) | Event::Delete(_)) => changed = true,
-                Ok(Event::Init | Event::InitApply(_)) => {}
-                Err(e) => {
-                    tracing::warn!(source = %spec.source, "watch error: {e}");
-                    error = Some(reconnect::cause(&e));
+                health = Some(None);
+            }
+            Ok(Event::InitDone) => {
+                if let Some((l, since)) = in_progress.take() {
+                    tracing::info!(source = %spec.source, "listed {} in {:.1?}", l.loaded, since.elapsed());
                 }
+                ready = true;
+                changed = true;
+                health = Some(None);
+            }
+            Ok(Event::Apply(_) | Event::Delete(_)) => {
+                changed = true;
+                health = Some(None);
+            }
+            Err(e) => {
+                tracing::warn!(source = %spec.source, "watch error: {e}");
+                health = Some(Some(reconnect::cause(&e)));
             }
         };
         handle(item);
-        // Coalesce a burst: take whatever is already waiting.
+        // Coalesce a burst (a page of a list, say): take whatever is
+        // already waiting.
         while let Some(Some(item)) = stream.next().now_or_never() {
             handle(item);
         }
+        // The count of a list begun is asked for once, before its first
+        // page is counted.
+        if began && let Some((l, _)) = &mut in_progress {
+            l.set_total(listing::total(&api, &params).await);
+            tracing::info!(source = %spec.source, total = ?l.total, "listing");
+        }
         let at = Utc::now();
-        if let Some(e) = error {
-            failing = true;
-            sink(SourceUpdate::Health {
-                source: spec.source.clone(),
-                error: Some(e),
-                at,
-            });
-        } else if failing {
-            failing = false;
-            sink(SourceUpdate::Health {
-                source: spec.source.clone(),
-                error: None,
-                at,
-            });
+        match health {
+            Some(Some(e)) => {
+                failing = true;
+                sink(SourceUpdate::Health {
+                    source: spec.source.clone(),
+                    error: Some(e),
+                    at,
+                });
+            }
+            Some(None) if failing => {
+                failing = false;
+                sink(SourceUpdate::Health {
+                    source: spec.source.clone(),
+                    error: None,
+                    at,
+                });
+            }
+            _ => {}
+        }
+        if let Some((l, _)) = &mut in_progress
+            && l.report(Instant::now(), every)
+        {
+            report(l);
         }
         if changed && ready {
             sink(K::listed(&spec, reader.state(), at));

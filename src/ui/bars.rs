@@ -5,9 +5,10 @@
 use super::feeds::{self, FeedDetail};
 use super::help::inactive_reason;
 use super::theme::Theme;
+use super::thousands;
 use super::{cut, cut_middle};
 use crate::app::State;
-use crate::app::health::Outage;
+use crate::app::health::{Loading, Outage};
 use crate::app::keymap::KeyCommand;
 use crate::app::state::{ConnectionState, Overlay};
 use crate::model::metrics::Verdict;
@@ -32,6 +33,8 @@ enum Badge<'a> {
     /// A watch has failed for longer than a hiccup: the data is as old as
     /// the outage.
     Reconnecting(Outage<'a>),
+    /// Some lists are still streaming in: the data is not all there.
+    Loading(Vec<Loading>),
     Live,
 }
 
@@ -44,7 +47,14 @@ fn badge(state: &State) -> Badge<'_> {
         },
         ConnectionState::Connected => match state.sources.outage(state.now) {
             Some(outage) => Badge::Reconnecting(outage),
-            None => Badge::Live,
+            None => {
+                let loading = state.sources.loading();
+                if loading.is_empty() {
+                    Badge::Live
+                } else {
+                    Badge::Loading(loading)
+                }
+            }
         },
     }
 }
@@ -53,25 +63,54 @@ fn badge(state: &State) -> Badge<'_> {
 pub fn badge_counts_from(state: &State) -> Vec<DateTime<Utc>> {
     match badge(state) {
         Badge::Connecting { since } | Badge::Failed { since, .. } => vec![since],
-        Badge::Reconnecting(_) | Badge::Live => Vec::new(),
+        Badge::Reconnecting(_) | Badge::Loading(_) | Badge::Live => Vec::new(),
     }
 }
 
-/// The connection badge: live, or reconnecting with the data's time.
+/// The whole connection badge, and whether it says live.
+#[cfg(test)]
 pub fn freshness(state: &State) -> (String, bool) {
+    let (text, tone) = badge_text(state, usize::MAX);
+    (text, matches!(tone, Tone::Ok))
+}
+
+/// The connection badge naming at most `kinds` of the kinds being listed,
+/// and how it is drawn.
+fn badge_text(state: &State, kinds: usize) -> (String, Tone) {
     let seconds = |t| seconds_since(t, state.now);
     match badge(state) {
-        Badge::Connecting { since } => (format!("◌ connecting {}s", seconds(since)), false),
+        Badge::Connecting { since } => {
+            (format!("◌ connecting {}s", seconds(since)), Tone::Attention)
+        }
         Badge::Failed { error, since } => (
             format!("✖ cannot connect ({}s): {error}", seconds(since)),
-            false,
+            Tone::Attention,
         ),
         Badge::Reconnecting(outage) => (
             format!("◌ reconnecting ({}) · {}", outage.error, outage.data_text()),
-            false,
+            Tone::Attention,
         ),
-        Badge::Live => ("● live".to_string(), true),
+        Badge::Loading(loading) => (loading_text(&loading, kinds), Tone::Progress),
+        Badge::Live => ("● live".to_string(), Tone::Ok),
     }
+}
+
+/// `◌ loading pods 48,000/200,000 · replicasets 2,000 so far`: the first
+/// `kinds` of the kinds being listed, and how many more there are.
+fn loading_text(loading: &[Loading], kinds: usize) -> String {
+    let each = loading.iter().take(kinds).map(|l| {
+        let name = l.kind.plural();
+        match (l.progress.loaded, l.progress.total) {
+            (loaded, Some(total)) => format!("{name} {}/{}", thousands(loaded), thousands(total)),
+            (0, None) => name.to_string(),
+            (loaded, None) => format!("{name} {} so far", thousands(loaded)),
+        }
+    });
+    let mut text = format!("◌ loading {}", each.collect::<Vec<_>>().join(" · "));
+    if let Some(more) = loading.len().checked_sub(kinds).filter(|n| *n > 0) {
+        text.push_str(&format!(" and {more} more"));
+    }
+    text
 }
 
 /// The top bar's parts. On a narrow screen they give way in a fixed order
@@ -91,6 +130,8 @@ struct TopBar<'a> {
     feeds: FeedDetail,
     /// The connection badge, at most this many characters (cut at the end).
     badge: usize,
+    /// How many of the kinds being listed the badge names.
+    loading: usize,
     state: &'a State,
     theme: &'a Theme,
 }
@@ -107,6 +148,7 @@ impl<'a> TopBar<'a> {
             missing_kinds: !state.scope.missing_kinds.is_empty(),
             feeds: FeedDetail::All,
             badge: usize::MAX,
+            loading: usize::MAX,
             state,
             theme,
         }
@@ -146,13 +188,11 @@ impl<'a> TopBar<'a> {
             }
             spans.push(Span::raw(text));
         }
-        let (badge, live) = freshness(self.state);
-        let style = if live {
-            theme.fg(theme.ok)
-        } else {
-            theme.attention()
-        };
-        spans.push(Span::styled(cut(&badge, self.badge, glyphs), style));
+        let (badge, tone) = badge_text(self.state, self.loading);
+        spans.push(Span::styled(
+            cut(&badge, self.badge, glyphs),
+            tone.style(theme),
+        ));
         spans.extend(feeds::spans(self.state, self.feeds, theme));
         if self.missing_kinds {
             spans.push(Span::styled(
@@ -170,12 +210,12 @@ impl<'a> TopBar<'a> {
     /// Give way, step by step, until the bar fits in `width`: first the
     /// context is cut in the middle, then the uninstalled kinds, the feeds
     /// that work, the title, the user, more of the context, the user
-    /// altogether, the failing feeds' times, the SIMULATED marker, the
-    /// namespace, where we are altogether, the failing feeds, and last the
-    /// end of the connection badge. Room left over by a step goes back to
-    /// the context.
+    /// altogether, all but the first of the kinds being listed, the failing
+    /// feeds' times, the SIMULATED marker, the namespace, where we are
+    /// altogether, the failing feeds, and last the end of the connection
+    /// badge. Room left over by a step goes back to the context.
     fn fit(mut self, width: usize) -> Self {
-        let steps: [fn(&mut Self, usize); 13] = [
+        let steps: [fn(&mut Self, usize); 14] = [
             |bar, over| bar.shrink_context(over, 20),
             |bar, _| bar.missing_kinds = false,
             |bar, _| bar.feeds = FeedDetail::Failing,
@@ -183,6 +223,7 @@ impl<'a> TopBar<'a> {
             |bar, over| bar.user = bar.user.map(|max| shrunk(bar.user_len(), max, over, 12)),
             |bar, over| bar.shrink_context(over, 10),
             |bar, _| bar.user = None,
+            |bar, _| bar.loading = 1,
             |bar, _| bar.feeds = FeedDetail::FailingShort,
             |bar, _| bar.simulated = false,
             |bar, over| {
@@ -191,7 +232,7 @@ impl<'a> TopBar<'a> {
             |bar, _| bar.context = None,
             |bar, _| bar.feeds = FeedDetail::None,
             |bar, over| {
-                let len = freshness(bar.state).0.chars().count();
+                let len = badge_text(bar.state, bar.loading).0.chars().count();
                 bar.badge = shrunk(len, bar.badge, over, 1);
             },
         ];
@@ -240,13 +281,15 @@ pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     frame.render_widget(Paragraph::new(Line::from(bar.spans())), area);
 }
 
-/// How a piece of the bottom line is drawn.
+/// How a piece of a bar is drawn.
 #[derive(Debug, Clone, Copy)]
 enum Tone {
     Plain,
     Heading,
     Muted,
     Ok,
+    /// Work under way.
+    Progress,
     Attention,
     Warning,
     Recommendation,
@@ -259,6 +302,7 @@ impl Tone {
             Tone::Heading => theme.heading(),
             Tone::Muted => theme.muted(),
             Tone::Ok => theme.fg(theme.ok),
+            Tone::Progress => theme.fg(theme.info),
             Tone::Attention => theme.attention(),
             Tone::Warning => theme.fg(theme.warn).add_modifier(Modifier::BOLD),
             Tone::Recommendation => theme.recommendation(),

@@ -2,7 +2,7 @@
 
 use super::columns::{Column, fit};
 use super::theme::Theme;
-use super::{age, cut, phase_mark, schema_rollback, short_image, verdict_mark};
+use super::{age, cut, phase_mark, schema_rollback, short_image, thousands, verdict_mark};
 use crate::app::State;
 use crate::model::metrics::Verdict;
 use crate::model::migration::{RollbackSafety, has_migration};
@@ -256,14 +256,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
     let all_namespaces = state.scope.namespace.is_none();
     let attention = visible.iter().filter(|r| r.needs_attention()).count();
+    // While the releases' own kinds are still listed, no count is final.
+    let loading = state.sources.releases_loading(&state.scope.missing_kinds);
     let mut title = format!(
-        " Releases ({}{}) · {} need attention · sort: {} ",
-        visible.len(),
+        " Releases ({}{}{}) · {} need attention · sort: {} ",
+        thousands(visible.len()),
         if state.filter.is_empty() {
             String::new()
         } else {
-            format!(" of {}", state.releases.len())
+            format!(" of {}", thousands(state.releases.len()))
         },
+        if loading { " so far, loading" } else { "" },
         attention,
         state.sort.word()
     );
@@ -276,7 +279,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .block()
         .title(Span::styled(title, theme.heading()));
     if visible.is_empty() {
-        let text = if state.releases.is_empty() {
+        let text = if state.releases.is_empty() && loading {
+            "Loading releases: none has arrived yet."
+        } else if state.releases.is_empty() {
             "No releases yet: no Rollouts, Canaries or Deployments seen in this scope."
         } else {
             "No release matches the filter (Esc clears it)."

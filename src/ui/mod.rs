@@ -68,6 +68,19 @@ pub fn age_text(seconds: i64) -> String {
     }
 }
 
+/// `48,000`: a count with its thousands set apart.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
 /// The symbol that goes with a verdict's word.
 pub fn verdict_mark(v: Verdict) -> &'static str {
     match v {
@@ -198,6 +211,14 @@ mod tests {
         );
         assert_eq!(hanging("word", 2, "", "  "), ["word"], "too long: whole");
         assert_eq!(hanging("", 10, "- ", "  "), ["- "]);
+    }
+
+    #[test]
+    fn thousands_are_set_apart() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(48_000), "48,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
     #[test]

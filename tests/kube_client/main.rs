@@ -3,15 +3,17 @@ mod support;
 
 mod dynamic;
 mod garbage_collection;
+mod listing;
 mod pagination;
 mod rbac;
 mod reflectors;
 mod typed;
 
 // The simulated cluster as kube-rs sees it: typed and dynamic APIs,
-// subresources, pagination, garbage collection, RBAC, and watchers and
+// subresources, pagination, garbage collection, RBAC, watchers and
 // reflectors that must stay exact while watch streams are cut, answered
-// with 410 Gone and the history is compacted.
+// with 410 Gone and the history is compacted, and cutover's own watch of a
+// source reporting a list's progress as its pages arrive.
 
 use cutover_sim::patch::PatchKind;
 use cutover_sim::resources::{self, ResourceDef};

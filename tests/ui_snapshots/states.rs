@@ -70,6 +70,44 @@ pub fn refused_state() -> State {
     state
 }
 
+/// The shop while the cluster still lists: the Rollouts and the Canary
+/// are in, the Deployments, ReplicaSets and pods still streaming (the
+/// pods' total not given, as for a list filtered by a selector).
+pub fn list_loading_state() -> State {
+    let streaming = [
+        WatchedKind::Deployment,
+        WatchedKind::ReplicaSet,
+        WatchedKind::Pod,
+    ];
+    let mut state = connected(
+        fixture_objects()
+            .into_iter()
+            .filter(|o| !streaming.contains(&watched_kind(o)))
+            .collect(),
+    );
+    let at = now();
+    let updates = [
+        (WatchedKind::Deployment, 2_000, Some(10_000)),
+        (WatchedKind::ReplicaSet, 4_500, Some(20_000)),
+        (WatchedKind::Pod, 48_000, None),
+    ]
+    .map(|(kind, loaded, total)| SourceUpdate::Listing {
+        source: kind.plural().to_string(),
+        kind,
+        loaded,
+        total,
+        at,
+    });
+    update(
+        &mut state,
+        Msg::Source {
+            epoch: 0,
+            updates: updates.into(),
+        },
+    );
+    state
+}
+
 /// A config file with an unknown theme, two commands on one key, sort
 /// moved to `o`, and a gate on a misspelt metric.
 const CONFIG_WITH_MISTAKES: &str = r#"theme = "dracula"

@@ -9,7 +9,8 @@ use super::migration_states::{
 };
 use super::states::{
     config_problems_state, confirm_abort_state, confirm_pause_state, detail_state,
-    help_config_keys_state, help_state, list_config_problems_state, refused_state,
+    help_config_keys_state, help_state, list_config_problems_state, list_loading_state,
+    refused_state,
 };
 use super::*;
 
@@ -136,6 +137,12 @@ pub fn views() -> Vec<Case> {
             "the blocked abort of payments with the name typed and Enter pressed: asking \
              for the override phrase",
             confirm_abort_override_state(),
+        ),
+        case(
+            "list_loading",
+            "the list while the cluster still lists: the Rollouts and the Canary in, the \
+             Deployments, ReplicaSets and pods streaming, the pods' total unknown",
+            list_loading_state(),
         ),
         case(
             "list_config_problems",
@@ -297,6 +304,11 @@ fn confirm_abort_blocked() {
 #[test]
 fn confirm_abort_override() {
     check_view("confirm_abort_override");
+}
+
+#[test]
+fn list_loading() {
+    check_view("list_loading");
 }
 
 #[test]

@@ -6,24 +6,28 @@ use super::writes::{meta_mut, namespace_def};
 use super::{Change, ChangeType, ObjKey, Propagation, State, meta_str, owner_refs, owner_uids};
 use crate::resources::{RESOURCES, ResourceDef};
 use serde_json::{Value, json};
+use std::ops::Bound;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
 impl State {
-    /// The objects of one resource, in one namespace or all, without scanning the rest.
+    /// The objects of one resource, in one namespace or all, from just
+    /// after the object `after` (namespace, name) when given, without
+    /// scanning the rest.
     pub(super) fn range<'a>(
         &'a self,
         res: &'static ResourceDef,
         ns: Option<&'a str>,
+        after: Option<(&str, &str)>,
     ) -> impl Iterator<Item = (&'a ObjKey, &'a Arc<Value>)> + 'a {
-        let start: ObjKey = (
-            res.group,
-            res.plural,
-            ns.unwrap_or("").to_string(),
-            String::new(),
-        );
+        let key = |ns: &str, name: &str| (res.group, res.plural, ns.to_string(), name.to_string());
+        let first = key(ns.unwrap_or(""), "");
+        let start = match after.map(|(ns, name)| key(ns, name)) {
+            Some(last) if last >= first => Bound::Excluded(last),
+            _ => Bound::Included(first),
+        };
         self.objects
-            .range(start..)
+            .range((start, Bound::Unbounded))
             .take_while(move |((g, p, o_ns, _), _)| {
                 *g == res.group && *p == res.plural && ns.is_none_or(|n| n == o_ns)
             })

@@ -355,6 +355,69 @@ fn list_pages_with_continue_and_expires_after_compaction() {
     assert_eq!(err.code, 410);
 }
 
+/// Every rollout's name, listed in pages of `limit` across all namespaces,
+/// with the `remainingItemCount` of each page.
+fn pages(s: &Store, labels: &str, limit: usize) -> (Vec<String>, Vec<Option<usize>>) {
+    let mut opts = ListOptions {
+        labels: crate::selector::LabelSelector::parse(labels).unwrap(),
+        limit: Some(limit),
+        ..Default::default()
+    };
+    let (mut names, mut remaining) = (Vec::new(), Vec::new());
+    loop {
+        let page = s.list(ro(), None, &opts).unwrap();
+        names.extend(page.items.iter().map(|o| {
+            format!(
+                "{}/{}",
+                o["metadata"]["namespace"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            )
+        }));
+        remaining.push(page.remaining);
+        match page.continue_token {
+            Some(t) => opts.continue_token = Some(t),
+            None => return (names, remaining),
+        }
+    }
+}
+
+#[test]
+fn pages_go_on_after_the_last_object_and_count_the_rest_only_without_selectors() {
+    let s = store();
+    let ns = lookup("", "v1", "namespaces").unwrap();
+    // `shop-eu/…` sorts after `shop/…` by namespace, though not as text.
+    s.create(
+        ns,
+        "",
+        json!({"metadata": {"name": "shop-eu"}}),
+        WriteScope::Whole,
+        false,
+    )
+    .unwrap();
+    for (namespace, name) in [
+        ("shop", "a"),
+        ("shop", "b"),
+        ("shop-eu", "a"),
+        ("shop-eu", "c"),
+    ] {
+        s.create(
+            ro(),
+            namespace,
+            json!({"metadata": {"name": name, "labels": {"tier": "web"}}}),
+            WriteScope::Main,
+            false,
+        )
+        .unwrap();
+    }
+    let every = ["shop/a", "shop/b", "shop-eu/a", "shop-eu/c"];
+    let (names, remaining) = pages(&s, "", 2);
+    assert_eq!(names, every);
+    assert_eq!(remaining, [Some(2), None]);
+    let (names, remaining) = pages(&s, "tier=web", 3);
+    assert_eq!(names, every);
+    assert_eq!(remaining, [None, None], "a filtered list is not counted");
+}
+
 #[test]
 fn watch_resumes_from_history_and_answers_410_when_compacted() {
     let s = store();

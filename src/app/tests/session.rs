@@ -1,7 +1,7 @@
 //! The session around the data: the scope on screen from the start of a
 //! connection, and the end when the terminal is gone.
 
-use super::{press, press_code, room, t, type_text};
+use super::{press, press_code, room, rows, t, type_text};
 use crate::app::keymap::Keymap;
 use crate::app::state::{State, TerminalLoss};
 use crate::app::update::{Msg, update};
@@ -9,15 +9,7 @@ use crossterm::event::KeyCode;
 
 /// The top row of a 120-column screen.
 fn header(state: &State) -> String {
-    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 10)).unwrap();
-    let theme = crate::ui::theme::Theme::load("mono").unwrap();
-    terminal
-        .draw(|frame| crate::ui::draw(frame, state, &theme))
-        .unwrap();
-    let buffer = terminal.backend().buffer();
-    (0..buffer.area.width)
-        .map(|x| buffer[(x, 0)].symbol())
-        .collect()
+    rows(state, 120).swap_remove(0)
 }
 
 fn command(state: &mut State, line: &str) {

@@ -4,7 +4,9 @@
 use super::access::access_checks;
 use super::measures::{metrics_targets, refresh_releases};
 use super::{Effect, Outcome, ScopeChange};
+use crate::app::health::{Loading, Progress};
 use crate::app::state::{ConnectionState, Scope, State, View};
+use crate::cluster::kinds::WatchedKind;
 use crate::cluster::watch::SourceUpdate;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -32,11 +34,15 @@ pub(super) fn failed(state: &mut State, error: String, at: DateTime<Utc>) -> Out
 }
 
 /// What the watches reported: every update recorded, then the releases
-/// rebuilt once if any objects changed.
+/// rebuilt once if any objects changed. Counts of lists under way alone
+/// redraw only when what the screen says of them changes.
 pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome {
     let mut objects_changed = false;
     let mut touched = HashSet::new();
+    let loading_before = loading_shown(state);
+    let mut news = false;
     for update in updates {
+        news |= !matches!(update, SourceUpdate::Listing { .. });
         match update {
             SourceUpdate::Objects {
                 source,
@@ -45,21 +51,33 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
                 at,
             } => {
                 touched.extend(state.cluster.set(&source, kind, objects));
-                state.sources.listed(&source, at);
+                state.sources.listed(&source, kind, at);
                 objects_changed = true;
             }
             SourceUpdate::Pods { source, pods, at } => {
                 touched.extend(state.cluster.set_pods(&source, pods));
-                state.sources.listed(&source, at);
+                state.sources.listed(&source, WatchedKind::Pod, at);
                 objects_changed = true;
             }
+            SourceUpdate::Listing {
+                source,
+                kind,
+                loaded,
+                total,
+                at,
+            } => state
+                .sources
+                .listing(&source, kind, Progress { loaded, total }, at),
             SourceUpdate::Health { source, error, at } => match error {
                 Some(e) => state.sources.failed(&source, e, at),
                 None => state.sources.healthy(&source, at),
             },
         }
     }
-    let mut out = Outcome::redraw();
+    let mut out = Outcome {
+        redraw: news || loading_shown(state) != loading_before,
+        ..Outcome::default()
+    };
     if objects_changed {
         refresh_releases(state, &touched);
         super::keys::keep_selection(state);
@@ -67,6 +85,14 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
         out.effects.extend(metrics_targets(state));
     }
     out
+}
+
+/// What the screen says of the lists under way.
+fn loading_shown(state: &State) -> (Vec<Loading>, bool) {
+    (
+        state.sources.loading(),
+        state.sources.releases_loading(&state.scope.missing_kinds),
+    )
 }
 
 pub(super) fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
