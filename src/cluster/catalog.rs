@@ -6,7 +6,7 @@
 
 use super::index::{Index, Read};
 use super::kinds::{WatchedKind, watched_kind};
-use super::objects::Objects;
+use super::objects::{Changes, Objects};
 use super::projection::PodSummary;
 use super::{argo, deployment, fields, flagger, migration_jobs};
 use crate::model::{Kind, Release, ReleaseKey};
@@ -81,6 +81,22 @@ impl Catalog {
     /// Replace the pods of `source` and rebuild the releases they touch.
     pub fn set_pods(&mut self, source: &str, pods: Vec<Arc<PodSummary>>) -> HashSet<ReleaseKey> {
         let changes = self.objects.set_pods(source, pods);
+        self.pods_changed(&changes)
+    }
+
+    /// Apply what changed among the pods of `source` and rebuild the
+    /// releases it touches.
+    pub fn change_pods(
+        &mut self,
+        source: &str,
+        applied: Vec<Arc<PodSummary>>,
+        deleted: &[(String, String)],
+    ) -> HashSet<ReleaseKey> {
+        let changes = self.objects.change_pods(source, applied, deleted);
+        self.pods_changed(&changes)
+    }
+
+    fn pods_changed(&mut self, changes: &Changes<PodSummary>) -> HashSet<ReleaseKey> {
         let mut touched = HashSet::new();
         for pod in changes.added.iter().chain(&changes.removed) {
             self.readers_of(

@@ -15,7 +15,8 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default)]
 pub struct Objects {
     sources: BTreeMap<String, (WatchedKind, Vec<Arc<DynamicObject>>)>,
-    pod_sources: BTreeMap<String, Vec<Arc<PodSummary>>>,
+    /// Each source's pods by namespace and name.
+    pod_sources: BTreeMap<String, HashMap<(String, String), Arc<PodSummary>>>,
     /// Pods by the uid of their ReplicaSet.
     pods_by_owner: HashMap<String, Vec<Arc<PodSummary>>>,
     by_name: Lookup<(WatchedKind, String, String)>,
@@ -87,11 +88,47 @@ impl Objects {
 
     /// Replace the pods of `source` and say what changed.
     pub fn set_pods(&mut self, source: &str, pods: Vec<Arc<PodSummary>>) -> Changes<PodSummary> {
-        let old = self
+        let old: Vec<Arc<PodSummary>> = self
             .pod_sources
-            .insert(source.to_string(), pods)
-            .unwrap_or_default();
-        let changes = Changes::between(old, &self.pod_sources[source]);
+            .insert(
+                source.to_string(),
+                pods.iter().map(|p| (pod_key(p), p.clone())).collect(),
+            )
+            .unwrap_or_default()
+            .into_values()
+            .collect();
+        let changes = Changes::between(old, &pods);
+        self.index_pods(&changes);
+        changes
+    }
+
+    /// Apply what changed among the pods of `source`: `deleted` by
+    /// namespace and name, then `applied`.
+    pub fn change_pods(
+        &mut self,
+        source: &str,
+        applied: Vec<Arc<PodSummary>>,
+        deleted: &[(String, String)],
+    ) -> Changes<PodSummary> {
+        let pods = self.pod_sources.entry(source.to_string()).or_default();
+        let mut changes = Changes {
+            added: Vec::new(),
+            removed: Vec::new(),
+        };
+        for key in deleted {
+            changes.removed.extend(pods.remove(key));
+        }
+        for pod in applied {
+            changes
+                .removed
+                .extend(pods.insert(pod_key(&pod), pod.clone()));
+            changes.added.push(pod);
+        }
+        self.index_pods(&changes);
+        changes
+    }
+
+    fn index_pods(&mut self, changes: &Changes<PodSummary>) {
         for pod in &changes.removed {
             if let Some(owner) = fields::owner_uid(&pod.metadata)
                 && let Some(pods) = self.pods_by_owner.get_mut(owner)
@@ -108,11 +145,10 @@ impl Objects {
                 pods.push(pod.clone());
             }
         }
-        changes
     }
 
     pub fn pods(&self) -> impl Iterator<Item = &Arc<PodSummary>> {
-        self.pod_sources.values().flatten()
+        self.pod_sources.values().flat_map(HashMap::values)
     }
 
     /// The pods of the ReplicaSet with `uid`.
@@ -196,6 +232,14 @@ impl Objects {
             }
         }
     }
+}
+
+fn pod_key(pod: &PodSummary) -> (String, String) {
+    let meta = &pod.metadata;
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
 }
 
 /// Where an object is filed.

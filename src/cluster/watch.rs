@@ -14,7 +14,8 @@ use futures::{FutureExt, StreamExt};
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::core::DynamicResourceScope;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::store::Writer;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::reflector::store::{Store, Writer};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Resource};
 use listing::Listing;
@@ -38,6 +39,16 @@ pub enum SourceUpdate {
     Pods {
         source: String,
         pods: Vec<Arc<PodSummary>>,
+        at: DateTime<Utc>,
+    },
+    /// What changed among a source's pods since its last report: a big
+    /// cluster's pods change a few at a time, and handing over all of
+    /// them at every change would cost more than the change.
+    PodChanges {
+        source: String,
+        applied: Vec<Arc<PodSummary>>,
+        /// Namespace and name of each pod gone.
+        deleted: Vec<(String, String)>,
         at: DateTime<Utc>,
     },
     /// The source is listing its objects, the first time or again after
@@ -65,6 +76,7 @@ impl SourceUpdate {
         match self {
             SourceUpdate::Objects { at, .. }
             | SourceUpdate::Pods { at, .. }
+            | SourceUpdate::PodChanges { at, .. }
             | SourceUpdate::Listing { at, .. }
             | SourceUpdate::Health { at, .. } => *at,
         }
@@ -75,6 +87,7 @@ impl SourceUpdate {
         match self {
             SourceUpdate::Objects { source, .. }
             | SourceUpdate::Pods { source, .. }
+            | SourceUpdate::PodChanges { source, .. }
             | SourceUpdate::Listing { source, .. }
             | SourceUpdate::Health { source, .. } => source,
         }
@@ -240,6 +253,18 @@ trait Kept:
     /// Cut to what cutover reads, as it arrives.
     fn trim(&mut self);
     fn listed(spec: &WatchSpec, objects: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate;
+    /// What a burst of changes after the list changed (`applied` as the
+    /// store now holds them, `deleted` as they were): the whole set again,
+    /// unless the kind says less.
+    fn changed(
+        spec: &WatchSpec,
+        store: &Store<Self>,
+        _applied: Vec<ObjectRef<Self>>,
+        _deleted: Vec<Self>,
+        at: DateTime<Utc>,
+    ) -> SourceUpdate {
+        Self::listed(spec, store.state(), at)
+    }
 }
 
 impl Kept for DynamicObject {
@@ -265,6 +290,31 @@ impl Kept for PodSummary {
         SourceUpdate::Pods {
             source: spec.source.clone(),
             pods,
+            at,
+        }
+    }
+
+    fn changed(
+        spec: &WatchSpec,
+        store: &Store<Self>,
+        applied: Vec<ObjectRef<Self>>,
+        deleted: Vec<Self>,
+        at: DateTime<Utc>,
+    ) -> SourceUpdate {
+        SourceUpdate::PodChanges {
+            source: spec.source.clone(),
+            // A pod applied then deleted in the same burst is only gone.
+            applied: applied.iter().filter_map(|r| store.get(r)).collect(),
+            deleted: deleted
+                .iter()
+                .map(|pod| {
+                    let meta = pod.meta();
+                    (
+                        meta.namespace.clone().unwrap_or_default(),
+                        meta.name.clone().unwrap_or_default(),
+                    )
+                })
+                .collect(),
             at,
         }
     }
@@ -342,7 +392,10 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
             }
         };
         let Some(item) = next else { break };
-        let mut changed = false;
+        // A list done: the whole set is reported; else what changed.
+        let mut relisted = false;
+        let mut applied = Vec::new();
+        let mut deleted = Vec::new();
         // What the burst says of the watch: it failed (`Some(error)`), or
         // the API answered (`None`). A list begun proves nothing yet.
         let mut health: Option<Option<String>> = None;
@@ -365,11 +418,15 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
                     tracing::info!(source = %spec.source, "listed {} in {:.1?}", l.loaded, since.elapsed());
                 }
                 ready = true;
-                changed = true;
+                relisted = true;
                 health = Some(None);
             }
-            Ok(Event::Apply(_) | Event::Delete(_)) => {
-                changed = true;
+            Ok(Event::Apply(object)) => {
+                applied.push(ObjectRef::from_obj_with(&object, spec.resource.clone()));
+                health = Some(None);
+            }
+            Ok(Event::Delete(object)) => {
+                deleted.push(object);
                 health = Some(None);
             }
             Err(e) => {
@@ -414,8 +471,10 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
         {
             report(l);
         }
-        if changed && ready {
+        if ready && relisted {
             sink(K::listed(&spec, reader.state(), at));
+        } else if ready && !(applied.is_empty() && deleted.is_empty()) {
+            sink(K::changed(&spec, &reader, applied, deleted, at));
         }
     }
 }

@@ -59,6 +59,16 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
                 state.sources.listed(&source, WatchedKind::Pod, at);
                 objects_changed = true;
             }
+            SourceUpdate::PodChanges {
+                source,
+                applied,
+                deleted,
+                at,
+            } => {
+                touched.extend(state.cluster.change_pods(&source, applied, &deleted));
+                state.sources.listed(&source, WatchedKind::Pod, at);
+                objects_changed = true;
+            }
             SourceUpdate::Listing {
                 source,
                 kind,

@@ -69,6 +69,29 @@ fn deliver(catalog: &mut Catalog, kind: WatchedKind, objects: &[Arc<DynamicObjec
     }
 }
 
+/// What changed between two sets of pods, as a watch delivers it after
+/// its list: the pods applied and the names of those deleted.
+fn deliver_pod_changes(
+    catalog: &mut Catalog,
+    before: &[Arc<DynamicObject>],
+    after: &[Arc<DynamicObject>],
+) {
+    let applied: Vec<Arc<DynamicObject>> = after
+        .iter()
+        .filter(|pod| !before.iter().any(|b| Arc::ptr_eq(b, pod)))
+        .cloned()
+        .collect();
+    let deleted: Vec<(String, String)> = before
+        .iter()
+        .filter(|b| !after.iter().any(|pod| pod.metadata.name == b.metadata.name))
+        .map(|b| {
+            let name = |n: &Option<String>| n.clone().unwrap_or_default();
+            (name(&b.metadata.namespace), name(&b.metadata.name))
+        })
+        .collect();
+    catalog.change_pods(WatchedKind::Pod.kind(), summaries(&applied), &deleted);
+}
+
 /// Every release the sources make, built in one go.
 fn built_at_once(sources: &BTreeMap<WatchedKind, Vec<Arc<DynamicObject>>>) -> Catalog {
     let mut objects = Objects::default();
@@ -148,8 +171,13 @@ fn after_any_changes_the_releases_are_those_of_a_fresh_build() {
         }
         let mut removed = Vec::new();
         for step in 0..60 {
+            let pods_before = sources[&WatchedKind::Pod].clone();
             let kind = change(&mut rng, &mut sources, &mut removed);
-            deliver(&mut catalog, kind, &sources[&kind]);
+            if kind == WatchedKind::Pod && step % 2 == 0 {
+                deliver_pod_changes(&mut catalog, &pods_before, &sources[&kind]);
+            } else {
+                deliver(&mut catalog, kind, &sources[&kind]);
+            }
             let fresh = built_at_once(&sources);
             let (kept, built) = (sorted(catalog.releases()), sorted(fresh.releases()));
             let keys = |rs: &[Release]| rs.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
