@@ -324,26 +324,28 @@ fn config_check(ui: &UiArgs) -> Result<()> {
     let loaded = load_config(ui);
     let file = loaded.path.display();
     for line in loaded.report() {
-        println!("{line}");
+        write_out(&format!("{line}\n"))?;
     }
     let clean = match (loaded.found, loaded.problems.len()) {
         (false, _) if ui.config.is_some() => {
-            println!("config {file}: no such file");
+            write_out(&format!("config {file}: no such file\n"))?;
             false
         }
         (false, _) => {
-            println!("config {file}: no such file; the built-in defaults are used");
+            write_out(&format!(
+                "config {file}: no such file; the built-in defaults are used\n"
+            ))?;
             true
         }
         (true, 0) => {
-            println!("config {file}: OK");
+            write_out(&format!("config {file}: OK\n"))?;
             true
         }
         (true, n) => {
-            println!(
-                "config {file}: {n} problem{}",
+            write_out(&format!(
+                "config {file}: {n} problem{}\n",
                 if n == 1 { "" } else { "s" }
-            );
+            ))?;
             false
         }
     };
@@ -457,8 +459,23 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
     )
     .await?;
     match args.output {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        OutputFormat::Table => print!("{}", crate::status::table(&report)),
+        OutputFormat::Json => write_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        OutputFormat::Table => write_out(&crate::status::table(&report))?,
     }
     Ok(())
+}
+
+/// Write `text` to standard output. A reader gone away (`| head`) ends
+/// the program as it ends any Unix tool, quietly and with the status a
+/// SIGPIPE gives (141), instead of a crash report.
+pub fn write_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if let Err(e) = &written
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(141);
+    }
+    written
 }

@@ -282,3 +282,27 @@ fn rust_backtrace_asks_for_the_full_report_with_the_cause_kept() {
     );
     assert!(!stderr.contains(TOKEN), "{stderr}");
 }
+
+/// `cutover sim scenarios | head -1`: the reader has gone when the list
+/// is written. The program ends as a Unix tool does on SIGPIPE (141),
+/// without a crash report.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let scratch = Scratch::new();
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .args([
+            "--log-file",
+            path_arg(&scratch.path("log")),
+            "sim",
+            "scenarios",
+        ])
+        .env("HOME", scratch.dir.path())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run cutover sim scenarios");
+    assert_eq!(out.status.code(), Some(141), "{}", stderr_of(&out));
+    assert_eq!(stderr_of(&out), "");
+}

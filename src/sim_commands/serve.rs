@@ -2,7 +2,7 @@
 
 use super::start_sim;
 use color_eyre::eyre::Result;
-use cutover::cli::ServeArgs;
+use cutover::cli::{ServeArgs, write_out};
 use cutover::signals::{QuitSignal, QuitSignals};
 use cutover_sim::scenario::{self, Scenario};
 use cutover_sim::{SimConfig, Workload};
@@ -13,10 +13,10 @@ pub(super) fn list_scenarios() -> Result<()> {
             "scale" => Scenario::scale(2000, 20).description,
             _ => Scenario::load(name)?.description,
         };
-        println!(
-            "{name:<12} {}",
+        write_out(&format!(
+            "{name:<12} {}\n",
             description.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
+        ))?;
     }
     Ok(())
 }
@@ -49,7 +49,7 @@ pub(super) async fn sim_serve(args: ServeArgs) -> Result<Option<QuitSignal>> {
     // Before anyone can learn the server is up.
     let mut quit = QuitSignals::listen()?;
     let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
-    println!("{}", path.display());
+    write_out(&format!("{}\n", path.display()))?;
     eprintln!(
         "cutover sim: serving the Kubernetes API at {} (started in {:.2} s)",
         sim.url(),
