@@ -672,7 +672,7 @@ fn an_unreadable_database_makes_the_rollback_unknown_never_safe() {
 }
 
 #[test]
-fn a_restart_after_a_quiet_hour_is_stamped_with_the_time_of_its_key() {
+fn a_restart_after_a_quiet_hour_is_stamped_with_the_time_it_is_confirmed() {
     let mut state = room(false);
     assert_eq!(state.now, t(1), "the last news is an hour old");
     let pressed = t(3600) + chrono::Duration::milliseconds(700);
@@ -689,7 +689,7 @@ fn a_restart_after_a_quiet_hour_is_stamped_with_the_time_of_its_key() {
     };
     assert_eq!(
         request.plan.requests[0].body,
-        json!({"spec": {"restartAt": "2026-11-23T15:00:00Z"}})
+        json!({"spec": {"restartAt": "2026-11-23T15:00:02Z"}})
     );
 }
 

@@ -273,10 +273,21 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
     let id = state.next_action_id;
     state.next_action_id += 1;
     let override_of = confirm.blocked_by().map(str::to_string);
+    // Planned again now, on the release as it was seen (nothing changed,
+    // or the request is refused below): a time it carries (a restart's)
+    // is the moment of the confirming key, as `kubectl rollout restart`
+    // stamps the moment it runs.
+    let plan = state
+        .releases
+        .iter()
+        .find(|r| r.key == confirm.key)
+        .filter(|_| changes.is_empty())
+        .and_then(|r| action::plan(r, action, state.now).ok())
+        .unwrap_or(confirm.plan);
     let request = Box::new(ActionRequest {
         id,
         key: confirm.key.clone(),
-        plan: confirm.plan,
+        plan,
         seen: confirm.seen,
         seen_resource_version: confirm.seen_resource_version,
         user: state.scope.user.clone().unwrap_or_else(|| "unknown".into()),
