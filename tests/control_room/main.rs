@@ -114,24 +114,27 @@ impl Room {
         self.tmux.wait_for_text("Releases (1 of", SCREEN);
     }
 
-    /// Press `key` until its confirmation opens (the permission review may
-    /// still be on its way the first time).
+    /// Press `key` until its confirmation opens. Pressed while the
+    /// permission review is on its way, the action waits for the answer
+    /// and opens then, so the key is pressed again only when it was
+    /// refused (the release not yet in a state that allows it): pressing
+    /// while it waits would open a second dialog.
     fn open_dialog(&self, key: &str, title: &str) {
+        let refused = format!("✖ {}:", title.trim_end_matches('?'));
         let start = std::time::Instant::now();
         loop {
             self.tmux.keys(&[key]);
-            let appeared = std::iter::repeat_n((), 20).any(|_| {
-                std::thread::sleep(Duration::from_millis(100));
-                self.tmux.screen().contains(title)
-            });
-            if appeared {
+            let screen = self
+                .tmux
+                .wait_for(title, SCREEN, |s| s.contains(title) || s.contains(&refused));
+            if screen.contains(title) {
                 return;
             }
             assert!(
                 start.elapsed() < SCREEN,
-                "no {title:?} dialog after {key}:\n{}",
-                self.tmux.screen()
+                "no {title:?} dialog after {key}:\n{screen}"
             );
+            std::thread::sleep(Duration::from_millis(500));
         }
     }
 
