@@ -241,7 +241,7 @@ impl Drop for Sources {
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What a watch keeps of each object it reads, and how it reports the set.
-trait Kept:
+pub(crate) trait Kept:
     Resource<DynamicType = ApiResource, Scope = DynamicResourceScope>
     + Clone
     + DeserializeOwned

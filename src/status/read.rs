@@ -10,6 +10,8 @@ use crate::cluster::connect::{
     ConnectOptions, Connection, Server, connect, request_failed, resolve,
 };
 use crate::cluster::kinds::WatchedKind;
+use crate::cluster::projection::PodSummary;
+use crate::cluster::watch::Kept;
 use crate::cluster::{Objects, rbac};
 use crate::metrics::source::measure;
 use crate::migrations::task::READ_TIMEOUT;
@@ -20,7 +22,7 @@ use chrono::{DateTime, Utc};
 use color_eyre::eyre::Result;
 use futures::StreamExt;
 use kube::Api;
-use kube::api::{DynamicObject, ListParams};
+use kube::api::{ApiResource, DynamicObject, ListParams};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -277,25 +279,39 @@ async fn read_cluster(
     let connection = patiently(|| connect(options)).await?;
     let mut objects = Objects::default();
     for (kind, resource) in &connection.kinds {
-        if *kind == WatchedKind::Event {
-            continue;
+        let source = resource.plural.as_str();
+        match kind {
+            WatchedKind::Event => {}
+            // Pods are kept as the watches keep them.
+            WatchedKind::Pod => {
+                let pods = list::<PodSummary>(&connection, resource, server).await?;
+                objects.set_pods(source, pods.into_iter().map(Arc::new).collect());
+            }
+            _ => {
+                let items = list::<DynamicObject>(&connection, resource, server).await?;
+                objects.set(source, *kind, items.into_iter().map(Arc::new).collect());
+            }
         }
-        let api: Api<DynamicObject> = match &connection.namespace {
-            Some(ns) => Api::namespaced_with(connection.client.clone(), ns, resource),
-            None => Api::all_with(connection.client.clone(), resource),
-        };
-        let doing = format!("listing {}", resource.plural);
-        let list = patiently(|| async {
-            api.list(&ListParams::default())
-                .await
-                .map_err(|e| request_failed(server, &doing, &e).into())
-        })
-        .await?;
-        objects.set(
-            resource.plural.as_str(),
-            *kind,
-            list.items.into_iter().map(Arc::new).collect(),
-        );
     }
     Ok((connection, objects))
+}
+
+/// Every object of `resource` in the connection's scope.
+async fn list<K: Kept>(
+    connection: &Connection,
+    resource: &ApiResource,
+    server: &Server<'_>,
+) -> Result<Vec<K>> {
+    let api: Api<K> = match &connection.namespace {
+        Some(ns) => Api::namespaced_with(connection.client.clone(), ns, resource),
+        None => Api::all_with(connection.client.clone(), resource),
+    };
+    let doing = format!("listing {}", resource.plural);
+    let list = patiently(|| async {
+        api.list(&ListParams::default())
+            .await
+            .map_err(|e| request_failed(server, &doing, &e).into())
+    })
+    .await?;
+    Ok(list.items)
 }
