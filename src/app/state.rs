@@ -351,11 +351,8 @@ impl State {
         }
     }
 
-    fn matches_filter(&self, r: &Release) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let needle = self.filter.to_lowercase();
+    /// Whether `r` shows under the filter, lowercased as `needle`.
+    fn matches_filter(r: &Release, needle: &str) -> bool {
         [
             r.key.name.as_str(),
             r.key.namespace.as_str(),
@@ -365,16 +362,17 @@ impl State {
             r.stable_image().unwrap_or_default(),
         ]
         .iter()
-        .any(|s| s.to_lowercase().contains(&needle))
+        .any(|s| contains_lowercased(s, needle))
     }
 
     /// The rows of the list, filtered and sorted; attention rows first when
     /// sorting by attention.
     pub fn visible(&self) -> Vec<&Release> {
+        let needle = self.filter.to_lowercase();
         let mut rows: Vec<&Release> = self
             .releases
             .iter()
-            .filter(|r| self.matches_filter(r))
+            .filter(|r| needle.is_empty() || State::matches_filter(r, &needle))
             .collect();
         let by_name = |a: &&Release, b: &&Release| {
             (&a.key.namespace, &a.key.name).cmp(&(&b.key.namespace, &b.key.name))
@@ -407,5 +405,49 @@ impl State {
         }
         TimelineEntry::sort_newest_first(&mut all);
         all
+    }
+}
+
+/// Whether `text`, lowercased, contains `needle` (lowercase already). The
+/// names and images are ASCII: those are compared as they are, not copied
+/// lowercased, which would cost a list of thousands each frame.
+fn contains_lowercased(text: &str, needle: &str) -> bool {
+    if !text.is_ascii() {
+        return text.to_lowercase().contains(needle);
+    }
+    // A needle of other characters cannot occur in ASCII text.
+    needle.is_empty()
+        || text
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contains_lowercased;
+
+    #[test]
+    fn the_filter_ignores_case_as_lowercasing_would() {
+        let texts = [
+            "Checkout-V2",
+            "shop/checkout:1.5.0",
+            "Ärger-SVC",
+            "İstanbul",
+            "",
+        ];
+        let filters = [
+            "kout-v", "CHECKOUT", "1.5", "ärg", "svc", "i̇st", "ä", "x", "-",
+        ];
+        for text in texts {
+            for filter in filters {
+                let needle = filter.to_lowercase();
+                assert_eq!(
+                    contains_lowercased(text, &needle),
+                    text.to_lowercase().contains(&needle),
+                    "{filter:?} in {text:?}"
+                );
+            }
+        }
     }
 }
