@@ -4,7 +4,7 @@
 
 mod cells;
 
-use super::columns::{Column, fit};
+use super::columns::{Column, fit, fits};
 use super::cut;
 use super::theme::Theme;
 use crate::app::State;
@@ -32,6 +32,9 @@ fn shown_columns(compact: bool) -> Vec<usize> {
         .filter(|c| !compact || !COMPACT_DROPS.contains(c))
         .collect()
 }
+
+/// The cells between columns.
+const GAP: u16 = 1;
 
 // The columns that may be cut: the images first, the name last. The rest
 // are short words that keep their width.
@@ -64,19 +67,27 @@ struct Extent {
     placeholders: bool,
 }
 
-/// The extent of each column in `columns` over `rows`: each cell measured,
-/// none drawn.
-fn extents(rows: &[&Release], columns: &[usize], cx: &Context<'_>) -> Vec<Extent> {
-    let mut extents = vec![
-        Extent {
-            widest: 0,
-            placeholders: true,
-        };
-        columns.len()
-    ];
+/// The extent over `rows` of each column in `columns` that `which` picks
+/// (`None` for the others): each cell measured, none drawn.
+fn extents(
+    rows: &[&Release],
+    columns: &[usize],
+    cx: &Context<'_>,
+    which: impl Fn(usize) -> bool,
+) -> Vec<Option<Extent>> {
+    let mut extents: Vec<Option<Extent>> = columns
+        .iter()
+        .map(|&c| {
+            which(c).then_some(Extent {
+                widest: 0,
+                placeholders: true,
+            })
+        })
+        .collect();
     let mut measure = Measure::default();
     for r in rows {
         for (extent, &column) in extents.iter_mut().zip(columns) {
+            let Some(extent) = extent else { continue };
             measure.clear();
             cell(column, r, cx, &mut measure);
             extent.widest = extent.widest.max(measure.width());
@@ -86,23 +97,44 @@ fn extents(rows: &[&Release], columns: &[usize], cx: &Context<'_>) -> Vec<Extent
     extents
 }
 
+fn flexible(column: usize) -> bool {
+    column == NAME || IMAGES.contains(&column)
+}
+
+/// How `column` is fitted, by its cells' extent (`None`: not measured).
+fn fitted(column: usize, extent: Option<Extent>, compact: bool) -> Column {
+    let Some(extent) = extent else {
+        return Column::unmeasured(fixed_width(column, compact));
+    };
+    let widest = extent.widest.max(HEADERS[column].len());
+    let natural = u16::try_from(widest).unwrap_or(u16::MAX);
+    match column {
+        NAME => Column::flexible(natural, false, 1, 8),
+        c if IMAGES.contains(&c) => Column::flexible(natural, extent.placeholders, 0, 8),
+        c => Column::fixed(fixed_width(c, compact), natural, extent.placeholders),
+    }
+}
+
 /// The width of each column shown (`None`: dropped) in `room` cells: the
 /// name is the last to give up width, columns of placeholders go first.
-fn widths(columns: &[usize], extents: &[Extent], room: u16, compact: bool) -> Vec<Option<u16>> {
-    let fitted: Vec<Column> = columns
-        .iter()
-        .zip(extents)
-        .map(|(&column, extent)| {
-            let widest = extent.widest.max(HEADERS[column].len());
-            let natural = u16::try_from(widest).unwrap_or(u16::MAX);
-            match column {
-                NAME => Column::flexible(natural, false, 1, 8),
-                c if IMAGES.contains(&c) => Column::flexible(natural, extent.placeholders, 0, 8),
-                c => Column::fixed(fixed_width(c, compact), natural, extent.placeholders),
-            }
-        })
-        .collect();
-    fit(&fitted, room, 1)
+/// The fixed columns' cells are measured only when the preferred widths
+/// do not fit: until then they keep their widths whatever they hold.
+fn widths(rows: &[&Release], columns: &[usize], cx: &Context<'_>, room: u16) -> Vec<Option<u16>> {
+    let mut measured = extents(rows, columns, cx, flexible);
+    let fit_all = |measured: &[Option<Extent>]| -> Vec<Column> {
+        columns
+            .iter()
+            .zip(measured)
+            .map(|(&c, &e)| fitted(c, e, cx.compact))
+            .collect()
+    };
+    if !fits(&fit_all(&measured), room, GAP) {
+        let fixed = extents(rows, columns, cx, |c| !flexible(c));
+        for (extent, fixed) in measured.iter_mut().zip(fixed) {
+            *extent = extent.or(fixed);
+        }
+    }
+    fit(&fit_all(&measured), room, GAP)
 }
 
 /// How many rows the list in `area` shows: inside the border, under the
@@ -174,12 +206,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let columns = shown_columns(cx.compact);
     // Inside the border, beside the highlight's mark.
     let room = area.width.saturating_sub(3);
-    let widths = widths(
-        &columns,
-        &extents(&visible, &columns, &cx),
-        room,
-        cx.compact,
-    );
+    let widths = widths(&visible, &columns, &cx, room);
     let shown: Vec<(usize, u16)> = columns
         .iter()
         .zip(&widths)
@@ -204,7 +231,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let table = Table::new(rows, shown.iter().map(|&(_, w)| Constraint::Length(w)))
         .header(header)
         .block(block)
-        .column_spacing(1)
+        .column_spacing(GAP)
         .row_highlight_style(theme.selected())
         .highlight_symbol("▶");
     let mut table_state = TableState::default().with_selected(selected.map(|s| s - in_view.start));
@@ -217,7 +244,9 @@ mod tests {
     use crate::app::keymap::Keymap;
     use crate::app::state::SortKey;
     use crate::model::Kind;
-    use crate::test_support::fixture::{ARGO_CANARY, Fixture};
+    use crate::test_support::fixture::{
+        ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture,
+    };
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::buffer::Buffer;
@@ -281,6 +310,42 @@ mod tests {
                 line[..at].chars().count()
             };
             assert_eq!(column(at_top), column(at_bottom));
+        }
+    }
+
+    #[test]
+    fn fixed_columns_are_measured_only_where_their_widths_depend_on_it() {
+        let fixtures = [
+            ARGO_CANARY,
+            ARGO_BLUE_GREEN,
+            FLAGGER_CANARY,
+            DEPLOYMENT_ROLLING,
+        ];
+        let releases = Fixture::load(&fixtures).releases();
+        let rows: Vec<&Release> = releases.iter().collect();
+        let theme = Theme::load("mono").unwrap();
+        let state = State::new(releases[0].created.unwrap(), true, Keymap::default());
+        for compact in [false, true] {
+            let cx = Context {
+                state: &state,
+                theme: &theme,
+                all_namespaces: true,
+                narrow: compact,
+                compact,
+            };
+            let columns = shown_columns(compact);
+            let all: Vec<Column> = columns
+                .iter()
+                .zip(extents(&rows, &columns, &cx, |_| true))
+                .map(|(&c, e)| fitted(c, e, compact))
+                .collect();
+            for room in 40..200 {
+                assert_eq!(
+                    widths(&rows, &columns, &cx, room),
+                    fit(&all, room, GAP),
+                    "{room} cells"
+                );
+            }
         }
     }
 
