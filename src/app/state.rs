@@ -430,9 +430,7 @@ mod tests {
     use super::*;
     use crate::model::Attention;
     use crate::model::phase::Health;
-    use crate::test_support::fixture::{
-        ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture,
-    };
+    use crate::test_support::fixture::{EVERY_STRATEGY, Fixture};
     use std::cmp::Ordering;
 
     /// The order each sort promises: its key, then namespace and name.
@@ -453,13 +451,7 @@ mod tests {
 
     #[test]
     fn each_sort_orders_by_its_key_then_by_name_ties_as_listed() {
-        let fixtures = [
-            ARGO_CANARY,
-            ARGO_BLUE_GREEN,
-            FLAGGER_CANARY,
-            DEPLOYMENT_ROLLING,
-        ];
-        let base = Fixture::load(&fixtures).releases();
+        let base = Fixture::load(&EVERY_STRATEGY).releases();
         let healths = [
             Health::Healthy,
             Health::Degraded,

@@ -244,9 +244,7 @@ mod tests {
     use crate::app::keymap::Keymap;
     use crate::app::state::SortKey;
     use crate::model::Kind;
-    use crate::test_support::fixture::{
-        ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture,
-    };
+    use crate::test_support::fixture::{ARGO_CANARY, EVERY_STRATEGY, Fixture};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::buffer::Buffer;
@@ -315,13 +313,7 @@ mod tests {
 
     #[test]
     fn fixed_columns_are_measured_only_where_their_widths_depend_on_it() {
-        let fixtures = [
-            ARGO_CANARY,
-            ARGO_BLUE_GREEN,
-            FLAGGER_CANARY,
-            DEPLOYMENT_ROLLING,
-        ];
-        let releases = Fixture::load(&fixtures).releases();
+        let releases = Fixture::load(&EVERY_STRATEGY).releases();
         let rows: Vec<&Release> = releases.iter().collect();
         let theme = Theme::load("mono").unwrap();
         let state = State::new(releases[0].created.unwrap(), true, Keymap::default());

@@ -257,9 +257,7 @@ mod tests {
     use crate::app::keymap::Keymap;
     use crate::model::Kind;
     use crate::model::migration::settle;
-    use crate::test_support::fixture::{
-        ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY, Fixture,
-    };
+    use crate::test_support::fixture::{ARGO_BLUE_GREEN, EVERY_STRATEGY, Fixture};
     use crate::test_support::migration_jobs::{CONTRACT, JOBS};
     use ratatui::text::Line;
 
@@ -274,14 +272,7 @@ mod tests {
 
     #[test]
     fn a_cell_is_measured_as_it_is_drawn() {
-        let mut releases = Fixture::load(&[
-            ARGO_CANARY,
-            ARGO_BLUE_GREEN,
-            FLAGGER_CANARY,
-            DEPLOYMENT_ROLLING,
-            JOBS,
-        ])
-        .releases();
+        let mut releases = Fixture::load(&[&EVERY_STRATEGY[..], &[JOBS]].concat()).releases();
         let mut odd = releases[0].clone();
         odd.warnings.push("spec.strategy cannot be read".into());
         odd.attention.push(Attention::CrashLooping("pod-1".into()));
