@@ -10,6 +10,7 @@ use crate::model::metrics::{ReleaseMetrics, Verdict};
 use crate::model::migration::{DatabaseLink, DatabaseReading, RollbackSafety};
 use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
 /// After this, an access review's answer is asked again; it is still used
@@ -352,11 +353,8 @@ impl State {
         }
     }
 
-    fn matches_filter(&self, r: &Release) -> bool {
-        if self.filter.is_empty() {
-            return true;
-        }
-        let needle = self.filter.to_lowercase();
+    /// Whether `r` shows under the filter, lowercased as `needle`.
+    fn matches_filter(r: &Release, needle: &str) -> bool {
         [
             r.key.name.as_str(),
             r.key.namespace.as_str(),
@@ -366,31 +364,28 @@ impl State {
             r.stable_image().unwrap_or_default(),
         ]
         .iter()
-        .any(|s| s.to_lowercase().contains(&needle))
+        .any(|s| contains_lowercased(s, needle))
     }
 
     /// The rows of the list, filtered and sorted; attention rows first when
     /// sorting by attention.
     pub fn visible(&self) -> Vec<&Release> {
+        let needle = self.filter.to_lowercase();
         let mut rows: Vec<&Release> = self
             .releases
             .iter()
-            .filter(|r| self.matches_filter(r))
+            .filter(|r| needle.is_empty() || State::matches_filter(r, &needle))
             .collect();
-        let by_name = |a: &&Release, b: &&Release| {
-            (&a.key.namespace, &a.key.name).cmp(&(&b.key.namespace, &b.key.name))
-        };
+        // Each row's key taken once: comparing keys reads no more of a
+        // release, which counts at thousands of rows each frame.
         match self.sort {
-            SortKey::Attention => rows.sort_by(|a, b| {
-                b.needs_attention()
-                    .cmp(&a.needs_attention())
-                    .then(a.health.cmp(&b.health))
-                    .then(by_name(a, b))
+            SortKey::Attention => rows.sort_by_cached_key(|r| {
+                (Reverse(r.needs_attention()), r.health, namespace_name(r))
             }),
-            SortKey::Name => rows.sort_by(by_name),
-            SortKey::Age => rows.sort_by(|a, b| b.created.cmp(&a.created).then(by_name(a, b))),
-            SortKey::Phase => rows.sort_by(|a, b| a.health.cmp(&b.health).then(by_name(a, b))),
-            SortKey::Kind => rows.sort_by(|a, b| a.key.kind.cmp(&b.key.kind).then(by_name(a, b))),
+            SortKey::Name => rows.sort_by_cached_key(|r| namespace_name(r)),
+            SortKey::Age => rows.sort_by_cached_key(|r| (Reverse(r.created), namespace_name(r))),
+            SortKey::Phase => rows.sort_by_cached_key(|r| (r.health, namespace_name(r))),
+            SortKey::Kind => rows.sort_by_cached_key(|r| (r.key.kind, namespace_name(r))),
         }
         rows
     }
@@ -408,5 +403,127 @@ impl State {
         }
         TimelineEntry::sort_newest_first(&mut all);
         all
+    }
+}
+
+/// What the list sorts by after its sort key: the namespace, then the name.
+fn namespace_name(r: &Release) -> (&str, &str) {
+    (&r.key.namespace, &r.key.name)
+}
+
+/// Whether `text`, lowercased, contains `needle` (lowercase already). The
+/// names and images are ASCII: those are compared as they are, not copied
+/// lowercased, which would cost a list of thousands each frame.
+fn contains_lowercased(text: &str, needle: &str) -> bool {
+    if !text.is_ascii() {
+        return text.to_lowercase().contains(needle);
+    }
+    // A needle of other characters cannot occur in ASCII text.
+    needle.is_empty()
+        || text
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Attention;
+    use crate::model::phase::Health;
+    use crate::test_support::fixture::{EVERY_STRATEGY, Fixture};
+    use std::cmp::Ordering;
+
+    /// The order each sort promises: its key, then namespace and name.
+    fn promised(sort: SortKey, a: &Release, b: &Release) -> Ordering {
+        let by_name = (&a.key.namespace, &a.key.name).cmp(&(&b.key.namespace, &b.key.name));
+        match sort {
+            SortKey::Attention => b
+                .needs_attention()
+                .cmp(&a.needs_attention())
+                .then(a.health.cmp(&b.health)),
+            SortKey::Name => Ordering::Equal,
+            SortKey::Age => b.created.cmp(&a.created),
+            SortKey::Phase => a.health.cmp(&b.health),
+            SortKey::Kind => a.key.kind.cmp(&b.key.kind),
+        }
+        .then(by_name)
+    }
+
+    #[test]
+    fn each_sort_orders_by_its_key_then_by_name_ties_as_listed() {
+        let base = Fixture::load(&EVERY_STRATEGY).releases();
+        let healths = [
+            Health::Healthy,
+            Health::Degraded,
+            Health::Paused,
+            Health::Unknown,
+        ];
+        let mut releases = Vec::new();
+        for i in 0..24_usize {
+            let mut r = base[i % base.len()].clone();
+            // Names repeat across kinds: equal under every sort but kind.
+            r.key.name = format!("svc-{}", (i * 7) % 10);
+            r.health = healths[i % healths.len()];
+            r.created = r
+                .created
+                .map(|t| t - chrono::Duration::minutes((i % 5) as i64));
+            if i % 3 == 0 {
+                r.attention.push(Attention::Degraded("pods failing".into()));
+            }
+            releases.push(r);
+        }
+        let mut state = State::new(releases[0].created.unwrap(), true, Keymap::default());
+        state.releases = releases;
+        for sort in [
+            SortKey::Attention,
+            SortKey::Name,
+            SortKey::Age,
+            SortKey::Phase,
+            SortKey::Kind,
+        ] {
+            state.sort = sort;
+            let mut expected: Vec<&Release> = state.releases.iter().collect();
+            expected.sort_by(|a, b| promised(sort, a, b));
+            let keys = |rows: Vec<&Release>| -> Vec<ReleaseKey> {
+                rows.into_iter().map(|r| r.key.clone()).collect()
+            };
+            assert_eq!(keys(state.visible()), keys(expected), "{sort:?}");
+        }
+        let tied = |a: &Release, b: &Release| {
+            namespace_name(a) == namespace_name(b) && a.key.kind != b.key.kind
+        };
+        assert!(
+            state
+                .releases
+                .iter()
+                .enumerate()
+                .any(|(i, a)| { state.releases[i + 1..].iter().any(|b| tied(a, b)) }),
+            "some releases differ only in kind: ties whose order is kept"
+        );
+    }
+
+    #[test]
+    fn the_filter_ignores_case_as_lowercasing_would() {
+        let texts = [
+            "Checkout-V2",
+            "shop/checkout:1.5.0",
+            "Ärger-SVC",
+            "İstanbul",
+            "",
+        ];
+        let filters = [
+            "kout-v", "CHECKOUT", "1.5", "ärg", "svc", "i̇st", "ä", "x", "-",
+        ];
+        for text in texts {
+            for filter in filters {
+                let needle = filter.to_lowercase();
+                assert_eq!(
+                    contains_lowercased(text, &needle),
+                    text.to_lowercase().contains(&needle),
+                    "{filter:?} in {text:?}"
+                );
+            }
+        }
     }
 }

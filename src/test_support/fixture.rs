@@ -27,6 +27,15 @@ pub const DEPLOYMENT_ROLLING: &str = include_str!(concat!(
     "/tests/fixtures/deployment-rolling.yaml"
 ));
 
+/// One release of every strategy: an Argo canary and blue-green, a
+/// Flagger canary and a rolling Deployment.
+pub const EVERY_STRATEGY: [&str; 4] = [
+    ARGO_CANARY,
+    ARGO_BLUE_GREEN,
+    FLAGGER_CANARY,
+    DEPLOYMENT_ROLLING,
+];
+
 /// A time in the fixtures' own RFC 3339 form.
 pub fn at(text: &str) -> DateTime<Utc> {
     crate::time::parse_rfc3339(text).expect("an RFC 3339 time")

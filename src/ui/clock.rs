@@ -11,7 +11,6 @@ use crate::model::migration::has_migration;
 use crate::time::{seconds_since, seconds_until, when_seconds_since, when_seconds_until};
 use chrono::{DateTime, Utc};
 use ratatui::layout::Rect;
-use std::ops::Range;
 
 /// The units a time text is written in, in seconds. A text of whole
 /// seconds changes, if at all, when a multiple of the unit it writes is
@@ -108,23 +107,14 @@ fn list_rows(state: &State, body: Rect, next: &mut Next) {
         .selected
         .as_ref()
         .and_then(|k| rows.iter().position(|r| &r.key == k));
-    // Inside the border, under the header row.
-    let height = usize::from(body.height).saturating_sub(3);
+    let height = list::rows_in_view(body);
     let ages = body.width >= list::COMPACT_BELOW;
-    for r in &rows[viewport(rows.len(), selected, height)] {
+    for r in &rows[list::window(rows.len(), selected, height)] {
         next.countdown(r.pause.as_ref().and_then(|p| p.until));
         if ages {
             next.age(r.created);
         }
     }
-}
-
-/// The rows a table `height` rows high shows: from the first, scrolled
-/// just enough to keep the selected one in view, as the list's table
-/// does.
-fn viewport(len: usize, selected: Option<usize>, height: usize) -> Range<usize> {
-    let start = selected.map_or(0, |s| (s + 1).saturating_sub(height));
-    start.min(len)..(start + height).min(len)
 }
 
 /// The open release's panels: the pause, the revisions' scale-down delays
@@ -316,8 +306,7 @@ mod tests {
                 .unwrap();
             let shown = format!("{:?}", terminal.backend().buffer());
             let [_, body, _] = regions(&state, area);
-            let height = usize::from(body.height) - 3;
-            let in_view = viewport(30, Some(selected), height);
+            let in_view = list::window(30, Some(selected), list::rows_in_view(body));
             for (i, r) in state.visible().iter().enumerate() {
                 assert_eq!(
                     shown.contains(&format!("shop/{} ", r.key.name)),

@@ -52,6 +52,27 @@ impl Column {
             flexible: true,
         }
     }
+
+    /// A column of fixed width whose values were not measured: enough
+    /// where the preferred widths [`fits`], since [`fit`] then keeps every
+    /// fixed column at its preferred width whatever its values.
+    pub fn unmeasured(preferred: u16) -> Column {
+        Column::fixed(preferred, preferred, false)
+    }
+}
+
+/// The cells `widths` take with `gap` cells between them.
+fn total(widths: impl Iterator<Item = u16>, gap: u16) -> u32 {
+    let (sum, count) = widths.fold((0_u32, 0_u32), |(sum, count), w| {
+        (sum + u32::from(w), count + 1)
+    });
+    sum + count.saturating_sub(1) * u32::from(gap)
+}
+
+/// Whether the columns at their preferred widths fit in `room` cells with
+/// `gap` cells between columns.
+pub fn fits(columns: &[Column], room: u16, gap: u16) -> bool {
+    total(columns.iter().map(|c| c.preferred), gap) <= u32::from(room)
 }
 
 /// The width of each column in `room` cells with `gap` cells between
@@ -59,11 +80,7 @@ impl Column {
 /// the widths may add up to more than `room` (the table clips the right).
 pub fn fit(columns: &[Column], room: u16, gap: u16) -> Vec<Option<u16>> {
     let mut widths: Vec<Option<u16>> = columns.iter().map(|c| Some(c.preferred)).collect();
-    let total = |widths: &[Option<u16>]| -> u32 {
-        let shown: Vec<u32> = widths.iter().flatten().map(|&w| u32::from(w)).collect();
-        let gaps = u32::try_from(shown.len().saturating_sub(1)).unwrap_or(u32::MAX);
-        shown.iter().sum::<u32>() + gaps * u32::from(gap)
-    };
+    let total = |widths: &[Option<u16>]| total(widths.iter().flatten().copied(), gap);
     let room32 = u32::from(room);
     let over = |widths: &[Option<u16>]| total(widths).saturating_sub(room32);
     // Placeholders say least: narrowed, then dropped, the rightmost first.
@@ -168,6 +185,27 @@ mod tests {
             fit(&table(), 70, 1),
             [Some(10), Some(34), Some(7), Some(16)]
         );
+    }
+
+    #[test]
+    fn where_the_preferred_widths_fit_fixed_columns_need_no_measure() {
+        let mut padded = table();
+        padded[2] = Column::fixed(9, 7, true);
+        for columns in [table(), padded] {
+            let unmeasured: Vec<Column> = columns
+                .iter()
+                .map(|c| match c.cut {
+                    None => Column::unmeasured(c.preferred),
+                    Some(_) => *c,
+                })
+                .collect();
+            for room in 0..80 {
+                if fits(&columns, room, 1) {
+                    assert_eq!(fit(&columns, room, 1), fit(&unmeasured, room, 1), "{room}");
+                }
+            }
+            assert!(!fits(&columns, 60, 1) && fits(&columns, 64, 1));
+        }
     }
 
     #[test]

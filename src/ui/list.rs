@@ -1,101 +1,21 @@
-//! The list: one row per release, attention first.
+//! The list: one row per release, attention first. Only the rows in view
+//! are drawn; the columns are sized by every row that matches the filter,
+//! so they keep their widths as the list scrolls.
 
-use super::columns::{Column, fit};
+mod cells;
+
+use super::columns::{Column, fit, fits};
 use super::theme::Theme;
-use super::{age, cut, phase_mark, schema_rollback, short_image, thousands, verdict_mark};
+use super::{cut, thousands};
 use crate::app::State;
-use crate::model::metrics::Verdict;
-use crate::model::migration::{RollbackSafety, has_migration};
-use crate::model::traffic::Weight;
-use crate::model::{Attention, Release, Strategy};
+use crate::model::Release;
+use cells::{Context, HEADERS, Measure, Spans, cell};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
-
-fn strategy_word(r: &Release) -> &'static str {
-    match r.strategy {
-        Strategy::Canary => "canary",
-        Strategy::BlueGreen => "bluegreen",
-        Strategy::Progressive => "flagger",
-        Strategy::RollingUpdate => "rolling",
-        Strategy::Recreate => "recreate",
-    }
-}
-
-/// The step column: Argo's N/M, Flagger's weight against its maximum
-/// (`?` for one that cannot be read).
-fn step_text(r: &Release) -> String {
-    if let Some(s) = r.step_text() {
-        return s;
-    }
-    if let Some(f) = &r.flagger {
-        let w = |o| Weight::read(o).text();
-        return format!("{}/{}%", w(f.weight), w(f.max_weight));
-    }
-    "-".into()
-}
-
-/// The image as the column can hold it: `checkout:1.5.0`, or the tag
-/// alone on narrow screens.
-fn image_text(image: Option<&str>, narrow: bool) -> String {
-    let Some(image) = image.map(short_image) else {
-        return "-".into();
-    };
-    match image.rsplit_once(':') {
-        Some((_, tag)) if narrow => tag.to_string(),
-        _ => image.to_string(),
-    }
-}
-
-/// cutover's verdict: the word with its symbol, or the word alone (Marginal
-/// shortened) in the compact list; `—` for a release not measured.
-fn verdict_text(verdict: Option<Verdict>, compact: bool) -> String {
-    match (verdict, compact) {
-        (None, _) => "—".into(),
-        (Some(Verdict::Marginal), true) => "Marg.".into(),
-        (Some(v), true) => v.word().into(),
-        (Some(v), false) => format!("{} {}", verdict_mark(v), v.word()),
-    }
-}
-
-/// The schema column: the phase the migration is at with its state's mark
-/// (`backfill◌`, `contract✔`), then `✖` when a rollback is unsafe for the
-/// schema, `⚠` when code and schema are out of step, `?` when the migration
-/// cannot be read; `—` without a migration. At most 10 characters.
-fn schema_spans(r: &Release, theme: &Theme) -> Vec<Span<'static>> {
-    if !has_migration(r) {
-        return vec![Span::styled("—", theme.muted())];
-    }
-    let mut spans = Vec::new();
-    if let Some(p) = r.migration.as_ref().and_then(|m| m.current()) {
-        spans.push(Span::styled(
-            format!("{}{}", p.name.word(), phase_mark(p.state)),
-            theme.phase(p.state),
-        ));
-    }
-    if let Some((mark, style)) = schema_marker(r, theme) {
-        spans.push(Span::styled(mark, style));
-    }
-    spans
-}
-
-/// What stands out about a release's migration: an unsafe rollback before
-/// an alarm, an alarm before not knowing.
-fn schema_marker(r: &Release, theme: &Theme) -> Option<(&'static str, Style)> {
-    let alarm = r
-        .attention
-        .iter()
-        .any(|a| matches!(a, Attention::MigrationOrder(_)));
-    match schema_rollback(r) {
-        Some(RollbackSafety::Unsafe(_)) => Some(("✖", theme.attention())),
-        _ if alarm => Some(("⚠", theme.attention())),
-        Some(RollbackSafety::Unknown(_)) => Some(("?", theme.fg(theme.warn))),
-        _ if r.migration.is_none() => Some(("?", theme.fg(theme.warn))),
-        _ => None,
-    }
-}
+use std::ops::Range;
 
 /// Below this width the list keeps what a decision needs (attention, name,
 /// phase, weight, verdict, schema and both versions) and leaves the kind,
@@ -106,85 +26,15 @@ pub(super) const COMPACT_BELOW: u16 = 120;
 /// The columns the compact list leaves out: KIND, STRATEGY, STEP and AGE.
 const COMPACT_DROPS: [usize; 4] = [2, 3, 5, 11];
 
-fn columns<T>(all: impl IntoIterator<Item = T>, compact: bool) -> Vec<T> {
-    all.into_iter()
-        .enumerate()
-        .filter(|(i, _)| !compact || !COMPACT_DROPS.contains(i))
-        .map(|(_, c)| c)
+/// The columns shown (indices of [`HEADERS`]).
+fn shown_columns(compact: bool) -> Vec<usize> {
+    (0..HEADERS.len())
+        .filter(|c| !compact || !COMPACT_DROPS.contains(c))
         .collect()
 }
 
-/// A release's cells, one per column shown.
-fn row(
-    r: &Release,
-    state: &State,
-    theme: &Theme,
-    all_namespaces: bool,
-    narrow: bool,
-    compact: bool,
-) -> Vec<Line<'static>> {
-    let attention = r.attention.first();
-    let marker = match attention {
-        Some(a) => Line::from(Span::styled(format!("! {}", a.short()), theme.attention())),
-        None => Line::default(),
-    };
-    let mut phase = format!("{} {}", r.health.symbol(), r.phase);
-    if let Some(p) = &r.pause
-        && let Some(left) = p.remaining(state.now)
-    {
-        phase.push_str(&format!(" {left}s"));
-    }
-    let name = if all_namespaces {
-        format!("{}/{}", r.key.namespace, r.key.name)
-    } else {
-        r.key.name.clone()
-    };
-    // `?`: some of the release's fields cannot be read (the detail and
-    // `status -o json` say which).
-    let name = match r.warnings.is_empty() {
-        true => Line::from(name),
-        false => Line::from(vec![
-            Span::raw(name),
-            Span::styled(" ?", theme.fg(theme.warn)),
-        ]),
-    };
-    let mut weight = r.weights.text();
-    if r.weights.drift().is_some() {
-        weight.push('≠');
-    }
-    let verdict = state.verdict_of(&r.key);
-    let verdict_style = verdict.map_or(theme.muted(), |v| theme.verdict(v));
-    let cells = [
-        marker,
-        name,
-        Line::from(r.key.kind.short()),
-        Line::from(strategy_word(r)),
-        Line::from(Span::styled(phase, theme.health(r.health))),
-        Line::from(step_text(r)),
-        Line::from(weight),
-        Line::from(Span::styled(verdict_text(verdict, compact), verdict_style)),
-        Line::from(schema_spans(r, theme)),
-        Line::from(Span::styled(
-            image_text(
-                r.canary_image()
-                    .filter(|_| !r.fully_promoted() || r.strategy == Strategy::Progressive),
-                narrow,
-            ),
-            theme.fg(theme.canary),
-        )),
-        Line::from(Span::styled(
-            image_text(r.stable_image(), narrow),
-            theme.fg(theme.stable),
-        )),
-        Line::from(age(r.created, state.now)),
-    ];
-    columns(cells, compact)
-}
-
-const HEADERS: [&str; 12] = [
-    "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "SCHEMA", "CANARY",
-    "STABLE", "AGE",
-];
+/// The cells between columns.
+const GAP: u16 = 1;
 
 // The columns that may be cut: the images first, the name last. The rest
 // are short words that keep their width.
@@ -209,35 +59,95 @@ fn fixed_width(column: usize, compact: bool) -> u16 {
     }
 }
 
-/// A cell that says nothing but "no value".
-fn placeholder(cell: &Line<'_>) -> bool {
-    matches!(cell.to_string().trim(), "" | "-" | "—")
+/// What sizing a column needs of its cells: the widest, and whether all
+/// say nothing but "no value".
+#[derive(Debug, Clone, Copy)]
+struct Extent {
+    widest: usize,
+    placeholders: bool,
+}
+
+/// The extent over `rows` of each column in `columns` that `which` picks
+/// (`None` for the others): each cell measured, none drawn.
+fn extents(
+    rows: &[&Release],
+    columns: &[usize],
+    cx: &Context<'_>,
+    which: impl Fn(usize) -> bool,
+) -> Vec<Option<Extent>> {
+    let mut extents: Vec<Option<Extent>> = columns
+        .iter()
+        .map(|&c| {
+            which(c).then_some(Extent {
+                widest: 0,
+                placeholders: true,
+            })
+        })
+        .collect();
+    let mut measure = Measure::default();
+    for r in rows {
+        for (extent, &column) in extents.iter_mut().zip(columns) {
+            let Some(extent) = extent else { continue };
+            measure.clear();
+            cell(column, r, cx, &mut measure);
+            extent.widest = extent.widest.max(measure.width());
+            extent.placeholders &= measure.is_placeholder();
+        }
+    }
+    extents
+}
+
+fn flexible(column: usize) -> bool {
+    column == NAME || IMAGES.contains(&column)
+}
+
+/// How `column` is fitted, by its cells' extent (`None`: not measured).
+fn fitted(column: usize, extent: Option<Extent>, compact: bool) -> Column {
+    let Some(extent) = extent else {
+        return Column::unmeasured(fixed_width(column, compact));
+    };
+    let widest = extent.widest.max(HEADERS[column].len());
+    let natural = u16::try_from(widest).unwrap_or(u16::MAX);
+    match column {
+        NAME => Column::flexible(natural, false, 1, 8),
+        c if IMAGES.contains(&c) => Column::flexible(natural, extent.placeholders, 0, 8),
+        c => Column::fixed(fixed_width(c, compact), natural, extent.placeholders),
+    }
 }
 
 /// The width of each column shown (`None`: dropped) in `room` cells: the
 /// name is the last to give up width, columns of placeholders go first.
-fn widths(
-    headers: &[(usize, &str)],
-    rows: &[Vec<Line<'_>>],
-    room: u16,
-    compact: bool,
-) -> Vec<Option<u16>> {
-    let fitted: Vec<Column> = headers
-        .iter()
-        .enumerate()
-        .map(|(i, &(column, header))| {
-            let cells = rows.iter().map(|r| &r[i]);
-            let widest = cells.clone().map(Line::width).max().unwrap_or(0);
-            let natural = u16::try_from(widest.max(header.len())).unwrap_or(u16::MAX);
-            let placeholders = cells.clone().all(placeholder);
-            match column {
-                NAME => Column::flexible(natural, false, 1, 8),
-                c if IMAGES.contains(&c) => Column::flexible(natural, placeholders, 0, 8),
-                c => Column::fixed(fixed_width(c, compact), natural, placeholders),
-            }
-        })
-        .collect();
-    fit(&fitted, room, 1)
+/// The fixed columns' cells are measured only when the preferred widths
+/// do not fit: until then they keep their widths whatever they hold.
+fn widths(rows: &[&Release], columns: &[usize], cx: &Context<'_>, room: u16) -> Vec<Option<u16>> {
+    let mut measured = extents(rows, columns, cx, flexible);
+    let fit_all = |measured: &[Option<Extent>]| -> Vec<Column> {
+        columns
+            .iter()
+            .zip(measured)
+            .map(|(&c, &e)| fitted(c, e, cx.compact))
+            .collect()
+    };
+    if !fits(&fit_all(&measured), room, GAP) {
+        let fixed = extents(rows, columns, cx, |c| !flexible(c));
+        for (extent, fixed) in measured.iter_mut().zip(fixed) {
+            *extent = extent.or(fixed);
+        }
+    }
+    fit(&fit_all(&measured), room, GAP)
+}
+
+/// How many rows the list in `area` shows: inside the border, under the
+/// header row.
+pub(super) fn rows_in_view(area: Rect) -> usize {
+    usize::from(area.height).saturating_sub(3)
+}
+
+/// The rows a table `height` rows high shows: from the first, scrolled
+/// just enough to keep the selected one in view, as ratatui's table does.
+pub(super) fn window(len: usize, selected: Option<usize>, height: usize) -> Range<usize> {
+    let start = selected.map_or(0, |s| (s + 1).saturating_sub(height));
+    start.min(len)..(start + height).min(len)
 }
 
 /// `line` cut to `width` cells, the cut marked.
@@ -254,7 +164,6 @@ fn cut_line(line: Line<'static>, width: u16, theme: &Theme) -> Line<'static> {
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
-    let all_namespaces = state.scope.namespace.is_none();
     let attention = visible.iter().filter(|r| r.needs_attention()).count();
     // While the releases' own kinds are still listed, no count is final.
     let loading = state.sources.releases_loading(&state.scope.missing_kinds);
@@ -292,97 +201,175 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         );
         return;
     }
-    let narrow = area.width < 130;
-    let compact = area.width < COMPACT_BELOW;
-    let headers = columns(HEADERS.into_iter().enumerate(), compact);
-    let cells: Vec<Vec<Line<'static>>> = visible
-        .iter()
-        .map(|r| row(r, state, theme, all_namespaces, narrow, compact))
-        .collect();
+    let cx = Context {
+        state,
+        theme,
+        all_namespaces: state.scope.namespace.is_none(),
+        narrow: area.width < 130,
+        compact: area.width < COMPACT_BELOW,
+    };
+    let columns = shown_columns(cx.compact);
     // Inside the border, beside the highlight's mark.
     let room = area.width.saturating_sub(3);
-    let widths = widths(&headers, &cells, room, compact);
-    let shown = |i: &usize| widths[*i].is_some();
-    let header = Row::new(
-        (0..headers.len())
-            .filter(shown)
-            .map(|i| headers[i].1)
-            .collect::<Vec<_>>(),
-    )
-    .style(theme.heading().add_modifier(Modifier::UNDERLINED));
-    let rows: Vec<Row<'_>> = cells
-        .into_iter()
-        .map(|cells| {
-            Row::new(
-                cells
-                    .into_iter()
-                    .zip(&widths)
-                    .filter_map(|(cell, w)| w.map(|w| Cell::from(cut_line(cell, w, theme)))),
-            )
-        })
+    let widths = widths(&visible, &columns, &cx, room);
+    let shown: Vec<(usize, u16)> = columns
+        .iter()
+        .zip(&widths)
+        .filter_map(|(&c, w)| w.map(|w| (c, w)))
         .collect();
-    let table = Table::new(
-        rows,
-        widths.iter().flatten().map(|&w| Constraint::Length(w)),
-    )
-    .header(header)
-    .block(block)
-    .column_spacing(1)
-    .row_highlight_style(theme.selected())
-    .highlight_symbol("▶");
+    let header = Row::new(shown.iter().map(|&(c, _)| HEADERS[c]))
+        .style(theme.heading().add_modifier(Modifier::UNDERLINED));
     let selected = state
         .selected
         .as_ref()
         .and_then(|k| visible.iter().position(|r| &r.key == k));
-    let mut table_state = TableState::default().with_selected(selected);
+    // At least the selected row, even where none fits: the table keeps
+    // the room of the highlight's mark only while a row is selected.
+    let in_view = window(visible.len(), selected, rows_in_view(area).max(1));
+    let rows = visible[in_view.clone()].iter().map(|r| {
+        Row::new(shown.iter().map(|&(c, w)| {
+            let mut spans = Spans::default();
+            cell(c, r, &cx, &mut spans);
+            Cell::from(cut_line(Line::from(spans.0), w, theme))
+        }))
+    });
+    let table = Table::new(rows, shown.iter().map(|&(_, w)| Constraint::Length(w)))
+        .header(header)
+        .block(block)
+        .column_spacing(GAP)
+        .row_highlight_style(theme.selected())
+        .highlight_symbol("▶");
+    let mut table_state = TableState::default().with_selected(selected.map(|s| s - in_view.start));
     frame.render_stateful_widget(table, area, &mut table_state);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::app::state::SortKey;
     use crate::model::Kind;
-    use crate::model::migration::settle;
-    use crate::test_support::fixture::{ARGO_BLUE_GREEN, Fixture};
-    use crate::test_support::migration_jobs::{CONTRACT, JOBS};
+    use crate::test_support::fixture::{ARGO_CANARY, EVERY_STRATEGY, Fixture};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::buffer::Buffer;
 
-    /// payments from `files`, its alarms settled as the control room does.
-    fn schema_text(files: &[&str]) -> String {
+    /// The list of releases named `names`, by name, the `selected`th chosen.
+    fn listing(names: &[String], selected: usize) -> State {
+        let template = Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout");
+        let now = template.created.expect("created");
+        let mut state = State::new(now, true, Keymap::default());
+        state.sort = SortKey::Name;
+        state.releases = names
+            .iter()
+            .map(|name| {
+                let mut r = template.clone();
+                r.key.name = name.clone();
+                r
+            })
+            .collect();
+        state.selected = Some(state.visible()[selected].key.clone());
+        state
+    }
+
+    fn lines(buffer: &Buffer) -> Vec<String> {
+        let width = usize::from(buffer.area.width);
+        let symbols: Vec<&str> = buffer.content.iter().map(|c| c.symbol()).collect();
+        symbols.chunks(width).map(|row| row.concat()).collect()
+    }
+
+    fn drawn(state: &State, width: u16, height: u16) -> Vec<String> {
         let theme = Theme::load("mono").unwrap();
-        let mut payments = Fixture::load(files).release(Kind::Rollout, "payments");
-        settle(&mut payments, None);
-        Line::from(schema_spans(&payments, &theme)).to_string()
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal
+            .draw(|frame| draw(frame, frame.area(), state, &theme))
+            .unwrap();
+        lines(terminal.backend().buffer())
     }
 
     #[test]
-    fn the_schema_column_is_short_and_says_what_stands_out() {
-        assert_eq!(schema_text(&[ARGO_BLUE_GREEN]), "—");
-        assert_eq!(schema_text(&[ARGO_BLUE_GREEN, JOBS]), "backfill◌");
-        let contracted = schema_text(&[ARGO_BLUE_GREEN, JOBS, CONTRACT]);
-        assert_eq!(contracted, "contract✔✖", "an unsafe rollback");
-        assert!(contracted.chars().count() <= 10);
+    fn the_columns_keep_their_widths_as_the_list_scrolls() {
+        let long = "zz-a-release-with-a-much-longer-name".to_string();
+        let mut names: Vec<String> = (0..40).map(|i| format!("r{i:02}")).collect();
+        let short = drawn(&listing(&names, 0), 160, 12);
+        names.push(long.clone());
+        let top = drawn(&listing(&names, 0), 160, 12);
+        let bottom = drawn(&listing(&names, 40), 160, 12);
+        assert!(
+            !top.concat().contains(&long),
+            "the long name is out of view"
+        );
+        assert!(bottom.concat().contains(&long), "and in view at the bottom");
+        assert_eq!(top[1], bottom[1], "the header stays put");
+        assert_ne!(
+            top[1], short[1],
+            "sized by the rows out of view: the long name widens its column"
+        );
+        // The rows between the header and the bottom border.
+        let rows = 2..top.len() - 1;
+        for (at_top, at_bottom) in top[rows.clone()].iter().zip(&bottom[rows]) {
+            let column = |line: &str| {
+                let at = line.find("canary").expect("the strategy column");
+                line[..at].chars().count()
+            };
+            assert_eq!(column(at_top), column(at_bottom));
+        }
     }
 
     #[test]
-    fn the_schema_column_does_not_guess() {
+    fn fixed_columns_are_measured_only_where_their_widths_depend_on_it() {
+        let releases = Fixture::load(&EVERY_STRATEGY).releases();
+        let rows: Vec<&Release> = releases.iter().collect();
         let theme = Theme::load("mono").unwrap();
-        let mut payments = Fixture::load(&[ARGO_BLUE_GREEN]).release(Kind::Rollout, "payments");
-        payments.annotations.insert(
-            crate::model::migration::DATABASE_ANNOTATION.into(),
-            "payments".into(),
-        );
-        settle(
-            &mut payments,
-            Some(("payments", crate::model::migration::DatabaseView::Unread)),
-        );
-        assert_eq!(Line::from(schema_spans(&payments, &theme)).to_string(), "?");
-        let mut backfilling =
-            Fixture::load(&[ARGO_BLUE_GREEN, JOBS]).release(Kind::Rollout, "payments");
-        backfilling.migration_problem = Some("database payments not read yet".into());
-        assert_eq!(
-            Line::from(schema_spans(&backfilling, &theme)).to_string(),
-            "backfill◌?",
-            "unknown: never shown as safe"
-        );
+        let state = State::new(releases[0].created.unwrap(), true, Keymap::default());
+        for compact in [false, true] {
+            let cx = Context {
+                state: &state,
+                theme: &theme,
+                all_namespaces: true,
+                narrow: compact,
+                compact,
+            };
+            let columns = shown_columns(compact);
+            let all: Vec<Column> = columns
+                .iter()
+                .zip(extents(&rows, &columns, &cx, |_| true))
+                .map(|(&c, e)| fitted(c, e, compact))
+                .collect();
+            for room in 40..200 {
+                assert_eq!(
+                    widths(&rows, &columns, &cx, room),
+                    fit(&all, room, GAP),
+                    "{room} cells"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_window_is_what_ratatuis_table_shows() {
+        for len in [1, 5, 30] {
+            for height in [1, 3, 10] {
+                for selected in std::iter::once(None).chain((0..len).map(Some)) {
+                    let rows = (0..len).map(|i| Row::new([format!("row{i:02}")]));
+                    let table = Table::new(rows, [Constraint::Length(6)]);
+                    let area = Rect::new(0, 0, 6, u16::try_from(height).unwrap());
+                    let mut buffer = Buffer::empty(area);
+                    let mut table_state = TableState::default().with_selected(selected);
+                    ratatui::widgets::StatefulWidget::render(
+                        table,
+                        area,
+                        &mut buffer,
+                        &mut table_state,
+                    );
+                    let shown: Vec<usize> = lines(&buffer)
+                        .iter()
+                        .filter_map(|l| l.trim().strip_prefix("row")?.parse().ok())
+                        .collect();
+                    let expected: Vec<usize> = window(len, selected, height).collect();
+                    assert_eq!(shown, expected, "{len} rows, {height} high, {selected:?}");
+                }
+            }
+        }
     }
 }
