@@ -11,6 +11,9 @@ pub const PROMPT: &str = "shell> ";
 pub struct Tmux {
     program: PathBuf,
     socket: PathBuf,
+    /// The server's pid: its socket may be gone (deleted with its folder)
+    /// by the time the test ends, and the server must end anyway.
+    server: String,
 }
 
 impl Tmux {
@@ -18,9 +21,10 @@ impl Tmux {
     /// `width`×`height` cells. The pane stays after the command exits so a
     /// test can tell a crash from a hang.
     pub fn start(program: &Path, dir: &Path, width: u16, height: u16, command: &str) -> Tmux {
-        let tmux = Tmux {
+        let mut tmux = Tmux {
             program: program.to_path_buf(),
             socket: dir.join("tmux.sock"),
+            server: String::new(),
         };
         let status = tmux
             .cmd()
@@ -38,6 +42,12 @@ impl Tmux {
             .status()
             .expect("run tmux");
         assert!(status.success(), "tmux new-session failed");
+        let out = tmux
+            .cmd()
+            .args(["display-message", "-p", "#{pid}"])
+            .output()
+            .expect("display-message");
+        tmux.server = String::from_utf8_lossy(&out.stdout).trim().to_string();
         tmux
     }
 
@@ -98,17 +108,11 @@ impl Tmux {
     /// Kill the tmux server with SIGKILL: its ptys close and tmux sends no
     /// signal, as when a terminal emulator or an SSH connection dies.
     pub fn kill_server_abruptly(&self) {
-        let out = self
-            .cmd()
-            .args(["display-message", "-p", "#{pid}"])
-            .output()
-            .expect("display-message");
-        let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
         let status = Command::new("kill")
-            .args(["-KILL", &pid])
+            .args(["-KILL", &self.server])
             .status()
             .expect("kill");
-        assert!(status.success(), "kill -KILL {pid}");
+        assert!(status.success(), "kill -KILL {}", self.server);
     }
 
     pub fn screen(&self) -> String {
@@ -201,10 +205,19 @@ impl Tmux {
 impl Drop for Tmux {
     fn drop(&mut self) {
         // Quietly: a test may have killed the server already.
-        let _ = self
+        let killed = self
             .cmd()
             .arg("kill-server")
             .stderr(std::process::Stdio::null())
-            .status();
+            .status()
+            .is_ok_and(|s| s.success());
+        // Its socket gone with its folder, the server is told by its pid;
+        // it hangs up on the command it runs, which ends too.
+        if !killed && !self.server.is_empty() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.server])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
     }
 }
