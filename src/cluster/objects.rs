@@ -92,7 +92,7 @@ impl Objects {
             .pod_sources
             .insert(
                 source.to_string(),
-                pods.iter().map(|p| (pod_key(p), p.clone())).collect(),
+                pods.iter().map(|p| (p.key(), p.clone())).collect(),
             )
             .unwrap_or_default()
             .into_values()
@@ -119,9 +119,7 @@ impl Objects {
             changes.removed.extend(pods.remove(key));
         }
         for pod in applied {
-            changes
-                .removed
-                .extend(pods.insert(pod_key(&pod), pod.clone()));
+            changes.removed.extend(pods.insert(pod.key(), pod.clone()));
             changes.added.push(pod);
         }
         self.index_pods(&changes);
@@ -232,14 +230,6 @@ impl Objects {
             }
         }
     }
-}
-
-fn pod_key(pod: &PodSummary) -> (String, String) {
-    let meta = &pod.metadata;
-    (
-        meta.namespace.clone().unwrap_or_default(),
-        meta.name.clone().unwrap_or_default(),
-    )
 }
 
 /// Where an object is filed.

@@ -32,6 +32,17 @@ pub struct PodSummary {
     pub info: PodInfo,
 }
 
+impl PodSummary {
+    /// Its namespace and name, which identify it among its source's pods.
+    pub fn key(&self) -> (String, String) {
+        let meta = &self.metadata;
+        (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        )
+    }
+}
+
 impl From<DynamicObject> for PodSummary {
     fn from(pod: DynamicObject) -> PodSummary {
         let info = pod_info(&pod);

@@ -305,16 +305,7 @@ impl Kept for PodSummary {
             source: spec.source.clone(),
             // A pod applied then deleted in the same burst is only gone.
             applied: applied.iter().filter_map(|r| store.get(r)).collect(),
-            deleted: deleted
-                .iter()
-                .map(|pod| {
-                    let meta = pod.meta();
-                    (
-                        meta.namespace.clone().unwrap_or_default(),
-                        meta.name.clone().unwrap_or_default(),
-                    )
-                })
-                .collect(),
+            deleted: deleted.iter().map(PodSummary::key).collect(),
             at,
         }
     }

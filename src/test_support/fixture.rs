@@ -80,8 +80,9 @@ impl Fixture {
         self
     }
 
-    /// Every object of `kind`, whole, as the API serves it.
-    pub fn documents_of(&self, kind: &str) -> Vec<DynamicObject> {
+    /// Every object of `kind`, read as the API's answer would be (whole,
+    /// or as a pod summary).
+    pub fn documents_of<T: serde::de::DeserializeOwned>(&self, kind: &str) -> Vec<T> {
         self.documents
             .iter()
             .filter(|d| d["kind"] == kind)
@@ -100,24 +101,14 @@ impl Fixture {
 
     pub fn objects(&self) -> Objects {
         let mut objects = Objects::default();
-        let pods = self
-            .documents
-            .iter()
-            .filter(|d| d["kind"] == "Pod")
-            .map(|d| Arc::new(serde_json::from_value(d.clone()).expect("a pod")))
-            .collect();
+        let pods = self.documents_of("Pod").into_iter().map(Arc::new).collect();
         objects.set_pods("Pod", pods);
         for kind in WatchedKind::ALL
             .into_iter()
             .filter(|&k| k != WatchedKind::Pod)
         {
-            let of_kind: Vec<Arc<DynamicObject>> = self
-                .documents
-                .iter()
-                .filter(|d| d["kind"] == kind.kind())
-                .map(|d| Arc::new(serde_json::from_value(d.clone()).expect("a Kubernetes object")))
-                .collect();
-            objects.set(kind.kind(), kind, of_kind);
+            let of_kind = self.documents_of(kind.kind()).into_iter().map(Arc::new);
+            objects.set(kind.kind(), kind, of_kind.collect());
         }
         objects
     }

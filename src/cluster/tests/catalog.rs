@@ -154,7 +154,7 @@ fn after_any_changes_the_releases_are_those_of_a_fresh_build() {
     let fixture = Fixture::load(&[SHOP]);
     let mut sources: BTreeMap<WatchedKind, Vec<Arc<DynamicObject>>> = BTreeMap::new();
     for kind in WatchedKind::ALL {
-        let of_kind = fixture.documents_of(kind.kind());
+        let of_kind: Vec<DynamicObject> = fixture.documents_of(kind.kind());
         if !of_kind.is_empty() {
             sources.insert(kind, of_kind.into_iter().map(Arc::new).collect());
         }
