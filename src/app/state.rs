@@ -367,8 +367,10 @@ impl State {
         .any(|s| contains_lowercased(s, needle))
     }
 
-    /// The rows of the list, filtered and sorted; attention rows first when
-    /// sorting by attention.
+    /// The rows of the list, filtered and sorted. By attention: the rows
+    /// that need a human first, worst health first; the others by name
+    /// alone, so a release rolling out on its own keeps its row and the
+    /// rows around it stay where the eye left them.
     pub fn visible(&self) -> Vec<&Release> {
         let needle = self.filter.to_lowercase();
         let mut rows: Vec<&Release> = self
@@ -380,7 +382,12 @@ impl State {
         // release, which counts at thousands of rows each frame.
         match self.sort {
             SortKey::Attention => rows.sort_by_cached_key(|r| {
-                (Reverse(r.needs_attention()), r.health, namespace_name(r))
+                let attention = self.needs_attention(r);
+                (
+                    Reverse(attention),
+                    attention.then_some(r.health),
+                    namespace_name(r),
+                )
             }),
             SortKey::Name => rows.sort_by_cached_key(|r| namespace_name(r)),
             SortKey::Age => rows.sort_by_cached_key(|r| (Reverse(r.created), namespace_name(r))),
@@ -388,6 +395,12 @@ impl State {
             SortKey::Kind => rows.sort_by_cached_key(|r| (r.key.kind, namespace_name(r))),
         }
         rows
+    }
+
+    /// Whether a release needs a human: its own state says so, or
+    /// cutover's metrics say Fail.
+    pub fn needs_attention(&self, r: &Release) -> bool {
+        r.needs_attention() || self.verdict_of(&r.key) == Some(Verdict::Fail)
     }
 
     /// cutover's verdict on a release, when it is measured.
@@ -438,10 +451,15 @@ mod tests {
     fn promised(sort: SortKey, a: &Release, b: &Release) -> Ordering {
         let by_name = (&a.key.namespace, &a.key.name).cmp(&(&b.key.namespace, &b.key.name));
         match sort {
-            SortKey::Attention => b
-                .needs_attention()
-                .cmp(&a.needs_attention())
-                .then(a.health.cmp(&b.health)),
+            SortKey::Attention => {
+                b.needs_attention()
+                    .cmp(&a.needs_attention())
+                    .then(if a.needs_attention() {
+                        a.health.cmp(&b.health)
+                    } else {
+                        Ordering::Equal
+                    })
+            }
             SortKey::Name => Ordering::Equal,
             SortKey::Age => b.created.cmp(&a.created),
             SortKey::Phase => a.health.cmp(&b.health),

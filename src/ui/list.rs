@@ -164,7 +164,7 @@ fn cut_line(line: Line<'static>, width: u16, theme: &Theme) -> Line<'static> {
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
-    let attention = visible.iter().filter(|r| r.needs_attention()).count();
+    let attention = visible.iter().filter(|r| state.needs_attention(r)).count();
     // While the releases' own kinds are still listed, no count is final.
     let loading = state.sources.releases_loading(&state.scope.missing_kinds);
     let mut title = format!(

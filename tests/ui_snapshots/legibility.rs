@@ -225,7 +225,7 @@ fn the_recommendation_names_the_abort_key() {
         "{}",
         bottom_line(&state)
     );
-    press(&mut state, "k");
+    press(&mut state, "j");
     assert_eq!(state.selected, Some(key(Kind::Rollout, "payments")));
     assert!(
         !bottom_line(&state).contains("recommended"),

@@ -105,9 +105,13 @@ pub(super) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mut impl 
     let theme = cx.theme;
     match column {
         0 => {
-            if let Some(a) = r.attention.first() {
+            let label = match r.attention.first() {
+                Some(a) => Some(a.short()),
+                None => (cx.state.verdict_of(&r.key) == Some(Verdict::Fail)).then_some("metrics"),
+            };
+            if let Some(label) = label {
                 out.span("! ", theme.attention());
-                out.push(a.short());
+                out.push(label);
             }
         }
         1 => name(r, cx, out),
