@@ -12,7 +12,7 @@ use crate::config::GlyphsSetting;
 use crate::metrics::source::TrafficWindowSource;
 use crate::signals::QuitSignal;
 use crate::ui::glyphs::Glyphs;
-use crate::ui::theme::Theme;
+use crate::ui::theme::{ThemeLibrary, ThemeSettings, Themes};
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::net::SocketAddr;
@@ -77,8 +77,11 @@ pub struct UiArgs {
     /// Allow actions even when the config file says read_only.
     #[arg(long, global = true, conflicts_with = "read_only")]
     pub write: bool,
-    /// A built-in theme (default, mono) or a theme file. NO_COLOR picks mono.
-    #[arg(long, global = true)]
+    /// The theme, over the config file's in every context: built in
+    /// (default, light, high-contrast, colour-blind, ansi16, mono), one of
+    /// yours by name ($XDG_CONFIG_HOME/cutover/themes/NAME.toml), or a theme
+    /// file's path. NO_COLOR forces mono.
+    #[arg(long, global = true, value_name = "NAME|PATH")]
     pub theme: Option<String>,
     /// Draw with plain ASCII (the default when the locale is not UTF-8 or
     /// TERM=dumb).
@@ -387,18 +390,17 @@ pub async fn control_room(
     };
     let (config, keymap) = (loaded.config, loaded.keymap);
     let mut warnings = Vec::new();
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let theme = match ui.theme.as_ref().or(config.theme.as_ref()) {
-        Some(name) if !no_color => Theme::load(name).unwrap_or_else(|e| {
-            warnings.push(e);
-            Theme::for_environment(no_color)
-        }),
-        _ => Theme::for_environment(no_color),
+    let settings = ThemeSettings {
+        flag: ui.theme.as_deref(),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        ..config.theme_settings()
     };
-    let theme = Theme {
-        glyphs: glyphs(ui, config.glyphs),
-        ..theme
-    };
+    let (themes, theme_warnings) = Themes::choose(
+        &ThemeLibrary::installed(),
+        &settings,
+        glyphs(ui, config.glyphs),
+    );
+    warnings.extend(theme_warnings);
     let databases = config.databases(&ui.databases).unwrap_or_else(|e| {
         warnings.push(e);
         Vec::new()
@@ -410,7 +412,7 @@ pub async fn control_room(
         },
         read_only: watch || ui.read_only || (config.read_only && !ui.write),
         simulated: in_process.is_some(),
-        theme,
+        themes,
         keymap,
         warnings,
         config_problems,
@@ -478,4 +480,23 @@ pub fn write_out(text: &str) -> std::io::Result<()> {
         std::process::exit(141);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_theme_flag_names_every_built_in_theme() {
+        let command = Cli::command();
+        let flag = command
+            .get_arguments()
+            .find(|a| a.get_id() == "theme")
+            .expect("--theme");
+        let help = flag.get_help().expect("its help").to_string();
+        for name in crate::ui::theme::Theme::names() {
+            assert!(help.contains(name), "--theme's help names {name}: {help}");
+        }
+    }
 }

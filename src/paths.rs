@@ -20,9 +20,18 @@ fn base(dir: impl FnOnce(&Xdg) -> Option<PathBuf>) -> PathBuf {
         .join(APP)
 }
 
+fn config_dir() -> PathBuf {
+    base(|xdg| Some(xdg.config_dir()))
+}
+
 /// `$XDG_CONFIG_HOME/cutover/config.toml`.
 pub fn config_file() -> PathBuf {
-    base(|xdg| Some(xdg.config_dir())).join("config.toml")
+    config_dir().join("config.toml")
+}
+
+/// `$XDG_CONFIG_HOME/cutover/themes`: the user's themes, `NAME.toml` each.
+pub fn themes_dir() -> PathBuf {
+    config_dir().join("themes")
 }
 
 /// `$XDG_STATE_HOME/cutover`: what cutover leaves behind, kept across runs.

@@ -172,6 +172,26 @@ fn status_lists_the_problems_on_stderr_and_uses_the_rest() {
     );
 }
 
+/// The control room in tmux at `width`×`height`, read-only on the simulated
+/// cluster as sim-admin in namespace shop, with the config file `config`.
+fn control_room(
+    tmux_program: &Path,
+    sim: &ServeProcess,
+    config: &Path,
+    (width, height): (u16, u16),
+) -> Tmux {
+    let dir = sim.dir.path();
+    let command = format!(
+        "TERM=xterm-256color NO_COLOR= {bin} --log-file {dir}/ui.log --config {config} \
+         --kubeconfig {kc} --context sim-admin -n shop --read-only",
+        bin = env!("CARGO_BIN_EXE_cutover"),
+        dir = dir.display(),
+        config = config.display(),
+        kc = sim.kubeconfig.display(),
+    );
+    Tmux::start(tmux_program, dir, width, height, &command)
+}
+
 #[test]
 fn the_control_room_counts_the_problems_and_lists_them_under_config() {
     const TEST: &str = "the_control_room_counts_the_problems_and_lists_them_under_config";
@@ -181,15 +201,7 @@ fn the_control_room_counts_the_problems_and_lists_them_under_config() {
     let sim = ServeProcess::start_with(&["--scenario", "fixture"]);
     let dir = sim.dir.path();
     let path = write_config(dir, "config.toml", MISTAKES);
-    let command = format!(
-        "TERM=xterm-256color {bin} --log-file {dir}/ui.log --config {config} --kubeconfig {kc} \
-         --context sim-admin -n shop --read-only",
-        bin = env!("CARGO_BIN_EXE_cutover"),
-        dir = dir.display(),
-        config = path.display(),
-        kc = sim.kubeconfig.display(),
-    );
-    let tmux = Tmux::start(&tmux_program, dir, 160, 48, &command);
+    let tmux = control_room(&tmux_program, &sim, &path, (160, 48));
     let wait = Duration::from_secs(30);
     tmux.wait_for_text("● live", wait);
     tmux.wait_for_text("⚠ 7 config problems (:config)", wait);
@@ -267,4 +279,77 @@ fn the_default_files_follow_the_xdg_variables_when_absolute() {
     let text = default_config_check(home, "xdg-config", "xdg-state");
     assert_eq!(text, missing(home.join(".config/cutover/config.toml")));
     assert!(home.join(".local/state/cutover/cutover.log").is_file());
+}
+
+/// The user's themes are found by name in `$XDG_CONFIG_HOME/cutover/themes`,
+/// a context may have its own, and a file named like a built-in theme is
+/// said to be unused.
+#[test]
+fn config_check_finds_the_users_themes_and_checks_each_contexts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let themes = dir.path().join("xdg/cutover/themes");
+    std::fs::create_dir_all(&themes).expect("themes folder");
+    let own =
+        include_str!("../themes/default.toml").replace("name = \"default\"", "name = \"prod\"");
+    std::fs::write(themes.join("prod.toml"), &own).expect("write a theme");
+    std::fs::write(themes.join("mono.toml"), &own).expect("write a theme");
+    let config = write_config(
+        dir.path(),
+        "config.toml",
+        "theme = \"prod\"\n[contexts.staging]\ntheme = \"mono\"\n[contexts.dev]\ntheme = \"prdo\"\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
+        .arg("--log-file")
+        .arg(dir.path().join("cutover.log"))
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg"))
+        .output()
+        .expect("run cutover");
+    let text = stdout_of(&out);
+    let file = config.display();
+    let shadowed = themes.join("mono.toml");
+    assert_eq!(
+        text,
+        format!(
+            "{file}:3:9: theme \"mono\" is built in: {} is not used: rename the file, and the setting, to use it; the built-in theme is used\n\
+             {file}:5:9: unknown theme \"prdo\": did you mean \"prod\"? The top level's theme is used\n\
+             config {file}: 2 problems\n",
+            shadowed.display()
+        )
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// `[contexts.sim-viewer] theme = "light"`: switching to that context with
+/// `:ctx` paints the screen in the light theme's white.
+#[test]
+fn the_theme_follows_the_context() {
+    const TEST: &str = "the_theme_follows_the_context";
+    let Some(tmux_program) = require_program("tmux", TEST) else {
+        return;
+    };
+    let sim = ServeProcess::start_with(&["--scenario", "fixture"]);
+    let dir = sim.dir.path();
+    let path = write_config(
+        dir,
+        "config.toml",
+        "[contexts.sim-viewer]\ntheme = \"light\"\n",
+    );
+    let tmux = control_room(&tmux_program, &sim, &path, (100, 30));
+    let wait = Duration::from_secs(30);
+    // The light theme's background: xterm colour 231, white.
+    let white_ground = "48;5;231";
+    let admin = tmux.wait_for_text("ctx sim-admin", wait);
+    tmux.wait_for_text("● live", wait);
+    assert!(
+        !tmux.styled_screen().contains(white_ground),
+        "sim-admin is drawn in the default theme:\n{admin}"
+    );
+    tmux.keys(&[":"]);
+    tmux.type_text("ctx sim-viewer");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the light theme in sim-viewer", wait, |screen| {
+        screen.contains("ctx sim-viewer") && tmux.styled_screen().contains(white_ground)
+    });
 }

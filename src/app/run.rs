@@ -25,7 +25,7 @@ use crate::model::ActionOutcome;
 use crate::model::migration::DatabaseLink;
 use crate::signals::{QuitSignal, QuitSignals};
 use crate::ui::clock::next_change;
-use crate::ui::theme::Theme;
+use crate::ui::theme::Themes;
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
@@ -39,7 +39,8 @@ pub struct Options {
     pub connect: ConnectOptions,
     pub read_only: bool,
     pub simulated: bool,
-    pub theme: Theme,
+    /// The theme of each context: the screen follows a switch of context.
+    pub themes: Themes,
     pub keymap: Keymap,
     pub warnings: Vec<String>,
     pub config_problems: ConfigProblems,
@@ -438,7 +439,8 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
         let mut redraw = true;
         loop {
             if redraw {
-                draw(&mut terminal, &state, &options.theme)?;
+                let theme = options.themes.for_context(&state.scope.context);
+                draw(&mut terminal, &state, theme)?;
                 let next = next_change(&state, area(&terminal)?);
                 if alarm.aim(next)
                     && let Some(at) = next

@@ -10,13 +10,18 @@ use super::{Config, MetricsConfig};
 use crate::app::keymap::Keymap;
 use crate::metrics::judge::red_metric_ids;
 use crate::metrics::profiles::Profile;
-use crate::ui::theme::Theme;
+use crate::ui::theme::{ThemeError, ThemeLibrary};
 use std::collections::BTreeMap;
 
 /// The config in `text`, keeping what is right, the key bindings it
 /// makes, and every problem in file order. `database_flags`
 /// (`--database NAME=URL`) name databases that links may use.
-pub(super) fn check(text: &str, database_flags: &[String]) -> (Config, Keymap, Vec<Problem>) {
+/// Theme names are looked up in `themes`.
+pub(super) fn check(
+    text: &str,
+    database_flags: &[String],
+    themes: &ThemeLibrary,
+) -> (Config, Keymap, Vec<Problem>) {
     let (mut doc, mut problems) = Document::parse(text);
     // A line that does not parse and sets read_only: the safe reading.
     let mut read_only_unreadable = false;
@@ -35,9 +40,18 @@ pub(super) fn check(text: &str, database_flags: &[String]) -> (Config, Keymap, V
     }
     let mut checker = Checker {
         doc: &doc,
+        themes,
         problems,
     };
-    checker.theme(&mut config);
+    checker.theme(
+        &top("theme"),
+        &mut config.theme,
+        "the default theme is used",
+    );
+    for (name, context) in &mut config.contexts {
+        let path = top("contexts").key(name).key("theme");
+        checker.theme(&path, &mut context.theme, "the top level's theme is used");
+    }
     let keymap = checker.keys(&config.keys);
     checker.metrics(&mut config.metrics, &top("metrics"), &[]);
     let top_custom: Vec<String> = config
@@ -95,6 +109,9 @@ fn consequence(unit: &TomlPath) -> String {
     match unit.0.as_slice() {
         [k] if key(k, "read_only") => "until then cutover starts read-only".into(),
         [k] if key(k, "theme") => "the default theme is used".into(),
+        [c, _, k] if key(c, "contexts") && key(k, "theme") => {
+            "the top level's theme is used".into()
+        }
         [k, PathStep::Key(name)] if key(k, "databases") => {
             format!("database {name} is not used until then")
         }
@@ -108,6 +125,7 @@ fn consequence(unit: &TomlPath) -> String {
 
 struct Checker<'d, 'a> {
     doc: &'d Document<'a>,
+    themes: &'d ThemeLibrary,
     problems: Vec<Problem>,
 }
 
@@ -124,29 +142,40 @@ impl Checker<'_, '_> {
         self.problems.push(Problem { at, problem, fix });
     }
 
-    fn theme(&mut self, config: &mut Config) {
-        let Some(name) = &config.theme else { return };
-        let Err(why) = Theme::load(name) else { return };
-        let path = top("theme");
-        let is_file = name.contains('/') || name.ends_with(".toml");
-        if is_file {
-            self.report(
-                &path,
-                format!("theme file {name:?} cannot be used"),
-                fix(Some(&why), "the default theme is used"),
-            );
-        } else {
-            let hint = match suggestion(name, Theme::names()) {
-                Some(near) if near.ends_with('?') => near,
-                _ => format!("use {} or a theme file's path", Theme::names().join(", ")),
-            };
-            self.report(
-                &path,
-                format!("unknown theme {name:?}"),
-                fix(Some(&hint), "the default theme is used"),
-            );
+    /// A theme setting at `path`: one that cannot be used is dropped (the
+    /// `fallback` applies); a built-in name with a user file of the same
+    /// name is kept, and the file's being unused is said.
+    fn theme(&mut self, path: &TomlPath, setting: &mut Option<String>, fallback: &str) {
+        let Some(name) = setting.as_deref() else {
+            return;
+        };
+        match self.themes.load(name) {
+            Ok(_) => {
+                if let Some(file) = self.themes.shadowed(name) {
+                    let why = format!("theme {name:?} is built in: {} is not used", file.display());
+                    let hint = "rename the file, and the setting, to use it";
+                    self.report(path, why, fix(Some(hint), "the built-in theme is used"));
+                }
+                return;
+            }
+            Err(ThemeError::Broken { file, why }) => {
+                let problem = format!("theme file {:?} cannot be used", file.display().to_string());
+                self.report(path, problem, fix(Some(&why), fallback));
+            }
+            Err(ThemeError::Unknown { .. }) => {
+                let names = self.themes.names();
+                let hint = match suggestion(name, names.iter().map(String::as_str)) {
+                    Some(near) if near.ends_with('?') => near,
+                    _ => format!(
+                        "use {}, a theme file's path, or add {name}.toml to the themes folder",
+                        names.join(", ")
+                    ),
+                };
+                let problem = format!("unknown theme {name:?}");
+                self.report(path, problem, fix(Some(&hint), fallback));
+            }
         }
-        config.theme = None;
+        *setting = None;
     }
 
     fn keys(&mut self, keys: &BTreeMap<String, Vec<String>>) -> Keymap {

@@ -10,10 +10,12 @@ mod problem;
 
 pub use metrics::ResolvedMetrics;
 pub use problem::Problem;
+pub(crate) use problem::position;
 
 use crate::app::keymap::Keymap;
 use crate::migrations::{DatabaseConfig, SslMode};
 use crate::model::migration::DatabaseLink;
+use crate::ui::theme::{ThemeLibrary, ThemeSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +23,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// A built-in theme name or a theme file.
+    /// A theme: built in, the user's by name, or a theme file.
     pub theme: Option<String>,
     /// Draw with Unicode or plain ASCII; `auto` (the default) follows the
     /// locale and `TERM`.
@@ -122,6 +124,21 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The theme settings of the file: the top level's and each context's.
+    pub fn theme_settings(&self) -> ThemeSettings<'_> {
+        ThemeSettings {
+            top: self.theme.as_deref(),
+            contexts: self
+                .contexts
+                .iter()
+                .filter_map(|(name, c)| Some((name.as_str(), c.theme.as_deref()?)))
+                .collect(),
+            ..ThemeSettings::default()
+        }
+    }
+}
+
 impl DatabaseSection {
     fn config(&self, name: &str) -> DatabaseConfig {
         DatabaseConfig {
@@ -150,6 +167,9 @@ fn redact(flag: &str) -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContextConfig {
+    /// Over the top-level theme in this context, so production looks
+    /// different from staging at a glance.
+    pub theme: Option<String>,
     #[serde(default)]
     pub metrics: MetricsConfig,
 }
@@ -271,7 +291,9 @@ pub fn load(path: &Path, database_flags: &[String]) -> Loaded {
     };
     match std::fs::read_to_string(path) {
         Ok(text) => {
-            (loaded.config, loaded.keymap, loaded.problems) = check::check(&text, database_flags);
+            let themes = ThemeLibrary::installed();
+            (loaded.config, loaded.keymap, loaded.problems) =
+                check::check(&text, database_flags, &themes);
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => loaded.found = false,
         Err(e) => loaded.problems.push(Problem {

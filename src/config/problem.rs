@@ -35,7 +35,7 @@ impl fmt::Display for Problem {
 }
 
 /// The line and column (in characters), both from 1, of byte `offset`.
-pub(super) fn position(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     (

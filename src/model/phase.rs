@@ -16,6 +16,14 @@ pub enum Health {
 }
 
 impl Health {
+    pub const ALL: [Health; 5] = [
+        Health::Degraded,
+        Health::Paused,
+        Health::Progressing,
+        Health::Healthy,
+        Health::Unknown,
+    ];
+
     /// The symbol `kubectl argo rollouts get` uses for this health.
     pub fn symbol(self) -> &'static str {
         match self {

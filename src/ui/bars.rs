@@ -16,7 +16,7 @@ use crate::time::seconds_since;
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
@@ -304,7 +304,7 @@ impl Tone {
             Tone::Ok => theme.fg(theme.ok),
             Tone::Progress => theme.fg(theme.info),
             Tone::Attention => theme.attention(),
-            Tone::Warning => theme.fg(theme.warn).add_modifier(Modifier::BOLD),
+            Tone::Warning => theme.warning(),
             Tone::Recommendation => theme.recommendation(),
         }
     }

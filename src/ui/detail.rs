@@ -176,9 +176,7 @@ fn steps(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
             None => ("?", theme.fg(theme.warn)),
             Some(std::cmp::Ordering::Less) => ("✔", theme.fg(theme.ok)),
             Some(std::cmp::Ordering::Equal) if r.aborted => ("✖", theme.attention()),
-            Some(std::cmp::Ordering::Equal) => {
-                ("▶", theme.fg(theme.accent).add_modifier(Modifier::BOLD))
-            }
+            Some(std::cmp::Ordering::Equal) => ("▶", theme.marker()),
             Some(std::cmp::Ordering::Greater) => ("○", theme.muted()),
         };
         let mut text = format!("{mark} {:>2}. {}", i + 1, step.label());
@@ -476,7 +474,7 @@ fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
         let (mark, style) = match e.kind {
             EventKind::Normal => (" ", Style::default()),
             EventKind::Warning => ("⚠", theme.fg(theme.warn)),
-            EventKind::Action => ("»", theme.fg(theme.accent).add_modifier(Modifier::BOLD)),
+            EventKind::Action => ("»", theme.marker()),
         };
         let at =
             e.at.map_or("--:--:--".into(), |t| t.format("%H:%M:%S").to_string());

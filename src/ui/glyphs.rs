@@ -165,13 +165,7 @@ mod tests {
 
     #[test]
     fn health_marks_read_as_the_model_spells_them_in_ascii() {
-        for h in [
-            Health::Healthy,
-            Health::Progressing,
-            Health::Paused,
-            Health::Degraded,
-            Health::Unknown,
-        ] {
+        for h in Health::ALL {
             let unicode = h.symbol().chars().next().unwrap();
             assert_eq!(ascii_of(unicode).to_string(), h.ascii_symbol(), "{h:?}");
         }

@@ -40,6 +40,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
         Some(Overlay::Command(_)) | None => {}
     }
     theme.glyphs.finish(frame.buffer_mut());
+    theme.paint_ground(frame.buffer_mut());
 }
 
 /// The screen's rows: the top bar, the view, the bottom line (more than

@@ -1,29 +1,37 @@
 //! Semantic colours: views ask for "bad" or "canary", never for red. The
 //! themes live in `themes/*.toml`, embedded at build time.
 
+mod file;
+mod library;
+
+pub use file::COLOUR_SLOTS;
+pub use library::{ThemeError, ThemeLibrary, ThemeSettings, Themes};
+
 use super::glyphs::Glyphs;
 use crate::model::metrics::{GateOutcome, MetricClass, Verdict};
 use crate::model::migration::{PhaseState, RollbackSafety};
 use crate::model::{Health, Role};
+use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
-use std::collections::BTreeMap;
-use std::str::FromStr;
 
-const BUILT_IN: [(&str, &str); 2] = [
-    ("default", include_str!("../../themes/default.toml")),
-    ("mono", include_str!("../../themes/mono.toml")),
-];
-
-#[derive(Debug, Deserialize)]
-struct ThemeFile {
-    name: String,
-    colors: BTreeMap<String, String>,
+/// The background a theme is made for; where it keeps the terminal's own
+/// (`reset`), the terminal's is assumed to be of this kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackgroundKind {
+    Dark,
+    Light,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
     pub name: String,
+    pub kind: BackgroundKind,
+    /// Ordinary text and the screen's background; `reset` keeps the
+    /// terminal's own.
+    pub text: Color,
+    pub background: Color,
     pub ok: Color,
     pub warn: Color,
     pub bad: Color,
@@ -35,59 +43,61 @@ pub struct Theme {
     pub preview: Color,
     pub title: Color,
     pub badge: Color,
+    /// The list's cursor row.
+    pub selection: Style,
+    /// Over data older than its threshold: loud, seen from across a room.
+    pub stale_banner: Style,
     /// Unicode or ASCII: chosen for the terminal, not by the theme file.
     pub glyphs: Glyphs,
 }
 
 impl Theme {
+    /// The built-in themes' names.
     pub fn names() -> Vec<&'static str> {
-        BUILT_IN.iter().map(|(n, _)| *n).collect()
+        library::BUILT_IN.iter().map(|(n, _)| *n).collect()
     }
 
-    /// A built-in theme by name, or a theme file.
-    pub fn load(name_or_path: &str) -> Result<Theme, String> {
-        let text = match BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
-            Some((_, text)) => (*text).to_string(),
-            None => std::fs::read_to_string(name_or_path).map_err(|e| {
-                format!(
-                    "theme {name_or_path:?}: not built in ({}) and not a readable file: {e}",
-                    Theme::names().join(", ")
-                )
-            })?,
-        };
-        Theme::parse(&text).map_err(|e| format!("theme {name_or_path:?}: {e}"))
+    /// The built-in theme `name`.
+    pub fn built_in(name: &str) -> Option<Theme> {
+        let (_, text) = library::BUILT_IN.iter().find(|(n, _)| *n == name)?;
+        let theme = Theme::parse(text);
+        Some(theme.unwrap_or_else(|e| panic!("built-in theme {name} is broken: {e}")))
     }
 
+    /// A built-in theme, one of the user's by name, or a theme file.
+    pub fn load(setting: &str) -> Result<Theme, String> {
+        ThemeLibrary::installed()
+            .load(setting)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The theme in a theme file's text, or what is wrong with it.
     pub fn parse(text: &str) -> Result<Theme, String> {
-        let file: ThemeFile = toml::from_str(text).map_err(|e| e.to_string())?;
-        let color = |slot: &str| -> Result<Color, String> {
-            let value = file
-                .colors
-                .get(slot)
-                .ok_or(format!("missing colour {slot:?}"))?;
-            Color::from_str(value).map_err(|_| format!("{slot}: unknown colour {value:?}"))
-        };
-        Ok(Theme {
-            name: file.name.clone(),
-            ok: color("ok")?,
-            warn: color("warn")?,
-            bad: color("bad")?,
-            info: color("info")?,
-            muted: color("muted")?,
-            accent: color("accent")?,
-            canary: color("canary")?,
-            stable: color("stable")?,
-            preview: color("preview")?,
-            title: color("title")?,
-            badge: color("badge")?,
-            glyphs: Glyphs::default(),
-        })
+        file::parse(text)
     }
 
     /// The built-in theme, or `mono` when `NO_COLOR` is set.
     pub fn for_environment(no_color: bool) -> Theme {
         let name = if no_color { "mono" } else { "default" };
-        Theme::load(name).unwrap_or_else(|e| panic!("built-in theme {name} is broken: {e}"))
+        Theme::built_in(name).expect("a built-in theme")
+    }
+
+    /// Gives every cell left in the terminal's colours the theme's text and
+    /// background: the last step of drawing, so that no widget, overlay or
+    /// cleared area shows the terminal's own colours under a theme that
+    /// paints its own.
+    pub fn paint_ground(&self, buffer: &mut Buffer) {
+        if self.text == Color::Reset && self.background == Color::Reset {
+            return;
+        }
+        for cell in &mut buffer.content {
+            if cell.fg == Color::Reset {
+                cell.fg = self.text;
+            }
+            if cell.bg == Color::Reset {
+                cell.bg = self.background;
+            }
+        }
     }
 
     pub fn fg(&self, color: Color) -> Style {
@@ -173,12 +183,29 @@ impl Theme {
         self.attention().add_modifier(Modifier::REVERSED)
     }
 
+    /// The list's cursor row.
     pub fn selected(&self) -> Style {
-        Style::default().add_modifier(Modifier::REVERSED)
+        self.selection
+    }
+
+    /// The banner over data older than its threshold.
+    pub fn stale_banner(&self) -> Style {
+        self.stale_banner
     }
 
     pub fn attention(&self) -> Style {
         self.fg(self.bad).add_modifier(Modifier::BOLD)
+    }
+
+    /// A warning that must be read: the warn colour, bold.
+    pub fn warning(&self) -> Style {
+        self.fg(self.warn).add_modifier(Modifier::BOLD)
+    }
+
+    /// A mark that points at something: the current step, an action taken
+    /// from here.
+    pub fn marker(&self) -> Style {
+        self.fg(self.accent).add_modifier(Modifier::BOLD)
     }
 
     pub fn heading(&self) -> Style {
@@ -196,25 +223,4 @@ impl Theme {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn built_in_themes_load() {
-        for name in Theme::names() {
-            Theme::load(name).unwrap();
-        }
-        assert_eq!(Theme::for_environment(true).name, "mono");
-    }
-
-    #[test]
-    fn bad_theme_says_why() {
-        let err = Theme::parse("name = \"x\"\n[colors]\nok = \"chartreuse-ish\"").unwrap_err();
-        assert!(err.contains("ok: unknown colour"), "{err}");
-        assert!(
-            Theme::load("/nonexistent/theme.toml")
-                .unwrap_err()
-                .contains("not built in")
-        );
-    }
-}
+mod tests;

@@ -124,6 +124,16 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// The screen with its colours and attributes, as escape sequences.
+    pub fn styled_screen(&self) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-e", "-p", "-t", "ui"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Wait until the screen satisfies `cond`; panic with the last screen if
     /// it never does. The timeout only bounds a broken test.
     pub fn wait_for(&self, what: &str, timeout: Duration, cond: impl Fn(&str) -> bool) -> String {

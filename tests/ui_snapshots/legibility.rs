@@ -66,9 +66,23 @@ fn help_shows_only_the_keys_that_work() {
     assert!(!keys.contains(&"x".to_string()), "{text}");
 }
 
-/// Wherever `text` is drawn, it is drawn in both themes, in `colour` with
-/// the default theme and without colour in mono, with `modifier` in both.
-fn assert_styled(state: &State, size: (u16, u16), text: &str, colour: Color, modifier: Modifier) {
+/// A colour slot of a theme.
+type Slot = fn(&Theme) -> Color;
+const BAD: Slot = |t| t.bad;
+const WARN: Slot = |t| t.warn;
+const INFO: Slot = |t| t.info;
+const OK: Slot = |t| t.ok;
+const MUTED: Slot = |t| t.muted;
+
+fn default_theme() -> Theme {
+    Theme::load("default").expect("built-in theme")
+}
+
+/// Wherever `text` is drawn, it is drawn in both themes, in the `colour`
+/// slot's colour with the default theme and without colour in mono, with
+/// `modifier` in both.
+fn assert_styled(state: &State, size: (u16, u16), text: &str, colour: Slot, modifier: Modifier) {
+    let colour = colour(&default_theme());
     let mono = draw(state, "mono", size);
     let default = draw(state, "default", size);
     let places = find_all(mono.buffer(), text);
@@ -101,11 +115,11 @@ fn statuses_read_without_colour() {
     let list = shop();
     let detail = detail_state();
     let cases = [
-        (&list, "✖ Failed", Color::Red),
-        (&list, "॥ Paused", Color::Yellow),
-        (&list, "◌ Progressing", Color::Blue),
-        (&list, "✔ Healthy", Color::Green),
-        (&detail, "॥ Paused", Color::Yellow),
+        (&list, "✖ Failed", BAD),
+        (&list, "॥ Paused", WARN),
+        (&list, "◌ Progressing", INFO),
+        (&list, "✔ Healthy", OK),
+        (&detail, "॥ Paused", WARN),
     ];
     for size in SIZES {
         for (state, status, colour) in cases {
@@ -149,7 +163,7 @@ fn verdicts_read_without_colour() {
             (&detail, recommendation, bold | Modifier::REVERSED),
         ];
         for (state, text, modifier) in cases {
-            assert_styled(state, size, text, Color::Red, modifier);
+            assert_styled(state, size, text, BAD, modifier);
         }
     }
 }
@@ -167,21 +181,21 @@ fn migrations_read_without_colour() {
         let failing = prepared("migration_db_failing", size).1;
         let list = prepared("list_schema", size).1;
         let cases = [
-            (&backfill, "expand ✔", Color::Green, none),
-            (&backfill, "backfill ◌", Color::Blue, bold),
-            (&backfill, "switch ○", Color::DarkGray, none),
-            (&backfill, "rollback: safe", Color::Green, none),
-            (&contracted, "contract ✔", Color::Green, bold),
+            (&backfill, "expand ✔", OK, none),
+            (&backfill, "backfill ◌", INFO, bold),
+            (&backfill, "switch ○", MUTED, none),
+            (&backfill, "rollback: safe", OK, none),
+            (&contracted, "contract ✔", OK, bold),
             (
                 &contracted,
                 "⚠ contract of add_display_name done",
-                Color::Red,
+                BAD,
                 bold,
             ),
-            (&contracted, "rollback: UNSAFE —", Color::Red, bold),
-            (&failing, "rollback: UNKNOWN —", Color::Yellow, none),
-            (&failing, "✖ failing for 2m:", Color::Red, bold),
-            (&list, "contract✔", Color::Green, none),
+            (&contracted, "rollback: UNSAFE —", BAD, bold),
+            (&failing, "rollback: UNKNOWN —", WARN, none),
+            (&failing, "✖ failing for 2m:", BAD, bold),
+            (&list, "contract✔", OK, none),
         ];
         for (state, text, colour, modifier) in cases {
             assert_styled(state, size, text, colour, modifier);
@@ -191,7 +205,7 @@ fn migrations_read_without_colour() {
         let mono = draw(&list, "mono", size);
         let cells = find_all(mono.buffer(), "contract✔✖");
         let marker = *cells[0].last().expect("the marker");
-        assert_eq!(default.buffer()[marker].fg, Color::Red);
+        assert_eq!(default.buffer()[marker].fg, BAD(&default_theme()));
         for buffer in [default.buffer(), mono.buffer()] {
             assert!(buffer[marker].modifier.contains(bold));
         }

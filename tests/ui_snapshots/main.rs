@@ -18,7 +18,8 @@
 //! nothing depends on the machine, the time zone or `NO_COLOR` (themes are
 //! loaded by name). The two themes must draw the same text, so each view
 //! and size has one text snapshot; the mono drawing must carry no colour at
-//! all, and the list is also kept as a styled buffer in both themes.
+//! all. The list is also drawn in every built-in theme, its styles kept
+//! (`themes.rs`).
 //!
 //! Here: the fixture, the keys, the drawing and the snapshot assertion; the
 //! states of each concern in `*_states.rs`, the snapshots in `views.rs`, how
@@ -58,6 +59,7 @@ mod long_names;
 mod metrics_states;
 mod migration_states;
 mod states;
+mod themes;
 mod views;
 
 use views::{Case, prepared, views};

@@ -326,20 +326,6 @@ fn help_config_keys() {
     check_view("help_config_keys");
 }
 
-/// The list at 80×24 with every style, in both themes.
-#[test]
-fn list_styled() {
-    let state = shop();
-    for theme in THEMES {
-        let backend = draw(&state, theme, (80, 24));
-        assert_view_snapshot(
-            &format!("list_80x24_{theme}_styled"),
-            format!("the list at 80x24 with the {theme} theme: text and styles"),
-            format!("{:#?}", backend.buffer()),
-        );
-    }
-}
-
 /// Tiny and odd terminals: every view draws without panicking.
 #[test]
 fn tiny_sizes_do_not_panic() {

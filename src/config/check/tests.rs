@@ -3,9 +3,15 @@
 use super::*;
 use crate::app::keymap::{Chord, KeyCommand};
 use crate::model::metrics::Gate;
+use crate::ui::theme::ThemeLibrary;
 
+/// Without any theme of the user's.
 fn checked(text: &str) -> (Config, Keymap, Vec<Problem>) {
-    check(text, &[])
+    check(text, &[], &no_user_themes())
+}
+
+fn no_user_themes() -> ThemeLibrary {
+    ThemeLibrary::in_folder("/nonexistent/cutover/themes".into())
 }
 
 /// The problems as `LINE:COL: problem: fix`.
@@ -130,7 +136,8 @@ fn an_unknown_theme_falls_back_to_the_default() {
     assert_eq!(
         lines(&problems),
         [
-            "2:9: unknown theme \"dracula\": use default, mono or a theme file's path; the default theme is used"
+            "2:9: unknown theme \"dracula\": use default, light, high-contrast, colour-blind, ansi16, mono, \
+             a theme file's path, or add dracula.toml to the themes folder; the default theme is used"
         ]
     );
     assert_eq!(config.theme, None);
@@ -144,6 +151,72 @@ fn an_unknown_theme_falls_back_to_the_default() {
         problems[0].problem,
         "theme file \"/nowhere/theme.toml\" cannot be used"
     );
+}
+
+#[test]
+fn a_context_has_its_own_theme_and_a_wrong_one_falls_back_to_the_top_levels() {
+    let text = "theme = \"light\"\n[contexts.prod]\ntheme = \"high-contrst\"\n\
+                [contexts.staging]\ntheme = \"colour-blind\"\n[contexts.dev]\ntheme = 3\n";
+    let (config, _, problems) = checked(text);
+    assert_eq!(
+        lines(&problems),
+        [
+            "3:9: unknown theme \"high-contrst\": did you mean \"high-contrast\"? The top level's theme is used",
+            "7:9: wrong type for contexts.dev.theme: integer `3`, expected a string: the top level's theme is used",
+        ]
+    );
+    let settings = config.theme_settings();
+    assert_eq!(settings.top, Some("light"));
+    assert_eq!(
+        settings.contexts.into_iter().collect::<Vec<_>>(),
+        [("staging", "colour-blind")]
+    );
+}
+
+#[test]
+fn the_users_themes_are_known_by_name_and_never_shadow_a_built_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let themes = ThemeLibrary::in_folder(dir.path().to_path_buf());
+    let default = crate::ui::theme::Theme::built_in("default").unwrap();
+    let theme_text = |name: &str| {
+        format!(
+            "name = \"{name}\"\nkind = \"dark\"\n[selection]\n[stale_banner]\n[colors]\n{}",
+            crate::ui::theme::COLOUR_SLOTS
+                .map(|s| format!("{s} = \"reset\"\n"))
+                .concat()
+        )
+    };
+    assert_eq!(default.name, "default");
+    std::fs::write(dir.path().join("prod.toml"), theme_text("prod")).unwrap();
+    std::fs::write(dir.path().join("mono.toml"), theme_text("mine")).unwrap();
+    std::fs::write(dir.path().join("half.toml"), "name = \"half\"\n").unwrap();
+    let text = "theme = \"prod\"\n[contexts.a]\ntheme = \"mono\"\n[contexts.b]\ntheme = \"half\"\n\
+                [contexts.c]\ntheme = \"prdo\"\n";
+    let (config, _, problems) = check(text, &[], &themes);
+    let lines = lines(&problems);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("3:9: theme \"mono\" is built in: ")
+            && lines[0].ends_with(
+                "mono.toml is not used: rename the file, and the setting, to use it; the built-in theme is used"
+            ),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[1].starts_with("5:9: theme file \""), "{}", lines[1]);
+    assert!(
+        lines[1].contains("half.toml\" cannot be used: line 1, column 1: missing field `kind`"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("7:9: unknown theme \"prdo\": did you mean \"prod\"?"),
+        "{}",
+        lines[2]
+    );
+    assert_eq!(config.theme.as_deref(), Some("prod"));
+    assert_eq!(config.contexts["a"].theme.as_deref(), Some("mono"));
+    assert_eq!(config.contexts["b"].theme, None);
 }
 
 #[test]
@@ -328,7 +401,8 @@ fn a_link_to_an_unknown_database_is_named_unless_a_flag_gives_it() {
         2,
         "links are kept: the screen says what is missing"
     );
-    let (_, _, problems) = check(text, &["orders=postgres://app@db/orders".into()]);
+    let flags = ["orders=postgres://app@db/orders".into()];
+    let (_, _, problems) = check(text, &flags, &no_user_themes());
     assert_eq!(problems.len(), 1);
 }
 
