@@ -12,6 +12,7 @@ use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey,
 use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// After this, an access review's answer is asked again; it is still used
 /// until the new one arrives.
@@ -259,7 +260,7 @@ pub struct State {
     pub scope: Scope,
     /// The watched objects and the releases they make.
     pub cluster: Catalog,
-    pub releases: Vec<Release>,
+    pub releases: Vec<Arc<Release>>,
     pub sources: Watches,
     pub view: View,
     pub selected: Option<ReleaseKey>,
@@ -342,7 +343,10 @@ impl State {
     }
 
     pub fn release(&self, key: &ReleaseKey) -> Option<&Release> {
-        self.releases.iter().find(|r| &r.key == key)
+        self.releases
+            .iter()
+            .map(Arc::as_ref)
+            .find(|r| &r.key == key)
     }
 
     /// The release the keys act on: the open one, or the highlighted row.
@@ -376,6 +380,7 @@ impl State {
         let mut rows: Vec<&Release> = self
             .releases
             .iter()
+            .map(Arc::as_ref)
             .filter(|r| needle.is_empty() || State::matches_filter(r, &needle))
             .collect();
         // Each row's key taken once: comparing keys reads no more of a
@@ -492,7 +497,7 @@ mod tests {
             releases.push(r);
         }
         let mut state = State::new(releases[0].created.unwrap(), true, Keymap::default());
-        state.releases = releases;
+        state.releases = releases.into_iter().map(Arc::new).collect();
         for sort in [
             SortKey::Attention,
             SortKey::Name,
@@ -501,7 +506,7 @@ mod tests {
             SortKey::Kind,
         ] {
             state.sort = sort;
-            let mut expected: Vec<&Release> = state.releases.iter().collect();
+            let mut expected: Vec<&Release> = state.releases.iter().map(Arc::as_ref).collect();
             expected.sort_by(|a, b| promised(sort, a, b));
             let keys = |rows: Vec<&Release>| -> Vec<ReleaseKey> {
                 rows.into_iter().map(|r| r.key.clone()).collect()

@@ -26,7 +26,8 @@ pub struct Catalog {
 /// Deployment a Flagger canary manages), and what was looked up for it.
 #[derive(Debug)]
 struct Built {
-    release: Option<Release>,
+    /// Shared with the app's list: a release is kept once.
+    release: Option<Arc<Release>>,
     reads: Vec<Read>,
 }
 
@@ -123,12 +124,12 @@ impl Catalog {
         }
     }
 
-    pub fn get(&self, key: &ReleaseKey) -> Option<&Release> {
+    pub fn get(&self, key: &ReleaseKey) -> Option<&Arc<Release>> {
         self.built.get(key)?.release.as_ref()
     }
 
     /// Every release, in no order.
-    pub fn releases(&self) -> impl Iterator<Item = &Release> {
+    pub fn releases(&self) -> impl Iterator<Item = &Arc<Release>> {
         self.built.values().filter_map(|b| b.release.as_ref())
     }
 
@@ -154,7 +155,13 @@ impl Catalog {
                 .or_default()
                 .insert(key.clone());
         }
-        self.built.insert(key.clone(), Built { release, reads });
+        self.built.insert(
+            key.clone(),
+            Built {
+                release: release.map(Arc::new),
+                reads,
+            },
+        );
     }
 }
 

@@ -14,12 +14,11 @@ use futures::{FutureExt, StreamExt};
 use kube::api::{ApiResource, DynamicObject, ListParams};
 use kube::core::DynamicResourceScope;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::reflector::store::{Store, Writer};
 use kube::runtime::watcher::{self, Event};
 use kube::{Api, Resource};
 use listing::Listing;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -258,12 +257,77 @@ pub(crate) trait Kept:
     /// unless the kind says less.
     fn changed(
         spec: &WatchSpec,
-        store: &Store<Self>,
-        _applied: Vec<ObjectRef<Self>>,
-        _deleted: Vec<Self>,
+        store: &SourceStore<Self>,
+        _applied: Vec<ObjectKey>,
+        _deleted: Vec<ObjectKey>,
         at: DateTime<Utc>,
     ) -> SourceUpdate {
-        Self::listed(spec, store.state(), at)
+        Self::listed(spec, store.all(), at)
+    }
+}
+
+/// An object's namespace and name: what identifies it in its source.
+pub type ObjectKey = (String, String);
+
+fn key_of<K: Resource>(object: &K) -> ObjectKey {
+    let meta = object.meta();
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+/// A source's objects by namespace and name, as the watch last said, and
+/// those of a list under way. kube's reflector store would also keep a
+/// copy of the kind's API resource and the resource version per object,
+/// which at 40,000 pods costs more than the pods.
+pub(crate) struct SourceStore<K> {
+    current: HashMap<ObjectKey, Arc<K>>,
+    listing: HashMap<ObjectKey, Arc<K>>,
+}
+
+impl<K: Resource> SourceStore<K> {
+    fn new() -> Self {
+        SourceStore {
+            current: HashMap::new(),
+            listing: HashMap::new(),
+        }
+    }
+
+    fn all(&self) -> Vec<Arc<K>> {
+        self.current.values().cloned().collect()
+    }
+
+    fn get(&self, key: &ObjectKey) -> Option<Arc<K>> {
+        self.current.get(key).cloned()
+    }
+
+    /// Apply one event of the watch; the key of an object applied or deleted.
+    fn apply(&mut self, event: Event<K>) -> Option<(ObjectKey, bool)> {
+        match event {
+            Event::Init => {
+                self.listing.clear();
+                None
+            }
+            Event::InitApply(object) => {
+                self.listing.insert(key_of(&object), Arc::new(object));
+                None
+            }
+            Event::InitDone => {
+                self.current = std::mem::take(&mut self.listing);
+                None
+            }
+            Event::Apply(object) => {
+                let key = key_of(&object);
+                self.current.insert(key.clone(), Arc::new(object));
+                Some((key, true))
+            }
+            Event::Delete(object) => {
+                let key = key_of(&object);
+                self.current.remove(&key);
+                Some((key, false))
+            }
+        }
     }
 }
 
@@ -296,16 +360,16 @@ impl Kept for PodSummary {
 
     fn changed(
         spec: &WatchSpec,
-        store: &Store<Self>,
-        applied: Vec<ObjectRef<Self>>,
-        deleted: Vec<Self>,
+        store: &SourceStore<Self>,
+        applied: Vec<ObjectKey>,
+        deleted: Vec<ObjectKey>,
         at: DateTime<Utc>,
     ) -> SourceUpdate {
         SourceUpdate::PodChanges {
             source: spec.source.clone(),
             // A pod applied then deleted in the same burst is only gone.
-            applied: applied.iter().filter_map(|r| store.get(r)).collect(),
-            deleted: deleted.iter().map(PodSummary::key).collect(),
+            applied: applied.iter().filter_map(|k| store.get(k)).collect(),
+            deleted,
             at,
         }
     }
@@ -340,13 +404,11 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
     }
     let kind = spec.kind;
     let every = spec.pace.report_every;
-    let writer = Writer::new(spec.resource.clone());
-    let reader = writer.as_reader();
+    let mut store = SourceStore::<K>::new();
     let probe = api.clone();
     let stream = watcher::watcher(api.clone(), config)
         .backoff(WatchBackoff::default())
-        .modify(K::trim)
-        .reflect(writer);
+        .modify(K::trim);
     let mut stream = std::pin::pin!(stream);
     let mut failing = false;
     let mut ready = false;
@@ -393,36 +455,47 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
         let mut began = false;
         // The last item of a burst with news of the watch says whether it
         // works now.
-        let mut handle = |item: Result<Event<K>, watcher::Error>| match item {
-            Ok(Event::Init) => {
-                in_progress = Some((Listing::new(), Instant::now()));
-                began = true;
-            }
-            Ok(Event::InitApply(_)) => {
-                if let Some((l, _)) = &mut in_progress {
-                    l.count();
+        let mut handle = |item: Result<Event<K>, watcher::Error>| {
+            let event = match item {
+                Ok(event) => event,
+                Err(e) => {
+                    tracing::warn!(source = %spec.source, "watch error: {e}");
+                    health = Some(Some(reconnect::cause(&e)));
+                    return;
                 }
-                health = Some(None);
-            }
-            Ok(Event::InitDone) => {
-                if let Some((l, since)) = in_progress.take() {
-                    tracing::info!(source = %spec.source, "listed {} in {:.1?}", l.loaded, since.elapsed());
+            };
+            match &event {
+                Event::Init => {
+                    in_progress = Some((Listing::new(), Instant::now()));
+                    began = true;
                 }
-                ready = true;
-                relisted = true;
-                health = Some(None);
+                Event::InitApply(_) => {
+                    if let Some((l, _)) = &mut in_progress {
+                        l.count();
+                    }
+                    health = Some(None);
+                }
+                Event::InitDone => {
+                    if let Some((l, since)) = in_progress.take() {
+                        tracing::info!(source = %spec.source, "listed {} in {:.1?}", l.loaded, since.elapsed());
+                    }
+                    ready = true;
+                    relisted = true;
+                    health = Some(None);
+                }
+                Event::Apply(_) | Event::Delete(_) => health = Some(None),
             }
-            Ok(Event::Apply(object)) => {
-                applied.push(ObjectRef::from_obj_with(&object, spec.resource.clone()));
-                health = Some(None);
-            }
-            Ok(Event::Delete(object)) => {
-                deleted.push(object);
-                health = Some(None);
-            }
-            Err(e) => {
-                tracing::warn!(source = %spec.source, "watch error: {e}");
-                health = Some(Some(reconnect::cause(&e)));
+            // The last word on an object within a burst is the one kept.
+            match store.apply(event) {
+                Some((key, true)) => {
+                    deleted.retain(|k| k != &key);
+                    applied.push(key);
+                }
+                Some((key, false)) => {
+                    applied.retain(|k| k != &key);
+                    deleted.push(key);
+                }
+                None => {}
             }
         };
         handle(item);
@@ -463,9 +536,9 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
             report(l);
         }
         if ready && relisted {
-            sink(K::listed(&spec, reader.state(), at));
+            sink(K::listed(&spec, store.all(), at));
         } else if ready && !(applied.is_empty() && deleted.is_empty()) {
-            sink(K::changed(&spec, &reader, applied, deleted, at));
+            sink(K::changed(&spec, &store, applied, deleted, at));
         }
     }
 }

@@ -229,11 +229,14 @@ pub struct DatabaseLink {
 }
 
 /// The database of a release: its annotation, else a link naming it, else
-/// its namespace's link. A link's migration becomes the release's
-/// annotation when it has none.
-pub fn link_database(release: &mut Release, links: &[DatabaseLink]) -> Option<String> {
+/// its namespace's link; with the link's migration, which becomes the
+/// release's annotation when it has none ([`link_migration`]).
+pub fn database_link<'a>(
+    release: &Release,
+    links: &'a [DatabaseLink],
+) -> Option<(String, Option<&'a str>)> {
     if let Some(db) = release.annotations.get(DATABASE_ANNOTATION) {
-        return Some(db.clone());
+        return Some((db.clone(), None));
     }
     let ns = &release.key.namespace;
     let link = links
@@ -244,13 +247,17 @@ pub fn link_database(release: &mut Release, links: &[DatabaseLink]) -> Option<St
                 .iter()
                 .find(|l| &l.namespace == ns && l.release.is_none())
         })?;
-    if let Some(m) = &link.migration {
+    Some((link.database.clone(), link.migration.as_deref()))
+}
+
+/// Record a link's migration as the release's annotation, unless it names one.
+pub fn link_migration(release: &mut Release, migration: Option<&str>) {
+    if let Some(m) = migration {
         release
             .annotations
             .entry(MIGRATION_ANNOTATION.to_string())
-            .or_insert_with(|| m.clone());
+            .or_insert_with(|| m.to_string());
     }
-    Some(link.database.clone())
 }
 
 /// What is known of a release's database.

@@ -43,11 +43,12 @@ pub struct ReleaseKey {
 }
 
 /// By namespace and name, as kubectl lists.
-pub fn in_listing_order(releases: &mut [Release]) {
+pub fn in_listing_order<R: std::borrow::Borrow<Release>>(releases: &mut [R]) {
     releases.sort_by(|a, b| {
-        (a.key.namespace.cmp(&b.key.namespace))
-            .then_with(|| a.key.name.cmp(&b.key.name))
-            .then(a.key.kind.cmp(&b.key.kind))
+        let (a, b) = (&a.borrow().key, &b.borrow().key);
+        (a.namespace.cmp(&b.namespace))
+            .then_with(|| a.name.cmp(&b.name))
+            .then(a.kind.cmp(&b.kind))
     });
 }
 

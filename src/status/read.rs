@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 async fn measure_all(
     plan: &MetricsPlan,
     context: &str,
-    all: &[Release],
+    all: &[Arc<Release>],
     at: DateTime<Utc>,
     limit: Limit,
 ) -> (Result<String, String>, Vec<Option<ReleaseMetrics>>) {

@@ -116,7 +116,7 @@ impl Fixture {
     /// Every release the fixture's objects make, by namespace and name.
     pub fn releases(&self) -> Vec<Release> {
         let catalog = Catalog::new(self.objects());
-        let mut releases: Vec<Release> = catalog.releases().cloned().collect();
+        let mut releases: Vec<Release> = catalog.releases().map(|r| Release::clone(r)).collect();
         in_listing_order(&mut releases);
         releases
     }

@@ -171,6 +171,7 @@ mod tests {
     use chrono::{Duration, TimeZone};
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
+    use std::sync::Arc;
 
     fn t(seconds: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 23, 14, 0, 0).unwrap() + Duration::seconds(seconds)
@@ -192,7 +193,7 @@ mod tests {
     fn screen(now: DateTime<Utc>, releases: Vec<Release>) -> State {
         let mut state = State::new(now, false, Keymap::default());
         state.connection = ConnectionState::Connected;
-        state.releases = releases;
+        state.releases = releases.into_iter().map(Arc::new).collect();
         state.selected = state.visible().first().map(|r| r.key.clone());
         state
     }

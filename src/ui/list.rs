@@ -253,6 +253,7 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use ratatui::buffer::Buffer;
+    use std::sync::Arc;
 
     /// The list of releases named `names`, by name, the `selected`th chosen.
     fn listing(names: &[String], selected: usize) -> State {
@@ -265,7 +266,7 @@ mod tests {
             .map(|name| {
                 let mut r = template.clone();
                 r.key.name = name.clone();
-                r
+                Arc::new(r)
             })
             .collect();
         state.selected = Some(state.visible()[selected].key.clone());

@@ -10,6 +10,7 @@ use crate::model::migration::{self, DatabaseReading};
 use crate::model::{Release, ReleaseKey, in_listing_order};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 pub(super) fn metrics_source(state: &mut State, source: Result<MetricsSource, String>) -> Outcome {
     (state.metrics_source, state.metrics_problem) = match source {
@@ -55,9 +56,9 @@ pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMe
 
 /// Every release as the cluster makes it, with what its database says.
 pub fn rebuild_releases(state: &mut State) {
-    let releases: Vec<Release> = state.cluster.releases().cloned().collect();
+    let releases: Vec<Arc<Release>> = state.cluster.releases().cloned().collect();
     state.releases = releases
-        .into_iter()
+        .iter()
         .map(|release| settled(state, release))
         .collect();
     in_listing_order(&mut state.releases);
@@ -70,22 +71,33 @@ pub(super) fn refresh_releases(state: &mut State, touched: &HashSet<ReleaseKey>)
         return;
     }
     state.releases.retain(|r| !touched.contains(&r.key));
-    let fresh: Vec<Release> = touched
+    let fresh: Vec<Arc<Release>> = touched
         .iter()
         .filter_map(|key| state.cluster.get(key).cloned())
         .collect();
-    for release in fresh {
+    for release in &fresh {
         let release = settled(state, release);
         state.releases.push(release);
     }
     in_listing_order(&mut state.releases);
 }
 
-fn settled(state: &State, mut release: Release) -> Release {
-    let name = migration::link_database(&mut release, &state.database_links);
-    let view = name.as_deref().map(|n| (n, database_view(state, n)));
+/// The release with what its database says; the cluster's own, shared,
+/// when it has no database and no migration (most of a big cluster).
+fn settled(state: &State, release: &Arc<Release>) -> Arc<Release> {
+    let link = migration::database_link(release, &state.database_links);
+    if link.is_none() && release.migration.is_none() {
+        return Arc::clone(release);
+    }
+    let mut release = Release::clone(release);
+    if let Some((_, m)) = &link {
+        migration::link_migration(&mut release, *m);
+    }
+    let view = link
+        .as_ref()
+        .map(|(name, _)| (name.as_str(), database_view(state, name)));
     migration::settle(&mut release, view);
-    release
+    Arc::new(release)
 }
 
 fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a> {

@@ -143,8 +143,8 @@ fn change(
     }
 }
 
-fn sorted<'a>(releases: impl Iterator<Item = &'a Release>) -> Vec<Release> {
-    let mut releases: Vec<Release> = releases.cloned().collect();
+fn sorted<'a>(releases: impl Iterator<Item = &'a Arc<Release>>) -> Vec<Release> {
+    let mut releases: Vec<Release> = releases.map(|r| Release::clone(r)).collect();
     in_listing_order(&mut releases);
     releases
 }
