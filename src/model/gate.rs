@@ -67,7 +67,10 @@ impl FromStr for RequiredVerdict {
             "pass" => Ok(RequiredVerdict::Pass),
             "not-fail" => Ok(RequiredVerdict::NotFail),
             "any" => Ok(RequiredVerdict::Any),
-            other => Err(format!("{other:?} is not one of {:?}", RequiredVerdict::WORDS)),
+            other => Err(format!(
+                "{other:?} is not one of {:?}",
+                RequiredVerdict::WORDS
+            )),
         }
     }
 }

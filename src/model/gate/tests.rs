@@ -92,7 +92,13 @@ fn degraded_failed_or_aborted_is_a_failure_with_the_controllers_words() {
     );
     // A failure is the controller's fact: it comes before the verdict.
     assert_eq!(
-        judge(&failed, Some(&seen(Verdict::Fail)), false, Until::Healthy, Pass),
+        judge(
+            &failed,
+            Some(&seen(Verdict::Fail)),
+            false,
+            Until::Healthy,
+            Pass
+        ),
         Some(GateEnd::Failed("Failed: Canary analysis failed".into()))
     );
 }
@@ -107,7 +113,10 @@ fn a_fail_verdict_ends_the_gate_unless_any_verdict_will_do() {
             Some(GateEnd::VerdictFailed(vec!["Fail: why".into()]))
         );
     }
-    assert_eq!(judge(&running, Some(&fail), false, Until::Healthy, Any), None);
+    assert_eq!(
+        judge(&running, Some(&fail), false, Until::Healthy, Any),
+        None
+    );
     let done = facts(Kind::Rollout, Health::Healthy, "Healthy");
     assert_eq!(
         judge(&done, Some(&fail), false, Until::Healthy, Any),
@@ -127,16 +136,32 @@ fn pass_is_required_at_the_end_and_waited_for_while_measuring() {
         ))
     );
     assert_eq!(
-        judge(&done, Some(&seen(Verdict::Marginal)), false, Until::Healthy, Pass),
+        judge(
+            &done,
+            Some(&seen(Verdict::Marginal)),
+            false,
+            Until::Healthy,
+            Pass
+        ),
         Some(GateEnd::VerdictNotHeld(
             "healthy with the verdict Marginal: --require-verdict pass needs a Pass".into()
         ))
     );
     assert_eq!(
-        judge(&done, Some(&seen(Verdict::Pass)), false, Until::Healthy, Pass),
+        judge(
+            &done,
+            Some(&seen(Verdict::Pass)),
+            false,
+            Until::Healthy,
+            Pass
+        ),
         Some(GateEnd::Reached)
     );
-    for verdict in [None, Some(seen(Verdict::NoData)), Some(seen(Verdict::Marginal))] {
+    for verdict in [
+        None,
+        Some(seen(Verdict::NoData)),
+        Some(seen(Verdict::Marginal)),
+    ] {
         assert_eq!(
             judge(&done, verdict.as_ref(), false, Until::Healthy, NotFail),
             Some(GateEnd::Reached),
