@@ -87,17 +87,22 @@ fn assert_exit(out: &Output, code: i32) {
     );
 }
 
-/// Requests of the simulator's log that change something (access reviews
-/// are questions).
-fn mutating_requests(sim: &ServeProcess) -> Vec<Value> {
-    sim.requests()
-        .into_iter()
-        .filter(|r| {
-            let method = r["method"].as_str().unwrap_or_default();
-            let path = r["path"].as_str().unwrap_or_default();
-            method != "GET" && !path.contains("selfsubject")
-        })
-        .collect()
+/// A gate as sim-admin, without metrics, that must pass with `passed`
+/// (`checkout is paused`) as its last words; what it printed.
+fn passes(sim: &ServeProcess, args: &[&str], passed: &str) -> String {
+    let out = gate(
+        sim,
+        "sim-admin",
+        None,
+        &[args, &["--timeout", "3m"]].concat(),
+    );
+    assert_exit(&out, 0);
+    let text = stdout_of(&out);
+    assert!(
+        text.ends_with(&format!("gate passed: {passed}\n")),
+        "{text}"
+    );
+    text
 }
 
 #[test]
@@ -107,17 +112,10 @@ fn checkout_payments_and_frontend_reach_their_targets_and_a_promote_makes_checko
     };
     let sim = ServeProcess::start_with(&["--scenario", "default", "--time-scale", "10"]);
 
-    let paused = gate(
+    let text = passes(
         &sim,
-        "sim-admin",
-        None,
-        &["checkout", "--until", "paused", "--timeout", "3m"],
-    );
-    assert_exit(&paused, 0);
-    let text = stdout_of(&paused);
-    assert!(
-        text.ends_with("gate passed: checkout is paused\n"),
-        "{text}"
+        &["checkout", "--until", "paused"],
+        "checkout is paused",
     );
     let lines: Vec<&str> = text.lines().collect();
     let last_seen = lines[lines.len() - 2];
@@ -127,22 +125,13 @@ fn checkout_payments_and_frontend_reach_their_targets_and_a_promote_makes_checko
         "{text}"
     );
     assert!(!text.contains('\x1b'), "no colour into a pipe: {text:?}");
-
     // Blue-green waiting for its promotion; a Deployment's rolling update.
-    let payments = gate(
+    passes(
         &sim,
-        "sim-admin",
-        None,
-        &["payments", "--until", "paused", "--timeout", "3m"],
+        &["payments", "--until", "paused"],
+        "payments is paused",
     );
-    assert_exit(&payments, 0);
-    let frontend = gate(&sim, "sim-admin", None, &["frontend", "--timeout", "3m"]);
-    assert_exit(&frontend, 0);
-    assert!(
-        stdout_of(&frontend).ends_with("gate passed: frontend is healthy\n"),
-        "{}",
-        stdout_of(&frontend)
-    );
+    passes(&sim, &["frontend"], "frontend is healthy");
 
     // At the manual pause, healthy does not come by itself.
     let timeout = gate(&sim, "sim-admin", None, &["checkout", "--timeout", "2s"]);
@@ -155,7 +144,7 @@ fn checkout_payments_and_frontend_reach_their_targets_and_a_promote_makes_checko
         stdout_of(&timeout)
     );
     assert_eq!(
-        mutating_requests(&sim),
+        sim.mutating_requests(),
         Vec::<Value>::new(),
         "a gate without --abort-on-fail changes nothing"
     );
@@ -165,13 +154,7 @@ fn checkout_payments_and_frontend_reach_their_targets_and_a_promote_makes_checko
     let healthy = gate_command(&sim, "sim-admin", None, &["checkout", "--timeout", "3m"])
         .spawn()
         .expect("start cutover gate");
-    let promoted = sim.merge_patch(
-        &kubectl,
-        ("rollout", "checkout"),
-        Some("status"),
-        r#"{"status":{"pauseConditions":null}}"#,
-    );
-    assert!(promoted.status.success(), "{}", stderr_of(&promoted));
+    sim.promote_from_pause(&kubectl, "checkout");
     let healthy = finish(healthy);
     assert_exit(&healthy, 0);
     let text = stdout_of(&healthy);
@@ -360,7 +343,7 @@ async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
         "the last line per change shows it: {text}"
     );
     assert_eq!(
-        mutating_requests(&sim),
+        sim.mutating_requests(),
         Vec::<Value>::new(),
         "no flag, no abort"
     );
@@ -379,14 +362,15 @@ async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
         stderr.contains("kubectl argo rollouts abort checkout -n shop"),
         "{stderr}"
     );
-    assert_eq!(mutating_requests(&sim), Vec::<Value>::new(), "nothing sent");
+    assert_eq!(sim.mutating_requests(), Vec::<Value>::new(), "nothing sent");
     assert_eq!(audit_lines(&sim), Vec::<Value>::new(), "nothing to audit");
 
     // An admin's abort lands, audited before and after, with its Event.
     let out = run("sim-admin", &["--abort-on-fail"]);
     assert_exit(&out, 4);
     assert_eq!(stderr_of(&out), "abort checkout: 1 patch accepted\n");
-    let sent: Vec<(String, String)> = mutating_requests(&sim)
+    let sent: Vec<(String, String)> = sim
+        .mutating_requests()
         .iter()
         .map(|r| {
             (

@@ -164,12 +164,27 @@ async fn find(options: &GateOptions) -> Result<(Connection, ReleaseKey)> {
             .map_err(|_| {
                 server.silent(limit, "--timeout", "connecting and listing the releases")
             })??;
-    let key = Catalog::new(objects)
+    let mut keys: Vec<ReleaseKey> = Catalog::new(objects)
         .releases()
         .filter(|r| r.key.name == options.name)
         .map(|r| r.key.clone())
-        .min_by_key(|k| k.kind);
-    match key {
+        .collect();
+    keys.sort_by(|a, b| (a.kind, &a.namespace).cmp(&(b.kind, &b.namespace)));
+    let mut namespaces: Vec<&str> = keys.iter().map(|k| k.namespace.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    if namespaces.len() > 1 {
+        return Err(UserError::new(
+            format!(
+                "{} names a release in more than one namespace: {}",
+                options.name,
+                namespaces.join(", ")
+            ),
+            "choose one with -n NAMESPACE",
+        )
+        .into());
+    }
+    match keys.into_iter().next() {
         Some(key) => Ok((connection, key)),
         None => {
             let namespace = connection.namespace.as_deref();

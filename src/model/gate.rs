@@ -35,13 +35,25 @@ impl FromStr for Until {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Until, String> {
-        match text {
-            "healthy" => Ok(Until::Healthy),
-            "paused" => Ok(Until::Paused),
-            "promoted" => Ok(Until::Promoted),
-            other => Err(format!("{other:?} is not one of {:?}", Until::WORDS)),
-        }
+        one_of(
+            text,
+            Until::WORDS,
+            [Until::Healthy, Until::Paused, Until::Promoted],
+        )
     }
+}
+
+/// The value whose word `text` is.
+fn one_of<T: Copy, const N: usize>(
+    text: &str,
+    words: [&str; N],
+    values: [T; N],
+) -> Result<T, String> {
+    words
+        .iter()
+        .position(|w| *w == text)
+        .map(|i| values[i])
+        .ok_or_else(|| format!("{text:?} is not one of {words:?}"))
 }
 
 /// What cutover's verdict must be for the gate to pass.
@@ -63,15 +75,8 @@ impl FromStr for RequiredVerdict {
     type Err = String;
 
     fn from_str(text: &str) -> Result<RequiredVerdict, String> {
-        match text {
-            "pass" => Ok(RequiredVerdict::Pass),
-            "not-fail" => Ok(RequiredVerdict::NotFail),
-            "any" => Ok(RequiredVerdict::Any),
-            other => Err(format!(
-                "{other:?} is not one of {:?}",
-                RequiredVerdict::WORDS
-            )),
-        }
+        use RequiredVerdict::{Any, NotFail, Pass};
+        one_of(text, RequiredVerdict::WORDS, [Pass, NotFail, Any])
     }
 }
 
