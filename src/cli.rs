@@ -173,8 +173,9 @@ const GATE_EXIT_CODES: &str = "Exit codes:
   0  the target is reached (and the verdict requirement holds)
   1  the release failed: Degraded, aborted, Flagger's Failed
   2  the timeout passed first (also: a mistake on the command line)
-  3  the release cannot be read: no connection, not found, forbidden (or the audit
-     file --abort-on-fail needs cannot be opened)
+  3  the release cannot be read: no connection, not found, forbidden, the watches
+     failing when the timeout passed (or the audit file --abort-on-fail needs
+     cannot be opened)
   4  cutover's metrics verdict is Fail, or the required verdict did not hold at the end
 
 --abort-on-fail sends the abort as the control room does (permission checked first, refused \

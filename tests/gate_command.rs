@@ -177,11 +177,36 @@ fn an_unknown_release_or_no_cluster_cannot_be_read() {
     );
     assert_eq!(stdout_of(&out), "");
 
+    // A gate watching when the cluster goes away waits through the outage
+    // until its timeout, then says it could not read.
+    let args = ["checkout", "--until", "paused", "--timeout", "10s"];
+    let watching = gate_command(&sim, "sim-admin", None, &args)
+        .spawn()
+        .expect("start cutover gate");
+    let started = Instant::now();
+    while !sim.requests().iter().any(|r| {
+        r["user"] == "admin"
+            && r["path"] == "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts"
+            && r["query"]
+                .as_str()
+                .is_some_and(|q| q.contains("watch=true"))
+    }) {
+        assert!(started.elapsed() < PATIENCE, "the gate never watched");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let kubeconfig = sim.kubeconfig.clone();
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("kubeconfig");
     std::fs::copy(&kubeconfig, &copy).unwrap();
     sim.stop("TERM");
+    let out = finish(watching);
+    assert_exit(&out, 3);
+    assert!(
+        stdout_of(&out)
+            .contains("gate timed out, the cluster unread: checkout is not paused after 10s"),
+        "{}",
+        stdout_of(&out)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_cutover"))
         .arg("--log-file")
         .arg(dir.path().join("gate.log"))

@@ -46,6 +46,8 @@ pub enum Ending {
     Judged(GateEnd),
     /// `--timeout` passed first.
     TimedOut(String),
+    /// `--timeout` passed while the watches could not read the cluster.
+    Unreadable(String),
 }
 
 impl Ending {
@@ -57,6 +59,7 @@ impl Ending {
             Ending::Judged(GateEnd::VerdictFailed(_)) => "verdict-failed",
             Ending::Judged(GateEnd::VerdictNotHeld(_)) => "verdict-not-held",
             Ending::TimedOut(_) => "timeout",
+            Ending::Unreadable(_) => "unreadable",
         }
     }
 
@@ -79,6 +82,7 @@ impl Ending {
                 vec![format!("gate failed: {name} is {why}")]
             }
             Ending::TimedOut(why) => vec![format!("gate timed out: {why}")],
+            Ending::Unreadable(why) => vec![format!("gate timed out, the cluster unread: {why}")],
         }
     }
 }

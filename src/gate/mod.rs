@@ -104,7 +104,17 @@ pub async fn run(options: GateOptions) -> Result<u8> {
             () = sleep_until(deadline) => None,
         };
         let Some(first) = first else {
-            break Ending::TimedOut(watch.timed_out(&state, &options, started));
+            let why = watch.timed_out(&state, &options, started);
+            // Waited through an outage that has not ended: not a slow
+            // release, a cluster that cannot be read.
+            break match state.sources.outage(Utc::now()) {
+                Some(outage) => Ending::Unreadable(format!(
+                    "{why}; the watches have failed ({}), {}",
+                    outage.error,
+                    outage.data_text()
+                )),
+                None => Ending::TimedOut(why),
+            };
         };
         let mut msg = Some(first);
         while let Some(m) = msg {
@@ -123,6 +133,7 @@ pub async fn run(options: GateOptions) -> Result<u8> {
     watch.print_end(&state, &options, &ending)?;
     let code = match &ending {
         Ending::TimedOut(_) => EXIT_TIMED_OUT,
+        Ending::Unreadable(_) => EXIT_CANNOT_READ,
         Ending::Judged(GateEnd::Reached) => EXIT_REACHED,
         Ending::Judged(GateEnd::Failed(_)) => EXIT_FAILED,
         Ending::Judged(GateEnd::VerdictNotHeld(_)) => EXIT_VERDICT,
