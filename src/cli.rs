@@ -10,11 +10,9 @@ use crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES;
 use crate::cluster::connect::ConnectOptions;
 use crate::config::GlyphsSetting;
 use crate::metrics::source::TrafficWindowSource;
-use crate::model::gate::{RequiredVerdict, Until};
 use crate::signals::QuitSignal;
 use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::Theme;
-use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::net::SocketAddr;
@@ -59,7 +57,7 @@ pub struct ClusterArgs {
 }
 
 impl ClusterArgs {
-    fn options(&self) -> ConnectOptions {
+    pub(crate) fn options(&self) -> ConnectOptions {
         ConnectOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
@@ -114,8 +112,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Wait for one release in a pipeline: until it reaches the target,
     /// fails, or the timeout passes; the exit code says which.
-    #[command(long_about = GATE_ABOUT, after_help = GATE_EXIT_CODES)]
-    Gate(GateArgs),
+    #[command(long_about = crate::gate::command::ABOUT, after_help = crate::gate::command::EXIT_CODES)]
+    Gate(crate::gate::command::GateArgs),
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -163,68 +161,7 @@ pub struct StatusArgs {
     pub timeout: std::time::Duration,
 }
 
-const GATE_ABOUT: &str = "Wait for one release in a pipeline: an Argo Rollout (canary or \
-blue-green), a Flagger Canary or a Deployment. It is watched until it reaches the target, \
-fails, or cutover's metrics verdict on it is Fail, or the timeout passes. A line is printed \
-at each change of its phase, step, weights (desired/applied) or verdict; the exit code says \
-how it ended. Nothing is changed in the cluster unless --abort-on-fail is given.";
-
-const GATE_EXIT_CODES: &str = "Exit codes:
-  0  the target is reached (and the verdict requirement holds)
-  1  the release failed: Degraded, aborted, Flagger's Failed
-  2  the timeout passed first (also: a mistake on the command line)
-  3  the release cannot be read: no connection, not found, forbidden, the watches
-     failing when the timeout passed (or the audit file --abort-on-fail needs
-     cannot be opened)
-  4  cutover's metrics verdict is Fail, or the required verdict did not hold at the end
-
---abort-on-fail sends the abort as the control room does (permission checked first, refused \
-if the release changed since it was read, audited before and after, recorded as an Event), \
-then exits 4; without the permission it sends nothing, says so and exits 4. With --read-only \
-(or read_only in the config file) no client that can write is built: the Fail is reported, \
-not aborted.";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GateOutput {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Args)]
-pub struct GateArgs {
-    /// The release: a Rollout, a Flagger Canary or a Deployment.
-    pub name: String,
-    /// Give up after this long (1s, 2m, 3h; a bare number is seconds),
-    /// exit 2; 0: wait for as long as it takes.
-    #[arg(long, value_parser = timeout_flag, default_value = "0")]
-    pub timeout: std::time::Duration,
-    /// What to wait for: healthy (fully promoted and healthy), paused
-    /// (stopped at a pause that waits for a decision, not a timed one),
-    /// promoted (Flagger's Succeeded; healthy for the other kinds).
-    #[arg(long, default_value = "healthy",
-          value_parser = clap::builder::PossibleValuesParser::new(Until::WORDS)
-              .try_map(|w| w.parse::<Until>()))]
-    pub until: Until,
-    /// What cutover's metrics verdict must be: pass (measured and Pass),
-    /// not-fail (anything but Fail, no metrics included), any (never decides).
-    #[arg(long, default_value = "not-fail",
-          value_parser = clap::builder::PossibleValuesParser::new(RequiredVerdict::WORDS)
-              .try_map(|w| w.parse::<RequiredVerdict>()))]
-    pub require_verdict: RequiredVerdict,
-    /// When the verdict is Fail, abort the release (Argo Rollouts) before
-    /// exiting 4.
-    #[arg(long)]
-    pub abort_on_fail: bool,
-    /// One line per change (text), or one JSON object per line with the
-    /// fields of `status -o json` and the event.
-    #[arg(short = 'o', long, value_enum, default_value = "text")]
-    pub output: GateOutput,
-    /// Give up on a single request to the cluster after this long; 0: no limit.
-    #[arg(long, value_parser = timeout_flag, default_value = "0")]
-    pub request_timeout: std::time::Duration,
-}
-
-fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
     crate::time::parse_timeout(text).ok_or_else(|| {
         "a timeout is a whole number of seconds, or a number with a unit (1s, 2m, 3h)".into()
     })
@@ -344,7 +281,7 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
     let _guard = crate::logging::init(&log_path)?;
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
     if let Some(Command::Gate(args)) = &cli.command {
-        let code = runtime.block_on(gate(&cli.cluster, &cli.ui, args))?;
+        let code = runtime.block_on(crate::gate::command::gate(&cli.cluster, &cli.ui, args))?;
         return Ok(ExitCode::from(code));
     }
     let ended_by = runtime.block_on(async {
@@ -534,7 +471,7 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
 
 /// The metrics plan and databases of the config file and flags, its
 /// problems said on stderr, as `status` and `gate` read them.
-fn plan_for_scripts(ui: &UiArgs) -> Result<(MetricsPlan, crate::status::Databases)> {
+pub(crate) fn plan_for_scripts(ui: &UiArgs) -> Result<(MetricsPlan, crate::status::Databases)> {
     let loaded = load_config(ui);
     for line in loaded.report() {
         eprintln!("{line}");
@@ -549,38 +486,6 @@ fn plan_for_scripts(ui: &UiArgs) -> Result<(MetricsPlan, crate::status::Database
         links: plan.config.links.clone(),
     };
     Ok((plan, databases))
-}
-
-async fn gate(cluster: &ClusterArgs, ui: &UiArgs, args: &GateArgs) -> Result<u8> {
-    use std::io::IsTerminal;
-    let (plan, databases) = plan_for_scripts(ui)?;
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let options = crate::gate::GateOptions {
-        connect: ConnectOptions {
-            request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
-            max_answer_bytes: plan.config.kubernetes.max_answer_bytes(),
-            ..cluster.options()
-        },
-        name: args.name.clone(),
-        timeout: Some(args.timeout).filter(|t| !t.is_zero()),
-        until: args.until,
-        required: args.require_verdict,
-        abort_on_fail: args.abort_on_fail,
-        read_only: ui.read_only || (plan.config.read_only && !ui.write),
-        audit_path: ui
-            .audit_file
-            .clone()
-            .unwrap_or_else(crate::paths::audit_file),
-        json: args.output == GateOutput::Json,
-        paint: if std::io::stdout().is_terminal() && !no_color {
-            crate::gate::Paint::Colour
-        } else {
-            crate::gate::Paint::Plain
-        },
-        metrics: plan,
-        databases,
-    };
-    crate::gate::run(options).await
 }
 
 /// Write `text` to standard output. A reader gone away (`| head`) ends

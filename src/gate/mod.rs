@@ -6,6 +6,7 @@
 //! is [`crate::model::gate::judge`]; this is the loop around it.
 
 mod abort;
+pub mod command;
 mod line;
 
 use crate::app::keymap::Keymap;
