@@ -57,7 +57,7 @@ pub struct ClusterArgs {
 }
 
 impl ClusterArgs {
-    fn options(&self) -> ConnectOptions {
+    pub(crate) fn options(&self) -> ConnectOptions {
         ConnectOptions {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
@@ -113,6 +113,10 @@ pub enum Command {
     Watch,
     /// Print every release once (for scripts and checks).
     Status(StatusArgs),
+    /// Wait for one release in a pipeline: until it reaches the target,
+    /// fails, or the timeout passes; the exit code says which.
+    #[command(long_about = crate::gate::command::ABOUT, after_help = crate::gate::command::EXIT_CODES)]
+    Gate(crate::gate::command::GateArgs),
     /// The simulated cluster.
     #[command(subcommand)]
     Sim(SimCommand),
@@ -160,7 +164,7 @@ pub struct StatusArgs {
     pub timeout: std::time::Duration,
 }
 
-fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
     crate::time::parse_timeout(text).ok_or_else(|| {
         "a timeout is a whole number of seconds, or a number with a unit (1s, 2m, 3h)".into()
     })
@@ -252,6 +256,7 @@ pub fn main(cli: Cli, sim: &impl SimCommands) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let gate = matches!(cli.command, Some(Command::Gate(_)));
     match run(cli, sim) {
         Ok(code) => code,
         // Already said on stdout: only the exit code is left.
@@ -261,7 +266,13 @@ pub fn main(cli: Cli, sim: &impl SimCommands) -> ExitCode {
             let text = crate::user_error::render(&report, verbose);
             // Not eprint!, which panics when stderr is a terminal that is gone.
             let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
-            ExitCode::from(crate::user_error::exit_code(&report))
+            // A gate's codes are its own: whatever stops it from reading
+            // the release is 3.
+            ExitCode::from(if gate {
+                crate::gate::EXIT_CANNOT_READ
+            } else {
+                crate::user_error::exit_code(&report)
+            })
         }
     }
 }
@@ -272,6 +283,10 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
     let log_path = cli.log_file.clone().unwrap_or_else(crate::paths::log_file);
     let _guard = crate::logging::init(&log_path)?;
     let runtime = tokio::runtime::Runtime::new().wrap_err("starting the async runtime")?;
+    if let Some(Command::Gate(args)) = &cli.command {
+        let code = runtime.block_on(crate::gate::command::gate(&cli.cluster, &cli.ui, args))?;
+        return Ok(ExitCode::from(code));
+    }
     let ended_by = runtime.block_on(async {
         match cli.command {
             Some(Command::Sim(SimCommand::Serve(args))) => sim.serve(*args).await,
@@ -280,6 +295,7 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
             Some(Command::Status(args)) => {
                 status(&cli.cluster, &cli.ui, &args).await.map(|()| None)
             }
+            Some(Command::Gate(_)) => unreachable!("run above"),
             Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, None).await,
             Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
             None => control_room(cli.cluster.options(), &cli.ui, false, None).await,
@@ -432,19 +448,7 @@ pub async fn control_room(
 }
 
 async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result<()> {
-    let loaded = load_config(ui);
-    for line in loaded.report() {
-        eprintln!("{line}");
-    }
-    let plan = MetricsPlan {
-        config: loaded.config,
-        prometheus_url: ui.prometheus.clone(),
-        in_process: None,
-    };
-    let databases = crate::status::Databases {
-        configs: plan.config.databases(&ui.databases).map_err(|e| eyre!(e))?,
-        links: plan.config.links.clone(),
-    };
+    let (plan, databases) = plan_for_scripts(ui)?;
     let options = ConnectOptions {
         request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
         max_answer_bytes: plan.config.kubernetes.max_answer_bytes(),
@@ -465,6 +469,25 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         OutputFormat::Table => write_out(&crate::status::table(&report))?,
     }
     Ok(())
+}
+
+/// The metrics plan and databases of the config file and flags, its
+/// problems said on stderr, as `status` and `gate` read them.
+pub(crate) fn plan_for_scripts(ui: &UiArgs) -> Result<(MetricsPlan, crate::status::Databases)> {
+    let loaded = load_config(ui);
+    for line in loaded.report() {
+        eprintln!("{line}");
+    }
+    let plan = MetricsPlan {
+        config: loaded.config,
+        prometheus_url: ui.prometheus.clone(),
+        in_process: None,
+    };
+    let databases = crate::status::Databases {
+        configs: plan.config.databases(&ui.databases).map_err(|e| eyre!(e))?,
+        links: plan.config.links.clone(),
+    };
+    Ok((plan, databases))
 }
 
 /// Write `text` to standard output. A reader gone away (`| head`) ends

@@ -101,14 +101,7 @@ fn the_demo_scenario_plays_out() {
     ));
     assert_eq!(analysis.trim(), "Successful", "the analysis step passed");
 
-    // Promote as `kubectl argo rollouts promote` does from a `pause: {}` step.
-    let promoted = sim.merge_patch(
-        &kubectl,
-        ("rollout", "checkout"),
-        Some("status"),
-        r#"{"status":{"pauseConditions":null}}"#,
-    );
-    assert!(promoted.status.success(), "{}", stderr_of(&promoted));
+    sim.promote_from_pause(&kubectl, "checkout");
     let args = rollout("{.status.phase} {.status.stableRS} {.status.currentPodHash}");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let healthy = wait_for(&sim, &kubectl, &args, |t| t.starts_with("Healthy "));

@@ -53,7 +53,7 @@ pub struct Options {
 }
 
 /// Between two readings of the databases.
-const DATABASE_REFRESH: Duration = Duration::from_secs(10);
+pub(crate) const DATABASE_REFRESH: Duration = Duration::from_secs(10);
 
 /// How the metrics source of a context is chosen.
 pub struct MetricsPlan {
@@ -83,7 +83,7 @@ impl MetricsPlan {
     }
 
     /// Start measuring for `context`: the task, and what to tell the app.
-    fn start(
+    pub(crate) fn start(
         &self,
         context: &str,
         epoch: u64,
@@ -135,7 +135,7 @@ struct Runner {
     suspend: UnboundedSender<()>,
 }
 
-fn scope_of(c: &Connection) -> Scope {
+pub(crate) fn scope_of(c: &Connection) -> Scope {
     let served: Vec<WatchedKind> = c.kinds.keys().copied().collect();
     Scope {
         context: c.context.clone(),

@@ -8,7 +8,7 @@ use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{MetricsTarget, Profile};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
 use crate::model::migration::{DatabaseLink, DatabaseReading, RollbackSafety};
-use crate::model::{Action, ActionPlan, DecisionFingerprint, Release, ReleaseKey, TimelineEntry};
+use crate::model::{Action, ActionPlan, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
@@ -61,8 +61,8 @@ impl SortKey {
 pub struct Confirm {
     pub key: ReleaseKey,
     pub plan: ActionPlan,
-    pub seen: DecisionFingerprint,
-    pub seen_resource_version: String,
+    /// The release's object when the confirmation opened.
+    pub seen: crate::app::request::Seen,
     /// What the human has typed, when the action asks for the name.
     pub typed: String,
     /// Revisions an undo may go back to, newest first, and the chosen one.

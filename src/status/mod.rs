@@ -4,6 +4,7 @@
 mod read;
 
 pub use read::report;
+pub(crate) use read::{no_release_named, read_cluster};
 
 use crate::app::State;
 use crate::app::access::unavailable;

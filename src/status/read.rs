@@ -196,18 +196,8 @@ pub async fn report(
     if let Some(n) = name {
         all.retain(|r| r.key.name == n);
         if all.is_empty() {
-            let scope = match &connection.namespace {
-                Some(ns) => format!("namespace {ns}"),
-                None => "any namespace".into(),
-            };
-            return Err(UserError::new(
-                format!(
-                    "no release named {n} in {scope} (context {})",
-                    connection.context
-                ),
-                "see the releases with: cutover status (-n NAMESPACE, or -A for all)",
-            )
-            .into());
+            let namespace = connection.namespace.as_deref();
+            return Err(no_release_named(n, namespace, &connection.context).into());
         }
     }
     if !read_only {
@@ -270,9 +260,21 @@ pub async fn report(
     })
 }
 
+/// No release of any kind is named `name` in `namespace` (None: all).
+pub(crate) fn no_release_named(name: &str, namespace: Option<&str>, context: &str) -> UserError {
+    let scope = match namespace {
+        Some(ns) => format!("namespace {ns}"),
+        None => "any namespace".into(),
+    };
+    UserError::new(
+        format!("no release named {name} in {scope} (context {context})"),
+        "see the releases with: cutover status (-n NAMESPACE, or -A for all)",
+    )
+}
+
 /// Connect and list every watched kind but events, each read tried again
 /// briefly when the cluster is restarting or overloaded.
-async fn read_cluster(
+pub(crate) async fn read_cluster(
     options: &ConnectOptions,
     server: &Server<'_>,
 ) -> Result<(Connection, Objects)> {

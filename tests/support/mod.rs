@@ -139,6 +139,31 @@ impl ServeProcess {
         self.kubectl(kubectl, &args)
     }
 
+    /// Promote a rollout waiting at a `pause: {}` step as `kubectl argo
+    /// rollouts promote` does: its pause conditions cleared on the status.
+    pub fn promote_from_pause(&self, kubectl: &Path, rollout: &str) {
+        let promoted = self.merge_patch(
+            kubectl,
+            ("rollout", rollout),
+            Some("status"),
+            r#"{"status":{"pauseConditions":null}}"#,
+        );
+        assert!(promoted.status.success(), "{}", stderr_of(&promoted));
+    }
+
+    /// Requests of the log that change something: SelfSubject reviews
+    /// are questions, not changes.
+    pub fn mutating_requests(&self) -> Vec<serde_json::Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                let method = r["method"].as_str().unwrap_or_default();
+                let path = r["path"].as_str().unwrap_or_default();
+                method != "GET" && !path.contains("selfsubject")
+            })
+            .collect()
+    }
+
     /// The request log as JSON values.
     pub fn requests(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(&self.request_log)

@@ -6,12 +6,11 @@ use super::access::{access_checks, record_answer};
 use super::{Effect, Outcome, record_local, say};
 use crate::app::access::{CHECKING, Permission, permission};
 use crate::app::keymap::{Chord, KeyCommand};
+use crate::app::request::{action_request, seen_now};
 use crate::app::state::{Confirm, LastResult, OVERRIDE_PHRASE, Overlay, State, WaitingAction};
-use crate::cluster::fingerprint::object_fingerprint;
-use crate::cluster::kinds::watched_kind;
 use crate::cluster::rbac::AccessKey;
 use crate::model::Release;
-use crate::model::action::{self, Action, ActionOutcome, ActionRequest};
+use crate::model::action::{self, Action, ActionOutcome};
 use crate::model::migration;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
@@ -95,11 +94,7 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
             return out;
         }
     }
-    let Some(object) = state.cluster.objects().find(
-        watched_kind(release.key.kind),
-        &release.key.namespace,
-        &release.key.name,
-    ) else {
+    let Some(seen) = seen_now(state, &release.key) else {
         return say(
             state,
             format!("{} is no longer in the cluster", release.key.name),
@@ -127,8 +122,7 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
     state.overlay = Some(Overlay::Confirm(Box::new(Confirm {
         key: release.key.clone(),
         plan,
-        seen: object_fingerprint(release.key.kind, object),
-        seen_resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
+        seen,
         typed: String::new(),
         undo_choices,
         undo_index,
@@ -258,18 +252,14 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
 fn submit(state: &mut State, confirm: Confirm) -> Outcome {
     let action = confirm.plan.action;
     let name = confirm.key.name.clone();
-    let Some(object) = state.cluster.objects().find(
-        watched_kind(confirm.key.kind),
-        &confirm.key.namespace,
-        &confirm.key.name,
-    ) else {
+    let Some(now) = seen_now(state, &confirm.key) else {
         return say(
             state,
             format!("{} {name}: refused: the release is gone", action.word()),
             false,
         );
     };
-    let changes = object_fingerprint(confirm.key.kind, object).changes_since(&confirm.seen);
+    let changes = now.fingerprint.changes_since(&confirm.seen.fingerprint);
     let id = state.next_action_id;
     state.next_action_id += 1;
     let override_of = confirm.blocked_by().map(str::to_string);
@@ -284,16 +274,14 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
         .filter(|_| changes.is_empty())
         .and_then(|r| action::plan(r, action, state.now).ok())
         .unwrap_or(confirm.plan);
-    let request = Box::new(ActionRequest {
+    let request = Box::new(action_request(
+        state,
         id,
-        key: confirm.key.clone(),
+        &confirm.key,
         plan,
-        seen: confirm.seen,
-        seen_resource_version: confirm.seen_resource_version,
-        user: state.scope.user.clone().unwrap_or_else(|| "unknown".into()),
-        context: state.scope.context.clone(),
+        confirm.seen,
         override_of,
-    });
+    ));
     // An answer that came while the human decided counts: never send what
     // the last answer denied.
     let reason = match permission(state, &confirm.key, &request.plan) {

@@ -1,0 +1,51 @@
+//! What an action is sent with: the release's object as this state has it
+//! (its decision fingerprint and resourceVersion, which the Mutator checks
+//! against a fresh read before it writes), and the request naming the
+//! user and context. The control room's confirmations and `cutover gate`'s
+//! abort build their requests here alike.
+
+use super::State;
+use crate::cluster::fingerprint::object_fingerprint;
+use crate::cluster::kinds::watched_kind;
+use crate::model::{ActionPlan, ActionRequest, DecisionFingerprint, ReleaseKey};
+
+/// What the decision was taken on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub fingerprint: DecisionFingerprint,
+    pub resource_version: String,
+}
+
+/// The release's object as `state` has it now; None when it is gone.
+pub fn seen_now(state: &State, key: &ReleaseKey) -> Option<Seen> {
+    let object = state
+        .cluster
+        .objects()
+        .find(watched_kind(key.kind), &key.namespace, &key.name)?;
+    Some(Seen {
+        fingerprint: object_fingerprint(key.kind, object),
+        resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
+    })
+}
+
+/// The request to send `plan` on `key`, decided on `seen`, by the user and
+/// context of `state`.
+pub fn action_request(
+    state: &State,
+    id: u64,
+    key: &ReleaseKey,
+    plan: ActionPlan,
+    seen: Seen,
+    override_of: Option<String>,
+) -> ActionRequest {
+    ActionRequest {
+        id,
+        key: key.clone(),
+        plan,
+        seen: seen.fingerprint,
+        seen_resource_version: seen.resource_version,
+        user: state.scope.user.clone().unwrap_or_else(|| "unknown".into()),
+        context: state.scope.context.clone(),
+        override_of,
+    }
+}
