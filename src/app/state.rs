@@ -1,6 +1,7 @@
 //! Everything the screen shows, and nothing else: changed only by
 //! [`super::update`], read by the views.
 
+use super::board::Board;
 use super::health::Watches;
 use super::keymap::Keymap;
 use crate::cluster::Catalog;
@@ -297,6 +298,8 @@ pub struct State {
     pub quit: bool,
     /// Why the terminal is gone, when that is why it quits.
     pub terminal_lost: Option<TerminalLoss>,
+    /// `cutover watch`: the board is drawn instead of the list and detail.
+    pub board: Option<Board>,
 }
 
 impl State {
@@ -338,6 +341,7 @@ impl State {
             databases: BTreeMap::new(),
             quit: false,
             terminal_lost: None,
+            board: None,
         }
     }
 
@@ -379,9 +383,7 @@ impl State {
         // Each row's key taken once: comparing keys reads no more of a
         // release, which counts at thousands of rows each frame.
         match self.sort {
-            SortKey::Attention => rows.sort_by_cached_key(|r| {
-                (Reverse(r.needs_attention()), r.health, namespace_name(r))
-            }),
+            SortKey::Attention => rows.sort_by_cached_key(|r| attention_order(r)),
             SortKey::Name => rows.sort_by_cached_key(|r| namespace_name(r)),
             SortKey::Age => rows.sort_by_cached_key(|r| (Reverse(r.created), namespace_name(r))),
             SortKey::Phase => rows.sort_by_cached_key(|r| (r.health, namespace_name(r))),
@@ -404,6 +406,12 @@ impl State {
         TimelineEntry::sort_newest_first(&mut all);
         all
     }
+}
+
+/// Attention first, then by health, then by namespace and name: the
+/// list's default order, and the board's.
+pub fn attention_order(r: &Release) -> (Reverse<bool>, crate::model::Health, (&str, &str)) {
+    (Reverse(r.needs_attention()), r.health, namespace_name(r))
 }
 
 /// What the list sorts by after its sort key: the namespace, then the name.

@@ -5,6 +5,7 @@
 
 use super::{age_text, bars, list, regions};
 use crate::app::State;
+use crate::app::board::{Board, in_flight, stale, stale_at};
 use crate::app::state::View;
 use crate::model::Release;
 use crate::model::migration::has_migration;
@@ -32,6 +33,10 @@ pub fn next_change(state: &State, area: Rect) -> Option<DateTime<Utc>> {
     // A failing watch turns the badge (and the list's title) from live to
     // reconnecting once it has failed for longer than a hiccup.
     next.consider(state.sources.outage_begins_at(state.now));
+    if let Some(board) = &state.board {
+        board_changes(state, board, &mut next);
+        return next.earliest;
+    }
     match &state.view {
         View::List => list_rows(state, body, &mut next),
         View::Detail(key) => {
@@ -97,6 +102,28 @@ impl Next {
             self.consider(Some(when_seconds_until(at, left - 1)));
         }
     }
+}
+
+/// The board: its wall clock's minute, the stale banner coming up and its
+/// age, the cycle moving the spotlight, and the countdowns of timed pauses
+/// (every release in flight, as the rows show them too).
+fn board_changes(state: &State, board: &Board, next: &mut Next) {
+    next.consider(Some(next_minute(state.now)));
+    match stale(state, board) {
+        Some(since) => next.age(Some(since)),
+        None => next.consider(stale_at(state, board).filter(|at| *at > state.now)),
+    }
+    let flying: Vec<&Release> = state.releases.iter().filter(|r| in_flight(r)).collect();
+    next.consider(board.next_move(flying.len()));
+    for r in flying {
+        next.countdown(r.pause.as_ref().and_then(|p| p.until));
+    }
+}
+
+/// The start of the minute after `now`'s, when `HH:MM` changes.
+fn next_minute(now: DateTime<Utc>) -> DateTime<Utc> {
+    let into = now.timestamp().rem_euclid(60);
+    DateTime::from_timestamp(now.timestamp() - into + 60, 0).unwrap_or(now)
 }
 
 /// The rows of the list in view: their pause countdowns, and their ages

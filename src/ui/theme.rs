@@ -173,6 +173,13 @@ impl Theme {
         self.attention().add_modifier(Modifier::REVERSED)
     }
 
+    /// The board's banner when its data is stale: to be seen from across
+    /// the room, with or without colour.
+    pub fn stale_banner(&self) -> Style {
+        self.fg(self.bad)
+            .add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    }
+
     pub fn selected(&self) -> Style {
         Style::default().add_modifier(Modifier::REVERSED)
     }
