@@ -311,6 +311,47 @@ mod tests {
     }
 
     #[test]
+    fn the_board_changes_with_its_clock_cycle_countdowns_and_staleness() {
+        use crate::app::board::{Board, BoardSettings};
+        let mut paused = release("paused", t(-600));
+        paused.health = crate::model::Health::Paused;
+        paused.pause = Some(Pause {
+            reason: "CanaryPauseStep".into(),
+            since: Some(t(-5)),
+            until: Some(t(10)),
+            needs_decision: false,
+        });
+        let mut rolling = release("rolling", t(-600));
+        rolling.health = crate::model::Health::Progressing;
+        let mut state = screen(t(0) + Duration::milliseconds(300), vec![paused, rolling]);
+        let settings = BoardSettings {
+            cycle: Some(Duration::seconds(20)),
+            stale_after: Duration::seconds(30),
+        };
+        state.board = Some(Board::new(settings, t(0)));
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(when_seconds_until(t(10), 8)),
+            "the countdown: 9s left, then 8s"
+        );
+        state.now = t(11);
+        assert_eq!(next_change(&state, WIDE), Some(t(20)), "the cycle moves");
+        state.board.as_mut().unwrap().paused = true;
+        assert_eq!(next_change(&state, WIDE), Some(t(60)), "the clock's next minute");
+        state.connection = ConnectionState::Connecting { since: t(5) };
+        assert_eq!(next_change(&state, WIDE), Some(t(12)), "connecting 6s");
+        state.connection = ConnectionState::Connected;
+        state.sources.failed("rollouts", "refused".into(), t(5));
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(t(35)),
+            "the banner at 30s: the reconnecting badge shows at 8s without a count"
+        );
+        state.now = t(40);
+        assert_eq!(next_change(&state, WIDE), Some(t(41)), "the banner's age counts");
+    }
+
+    #[test]
     fn an_empty_screen_never_changes_by_itself() {
         assert_eq!(next_change(&screen(t(0), Vec::new()), WIDE), None);
         let mut connecting = screen(t(0), Vec::new());
