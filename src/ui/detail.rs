@@ -318,7 +318,7 @@ fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+pub(super) fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![section("Revisions", theme)];
     if r.revisions.is_empty() {
         out.push(Line::from(Span::styled(

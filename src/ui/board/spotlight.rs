@@ -5,7 +5,7 @@
 
 use super::super::detail::metrics::{not_measured, verdict};
 use super::super::detail::migration::{rollback_text, strip};
-use super::super::detail::timeline;
+use super::super::detail::{timeline, tree};
 use super::super::theme::Theme;
 use super::super::list::cut_line;
 use super::super::{schema_rollback, short_image};
@@ -19,6 +19,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
+
+/// The most Events the spotlight shows.
+const TIMELINE_ROWS: usize = 9;
 
 /// The widest the progress bar gets.
 const BAR_CELLS: usize = 40;
@@ -102,8 +105,13 @@ fn lines(r: &Release, state: &State, area: Rect, theme: &Theme) -> Vec<Line<'sta
     let used: usize = out.iter().map(|l| l.width().div_ceil(width.max(1)).max(1)).sum();
     let left = usize::from(area.height).saturating_sub(used + 1);
     if left >= 2 {
-        out.push(Line::from(""));
-        out.extend(timeline(r, state, theme).into_iter().take(left));
+        // The latest Events, then the revisions and their pods, as far as
+        // the room goes: a big screen shows them all.
+        let mut more = vec![Line::from("")];
+        more.extend(timeline(r, state, theme).into_iter().take(TIMELINE_ROWS));
+        more.push(Line::from(""));
+        more.extend(tree(r, state, theme));
+        out.extend(more.into_iter().take(left));
     }
     out
 }
@@ -174,9 +182,14 @@ fn weights(r: &Release, theme: &Theme) -> Option<Line<'static>> {
         Weight::Known(v) => format!("{v}%"),
         other => other.text(),
     };
+    let sides: Vec<String> = [("desired", w.desired), ("applied", w.applied)]
+        .into_iter()
+        .filter(|(_, weight)| *weight != Weight::Absent)
+        .map(|(side, weight)| format!("{side} {}", pct(weight)))
+        .collect();
     let mut spans = vec![
         Span::styled("weight ", theme.heading()),
-        Span::raw(format!("desired {} · applied {}", pct(w.desired), pct(w.applied))),
+        Span::raw(sides.join(" · ")),
     ];
     if let Some((_, router)) = w.drift() {
         spans.push(Span::styled(
