@@ -7,6 +7,7 @@ mod support;
 
 mod actions;
 mod audit_file;
+mod board;
 mod faults;
 mod metrics_and_migrations;
 mod read_only;
