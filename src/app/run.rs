@@ -404,7 +404,9 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     let (context, namespace) = requested_scope(&options.connect);
     state.scope.aim(context, namespace);
     state.simulated = options.simulated;
-    state.board = options.board.map(|settings| Board::new(settings, state.now));
+    state.board = options
+        .board
+        .map(|settings| Board::new(settings, state.now));
     state.job_control = terminal::job_control();
     state.warnings = options.warnings;
     state.config_problems = options.config_problems;

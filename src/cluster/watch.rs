@@ -219,7 +219,11 @@ impl Sources {
                 fields: Some(format!("involvedObject.kind={}", kind.kind())),
                 pace: Pace::default(),
             };
-            let task = tokio::spawn(watch(self.connection.client.clone(), spec, self.sink.clone()));
+            let task = tokio::spawn(watch(
+                self.connection.client.clone(),
+                spec,
+                self.sink.clone(),
+            ));
             self.tasks.push(task);
         }
     }

@@ -52,7 +52,9 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
     .areas(area);
     // The rows of the releases in flight, inside their border, and at
     // least one to say there are none.
-    let list_rows = u16::try_from(others.max(1)).unwrap_or(u16::MAX).saturating_add(2);
+    let list_rows = u16::try_from(others.max(1))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let (spotlight, lists) = if area.width >= SIDE_BY_SIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
@@ -89,12 +91,23 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, board: &Board, theme: &Theme) 
         .collect();
     let stale_since = stale(state, board);
     let parts = areas(frame.area(), others.len(), stale_since.is_some());
-    frame.render_widget(Paragraph::new(header(state, parts.header, theme)), parts.header);
+    frame.render_widget(
+        Paragraph::new(header(state, parts.header, theme)),
+        parts.header,
+    );
     if let Some(since) = stale_since {
         banner(frame, parts.banner, state, since, theme);
     }
     let position = spot.and_then(|s| rows.iter().position(|r| r.key == s.key));
-    spotlight::draw(frame, parts.spotlight, state, board, spot, (position, rows.len()), theme);
+    spotlight::draw(
+        frame,
+        parts.spotlight,
+        state,
+        board,
+        spot,
+        (position, rows.len()),
+        theme,
+    );
     rows::in_flight(frame, parts.in_flight, state, &others, theme);
     rows::outcomes(frame, parts.outcomes, state, board, theme);
     frame.render_widget(

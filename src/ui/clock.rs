@@ -337,7 +337,11 @@ mod tests {
         state.now = t(11);
         assert_eq!(next_change(&state, WIDE), Some(t(20)), "the cycle moves");
         state.board.as_mut().unwrap().paused = true;
-        assert_eq!(next_change(&state, WIDE), Some(t(60)), "the clock's next minute");
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(t(60)),
+            "the clock's next minute"
+        );
         state.connection = ConnectionState::Connecting { since: t(5) };
         assert_eq!(next_change(&state, WIDE), Some(t(12)), "connecting 6s");
         state.connection = ConnectionState::Connected;
@@ -348,7 +352,11 @@ mod tests {
             "the banner at 30s: the reconnecting badge shows at 8s without a count"
         );
         state.now = t(40);
-        assert_eq!(next_change(&state, WIDE), Some(t(41)), "the banner's age counts");
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(t(41)),
+            "the banner's age counts"
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ fn board(test: &str, watch_args: &str, (width, height): (u16, u16)) -> Option<Ro
     let dir = sim.dir.path();
     let audit = dir.join("audit.jsonl");
     std::fs::write(dir.join("config.toml"), "").expect("write the config");
-    let command = sim.control_room_command(&format!("--context sim-admin -n shop watch {watch_args}"));
+    let command =
+        sim.control_room_command(&format!("--context sim-admin -n shop watch {watch_args}"));
     let tmux = Tmux::start(&tmux_program, dir, width, height, &command);
     Some(Room {
         sim,
@@ -45,7 +46,13 @@ fn the_board_shows_every_part_at_80x24_and_200x60() {
                 && s.contains("Outcomes (")
                 && s.contains("completed")
         });
-        for shown in [" cutover watch ", "ns shop", " UTC", "healthy, idle", "in flight"] {
+        for shown in [
+            " cutover watch ",
+            "ns shop",
+            " UTC",
+            "healthy, idle",
+            "in flight",
+        ] {
             assert!(screen.contains(shown), "{shown:?} at {size:?}:\n{screen}");
         }
         assert_eq!(
@@ -63,11 +70,15 @@ fn with_cycle_2s_the_spotlight_moves() {
     };
     let screen = room
         .tmux
-        .wait_for("a release in the spotlight", SCREEN, |s| spotlit(s).is_some());
+        .wait_for("a release in the spotlight", SCREEN, |s| {
+            spotlit(s).is_some()
+        });
     let first = spotlit(&screen).expect("a name");
-    let moved = room.tmux.wait_for("another release in the spotlight", SCREEN, |s| {
-        spotlit(s).is_some_and(|name| name != first)
-    });
+    let moved = room
+        .tmux
+        .wait_for("another release in the spotlight", SCREEN, |s| {
+            spotlit(s).is_some_and(|name| name != first)
+        });
     eprintln!("from {first} to {:?}", spotlit(&moved));
     // Space pauses it, and says so.
     room.tmux.keys(&["Space"]);
@@ -91,25 +102,15 @@ fn ten_thousand_random_keys_on_the_board_send_nothing() {
         "Left", "Right", "g", "G", "/", ":", "s", "c", "h", "e", "x", "o", "u", "t", "BSpace",
         "Tab", "PageUp", "PageDown", "1", "-", "Space",
     ];
-    let mut seed: u64 = 0xb0a2_d5ee;
-    let mut sent = 0;
-    while sent < 10_000 {
-        let batch: Vec<&str> = (0..250)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                alphabet[usize::try_from(seed % alphabet.len() as u64).unwrap_or(0)]
-            })
-            .collect();
-        room.tmux.keys(&batch);
-        sent += batch.len();
-    }
+    room.random_keys(&alphabet, 0xb0a2_d5ee);
     // Only `?` shows the keys: once they are on screen, every key before
     // it was handled.
     room.tmux.keys(&["?"]);
     let screen = room.tmux.wait_for_text("Board keys", SCREEN);
-    assert!(screen.contains("no key here changes the cluster"), "{screen}");
+    assert!(
+        screen.contains("no key here changes the cluster"),
+        "{screen}"
+    );
     assert_eq!(
         room.mutating_requests(),
         Vec::<Value>::new(),
@@ -137,8 +138,10 @@ fn an_outage_raises_the_stale_banner_and_recovery_clears_it() {
         screen.contains("Spotlight") && screen.contains("Outcomes ("),
         "what it knows stays on screen:\n{screen}"
     );
-    let screen = room.tmux.wait_for("the banner cleared", Duration::from_secs(90), |s| {
-        s.contains("● live") && !s.contains("STALE DATA")
-    });
+    let screen = room
+        .tmux
+        .wait_for("the banner cleared", Duration::from_secs(90), |s| {
+            s.contains("● live") && !s.contains("STALE DATA")
+        });
     assert!(screen.contains("Spotlight"), "{screen}");
 }

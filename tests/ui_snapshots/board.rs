@@ -30,11 +30,19 @@ fn shop_board() -> State {
     for r in &mut state.releases {
         match r.key.name.as_str() {
             "cart" => r.timeline.extend([
-                event(1200, "RolloutCompleted", "Rollout completed update to revision 4"),
+                event(
+                    1200,
+                    "RolloutCompleted",
+                    "Rollout completed update to revision 4",
+                ),
                 event(1900, "RolloutUpdated", "Rollout updated to revision 4"),
             ]),
             "checkout" => r.timeline.extend([
-                event(3000, "RolloutAborted", "Rollout aborted update to revision 7"),
+                event(
+                    3000,
+                    "RolloutAborted",
+                    "Rollout aborted update to revision 7",
+                ),
                 event(3300, "RolloutUpdated", "Rollout updated to revision 7"),
             ]),
             _ => {}

@@ -156,9 +156,12 @@ impl Outcomes {
                 Some((kind, took(since)))
             }
             (
-                Some(Track::Idle | Track::InFlight {
-                    ended_badly: false, ..
-                }),
+                Some(
+                    Track::Idle
+                    | Track::InFlight {
+                        ended_badly: false, ..
+                    },
+                ),
                 Track::InFlight { since, .. },
             ) => bad.map(|kind| (kind, took(since))),
             _ => None,

@@ -55,7 +55,9 @@ fn key(state: &mut State, code: KeyCode) {
 /// Three in flight (one needing attention) and one at rest.
 fn flight() -> Vec<Release> {
     let mut urgent = release("zz-urgent", Kind::Rollout, Health::Degraded);
-    urgent.attention.push(Attention::Degraded("pods failing".into()));
+    urgent
+        .attention
+        .push(Attention::Degraded("pods failing".into()));
     vec![
         release("a-rolling", Kind::Deployment, Health::Progressing),
         release("b-paused", Kind::Rollout, Health::Paused),
@@ -71,7 +73,11 @@ fn the_cycle_visits_attention_first_then_the_rest_in_flight() {
         .iter()
         .map(|r| r.key.name.clone())
         .collect();
-    assert_eq!(rows, ["zz-urgent", "b-paused", "a-rolling"], "idle ones only counted");
+    assert_eq!(
+        rows,
+        ["zz-urgent", "b-paused", "a-rolling"],
+        "idle ones only counted"
+    );
     let mut seen = vec![spotlit(&state)];
     for period in 1..=3 {
         update(&mut state, Msg::Tick(t(20 * period - 1)));
@@ -116,7 +122,10 @@ fn space_pauses_the_cycle_and_the_arrows_move_by_hand() {
 
 #[test]
 fn a_lone_release_keeps_the_spotlight_and_no_timer_runs() {
-    let mut state = board(vec![release("only", Kind::Rollout, Health::Paused)], Some(20));
+    let mut state = board(
+        vec![release("only", Kind::Rollout, Health::Paused)],
+        Some(20),
+    );
     assert_eq!(state.board.as_ref().unwrap().next_move(1), None);
     update(&mut state, Msg::Tick(t(300)));
     assert_eq!(spotlit(&state), "only");
@@ -198,16 +207,32 @@ fn events_still_in_the_cluster_tell_outcomes_and_how_long_they_took() {
     let mut checkout = release("checkout", Kind::Rollout, Health::Healthy);
     // Newest first, as a timeline is.
     checkout.timeline = vec![
-        entry(900, "RolloutCompleted", "Rollout completed update to revision 3"),
+        entry(
+            900,
+            "RolloutCompleted",
+            "Rollout completed update to revision 3",
+        ),
         entry(700, "RolloutStepCompleted", "Rollout step 2/2 completed"),
         entry(300, "RolloutUpdated", "Rollout updated to revision 3"),
-        entry(100, "RolloutAborted", "Rollout aborted update to revision 2"),
+        entry(
+            100,
+            "RolloutAborted",
+            "Rollout aborted update to revision 2",
+        ),
         entry(50, "RolloutUpdated", "Rollout updated to revision 2"),
     ];
     let mut podinfo = release("podinfo", Kind::Canary, Health::Healthy);
     podinfo.timeline = vec![
-        entry(600, "Synced", "Promotion completed! Scaling down podinfo.test"),
-        entry(400, "Synced", "New revision detected! Scaling up podinfo.test"),
+        entry(
+            600,
+            "Synced",
+            "Promotion completed! Scaling down podinfo.test",
+        ),
+        entry(
+            400,
+            "Synced",
+            "New revision detected! Scaling up podinfo.test",
+        ),
     ];
     let mut state = board(vec![checkout, podinfo], None);
     observe_all(&mut state);
@@ -226,7 +251,10 @@ fn events_still_in_the_cluster_tell_outcomes_and_how_long_they_took() {
 
 #[test]
 fn transitions_seen_are_outcomes_merged_with_the_events_that_tell_them() {
-    let mut state = board(vec![release("web", Kind::Deployment, Health::Healthy)], None);
+    let mut state = board(
+        vec![release("web", Kind::Deployment, Health::Healthy)],
+        None,
+    );
     observe_all(&mut state);
     state.now = t(100);
     state.releases[0].health = Health::Progressing;
@@ -290,10 +318,26 @@ fn outcomes_are_kept_in_time_order_and_bounded() {
 fn the_event_reasons_of_each_controller() {
     let e = |reason: &str, message: &str| entry(0, reason, message);
     let cases = [
-        (Kind::Rollout, e("RolloutCompleted", ""), Some(OutcomeKind::Completed)),
-        (Kind::Rollout, e("RolloutAborted", ""), Some(OutcomeKind::Aborted)),
-        (Kind::Rollout, e("CutoverUndo", "undo"), Some(OutcomeKind::RolledBack)),
-        (Kind::Rollout, e("CutoverPromoteFull", ""), Some(OutcomeKind::Promoted)),
+        (
+            Kind::Rollout,
+            e("RolloutCompleted", ""),
+            Some(OutcomeKind::Completed),
+        ),
+        (
+            Kind::Rollout,
+            e("RolloutAborted", ""),
+            Some(OutcomeKind::Aborted),
+        ),
+        (
+            Kind::Rollout,
+            e("CutoverUndo", "undo"),
+            Some(OutcomeKind::RolledBack),
+        ),
+        (
+            Kind::Rollout,
+            e("CutoverPromoteFull", ""),
+            Some(OutcomeKind::Promoted),
+        ),
         (Kind::Rollout, e("CutoverAbortRefused", ""), None),
         (Kind::Rollout, e("RolloutPaused", ""), None),
         (

@@ -2,10 +2,10 @@
 //! with the list's own cells, attention first; and the outcomes, newest
 //! first, with their time and how long the rollout took.
 
+use super::super::age_text;
 use super::super::list::cells::{Context, Spans, cell};
 use super::super::list::cut_line;
 use super::super::theme::Theme;
-use super::super::age_text;
 use crate::app::State;
 use crate::app::board::{Board, OutcomeKind};
 use crate::model::Release;
@@ -18,15 +18,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 /// The list's columns the rows show (see the list's `HEADERS`): ATTN,
 /// NAME, PHASE, STEP, WEIGHT, VERDICT, SCHEMA, with their widths; the
 /// name takes the rest.
-const COLUMNS: [(usize, u16); 7] = [
-    (0, 11),
-    (1, 0),
-    (4, 14),
-    (5, 5),
-    (6, 7),
-    (7, 8),
-    (8, 10),
-];
+const COLUMNS: [(usize, u16); 7] = [(0, 11), (1, 0), (4, 14), (5, 5), (6, 7), (7, 8), (8, 10)];
 
 pub(super) fn in_flight(
     frame: &mut Frame<'_>,
@@ -61,7 +53,11 @@ pub(super) fn in_flight(
     let shown = usize::from(area.height.saturating_sub(2));
     let more = others.len().saturating_sub(shown);
     // The last row says how many more there are, when they do not fit.
-    let rows_drawn = if more > 0 { shown.saturating_sub(1) } else { shown };
+    let rows_drawn = if more > 0 {
+        shown.saturating_sub(1)
+    } else {
+        shown
+    };
     let mut rows: Vec<Row<'static>> = others[..rows_drawn.min(others.len())]
         .iter()
         .map(|r| {
@@ -74,7 +70,10 @@ pub(super) fn in_flight(
         .collect();
     if more > 0 {
         let text = format!("… and {} more", others.len() - rows_drawn);
-        rows.push(Row::new([Cell::from(""), Cell::from(Span::styled(text, theme.muted()))]));
+        rows.push(Row::new([
+            Cell::from(""),
+            Cell::from(Span::styled(text, theme.muted())),
+        ]));
     }
     let table = Table::new(rows, widths.iter().map(|&w| Constraint::Length(w)))
         .block(block)
@@ -82,7 +81,13 @@ pub(super) fn in_flight(
     frame.render_widget(table, area);
 }
 
-pub(super) fn outcomes(frame: &mut Frame<'_>, area: Rect, state: &State, board: &Board, theme: &Theme) {
+pub(super) fn outcomes(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &State,
+    board: &Board,
+    theme: &Theme,
+) {
     let kept = board.outcomes.len();
     let title = format!(" Outcomes ({kept}) ");
     let block = theme
@@ -100,9 +105,9 @@ pub(super) fn outcomes(frame: &mut Frame<'_>, area: Rect, state: &State, board: 
                 OutcomeKind::Aborted => ("✖", theme.attention()),
                 OutcomeKind::RolledBack => ("↩", theme.attention()),
             };
-            let took = o
-                .took
-                .map_or(String::new(), |t| format!("  took {}", age_text(t.num_seconds())));
+            let took = o.took.map_or(String::new(), |t| {
+                format!("  took {}", age_text(t.num_seconds()))
+            });
             let name = if state.scope.namespace.is_none() {
                 format!("{}/{}", o.key.namespace, o.key.name)
             } else {
@@ -110,7 +115,10 @@ pub(super) fn outcomes(frame: &mut Frame<'_>, area: Rect, state: &State, board: 
             };
             Line::from(vec![
                 Span::styled(format!("{} ", o.at.format("%H:%M")), theme.muted()),
-                Span::styled(format!("{mark} {:<11}", o.kind.word()), style.add_modifier(Modifier::BOLD)),
+                Span::styled(
+                    format!("{mark} {:<11}", o.kind.word()),
+                    style.add_modifier(Modifier::BOLD),
+                ),
                 Span::raw(format!(" {} {name}", o.key.kind.short())),
                 Span::styled(took, theme.muted()),
             ])

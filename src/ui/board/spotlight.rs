@@ -6,8 +6,8 @@
 use super::super::detail::metrics::{not_measured, verdict};
 use super::super::detail::migration::{rollback_text, strip};
 use super::super::detail::{timeline, tree};
-use super::super::theme::Theme;
 use super::super::list::cut_line;
+use super::super::theme::Theme;
 use super::super::{schema_rollback, short_image};
 use crate::app::State;
 use crate::app::board::Board;
@@ -67,7 +67,10 @@ fn quiet(state: &State, theme: &Theme) -> Vec<Line<'static>> {
     };
     vec![
         Line::from(""),
-        Line::from(Span::styled(text, theme.fg(theme.ok).add_modifier(Modifier::BOLD))),
+        Line::from(Span::styled(
+            text,
+            theme.fg(theme.ok).add_modifier(Modifier::BOLD),
+        )),
     ]
 }
 
@@ -84,11 +87,12 @@ fn lines(r: &Release, state: &State, area: Rect, theme: &Theme) -> Vec<Line<'sta
         ]),
         phase(r, theme),
     ];
-    out.extend(
-        r.attention
-            .iter()
-            .map(|a| Line::from(Span::styled(format!("! {}", a.describe()), theme.attention()))),
-    );
+    out.extend(r.attention.iter().map(|a| {
+        Line::from(Span::styled(
+            format!("! {}", a.describe()),
+            theme.attention(),
+        ))
+    }));
     out.extend(progress(r, state, width, theme));
     out.extend(weights(r, theme));
     out.push(cut_line(verdict_line(r, state, theme), area.width, theme));
@@ -102,7 +106,10 @@ fn lines(r: &Release, state: &State, area: Rect, theme: &Theme) -> Vec<Line<'sta
         }
     }
     out.push(images(r, theme));
-    let used: usize = out.iter().map(|l| l.width().div_ceil(width.max(1)).max(1)).sum();
+    let used: usize = out
+        .iter()
+        .map(|l| l.width().div_ceil(width.max(1)).max(1))
+        .sum();
     let left = usize::from(area.height).saturating_sub(used + 1);
     if left >= 2 {
         // The latest Events, then the revisions and their pods, as far as
@@ -149,7 +156,9 @@ fn progress(r: &Release, state: &State, width: usize, theme: &Theme) -> Vec<Line
     };
     let mut spans = vec![Span::styled(format!("{label} "), theme.heading())];
     if total > 0 {
-        let cells = width.saturating_sub(label.chars().count() + 2).min(BAR_CELLS);
+        let cells = width
+            .saturating_sub(label.chars().count() + 2)
+            .min(BAR_CELLS);
         let filled = done.map_or(0, |d| (d.min(total) * cells) / total);
         spans.push(Span::styled("█".repeat(filled), theme.fg(theme.accent)));
         spans.push(Span::styled("░".repeat(cells - filled), theme.muted()));
@@ -224,7 +233,10 @@ fn images(r: &Release, theme: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     if let Some(image) = canary {
         spans.push(Span::styled("canary ", theme.muted()));
-        spans.push(Span::styled(short_image(image).to_string(), theme.fg(theme.canary)));
+        spans.push(Span::styled(
+            short_image(image).to_string(),
+            theme.fg(theme.canary),
+        ));
         spans.push(Span::styled(" · ", theme.muted()));
     }
     spans.push(Span::styled("stable ", theme.muted()));
