@@ -143,10 +143,10 @@ pub struct WatchArgs {
     /// Move the spotlight to the next release needing attention (then the
     /// next in flight) this often (20s, 1m; a bare number is seconds); 0:
     /// never. Space pauses it, ←/→ move it by hand.
-    #[arg(long, value_parser = timeout_flag, default_value = "20s")]
+    #[arg(long, value_parser = duration_flag, default_value = "20s")]
     pub cycle: std::time::Duration,
     /// Say so across the whole screen when the data is older than this.
-    #[arg(long, value_parser = timeout_flag, default_value = "30s")]
+    #[arg(long, value_parser = duration_flag, default_value = "30s")]
     pub stale_after: std::time::Duration,
 }
 
@@ -182,6 +182,12 @@ pub struct StatusArgs {
     /// cluster, the metrics and the databases; 0: no limit.
     #[arg(long, value_parser = timeout_flag, default_value = "15s")]
     pub timeout: std::time::Duration,
+}
+
+fn duration_flag(text: &str) -> Result<std::time::Duration, String> {
+    crate::time::parse_timeout(text).ok_or_else(|| {
+        "a duration is a whole number of seconds, or a number with a unit (20s, 1m, 1h)".into()
+    })
 }
 
 fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
