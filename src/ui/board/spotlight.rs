@@ -110,8 +110,9 @@ fn lines(r: &Release, state: &State, area: Rect, theme: &Theme) -> Vec<Line<'sta
         .iter()
         .map(|l| l.width().div_ceil(width.max(1)).max(1))
         .sum();
-    let left = usize::from(area.height).saturating_sub(used + 1);
-    if left >= 2 {
+    let left = usize::from(area.height).saturating_sub(used);
+    // A blank row, the title and at least one Event, or none of them.
+    if left >= 3 {
         // The latest Events, then the revisions and their pods, as far as
         // the room goes: a big screen shows them all.
         let mut more = vec![Line::from("")];
