@@ -4,6 +4,7 @@
 //! but run by the binary (see [`SimCommands`]): the library does not depend
 //! on the simulator.
 
+use crate::app::board::BoardSettings;
 use crate::app::run::{MetricsPlan, Options};
 use crate::app::state::ConfigProblems;
 use crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES;
@@ -109,8 +110,10 @@ pub struct UiArgs {
 pub enum Command {
     /// The control room on the embedded simulated cluster: nothing else needed.
     Demo(DemoArgs),
-    /// The control room, read-only, for team screens.
-    Watch,
+    /// The board for a team screen: read-only, no cursor; a spotlight that
+    /// cycles through the releases in flight, the outcomes of the day, and a
+    /// banner across the screen when the data goes stale.
+    Watch(WatchArgs),
     /// Print every release once (for scripts and checks).
     Status(StatusArgs),
     /// Wait for one release in a pipeline: until it reaches the target,
@@ -142,6 +145,30 @@ pub struct DemoArgs {
     pub kubeconfig_out: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Move the spotlight to the next release needing attention (then the
+    /// next in flight) this often (20s, 1m; a bare number is seconds); 0:
+    /// never. Space pauses it, ←/→ move it by hand.
+    #[arg(long, value_parser = duration_flag, default_value = "20s")]
+    pub cycle: std::time::Duration,
+    /// Say so across the whole screen when the data is older than this.
+    #[arg(long, value_parser = duration_flag, default_value = "30s")]
+    pub stale_after: std::time::Duration,
+}
+
+impl WatchArgs {
+    fn settings(&self) -> BoardSettings {
+        let delta = |d: std::time::Duration| {
+            chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
+        };
+        BoardSettings {
+            cycle: Some(delta(self.cycle)).filter(|c| !c.is_zero()),
+            stale_after: delta(self.stale_after),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -162,6 +189,12 @@ pub struct StatusArgs {
     /// cluster, the metrics and the databases; 0: no limit.
     #[arg(long, value_parser = timeout_flag, default_value = "15s")]
     pub timeout: std::time::Duration,
+}
+
+fn duration_flag(text: &str) -> Result<std::time::Duration, String> {
+    crate::time::parse_timeout(text).ok_or_else(|| {
+        "a duration is a whole number of seconds, or a number with a unit (20s, 1m, 1h)".into()
+    })
 }
 
 pub(crate) fn timeout_flag(text: &str) -> Result<std::time::Duration, String> {
@@ -222,7 +255,7 @@ impl Cli {
     fn opens_control_room(&self) -> bool {
         matches!(
             self.command,
-            None | Some(Command::Watch) | Some(Command::Demo(_))
+            None | Some(Command::Watch(_)) | Some(Command::Demo(_))
         )
     }
 }
@@ -296,9 +329,11 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
                 status(&cli.cluster, &cli.ui, &args).await.map(|()| None)
             }
             Some(Command::Gate(_)) => unreachable!("run above"),
-            Some(Command::Watch) => control_room(cli.cluster.options(), &cli.ui, true, None).await,
+            Some(Command::Watch(args)) => {
+                control_room(cli.cluster.options(), &cli.ui, Some(args.settings()), None).await
+            }
             Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
-            None => control_room(cli.cluster.options(), &cli.ui, false, None).await,
+            None => control_room(cli.cluster.options(), &cli.ui, None, None).await,
         }
     })?;
     Ok(crate::signals::exit_code(ended_by))
@@ -388,12 +423,13 @@ pub trait SimCommands {
     fn list_scenarios(&self) -> Result<()>;
 }
 
-/// The control room on the cluster `connect` reaches; `in_process` measures
-/// without a Prometheus (the demo's simulated traffic).
+/// The control room on the cluster `connect` reaches, or with `board` the
+/// read-only board of `cutover watch`; `in_process` measures without a
+/// Prometheus (the demo's simulated traffic).
 pub async fn control_room(
     connect: ConnectOptions,
     ui: &UiArgs,
-    watch: bool,
+    board: Option<BoardSettings>,
     in_process: Option<Arc<dyn TrafficWindowSource>>,
 ) -> Result<Option<QuitSignal>> {
     // A missing kubeconfig or an unknown context is said here, as kubectl
@@ -426,7 +462,8 @@ pub async fn control_room(
             max_answer_bytes: config.kubernetes.max_answer_bytes(),
             ..connect
         },
-        read_only: watch || ui.read_only || (config.read_only && !ui.write),
+        read_only: board.is_some() || ui.read_only || (config.read_only && !ui.write),
+        board,
         simulated: in_process.is_some(),
         themes,
         keymap,

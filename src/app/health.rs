@@ -194,6 +194,16 @@ impl Watches {
         Some(Outage { error, data_from })
     }
 
+    /// Since when a watch has been failing, the longest failing one's;
+    /// None while every watch works.
+    pub fn failing_since(&self) -> Option<DateTime<Utc>> {
+        self.0
+            .values()
+            .filter(|s| s.error.is_some())
+            .map(|s| s.since)
+            .min()
+    }
+
     /// When a watch failing now, not yet for long, becomes an outage.
     pub fn outage_begins_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.0

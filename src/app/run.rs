@@ -3,6 +3,7 @@
 //! I/O, and the screen is redrawn only when something visible changed:
 //! new data, or the moment an age or countdown on screen reads differently.
 
+use super::board::{Board, BoardSettings};
 use super::frames::{Alarm, Drain, deadline, take_burst};
 use super::keymap::{Chord, Keymap};
 use super::state::{ConfigProblems, MetricsSource, Scope, State, TerminalLoss};
@@ -38,6 +39,8 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 pub struct Options {
     pub connect: ConnectOptions,
     pub read_only: bool,
+    /// The board of `cutover watch` instead of the list and the detail.
+    pub board: Option<BoardSettings>,
     pub simulated: bool,
     /// The theme of each context: the screen follows a switch of context.
     pub themes: Themes,
@@ -126,6 +129,8 @@ struct Runner {
     tx: UnboundedSender<Msg>,
     options: ConnectOptions,
     read_only: bool,
+    /// The board shows every release's outcomes: their Events are watched.
+    board: bool,
     audit: Option<Arc<Audit>>,
     live: Arc<Mutex<Option<Live>>>,
     events_for: Arc<Mutex<Option<crate::model::ReleaseKey>>>,
@@ -170,6 +175,7 @@ impl Runner {
         let events_for = self.events_for.clone();
         let audit = self.audit.clone();
         let read_only = self.read_only;
+        let board = self.board;
         let plan = self.metrics.clone();
         let (context, namespace) = requested_scope(&options);
         let _ = tx.send(Msg::Connecting {
@@ -204,6 +210,9 @@ impl Runner {
                             metrics,
                             mutator,
                         };
+                        if board {
+                            new_live.sources.watch_release_events();
+                        }
                         let key = events_for.lock().unwrap_or_else(|p| p.into_inner()).clone();
                         watch_events(&mut new_live, key.as_ref());
                         *live.lock().unwrap_or_else(|p| p.into_inner()) = Some(new_live);
@@ -396,6 +405,9 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     let (context, namespace) = requested_scope(&options.connect);
     state.scope.aim(context, namespace);
     state.simulated = options.simulated;
+    state.board = options
+        .board
+        .map(|settings| Board::new(settings, state.now));
     state.job_control = terminal::job_control();
     state.warnings = options.warnings;
     state.config_problems = options.config_problems;
@@ -413,6 +425,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
         tx: tx.clone(),
         options: options.connect,
         read_only: options.read_only,
+        board: options.board.is_some(),
         audit,
         live: Arc::new(Mutex::new(None)),
         events_for: Arc::new(Mutex::new(None)),

@@ -1,6 +1,7 @@
 //! Everything the screen shows, and nothing else: changed only by
 //! [`super::update`], read by the views.
 
+use super::board::Board;
 use super::health::Watches;
 use super::keymap::Keymap;
 use crate::cluster::Catalog;
@@ -298,6 +299,8 @@ pub struct State {
     pub quit: bool,
     /// Why the terminal is gone, when that is why it quits.
     pub terminal_lost: Option<TerminalLoss>,
+    /// `cutover watch`: the board is drawn instead of the list and detail.
+    pub board: Option<Board>,
 }
 
 impl State {
@@ -339,6 +342,7 @@ impl State {
             databases: BTreeMap::new(),
             quit: false,
             terminal_lost: None,
+            board: None,
         }
     }
 
@@ -386,20 +390,31 @@ impl State {
         // Each row's key taken once: comparing keys reads no more of a
         // release, which counts at thousands of rows each frame.
         match self.sort {
-            SortKey::Attention => rows.sort_by_cached_key(|r| {
-                let attention = self.needs_attention(r);
-                (
-                    Reverse(attention),
-                    attention.then_some(r.health),
-                    namespace_name(r),
-                )
-            }),
+            SortKey::Attention => rows.sort_by_cached_key(|r| self.attention_order(r)),
             SortKey::Name => rows.sort_by_cached_key(|r| namespace_name(r)),
             SortKey::Age => rows.sort_by_cached_key(|r| (Reverse(r.created), namespace_name(r))),
             SortKey::Phase => rows.sort_by_cached_key(|r| (r.health, namespace_name(r))),
             SortKey::Kind => rows.sort_by_cached_key(|r| (r.key.kind, namespace_name(r))),
         }
         rows
+    }
+
+    /// What needs a human first, worst health first; the others by
+    /// namespace and name alone: the list's default order, and the board's.
+    pub fn attention_order<'a>(
+        &self,
+        r: &'a Release,
+    ) -> (
+        Reverse<bool>,
+        Option<crate::model::Health>,
+        (&'a str, &'a str),
+    ) {
+        let attention = self.needs_attention(r);
+        (
+            Reverse(attention),
+            attention.then_some(r.health),
+            namespace_name(r),
+        )
     }
 
     /// Whether a release needs a human: its own state says so, or

@@ -11,11 +11,44 @@ use kube::core::{DynamicResourceScope, Resource};
 use serde::Deserialize;
 use std::borrow::Cow;
 
+/// The fields of an Event a timeline reads ([`super::workload::timeline`])
+/// and that file it by the object it is about.
+const EVENT_FIELDS: [&str; 8] = [
+    "involvedObject",
+    "reason",
+    "message",
+    "type",
+    "count",
+    "firstTimestamp",
+    "lastTimestamp",
+    "eventTime",
+];
+
+/// What an Event keeps of the object it is about.
+const INVOLVED_FIELDS: [&str; 3] = ["kind", "name", "namespace"];
+
 /// Cut `object` to what cutover reads of it: what is large and never read.
+/// An Event keeps only what a timeline shows: a board watches the Events
+/// of every release, and a busy cluster has many.
 pub fn project(object: &mut DynamicObject) {
     object.metadata.managed_fields = None;
     if let Some(annotations) = object.metadata.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+    if object.types.as_ref().is_some_and(|t| t.kind == "Event") {
+        object.metadata.labels = None;
+        object.metadata.annotations = None;
+        keep_fields(&mut object.data, &EVENT_FIELDS);
+        if let Some(involved) = object.data.get_mut("involvedObject") {
+            keep_fields(involved, &INVOLVED_FIELDS);
+        }
+    }
+}
+
+/// Drop every field of the JSON object `value` but `kept`.
+fn keep_fields(value: &mut serde_json::Value, kept: &[&str]) {
+    if let Some(map) = value.as_object_mut() {
+        map.retain(|k, _| kept.contains(&k.as_str()));
     }
 }
 

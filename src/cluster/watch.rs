@@ -134,6 +134,13 @@ pub struct Sources {
     events: Option<JoinHandle<()>>,
 }
 
+/// The release kinds whose Events the board watches, and the source of each.
+const RELEASE_EVENTS: [(WatchedKind, &str); 3] = [
+    (WatchedKind::Rollout, "events/rollouts"),
+    (WatchedKind::Canary, "events/canaries"),
+    (WatchedKind::Deployment, "events/deployments"),
+];
+
 impl Sources {
     /// Watch releases, their ReplicaSets and pods (label-selected by the
     /// controllers' hash labels), analysis runs and routers.
@@ -189,6 +196,35 @@ impl Sources {
 
     pub fn connection(&self) -> &Connection {
         &self.connection
+    }
+
+    /// Watch the Events about every release in scope, one watch per kind
+    /// served (a field selector takes one kind), for the board's outcomes.
+    /// They are cut to the fields a timeline reads as they arrive.
+    pub fn watch_release_events(&mut self) {
+        let Some(resource) = self.connection.kinds.get(&WatchedKind::Event) else {
+            return;
+        };
+        for (kind, source) in RELEASE_EVENTS {
+            if !self.connection.kinds.contains_key(&kind) {
+                continue;
+            }
+            let spec = WatchSpec {
+                source: source.into(),
+                kind: WatchedKind::Event,
+                resource: resource.clone(),
+                namespace: self.connection.namespace.clone(),
+                labels: None,
+                fields: Some(format!("involvedObject.kind={}", kind.kind())),
+                pace: Pace::default(),
+            };
+            let task = tokio::spawn(watch(
+                self.connection.client.clone(),
+                spec,
+                self.sink.clone(),
+            ));
+            self.tasks.push(task);
+        }
     }
 
     /// Watch the Events of one object (kind, namespace, name), replacing

@@ -76,7 +76,7 @@ pub fn freshness(state: &State) -> (String, bool) {
 
 /// The connection badge naming at most `kinds` of the kinds being listed,
 /// and how it is drawn.
-fn badge_text(state: &State, kinds: usize) -> (String, Tone) {
+pub(super) fn badge_text(state: &State, kinds: usize) -> (String, Tone) {
     let seconds = |t| seconds_since(t, state.now);
     match badge(state) {
         Badge::Connecting { since } => {
@@ -283,7 +283,7 @@ pub fn top(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
 
 /// How a piece of a bar is drawn.
 #[derive(Debug, Clone, Copy)]
-enum Tone {
+pub(super) enum Tone {
     Plain,
     Heading,
     Muted,
@@ -296,7 +296,7 @@ enum Tone {
 }
 
 impl Tone {
-    fn style(self, theme: &Theme) -> Style {
+    pub(super) fn style(self, theme: &Theme) -> Style {
         match self {
             Tone::Plain => Style::default(),
             Tone::Heading => theme.heading(),

@@ -5,6 +5,7 @@
 
 use super::{age_text, bars, list, regions};
 use crate::app::State;
+use crate::app::board::{Board, in_flight, stale, stale_at};
 use crate::app::state::View;
 use crate::model::Release;
 use crate::model::migration::has_migration;
@@ -32,6 +33,10 @@ pub fn next_change(state: &State, area: Rect) -> Option<DateTime<Utc>> {
     // A failing watch turns the badge (and the list's title) from live to
     // reconnecting once it has failed for longer than a hiccup.
     next.consider(state.sources.outage_begins_at(state.now));
+    if let Some(board) = &state.board {
+        board_changes(state, board, &mut next);
+        return next.earliest;
+    }
     match &state.view {
         View::List => list_rows(state, body, &mut next),
         View::Detail(key) => {
@@ -97,6 +102,33 @@ impl Next {
             self.consider(Some(when_seconds_until(at, left - 1)));
         }
     }
+}
+
+/// The board: its wall clock's minute, the stale banner coming up and its
+/// age, the cycle moving the spotlight, and the countdowns of timed pauses
+/// (every release in flight, as the rows show them too).
+fn board_changes(state: &State, board: &Board, next: &mut Next) {
+    next.consider(Some(next_minute(state.now)));
+    match stale(state, board) {
+        Some(since) => next.age(Some(since)),
+        None => next.consider(stale_at(state, board).filter(|at| *at > state.now)),
+    }
+    let flying: Vec<&Release> = state
+        .releases
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|r| in_flight(r))
+        .collect();
+    next.consider(board.next_move(flying.len()));
+    for r in flying {
+        next.countdown(r.pause.as_ref().and_then(|p| p.until));
+    }
+}
+
+/// The start of the minute after `now`'s, when `HH:MM` changes.
+fn next_minute(now: DateTime<Utc>) -> DateTime<Utc> {
+    let into = now.timestamp().rem_euclid(60);
+    DateTime::from_timestamp(now.timestamp() - into + 60, 0).unwrap_or(now)
 }
 
 /// The rows of the list in view: their pause countdowns, and their ages
@@ -282,6 +314,55 @@ mod tests {
         assert_eq!(next_change(&state, WIDE), Some(now + Duration::seconds(1)));
         let narrow = Rect::new(0, 0, 100, 40);
         assert_eq!(next_change(&state, narrow), None, "no AGE column");
+    }
+
+    #[test]
+    fn the_board_changes_with_its_clock_cycle_countdowns_and_staleness() {
+        use crate::app::board::{Board, BoardSettings};
+        let mut paused = release("paused", t(-600));
+        paused.health = crate::model::Health::Paused;
+        paused.pause = Some(Pause {
+            reason: "CanaryPauseStep".into(),
+            since: Some(t(-5)),
+            until: Some(t(10)),
+            needs_decision: false,
+        });
+        let mut rolling = release("rolling", t(-600));
+        rolling.health = crate::model::Health::Progressing;
+        let mut state = screen(t(0) + Duration::milliseconds(300), vec![paused, rolling]);
+        let settings = BoardSettings {
+            cycle: Some(Duration::seconds(20)),
+            stale_after: Duration::seconds(30),
+        };
+        state.board = Some(Board::new(settings, t(0)));
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(when_seconds_until(t(10), 8)),
+            "the countdown: 9s left, then 8s"
+        );
+        state.now = t(11);
+        assert_eq!(next_change(&state, WIDE), Some(t(20)), "the cycle moves");
+        state.board.as_mut().unwrap().paused = true;
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(t(60)),
+            "the clock's next minute"
+        );
+        state.connection = ConnectionState::Connecting { since: t(5) };
+        assert_eq!(next_change(&state, WIDE), Some(t(12)), "connecting 6s");
+        state.connection = ConnectionState::Connected;
+        state.sources.failed("rollouts", "refused".into(), t(5));
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(t(35)),
+            "the banner at 30s: the reconnecting badge shows at 8s without a count"
+        );
+        state.now = t(40);
+        assert_eq!(
+            next_change(&state, WIDE),
+            Some(t(41)),
+            "the banner's age counts"
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! the step strip with the pause countdown, traffic, the revision tree,
 //! analysis runs, the metrics, the migration, and the timeline.
 
-mod metrics;
-mod migration;
+pub(super) mod metrics;
+pub(super) mod migration;
 
 use super::theme::Theme;
 use super::{age, hanging, short_image};
@@ -316,7 +316,7 @@ fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+pub(super) fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![section("Revisions", theme)];
     if r.revisions.is_empty() {
         out.push(Line::from(Span::styled(
@@ -464,7 +464,7 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+pub(super) fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
     let mut out = vec![section("Timeline", theme)];
     let entries = state.timeline_of(r);
     if entries.is_empty() {

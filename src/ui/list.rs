@@ -2,7 +2,7 @@
 //! are drawn; the columns are sized by every row that matches the filter,
 //! so they keep their widths as the list scrolls.
 
-mod cells;
+pub(super) mod cells;
 
 use super::columns::{Column, fit, fits};
 use super::theme::Theme;
@@ -151,7 +151,7 @@ pub(super) fn window(len: usize, selected: Option<usize>, height: usize) -> Rang
 }
 
 /// `line` cut to `width` cells, the cut marked.
-fn cut_line(line: Line<'static>, width: u16, theme: &Theme) -> Line<'static> {
+pub(super) fn cut_line(line: Line<'static>, width: u16, theme: &Theme) -> Line<'static> {
     if line.width() <= usize::from(width) {
         return line;
     }

@@ -2,6 +2,7 @@
 //! mutate; they only write into the frame.
 
 pub(crate) mod bars;
+pub(crate) mod board;
 pub(crate) mod clock;
 pub(crate) mod columns;
 pub(crate) mod config_problems;
@@ -26,6 +27,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use theme::Theme;
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
+    if let Some(board) = &state.board {
+        return board::draw(frame, state, board, theme);
+    }
     let [top, body, bottom] = regions(state, frame.area());
     bars::top(frame, top, state, theme);
     match &state.view {

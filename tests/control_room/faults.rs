@@ -3,7 +3,7 @@
 use super::*;
 
 /// `kubectl create --raw` sends an admin POST to the simulator's fault API.
-fn fault(room: &Room, path: &str) {
+pub(super) fn fault(room: &Room, path: &str) {
     let body = room.sim.dir.path().join("empty.json");
     std::fs::write(&body, "{}").expect("write body");
     let args = [

@@ -7,6 +7,7 @@ mod support;
 
 mod actions;
 mod audit_file;
+mod board;
 mod faults;
 mod metrics_and_migrations;
 mod read_only;
@@ -194,6 +195,24 @@ impl Room {
                 self.tmux.screen()
             );
             std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// 10,000 keys drawn from `alphabet` by a xorshift from `seed`, sent
+    /// in batches.
+    fn random_keys(&self, alphabet: &[&str], mut seed: u64) {
+        let mut sent = 0;
+        while sent < 10_000 {
+            let batch: Vec<&str> = (0..250)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    alphabet[usize::try_from(seed % alphabet.len() as u64).unwrap_or(0)]
+                })
+                .collect();
+            self.tmux.keys(&batch);
+            sent += batch.len();
         }
     }
 

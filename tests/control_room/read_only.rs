@@ -23,20 +23,7 @@ fn read_only_sends_nothing_whatever_the_keys() {
         "PageDown", "1", "-", " ",
     ]
     .to_vec();
-    let mut seed: u64 = 0x5eed_cafe;
-    let mut sent = 0;
-    while sent < 10_000 {
-        let batch: Vec<&str> = (0..250)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                alphabet[usize::try_from(seed % alphabet.len() as u64).unwrap_or(0)]
-            })
-            .collect();
-        room.tmux.keys(&batch);
-        sent += batch.len();
-    }
+    room.random_keys(&alphabet, 0x5eed_cafe);
     room.tmux.keys(&["Escape", "Escape", "Escape"]);
     // Every key before it was handled once the marker is on screen.
     let screen = room.filter_marker("read-only-marker");

@@ -54,6 +54,7 @@ use std::sync::Arc;
 const FIXTURE: &str = include_str!("../fixtures/ui/shop.yaml");
 
 mod ascii;
+mod board;
 mod legibility;
 mod long_names;
 mod metrics_states;

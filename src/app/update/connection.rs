@@ -90,6 +90,7 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
     };
     if objects_changed {
         refresh_releases(state, &touched);
+        crate::app::board::observe(state, &touched);
         super::keys::keep_selection(state);
         out.effects.extend(access_checks(state));
         out.effects.extend(metrics_targets(state));

@@ -15,6 +15,9 @@ pub(super) fn key(state: &mut State, chord: Chord) -> Outcome {
     if chord.ctrl && chord.code == KeyCode::Char('z') {
         return suspend(state);
     }
+    if state.board.is_some() {
+        return crate::app::board::key(state, chord);
+    }
     let mut out = handle_key(state, chord);
     // Whatever the key did, the release it now points at gets its reviews.
     out.effects.extend(access_checks(state));

@@ -181,6 +181,13 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
     if let Some(at) = msg.at() {
         state.now = at;
     }
+    let mut out = step(state, msg);
+    // The board's cycle moves with time, which every message carries.
+    out.redraw |= crate::app::board::cycle_if_due(state);
+    out
+}
+
+fn step(state: &mut State, msg: Msg) -> Outcome {
     match msg {
         Msg::Key { chord, .. } => keys::key(state, chord),
         // Ticks come only when the screen must be drawn at a new time; a

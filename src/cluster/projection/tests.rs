@@ -72,3 +72,53 @@ fn other_kinds_lose_only_what_is_never_read() {
             .is_some_and(|a| a.contains_key("prometheus.io/port"))
     );
 }
+
+#[test]
+fn an_event_keeps_what_a_timeline_reads_and_whom_it_is_about() {
+    let served = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": "checkout.17f3a", "namespace": "shop", "uid": "u-1",
+            "resourceVersion": "42", "labels": {"a": "b"},
+            "managedFields": [{"manager": "kube-controller-manager"}]
+        },
+        "involvedObject": {
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "checkout",
+            "namespace": "shop", "uid": "u-2", "resourceVersion": "41"
+        },
+        "reason": "RolloutCompleted",
+        "message": "Rollout completed update to revision 3",
+        "type": "Normal",
+        "count": 2,
+        "firstTimestamp": "2026-11-23T14:00:00Z",
+        "lastTimestamp": "2026-11-23T14:05:00Z",
+        "source": {"component": "rollouts-controller"},
+        "reportingComponent": "rollouts-controller",
+        "reportingInstance": "rollouts-controller-0"
+    });
+    let whole: DynamicObject = serde_json::from_value(served).unwrap();
+    let mut kept = whole.clone();
+    project(&mut kept);
+    assert_eq!(
+        crate::cluster::objects::about(&kept),
+        crate::cluster::objects::about(&whole)
+    );
+    let mut fields: Vec<&String> = kept.data.as_object().unwrap().keys().collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "count",
+            "firstTimestamp",
+            "involvedObject",
+            "lastTimestamp",
+            "message",
+            "reason",
+            "type"
+        ]
+    );
+    assert_eq!(kept.data["involvedObject"].as_object().unwrap().len(), 3);
+    assert_eq!(kept.metadata.name.as_deref(), Some("checkout.17f3a"));
+    assert!(kept.metadata.labels.is_none() && kept.metadata.managed_fields.is_none());
+}

@@ -41,7 +41,7 @@ pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Ve
 }
 
 /// Why there are no numbers for this release.
-fn not_measured(state: &State, key: &ReleaseKey, glyphs: Glyphs) -> String {
+pub(in crate::ui) fn not_measured(state: &State, key: &ReleaseKey, glyphs: Glyphs) -> String {
     if let Some(why) = state.metrics_skipped.get(key) {
         return format!("not measured: {why}");
     }
@@ -164,7 +164,7 @@ fn gates(m: &ReleaseMetrics, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 /// `✖ Verdict: Fail (score 60)`.
-fn verdict(m: &ReleaseMetrics, theme: &Theme) -> Line<'static> {
+pub(in crate::ui) fn verdict(m: &ReleaseMetrics, theme: &Theme) -> Line<'static> {
     let v = &m.verdict;
     let score = v
         .score

@@ -109,7 +109,7 @@ fn phase_source(m: Option<&Migration>, reading: Option<&DatabaseReading>) -> Str
 
 /// `expand ✔ → backfill ◌ → switch ○ → contract ○`, the current phase
 /// bold; `?` for phases nobody can tell.
-fn strip(m: Option<&Migration>, theme: &Theme) -> Line<'static> {
+pub(in crate::ui) fn strip(m: Option<&Migration>, theme: &Theme) -> Line<'static> {
     let current = m.and_then(Migration::current).map(|p| p.name);
     let mut spans = Vec::new();
     for name in PhaseName::ALL {
@@ -151,7 +151,7 @@ fn rollback(r: &Release, room: Room, theme: &Theme) -> Vec<Line<'static>> {
     }
 }
 
-fn rollback_text(safety: &RollbackSafety) -> String {
+pub(in crate::ui) fn rollback_text(safety: &RollbackSafety) -> String {
     match safety {
         RollbackSafety::Safe => "rollback: safe".into(),
         RollbackSafety::Unsafe(why) => format!("rollback: UNSAFE — {why}"),

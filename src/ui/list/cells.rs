@@ -15,7 +15,7 @@ use ratatui::text::Span;
 use unicode_width::UnicodeWidthStr;
 
 /// Where a cell's text goes, one span at a time.
-pub(super) trait CellText {
+pub(in crate::ui) trait CellText {
     /// Starts a span in `style`: what is pushed next goes into it.
     fn begin(&mut self, style: Style);
     /// Appends `text` to the span begun last (to one in the default style
@@ -31,7 +31,7 @@ pub(super) trait CellText {
 
 /// A cell as spans, to draw.
 #[derive(Debug, Default)]
-pub(super) struct Spans(pub Vec<Span<'static>>);
+pub(in crate::ui) struct Spans(pub Vec<Span<'static>>);
 
 impl CellText for Spans {
     fn begin(&mut self, style: Style) {
@@ -87,7 +87,7 @@ impl CellText for Measure {
 }
 
 /// What every row's cells are written with.
-pub(super) struct Context<'a> {
+pub(in crate::ui) struct Context<'a> {
     pub state: &'a State,
     pub theme: &'a Theme,
     pub all_namespaces: bool,
@@ -101,7 +101,7 @@ pub(super) const HEADERS: [&str; 12] = [
 ];
 
 /// Release `r`'s cell in `column` (an index of [`HEADERS`]).
-pub(super) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mut impl CellText) {
+pub(in crate::ui) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mut impl CellText) {
     let theme = cx.theme;
     match column {
         0 => {

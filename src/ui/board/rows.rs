@@ -1,0 +1,134 @@
+//! The board's lists: a compact row for every other release in flight,
+//! with the list's own cells, attention first; and the outcomes, newest
+//! first, with their time and how long the rollout took.
+
+use super::super::age_text;
+use super::super::list::cells::{Context, Spans, cell};
+use super::super::list::cut_line;
+use super::super::theme::Theme;
+use crate::app::State;
+use crate::app::board::{Board, OutcomeKind};
+use crate::model::Release;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+
+/// The list's columns the rows show (see the list's `HEADERS`): ATTN,
+/// NAME, PHASE, STEP, WEIGHT, VERDICT, SCHEMA, with their widths; the
+/// name takes the rest.
+const COLUMNS: [(usize, u16); 7] = [(0, 11), (1, 0), (4, 14), (5, 5), (6, 7), (7, 8), (8, 10)];
+
+pub(super) fn in_flight(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &State,
+    others: &[&Release],
+    theme: &Theme,
+) {
+    let title = format!(" Also in flight ({}) ", others.len());
+    let block = theme
+        .glyphs
+        .block()
+        .title(Span::styled(title, theme.heading()));
+    if others.is_empty() {
+        let text = Span::styled("nothing else in flight", theme.muted());
+        frame.render_widget(Paragraph::new(Line::from(text)).block(block), area);
+        return;
+    }
+    let cx = Context {
+        state,
+        theme,
+        all_namespaces: state.scope.namespace.is_none(),
+        narrow: true,
+        compact: true,
+    };
+    let fixed: u16 = COLUMNS.iter().map(|(_, w)| w + 1).sum();
+    let name_width = area.width.saturating_sub(fixed + 2).max(8);
+    let widths: Vec<u16> = COLUMNS
+        .iter()
+        .map(|&(_, w)| if w == 0 { name_width } else { w })
+        .collect();
+    let shown = usize::from(area.height.saturating_sub(2));
+    let more = others.len().saturating_sub(shown);
+    // The last row says how many more there are, when they do not fit.
+    let rows_drawn = if more > 0 {
+        shown.saturating_sub(1)
+    } else {
+        shown
+    };
+    let mut rows: Vec<Row<'static>> = others[..rows_drawn.min(others.len())]
+        .iter()
+        .map(|r| {
+            Row::new(COLUMNS.iter().zip(&widths).map(|(&(column, _), &w)| {
+                let mut spans = Spans::default();
+                cell(column, r, &cx, &mut spans);
+                Cell::from(cut_line(Line::from(spans.0), w, theme))
+            }))
+        })
+        .collect();
+    if more > 0 {
+        let text = format!("… and {} more", others.len() - rows_drawn);
+        rows.push(Row::new([
+            Cell::from(""),
+            Cell::from(Span::styled(text, theme.muted())),
+        ]));
+    }
+    let table = Table::new(rows, widths.iter().map(|&w| Constraint::Length(w)))
+        .block(block)
+        .column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+pub(super) fn outcomes(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &State,
+    board: &Board,
+    theme: &Theme,
+) {
+    let kept = board.outcomes.len();
+    let title = format!(" Outcomes ({kept}) ");
+    let block = theme
+        .glyphs
+        .block()
+        .title(Span::styled(title, theme.heading()));
+    let rows = usize::from(area.height.saturating_sub(2));
+    let mut lines: Vec<Line<'static>> = board
+        .outcomes
+        .entries()
+        .take(rows)
+        .map(|o| {
+            let (mark, style) = match o.kind {
+                OutcomeKind::Completed | OutcomeKind::Promoted => ("✔", theme.fg(theme.ok)),
+                OutcomeKind::Aborted => ("✖", theme.attention()),
+                OutcomeKind::RolledBack => ("↩", theme.attention()),
+            };
+            let took = o.took.map_or(String::new(), |t| {
+                format!("  took {}", age_text(t.num_seconds()))
+            });
+            let name = if state.scope.namespace.is_none() {
+                format!("{}/{}", o.key.namespace, o.key.name)
+            } else {
+                o.key.name.clone()
+            };
+            Line::from(vec![
+                Span::styled(format!("{} ", o.at.format("%H:%M")), theme.muted()),
+                Span::styled(
+                    format!("{mark} {:<11}", o.kind.word()),
+                    style.add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(format!(" {} {name}", o.key.kind.short())),
+                Span::styled(took, theme.muted()),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "none yet: releases that complete, are promoted, aborted or rolled back show here",
+            theme.muted(),
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

@@ -1,0 +1,155 @@
+//! The board of `cutover watch` at 80×24 and 200×60: the spotlight on the
+//! release needing attention, the others in flight, the healthy count, the
+//! outcomes told by the fixture's Events, the header's freshness; and the
+//! stale banner across the whole width once the data is older than the
+//! threshold.
+
+use super::*;
+use cutover::app::board::{Board, BoardSettings, observe};
+use cutover::model::{EventKind, TimelineEntry};
+use std::collections::HashSet;
+
+const BOARD_SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
+
+fn event(seconds_ago: i64, reason: &str, message: &str) -> TimelineEntry {
+    TimelineEntry {
+        at: Some(before_now(seconds_ago)),
+        kind: EventKind::Normal,
+        reason: reason.into(),
+        message: message.into(),
+        count: 1,
+    }
+}
+
+/// The shop on the board, with a rollout of cart completed and one of
+/// checkout aborted earlier, as their Events tell.
+fn shop_board() -> State {
+    let mut state = shop();
+    state.read_only = true;
+    state.board = Some(Board::new(BoardSettings::default(), now()));
+    for r in &mut state.releases {
+        let r = std::sync::Arc::make_mut(r);
+        match r.key.name.as_str() {
+            "cart" => r.timeline.extend([
+                event(
+                    1200,
+                    "RolloutCompleted",
+                    "Rollout completed update to revision 4",
+                ),
+                event(1900, "RolloutUpdated", "Rollout updated to revision 4"),
+            ]),
+            "checkout" => r.timeline.extend([
+                event(
+                    3000,
+                    "RolloutAborted",
+                    "Rollout aborted update to revision 7",
+                ),
+                event(3300, "RolloutUpdated", "Rollout updated to revision 7"),
+            ]),
+            _ => {}
+        }
+        TimelineEntry::sort_newest_first(&mut r.timeline);
+    }
+    let keys: HashSet<ReleaseKey> = state.releases.iter().map(|r| r.key.clone()).collect();
+    observe(&mut state, &keys);
+    state
+}
+
+/// The board with the rollouts' watch failing for 45 s.
+fn stale_board() -> State {
+    let mut state = shop_board();
+    let failed = Msg::Source {
+        epoch: 0,
+        updates: vec![SourceUpdate::Health {
+            source: "rollouts".into(),
+            error: Some("503 Service Unavailable".into()),
+            at: before_now(45),
+        }],
+    };
+    update(&mut state, failed);
+    update(&mut state, Msg::Tick(now()));
+    state
+}
+
+fn check(name: &str, about: &str, state: &State) -> Vec<String> {
+    let mut texts = Vec::new();
+    for (width, height) in BOARD_SIZES {
+        let size = format!("{width}x{height}");
+        let default = draw(state, "default", (width, height));
+        let mono = draw(state, "mono", (width, height));
+        assert_eq!(mono.to_string(), default.to_string(), "{name} {size}");
+        assert!(has_colour(default.buffer()), "{name} {size}");
+        assert_colourless(mono.buffer(), &format!("{name} {size} mono"));
+        assert_view_snapshot(
+            &format!("{name}_{size}"),
+            format!("{about}; {size}, text of both themes"),
+            default.to_string(),
+        );
+        texts.push(default.to_string());
+    }
+    texts
+}
+
+#[test]
+fn board_shows_every_part() {
+    let state = shop_board();
+    for text in check("board", "the board of cutover watch", &state) {
+        for shown in [
+            " cutover watch ",
+            "ctx prod-eu-1",
+            "ns shop",
+            "21:30 UTC",
+            "● live",
+            "Spotlight 1 of",
+            "Also in flight (",
+            "healthy, idle",
+            "Outcomes (3)",
+            "completed",
+            "aborted",
+            "took 11m",
+        ] {
+            assert!(text.contains(shown), "{shown:?} in\n{text}");
+        }
+        assert!(!text.contains("STALE"), "{text}");
+    }
+}
+
+#[test]
+fn board_stale_banner() {
+    let state = stale_board();
+    let texts = check(
+        "board_stale",
+        "the board with its data older than the threshold",
+        &state,
+    );
+    for text in texts {
+        assert!(
+            text.contains("STALE DATA: nothing new from the cluster since 21:29:15 (45s ago)"),
+            "{text}"
+        );
+    }
+    // Across the whole width, in reverse video, whatever the theme.
+    for (width, height) in BOARD_SIZES {
+        let backend = draw(&state, "mono", (width, height));
+        let rows = if height >= 40 { 1..4 } else { 1..2 };
+        for y in rows {
+            for x in 0..width {
+                let cell = &backend.buffer()[(x, y)];
+                assert!(
+                    cell.modifier.contains(Modifier::REVERSED),
+                    "({x}, {y}) at {width}x{height}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_board_draws_on_tiny_and_huge_screens() {
+    for state in [shop_board(), stale_board()] {
+        for size in [(1, 1), (20, 5), (40, 8), (80, 3), (12, 24), (300, 80)] {
+            let backend = draw(&state, "default", size);
+            assert_eq!(backend.buffer().area.width, size.0);
+        }
+    }
+}
