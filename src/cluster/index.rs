@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 /// One lookup.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Read {
     /// The object of a kind with this namespace and name.
     Named(WatchedKind, String, String),
@@ -79,8 +79,13 @@ impl<'a> Index<'a> {
     }
 
     /// Every lookup made so far.
+    /// Every lookup made, each once.
     pub fn into_reads(self) -> Vec<Read> {
-        self.reads.into_inner()
+        let mut reads = self.reads.into_inner();
+        reads.sort_unstable();
+        reads.dedup();
+        reads.shrink_to_fit();
+        reads
     }
 
     fn record(&self, read: Read) {

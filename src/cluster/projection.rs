@@ -3,9 +3,10 @@
 //! their fields ([`super::workload::pod_info`]): a pod is kept as those
 //! alone. Other kinds lose what is large and never read.
 
+use super::fields::owner_uid;
 use super::workload::pod_info;
 use crate::model::PodInfo;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::api::{ApiResource, DynamicObject};
 use kube::core::{DynamicResourceScope, Resource};
 use serde::Deserialize;
@@ -59,8 +60,8 @@ fn keep_fields(value: &mut serde_json::Value, kept: &[&str]) {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(from = "DynamicObject")]
 pub struct PodSummary {
-    /// Name, namespace, uid, resource version and owners; no labels,
-    /// annotations or managed fields.
+    /// Name, namespace, uid, resource version and the uid of its owner; no
+    /// labels, annotations or managed fields.
     pub metadata: ObjectMeta,
     pub info: PodInfo,
 }
@@ -80,6 +81,14 @@ impl From<DynamicObject> for PodSummary {
     fn from(pod: DynamicObject) -> PodSummary {
         let info = pod_info(&pod);
         let mut metadata = pod.metadata;
+        // Only the owner's uid is read ([`owner_uid`]): the owner kept is
+        // the one it names, without its kind, version and name.
+        let owner = owner_uid(&metadata).map(|uid| OwnerReference {
+            uid: uid.to_string(),
+            controller: Some(true),
+            ..OwnerReference::default()
+        });
+        metadata.owner_references = owner.map(|o| vec![o]);
         metadata.labels = None;
         metadata.annotations = None;
         metadata.finalizers = None;
