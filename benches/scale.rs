@@ -93,7 +93,7 @@ fn cluster() -> Cluster {
             .push(Arc::new(renamed(&template.rollout, index, "")));
         for rs in &template.replica_sets {
             let mut rs = renamed(rs, index, "");
-            project(&mut rs);
+            project(&mut rs, WatchedKind::ReplicaSet);
             cluster.replica_sets.push(Arc::new(rs));
         }
         for replica in 0..PODS {

@@ -4,6 +4,7 @@
 //! alone. Other kinds lose what is large and never read.
 
 use super::fields::owner_uid;
+use super::kinds::WatchedKind;
 use super::workload::pod_info;
 use crate::model::PodInfo;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
@@ -28,21 +29,41 @@ const EVENT_FIELDS: [&str; 8] = [
 /// What an Event keeps of the object it is about.
 const INVOLVED_FIELDS: [&str; 3] = ["kind", "name", "namespace"];
 
-/// Cut `object` to what cutover reads of it: what is large and never read.
+/// What a ReplicaSet keeps of its spec and status: its size, its pod
+/// template (a revision's images, and what an undo writes back) and its
+/// counts ([`super::workload`]'s `revision`). A big cluster has a
+/// ReplicaSet or more per release.
+const REPLICA_SET_SPEC: [&str; 2] = ["replicas", "template"];
+const REPLICA_SET_STATUS: [&str; 3] = ["replicas", "readyReplicas", "availableReplicas"];
+
+/// Cut `object`, of `kind` (the source's: items of a list need not say
+/// theirs), to what cutover reads of it: what is large and never read.
 /// An Event keeps only what a timeline shows: a board watches the Events
 /// of every release, and a busy cluster has many.
-pub fn project(object: &mut DynamicObject) {
+pub fn project(object: &mut DynamicObject, kind: WatchedKind) {
     object.metadata.managed_fields = None;
     if let Some(annotations) = object.metadata.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
-    if object.types.as_ref().is_some_and(|t| t.kind == "Event") {
-        object.metadata.labels = None;
-        object.metadata.annotations = None;
-        keep_fields(&mut object.data, &EVENT_FIELDS);
-        if let Some(involved) = object.data.get_mut("involvedObject") {
-            keep_fields(involved, &INVOLVED_FIELDS);
+    match kind {
+        WatchedKind::Event => {
+            object.metadata.labels = None;
+            object.metadata.annotations = None;
+            keep_fields(&mut object.data, &EVENT_FIELDS);
+            if let Some(involved) = object.data.get_mut("involvedObject") {
+                keep_fields(involved, &INVOLVED_FIELDS);
+            }
         }
+        WatchedKind::ReplicaSet => {
+            keep_fields(&mut object.data, &["spec", "status"]);
+            if let Some(spec) = object.data.get_mut("spec") {
+                keep_fields(spec, &REPLICA_SET_SPEC);
+            }
+            if let Some(status) = object.data.get_mut("status") {
+                keep_fields(status, &REPLICA_SET_STATUS);
+            }
+        }
+        _ => {}
     }
 }
 

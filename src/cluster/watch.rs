@@ -285,8 +285,8 @@ pub(crate) trait Kept:
     + Sync
     + 'static
 {
-    /// Cut to what cutover reads, as it arrives.
-    fn trim(&mut self);
+    /// Cut to what cutover reads of an object of `kind`, as it arrives.
+    fn trim(&mut self, kind: WatchedKind);
     fn listed(spec: &WatchSpec, objects: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate;
     /// What a burst of changes after the list changed (`applied` as the
     /// store now holds them, `deleted` as they were): the whole set again,
@@ -368,8 +368,8 @@ impl<K: Resource> SourceStore<K> {
 }
 
 impl Kept for DynamicObject {
-    fn trim(&mut self) {
-        project(self);
+    fn trim(&mut self, kind: WatchedKind) {
+        project(self, kind);
     }
 
     fn listed(spec: &WatchSpec, objects: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate {
@@ -384,7 +384,7 @@ impl Kept for DynamicObject {
 
 impl Kept for PodSummary {
     /// Already cut as it was read.
-    fn trim(&mut self) {}
+    fn trim(&mut self, _kind: WatchedKind) {}
 
     fn listed(spec: &WatchSpec, pods: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate {
         SourceUpdate::Pods {
@@ -444,7 +444,7 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
     let probe = api.clone();
     let stream = watcher::watcher(api.clone(), config)
         .backoff(WatchBackoff::default())
-        .modify(K::trim);
+        .modify(move |object| object.trim(kind));
     let mut stream = std::pin::pin!(stream);
     let mut failing = false;
     let mut ready = false;

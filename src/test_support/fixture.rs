@@ -2,6 +2,7 @@
 //! `Objects` as the watchers would hold them, with small edits per test.
 
 use crate::cluster::kinds::WatchedKind;
+use crate::cluster::projection::project;
 use crate::cluster::{Catalog, Objects};
 use crate::model::{Kind, Release, in_listing_order};
 use chrono::{DateTime, Utc};
@@ -99,7 +100,17 @@ impl Fixture {
         serde_json::from_value(document.clone()).expect("a Kubernetes object")
     }
 
+    /// The fixture's objects as the watches keep them ([`project`]ed).
     pub fn objects(&self) -> Objects {
+        self.load_objects(true)
+    }
+
+    /// The fixture's objects whole, as the API serves them.
+    pub fn objects_as_served(&self) -> Objects {
+        self.load_objects(false)
+    }
+
+    fn load_objects(&self, projected: bool) -> Objects {
         let mut objects = Objects::default();
         let pods = self.documents_of("Pod").into_iter().map(Arc::new).collect();
         objects.set_pods("Pod", pods);
@@ -107,7 +118,12 @@ impl Fixture {
             .into_iter()
             .filter(|&k| k != WatchedKind::Pod)
         {
-            let of_kind = self.documents_of(kind.kind()).into_iter().map(Arc::new);
+            let of_kind = self.documents_of(kind.kind()).into_iter().map(|mut o| {
+                if projected {
+                    project(&mut o, kind);
+                }
+                Arc::new(o)
+            });
             objects.set(kind.kind(), kind, of_kind.collect());
         }
         objects

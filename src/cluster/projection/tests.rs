@@ -62,7 +62,7 @@ fn a_real_pod_summary_says_what_the_views_show() {
 fn other_kinds_lose_only_what_is_never_read() {
     let mut object: DynamicObject = serde_json::from_str(REAL_POD).unwrap();
     let before = object.data.clone();
-    project(&mut object);
+    project(&mut object, WatchedKind::Pod);
     assert_eq!(object.data, before);
     assert!(object.metadata.managed_fields.is_none());
     assert!(
@@ -99,7 +99,7 @@ fn an_event_keeps_what_a_timeline_reads_and_whom_it_is_about() {
     });
     let whole: DynamicObject = serde_json::from_value(served).unwrap();
     let mut kept = whole.clone();
-    project(&mut kept);
+    project(&mut kept, WatchedKind::Event);
     assert_eq!(
         crate::cluster::objects::about(&kept),
         crate::cluster::objects::about(&whole)
@@ -121,4 +121,24 @@ fn an_event_keeps_what_a_timeline_reads_and_whom_it_is_about() {
     assert_eq!(kept.data["involvedObject"].as_object().unwrap().len(), 3);
     assert_eq!(kept.metadata.name.as_deref(), Some("checkout.17f3a"));
     assert!(kept.metadata.labels.is_none() && kept.metadata.managed_fields.is_none());
+}
+
+/// What the watches keep of every kind makes the releases the objects
+/// make whole.
+#[test]
+fn the_releases_of_what_is_kept_are_those_of_the_whole_objects() {
+    use crate::cluster::catalog::Catalog;
+    use crate::test_support::fixture::{EVERY_STRATEGY, Fixture};
+    let fixture = Fixture::load(&EVERY_STRATEGY);
+    let releases = |catalog: Catalog| {
+        let mut all: Vec<crate::model::Release> = catalog
+            .releases()
+            .map(|r| crate::model::Release::clone(r))
+            .collect();
+        crate::model::in_listing_order(&mut all);
+        all
+    };
+    let kept = releases(Catalog::new(fixture.objects()));
+    assert!(!kept.is_empty());
+    assert_eq!(kept, releases(Catalog::new(fixture.objects_as_served())));
 }
