@@ -89,16 +89,25 @@ class Grid(unittest.TestCase):
 
 class Render(unittest.TestCase):
     def test_text_is_escaped_and_spaces_kept(self):
-        root = svg_of("<a & b>  \"c\"")
+        root = svg_of("<a & b> \"c\"")
         [text] = texts(root)
-        self.assertEqual(text.text, "<a & b>  \"c\"")
+        self.assertEqual(text.text, "<a & b> \"c\"")
         group = next(root.iter(SVG + "g"))
         self.assertEqual(group.get("{http://www.w3.org/XML/1998/namespace}space"), "preserve")
 
     def test_one_text_per_run_of_a_style(self):
-        root = svg_of("\x1b[38;5;114mok  ok\x1b[1mbold\x1b[0m plain")
+        root = svg_of("\x1b[38;5;114mok ok\x1b[1mbold\x1b[0m plain")
         runs = [(t.text, t.get("fill"), t.get("font-weight")) for t in texts(root)]
-        self.assertEqual(runs, [("ok  ok", "#87d787", None), ("bold", "#87d787", "bold"), ("plain", None, None)])
+        self.assertEqual(runs, [("ok ok", "#87d787", None), ("bold", "#87d787", "bold"), ("plain", None, None)])
+
+    def test_a_column_gap_or_a_symbol_starts_a_new_text_on_the_grid(self):
+        root = svg_of("name  age ✔ ok")
+        runs = [(t.text, float(t.get("x"))) for t in texts(root)]
+        x = lambda col: ansi_svg.PAD + col * ansi_svg.CELL_W
+        for (text, at), (want, col) in zip(runs, [("name", 0), ("age", 6), ("✔", 10), ("ok", 12)]):
+            self.assertEqual(text, want)
+            self.assertAlmostEqual(at, x(col))
+        self.assertEqual(len(runs), 4)
 
     def test_runs_sit_on_the_grid(self):
         root = svg_of("ab\x1b[31mcd")
