@@ -137,6 +137,10 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
+    /// The scenario to run: a built-in name (see `cutover sim scenarios`;
+    /// all but `scale`) or a file.
+    #[arg(long, default_value = "default")]
+    pub scenario: String,
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,

@@ -1,7 +1,8 @@
 //! End-to-end, in a real terminal (tmux): a terminal without UTF-8 (the C
 //! locale of many jump hosts, `TERM=dumb`) gets nothing but ASCII, and
 //! the demo, like the control room, ends on a signal with the terminal
-//! given back and 128 plus the signal's number as its exit status.
+//! given back and 128 plus the signal's number as its exit status; the
+//! demo runs the scenario it is given.
 
 mod support;
 
@@ -103,6 +104,17 @@ fn the_flags_and_the_config_override_the_locale() {
     }
 }
 
+/// The demo's command line with `args`, its files in `dir`.
+fn demo(dir: &std::path::Path, args: &str) -> String {
+    std::fs::write(dir.join("config.toml"), "").expect("write the config");
+    let d = dir.display();
+    format!(
+        "XDG_RUNTIME_DIR={d} TERM=xterm-256color LANG=C.UTF-8 RUST_BACKTRACE=0 {bin} \
+         --log-file {d}/ui.log --audit-file {d}/audit.jsonl --config {d}/config.toml demo {args}",
+        bin = env!("CARGO_BIN_EXE_cutover"),
+    )
+}
+
 #[test]
 fn the_demo_exits_128_plus_the_signal_with_the_terminal_restored() {
     for (signal, code) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
@@ -111,14 +123,7 @@ fn the_demo_exits_128_plus_the_signal_with_the_terminal_restored() {
             return;
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        let d = dir.path().display();
-        let command = format!(
-            "XDG_RUNTIME_DIR={d} TERM=xterm-256color LANG=C.UTF-8 {bin} --log-file {d}/ui.log \
-             --audit-file {d}/audit.jsonl --config {d}/config.toml demo",
-            bin = env!("CARGO_BIN_EXE_cutover"),
-        );
-        std::fs::write(dir.path().join("config.toml"), "").expect("write the config");
-        let tmux = Tmux::start(&tmux_program, dir.path(), 120, 30, &command);
+        let tmux = Tmux::start(&tmux_program, dir.path(), 120, 30, &demo(dir.path(), ""));
         tmux.wait_for_text("● live", SCREEN);
         tmux.end_with_signal(signal, code, SCREEN);
         let kubeconfigs = std::fs::read_dir(dir.path().join("cutover"))
@@ -127,6 +132,43 @@ fn the_demo_exits_128_plus_the_signal_with_the_terminal_restored() {
         assert_eq!(
             kubeconfigs, 0,
             "SIG{signal}: the demo's kubeconfig is removed"
+        );
+    }
+}
+
+#[test]
+fn the_demo_plays_the_bad_canary_to_a_fail_verdict() {
+    const TEST: &str = "the_demo_plays_the_bad_canary";
+    let Some(tmux_program) = require_program("tmux", TEST) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let command = demo(dir.path(), "--scenario bad-canary --time-scale 4");
+    let tmux = Tmux::start(&tmux_program, dir.path(), 160, 48, &command);
+    tmux.wait_for_text("● live", SCREEN);
+    tmux.keys(&["/"]);
+    tmux.type_text("checkout");
+    tmux.keys(&["Enter", "Enter"]);
+    // The canary's errors are measured in-process, as soon as it serves.
+    tmux.wait_for_text("Verdict: Fail", Duration::from_secs(120));
+}
+
+#[test]
+fn the_demo_names_the_scenarios_it_can_run() {
+    let Some(tmux_program) = require_program("tmux", "the_demo_names_the_scenarios") else {
+        return;
+    };
+    for (scenario, says) in [
+        ("no-such-scenario", "not one of default"),
+        ("scale", "run it with `cutover sim serve --scenario scale`"),
+    ] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let command = demo(dir.path(), &format!("--scenario {scenario}"));
+        let tmux = Tmux::start(&tmux_program, dir.path(), 250, 20, &command);
+        let screen = tmux.wait_for_exit(SCREEN);
+        assert!(
+            screen.contains(says) && screen.contains("EXITED 1"),
+            "{scenario}:\n{screen}"
         );
     }
 }

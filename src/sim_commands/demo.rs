@@ -2,7 +2,7 @@
 //! on it, measuring the simulated traffic directly.
 
 use super::start_sim;
-use color_eyre::eyre::Result;
+use color_eyre::eyre::{Result, bail};
 use cutover::cli::{DemoArgs, UiArgs};
 use cutover::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES;
 use cutover::cluster::connect::ConnectOptions;
@@ -46,9 +46,16 @@ impl TrafficWindowSource for SimulatedTraffic {
 
 /// The simulated cluster in-process, and the control room on it.
 pub(super) async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSignal>> {
+    if args.scenario == "scale" {
+        bail!(
+            "the scale scenario has no releases in namespace shop, the demo's: run it with \
+             `cutover sim serve --scenario scale`, then `cutover -A --kubeconfig FILE` with the \
+             kubeconfig it prints"
+        );
+    }
     let config = SimConfig {
         time_scale: args.time_scale,
-        ..SimConfig::scenario(Scenario::load("default")?)
+        ..SimConfig::scenario(Scenario::load(&args.scenario)?)
     };
     let keep_kubeconfig = args.kubeconfig_out.is_some();
     let (sim, path) = start_sim(config, args.kubeconfig_out, "shop").await?;
