@@ -12,6 +12,7 @@ use kube::api::{ApiResource, DynamicObject};
 use kube::core::{DynamicResourceScope, Resource};
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// The fields of an Event a timeline reads ([`super::workload::timeline`])
 /// and that file it by the object it is about.
@@ -84,7 +85,7 @@ pub struct PodSummary {
     /// Name, namespace, uid, resource version and the uid of its owner; no
     /// labels, annotations or managed fields.
     pub metadata: ObjectMeta,
-    pub info: PodInfo,
+    pub info: Arc<PodInfo>,
 }
 
 impl PodSummary {
@@ -100,7 +101,7 @@ impl PodSummary {
 
 impl From<DynamicObject> for PodSummary {
     fn from(pod: DynamicObject) -> PodSummary {
-        let info = pod_info(&pod);
+        let info = Arc::new(pod_info(&pod));
         let mut metadata = pod.metadata;
         // Only the owner's uid is read ([`owner_uid`]): the owner kept is
         // the one it names, without its kind, version and name.

@@ -78,10 +78,10 @@ pub fn revisions(index: &Index<'_>, owner: &str, labels: &RevisionLabels) -> Vec
 
 fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> Revision {
     let template = rs.data.pointer("/spec/template").cloned();
-    let mut pods: Vec<PodInfo> = index
+    let mut pods: Vec<Arc<PodInfo>> = index
         .pods_owned_by(uid(rs))
         .iter()
-        .map(|p| p.info.clone())
+        .map(|p| Arc::clone(&p.info))
         .collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     Revision {

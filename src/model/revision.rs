@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub enum Role {
@@ -81,7 +82,9 @@ pub struct Revision {
     pub created: Option<DateTime<Utc>>,
     /// Argo's `scale-down-deadline` annotation.
     pub scale_down_at: Option<DateTime<Utc>>,
-    pub pods: Vec<PodInfo>,
+    /// Shared with the pods as the watches keep them: a big cluster's
+    /// pods are kept once.
+    pub pods: Vec<Arc<PodInfo>>,
     /// The pod template, without the hash label: what an undo sends.
     #[serde(skip)]
     pub template: Option<serde_json::Value>,

@@ -36,7 +36,7 @@ fn a_pod_summary_reads_as_the_whole_pod() {
     for served in pods {
         let whole: DynamicObject = serde_json::from_value(served.clone()).unwrap();
         let summary: PodSummary = serde_json::from_value(served).unwrap();
-        assert_eq!(summary.info, pod_info(&whole), "{:?}", whole.metadata.name);
+        assert_eq!(*summary.info, pod_info(&whole), "{:?}", whole.metadata.name);
         assert_eq!(owner_uid(&summary.metadata), controller_uid(&whole));
         assert_eq!(summary.metadata.name, whole.metadata.name);
         assert_eq!(
