@@ -9,7 +9,7 @@ mod spotlight;
 
 use super::bars::{Tone, badge_text};
 use super::theme::Theme;
-use super::{age_text, centred, cut_middle, feeds};
+use super::{age_text, centred, cut_middle, feeds, thousands};
 use crate::app::State;
 use crate::app::board::{Board, in_flight, in_flight_releases, spotlight, stale};
 use crate::model::Release;
@@ -199,9 +199,18 @@ fn footer(state: &State, board: &Board, width: u16, theme: &Theme) -> Line<'stat
     } else {
         theme.muted()
     };
+    // While the releases' own kinds are still listed, no count is final.
+    let so_far = if state.sources.releases_loading(&state.scope.missing_kinds) {
+        " so far"
+    } else {
+        ""
+    };
     let mut line = Line::from(vec![
-        Span::styled(format!(" ✔ {healthy} healthy, idle"), healthy_style),
-        Span::raw(format!(" · {flying} in flight · ")),
+        Span::styled(
+            format!(" ✔ {} healthy, idle{so_far}", thousands(healthy)),
+            healthy_style,
+        ),
+        Span::raw(format!(" · {} in flight · ", thousands(flying))),
         Span::styled(cycle, tone.style(theme)),
     ]);
     for hint in ["Space pause", "←/→ move", "? keys", "q quit"] {
