@@ -16,10 +16,13 @@ use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::{ThemeLibrary, ThemeSettings, Themes};
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+mod sim_args;
+
+pub use sim_args::ServeArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -213,45 +216,6 @@ pub enum SimCommand {
     Serve(Box<ServeArgs>),
     /// List the built-in scenarios.
     Scenarios,
-}
-
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Listen address; port 0 lets the OS choose.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub addr: SocketAddr,
-    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer,
-    /// sim-checkout-owner).
-    #[arg(long)]
-    pub kubeconfig_out: Option<PathBuf>,
-    /// Append every request (time, user, method, path, query, status) as JSON lines.
-    #[arg(long)]
-    pub request_log: Option<PathBuf>,
-    /// The scenario to run: a built-in name (see `cutover sim scenarios`) or a file.
-    #[arg(long, default_value = "default", conflicts_with_all = ["seed_file", "static_objects"])]
-    pub scenario: String,
-    /// Releases of the `scale` scenario.
-    #[arg(long, default_value_t = 2000)]
-    pub releases: usize,
-    /// Pods per release of the `scale` scenario.
-    #[arg(long, default_value_t = 20)]
-    pub pods: usize,
-    /// Serve these objects (YAML or JSON, such as `kubectl get -o yaml` writes) as they
-    /// are, with no controllers: uids, generations and statuses are kept.
-    #[arg(long)]
-    pub seed_file: Option<PathBuf>,
-    /// Serve a small fixed set of objects as they are, with no controllers.
-    #[arg(long = "static")]
-    pub static_objects: bool,
-    /// Serve the simulated traffic's Prometheus metrics here (plain HTTP; port 0 = any).
-    #[arg(long)]
-    pub metrics_addr: Option<SocketAddr>,
-    /// Simulated seconds per real second.
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// The namespace the kubeconfig's contexts default to.
-    #[arg(long, default_value = "shop")]
-    pub namespace: String,
 }
 
 impl Cli {

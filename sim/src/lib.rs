@@ -47,6 +47,8 @@ use store::Store;
 use traffic::Traffic;
 
 pub use fleet::{FleetMember, SimFleet, check_cluster_name};
+/// Write a kubeconfig with owner-only permissions: it holds bearer tokens.
+pub use kubeconfig::write as write_kubeconfig;
 
 /// What a simulated cluster holds and does.
 #[derive(Debug, Clone)]
