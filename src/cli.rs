@@ -49,9 +49,16 @@ pub struct ClusterArgs {
     /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, global = true)]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: the current context).
-    #[arg(long, global = true)]
+    /// The kubeconfig context (default: the current context); a comma list
+    /// (a,b,c) reads several at once, a fleet (`status` only, for now).
+    #[arg(long, global = true, value_name = "NAME[,NAME…]")]
     pub context: Option<String>,
+    /// Every context of the kubeconfig, as a fleet.
+    #[arg(long, global = true, conflicts_with_all = ["context", "fleet"])]
+    pub all_contexts: bool,
+    /// The contexts of the config file's [fleets.NAME], as a fleet.
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "context")]
+    pub fleet: Option<String>,
     /// The namespace (default: the context's).
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
@@ -298,10 +305,14 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
             }
             Some(Command::Gate(_)) => unreachable!("run above"),
             Some(Command::Watch(args)) => {
-                control_room(cli.cluster.options(), &cli.ui, Some(args.settings()), None).await
+                let connect = one_context(&cli.cluster, &cli.ui, "the board shows")?;
+                control_room(connect, &cli.ui, Some(args.settings()), None).await
             }
             Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
-            None => control_room(cli.cluster.options(), &cli.ui, None, None).await,
+            None => {
+                let connect = one_context(&cli.cluster, &cli.ui, "the control room shows")?;
+                control_room(connect, &cli.ui, None, None).await
+            }
         }
     })?;
     Ok(crate::signals::exit_code(ended_by))
@@ -318,10 +329,27 @@ fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
     }
 }
 
+/// The config file the flags name, else the default one.
+fn config_path(ui: &UiArgs) -> PathBuf {
+    ui.config.clone().unwrap_or_else(crate::paths::config_file)
+}
+
+/// The one context of a command that shows one at a time (`what`: `the
+/// control room shows`), as the flags choose it: a fleet of more is refused.
+pub(crate) fn one_context(cluster: &ClusterArgs, ui: &UiArgs, what: &str) -> Result<ConnectOptions> {
+    let connect = crate::fleet::one_context(
+        cluster,
+        cluster.options(),
+        &config_path(ui),
+        &ui.databases,
+        what,
+    )?;
+    Ok(connect)
+}
+
 /// The config file, each of its problems logged.
 fn load_config(ui: &UiArgs) -> crate::config::Loaded {
-    let config_path = ui.config.clone().unwrap_or_else(crate::paths::config_file);
-    let loaded = crate::config::load(&config_path, &ui.databases);
+    let loaded = crate::config::load(&config_path(ui), &ui.databases);
     for line in loaded.report() {
         tracing::warn!("config problem: {line}");
     }

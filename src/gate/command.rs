@@ -78,7 +78,7 @@ pub async fn gate(cluster: &ClusterArgs, ui: &UiArgs, args: &GateArgs) -> Result
         connect: ConnectOptions {
             request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
             max_answer_bytes: plan.config.kubernetes.max_answer_bytes(),
-            ..cluster.options()
+            ..crate::cli::one_context(cluster, ui, "gate waits for a release in")?
         },
         name: args.name.clone(),
         timeout: Some(args.timeout).filter(|t| !t.is_zero()),
