@@ -336,7 +336,11 @@ fn config_path(ui: &UiArgs) -> PathBuf {
 
 /// The one context of a command that shows one at a time (`what`: `the
 /// control room shows`), as the flags choose it: a fleet of more is refused.
-pub(crate) fn one_context(cluster: &ClusterArgs, ui: &UiArgs, what: &str) -> Result<ConnectOptions> {
+pub(crate) fn one_context(
+    cluster: &ClusterArgs,
+    ui: &UiArgs,
+    what: &str,
+) -> Result<ConnectOptions> {
     let connect = crate::fleet::one_context(
         cluster,
         cluster.options(),
@@ -488,19 +492,32 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         ..cluster.options()
     };
     let deadline = Some(args.timeout).filter(|t| !t.is_zero());
-    let report = crate::status::report(
-        &options,
-        deadline,
-        args.name.as_deref(),
-        ui.read_only,
-        &plan,
-        &databases,
-    )
-    .await?;
+    let fleet = crate::fleet::plan(cluster, &options, &plan.config, &config_path(ui))?;
+    let name = args.name.as_deref();
+    if fleet.fleet {
+        let report =
+            crate::status::fleet_report(&fleet, deadline, name, ui.read_only, &plan, &databases)
+                .await?;
+        match args.output {
+            OutputFormat::Json => write_json(&report)?,
+            OutputFormat::Table => write_out(&crate::status::fleet_table(&report))?,
+        }
+        return match report.unread() {
+            Some(unread) => Err(unread.into()),
+            None => Ok(()),
+        };
+    }
+    let report =
+        crate::status::report(&options, deadline, name, ui.read_only, &plan, &databases).await?;
     match args.output {
-        OutputFormat::Json => write_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        OutputFormat::Json => write_json(&report)?,
         OutputFormat::Table => write_out(&crate::status::table(&report))?,
     }
+    Ok(())
+}
+
+fn write_json(value: &impl serde::Serialize) -> Result<()> {
+    write_out(&format!("{}\n", serde_json::to_string_pretty(value)?))?;
     Ok(())
 }
 

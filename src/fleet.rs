@@ -187,7 +187,11 @@ impl Plan {
         if self.contexts.len() == 1 {
             return Ok(self.contexts.into_iter().next().expect("one context"));
         }
-        let names: Vec<&str> = self.contexts.iter().filter_map(ContextPlan::context).collect();
+        let names: Vec<&str> = self
+            .contexts
+            .iter()
+            .filter_map(ContextPlan::context)
+            .collect();
         let flag = self.choice.flag();
         Err(UserError::new(
             format!(
@@ -195,7 +199,9 @@ impl Plan {
                 names.len(),
                 names.join(", ")
             ),
-            format!("choose one with --context NAME, or read them all at once with: cutover status {flag}"),
+            format!(
+                "choose one with --context NAME, or read them all at once with: cutover status {flag}"
+            ),
         ))
     }
 }
@@ -214,7 +220,9 @@ pub fn one_context(
         return Ok(base);
     }
     let config = crate::config::load(config_file, database_flags).config;
-    Ok(plan(args, &base, &config, config_file)?.single(what)?.connect)
+    Ok(plan(args, &base, &config, config_file)?
+        .single(what)?
+        .connect)
 }
 
 #[cfg(test)]

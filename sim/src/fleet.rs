@@ -52,9 +52,7 @@ impl SimFleet {
             }
         }
         let started = futures::future::try_join_all(
-            members
-                .iter()
-                .map(|m| SimCluster::start(m.config.clone())),
+            members.iter().map(|m| SimCluster::start(m.config.clone())),
         )
         .await?;
         let clusters = members.into_iter().map(|m| m.name).zip(started).collect();
@@ -68,7 +66,9 @@ impl SimFleet {
 
     /// The cluster named `name`.
     pub fn cluster(&self, name: &str) -> Option<&SimCluster> {
-        self.clusters().find(|(n, _)| *n == name).map(|(_, sim)| sim)
+        self.clusters()
+            .find(|(n, _)| *n == name)
+            .map(|(_, sim)| sim)
     }
 
     /// A kubeconfig with the contexts `<name>-admin` (the first cluster's

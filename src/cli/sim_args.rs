@@ -100,7 +100,10 @@ fn scenario_of_each(spec: &str, clusters: &[String]) -> Result<Vec<String>, Stri
     }
     let mut chosen: Vec<String> = clusters.iter().map(|_| "default".to_string()).collect();
     for pair in spec.split(',') {
-        let Some((name, scenario)) = pair.split_once('=').filter(|(n, s)| !n.is_empty() && !s.is_empty()) else {
+        let Some((name, scenario)) = pair
+            .split_once('=')
+            .filter(|(n, s)| !n.is_empty() && !s.is_empty())
+        else {
             return Err(format!(
                 "--scenario {spec}: {pair:?} is not CLUSTER=SCENARIO (eu=default,us=bad-canary)"
             ));
@@ -183,13 +186,19 @@ mod tests {
     fn one_scenario_is_every_clusters() {
         let clusters = fleet(&["--clusters", "eu,us", "--scenario", "bad-canary"]).unwrap();
         assert!(clusters.iter().all(|c| c.scenario == "bad-canary"));
-        assert!(fleet(&[]).unwrap().is_empty(), "no fleet without --clusters");
+        assert!(
+            fleet(&[]).unwrap().is_empty(),
+            "no fleet without --clusters"
+        );
     }
 
     #[test]
     fn a_wrong_scenario_list_says_what_is_wrong() {
         let err = fleet(&["--clusters", "eu,us", "--scenario", "ap=default"]).unwrap_err();
-        assert!(err.contains("no cluster \"ap\" in --clusters eu,us"), "{err}");
+        assert!(
+            err.contains("no cluster \"ap\" in --clusters eu,us"),
+            "{err}"
+        );
         let err = fleet(&["--scenario", "eu=default"]).unwrap_err();
         assert!(err.contains("needs --clusters"), "{err}");
         let err = fleet(&["--clusters", "eu", "--scenario", "eu=default,us"]).unwrap_err();

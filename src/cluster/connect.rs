@@ -219,7 +219,12 @@ fn choose_context(found: &Found, asked: Option<&str>) -> Result<String, UserErro
 /// read from (for messages).
 pub fn kubeconfig_contexts(flag: Option<&Path>) -> Result<(Vec<String>, String), UserError> {
     let found = find_kubeconfig(flag)?.ok_or_else(|| no_kubeconfig(None))?;
-    let names = found.kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+    let names = found
+        .kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     Ok((names, found.from))
 }
 

@@ -42,11 +42,19 @@ fn plan_of(flags: &[&str], config_text: &str) -> Result<Plan, UserError> {
         kubeconfig: Some(kubeconfig(dir.path())),
         ..args.options()
     };
-    plan(&args, &base, &config(config_text), Path::new("/etc/cutover.toml"))
+    plan(
+        &args,
+        &base,
+        &config(config_text),
+        Path::new("/etc/cutover.toml"),
+    )
 }
 
 fn names(plan: &Plan) -> Vec<&str> {
-    plan.contexts.iter().filter_map(ContextPlan::context).collect()
+    plan.contexts
+        .iter()
+        .filter_map(ContextPlan::context)
+        .collect()
 }
 
 #[test]
@@ -86,7 +94,11 @@ fn one_context_is_not_a_fleet_and_keeps_todays_options() {
     assert_eq!(names(&plan), ["prod-us"]);
     let current = plan_of(&[], "").unwrap();
     assert!(!current.fleet);
-    assert_eq!(current.contexts[0].context(), None, "kube takes the current one");
+    assert_eq!(
+        current.contexts[0].context(),
+        None,
+        "kube takes the current one"
+    );
 }
 
 #[test]
@@ -114,7 +126,8 @@ fn an_unknown_context_or_fleet_is_said_as_kubectl_would() {
     let fleets = "[fleets.prod]\ncontexts = [\"prod-eu\", \"prod-xx\"]\n";
     let err = plan_of(&["--context", "prod-eu,prod-xx"], "").unwrap_err();
     assert!(
-        err.cause.starts_with("--context prod-eu,prod-xx: context \"prod-xx\" does not exist in "),
+        err.cause
+            .starts_with("--context prod-eu,prod-xx: context \"prod-xx\" does not exist in "),
         "{err:?}"
     );
     assert_eq!(
@@ -122,7 +135,11 @@ fn an_unknown_context_or_fleet_is_said_as_kubectl_would() {
         Some("choose among: prod-eu, prod-us, prod-ap (kubectl config get-contexts)")
     );
     let err = plan_of(&["--fleet", "prod"], fleets).unwrap_err();
-    assert!(err.cause.starts_with("--fleet prod: context \"prod-xx\" does not exist"), "{err:?}");
+    assert!(
+        err.cause
+            .starts_with("--fleet prod: context \"prod-xx\" does not exist"),
+        "{err:?}"
+    );
     let err = plan_of(&["--fleet", "staging"], fleets).unwrap_err();
     assert_eq!(
         err.cause,
@@ -133,19 +150,23 @@ fn an_unknown_context_or_fleet_is_said_as_kubectl_would() {
 
 #[test]
 fn a_command_of_one_context_refuses_a_fleet_of_more() {
-    let one = plan_of(&["--fleet", "solo"], "[fleets.solo]\ncontexts = [\"prod-ap\"]\n").unwrap();
+    let one = plan_of(
+        &["--fleet", "solo"],
+        "[fleets.solo]\ncontexts = [\"prod-ap\"]\n",
+    )
+    .unwrap();
     let single = one.single("the control room shows").unwrap();
     assert_eq!(single.context(), Some("prod-ap"));
     let two = plan_of(&["--context", "prod-eu,prod-us"], "").unwrap();
-    let err = two
-        .single("the control room shows")
-        .unwrap_err();
+    let err = two.single("the control room shows").unwrap_err();
     assert_eq!(
         err.cause,
         "the control room shows one context at a time for now, and --context prod-eu,prod-us names 2: prod-eu, prod-us"
     );
     assert_eq!(
         err.fix.as_deref(),
-        Some("choose one with --context NAME, or read them all at once with: cutover status --context prod-eu,prod-us")
+        Some(
+            "choose one with --context NAME, or read them all at once with: cutover status --context prod-eu,prod-us"
+        )
     );
 }

@@ -70,7 +70,10 @@ pub(super) async fn sim_serve(args: ServeArgs) -> Result<Option<QuitSignal>> {
         let (sim, path) = start_sim(config, args.kubeconfig_out, &args.namespace).await?;
         write_out(&format!("{}\n", path.display()))?;
         say_serving(None, &sim, started);
-        say_contexts(&path, "sim-admin, sim-viewer, sim-deployer, sim-checkout-owner");
+        say_contexts(
+            &path,
+            "sim-admin, sim-viewer, sim-deployer, sim-checkout-owner",
+        );
         (Served::One(sim), path)
     } else {
         let (fleet, path) = start_fleet(configs, args.kubeconfig_out, &args.namespace).await?;

@@ -141,7 +141,27 @@ impl Limit {
 /// every action as unavailable, as the control room would. Everything
 /// must be read within `deadline`: a cluster that does not answer in time
 /// is an error naming it, metrics or databases that do not are reported.
+/// With `name`, only that release, which must exist.
 pub async fn report(
+    options: &ConnectOptions,
+    deadline: Option<Duration>,
+    name: Option<&str>,
+    read_only: bool,
+    metrics: &MetricsPlan,
+    databases: &Databases,
+) -> Result<StatusReport> {
+    let report = read_report(options, deadline, name, read_only, metrics, databases).await?;
+    if let Some(n) = name
+        && report.releases.is_empty()
+    {
+        let namespace = report.namespace.as_deref();
+        return Err(no_release_named(n, namespace, &report.context).into());
+    }
+    Ok(report)
+}
+
+/// As [`report`], but with `name` and no such release, none.
+pub(super) async fn read_report(
     options: &ConnectOptions,
     deadline: Option<Duration>,
     name: Option<&str>,
@@ -195,10 +215,6 @@ pub async fn report(
     let mut all = state.releases.clone();
     if let Some(n) = name {
         all.retain(|r| r.key.name == n);
-        if all.is_empty() {
-            let namespace = connection.namespace.as_deref();
-            return Err(no_release_named(n, namespace, &connection.context).into());
-        }
     }
     if !read_only {
         // One review per object and verb, as the API server decides: a

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 pub(crate) fn alias_problem(alias: &str) -> Option<&'static str> {
     if alias.is_empty() {
         Some("is empty")
-    } else if alias.chars().any(|c| c.is_whitespace() || c.is_control() || c == ',') {
+    } else if alias
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ',')
+    {
         Some("has a blank or a comma in it")
     } else {
         None
@@ -31,7 +34,11 @@ impl Checker<'_, '_> {
             let path = top("contexts").key(name).key("alias");
             if let Some(why) = alias_problem(&alias) {
                 let hint = "give a short name such as eu or prod-us";
-                self.report(&path, format!("alias {alias:?} {why}"), fix(Some(hint), fallback));
+                self.report(
+                    &path,
+                    format!("alias {alias:?} {why}"),
+                    fix(Some(hint), fallback),
+                );
                 context.alias = None;
             } else if let Some(other) = taken.get(&alias) {
                 let why = format!("alias {alias:?} is context {other:?}'s already");
@@ -54,7 +61,11 @@ impl Checker<'_, '_> {
             for (i, context) in fleet.contexts.iter().enumerate() {
                 if context.is_empty() {
                     let why = "a context with no name".to_string();
-                    self.report(&base.index(i), why, fix(Some("name a kubeconfig context"), "it is ignored"));
+                    self.report(
+                        &base.index(i),
+                        why,
+                        fix(Some("name a kubeconfig context"), "it is ignored"),
+                    );
                 } else if kept.contains(context) {
                     let why = format!("context {context:?} is named twice in fleet {name}");
                     self.report(&base.index(i), why, fix(None, "it is read once"));

@@ -469,7 +469,11 @@ contexts = []
         on_line(&problems, 4).to_string(),
         "4:9: alias \"eu\" is context \"prod-eu\"'s already: give each context its own alias; the context's name is shown instead"
     );
-    assert!(on_line(&problems, 6).problem.contains("has a blank or a comma"));
+    assert!(
+        on_line(&problems, 6)
+            .problem
+            .contains("has a blank or a comma")
+    );
     assert_eq!(
         on_line(&problems, 8).to_string(),
         "8:35: context \"prod-eu\" is named twice in fleet prod: it is read once"
