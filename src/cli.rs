@@ -507,8 +507,9 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
             None => Ok(()),
         };
     }
-    let report =
-        crate::status::report(&options, deadline, name, ui.read_only, &plan, &databases).await?;
+    let report = crate::status::report(&options, deadline, name, ui.read_only, &plan, &databases)
+        .await?
+        .named(name)?;
     match args.output {
         OutputFormat::Json => write_json(&report)?,
         OutputFormat::Table => write_out(&crate::status::table(&report))?,

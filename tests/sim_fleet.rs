@@ -4,7 +4,10 @@
 
 mod support;
 
-use support::{ServeProcess, require_program, stderr_of, stdout_of};
+use std::path::Path;
+use std::process::Output;
+
+use support::{PAUSE_CHECKOUT, SIM_ROLES, ServeProcess, require_program, stderr_of, stdout_of};
 
 /// The fleet eu (the default scenario) and us (the bad canary), and kubectl.
 fn fleet(test: &str) -> Option<(ServeProcess, std::path::PathBuf)> {
@@ -13,7 +16,7 @@ fn fleet(test: &str) -> Option<(ServeProcess, std::path::PathBuf)> {
     Some((sim, kubectl))
 }
 
-fn kubectl_ok(sim: &ServeProcess, kubectl: &std::path::Path, args: &[&str]) -> String {
+fn kubectl_ok(sim: &ServeProcess, kubectl: &Path, args: &[&str]) -> String {
     let out = sim.kubectl(kubectl, args);
     assert!(
         out.status.success(),
@@ -21,6 +24,20 @@ fn kubectl_ok(sim: &ServeProcess, kubectl: &std::path::Path, args: &[&str]) -> S
         stderr_of(&out)
     );
     stdout_of(&out)
+}
+
+/// `kubectl --context CONTEXT get WHAT… -n shop`, which must succeed.
+fn get_in_shop(sim: &ServeProcess, kubectl: &Path, context: &str, what: &[&str]) -> String {
+    let mut args = vec!["--context", context, "get", "-n", "shop"];
+    args.extend_from_slice(what);
+    kubectl_ok(sim, kubectl, &args)
+}
+
+/// `kubectl --context CONTEXT patch` that pauses checkout.
+fn pause_checkout(sim: &ServeProcess, kubectl: &Path, context: &str) -> Output {
+    let mut args = vec!["--context", context];
+    args.extend_from_slice(PAUSE_CHECKOUT);
+    sim.kubectl(kubectl, &args)
 }
 
 /// The PATCH requests `cluster`'s server answered.
@@ -39,14 +56,10 @@ fn each_cluster_answers_from_its_own_server_with_its_own_scenario() {
         return;
     };
     let contexts = kubectl_ok(&sim, &kubectl, &["config", "get-contexts", "-o", "name"]);
-    for context in [
-        "eu-admin",
-        "eu-viewer",
-        "eu-deployer",
-        "us-admin",
-        "us-viewer",
-        "us-deployer",
-    ] {
+    for context in ["eu", "us"]
+        .map(|c| SIM_ROLES.map(|r| format!("{c}-{r}")))
+        .concat()
+    {
         assert!(
             contexts.lines().any(|l| l == context),
             "{context} in {contexts}"
@@ -60,22 +73,8 @@ fn each_cluster_answers_from_its_own_server_with_its_own_scenario() {
     };
     assert_ne!(server("eu"), server("us"), "a port per cluster");
 
-    let rollouts = |context: &str| {
-        kubectl_ok(
-            &sim,
-            &kubectl,
-            &[
-                "--context",
-                context,
-                "get",
-                "rollouts",
-                "-n",
-                "shop",
-                "-o",
-                "name",
-            ],
-        )
-    };
+    let rollouts =
+        |context: &str| get_in_shop(&sim, &kubectl, context, &["rollouts", "-o", "name"]);
     let eu = rollouts("eu-admin");
     let us = rollouts("us-admin");
     assert!(
@@ -108,23 +107,8 @@ fn a_pause_sent_to_one_cluster_reaches_only_its_server() {
     let Some((sim, kubectl)) = fleet("a_pause_sent_to_one_cluster_reaches_only_its_server") else {
         return;
     };
-    kubectl_ok(
-        &sim,
-        &kubectl,
-        &[
-            "--context",
-            "us-admin",
-            "patch",
-            "rollout",
-            "checkout",
-            "-n",
-            "shop",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"paused":true}}"#,
-        ],
-    );
+    let paused_us = pause_checkout(&sim, &kubectl, "us-admin");
+    assert!(paused_us.status.success(), "{}", stderr_of(&paused_us));
     let patches = |cluster: &str| patch_requests(&sim, cluster);
     let us = patches("us");
     assert_eq!(us.len(), 1, "{us:?}");
@@ -134,21 +118,8 @@ fn a_pause_sent_to_one_cluster_reaches_only_its_server() {
     );
     assert_eq!(patches("eu"), Vec::<serde_json::Value>::new());
     let paused = |context: &str| {
-        kubectl_ok(
-            &sim,
-            &kubectl,
-            &[
-                "--context",
-                context,
-                "get",
-                "rollout",
-                "checkout",
-                "-n",
-                "shop",
-                "-o",
-                "jsonpath={.spec.paused}",
-            ],
-        )
+        let what = ["rollout", "checkout", "-o", "jsonpath={.spec.paused}"];
+        get_in_shop(&sim, &kubectl, context, &what)
     };
     assert_eq!(paused("us-admin"), "true");
     assert_ne!(paused("eu-admin"), "true");
@@ -161,22 +132,7 @@ fn a_viewer_of_one_cluster_cannot_change_it_and_the_other_is_untouched() {
     else {
         return;
     };
-    let out = sim.kubectl(
-        &kubectl,
-        &[
-            "--context",
-            "eu-viewer",
-            "patch",
-            "rollout",
-            "checkout",
-            "-n",
-            "shop",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"paused":true}}"#,
-        ],
-    );
+    let out = pause_checkout(&sim, &kubectl, "eu-viewer");
     assert!(!out.status.success());
     assert!(stderr_of(&out).contains("forbidden"), "{}", stderr_of(&out));
     let eu = patch_requests(&sim, "eu");

@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{ServeProcess, require_program, stderr_of, stdout_of};
+use support::{SIM_ROLES, ServeProcess, require_program, stderr_of, stdout_of};
 
 fn fleet() -> ServeProcess {
     ServeProcess::start_with(&["--clusters", "eu,us", "--scenario", "us=bad-canary"])
@@ -226,15 +226,11 @@ fn every_context_of_the_kubeconfig_is_read_with_all_contexts() {
     let report = json(&out);
     let contexts = report["contexts"].as_array().unwrap();
     let names: Vec<&str> = contexts.iter().filter_map(|c| c["name"].as_str()).collect();
-    for name in [
-        "eu-admin",
-        "eu-viewer",
-        "eu-deployer",
-        "us-admin",
-        "us-viewer",
-        "us-deployer",
-    ] {
-        assert!(names.contains(&name), "{name} in {names:?}");
+    for name in ["eu", "us"]
+        .map(|c| SIM_ROLES.map(|r| format!("{c}-{r}")))
+        .concat()
+    {
+        assert!(names.contains(&name.as_str()), "{name} in {names:?}");
     }
     assert!(
         contexts.iter().all(|c| c["state"] == "connected"),

@@ -2,7 +2,6 @@
 //! own, so one that is slow or down costs only its own `--timeout`; what
 //! could be read is reported beside what could not.
 
-use super::read::read_report;
 use super::{DatabaseStatus, Databases, ReleaseStatus, StatusReport};
 use crate::app::run::MetricsPlan;
 use crate::cluster::connect::resolve;
@@ -143,7 +142,7 @@ async fn read_context(
         metrics_problem: None,
         databases: Vec::new(),
     };
-    match read_report(options, deadline, name, read_only, metrics, databases).await {
+    match super::report(options, deadline, name, read_only, metrics, databases).await {
         Ok(read) => {
             let StatusReport {
                 namespace,

@@ -141,27 +141,8 @@ impl Limit {
 /// every action as unavailable, as the control room would. Everything
 /// must be read within `deadline`: a cluster that does not answer in time
 /// is an error naming it, metrics or databases that do not are reported.
-/// With `name`, only that release, which must exist.
+/// With `name`, only that release (see [`StatusReport::named`]).
 pub async fn report(
-    options: &ConnectOptions,
-    deadline: Option<Duration>,
-    name: Option<&str>,
-    read_only: bool,
-    metrics: &MetricsPlan,
-    databases: &Databases,
-) -> Result<StatusReport> {
-    let report = read_report(options, deadline, name, read_only, metrics, databases).await?;
-    if let Some(n) = name
-        && report.releases.is_empty()
-    {
-        let namespace = report.namespace.as_deref();
-        return Err(no_release_named(n, namespace, &report.context).into());
-    }
-    Ok(report)
-}
-
-/// As [`report`], but with `name` and no such release, none.
-pub(super) async fn read_report(
     options: &ConnectOptions,
     deadline: Option<Duration>,
     name: Option<&str>,
@@ -274,6 +255,20 @@ pub(super) async fn read_report(
         metrics_source: metrics_source.ok(),
         releases,
     })
+}
+
+impl StatusReport {
+    /// The report of `name`, which must be in it.
+    pub fn named(self, name: Option<&str>) -> Result<StatusReport, UserError> {
+        match name {
+            Some(n) if self.releases.is_empty() => Err(no_release_named(
+                n,
+                self.namespace.as_deref(),
+                &self.context,
+            )),
+            _ => Ok(self),
+        }
+    }
 }
 
 /// No release of any kind is named `name` in `namespace` (None: all).

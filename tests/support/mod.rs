@@ -47,6 +47,23 @@ pub async fn eventually<F: FnMut() -> bool>(timeout: Duration, mut cond: F) -> b
     cond()
 }
 
+/// `kubectl patch` that pauses checkout in namespace shop.
+pub const PAUSE_CHECKOUT: &[&str] = &[
+    "patch",
+    "rollout",
+    "checkout",
+    "-n",
+    "shop",
+    "--type",
+    "merge",
+    "-p",
+    r#"{"spec":{"paused":true}}"#,
+];
+
+/// The identities of a simulated cluster: its kubeconfig's contexts are
+/// `sim-ROLE`, or `NAME-ROLE` for each cluster of a fleet.
+pub const SIM_ROLES: [&str; 4] = ["admin", "viewer", "deployer", "checkout-owner"];
+
 /// A `cutover sim serve` process with its kubeconfig and request log in a temporary folder.
 pub struct ServeProcess {
     child: Child,
