@@ -220,4 +220,74 @@ mod tests {
         );
         assert!(!row(cells("-"), "").ends_with(" \n"), "no trailing blanks");
     }
+
+    /// A fleet of `contexts` (name, alias, namespace), each with the
+    /// fixture's checkout canary.
+    fn fleet(contexts: &[(&str, Option<&str>, Option<&str>)]) -> FleetReport {
+        use crate::model::Kind;
+        use crate::status::fleet::{ContextStatus, FleetRelease};
+        use crate::test_support::fixture::{ARGO_CANARY, Fixture};
+        let release = Fixture::load(&[ARGO_CANARY]).release(Kind::Rollout, "checkout");
+        let now = chrono::Utc::now();
+        let state = crate::app::State::new(now, true, crate::app::keymap::Keymap::default());
+        let status =
+            |(name, alias, namespace): &(&str, Option<&str>, Option<&str>)| ContextStatus {
+                name: name.to_string(),
+                alias: alias.map(str::to_string),
+                server: None,
+                state: ConnectionState::Connected,
+                error: None,
+                namespace: namespace.map(str::to_string),
+                user: None,
+                metrics_source: None,
+                metrics_problem: None,
+                databases: Vec::new(),
+            };
+        FleetReport {
+            read_at: now,
+            contexts: contexts.iter().map(status).collect(),
+            releases: contexts
+                .iter()
+                .map(|(name, alias, _)| FleetRelease {
+                    cluster: name.to_string(),
+                    alias: alias.map(str::to_string),
+                    release: super::super::release_status(&release, &state, None),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_fleet_table_begins_with_each_releases_cluster() {
+        let table = fleet_table(&fleet(&[
+            ("prod-eu", Some("eu"), Some("shop")),
+            ("prod-us-east-1", None, Some("shop")),
+        ]));
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("CLUSTER        KIND "), "{table}");
+        assert!(
+            lines[1].starts_with("eu             Rollout     checkout "),
+            "{table}"
+        );
+        assert!(
+            lines[2].starts_with("prod-us-east-1 Rollout     checkout "),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_fleet_table_names_the_namespace_when_the_contexts_read_different_ones() {
+        let same = fleet_table(&fleet(&[
+            ("a", None, Some("shop")),
+            ("b", None, Some("shop")),
+        ]));
+        assert!(!same.contains("shop/checkout"), "{same}");
+        let different = fleet_table(&fleet(&[
+            ("a", None, Some("shop")),
+            ("b", None, Some("pay")),
+        ]));
+        assert!(different.contains("shop/checkout"), "{different}");
+        let every = fleet_table(&fleet(&[("a", None, None), ("b", None, None)]));
+        assert!(every.contains("shop/checkout"), "{every}");
+    }
 }
