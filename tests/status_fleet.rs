@@ -259,7 +259,7 @@ fn one_context_is_reported_as_before_and_gate_refuses_a_list() {
         .env_remove("RUST_LIB_BACKTRACE")
         .output()
         .expect("run cutover gate");
-    assert!(!gate.status.success());
+    assert_eq!(gate.status.code(), Some(2), "a mistake on the command line");
     let said = stderr_of(&gate);
     assert!(said.contains("one context at a time"), "{said}");
     assert!(
