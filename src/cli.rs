@@ -16,10 +16,13 @@ use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::{ThemeLibrary, ThemeSettings, Themes};
 use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+mod sim_args;
+
+pub use sim_args::ServeArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,9 +49,16 @@ pub struct ClusterArgs {
     /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, global = true)]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: the current context).
-    #[arg(long, global = true)]
+    /// The kubeconfig context (default: the current context); a comma list
+    /// (a,b,c) reads several at once, a fleet (`status` only, for now).
+    #[arg(long, global = true, value_name = "NAME[,NAME…]")]
     pub context: Option<String>,
+    /// Every context of the kubeconfig, as a fleet.
+    #[arg(long, global = true, conflicts_with_all = ["context", "fleet"])]
+    pub all_contexts: bool,
+    /// The contexts of the config file's [fleets.NAME], as a fleet.
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "context")]
+    pub fleet: Option<String>,
     /// The namespace (default: the context's).
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
@@ -215,45 +225,6 @@ pub enum SimCommand {
     Scenarios,
 }
 
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Listen address; port 0 lets the OS choose.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub addr: SocketAddr,
-    /// Where to write the kubeconfig (contexts sim-admin, sim-viewer, sim-deployer,
-    /// sim-checkout-owner).
-    #[arg(long)]
-    pub kubeconfig_out: Option<PathBuf>,
-    /// Append every request (time, user, method, path, query, status) as JSON lines.
-    #[arg(long)]
-    pub request_log: Option<PathBuf>,
-    /// The scenario to run: a built-in name (see `cutover sim scenarios`) or a file.
-    #[arg(long, default_value = "default", conflicts_with_all = ["seed_file", "static_objects"])]
-    pub scenario: String,
-    /// Releases of the `scale` scenario.
-    #[arg(long, default_value_t = 2000)]
-    pub releases: usize,
-    /// Pods per release of the `scale` scenario.
-    #[arg(long, default_value_t = 20)]
-    pub pods: usize,
-    /// Serve these objects (YAML or JSON, such as `kubectl get -o yaml` writes) as they
-    /// are, with no controllers: uids, generations and statuses are kept.
-    #[arg(long)]
-    pub seed_file: Option<PathBuf>,
-    /// Serve a small fixed set of objects as they are, with no controllers.
-    #[arg(long = "static")]
-    pub static_objects: bool,
-    /// Serve the simulated traffic's Prometheus metrics here (plain HTTP; port 0 = any).
-    #[arg(long)]
-    pub metrics_addr: Option<SocketAddr>,
-    /// Simulated seconds per real second.
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// The namespace the kubeconfig's contexts default to.
-    #[arg(long, default_value = "shop")]
-    pub namespace: String,
-}
-
 impl Cli {
     /// Whether this command opens the control room, which draws on the terminal.
     fn opens_control_room(&self) -> bool {
@@ -334,10 +305,14 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
             }
             Some(Command::Gate(_)) => unreachable!("run above"),
             Some(Command::Watch(args)) => {
-                control_room(cli.cluster.options(), &cli.ui, Some(args.settings()), None).await
+                let connect = one_context(&cli.cluster, &cli.ui, "the board shows")?;
+                control_room(connect, &cli.ui, Some(args.settings()), None).await
             }
             Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
-            None => control_room(cli.cluster.options(), &cli.ui, None, None).await,
+            None => {
+                let connect = one_context(&cli.cluster, &cli.ui, "the control room shows")?;
+                control_room(connect, &cli.ui, None, None).await
+            }
         }
     })?;
     Ok(crate::signals::exit_code(ended_by))
@@ -354,10 +329,31 @@ fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
     }
 }
 
+/// The config file the flags name, else the default one.
+fn config_path(ui: &UiArgs) -> PathBuf {
+    ui.config.clone().unwrap_or_else(crate::paths::config_file)
+}
+
+/// The one context of a command that shows one at a time (`what`: `the
+/// control room shows`), as the flags choose it: a fleet of more is refused.
+pub(crate) fn one_context(
+    cluster: &ClusterArgs,
+    ui: &UiArgs,
+    what: &str,
+) -> Result<ConnectOptions> {
+    let connect = crate::fleet::one_context(
+        cluster,
+        cluster.options(),
+        &config_path(ui),
+        &ui.databases,
+        what,
+    )?;
+    Ok(connect)
+}
+
 /// The config file, each of its problems logged.
 fn load_config(ui: &UiArgs) -> crate::config::Loaded {
-    let config_path = ui.config.clone().unwrap_or_else(crate::paths::config_file);
-    let loaded = crate::config::load(&config_path, &ui.databases);
+    let loaded = crate::config::load(&config_path(ui), &ui.databases);
     for line in loaded.report() {
         tracing::warn!("config problem: {line}");
     }
@@ -496,19 +492,33 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         ..cluster.options()
     };
     let deadline = Some(args.timeout).filter(|t| !t.is_zero());
-    let report = crate::status::report(
-        &options,
-        deadline,
-        args.name.as_deref(),
-        ui.read_only,
-        &plan,
-        &databases,
-    )
-    .await?;
+    let fleet = crate::fleet::plan(cluster, &options, &plan.config, &config_path(ui))?;
+    let name = args.name.as_deref();
+    if fleet.fleet {
+        let report =
+            crate::status::fleet_report(&fleet, deadline, name, ui.read_only, &plan, &databases)
+                .await?;
+        match args.output {
+            OutputFormat::Json => write_json(&report)?,
+            OutputFormat::Table => write_out(&crate::status::fleet_table(&report))?,
+        }
+        return match report.unread() {
+            Some(unread) => Err(unread.into()),
+            None => Ok(()),
+        };
+    }
+    let report = crate::status::report(&options, deadline, name, ui.read_only, &plan, &databases)
+        .await?
+        .named(name)?;
     match args.output {
-        OutputFormat::Json => write_out(&format!("{}\n", serde_json::to_string_pretty(&report)?))?,
+        OutputFormat::Json => write_json(&report)?,
         OutputFormat::Table => write_out(&crate::status::table(&report))?,
     }
+    Ok(())
+}
+
+fn write_json(value: &impl serde::Serialize) -> Result<()> {
+    write_out(&format!("{}\n", serde_json::to_string_pretty(value)?))?;
     Ok(())
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod fleet;
 pub(crate) mod gate;
 pub mod logging;
 pub mod metrics;

@@ -92,6 +92,18 @@ pub fn render(report: &Report, verbose: bool) -> String {
     if verbose {
         return format!("{report:?}\n");
     }
+    let (cause, fix) = cause_and_fix(report);
+    let mut out = format!("error: {cause}\n");
+    if let Some(fix) = fix {
+        out.push_str(&fix);
+        out.push('\n');
+    }
+    out
+}
+
+/// What went wrong in one plain line (each wrapper's words, down to the
+/// user error), and the fix when there is one.
+pub fn cause_and_fix(report: &Report) -> (String, Option<String>) {
     let mut causes: Vec<String> = Vec::new();
     let mut fix = None;
     for error in report.chain() {
@@ -105,12 +117,7 @@ pub fn render(report: &Report, verbose: bool) -> String {
             break;
         }
     }
-    let mut out = format!("error: {}\n", causes.join(": "));
-    if let Some(fix) = fix {
-        out.push_str(&fix);
-        out.push('\n');
-    }
-    out
+    (causes.join(": "), fix)
 }
 
 /// One line without control characters: a server's message cannot move

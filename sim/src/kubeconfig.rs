@@ -1,43 +1,65 @@
 //! The kubeconfig that points clients (kubectl, kube-rs, cutover itself) at
-//! a simulated cluster: one context per identity.
+//! simulated clusters: one context per cluster and identity.
 
 use super::rbac::Users;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 
 pub const CLUSTER_NAME: &str = "cutover-sim";
 
-/// Context name for a user: `sim-admin`, `sim-viewer`, `sim-deployer`,
-/// `sim-checkout-owner`.
-pub fn context_name(user: &str) -> String {
-    format!("sim-{user}")
+/// One simulated cluster as a kubeconfig names it.
+pub struct Served<'a> {
+    /// The cluster's entry; contexts are `<prefix>-<user>`.
+    pub cluster: &'a str,
+    pub prefix: &'a str,
+    /// Whether the user entries carry the prefix too: needed when several
+    /// clusters, each with its own tokens, share one kubeconfig.
+    pub prefixed_users: bool,
+    pub url: &'a str,
+    pub ca_pem: &'a str,
+    pub users: &'a Users,
 }
 
-pub fn render(server_url: &str, ca_pem: &str, users: &Users, namespace: &str) -> String {
+impl Served<'_> {
+    fn context_name(&self, user: &str) -> String {
+        format!("{}-{user}", self.prefix)
+    }
+
+    fn user_entry(&self, user: &str) -> String {
+        if self.prefixed_users {
+            self.context_name(user)
+        } else {
+            user.to_string()
+        }
+    }
+}
+
+/// A kubeconfig for `served`, its first cluster's admin the current context.
+pub fn render(served: &[Served<'_>], namespace: &str) -> String {
     use base64::Engine;
-    let ca_data = base64::engine::general_purpose::STANDARD.encode(ca_pem);
-    let contexts: Vec<Value> = users
-        .all()
-        .iter()
-        .map(|u| {
-            json!({
-                "name": context_name(&u.name),
-                "context": {"cluster": CLUSTER_NAME, "user": u.name, "namespace": namespace},
-            })
-        })
-        .collect();
-    let auth: Vec<Value> = users
-        .all()
-        .iter()
-        .map(|u| json!({"name": u.name, "user": {"token": u.token}}))
-        .collect();
+    let mut clusters = Vec::new();
+    let mut users = Vec::new();
+    let mut contexts = Vec::new();
+    for s in served {
+        let ca_data = base64::engine::general_purpose::STANDARD.encode(s.ca_pem);
+        clusters.push(json!({"name": s.cluster, "cluster": {"server": s.url, "certificate-authority-data": ca_data}}));
+        for u in s.users.all() {
+            let user = s.user_entry(&u.name);
+            contexts.push(json!({
+                "name": s.context_name(&u.name),
+                "context": {"cluster": s.cluster, "user": user, "namespace": namespace},
+            }));
+            users.push(json!({"name": user, "user": {"token": u.token}}));
+        }
+    }
+    let current = served.first().map(|s| s.context_name("admin"));
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": CLUSTER_NAME, "cluster": {"server": server_url, "certificate-authority-data": ca_data}}],
-        "users": auth,
+        "clusters": clusters,
+        "users": users,
         "contexts": contexts,
-        "current-context": context_name("admin"),
+        "current-context": current,
         "preferences": {},
     });
     serde_yaml::to_string(&config).expect("a JSON value always renders as YAML")
@@ -63,7 +85,15 @@ mod tests {
     #[test]
     fn kubeconfig_parses_with_kube_and_defaults_to_admin() {
         let users = Users::generate();
-        let yaml = render("https://127.0.0.1:1234", "PEM", &users, "shop");
+        let served = Served {
+            cluster: CLUSTER_NAME,
+            prefix: "sim",
+            prefixed_users: false,
+            url: "https://127.0.0.1:1234",
+            ca_pem: "PEM",
+            users: &users,
+        };
+        let yaml = render(&[served], "shop");
         let kc = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
         assert_eq!(kc.current_context.as_deref(), Some("sim-admin"));
         let names: Vec<_> = kc.contexts.iter().map(|c| c.name.clone()).collect();

@@ -10,6 +10,7 @@ pub mod clock;
 pub(crate) mod controllers;
 pub(crate) mod convert;
 pub mod faults;
+mod fleet;
 pub(crate) mod kubeconfig;
 pub(crate) mod openapi;
 pub(crate) mod openapi_proto;
@@ -44,6 +45,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
 use traffic::Traffic;
+
+pub use fleet::{FleetMember, SimFleet, check_cluster_name};
+/// Write a kubeconfig with owner-only permissions: it holds bearer tokens.
+pub use kubeconfig::write as write_kubeconfig;
 
 /// What a simulated cluster holds and does.
 #[derive(Debug, Clone)]
@@ -267,7 +272,16 @@ impl SimCluster {
     /// A kubeconfig with contexts `sim-admin` (current), `sim-viewer`,
     /// `sim-deployer` and `sim-checkout-owner`.
     pub fn kubeconfig_yaml(&self, namespace: &str) -> String {
-        kubeconfig::render(&self.url(), &self.ca_pem, self.users(), namespace)
+        let url = self.url();
+        let served = kubeconfig::Served {
+            cluster: kubeconfig::CLUSTER_NAME,
+            prefix: "sim",
+            prefixed_users: false,
+            url: &url,
+            ca_pem: &self.ca_pem,
+            users: self.users(),
+        };
+        kubeconfig::render(&[served], namespace)
     }
 
     pub fn write_kubeconfig(&self, path: &std::path::Path, namespace: &str) -> std::io::Result<()> {

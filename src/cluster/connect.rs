@@ -214,6 +214,20 @@ fn choose_context(found: &Found, asked: Option<&str>) -> Result<String, UserErro
     }
 }
 
+/// The contexts of the kubeconfig kubectl would use (`--kubeconfig`, else
+/// `$KUBECONFIG`, else `~/.kube/config`), in its order, and where it was
+/// read from (for messages).
+pub fn kubeconfig_contexts(flag: Option<&Path>) -> Result<(Vec<String>, String), UserError> {
+    let found = find_kubeconfig(flag)?.ok_or_else(|| no_kubeconfig(None))?;
+    let names = found
+        .kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    Ok((names, found.from))
+}
+
 /// The context and namespace (`None`: all) a connection with `opts` is
 /// for, from the kubeconfig alone, before any request: what the screen
 /// shows while connecting. As kube completes them: the current context,

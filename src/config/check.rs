@@ -65,6 +65,8 @@ pub(super) fn check(
         checker.metrics(&mut context.metrics, &base, &top_custom);
     }
     checker.links(&config, database_flags);
+    checker.aliases(&mut config.contexts);
+    checker.fleets(&mut config.fleets);
     checker.databases(&mut config);
     let answer_limit = &mut config.kubernetes.max_answer_bytes;
     let path = top("kubernetes").key("max_answer_bytes");
@@ -438,5 +440,6 @@ impl Checker<'_, '_> {
     }
 }
 
+mod fleets;
 #[cfg(test)]
 mod tests;

@@ -38,9 +38,12 @@ pub struct Config {
     /// Metrics for every context, unless the context says otherwise.
     #[serde(default)]
     pub metrics: MetricsConfig,
-    /// Per kubeconfig context: `[contexts.prod.metrics]`.
+    /// Per kubeconfig context: `[contexts.prod.metrics]`, `alias`.
     #[serde(default)]
     pub contexts: BTreeMap<String, ContextConfig>,
+    /// Named sets of contexts, chosen with `--fleet NAME`: `[fleets.prod]`.
+    #[serde(default)]
+    pub fleets: BTreeMap<String, FleetSection>,
     /// Databases to read migrations from, by name: `[databases.payments]`.
     #[serde(default)]
     pub databases: BTreeMap<String, DatabaseSection>,
@@ -167,11 +170,28 @@ fn redact(flag: &str) -> String {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContextConfig {
+    /// The short name a fleet shows for this context (`eu`); the context's
+    /// name when unset.
+    pub alias: Option<String>,
     /// Over the top-level theme in this context, so production looks
     /// different from staging at a glance.
     pub theme: Option<String>,
     #[serde(default)]
     pub metrics: MetricsConfig,
+}
+
+/// `[fleets.prod]`: the contexts `--fleet prod` reads, in this order.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FleetSection {
+    pub contexts: Vec<String>,
+}
+
+impl Config {
+    /// The short name of `context` in a fleet, when the file gives one.
+    pub fn alias(&self, context: &str) -> Option<&str> {
+        self.contexts.get(context)?.alias.as_deref()
+    }
 }
 
 /// `[metrics]`: every field optional; a context's fields win over the

@@ -18,7 +18,8 @@ how it ended. Nothing is changed in the cluster unless --abort-on-fail is given.
 pub const EXIT_CODES: &str = "Exit codes:
   0  the target is reached (and the verdict requirement holds)
   1  the release failed: Degraded, aborted, Flagger's Failed
-  2  the timeout passed first (also: a mistake on the command line)
+  2  the timeout passed first (also: a mistake on the command line, such as more
+     than one context)
   3  the release cannot be read: no connection, not found, forbidden, the watches
      failing when the timeout passed (or the audit file --abort-on-fail needs
      cannot be opened)
@@ -74,11 +75,21 @@ pub async fn gate(cluster: &ClusterArgs, ui: &UiArgs, args: &GateArgs) -> Result
     use std::io::IsTerminal;
     let (plan, databases) = plan_for_scripts(ui)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let context = match crate::cli::one_context(cluster, ui, "gate waits for a release in") {
+        Ok(context) => context,
+        // A fleet, or a context of it that does not exist: a mistake on
+        // the command line, whose code is 2 as clap's.
+        Err(report) => {
+            let text = crate::user_error::render(&report, crate::user_error::verbose());
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+            return Ok(super::EXIT_TIMED_OUT);
+        }
+    };
     let options = GateOptions {
         connect: ConnectOptions {
             request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
             max_answer_bytes: plan.config.kubernetes.max_answer_bytes(),
-            ..cluster.options()
+            ..context
         },
         name: args.name.clone(),
         timeout: Some(args.timeout).filter(|t| !t.is_zero()),

@@ -8,7 +8,7 @@ mod serve;
 use color_eyre::eyre::{Result, WrapErr};
 use cutover::cli::{DemoArgs, ServeArgs, SimCommands, UiArgs};
 use cutover::signals::QuitSignal;
-use cutover_sim::{SimCluster, SimConfig};
+use cutover_sim::{FleetMember, SimCluster, SimConfig, SimFleet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -42,11 +42,34 @@ async fn start_sim(
 ) -> Result<(SimCluster, PathBuf)> {
     let sim = SimCluster::start(config).await?;
     let path = kubeconfig_out.unwrap_or_else(|| default_kubeconfig_path(sim.addr()));
+    write_kubeconfig(&path, &sim.kubeconfig_yaml(namespace))?;
+    tracing::info!(addr = %sim.addr(), kubeconfig = %path.display(), "simulated cluster serving");
+    Ok((sim, path))
+}
+
+/// Start a fleet of simulated clusters and write one kubeconfig for all
+/// (by default in `$XDG_RUNTIME_DIR/cutover/`, named after the first's port).
+async fn start_fleet(
+    members: Vec<FleetMember>,
+    kubeconfig_out: Option<PathBuf>,
+    namespace: &str,
+) -> Result<(SimFleet, PathBuf)> {
+    let fleet = SimFleet::start(members).await?;
+    let path = kubeconfig_out.unwrap_or_else(|| {
+        let (_, first) = fleet.clusters().next().expect("a fleet has a cluster");
+        default_kubeconfig_path(first.addr())
+    });
+    write_kubeconfig(&path, &fleet.kubeconfig_yaml(namespace))?;
+    for (name, sim) in fleet.clusters() {
+        tracing::info!(cluster = name, addr = %sim.addr(), kubeconfig = %path.display(), "simulated cluster serving");
+    }
+    Ok((fleet, path))
+}
+
+fn write_kubeconfig(path: &std::path::Path, yaml: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).wrap_err_with(|| format!("creating {}", dir.display()))?;
     }
-    sim.write_kubeconfig(&path, namespace)
-        .wrap_err_with(|| format!("writing the kubeconfig {}", path.display()))?;
-    tracing::info!(addr = %sim.addr(), kubeconfig = %path.display(), "simulated cluster serving");
-    Ok((sim, path))
+    cutover_sim::write_kubeconfig(path, yaml)
+        .wrap_err_with(|| format!("writing the kubeconfig {}", path.display()))
 }

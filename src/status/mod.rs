@@ -1,10 +1,14 @@
 //! `cutover status`: the same model as the control room, printed once, for
 //! scripts and checks.
 
+mod fleet;
 mod read;
+mod table;
 
+pub use fleet::{ConnectionState, FleetReport, fleet_report};
 pub use read::report;
 pub(crate) use read::{no_release_named, read_cluster};
+pub use table::{fleet_table, table};
 
 use crate::app::State;
 use crate::app::access::unavailable;
@@ -14,10 +18,9 @@ use crate::model::metrics::{
     controller_opinion, disagrees,
 };
 use crate::model::migration::RollbackSafety;
-use crate::model::{Action, Release, step_fraction};
+use crate::model::{Action, Release};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
@@ -343,172 +346,5 @@ impl MigrationStatus {
                 })
                 .collect(),
         })
-    }
-}
-
-/// The latest phase that began and its state, and whether a rollback is
-/// unsafe (`!`) or unknown (`?`): `contract:done!`.
-fn schema_cell(m: &MigrationStatus) -> String {
-    use crate::model::migration::PhaseState;
-    let phase = m
-        .phases
-        .iter()
-        .rev()
-        .find(|p| p.state != PhaseState::Pending)
-        .or_else(|| m.phases.first());
-    let mark = match &m.rollback_safety {
-        Some(RollbackSafety::Unsafe(_)) => "!",
-        Some(RollbackSafety::Unknown(_)) => "?",
-        _ => "",
-    };
-    match phase {
-        Some(p) => format!("{}:{}{mark}", p.name.word(), p.state.word()),
-        None => format!("linked{mark}"),
-    }
-}
-
-/// The ATTENTION column: what needs a human, then how many fields could
-/// not be read.
-fn attention_text(r: &ReleaseStatus) -> String {
-    let mut parts = r.attention.clone();
-    match r.warnings.len() {
-        0 => {}
-        1 => parts.push("? 1 malformed field (see -o json)".into()),
-        n => parts.push(format!("? {n} malformed fields (see -o json)")),
-    }
-    parts.join("; ")
-}
-
-/// The table's columns and their widths in terminal cells; ATTENTION, the
-/// last, takes what it needs.
-const COLUMNS: [(&str, usize); 10] = [
-    ("KIND", 11),
-    ("NAME", 24),
-    ("STRATEGY", 13),
-    ("PHASE", 20),
-    ("STEP", 7),
-    ("WEIGHT", 8),
-    ("CANARY", 24),
-    ("STABLE", 24),
-    ("VERDICT", 9),
-    ("SCHEMA", 18),
-];
-
-pub fn table(report: &StatusReport) -> String {
-    let mut out = row(COLUMNS.map(|(title, _)| title.to_string()), "ATTENTION");
-    for r in &report.releases {
-        let name = if report.namespace.is_none() {
-            format!("{}/{}", r.namespace, r.name)
-        } else {
-            r.name.clone()
-        };
-        let step = r
-            .step
-            .as_ref()
-            .map_or("-".into(), |s| step_fraction(s.current, s.total));
-        let image = |i: &Option<String>| {
-            i.as_deref()
-                .map(crate::ui::short_image)
-                .unwrap_or("-")
-                .to_string()
-        };
-        let verdict = r
-            .metrics
-            .as_ref()
-            .filter(|m| m.versions.is_some())
-            .map_or("-", |m| m.verdict.word());
-        let schema = r.migration.as_ref().map_or("-".to_string(), schema_cell);
-        let cells = [
-            r.kind.to_string(),
-            name,
-            r.strategy.to_string(),
-            format!("{} {}", r.health.symbol(), r.phase),
-            step,
-            r.weights.text(),
-            image(&r.canary_image),
-            image(&r.stable_image),
-            verdict.to_string(),
-            schema,
-        ];
-        out.push_str(&row(cells, &attention_text(r)));
-    }
-    out
-}
-
-/// One line of the table: each cell fitted to its column, then the last.
-fn row(cells: [String; COLUMNS.len()], last: &str) -> String {
-    let mut line = String::new();
-    for (cell, (_, width)) in cells.iter().zip(COLUMNS) {
-        line.push_str(&fit(cell, width));
-        line.push(' ');
-    }
-    line.push_str(last);
-    line.truncate(line.trim_end().len());
-    line.push('\n');
-    line
-}
-
-/// `text` in `width` terminal cells: padded, or cut with `…` by display
-/// width (a wide character takes two cells and is never split).
-fn fit(text: &str, width: usize) -> String {
-    let mut used = text.width();
-    let mut out = if used <= width {
-        text.to_string()
-    } else {
-        let mut kept = String::new();
-        used = 0;
-        for c in text.chars() {
-            let w = c.width().unwrap_or(0);
-            if used + w >= width {
-                break;
-            }
-            kept.push(c);
-            used += w;
-        }
-        used += 1;
-        kept + "…"
-    };
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_are_cut_and_padded_by_display_width() {
-        assert_eq!(fit("checkout", 10), "checkout  ");
-        assert_eq!(fit("checkout", 8), "checkout");
-        assert_eq!(fit("checkout-eu", 8), "checkou…");
-        // Each of these takes two cells: 3 whole ones and the mark fit in
-        // 7; a fourth would need 9.
-        assert_eq!(fit("支払い決済", 7), "支払い…");
-        assert_eq!(fit("支払い決済", 8), "支払い… ");
-        // Bytes are not cells: é is two bytes and one cell.
-        assert_eq!(fit("café", 4), "café");
-        for text in [
-            "支払い決済サービス",
-            "shop/ölçüm-ünitesi-api",
-            "🚀🚀🚀🚀🚀🚀",
-        ] {
-            for width in 1..12 {
-                assert_eq!(fit(text, width).width(), width, "{text:?} in {width}");
-            }
-        }
-    }
-
-    #[test]
-    fn rows_keep_their_columns_whatever_the_names() {
-        let cells = |text: &str| COLUMNS.map(|_| text.to_string());
-        let header = row(COLUMNS.map(|(title, _)| title.to_string()), "ATTENTION");
-        let wide = row(cells("決済サービスのカナリア・リリース"), "degraded");
-        let cells_before = |line: &str, word: &str| line[..line.find(word).unwrap()].width();
-        assert_eq!(
-            cells_before(&wide, "degraded"),
-            cells_before(&header, "ATTENTION"),
-            "{header}{wide}"
-        );
-        assert!(!row(cells("-"), "").ends_with(" \n"), "no trailing blanks");
     }
 }

@@ -141,6 +141,7 @@ impl Limit {
 /// every action as unavailable, as the control room would. Everything
 /// must be read within `deadline`: a cluster that does not answer in time
 /// is an error naming it, metrics or databases that do not are reported.
+/// With `name`, only that release (see [`StatusReport::named`]).
 pub async fn report(
     options: &ConnectOptions,
     deadline: Option<Duration>,
@@ -195,10 +196,6 @@ pub async fn report(
     let mut all = state.releases.clone();
     if let Some(n) = name {
         all.retain(|r| r.key.name == n);
-        if all.is_empty() {
-            let namespace = connection.namespace.as_deref();
-            return Err(no_release_named(n, namespace, &connection.context).into());
-        }
     }
     if !read_only {
         // One review per object and verb, as the API server decides: a
@@ -258,6 +255,20 @@ pub async fn report(
         metrics_source: metrics_source.ok(),
         releases,
     })
+}
+
+impl StatusReport {
+    /// The report of `name`, which must be in it.
+    pub fn named(self, name: Option<&str>) -> Result<StatusReport, UserError> {
+        match name {
+            Some(n) if self.releases.is_empty() => Err(no_release_named(
+                n,
+                self.namespace.as_deref(),
+                &self.context,
+            )),
+            _ => Ok(self),
+        }
+    }
 }
 
 /// No release of any kind is named `name` in `namespace` (None: all).

@@ -4,33 +4,7 @@ use super::*;
 
 /// `kubectl create --raw` sends an admin POST to the simulator's fault API.
 pub(super) fn fault(room: &Room, path: &str) {
-    let body = room.sim.dir.path().join("empty.json");
-    std::fs::write(&body, "{}").expect("write body");
-    let args = [
-        "--context",
-        "sim-admin",
-        "create",
-        "--raw",
-        path,
-        "-f",
-        body.to_str().expect("utf-8 path"),
-    ];
-    // Right after a restart of the listener a first connection may still
-    // break; a client retries, and so does this one.
-    for attempt in 0..10 {
-        let out = room.sim.kubectl(&room.kubectl, &args);
-        if out.status.success() {
-            return;
-        }
-        // An outage may close the listener before its answer is out: a
-        // refusal after the first attempt means it has begun.
-        if path.contains("outage") && attempt > 0 && stderr_of(&out).contains("refused") {
-            return;
-        }
-        eprintln!("retrying {path}: {}", stderr_of(&out));
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("the fault API did not answer {path}");
+    room.sim.fault(&room.kubectl, "sim-admin", path);
 }
 
 #[test]

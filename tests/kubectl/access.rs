@@ -2,19 +2,6 @@
 
 use super::*;
 
-/// `kubectl patch` that pauses checkout.
-const PAUSE_CHECKOUT: &[&str] = &[
-    "patch",
-    "rollout",
-    "checkout",
-    "-n",
-    "shop",
-    "--type",
-    "merge",
-    "-p",
-    r#"{"spec":{"paused":true}}"#,
-];
-
 #[test]
 fn the_viewer_may_look_but_not_touch() {
     let Some(kubectl) = kubectl_or_skip("viewer") else {

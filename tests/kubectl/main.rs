@@ -13,7 +13,7 @@ mod writing;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use support::{ServeProcess, require_program, stderr_of, stdout_of};
+use support::{PAUSE_CHECKOUT, ServeProcess, require_program, stderr_of, stdout_of};
 
 fn kubectl_or_skip(test: &str) -> Option<std::path::PathBuf> {
     require_program("kubectl", test)

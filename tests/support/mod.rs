@@ -47,6 +47,23 @@ pub async fn eventually<F: FnMut() -> bool>(timeout: Duration, mut cond: F) -> b
     cond()
 }
 
+/// `kubectl patch` that pauses checkout in namespace shop.
+pub const PAUSE_CHECKOUT: &[&str] = &[
+    "patch",
+    "rollout",
+    "checkout",
+    "-n",
+    "shop",
+    "--type",
+    "merge",
+    "-p",
+    r#"{"spec":{"paused":true}}"#,
+];
+
+/// The identities of a simulated cluster: its kubeconfig's contexts are
+/// `sim-ROLE`, or `NAME-ROLE` for each cluster of a fleet.
+pub const SIM_ROLES: [&str; 4] = ["admin", "viewer", "deployer", "checkout-owner"];
+
 /// A `cutover sim serve` process with its kubeconfig and request log in a temporary folder.
 pub struct ServeProcess {
     child: Child,
@@ -166,11 +183,41 @@ impl ServeProcess {
 
     /// The request log as JSON values.
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.request_log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        json_lines(&self.request_log)
+    }
+
+    /// The request log of `cluster` of a fleet (`sim serve --clusters`),
+    /// which writes one per cluster.
+    pub fn cluster_requests(&self, cluster: &str) -> Vec<serde_json::Value> {
+        let mut path = self.request_log.clone().into_os_string();
+        path.push(format!(".{cluster}"));
+        json_lines(Path::new(&path))
+    }
+
+    /// `kubectl create --raw PATH` as `context` (an admin's): a POST to
+    /// the simulator's fault API (`/_sim/faults/outage?seconds=8`), which
+    /// each cluster of a fleet has its own of.
+    pub fn fault(&self, kubectl: &Path, context: &str, path: &str) {
+        let body = self.dir.path().join("empty.json");
+        std::fs::write(&body, "{}").expect("write body");
+        let body = body.to_str().expect("utf-8 path");
+        let args = ["--context", context, "create", "--raw", path, "-f", body];
+        // Right after a restart of the listener a first connection may still
+        // break; a client retries, and so does this one.
+        for attempt in 0..10 {
+            let out = self.kubectl(kubectl, &args);
+            if out.status.success() {
+                return;
+            }
+            // An outage may close the listener before its answer is out: a
+            // refusal after the first attempt means it has begun.
+            if path.contains("outage") && attempt > 0 && stderr_of(&out).contains("refused") {
+                return;
+            }
+            eprintln!("retrying {path}: {}", stderr_of(&out));
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("the fault API did not answer {path}");
     }
 
     /// `cutover [flags] status -o json [after]` against this cluster in
@@ -236,6 +283,15 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A file of JSON lines as values; lines that are not JSON are skipped.
+fn json_lines(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 /// Run `command` to its end, as `Command::output` does, and tell the peak

@@ -444,3 +444,46 @@ fn the_kubernetes_answer_limit_is_read_and_a_zero_reported() {
     );
     assert_eq!(config.kubernetes.max_answer_bytes(), 64 << 20);
 }
+
+#[test]
+fn fleets_and_aliases_are_read_and_their_mistakes_said() {
+    let (config, _, problems) = checked(
+        r#"[contexts.prod-eu]
+alias = "eu"
+[contexts.prod-us]
+alias = "eu"
+[contexts.prod-ap]
+alias = "a p"
+[fleets.prod]
+contexts = ["prod-eu", "prod-us", "prod-eu"]
+[fleets.empty]
+contexts = []
+"#,
+    );
+    assert_eq!(config.alias("prod-eu"), Some("eu"));
+    assert_eq!(config.alias("prod-us"), None, "taken by prod-eu");
+    assert_eq!(config.alias("prod-ap"), None);
+    assert_eq!(config.fleets["prod"].contexts, ["prod-eu", "prod-us"]);
+    assert!(!config.fleets.contains_key("empty"));
+    assert_eq!(
+        on_line(&problems, 4).to_string(),
+        "4:9: alias \"eu\" is context \"prod-eu\"'s already: give each context its own alias; the context's name is shown instead"
+    );
+    assert!(
+        on_line(&problems, 6)
+            .problem
+            .contains("has a blank or a comma")
+    );
+    assert_eq!(
+        on_line(&problems, 8).to_string(),
+        "8:35: context \"prod-eu\" is named twice in fleet prod: it is read once"
+    );
+    assert!(
+        on_line(&problems, 9).to_string().contains(
+            "fleet empty names no context: list its kubeconfig contexts: contexts = [\"prod-eu\", \"prod-us\"]; --fleet empty is refused until then"
+        ),
+        "{:#?}",
+        lines(&problems)
+    );
+    assert_eq!(problems.len(), 4, "{:#?}", lines(&problems));
+}
