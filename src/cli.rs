@@ -319,7 +319,7 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
 }
 
 /// The flags, else the config file, else what the locale and TERM say.
-fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
+pub(crate) fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
     match (ui.ascii, ui.unicode, setting) {
         (true, _, _) => Glyphs::Ascii,
         (_, true, _) => Glyphs::Unicode,
@@ -492,6 +492,8 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         ..cluster.options()
     };
     let deadline = Some(args.timeout).filter(|t| !t.is_zero());
+    // The table is for a terminal: in its locale's characters. JSON is UTF-8.
+    let glyphs = glyphs(ui, plan.config.glyphs);
     let fleet = crate::fleet::plan(cluster, &options, &plan.config, &config_path(ui))?;
     let name = args.name.as_deref();
     if fleet.fleet {
@@ -500,7 +502,7 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
                 .await?;
         match args.output {
             OutputFormat::Json => write_json(&report)?,
-            OutputFormat::Table => write_out(&crate::status::fleet_table(&report))?,
+            OutputFormat::Table => write_out(&glyphs.text(&crate::status::fleet_table(&report)))?,
         }
         return match report.unread() {
             Some(unread) => Err(unread.into()),
@@ -512,7 +514,7 @@ async fn status(cluster: &ClusterArgs, ui: &UiArgs, args: &StatusArgs) -> Result
         .named(name)?;
     match args.output {
         OutputFormat::Json => write_json(&report)?,
-        OutputFormat::Table => write_out(&crate::status::table(&report))?,
+        OutputFormat::Table => write_out(&glyphs.text(&crate::status::table(&report)))?,
     }
     Ok(())
 }

@@ -203,3 +203,40 @@ fn an_answer_over_the_limit_fails_the_read_and_says_how_to_narrow_it() {
     let report = sim.status_json(&["--context", "sim-admin"], &[]);
     assert!(report["releases"].as_array().is_some_and(|r| !r.is_empty()));
 }
+
+/// The table is for a terminal: under a C locale, as on many jump hosts, it
+/// is plain ASCII, the health marks as `kubectl argo rollouts` spells them;
+/// under UTF-8, the symbols.
+#[test]
+fn the_table_speaks_the_locale_of_its_terminal() {
+    let sim = ServeProcess::start_with(&["--scenario", "fixture"]);
+    let table = |lang: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .arg("--log-file")
+            .arg(sim.dir.path().join("table.log"))
+            .arg("--kubeconfig")
+            .arg(&sim.kubeconfig)
+            .args([
+                "--config",
+                "/dev/null",
+                "--context",
+                "sim-admin",
+                "-n",
+                "shop",
+                "status",
+            ])
+            .env_remove("LC_ALL")
+            .env_remove("LC_CTYPE")
+            .env("LANG", lang)
+            .env_remove("TERM")
+            .output()
+            .expect("run cutover status");
+        assert!(out.status.success(), "{}", support::stderr_of(&out));
+        support::stdout_of(&out)
+    };
+    let plain = table("C");
+    assert!(plain.is_ascii(), "{plain}");
+    assert!(plain.contains("+ Healthy"), "{plain}");
+    let unicode = table("C.UTF-8");
+    assert!(unicode.contains("✔ Healthy"), "{unicode}");
+}

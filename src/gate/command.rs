@@ -107,6 +107,7 @@ pub async fn gate(cluster: &ClusterArgs, ui: &UiArgs, args: &GateArgs) -> Result
         } else {
             Paint::Plain
         },
+        glyphs: crate::cli::glyphs(ui, plan.config.glyphs),
         metrics: plan,
         databases,
     };

@@ -59,6 +59,8 @@ pub struct GateOptions {
     pub audit_path: PathBuf,
     pub json: bool,
     pub paint: Paint,
+    /// The text lines' characters, as the terminal's locale can show them.
+    pub glyphs: crate::ui::glyphs::Glyphs,
     pub metrics: MetricsPlan,
     pub databases: Databases,
 }
@@ -348,7 +350,9 @@ impl Watch {
             }
             .text()?
         } else {
-            line::text(at, release, observed, options.paint)
+            options
+                .glyphs
+                .text(&line::text(at, release, observed, options.paint))
         };
         crate::cli::write_out(&format!("{text}\n"))?;
         Ok(())
@@ -373,7 +377,8 @@ impl Watch {
             }
             return Ok(());
         }
-        crate::cli::write_out(&lines.iter().map(|l| format!("{l}\n")).collect::<String>())?;
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        crate::cli::write_out(&options.glyphs.text(&text))?;
         Ok(())
     }
 

@@ -65,6 +65,15 @@ impl Glyphs {
         }
     }
 
+    /// `text` as these glyphs write it: in ASCII, each other character as
+    /// [`ascii_of`] spells it (for lines printed rather than drawn).
+    pub fn text(self, text: &str) -> String {
+        match self {
+            Glyphs::Unicode => text.to_string(),
+            Glyphs::Ascii => text.chars().map(ascii_of).collect(),
+        }
+    }
+
     /// A bordered block drawn with these glyphs.
     pub fn block(self) -> Block<'static> {
         Block::bordered().border_set(self.border())
