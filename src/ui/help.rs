@@ -62,6 +62,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 what,
                 inactive_reason(state, first).or_else(|| inactive_reason(state, second)),
             ),
+            // Ctrl-Z is not a binding (it suspends in every mode, as in a
+            // shell) but belongs beside quitting.
+            None if c == KeyCommand::Quit => (
+                state.keymap.label(c),
+                "quit (Ctrl-z suspends)",
+                inactive_reason(state, c),
+            ),
             None => (
                 state.keymap.label(c),
                 c.description(),
