@@ -101,10 +101,7 @@ impl Catalog {
     fn pods_changed(&mut self, changes: &Changes<PodSummary>) -> HashSet<ReleaseKey> {
         let mut touched = HashSet::new();
         for pod in changes.added.iter().chain(&changes.removed) {
-            self.readers_of(
-                Read::seeing_meta(WatchedKind::Pod, &pod.metadata),
-                &mut touched,
-            );
+            self.readers_of(Read::seeing_pod(pod), &mut touched);
         }
         self.rebuild_all(&touched);
         touched

@@ -29,6 +29,17 @@ pub enum Read {
 impl Read {
     /// The lookups that see an object of `kind` by its metadata alone.
     pub fn seeing_meta(kind: WatchedKind, meta: &ObjectMeta) -> Vec<Read> {
+        Read::seeing_owned(kind, meta, fields::owner_uid(meta))
+    }
+
+    /// The lookups that see a pod.
+    pub fn seeing_pod(pod: &PodSummary) -> Vec<Read> {
+        Read::seeing_owned(WatchedKind::Pod, &pod.metadata, pod.owner.as_deref())
+    }
+
+    /// The lookups that see an object of `kind` by its name, namespace and
+    /// the uid of its `owner`.
+    fn seeing_owned(kind: WatchedKind, meta: &ObjectMeta, owner: Option<&str>) -> Vec<Read> {
         let namespace = meta.namespace.clone().unwrap_or_default();
         let mut reads = vec![
             Read::Named(
@@ -38,7 +49,7 @@ impl Read {
             ),
             Read::AllIn(kind, namespace),
         ];
-        if let Some(uid) = fields::owner_uid(meta) {
+        if let Some(uid) = owner {
             reads.push(Read::Owned(kind, uid.to_string()));
         }
         reads

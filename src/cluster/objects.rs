@@ -128,7 +128,7 @@ impl Objects {
 
     fn index_pods(&mut self, changes: &Changes<PodSummary>) {
         for pod in &changes.removed {
-            if let Some(owner) = fields::owner_uid(&pod.metadata)
+            if let Some(owner) = pod.owner.as_deref()
                 && let Some(pods) = self.pods_by_owner.get_mut(owner)
             {
                 pods.retain(|p| !Arc::ptr_eq(p, pod));
@@ -138,7 +138,7 @@ impl Objects {
             }
         }
         for pod in &changes.added {
-            if let Some(owner) = fields::owner_uid(&pod.metadata) {
+            if let Some(owner) = pod.owner.as_deref() {
                 let pods = self.pods_by_owner.entry(owner.to_string()).or_default();
                 pods.push(pod.clone());
             }

@@ -7,7 +7,7 @@ use super::fields::owner_uid;
 use super::kinds::WatchedKind;
 use super::workload::pod_info;
 use crate::model::PodInfo;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{ApiResource, DynamicObject};
 use kube::core::{DynamicResourceScope, Resource};
 use serde::Deserialize;
@@ -82,9 +82,11 @@ fn keep_fields(value: &mut serde_json::Value, kept: &[&str]) {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(from = "DynamicObject")]
 pub struct PodSummary {
-    /// Name, namespace, uid, resource version and the uid of its owner; no
-    /// labels, annotations or managed fields.
+    /// Name, namespace, resource version and creation time; no uid,
+    /// owners, labels, annotations or managed fields.
     pub metadata: ObjectMeta,
+    /// The uid of its controller (else of its first owner): its ReplicaSet.
+    pub owner: Option<String>,
     pub info: Arc<PodInfo>,
 }
 
@@ -102,21 +104,22 @@ impl PodSummary {
 impl From<DynamicObject> for PodSummary {
     fn from(pod: DynamicObject) -> PodSummary {
         let info = Arc::new(pod_info(&pod));
+        let owner = owner_uid(&pod.metadata).map(str::to_string);
         let mut metadata = pod.metadata;
-        // Only the owner's uid is read ([`owner_uid`]): the owner kept is
-        // the one it names, without its kind, version and name.
-        let owner = owner_uid(&metadata).map(|uid| OwnerReference {
-            uid: uid.to_string(),
-            controller: Some(true),
-            ..OwnerReference::default()
-        });
-        metadata.owner_references = owner.map(|o| vec![o]);
+        // Of the metadata, what identifies it and what its watch resumes
+        // from; the owner is read once, above, for its uid alone.
+        metadata.owner_references = None;
+        metadata.uid = None;
         metadata.labels = None;
         metadata.annotations = None;
         metadata.finalizers = None;
         metadata.generate_name = None;
         metadata.managed_fields = None;
-        PodSummary { metadata, info }
+        PodSummary {
+            metadata,
+            owner,
+            info,
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 use super::*;
-use crate::cluster::fields::{controller_uid, owner_uid};
+use crate::cluster::fields::controller_uid;
 use crate::test_support::fixture::{
     ARGO_BLUE_GREEN, ARGO_CANARY, DEPLOYMENT_ROLLING, FLAGGER_CANARY,
 };
@@ -37,7 +37,7 @@ fn a_pod_summary_reads_as_the_whole_pod() {
         let whole: DynamicObject = serde_json::from_value(served.clone()).unwrap();
         let summary: PodSummary = serde_json::from_value(served).unwrap();
         assert_eq!(*summary.info, pod_info(&whole), "{:?}", whole.metadata.name);
-        assert_eq!(owner_uid(&summary.metadata), controller_uid(&whole));
+        assert_eq!(summary.owner.as_deref(), controller_uid(&whole));
         assert_eq!(summary.metadata.name, whole.metadata.name);
         assert_eq!(
             summary.metadata.resource_version,
