@@ -366,6 +366,7 @@ impl State {
         [
             r.key.name.as_str(),
             r.key.namespace.as_str(),
+            r.key.cluster.as_str(),
             r.key.kind.word(),
             r.phase.as_str(),
             r.canary_image().unwrap_or_default(),
@@ -407,7 +408,7 @@ impl State {
     ) -> (
         Reverse<bool>,
         Option<crate::model::Health>,
-        (&'a str, &'a str),
+        (&'a str, &'a str, &'a str),
     ) {
         let attention = self.needs_attention(r);
         (
@@ -439,9 +440,11 @@ impl State {
     }
 }
 
-/// What the list sorts by after its sort key: the namespace, then the name.
-fn namespace_name(r: &Release) -> (&str, &str) {
-    (&r.key.namespace, &r.key.name)
+/// What the list sorts by after its sort key: the namespace, then the
+/// name, then the cluster, so one release's rows across a fleet stay
+/// together.
+fn namespace_name(r: &Release) -> (&str, &str, &str) {
+    (&r.key.namespace, &r.key.name, &r.key.cluster)
 }
 
 /// Whether `text`, lowercased, contains `needle` (lowercase already). The
@@ -539,6 +542,36 @@ mod tests {
                 .any(|(i, a)| { state.releases[i + 1..].iter().any(|b| tied(a, b)) }),
             "some releases differ only in kind: ties whose order is kept"
         );
+    }
+
+    #[test]
+    fn a_fleet_lists_each_release_once_per_cluster_and_filters_by_cluster() {
+        let base = Fixture::load(&EVERY_STRATEGY).releases();
+        let mut state = State::new(base[0].created.unwrap(), true, Keymap::default());
+        for cluster in ["us-east", "eu-west"] {
+            for r in &base {
+                let mut r = r.clone();
+                r.key.cluster = cluster.into();
+                state.releases.push(Arc::new(r));
+            }
+        }
+        state.sort = SortKey::Name;
+        let rows: Vec<(&str, &str)> = state
+            .visible()
+            .iter()
+            .map(|r| (r.key.name.as_str(), r.key.cluster.as_str()))
+            .collect();
+        assert_eq!(rows.len(), 2 * base.len());
+        for pair in rows.chunks(2) {
+            assert_eq!(pair[0].0, pair[1].0, "one release's rows side by side");
+            assert_eq!((pair[0].1, pair[1].1), ("eu-west", "us-east"));
+        }
+        let first = state.visible()[0].key.clone();
+        assert_eq!(state.release(&first).map(|r| &r.key), Some(&first));
+        state.filter = "US-EAST".into();
+        let shown = state.visible();
+        assert_eq!(shown.len(), base.len());
+        assert!(shown.iter().all(|r| r.key.cluster == "us-east"));
     }
 
     #[test]

@@ -37,6 +37,11 @@ impl Kind {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ReleaseKey {
+    /// The cluster (the context's short name) the release was read from:
+    /// the same name in two clusters is two releases. Empty when one
+    /// context is shown, as before fleets.
+    #[serde(skip)]
+    pub cluster: String,
     pub kind: Kind,
     pub namespace: String,
     pub name: String,
@@ -54,6 +59,9 @@ pub fn in_listing_order<R: std::borrow::Borrow<Release>>(releases: &mut [R]) {
 
 impl std::fmt::Display for ReleaseKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.cluster.is_empty() {
+            write!(f, "{}: ", self.cluster)?;
+        }
         write!(
             f,
             "{}/{} -n {}",

@@ -172,6 +172,7 @@ fn connected(objects: Vec<DynamicObject>) -> State {
 
 fn key(kind: Kind, name: &str) -> ReleaseKey {
     ReleaseKey {
+        cluster: String::new(),
         kind,
         namespace: "shop".into(),
         name: name.into(),

@@ -414,6 +414,7 @@ fn state_of(case: &Case) -> State {
 
 fn key(case: &Case) -> ReleaseKey {
     ReleaseKey {
+        cluster: String::new(),
         kind: case.kind,
         namespace: "shop".into(),
         name: case.name.into(),

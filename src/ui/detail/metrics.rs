@@ -257,6 +257,7 @@ mod tests {
     #[test]
     fn says_why_a_release_is_not_measured() {
         let key = ReleaseKey {
+            cluster: String::new(),
             kind: Kind::Rollout,
             namespace: "shop".into(),
             name: "checkout".into(),
