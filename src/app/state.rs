@@ -2,9 +2,8 @@
 //! [`super::update`], read by the views.
 
 use super::board::Board;
-use super::health::Watches;
 use super::keymap::Keymap;
-use crate::cluster::Catalog;
+use super::member::Member;
 use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{MetricsTarget, Profile};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
@@ -255,14 +254,14 @@ pub struct State {
     /// continues it. Without one, nothing could continue it.
     pub job_control: bool,
     pub keymap: Keymap,
-    /// Which connection the incoming messages must belong to.
+    /// The last epoch handed to a connection: each connection's is new.
     pub epoch: u64,
-    pub connection: ConnectionState,
-    pub scope: Scope,
-    /// The watched objects and the releases they make.
-    pub cluster: Catalog,
+    /// The context shown first: the only one unless a fleet is shown.
+    pub home: Member,
+    /// A fleet's other contexts, in the order chosen.
+    pub more: Vec<Member>,
+    /// Every context's releases.
     pub releases: Vec<Arc<Release>>,
-    pub sources: Watches,
     pub view: View,
     pub selected: Option<ReleaseKey>,
     /// The user moved the selection: keep it where they put it.
@@ -282,11 +281,6 @@ pub struct State {
     /// Problems to show once (a theme that cannot be loaded …).
     pub warnings: Vec<String>,
     pub config_problems: ConfigProblems,
-    /// None until the runner says which source serves this context, and
-    /// when none is configured.
-    pub metrics_source: Option<MetricsSource>,
-    /// Why there is no metrics source (none configured, a config mistake).
-    pub metrics_problem: Option<String>,
     /// The releases being measured, as last handed to the metrics task.
     pub metrics_targets: Vec<MetricsTarget>,
     /// Why a release is not measured (no canary, an unknown profile …).
@@ -312,11 +306,9 @@ impl State {
             job_control: false,
             keymap,
             epoch: 0,
-            connection: ConnectionState::Connecting { since: now },
-            scope: Scope::default(),
-            cluster: Catalog::default(),
+            home: Member::new("", 0, now),
+            more: Vec::new(),
             releases: Vec::new(),
-            sources: Watches::default(),
             view: View::List,
             selected: None,
             selection_chosen: false,
@@ -333,8 +325,6 @@ impl State {
             next_action_id: 1,
             warnings: Vec::new(),
             config_problems: ConfigProblems::default(),
-            metrics_source: None,
-            metrics_problem: None,
             metrics_targets: Vec::new(),
             metrics_skipped: HashMap::new(),
             metrics: HashMap::new(),
@@ -344,6 +334,33 @@ impl State {
             terminal_lost: None,
             board: None,
         }
+    }
+
+    /// Every context shown, the first one first.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        std::iter::once(&self.home).chain(&self.more)
+    }
+
+    /// A fleet of more than one context is shown: rows name their cluster.
+    pub fn is_fleet(&self) -> bool {
+        !self.more.is_empty()
+    }
+
+    /// Whether `epoch` is a current connection's.
+    pub fn knows(&self, epoch: u64) -> bool {
+        self.members().any(|m| m.epoch == epoch)
+    }
+
+    /// The context whose connection is `epoch`'s, if still current.
+    pub fn member_mut(&mut self, epoch: u64) -> Option<&mut Member> {
+        std::iter::once(&mut self.home)
+            .chain(&mut self.more)
+            .find(|m| m.epoch == epoch)
+    }
+
+    /// The context a release of `cluster` was read from.
+    pub fn member_of(&self, cluster: &str) -> Option<&Member> {
+        self.members().find(|m| m.alias == cluster)
     }
 
     pub fn release(&self, key: &ReleaseKey) -> Option<&Release> {

@@ -39,16 +39,16 @@ enum Badge<'a> {
 }
 
 fn badge(state: &State) -> Badge<'_> {
-    match &state.connection {
+    match &state.home.connection {
         ConnectionState::Connecting { since } => Badge::Connecting { since: *since },
         ConnectionState::Failed { error, since } => Badge::Failed {
             error,
             since: *since,
         },
-        ConnectionState::Connected => match state.sources.outage(state.now) {
+        ConnectionState::Connected => match state.home.sources.outage(state.now) {
             Some(outage) => Badge::Reconnecting(outage),
             None => {
-                let loading = state.sources.loading();
+                let loading = state.home.sources.loading();
                 if loading.is_empty() {
                     Badge::Live
                 } else {
@@ -145,7 +145,7 @@ impl<'a> TopBar<'a> {
             context: Some(usize::MAX),
             namespace: usize::MAX,
             user: Some(usize::MAX),
-            missing_kinds: !state.scope.missing_kinds.is_empty(),
+            missing_kinds: !state.home.scope.missing_kinds.is_empty(),
             feeds: FeedDetail::All,
             badge: usize::MAX,
             loading: usize::MAX,
@@ -157,7 +157,7 @@ impl<'a> TopBar<'a> {
     fn spans(&self) -> Vec<Span<'static>> {
         let theme = self.theme;
         let glyphs = theme.glyphs;
-        let scope = &self.state.scope;
+        let scope = &self.state.home.scope;
         let mut spans = Vec::new();
         if self.title {
             spans.push(Span::styled(" cutover ", theme.heading()));
@@ -249,12 +249,13 @@ impl<'a> TopBar<'a> {
     }
 
     fn shrink_context(&mut self, over: usize, floor: usize) {
-        let len = self.state.scope.context.chars().count();
+        let len = self.state.home.scope.context.chars().count();
         self.context = self.context.map(|max| shrunk(len, max, over, floor));
     }
 
     fn namespace_len(&self) -> usize {
         self.state
+            .home
             .scope
             .namespace
             .as_deref()
@@ -263,6 +264,7 @@ impl<'a> TopBar<'a> {
 
     fn user_len(&self) -> usize {
         self.state
+            .home
             .scope
             .user
             .as_deref()

@@ -32,7 +32,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         ]),
         Line::from(vec![
             label("Context:"),
-            Span::raw(state.scope.context.clone()),
+            Span::raw(state.home.scope.context.clone()),
         ]),
         Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
         Line::from(vec![label("Effect:"), Span::raw(c.plan.effect.clone())]),

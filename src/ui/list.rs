@@ -166,7 +166,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
     let attention = visible.iter().filter(|r| state.needs_attention(r)).count();
     // While the releases' own kinds are still listed, no count is final.
-    let loading = state.sources.releases_loading(&state.scope.missing_kinds);
+    let loading = state
+        .home
+        .sources
+        .releases_loading(&state.home.scope.missing_kinds);
     let mut title = format!(
         " Releases ({}{}{}) · {} need attention · sort: {} ",
         thousands(visible.len()),
@@ -180,7 +183,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         state.sort.word()
     );
     // While a watch fails, the rows are as old as the outage.
-    if let Some(outage) = state.sources.outage(state.now) {
+    if let Some(outage) = state.home.sources.outage(state.now) {
         title.push_str(&format!("· {} ", outage.data_text()));
     }
     let block = theme
@@ -204,7 +207,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let cx = Context {
         state,
         theme,
-        all_namespaces: state.scope.namespace.is_none(),
+        all_namespaces: state.home.scope.namespace.is_none(),
         narrow: area.width < 130,
         compact: area.width < COMPACT_BELOW,
     };

@@ -45,10 +45,10 @@ pub(in crate::ui) fn not_measured(state: &State, key: &ReleaseKey, glyphs: Glyph
     if let Some(why) = state.metrics_skipped.get(key) {
         return format!("not measured: {why}");
     }
-    if let Some(problem) = &state.metrics_problem {
+    if let Some(problem) = &state.home.metrics_problem {
         return format!("no metrics: {problem}");
     }
-    match &state.metrics_source {
+    match &state.home.metrics_source {
         Some(source) => format!("measuring{} ({})", glyphs.ellipsis(), source.description),
         None => "no metrics source configured: nothing is judged here".into(),
     }
@@ -267,13 +267,13 @@ mod tests {
             not_measured(&state, &key, Glyphs::Unicode),
             "no metrics source configured: nothing is judged here"
         );
-        state.metrics_problem = Some("no Prometheus for context prod".into());
+        state.home.metrics_problem = Some("no Prometheus for context prod".into());
         assert_eq!(
             not_measured(&state, &key, Glyphs::Unicode),
             "no metrics: no Prometheus for context prod"
         );
-        state.metrics_problem = None;
-        state.metrics_source = Some(MetricsSource {
+        state.home.metrics_problem = None;
+        state.home.metrics_source = Some(MetricsSource {
             description: "Prometheus http://p:9090".into(),
             profile: Profile::Generic,
             warning: None,

@@ -1,0 +1,137 @@
+//! A fleet in one room: each context's news lands in that context alone,
+//! and what is done to a release goes to the cluster it was read from.
+
+use super::{checkout, press, t};
+use crate::app::keymap::Keymap;
+use crate::app::member::Member;
+use crate::app::state::{ConnectionState, Overlay, Scope, State};
+use crate::app::update::{Effect, Msg, update};
+use crate::cluster::kinds::WatchedKind;
+use crate::cluster::watch::SourceUpdate;
+use crate::model::Action;
+use std::sync::Arc;
+
+/// `eu` (epoch 0) and `us` (epoch 1), both connected as `ana`, both
+/// listing the same checkout, every review allowed.
+fn fleet() -> State {
+    let mut state = State::new(t(0), false, Keymap::default());
+    state.home = Member::new("eu", 0, t(0));
+    state.more.push(Member::new("us", 1, t(0)));
+    state.epoch = 1;
+    for (epoch, context) in [(0, "prod-eu"), (1, "prod-us")] {
+        let scope = Scope {
+            context: context.into(),
+            namespace: Some("shop".into()),
+            user: Some("ana".into()),
+            ..Scope::default()
+        };
+        update(
+            &mut state,
+            Msg::Connected {
+                epoch,
+                scope,
+                at: t(0),
+            },
+        );
+        let out = update(&mut state, rollouts(epoch));
+        allow(&mut state, out.effects);
+    }
+    state
+}
+
+fn rollouts(epoch: u64) -> Msg {
+    Msg::Source {
+        epoch,
+        updates: vec![SourceUpdate::Objects {
+            source: "rollouts".into(),
+            kind: WatchedKind::Rollout,
+            objects: vec![Arc::new(checkout(false, false))],
+            at: t(1),
+        }],
+    }
+}
+
+fn allow(state: &mut State, effects: Vec<Effect>) {
+    for effect in effects {
+        if let Effect::CheckAccess(key) = effect {
+            let result = Ok((true, String::new()));
+            update(
+                state,
+                Msg::Access {
+                    key,
+                    result,
+                    at: t(1),
+                },
+            );
+        }
+    }
+}
+
+#[test]
+fn the_same_release_in_two_clusters_is_listed_twice() {
+    let state = fleet();
+    let clusters: Vec<&str> = state
+        .visible()
+        .iter()
+        .map(|r| r.key.cluster.as_str())
+        .collect();
+    assert_eq!(clusters, ["eu", "us"]);
+    assert!(state.is_fleet());
+}
+
+#[test]
+fn one_cluster_failing_leaves_the_other_connected_and_listed() {
+    let mut state = fleet();
+    let error = "connection refused".to_string();
+    update(
+        &mut state,
+        Msg::ConnectFailed {
+            epoch: 0,
+            error,
+            at: t(5),
+        },
+    );
+    assert!(matches!(
+        state.home.connection,
+        ConnectionState::Failed { .. }
+    ));
+    assert_eq!(state.more[0].connection, ConnectionState::Connected);
+    assert_eq!(state.visible().len(), 2, "eu's releases stay on screen");
+    // A message of no current connection changes nothing.
+    update(
+        &mut state,
+        Msg::ConnectFailed {
+            epoch: 7,
+            error: "x".into(),
+            at: t(6),
+        },
+    );
+    assert_eq!(state.more[0].connection, ConnectionState::Connected);
+}
+
+#[test]
+fn an_action_goes_to_the_cluster_its_release_was_read_from() {
+    let mut state = fleet();
+    let us = state.visible()[1].key.clone();
+    state.selected = Some(us.clone());
+    state.selection_chosen = true;
+    let effects = press(&mut state, 'p');
+    allow(&mut state, effects);
+    assert!(
+        matches!(&state.overlay, Some(Overlay::Confirm(c)) if c.key == us),
+        "{:?}",
+        state.overlay
+    );
+    let effects = press(&mut state, 'y');
+    let [Effect::Act(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(request.plan.action, Action::Pause);
+    assert_eq!(request.key, us);
+    assert_eq!(request.context, "prod-us");
+    let asked: Vec<&str> = state.access.keys().map(|k| k.cluster.as_str()).collect();
+    assert!(
+        asked.contains(&"us"),
+        "each cluster is asked of its own: {asked:?}"
+    );
+}
