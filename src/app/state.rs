@@ -32,16 +32,20 @@ pub enum SortKey {
     Age,
     Phase,
     Kind,
+    /// In a fleet: by cluster, in the order the contexts were chosen.
+    Cluster,
 }
 
 impl SortKey {
-    pub fn next(self) -> SortKey {
+    /// The sort after this one; by cluster only in a fleet.
+    pub fn next(self, fleet: bool) -> SortKey {
         match self {
             SortKey::Attention => SortKey::Name,
             SortKey::Name => SortKey::Age,
             SortKey::Age => SortKey::Phase,
             SortKey::Phase => SortKey::Kind,
-            SortKey::Kind => SortKey::Attention,
+            SortKey::Kind if fleet => SortKey::Cluster,
+            SortKey::Kind | SortKey::Cluster => SortKey::Attention,
         }
     }
 
@@ -52,6 +56,7 @@ impl SortKey {
             SortKey::Age => "age",
             SortKey::Phase => "phase",
             SortKey::Kind => "kind",
+            SortKey::Cluster => "cluster",
         }
     }
 }
@@ -351,6 +356,13 @@ impl State {
         self.members().any(|m| m.epoch == epoch)
     }
 
+    /// Whether rows name their namespace: all namespaces are shown, or a
+    /// fleet's contexts show different ones.
+    pub fn many_namespaces(&self) -> bool {
+        let home = &self.home.scope.namespace;
+        home.is_none() || self.more.iter().any(|m| &m.scope.namespace != home)
+    }
+
     /// The context whose connection is `epoch`'s, if still current.
     pub fn member_mut(&mut self, epoch: u64) -> Option<&mut Member> {
         std::iter::once(&mut self.home)
@@ -413,6 +425,11 @@ impl State {
             SortKey::Age => rows.sort_by_cached_key(|r| (Reverse(r.created), namespace_name(r))),
             SortKey::Phase => rows.sort_by_cached_key(|r| (r.health, namespace_name(r))),
             SortKey::Kind => rows.sort_by_cached_key(|r| (r.key.kind, namespace_name(r))),
+            SortKey::Cluster => {
+                let order: Vec<&str> = self.members().map(|m| m.alias.as_str()).collect();
+                let place = |r: &Release| order.iter().position(|c| *c == r.key.cluster);
+                rows.sort_by_cached_key(|r| (place(r), namespace_name(r)));
+            }
         }
         rows
     }
@@ -504,6 +521,8 @@ mod tests {
             SortKey::Age => b.created.cmp(&a.created),
             SortKey::Phase => a.health.cmp(&b.health),
             SortKey::Kind => a.key.kind.cmp(&b.key.kind),
+            // One cluster alone: the order by name.
+            SortKey::Cluster => Ordering::Equal,
         }
         .then(by_name)
     }
@@ -539,6 +558,7 @@ mod tests {
             SortKey::Age,
             SortKey::Phase,
             SortKey::Kind,
+            SortKey::Cluster,
         ] {
             state.sort = sort;
             let mut expected: Vec<&Release> = state.releases.iter().map(Arc::as_ref).collect();

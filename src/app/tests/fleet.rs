@@ -14,13 +14,18 @@ use std::sync::Arc;
 /// `eu` (epoch 0) and `us` (epoch 1), both connected as `ana`, both
 /// listing the same checkout, every review allowed.
 fn fleet() -> State {
+    fleet_of(["eu", "us"])
+}
+
+/// A fleet of two contexts, `prod-<alias>`, in the order given.
+fn fleet_of([first, second]: [&str; 2]) -> State {
     let mut state = State::new(t(0), false, Keymap::default());
-    state.home = Member::new("eu", 0, t(0));
-    state.more.push(Member::new("us", 1, t(0)));
+    state.home = Member::new(first, 0, t(0));
+    state.more.push(Member::new(second, 1, t(0)));
     state.epoch = 1;
-    for (epoch, context) in [(0, "prod-eu"), (1, "prod-us")] {
+    for (epoch, alias) in [(0, first), (1, second)] {
         let scope = Scope {
-            context: context.into(),
+            context: format!("prod-{alias}"),
             namespace: Some("shop".into()),
             user: Some("ana".into()),
             ..Scope::default()
@@ -134,4 +139,27 @@ fn an_action_goes_to_the_cluster_its_release_was_read_from() {
         asked.contains(&"us"),
         "each cluster is asked of its own: {asked:?}"
     );
+}
+
+#[test]
+fn a_fleet_sorts_by_cluster_and_one_context_never_does() {
+    use crate::app::state::SortKey;
+    let mut sort = SortKey::Kind;
+    sort = sort.next(true);
+    assert_eq!(sort, SortKey::Cluster);
+    assert_eq!(sort.next(true), SortKey::Attention);
+    assert_eq!(SortKey::Kind.next(false), SortKey::Attention);
+    let mut state = fleet_of(["us", "eu"]);
+    let clusters = |state: &State| -> Vec<String> {
+        state
+            .visible()
+            .iter()
+            .map(|r| r.key.cluster.clone())
+            .collect()
+    };
+    state.sort = SortKey::Name;
+    assert_eq!(clusters(&state), ["eu", "us"]);
+    // By cluster: in the order the contexts were chosen.
+    state.sort = SortKey::Cluster;
+    assert_eq!(clusters(&state), ["us", "eu"]);
 }

@@ -96,7 +96,7 @@ fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
         KeyCommand::Top => move_selection(state, isize::MIN / 2),
         KeyCommand::Bottom => move_selection(state, isize::MAX / 2),
         KeyCommand::Sort => {
-            state.sort = state.sort.next();
+            state.sort = state.sort.next(state.is_fleet());
             Outcome::redraw()
         }
         KeyCommand::Filter => {

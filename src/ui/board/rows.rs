@@ -40,7 +40,7 @@ pub(super) fn in_flight(
     let cx = Context {
         state,
         theme,
-        all_namespaces: state.home.scope.namespace.is_none(),
+        all_namespaces: state.many_namespaces(),
         narrow: true,
         compact: true,
     };
