@@ -306,7 +306,9 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
             }
             Some(Command::Gate(_)) => unreachable!("run above"),
             Some(Command::Watch(args)) => {
-                let shown = shown(&cli.cluster, &cli.ui)?;
+                // The board names no cluster yet: one context at a time.
+                let connect = one_context(&cli.cluster, &cli.ui, "the board shows")?;
+                let shown = vec![ContextPlan::one(connect)];
                 control_room(shown, &cli.ui, Some(args.settings()), None).await
             }
             Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
@@ -349,8 +351,8 @@ pub(crate) fn one_context(
     Ok(connect)
 }
 
-/// The contexts the control room and the board show, as the flags
-/// choose them: one, or a fleet's.
+/// The contexts the control room shows, as the flags choose them: one,
+/// or a fleet's.
 fn shown(cluster: &ClusterArgs, ui: &UiArgs) -> Result<Vec<ContextPlan>> {
     let plan = crate::fleet::shown(cluster, cluster.options(), &config_path(ui), &ui.databases)?;
     Ok(plan.contexts)

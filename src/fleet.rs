@@ -81,6 +81,14 @@ pub struct ContextPlan {
 }
 
 impl ContextPlan {
+    /// One context alone, with no short name: shown as before fleets.
+    pub fn one(connect: ConnectOptions) -> ContextPlan {
+        ContextPlan {
+            connect,
+            alias: None,
+        }
+    }
+
     /// The context's name, when the flags gave it.
     pub fn context(&self) -> Option<&str> {
         self.connect.context.as_deref()
@@ -225,10 +233,7 @@ pub fn shown(
     let choice = Choice::of(args)?;
     if matches!(choice, Choice::Current | Choice::One(_)) {
         return Ok(Plan {
-            contexts: vec![ContextPlan {
-                connect: base,
-                alias: None,
-            }],
+            contexts: vec![ContextPlan::one(base)],
             fleet: false,
             choice,
         });
