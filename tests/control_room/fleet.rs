@@ -8,33 +8,11 @@ use super::*;
 
 const ALIASES: &str = "[contexts.eu-admin]\nalias = \"eu\"\n[contexts.us-admin]\nalias = \"us\"\n";
 
-/// Changes sent to `cluster`'s API: not reads, not access reviews.
-fn changes_in(room: &Room, cluster: &str) -> Vec<Value> {
-    room.sim
-        .cluster_requests(cluster)
-        .into_iter()
-        .filter(|r| {
-            let method = r["method"].as_str().unwrap_or_default();
-            let path = r["path"].as_str().unwrap_or_default();
-            method != "GET" && !path.contains("selfsubject")
-        })
-        .collect()
-}
-
 /// checkout of `context`, read with kubectl.
 fn checkout_in(room: &Room, context: &str) -> Value {
-    let json = room.kubectl(&[
-        "--context",
-        context,
-        "get",
-        "rollout",
-        "checkout",
-        "-n",
-        "shop",
-        "-o",
-        "json",
-    ]);
-    serde_json::from_str(&json).expect("rollout JSON")
+    let mut args = vec!["--context", context];
+    args.extend("get rollout checkout -n shop -o json".split(' '));
+    serde_json::from_str(&room.kubectl(&args)).expect("rollout JSON")
 }
 
 #[test]
@@ -85,7 +63,8 @@ fn a_fleet_shows_both_clusters_acts_on_one_and_outlives_the_other() {
         .wait_for_text("pause checkout: 1 patch accepted", SCREEN);
     assert_eq!(checkout_in(&room, "us-admin")["spec"]["paused"], true);
     assert_ne!(checkout_in(&room, "eu-admin")["spec"]["paused"], true);
-    let (eu, us) = (changes_in(&room, "eu"), changes_in(&room, "us"));
+    let changes = |cluster| room.sim.cluster_mutating_requests(cluster);
+    let (eu, us) = (changes("eu"), changes("us"));
     assert!(eu.is_empty(), "nothing sent to eu: {eu:#?}");
     assert!(
         us.iter().any(|r| r["method"] == "PATCH"
