@@ -47,6 +47,17 @@ pub struct ReleaseKey {
     pub name: String,
 }
 
+impl ReleaseKey {
+    /// The name as the status line says it: `us/checkout` in a fleet,
+    /// `checkout` alone otherwise.
+    pub fn shown_name(&self) -> String {
+        match self.cluster.as_str() {
+            "" => self.name.clone(),
+            cluster => format!("{cluster}/{}", self.name),
+        }
+    }
+}
+
 /// By namespace and name, as kubectl lists.
 pub fn in_listing_order<R: std::borrow::Borrow<Release>>(releases: &mut [R]) {
     releases.sort_by(|a, b| {

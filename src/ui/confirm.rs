@@ -142,7 +142,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             theme.attention(),
         ))
     };
-    let title = format!(" {} {}? ", action.word(), c.key.name);
+    let title = format!(" {} {}? ", action.word(), c.key.shown_name());
     let block = theme
         .glyphs
         .block()

@@ -51,7 +51,7 @@ fn a_fleet_shows_both_clusters_acts_on_one_and_outlives_the_other() {
             s.lines()
                 .any(|l| l.contains("▶us") && l.contains("checkout"))
         });
-    room.open_dialog("p", "pause checkout?");
+    room.open_dialog("p", "pause us/checkout?");
     let dialog = room.tmux.wait_for_text("Cluster:", SCREEN);
     assert!(dialog.contains("of cluster us"), "{dialog}");
     assert!(
@@ -60,7 +60,7 @@ fn a_fleet_shows_both_clusters_acts_on_one_and_outlives_the_other() {
     );
     room.tmux.keys(&["y"]);
     room.tmux
-        .wait_for_text("pause checkout: 1 patch accepted", SCREEN);
+        .wait_for_text("pause us/checkout: 1 patch accepted", SCREEN);
     assert_eq!(checkout_in(&room, "us-admin")["spec"]["paused"], true);
     assert_ne!(checkout_in(&room, "eu-admin")["spec"]["paused"], true);
     let changes = |cluster| room.sim.cluster_mutating_requests(cluster);

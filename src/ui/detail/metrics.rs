@@ -45,10 +45,12 @@ pub(in crate::ui) fn not_measured(state: &State, key: &ReleaseKey, glyphs: Glyph
     if let Some(why) = state.metrics_skipped.get(key) {
         return format!("not measured: {why}");
     }
-    if let Some(problem) = &state.home.metrics_problem {
+    // The source of the cluster the release was read from.
+    let member = state.member_of(&key.cluster).unwrap_or(&state.home);
+    if let Some(problem) = &member.metrics_problem {
         return format!("no metrics: {problem}");
     }
-    match &state.home.metrics_source {
+    match &member.metrics_source {
         Some(source) => format!("measuring{} ({})", glyphs.ellipsis(), source.description),
         None => "no metrics source configured: nothing is judged here".into(),
     }
