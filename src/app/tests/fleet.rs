@@ -163,3 +163,28 @@ fn a_fleet_sorts_by_cluster_and_one_context_never_does() {
     state.sort = SortKey::Cluster;
     assert_eq!(clusters(&state), ["us", "eu"]);
 }
+
+#[test]
+fn a_viewer_cluster_is_refused_while_an_admin_cluster_beside_it_may_act() {
+    use crate::app::access::{access_keys, unavailable};
+    let mut state = fleet();
+    let [eu, us] = [0, 1].map(|i| state.visible()[i].key.clone());
+    for key in access_keys(&us) {
+        let result = Ok((false, "viewers may not patch".to_string()));
+        update(
+            &mut state,
+            Msg::Access {
+                key,
+                result,
+                at: t(2),
+            },
+        );
+    }
+    let release = |key| state.release(key).expect("listed").clone();
+    assert_eq!(unavailable(&state, &release(&eu), Action::Pause), None);
+    let refused = unavailable(&state, &release(&us), Action::Pause).expect("refused");
+    assert!(
+        refused.starts_with("forbidden: ana may not patch"),
+        "{refused}"
+    );
+}
