@@ -582,36 +582,6 @@ mod tests {
     }
 
     #[test]
-    fn a_fleet_lists_each_release_once_per_cluster_and_filters_by_cluster() {
-        let base = Fixture::load(&EVERY_STRATEGY).releases();
-        let mut state = State::new(base[0].created.unwrap(), true, Keymap::default());
-        for cluster in ["us-east", "eu-west"] {
-            for r in &base {
-                let mut r = r.clone();
-                r.key.cluster = cluster.into();
-                state.releases.push(Arc::new(r));
-            }
-        }
-        state.sort = SortKey::Name;
-        let rows: Vec<(&str, &str)> = state
-            .visible()
-            .iter()
-            .map(|r| (r.key.name.as_str(), r.key.cluster.as_str()))
-            .collect();
-        assert_eq!(rows.len(), 2 * base.len());
-        for pair in rows.chunks(2) {
-            assert_eq!(pair[0].0, pair[1].0, "one release's rows side by side");
-            assert_eq!((pair[0].1, pair[1].1), ("eu-west", "us-east"));
-        }
-        let first = state.visible()[0].key.clone();
-        assert_eq!(state.release(&first).map(|r| &r.key), Some(&first));
-        state.filter = "US-EAST".into();
-        let shown = state.visible();
-        assert_eq!(shown.len(), base.len());
-        assert!(shown.iter().all(|r| r.key.cluster == "us-east"));
-    }
-
-    #[test]
     fn the_filter_ignores_case_as_lowercasing_would() {
         let texts = [
             "Checkout-V2",
