@@ -10,6 +10,7 @@ use crate::app::state::ConfigProblems;
 use crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES;
 use crate::cluster::connect::ConnectOptions;
 use crate::config::GlyphsSetting;
+use crate::fleet::ContextPlan;
 use crate::metrics::source::TrafficWindowSource;
 use crate::signals::QuitSignal;
 use crate::ui::glyphs::Glyphs;
@@ -305,14 +306,13 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
             }
             Some(Command::Gate(_)) => unreachable!("run above"),
             Some(Command::Watch(args)) => {
+                // The board names no cluster yet: one context at a time.
                 let connect = one_context(&cli.cluster, &cli.ui, "the board shows")?;
-                control_room(connect, &cli.ui, Some(args.settings()), None).await
+                let shown = vec![ContextPlan::one(connect)];
+                control_room(shown, &cli.ui, Some(args.settings()), None).await
             }
             Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
-            None => {
-                let connect = one_context(&cli.cluster, &cli.ui, "the control room shows")?;
-                control_room(connect, &cli.ui, None, None).await
-            }
+            None => control_room(shown(&cli.cluster, &cli.ui)?, &cli.ui, None, None).await,
         }
     })?;
     Ok(crate::signals::exit_code(ended_by))
@@ -349,6 +349,13 @@ pub(crate) fn one_context(
         what,
     )?;
     Ok(connect)
+}
+
+/// The contexts the control room shows, as the flags choose them: one,
+/// or a fleet's.
+fn shown(cluster: &ClusterArgs, ui: &UiArgs) -> Result<Vec<ContextPlan>> {
+    let plan = crate::fleet::shown(cluster, cluster.options(), &config_path(ui), &ui.databases)?;
+    Ok(plan.contexts)
 }
 
 /// The config file, each of its problems logged.
@@ -423,18 +430,20 @@ pub trait SimCommands {
     fn list_scenarios(&self) -> Result<()>;
 }
 
-/// The control room on the cluster `connect` reaches, or with `board` the
-/// read-only board of `cutover watch`; `in_process` measures without a
-/// Prometheus (the demo's simulated traffic).
+/// The control room on the clusters `contexts` reach (one, or a fleet's),
+/// or with `board` the read-only board of `cutover watch`; `in_process`
+/// measures without a Prometheus (the demo's simulated traffic).
 pub async fn control_room(
-    connect: ConnectOptions,
+    contexts: Vec<ContextPlan>,
     ui: &UiArgs,
     board: Option<BoardSettings>,
     in_process: Option<Arc<dyn TrafficWindowSource>>,
 ) -> Result<Option<QuitSignal>> {
     // A missing kubeconfig or an unknown context is said here, as kubectl
     // says it, not on a screen that keeps retrying.
-    crate::cluster::connect::resolve(&connect).await?;
+    for context in &contexts {
+        crate::cluster::connect::resolve(&context.connect).await?;
+    }
     let loaded = load_config(ui);
     let config_problems = ConfigProblems {
         file: loaded.path.display().to_string(),
@@ -457,11 +466,20 @@ pub async fn control_room(
         warnings.push(e);
         Vec::new()
     });
+    // Rows name their cluster only when more than one is shown.
+    let fleet = contexts.len() > 1;
     let options = Options {
-        connect: ConnectOptions {
-            max_answer_bytes: config.kubernetes.max_answer_bytes(),
-            ..connect
-        },
+        contexts: contexts
+            .into_iter()
+            .map(|c| {
+                let cluster = if fleet { c.short_name() } else { String::new() };
+                let connect = ConnectOptions {
+                    max_answer_bytes: config.kubernetes.max_answer_bytes(),
+                    ..c.connect
+                };
+                (connect, cluster)
+            })
+            .collect(),
         read_only: board.is_some() || ui.read_only || (config.read_only && !ui.write),
         board,
         simulated: in_process.is_some(),

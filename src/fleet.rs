@@ -81,9 +81,25 @@ pub struct ContextPlan {
 }
 
 impl ContextPlan {
+    /// One context alone, with no short name: shown as before fleets.
+    pub fn one(connect: ConnectOptions) -> ContextPlan {
+        ContextPlan {
+            connect,
+            alias: None,
+        }
+    }
+
     /// The context's name, when the flags gave it.
     pub fn context(&self) -> Option<&str> {
         self.connect.context.as_deref()
+    }
+
+    /// The CLUSTER column's name: the alias, else the context's name.
+    pub fn short_name(&self) -> String {
+        self.alias
+            .clone()
+            .or_else(|| self.connect.context.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -206,9 +222,28 @@ impl Plan {
     }
 }
 
+/// The contexts the flags choose, each with `base`'s options. The config
+/// is read only when the flags name a fleet.
+pub fn shown(
+    args: &ClusterArgs,
+    base: ConnectOptions,
+    config_file: &std::path::Path,
+    database_flags: &[String],
+) -> Result<Plan, UserError> {
+    let choice = Choice::of(args)?;
+    if matches!(choice, Choice::Current | Choice::One(_)) {
+        return Ok(Plan {
+            contexts: vec![ContextPlan::one(base)],
+            fleet: false,
+            choice,
+        });
+    }
+    let config = crate::config::load(config_file, database_flags).config;
+    plan(args, &base, &config, config_file)
+}
+
 /// The one context a command that shows one at a time connects to,
 /// with `base`'s options: a fleet of more is refused (see [`Plan::single`]).
-/// The config is read only when the flags name a fleet.
 pub fn one_context(
     args: &ClusterArgs,
     base: ConnectOptions,
@@ -216,11 +251,7 @@ pub fn one_context(
     database_flags: &[String],
     what: &str,
 ) -> Result<ConnectOptions, UserError> {
-    if matches!(Choice::of(args)?, Choice::Current | Choice::One(_)) {
-        return Ok(base);
-    }
-    let config = crate::config::load(config_file, database_flags).config;
-    Ok(plan(args, &base, &config, config_file)?
+    Ok(shown(args, base, config_file, database_flags)?
         .single(what)?
         .connect)
 }

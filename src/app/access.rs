@@ -15,6 +15,7 @@ use crate::model::{Action, ActionPlan, Kind, Release, ReleaseKey};
 fn request_key(release: &ReleaseKey, subresource: Option<&'static str>) -> AccessKey {
     let wk = watched_kind(release.kind);
     AccessKey {
+        cluster: release.cluster.clone(),
         verb: "patch",
         group: wk.group(),
         resource: wk.plural(),
@@ -55,7 +56,10 @@ pub fn permission(state: &State, release: &ReleaseKey, plan: &ActionPlan) -> Per
         match check.and_then(|c| c.answer.as_ref()) {
             Some(AccessAnswer::Allowed(_)) => {}
             Some(AccessAnswer::Denied { reason, .. }) => {
-                let user = state.scope.user.as_deref().unwrap_or("you");
+                let user = state
+                    .member_of(&release.cluster)
+                    .and_then(|m| m.scope.user.as_deref())
+                    .unwrap_or("you");
                 let why = if reason.is_empty() {
                     String::new()
                 } else {

@@ -99,11 +99,11 @@ pub fn spotlight<'a>(board: &Board, rows: &[&'a Release]) -> Option<&'a Release>
 /// Since when the data on screen is not known to match the cluster: since
 /// the connection was lost or the first watch failed. None while live.
 pub fn stale_since(state: &State) -> Option<DateTime<Utc>> {
-    match &state.connection {
+    match &state.home.connection {
         ConnectionState::Connecting { since } | ConnectionState::Failed { since, .. } => {
             Some(*since)
         }
-        ConnectionState::Connected => state.sources.failing_since(),
+        ConnectionState::Connected => state.home.sources.failing_since(),
     }
 }
 

@@ -30,8 +30,12 @@ pub enum FeedState {
 /// The metrics source's state; None until the runner has said which
 /// source serves the context.
 pub fn metrics(state: &State) -> Option<FeedState> {
-    if state.metrics_source.is_none() {
-        return state.metrics_problem.is_some().then_some(FeedState::Absent);
+    if state.home.metrics_source.is_none() {
+        return state
+            .home
+            .metrics_problem
+            .is_some()
+            .then_some(FeedState::Absent);
     }
     if state.metrics_targets.is_empty() {
         return Some(FeedState::Idle);

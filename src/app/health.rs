@@ -289,7 +289,7 @@ mod tests {
         update(&mut state, health("deployments", Some(BUSY), t(1000)));
         assert_eq!(badge(&state), "● live", "a hiccup is not an outage yet");
         assert_eq!(
-            state.sources.outage_begins_at(state.now),
+            state.home.sources.outage_begins_at(state.now),
             Some(t(4000)),
             "the screen is redrawn when it becomes one"
         );
@@ -300,7 +300,7 @@ mod tests {
             "◌ reconnecting (503 Service Unavailable) · data from 14:02:12"
         );
         assert!(!freshness(&state).1);
-        assert_eq!(state.sources.outage_begins_at(state.now), None);
+        assert_eq!(state.home.sources.outage_begins_at(state.now), None);
     }
 
     #[test]
@@ -340,7 +340,7 @@ mod tests {
         update(&mut state, health("rollouts", Some(BUSY), t(2000)));
         update(&mut state, health("deployments", Some(BUSY), t(3000)));
         update(&mut state, Msg::Tick(t(7000)));
-        let outage = state.sources.outage(state.now).expect("an outage");
+        let outage = state.home.sources.outage(state.now).expect("an outage");
         assert_eq!(outage.error, "410 Gone", "pods/argo fails the longest");
         assert_eq!(
             outage.data_from,

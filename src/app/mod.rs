@@ -7,6 +7,7 @@ pub(crate) mod feeds;
 mod frames;
 pub(crate) mod health;
 pub mod keymap;
+pub mod member;
 pub mod request;
 pub(crate) mod run;
 pub mod state;

@@ -18,10 +18,11 @@ pub struct Seen {
 
 /// The release's object as `state` has it now; None when it is gone.
 pub fn seen_now(state: &State, key: &ReleaseKey) -> Option<Seen> {
-    let object = state
-        .cluster
-        .objects()
-        .find(watched_kind(key.kind), &key.namespace, &key.name)?;
+    let object = state.member_of(&key.cluster)?.cluster.objects().find(
+        watched_kind(key.kind),
+        &key.namespace,
+        &key.name,
+    )?;
     Some(Seen {
         fingerprint: object_fingerprint(key.kind, object),
         resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
@@ -29,7 +30,7 @@ pub fn seen_now(state: &State, key: &ReleaseKey) -> Option<Seen> {
 }
 
 /// The request to send `plan` on `key`, decided on `seen`, by the user and
-/// context of `state`.
+/// context of the cluster `key` was read from.
 pub fn action_request(
     state: &State,
     id: u64,
@@ -38,14 +39,17 @@ pub fn action_request(
     seen: Seen,
     override_of: Option<String>,
 ) -> ActionRequest {
+    let scope = state.member_of(&key.cluster).map(|m| &m.scope);
     ActionRequest {
         id,
         key: key.clone(),
         plan,
         seen: seen.fingerprint,
         seen_resource_version: seen.resource_version,
-        user: state.scope.user.clone().unwrap_or_else(|| "unknown".into()),
-        context: state.scope.context.clone(),
+        user: scope
+            .and_then(|s| s.user.clone())
+            .unwrap_or_else(|| "unknown".into()),
+        context: scope.map_or_else(|| key.cluster.clone(), |s| s.context.clone()),
         override_of,
     }
 }

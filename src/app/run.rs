@@ -6,6 +6,7 @@
 use super::board::{Board, BoardSettings};
 use super::frames::{Alarm, Drain, deadline, take_burst};
 use super::keymap::{Chord, Keymap};
+use super::member::Member;
 use super::state::{ConfigProblems, MetricsSource, Scope, State, TerminalLoss};
 use super::terminal::{self, area, draw};
 use super::update::{Effect, Msg, ScopeChange, update};
@@ -37,7 +38,9 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 pub struct Options {
-    pub connect: ConnectOptions,
+    /// The contexts shown, each with its CLUSTER name (empty when one is
+    /// shown): one connection, its watches and its Mutator each.
+    pub contexts: Vec<(ConnectOptions, String)>,
     pub read_only: bool,
     /// The board of `cutover watch` instead of the list and the detail.
     pub board: Option<BoardSettings>,
@@ -124,17 +127,33 @@ struct Live {
     mutator: Option<Arc<Mutator>>,
 }
 
-/// Runs effects: owns the connection and spawns the I/O tasks.
+/// One context's connection as the runner keeps it: what it connects
+/// with, and what it runs once connected.
+struct Link {
+    /// The CLUSTER name its releases' keys carry.
+    cluster: String,
+    options: ConnectOptions,
+    live: Arc<Mutex<Option<Live>>>,
+    events_for: Arc<Mutex<Option<crate::model::ReleaseKey>>>,
+    connecting: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Link {
+    fn live(&self) -> std::sync::MutexGuard<'_, Option<Live>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Runs effects: owns the connections and spawns the I/O tasks. Each
+/// context's tasks are its own: one down or slow never holds the others.
 struct Runner {
     tx: UnboundedSender<Msg>,
-    options: ConnectOptions,
     read_only: bool,
     /// The board shows every release's outcomes: their Events are watched.
     board: bool,
     audit: Option<Arc<Audit>>,
-    live: Arc<Mutex<Option<Live>>>,
-    events_for: Arc<Mutex<Option<crate::model::ReleaseKey>>>,
-    connecting: Option<tokio::task::JoinHandle<()>>,
+    /// The home context first, as `State::members`.
+    links: Vec<Link>,
     metrics: Arc<MetricsPlan>,
     /// To the main loop, which owns the terminal.
     suspend: UnboundedSender<()>,
@@ -164,15 +183,17 @@ fn watch_events(live: &mut Live, key: Option<&crate::model::ReleaseKey>) {
 }
 
 impl Runner {
-    fn connect(&mut self, epoch: u64) {
-        if let Some(task) = self.connecting.take() {
+    /// Connect the context of `links[index]`: its messages carry `epoch`.
+    fn connect(&mut self, index: usize, epoch: u64) {
+        let link = &mut self.links[index];
+        if let Some(task) = link.connecting.take() {
             task.abort();
         }
-        *self.live.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *link.live() = None;
         let tx = self.tx.clone();
-        let options = self.options.clone();
-        let live = self.live.clone();
-        let events_for = self.events_for.clone();
+        let options = link.options.clone();
+        let live = link.live.clone();
+        let events_for = link.events_for.clone();
         let audit = self.audit.clone();
         let read_only = self.read_only;
         let board = self.board;
@@ -184,7 +205,7 @@ impl Runner {
             namespace,
             at: Utc::now(),
         });
-        self.connecting = Some(tokio::spawn(async move {
+        self.links[index].connecting = Some(tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
             loop {
                 match connect(&options).await {
@@ -244,10 +265,16 @@ impl Runner {
         }));
     }
 
-    fn mutator(&self) -> Option<Arc<Mutator>> {
-        self.live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+    /// The link of the cluster a release was read from.
+    fn link_of(&self, cluster: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.cluster == cluster)
+    }
+
+    /// The Mutator of `cluster`'s connection: none in read-only mode, and
+    /// none of another cluster's.
+    fn mutator(&self, cluster: &str) -> Option<Arc<Mutator>> {
+        self.link_of(cluster)?
+            .live()
             .as_ref()
             .and_then(|l| l.mutator.clone())
     }
@@ -255,44 +282,45 @@ impl Runner {
     fn run(&mut self, effect: Effect) {
         match effect {
             Effect::Reconnect { epoch, change } => {
+                // Only one context shown is switched (a fleet's are fixed).
+                let home = &mut self.links[0];
                 match change {
                     ScopeChange::Namespace(ns) => {
-                        self.options.all_namespaces = ns.is_none();
-                        self.options.namespace = ns;
+                        home.options.all_namespaces = ns.is_none();
+                        home.options.namespace = ns;
                     }
                     ScopeChange::Context(ctx) => {
-                        self.options.context = Some(ctx);
-                        self.options.namespace = None;
-                        self.options.all_namespaces = false;
+                        home.options.context = Some(ctx);
+                        home.options.namespace = None;
+                        home.options.all_namespaces = false;
                     }
                 }
-                *self.events_for.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                self.connect(epoch);
+                *home.events_for.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                self.connect(0, epoch);
             }
             Effect::WatchEvents(key) => {
-                *self.events_for.lock().unwrap_or_else(|p| p.into_inner()) = key.clone();
-                if let Some(live) = self.live.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                    watch_events(live, key.as_ref());
+                for link in &self.links {
+                    let mine = key.clone().filter(|k| k.cluster == link.cluster);
+                    *link.events_for.lock().unwrap_or_else(|p| p.into_inner()) = mine.clone();
+                    if let Some(live) = link.live().as_mut() {
+                        watch_events(live, mine.as_ref());
+                    }
                 }
             }
             Effect::MeasureTargets(targets) => {
-                if let Some(task) = self
-                    .live
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .as_ref()
-                    .and_then(|l| l.metrics.as_ref())
-                {
-                    task.set_targets(targets);
+                for link in &self.links {
+                    if let Some(task) = link.live().as_ref().and_then(|l| l.metrics.as_ref()) {
+                        let mine = targets.iter().filter(|t| t.key.cluster == link.cluster);
+                        task.set_targets(mine.cloned().collect());
+                    }
                 }
             }
             Effect::CheckAccess(key) => {
-                let client = self
-                    .live
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .as_ref()
-                    .map(|l| l.sources.connection().client.clone());
+                let client = self.link_of(&key.cluster).and_then(|l| {
+                    l.live()
+                        .as_ref()
+                        .map(|l| l.sources.connection().client.clone())
+                });
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let result = match client {
@@ -310,12 +338,12 @@ impl Runner {
                 let _ = self.suspend.send(());
             }
             Effect::AuditRefusal { request, reason } => {
-                if let Some(m) = self.mutator() {
+                if let Some(m) = self.mutator(&request.key.cluster) {
                     tokio::spawn(async move { m.record_refusal(&request, reason).await });
                 }
             }
             Effect::Act(request) => {
-                let mutator = self.mutator();
+                let mutator = self.mutator(&request.key.cluster);
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let outcome = match mutator {
@@ -402,8 +430,17 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     let (suspend_tx, mut suspend_rx) = unbounded_channel::<()>();
     let mut state = State::new(Utc::now(), options.read_only, options.keymap);
     // Drawn before any message arrives: where it connects to, already.
-    let (context, namespace) = requested_scope(&options.connect);
-    state.scope.aim(context, namespace);
+    for (i, (connect, cluster)) in options.contexts.iter().enumerate() {
+        let epoch = i as u64;
+        let mut member = Member::new(cluster, epoch, state.now);
+        let (context, namespace) = requested_scope(connect);
+        member.scope.aim(context, namespace);
+        state.epoch = epoch;
+        match i {
+            0 => state.home = member,
+            _ => state.more.push(member),
+        }
+    }
     state.simulated = options.simulated;
     state.board = options
         .board
@@ -423,17 +460,27 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
         .then(|| DatabasesTask::spawn(options.databases, DATABASE_REFRESH, database_sink));
     let mut runner = Runner {
         tx: tx.clone(),
-        options: options.connect,
         read_only: options.read_only,
         board: options.board.is_some(),
         audit,
-        live: Arc::new(Mutex::new(None)),
-        events_for: Arc::new(Mutex::new(None)),
-        connecting: None,
+        links: options
+            .contexts
+            .into_iter()
+            .map(|(options, cluster)| Link {
+                cluster,
+                options,
+                live: Arc::new(Mutex::new(None)),
+                events_for: Arc::new(Mutex::new(None)),
+                connecting: None,
+            })
+            .collect(),
         metrics: Arc::new(options.metrics),
         suspend: suspend_tx,
     };
-    runner.connect(state.epoch);
+    let epochs: Vec<u64> = state.members().map(|m| m.epoch).collect();
+    for (index, epoch) in epochs.into_iter().enumerate() {
+        runner.connect(index, epoch);
+    }
 
     // Before the terminal is taken: from here on, a signal ends the loop
     // below, which gives the terminal back, instead of killing the process.
@@ -452,7 +499,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
         let mut redraw = true;
         loop {
             if redraw {
-                let theme = options.themes.for_context(&state.scope.context);
+                let theme = options.themes.for_context(&state.home.scope.context);
                 draw(&mut terminal, &state, theme)?;
                 let next = next_change(&state, area(&terminal)?);
                 if alarm.aim(next)

@@ -2,9 +2,8 @@
 //! [`super::update`], read by the views.
 
 use super::board::Board;
-use super::health::Watches;
 use super::keymap::Keymap;
-use crate::cluster::Catalog;
+use super::member::Member;
 use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{MetricsTarget, Profile};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
@@ -33,16 +32,20 @@ pub enum SortKey {
     Age,
     Phase,
     Kind,
+    /// In a fleet: by cluster, in the order the contexts were chosen.
+    Cluster,
 }
 
 impl SortKey {
-    pub fn next(self) -> SortKey {
+    /// The sort after this one; by cluster only in a fleet.
+    pub fn next(self, fleet: bool) -> SortKey {
         match self {
             SortKey::Attention => SortKey::Name,
             SortKey::Name => SortKey::Age,
             SortKey::Age => SortKey::Phase,
             SortKey::Phase => SortKey::Kind,
-            SortKey::Kind => SortKey::Attention,
+            SortKey::Kind if fleet => SortKey::Cluster,
+            SortKey::Kind | SortKey::Cluster => SortKey::Attention,
         }
     }
 
@@ -53,6 +56,7 @@ impl SortKey {
             SortKey::Age => "age",
             SortKey::Phase => "phase",
             SortKey::Kind => "kind",
+            SortKey::Cluster => "cluster",
         }
     }
 }
@@ -255,14 +259,14 @@ pub struct State {
     /// continues it. Without one, nothing could continue it.
     pub job_control: bool,
     pub keymap: Keymap,
-    /// Which connection the incoming messages must belong to.
+    /// The last epoch handed to a connection: each connection's is new.
     pub epoch: u64,
-    pub connection: ConnectionState,
-    pub scope: Scope,
-    /// The watched objects and the releases they make.
-    pub cluster: Catalog,
+    /// The context shown first: the only one unless a fleet is shown.
+    pub home: Member,
+    /// A fleet's other contexts, in the order chosen.
+    pub more: Vec<Member>,
+    /// Every context's releases.
     pub releases: Vec<Arc<Release>>,
-    pub sources: Watches,
     pub view: View,
     pub selected: Option<ReleaseKey>,
     /// The user moved the selection: keep it where they put it.
@@ -282,11 +286,6 @@ pub struct State {
     /// Problems to show once (a theme that cannot be loaded …).
     pub warnings: Vec<String>,
     pub config_problems: ConfigProblems,
-    /// None until the runner says which source serves this context, and
-    /// when none is configured.
-    pub metrics_source: Option<MetricsSource>,
-    /// Why there is no metrics source (none configured, a config mistake).
-    pub metrics_problem: Option<String>,
     /// The releases being measured, as last handed to the metrics task.
     pub metrics_targets: Vec<MetricsTarget>,
     /// Why a release is not measured (no canary, an unknown profile …).
@@ -312,11 +311,9 @@ impl State {
             job_control: false,
             keymap,
             epoch: 0,
-            connection: ConnectionState::Connecting { since: now },
-            scope: Scope::default(),
-            cluster: Catalog::default(),
+            home: Member::new("", 0, now),
+            more: Vec::new(),
             releases: Vec::new(),
-            sources: Watches::default(),
             view: View::List,
             selected: None,
             selection_chosen: false,
@@ -333,8 +330,6 @@ impl State {
             next_action_id: 1,
             warnings: Vec::new(),
             config_problems: ConfigProblems::default(),
-            metrics_source: None,
-            metrics_problem: None,
             metrics_targets: Vec::new(),
             metrics_skipped: HashMap::new(),
             metrics: HashMap::new(),
@@ -344,6 +339,40 @@ impl State {
             terminal_lost: None,
             board: None,
         }
+    }
+
+    /// Every context shown, the first one first.
+    pub fn members(&self) -> impl Iterator<Item = &Member> {
+        std::iter::once(&self.home).chain(&self.more)
+    }
+
+    /// A fleet of more than one context is shown: rows name their cluster.
+    pub fn is_fleet(&self) -> bool {
+        !self.more.is_empty()
+    }
+
+    /// Whether `epoch` is a current connection's.
+    pub fn knows(&self, epoch: u64) -> bool {
+        self.members().any(|m| m.epoch == epoch)
+    }
+
+    /// Whether rows name their namespace: all namespaces are shown, or a
+    /// fleet's contexts show different ones.
+    pub fn many_namespaces(&self) -> bool {
+        let home = &self.home.scope.namespace;
+        home.is_none() || self.more.iter().any(|m| &m.scope.namespace != home)
+    }
+
+    /// The context whose connection is `epoch`'s, if still current.
+    pub fn member_mut(&mut self, epoch: u64) -> Option<&mut Member> {
+        std::iter::once(&mut self.home)
+            .chain(&mut self.more)
+            .find(|m| m.epoch == epoch)
+    }
+
+    /// The context a release of `cluster` was read from.
+    pub fn member_of(&self, cluster: &str) -> Option<&Member> {
+        self.members().find(|m| m.alias == cluster)
     }
 
     pub fn release(&self, key: &ReleaseKey) -> Option<&Release> {
@@ -366,6 +395,7 @@ impl State {
         [
             r.key.name.as_str(),
             r.key.namespace.as_str(),
+            r.key.cluster.as_str(),
             r.key.kind.word(),
             r.phase.as_str(),
             r.canary_image().unwrap_or_default(),
@@ -395,6 +425,11 @@ impl State {
             SortKey::Age => rows.sort_by_cached_key(|r| (Reverse(r.created), namespace_name(r))),
             SortKey::Phase => rows.sort_by_cached_key(|r| (r.health, namespace_name(r))),
             SortKey::Kind => rows.sort_by_cached_key(|r| (r.key.kind, namespace_name(r))),
+            SortKey::Cluster => {
+                let order: Vec<&str> = self.members().map(|m| m.alias.as_str()).collect();
+                let place = |r: &Release| order.iter().position(|c| *c == r.key.cluster);
+                rows.sort_by_cached_key(|r| (place(r), namespace_name(r)));
+            }
         }
         rows
     }
@@ -407,7 +442,7 @@ impl State {
     ) -> (
         Reverse<bool>,
         Option<crate::model::Health>,
-        (&'a str, &'a str),
+        (&'a str, &'a str, &'a str),
     ) {
         let attention = self.needs_attention(r);
         (
@@ -439,9 +474,11 @@ impl State {
     }
 }
 
-/// What the list sorts by after its sort key: the namespace, then the name.
-fn namespace_name(r: &Release) -> (&str, &str) {
-    (&r.key.namespace, &r.key.name)
+/// What the list sorts by after its sort key: the namespace, then the
+/// name, then the cluster, so one release's rows across a fleet stay
+/// together.
+fn namespace_name(r: &Release) -> (&str, &str, &str) {
+    (&r.key.namespace, &r.key.name, &r.key.cluster)
 }
 
 /// Whether `text`, lowercased, contains `needle` (lowercase already). The
@@ -484,6 +521,8 @@ mod tests {
             SortKey::Age => b.created.cmp(&a.created),
             SortKey::Phase => a.health.cmp(&b.health),
             SortKey::Kind => a.key.kind.cmp(&b.key.kind),
+            // One cluster alone: the order by name.
+            SortKey::Cluster => Ordering::Equal,
         }
         .then(by_name)
     }
@@ -519,6 +558,7 @@ mod tests {
             SortKey::Age,
             SortKey::Phase,
             SortKey::Kind,
+            SortKey::Cluster,
         ] {
             state.sort = sort;
             let mut expected: Vec<&Release> = state.releases.iter().map(Arc::as_ref).collect();

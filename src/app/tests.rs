@@ -345,7 +345,11 @@ fn the_clock_ticks_only_for_countdowns_and_stale_data() {
     );
     update(&mut state, Msg::Tick(t(7)));
     assert_eq!(
-        state.sources.outage(state.now).and_then(|o| o.data_from),
+        state
+            .home
+            .sources
+            .outage(state.now)
+            .and_then(|o| o.data_from),
         Some(t(4))
     );
     assert_eq!(next_change(&state), None, "`data from 14:00:04` stays");
@@ -742,5 +746,6 @@ fn typed_lines_are_edited_as_in_a_shell() {
 }
 
 mod access;
+mod fleet;
 mod loading;
 mod session;

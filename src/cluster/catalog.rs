@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 #[derive(Debug, Default)]
 pub struct Catalog {
+    /// The cluster every key is stamped with (empty: the one context).
+    cluster: String,
     objects: Objects,
     built: HashMap<ReleaseKey, Built>,
     /// Which releases made each lookup: most lookups have one reader, and
@@ -42,8 +44,11 @@ impl Catalog {
         let keys: Vec<ReleaseKey> = [Kind::Rollout, Kind::Canary, Kind::Deployment]
             .into_iter()
             .flat_map(|kind| {
-                let objects = &catalog.objects;
-                objects.of(watched_kind(kind)).map(move |o| key_of(kind, o))
+                let catalog = &catalog;
+                catalog
+                    .objects
+                    .of(watched_kind(kind))
+                    .map(move |o| catalog.key_of(kind, o))
             })
             .collect();
         for key in &keys {
@@ -52,12 +57,25 @@ impl Catalog {
         catalog
     }
 
+    /// An empty catalog of one cluster of a fleet: its releases' keys
+    /// name `cluster`.
+    pub fn of_cluster(cluster: &str) -> Catalog {
+        Catalog {
+            cluster: cluster.to_string(),
+            ..Catalog::default()
+        }
+    }
+
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
     pub fn objects(&self) -> &Objects {
         &self.objects
     }
 
     pub fn clear(&mut self) {
-        *self = Catalog::default();
+        *self = Catalog::of_cluster(&self.cluster);
     }
 
     /// Replace the objects of `source` and rebuild what they touch: the
@@ -72,7 +90,7 @@ impl Catalog {
         let mut touched = HashSet::new();
         for object in changes.added.iter().chain(&changes.removed) {
             if let Some(release_kind) = release_kind(kind) {
-                touched.insert(key_of(release_kind, object));
+                touched.insert(self.key_of(release_kind, object));
             }
             self.readers_of(Read::seeing(kind, object), &mut touched);
         }
@@ -131,6 +149,15 @@ impl Catalog {
         self.built.values().filter_map(|b| b.release.as_ref())
     }
 
+    fn key_of(&self, kind: Kind, object: &DynamicObject) -> ReleaseKey {
+        ReleaseKey {
+            cluster: self.cluster.clone(),
+            kind,
+            namespace: fields::namespace(object).to_string(),
+            name: fields::name(object).to_string(),
+        }
+    }
+
     fn rebuild(&mut self, key: &ReleaseKey) {
         if let Some(old) = self.built.remove(key) {
             for read in old.reads {
@@ -178,6 +205,7 @@ fn build(index: &Index<'_>, key: &ReleaseKey) -> Option<Option<Release>> {
             .then(|| deployment::release(object, index)),
     };
     Some(release.map(|mut release| {
+        release.key.cluster = key.cluster.clone();
         release.migration = migration_jobs::migration_of(index, &release);
         release
     }))
@@ -189,13 +217,5 @@ fn release_kind(kind: WatchedKind) -> Option<Kind> {
         WatchedKind::Canary => Some(Kind::Canary),
         WatchedKind::Deployment => Some(Kind::Deployment),
         _ => None,
-    }
-}
-
-fn key_of(kind: Kind, object: &DynamicObject) -> ReleaseKey {
-    ReleaseKey {
-        kind,
-        namespace: fields::namespace(object).to_string(),
-        name: fields::name(object).to_string(),
     }
 }

@@ -12,6 +12,10 @@ use serde::Serialize;
 /// they allow (`resourceNames`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct AccessKey {
+    /// The cluster asked (empty when one context is shown): each context
+    /// answers for its own user.
+    #[serde(skip)]
+    pub cluster: String,
     pub verb: &'static str,
     pub group: &'static str,
     pub resource: &'static str,
@@ -68,6 +72,7 @@ mod tests {
     #[test]
     fn a_review_names_the_object_even_for_a_subresource() {
         let key = AccessKey {
+            cluster: String::new(),
             verb: "patch",
             group: "argoproj.io",
             resource: "rollouts",

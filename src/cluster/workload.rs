@@ -242,6 +242,7 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
     };
     Release {
         key: ReleaseKey {
+            cluster: String::new(),
             kind,
             namespace: super::fields::namespace(o).to_string(),
             name: name(o).to_string(),

@@ -110,7 +110,7 @@ pub async fn run(options: GateOptions) -> Result<u8> {
             let why = watch.timed_out(&state, &options, started);
             // Waited through an outage that has not ended: not a slow
             // release, a cluster that cannot be read.
-            break match state.sources.outage(Utc::now()) {
+            break match state.home.sources.outage(Utc::now()) {
                 Some(outage) => Ending::Unreadable(format!(
                     "{why}; the watches have failed ({}), {}",
                     outage.error,
@@ -126,7 +126,11 @@ pub async fn run(options: GateOptions) -> Result<u8> {
             msg = rx.try_recv().ok();
         }
         // Never judged on a partial list.
-        if state.sources.releases_loading(&state.scope.missing_kinds) {
+        if state
+            .home
+            .sources
+            .releases_loading(&state.home.scope.missing_kinds)
+        {
             continue;
         }
         if let Some(end) = watch.observe(&state, &options)? {
@@ -294,7 +298,7 @@ impl Watch {
     /// Print what changed and judge.
     fn observe(&mut self, state: &State, options: &GateOptions) -> Result<Option<GateEnd>> {
         let Some(release) = state.release(&self.key) else {
-            let scope = &state.scope;
+            let scope = &state.home.scope;
             let gone = no_release_named(&self.key.name, scope.namespace.as_deref(), &scope.context);
             return Err(UserError {
                 cannot_read: true,

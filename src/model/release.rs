@@ -37,9 +37,25 @@ impl Kind {
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ReleaseKey {
+    /// The cluster (the context's short name) the release was read from:
+    /// the same name in two clusters is two releases. Empty when one
+    /// context is shown, as before fleets.
+    #[serde(skip)]
+    pub cluster: String,
     pub kind: Kind,
     pub namespace: String,
     pub name: String,
+}
+
+impl ReleaseKey {
+    /// The name as the status line says it: `us/checkout` in a fleet,
+    /// `checkout` alone otherwise.
+    pub fn shown_name(&self) -> String {
+        match self.cluster.as_str() {
+            "" => self.name.clone(),
+            cluster => format!("{cluster}/{}", self.name),
+        }
+    }
 }
 
 /// By namespace and name, as kubectl lists.
@@ -54,6 +70,9 @@ pub fn in_listing_order<R: std::borrow::Borrow<Release>>(releases: &mut [R]) {
 
 impl std::fmt::Display for ReleaseKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if !self.cluster.is_empty() {
+            write!(f, "{}: ", self.cluster)?;
+        }
         write!(
             f,
             "{}/{} -n {}",

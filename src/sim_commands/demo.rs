@@ -68,7 +68,8 @@ pub(super) async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSigna
         max_answer_bytes: DEFAULT_MAX_ANSWER_BYTES,
     };
     let traffic: Arc<dyn TrafficWindowSource> = Arc::new(SimulatedTraffic(sim.traffic().clone()));
-    let result = cutover::cli::control_room(connect, ui, None, Some(traffic)).await;
+    let shown = vec![cutover::fleet::ContextPlan::one(connect)];
+    let result = cutover::cli::control_room(shown, ui, None, Some(traffic)).await;
     sim.shutdown().await;
     if !keep_kubeconfig {
         let _ = std::fs::remove_file(&path);

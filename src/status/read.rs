@@ -169,8 +169,8 @@ pub async fn report(
         .ok_or_else(|| silent("connecting and listing the releases"))??;
     let now = Utc::now();
     let mut state = State::new(now, read_only, Keymap::default());
-    state.scope.user = connection.user.clone();
-    state.cluster = crate::cluster::Catalog::new(objects);
+    state.home.scope.user = connection.user.clone();
+    state.home.cluster = crate::cluster::Catalog::new(objects);
     state.database_links = databases.links.clone();
     let database_limit = limit
         .left()

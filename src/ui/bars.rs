@@ -5,11 +5,12 @@
 use super::feeds::{self, FeedDetail};
 use super::help::inactive_reason;
 use super::theme::Theme;
-use super::thousands;
+use super::{age_text, thousands};
 use super::{cut, cut_middle};
 use crate::app::State;
 use crate::app::health::{Loading, Outage};
 use crate::app::keymap::KeyCommand;
+use crate::app::member::Member;
 use crate::app::state::{ConnectionState, Overlay};
 use crate::model::metrics::Verdict;
 use crate::time::seconds_since;
@@ -39,16 +40,21 @@ enum Badge<'a> {
 }
 
 fn badge(state: &State) -> Badge<'_> {
-    match &state.connection {
+    member_badge(&state.home, state.now)
+}
+
+/// What one context's badge says at `now`.
+fn member_badge(member: &Member, now: DateTime<Utc>) -> Badge<'_> {
+    match &member.connection {
         ConnectionState::Connecting { since } => Badge::Connecting { since: *since },
         ConnectionState::Failed { error, since } => Badge::Failed {
             error,
             since: *since,
         },
-        ConnectionState::Connected => match state.sources.outage(state.now) {
+        ConnectionState::Connected => match member.sources.outage(now) {
             Some(outage) => Badge::Reconnecting(outage),
             None => {
-                let loading = state.sources.loading();
+                let loading = member.sources.loading();
                 if loading.is_empty() {
                     Badge::Live
                 } else {
@@ -59,12 +65,54 @@ fn badge(state: &State) -> Badge<'_> {
     }
 }
 
-/// The instants the badge counts whole seconds from.
+/// The instants the badges count whole seconds from: in a fleet, each
+/// context's, a lost one's age included.
 pub fn badge_counts_from(state: &State) -> Vec<DateTime<Utc>> {
-    match badge(state) {
-        Badge::Connecting { since } | Badge::Failed { since, .. } => vec![since],
-        Badge::Reconnecting(_) | Badge::Loading(_) | Badge::Live => Vec::new(),
-    }
+    let fleet = state.is_fleet();
+    state
+        .members()
+        .filter_map(|m| match member_badge(m, state.now) {
+            Badge::Connecting { since } | Badge::Failed { since, .. } => Some(since),
+            Badge::Reconnecting(outage) if fleet => outage.data_from,
+            Badge::Reconnecting(_) | Badge::Loading(_) | Badge::Live => None,
+        })
+        .collect()
+}
+
+/// A fleet's badges as one text, as they are drawn.
+fn joined(badges: &[(String, Tone)]) -> String {
+    let texts: Vec<&str> = badges.iter().map(|(t, _)| t.as_str()).collect();
+    texts.join("  ")
+}
+
+/// A fleet's badges, one a context: `● eu  ● us  ✖ ap 2m, data as of
+/// 14:02`, each with how it is drawn.
+fn fleet_badges(state: &State) -> Vec<(String, Tone)> {
+    let age = |t| age_text(seconds_since(t, state.now));
+    state
+        .members()
+        .map(|m| {
+            let name = &m.alias;
+            match member_badge(m, state.now) {
+                Badge::Live => (format!("● {name}"), Tone::Ok),
+                Badge::Loading(_) => (format!("◌ {name} loading"), Tone::Progress),
+                Badge::Connecting { since } => (
+                    format!("◌ {name} connecting {}", age(since)),
+                    Tone::Attention,
+                ),
+                Badge::Failed { since, .. } => {
+                    (format!("✖ {name} {}", age(since)), Tone::Attention)
+                }
+                Badge::Reconnecting(outage) => {
+                    let text = match outage.data_from {
+                        Some(t) => format!("✖ {name} {}, data as of {}", age(t), t.format("%H:%M")),
+                        None => format!("✖ {name}, nothing listed yet"),
+                    };
+                    (text, Tone::Attention)
+                }
+            }
+        })
+        .collect()
 }
 
 /// The whole connection badge, and whether it says live.
@@ -145,7 +193,7 @@ impl<'a> TopBar<'a> {
             context: Some(usize::MAX),
             namespace: usize::MAX,
             user: Some(usize::MAX),
-            missing_kinds: !state.scope.missing_kinds.is_empty(),
+            missing_kinds: !state.home.scope.missing_kinds.is_empty(),
             feeds: FeedDetail::All,
             badge: usize::MAX,
             loading: usize::MAX,
@@ -157,7 +205,7 @@ impl<'a> TopBar<'a> {
     fn spans(&self) -> Vec<Span<'static>> {
         let theme = self.theme;
         let glyphs = theme.glyphs;
-        let scope = &self.state.scope;
+        let scope = &self.state.home.scope;
         let mut spans = Vec::new();
         if self.title {
             spans.push(Span::styled(" cutover ", theme.heading()));
@@ -171,28 +219,46 @@ impl<'a> TopBar<'a> {
                 spans.push(Span::raw(" "));
             }
         }
-        if let Some(max) = self.context {
-            let context = match scope.context.as_str() {
-                "" => "-",
-                c => c,
-            };
-            let namespace = scope.namespace.as_deref().unwrap_or("all");
-            let mut text = format!(
-                "ctx {} │ ns {} │ ",
-                cut_middle(context, max, glyphs),
-                cut_middle(namespace, self.namespace, glyphs)
-            );
-            if let Some(max) = self.user {
-                let user = scope.user.as_deref().unwrap_or("?");
-                text.push_str(&format!("user {} │ ", cut_middle(user, max, glyphs)));
+        if self.state.is_fleet() {
+            // Each context's state: which one is down is what matters.
+            let badges = fleet_badges(self.state);
+            if self.badge == usize::MAX {
+                for (i, (text, tone)) in badges.iter().enumerate() {
+                    if i > 0 {
+                        spans.push(Span::raw("  "));
+                    }
+                    spans.push(Span::styled(text.clone(), tone.style(theme)));
+                }
+            } else {
+                spans.push(Span::styled(
+                    cut(&joined(&badges), self.badge, glyphs),
+                    Tone::Attention.style(theme),
+                ));
             }
-            spans.push(Span::raw(text));
+        } else {
+            if let Some(max) = self.context {
+                let context = match scope.context.as_str() {
+                    "" => "-",
+                    c => c,
+                };
+                let namespace = scope.namespace.as_deref().unwrap_or("all");
+                let mut text = format!(
+                    "ctx {} │ ns {} │ ",
+                    cut_middle(context, max, glyphs),
+                    cut_middle(namespace, self.namespace, glyphs)
+                );
+                if let Some(max) = self.user {
+                    let user = scope.user.as_deref().unwrap_or("?");
+                    text.push_str(&format!("user {} │ ", cut_middle(user, max, glyphs)));
+                }
+                spans.push(Span::raw(text));
+            }
+            let (badge, tone) = badge_text(self.state, self.loading);
+            spans.push(Span::styled(
+                cut(&badge, self.badge, glyphs),
+                tone.style(theme),
+            ));
         }
-        let (badge, tone) = badge_text(self.state, self.loading);
-        spans.push(Span::styled(
-            cut(&badge, self.badge, glyphs),
-            tone.style(theme),
-        ));
         spans.extend(feeds::spans(self.state, self.feeds, theme));
         if self.missing_kinds {
             spans.push(Span::styled(
@@ -231,10 +297,7 @@ impl<'a> TopBar<'a> {
             },
             |bar, _| bar.context = None,
             |bar, _| bar.feeds = FeedDetail::None,
-            |bar, over| {
-                let len = badge_text(bar.state, bar.loading).0.chars().count();
-                bar.badge = shrunk(len, bar.badge, over, 1);
-            },
+            |bar, over| bar.badge = shrunk(bar.badge_len(), bar.badge, over, 1),
         ];
         for step in steps {
             let over = self.width().saturating_sub(width);
@@ -248,13 +311,22 @@ impl<'a> TopBar<'a> {
         self
     }
 
+    /// The length of the connection badge (a fleet's: all of them).
+    fn badge_len(&self) -> usize {
+        if self.state.is_fleet() {
+            return joined(&fleet_badges(self.state)).chars().count();
+        }
+        badge_text(self.state, self.loading).0.chars().count()
+    }
+
     fn shrink_context(&mut self, over: usize, floor: usize) {
-        let len = self.state.scope.context.chars().count();
+        let len = self.state.home.scope.context.chars().count();
         self.context = self.context.map(|max| shrunk(len, max, over, floor));
     }
 
     fn namespace_len(&self) -> usize {
         self.state
+            .home
             .scope
             .namespace
             .as_deref()
@@ -263,6 +335,7 @@ impl<'a> TopBar<'a> {
 
     fn user_len(&self) -> usize {
         self.state
+            .home
             .scope
             .user
             .as_deref()

@@ -123,7 +123,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, board: &Board, theme: &Theme) 
 /// ` cutover watch │ ctx prod │ ns shop │ 21:30 UTC │ ● live │ ● metrics`:
 /// the context is cut first when the row is short.
 fn header(state: &State, area: Rect, theme: &Theme) -> Line<'static> {
-    let scope = &state.scope;
+    let scope = &state.home.scope;
     let namespace = scope
         .namespace
         .as_deref()
@@ -200,7 +200,11 @@ fn footer(state: &State, board: &Board, width: u16, theme: &Theme) -> Line<'stat
         theme.muted()
     };
     // While the releases' own kinds are still listed, no count is final.
-    let so_far = if state.sources.releases_loading(&state.scope.missing_kinds) {
+    let so_far = if state
+        .home
+        .sources
+        .releases_loading(&state.home.scope.missing_kinds)
+    {
         " so far"
     } else {
         ""

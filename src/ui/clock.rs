@@ -32,7 +32,9 @@ pub fn next_change(state: &State, area: Rect) -> Option<DateTime<Utc>> {
     }
     // A failing watch turns the badge (and the list's title) from live to
     // reconnecting once it has failed for longer than a hiccup.
-    next.consider(state.sources.outage_begins_at(state.now));
+    for member in state.members() {
+        next.consider(member.sources.outage_begins_at(state.now));
+    }
     if let Some(board) = &state.board {
         board_changes(state, board, &mut next);
         return next.earliest;
@@ -224,7 +226,7 @@ mod tests {
     /// Connected and live at `now`, listing `releases`.
     fn screen(now: DateTime<Utc>, releases: Vec<Release>) -> State {
         let mut state = State::new(now, false, Keymap::default());
-        state.connection = ConnectionState::Connected;
+        state.home.connection = ConnectionState::Connected;
         state.releases = releases.into_iter().map(Arc::new).collect();
         state.selected = state.visible().first().map(|r| r.key.clone());
         state
@@ -348,10 +350,13 @@ mod tests {
             Some(t(60)),
             "the clock's next minute"
         );
-        state.connection = ConnectionState::Connecting { since: t(5) };
+        state.home.connection = ConnectionState::Connecting { since: t(5) };
         assert_eq!(next_change(&state, WIDE), Some(t(12)), "connecting 6s");
-        state.connection = ConnectionState::Connected;
-        state.sources.failed("rollouts", "refused".into(), t(5));
+        state.home.connection = ConnectionState::Connected;
+        state
+            .home
+            .sources
+            .failed("rollouts", "refused".into(), t(5));
         assert_eq!(
             next_change(&state, WIDE),
             Some(t(35)),
@@ -369,7 +374,7 @@ mod tests {
     fn an_empty_screen_never_changes_by_itself() {
         assert_eq!(next_change(&screen(t(0), Vec::new()), WIDE), None);
         let mut connecting = screen(t(0), Vec::new());
-        connecting.connection = ConnectionState::Connecting { since: t(-3) };
+        connecting.home.connection = ConnectionState::Connecting { since: t(-3) };
         assert_eq!(next_change(&connecting, WIDE), Some(t(1)), "connecting 3s");
     }
 

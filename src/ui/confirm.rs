@@ -14,6 +14,29 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Wrap};
 
+/// Where the action goes. In a fleet, the cluster it was shown from,
+/// marked, with its context and server: the one the requests reach.
+fn where_line(state: &State, c: &Confirm, theme: &Theme) -> Line<'static> {
+    let label = |s: &str| Span::styled(format!("{s:<10}"), theme.muted());
+    let Some(member) = state.member_of(&c.key.cluster).filter(|_| state.is_fleet()) else {
+        return Line::from(vec![
+            label("Context:"),
+            Span::raw(state.home.scope.context.clone()),
+        ]);
+    };
+    Line::from(vec![
+        label("Cluster:"),
+        Span::styled(format!(" {} ", member.alias.to_uppercase()), theme.badge()),
+        Span::styled(
+            format!(
+                " context {} · server {} · only this cluster is changed",
+                member.scope.context, member.scope.cluster_url
+            ),
+            theme.heading(),
+        ),
+    ])
+}
+
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme: &Theme) {
     let action = c.plan.action;
     let label = |s: &str| Span::styled(format!("{s:<10}"), theme.muted());
@@ -22,18 +45,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             label("Target:"),
             Span::styled(
                 format!(
-                    "{} {} in namespace {}",
+                    "{} {} in namespace {}{}",
                     c.key.kind.word(),
                     c.key.name,
-                    c.key.namespace
+                    c.key.namespace,
+                    match c.key.cluster.as_str() {
+                        "" => String::new(),
+                        cluster => format!(" of cluster {cluster}"),
+                    }
                 ),
                 theme.heading(),
             ),
         ]),
-        Line::from(vec![
-            label("Context:"),
-            Span::raw(state.scope.context.clone()),
-        ]),
+        where_line(state, c, theme),
         Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
         Line::from(vec![label("Effect:"), Span::raw(c.plan.effect.clone())]),
     ];
@@ -118,7 +142,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             theme.attention(),
         ))
     };
-    let title = format!(" {} {}? ", action.word(), c.key.name);
+    let title = format!(" {} {}? ", action.word(), c.key.shown_name());
     let block = theme
         .glyphs
         .block()

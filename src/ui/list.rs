@@ -9,7 +9,7 @@ use super::theme::Theme;
 use super::{cut, thousands};
 use crate::app::State;
 use crate::model::Release;
-use cells::{Context, HEADERS, Measure, Spans, cell};
+use cells::{CLUSTER, Context, HEADERS, Measure, Spans, cell};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -26,11 +26,11 @@ pub(super) const COMPACT_BELOW: u16 = 120;
 /// The columns the compact list leaves out: KIND, STRATEGY, STEP and AGE.
 const COMPACT_DROPS: [usize; 4] = [2, 3, 5, 11];
 
-/// The columns shown (indices of [`HEADERS`]).
-fn shown_columns(compact: bool) -> Vec<usize> {
-    (0..HEADERS.len())
-        .filter(|c| !compact || !COMPACT_DROPS.contains(c))
-        .collect()
+/// The columns shown (indices of [`HEADERS`]): in a fleet, CLUSTER first.
+fn shown_columns(compact: bool, fleet: bool) -> Vec<usize> {
+    let cluster = fleet.then_some(CLUSTER);
+    let rest = (0..CLUSTER).filter(|c| !compact || !COMPACT_DROPS.contains(c));
+    cluster.into_iter().chain(rest).collect()
 }
 
 /// The cells between columns.
@@ -101,6 +101,12 @@ fn flexible(column: usize) -> bool {
     column == NAME || IMAGES.contains(&column)
 }
 
+/// Measured at every draw: as wide as its values, which no width fits
+/// beforehand (the flexible columns, and the cluster's short names).
+fn measured_always(column: usize) -> bool {
+    flexible(column) || column == CLUSTER
+}
+
 /// How `column` is fitted, by its cells' extent (`None`: not measured).
 fn fitted(column: usize, extent: Option<Extent>, compact: bool) -> Column {
     let Some(extent) = extent else {
@@ -110,6 +116,8 @@ fn fitted(column: usize, extent: Option<Extent>, compact: bool) -> Column {
     let natural = u16::try_from(widest).unwrap_or(u16::MAX);
     match column {
         NAME => Column::flexible(natural, false, 1, 8),
+        // Never cut: which cluster a row is in is what a fleet's actions hang on.
+        CLUSTER => Column::fixed(natural, natural, false),
         c if IMAGES.contains(&c) => Column::flexible(natural, extent.placeholders, 0, 8),
         c => Column::fixed(fixed_width(c, compact), natural, extent.placeholders),
     }
@@ -120,7 +128,7 @@ fn fitted(column: usize, extent: Option<Extent>, compact: bool) -> Column {
 /// The fixed columns' cells are measured only when the preferred widths
 /// do not fit: until then they keep their widths whatever they hold.
 fn widths(rows: &[&Release], columns: &[usize], cx: &Context<'_>, room: u16) -> Vec<Option<u16>> {
-    let mut measured = extents(rows, columns, cx, flexible);
+    let mut measured = extents(rows, columns, cx, measured_always);
     let fit_all = |measured: &[Option<Extent>]| -> Vec<Column> {
         columns
             .iter()
@@ -129,7 +137,7 @@ fn widths(rows: &[&Release], columns: &[usize], cx: &Context<'_>, room: u16) -> 
             .collect()
     };
     if !fits(&fit_all(&measured), room, GAP) {
-        let fixed = extents(rows, columns, cx, |c| !flexible(c));
+        let fixed = extents(rows, columns, cx, |c| !measured_always(c));
         for (extent, fixed) in measured.iter_mut().zip(fixed) {
             *extent = extent.or(fixed);
         }
@@ -166,7 +174,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let visible = state.visible();
     let attention = visible.iter().filter(|r| state.needs_attention(r)).count();
     // While the releases' own kinds are still listed, no count is final.
-    let loading = state.sources.releases_loading(&state.scope.missing_kinds);
+    let loading = state
+        .members()
+        .any(|m| m.sources.releases_loading(&m.scope.missing_kinds));
     let mut title = format!(
         " Releases ({}{}{}) · {} need attention · sort: {} ",
         thousands(visible.len()),
@@ -179,8 +189,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         attention,
         state.sort.word()
     );
-    // While a watch fails, the rows are as old as the outage.
-    if let Some(outage) = state.sources.outage(state.now) {
+    // While a watch fails, the rows are as old as the outage (a fleet's
+    // header says it of each cluster).
+    if let Some(outage) = state
+        .home
+        .sources
+        .outage(state.now)
+        .filter(|_| !state.is_fleet())
+    {
         title.push_str(&format!("· {} ", outage.data_text()));
     }
     let block = theme
@@ -204,11 +220,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
     let cx = Context {
         state,
         theme,
-        all_namespaces: state.scope.namespace.is_none(),
+        all_namespaces: state.many_namespaces(),
         narrow: area.width < 130,
         compact: area.width < COMPACT_BELOW,
     };
-    let columns = shown_columns(cx.compact);
+    let columns = shown_columns(cx.compact, state.is_fleet());
     // Inside the border, beside the highlight's mark.
     let room = area.width.saturating_sub(3);
     let widths = widths(&visible, &columns, &cx, room);
@@ -331,7 +347,7 @@ mod tests {
                 narrow: compact,
                 compact,
             };
-            let columns = shown_columns(compact);
+            let columns = shown_columns(compact, false);
             let all: Vec<Column> = columns
                 .iter()
                 .zip(extents(&rows, &columns, &cx, |_| true))

@@ -64,6 +64,18 @@ pub const PAUSE_CHECKOUT: &[&str] = &[
 /// `sim-ROLE`, or `NAME-ROLE` for each cluster of a fleet.
 pub const SIM_ROLES: [&str; 4] = ["admin", "viewer", "deployer", "checkout-owner"];
 
+/// The requests of `log` that change something: not reads, not access
+/// reviews (questions, not changes).
+fn changes_of(log: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    log.into_iter()
+        .filter(|r| {
+            let method = r["method"].as_str().unwrap_or_default();
+            let path = r["path"].as_str().unwrap_or_default();
+            method != "GET" && !path.contains("selfsubject")
+        })
+        .collect()
+}
+
 /// A `cutover sim serve` process with its kubeconfig and request log in a temporary folder.
 pub struct ServeProcess {
     child: Child,
@@ -171,14 +183,12 @@ impl ServeProcess {
     /// Requests of the log that change something: SelfSubject reviews
     /// are questions, not changes.
     pub fn mutating_requests(&self) -> Vec<serde_json::Value> {
-        self.requests()
-            .into_iter()
-            .filter(|r| {
-                let method = r["method"].as_str().unwrap_or_default();
-                let path = r["path"].as_str().unwrap_or_default();
-                method != "GET" && !path.contains("selfsubject")
-            })
-            .collect()
+        changes_of(self.requests())
+    }
+
+    /// The requests that change something in `cluster` of a fleet.
+    pub fn cluster_mutating_requests(&self, cluster: &str) -> Vec<serde_json::Value> {
+        changes_of(self.cluster_requests(cluster))
     }
 
     /// The request log as JSON values.

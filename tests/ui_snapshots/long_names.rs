@@ -20,7 +20,7 @@ fn row(backend: &TestBackend, y: u16) -> String {
 fn long_context() -> State {
     assert_eq!(CONTEXT.len(), 60);
     let mut state = shop();
-    state.scope.context = CONTEXT.into();
+    state.home.scope.context = CONTEXT.into();
     state.read_only = true;
     state
 }
@@ -82,7 +82,7 @@ fn long_names() -> State {
         .replace("checkout", "checkout-api-gateway")
         .replace("frontend", "frontend-web-storefront-europe-west-canary");
     let mut state = connected(objects_of(&yaml));
-    state.scope.namespace = None;
+    state.home.scope.namespace = None;
     state
 }
 

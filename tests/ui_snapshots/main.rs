@@ -55,6 +55,7 @@ const FIXTURE: &str = include_str!("../fixtures/ui/shop.yaml");
 
 mod ascii;
 mod board;
+mod fleet;
 mod legibility;
 mod long_names;
 mod metrics_states;
@@ -112,24 +113,25 @@ fn shop() -> State {
 /// The control room connected to namespace `shop`, the watches having
 /// delivered `objects`.
 fn connected(objects: Vec<DynamicObject>) -> State {
+    let mut state = State::new(now(), false, Keymap::default());
+    connect(&mut state, 0, "prod-eu-1", objects);
+    assert_eq!(state.now, now());
+    state
+}
+
+/// The context of connection `epoch` connected to `context` (namespace
+/// `shop`), its watches having delivered `objects`.
+fn connect(state: &mut State, epoch: u64, context: &str, objects: Vec<DynamicObject>) {
     let at = now();
-    let mut state = State::new(at, false, Keymap::default());
     let scope = Scope {
-        context: "prod-eu-1".into(),
+        context: context.into(),
         namespace: Some("shop".into()),
         user: Some("alice@example.com".into()),
-        contexts: vec!["prod-eu-1".into(), "staging".into()],
-        cluster_url: "https://prod-eu-1.example:6443".into(),
+        contexts: vec![context.into(), "staging".into()],
+        cluster_url: format!("https://{context}.example:6443"),
         missing_kinds: Vec::new(),
     };
-    update(
-        &mut state,
-        Msg::Connected {
-            epoch: 0,
-            scope,
-            at,
-        },
-    );
+    update(state, Msg::Connected { epoch, scope, at });
     let mut by_kind: BTreeMap<WatchedKind, Vec<Arc<DynamicObject>>> = WatchedKind::ALL
         .into_iter()
         .map(|k| (k, Vec::new()))
@@ -159,19 +161,18 @@ fn connected(objects: Vec<DynamicObject>) -> State {
             },
         };
         update(
-            &mut state,
+            state,
             Msg::Source {
-                epoch: 0,
+                epoch,
                 updates: vec![delivered],
             },
         );
     }
-    assert_eq!(state.now, now());
-    state
 }
 
 fn key(kind: Kind, name: &str) -> ReleaseKey {
     ReleaseKey {
+        cluster: String::new(),
         kind,
         namespace: "shop".into(),
         name: name.into(),

@@ -1,5 +1,6 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
+use super::fleet::{fleet_confirm_pause_state, fleet_down_state};
 use super::metrics_states::{
     METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
 };
@@ -154,6 +155,18 @@ pub fn views() -> Vec<Case> {
             "the :config panel over the list: each problem of the config file with its line \
              and column, the cause and the fix",
             config_problems_state(),
+        ),
+        case(
+            "fleet_down",
+            "a fleet of two, eu and us, listing the same shop: a CLUSTER column, and eu's \
+             watches refused for 2m in the header, its rows kept",
+            fleet_down_state(),
+        ),
+        case(
+            "fleet_confirm_pause",
+            "pausing checkout of us in a fleet of eu and us: the confirmation names the \
+             cluster, its context and its server",
+            fleet_confirm_pause_state(),
         ),
         case(
             "help_config_keys",
@@ -348,4 +361,14 @@ fn tiny_sizes_do_not_panic() {
             }
         }
     }
+}
+
+#[test]
+fn fleet_down() {
+    check_view("fleet_down");
+}
+
+#[test]
+fn fleet_confirm_pause() {
+    check_view("fleet_confirm_pause");
 }

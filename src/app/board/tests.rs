@@ -26,7 +26,7 @@ fn release(name: &str, kind: Kind, health: Health) -> Release {
 
 fn board(releases: Vec<Release>, cycle: Option<i64>) -> State {
     let mut state = State::new(t(0), true, Keymap::default());
-    state.connection = ConnectionState::Connected;
+    state.home.connection = ConnectionState::Connected;
     state.releases = releases.into_iter().map(Arc::new).collect();
     let settings = BoardSettings {
         cycle: cycle.map(TimeDelta::seconds),
@@ -164,7 +164,7 @@ fn the_data_is_stale_after_the_threshold_and_fresh_again_on_recovery() {
     assert_eq!(stale(&state, &b), Some(t(10)), "stale since the failure");
     update(&mut state, health(None, t(55)));
     assert_eq!(stale(&state, &b), None, "cleared");
-    state.connection = ConnectionState::Failed {
+    state.home.connection = ConnectionState::Failed {
         error: "no route".into(),
         since: t(60),
     };

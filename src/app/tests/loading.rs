@@ -103,7 +103,7 @@ fn each_kind_says_how_far_its_lists_have_come_until_its_objects_arrive() {
         ],
     );
     assert_eq!(
-        state.sources.loading(),
+        state.home.sources.loading(),
         [
             Loading {
                 kind: WatchedKind::ReplicaSet,
@@ -141,7 +141,7 @@ fn each_kind_says_how_far_its_lists_have_come_until_its_objects_arrive() {
             listed("replicasets/argo", WatchedKind::ReplicaSet, t(4)),
         ],
     );
-    assert_eq!(state.sources.loading(), []);
+    assert_eq!(state.home.sources.loading(), []);
     assert_eq!(badge(&state), "● live");
 }
 
@@ -168,7 +168,7 @@ fn the_events_of_the_release_opened_do_not_flash_on_the_header() {
         vec![listing("events", WatchedKind::Event, 0, Some(3), t(2))],
     );
     assert!(!redraw, "nothing on screen changed");
-    assert_eq!(state.sources.loading(), []);
+    assert_eq!(state.home.sources.loading(), []);
 }
 
 #[test]
@@ -197,7 +197,7 @@ fn a_new_connection_forgets_the_lists_under_way() {
     type_text(&mut state, "ns payments");
     press_code(&mut state, KeyCode::Enter);
     assert_eq!(state.epoch, 1);
-    assert_eq!(state.sources.loading(), []);
+    assert_eq!(state.home.sources.loading(), []);
     update(
         &mut state,
         source(
@@ -205,7 +205,7 @@ fn a_new_connection_forgets_the_lists_under_way() {
             listing("pods/argo", WatchedKind::Pod, 1_000, Some(9_000), t(3)),
         ),
     );
-    assert_eq!(state.sources.loading(), [], "epoch 0 is gone");
+    assert_eq!(state.home.sources.loading(), [], "epoch 0 is gone");
 }
 
 #[test]
@@ -273,7 +273,7 @@ fn the_releases_are_not_counted_as_all_until_their_kinds_have_listed() {
 #[test]
 fn a_kind_not_installed_is_not_waited_for() {
     let mut state = fresh();
-    state.scope.missing_kinds = vec!["Canary".into()];
+    state.home.scope.missing_kinds = vec!["Canary".into()];
     update(&mut state, objects(checkout(false, false), t(1)));
     feed(
         &mut state,

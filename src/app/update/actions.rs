@@ -40,7 +40,7 @@ pub(super) fn done(
         return Outcome::default();
     };
     let ok = matches!(outcome, ActionOutcome::Done(_));
-    let text = format!("{} {}: {}", action.word(), key.name, outcome.text());
+    let text = format!("{} {}: {}", action.word(), key.shown_name(), outcome.text());
     record_local(state, &key, action, &outcome.text(), ok);
     state.last_result = Some(LastResult { at, text, ok });
     Outcome::redraw()
@@ -70,7 +70,7 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
     };
     let action = resolve(&release, requested);
     let refused = |state: &mut State, reason: String| {
-        let text = format!("{} {}: {reason}", action.word(), release.key.name);
+        let text = format!("{} {}: {reason}", action.word(), release.key.shown_name());
         let mut out = say(state, text, false);
         out.effects.extend(access_checks(state));
         out
@@ -88,7 +88,7 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
                 key: release.key.clone(),
                 action: requested,
             });
-            let text = format!("{} {}: {CHECKING}", action.word(), release.key.name);
+            let text = format!("{} {}: {CHECKING}", action.word(), release.key.shown_name());
             let mut out = say(state, text, true);
             out.effects.extend(access_checks(state));
             return out;
@@ -97,7 +97,7 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
     let Some(seen) = seen_now(state, &release.key) else {
         return say(
             state,
-            format!("{} is no longer in the cluster", release.key.name),
+            format!("{} is no longer in the cluster", release.key.shown_name()),
             false,
         );
     };
@@ -144,7 +144,7 @@ fn resume(state: &mut State, waiting: WaitingAction) -> Outcome {
         let text = format!(
             "{} {}: not opened: you moved on before the permission answer came",
             waiting.action.word(),
-            waiting.key.name
+            waiting.key.shown_name()
         );
         return say(state, text, false);
     }
@@ -184,7 +184,7 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
             format!(
                 "{} {}: cancelled",
                 confirm.plan.action.word(),
-                confirm.key.name
+                confirm.key.shown_name()
             ),
             true,
         );
@@ -251,7 +251,7 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
 /// the Mutator checks again against a fresh read just before sending.
 fn submit(state: &mut State, confirm: Confirm) -> Outcome {
     let action = confirm.plan.action;
-    let name = confirm.key.name.clone();
+    let name = confirm.key.shown_name();
     let Some(now) = seen_now(state, &confirm.key) else {
         return say(
             state,

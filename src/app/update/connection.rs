@@ -5,42 +5,60 @@ use super::access::access_checks;
 use super::measures::{metrics_targets, refresh_releases};
 use super::{Effect, Outcome, ScopeChange};
 use crate::app::health::{Loading, Progress};
+use crate::app::member::Member;
 use crate::app::state::{ConnectionState, Scope, State, View};
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::watch::SourceUpdate;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
-pub(super) fn connecting(state: &mut State, context: String, namespace: Option<String>) -> Outcome {
-    state.scope.aim(context, namespace);
+/// The context whose connection is `epoch`'s: every message below is
+/// for a current one (see `update::step`).
+fn member(state: &mut State, epoch: u64) -> &mut Member {
+    state
+        .member_mut(epoch)
+        .expect("a message of a current connection")
+}
+
+pub(super) fn connecting(
+    state: &mut State,
+    epoch: u64,
+    context: String,
+    namespace: Option<String>,
+) -> Outcome {
+    member(state, epoch).scope.aim(context, namespace);
     Outcome::redraw()
 }
 
-pub(super) fn connected(state: &mut State, scope: Scope) -> Outcome {
-    state.connection = ConnectionState::Connected;
-    state.scope = scope;
+pub(super) fn connected(state: &mut State, epoch: u64, scope: Scope) -> Outcome {
+    let member = member(state, epoch);
+    member.connection = ConnectionState::Connected;
+    member.scope = scope;
     let mut out = Outcome::redraw();
     out.effects.extend(access_checks(state));
     out
 }
 
-pub(super) fn failed(state: &mut State, error: String, at: DateTime<Utc>) -> Outcome {
-    let since = match &state.connection {
+pub(super) fn failed(state: &mut State, epoch: u64, error: String, at: DateTime<Utc>) -> Outcome {
+    let member = member(state, epoch);
+    let since = match &member.connection {
         ConnectionState::Failed { since, .. } => *since,
         _ => at,
     };
-    state.connection = ConnectionState::Failed { error, since };
+    member.connection = ConnectionState::Failed { error, since };
     Outcome::redraw()
 }
 
-/// What the watches reported: every update recorded, then the releases
-/// rebuilt once if any objects changed. Counts of lists under way alone
-/// redraw only when what the screen says of them changes.
-pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome {
+/// What the watches of one context reported: every update recorded, then
+/// the releases rebuilt once if any objects changed. Counts of lists
+/// under way alone redraw only when what the screen says of them changes.
+pub(super) fn sources(state: &mut State, epoch: u64, updates: Vec<SourceUpdate>) -> Outcome {
     let mut objects_changed = false;
     let mut touched = HashSet::new();
     let loading_before = loading_shown(state);
     let mut news = false;
+    let member = member(state, epoch);
+    let (cluster, watches) = (&mut member.cluster, &mut member.sources);
     for update in updates {
         news |= !matches!(update, SourceUpdate::Listing { .. });
         match update {
@@ -50,13 +68,13 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
                 objects,
                 at,
             } => {
-                touched.extend(state.cluster.set(&source, kind, objects));
-                state.sources.listed(&source, kind, at);
+                touched.extend(cluster.set(&source, kind, objects));
+                watches.listed(&source, kind, at);
                 objects_changed = true;
             }
             SourceUpdate::Pods { source, pods, at } => {
-                touched.extend(state.cluster.set_pods(&source, pods));
-                state.sources.listed(&source, WatchedKind::Pod, at);
+                touched.extend(cluster.set_pods(&source, pods));
+                watches.listed(&source, WatchedKind::Pod, at);
                 objects_changed = true;
             }
             SourceUpdate::PodChanges {
@@ -65,8 +83,8 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
                 deleted,
                 at,
             } => {
-                touched.extend(state.cluster.change_pods(&source, applied, &deleted));
-                state.sources.listed(&source, WatchedKind::Pod, at);
+                touched.extend(cluster.change_pods(&source, applied, &deleted));
+                watches.listed(&source, WatchedKind::Pod, at);
                 objects_changed = true;
             }
             SourceUpdate::Listing {
@@ -75,12 +93,10 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
                 loaded,
                 total,
                 at,
-            } => state
-                .sources
-                .listing(&source, kind, Progress { loaded, total }, at),
+            } => watches.listing(&source, kind, Progress { loaded, total }, at),
             SourceUpdate::Health { source, error, at } => match error {
-                Some(e) => state.sources.failed(&source, e, at),
-                None => state.sources.healthy(&source, at),
+                Some(e) => watches.failed(&source, e, at),
+                None => watches.healthy(&source, at),
             },
         }
     }
@@ -99,28 +115,34 @@ pub(super) fn sources(state: &mut State, updates: Vec<SourceUpdate>) -> Outcome 
 }
 
 /// What the screen says of the lists under way.
-fn loading_shown(state: &State) -> (Vec<Loading>, bool) {
-    (
-        state.sources.loading(),
-        state.sources.releases_loading(&state.scope.missing_kinds),
-    )
+fn loading_shown(state: &State) -> Vec<(Vec<Loading>, bool)> {
+    state
+        .members()
+        .map(|m| {
+            (
+                m.sources.loading(),
+                m.sources.releases_loading(&m.scope.missing_kinds),
+            )
+        })
+        .collect()
 }
 
 pub(super) fn reconnect(state: &mut State, change: ScopeChange) -> Outcome {
     state.epoch += 1;
-    state.connection = ConnectionState::Connecting { since: state.now };
+    state.home.epoch = state.epoch;
+    state.home.connection = ConnectionState::Connecting { since: state.now };
     // The namespace asked for is shown at once; a new context's default
     // namespace comes with `Msg::Connecting`.
     if let ScopeChange::Namespace(ns) = &change {
-        state.scope.namespace = ns.clone();
+        state.home.scope.namespace = ns.clone();
     }
-    state.cluster.clear();
+    state.home.cluster.clear();
     state.releases.clear();
-    state.sources.clear();
+    state.home.sources.clear();
     state.access.clear();
     state.waiting = None;
-    state.metrics_source = None;
-    state.metrics_problem = None;
+    state.home.metrics_source = None;
+    state.home.metrics_problem = None;
     state.metrics_targets.clear();
     state.metrics_skipped.clear();
     state.metrics.clear();

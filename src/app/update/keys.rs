@@ -96,7 +96,7 @@ fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
         KeyCommand::Top => move_selection(state, isize::MIN / 2),
         KeyCommand::Bottom => move_selection(state, isize::MAX / 2),
         KeyCommand::Sort => {
-            state.sort = state.sort.next();
+            state.sort = state.sort.next(state.is_fleet());
             Outcome::redraw()
         }
         KeyCommand::Filter => {
@@ -218,6 +218,12 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             state.overlay = Some(Overlay::ConfigProblems);
             Outcome::redraw()
         }
+        (Some(word @ ("ns" | "namespace" | "ctx" | "context")), Some(_)) if state.is_fleet() => {
+            let text = format!(
+                "{word}: a fleet's contexts and namespaces are chosen when cutover starts; quit and start it with other --context, -n or -A flags"
+            );
+            say(state, text, false)
+        }
         (Some("ns" | "namespace"), Some("all" | "-A" | "*")) => {
             reconnect(state, ScopeChange::Namespace(None))
         }
@@ -226,8 +232,10 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
             reconnect(state, ScopeChange::Namespace(Some(ns)))
         }
         (Some("ctx" | "context"), Some(ctx)) => {
-            if !state.scope.contexts.is_empty() && !state.scope.contexts.iter().any(|c| c == ctx) {
-                let known = state.scope.contexts.join(", ");
+            if !state.home.scope.contexts.is_empty()
+                && !state.home.scope.contexts.iter().any(|c| c == ctx)
+            {
+                let known = state.home.scope.contexts.join(", ");
                 return say(
                     state,
                     format!("no context {ctx:?} in the kubeconfig (known: {known})"),
@@ -240,9 +248,9 @@ fn run_command(state: &mut State, line: &str) -> Outcome {
         (Some("ns" | "namespace" | "ctx" | "context"), None) => {
             let text = format!(
                 "context {} (known: {}), namespace {}",
-                state.scope.context,
-                state.scope.contexts.join(", "),
-                state.scope.namespace.as_deref().unwrap_or("all")
+                state.home.scope.context,
+                state.home.scope.contexts.join(", "),
+                state.home.scope.namespace.as_deref().unwrap_or("all")
             );
             say(state, text, true)
         }

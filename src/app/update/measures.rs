@@ -12,12 +12,20 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-pub(super) fn metrics_source(state: &mut State, source: Result<MetricsSource, String>) -> Outcome {
-    (state.metrics_source, state.metrics_problem) = match source {
+pub(super) fn metrics_source(
+    state: &mut State,
+    epoch: u64,
+    source: Result<MetricsSource, String>,
+) -> Outcome {
+    let Some(member) = state.member_mut(epoch) else {
+        return Outcome::default();
+    };
+    (member.metrics_source, member.metrics_problem) = match source {
         Ok(s) => (Some(s), None),
         Err(why) => (None, Some(why)),
     };
-    state.metrics.clear();
+    let cluster = member.alias.clone();
+    state.metrics.retain(|key, _| key.cluster != cluster);
     let mut out = Outcome::redraw();
     out.effects.extend(metrics_targets(state));
     out
@@ -56,7 +64,11 @@ pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMe
 
 /// Every release as the cluster makes it, with what its database says.
 pub fn rebuild_releases(state: &mut State) {
-    let releases: Vec<Arc<Release>> = state.cluster.releases().cloned().collect();
+    let releases: Vec<Arc<Release>> = state
+        .members()
+        .flat_map(|m| m.cluster.releases())
+        .cloned()
+        .collect();
     state.releases = releases
         .iter()
         .map(|release| settled(state, release))
@@ -73,7 +85,7 @@ pub(super) fn refresh_releases(state: &mut State, touched: &HashSet<ReleaseKey>)
     state.releases.retain(|r| !touched.contains(&r.key));
     let fresh: Vec<Arc<Release>> = touched
         .iter()
-        .filter_map(|key| state.cluster.get(key).cloned())
+        .filter_map(|key| state.member_of(&key.cluster)?.cluster.get(key).cloned())
         .collect();
     for release in &fresh {
         let release = settled(state, release);
@@ -114,11 +126,21 @@ fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a
 /// The releases to measure: those with a baseline and a canary. An effect
 /// only when the set changed, so the task is not restarted at every event.
 pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
-    let profile = state.metrics_source.as_ref()?.profile;
+    // Each context's releases measured with its own source's profile.
+    let profiles: Vec<(String, _)> = state
+        .members()
+        .filter_map(|m| Some((m.alias.clone(), m.metrics_source.as_ref()?.profile)))
+        .collect();
+    if profiles.is_empty() {
+        return None;
+    }
     let mut targets = Vec::new();
     state.metrics_skipped.clear();
     for release in &state.releases {
-        match crate::metrics::profiles::target(release, profile) {
+        let Some((_, profile)) = profiles.iter().find(|(c, _)| *c == release.key.cluster) else {
+            continue;
+        };
+        match crate::metrics::profiles::target(release, *profile) {
             Ok(t) => targets.push(t),
             Err(why) => {
                 state.metrics_skipped.insert(release.key.clone(), why);

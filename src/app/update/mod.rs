@@ -203,18 +203,18 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             context,
             namespace,
             ..
-        } if epoch == state.epoch => connection::connecting(state, context, namespace),
-        Msg::Connected { epoch, scope, .. } if epoch == state.epoch => {
-            connection::connected(state, scope)
+        } if state.knows(epoch) => connection::connecting(state, epoch, context, namespace),
+        Msg::Connected { epoch, scope, .. } if state.knows(epoch) => {
+            connection::connected(state, epoch, scope)
         }
-        Msg::ConnectFailed { epoch, error, at } if epoch == state.epoch => {
-            connection::failed(state, error, at)
+        Msg::ConnectFailed { epoch, error, at } if state.knows(epoch) => {
+            connection::failed(state, epoch, error, at)
         }
-        Msg::Source { epoch, updates } if epoch == state.epoch => {
-            connection::sources(state, updates)
+        Msg::Source { epoch, updates } if state.knows(epoch) => {
+            connection::sources(state, epoch, updates)
         }
-        Msg::MetricsSource { epoch, source, .. } if epoch == state.epoch => {
-            measures::metrics_source(state, source)
+        Msg::MetricsSource { epoch, source, .. } if state.knows(epoch) => {
+            measures::metrics_source(state, epoch, source)
         }
         Msg::Database { name, result, at } => measures::database(state, name, result, at),
         Msg::Metrics {
@@ -222,7 +222,7 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             key,
             metrics,
             ..
-        } if epoch == state.epoch => measures::metrics(state, key, *metrics),
+        } if state.knows(epoch) => measures::metrics(state, key, *metrics),
         Msg::Connecting { .. }
         | Msg::Connected { .. }
         | Msg::ConnectFailed { .. }

@@ -112,6 +112,7 @@ async fn execute(
     let request = ActionRequest {
         id: 1,
         key: ReleaseKey {
+            cluster: String::new(),
             kind,
             namespace: "shop".into(),
             name: name.into(),

@@ -400,20 +400,21 @@ fn cases() -> Vec<Case> {
 /// The control room on namespace `shop` with the case's objects, read-only.
 fn state_of(case: &Case) -> State {
     let mut state = State::new(at(NOW), true, Keymap::default());
-    state.scope.context = "legacy".into();
-    state.scope.namespace = Some("shop".into());
+    state.home.scope.context = "legacy".into();
+    state.home.scope.namespace = Some("shop".into());
     let mut fixture = Fixture::load(&[case.yaml]);
     for &(kind, name, pointer, value) in case.edits {
         let value = serde_json::from_str(value).expect("a JSON value");
         fixture.set(kind, name, pointer, value);
     }
-    state.cluster = crate::cluster::Catalog::new(fixture.objects());
+    state.home.cluster = crate::cluster::Catalog::new(fixture.objects());
     rebuild_releases(&mut state);
     state
 }
 
 fn key(case: &Case) -> ReleaseKey {
     ReleaseKey {
+        cluster: String::new(),
         kind: case.kind,
         namespace: "shop".into(),
         name: case.name.into(),

@@ -212,3 +212,34 @@ fn a_change_to_one_rollout_rebuilds_that_release_alone() {
     let names: Vec<&str> = touched.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(names, [name.as_str()]);
 }
+
+#[test]
+fn the_same_release_in_two_clusters_is_two_releases() {
+    let objects = Fixture::load(&[SHOP]).objects();
+    let fill = |cluster: &str| {
+        let mut catalog = Catalog::of_cluster(cluster);
+        for kind in WatchedKind::ALL {
+            let of_kind: Vec<Arc<DynamicObject>> = objects.of(kind).cloned().collect();
+            deliver(&mut catalog, kind, &of_kind);
+        }
+        catalog
+    };
+    let (eu, mut us) = (fill("eu"), fill("us"));
+    let (eu, us_releases) = (sorted(eu.releases()), sorted(us.releases()));
+    assert!(!eu.is_empty());
+    assert_eq!(eu.len(), us_releases.len());
+    for (eu, us) in eu.iter().zip(&us_releases) {
+        assert_eq!(
+            (eu.key.cluster.as_str(), us.key.cluster.as_str()),
+            ("eu", "us")
+        );
+        assert_eq!(
+            (&eu.key.namespace, &eu.key.name),
+            (&us.key.namespace, &us.key.name)
+        );
+        assert_ne!(eu.key, us.key);
+        assert!(eu.key.to_string().starts_with("eu: "), "{}", eu.key);
+    }
+    us.clear();
+    assert_eq!(us.cluster(), "us", "a cleared catalog keeps its cluster");
+}

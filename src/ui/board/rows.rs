@@ -40,7 +40,7 @@ pub(super) fn in_flight(
     let cx = Context {
         state,
         theme,
-        all_namespaces: state.scope.namespace.is_none(),
+        all_namespaces: state.many_namespaces(),
         narrow: true,
         compact: true,
     };
@@ -108,7 +108,7 @@ pub(super) fn outcomes(
             let took = o.took.map_or(String::new(), |t| {
                 format!("  took {}", age_text(t.num_seconds()))
             });
-            let name = if state.scope.namespace.is_none() {
+            let name = if state.home.scope.namespace.is_none() {
                 format!("{}/{}", o.key.namespace, o.key.name)
             } else {
                 o.key.name.clone()

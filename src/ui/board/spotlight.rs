@@ -59,7 +59,10 @@ pub(super) fn draw(
 
 /// Nothing in flight: say so, and how many are at rest.
 fn quiet(state: &State, theme: &Theme) -> Vec<Line<'static>> {
-    let loading = state.sources.releases_loading(&state.scope.missing_kinds);
+    let loading = state
+        .home
+        .sources
+        .releases_loading(&state.home.scope.missing_kinds);
     let text = match (state.releases.len(), loading) {
         (0, true) => "Loading releases: none has arrived yet.".to_string(),
         (0, false) => "No releases in this scope.".to_string(),

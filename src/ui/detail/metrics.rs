@@ -45,10 +45,12 @@ pub(in crate::ui) fn not_measured(state: &State, key: &ReleaseKey, glyphs: Glyph
     if let Some(why) = state.metrics_skipped.get(key) {
         return format!("not measured: {why}");
     }
-    if let Some(problem) = &state.metrics_problem {
+    // The source of the cluster the release was read from.
+    let member = state.member_of(&key.cluster).unwrap_or(&state.home);
+    if let Some(problem) = &member.metrics_problem {
         return format!("no metrics: {problem}");
     }
-    match &state.metrics_source {
+    match &member.metrics_source {
         Some(source) => format!("measuring{} ({})", glyphs.ellipsis(), source.description),
         None => "no metrics source configured: nothing is judged here".into(),
     }
@@ -257,6 +259,7 @@ mod tests {
     #[test]
     fn says_why_a_release_is_not_measured() {
         let key = ReleaseKey {
+            cluster: String::new(),
             kind: Kind::Rollout,
             namespace: "shop".into(),
             name: "checkout".into(),
@@ -266,13 +269,13 @@ mod tests {
             not_measured(&state, &key, Glyphs::Unicode),
             "no metrics source configured: nothing is judged here"
         );
-        state.metrics_problem = Some("no Prometheus for context prod".into());
+        state.home.metrics_problem = Some("no Prometheus for context prod".into());
         assert_eq!(
             not_measured(&state, &key, Glyphs::Unicode),
             "no metrics: no Prometheus for context prod"
         );
-        state.metrics_problem = None;
-        state.metrics_source = Some(MetricsSource {
+        state.home.metrics_problem = None;
+        state.home.metrics_source = Some(MetricsSource {
             description: "Prometheus http://p:9090".into(),
             profile: Profile::Generic,
             warning: None,

@@ -95,10 +95,13 @@ pub(in crate::ui) struct Context<'a> {
     pub compact: bool,
 }
 
-pub(super) const HEADERS: [&str; 12] = [
+pub(super) const HEADERS: [&str; 13] = [
     "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "SCHEMA", "CANARY",
-    "STABLE", "AGE",
+    "STABLE", "AGE", "CLUSTER",
 ];
+
+/// The cluster a release was read from: shown, first, only in a fleet.
+pub(super) const CLUSTER: usize = 12;
 
 /// Release `r`'s cell in `column` (an index of [`HEADERS`]).
 pub(in crate::ui) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mut impl CellText) {
@@ -150,6 +153,7 @@ pub(in crate::ui) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mu
             image_text(r.stable_image(), cx.narrow),
             theme.fg(theme.stable),
         ),
+        CLUSTER => out.span(&r.key.cluster, cx.theme.heading()),
         _ => out.span(&age(r.created, cx.state.now), Style::default()),
     }
 }

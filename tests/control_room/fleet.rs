@@ -1,0 +1,98 @@
+//! A fleet on one screen (`sim serve --clusters eu,us`): both clusters'
+//! releases with their CLUSTER, a pause that reaches the one cluster it was
+//! shown from (each cluster's request log proves it) and is audited with
+//! its context, and one cluster's listener stopped while the other stays
+//! live.
+
+use super::*;
+
+const ALIASES: &str = "[contexts.eu-admin]\nalias = \"eu\"\n[contexts.us-admin]\nalias = \"us\"\n";
+
+/// checkout of `context`, read with kubectl.
+fn checkout_in(room: &Room, context: &str) -> Value {
+    let mut args = vec!["--context", context];
+    args.extend("get rollout checkout -n shop -o json".split(' '));
+    serde_json::from_str(&room.kubectl(&args)).expect("rollout JSON")
+}
+
+#[test]
+fn a_fleet_shows_both_clusters_acts_on_one_and_outlives_the_other() {
+    let Some(room) = room_with_config(
+        "a_fleet_shows_both_clusters_acts_on_one_and_outlives_the_other",
+        &["--clusters", "eu,us", "--scenario", "fixture"],
+        "--context eu-admin,us-admin -n shop",
+        ALIASES,
+    ) else {
+        return;
+    };
+    let screen = room.tmux.wait_for("both clusters live", SCREEN, |s| {
+        s.contains("● eu  ● us") && s.contains("CLUSTER") && s.contains("checkout")
+    });
+    let checkout_rows = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.contains(" checkout "))
+            .map(|l| l.trim_start_matches(['│', ' ', '▶']).to_string())
+            .collect()
+    };
+    let rows = checkout_rows(&screen);
+    assert!(
+        rows.iter().any(|r| r.starts_with("eu ")) && rows.iter().any(|r| r.starts_with("us ")),
+        "checkout of both clusters listed:\n{screen}"
+    );
+
+    // Pause us/checkout: filtered to checkout, eu's row first, then us's.
+    room.tmux.keys(&["/"]);
+    room.tmux.type_text("checkout");
+    room.tmux.keys(&["Enter"]);
+    room.tmux.wait_for_text("Releases (2 of", SCREEN);
+    room.tmux.keys(&["j"]);
+    room.tmux
+        .wait_for("us's checkout highlighted", SCREEN, |s| {
+            s.lines()
+                .any(|l| l.contains("▶us") && l.contains("checkout"))
+        });
+    room.open_dialog("p", "pause us/checkout?");
+    let dialog = room.tmux.wait_for_text("Cluster:", SCREEN);
+    assert!(dialog.contains("of cluster us"), "{dialog}");
+    assert!(
+        dialog.contains(" US  context us-admin · server https://127.0.0.1:"),
+        "{dialog}"
+    );
+    room.tmux.keys(&["y"]);
+    room.tmux
+        .wait_for_text("pause us/checkout: 1 patch accepted", SCREEN);
+    assert_eq!(checkout_in(&room, "us-admin")["spec"]["paused"], true);
+    assert_ne!(checkout_in(&room, "eu-admin")["spec"]["paused"], true);
+    let changes = |cluster| room.sim.cluster_mutating_requests(cluster);
+    let (eu, us) = (changes("eu"), changes("us"));
+    assert!(eu.is_empty(), "nothing sent to eu: {eu:#?}");
+    assert!(
+        us.iter().any(|r| r["method"] == "PATCH"
+            && r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/rollouts/checkout"))),
+        "the pause reached us: {us:#?}"
+    );
+    let audit = room.audit_lines();
+    let pause: Vec<&Value> = audit.iter().filter(|l| l["action"] == "pause").collect();
+    assert!(!pause.is_empty(), "{audit:#?}");
+    assert!(
+        pause.iter().all(|l| l["context"] == "us-admin"),
+        "audited with its context: {audit:#?}"
+    );
+
+    // eu's listener stopped: eu marked lost with its age, us still live.
+    room.sim.fault(
+        &room.kubectl,
+        "eu-admin",
+        "/_sim/faults/outage?seconds=3600",
+    );
+    let screen = room.tmux.wait_for("eu lost, us live", API, |s| {
+        s.contains("✖ eu ") && s.contains("data as of") && s.contains("● us")
+    });
+    let rows = checkout_rows(&screen);
+    assert!(
+        rows.iter().any(|r| r.starts_with("eu ")) && rows.iter().any(|r| r.starts_with("us ")),
+        "eu's rows stay on screen beside us's:\n{screen}"
+    );
+}
