@@ -140,8 +140,11 @@ fn a_change_between_looking_and_confirming_refuses_the_promote() {
     assert!(out.status.success(), "{}", stderr_of(&out));
     room.tmux.keys(&["y"]);
     let screen = room.tmux.wait_for_text("refused", SCREEN);
+    // Refused by the screen when the watch brought the change before the
+    // key, else by the re-read just before sending: either way, not sent.
     assert!(
-        screen.contains("changed while you were deciding"),
+        screen.contains("changed while you were deciding")
+            || screen.contains("changed since you looked"),
         "{screen}"
     );
     let ro = room.rollout("checkout");
@@ -185,6 +188,15 @@ fn deployment_and_flagger_actions_by_keystroke() {
     room.wait_object("deploy", "frontend", "resumed", |d| {
         d["spec"]["paused"] != true
     });
+    // The restart is decided on the resumed Deployment: a dialog opened
+    // before the screen has it would be refused as a stale view.
+    room.tmux
+        .wait_for("frontend resumed on screen", SCREEN, |screen| {
+            screen
+                .lines()
+                .any(|l| l.contains(" frontend ") && !l.contains("Paused"))
+                && screen.contains("resume frontend: 1 patch accepted")
+        });
     room.act("C-r", "restart frontend?");
     room.wait_object("deploy", "frontend", "restarted", |d| {
         d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
