@@ -61,43 +61,54 @@ pub(super) fn sources(state: &mut State, epoch: u64, updates: Vec<SourceUpdate>)
     let (cluster, watches) = (&mut member.cluster, &mut member.sources);
     for update in updates {
         news |= !matches!(update, SourceUpdate::Listing { .. });
-        match update {
+        // What a set of objects changed: the releases it touched, and the
+        // source that is now listed.
+        let listed = match update {
             SourceUpdate::Objects {
                 source,
                 kind,
                 objects,
                 at,
-            } => {
-                touched.extend(cluster.set(&source, kind, objects));
-                watches.listed(&source, kind, at);
-                objects_changed = true;
-            }
-            SourceUpdate::Pods { source, pods, at } => {
-                touched.extend(cluster.set_pods(&source, pods));
-                watches.listed(&source, WatchedKind::Pod, at);
-                objects_changed = true;
-            }
+            } => Some((cluster.set(&source, kind, objects), source, kind, at)),
+            SourceUpdate::Pods { source, pods, at } => Some((
+                cluster.set_pods(&source, pods),
+                source,
+                WatchedKind::Pod,
+                at,
+            )),
             SourceUpdate::PodChanges {
                 source,
                 applied,
                 deleted,
                 at,
-            } => {
-                touched.extend(cluster.change_pods(&source, applied, &deleted));
-                watches.listed(&source, WatchedKind::Pod, at);
-                objects_changed = true;
-            }
+            } => Some((
+                cluster.change_pods(&source, applied, &deleted),
+                source,
+                WatchedKind::Pod,
+                at,
+            )),
             SourceUpdate::Listing {
                 source,
                 kind,
                 loaded,
                 total,
                 at,
-            } => watches.listing(&source, kind, Progress { loaded, total }, at),
-            SourceUpdate::Health { source, error, at } => match error {
-                Some(e) => watches.failed(&source, e, at),
-                None => watches.healthy(&source, at),
-            },
+            } => {
+                watches.listing(&source, kind, Progress { loaded, total }, at);
+                None
+            }
+            SourceUpdate::Health { source, error, at } => {
+                match error {
+                    Some(e) => watches.failed(&source, e, at),
+                    None => watches.healthy(&source, at),
+                }
+                None
+            }
+        };
+        if let Some((keys, source, kind, at)) = listed {
+            touched.extend(keys);
+            watches.listed(&source, kind, at);
+            objects_changed = true;
         }
     }
     let mut out = Outcome {
