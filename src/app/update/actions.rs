@@ -171,7 +171,7 @@ fn migration_warnings(release: &Release, action: Action) -> Vec<String> {
 fn r_has_template(release: &Release, number: u64) -> bool {
     release
         .revision(number)
-        .is_some_and(|r| r.template.is_some())
+        .is_some_and(|r| r.template().is_some())
 }
 
 pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome {
