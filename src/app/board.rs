@@ -41,8 +41,9 @@ pub struct Board {
     pub settings: BoardSettings,
     /// Space stopped the cycle.
     pub paused: bool,
-    /// The release the cycle or the arrows put in the spotlight; while it
-    /// is no longer in flight, the first that is takes its place.
+    /// The release the cycle or the arrows put in the spotlight. Once it
+    /// is no longer in flight, the first that is takes its place, and
+    /// keeps it for a whole period (see [`observe`]).
     pub chosen: Option<ReleaseKey>,
     /// When the spotlight last moved: the cycle moves it on a period later.
     pub moved_at: DateTime<Utc>,
@@ -207,4 +208,25 @@ pub fn observe(state: &mut State, touched: &HashSet<ReleaseKey>) {
         board.outcomes.observe(key, state.release(key), state.now);
     }
     state.board = Some(board);
+    keep_spotlight(state);
+}
+
+/// The spotlight stays on its release while it is in flight. When it
+/// lands (or none was chosen yet), the first in flight is chosen in its
+/// place, for a whole period: were it left to whichever release is first
+/// at each change, a busy cluster would swap the spotlight every second.
+fn keep_spotlight(state: &mut State) {
+    let chosen = state.board.as_ref().and_then(|b| b.chosen.as_ref());
+    if chosen.is_some_and(|key| state.release(key).is_some_and(in_flight)) {
+        return;
+    }
+    let first = in_flight_releases(state).first().map(|r| r.key.clone());
+    let now = state.now;
+    let Some(board) = state.board.as_mut() else {
+        return;
+    };
+    if board.chosen.is_some() || first.is_some() {
+        board.moved_at = now;
+    }
+    board.chosen = first;
 }

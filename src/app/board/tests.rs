@@ -145,6 +145,53 @@ fn a_lone_release_keeps_the_spotlight_and_no_timer_runs() {
     assert_eq!(spotlit(&off), "zz-urgent", "--cycle 0: never moves");
 }
 
+/// Replace the release named `name` (or add it) and tell the board, as a
+/// watch's change would, at `at`.
+fn change(state: &mut State, r: Release, at: i64) {
+    state.now = t(at);
+    state.releases.retain(|old| old.key != r.key);
+    let key = r.key.clone();
+    state.releases.push(Arc::new(r));
+    observe(state, &HashSet::from([key]));
+}
+
+#[test]
+fn the_spotlight_stays_on_its_release_until_it_lands_then_the_next_gets_a_whole_period() {
+    let mut state = board(
+        vec![
+            release("a-rolling", Kind::Deployment, Health::Progressing),
+            release("b-paused", Kind::Rollout, Health::Paused),
+        ],
+        Some(20),
+    );
+    observe_all(&mut state);
+    assert_eq!(spotlit(&state), "a-rolling");
+    // A busy cluster: another release comes first in the list.
+    change(
+        &mut state,
+        release("0-new", Kind::Deployment, Health::Progressing),
+        5,
+    );
+    assert_eq!(spotlit(&state), "a-rolling", "not swapped by a newcomer");
+    // It lands: the first in flight takes its place, for a whole period.
+    change(
+        &mut state,
+        release("a-rolling", Kind::Deployment, Health::Healthy),
+        8,
+    );
+    assert_eq!(spotlit(&state), "0-new");
+    change(
+        &mut state,
+        release("1-newer", Kind::Deployment, Health::Progressing),
+        9,
+    );
+    assert_eq!(spotlit(&state), "0-new");
+    update(&mut state, Msg::Tick(t(27)));
+    assert_eq!(spotlit(&state), "0-new", "a whole period from when it came");
+    update(&mut state, Msg::Tick(t(28)));
+    assert_eq!(spotlit(&state), "1-newer");
+}
+
 #[test]
 fn the_data_is_stale_after_the_threshold_and_fresh_again_on_recovery() {
     let mut state = board(flight(), None);
