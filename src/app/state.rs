@@ -4,6 +4,7 @@
 use super::board::Board;
 use super::keymap::Keymap;
 use super::member::Member;
+use super::wave::{self, WaveCursor};
 use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{MetricsTarget, Profile};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
@@ -300,6 +301,9 @@ pub struct State {
     pub terminal_lost: Option<TerminalLoss>,
     /// `cutover watch`: the board is drawn instead of the list and detail.
     pub board: Option<Board>,
+    /// The wave view is chosen (`w`, in a fleet): drawn instead of the
+    /// list, at this cell.
+    pub wave: Option<WaveCursor>,
 }
 
 impl State {
@@ -338,6 +342,7 @@ impl State {
             quit: false,
             terminal_lost: None,
             board: None,
+            wave: None,
         }
     }
 
@@ -386,12 +391,18 @@ impl State {
     pub fn target(&self) -> Option<&Release> {
         match &self.view {
             View::Detail(key) => self.release(key),
+            View::List if self.wave_shown() => wave::release_at(self, self.wave.as_ref()?),
             View::List => self.selected.as_ref().and_then(|k| self.release(k)),
         }
     }
 
+    /// The wave view is drawn instead of the list: chosen, in a fleet.
+    pub fn wave_shown(&self) -> bool {
+        self.wave.is_some() && self.is_fleet() && self.view == View::List
+    }
+
     /// Whether `r` shows under the filter, lowercased as `needle`.
-    fn matches_filter(r: &Release, needle: &str) -> bool {
+    pub(crate) fn matches_filter(r: &Release, needle: &str) -> bool {
         [
             r.key.name.as_str(),
             r.key.namespace.as_str(),
