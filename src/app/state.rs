@@ -12,7 +12,7 @@ use crate::model::migration::{DatabaseLink, DatabaseReading, RollbackSafety};
 use crate::model::{Action, ActionPlan, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// After this, an access review's answer is asked again; it is still used
@@ -71,6 +71,12 @@ pub struct Confirm {
     pub seen: crate::app::request::Seen,
     /// What the human has typed, when the action asks for the name.
     pub typed: String,
+    /// The context to type instead of the release's name, when its config
+    /// says `confirm = "typed"`: in a fleet the release's name is the same
+    /// in every cluster; the context's is what tells them apart.
+    pub typed_context: Option<String>,
+    /// Enter was pressed on a name that does not match: nothing was sent.
+    pub mismatch: bool,
     /// Revisions an undo may go back to, newest first, and the chosen one.
     pub undo_choices: Vec<u64>,
     pub undo_index: usize,
@@ -89,7 +95,15 @@ pub const OVERRIDE_PHRASE: &str = "I understand";
 
 impl Confirm {
     pub fn needs_name(&self) -> bool {
-        self.plan.action.needs_typed_name() || self.blocked_by().is_some()
+        self.typed_context.is_some()
+            || self.plan.action.needs_typed_name()
+            || self.blocked_by().is_some()
+    }
+
+    /// What must be typed: the context's name where it asks for it, else
+    /// the release's.
+    pub fn expected(&self) -> &str {
+        self.typed_context.as_deref().unwrap_or(&self.key.name)
     }
 
     /// Why the action is blocked, when the schema no longer supports the
@@ -102,7 +116,7 @@ impl Confirm {
     }
 
     pub fn name_matches(&self) -> bool {
-        self.typed == self.key.name
+        self.typed == self.expected()
     }
 }
 
@@ -304,6 +318,9 @@ pub struct State {
     /// The wave view is chosen (`w`, in a fleet): drawn instead of the
     /// list, at this cell.
     pub wave: Option<WaveCursor>,
+    /// The contexts whose actions ask for the context's name typed
+    /// (`confirm = "typed"`).
+    pub typed_contexts: BTreeSet<String>,
 }
 
 impl State {
@@ -343,6 +360,7 @@ impl State {
             terminal_lost: None,
             board: None,
             wave: None,
+            typed_contexts: BTreeSet::new(),
         }
     }
 

@@ -1,8 +1,9 @@
 //! A fleet on one screen (`sim serve --clusters eu,us`): both clusters'
 //! releases with their CLUSTER, a pause that reaches the one cluster it was
 //! shown from (each cluster's request log proves it) and is audited, and
-//! recorded as an Event, with its context; and one cluster's listener
-//! stopped while the other stays live.
+//! recorded as an Event, with its context; one cluster's listener stopped
+//! while the other stays live; and a context whose config asks for its
+//! name typed before anything is sent.
 
 use super::*;
 
@@ -117,4 +118,47 @@ fn a_fleet_shows_both_clusters_acts_on_one_and_outlives_the_other() {
         rows.iter().any(|r| r.starts_with("eu ")) && rows.iter().any(|r| r.starts_with("us ")),
         "eu's rows stay on screen beside us's:\n{screen}"
     );
+}
+
+#[test]
+fn a_typed_context_sends_an_action_only_after_its_name() {
+    let config = format!("{ALIASES}confirm = \"typed\"\n");
+    let Some(room) = room_with_config(
+        "a_typed_context_sends_an_action_only_after_its_name",
+        &["--clusters", "eu,us", "--scenario", "fixture"],
+        "--context eu-admin,us-admin -n shop",
+        &config,
+    ) else {
+        return;
+    };
+    room.tmux.wait_for("both clusters live", SCREEN, |s| {
+        s.contains("● eu  ● us") && s.contains("checkout")
+    });
+    highlight_us_checkout(&room);
+    room.open_dialog("p", "pause us/checkout?");
+    let dialog = room
+        .tmux
+        .wait_for_text("Type us-admin and press Enter to pause", SCREEN);
+    assert!(
+        dialog.contains("context us-admin asks for its name typed"),
+        "{dialog}"
+    );
+    // The release's name is not the context's: nothing is sent.
+    room.tmux.type_text("checkout");
+    room.tmux.keys(&["Enter"]);
+    room.tmux
+        .wait_for_text("✖ not us-admin, nothing sent", SCREEN);
+    let sent = room.sim.cluster_mutating_requests("us");
+    assert!(
+        sent.is_empty(),
+        "nothing sent after a wrong name: {sent:#?}"
+    );
+    room.tmux.keys(&["BSpace"; 8]);
+    room.tmux.type_text("us-admin");
+    room.tmux.wait_for_text("us-admin▏ ✔", SCREEN);
+    room.tmux.keys(&["Enter"]);
+    room.tmux
+        .wait_for_text("pause us/checkout: 1 patch accepted", SCREEN);
+    assert_eq!(checkout_in(&room, "us-admin")["spec"]["paused"], true);
+    assert_ne!(checkout_in(&room, "eu-admin")["spec"]["paused"], true);
 }

@@ -119,11 +119,17 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         Action::Undo(_) => Action::Undo(undo_choices.get(undo_index).copied()),
         other => other,
     };
+    let typed_context = state
+        .member_of(&release.key.cluster)
+        .map(|m| m.scope.context.clone())
+        .filter(|context| state.typed_contexts.contains(context));
     state.overlay = Some(Overlay::Confirm(Box::new(Confirm {
         key: release.key.clone(),
         plan,
         seen,
         typed: String::new(),
+        typed_context,
+        mismatch: false,
         undo_choices,
         undo_index,
         safety: migration::rollback_check(&release, chosen),
@@ -218,13 +224,18 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
         match chord.code {
             KeyCode::Backspace => {
                 typed.pop();
+                confirm.mismatch = false;
                 false
             }
             KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
                 typed.push(c);
+                confirm.mismatch = false;
                 false
             }
-            KeyCode::Enter if !confirm.name_matches() => false,
+            KeyCode::Enter if !confirm.name_matches() => {
+                confirm.mismatch = true;
+                false
+            }
             // The name is right but the schema says no: ask for the
             // explicit second step.
             KeyCode::Enter if confirm.blocked_by().is_some() => match &confirm.override_typed {
