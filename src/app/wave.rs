@@ -71,6 +71,10 @@ fn preference(state: &State, r: &Release) -> (Reverse<bool>, crate::model::Kind)
     (Reverse(state.needs_attention(r)), r.key.kind)
 }
 
+/// One release name's cells while grouping, and whether any of its
+/// releases matches the filter.
+type Group<'a> = (Vec<Option<&'a Release>>, bool);
+
 /// The wave's rows: every release name with a release that matches the
 /// filter (its other clusters' cells kept, so a filter never shows a
 /// release as missing), the ones needing a human first, worst health
@@ -78,7 +82,7 @@ fn preference(state: &State, r: &Release) -> (Reverse<bool>, crate::model::Kind)
 pub fn rows(state: &State) -> Vec<WaveRow<'_>> {
     let clusters: Vec<&str> = state.members().map(|m| m.alias.as_str()).collect();
     let needle = state.filter.to_lowercase();
-    let mut groups: BTreeMap<(&str, &str), (Vec<Option<&Release>>, bool)> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, &str), Group<'_>> = BTreeMap::new();
     for r in state.releases.iter().map(Arc::as_ref) {
         let Some(at) = clusters.iter().position(|c| *c == r.key.cluster) else {
             continue;
