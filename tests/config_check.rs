@@ -1,5 +1,6 @@
 //! A config file with the mistakes people make: `cutover config check`
-//! lists every one with its line and column and exits 1 (a clean file: 0);
+//! lists every one with its line and column and exits 1 (a clean file: 0;
+//! a context's `confirm` of another word names the words allowed);
 //! `cutover status` lists them on stderr and works with the rest; the
 //! control room counts them and lists them under `:config`.
 
@@ -115,6 +116,27 @@ fn config_check_lists_every_problem_with_its_place_and_exits_1() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "a file named but missing");
+}
+
+#[test]
+fn config_check_names_the_file_the_key_and_the_confirm_styles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_config(
+        dir.path(),
+        "fleet.toml",
+        "[contexts.prod-us]\nalias = \"us\"\nconfirm = \"sure\"\n",
+    );
+    let out = cutover(
+        dir.path(),
+        &["config", "check", "--config", path.to_str().expect("utf-8")],
+    );
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr_of(&out));
+    let expected = format!(
+        "{}:3:11: contexts.prod-us.confirm: confirm \"sure\" is not one of yes-no, typed: until then its actions ask for the context's name typed\n",
+        path.display()
+    );
+    assert!(text.starts_with(&expected), "{text}");
 }
 
 #[test]
