@@ -133,7 +133,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         let mark = if c.name_matches() {
             "✔".to_string()
         } else if c.mismatch {
-            format!("✖ not {}, nothing sent", c.expected())
+            "✖".to_string()
         } else {
             theme.glyphs.ellipsis().to_string()
         };

@@ -147,7 +147,7 @@ fn a_typed_context_sends_an_action_only_after_its_name() {
     room.tmux.type_text("checkout");
     room.tmux.keys(&["Enter"]);
     room.tmux
-        .wait_for_text("✖ not us-admin, nothing sent", SCREEN);
+        .wait_for_text("pause us/checkout: nothing sent: type us-admin", SCREEN);
     let sent = room.sim.cluster_mutating_requests("us");
     assert!(
         sent.is_empty(),

@@ -19,6 +19,23 @@ fn fleet() -> State {
 /// context and its server.
 pub fn fleet_confirm_pause_state() -> State {
     let mut state = fleet();
+    pause_us_checkout(&mut state);
+    state
+}
+
+/// Pausing checkout of `us`, whose context asks for its name typed: the
+/// release's name typed instead, and Enter pressed.
+pub fn fleet_confirm_typed_state() -> State {
+    let mut state = fleet();
+    state.typed_contexts.insert("prod-us".into());
+    pause_us_checkout(&mut state);
+    type_text(&mut state, "checkout");
+    press(&mut state, "enter");
+    state
+}
+
+/// Highlights checkout of `us` and presses `p`, its reviews allowed.
+fn pause_us_checkout(state: &mut State) {
     for _ in 0..state.releases.len() {
         let at_us_checkout = state
             .selected
@@ -27,10 +44,10 @@ pub fn fleet_confirm_pause_state() -> State {
         if at_us_checkout {
             break;
         }
-        press(&mut state, "j");
+        press(state, "j");
     }
-    allow(&mut state);
-    press(&mut state, "p");
+    allow(state);
+    press(state, "p");
     let Some(Overlay::Confirm(c)) = &state.overlay else {
         panic!("p opens a confirmation: {:?}", state.last_result);
     };
@@ -38,7 +55,6 @@ pub fn fleet_confirm_pause_state() -> State {
         (c.key.name.as_str(), c.key.cluster.as_str()),
         ("checkout", "us")
     );
-    state
 }
 
 /// `eu` and `us` listing the same shop; `eu`'s watches refused for the

@@ -269,6 +269,11 @@ fn a_typed_context_sends_an_action_only_after_its_name() {
         confirm(&state).mismatch,
         "a wrong entry sends nothing, and says so"
     );
+    assert!(
+        super::last_result(&state).contains("nothing sent: type prod-us"),
+        "{:?}",
+        state.last_result
+    );
     for _ in 0.."checkout".len() {
         press_code(&mut state, KeyCode::Backspace);
     }

@@ -252,6 +252,21 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
         keymap.is(&chord, KeyCommand::Confirm) || chord.code == KeyCode::Enter
     };
     if !confirmed {
+        // A wrong name entered: said where every result is said, since the
+        // dialog's prompt has no room for it on a narrow screen.
+        if confirm.mismatch && chord.code == KeyCode::Enter {
+            let text = format!(
+                "{} {}: nothing sent: type {}, then Enter",
+                confirm.plan.action.word(),
+                confirm.key.shown_name(),
+                confirm.expected()
+            );
+            state.last_result = Some(LastResult {
+                at: state.now,
+                text,
+                ok: false,
+            });
+        }
         state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
         return Outcome::redraw();
     }
