@@ -79,12 +79,19 @@ fn assert_listed(text: &str, file: &Path) {
     assert!(!text.contains("hunter2"), "{text}");
 }
 
+/// `cutover config check --config FILE`.
+fn config_check(dir: &Path, file: &Path) -> Output {
+    cutover(
+        dir,
+        &["config", "check", "--config", file.to_str().expect("utf-8")],
+    )
+}
+
 #[test]
 fn config_check_lists_every_problem_with_its_place_and_exits_1() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = write_config(dir.path(), "bad.toml", MISTAKES);
-    let bad_arg = bad.to_str().expect("utf-8 path");
-    let out = cutover(dir.path(), &["config", "check", "--config", bad_arg]);
+    let out = config_check(dir.path(), &bad);
     let text = stdout_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr_of(&out));
     assert_listed(&text, &bad);
@@ -98,23 +105,12 @@ fn config_check_lists_every_problem_with_its_place_and_exits_1() {
         "good.toml",
         "theme = \"mono\"\n[keys]\npromote = [\"ctrl-p\"]\n",
     );
-    let out = cutover(
-        dir.path(),
-        &["config", "check", "--config", good.to_str().expect("utf-8")],
-    );
+    let out = config_check(dir.path(), &good);
     assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
     assert_eq!(stdout_of(&out), format!("config {}: OK\n", good.display()));
 
     let missing = dir.path().join("missing.toml");
-    let out = cutover(
-        dir.path(),
-        &[
-            "config",
-            "check",
-            "--config",
-            missing.to_str().expect("utf-8"),
-        ],
-    );
+    let out = config_check(dir.path(), &missing);
     assert_eq!(out.status.code(), Some(1), "a file named but missing");
 }
 
@@ -126,10 +122,7 @@ fn config_check_names_the_file_the_key_and_the_confirm_styles() {
         "fleet.toml",
         "[contexts.prod-us]\nalias = \"us\"\nconfirm = \"sure\"\n",
     );
-    let out = cutover(
-        dir.path(),
-        &["config", "check", "--config", path.to_str().expect("utf-8")],
-    );
+    let out = config_check(dir.path(), &path);
     let text = stdout_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr_of(&out));
     let expected = format!(
