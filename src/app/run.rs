@@ -449,6 +449,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     state.warnings = options.warnings;
     state.config_problems = options.config_problems;
     state.database_links = options.database_links;
+    state.typed_contexts = options.metrics.config.typed_contexts();
     for db in &options.databases {
         state.databases.insert(db.name.clone(), Default::default());
     }

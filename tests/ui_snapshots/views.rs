@@ -1,6 +1,8 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
-use super::fleet::{fleet_confirm_pause_state, fleet_down_state};
+use super::fleet::{
+    fleet_confirm_pause_state, fleet_confirm_typed_state, fleet_down_state, wave_state,
+};
 use super::metrics_states::{
     METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
 };
@@ -167,6 +169,19 @@ pub fn views() -> Vec<Case> {
             "pausing checkout of us in a fleet of eu and us: the confirmation names the \
              cluster, its context and its server",
             fleet_confirm_pause_state(),
+        ),
+        case(
+            "fleet_confirm_typed",
+            "pausing checkout of us, whose context asks for its name typed: checkout typed \
+             instead and Enter pressed, so nothing is sent and the status line says so",
+            fleet_confirm_typed_state(),
+        ),
+        case(
+            "wave",
+            "the wave view of eu, us and ap: a row per release, a cell per cluster; us has \
+             no cart, ap's watches refused for 2m (its cells say how old they are); the \
+             cursor on checkout of us",
+            wave_state(),
         ),
         case(
             "help_config_keys",
@@ -371,4 +386,14 @@ fn fleet_down() {
 #[test]
 fn fleet_confirm_pause() {
     check_view("fleet_confirm_pause");
+}
+
+#[test]
+fn wave() {
+    check_view("wave");
+}
+
+#[test]
+fn fleet_confirm_typed() {
+    check_view("fleet_confirm_typed");
 }
