@@ -20,6 +20,11 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
+/// The list of releases in flight grows and shrinks by this many rows, on
+/// a screen whose lists have at least `ROOM_FOR_STEPS` rows.
+const LIST_STEP: usize = 5;
+const ROOM_FOR_STEPS: u16 = 30;
+
 /// From this width the spotlight and the lists stand side by side.
 pub(super) const SIDE_BY_SIDE: u16 = 160;
 
@@ -50,11 +55,6 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    // The rows of the releases in flight, inside their border, and at
-    // least one to say there are none.
-    let list_rows = u16::try_from(others.max(1))
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
     let (spotlight, lists) = if area.width >= SIDE_BY_SIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
@@ -66,6 +66,18 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
             Layout::vertical([Constraint::Length(spot), Constraint::Min(0)]).areas(body);
         (top, bottom)
     };
+    // The rows of the releases in flight, inside their border, and at
+    // least one to say there are none; where there is room, by five at a
+    // time, so that one release arriving or landing does not move the
+    // outcomes below.
+    let step = if lists.height >= ROOM_FOR_STEPS {
+        LIST_STEP
+    } else {
+        1
+    };
+    let list_rows = u16::try_from(others.max(1).next_multiple_of(step))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let [in_flight, outcomes] = Layout::vertical([
         Constraint::Length(list_rows.min(lists.height.saturating_mul(3) / 5)),
         Constraint::Min(0),
@@ -214,7 +226,13 @@ fn footer(state: &State, board: &Board, width: u16, theme: &Theme) -> Line<'stat
             format!(" ✔ {} healthy, idle{so_far}", thousands(healthy)),
             healthy_style,
         ),
-        Span::raw(format!(" · {} in flight · ", thousands(flying))),
+        // As wide as the whole count, so that what follows stays put as
+        // releases take off and land.
+        Span::raw(format!(
+            " · {:>width$} in flight · ",
+            thousands(flying),
+            width = thousands(state.releases.len()).len()
+        )),
         Span::styled(cycle, tone.style(theme)),
     ]);
     for hint in ["Space pause", "←/→ move", "? keys", "q quit"] {
