@@ -35,7 +35,9 @@ impl FlagSource {
     }
 }
 
+/// As the resource writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum FlagState {
     Enabled,
     Disabled,
@@ -55,6 +57,7 @@ impl FlagState {
 
 /// How the flag came to belong to the release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum FlagLink {
     /// Named by the release's `cutover.dev/flags` annotation.
     Annotation,

@@ -55,6 +55,7 @@ const FIXTURE: &str = include_str!("../fixtures/ui/shop.yaml");
 
 mod ascii;
 mod board;
+mod flag_states;
 mod fleet;
 mod legibility;
 mod long_names;

@@ -1,5 +1,6 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
+use super::flag_states::{FLAGS_TITLE, detail_flags_state, list_flags_state};
 use super::fleet::{fleet_confirm_pause_state, fleet_down_state};
 use super::metrics_states::{
     METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
@@ -168,6 +169,21 @@ pub fn views() -> Vec<Case> {
              cluster, its context and its server",
             fleet_confirm_pause_state(),
         ),
+        case(
+            "list_flags",
+            "the list with the flags column: checkout's flag opened to 20% eight minutes \
+             ago (changed), payments' on behind a rule, search's off",
+            list_flags_state(),
+        ),
+        Case {
+            reveal: Some(FLAGS_TITLE),
+            ..case(
+                "detail_flags",
+                "checkout's flags panel: new-checkout-flow on, 20% on by a fractional split, \
+                 changed 8m ago; ranking-v2 off, shared with search",
+                detail_flags_state(),
+            )
+        },
         case(
             "help_config_keys",
             "the help with the config's keys: x given to both promote and abort goes to \
@@ -371,4 +387,14 @@ fn fleet_down() {
 #[test]
 fn fleet_confirm_pause() {
     check_view("fleet_confirm_pause");
+}
+
+#[test]
+fn list_flags() {
+    check_view("list_flags");
+}
+
+#[test]
+fn detail_flags() {
+    check_view("detail_flags");
 }
