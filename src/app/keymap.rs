@@ -28,12 +28,13 @@ pub enum KeyCommand {
     Retry,
     Undo,
     Restart,
+    KillSwitch,
     Confirm,
     Cancel,
 }
 
 impl KeyCommand {
-    pub const ALL: [KeyCommand; 22] = [
+    pub const ALL: [KeyCommand; 23] = [
         KeyCommand::Open,
         KeyCommand::Back,
         KeyCommand::Up,
@@ -54,6 +55,7 @@ impl KeyCommand {
         KeyCommand::Retry,
         KeyCommand::Undo,
         KeyCommand::Restart,
+        KeyCommand::KillSwitch,
         KeyCommand::Confirm,
         KeyCommand::Cancel,
     ];
@@ -81,6 +83,7 @@ impl KeyCommand {
             KeyCommand::Retry => "retry",
             KeyCommand::Undo => "undo",
             KeyCommand::Restart => "restart",
+            KeyCommand::KillSwitch => "kill-switch",
             KeyCommand::Confirm => "confirm",
             KeyCommand::Cancel => "cancel",
         }
@@ -108,6 +111,9 @@ impl KeyCommand {
             KeyCommand::Retry => "retry an aborted rollout",
             KeyCommand::Undo => "undo: roll back to an earlier revision's template",
             KeyCommand::Restart => "restart every pod of the release",
+            KeyCommand::KillSwitch => {
+                "kill switch: turn a linked feature flag off, or serve another variant"
+            }
             KeyCommand::Confirm => "confirm a dialog",
             KeyCommand::Cancel => "cancel a dialog",
         }
@@ -133,6 +139,7 @@ impl KeyCommand {
             KeyCommand::Retry => Action::Retry,
             KeyCommand::Undo => Action::Undo(None),
             KeyCommand::Restart => Action::Restart,
+            KeyCommand::KillSwitch => Action::KillSwitch(None),
             _ => return None,
         })
     }
@@ -278,6 +285,7 @@ impl Default for Keymap {
                     alt: false,
                 }],
             ),
+            (KeyCommand::KillSwitch, vec![c('K')]),
             (KeyCommand::Confirm, vec![c('y')]),
             (KeyCommand::Cancel, vec![c('n')]),
         ];

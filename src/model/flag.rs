@@ -170,6 +170,16 @@ impl FlagMove {
     }
 }
 
+/// What the kill switch can do on a release, in order: for each flag that
+/// is on, turn it off, then serve each of its other variants by default.
+pub fn kill_options(release: &crate::model::Release) -> Vec<(&Flag, FlagMove)> {
+    release
+        .flags
+        .iter()
+        .flat_map(|f| f.kill_moves().into_iter().map(move |m| (f, m)))
+        .collect()
+}
+
 /// 20 for 20.0, 33.3 for 33.333….
 fn trim_percent(p: f64) -> String {
     if (p - p.round()).abs() < 0.05 {

@@ -94,3 +94,16 @@ pub fn detail_flags_state() -> State {
     assert_eq!(state.view, View::Detail(key(Kind::Rollout, "checkout")));
     state
 }
+
+/// The kill switch on checkout, its second option chosen: serve "on" by
+/// default instead of turning the flag off.
+pub fn confirm_kill_switch_state() -> State {
+    let mut state = list_flags_state();
+    press(&mut state, "K");
+    press(&mut state, "down");
+    let Some(Overlay::Confirm(c)) = &state.overlay else {
+        panic!("K opens a confirmation: {:?}", state.last_result);
+    };
+    assert!(c.plan.flag.is_some(), "{:?}", c.plan);
+    state
+}

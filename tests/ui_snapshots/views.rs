@@ -1,6 +1,8 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
-use super::flag_states::{FLAGS_TITLE, detail_flags_state, list_flags_state};
+use super::flag_states::{
+    FLAGS_TITLE, confirm_kill_switch_state, detail_flags_state, list_flags_state,
+};
 use super::fleet::{fleet_confirm_pause_state, fleet_down_state};
 use super::metrics_states::{
     METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
@@ -184,6 +186,12 @@ pub fn views() -> Vec<Case> {
                 detail_flags_state(),
             )
         },
+        case(
+            "confirm_kill_switch",
+            "the kill switch on checkout: the flag, its source and the context named, \
+             \"serve on by default\" chosen of the two choices, the merge patch shown",
+            confirm_kill_switch_state(),
+        ),
         case(
             "help_config_keys",
             "the help with the config's keys: x given to both promote and abort goes to \
@@ -397,4 +405,9 @@ fn list_flags() {
 #[test]
 fn detail_flags() {
     check_view("detail_flags");
+}
+
+#[test]
+fn confirm_kill_switch() {
+    check_view("confirm_kill_switch");
 }

@@ -122,6 +122,7 @@ async fn execute(
             requests,
             effect: String::new(),
             revision: "revision 5".into(),
+            flag: None,
         },
         seen: object_fingerprint(kind, &object),
         seen_resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
