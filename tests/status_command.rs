@@ -87,6 +87,22 @@ fn status_json_lists_every_release_of_the_default_scenario() {
         serde_json::json!({"variant": "on", "percent": 20.0})
     );
     assert!(flag["changedAt"].is_string(), "{flag:#}");
+    let kill_switch = |release: &Value| {
+        release["actions"]
+            .as_array()
+            .and_then(|all| all.iter().find(|a| a["action"] == "kill-switch"))
+            .cloned()
+            .expect("the kill switch among the actions")
+    };
+    assert_eq!(kill_switch(&checkout)["available"], true, "{checkout:#}");
+    let viewer = status(&sim, "sim-viewer", &["checkout"]);
+    let refused = kill_switch(&viewer["releases"][0]);
+    assert!(
+        refused["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("forbidden") && r.contains("featureflags")),
+        "{refused:#}"
+    );
     let search = by_name("search");
     assert_eq!(
         (search["kind"].as_str(), search["strategy"].as_str()),
@@ -142,7 +158,8 @@ fn status_json_lists_every_release_of_the_default_scenario() {
                 "abort",
                 "retry",
                 "undo",
-                "restart"
+                "restart",
+                "kill-switch"
             ]
         );
     }
