@@ -180,6 +180,26 @@ pub fn kill_options(release: &crate::model::Release) -> Vec<(&Flag, FlagMove)> {
         .collect()
 }
 
+/// When cutover's metrics say Fail: the linked flag turned on (or
+/// changed while on) within the window the verdict looked at, the latest
+/// first. Switching it off is a cheaper first move than aborting the
+/// release: the code stays, the feature goes dark.
+pub fn suspect<'a>(
+    release: &'a crate::model::Release,
+    metrics: &crate::model::metrics::ReleaseMetrics,
+) -> Option<&'a Flag> {
+    if metrics.verdict.verdict != crate::model::metrics::Verdict::Fail {
+        return None;
+    }
+    let window = i64::try_from(metrics.window_seconds).unwrap_or(i64::MAX);
+    let since = metrics.measured_at - Duration::seconds(window);
+    release
+        .flags
+        .iter()
+        .filter(|f| f.turned_on_since(since) && !f.kill_moves().is_empty())
+        .max_by_key(|f| f.changed_at)
+}
+
 /// 20 for 20.0, 33.3 for 33.333….
 fn trim_percent(p: f64) -> String {
     if (p - p.round()).abs() < 0.05 {

@@ -37,10 +37,15 @@ pub fn inactive_reason(state: &State, command: KeyCommand) -> Option<String> {
 
 /// Bindings that share a row, so that every binding fits on a 24-row
 /// terminal: (first, second, what the pair does).
-const PAIRS: [(KeyCommand, KeyCommand, &str); 3] = [
+const PAIRS: [(KeyCommand, KeyCommand, &str); 4] = [
     (KeyCommand::Up, KeyCommand::Down, "move up / down"),
     (KeyCommand::PageUp, KeyCommand::PageDown, "page up / down"),
     (KeyCommand::Top, KeyCommand::Bottom, "first / last row"),
+    (
+        KeyCommand::Confirm,
+        KeyCommand::Cancel,
+        "confirm / cancel a dialog",
+    ),
 ];
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {

@@ -1,12 +1,13 @@
 //! The states of the flag snapshots: FeatureFlag resources beside the
 //! shop's releases, as the watch delivers them.
 
+use super::metrics_states::{failing_canary, measured, with_prometheus};
 use super::*;
 
 /// Where the flags panel begins.
 pub const FLAGS_TITLE: &str = "── Flags";
 
-/// checkout's flag opened to 20% eight minutes before the snapshots'
+/// checkout's flag opened to 20% three minutes before the snapshots'
 /// clock; a flag shared by search and checkout, off; payments' flag on,
 /// behind a rule, changed an hour and a half before.
 const FLAGS: &str = r#"
@@ -20,7 +21,7 @@ metadata:
   creationTimestamp: "2025-03-14T21:00:00Z"
   labels: {app.kubernetes.io/name: checkout}
   managedFields:
-    - {manager: kubectl-patch, operation: Update, apiVersion: core.openfeature.dev/v1beta1, time: "2025-03-14T21:22:00Z", fieldsType: FieldsV1, fieldsV1: {}}
+    - {manager: kubectl-patch, operation: Update, apiVersion: core.openfeature.dev/v1beta1, time: "2025-03-14T21:27:00Z", fieldsType: FieldsV1, fieldsV1: {}}
 spec:
   flagSpec:
     flags:
@@ -105,5 +106,14 @@ pub fn confirm_kill_switch_state() -> State {
         panic!("K opens a confirmation: {:?}", state.last_result);
     };
     assert!(c.plan.flag.is_some(), "{:?}", c.plan);
+    state
+}
+
+/// checkout failing its metrics three minutes after its flag was opened:
+/// the flag's kill switch is recommended before an abort.
+pub fn list_flag_suspect_state() -> State {
+    let mut state = list_flags_state();
+    with_prometheus(&mut state);
+    measured(&mut state, "checkout", failing_canary());
     state
 }

@@ -1,7 +1,8 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
 use super::flag_states::{
-    FLAGS_TITLE, confirm_kill_switch_state, detail_flags_state, list_flags_state,
+    FLAGS_TITLE, confirm_kill_switch_state, detail_flags_state, list_flag_suspect_state,
+    list_flags_state,
 };
 use super::fleet::{fleet_confirm_pause_state, fleet_down_state};
 use super::metrics_states::{
@@ -173,7 +174,7 @@ pub fn views() -> Vec<Case> {
         ),
         case(
             "list_flags",
-            "the list with the flags column: checkout's flag opened to 20% eight minutes \
+            "the list with the flags column: checkout's flag opened to 20% three minutes \
              ago (changed), payments' on behind a rule, search's off",
             list_flags_state(),
         ),
@@ -182,10 +183,16 @@ pub fn views() -> Vec<Case> {
             ..case(
                 "detail_flags",
                 "checkout's flags panel: new-checkout-flow on, 20% on by a fractional split, \
-                 changed 8m ago; ranking-v2 off, shared with search",
+                 changed 3m ago; ranking-v2 off, shared with search",
                 detail_flags_state(),
             )
         },
+        case(
+            "list_flag_suspect",
+            "the list with checkout failing its metrics three minutes after its flag was \
+             opened: the recommendation names the flag's kill switch before an abort",
+            list_flag_suspect_state(),
+        ),
         case(
             "confirm_kill_switch",
             "the kill switch on checkout: the flag, its source and the context named, \
@@ -410,4 +417,9 @@ fn detail_flags() {
 #[test]
 fn confirm_kill_switch() {
     check_view("confirm_kill_switch");
+}
+
+#[test]
+fn list_flag_suspect() {
+    check_view("list_flag_suspect");
 }

@@ -92,3 +92,45 @@ fn an_annotation_names_keys_separated_by_commas() {
     let keys: Vec<&str> = named_in(" a, b ,,c ").collect();
     assert_eq!(keys, ["a", "b", "c"]);
 }
+
+fn failing(
+    at: &str,
+    verdict: crate::model::metrics::Verdict,
+) -> crate::model::metrics::ReleaseMetrics {
+    let mut m = crate::model::metrics::ReleaseMetrics::not_compared(
+        "test",
+        600,
+        30,
+        crate::time::parse_rfc3339(at).unwrap(),
+        String::new(),
+    );
+    m.verdict.verdict = verdict;
+    m
+}
+
+#[test]
+fn a_flag_turned_on_within_a_failing_window_is_the_suspect() {
+    use crate::model::Kind;
+    use crate::model::metrics::Verdict;
+    use crate::test_support::fixture::{FEATURE_FLAGS, Fixture, SHOP};
+    let mut checkout = Fixture::load(&[SHOP, FEATURE_FLAGS]).release(Kind::Rollout, "checkout");
+    // Opened at 09:40; the window is the ten minutes before the verdict.
+    let within = failing("2025-03-02T09:45:00Z", Verdict::Fail);
+    assert_eq!(
+        suspect(&checkout, &within).map(|f| f.key.as_str()),
+        Some("new-checkout-flow")
+    );
+    let after = failing("2025-03-02T09:50:01Z", Verdict::Fail);
+    assert!(
+        suspect(&checkout, &after).is_none(),
+        "changed before the window"
+    );
+    for verdict in [Verdict::Pass, Verdict::Marginal, Verdict::NoData] {
+        assert!(suspect(&checkout, &failing("2025-03-02T09:45:00Z", verdict)).is_none());
+    }
+    checkout.flags[0].state = FlagState::Disabled;
+    assert!(
+        suspect(&checkout, &within).is_none(),
+        "an off flag is no suspect"
+    );
+}
