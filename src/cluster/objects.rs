@@ -220,7 +220,7 @@ impl Objects {
     fn lookup(&mut self, key: Key) -> (&mut Lookup<(String, String)>, (String, String)) {
         match key {
             Key::Managing(k) => (&mut self.canaries_managing, k),
-            Key::FlagKey(k) => (&mut self.flags_keyed, k),
+            Key::FlagNamed(k) => (&mut self.flags_keyed, k),
             Key::FlagRelease(k) => (&mut self.flags_labelled, k),
             Key::Name(_) | Key::Owner(_) | Key::About(_) => {
                 unreachable!("filed by its own lookup")
@@ -277,7 +277,7 @@ enum Key {
     About((String, String, String)),
     Managing((String, String)),
     /// A FeatureFlag by namespace and a flag key it defines.
-    FlagKey((String, String)),
+    FlagNamed((String, String)),
     /// A FeatureFlag by namespace and the release it is labelled for.
     FlagRelease((String, String)),
 }
@@ -301,7 +301,7 @@ fn keys(kind: WatchedKind, object: &DynamicObject) -> Vec<Key> {
         }
         WatchedKind::FeatureFlag => {
             for key in feature_flags::keys(object) {
-                keys.push(Key::FlagKey((namespace.clone(), key)));
+                keys.push(Key::FlagNamed((namespace.clone(), key)));
             }
             for release in feature_flags::labelled_releases(object) {
                 keys.push(Key::FlagRelease((namespace.clone(), release)));
