@@ -222,6 +222,20 @@ const EVENT_FIELD_LABELS: &[&str] = &[
 /// Field labels that are not the dotted path to the value.
 pub const FIELD_LABEL_POINTERS: &[(&str, &str)] = &[("source", "/source/component")];
 
+/// The OpenFeature Operator's FeatureFlag at `version`.
+const fn feature_flags(version: &'static str) -> ResourceDef {
+    ResourceDef::new(
+        OPENFEATURE,
+        version,
+        "featureflags",
+        "featureflag",
+        "FeatureFlag",
+    )
+    .short(&["ff"])
+    .with_generation()
+    .with_managed_fields()
+}
+
 /// Every resource the simulator serves.
 pub static RESOURCES: &[ResourceDef] = &[
     ResourceDef::new(CORE, "v1", "namespaces", "namespace", "Namespace")
@@ -306,26 +320,8 @@ pub static RESOURCES: &[ResourceDef] = &[
     ResourceDef::new(GATEWAY, "v1", "httproutes", "httproute", "HTTPRoute")
         .cats(&["gateway-api"])
         .with_status(),
-    ResourceDef::new(
-        OPENFEATURE,
-        "v1beta1",
-        "featureflags",
-        "featureflag",
-        "FeatureFlag",
-    )
-    .short(&["ff"])
-    .with_generation()
-    .with_managed_fields(),
-    ResourceDef::new(
-        OPENFEATURE,
-        "v1beta2",
-        "featureflags",
-        "featureflag",
-        "FeatureFlag",
-    )
-    .short(&["ff"])
-    .with_generation()
-    .with_managed_fields(),
+    feature_flags("v1beta1"),
+    feature_flags("v1beta2"),
     ResourceDef::new(EVENTS, "v1", "events", "event", "Event")
         .short(&["ev"])
         .fields(EVENT_FIELD_LABELS),

@@ -483,8 +483,8 @@ fn feature_flags_record_when_each_write_happened() {
     assert_eq!(time(&created), created["metadata"]["creationTimestamp"]);
     s.clock.advance(chrono::Duration::minutes(5));
     let body = br#"{"spec":{"flagSpec":{"flags":{"f":{"state":"DISABLED"}}}}}"#;
-    let patched = s
-        .patch(
+    let turn_off = || {
+        s.patch(
             ff,
             "shop",
             "shop-flags",
@@ -493,7 +493,9 @@ fn feature_flags_record_when_each_write_happened() {
             WriteScope::Whole,
             false,
         )
-        .unwrap();
+        .unwrap()
+    };
+    let patched = turn_off();
     let entries = patched["metadata"]["managedFields"].as_array().unwrap();
     assert_eq!(entries.len(), 1, "one entry per manager");
     assert_eq!(
@@ -503,17 +505,7 @@ fn feature_flags_record_when_each_write_happened() {
     );
     // A write that changes nothing is no write.
     s.clock.advance(chrono::Duration::minutes(5));
-    let same = s
-        .patch(
-            ff,
-            "shop",
-            "shop-flags",
-            PatchKind::Merge,
-            body,
-            WriteScope::Whole,
-            false,
-        )
-        .unwrap();
+    let same = turn_off();
     assert_eq!(same, patched);
     assert!(
         ro().managed_fields.then_some(()).is_none(),
