@@ -111,8 +111,13 @@ impl Flag {
 
     /// Changed less than [`RECENT_MINUTES`] before `now`.
     pub fn changed_recently(&self, now: DateTime<Utc>) -> bool {
+        self.recent_until().is_some_and(|until| now < until)
+    }
+
+    /// When a change stops being recent.
+    pub fn recent_until(&self) -> Option<DateTime<Utc>> {
         self.changed_at
-            .is_some_and(|at| now - at < Duration::minutes(RECENT_MINUTES))
+            .map(|at| at + Duration::minutes(RECENT_MINUTES))
     }
 
     /// On, and changed at or after `since`: a suspect when metrics fail.

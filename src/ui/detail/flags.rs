@@ -76,7 +76,8 @@ fn lines(flag: &Flag, r: &Release, state: &State, theme: &Theme) -> Vec<Line<'st
     let mut others: Vec<String> = state
         .releases
         .iter()
-        .filter(|o| o.key != r.key && o.flags.iter().any(|g| g.same_as(flag)))
+        .filter(|o| o.key != r.key && o.key.cluster == r.key.cluster)
+        .filter(|o| o.flags.iter().any(|g| g.same_as(flag)))
         .map(|o| format!("{}/{}", o.key.kind.short(), o.key.shown_name()))
         .collect();
     if flag.rules {
