@@ -16,6 +16,9 @@ pub enum KeyCommand {
     PageDown,
     Top,
     Bottom,
+    Left,
+    Right,
+    Wave,
     Filter,
     CommandLine,
     Help,
@@ -34,7 +37,7 @@ pub enum KeyCommand {
 }
 
 impl KeyCommand {
-    pub const ALL: [KeyCommand; 23] = [
+    pub const ALL: [KeyCommand; 26] = [
         KeyCommand::Open,
         KeyCommand::Back,
         KeyCommand::Up,
@@ -43,6 +46,9 @@ impl KeyCommand {
         KeyCommand::PageDown,
         KeyCommand::Top,
         KeyCommand::Bottom,
+        KeyCommand::Left,
+        KeyCommand::Right,
+        KeyCommand::Wave,
         KeyCommand::Filter,
         KeyCommand::CommandLine,
         KeyCommand::Help,
@@ -71,6 +77,9 @@ impl KeyCommand {
             KeyCommand::PageDown => "page-down",
             KeyCommand::Top => "top",
             KeyCommand::Bottom => "bottom",
+            KeyCommand::Left => "left",
+            KeyCommand::Right => "right",
+            KeyCommand::Wave => "wave",
             KeyCommand::Filter => "filter",
             KeyCommand::CommandLine => "command",
             KeyCommand::Help => "help",
@@ -99,6 +108,9 @@ impl KeyCommand {
             KeyCommand::PageDown => "page down",
             KeyCommand::Top => "first row",
             KeyCommand::Bottom => "last row",
+            KeyCommand::Left => "the cluster to the left (wave)",
+            KeyCommand::Right => "the cluster to the right (wave)",
+            KeyCommand::Wave => "wave: a release in each cluster",
             KeyCommand::Filter => "filter by name, namespace, kind, phase or image",
             KeyCommand::CommandLine => "command: ns NAME, ns all, ctx NAME, config, quit",
             KeyCommand::Help => "this help",
@@ -266,6 +278,9 @@ impl Default for Keymap {
             (KeyCommand::PageDown, vec![k(KeyCode::PageDown)]),
             (KeyCommand::Top, vec![c('g'), k(KeyCode::Home)]),
             (KeyCommand::Bottom, vec![c('G'), k(KeyCode::End)]),
+            (KeyCommand::Left, vec![c('h'), k(KeyCode::Left)]),
+            (KeyCommand::Right, vec![c('l'), k(KeyCode::Right)]),
+            (KeyCommand::Wave, vec![c('w')]),
             (KeyCommand::Filter, vec![c('/')]),
             (KeyCommand::CommandLine, vec![c(':')]),
             (KeyCommand::Help, vec![c('?')]),

@@ -33,24 +33,27 @@ pub enum Read {
 impl Read {
     /// The lookups that see an object of `kind` by its metadata alone.
     pub fn seeing_meta(kind: WatchedKind, meta: &ObjectMeta) -> Vec<Read> {
-        Read::seeing_owned(kind, meta, fields::owner_uid(meta))
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let name = meta.name.clone().unwrap_or_default();
+        Read::seeing_owned(kind, namespace, name, fields::owner_uid(meta))
     }
 
     /// The lookups that see a pod.
     pub fn seeing_pod(pod: &PodSummary) -> Vec<Read> {
-        Read::seeing_owned(WatchedKind::Pod, &pod.metadata, pod.owner.as_deref())
+        let (namespace, name) = pod.key();
+        Read::seeing_owned(WatchedKind::Pod, namespace, name, pod.owner.as_deref())
     }
 
     /// The lookups that see an object of `kind` by its name, namespace and
     /// the uid of its `owner`.
-    fn seeing_owned(kind: WatchedKind, meta: &ObjectMeta, owner: Option<&str>) -> Vec<Read> {
-        let namespace = meta.namespace.clone().unwrap_or_default();
+    fn seeing_owned(
+        kind: WatchedKind,
+        namespace: String,
+        name: String,
+        owner: Option<&str>,
+    ) -> Vec<Read> {
         let mut reads = vec![
-            Read::Named(
-                kind,
-                namespace.clone(),
-                meta.name.clone().unwrap_or_default(),
-            ),
+            Read::Named(kind, namespace.clone(), name),
             Read::AllIn(kind, namespace),
         ];
         if let Some(uid) = owner {

@@ -268,6 +268,11 @@ impl Mutator {
                     uuid::Uuid::new_v4().simple()
                 )),
                 namespace: Some(request.key.namespace.clone()),
+                // Which kubeconfig context sent it: in a fleet, the same
+                // user acts on several clusters.
+                annotations: Some(
+                    [(CONTEXT_ANNOTATION.to_string(), request.context.clone())].into(),
+                ),
                 ..Default::default()
             },
             involved_object: ObjectReference {
@@ -281,9 +286,10 @@ impl Mutator {
             },
             reason: Some(event_reason(request, outcome)),
             message: Some(format!(
-                "{} by {} from cutover on {}: {}",
+                "{} by {} from cutover (context {}) on {}: {}",
                 request.plan.action.word(),
                 request.user,
+                request.context,
                 request.plan.revision,
                 outcome.text()
             )),
@@ -314,6 +320,10 @@ impl Mutator {
         Ok(())
     }
 }
+
+/// The annotation of cutover's Events naming the kubeconfig context the
+/// action was sent from.
+pub const CONTEXT_ANNOTATION: &str = "cutover.dev/context";
 
 /// `CutoverPromote`, `CutoverAbortRefused`, …
 fn event_reason(request: &ActionRequest, outcome: &ActionOutcome) -> String {

@@ -449,8 +449,8 @@ fn moves_on(r: &Release, next: usize) -> String {
 /// undo writes back into the spec.
 fn template_without(target: &super::Revision, hash_label: &str) -> Result<Value, String> {
     let mut template = target
-        .template
-        .clone()
+        .template()
+        .cloned()
         .ok_or("the ReplicaSet of that revision has no template")?;
     if let Some(labels) = template
         .pointer_mut("/metadata/labels")
@@ -570,7 +570,11 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
                 .filter(|(k, _)| DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            for (k, v) in &target.annotations {
+            let copied = target
+                .replica_set_object
+                .iter()
+                .flat_map(|o| o.annotations());
+            for (k, v) in copied {
                 if !DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()) {
                     annotations.insert(k.clone(), v.clone());
                 }

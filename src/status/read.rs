@@ -10,7 +10,7 @@ use crate::cluster::connect::{
     ConnectOptions, Connection, Server, connect, request_failed, resolve,
 };
 use crate::cluster::kinds::WatchedKind;
-use crate::cluster::projection::PodSummary;
+use crate::cluster::projection::PodRead;
 use crate::cluster::watch::Kept;
 use crate::cluster::{Objects, rbac};
 use crate::metrics::source::measure;
@@ -300,8 +300,9 @@ pub(crate) async fn read_cluster(
             WatchedKind::Event => {}
             // Pods are kept as the watches keep them.
             WatchedKind::Pod => {
-                let pods = list::<PodSummary>(&connection, resource, server).await?;
-                objects.set_pods(source, pods.into_iter().map(Arc::new).collect());
+                let pods = list::<PodRead>(&connection, resource, server).await?;
+                let kept = pods.into_iter().map(|p| Arc::new(p.into_stored()));
+                objects.set_pods(source, kept.collect());
             }
             _ => {
                 let items = list::<DynamicObject>(&connection, resource, server).await?;

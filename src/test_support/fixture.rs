@@ -2,7 +2,7 @@
 //! `Objects` as the watchers would hold them, with small edits per test.
 
 use crate::cluster::kinds::WatchedKind;
-use crate::cluster::projection::project;
+use crate::cluster::projection::{PodRead, project};
 use crate::cluster::{Catalog, Objects};
 use crate::model::{Kind, Release, in_listing_order};
 use chrono::{DateTime, Utc};
@@ -123,7 +123,8 @@ impl Fixture {
 
     fn load_objects(&self, projected: bool) -> Objects {
         let mut objects = Objects::default();
-        let pods = self.documents_of("Pod").into_iter().map(Arc::new).collect();
+        let pods = self.documents_of::<PodRead>("Pod").into_iter();
+        let pods = pods.map(|p| Arc::new(p.summary)).collect();
         objects.set_pods("Pod", pods);
         for kind in WatchedKind::ALL
             .into_iter()

@@ -11,7 +11,7 @@ use crate::app::State;
 use crate::app::health::{Loading, Outage};
 use crate::app::keymap::KeyCommand;
 use crate::app::member::Member;
-use crate::app::state::{ConnectionState, Overlay};
+use crate::app::state::{ConnectionState, Overlay, View};
 use crate::model::flag::suspect;
 use crate::model::metrics::Verdict;
 use crate::time::seconds_since;
@@ -535,7 +535,7 @@ fn message(state: &State, room: usize) -> Vec<Piece> {
 /// and always the first (help).
 fn hints(state: &State, room: usize) -> String {
     let k = |c| state.keymap.label(c);
-    let items = [
+    let mut items = vec![
         format!("{} help", k(KeyCommand::Help)),
         format!("{} filter", k(KeyCommand::Filter)),
         format!("{} command", k(KeyCommand::CommandLine)),
@@ -543,6 +543,11 @@ fn hints(state: &State, room: usize) -> String {
         format!("{} back", k(KeyCommand::Back)),
         format!("{} quit", k(KeyCommand::Quit)),
     ];
+    // A fleet's list and wave view lead to each other.
+    if state.is_fleet() && state.view == View::List {
+        let what = if state.wave_shown() { "list" } else { "wave" };
+        items.insert(1, format!("{} {what}", k(KeyCommand::Wave)));
+    }
     let mut text = if state.filter.is_empty() {
         String::new()
     } else {

@@ -83,7 +83,7 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, board: &Board, theme: &Theme) {
     let rows = in_flight_releases(state);
-    let spot = spotlight(board, &rows);
+    let spot = spotlight(state, board, &rows);
     let others: Vec<&Release> = rows
         .iter()
         .copied()

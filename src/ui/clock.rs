@@ -5,7 +5,7 @@
 
 use super::{age_text, bars, list, regions};
 use crate::app::State;
-use crate::app::board::{Board, in_flight, stale, stale_at};
+use crate::app::board::{Board, in_flight, next_move, stale, stale_at};
 use crate::app::state::View;
 use crate::model::Release;
 use crate::model::migration::has_migration;
@@ -115,13 +115,8 @@ fn board_changes(state: &State, board: &Board, next: &mut Next) {
         Some(since) => next.age(Some(since)),
         None => next.consider(stale_at(state, board).filter(|at| *at > state.now)),
     }
-    let flying: Vec<&Release> = state
-        .releases
-        .iter()
-        .map(AsRef::as_ref)
-        .filter(|r| in_flight(r))
-        .collect();
-    next.consider(board.next_move(flying.len()));
+    next.consider(next_move(state, board));
+    let flying = state.releases.iter().filter(|r| in_flight(r));
     for r in flying {
         next.countdown(r.pause.as_ref().and_then(|p| p.until));
     }

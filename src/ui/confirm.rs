@@ -1,5 +1,6 @@
 //! The confirmation: the target, the revision, what will happen, the exact
-//! requests, and for hard-to-undo actions the name to type.
+//! requests, and for hard-to-undo actions the name to type (the context's,
+//! in a context whose config says `confirm = "typed"`).
 
 use super::centred;
 use super::theme::Theme;
@@ -120,6 +121,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             lines.push(Line::from(Span::styled(text, style)));
         }
     }
+    if let Some(context) = &c.typed_context {
+        lines.push(Line::from(vec![
+            label("Confirm:"),
+            Span::styled(
+                format!(
+                    "context {context} asks for its name typed (confirm = \"typed\"): type the context's name, not the release's"
+                ),
+                theme.attention(),
+            ),
+        ]));
+    }
     lines.extend(schema_lines(c, theme));
     lines.push(Line::from(Span::styled("Requests:", theme.muted())));
     let width = area.width.saturating_sub(4).min(110);
@@ -157,13 +169,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         ])
     } else if c.needs_name() {
         let mark = if c.name_matches() {
-            "✔"
+            "✔".to_string()
+        } else if c.mismatch {
+            "✖".to_string()
         } else {
-            theme.glyphs.ellipsis()
+            theme.glyphs.ellipsis().to_string()
         };
         Line::from(vec![
             Span::styled(
-                format!("Type {} and press Enter to {}: ", c.key.name, action.word()),
+                format!(
+                    "Type {} and press Enter to {}: ",
+                    c.expected(),
+                    action.word()
+                ),
                 theme.attention(),
             ),
             Span::styled(format!("{}▏", c.typed), Modifier::BOLD),

@@ -16,10 +16,20 @@ use ratatui::widgets::{Cell, Clear, Row, Table};
 /// Why `command` does nothing here, or None when it is active.
 pub fn inactive_reason(state: &State, command: KeyCommand) -> Option<String> {
     let in_detail = matches!(state.view, View::Detail(_));
+    let wave = state.wave_shown();
     match command {
         KeyCommand::Open if in_detail => Some("already open".into()),
+        KeyCommand::Open if wave && state.target().is_none() => {
+            Some("no release in this cluster".into())
+        }
+        KeyCommand::Open if wave => None,
         KeyCommand::Open if state.selected.is_none() => Some("no release selected".into()),
-        KeyCommand::Sort | KeyCommand::Filter if in_detail => Some("in the list only".into()),
+        KeyCommand::Sort | KeyCommand::Filter | KeyCommand::Wave if in_detail => {
+            Some("in the list only".into())
+        }
+        KeyCommand::Wave if !state.is_fleet() => Some("in a fleet only".into()),
+        KeyCommand::Sort if wave => Some("the wave keeps attention first".into()),
+        KeyCommand::Left | KeyCommand::Right if !wave => Some("in the wave view only".into()),
         KeyCommand::Confirm | KeyCommand::Cancel => Some("in a confirmation only".into()),
         _ => {
             let requested = command.action()?;
@@ -37,10 +47,22 @@ pub fn inactive_reason(state: &State, command: KeyCommand) -> Option<String> {
 
 /// Bindings that share a row, so that every binding fits on a 24-row
 /// terminal: (first, second, what the pair does).
-const PAIRS: [(KeyCommand, KeyCommand, &str); 4] = [
+const PAIRS: [(KeyCommand, KeyCommand, &str); 6] = [
     (KeyCommand::Up, KeyCommand::Down, "move up / down"),
     (KeyCommand::PageUp, KeyCommand::PageDown, "page up / down"),
     (KeyCommand::Top, KeyCommand::Bottom, "first / last row"),
+    (
+        KeyCommand::Left,
+        KeyCommand::Right,
+        "cluster left / right (wave)",
+    ),
+    // Ctrl-Z is not a binding (it suspends in every mode, as in a shell)
+    // but belongs beside quitting.
+    (
+        KeyCommand::Help,
+        KeyCommand::Quit,
+        "help / quit (Ctrl-z suspends)",
+    ),
     (
         KeyCommand::Confirm,
         KeyCommand::Cancel,
@@ -66,13 +88,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
                 ),
                 what,
                 inactive_reason(state, first).or_else(|| inactive_reason(state, second)),
-            ),
-            // Ctrl-Z is not a binding (it suspends in every mode, as in a
-            // shell) but belongs beside quitting.
-            None if c == KeyCommand::Quit => (
-                state.keymap.label(c),
-                "quit (Ctrl-z suspends)",
-                inactive_reason(state, c),
             ),
             None => (
                 state.keymap.label(c),

@@ -7,8 +7,10 @@
 //! with a contracted migration, an abort blocked by the schema and its
 //! override, a config file with mistakes (the list counting them, the
 //! `:config` panel listing them, and the help showing the keys that work),
-//! and a refusal whose reason wraps on the status line, each at 80×24 and
-//! 160×48, each with the default and the mono theme.
+//! a refusal whose reason wraps on the status line, and a fleet (its list
+//! with one cluster down, a confirmation naming the cluster, the wave
+//! view), each at 80×24 and 160×48, each with the default and the mono
+//! theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
 //! the pure `update` as the watches would feed it, metrics judged by the

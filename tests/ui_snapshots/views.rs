@@ -4,7 +4,9 @@ use super::flag_states::{
     FLAGS_TITLE, confirm_kill_switch_state, detail_flags_state, list_flag_suspect_state,
     list_flags_state,
 };
-use super::fleet::{fleet_confirm_pause_state, fleet_down_state};
+use super::fleet::{
+    fleet_confirm_pause_state, fleet_confirm_typed_state, fleet_down_state, wave_state,
+};
 use super::metrics_states::{
     METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
 };
@@ -198,6 +200,19 @@ pub fn views() -> Vec<Case> {
             "the kill switch on checkout: the flag, its source and the context named, \
              \"serve on by default\" chosen of the two choices, the merge patch shown",
             confirm_kill_switch_state(),
+        ),
+        case(
+            "fleet_confirm_typed",
+            "pausing checkout of us, whose context asks for its name typed: checkout typed \
+             instead and Enter pressed, so nothing is sent and the status line says so",
+            fleet_confirm_typed_state(),
+        ),
+        case(
+            "wave",
+            "the wave view of eu, us and ap: a row per release, a cell per cluster; us has \
+             no cart, ap's watches refused for 2m (its cells say how old they are); the \
+             cursor on checkout of us",
+            wave_state(),
         ),
         case(
             "help_config_keys",
@@ -422,4 +437,14 @@ fn confirm_kill_switch() {
 #[test]
 fn list_flag_suspect() {
     check_view("list_flag_suspect");
+}
+
+#[test]
+fn wave() {
+    check_view("wave");
+}
+
+#[test]
+fn fleet_confirm_typed() {
+    check_view("fleet_confirm_typed");
 }

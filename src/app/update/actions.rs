@@ -120,11 +120,17 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         Action::Undo(_) => Action::Undo(undo_choices.get(undo_index).copied()),
         other => other,
     };
+    let typed_context = state
+        .member_of(&release.key.cluster)
+        .map(|m| m.scope.context.clone())
+        .filter(|context| state.typed_contexts.contains(context));
     state.overlay = Some(Overlay::Confirm(Box::new(Confirm {
         key: release.key.clone(),
         plan,
         seen,
         typed: String::new(),
+        typed_context,
+        mismatch: false,
         undo_choices,
         undo_index,
         safety: migration::rollback_check(&release, chosen),
@@ -172,7 +178,7 @@ fn migration_warnings(release: &Release, action: Action) -> Vec<String> {
 fn r_has_template(release: &Release, number: u64) -> bool {
     release
         .revision(number)
-        .is_some_and(|r| r.template.is_some())
+        .is_some_and(|r| r.template().is_some())
 }
 
 pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome {
@@ -238,13 +244,18 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
         match chord.code {
             KeyCode::Backspace => {
                 typed.pop();
+                confirm.mismatch = false;
                 false
             }
             KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
                 typed.push(c);
+                confirm.mismatch = false;
                 false
             }
-            KeyCode::Enter if !confirm.name_matches() => false,
+            KeyCode::Enter if !confirm.name_matches() => {
+                confirm.mismatch = true;
+                false
+            }
             // The name is right but the schema says no: ask for the
             // explicit second step.
             KeyCode::Enter if confirm.blocked_by().is_some() => match &confirm.override_typed {
@@ -261,6 +272,21 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
         keymap.is(&chord, KeyCommand::Confirm) || chord.code == KeyCode::Enter
     };
     if !confirmed {
+        // A wrong name entered: said where every result is said, since the
+        // dialog's prompt has no room for it on a narrow screen.
+        if confirm.mismatch && chord.code == KeyCode::Enter {
+            let text = format!(
+                "{} {}: nothing sent: type {}, then Enter",
+                confirm.plan.action.word(),
+                confirm.key.shown_name(),
+                confirm.expected()
+            );
+            state.last_result = Some(LastResult {
+                at: state.now,
+                text,
+                ok: false,
+            });
+        }
         state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
         return Outcome::redraw();
     }
