@@ -31,12 +31,13 @@ pub enum KeyCommand {
     Retry,
     Undo,
     Restart,
+    KillSwitch,
     Confirm,
     Cancel,
 }
 
 impl KeyCommand {
-    pub const ALL: [KeyCommand; 25] = [
+    pub const ALL: [KeyCommand; 26] = [
         KeyCommand::Open,
         KeyCommand::Back,
         KeyCommand::Up,
@@ -60,6 +61,7 @@ impl KeyCommand {
         KeyCommand::Retry,
         KeyCommand::Undo,
         KeyCommand::Restart,
+        KeyCommand::KillSwitch,
         KeyCommand::Confirm,
         KeyCommand::Cancel,
     ];
@@ -90,6 +92,7 @@ impl KeyCommand {
             KeyCommand::Retry => "retry",
             KeyCommand::Undo => "undo",
             KeyCommand::Restart => "restart",
+            KeyCommand::KillSwitch => "kill-switch",
             KeyCommand::Confirm => "confirm",
             KeyCommand::Cancel => "cancel",
         }
@@ -120,6 +123,9 @@ impl KeyCommand {
             KeyCommand::Retry => "retry an aborted rollout",
             KeyCommand::Undo => "undo: roll back to an earlier revision's template",
             KeyCommand::Restart => "restart every pod of the release",
+            KeyCommand::KillSwitch => {
+                "kill switch: turn a linked feature flag off, or serve another variant"
+            }
             KeyCommand::Confirm => "confirm a dialog",
             KeyCommand::Cancel => "cancel a dialog",
         }
@@ -145,6 +151,7 @@ impl KeyCommand {
             KeyCommand::Retry => Action::Retry,
             KeyCommand::Undo => Action::Undo(None),
             KeyCommand::Restart => Action::Restart,
+            KeyCommand::KillSwitch => Action::KillSwitch(None),
             _ => return None,
         })
     }
@@ -293,6 +300,7 @@ impl Default for Keymap {
                     alt: false,
                 }],
             ),
+            (KeyCommand::KillSwitch, vec![c('K')]),
             (KeyCommand::Confirm, vec![c('y')]),
             (KeyCommand::Cancel, vec![c('n')]),
         ];

@@ -24,6 +24,10 @@ pub enum Read {
     CanariesManaging(String, String),
     /// Every object of a kind in a namespace.
     AllIn(WatchedKind, String),
+    /// The FeatureFlags in a namespace that define a flag key.
+    FlagKey(String, String),
+    /// The FeatureFlags in a namespace labelled for a release.
+    FlagsLabelled(String, String),
 }
 
 impl Read {
@@ -70,6 +74,14 @@ impl Read {
             WatchedKind::Canary => {
                 for deployment in super::flagger::managed_deployments(object) {
                     reads.push(Read::CanariesManaging(namespace.clone(), deployment));
+                }
+            }
+            WatchedKind::FeatureFlag => {
+                for key in super::feature_flags::keys(object) {
+                    reads.push(Read::FlagKey(namespace.clone(), key));
+                }
+                for release in super::feature_flags::labelled_releases(object) {
+                    reads.push(Read::FlagsLabelled(namespace.clone(), release));
                 }
             }
             _ => {}
@@ -144,6 +156,16 @@ impl<'a> Index<'a> {
     pub fn canaries_managing(&self, namespace: &str, name: &str) -> &'a [Arc<DynamicObject>] {
         self.record(Read::CanariesManaging(namespace.into(), name.into()));
         self.objects.canaries_managing(namespace, name)
+    }
+
+    pub fn flags_keyed(&self, namespace: &str, key: &str) -> &'a [Arc<DynamicObject>] {
+        self.record(Read::FlagKey(namespace.into(), key.into()));
+        self.objects.flags_keyed(namespace, key)
+    }
+
+    pub fn flags_labelled(&self, namespace: &str, release: &str) -> &'a [Arc<DynamicObject>] {
+        self.record(Read::FlagsLabelled(namespace.into(), release.into()));
+        self.objects.flags_labelled(namespace, release)
     }
 
     pub fn all_in(

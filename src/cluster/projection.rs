@@ -42,7 +42,15 @@ const REPLICA_SET_STATUS: [&str; 3] = ["replicas", "readyReplicas", "availableRe
 /// An Event keeps only what a timeline shows: a board watches the Events
 /// of every release, and a busy cluster has many.
 pub fn project(object: &mut DynamicObject, kind: WatchedKind) {
-    object.metadata.managed_fields = None;
+    if kind == WatchedKind::FeatureFlag {
+        // When a flag last changed is the newest entry's time: the fields
+        // each manager owns are never read.
+        for entry in object.metadata.managed_fields.iter_mut().flatten() {
+            entry.fields_v1 = None;
+        }
+    } else {
+        object.metadata.managed_fields = None;
+    }
     if let Some(annotations) = object.metadata.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
     }

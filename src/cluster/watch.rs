@@ -166,6 +166,7 @@ impl Sources {
         add("analysisruns", WatchedKind::AnalysisRun, None);
         add("virtualservices", WatchedKind::VirtualService, None);
         add("httproutes", WatchedKind::HttpRoute, None);
+        add("featureflags", WatchedKind::FeatureFlag, None);
         add(
             "jobs",
             WatchedKind::Job,

@@ -275,5 +275,6 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         database: None,
         migration_problem: None,
         warnings: Vec::new(),
+        flags: Vec::new(),
     }
 }

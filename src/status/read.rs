@@ -2,7 +2,7 @@
 //! within a deadline, trying again briefly when the cluster is restarting.
 
 use super::{DatabaseStatus, Databases, StatusReport, release_status};
-use crate::app::access::access_keys;
+use crate::app::access::{access_keys, flag_access_keys};
 use crate::app::run::MetricsPlan;
 use crate::app::update::{Msg, rebuild_releases, update};
 use crate::app::{State, keymap::Keymap};
@@ -200,7 +200,10 @@ pub async fn report(
     if !read_only {
         // One review per object and verb, as the API server decides: a
         // role may name the objects it allows.
-        let keys: Vec<rbac::AccessKey> = all.iter().flat_map(|r| access_keys(&r.key)).collect();
+        let keys: Vec<rbac::AccessKey> = all
+            .iter()
+            .flat_map(|r| [access_keys(&r.key), flag_access_keys(r)].concat())
+            .collect();
         let client = &connection.client;
         let reviews = futures::stream::iter(keys)
             .map(|key| async move {

@@ -28,6 +28,17 @@ pub const DEPLOYMENT_ROLLING: &str = include_str!(concat!(
     "/tests/fixtures/deployment-rolling.yaml"
 ));
 
+/// FeatureFlag resources for the releases of namespace shop.
+pub const FEATURE_FLAGS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/feature-flags.yaml"
+));
+/// The shop's releases, as the UI's fixtures show them.
+pub const SHOP: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/ui/shop.yaml"
+));
+
 /// One release of every strategy: an Argo canary and blue-green, a
 /// Flagger canary and a rolling Deployment.
 pub const EVERY_STRATEGY: [&str; 4] = [

@@ -1,7 +1,8 @@
 //! The detail of one release: a header like `kubectl argo rollouts get`,
 //! the step strip with the pause countdown, traffic, the revision tree,
-//! analysis runs, the metrics, the migration, and the timeline.
+//! analysis runs, the metrics, the migration, the flags, and the timeline.
 
+mod flags;
 pub(super) mod metrics;
 pub(super) mod migration;
 
@@ -562,6 +563,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     let panel_area = right_area.unwrap_or(left_area);
     right.extend(metrics::panel(r, state, panel_area, theme));
     right.extend(migration::panel(r, state, panel_area, theme));
+    right.extend(flags::panel(r, state, theme));
     right.extend(timeline(r, state, theme));
     let scroll = (state.detail_scroll, 0);
     let paragraph = |lines| {

@@ -9,6 +9,7 @@ mod actions;
 mod audit_file;
 mod board;
 mod faults;
+mod flags;
 mod fleet;
 mod metrics_and_migrations;
 mod read_only;

@@ -29,7 +29,7 @@
 //! names in `long_names.rs`.
 
 use chrono::{DateTime, Utc};
-use cutover::app::access::access_keys;
+use cutover::app::access::{access_keys, flag_access_keys};
 use cutover::app::keymap::{Chord, Keymap};
 use cutover::app::state::{ConfigProblems, DatabaseState, MetricsSource, Overlay, Scope, View};
 use cutover::app::{Msg, State, update};
@@ -57,6 +57,7 @@ const FIXTURE: &str = include_str!("../fixtures/ui/shop.yaml");
 
 mod ascii;
 mod board;
+mod flag_states;
 mod fleet;
 mod legibility;
 mod long_names;
@@ -218,7 +219,11 @@ fn allow(state: &mut State) {
 /// Answers the access reviews of the highlighted release.
 fn answer_reviews(state: &mut State, allowed: bool, reason: &str) {
     let key = state.selected.clone().expect("a release highlighted");
-    for access in access_keys(&key) {
+    let flags = state
+        .release(&key)
+        .map(flag_access_keys)
+        .unwrap_or_default();
+    for access in access_keys(&key).into_iter().chain(flags) {
         update(
             state,
             Msg::Access {

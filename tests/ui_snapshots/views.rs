@@ -1,5 +1,9 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
+use super::flag_states::{
+    FLAGS_TITLE, confirm_kill_switch_state, detail_flags_state, list_flag_suspect_state,
+    list_flags_state,
+};
 use super::fleet::{
     fleet_confirm_pause_state, fleet_confirm_typed_state, fleet_down_state, wave_state,
 };
@@ -169,6 +173,33 @@ pub fn views() -> Vec<Case> {
             "pausing checkout of us in a fleet of eu and us: the confirmation names the \
              cluster, its context and its server",
             fleet_confirm_pause_state(),
+        ),
+        case(
+            "list_flags",
+            "the list with the flags column: checkout's flag opened to 20% three minutes \
+             ago (changed), payments' on behind a rule, search's off",
+            list_flags_state(),
+        ),
+        Case {
+            reveal: Some(FLAGS_TITLE),
+            ..case(
+                "detail_flags",
+                "checkout's flags panel: new-checkout-flow on, 20% on by a fractional split, \
+                 changed 3m ago; ranking-v2 off, shared with search",
+                detail_flags_state(),
+            )
+        },
+        case(
+            "list_flag_suspect",
+            "the list with checkout failing its metrics three minutes after its flag was \
+             opened: the recommendation names the flag's kill switch before an abort",
+            list_flag_suspect_state(),
+        ),
+        case(
+            "confirm_kill_switch",
+            "the kill switch on checkout: the flag, its source and the context named, \
+             \"serve on by default\" chosen of the two choices, the merge patch shown",
+            confirm_kill_switch_state(),
         ),
         case(
             "fleet_confirm_typed",
@@ -386,6 +417,26 @@ fn fleet_down() {
 #[test]
 fn fleet_confirm_pause() {
     check_view("fleet_confirm_pause");
+}
+
+#[test]
+fn list_flags() {
+    check_view("list_flags");
+}
+
+#[test]
+fn detail_flags() {
+    check_view("detail_flags");
+}
+
+#[test]
+fn confirm_kill_switch() {
+    check_view("confirm_kill_switch");
+}
+
+#[test]
+fn list_flag_suspect() {
+    check_view("list_flag_suspect");
 }
 
 #[test]

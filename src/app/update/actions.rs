@@ -6,11 +6,12 @@ use super::access::{access_checks, record_answer};
 use super::{Effect, Outcome, record_local, say};
 use crate::app::access::{CHECKING, Permission, permission};
 use crate::app::keymap::{Chord, KeyCommand};
-use crate::app::request::{action_request, seen_now};
+use crate::app::request::{action_request, flag_changes, seen_now};
 use crate::app::state::{Confirm, LastResult, OVERRIDE_PHRASE, Overlay, State, WaitingAction};
 use crate::cluster::rbac::AccessKey;
 use crate::model::Release;
 use crate::model::action::{self, Action, ActionOutcome};
+use crate::model::flag::kill_options;
 use crate::model::migration;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
@@ -195,6 +196,25 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
             true,
         );
     }
+    // Choosing the flag and what the kill switch does to it.
+    if let Action::KillSwitch(Some(index)) = confirm.plan.action
+        && matches!(chord.code, KeyCode::Up | KeyCode::Down)
+    {
+        if let Some(release) = state.release(&confirm.key) {
+            let len = kill_options(release).len().max(1);
+            let index = usize::from(index);
+            let next = match chord.code {
+                KeyCode::Up => (index + len - 1) % len,
+                _ => (index + 1) % len,
+            };
+            let choice = Action::KillSwitch(u16::try_from(next).ok());
+            if let Ok(plan) = action::plan(release, choice, state.now) {
+                confirm.plan = plan;
+            }
+        }
+        state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
+        return Outcome::redraw();
+    }
     // Choosing the revision of an undo.
     if let Action::Undo(_) = confirm.plan.action
         && matches!(chord.code, KeyCode::Up | KeyCode::Down)
@@ -285,7 +305,12 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
             false,
         );
     };
-    let changes = now.fingerprint.changes_since(&confirm.seen.fingerprint);
+    // A kill switch is decided on its flag: the release moving on does
+    // not change it.
+    let changes = match &confirm.plan.flag {
+        Some(flag) => flag_changes(state, &confirm.key, flag),
+        None => now.fingerprint.changes_since(&confirm.seen.fingerprint),
+    };
     let id = state.next_action_id;
     state.next_action_id += 1;
     let override_of = confirm.blocked_by().map(str::to_string);
@@ -297,7 +322,7 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
         .releases
         .iter()
         .find(|r| r.key == confirm.key)
-        .filter(|_| changes.is_empty())
+        .filter(|_| changes.is_empty() && confirm.plan.flag.is_none())
         .and_then(|r| action::plan(r, action, state.now).ok())
         .unwrap_or(confirm.plan);
     let request = Box::new(action_request(

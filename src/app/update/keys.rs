@@ -154,7 +154,8 @@ fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
         | KeyCommand::Abort
         | KeyCommand::Retry
         | KeyCommand::Undo
-        | KeyCommand::Restart => {
+        | KeyCommand::Restart
+        | KeyCommand::KillSwitch => {
             let requested = command.action().unwrap_or(Action::Pause);
             open_confirm(state, requested)
         }
