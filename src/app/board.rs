@@ -47,6 +47,11 @@ pub struct Board {
     pub chosen: Option<ReleaseKey>,
     /// When the spotlight last moved: the cycle moves it on a period later.
     pub moved_at: DateTime<Utc>,
+    /// The rows of the releases in flight that need no attention, as
+    /// placed: each keeps its row while in flight, and one taking off
+    /// takes the first row left free (`None`), so that releases landing
+    /// and taking off do not move the others.
+    pub slots: Vec<Option<ReleaseKey>>,
     pub outcomes: Outcomes,
 }
 
@@ -57,6 +62,7 @@ impl Board {
             paused: false,
             chosen: None,
             moved_at: now,
+            slots: Vec::new(),
             outcomes: Outcomes::default(),
         }
     }
@@ -226,6 +232,72 @@ pub fn observe(state: &mut State, touched: &HashSet<ReleaseKey>) {
     }
     state.board = Some(board);
     keep_spotlight(state);
+    place_in_flight(state);
+}
+
+/// Free the rows of releases landed (or now needing attention), and give
+/// those newly in flight the first rows free.
+fn place_in_flight(state: &mut State) {
+    let calm: Vec<ReleaseKey> = in_flight_releases(state)
+        .iter()
+        .filter(|r| !r.needs_attention())
+        .map(|r| r.key.clone())
+        .collect();
+    let Some(board) = state.board.as_mut() else {
+        return;
+    };
+    let flying: HashSet<&ReleaseKey> = calm.iter().collect();
+    for slot in &mut board.slots {
+        if slot.as_ref().is_some_and(|k| !flying.contains(k)) {
+            *slot = None;
+        }
+    }
+    let placed: HashSet<ReleaseKey> = board.slots.iter().flatten().cloned().collect();
+    for key in calm.into_iter().filter(|k| !placed.contains(k)) {
+        match board.slots.iter_mut().find(|slot| slot.is_none()) {
+            Some(free) => *free = Some(key),
+            None => board.slots.push(Some(key)),
+        }
+    }
+    while board.slots.last().is_some_and(Option::is_none) {
+        board.slots.pop();
+    }
+}
+
+/// The rows of the list of releases in flight beside the spotlight
+/// (`spot`, not among them): those needing attention first, in the list's
+/// order, then the others in their rows (`None`: a row left free).
+pub fn listed<'a>(
+    state: &'a State,
+    board: &Board,
+    spot: Option<&Release>,
+) -> Vec<Option<&'a Release>> {
+    let shown = |r: &&Release| spot.is_none_or(|s| s.key != r.key);
+    let rows = in_flight_releases(state);
+    let (urgent, calm): (Vec<&Release>, Vec<&Release>) =
+        rows.into_iter().partition(|r| r.needs_attention());
+    let mut out: Vec<Option<&Release>> = urgent.into_iter().filter(shown).map(Some).collect();
+    let placed: HashSet<&ReleaseKey> = board.slots.iter().flatten().collect();
+    for slot in &board.slots {
+        match slot
+            .as_ref()
+            .and_then(|k| calm.iter().find(|r| &r.key == k))
+        {
+            Some(r) if shown(r) => out.push(Some(*r)),
+            Some(_) => {}
+            None => out.push(None),
+        }
+    }
+    // Not placed yet (the board has not seen them change): after the rest.
+    out.extend(
+        calm.iter()
+            .filter(|r| !placed.contains(&r.key) && shown(r))
+            .map(|r| Some(*r)),
+    );
+    while out.last().is_some_and(Option::is_none) {
+        out.pop();
+    }
+    out
 }
 
 /// The spotlight stays on its release (see [`Board::chosen`]). When none

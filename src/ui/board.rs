@@ -11,8 +11,7 @@ use super::bars::{Tone, badge_text};
 use super::theme::Theme;
 use super::{age_text, centred, cut_middle, feeds, thousands};
 use crate::app::State;
-use crate::app::board::{Board, in_flight, in_flight_releases, spotlight, stale};
-use crate::model::Release;
+use crate::app::board::{Board, in_flight, in_flight_releases, listed, spotlight, stale};
 use crate::time::seconds_since;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -96,11 +95,7 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
 pub fn draw(frame: &mut Frame<'_>, state: &State, board: &Board, theme: &Theme) {
     let rows = in_flight_releases(state);
     let spot = spotlight(state, board, &rows);
-    let others: Vec<&Release> = rows
-        .iter()
-        .copied()
-        .filter(|r| spot.is_none_or(|s| s.key != r.key))
-        .collect();
+    let others = listed(state, board, spot);
     let stale_since = stale(state, board);
     let parts = areas(frame.area(), others.len(), stale_since.is_some());
     frame.render_widget(

@@ -223,6 +223,62 @@ fn a_release_landing_alone_leaves_the_spotlight_at_its_period_end_and_none_witho
     );
 }
 
+fn listed_names(state: &State) -> Vec<String> {
+    let board = state.board.as_ref().unwrap();
+    let rows = in_flight_releases(state);
+    let spot = spotlight(state, board, &rows);
+    listed(state, board, spot)
+        .into_iter()
+        .map(|r| r.map_or("-".into(), |r| r.key.name.clone()))
+        .collect()
+}
+
+#[test]
+fn releases_in_flight_keep_their_rows_and_one_taking_off_takes_a_row_left_free() {
+    let mut urgent = release("zz-urgent", Kind::Rollout, Health::Degraded);
+    urgent
+        .attention
+        .push(Attention::Degraded("pods failing".into()));
+    let mut state = board(
+        vec![
+            urgent,
+            release("a", Kind::Deployment, Health::Progressing),
+            release("b", Kind::Deployment, Health::Progressing),
+            release("c", Kind::Deployment, Health::Progressing),
+        ],
+        Some(20),
+    );
+    observe_all(&mut state);
+    assert_eq!(spotlit(&state), "zz-urgent");
+    assert_eq!(listed_names(&state), ["a", "b", "c"]);
+    change(
+        &mut state,
+        release("a", Kind::Deployment, Health::Healthy),
+        1,
+    );
+    assert_eq!(listed_names(&state), ["-", "b", "c"], "b and c stay put");
+    change(
+        &mut state,
+        release("d", Kind::Deployment, Health::Progressing),
+        2,
+    );
+    assert_eq!(
+        listed_names(&state),
+        ["d", "b", "c"],
+        "d takes the row left free"
+    );
+    change(
+        &mut state,
+        release("c", Kind::Deployment, Health::Healthy),
+        3,
+    );
+    assert_eq!(listed_names(&state), ["d", "b"], "no free row at the end");
+    let mut failing = release("b", Kind::Deployment, Health::Degraded);
+    failing.attention.push(Attention::Degraded("crash".into()));
+    change(&mut state, failing, 4);
+    assert_eq!(listed_names(&state), ["b", "d"], "attention first, always");
+}
+
 #[test]
 fn the_data_is_stale_after_the_threshold_and_fresh_again_on_recovery() {
     let mut state = board(flight(), None);

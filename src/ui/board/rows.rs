@@ -24,10 +24,11 @@ pub(super) fn in_flight(
     frame: &mut Frame<'_>,
     area: Rect,
     state: &State,
-    others: &[&Release],
+    others: &[Option<&Release>],
     theme: &Theme,
 ) {
-    let title = format!(" Also in flight ({}) ", others.len());
+    let count = others.iter().flatten().count();
+    let title = format!(" Also in flight ({count}) ");
     let block = theme
         .glyphs
         .block()
@@ -60,16 +61,22 @@ pub(super) fn in_flight(
     };
     let mut rows: Vec<Row<'static>> = others[..rows_drawn.min(others.len())]
         .iter()
-        .map(|r| {
-            Row::new(COLUMNS.iter().zip(&widths).map(|(&(column, _), &w)| {
+        .map(|r| match r {
+            Some(r) => Row::new(COLUMNS.iter().zip(&widths).map(|(&(column, _), &w)| {
                 let mut spans = Spans::default();
                 cell(column, r, &cx, &mut spans);
                 Cell::from(cut_line(Line::from(spans.0), w, theme))
-            }))
+            })),
+            // A row left free by a release that landed.
+            None => Row::default(),
         })
         .collect();
     if more > 0 {
-        let text = format!("… and {} more", others.len() - rows_drawn);
+        let hidden = others[rows_drawn.min(others.len())..]
+            .iter()
+            .flatten()
+            .count();
+        let text = format!("… and {hidden} more");
         rows.push(Row::new([
             Cell::from(""),
             Cell::from(Span::styled(text, theme.muted())),
