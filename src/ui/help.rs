@@ -46,26 +46,30 @@ pub fn inactive_reason(state: &State, command: KeyCommand) -> Option<String> {
 }
 
 /// Bindings that share a row, so that every binding fits on a 24-row
-/// terminal: (first, second, what the pair does).
-const PAIRS: [(KeyCommand, KeyCommand, &str); 6] = [
-    (KeyCommand::Up, KeyCommand::Down, "move up / down"),
-    (KeyCommand::PageUp, KeyCommand::PageDown, "page up / down"),
-    (KeyCommand::Top, KeyCommand::Bottom, "first / last row"),
+/// terminal: (the bindings, what they do).
+const GROUPS: [(&[KeyCommand], &str); 5] = [
     (
-        KeyCommand::Left,
-        KeyCommand::Right,
+        &[
+            KeyCommand::Up,
+            KeyCommand::Down,
+            KeyCommand::PageUp,
+            KeyCommand::PageDown,
+        ],
+        "move up / down (by a page)",
+    ),
+    (&[KeyCommand::Top, KeyCommand::Bottom], "first / last row"),
+    (
+        &[KeyCommand::Left, KeyCommand::Right],
         "cluster left / right (wave)",
     ),
     // Ctrl-Z is not a binding (it suspends in every mode, as in a shell)
     // but belongs beside quitting.
     (
-        KeyCommand::Help,
-        KeyCommand::Quit,
+        &[KeyCommand::Help, KeyCommand::Quit],
         "help / quit (Ctrl-z suspends)",
     ),
     (
-        KeyCommand::Confirm,
-        KeyCommand::Cancel,
+        &[KeyCommand::Confirm, KeyCommand::Cancel],
         "confirm / cancel a dialog",
     ),
 ];
@@ -76,18 +80,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .map_or("no release selected".to_string(), |r| {
             format!("{} {}", r.key.kind.word(), r.key.name)
         });
+    // A group's row stands where its first binding would.
     let entries: Vec<(String, &str, Option<String>)> = KeyCommand::ALL
         .iter()
-        .filter(|&&c| !PAIRS.iter().any(|(_, second, _)| *second == c))
-        .map(|&c| match PAIRS.iter().find(|(first, _, _)| *first == c) {
-            Some(&(first, second, what)) => (
-                format!(
-                    "{} {}",
-                    state.keymap.label(first),
-                    state.keymap.label(second)
-                ),
+        .filter(|&&c| !GROUPS.iter().any(|(group, _)| group[1..].contains(&c)))
+        .map(|&c| match GROUPS.iter().find(|(group, _)| group[0] == c) {
+            Some(&(group, what)) => (
+                group
+                    .iter()
+                    .map(|&k| state.keymap.label(k))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 what,
-                inactive_reason(state, first).or_else(|| inactive_reason(state, second)),
+                group.iter().find_map(|&k| inactive_reason(state, k)),
             ),
             None => (
                 state.keymap.label(c),

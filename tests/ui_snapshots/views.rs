@@ -303,6 +303,11 @@ fn detail() {
 #[test]
 fn help() {
     check_view("help");
+    // Every binding has its row on the smallest terminal: the last one
+    // listed is there, above the border.
+    let (_, state) = prepared("help", (80, 24));
+    let text = draw(&state, "default", (80, 24)).to_string();
+    assert!(text.contains("confirm / cancel a dialog"), "{text}");
 }
 
 #[test]
