@@ -15,7 +15,7 @@ use crate::app::keymap::{Chord, KeyCommand};
 use crate::model::{Health, Release, ReleaseKey};
 use chrono::{DateTime, TimeDelta, Utc};
 use crossterm::event::KeyCode;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// What `cutover watch` is asked for on the command line.
@@ -253,9 +253,15 @@ fn place_in_flight(state: &mut State) {
         }
     }
     let placed: HashSet<ReleaseKey> = board.slots.iter().flatten().cloned().collect();
+    // One pass over the rows however many take off at once (a big
+    // cluster's first list puts thousands in flight).
+    let mut free = 0;
     for key in calm.into_iter().filter(|k| !placed.contains(k)) {
-        match board.slots.iter_mut().find(|slot| slot.is_none()) {
-            Some(free) => *free = Some(key),
+        while free < board.slots.len() && board.slots[free].is_some() {
+            free += 1;
+        }
+        match board.slots.get_mut(free) {
+            Some(slot) => *slot = Some(key),
             None => board.slots.push(Some(key)),
         }
     }
@@ -278,11 +284,9 @@ pub fn listed<'a>(
         rows.into_iter().partition(|r| r.needs_attention());
     let mut out: Vec<Option<&Release>> = urgent.into_iter().filter(shown).map(Some).collect();
     let placed: HashSet<&ReleaseKey> = board.slots.iter().flatten().collect();
+    let by_key: HashMap<&ReleaseKey, &Release> = calm.iter().map(|r| (&r.key, *r)).collect();
     for slot in &board.slots {
-        match slot
-            .as_ref()
-            .and_then(|k| calm.iter().find(|r| &r.key == k))
-        {
+        match slot.as_ref().and_then(|k| by_key.get(k)) {
             Some(r) if shown(r) => out.push(Some(*r)),
             Some(_) => {}
             None => out.push(None),
