@@ -69,7 +69,8 @@ pub(super) async fn demo(args: DemoArgs, ui: &UiArgs) -> Result<Option<QuitSigna
     };
     let traffic: Arc<dyn TrafficWindowSource> = Arc::new(SimulatedTraffic(sim.traffic().clone()));
     let shown = vec![cutover::fleet::ContextPlan::one(connect)];
-    let result = cutover::cli::control_room(shown, ui, None, Some(traffic)).await;
+    let in_process = vec![("sim-admin".to_string(), traffic)];
+    let result = cutover::cli::control_room(shown, ui, None, in_process).await;
     sim.shutdown().await;
     if !keep_kubeconfig {
         let _ = std::fs::remove_file(&path);
