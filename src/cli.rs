@@ -326,25 +326,8 @@ pub(crate) fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
 }
 
 /// The config file the flags name, else the default one.
-fn config_path(ui: &UiArgs) -> PathBuf {
+pub(crate) fn config_path(ui: &UiArgs) -> PathBuf {
     ui.config.clone().unwrap_or_else(crate::paths::config_file)
-}
-
-/// The one context of a command that shows one at a time (`what`: `the
-/// control room shows`), as the flags choose it: a fleet of more is refused.
-pub(crate) fn one_context(
-    cluster: &ClusterArgs,
-    ui: &UiArgs,
-    what: &str,
-) -> Result<ConnectOptions> {
-    let connect = crate::fleet::one_context(
-        cluster,
-        cluster.options(),
-        &config_path(ui),
-        &ui.databases,
-        what,
-    )?;
-    Ok(connect)
 }
 
 /// The contexts the control room shows, as the flags choose them: one,

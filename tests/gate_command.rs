@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "gate_command/fleet.rs"]
+mod fleet;
+
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
