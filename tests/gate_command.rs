@@ -314,6 +314,24 @@ fn audit_lines(sim: &ServeProcess) -> Vec<Value> {
         .collect()
 }
 
+/// Until checkout of `context` is no longer healthy: a gate started before
+/// the new image is set would find it healthy, rightly.
+fn wait_for_the_update_of_checkout(sim: &ServeProcess, context: &str) {
+    let none = sim.dir.path().join("no-config.toml");
+    let none = none.to_str().unwrap();
+    let started = Instant::now();
+    while sim.status_json(&["--config", none, "--context", context], &["checkout"])["releases"][0]
+        ["phase"]
+        == "Healthy"
+    {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the update of checkout never began"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
     const TEST: &str = "the_bad_canary_fails_the_gate";
@@ -337,21 +355,7 @@ async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
         ),
     )
     .unwrap();
-    // A gate started before the new image is set would find checkout
-    // healthy, rightly: wait for the update to begin.
-    let none = sim.dir.path().join("no-config.toml");
-    let none = none.to_str().unwrap();
-    let started = Instant::now();
-    while sim.status_json(&["--config", none, "--context", "sim-admin"], &["checkout"])["releases"]
-        [0]["phase"]
-        == "Healthy"
-    {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "the update of checkout never began"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_the_update_of_checkout(&sim, "sim-admin");
     let run = |context: &str, extra: &[&str]| {
         let args = [&["checkout", "--timeout", "4m"], extra].concat();
         tokio::task::block_in_place(|| gate(&sim, context, Some(&config), &args))

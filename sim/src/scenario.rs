@@ -501,15 +501,9 @@ mod tests {
         assert!(Scenario::load("no-such-scenario").is_err());
     }
 
-    #[test]
-    fn an_analysis_during_the_warm_up_measures_the_traffic() {
+    /// The store of a cluster that ran `scenario`'s warm-up, as served.
+    fn started(scenario: &Scenario) -> Arc<Store> {
         use crate::{clock::Clock, controllers, traffic::Traffic};
-        // The bad canary, with its new version rolled out during the warm-up:
-        // the analysis step (after a 1 m pause) runs before serving begins.
-        let mut scenario = Scenario::load("bad-canary").unwrap();
-        let rollout = scenario.timeline.remove(0).action;
-        scenario.setup.push(rollout);
-        scenario.settle = chrono::Duration::minutes(3);
         let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
         let behaviour = Arc::new(Behaviour::default());
         let traffic = Arc::new(Traffic::new(store.clone(), behaviour.clone()));
@@ -520,6 +514,18 @@ mod tests {
             controllers::all(),
         );
         scenario.start(&store, &behaviour, &runtime).unwrap();
+        store
+    }
+
+    #[test]
+    fn an_analysis_during_the_warm_up_measures_the_traffic() {
+        // The bad canary, with its new version rolled out during the warm-up:
+        // the analysis step (after a 1 m pause) runs before serving begins.
+        let mut scenario = Scenario::load("bad-canary").unwrap();
+        let rollout = scenario.timeline.remove(0).action;
+        scenario.setup.push(rollout);
+        scenario.settle = chrono::Duration::minutes(3);
+        let store = started(&scenario);
         let runs = resources::lookup("argoproj.io", "v1alpha1", "analysisruns").unwrap();
         let runs = store.list(runs, Some("shop"), &Default::default()).unwrap();
         let run = runs.items.first().expect("the analysis step started a run");
@@ -537,18 +543,7 @@ mod tests {
 
     /// Checkout of `scenario` as it is served, after its warm-up.
     fn checkout_served(scenario: &str) -> Value {
-        use crate::{clock::Clock, controllers, traffic::Traffic};
-        let scenario = Scenario::load(scenario).unwrap();
-        let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
-        let behaviour = Arc::new(Behaviour::default());
-        let traffic = Arc::new(Traffic::new(store.clone(), behaviour.clone()));
-        let runtime = Runtime::new(
-            store.clone(),
-            behaviour.clone(),
-            traffic,
-            controllers::all(),
-        );
-        scenario.start(&store, &behaviour, &runtime).unwrap();
+        let store = started(&Scenario::load(scenario).unwrap());
         let rollouts = resources::lookup("argoproj.io", "v1alpha1", "rollouts").unwrap();
         Value::clone(&store.get(rollouts, "shop", "checkout").unwrap())
     }

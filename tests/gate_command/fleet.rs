@@ -155,19 +155,7 @@ async fn a_fleets_gate_aborts_only_where_the_verdict_failed() {
             prometheus.addr
         ),
     );
-    let none = sim.dir.path().join("no-config.toml");
-    let none = none.to_str().unwrap();
-    let started = Instant::now();
-    while sim.status_json(&["--config", none, "--context", "eu-admin"], &["checkout"])["releases"]
-        [0]["phase"]
-        == "Healthy"
-    {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "the update of checkout never began"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_the_update_of_checkout(&sim, "eu-admin");
     let args = [
         "checkout",
         "--until",
