@@ -320,8 +320,7 @@ fn wait_for_the_update_of_checkout(sim: &ServeProcess, context: &str) {
     let none = sim.dir.path().join("no-config.toml");
     let none = none.to_str().unwrap();
     let started = Instant::now();
-    while sim.status_json(&["--config", none, "--context", context], &["checkout"])["releases"][0]
-        ["phase"]
+    while sim.status_json(&["--config", none, "--context", context], &["checkout"])["releases"][0]["phase"]
         == "Healthy"
     {
         assert!(
