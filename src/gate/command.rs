@@ -19,7 +19,7 @@ pub const EXIT_CODES: &str = "Exit codes:
   0  the target is reached (and the verdict requirement holds)
   1  the release failed: Degraded, aborted, Flagger's Failed
   2  the timeout passed first (also: a mistake on the command line, such as a
-     context that does not exist)
+     context of a list that does not exist)
   3  the release cannot be read: no connection, not found, forbidden, the watches
      failing when the timeout passed (or the audit file --abort-on-fail needs
      cannot be opened)
