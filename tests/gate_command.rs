@@ -314,6 +314,12 @@ fn audit_lines(sim: &ServeProcess) -> Vec<Value> {
         .collect()
 }
 
+/// `PATCH /apis/…` of a request of the simulator's log.
+fn method_and_path(request: &Value) -> String {
+    let field = |f: &str| request[f].as_str().unwrap_or_default().to_string();
+    format!("{} {}", field("method"), field("path"))
+}
+
 /// Until checkout of `context` is no longer healthy: a gate started before
 /// the new image is set would find it healthy, rightly.
 fn wait_for_the_update_of_checkout(sim: &ServeProcess, context: &str) {
@@ -403,16 +409,7 @@ async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
     let sent: Vec<(String, String)> = sim
         .mutating_requests()
         .iter()
-        .map(|r| {
-            (
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap(),
-                    r["path"].as_str().unwrap()
-                ),
-                r["user"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|r| (method_and_path(r), r["user"].as_str().unwrap().to_string()))
         .collect();
     assert_eq!(
         sent,

@@ -187,13 +187,7 @@ async fn a_fleets_gate_aborts_only_where_the_verdict_failed() {
     let sent = |cluster: &str| -> Vec<String> {
         sim.cluster_mutating_requests(cluster)
             .iter()
-            .map(|r| {
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap(),
-                    r["path"].as_str().unwrap()
-                )
-            })
+            .map(method_and_path)
             .collect()
     };
     assert_eq!(
