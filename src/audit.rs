@@ -37,6 +37,9 @@ pub struct AuditEntry<'a> {
     /// The interlock this action overrode, in its words.
     #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
     pub override_of: Option<&'a str>,
+    /// The feature flag a kill switch writes (the requests go to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<&'a crate::model::action::FlagTarget>,
 }
 
 /// One line: the entry and which process wrote it.
@@ -186,6 +189,7 @@ mod tests {
             requests,
             result: None,
             override_of: None,
+            flag: None,
         }
     }
 

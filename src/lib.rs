@@ -26,3 +26,4 @@ mod test_support;
 pub use cutover_time as time;
 pub mod ui;
 pub(crate) mod user_error;
+pub(crate) mod words;

@@ -4,6 +4,9 @@ use color_eyre::eyre::{Result, WrapErr};
 use std::path::Path;
 use tracing_appender::non_blocking::WorkerGuard;
 
+/// Lines waiting for the log file's thread at most.
+const LOG_QUEUE_LINES: usize = 4_096;
+
 /// Send `tracing` output to `path` (filter from `CUTOVER_LOG`, default `info`).
 /// Keep the guard alive for as long as the program runs: dropping it flushes.
 pub fn init(path: &Path) -> Result<WorkerGuard> {
@@ -15,7 +18,12 @@ pub fn init(path: &Path) -> Result<WorkerGuard> {
         .append(true)
         .open(path)
         .wrap_err_with(|| format!("opening the log file {}", path.display()))?;
-    let (writer, guard) = tracing_appender::non_blocking(file);
+    // The queue to the writing thread is allocated whole at start: the
+    // default of 128,000 lines would hold 4 MB for a log of a few lines a
+    // second. Lines beyond it are dropped, never the program slowed.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .finish(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // A second init (tests, embedding) keeps the first subscriber.

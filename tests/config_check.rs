@@ -1,5 +1,6 @@
 //! A config file with the mistakes people make: `cutover config check`
-//! lists every one with its line and column and exits 1 (a clean file: 0);
+//! lists every one with its line and column and exits 1 (a clean file: 0;
+//! a context's `confirm` of another word names the words allowed);
 //! `cutover status` lists them on stderr and works with the rest; the
 //! control room counts them and lists them under `:config`.
 
@@ -78,12 +79,19 @@ fn assert_listed(text: &str, file: &Path) {
     assert!(!text.contains("hunter2"), "{text}");
 }
 
+/// `cutover config check --config FILE`.
+fn config_check(dir: &Path, file: &Path) -> Output {
+    cutover(
+        dir,
+        &["config", "check", "--config", file.to_str().expect("utf-8")],
+    )
+}
+
 #[test]
 fn config_check_lists_every_problem_with_its_place_and_exits_1() {
     let dir = tempfile::tempdir().expect("temp dir");
     let bad = write_config(dir.path(), "bad.toml", MISTAKES);
-    let bad_arg = bad.to_str().expect("utf-8 path");
-    let out = cutover(dir.path(), &["config", "check", "--config", bad_arg]);
+    let out = config_check(dir.path(), &bad);
     let text = stdout_of(&out);
     assert_eq!(out.status.code(), Some(1), "{text}{}", stderr_of(&out));
     assert_listed(&text, &bad);
@@ -97,24 +105,31 @@ fn config_check_lists_every_problem_with_its_place_and_exits_1() {
         "good.toml",
         "theme = \"mono\"\n[keys]\npromote = [\"ctrl-p\"]\n",
     );
-    let out = cutover(
-        dir.path(),
-        &["config", "check", "--config", good.to_str().expect("utf-8")],
-    );
+    let out = config_check(dir.path(), &good);
     assert_eq!(out.status.code(), Some(0), "{}", stdout_of(&out));
     assert_eq!(stdout_of(&out), format!("config {}: OK\n", good.display()));
 
     let missing = dir.path().join("missing.toml");
-    let out = cutover(
-        dir.path(),
-        &[
-            "config",
-            "check",
-            "--config",
-            missing.to_str().expect("utf-8"),
-        ],
-    );
+    let out = config_check(dir.path(), &missing);
     assert_eq!(out.status.code(), Some(1), "a file named but missing");
+}
+
+#[test]
+fn config_check_names_the_file_the_key_and_the_confirm_styles() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = write_config(
+        dir.path(),
+        "fleet.toml",
+        "[contexts.prod-us]\nalias = \"us\"\nconfirm = \"sure\"\n",
+    );
+    let out = config_check(dir.path(), &path);
+    let text = stdout_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr_of(&out));
+    let expected = format!(
+        "{}:3:11: contexts.prod-us.confirm: confirm \"sure\" is not one of yes-no, typed: until then its actions ask for the context's name typed\n",
+        path.display()
+    );
+    assert!(text.starts_with(&expected), "{text}");
 }
 
 #[test]

@@ -53,6 +53,56 @@ fn status_json_lists_every_release_of_the_default_scenario() {
     );
     let payments = by_name("payments");
     assert_eq!(payments["strategy"], "BlueGreen");
+
+    // Each release's flags: payments' by name, from the start; checkout's
+    // by its label, once its new version has brought them.
+    assert_eq!(payments["flags"][0]["key"], "display-name-writes");
+    assert_eq!(payments["flags"][0]["link"], "annotation");
+    assert_eq!(by_name("cart")["flags"], serde_json::json!([]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let checkout = loop {
+        let report = status(&sim, "sim-admin", &[]);
+        let checkout = report["releases"]
+            .as_array()
+            .and_then(|all| all.iter().find(|r| r["name"] == "checkout").cloned())
+            .expect("checkout listed");
+        if checkout["flags"][0].is_object() || std::time::Instant::now() > deadline {
+            break checkout;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let flag = &checkout["flags"][0];
+    assert_eq!(flag["key"], "new-checkout-flow", "{checkout:#}");
+    assert_eq!(
+        (
+            flag["source"]["type"].as_str(),
+            flag["source"]["name"].as_str()
+        ),
+        (Some("featureFlag"), Some("checkout-flags"))
+    );
+    assert_eq!(flag["state"], "ENABLED");
+    assert_eq!(flag["defaultVariant"], "off");
+    assert_eq!(
+        flag["rollout"][0],
+        serde_json::json!({"variant": "on", "percent": 20.0})
+    );
+    assert!(flag["changedAt"].is_string(), "{flag:#}");
+    let kill_switch = |release: &Value| {
+        release["actions"]
+            .as_array()
+            .and_then(|all| all.iter().find(|a| a["action"] == "kill-switch"))
+            .cloned()
+            .expect("the kill switch among the actions")
+    };
+    assert_eq!(kill_switch(&checkout)["available"], true, "{checkout:#}");
+    let viewer = status(&sim, "sim-viewer", &["checkout"]);
+    let refused = kill_switch(&viewer["releases"][0]);
+    assert!(
+        refused["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("forbidden") && r.contains("featureflags")),
+        "{refused:#}"
+    );
     let search = by_name("search");
     assert_eq!(
         (search["kind"].as_str(), search["strategy"].as_str()),
@@ -108,7 +158,8 @@ fn status_json_lists_every_release_of_the_default_scenario() {
                 "abort",
                 "retry",
                 "undo",
-                "restart"
+                "restart",
+                "kill-switch"
             ]
         );
     }

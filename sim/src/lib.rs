@@ -73,6 +73,8 @@ pub struct SimConfig {
     pub workload: Workload,
     /// Where to serve the simulated traffic's Prometheus metrics (plain HTTP).
     pub metrics_addr: Option<SocketAddr>,
+    /// Which version of a kind with several is served (FeatureFlag).
+    pub served: resources::Served,
 }
 
 impl Default for SimConfig {
@@ -85,6 +87,7 @@ impl Default for SimConfig {
             bookmark_interval: Duration::from_secs(10),
             workload: Workload::Static { seed_file: None },
             metrics_addr: None,
+            served: resources::Served::default(),
         }
     }
 }
@@ -187,6 +190,7 @@ impl SimCluster {
             log: Arc::new(log),
             behaviour,
             bookmark_interval: config.bookmark_interval,
+            served: config.served,
             tls: tls.acceptor,
             addr,
         });

@@ -37,6 +37,9 @@ pub struct ResourceDef {
     pub virtual_create: bool,
     /// Field labels beyond metadata.name and metadata.namespace.
     pub field_labels: &'static [&'static str],
+    /// Each write stamps `metadata.managedFields` with its time, as the
+    /// API server's field manager does; clients read when it last changed.
+    pub managed_fields: bool,
 }
 
 impl ResourceDef {
@@ -62,6 +65,7 @@ impl ResourceDef {
             generation: false,
             virtual_create: false,
             field_labels: &[],
+            managed_fields: false,
         }
     }
     const fn fields(mut self, labels: &'static [&'static str]) -> Self {
@@ -91,6 +95,10 @@ impl ResourceDef {
     }
     const fn with_generation(mut self) -> Self {
         self.generation = true;
+        self
+    }
+    const fn with_managed_fields(mut self) -> Self {
+        self.managed_fields = true;
         self
     }
     const fn create_only(mut self) -> Self {
@@ -189,6 +197,9 @@ const ARGO: &str = "argoproj.io";
 const FLAGGER: &str = "flagger.app";
 const ISTIO: &str = "networking.istio.io";
 const GATEWAY: &str = "gateway.networking.k8s.io";
+/// The OpenFeature Operator's group: one of its versions is served (see
+/// [`Served`]).
+pub const OPENFEATURE: &str = "core.openfeature.dev";
 const EVENTS: &str = "events.k8s.io";
 const AUTHZ: &str = "authorization.k8s.io";
 const AUTHN: &str = "authentication.k8s.io";
@@ -210,6 +221,20 @@ const EVENT_FIELD_LABELS: &[&str] = &[
 
 /// Field labels that are not the dotted path to the value.
 pub const FIELD_LABEL_POINTERS: &[(&str, &str)] = &[("source", "/source/component")];
+
+/// The OpenFeature Operator's FeatureFlag at `version`.
+const fn feature_flags(version: &'static str) -> ResourceDef {
+    ResourceDef::new(
+        OPENFEATURE,
+        version,
+        "featureflags",
+        "featureflag",
+        "FeatureFlag",
+    )
+    .short(&["ff"])
+    .with_generation()
+    .with_managed_fields()
+}
 
 /// Every resource the simulator serves.
 pub static RESOURCES: &[ResourceDef] = &[
@@ -295,6 +320,8 @@ pub static RESOURCES: &[ResourceDef] = &[
     ResourceDef::new(GATEWAY, "v1", "httproutes", "httproute", "HTTPRoute")
         .cats(&["gateway-api"])
         .with_status(),
+    feature_flags("v1beta1"),
+    feature_flags("v1beta2"),
     ResourceDef::new(EVENTS, "v1", "events", "event", "Event")
         .short(&["ev"])
         .fields(EVENT_FIELD_LABELS),
@@ -316,6 +343,47 @@ pub static RESOURCES: &[ResourceDef] = &[
     .create_only(),
 ];
 
+/// Which of the versions this table holds one server serves: the
+/// OpenFeature Operator serves `v1beta1`, newer operators `v1beta2`, never
+/// both here, so a client must ask discovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub feature_flags: &'static str,
+}
+
+impl Default for Served {
+    fn default() -> Self {
+        Served {
+            feature_flags: "v1beta1",
+        }
+    }
+}
+
+impl Served {
+    /// `version` of FeatureFlag, when this table has it.
+    pub fn feature_flags(version: &str) -> Option<Served> {
+        RESOURCES
+            .iter()
+            .find(|r| r.group == OPENFEATURE && r.version == version)
+            .map(|r| Served {
+                feature_flags: r.version,
+            })
+    }
+
+    pub fn serves(&self, res: &ResourceDef) -> bool {
+        res.group != OPENFEATURE || res.version == self.feature_flags
+    }
+
+    /// The served resource of `group`, `version` and `plural`.
+    pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
+        lookup(group, version, plural).filter(|r| self.serves(r))
+    }
+
+    fn resources(self) -> impl Iterator<Item = &'static ResourceDef> {
+        RESOURCES.iter().filter(move |r| self.serves(r))
+    }
+}
+
 /// Find a resource by group, version and plural.
 pub fn lookup(group: &str, version: &str, plural: &str) -> Option<&'static ResourceDef> {
     RESOURCES
@@ -331,9 +399,9 @@ pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceDef> {
 }
 
 /// Distinct groups in the order they are first listed, core excluded.
-fn groups() -> Vec<&'static str> {
+fn groups(served: Served) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for r in RESOURCES {
+    for r in served.resources() {
         if !r.group.is_empty() && !out.contains(&r.group) {
             out.push(r.group);
         }
@@ -341,9 +409,9 @@ fn groups() -> Vec<&'static str> {
     out
 }
 
-fn versions_of(group: &str) -> Vec<&'static str> {
+fn versions_of(group: &str, served: Served) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
-    for r in RESOURCES.iter().filter(|r| r.group == group) {
+    for r in served.resources().filter(|r| r.group == group) {
         if !out.contains(&r.version) {
             out.push(r.version);
         }
@@ -360,8 +428,8 @@ pub fn api_versions(server_address: &str) -> Value {
     })
 }
 
-fn group_entry(group: &str) -> Value {
-    let versions: Vec<Value> = versions_of(group)
+fn group_entry(group: &str, served: Served) -> Value {
+    let versions: Vec<Value> = versions_of(group, served)
         .into_iter()
         .map(|v| json!({"groupVersion": format!("{group}/{v}"), "version": v}))
         .collect();
@@ -370,15 +438,18 @@ fn group_entry(group: &str) -> Value {
 }
 
 /// `/apis`: every named group.
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = groups().into_iter().map(group_entry).collect();
+pub fn api_group_list(served: Served) -> Value {
+    let groups: Vec<Value> = groups(served)
+        .into_iter()
+        .map(|g| group_entry(g, served))
+        .collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `/apis/<group>`, or None when the group is not served.
-pub fn api_group(group: &str) -> Option<Value> {
-    groups().contains(&group).then(|| {
-        let mut g = group_entry(group);
+pub fn api_group(group: &str, served: Served) -> Option<Value> {
+    groups(served).contains(&group).then(|| {
+        let mut g = group_entry(group, served);
         g["kind"] = json!("APIGroup");
         g["apiVersion"] = json!("v1");
         g
@@ -386,9 +457,9 @@ pub fn api_group(group: &str) -> Option<Value> {
 }
 
 /// `/api/v1` or `/apis/<group>/<version>`, or None when not served.
-pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
-    let entries: Vec<Value> = RESOURCES
-        .iter()
+pub fn api_resource_list(group: &str, version: &str, served: Served) -> Option<Value> {
+    let entries: Vec<Value> = served
+        .resources()
         .filter(|r| r.group == group && r.version == version)
         .flat_map(ResourceDef::discovery_entries)
         .collect();
@@ -414,7 +485,7 @@ mod tests {
 
     #[test]
     fn rollouts_have_short_name_ro_and_subresources() {
-        let list = api_resource_list("argoproj.io", "v1alpha1").unwrap();
+        let list = api_resource_list("argoproj.io", "v1alpha1", Served::default()).unwrap();
         let names: Vec<&str> = list["resources"]
             .as_array()
             .unwrap()
@@ -431,7 +502,7 @@ mod tests {
 
     #[test]
     fn groups_are_listed_once_and_unknown_groups_are_absent() {
-        let all = api_group_list();
+        let all = api_group_list(Served::default());
         let names: Vec<&str> = all["groups"]
             .as_array()
             .unwrap()
@@ -439,8 +510,23 @@ mod tests {
             .map(|g| g["name"].as_str().unwrap())
             .collect();
         assert_eq!(names.iter().filter(|n| **n == "argoproj.io").count(), 1);
-        assert!(api_group("example.com").is_none());
-        assert!(api_resource_list("apps", "v2").is_none());
+        assert!(api_group("example.com", Served::default()).is_none());
+        assert!(api_resource_list("apps", "v2", Served::default()).is_none());
+    }
+
+    #[test]
+    fn one_version_of_feature_flags_is_served_as_chosen() {
+        for (version, other) in [("v1beta1", "v1beta2"), ("v1beta2", "v1beta1")] {
+            let served = Served::feature_flags(version).unwrap();
+            let group = api_group(OPENFEATURE, served).unwrap();
+            assert_eq!(group["preferredVersion"]["version"], version);
+            assert_eq!(group["versions"].as_array().unwrap().len(), 1);
+            let list = api_resource_list(OPENFEATURE, version, served).unwrap();
+            assert_eq!(list["resources"][0]["shortNames"], json!(["ff"]));
+            assert!(api_resource_list(OPENFEATURE, other, served).is_none());
+            assert!(served.lookup(OPENFEATURE, other, "featureflags").is_none());
+        }
+        assert!(Served::feature_flags("v9").is_none());
     }
 
     #[test]

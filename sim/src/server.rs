@@ -49,6 +49,8 @@ pub struct Shared {
     pub behaviour: Arc<Behaviour>,
     /// How often a watch that allows bookmarks gets one.
     pub bookmark_interval: Duration,
+    /// The versions served where the table has several of a kind.
+    pub served: resources::Served,
     tls: tokio_rustls::TlsAcceptor,
     addr: SocketAddr,
     listener: Mutex<Option<JoinHandle<()>>>,
@@ -62,6 +64,7 @@ pub struct ServerParts {
     pub log: Arc<RequestLog>,
     pub behaviour: Arc<Behaviour>,
     pub bookmark_interval: Duration,
+    pub served: resources::Served,
     pub tls: tokio_rustls::TlsAcceptor,
     pub addr: SocketAddr,
 }
@@ -75,6 +78,7 @@ impl Shared {
             log: parts.log,
             behaviour: parts.behaviour,
             bookmark_interval: parts.bookmark_interval,
+            served: parts.served,
             tls: parts.tls,
             addr: parts.addr,
             listener: Mutex::new(None),
@@ -348,7 +352,7 @@ async fn api(
     {
         return Ok(resp);
     }
-    let target = parse_resource_path(&path)?.ok_or_else(ApiError::path_not_found)?;
+    let target = parse_resource_path(&path, shared.served)?.ok_or_else(ApiError::path_not_found)?;
     let res = target.res;
     let watch = query.flag("watch");
     let verb = match (&method, target.name.is_some()) {

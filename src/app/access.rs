@@ -6,10 +6,12 @@
 //! denied it, and an expired answer is used while a fresh one is asked.
 
 use super::state::{AccessAnswer, State};
+use crate::cluster::kinds::WatchedKind;
 use crate::cluster::kinds::watched_kind;
 use crate::cluster::rbac::AccessKey;
 use crate::model::action;
-use crate::model::{Action, ActionPlan, Kind, Release, ReleaseKey};
+use crate::model::flag::FlagSource;
+use crate::model::{Action, ActionPlan, Kind, PatchRequest, Release, ReleaseKey};
 
 /// The access question of one request of an action on `release`.
 fn request_key(release: &ReleaseKey, subresource: Option<&'static str>) -> AccessKey {
@@ -36,6 +38,47 @@ pub fn access_keys(release: &ReleaseKey) -> Vec<AccessKey> {
     }
 }
 
+/// The access question of patching the FeatureFlag `name` in
+/// `namespace`, asked in the cluster of `release`.
+fn feature_flag_key(release: &ReleaseKey, namespace: &str, name: &str) -> AccessKey {
+    let kind = WatchedKind::FeatureFlag;
+    AccessKey {
+        cluster: release.cluster.clone(),
+        verb: "patch",
+        group: kind.group(),
+        resource: kind.plural(),
+        subresource: None,
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    }
+}
+
+/// The access questions of the kill switch on `release`: one per
+/// FeatureFlag resource its flags come from.
+pub fn flag_access_keys(release: &Release) -> Vec<AccessKey> {
+    let mut keys: Vec<AccessKey> = release
+        .flags
+        .iter()
+        .map(|f| match &f.source {
+            FlagSource::FeatureFlag { namespace, name } => {
+                feature_flag_key(&release.key, namespace, name)
+            }
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The access question of one request of `plan`: on the flag it writes,
+/// else on the release.
+fn plan_request_key(release: &ReleaseKey, plan: &ActionPlan, request: &PatchRequest) -> AccessKey {
+    match &plan.flag {
+        Some(flag) => feature_flag_key(release, &flag.namespace, &flag.name),
+        None => request_key(release, request.subresource),
+    }
+}
+
 /// What the answers say of a planned action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Permission {
@@ -50,7 +93,7 @@ pub enum Permission {
 pub fn permission(state: &State, release: &ReleaseKey, plan: &ActionPlan) -> Permission {
     let mut awaiting = false;
     for request in &plan.requests {
-        let key = request_key(release, request.subresource);
+        let key = plan_request_key(release, plan, request);
         let check = state.access.get(&key);
         let checking = check.is_some_and(|c| c.checking);
         match check.and_then(|c| c.answer.as_ref()) {

@@ -42,11 +42,17 @@ pub struct Board {
     pub settings: BoardSettings,
     /// Space stopped the cycle.
     pub paused: bool,
-    /// The release the cycle or the arrows put in the spotlight; while it
-    /// is no longer in flight, the first that is takes its place.
+    /// The release the cycle or the arrows put in the spotlight. It stays
+    /// there for its period even once it lands, so the room sees how it
+    /// ended; with no cycle, the first in flight takes its place then.
     pub chosen: Option<ReleaseKey>,
     /// When the spotlight last moved: the cycle moves it on a period later.
     pub moved_at: DateTime<Utc>,
+    /// The rows of the releases in flight that need no attention, as
+    /// placed: each keeps its row while in flight, and one taking off
+    /// takes the first row left free (`None`), so that releases landing
+    /// and taking off do not move the others.
+    pub slots: Vec<Option<ReleaseKey>>,
     pub outcomes: Outcomes,
 }
 
@@ -57,16 +63,25 @@ impl Board {
             paused: false,
             chosen: None,
             moved_at: now,
+            slots: Vec::new(),
             outcomes: Outcomes::default(),
         }
     }
+}
 
-    /// When the cycle moves the spotlight next, if it runs and there is
-    /// another release to move to among `candidates`.
-    pub fn next_move(&self, candidates: usize) -> Option<DateTime<Utc>> {
-        let period = self.settings.cycle.filter(|_| !self.paused)?;
-        (candidates > 1).then(|| self.moved_at + period)
-    }
+/// When the cycle moves the spotlight next, if it runs and there is
+/// somewhere to move it: another release in flight, or away from one that
+/// landed.
+pub fn next_move(state: &State, board: &Board) -> Option<DateTime<Utc>> {
+    let period = board.settings.cycle.filter(|_| !board.paused)?;
+    let rows = in_flight_releases(state);
+    let shown = spotlight(state, board, &rows);
+    let landed = shown.is_some_and(|r| !in_flight(r));
+    let others = rows
+        .iter()
+        .filter(|r| shown.is_none_or(|s| s.key != r.key))
+        .count();
+    (landed || others > 0).then(|| board.moved_at + period)
 }
 
 /// A release the board gives room to: one that needs attention or is
@@ -87,14 +102,16 @@ pub fn in_flight_releases(state: &State) -> Vec<&Release> {
     rows
 }
 
-/// The release in the spotlight among `rows` (see [`in_flight_releases`]):
-/// the one chosen, else the first.
-pub fn spotlight<'a>(board: &Board, rows: &[&'a Release]) -> Option<&'a Release> {
-    let chosen = board
-        .chosen
-        .as_ref()
-        .and_then(|k| rows.iter().find(|r| &r.key == k));
-    chosen.or(rows.first()).copied()
+/// The release in the spotlight: the one chosen (see [`Board::chosen`]),
+/// else the first of `rows` (see [`in_flight_releases`]).
+pub fn spotlight<'a>(state: &'a State, board: &Board, rows: &[&'a Release]) -> Option<&'a Release> {
+    let chosen = board.chosen.as_ref().and_then(|key| {
+        rows.iter()
+            .find(|r| &r.key == key)
+            .copied()
+            .or_else(|| board.settings.cycle.and(state.release(key)))
+    });
+    chosen.or_else(|| rows.first().copied())
 }
 
 /// Since when one context's data is not known to match its cluster:
@@ -172,13 +189,19 @@ fn step(state: &mut State, by: isize) {
         board.chosen = None;
         return;
     }
-    let shown = board
-        .chosen
-        .as_ref()
-        .and_then(|k| keys.iter().position(|key| key == k))
-        .unwrap_or(0);
+    let shown = match &board.chosen {
+        // The first in flight is shown.
+        None => 0,
+        Some(chosen) => match keys.iter().position(|key| key == chosen) {
+            Some(p) => isize::try_from(p).unwrap_or(0),
+            // From a release that landed: on to the first in flight, or
+            // back to the last.
+            None if by > 0 => -1,
+            None => 0,
+        },
+    };
     let len = isize::try_from(keys.len()).unwrap_or(isize::MAX);
-    let next = (isize::try_from(shown).unwrap_or(0) + by).rem_euclid(len);
+    let next = (shown + by).rem_euclid(len);
     board.chosen = keys.get(usize::try_from(next).unwrap_or(0)).cloned();
 }
 
@@ -186,19 +209,20 @@ fn step(state: &mut State, by: isize) {
 /// move to, the period starts again, so a second release arriving later
 /// gets its turn a whole period after it came. True when it moved.
 pub fn cycle_if_due(state: &mut State) -> bool {
-    let candidates = state.releases.iter().filter(|r| in_flight(r)).count();
-    let now = state.now;
-    let Some(board) = state.board.as_mut() else {
+    let Some(board) = state.board.as_ref() else {
         return false;
     };
-    match board.next_move(candidates) {
+    let now = state.now;
+    match next_move(state, board) {
         Some(at) if now >= at => {
             step(state, 1);
             true
         }
         Some(_) => false,
         None => {
-            board.moved_at = now;
+            if let Some(board) = state.board.as_mut() {
+                board.moved_at = now;
+            }
             false
         }
     }
@@ -244,4 +268,98 @@ pub fn observe(state: &mut State, touched: &HashSet<ReleaseKey>) {
         board.outcomes.observe(key, state.release(key), state.now);
     }
     state.board = Some(board);
+    keep_spotlight(state);
+    place_in_flight(state);
+}
+
+/// Free the rows of releases landed (or now needing attention), and give
+/// those newly in flight the first rows free.
+fn place_in_flight(state: &mut State) {
+    let calm: Vec<ReleaseKey> = in_flight_releases(state)
+        .iter()
+        .filter(|r| !r.needs_attention())
+        .map(|r| r.key.clone())
+        .collect();
+    let Some(board) = state.board.as_mut() else {
+        return;
+    };
+    let flying: HashSet<&ReleaseKey> = calm.iter().collect();
+    for slot in &mut board.slots {
+        if slot.as_ref().is_some_and(|k| !flying.contains(k)) {
+            *slot = None;
+        }
+    }
+    let placed: HashSet<ReleaseKey> = board.slots.iter().flatten().cloned().collect();
+    for key in calm.into_iter().filter(|k| !placed.contains(k)) {
+        match board.slots.iter_mut().find(|slot| slot.is_none()) {
+            Some(free) => *free = Some(key),
+            None => board.slots.push(Some(key)),
+        }
+    }
+    while board.slots.last().is_some_and(Option::is_none) {
+        board.slots.pop();
+    }
+}
+
+/// The rows of the list of releases in flight beside the spotlight
+/// (`spot`, not among them): those needing attention first, in the list's
+/// order, then the others in their rows (`None`: a row left free).
+pub fn listed<'a>(
+    state: &'a State,
+    board: &Board,
+    spot: Option<&Release>,
+) -> Vec<Option<&'a Release>> {
+    let shown = |r: &&Release| spot.is_none_or(|s| s.key != r.key);
+    let rows = in_flight_releases(state);
+    let (urgent, calm): (Vec<&Release>, Vec<&Release>) =
+        rows.into_iter().partition(|r| r.needs_attention());
+    let mut out: Vec<Option<&Release>> = urgent.into_iter().filter(shown).map(Some).collect();
+    let placed: HashSet<&ReleaseKey> = board.slots.iter().flatten().collect();
+    for slot in &board.slots {
+        match slot
+            .as_ref()
+            .and_then(|k| calm.iter().find(|r| &r.key == k))
+        {
+            Some(r) if shown(r) => out.push(Some(*r)),
+            Some(_) => {}
+            None => out.push(None),
+        }
+    }
+    // Not placed yet (the board has not seen them change): after the rest.
+    out.extend(
+        calm.iter()
+            .filter(|r| !placed.contains(&r.key) && shown(r))
+            .map(|r| Some(*r)),
+    );
+    while out.last().is_some_and(Option::is_none) {
+        out.pop();
+    }
+    out
+}
+
+/// The spotlight stays on its release (see [`Board::chosen`]). When none
+/// is chosen, or it is gone (or landed, with no cycle), the first in
+/// flight is chosen in its place, for a whole period: were it left to
+/// whichever release is first at each change, a busy cluster would swap
+/// the spotlight every second.
+fn keep_spotlight(state: &mut State) {
+    let Some(board) = state.board.as_ref() else {
+        return;
+    };
+    let cycling = board.settings.cycle.is_some();
+    let kept = |r: &Release| in_flight(r) || cycling;
+    if let Some(key) = &board.chosen
+        && state.release(key).is_some_and(kept)
+    {
+        return;
+    }
+    let first = in_flight_releases(state).first().map(|r| r.key.clone());
+    let now = state.now;
+    let Some(board) = state.board.as_mut() else {
+        return;
+    };
+    if board.chosen.is_some() || first.is_some() {
+        board.moved_at = now;
+    }
+    board.chosen = first;
 }

@@ -3,6 +3,7 @@
 //! The cluster's own watches are [`super::health`].
 
 use super::State;
+use super::member::Member;
 use chrono::{DateTime, Utc};
 
 /// The state of one feed, as the header shows it.
@@ -27,21 +28,33 @@ pub enum FeedState {
     },
 }
 
-/// The metrics source's state; None until the runner has said which
-/// source serves the context.
-pub fn metrics(state: &State) -> Option<FeedState> {
-    if state.home.metrics_source.is_none() {
-        return state
-            .home
+/// Each context's metrics source with its state, in the order shown: the
+/// context's short name (empty when one is shown) and its state; a
+/// context is left out until the runner has said which source serves it.
+pub fn metrics(state: &State) -> Vec<(&str, FeedState)> {
+    state
+        .members()
+        .filter_map(|m| Some((m.alias.as_str(), member_metrics(state, m)?)))
+        .collect()
+}
+
+/// The state of `member`'s metrics source, judged on its own releases.
+fn member_metrics(state: &State, member: &Member) -> Option<FeedState> {
+    if member.metrics_source.is_none() {
+        return member
             .metrics_problem
             .is_some()
             .then_some(FeedState::Absent);
     }
-    if state.metrics_targets.is_empty() {
+    let targets: Vec<_> = state
+        .metrics_targets
+        .iter()
+        .filter(|t| t.key.cluster == member.alias)
+        .collect();
+    if targets.is_empty() {
         return Some(FeedState::Idle);
     }
-    let measured: Vec<_> = state
-        .metrics_targets
+    let measured: Vec<_> = targets
         .iter()
         .filter_map(|t| state.metrics.get(&t.key))
         .collect();

@@ -16,6 +16,9 @@ pub enum KeyCommand {
     PageDown,
     Top,
     Bottom,
+    Left,
+    Right,
+    Wave,
     Filter,
     CommandLine,
     Help,
@@ -28,12 +31,13 @@ pub enum KeyCommand {
     Retry,
     Undo,
     Restart,
+    KillSwitch,
     Confirm,
     Cancel,
 }
 
 impl KeyCommand {
-    pub const ALL: [KeyCommand; 22] = [
+    pub const ALL: [KeyCommand; 26] = [
         KeyCommand::Open,
         KeyCommand::Back,
         KeyCommand::Up,
@@ -42,6 +46,9 @@ impl KeyCommand {
         KeyCommand::PageDown,
         KeyCommand::Top,
         KeyCommand::Bottom,
+        KeyCommand::Left,
+        KeyCommand::Right,
+        KeyCommand::Wave,
         KeyCommand::Filter,
         KeyCommand::CommandLine,
         KeyCommand::Help,
@@ -54,6 +61,7 @@ impl KeyCommand {
         KeyCommand::Retry,
         KeyCommand::Undo,
         KeyCommand::Restart,
+        KeyCommand::KillSwitch,
         KeyCommand::Confirm,
         KeyCommand::Cancel,
     ];
@@ -69,6 +77,9 @@ impl KeyCommand {
             KeyCommand::PageDown => "page-down",
             KeyCommand::Top => "top",
             KeyCommand::Bottom => "bottom",
+            KeyCommand::Left => "left",
+            KeyCommand::Right => "right",
+            KeyCommand::Wave => "wave",
             KeyCommand::Filter => "filter",
             KeyCommand::CommandLine => "command",
             KeyCommand::Help => "help",
@@ -81,6 +92,7 @@ impl KeyCommand {
             KeyCommand::Retry => "retry",
             KeyCommand::Undo => "undo",
             KeyCommand::Restart => "restart",
+            KeyCommand::KillSwitch => "kill-switch",
             KeyCommand::Confirm => "confirm",
             KeyCommand::Cancel => "cancel",
         }
@@ -96,6 +108,9 @@ impl KeyCommand {
             KeyCommand::PageDown => "page down",
             KeyCommand::Top => "first row",
             KeyCommand::Bottom => "last row",
+            KeyCommand::Left => "the cluster to the left (wave)",
+            KeyCommand::Right => "the cluster to the right (wave)",
+            KeyCommand::Wave => "wave: a release in each cluster",
             KeyCommand::Filter => "filter by name, namespace, kind, phase or image",
             KeyCommand::CommandLine => "command: ns NAME, ns all, ctx NAME, config, quit",
             KeyCommand::Help => "this help",
@@ -108,6 +123,9 @@ impl KeyCommand {
             KeyCommand::Retry => "retry an aborted rollout",
             KeyCommand::Undo => "undo: roll back to an earlier revision's template",
             KeyCommand::Restart => "restart every pod of the release",
+            KeyCommand::KillSwitch => {
+                "kill switch: turn a linked feature flag off, or serve another variant"
+            }
             KeyCommand::Confirm => "confirm a dialog",
             KeyCommand::Cancel => "cancel a dialog",
         }
@@ -133,6 +151,7 @@ impl KeyCommand {
             KeyCommand::Retry => Action::Retry,
             KeyCommand::Undo => Action::Undo(None),
             KeyCommand::Restart => Action::Restart,
+            KeyCommand::KillSwitch => Action::KillSwitch(None),
             _ => return None,
         })
     }
@@ -259,6 +278,9 @@ impl Default for Keymap {
             (KeyCommand::PageDown, vec![k(KeyCode::PageDown)]),
             (KeyCommand::Top, vec![c('g'), k(KeyCode::Home)]),
             (KeyCommand::Bottom, vec![c('G'), k(KeyCode::End)]),
+            (KeyCommand::Left, vec![c('h'), k(KeyCode::Left)]),
+            (KeyCommand::Right, vec![c('l'), k(KeyCode::Right)]),
+            (KeyCommand::Wave, vec![c('w')]),
             (KeyCommand::Filter, vec![c('/')]),
             (KeyCommand::CommandLine, vec![c(':')]),
             (KeyCommand::Help, vec![c('?')]),
@@ -278,6 +300,7 @@ impl Default for Keymap {
                     alt: false,
                 }],
             ),
+            (KeyCommand::KillSwitch, vec![c('K')]),
             (KeyCommand::Confirm, vec![c('y')]),
             (KeyCommand::Cancel, vec![c('n')]),
         ];

@@ -13,6 +13,7 @@ pub(crate) mod run;
 pub mod state;
 mod terminal;
 pub mod update;
+pub mod wave;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,8 @@
 use super::State;
 use crate::cluster::fingerprint::object_fingerprint;
 use crate::cluster::kinds::watched_kind;
+use crate::model::action::FlagTarget;
+use crate::model::flag::FlagSource;
 use crate::model::{ActionPlan, ActionRequest, DecisionFingerprint, ReleaseKey};
 
 /// What the decision was taken on.
@@ -51,5 +53,31 @@ pub fn action_request(
             .unwrap_or_else(|| "unknown".into()),
         context: scope.map_or_else(|| key.cluster.clone(), |s| s.context.clone()),
         override_of,
+    }
+}
+
+/// How the flag `target` names changed, as `state` has it now, since the
+/// human saw it: empty when it is as seen.
+pub fn flag_changes(state: &State, key: &ReleaseKey, target: &FlagTarget) -> Vec<String> {
+    let now = state.release(key).and_then(|r| {
+        r.flags.iter().find(|f| {
+            f.key == target.key
+                && matches!(&f.source, FlagSource::FeatureFlag { namespace, name }
+                    if *namespace == target.namespace && *name == target.name)
+        })
+    });
+    match now {
+        None => vec![format!(
+            "{} is no longer linked to {}",
+            target.describe(),
+            key.name
+        )],
+        Some(flag) if flag.definition != target.seen => vec![format!(
+            "{} changed (resourceVersion {} → {})",
+            target.describe(),
+            target.resource_version,
+            flag.resource_version
+        )],
+        Some(_) => Vec::new(),
     }
 }

@@ -8,7 +8,7 @@ use super::frames::{Alarm, Drain, deadline, take_burst};
 use super::keymap::{Chord, Keymap};
 use super::member::Member;
 use super::state::{ConfigProblems, MetricsSource, Scope, State, TerminalLoss};
-use super::terminal::{self, area, draw};
+use super::terminal::{self, Screen};
 use super::update::{Effect, Msg, ScopeChange, update};
 use crate::audit::Audit;
 use crate::cluster::connect::{ConnectOptions, Connection, connect, requested_scope};
@@ -459,6 +459,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     state.warnings = options.warnings;
     state.config_problems = options.config_problems;
     state.database_links = options.database_links;
+    state.typed_contexts = options.metrics.config.typed_contexts();
     for db in &options.databases {
         state.databases.insert(db.name.clone(), Default::default());
     }
@@ -496,7 +497,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     // below, which gives the terminal back, instead of killing the process.
     let mut quit = QuitSignals::listen()?;
     // ratatui::init installs a panic hook that restores the terminal first.
-    let mut terminal = ratatui::init();
+    let mut screen = Screen::new(ratatui::init());
     let input = tokio::spawn(read_terminal(tx.clone()));
     watch_for_hang_up(tx.clone());
     let result: Result<Option<QuitSignal>> = async {
@@ -510,8 +511,8 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
         loop {
             if redraw {
                 let theme = options.themes.for_context(&state.home.scope.context);
-                draw(&mut terminal, &state, theme)?;
-                let next = next_change(&state, area(&terminal)?);
+                screen.draw(&state, theme)?;
+                let next = next_change(&state, screen.area()?);
                 if alarm.aim(next)
                     && let Some(at) = next
                 {
@@ -529,7 +530,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
                 // Back from a stop, the screen is drawn whole at the time
                 // it is continued.
                 Some(()) = suspend_rx.recv() => {
-                    terminal::suspend(&mut terminal)?;
+                    screen.suspend()?;
                     Some(Msg::Tick(Utc::now()))
                 }
                 _ = jobs.stop.recv() => {
@@ -537,13 +538,13 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
                         tracing::info!("SIGTSTP ignored: no shell with job control could continue cutover");
                         continue;
                     }
-                    terminal::suspend(&mut terminal)?;
+                    screen.suspend()?;
                     Some(Msg::Tick(Utc::now()))
                 }
                 // Continued after a stop by anyone: whatever happened to
                 // the terminal meanwhile, take it again.
                 _ = jobs.cont.recv() => {
-                    terminal::resume(&mut terminal)?;
+                    screen.resume()?;
                     Some(Msg::Tick(Utc::now()))
                 }
                 signal = quit.recv() => {
@@ -576,10 +577,10 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     // What can be restored is, and a failure is logged: `ratatui::restore`
     // and the terminal's drop would write it to a terminal that may be
     // gone, and panic when that fails.
-    let cursor = terminal.show_cursor();
+    let cursor = screen.terminal.show_cursor();
     if cursor.is_err() {
         // Its drop would show the cursor again.
-        std::mem::forget(terminal);
+        std::mem::forget(screen);
     }
     for e in [cursor.err(), ratatui::try_restore().err()]
         .into_iter()

@@ -4,6 +4,7 @@
 use super::board::Board;
 use super::keymap::Keymap;
 use super::member::Member;
+use super::wave::{self, WaveCursor};
 use crate::cluster::rbac::AccessKey;
 use crate::metrics::profiles::{MetricsTarget, Profile};
 use crate::model::metrics::{ReleaseMetrics, Verdict};
@@ -11,7 +12,7 @@ use crate::model::migration::{DatabaseLink, DatabaseReading, RollbackSafety};
 use crate::model::{Action, ActionPlan, Release, ReleaseKey, TimelineEntry};
 use chrono::{DateTime, Utc};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// After this, an access review's answer is asked again; it is still used
@@ -70,6 +71,12 @@ pub struct Confirm {
     pub seen: crate::app::request::Seen,
     /// What the human has typed, when the action asks for the name.
     pub typed: String,
+    /// The context to type instead of the release's name, when its config
+    /// says `confirm = "typed"`: in a fleet the release's name is the same
+    /// in every cluster; the context's is what tells them apart.
+    pub typed_context: Option<String>,
+    /// Enter was pressed on a name that does not match: nothing was sent.
+    pub mismatch: bool,
     /// Revisions an undo may go back to, newest first, and the chosen one.
     pub undo_choices: Vec<u64>,
     pub undo_index: usize,
@@ -88,7 +95,15 @@ pub const OVERRIDE_PHRASE: &str = "I understand";
 
 impl Confirm {
     pub fn needs_name(&self) -> bool {
-        self.plan.action.needs_typed_name() || self.blocked_by().is_some()
+        self.typed_context.is_some()
+            || self.plan.action.needs_typed_name()
+            || self.blocked_by().is_some()
+    }
+
+    /// What must be typed: the context's name where it asks for it, else
+    /// the release's.
+    pub fn expected(&self) -> &str {
+        self.typed_context.as_deref().unwrap_or(&self.key.name)
     }
 
     /// Why the action is blocked, when the schema no longer supports the
@@ -101,7 +116,7 @@ impl Confirm {
     }
 
     pub fn name_matches(&self) -> bool {
-        self.typed == self.key.name
+        self.typed == self.expected()
     }
 }
 
@@ -300,6 +315,12 @@ pub struct State {
     pub terminal_lost: Option<TerminalLoss>,
     /// `cutover watch`: the board is drawn instead of the list and detail.
     pub board: Option<Board>,
+    /// The wave view is chosen (`w`, in a fleet): drawn instead of the
+    /// list, at this cell.
+    pub wave: Option<WaveCursor>,
+    /// The contexts whose actions ask for the context's name typed
+    /// (`confirm = "typed"`).
+    pub typed_contexts: BTreeSet<String>,
 }
 
 impl State {
@@ -338,6 +359,8 @@ impl State {
             quit: false,
             terminal_lost: None,
             board: None,
+            wave: None,
+            typed_contexts: BTreeSet::new(),
         }
     }
 
@@ -386,12 +409,18 @@ impl State {
     pub fn target(&self) -> Option<&Release> {
         match &self.view {
             View::Detail(key) => self.release(key),
+            View::List if self.wave_shown() => wave::release_at(self, self.wave.as_ref()?),
             View::List => self.selected.as_ref().and_then(|k| self.release(k)),
         }
     }
 
+    /// The wave view is drawn instead of the list: chosen, in a fleet.
+    pub fn wave_shown(&self) -> bool {
+        self.wave.is_some() && self.is_fleet() && self.view == View::List
+    }
+
     /// Whether `r` shows under the filter, lowercased as `needle`.
-    fn matches_filter(r: &Release, needle: &str) -> bool {
+    pub(crate) fn matches_filter(r: &Release, needle: &str) -> bool {
         [
             r.key.name.as_str(),
             r.key.namespace.as_str(),

@@ -10,21 +10,88 @@ use crossterm::terminal::{
     disable_raw_mode, enable_raw_mode,
 };
 use ratatui::DefaultTerminal;
+use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-pub fn draw(terminal: &mut DefaultTerminal, state: &State, theme: &Theme) -> Result<()> {
-    let mut frame = || -> std::io::Result<()> {
-        crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
-        terminal.draw(|frame| crate::ui::draw(frame, state, theme))?;
-        crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)
-    };
-    frame().wrap_err("drawing on the terminal")
+/// The terminal, and what it shows as last written.
+pub struct Screen {
+    pub terminal: DefaultTerminal,
+    /// The last frame written; `None` when the terminal's screen is not
+    /// known to show it (at start, and after a stop).
+    shown: Option<Buffer>,
 }
 
-/// The whole screen, as the next frame will fill it.
-pub fn area(terminal: &DefaultTerminal) -> Result<Rect> {
-    let size = terminal.size()?;
-    Ok(Rect::new(0, 0, size.width, size.height))
+impl Screen {
+    pub fn new(terminal: DefaultTerminal) -> Screen {
+        Screen {
+            terminal,
+            shown: None,
+        }
+    }
+
+    /// Draw `state`, unless the frame is the one the terminal shows: then
+    /// nothing is written at all, not even the markers around a frame. A
+    /// change that alters nothing on screen costs no bytes.
+    pub fn draw(&mut self, state: &State, theme: &Theme) -> Result<()> {
+        let terminal = &mut self.terminal;
+        let shown = &mut self.shown;
+        let mut frame = || -> std::io::Result<()> {
+            terminal.autoresize()?;
+            crate::ui::draw(&mut terminal.get_frame(), state, theme);
+            if shown.as_ref() == Some(terminal.current_buffer_mut()) {
+                // Rendered again from blank next time, as after a swap.
+                terminal.current_buffer_mut().reset();
+                return Ok(());
+            }
+            *shown = Some(terminal.current_buffer_mut().clone());
+            crossterm::execute!(std::io::stdout(), BeginSynchronizedUpdate)?;
+            // The views never place the cursor: it stays hidden.
+            terminal.apply_buffer()?;
+            crossterm::execute!(std::io::stdout(), EndSynchronizedUpdate)
+        };
+        frame().wrap_err("drawing on the terminal")
+    }
+
+    /// The whole screen, as the next frame will fill it.
+    pub fn area(&self) -> Result<Rect> {
+        let size = self.terminal.size()?;
+        Ok(Rect::new(0, 0, size.width, size.height))
+    }
+
+    /// Give the terminal back as it was (main screen, cooked mode, cursor
+    /// shown) and stop the whole job, as the shell's own Ctrl-Z would.
+    /// Returns once the job is continued, the terminal taken again.
+    pub fn suspend(&mut self) -> Result<()> {
+        self.terminal.show_cursor()?;
+        ratatui::try_restore().wrap_err("restoring the terminal")?;
+        // SIGSTOP, not SIGTSTP, which this process handles. A signal to the
+        // sender is delivered before kill returns (POSIX): this returns
+        // after the continue.
+        // SAFETY: kill(2) on our own process group touches no memory.
+        if unsafe { libc::kill(0, libc::SIGSTOP) } != 0 {
+            return Err(std::io::Error::last_os_error()).wrap_err("stopping the job");
+        }
+        self.resume()
+    }
+
+    /// Take the terminal again after a stop: raw mode set afresh (the
+    /// shell may have reset the modes meanwhile), the alternate screen
+    /// cleared, and the next frame drawn whole.
+    pub fn resume(&mut self) -> Result<()> {
+        disable_raw_mode()?;
+        enable_raw_mode()?;
+        crossterm::execute!(
+            std::io::stdout(),
+            EnterAlternateScreen,
+            Clear(ClearType::All)
+        )?;
+        // Not `terminal.clear()`: it asks the terminal where the cursor is,
+        // and the answer would have to come through the key reader. With
+        // both buffers empty, the next frame is written whole.
+        self.terminal.swap_buffers();
+        self.shown = None;
+        Ok(())
+    }
 }
 
 /// Block until the terminal hangs up: its pty closed (the terminal
@@ -59,38 +126,4 @@ pub fn wait_for_hang_up() -> std::io::Result<()> {
 pub fn job_control() -> bool {
     // SAFETY: getpgrp and getsid only return ids of this process.
     unsafe { libc::getpgrp() != libc::getsid(0) }
-}
-
-/// Give the terminal back as it was (main screen, cooked mode, cursor
-/// shown) and stop the whole job, as the shell's own Ctrl-Z would. Returns
-/// once the job is continued, the terminal taken again.
-pub fn suspend(terminal: &mut DefaultTerminal) -> Result<()> {
-    terminal.show_cursor()?;
-    ratatui::try_restore().wrap_err("restoring the terminal")?;
-    // SIGSTOP, not SIGTSTP, which this process handles. A signal to the
-    // sender is delivered before kill returns (POSIX): this returns after
-    // the continue.
-    // SAFETY: kill(2) on our own process group touches no memory.
-    if unsafe { libc::kill(0, libc::SIGSTOP) } != 0 {
-        return Err(std::io::Error::last_os_error()).wrap_err("stopping the job");
-    }
-    resume(terminal)
-}
-
-/// Take the terminal again after a stop: raw mode set afresh (the shell may
-/// have reset the modes meanwhile), the alternate screen cleared, and the
-/// next frame drawn whole.
-pub fn resume(terminal: &mut DefaultTerminal) -> Result<()> {
-    disable_raw_mode()?;
-    enable_raw_mode()?;
-    crossterm::execute!(
-        std::io::stdout(),
-        EnterAlternateScreen,
-        Clear(ClearType::All)
-    )?;
-    // Not `terminal.clear()`: it asks the terminal where the cursor is, and
-    // the answer would have to come through the key reader. With both
-    // buffers empty, the next frame is written whole.
-    terminal.swap_buffers();
-    Ok(())
 }

@@ -747,5 +747,6 @@ fn typed_lines_are_edited_as_in_a_shell() {
 
 mod access;
 mod fleet;
+mod kill_switch;
 mod loading;
 mod session;

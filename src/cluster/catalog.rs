@@ -8,7 +8,7 @@ use super::index::{Index, Read};
 use super::kinds::{WatchedKind, watched_kind};
 use super::objects::{Changes, Objects};
 use super::projection::PodSummary;
-use super::{argo, deployment, fields, flagger, migration_jobs};
+use super::{argo, deployment, feature_flags, fields, flagger, migration_jobs};
 use crate::model::{Kind, Release, ReleaseKey};
 use kube::api::DynamicObject;
 use std::collections::{HashMap, HashSet};
@@ -207,6 +207,7 @@ fn build(index: &Index<'_>, key: &ReleaseKey) -> Option<Option<Release>> {
     Some(release.map(|mut release| {
         release.key.cluster = key.cluster.clone();
         release.migration = migration_jobs::migration_of(index, &release);
+        release.flags = feature_flags::flags_of(object, &release, index);
         release
     }))
 }

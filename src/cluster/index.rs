@@ -24,29 +24,36 @@ pub enum Read {
     CanariesManaging(String, String),
     /// Every object of a kind in a namespace.
     AllIn(WatchedKind, String),
+    /// The FeatureFlags in a namespace that define a flag key.
+    FlagKey(String, String),
+    /// The FeatureFlags in a namespace labelled for a release.
+    FlagsLabelled(String, String),
 }
 
 impl Read {
     /// The lookups that see an object of `kind` by its metadata alone.
     pub fn seeing_meta(kind: WatchedKind, meta: &ObjectMeta) -> Vec<Read> {
-        Read::seeing_owned(kind, meta, fields::owner_uid(meta))
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let name = meta.name.clone().unwrap_or_default();
+        Read::seeing_owned(kind, namespace, name, fields::owner_uid(meta))
     }
 
     /// The lookups that see a pod.
     pub fn seeing_pod(pod: &PodSummary) -> Vec<Read> {
-        Read::seeing_owned(WatchedKind::Pod, &pod.metadata, pod.owner.as_deref())
+        let (namespace, name) = pod.key();
+        Read::seeing_owned(WatchedKind::Pod, namespace, name, pod.owner.as_deref())
     }
 
     /// The lookups that see an object of `kind` by its name, namespace and
     /// the uid of its `owner`.
-    fn seeing_owned(kind: WatchedKind, meta: &ObjectMeta, owner: Option<&str>) -> Vec<Read> {
-        let namespace = meta.namespace.clone().unwrap_or_default();
+    fn seeing_owned(
+        kind: WatchedKind,
+        namespace: String,
+        name: String,
+        owner: Option<&str>,
+    ) -> Vec<Read> {
         let mut reads = vec![
-            Read::Named(
-                kind,
-                namespace.clone(),
-                meta.name.clone().unwrap_or_default(),
-            ),
+            Read::Named(kind, namespace.clone(), name),
             Read::AllIn(kind, namespace),
         ];
         if let Some(uid) = owner {
@@ -67,6 +74,14 @@ impl Read {
             WatchedKind::Canary => {
                 for deployment in super::flagger::managed_deployments(object) {
                     reads.push(Read::CanariesManaging(namespace.clone(), deployment));
+                }
+            }
+            WatchedKind::FeatureFlag => {
+                for key in super::feature_flags::keys(object) {
+                    reads.push(Read::FlagKey(namespace.clone(), key));
+                }
+                for release in super::feature_flags::labelled_releases(object) {
+                    reads.push(Read::FlagsLabelled(namespace.clone(), release));
                 }
             }
             _ => {}
@@ -141,6 +156,16 @@ impl<'a> Index<'a> {
     pub fn canaries_managing(&self, namespace: &str, name: &str) -> &'a [Arc<DynamicObject>] {
         self.record(Read::CanariesManaging(namespace.into(), name.into()));
         self.objects.canaries_managing(namespace, name)
+    }
+
+    pub fn flags_keyed(&self, namespace: &str, key: &str) -> &'a [Arc<DynamicObject>] {
+        self.record(Read::FlagKey(namespace.into(), key.into()));
+        self.objects.flags_keyed(namespace, key)
+    }
+
+    pub fn flags_labelled(&self, namespace: &str, release: &str) -> &'a [Arc<DynamicObject>] {
+        self.record(Read::FlagsLabelled(namespace.into(), release.into()));
+        self.objects.flags_labelled(namespace, release)
     }
 
     pub fn all_in(

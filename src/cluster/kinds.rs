@@ -16,10 +16,11 @@ pub enum WatchedKind {
     VirtualService,
     HttpRoute,
     Job,
+    FeatureFlag,
 }
 
 impl WatchedKind {
-    pub const ALL: [WatchedKind; 10] = [
+    pub const ALL: [WatchedKind; 11] = [
         WatchedKind::Rollout,
         WatchedKind::Canary,
         WatchedKind::Deployment,
@@ -30,6 +31,7 @@ impl WatchedKind {
         WatchedKind::VirtualService,
         WatchedKind::HttpRoute,
         WatchedKind::Job,
+        WatchedKind::FeatureFlag,
     ];
 
     /// (group, version, kind, plural)
@@ -52,6 +54,13 @@ impl WatchedKind {
                 ("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes")
             }
             WatchedKind::Job => ("batch", "v1", "Job", "jobs"),
+            // Newer operators serve v1beta2 instead: discovery says which.
+            WatchedKind::FeatureFlag => (
+                "core.openfeature.dev",
+                "v1beta1",
+                "FeatureFlag",
+                "featureflags",
+            ),
         }
     }
 

@@ -6,6 +6,7 @@ pub(crate) mod argo;
 pub mod catalog;
 pub mod connect;
 pub(crate) mod deployment;
+pub(crate) mod feature_flags;
 pub(crate) mod fields;
 pub(crate) mod fingerprint;
 pub(crate) mod flagger;

@@ -5,6 +5,7 @@ use super::connect::Connection;
 use super::fingerprint::object_fingerprint;
 use super::kinds::{WatchedKind, watched_kind};
 use crate::audit::{Audit, AuditEntry};
+use crate::model::action::FlagTarget;
 use crate::model::{ActionOutcome, ActionRequest, Kind, PatchRequest, PatchType, ReleaseKey};
 use chrono::Utc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
@@ -55,15 +56,35 @@ impl Mutator {
         self.api(key)?.get(&key.name).await.map_err(api_error)
     }
 
+    /// The FeatureFlag resource a kill switch writes.
+    fn flag_api(&self, flag: &FlagTarget) -> Result<Api<DynamicObject>, String> {
+        let resource = self
+            .kinds
+            .get(&WatchedKind::FeatureFlag)
+            .ok_or("this cluster does not serve FeatureFlag (core.openfeature.dev)")?;
+        Ok(Api::namespaced_with(
+            self.client.clone(),
+            &flag.namespace,
+            resource,
+        ))
+    }
+
+    /// The object `request` writes: the flag it names, else the release.
+    fn target(&self, request: &ActionRequest) -> Result<(Api<DynamicObject>, String), String> {
+        match &request.plan.flag {
+            Some(flag) => Ok((self.flag_api(flag)?, flag.name.clone())),
+            None => Ok((self.api(&request.key)?, request.key.name.clone())),
+        }
+    }
+
     /// Send one patch exactly as planned: its content type, its body, on
     /// its subresource, with no field manager or other parameter (as the
     /// plugin and kubectl send theirs).
     async fn patch(
         &self,
-        key: &ReleaseKey,
+        (api, name): &(Api<DynamicObject>, String),
         request: &PatchRequest,
     ) -> Result<DynamicObject, kube::Error> {
-        let api = self.api(key).map_err(|e| kube::Error::Service(e.into()))?;
         let body = request.body.clone();
         let patch = match request.kind {
             PatchType::Merge => Patch::Merge(body),
@@ -77,10 +98,10 @@ impl Mutator {
         let params = PatchParams::default();
         match request.subresource {
             Some(subresource) => {
-                api.patch_subresource(subresource, &key.name, &params, &patch)
+                api.patch_subresource(subresource, name, &params, &patch)
                     .await
             }
-            None => api.patch(&key.name, &params, &patch).await,
+            None => api.patch(name, &params, &patch).await,
         }
     }
 
@@ -106,6 +127,7 @@ impl Mutator {
             requests: &request.plan.requests,
             result,
             override_of: request.override_of.as_deref(),
+            flag: request.plan.flag.as_ref(),
         };
         self.audit.record(&entry).map_err(|e| {
             format!(
@@ -152,24 +174,59 @@ impl Mutator {
         }
     }
 
-    async fn send(&self, request: &ActionRequest) -> ActionOutcome {
-        let current = match self.get(&request.key).await {
-            Ok(o) => o,
-            Err(e) => return ActionOutcome::Failed(format!("reading {}: {e}", request.key)),
-        };
+    /// Why the object the request writes is no longer what the human saw,
+    /// read fresh; None when it is as seen.
+    async fn stale(&self, request: &ActionRequest) -> Result<Option<String>, String> {
+        if let Some(flag) = &request.plan.flag {
+            let current = self
+                .flag_api(flag)?
+                .get(&flag.name)
+                .await
+                .map_err(|e| format!("reading {}: {}", flag.describe(), api_error(e)))?;
+            let definition = current
+                .data
+                .pointer("/spec/flagSpec/flags")
+                .and_then(|flags| flags.get(&flag.key));
+            return Ok(match definition {
+                None => Some(format!("{} is gone. Look again", flag.describe())),
+                Some(d) if *d != flag.seen => Some(format!(
+                    "{} changed since you looked (resourceVersion {} → {}). Look again and retry",
+                    flag.describe(),
+                    flag.resource_version,
+                    current.metadata.resource_version.as_deref().unwrap_or("?"),
+                )),
+                Some(_) => None,
+            });
+        }
+        let current = self
+            .get(&request.key)
+            .await
+            .map_err(|e| format!("reading {}: {e}", request.key))?;
         let now = object_fingerprint(request.key.kind, &current);
         let changes = now.changes_since(&request.seen);
-        if !changes.is_empty() {
-            return ActionOutcome::Refused(format!(
+        Ok((!changes.is_empty()).then(|| {
+            format!(
                 "{} changed since you looked (resourceVersion {} → {}): {}. Look again and retry",
                 request.key.name,
                 request.seen_resource_version,
                 current.metadata.resource_version.as_deref().unwrap_or("?"),
                 changes.join("; ")
-            ));
+            )
+        }))
+    }
+
+    async fn send(&self, request: &ActionRequest) -> ActionOutcome {
+        match self.stale(request).await {
+            Err(e) => return ActionOutcome::Failed(e),
+            Ok(Some(why)) => return ActionOutcome::Refused(why),
+            Ok(None) => {}
         }
+        let target = match self.target(request) {
+            Ok(target) => target,
+            Err(e) => return ActionOutcome::Failed(e),
+        };
         for patch in &request.plan.requests {
-            let mut result = self.patch(&request.key, patch).await;
+            let mut result = self.patch(&target, patch).await;
             // Argo before v0.10 has no status subresource: send the same
             // body to the main resource, as the plugin falls back.
             if patch.subresource == Some("status")
@@ -179,7 +236,7 @@ impl Mutator {
                     subresource: None,
                     ..patch.clone()
                 };
-                result = self.patch(&request.key, &unified).await;
+                result = self.patch(&target, &unified).await;
             }
             if let Err(e) = result {
                 return ActionOutcome::Failed(api_error(e));
@@ -211,6 +268,11 @@ impl Mutator {
                     uuid::Uuid::new_v4().simple()
                 )),
                 namespace: Some(request.key.namespace.clone()),
+                // Which kubeconfig context sent it: in a fleet, the same
+                // user acts on several clusters.
+                annotations: Some(
+                    [(CONTEXT_ANNOTATION.to_string(), request.context.clone())].into(),
+                ),
                 ..Default::default()
             },
             involved_object: ObjectReference {
@@ -224,9 +286,10 @@ impl Mutator {
             },
             reason: Some(event_reason(request, outcome)),
             message: Some(format!(
-                "{} by {} from cutover on {}: {}",
+                "{} by {} from cutover (context {}) on {}: {}",
                 request.plan.action.word(),
                 request.user,
+                request.context,
                 request.plan.revision,
                 outcome.text()
             )),
@@ -257,6 +320,10 @@ impl Mutator {
         Ok(())
     }
 }
+
+/// The annotation of cutover's Events naming the kubeconfig context the
+/// action was sent from.
+pub const CONTEXT_ANNOTATION: &str = "cutover.dev/context";
 
 /// `CutoverPromote`, `CutoverAbortRefused`, …
 fn event_reason(request: &ActionRequest, outcome: &ActionOutcome) -> String {

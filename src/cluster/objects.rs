@@ -3,6 +3,7 @@
 //! rather than rebuilt for every change: a big cluster's 40,000 pods are
 //! indexed once, then one pod at a time.
 
+use super::feature_flags;
 use super::fields::{self, str_at};
 use super::kinds::WatchedKind;
 use super::projection::PodSummary;
@@ -25,6 +26,10 @@ pub struct Objects {
     events_about: Lookup<(String, String, String)>,
     /// Flagger canaries by the Deployments they manage (target and primary).
     canaries_managing: Lookup<(String, String)>,
+    /// FeatureFlags by namespace and each flag key they define.
+    flags_keyed: Lookup<(String, String)>,
+    /// FeatureFlags by namespace and the release they are labelled for.
+    flags_labelled: Lookup<(String, String)>,
 }
 
 /// Objects under a key; an object stays one `Arc`, shared with its source.
@@ -196,13 +201,43 @@ impl Objects {
             .unwrap_or(&[])
     }
 
+    /// The FeatureFlags in `namespace` that define flag `key`.
+    pub fn flags_keyed(&self, namespace: &str, key: &str) -> &[Arc<DynamicObject>] {
+        let key = (namespace.to_string(), key.to_string());
+        self.flags_keyed.get(&key).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The FeatureFlags in `namespace` labelled for release `name`.
+    pub fn flags_labelled(&self, namespace: &str, name: &str) -> &[Arc<DynamicObject>] {
+        let key = (namespace.to_string(), name.to_string());
+        self.flags_labelled
+            .get(&key)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// The lookup a key files into, and the key within it.
+    fn lookup(&mut self, key: Key) -> (&mut Lookup<(String, String)>, (String, String)) {
+        match key {
+            Key::Managing(k) => (&mut self.canaries_managing, k),
+            Key::FlagNamed(k) => (&mut self.flags_keyed, k),
+            Key::FlagRelease(k) => (&mut self.flags_labelled, k),
+            Key::Name(_) | Key::Owner(_) | Key::About(_) => {
+                unreachable!("filed by its own lookup")
+            }
+        }
+    }
+
     fn index(&mut self, kind: WatchedKind, object: &Arc<DynamicObject>) {
         for key in keys(kind, object) {
             let entries = match key {
                 Key::Name(k) => self.by_name.entry(k).or_default(),
                 Key::Owner(k) => self.by_owner.entry(k).or_default(),
                 Key::About(k) => self.events_about.entry(k).or_default(),
-                Key::Managing(k) => self.canaries_managing.entry(k).or_default(),
+                pair => {
+                    let (lookup, k) = self.lookup(pair);
+                    lookup.entry(k).or_default()
+                }
             };
             entries.push(object.clone());
         }
@@ -226,7 +261,10 @@ impl Objects {
                 Key::Name(k) => take(&mut self.by_name, k, object),
                 Key::Owner(k) => take(&mut self.by_owner, k, object),
                 Key::About(k) => take(&mut self.events_about, k, object),
-                Key::Managing(k) => take(&mut self.canaries_managing, k, object),
+                pair => {
+                    let (lookup, k) = self.lookup(pair);
+                    take(lookup, k, object);
+                }
             }
         }
     }
@@ -238,6 +276,10 @@ enum Key {
     Owner((WatchedKind, String)),
     About((String, String, String)),
     Managing((String, String)),
+    /// A FeatureFlag by namespace and a flag key it defines.
+    FlagNamed((String, String)),
+    /// A FeatureFlag by namespace and the release it is labelled for.
+    FlagRelease((String, String)),
 }
 
 fn keys(kind: WatchedKind, object: &DynamicObject) -> Vec<Key> {
@@ -255,6 +297,14 @@ fn keys(kind: WatchedKind, object: &DynamicObject) -> Vec<Key> {
         WatchedKind::Canary => {
             for deployment in super::flagger::managed_deployments(object) {
                 keys.push(Key::Managing((namespace.clone(), deployment)));
+            }
+        }
+        WatchedKind::FeatureFlag => {
+            for key in feature_flags::keys(object) {
+                keys.push(Key::FlagNamed((namespace.clone(), key)));
+            }
+            for release in feature_flags::labelled_releases(object) {
+                keys.push(Key::FlagRelease((namespace.clone(), release)));
             }
         }
         _ => {}

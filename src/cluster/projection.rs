@@ -42,7 +42,15 @@ const REPLICA_SET_STATUS: [&str; 3] = ["replicas", "readyReplicas", "availableRe
 /// An Event keeps only what a timeline shows: a board watches the Events
 /// of every release, and a busy cluster has many.
 pub fn project(object: &mut DynamicObject, kind: WatchedKind) {
-    object.metadata.managed_fields = None;
+    if kind == WatchedKind::FeatureFlag {
+        // When a flag last changed is the newest entry's time: the fields
+        // each manager owns are never read.
+        for entry in object.metadata.managed_fields.iter_mut().flatten() {
+            entry.fields_v1 = None;
+        }
+    } else {
+        object.metadata.managed_fields = None;
+    }
     if let Some(annotations) = object.metadata.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
     }
@@ -75,56 +83,65 @@ fn keep_fields(value: &mut serde_json::Value, kept: &[&str]) {
     }
 }
 
-/// A pod as cutover keeps it: its identity and owner, and what the views
-/// show of it ([`PodInfo`]), read once as it arrives. A big cluster's pods
-/// are most of what the watches hold; kept as JSON, each would take some
-/// 6 KB of maps, kept so, about a tenth.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(from = "DynamicObject")]
+/// A pod as cutover keeps it: its namespace, its owner, and what the views
+/// show of it ([`PodInfo`], its name included), read once as it arrives. A
+/// big cluster's pods are most of what the watches hold; kept as JSON, each
+/// would take some 6 KB of maps, kept so, a few hundred bytes.
+#[derive(Debug, Clone, PartialEq)]
 pub struct PodSummary {
-    /// Name, namespace, resource version and creation time; no uid,
-    /// owners, labels, annotations or managed fields.
-    pub metadata: ObjectMeta,
+    pub namespace: String,
     /// The uid of its controller (else of its first owner): its ReplicaSet.
     pub owner: Option<String>,
     pub info: Arc<PodInfo>,
 }
 
 impl PodSummary {
+    pub fn name(&self) -> &str {
+        &self.info.name
+    }
+
     /// Its namespace and name, which identify it among its source's pods.
     pub fn key(&self) -> (String, String) {
-        let meta = &self.metadata;
-        (
-            meta.namespace.clone().unwrap_or_default(),
-            meta.name.clone().unwrap_or_default(),
-        )
+        (self.namespace.clone(), self.info.name.clone())
     }
 }
 
 impl From<DynamicObject> for PodSummary {
     fn from(pod: DynamicObject) -> PodSummary {
-        let info = Arc::new(pod_info(&pod));
-        let owner = owner_uid(&pod.metadata).map(str::to_string);
-        let mut metadata = pod.metadata;
-        // Of the metadata, what identifies it and what its watch resumes
-        // from; the owner is read once, above, for its uid alone.
-        metadata.owner_references = None;
-        metadata.uid = None;
-        metadata.labels = None;
-        metadata.annotations = None;
-        metadata.finalizers = None;
-        metadata.generate_name = None;
-        metadata.managed_fields = None;
-        PodSummary {
-            metadata,
-            owner,
-            info,
-        }
+        PodRead::from(pod).summary
+    }
+}
+
+/// A pod as its watch reads it: the summary kept, and the metadata the
+/// watch itself reads (the resource version it resumes from), which is not
+/// kept: a whole `ObjectMeta` per pod would outweigh the summary.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "DynamicObject")]
+pub struct PodRead {
+    /// Name, namespace and resource version; nothing else.
+    metadata: ObjectMeta,
+    pub summary: PodSummary,
+}
+
+impl From<DynamicObject> for PodRead {
+    fn from(pod: DynamicObject) -> PodRead {
+        let summary = PodSummary {
+            namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+            owner: owner_uid(&pod.metadata).map(str::to_string),
+            info: Arc::new(pod_info(&pod)),
+        };
+        let metadata = ObjectMeta {
+            name: pod.metadata.name,
+            namespace: pod.metadata.namespace,
+            resource_version: pod.metadata.resource_version,
+            ..ObjectMeta::default()
+        };
+        PodRead { metadata, summary }
     }
 }
 
 /// Watched through the same API resource as any object of kind Pod.
-impl Resource for PodSummary {
+impl Resource for PodRead {
     type DynamicType = ApiResource;
     type Scope = DynamicResourceScope;
 

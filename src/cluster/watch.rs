@@ -7,7 +7,7 @@ mod listing;
 
 use super::connect::Connection;
 use super::kinds::WatchedKind;
-use super::projection::{PodSummary, project};
+use super::projection::{PodRead, PodSummary, project};
 use super::reconnect::{self, WatchBackoff};
 use chrono::{DateTime, Utc};
 use futures::{FutureExt, StreamExt};
@@ -166,6 +166,7 @@ impl Sources {
         add("analysisruns", WatchedKind::AnalysisRun, None);
         add("virtualservices", WatchedKind::VirtualService, None);
         add("httproutes", WatchedKind::HttpRoute, None);
+        add("featureflags", WatchedKind::FeatureFlag, None);
         add(
             "jobs",
             WatchedKind::Job,
@@ -285,15 +286,19 @@ pub(crate) trait Kept:
     + Sync
     + 'static
 {
+    /// What the source keeps of each object read.
+    type Stored: Send + Sync + 'static;
     /// Cut to what cutover reads of an object of `kind`, as it arrives.
     fn trim(&mut self, kind: WatchedKind);
-    fn listed(spec: &WatchSpec, objects: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate;
+    fn into_stored(self) -> Self::Stored;
+    fn listed(spec: &WatchSpec, objects: Vec<Arc<Self::Stored>>, at: DateTime<Utc>)
+    -> SourceUpdate;
     /// What a burst of changes after the list changed (`applied` as the
     /// store now holds them, `deleted` as they were): the whole set again,
     /// unless the kind says less.
     fn changed(
         spec: &WatchSpec,
-        store: &SourceStore<Self>,
+        store: &SourceStore<Self::Stored>,
         _applied: Vec<ObjectKey>,
         _deleted: Vec<ObjectKey>,
         at: DateTime<Utc>,
@@ -317,12 +322,12 @@ fn key_of<K: Resource>(object: &K) -> ObjectKey {
 /// those of a list under way. kube's reflector store would also keep a
 /// copy of the kind's API resource and the resource version per object,
 /// which at 40,000 pods costs more than the pods.
-pub(crate) struct SourceStore<K> {
-    current: HashMap<ObjectKey, Arc<K>>,
-    listing: HashMap<ObjectKey, Arc<K>>,
+pub(crate) struct SourceStore<S> {
+    current: HashMap<ObjectKey, Arc<S>>,
+    listing: HashMap<ObjectKey, Arc<S>>,
 }
 
-impl<K: Resource> SourceStore<K> {
+impl<S> SourceStore<S> {
     fn new() -> Self {
         SourceStore {
             current: HashMap::new(),
@@ -330,23 +335,24 @@ impl<K: Resource> SourceStore<K> {
         }
     }
 
-    fn all(&self) -> Vec<Arc<K>> {
+    fn all(&self) -> Vec<Arc<S>> {
         self.current.values().cloned().collect()
     }
 
-    fn get(&self, key: &ObjectKey) -> Option<Arc<K>> {
+    fn get(&self, key: &ObjectKey) -> Option<Arc<S>> {
         self.current.get(key).cloned()
     }
 
     /// Apply one event of the watch; the key of an object applied or deleted.
-    fn apply(&mut self, event: Event<K>) -> Option<(ObjectKey, bool)> {
+    fn apply<K: Kept<Stored = S>>(&mut self, event: Event<K>) -> Option<(ObjectKey, bool)> {
         match event {
             Event::Init => {
                 self.listing.clear();
                 None
             }
             Event::InitApply(object) => {
-                self.listing.insert(key_of(&object), Arc::new(object));
+                self.listing
+                    .insert(key_of(&object), Arc::new(object.into_stored()));
                 None
             }
             Event::InitDone => {
@@ -355,7 +361,8 @@ impl<K: Resource> SourceStore<K> {
             }
             Event::Apply(object) => {
                 let key = key_of(&object);
-                self.current.insert(key.clone(), Arc::new(object));
+                self.current
+                    .insert(key.clone(), Arc::new(object.into_stored()));
                 Some((key, true))
             }
             Event::Delete(object) => {
@@ -368,8 +375,14 @@ impl<K: Resource> SourceStore<K> {
 }
 
 impl Kept for DynamicObject {
+    type Stored = DynamicObject;
+
     fn trim(&mut self, kind: WatchedKind) {
         project(self, kind);
+    }
+
+    fn into_stored(self) -> DynamicObject {
+        self
     }
 
     fn listed(spec: &WatchSpec, objects: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate {
@@ -382,11 +395,17 @@ impl Kept for DynamicObject {
     }
 }
 
-impl Kept for PodSummary {
+impl Kept for PodRead {
+    type Stored = PodSummary;
+
     /// Already cut as it was read.
     fn trim(&mut self, _kind: WatchedKind) {}
 
-    fn listed(spec: &WatchSpec, pods: Vec<Arc<Self>>, at: DateTime<Utc>) -> SourceUpdate {
+    fn into_stored(self) -> PodSummary {
+        self.summary
+    }
+
+    fn listed(spec: &WatchSpec, pods: Vec<Arc<PodSummary>>, at: DateTime<Utc>) -> SourceUpdate {
         SourceUpdate::Pods {
             source: spec.source.clone(),
             pods,
@@ -396,7 +415,7 @@ impl Kept for PodSummary {
 
     fn changed(
         spec: &WatchSpec,
-        store: &SourceStore<Self>,
+        store: &SourceStore<PodSummary>,
         applied: Vec<ObjectKey>,
         deleted: Vec<ObjectKey>,
         at: DateTime<Utc>,
@@ -415,7 +434,7 @@ impl Kept for PodSummary {
 /// change, its progress while it lists, and its health.
 pub async fn watch(client: kube::Client, spec: WatchSpec, sink: Sink) {
     match spec.kind {
-        WatchedKind::Pod => run::<PodSummary>(client, spec, sink).await,
+        WatchedKind::Pod => run::<PodRead>(client, spec, sink).await,
         _ => run::<DynamicObject>(client, spec, sink).await,
     }
 }
@@ -440,7 +459,7 @@ async fn run<K: Kept>(client: kube::Client, spec: WatchSpec, sink: Sink) {
     }
     let kind = spec.kind;
     let every = spec.pace.report_every;
-    let mut store = SourceStore::<K>::new();
+    let mut store = SourceStore::<K::Stored>::new();
     let probe = api.clone();
     let stream = watcher::watcher(api.clone(), config)
         .backoff(WatchBackoff::default())

@@ -10,7 +10,7 @@ use super::fields::{
 use super::kinds::WatchedKind;
 use crate::model::{
     AnalysisRunInfo, EventKind, Health, Kind, Measurement, MetricResult, PodInfo, Release,
-    ReleaseKey, Replicas, Revision, StepIndex, Strategy, TimelineEntry,
+    ReleaseKey, ReplicaSetObject, Replicas, Revision, StepIndex, Strategy, TimelineEntry,
 };
 use kube::api::DynamicObject;
 use serde_json::Value;
@@ -76,8 +76,8 @@ pub fn revisions(index: &Index<'_>, owner: &str, labels: &RevisionLabels) -> Vec
     out
 }
 
-fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> Revision {
-    let template = rs.data.pointer("/spec/template").cloned();
+fn revision(index: &Index<'_>, rs: &Arc<DynamicObject>, labels: &RevisionLabels) -> Revision {
+    let template = rs.data.pointer("/spec/template");
     let mut pods: Vec<Arc<PodInfo>> = index
         .pods_owned_by(uid(rs))
         .iter()
@@ -89,7 +89,7 @@ fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> R
         replica_set: name(rs).to_string(),
         hash: label(rs, labels.hash_label).unwrap_or_default().to_string(),
         roles: Vec::new(),
-        images: template.as_ref().map(images).unwrap_or_default(),
+        images: template.map(images).unwrap_or_default(),
         desired: i64_at(&rs.data, "/spec/replicas").unwrap_or(0),
         current: i64_at(&rs.data, "/status/replicas").unwrap_or(0),
         ready: i64_at(&rs.data, "/status/readyReplicas").unwrap_or(0),
@@ -97,14 +97,7 @@ fn revision(index: &Index<'_>, rs: &DynamicObject, labels: &RevisionLabels) -> R
         created: created(rs),
         scale_down_at: annotation(rs, "scale-down-deadline").and_then(crate::time::parse_rfc3339),
         pods,
-        template,
-        annotations: rs
-            .metadata
-            .annotations
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        replica_set_object: Some(ReplicaSetObject::new(Arc::clone(rs))),
     }
 }
 
@@ -282,5 +275,6 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         database: None,
         migration_problem: None,
         warnings: Vec::new(),
+        flags: Vec::new(),
     }
 }

@@ -6,7 +6,7 @@
 use super::document::{Document, Leniency, PathStep, TomlPath};
 use super::metrics::{DIRECTIONS, UNITS, parse_duration};
 use super::problem::{Problem, fix, suggestion};
-use super::{Config, MetricsConfig};
+use super::{Config, ConfirmStyle, MetricsConfig};
 use crate::app::keymap::Keymap;
 use crate::metrics::judge::red_metric_ids;
 use crate::metrics::profiles::Profile;
@@ -37,6 +37,12 @@ pub(super) fn check(
     let mut config = config.unwrap_or_default();
     if read_only_unreadable || removed.contains(&top("read_only")) {
         config.read_only = true;
+    }
+    // A confirm that cannot be read: the safe reading, as for read_only.
+    for (name, context) in &mut config.contexts {
+        if removed.contains(&top("contexts").key(name).key("confirm")) {
+            context.confirm = Some(ConfirmStyle::Typed);
+        }
     }
     let mut checker = Checker {
         doc: &doc,
@@ -113,6 +119,9 @@ fn consequence(unit: &TomlPath) -> String {
         [k] if key(k, "theme") => "the default theme is used".into(),
         [c, _, k] if key(c, "contexts") && key(k, "theme") => {
             "the top level's theme is used".into()
+        }
+        [c, _, k] if key(c, "contexts") && key(k, "confirm") => {
+            "until then its actions ask for the context's name typed".into()
         }
         [k, PathStep::Key(name)] if key(k, "databases") => {
             format!("database {name} is not used until then")

@@ -4,10 +4,12 @@
 //! mistake is reported with its place, and costs only the part it is in.
 
 mod check;
+mod confirm;
 mod document;
 mod metrics;
 mod problem;
 
+pub use confirm::ConfirmStyle;
 pub use metrics::ResolvedMetrics;
 pub use problem::Problem;
 pub(crate) use problem::position;
@@ -38,7 +40,8 @@ pub struct Config {
     /// Metrics for every context, unless the context says otherwise.
     #[serde(default)]
     pub metrics: MetricsConfig,
-    /// Per kubeconfig context: `[contexts.prod.metrics]`, `alias`.
+    /// Per kubeconfig context: `[contexts.prod.metrics]`, `alias`,
+    /// `confirm`.
     #[serde(default)]
     pub contexts: BTreeMap<String, ContextConfig>,
     /// Named sets of contexts, chosen with `--fleet NAME`: `[fleets.prod]`.
@@ -173,6 +176,9 @@ pub struct ContextConfig {
     /// The short name a fleet shows for this context (`eu`); the context's
     /// name when unset.
     pub alias: Option<String>,
+    /// `typed`: every action on this context's releases asks for the
+    /// context's name; `yes-no` (the default) as elsewhere.
+    pub confirm: Option<ConfirmStyle>,
     /// Over the top-level theme in this context, so production looks
     /// different from staging at a glance.
     pub theme: Option<String>,
@@ -191,6 +197,15 @@ impl Config {
     /// The short name of `context` in a fleet, when the file gives one.
     pub fn alias(&self, context: &str) -> Option<&str> {
         self.contexts.get(context)?.alias.as_deref()
+    }
+
+    /// The contexts whose actions ask for the context's name typed.
+    pub fn typed_contexts(&self) -> std::collections::BTreeSet<String> {
+        self.contexts
+            .iter()
+            .filter(|(_, c)| c.confirm == Some(ConfirmStyle::Typed))
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 }
 

@@ -111,7 +111,7 @@ fn revision_hash(release: &Release, role: Role) -> Option<&str> {
 
 /// The pod label a revision's template sets, for Istio's `destination_version`.
 fn version_label(release: &Release, role: Role) -> Option<String> {
-    let template = release.revision_by_role(role)?.template.as_ref()?;
+    let template = release.revision_by_role(role)?.template()?;
     let labels = template.pointer("/metadata/labels")?;
     labels
         .get("version")

@@ -1,6 +1,7 @@
 //! Actions a human can take, what each one sends (the exact requests of
 //! `kubectl argo rollouts` and `kubectl rollout`), and when it is possible.
 
+use super::flag::{FlagMove, FlagSource, kill_options};
 use super::phase::Health;
 use super::release::{Kind, Release, Strategy, step_fraction};
 use super::traffic::Weight;
@@ -20,6 +21,10 @@ pub enum Action {
     /// Roll back to a revision: the previous one when `None`.
     Undo(Option<u64>),
     Restart,
+    /// Turn a linked feature flag off, or serve another of its variants:
+    /// the `n`th of the release's [`flag::kill_options`] (the first when
+    /// `None`).
+    KillSwitch(Option<u16>),
 }
 
 impl Action {
@@ -33,6 +38,7 @@ impl Action {
             Action::Retry => "retry",
             Action::Undo(_) => "undo",
             Action::Restart => "restart",
+            Action::KillSwitch(_) => "kill-switch",
         }
     }
 
@@ -93,12 +99,40 @@ pub struct ActionPlan {
     pub requests: Vec<PatchRequest>,
     /// What will happen, in plain words.
     pub effect: String,
-    /// The revision acted on ("revision 7 (6f646bf7b7)").
+    /// The revision acted on ("revision 7 (6f646bf7b7)"), or the flag.
     pub revision: String,
+    /// Set when the requests go to a feature flag rather than the release.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<FlagTarget>,
+}
+
+/// The flag a kill switch writes, as the human saw it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagTarget {
+    /// The FeatureFlag resource.
+    pub namespace: String,
+    pub name: String,
+    pub key: String,
+    pub change: FlagMove,
+    /// The flag's definition when shown: sent only if it is still this.
+    #[serde(skip)]
+    pub seen: Value,
+    pub resource_version: String,
+}
+
+impl FlagTarget {
+    /// "flag new-checkout-flow of FeatureFlag shop/checkout-flags".
+    pub fn describe(&self) -> String {
+        format!(
+            "flag {} of FeatureFlag {}/{}",
+            self.key, self.namespace, self.name
+        )
+    }
 }
 
 /// The keys an action is offered on, in the order help lists them.
-pub const ALL: [Action; 8] = [
+pub const ALL: [Action; 9] = [
     Action::Pause,
     Action::Resume,
     Action::Promote,
@@ -107,6 +141,7 @@ pub const ALL: [Action; 8] = [
     Action::Retry,
     Action::Undo(None),
     Action::Restart,
+    Action::KillSwitch(None),
 ];
 
 fn in_progress(r: &Release) -> bool {
@@ -133,6 +168,9 @@ pub fn check(r: &Release, action: Action) -> Result<(), String> {
 
 /// The requests `action` sends on `r` at `now`, or why it cannot be taken.
 pub fn plan(r: &Release, action: Action, now: DateTime<Utc>) -> Result<ActionPlan, String> {
+    if let Action::KillSwitch(choice) = action {
+        return kill_switch(r, choice);
+    }
     let (requests, effect) = match r.key.kind {
         Kind::Rollout => argo(r, action, now)?,
         Kind::Canary => flagger(r, action)?,
@@ -149,6 +187,62 @@ pub fn plan(r: &Release, action: Action, now: DateTime<Utc>) -> Result<ActionPla
         requests,
         effect,
         revision,
+        flag: None,
+    })
+}
+
+/// The kill switch's `choice`th option on `r`: one merge patch on that
+/// flag's key alone, so the resource's other flags are left as they are.
+fn kill_switch(r: &Release, choice: Option<u16>) -> Result<ActionPlan, String> {
+    let options = kill_options(r);
+    if options.is_empty() {
+        return Err(if r.flags.is_empty() {
+            "no linked feature flag (cutover.dev/flags)".into()
+        } else {
+            "no linked flag is on: nothing to switch off".into()
+        });
+    }
+    let index = usize::from(choice.unwrap_or(0));
+    let (flag, change) = options
+        .into_iter()
+        .nth(index)
+        .ok_or("that flag option is gone: open the kill switch again")?;
+    let FlagSource::FeatureFlag { namespace, name } = &flag.source;
+    let (field, effect) = match &change {
+        FlagMove::Off => (
+            json!({"state": "DISABLED"}),
+            format!(
+                "sets state DISABLED on flag {}: it stops being evaluated and every caller gets its code default; the resource's other flags are not touched",
+                flag.key
+            ),
+        ),
+        FlagMove::DefaultVariant(v) => (
+            json!({"defaultVariant": v}),
+            format!(
+                "sets defaultVariant of flag {} to \"{v}\": it stays ENABLED and serves \"{v}\" where no rule decides otherwise; the resource's other flags are not touched",
+                flag.key
+            ),
+        ),
+    };
+    let body = json!({"spec": {"flagSpec": {"flags": {flag.key.clone(): field}}}});
+    let target = FlagTarget {
+        namespace: namespace.clone(),
+        name: name.clone(),
+        key: flag.key.clone(),
+        change,
+        seen: flag.definition.clone(),
+        resource_version: flag.resource_version.clone(),
+    };
+    Ok(ActionPlan {
+        action: Action::KillSwitch(Some(u16::try_from(index).unwrap_or(u16::MAX))),
+        requests: vec![PatchRequest::main(PatchType::Merge, body)],
+        effect,
+        revision: format!(
+            "{} (resourceVersion {})",
+            target.describe(),
+            target.resource_version
+        ),
+        flag: Some(target),
     })
 }
 
@@ -158,9 +252,14 @@ fn unpause() -> PatchRequest {
     PatchRequest::main(PatchType::Merge, json!({"spec": {"paused": false}}))
 }
 
+/// The kill switch writes a flag, not the release: [`plan`] sends it to
+/// [`kill_switch`] before any kind's own actions.
+const NOT_A_RELEASE_ACTION: &str = "the kill switch writes a feature flag, not the release";
+
 fn argo(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned, String> {
     let name = &r.key.name;
     match action {
+        Action::KillSwitch(_) => Err(NOT_A_RELEASE_ACTION.into()),
         Action::Pause => {
             if r.spec_paused {
                 return Err("already paused: resume with p".into());
@@ -350,8 +449,8 @@ fn moves_on(r: &Release, next: usize) -> String {
 /// undo writes back into the spec.
 fn template_without(target: &super::Revision, hash_label: &str) -> Result<Value, String> {
     let mut template = target
-        .template
-        .clone()
+        .template()
+        .cloned()
         .ok_or("the ReplicaSet of that revision has no template")?;
     if let Some(labels) = template
         .pointer_mut("/metadata/labels")
@@ -380,6 +479,7 @@ fn flagger(r: &Release, action: Action) -> Result<Planned, String> {
     let name = &r.key.name;
     let merge = |body| vec![PatchRequest::main(PatchType::Merge, body)];
     match action {
+        Action::KillSwitch(_) => Err(NOT_A_RELEASE_ACTION.into()),
         Action::Pause if f.suspended => Err("already suspended: resume with p".into()),
         Action::Pause => Ok((
             merge(json!({"spec": {"suspend": true}})),
@@ -434,6 +534,7 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
     let name = &r.key.name;
     let strategic = |body| vec![PatchRequest::main(PatchType::Strategic, body)];
     match action {
+        Action::KillSwitch(_) => Err(NOT_A_RELEASE_ACTION.into()),
         Action::Pause if r.spec_paused => Err("already paused: resume with p".into()),
         Action::Pause => Ok((
             strategic(json!({"spec": {"paused": true}})),
@@ -469,7 +570,11 @@ fn deployment(r: &Release, action: Action, now: DateTime<Utc>) -> Result<Planned
                 .filter(|(k, _)| DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            for (k, v) in &target.annotations {
+            let copied = target
+                .replica_set_object
+                .iter()
+                .flat_map(|o| o.annotations());
+            for (k, v) in copied {
                 if !DEPLOYMENT_ANNOTATIONS_NOT_COPIED.contains(&k.as_str()) {
                     annotations.insert(k.clone(), v.clone());
                 }

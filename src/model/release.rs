@@ -416,6 +416,8 @@ pub struct Release {
     /// plain sentences: "status.currentStepIndex is 7 but the rollout has 3
     /// steps". Such a value is shown as unknown, never used.
     pub warnings: Vec<String>,
+    /// The feature flags linked to it (see [`crate::model::flag`]).
+    pub flags: Vec<crate::model::flag::Flag>,
 }
 
 impl Release {

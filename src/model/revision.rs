@@ -2,8 +2,9 @@
 //! and the images that run.
 
 use chrono::{DateTime, Utc};
+use kube::api::DynamicObject;
 use serde::Serialize;
-use std::collections::BTreeMap;
+use serde_json::Value;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -85,15 +86,48 @@ pub struct Revision {
     /// Shared with the pods as the watches keep them: a big cluster's
     /// pods are kept once.
     pub pods: Vec<Arc<PodInfo>>,
-    /// The pod template, without the hash label: what an undo sends.
+    /// The ReplicaSet it was read from (none where there is no object).
     #[serde(skip)]
-    pub template: Option<serde_json::Value>,
-    /// ReplicaSet annotations that a Deployment undo copies back.
-    #[serde(skip)]
-    pub annotations: BTreeMap<String, String>,
+    pub replica_set_object: Option<ReplicaSetObject>,
+}
+
+/// A ReplicaSet as the watch keeps it, shared rather than copied into every
+/// build of the release: what an undo writes back (its pod template and
+/// annotations) is read from it when needed. A big cluster has a template
+/// or more per release, each some kilobytes of JSON.
+#[derive(Debug, Clone)]
+pub struct ReplicaSetObject(Arc<DynamicObject>);
+
+impl ReplicaSetObject {
+    pub fn new(object: Arc<DynamicObject>) -> Self {
+        ReplicaSetObject(object)
+    }
+
+    /// Its pod template, with the controller's hash label.
+    pub fn template(&self) -> Option<&Value> {
+        self.0.data.pointer("/spec/template")
+    }
+
+    /// The annotations a Deployment undo copies back.
+    pub fn annotations(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.metadata.annotations.iter().flatten()
+    }
+}
+
+/// Alike when what is read of them is.
+impl PartialEq for ReplicaSetObject {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.template() == other.template() && self.annotations().eq(other.annotations()))
+    }
 }
 
 impl Revision {
+    /// The pod template of its ReplicaSet: what an undo sends back.
+    pub fn template(&self) -> Option<&Value> {
+        self.replica_set_object.as_ref()?.template()
+    }
+
     /// "stable", "canary", … (old revisions have none).
     pub fn role_words(&self) -> Vec<&'static str> {
         self.roles
@@ -129,8 +163,7 @@ impl Revision {
     /// The migration this revision's code needs (`cutover.dev/requires-migration`
     /// on its pod template); None for code that predates any.
     pub fn requires_migration(&self) -> Option<&str> {
-        self.template
-            .as_ref()?
+        self.template()?
             .pointer("/metadata/annotations")?
             .get(crate::model::migration::REQUIRES_ANNOTATION)?
             .as_str()

@@ -216,6 +216,8 @@ pub struct ReleaseStatus {
     pub metrics: Option<MetricsStatus>,
     /// None when the release has no migration.
     pub migration: Option<MigrationStatus>,
+    /// The feature flags linked to the release.
+    pub flags: Vec<crate::model::flag::Flag>,
 }
 
 pub(crate) fn release_status(
@@ -284,6 +286,7 @@ pub(crate) fn release_status(
         actions,
         metrics: metrics.map(|m| MetricsStatus::new(m, r)),
         migration: MigrationStatus::of(r),
+        flags: r.flags.clone(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! within a deadline, trying again briefly when the cluster is restarting.
 
 use super::{DatabaseStatus, Databases, StatusReport, release_status};
-use crate::app::access::access_keys;
+use crate::app::access::{access_keys, flag_access_keys};
 use crate::app::run::MetricsPlan;
 use crate::app::update::{Msg, rebuild_releases, update};
 use crate::app::{State, keymap::Keymap};
@@ -10,7 +10,7 @@ use crate::cluster::connect::{
     ConnectOptions, Connection, Server, connect, request_failed, resolve,
 };
 use crate::cluster::kinds::WatchedKind;
-use crate::cluster::projection::PodSummary;
+use crate::cluster::projection::PodRead;
 use crate::cluster::watch::Kept;
 use crate::cluster::{Objects, rbac};
 use crate::metrics::source::measure;
@@ -200,7 +200,10 @@ pub async fn report(
     if !read_only {
         // One review per object and verb, as the API server decides: a
         // role may name the objects it allows.
-        let keys: Vec<rbac::AccessKey> = all.iter().flat_map(|r| access_keys(&r.key)).collect();
+        let keys: Vec<rbac::AccessKey> = all
+            .iter()
+            .flat_map(|r| [access_keys(&r.key), flag_access_keys(r)].concat())
+            .collect();
         let client = &connection.client;
         let reviews = futures::stream::iter(keys)
             .map(|key| async move {
@@ -297,8 +300,9 @@ pub(crate) async fn read_cluster(
             WatchedKind::Event => {}
             // Pods are kept as the watches keep them.
             WatchedKind::Pod => {
-                let pods = list::<PodSummary>(&connection, resource, server).await?;
-                objects.set_pods(source, pods.into_iter().map(Arc::new).collect());
+                let pods = list::<PodRead>(&connection, resource, server).await?;
+                let kept = pods.into_iter().map(|p| Arc::new(p.into_stored()));
+                objects.set_pods(source, kept.collect());
             }
             _ => {
                 let items = list::<DynamicObject>(&connection, resource, server).await?;

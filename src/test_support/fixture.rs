@@ -2,7 +2,7 @@
 //! `Objects` as the watchers would hold them, with small edits per test.
 
 use crate::cluster::kinds::WatchedKind;
-use crate::cluster::projection::project;
+use crate::cluster::projection::{PodRead, project};
 use crate::cluster::{Catalog, Objects};
 use crate::model::{Kind, Release, in_listing_order};
 use chrono::{DateTime, Utc};
@@ -26,6 +26,17 @@ pub const FLAGGER_CANARY: &str = include_str!(concat!(
 pub const DEPLOYMENT_ROLLING: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/deployment-rolling.yaml"
+));
+
+/// FeatureFlag resources for the releases of namespace shop.
+pub const FEATURE_FLAGS: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/feature-flags.yaml"
+));
+/// The shop's releases, as the UI's fixtures show them.
+pub const SHOP: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/ui/shop.yaml"
 ));
 
 /// One release of every strategy: an Argo canary and blue-green, a
@@ -112,7 +123,8 @@ impl Fixture {
 
     fn load_objects(&self, projected: bool) -> Objects {
         let mut objects = Objects::default();
-        let pods = self.documents_of("Pod").into_iter().map(Arc::new).collect();
+        let pods = self.documents_of::<PodRead>("Pod").into_iter();
+        let pods = pods.map(|p| Arc::new(p.summary)).collect();
         objects.set_pods("Pod", pods);
         for kind in WatchedKind::ALL
             .into_iter()

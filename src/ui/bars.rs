@@ -5,13 +5,14 @@
 use super::feeds::{self, FeedDetail};
 use super::help::inactive_reason;
 use super::theme::Theme;
-use super::{age_text, thousands};
+use super::{age, age_text, thousands};
 use super::{cut, cut_middle};
 use crate::app::State;
 use crate::app::health::{Loading, Outage};
 use crate::app::keymap::KeyCommand;
 use crate::app::member::Member;
-use crate::app::state::{ConnectionState, Overlay};
+use crate::app::state::{ConnectionState, Overlay, View};
+use crate::model::flag::suspect;
 use crate::model::metrics::Verdict;
 use crate::time::seconds_since;
 use chrono::{DateTime, Utc};
@@ -458,26 +459,41 @@ fn typing(state: &State) -> Option<Vec<Piece>> {
     })
 }
 
-/// When cutover's verdict on the release the keys act on is Fail: abort,
-/// with the key that asks for it (and why that key is off, if it is).
-/// Only a hint: nothing is done without the human.
+/// When cutover's verdict on the release the keys act on is Fail: the
+/// kill switch of a flag turned on within the verdict's window, a cheaper
+/// first move, else abort; each with the key that asks for it (and why
+/// that key is off, if it is). Only a hint: nothing is done without the
+/// human.
 fn recommendation(state: &State) -> Option<Piece> {
     let release = state.target()?;
-    if state.verdict_of(&release.key) != Some(Verdict::Fail) {
+    let metrics = state.metrics.get(&release.key)?;
+    if metrics.verdict.verdict != Verdict::Fail {
         return None;
     }
-    let key = match state.keymap.label(KeyCommand::Abort) {
-        k if k.is_empty() => "no key bound".to_string(),
-        k => k,
+    let how = |command| {
+        let key = match state.keymap.label(command) {
+            k if k.is_empty() => "no key bound".to_string(),
+            k => k,
+        };
+        match inactive_reason(state, command) {
+            None => key,
+            Some(why) => format!("{key}, off here: {why}"),
+        }
     };
-    let how = match inactive_reason(state, KeyCommand::Abort) {
-        None => key,
-        Some(why) => format!("{key}, off here: {why}"),
+    let text = match suspect(release, metrics) {
+        Some(flag) => format!(
+            "✖ metrics say Fail: flag {} is on, changed {} ago: kill switch first ({}), cheaper than abort ({})",
+            flag.key,
+            age(flag.changed_at, state.now),
+            how(KeyCommand::KillSwitch),
+            how(KeyCommand::Abort)
+        ),
+        None => format!(
+            "✖ metrics say Fail: abort recommended ({})",
+            how(KeyCommand::Abort)
+        ),
     };
-    Some(piece(
-        format!("✖ metrics say Fail: abort recommended ({how})"),
-        Tone::Recommendation,
-    ))
+    Some(piece(text, Tone::Recommendation))
 }
 
 /// How many mistakes the config file has, and how to see them: they stay
@@ -519,7 +535,7 @@ fn message(state: &State, room: usize) -> Vec<Piece> {
 /// and always the first (help).
 fn hints(state: &State, room: usize) -> String {
     let k = |c| state.keymap.label(c);
-    let items = [
+    let mut items = vec![
         format!("{} help", k(KeyCommand::Help)),
         format!("{} filter", k(KeyCommand::Filter)),
         format!("{} command", k(KeyCommand::CommandLine)),
@@ -527,6 +543,11 @@ fn hints(state: &State, room: usize) -> String {
         format!("{} back", k(KeyCommand::Back)),
         format!("{} quit", k(KeyCommand::Quit)),
     ];
+    // A fleet's list and wave view lead to each other.
+    if state.is_fleet() && state.view == View::List {
+        let what = if state.wave_shown() { "list" } else { "wave" };
+        items.insert(1, format!("{} {what}", k(KeyCommand::Wave)));
+    }
     let mut text = if state.filter.is_empty() {
         String::new()
     } else {

@@ -12,15 +12,19 @@ use super::theme::Theme;
 use super::{age_text, centred, cut, cut_middle, feeds, thousands};
 use crate::app::State;
 use crate::app::board::{
-    Board, Stale, in_flight, in_flight_releases, releases_loading, spotlight, stale,
+    Board, Stale, in_flight, in_flight_releases, listed, releases_loading, spotlight, stale,
 };
-use crate::model::Release;
 use crate::time::seconds_since;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
+
+/// The list of releases in flight grows and shrinks by this many rows, on
+/// a screen whose lists have at least `ROOM_FOR_STEPS` rows.
+const LIST_STEP: usize = 5;
+const ROOM_FOR_STEPS: u16 = 30;
 
 /// From this width the spotlight and the lists stand side by side.
 pub(super) const SIDE_BY_SIDE: u16 = 160;
@@ -52,11 +56,6 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    // The rows of the releases in flight, inside their border, and at
-    // least one to say there are none.
-    let list_rows = u16::try_from(others.max(1))
-        .unwrap_or(u16::MAX)
-        .saturating_add(2);
     let (spotlight, lists) = if area.width >= SIDE_BY_SIDE {
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
@@ -68,6 +67,18 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
             Layout::vertical([Constraint::Length(spot), Constraint::Min(0)]).areas(body);
         (top, bottom)
     };
+    // The rows of the releases in flight, inside their border, and at
+    // least one to say there are none; where there is room, by five at a
+    // time, so that one release arriving or landing does not move the
+    // outcomes below.
+    let step = if lists.height >= ROOM_FOR_STEPS {
+        LIST_STEP
+    } else {
+        1
+    };
+    let list_rows = u16::try_from(others.max(1).next_multiple_of(step))
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let [in_flight, outcomes] = Layout::vertical([
         Constraint::Length(list_rows.min(lists.height.saturating_mul(3) / 5)),
         Constraint::Min(0),
@@ -85,12 +96,8 @@ pub(crate) fn areas(area: Rect, others: usize, banner: bool) -> Areas {
 
 pub fn draw(frame: &mut Frame<'_>, state: &State, board: &Board, theme: &Theme) {
     let rows = in_flight_releases(state);
-    let spot = spotlight(board, &rows);
-    let others: Vec<&Release> = rows
-        .iter()
-        .copied()
-        .filter(|r| spot.is_none_or(|s| s.key != r.key))
-        .collect();
+    let spot = spotlight(state, board, &rows);
+    let others = listed(state, board, spot);
     let stale = stale(state, board);
     let parts = areas(frame.area(), others.len(), !stale.is_empty());
     let header = if state.is_fleet() {
@@ -265,7 +272,13 @@ fn footer(state: &State, board: &Board, width: u16, theme: &Theme) -> Line<'stat
             format!(" ✔ {} healthy, idle{so_far}", thousands(healthy)),
             healthy_style,
         ),
-        Span::raw(format!(" · {} in flight · ", thousands(flying))),
+        // As wide as the whole count, so that what follows stays put as
+        // releases take off and land.
+        Span::raw(format!(
+            " · {:>width$} in flight · ",
+            thousands(flying),
+            width = thousands(state.releases.len()).len()
+        )),
         Span::styled(cycle, tone.style(theme)),
     ]);
     for hint in ["Space pause", "←/→ move", "? keys", "q quit"] {

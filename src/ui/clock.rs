@@ -5,7 +5,7 @@
 
 use super::{age_text, bars, list, regions};
 use crate::app::State;
-use crate::app::board::{Board, in_flight, stale, stale_at};
+use crate::app::board::{Board, in_flight, next_move, stale, stale_at};
 use crate::app::state::View;
 use crate::model::Release;
 use crate::model::migration::has_migration;
@@ -118,13 +118,8 @@ fn board_changes(state: &State, board: &Board, next: &mut Next) {
     for at in stale_at(state, board) {
         next.consider(Some(at).filter(|at| *at > state.now));
     }
-    let flying: Vec<&Release> = state
-        .releases
-        .iter()
-        .map(AsRef::as_ref)
-        .filter(|r| in_flight(r))
-        .collect();
-    next.consider(board.next_move(flying.len()));
+    next.consider(next_move(state, board));
+    let flying = state.releases.iter().filter(|r| in_flight(r));
     for r in flying {
         next.countdown(r.pause.as_ref().and_then(|p| p.until));
     }
@@ -136,8 +131,8 @@ fn next_minute(now: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(now.timestamp() - into + 60, 0).unwrap_or(now)
 }
 
-/// The rows of the list in view: their pause countdowns, and their ages
-/// when the AGE column is shown.
+/// The rows of the list in view: their pause countdowns, their ages
+/// when the AGE column is shown, and the end of their flags' "changed".
 fn list_rows(state: &State, body: Rect, next: &mut Next) {
     let rows = state.visible();
     let selected = state
@@ -151,12 +146,18 @@ fn list_rows(state: &State, body: Rect, next: &mut Next) {
         if ages {
             next.age(r.created);
         }
+        for flag in &r.flags {
+            next.consider(flag.recent_until().filter(|until| *until > state.now));
+        }
     }
 }
 
 /// The open release's panels: the pause, the revisions' scale-down delays
-/// and pods, the metrics and the migration.
+/// and pods, the metrics, the migration and when each flag changed.
 fn detail(r: &Release, state: &State, next: &mut Next) {
+    for flag in &r.flags {
+        next.age(flag.changed_at);
+    }
     if let Some(p) = &r.pause {
         next.countdown(p.until);
         next.age(p.since);
@@ -271,6 +272,29 @@ mod tests {
         assert_eq!(at(119_000), Some(t(120)), "119s → 2m");
         assert_eq!(at(150_000), Some(t(180)), "2m → 3m, not every second");
         assert_eq!(at(10_800_000), Some(t(4 * 3600)), "hours: once an hour");
+    }
+
+    #[test]
+    fn a_flags_change_is_marked_until_half_an_hour_on_and_aged_in_the_detail() {
+        use crate::test_support::fixture::{FEATURE_FLAGS, SHOP};
+        let mut r = Fixture::load(&[SHOP, FEATURE_FLAGS]).release(Kind::Rollout, "checkout");
+        let changed = r.flags[0].changed_at.expect("a change time");
+        r.created = Some(changed - Duration::days(30));
+        r.pause = None;
+        r.revisions.clear();
+        let now = changed + Duration::minutes(29) + Duration::seconds(10);
+        let list = screen(now, vec![r.clone()]);
+        let mark_ends = changed + Duration::minutes(30);
+        assert!(r.flags[0].changed_recently(now));
+        assert_eq!(next_change(&list, WIDE), Some(mark_ends), "the mark goes");
+        assert!(!r.flags[0].changed_recently(mark_ends));
+        let mut detail = screen(changed + Duration::seconds(310), vec![r.clone()]);
+        detail.view = View::Detail(r.key.clone());
+        assert_eq!(
+            next_change(&detail, WIDE),
+            Some(changed + Duration::minutes(6)),
+            "changed 5m ago → 6m ago"
+        );
     }
 
     #[test]

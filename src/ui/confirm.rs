@@ -1,5 +1,6 @@
 //! The confirmation: the target, the revision, what will happen, the exact
-//! requests, and for hard-to-undo actions the name to type.
+//! requests, and for hard-to-undo actions the name to type (the context's,
+//! in a context whose config says `confirm = "typed"`).
 
 use super::centred;
 use super::theme::Theme;
@@ -7,6 +8,7 @@ use crate::app::State;
 use crate::app::keymap::KeyCommand;
 use crate::app::state::{Confirm, OVERRIDE_PHRASE};
 use crate::model::Action;
+use crate::model::flag::kill_options;
 use crate::model::migration::RollbackSafety;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -37,6 +39,34 @@ fn where_line(state: &State, c: &Confirm, theme: &Theme) -> Line<'static> {
     ])
 }
 
+/// What the kill switch may do, the chosen one marked: each linked flag
+/// that is on, turned off or serving another variant.
+fn kill_switch_choices(state: &State, c: &Confirm, theme: &Theme) -> Vec<Line<'static>> {
+    let (Action::KillSwitch(Some(chosen)), Some(release)) = (c.plan.action, state.release(&c.key))
+    else {
+        return Vec::new();
+    };
+    let mut lines = vec![Line::from(Span::styled(
+        "Switch (↑/↓ to choose):",
+        theme.muted(),
+    ))];
+    for (i, (flag, change)) in kill_options(release).into_iter().enumerate() {
+        let text = format!(
+            "  {} ({}): {}",
+            flag.key,
+            flag.source.describe(),
+            change.describe()
+        );
+        let style = if i == usize::from(chosen) {
+            theme.selected()
+        } else {
+            Default::default()
+        };
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    lines
+}
+
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme: &Theme) {
     let action = c.plan.action;
     let label = |s: &str| Span::styled(format!("{s:<10}"), theme.muted());
@@ -58,9 +88,17 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             ),
         ]),
         where_line(state, c, theme),
-        Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
+        match &c.plan.flag {
+            Some(flag) => Line::from(vec![
+                label("Flag:"),
+                Span::styled(flag.describe(), theme.heading()),
+                Span::raw(format!(" (resourceVersion {})", flag.resource_version)),
+            ]),
+            None => Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
+        },
         Line::from(vec![label("Effect:"), Span::raw(c.plan.effect.clone())]),
     ];
+    lines.extend(kill_switch_choices(state, c, theme));
     if let Action::Undo(_) = action
         && !c.undo_choices.is_empty()
     {
@@ -83,15 +121,27 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             lines.push(Line::from(Span::styled(text, style)));
         }
     }
+    if let Some(context) = &c.typed_context {
+        lines.push(Line::from(vec![
+            label("Confirm:"),
+            Span::styled(
+                format!(
+                    "context {context} asks for its name typed (confirm = \"typed\"): type the context's name, not the release's"
+                ),
+                theme.attention(),
+            ),
+        ]));
+    }
     lines.extend(schema_lines(c, theme));
     lines.push(Line::from(Span::styled("Requests:", theme.muted())));
     let width = area.width.saturating_sub(4).min(110);
     // Long bodies (a whole pod template) are cut here; the audit has them.
     let body_limit = usize::from(width).saturating_mul(2).max(40);
     for r in &c.plan.requests {
-        let target = match r.subresource {
-            Some(s) => format!("{}/{s}", c.key.name),
-            None => c.key.name.clone(),
+        let target = match (&c.plan.flag, r.subresource) {
+            (Some(flag), _) => format!("featureflags/{}", flag.name),
+            (None, Some(s)) => format!("{}/{s}", c.key.name),
+            (None, None) => c.key.name.clone(),
         };
         let mut body = r.body.to_string();
         if body.chars().count() > body_limit {
@@ -119,13 +169,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
         ])
     } else if c.needs_name() {
         let mark = if c.name_matches() {
-            "✔"
+            "✔".to_string()
+        } else if c.mismatch {
+            "✖".to_string()
         } else {
-            theme.glyphs.ellipsis()
+            theme.glyphs.ellipsis().to_string()
         };
         Line::from(vec![
             Span::styled(
-                format!("Type {} and press Enter to {}: ", c.key.name, action.word()),
+                format!(
+                    "Type {} and press Enter to {}: ",
+                    c.expected(),
+                    action.word()
+                ),
                 theme.attention(),
             ),
             Span::styled(format!("{}▏", c.typed), Modifier::BOLD),

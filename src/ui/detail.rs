@@ -1,7 +1,8 @@
 //! The detail of one release: a header like `kubectl argo rollouts get`,
 //! the step strip with the pause countdown, traffic, the revision tree,
-//! analysis runs, the metrics, the migration, and the timeline.
+//! analysis runs, the metrics, the migration, the flags, and the timeline.
 
+mod flags;
 pub(super) mod metrics;
 pub(super) mod migration;
 
@@ -9,7 +10,7 @@ use super::theme::Theme;
 use super::{age, hanging, short_image};
 use crate::app::State;
 use crate::model::traffic::Weight;
-use crate::model::{EventKind, Health, Release, ReleaseKey};
+use crate::model::{EventKind, Health, PodInfo, Release, ReleaseKey, Revision};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -316,7 +317,16 @@ fn traffic(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-pub(super) fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+/// How the revision tree shows pods: a row each, or per revision a row of
+/// how many are in each state (a team board: pods come and go every
+/// second while a release rolls, and their names say nothing from afar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum PodRows {
+    Each,
+    Counted,
+}
+
+pub(super) fn tree(r: &Release, state: &State, theme: &Theme, pods: PodRows) -> Vec<Line<'static>> {
     let mut out = vec![section("Revisions", theme)];
     if r.revisions.is_empty() {
         out.push(Line::from(Span::styled(
@@ -358,13 +368,12 @@ pub(super) fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'stati
             )),
             Span::styled(info, style.add_modifier(Modifier::BOLD)),
         ]));
+        if pods == PodRows::Counted {
+            out.extend(pod_counts(rev, theme));
+            continue;
+        }
         for pod in &rev.pods {
-            let (mark, pstyle) = match (pod.ready, pod.status.as_str()) {
-                (true, _) => ("✔", theme.fg(theme.ok)),
-                (false, "CrashLoopBackOff" | "Error" | "Failed") => ("✖", theme.attention()),
-                (false, "Terminating") => ("•", theme.muted()),
-                (false, _) => ("◌", theme.fg(theme.info)),
-            };
+            let (mark, pstyle) = pod_mark(pod, theme);
             let restarts = if pod.restarts > 0 {
                 format!(" restarts:{}", pod.restarts)
             } else {
@@ -384,6 +393,43 @@ pub(super) fn tree(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'stati
         }
     }
     out
+}
+
+/// A pod's mark and its style, by whether it is ready and its status.
+fn pod_mark(pod: &PodInfo, theme: &Theme) -> (&'static str, Style) {
+    match (pod.ready, pod.status.as_str()) {
+        (true, _) => ("✔", theme.fg(theme.ok)),
+        (false, "CrashLoopBackOff" | "Error" | "Failed") => ("✖", theme.attention()),
+        (false, "Terminating") => ("•", theme.muted()),
+        (false, _) => ("◌", theme.fg(theme.info)),
+    }
+}
+
+/// `│  └─□ 10 ✔ Running · 10 ◌ ContainerCreating`: a revision's pods by
+/// state, in the order the states first appear among them (by name).
+fn pod_counts(rev: &Revision, theme: &Theme) -> Option<Line<'static>> {
+    let mut counts: Vec<(&'static str, Style, &str, usize)> = Vec::new();
+    for pod in &rev.pods {
+        let (mark, style) = pod_mark(pod, theme);
+        match counts
+            .iter_mut()
+            .find(|(m, _, status, _)| *m == mark && *status == pod.status)
+        {
+            Some(count) => count.3 += 1,
+            None => counts.push((mark, style, &pod.status, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return None;
+    }
+    let mut spans = vec![Span::raw("│  └─□ ")];
+    for (i, (mark, style, status, n)) in counts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.muted()));
+        }
+        spans.push(Span::styled(format!("{n} {mark} {status}"), style));
+    }
+    Some(Line::from(spans))
 }
 
 fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
@@ -512,11 +558,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     let mut left = header(r, state, theme);
     left.extend(steps(r, state, theme));
     left.extend(traffic(r, theme));
-    left.extend(tree(r, state, theme));
+    left.extend(tree(r, state, theme, PodRows::Each));
     let mut right = analysis(r, theme);
     let panel_area = right_area.unwrap_or(left_area);
     right.extend(metrics::panel(r, state, panel_area, theme));
     right.extend(migration::panel(r, state, panel_area, theme));
+    right.extend(flags::panel(r, state, theme));
     right.extend(timeline(r, state, theme));
     let scroll = (state.detail_scroll, 0);
     let paragraph = |lines| {

@@ -1,6 +1,7 @@
 //! The header's word on the feeds beside the cluster: the metrics source
-//! and each database, `● metrics  ● db payments  ✖ db orders since
-//! 14:02:11`. Times are wall-clock, so a failing feed's badge does not
+//! (in a fleet, each cluster's: `● metrics eu  ✖ metrics us since
+//! 14:02:11`) and each database, `● metrics  ● db payments  ✖ db orders
+//! since 14:02:11`. Times are wall-clock, so a failing feed's badge does not
 //! change every second.
 
 use super::theme::Theme;
@@ -43,12 +44,20 @@ fn badge(what: &str, feed: &FeedState, detail: FeedDetail) -> Option<String> {
 
 /// The feeds' badges at `detail`, each after a separator.
 pub fn spans(state: &State, detail: FeedDetail, theme: &Theme) -> Vec<Span<'static>> {
-    let metrics = feeds::metrics(state).map(|f| ("metrics".to_string(), f));
+    // In a fleet, each cluster's own: one cluster's Prometheus down says
+    // nothing of another's.
+    let metrics = feeds::metrics(state).into_iter().map(|(cluster, f)| {
+        let what = match cluster {
+            "" => "metrics".to_string(),
+            cluster => format!("metrics {cluster}"),
+        };
+        (what, f)
+    });
     let databases = feeds::databases(state)
         .into_iter()
         .map(|(name, f)| (format!("db {name}"), f));
     let mut spans = Vec::new();
-    for (what, feed) in metrics.into_iter().chain(databases) {
+    for (what, feed) in metrics.chain(databases) {
         let Some(text) = badge(&what, &feed, detail) else {
             continue;
         };
@@ -66,6 +75,47 @@ pub fn spans(state: &State, detail: FeedDetail, theme: &Theme) -> Vec<Span<'stat
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::keymap::Keymap;
+    use crate::app::member::Member;
+    use crate::app::state::MetricsSource;
+
+    /// The feeds' text at `detail`, as the header shows it.
+    fn text(state: &State, detail: FeedDetail) -> String {
+        let theme = Theme::load("mono").unwrap();
+        spans(state, detail, &theme)
+            .iter()
+            .map(|s| s.content.as_ref())
+            .collect()
+    }
+
+    #[test]
+    fn each_cluster_of_a_fleet_has_its_own_metrics_badge() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T14:02:11Z")
+            .unwrap()
+            .to_utc();
+        let mut state = State::new(now, true, Keymap::default());
+        assert_eq!(text(&state, FeedDetail::All), "", "no source said yet");
+        state.home.metrics_source = Some(MetricsSource {
+            description: "Prometheus http://127.0.0.1:9090".into(),
+            profile: Default::default(),
+            warning: None,
+        });
+        assert_eq!(
+            text(&state, FeedDetail::All),
+            " │ ○ metrics idle",
+            "one context"
+        );
+        state.home.alias = "eu".into();
+        let mut us = Member::new("us", 1, now);
+        us.metrics_problem = Some("no Prometheus configured for context us-admin".into());
+        state.more.push(us);
+        state.more.push(Member::new("ap", 2, now));
+        assert_eq!(
+            text(&state, FeedDetail::All),
+            " │ ○ metrics eu idle │ ○ no metrics us",
+            "ap's source is not known yet"
+        );
+    }
 
     #[test]
     fn a_failing_feed_keeps_its_badge_longest() {

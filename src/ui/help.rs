@@ -16,10 +16,20 @@ use ratatui::widgets::{Cell, Clear, Row, Table};
 /// Why `command` does nothing here, or None when it is active.
 pub fn inactive_reason(state: &State, command: KeyCommand) -> Option<String> {
     let in_detail = matches!(state.view, View::Detail(_));
+    let wave = state.wave_shown();
     match command {
         KeyCommand::Open if in_detail => Some("already open".into()),
+        KeyCommand::Open if wave && state.target().is_none() => {
+            Some("no release in this cluster".into())
+        }
+        KeyCommand::Open if wave => None,
         KeyCommand::Open if state.selected.is_none() => Some("no release selected".into()),
-        KeyCommand::Sort | KeyCommand::Filter if in_detail => Some("in the list only".into()),
+        KeyCommand::Sort | KeyCommand::Filter | KeyCommand::Wave if in_detail => {
+            Some("in the list only".into())
+        }
+        KeyCommand::Wave if !state.is_fleet() => Some("in a fleet only".into()),
+        KeyCommand::Sort if wave => Some("the wave keeps attention first".into()),
+        KeyCommand::Left | KeyCommand::Right if !wave => Some("in the wave view only".into()),
         KeyCommand::Confirm | KeyCommand::Cancel => Some("in a confirmation only".into()),
         _ => {
             let requested = command.action()?;
@@ -36,11 +46,32 @@ pub fn inactive_reason(state: &State, command: KeyCommand) -> Option<String> {
 }
 
 /// Bindings that share a row, so that every binding fits on a 24-row
-/// terminal: (first, second, what the pair does).
-const PAIRS: [(KeyCommand, KeyCommand, &str); 3] = [
-    (KeyCommand::Up, KeyCommand::Down, "move up / down"),
-    (KeyCommand::PageUp, KeyCommand::PageDown, "page up / down"),
-    (KeyCommand::Top, KeyCommand::Bottom, "first / last row"),
+/// terminal: (the bindings, what they do).
+const GROUPS: [(&[KeyCommand], &str); 5] = [
+    (
+        &[
+            KeyCommand::Up,
+            KeyCommand::Down,
+            KeyCommand::PageUp,
+            KeyCommand::PageDown,
+        ],
+        "move up / down (by a page)",
+    ),
+    (&[KeyCommand::Top, KeyCommand::Bottom], "first / last row"),
+    (
+        &[KeyCommand::Left, KeyCommand::Right],
+        "cluster left / right (wave)",
+    ),
+    // Ctrl-Z is not a binding (it suspends in every mode, as in a shell)
+    // but belongs beside quitting.
+    (
+        &[KeyCommand::Help, KeyCommand::Quit],
+        "help / quit (Ctrl-z suspends)",
+    ),
+    (
+        &[KeyCommand::Confirm, KeyCommand::Cancel],
+        "confirm / cancel a dialog",
+    ),
 ];
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
@@ -49,25 +80,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         .map_or("no release selected".to_string(), |r| {
             format!("{} {}", r.key.kind.word(), r.key.name)
         });
+    // A group's row stands where its first binding would.
     let entries: Vec<(String, &str, Option<String>)> = KeyCommand::ALL
         .iter()
-        .filter(|&&c| !PAIRS.iter().any(|(_, second, _)| *second == c))
-        .map(|&c| match PAIRS.iter().find(|(first, _, _)| *first == c) {
-            Some(&(first, second, what)) => (
-                format!(
-                    "{} {}",
-                    state.keymap.label(first),
-                    state.keymap.label(second)
-                ),
+        .filter(|&&c| !GROUPS.iter().any(|(group, _)| group[1..].contains(&c)))
+        .map(|&c| match GROUPS.iter().find(|(group, _)| group[0] == c) {
+            Some(&(group, what)) => (
+                group
+                    .iter()
+                    .map(|&k| state.keymap.label(k))
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 what,
-                inactive_reason(state, first).or_else(|| inactive_reason(state, second)),
-            ),
-            // Ctrl-Z is not a binding (it suspends in every mode, as in a
-            // shell) but belongs beside quitting.
-            None if c == KeyCommand::Quit => (
-                state.keymap.label(c),
-                "quit (Ctrl-z suspends)",
-                inactive_reason(state, c),
+                group.iter().find_map(|&k| inactive_reason(state, k)),
             ),
             None => (
                 state.keymap.label(c),

@@ -9,7 +9,7 @@ use super::theme::Theme;
 use super::{cut, thousands};
 use crate::app::State;
 use crate::model::Release;
-use cells::{CLUSTER, Context, HEADERS, Measure, Spans, cell};
+use cells::{CLUSTER, Context, FLAGS, HEADERS, Measure, Spans, cell};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -26,12 +26,18 @@ pub(super) const COMPACT_BELOW: u16 = 120;
 /// The columns the compact list leaves out: KIND, STRATEGY, STEP and AGE.
 const COMPACT_DROPS: [usize; 4] = [2, 3, 5, 11];
 
-/// The columns shown (indices of [`HEADERS`]): in a fleet, CLUSTER first.
-fn shown_columns(compact: bool, fleet: bool) -> Vec<usize> {
+/// The columns shown (indices of [`HEADERS`]): in a fleet, CLUSTER first;
+/// where some release has feature flags, FLAGS after SCHEMA.
+fn shown_columns(compact: bool, fleet: bool, flags: bool) -> Vec<usize> {
     let cluster = fleet.then_some(CLUSTER);
-    let rest = (0..CLUSTER).filter(|c| !compact || !COMPACT_DROPS.contains(c));
+    let rest = (0..CLUSTER)
+        .filter(|c| !compact || !COMPACT_DROPS.contains(c))
+        .flat_map(|c| std::iter::once(c).chain((c == SCHEMA && flags).then_some(FLAGS)));
     cluster.into_iter().chain(rest).collect()
 }
+
+/// The column FLAGS follows.
+const SCHEMA: usize = 8;
 
 /// The cells between columns.
 const GAP: u16 = 1;
@@ -54,6 +60,8 @@ fn fixed_width(column: usize, compact: bool) -> u16 {
         7 if compact => 7,
         7 => 10,
         8 => 10,
+        // "2 ↻ changed"
+        FLAGS => 11,
         // AGE
         _ => 4,
     }
@@ -224,7 +232,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, theme: &Theme) {
         narrow: area.width < 130,
         compact: area.width < COMPACT_BELOW,
     };
-    let columns = shown_columns(cx.compact, state.is_fleet());
+    let flags = visible.iter().any(|r| !r.flags.is_empty());
+    let columns = shown_columns(cx.compact, state.is_fleet(), flags);
     // Inside the border, beside the highlight's mark.
     let room = area.width.saturating_sub(3);
     let widths = widths(&visible, &columns, &cx, room);
@@ -347,7 +356,7 @@ mod tests {
                 narrow: compact,
                 compact,
             };
-            let columns = shown_columns(compact, false);
+            let columns = shown_columns(compact, false, true);
             let all: Vec<Column> = columns
                 .iter()
                 .zip(extents(&rows, &columns, &cx, |_| true))

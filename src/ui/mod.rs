@@ -13,6 +13,7 @@ pub mod glyphs;
 pub(crate) mod help;
 pub(crate) mod list;
 pub mod theme;
+pub(crate) mod wave;
 
 use crate::app::State;
 use crate::app::state::{Overlay, View};
@@ -33,6 +34,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, theme: &Theme) {
     let [top, body, bottom] = regions(state, frame.area());
     bars::top(frame, top, state, theme);
     match &state.view {
+        View::List if state.wave_shown() => wave::draw(frame, body, state, theme),
         View::List => list::draw(frame, body, state, theme),
         View::Detail(key) => detail::draw(frame, body, state, key, theme),
     }

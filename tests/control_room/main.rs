@@ -9,6 +9,7 @@ mod actions;
 mod audit_file;
 mod board;
 mod faults;
+mod flags;
 mod fleet;
 mod metrics_and_migrations;
 mod read_only;
@@ -156,23 +157,26 @@ impl Room {
     }
 
     fn event_reasons(&self, name: &str) -> Vec<String> {
-        let list: Value = serde_json::from_str(&self.kubectl(&[
-            "get",
-            "events",
-            "-n",
-            "shop",
-            "--field-selector",
-            &format!("involvedObject.name={name}"),
-            "-o",
-            "json",
-        ]))
-        .expect("events JSON");
+        self.cutover_events(&[], name)
+            .iter()
+            .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// cutover's Events about `name`, read with kubectl after `flags` (a
+    /// `--context`).
+    fn cutover_events(&self, flags: &[&str], name: &str) -> Vec<Value> {
+        let selector = format!("involvedObject.name={name}");
+        let mut args = flags.to_vec();
+        args.extend(["get", "events", "-n", "shop", "--field-selector", &selector]);
+        args.extend(["-o", "json"]);
+        let list: Value = serde_json::from_str(&self.kubectl(&args)).expect("events JSON");
         list["items"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|e| e["reportingComponent"] == "cutover")
-            .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+            .cloned()
             .collect()
     }
 

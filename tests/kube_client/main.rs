@@ -2,6 +2,7 @@
 mod support;
 
 mod dynamic;
+mod feature_flags;
 mod garbage_collection;
 mod listing;
 mod pagination;

@@ -154,3 +154,49 @@ fn events_are_one_object_in_both_event_apis() {
     assert!(events.contains("RolloutPaused"), "{events}");
     assert!(events.contains("Rollout is paused"), "{events}");
 }
+
+#[test]
+fn get_ff_lists_the_demo_flags_by_their_short_name() {
+    let Some(kubectl) = kubectl_or_skip("get_ff") else {
+        return;
+    };
+    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    let resources = ok(&sim.kubectl(
+        &kubectl,
+        &["api-resources", "--api-group", "core.openfeature.dev"],
+    ));
+    let row = resources
+        .lines()
+        .find(|l| l.starts_with("featureflags "))
+        .unwrap_or_else(|| panic!("featureflags listed:\n{resources}"));
+    assert!(row.split_whitespace().any(|w| w == "ff"), "{row}");
+    assert!(row.contains("core.openfeature.dev/v1beta1"), "{row}");
+    // checkout's flags arrive with its new version, early in the timeline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let listed = loop {
+        let text = ok(&sim.kubectl(&kubectl, &["get", "ff", "-n", "shop"]));
+        if text.contains("checkout-flags") || std::time::Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    for name in ["checkout-flags", "payments-flags"] {
+        assert!(
+            listed.lines().any(|l| l.starts_with(name)),
+            "{name} missing:\n{listed}"
+        );
+    }
+    let split = ok(&sim.kubectl(
+        &kubectl,
+        &[
+            "get",
+            "ff",
+            "checkout-flags",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.flagSpec.flags.new-checkout-flow.targeting.fractional[1]}",
+        ],
+    ));
+    assert_eq!(split, r#"["on",20]"#);
+}

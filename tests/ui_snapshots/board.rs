@@ -7,7 +7,7 @@
 use super::fleet::fleet;
 use super::*;
 use cutover::app::board::{Board, BoardSettings, observe};
-use cutover::model::{EventKind, TimelineEntry};
+use cutover::model::{EventKind, PodInfo, TimelineEntry};
 use std::collections::HashSet;
 
 const BOARD_SIZES: [(u16, u16); 2] = [(80, 24), (200, 60)];
@@ -52,6 +52,23 @@ fn on_the_board(mut state: State) -> State {
                 ),
                 event(3300, "RolloutUpdated", "Rollout updated to revision 7"),
             ]),
+            // The spotlight's pods, which it counts by state.
+            "search" => {
+                let primary = r.revisions.last_mut().expect("search's primary");
+                primary.pods = (0..5)
+                    .map(|i| {
+                        std::sync::Arc::new(PodInfo {
+                            name: format!("search-primary-58c4b7d9f6-pod{i}"),
+                            status: if i < 4 { "Running" } else { "Terminating" }.into(),
+                            ready: i < 4,
+                            ready_containers: u32::from(i < 4),
+                            containers: 1,
+                            restarts: 0,
+                            created: Some(before_now(600)),
+                        })
+                    })
+                    .collect();
+            }
             _ => {}
         }
         TimelineEntry::sort_newest_first(&mut r.timeline);
@@ -128,7 +145,10 @@ fn check(name: &str, about: &str, state: &State) -> Vec<String> {
 #[test]
 fn board_shows_every_part() {
     let state = shop_board();
-    for text in check("board", "the board of cutover watch", &state) {
+    let texts = check("board", "the board of cutover watch", &state);
+    let big = texts.last().expect("the biggest size");
+    assert!(big.contains("4 ✔ Running · 1 • Terminating"), "{big}");
+    for text in texts {
         for shown in [
             " cutover watch ",
             "ctx prod-eu-1",
@@ -145,6 +165,10 @@ fn board_shows_every_part() {
         ] {
             assert!(text.contains(shown), "{shown:?} in\n{text}");
         }
+        assert!(
+            !text.contains("-pod0"),
+            "pods are counted, not named:\n{text}"
+        );
         assert!(!text.contains("STALE"), "{text}");
     }
 }

@@ -1,6 +1,8 @@
 //! How the screens read: without colour, a long refusal, the keys the
-//! help and the recommendation name, and the metrics table when narrow.
+//! help and the recommendation name, the metrics table when narrow, and
+//! the wave view's cursor.
 
+use super::fleet::wave_state;
 use super::metrics_states::list_verdicts_state;
 use super::states::{FREEZE, detail_state, help_config_keys_state, refused_state};
 use super::*;
@@ -281,4 +283,24 @@ fn the_metrics_table_drops_extras_when_narrow() {
     assert_eq!(header_at(60), "metric baseline canary Δ Δ% class");
     assert_eq!(header_at(50), "metric baseline canary Δ class");
     assert_eq!(header_at(40), "metric baseline canary class");
+}
+
+/// The wave's cursor is one cell, reversed: which cluster Enter opens
+/// shows without colour, at both sizes.
+#[test]
+fn the_wave_cursor_is_one_cell_that_reads_without_colour() {
+    let state = wave_state();
+    for size in SIZES {
+        let backend = draw(&state, "mono", size);
+        let buffer = backend.buffer();
+        let rows = find_all(buffer, "▶checkout");
+        assert_eq!(rows.len(), 1, "{size:?}: the cursor's row is marked");
+        let y = rows[0][0].1;
+        let reversed: String = (0..size.0)
+            .map(|x| &buffer[(x, y)])
+            .filter(|c| c.modifier.contains(Modifier::REVERSED))
+            .map(|c| c.symbol())
+            .collect();
+        assert_eq!(reversed, "॥ step 3/6", "{size:?}: us's cell alone");
+    }
 }

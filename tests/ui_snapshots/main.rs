@@ -7,8 +7,10 @@
 //! with a contracted migration, an abort blocked by the schema and its
 //! override, a config file with mistakes (the list counting them, the
 //! `:config` panel listing them, and the help showing the keys that work),
-//! and a refusal whose reason wraps on the status line, each at 80×24 and
-//! 160×48, each with the default and the mono theme.
+//! a refusal whose reason wraps on the status line, and a fleet (its list
+//! with one cluster down, a confirmation naming the cluster, the wave
+//! view), each at 80×24 and 160×48, each with the default and the mono
+//! theme.
 //!
 //! The data is the fixed fixture `tests/fixtures/ui/shop.yaml` fed through
 //! the pure `update` as the watches would feed it, metrics judged by the
@@ -27,7 +29,7 @@
 //! names in `long_names.rs`.
 
 use chrono::{DateTime, Utc};
-use cutover::app::access::access_keys;
+use cutover::app::access::{access_keys, flag_access_keys};
 use cutover::app::keymap::{Chord, Keymap};
 use cutover::app::state::{ConfigProblems, DatabaseState, MetricsSource, Overlay, Scope, View};
 use cutover::app::{Msg, State, update};
@@ -55,6 +57,7 @@ const FIXTURE: &str = include_str!("../fixtures/ui/shop.yaml");
 
 mod ascii;
 mod board;
+mod flag_states;
 mod fleet;
 mod legibility;
 mod long_names;
@@ -216,7 +219,11 @@ fn allow(state: &mut State) {
 /// Answers the access reviews of the highlighted release.
 fn answer_reviews(state: &mut State, allowed: bool, reason: &str) {
     let key = state.selected.clone().expect("a release highlighted");
-    for access in access_keys(&key) {
+    let flags = state
+        .release(&key)
+        .map(flag_access_keys)
+        .unwrap_or_default();
+    for access in access_keys(&key).into_iter().chain(flags) {
         update(
             state,
             Msg::Access {

@@ -12,7 +12,7 @@ const PROMETHEUS: &str = "Prometheus http://prometheus.monitoring:9090";
 
 /// The context's metrics source arrives: Prometheus, generic profile (the
 /// rollouts-pod-template-hash label tells the versions apart).
-fn with_prometheus(state: &mut State) {
+pub fn with_prometheus(state: &mut State) {
     let source = MetricsSource {
         description: PROMETHEUS.into(),
         profile: Profile::Generic,
@@ -68,7 +68,7 @@ fn side(current: f64, samples: &[f64]) -> SideValue {
 /// 0.6% to 7%, p95 and p99 latency more than double, p50 does not move.
 /// Measured 12s ago. In the order of the default metrics: request rate,
 /// error ratio, p50, p95, p99.
-fn failing_canary() -> Measured {
+pub fn failing_canary() -> Measured {
     let request_rate: Fetched = Ok((
         side(
             41.2,

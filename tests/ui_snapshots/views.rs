@@ -1,6 +1,12 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
-use super::fleet::{fleet_confirm_pause_state, fleet_down_state};
+use super::flag_states::{
+    FLAGS_TITLE, confirm_kill_switch_state, detail_flags_state, list_flag_suspect_state,
+    list_flags_state,
+};
+use super::fleet::{
+    fleet_confirm_pause_state, fleet_confirm_typed_state, fleet_down_state, wave_state,
+};
 use super::metrics_states::{
     METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
 };
@@ -169,6 +175,46 @@ pub fn views() -> Vec<Case> {
             fleet_confirm_pause_state(),
         ),
         case(
+            "list_flags",
+            "the list with the flags column: checkout's flag opened to 20% three minutes \
+             ago (changed), payments' on behind a rule, search's off",
+            list_flags_state(),
+        ),
+        Case {
+            reveal: Some(FLAGS_TITLE),
+            ..case(
+                "detail_flags",
+                "checkout's flags panel: new-checkout-flow on, 20% on by a fractional split, \
+                 changed 3m ago; ranking-v2 off, shared with search",
+                detail_flags_state(),
+            )
+        },
+        case(
+            "list_flag_suspect",
+            "the list with checkout failing its metrics three minutes after its flag was \
+             opened: the recommendation names the flag's kill switch before an abort",
+            list_flag_suspect_state(),
+        ),
+        case(
+            "confirm_kill_switch",
+            "the kill switch on checkout: the flag, its source and the context named, \
+             \"serve on by default\" chosen of the two choices, the merge patch shown",
+            confirm_kill_switch_state(),
+        ),
+        case(
+            "fleet_confirm_typed",
+            "pausing checkout of us, whose context asks for its name typed: checkout typed \
+             instead and Enter pressed, so nothing is sent and the status line says so",
+            fleet_confirm_typed_state(),
+        ),
+        case(
+            "wave",
+            "the wave view of eu, us and ap: a row per release, a cell per cluster; us has \
+             no cart, ap's watches refused for 2m (its cells say how old they are); the \
+             cursor on checkout of us",
+            wave_state(),
+        ),
+        case(
             "help_config_keys",
             "the help with the config's keys: x given to both promote and abort goes to \
              neither (P and A stay), sort moved to o",
@@ -257,6 +303,11 @@ fn detail() {
 #[test]
 fn help() {
     check_view("help");
+    // Every binding has its row on the smallest terminal: the last one
+    // listed is there, above the border.
+    let (_, state) = prepared("help", (80, 24));
+    let text = draw(&state, "default", (80, 24)).to_string();
+    assert!(text.contains("confirm / cancel a dialog"), "{text}");
 }
 
 #[test]
@@ -371,4 +422,34 @@ fn fleet_down() {
 #[test]
 fn fleet_confirm_pause() {
     check_view("fleet_confirm_pause");
+}
+
+#[test]
+fn list_flags() {
+    check_view("list_flags");
+}
+
+#[test]
+fn detail_flags() {
+    check_view("detail_flags");
+}
+
+#[test]
+fn confirm_kill_switch() {
+    check_view("confirm_kill_switch");
+}
+
+#[test]
+fn list_flag_suspect() {
+    check_view("list_flag_suspect");
+}
+
+#[test]
+fn wave() {
+    check_view("wave");
+}
+
+#[test]
+fn fleet_confirm_typed() {
+    check_view("fleet_confirm_typed");
 }

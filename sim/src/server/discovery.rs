@@ -42,20 +42,24 @@ pub(super) fn document(
     }
     let discovery = match path.trim_end_matches('/') {
         "/api" => Some(resources::api_versions(&addr)),
-        "/apis" => Some(resources::api_group_list()),
+        "/apis" => Some(resources::api_group_list(shared.served)),
         p => match p
             .trim_start_matches('/')
             .split('/')
             .collect::<Vec<_>>()
             .as_slice()
         {
-            ["api", v] => {
-                Some(resources::api_resource_list("", v).ok_or_else(ApiError::path_not_found)?)
+            ["api", v] => Some(
+                resources::api_resource_list("", v, shared.served)
+                    .ok_or_else(ApiError::path_not_found)?,
+            ),
+            ["apis", g] => {
+                Some(resources::api_group(g, shared.served).ok_or_else(ApiError::path_not_found)?)
             }
-            ["apis", g] => Some(resources::api_group(g).ok_or_else(ApiError::path_not_found)?),
-            ["apis", g, v] => {
-                Some(resources::api_resource_list(g, v).ok_or_else(ApiError::path_not_found)?)
-            }
+            ["apis", g, v] => Some(
+                resources::api_resource_list(g, v, shared.served)
+                    .ok_or_else(ApiError::path_not_found)?,
+            ),
             _ => None,
         },
     };

@@ -2,7 +2,7 @@
 //! resource, name and subresource.
 
 use crate::api_error::ApiError;
-use crate::resources::{self, ResourceDef};
+use crate::resources::{ResourceDef, Served};
 
 /// A parsed resource URL.
 pub(super) struct ResourcePath<'a> {
@@ -12,7 +12,10 @@ pub(super) struct ResourcePath<'a> {
     pub(super) subresource: Option<&'a str>,
 }
 
-pub(super) fn parse_resource_path(path: &str) -> Result<Option<ResourcePath<'_>>, ApiError> {
+pub(super) fn parse_resource_path(
+    path: &str,
+    served: Served,
+) -> Result<Option<ResourcePath<'_>>, ApiError> {
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
     let (group, version, rest) = match segs.as_slice() {
         ["api", v, rest @ ..] => ("", *v, rest),
@@ -24,13 +27,17 @@ pub(super) fn parse_resource_path(path: &str) -> Result<Option<ResourcePath<'_>>
     }
     let namespaced_form = rest.len() >= 3
         && rest[0] == "namespaces"
-        && resources::lookup(group, version, rest[2]).is_some_and(|r| r.namespaced);
+        && served
+            .lookup(group, version, rest[2])
+            .is_some_and(|r| r.namespaced);
     let (ns, plural, tail) = if namespaced_form {
         (Some(rest[1].to_string()), rest[2], &rest[3..])
     } else {
         (None, rest[0], &rest[1..])
     };
-    let res = resources::lookup(group, version, plural).ok_or_else(ApiError::path_not_found)?;
+    let res = served
+        .lookup(group, version, plural)
+        .ok_or_else(ApiError::path_not_found)?;
     let (name, subresource) = match tail {
         [] => (None, None),
         [name] => (Some(*name), None),

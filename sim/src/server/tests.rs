@@ -1,6 +1,6 @@
 use super::resource_path::parse_resource_path;
 use super::watch::visible_event;
-use crate::resources;
+use crate::resources::{self, Served};
 use crate::selector::LabelSelector;
 use crate::store::{Change, ChangeType, ListOptions};
 use serde_json::json;
@@ -8,31 +8,42 @@ use std::sync::Arc;
 
 #[test]
 fn resource_paths_parse_like_the_apiserver() {
-    let t =
-        parse_resource_path("/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status")
-            .unwrap()
-            .unwrap();
+    let t = parse_resource_path(
+        "/apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout/status",
+        Served::default(),
+    )
+    .unwrap()
+    .unwrap();
     assert_eq!(t.res.plural, "rollouts");
     assert_eq!(t.namespace.as_deref(), Some("shop"));
     assert_eq!(t.name, Some("checkout"));
     assert_eq!(t.subresource, Some("status"));
-    let t = parse_resource_path("/api/v1/namespaces/shop")
+    let t = parse_resource_path("/api/v1/namespaces/shop", Served::default())
         .unwrap()
         .unwrap();
     assert_eq!(t.res.plural, "namespaces");
     assert_eq!(t.name, Some("shop"));
-    let t = parse_resource_path("/api/v1/namespaces/shop/status")
+    let t = parse_resource_path("/api/v1/namespaces/shop/status", Served::default())
         .unwrap()
         .unwrap();
     assert_eq!(t.subresource, Some("status"));
-    let t = parse_resource_path("/apis/apps/v1/deployments")
+    let t = parse_resource_path("/apis/apps/v1/deployments", Served::default())
         .unwrap()
         .unwrap();
     assert!(t.namespace.is_none() && t.name.is_none());
-    assert!(parse_resource_path("/apis/apps/v1/namespaces/shop/deployments/a/exec").is_err());
     assert!(
-        parse_resource_path("/apis/argoproj.io/v1alpha1/namespaces/shop/analysisruns/a/scale")
-            .is_err()
+        parse_resource_path(
+            "/apis/apps/v1/namespaces/shop/deployments/a/exec",
+            Served::default()
+        )
+        .is_err()
+    );
+    assert!(
+        parse_resource_path(
+            "/apis/argoproj.io/v1alpha1/namespaces/shop/analysisruns/a/scale",
+            Served::default()
+        )
+        .is_err()
     );
 }
 

@@ -464,3 +464,51 @@ fn creating_in_a_missing_namespace_is_not_found() {
         .unwrap_err();
     assert_eq!(err.code, 422);
 }
+
+#[test]
+fn feature_flags_record_when_each_write_happened() {
+    let s = store();
+    let ff = lookup("core.openfeature.dev", "v1beta1", "featureflags").unwrap();
+    let flags = json!({"flagSpec": {"flags": {"f": {"state": "ENABLED"}}}});
+    let created = s
+        .create(
+            ff,
+            "shop",
+            json!({"metadata": {"name": "shop-flags"}, "spec": flags}),
+            WriteScope::Whole,
+            false,
+        )
+        .unwrap();
+    let time = |v: &Value| v["metadata"]["managedFields"][0]["time"].clone();
+    assert_eq!(time(&created), created["metadata"]["creationTimestamp"]);
+    s.clock.advance(chrono::Duration::minutes(5));
+    let body = br#"{"spec":{"flagSpec":{"flags":{"f":{"state":"DISABLED"}}}}}"#;
+    let turn_off = || {
+        s.patch(
+            ff,
+            "shop",
+            "shop-flags",
+            PatchKind::Merge,
+            body,
+            WriteScope::Whole,
+            false,
+        )
+        .unwrap()
+    };
+    let patched = turn_off();
+    let entries = patched["metadata"]["managedFields"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "one entry per manager");
+    assert_eq!(
+        time(&patched),
+        json!(crate::time::timestamp(s.clock.now())),
+        "stamped at the write"
+    );
+    // A write that changes nothing is no write.
+    s.clock.advance(chrono::Duration::minutes(5));
+    let same = turn_off();
+    assert_eq!(same, patched);
+    assert!(
+        ro().managed_fields.then_some(()).is_none(),
+        "only kinds that ask"
+    );
+}

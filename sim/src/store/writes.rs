@@ -149,6 +149,10 @@ impl Store {
             return Err(ApiError::already_exists(res, &name));
         }
         assign_identity(m, res, &name, origin, self.clock.now())?;
+        if res.managed_fields && (origin == Origin::Client || !m.contains_key("managedFields")) {
+            let created = m.get("creationTimestamp").cloned().unwrap_or(Value::Null);
+            stamp_managed_fields(m, res, created);
+        }
         m.remove("deletionTimestamp");
         m.remove("resourceVersion");
         if res.status
@@ -343,6 +347,10 @@ impl Store {
             // No change: no new resourceVersion and no watch event, as on a real server.
             return Ok(current);
         }
+        if res.managed_fields {
+            let now = json!(crate::time::timestamp(self.clock.now()));
+            stamp_managed_fields(meta_mut(&mut next), res, now);
+        }
         if dry_run {
             return Ok(Arc::new(next));
         }
@@ -418,6 +426,29 @@ enum Origin {
     Client,
     /// A restore: identity fields are kept, only missing ones are assigned.
     Restore,
+}
+
+/// The simulator's one field manager: what it writes is stamped with the
+/// time of the write, as a real server stamps each manager's entry.
+const FIELD_MANAGER: &str = "cutover-sim";
+
+/// Record in `metadata.managedFields` that the object was written at
+/// `time`, keeping the entries of other managers (a restored object's).
+fn stamp_managed_fields(m: &mut Map<String, Value>, res: &ResourceDef, time: Value) {
+    let mut entries: Vec<Value> = match m.remove("managedFields") {
+        Some(Value::Array(entries)) => entries,
+        _ => Vec::new(),
+    };
+    entries.retain(|e| e["manager"] != FIELD_MANAGER);
+    entries.push(json!({
+        "manager": FIELD_MANAGER,
+        "operation": "Update",
+        "apiVersion": res.api_version(),
+        "time": time,
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {},
+    }));
+    m.insert("managedFields".into(), Value::Array(entries));
 }
 
 /// Fill uid, creationTimestamp and generation: all of them for a client's

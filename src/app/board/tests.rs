@@ -38,7 +38,7 @@ fn board(releases: Vec<Release>, cycle: Option<i64>) -> State {
 
 fn spotlit(state: &State) -> String {
     let rows = in_flight_releases(state);
-    spotlight(state.board.as_ref().unwrap(), &rows)
+    spotlight(state, state.board.as_ref().unwrap(), &rows)
         .map(|r| r.key.name.clone())
         .unwrap_or_default()
 }
@@ -96,7 +96,7 @@ fn space_pauses_the_cycle_and_the_arrows_move_by_hand() {
     assert!(state.board.as_ref().unwrap().paused);
     update(&mut state, Msg::Tick(t(100)));
     assert_eq!(spotlit(&state), "zz-urgent", "paused: stays");
-    assert_eq!(state.board.as_ref().unwrap().next_move(3), None);
+    assert_eq!(next_move(&state, state.board.as_ref().unwrap()), None);
     key(&mut state, KeyCode::Right);
     assert_eq!(spotlit(&state), "a-rolling");
     key(&mut state, KeyCode::Left);
@@ -104,7 +104,7 @@ fn space_pauses_the_cycle_and_the_arrows_move_by_hand() {
     assert_eq!(spotlit(&state), "b-paused", "wraps around");
     key(&mut state, KeyCode::Char(' '));
     assert_eq!(
-        state.board.as_ref().unwrap().next_move(3),
+        next_move(&state, state.board.as_ref().unwrap()),
         Some(t(120)),
         "a whole period after it resumed"
     );
@@ -127,7 +127,7 @@ fn a_lone_release_keeps_the_spotlight_and_no_timer_runs() {
         vec![release("only", Kind::Rollout, Health::Paused)],
         Some(20),
     );
-    assert_eq!(state.board.as_ref().unwrap().next_move(1), None);
+    assert_eq!(next_move(&state, state.board.as_ref().unwrap()), None);
     update(&mut state, Msg::Tick(t(300)));
     assert_eq!(spotlit(&state), "only");
     // A second one comes: it gets its turn a whole period later.
@@ -143,6 +143,140 @@ fn a_lone_release_keeps_the_spotlight_and_no_timer_runs() {
     let mut off = board(flight(), None);
     update(&mut off, Msg::Tick(t(1000)));
     assert_eq!(spotlit(&off), "zz-urgent", "--cycle 0: never moves");
+}
+
+/// Replace the release named `name` (or add it) and tell the board, as a
+/// watch's change would, at `at`.
+fn change(state: &mut State, r: Release, at: i64) {
+    state.now = t(at);
+    state.releases.retain(|old| old.key != r.key);
+    let key = r.key.clone();
+    state.releases.push(Arc::new(r));
+    observe(state, &HashSet::from([key]));
+}
+
+#[test]
+fn the_spotlight_stays_on_its_release_for_its_period_even_once_it_lands() {
+    let mut state = board(
+        vec![
+            release("a-rolling", Kind::Deployment, Health::Progressing),
+            release("b-paused", Kind::Rollout, Health::Paused),
+        ],
+        Some(20),
+    );
+    observe_all(&mut state);
+    assert_eq!(spotlit(&state), "a-rolling");
+    // A busy cluster: another release comes first in the list.
+    change(
+        &mut state,
+        release("0-new", Kind::Deployment, Health::Progressing),
+        5,
+    );
+    assert_eq!(spotlit(&state), "a-rolling", "not swapped by a newcomer");
+    // It lands: the room sees how it ended until its period is over.
+    change(
+        &mut state,
+        release("a-rolling", Kind::Deployment, Health::Healthy),
+        8,
+    );
+    assert_eq!(spotlit(&state), "a-rolling");
+    update(&mut state, Msg::Tick(t(19)));
+    assert_eq!(spotlit(&state), "a-rolling");
+    update(&mut state, Msg::Tick(t(20)));
+    assert_eq!(spotlit(&state), "0-new", "then the first in flight");
+    update(&mut state, Msg::Tick(t(40)));
+    assert_eq!(spotlit(&state), "b-paused");
+}
+
+#[test]
+fn a_release_landing_alone_leaves_the_spotlight_at_its_period_end_and_none_without_a_cycle() {
+    let mut state = board(
+        vec![release("a-rolling", Kind::Deployment, Health::Progressing)],
+        Some(20),
+    );
+    observe_all(&mut state);
+    change(
+        &mut state,
+        release("a-rolling", Kind::Deployment, Health::Healthy),
+        8,
+    );
+    assert_eq!(spotlit(&state), "a-rolling");
+    update(&mut state, Msg::Tick(t(20)));
+    assert_eq!(spotlit(&state), "", "nothing in flight: the quiet board");
+    let mut off = board(
+        vec![
+            release("a-rolling", Kind::Deployment, Health::Progressing),
+            release("b-paused", Kind::Rollout, Health::Paused),
+        ],
+        None,
+    );
+    observe_all(&mut off);
+    change(
+        &mut off,
+        release("a-rolling", Kind::Deployment, Health::Healthy),
+        8,
+    );
+    assert_eq!(
+        spotlit(&off),
+        "b-paused",
+        "--cycle 0: the next in flight at once"
+    );
+}
+
+fn listed_names(state: &State) -> Vec<String> {
+    let board = state.board.as_ref().unwrap();
+    let rows = in_flight_releases(state);
+    let spot = spotlight(state, board, &rows);
+    listed(state, board, spot)
+        .into_iter()
+        .map(|r| r.map_or("-".into(), |r| r.key.name.clone()))
+        .collect()
+}
+
+#[test]
+fn releases_in_flight_keep_their_rows_and_one_taking_off_takes_a_row_left_free() {
+    let mut urgent = release("zz-urgent", Kind::Rollout, Health::Degraded);
+    urgent
+        .attention
+        .push(Attention::Degraded("pods failing".into()));
+    let mut state = board(
+        vec![
+            urgent,
+            release("a", Kind::Deployment, Health::Progressing),
+            release("b", Kind::Deployment, Health::Progressing),
+            release("c", Kind::Deployment, Health::Progressing),
+        ],
+        Some(20),
+    );
+    observe_all(&mut state);
+    assert_eq!(spotlit(&state), "zz-urgent");
+    assert_eq!(listed_names(&state), ["a", "b", "c"]);
+    change(
+        &mut state,
+        release("a", Kind::Deployment, Health::Healthy),
+        1,
+    );
+    assert_eq!(listed_names(&state), ["-", "b", "c"], "b and c stay put");
+    change(
+        &mut state,
+        release("d", Kind::Deployment, Health::Progressing),
+        2,
+    );
+    assert_eq!(
+        listed_names(&state),
+        ["d", "b", "c"],
+        "d takes the row left free"
+    );
+    change(
+        &mut state,
+        release("c", Kind::Deployment, Health::Healthy),
+        3,
+    );
+    assert_eq!(listed_names(&state), ["d", "b"], "no free row at the end");
+    let mut failing = release("b", Kind::Deployment, Health::Degraded);
+    failing.attention.push(Attention::Degraded("crash".into()));
+    change(&mut state, failing, 4);
+    assert_eq!(listed_names(&state), ["b", "d"], "attention first, always");
 }
 
 #[test]

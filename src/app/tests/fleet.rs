@@ -1,7 +1,7 @@
 //! A fleet in one room: each context's news lands in that context alone,
 //! and what is done to a release goes to the cluster it was read from.
 
-use super::{checkout, press, t};
+use super::{checkout, confirm, press, press_code, t, type_text};
 use crate::app::keymap::Keymap;
 use crate::app::member::Member;
 use crate::app::state::{ConnectionState, Overlay, Scope, State};
@@ -10,6 +10,7 @@ use crate::cluster::kinds::WatchedKind;
 use crate::cluster::watch::SourceUpdate;
 use crate::model::Action;
 use crate::test_support::fixture::{EVERY_STRATEGY, Fixture};
+use crossterm::event::KeyCode;
 use std::sync::Arc;
 
 /// `eu` (epoch 0) and `us` (epoch 1), both connected as `ana`, both
@@ -218,4 +219,130 @@ fn a_fleet_lists_each_release_once_per_cluster_and_filters_by_cluster() {
     let shown = state.visible();
     assert_eq!(shown.len(), base.len());
     assert!(shown.iter().all(|r| r.key.cluster == "us-east"));
+}
+
+/// Opens the pause of checkout in `cluster`, its reviews answered.
+fn open_pause(state: &mut State, cluster: &str) {
+    let key = state
+        .visible()
+        .into_iter()
+        .find(|r| r.key.cluster == cluster)
+        .expect("checkout listed")
+        .key
+        .clone();
+    state.selected = Some(key);
+    state.selection_chosen = true;
+    let effects = press(state, 'p');
+    allow(state, effects);
+    assert!(
+        matches!(state.overlay, Some(Overlay::Confirm(_))),
+        "{:?}",
+        state.last_result
+    );
+}
+
+#[test]
+fn a_typed_context_sends_an_action_only_after_its_name() {
+    let mut state = fleet();
+    state.typed_contexts.insert("prod-us".into());
+    // eu asks as before: y sends.
+    open_pause(&mut state, "eu");
+    assert_eq!(confirm(&state).typed_context, None);
+    let effects = press(&mut state, 'y');
+    assert!(
+        matches!(effects.as_slice(), [Effect::Act(_)]),
+        "{effects:?}"
+    );
+
+    open_pause(&mut state, "us");
+    assert_eq!(confirm(&state).typed_context.as_deref(), Some("prod-us"));
+    assert_eq!(confirm(&state).expected(), "prod-us");
+    assert!(
+        press(&mut state, 'y').is_empty(),
+        "y is a letter of the name"
+    );
+    press_code(&mut state, KeyCode::Backspace);
+    // The release's name is the same in every cluster: it is not enough.
+    type_text(&mut state, "checkout");
+    assert!(press_code(&mut state, KeyCode::Enter).is_empty());
+    assert!(
+        confirm(&state).mismatch,
+        "a wrong entry sends nothing, and says so"
+    );
+    assert!(
+        super::last_result(&state).contains("nothing sent: type prod-us"),
+        "{:?}",
+        state.last_result
+    );
+    for _ in 0.."checkout".len() {
+        press_code(&mut state, KeyCode::Backspace);
+    }
+    assert!(!confirm(&state).mismatch);
+    type_text(&mut state, "prod-us");
+    let effects = press_code(&mut state, KeyCode::Enter);
+    let [Effect::Act(request)] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(
+        (request.key.cluster.as_str(), request.context.as_str()),
+        ("us", "prod-us")
+    );
+    assert!(state.overlay.is_none());
+}
+
+#[test]
+fn the_wave_opens_the_release_of_the_cluster_under_its_cursor() {
+    use crate::app::state::View;
+    let mut state = fleet();
+    press(&mut state, 'w');
+    assert!(state.wave_shown());
+    let cursor = state.wave.clone().expect("a cursor");
+    assert_eq!(
+        (cursor.name.as_str(), cursor.cluster.as_str()),
+        ("checkout", "eu")
+    );
+    press(&mut state, 'l');
+    press(&mut state, 'l');
+    assert_eq!(
+        state.wave.as_ref().map(|c| c.cluster.as_str()),
+        Some("us"),
+        "kept in range"
+    );
+    assert_eq!(state.target().map(|r| r.key.cluster.as_str()), Some("us"));
+    let effects = press_code(&mut state, KeyCode::Enter);
+    let View::Detail(key) = &state.view else {
+        panic!("Enter opens the detail: {:?}", state.view)
+    };
+    assert_eq!(
+        (key.name.as_str(), key.cluster.as_str()),
+        ("checkout", "us")
+    );
+    assert!(matches!(
+        effects.as_slice(),
+        [Effect::WatchEvents(Some(_)), ..]
+    ));
+    press_code(&mut state, KeyCode::Esc);
+    assert!(state.wave_shown(), "back to the wave it was opened from");
+    press(&mut state, 'w');
+    assert!(!state.wave_shown());
+    assert_eq!(
+        state.selected.as_ref().map(|k| k.cluster.as_str()),
+        Some("us"),
+        "the list at the cell's release"
+    );
+}
+
+#[test]
+fn one_context_has_no_wave_view() {
+    let mut state = State::new(t(0), false, Keymap::default());
+    press(&mut state, 'w');
+    assert!(!state.wave_shown());
+    assert!(
+        state
+            .last_result
+            .as_ref()
+            .is_some_and(|r| r.text.contains("--context a,b")),
+        "{:?}",
+        state.last_result
+    );
 }

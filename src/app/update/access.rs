@@ -2,7 +2,7 @@
 //! keeping their answers (what the answers allow is `app::access`).
 
 use super::Effect;
-use crate::app::access::access_keys;
+use crate::app::access::{access_keys, flag_access_keys};
 use crate::app::state::{ACCESS_TTL_SECONDS, AccessAnswer, AccessCheck, State};
 use crate::cluster::rbac::AccessKey;
 use chrono::{DateTime, Utc};
@@ -16,7 +16,8 @@ pub(super) fn access_checks(state: &mut State) -> Vec<Effect> {
     let Some(target) = state.target() else {
         return Vec::new();
     };
-    let keys = access_keys(&target.key);
+    let mut keys = access_keys(&target.key);
+    keys.extend(flag_access_keys(target));
     let now = state.now;
     let mut effects = Vec::new();
     for key in keys {

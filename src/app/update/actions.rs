@@ -6,11 +6,12 @@ use super::access::{access_checks, record_answer};
 use super::{Effect, Outcome, record_local, say};
 use crate::app::access::{CHECKING, Permission, permission};
 use crate::app::keymap::{Chord, KeyCommand};
-use crate::app::request::{action_request, seen_now};
+use crate::app::request::{action_request, flag_changes, seen_now};
 use crate::app::state::{Confirm, LastResult, OVERRIDE_PHRASE, Overlay, State, WaitingAction};
 use crate::cluster::rbac::AccessKey;
 use crate::model::Release;
 use crate::model::action::{self, Action, ActionOutcome};
+use crate::model::flag::kill_options;
 use crate::model::migration;
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
@@ -119,11 +120,17 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         Action::Undo(_) => Action::Undo(undo_choices.get(undo_index).copied()),
         other => other,
     };
+    let typed_context = state
+        .member_of(&release.key.cluster)
+        .map(|m| m.scope.context.clone())
+        .filter(|context| state.typed_contexts.contains(context));
     state.overlay = Some(Overlay::Confirm(Box::new(Confirm {
         key: release.key.clone(),
         plan,
         seen,
         typed: String::new(),
+        typed_context,
+        mismatch: false,
         undo_choices,
         undo_index,
         safety: migration::rollback_check(&release, chosen),
@@ -171,7 +178,7 @@ fn migration_warnings(release: &Release, action: Action) -> Vec<String> {
 fn r_has_template(release: &Release, number: u64) -> bool {
     release
         .revision(number)
-        .is_some_and(|r| r.template.is_some())
+        .is_some_and(|r| r.template().is_some())
 }
 
 pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord) -> Outcome {
@@ -188,6 +195,25 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
             ),
             true,
         );
+    }
+    // Choosing the flag and what the kill switch does to it.
+    if let Action::KillSwitch(Some(index)) = confirm.plan.action
+        && matches!(chord.code, KeyCode::Up | KeyCode::Down)
+    {
+        if let Some(release) = state.release(&confirm.key) {
+            let len = kill_options(release).len().max(1);
+            let index = usize::from(index);
+            let next = match chord.code {
+                KeyCode::Up => (index + len - 1) % len,
+                _ => (index + 1) % len,
+            };
+            let choice = Action::KillSwitch(u16::try_from(next).ok());
+            if let Ok(plan) = action::plan(release, choice, state.now) {
+                confirm.plan = plan;
+            }
+        }
+        state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
+        return Outcome::redraw();
     }
     // Choosing the revision of an undo.
     if let Action::Undo(_) = confirm.plan.action
@@ -218,13 +244,18 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
         match chord.code {
             KeyCode::Backspace => {
                 typed.pop();
+                confirm.mismatch = false;
                 false
             }
             KeyCode::Char(c) if !chord.ctrl && !chord.alt => {
                 typed.push(c);
+                confirm.mismatch = false;
                 false
             }
-            KeyCode::Enter if !confirm.name_matches() => false,
+            KeyCode::Enter if !confirm.name_matches() => {
+                confirm.mismatch = true;
+                false
+            }
             // The name is right but the schema says no: ask for the
             // explicit second step.
             KeyCode::Enter if confirm.blocked_by().is_some() => match &confirm.override_typed {
@@ -241,6 +272,21 @@ pub(super) fn confirm_key(state: &mut State, mut confirm: Confirm, chord: Chord)
         keymap.is(&chord, KeyCommand::Confirm) || chord.code == KeyCode::Enter
     };
     if !confirmed {
+        // A wrong name entered: said where every result is said, since the
+        // dialog's prompt has no room for it on a narrow screen.
+        if confirm.mismatch && chord.code == KeyCode::Enter {
+            let text = format!(
+                "{} {}: nothing sent: type {}, then Enter",
+                confirm.plan.action.word(),
+                confirm.key.shown_name(),
+                confirm.expected()
+            );
+            state.last_result = Some(LastResult {
+                at: state.now,
+                text,
+                ok: false,
+            });
+        }
         state.overlay = Some(Overlay::Confirm(Box::new(confirm)));
         return Outcome::redraw();
     }
@@ -259,7 +305,12 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
             false,
         );
     };
-    let changes = now.fingerprint.changes_since(&confirm.seen.fingerprint);
+    // A kill switch is decided on its flag: the release moving on does
+    // not change it.
+    let changes = match &confirm.plan.flag {
+        Some(flag) => flag_changes(state, &confirm.key, flag),
+        None => now.fingerprint.changes_since(&confirm.seen.fingerprint),
+    };
     let id = state.next_action_id;
     state.next_action_id += 1;
     let override_of = confirm.blocked_by().map(str::to_string);
@@ -271,7 +322,7 @@ fn submit(state: &mut State, confirm: Confirm) -> Outcome {
         .releases
         .iter()
         .find(|r| r.key == confirm.key)
-        .filter(|_| changes.is_empty())
+        .filter(|_| changes.is_empty() && confirm.plan.flag.is_none())
         .and_then(|r| action::plan(r, action, state.now).ok())
         .unwrap_or(confirm.plan);
     let request = Box::new(action_request(

@@ -7,6 +7,7 @@ use super::connection::reconnect;
 use super::{Effect, Outcome, ScopeChange, say};
 use crate::app::keymap::{Chord, KeyCommand};
 use crate::app::state::{Overlay, State, View};
+use crate::app::wave::{self, WaveCursor};
 use crate::model::action::Action;
 use crossterm::event::KeyCode;
 
@@ -58,6 +59,9 @@ fn handle_key(state: &mut State, chord: Chord) -> Outcome {
 }
 
 fn move_selection(state: &mut State, delta: isize) -> Outcome {
+    if state.wave_shown() {
+        return move_wave(state, delta, 0);
+    }
     if let View::Detail(_) = state.view {
         let scroll = i32::from(state.detail_scroll) + i32::try_from(delta).unwrap_or(0);
         state.detail_scroll = u16::try_from(scroll.max(0)).unwrap_or(0);
@@ -95,6 +99,17 @@ fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
         KeyCommand::PageDown => move_selection(state, 10),
         KeyCommand::Top => move_selection(state, isize::MIN / 2),
         KeyCommand::Bottom => move_selection(state, isize::MAX / 2),
+        KeyCommand::Left | KeyCommand::Right if state.wave_shown() => {
+            let delta = if command == KeyCommand::Left { -1 } else { 1 };
+            move_wave(state, 0, delta)
+        }
+        KeyCommand::Left | KeyCommand::Right => Outcome::default(),
+        KeyCommand::Wave => toggle_wave(state),
+        KeyCommand::Sort if state.wave_shown() => say(
+            state,
+            "the wave view keeps the releases that need a human first; w goes back to the list, which sorts".into(),
+            false,
+        ),
         KeyCommand::Sort => {
             state.sort = state.sort.next(state.is_fleet());
             Outcome::redraw()
@@ -108,6 +123,9 @@ fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
             Outcome::redraw()
         }
         KeyCommand::Open => {
+            if state.wave_shown() {
+                return open_wave_cell(state);
+            }
             let Some(key) = state.selected.clone().filter(|_| state.view == View::List) else {
                 return Outcome::default();
             };
@@ -123,6 +141,8 @@ fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
                 state.filter.clear();
                 keep_selection(state);
                 Outcome::redraw()
+            } else if state.wave_shown() {
+                toggle_wave(state)
             } else {
                 Outcome::default()
             }
@@ -134,16 +154,96 @@ fn run_key_command(state: &mut State, command: KeyCommand) -> Outcome {
         | KeyCommand::Abort
         | KeyCommand::Retry
         | KeyCommand::Undo
-        | KeyCommand::Restart => {
+        | KeyCommand::Restart
+        | KeyCommand::KillSwitch => {
             let requested = command.action().unwrap_or(Action::Pause);
             open_confirm(state, requested)
         }
     }
 }
 
+/// `w`: the wave view in place of the list, at the highlighted release's
+/// cell; back to the list at the cell's release, if its cluster has one.
+fn toggle_wave(state: &mut State) -> Outcome {
+    if let Some(cursor) = state.wave.take() {
+        if let Some(r) = wave::release_at(state, &cursor) {
+            state.selected = Some(r.key.clone());
+            state.selection_chosen = true;
+        }
+        state.view = View::List;
+        return Outcome::redraw();
+    }
+    if !state.is_fleet() {
+        return say(
+            state,
+            "w: the wave view shows one release across several clusters; start cutover with --context a,b or --fleet NAME".into(),
+            false,
+        );
+    }
+    state.view = View::List;
+    state.wave = Some(match &state.selected {
+        Some(k) => WaveCursor {
+            namespace: k.namespace.clone(),
+            name: k.name.clone(),
+            cluster: k.cluster.clone(),
+        },
+        None => WaveCursor::default(),
+    });
+    keep_wave_cursor(state);
+    Outcome::redraw()
+}
+
+/// The wave's cursor moved by `rows` and `columns`, kept in range.
+fn move_wave(state: &mut State, rows: isize, columns: isize) -> Outcome {
+    let Some(cursor) = &state.wave else {
+        return Outcome::default();
+    };
+    let all = wave::rows(state);
+    let (row, column) = wave::position(state, &all, cursor);
+    let moved = wave::cursor_at(
+        state,
+        &all,
+        row.saturating_add_signed(rows),
+        column.saturating_add_signed(columns),
+    );
+    if let Some(moved) = moved {
+        state.wave = Some(moved);
+    }
+    Outcome::redraw()
+}
+
+/// Enter on a cell: its cluster's release, in the detail.
+fn open_wave_cell(state: &mut State) -> Outcome {
+    let Some(cursor) = state.wave.clone() else {
+        return Outcome::default();
+    };
+    let Some(key) = wave::release_at(state, &cursor).map(|r| r.key.clone()) else {
+        let text = format!(
+            "cluster {} has no release {}/{}",
+            cursor.cluster, cursor.namespace, cursor.name
+        );
+        return say(state, text, false);
+    };
+    state.view = View::Detail(key.clone());
+    state.detail_scroll = 0;
+    Outcome::redraw().with(Effect::WatchEvents(Some(key)))
+}
+
+/// Keep the wave's cursor on a row when rows come and go: the first row
+/// when its own is gone.
+fn keep_wave_cursor(state: &mut State) {
+    let Some(cursor) = &state.wave else {
+        return;
+    };
+    let rows = wave::rows(state);
+    let (row, column) = wave::position(state, &rows, cursor);
+    state.wave = Some(wave::cursor_at(state, &rows, row, column).unwrap_or_default());
+}
+
 /// Keep a selection when rows come and go: the first row until the user
 /// has chosen one, and the first row again if theirs disappears.
 pub(super) fn keep_selection(state: &mut State) {
+    keep_wave_cursor(state);
     let visible = state.visible();
     let still_there = state
         .selected

@@ -38,14 +38,27 @@ fn sent(method: &str, path: &str, content_type: &str, body: &str) -> Sent {
     }
 }
 
-/// A server holding `object` that records every request; without
-/// `status_served` its status subresource is missing, as in Argo before v0.10.
-fn recording_client(object: Value, status_served: bool) -> (kube::Client, Arc<Mutex<Vec<Sent>>>) {
+/// A server holding `objects` (each answered at a path ending in its
+/// name) that records every request; without `status_served` its status
+/// subresource is missing, as in Argo before v0.10.
+fn recording_client(
+    objects: Vec<Value>,
+    status_served: bool,
+) -> (kube::Client, Arc<Mutex<Vec<Sent>>>) {
     let log = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&log);
     let service = tower::service_fn(move |request: http::Request<Body>| {
         let log = Arc::clone(&recorded);
-        let object = object.clone();
+        let path = request.uri().path().trim_end_matches("/status").to_string();
+        let object = objects
+            .iter()
+            .find(|o| {
+                o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| path.ends_with(&format!("/{n}")))
+            })
+            .unwrap_or(&objects[0])
+            .clone();
         async move {
             let (parts, body) = request.into_parts();
             let body = body.collect_bytes().await?;
@@ -100,8 +113,10 @@ async fn execute(
     status_served: bool,
 ) -> (ActionOutcome, Vec<Sent>) {
     let object = Fixture::load(&[fixture]).object(kind.word(), name);
-    let (client, log) =
-        recording_client(serde_json::to_value(&object).expect("JSON"), status_served);
+    let (client, log) = recording_client(
+        vec![serde_json::to_value(&object).expect("JSON")],
+        status_served,
+    );
     let dir = tempfile::tempdir().expect("a temporary folder");
     let wk = watched_kind(kind);
     let mutator = Mutator {
@@ -122,6 +137,7 @@ async fn execute(
             requests,
             effect: String::new(),
             revision: "revision 5".into(),
+            flag: None,
         },
         seen: object_fingerprint(kind, &object),
         seen_resource_version: object.metadata.resource_version.clone().unwrap_or_default(),
@@ -252,6 +268,76 @@ async fn json_and_strategic_patches_keep_their_content_type_and_body() {
             ),
             sent("GET", DEPLOYMENT, "", ""),
             sent("POST", EVENTS, "application/json", ""),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_kill_switch_reads_the_flag_again_then_patches_that_flag_and_notes_it_on_the_release() {
+    use crate::cluster::kinds::WatchedKind;
+    use crate::model::action::plan;
+    use crate::test_support::fixture::{FEATURE_FLAGS, SHOP, at};
+    let fixture = Fixture::load(&[SHOP, FEATURE_FLAGS]);
+    let release = fixture.release(Kind::Rollout, "checkout");
+    let rollout = fixture.object("Rollout", "checkout");
+    let flags = fixture.object("FeatureFlag", "checkout-flags");
+    let json = |o| serde_json::to_value(o).expect("JSON");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let request = |plan| ActionRequest {
+        id: 1,
+        key: release.key.clone(),
+        plan,
+        seen: object_fingerprint(Kind::Rollout, &rollout),
+        seen_resource_version: "48213".into(),
+        user: "admin".into(),
+        context: "test".into(),
+        override_of: None,
+    };
+    let off = plan(
+        &release,
+        Action::KillSwitch(Some(0)),
+        at("2025-03-02T10:00:00Z"),
+    )
+    .expect("planned");
+    let mut changed = json(&flags);
+    changed["spec"]["flagSpec"]["flags"]["new-checkout-flow"]["defaultVariant"] = json!("on");
+    for (served, expected) in [(json(&flags), "done"), (changed, "refused")] {
+        let (client, log) = recording_client(vec![served, json(&rollout)], true);
+        let mutator = Mutator {
+            client,
+            kinds: [WatchedKind::Rollout, WatchedKind::FeatureFlag]
+                .into_iter()
+                .map(|k| (k, k.api_resource(None)))
+                .collect(),
+            audit: Arc::new(Audit::open(&dir.path().join("audit.jsonl")).expect("the audit file")),
+        };
+        let outcome = mutator.execute(&request(off.clone())).await;
+        assert_eq!(outcome.word(), expected, "{outcome:?}");
+        let flag = "/apis/core.openfeature.dev/v1beta1/namespaces/shop/featureflags/checkout-flags";
+        let mut wanted = vec![sent("GET", flag, "", "")];
+        if expected == "done" {
+            let body =
+                r#"{"spec":{"flagSpec":{"flags":{"new-checkout-flow":{"state":"DISABLED"}}}}}"#;
+            wanted.push(sent("PATCH", flag, MERGE, body));
+        }
+        wanted.push(sent("GET", ROLLOUT, "", ""));
+        wanted.push(sent("POST", EVENTS, "application/json", ""));
+        let log = std::mem::take(&mut *log.lock().expect("the request log"));
+        assert_eq!(without_event_body(log), wanted);
+    }
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl")).expect("the audit");
+    let stages: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+        .map(|l| json!([l["action"], l["stage"], l["flag"]["key"]]))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            json!(["kill-switch", "requested", "new-checkout-flow"]),
+            json!(["kill-switch", "done", "new-checkout-flow"]),
+            json!(["kill-switch", "requested", "new-checkout-flow"]),
+            json!(["kill-switch", "refused", "new-checkout-flow"]),
         ]
     );
 }

@@ -35,27 +35,36 @@ fn a_pod_summary_reads_as_the_whole_pod() {
     assert!(pods.len() >= 5, "{}", pods.len());
     for served in pods {
         let whole: DynamicObject = serde_json::from_value(served.clone()).unwrap();
-        let summary: PodSummary = serde_json::from_value(served).unwrap();
+        let read: PodRead = serde_json::from_value(served).unwrap();
+        let summary = &read.summary;
         assert_eq!(*summary.info, pod_info(&whole), "{:?}", whole.metadata.name);
         assert_eq!(summary.owner.as_deref(), controller_uid(&whole));
-        assert_eq!(summary.metadata.name, whole.metadata.name);
+        assert_eq!(Some(summary.name()), whole.metadata.name.as_deref());
         assert_eq!(
-            summary.metadata.resource_version,
-            whole.metadata.resource_version
+            Some(summary.namespace.as_str()),
+            whole.metadata.namespace.as_deref()
         );
-        assert!(summary.metadata.labels.is_none() && summary.metadata.annotations.is_none());
+        // What the watch resumes from, and nothing else of the metadata.
+        assert_eq!(
+            read.metadata,
+            ObjectMeta {
+                name: whole.metadata.name.clone(),
+                namespace: whole.metadata.namespace.clone(),
+                resource_version: whole.metadata.resource_version.clone(),
+                ..ObjectMeta::default()
+            }
+        );
     }
 }
 
 #[test]
 fn a_real_pod_summary_says_what_the_views_show() {
-    let summary: PodSummary = serde_json::from_str(REAL_POD).unwrap();
-    let info = &summary.info;
+    let read: PodRead = serde_json::from_str(REAL_POD).unwrap();
+    let info = &read.summary.info;
     assert_eq!(
         (info.status.as_str(), info.restarts, info.containers),
         ("CrashLoopBackOff", 4, 2)
     );
-    assert!(summary.metadata.managed_fields.is_none());
 }
 
 #[test]

@@ -6,18 +6,13 @@ use crate::cluster::kinds::WatchedKind;
 use crate::cluster::projection::PodSummary;
 use crate::cluster::{Catalog, Objects};
 use crate::model::{Release, in_listing_order};
-use crate::test_support::fixture::Fixture;
+use crate::test_support::fixture::{FEATURE_FLAGS, Fixture, SHOP};
 use kube::api::DynamicObject;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-const SHOP: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/ui/shop.yaml"
-));
 
 /// The fields a change may write, per kind, with the values it picks from:
 /// each one read by some release's mapping.
@@ -29,6 +24,14 @@ fn edits(kind: WatchedKind) -> Vec<(&'static str, Vec<Value>)> {
                 vec![json!(0), json!(1), json!(3)],
             ),
             ("/spec/paused", vec![json!(true), json!(false)]),
+            (
+                "/spec/template/metadata/annotations",
+                vec![
+                    json!({}),
+                    json!({"cutover.dev/flags": "display-name-writes"}),
+                    json!({"cutover.dev/flags": "new-checkout-flow,ranking-v2"}),
+                ],
+            ),
         ],
         WatchedKind::Canary => vec![
             ("/status/canaryWeight", vec![json!(0), json!(10), json!(30)]),
@@ -47,6 +50,21 @@ fn edits(kind: WatchedKind) -> Vec<(&'static str, Vec<Value>)> {
         )],
         WatchedKind::Event => vec![("/message", vec![json!("one"), json!("two")])],
         WatchedKind::Job => vec![("/status/active", vec![json!(0), json!(1)])],
+        // Flags come and go by key, and change state.
+        WatchedKind::FeatureFlag => vec![
+            (
+                "/spec/flagSpec/flags",
+                vec![
+                    json!({"display-name-writes": {"state": "ENABLED"}}),
+                    json!({"new-checkout-flow": {"state": "DISABLED"}, "other": {}}),
+                    json!({}),
+                ],
+            ),
+            (
+                "/spec/flagSpec/flags/new-checkout-flow/state",
+                vec![json!("ENABLED"), json!("DISABLED")],
+            ),
+        ],
         _ => vec![(
             "/spec/http/0/route/0/weight",
             vec![json!(0), json!(50), json!(100)],
@@ -133,13 +151,24 @@ fn change(
             let edits = edits(kind);
             let (pointer, values) = &edits[rng.random_range(0..edits.len())];
             let value = values[rng.random_range(0..values.len())].clone();
-            if let Some(field) = object.data.pointer_mut(pointer) {
-                *field = value;
-            }
+            set_at(&mut object.data, pointer, value);
             objects[at] = Arc::new(object);
             kind
         }
         _ => kind,
+    }
+}
+
+/// Write `value` at `pointer`, adding its last field when its parent is
+/// an object (a rollout's template without annotations gains them).
+fn set_at(data: &mut Value, pointer: &str, value: Value) {
+    if let Some(field) = data.pointer_mut(pointer) {
+        *field = value;
+        return;
+    }
+    let (parent, last) = pointer.rsplit_once('/').expect("a pointer");
+    if let Some(Value::Object(map)) = data.pointer_mut(parent) {
+        map.insert(last.to_string(), value);
     }
 }
 
@@ -151,7 +180,7 @@ fn sorted<'a>(releases: impl Iterator<Item = &'a Arc<Release>>) -> Vec<Release> 
 
 #[test]
 fn after_any_changes_the_releases_are_those_of_a_fresh_build() {
-    let fixture = Fixture::load(&[SHOP]);
+    let fixture = Fixture::load(&[SHOP, FEATURE_FLAGS]);
     let mut sources: BTreeMap<WatchedKind, Vec<Arc<DynamicObject>>> = BTreeMap::new();
     for kind in WatchedKind::ALL {
         let of_kind: Vec<DynamicObject> = fixture.documents_of(kind.kind());
@@ -160,9 +189,10 @@ fn after_any_changes_the_releases_are_those_of_a_fresh_build() {
         }
     }
     assert!(
-        sources.len() >= 9,
-        "the fixture has most kinds, pods among them"
+        sources.len() >= 10,
+        "the fixture has most kinds, pods and feature flags among them"
     );
+    assert!(sources.contains_key(&WatchedKind::FeatureFlag));
     for seed in 0..40 {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut catalog = Catalog::default();

@@ -487,3 +487,26 @@ contexts = []
     );
     assert_eq!(problems.len(), 4, "{:#?}", lines(&problems));
 }
+
+#[test]
+fn a_contexts_confirm_is_read_and_a_mistake_means_typed() {
+    let (config, _, problems) = checked(
+        r#"[contexts.prod-eu]
+confirm = "typed"
+[contexts.prod-us]
+confirm = "typd"
+[contexts.staging]
+confirm = "yes-no"
+"#,
+    );
+    assert_eq!(
+        config.typed_contexts().into_iter().collect::<Vec<_>>(),
+        ["prod-eu", "prod-us"],
+        "a value that cannot be read is the safe one"
+    );
+    assert_eq!(
+        on_line(&problems, 4).to_string(),
+        "4:11: contexts.prod-us.confirm: confirm \"typd\" is not one of yes-no, typed: until then its actions ask for the context's name typed"
+    );
+    assert_eq!(problems.len(), 1, "{:#?}", lines(&problems));
+}

@@ -55,10 +55,7 @@ const MODES: [(SslMode, &str); 6] = [
 
 impl SslMode {
     pub fn word(self) -> &'static str {
-        MODES
-            .iter()
-            .find(|(mode, _)| *mode == self)
-            .map_or("", |(_, word)| word)
+        crate::words::word_of(&MODES, self)
     }
 
     /// Whether a connection without TLS, or with an unverified certificate,
@@ -78,14 +75,7 @@ impl FromStr for SslMode {
     type Err = String;
 
     fn from_str(text: &str) -> Result<SslMode, String> {
-        MODES
-            .iter()
-            .find(|(_, word)| *word == text)
-            .map(|(mode, _)| *mode)
-            .ok_or_else(|| {
-                let words: Vec<&str> = MODES.iter().map(|(_, word)| *word).collect();
-                format!("sslmode {text:?} is not one of {}", words.join(", "))
-            })
+        crate::words::parse_word(&MODES, "sslmode", text)
     }
 }
 

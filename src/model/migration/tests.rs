@@ -1,5 +1,7 @@
 use super::*;
+use crate::model::ReplicaSetObject;
 use chrono::TimeZone;
+use std::sync::Arc;
 
 fn at(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0).unwrap()
@@ -49,8 +51,15 @@ fn revision(number: u64, requires: Option<&str>, ready: i64) -> Revision {
         created: None,
         scale_down_at: None,
         pods: Vec::new(),
-        template: Some(serde_json::json!({"metadata": {"annotations": annotations}})),
-        annotations: Default::default(),
+        replica_set_object: Some(ReplicaSetObject::new(Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {"name": format!("payments-{number}")},
+                "spec": {"template": {"metadata": {"annotations": annotations}}},
+            }))
+            .expect("a ReplicaSet"),
+        ))),
     }
 }
 

@@ -42,10 +42,11 @@ pub(super) fn in_flight(
     area: Rect,
     state: &State,
     board: &Board,
-    others: &[&Release],
+    others: &[Option<&Release>],
     theme: &Theme,
 ) {
-    let title = format!(" Also in flight ({}) ", others.len());
+    let count = others.iter().flatten().count();
+    let title = format!(" Also in flight ({count}) ");
     let block = theme
         .glyphs
         .block()
@@ -72,12 +73,19 @@ pub(super) fn in_flight(
     };
     let drawn = &others[..rows_drawn.min(others.len())];
     // In a fleet, each row's cluster first, as wide as the widest drawn.
-    let clusters: Vec<Line<'static>> = drawn
+    let clusters: Vec<Option<Line<'static>>> = drawn
         .iter()
-        .filter(|_| state.is_fleet())
-        .map(|r| Line::from(cluster_mark(&r.key.cluster, state, board, theme)))
+        .map(|r| {
+            let r = r.filter(|_| state.is_fleet())?;
+            Some(Line::from(cluster_mark(
+                &r.key.cluster,
+                state,
+                board,
+                theme,
+            )))
+        })
         .collect();
-    let cluster_width = clusters.iter().map(Line::width).max();
+    let cluster_width = clusters.iter().flatten().map(Line::width).max();
     let cluster_width = cluster_width.map(|w| u16::try_from(w).unwrap_or(u16::MAX));
     let fixed: u16 =
         COLUMNS.iter().map(|(_, w)| w + 1).sum::<u16>() + cluster_width.map_or(0, |w| w + 1);
@@ -88,21 +96,29 @@ pub(super) fn in_flight(
             .iter()
             .map(|&(_, w)| if w == 0 { name_width } else { w }),
     );
-    let mut clusters = clusters.into_iter();
     let mut rows: Vec<Row<'static>> = drawn
         .iter()
-        .map(|r| {
-            let cluster = clusters.next().map(Cell::from);
-            let cells = COLUMNS.iter().zip(&widths[widths.len() - COLUMNS.len()..]);
-            Row::new(cluster.into_iter().chain(cells.map(|(&(column, _), &w)| {
-                let mut spans = Spans::default();
-                cell(column, r, &cx, &mut spans);
-                Cell::from(cut_line(Line::from(spans.0), w, theme))
-            })))
+        .zip(clusters)
+        .map(|(r, cluster)| match r {
+            Some(r) => {
+                let cluster = cluster.map(Cell::from);
+                let cells = COLUMNS.iter().zip(&widths[widths.len() - COLUMNS.len()..]);
+                Row::new(cluster.into_iter().chain(cells.map(|(&(column, _), &w)| {
+                    let mut spans = Spans::default();
+                    cell(column, r, &cx, &mut spans);
+                    Cell::from(cut_line(Line::from(spans.0), w, theme))
+                })))
+            }
+            // A row left free by a release that landed.
+            None => Row::default(),
         })
         .collect();
     if more > 0 {
-        let text = format!("… and {} more", others.len() - rows_drawn);
+        let hidden = others[rows_drawn.min(others.len())..]
+            .iter()
+            .flatten()
+            .count();
+        let text = format!("… and {hidden} more");
         let blanks = widths.len() - COLUMNS.len() + 1;
         let cells = std::iter::repeat_n(Cell::from(""), blanks)
             .chain([Cell::from(Span::styled(text, theme.muted()))]);

@@ -5,7 +5,7 @@
 
 use super::super::detail::metrics::{not_measured, verdict};
 use super::super::detail::migration::{rollback_text, strip};
-use super::super::detail::{timeline, tree};
+use super::super::detail::{PodRows, timeline, tree};
 use super::super::list::cut_line;
 use super::super::theme::Theme;
 use super::super::{age_text, schema_rollback, short_image};
@@ -135,12 +135,12 @@ fn lines(
     let left = usize::from(area.height).saturating_sub(used);
     // A blank row, the title and at least one Event, or none of them.
     if left >= 3 {
-        // The latest Events, then the revisions and their pods, as far as
-        // the room goes: a big screen shows them all.
+        // The latest Events, then the revisions and their pods counted
+        // by state, as far as the room goes: a big screen shows them all.
         let mut more = vec![Line::from("")];
         more.extend(timeline(r, state, theme).into_iter().take(TIMELINE_ROWS));
         more.push(Line::from(""));
-        more.extend(tree(r, state, theme));
+        more.extend(tree(r, state, theme, PodRows::Counted));
         out.extend(more.into_iter().take(left));
     }
     out

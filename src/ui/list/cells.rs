@@ -95,13 +95,16 @@ pub(in crate::ui) struct Context<'a> {
     pub compact: bool,
 }
 
-pub(super) const HEADERS: [&str; 13] = [
+pub(super) const HEADERS: [&str; 14] = [
     "ATTN", "NAME", "KIND", "STRATEGY", "PHASE", "STEP", "WEIGHT", "VERDICT", "SCHEMA", "CANARY",
-    "STABLE", "AGE", "CLUSTER",
+    "STABLE", "AGE", "CLUSTER", "FLAGS",
 ];
 
 /// The cluster a release was read from: shown, first, only in a fleet.
 pub(super) const CLUSTER: usize = 12;
+/// The feature flags linked to a release: shown, after SCHEMA, only when
+/// some release has one.
+pub(super) const FLAGS: usize = 13;
 
 /// Release `r`'s cell in `column` (an index of [`HEADERS`]).
 pub(in crate::ui) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mut impl CellText) {
@@ -154,7 +157,29 @@ pub(in crate::ui) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mu
             theme.fg(theme.stable),
         ),
         CLUSTER => out.span(&r.key.cluster, cx.theme.heading()),
+        FLAGS => flags(r, cx, out),
         _ => out.span(&age(r.created, cx.state.now), Style::default()),
+    }
+}
+
+/// How many flags are linked, and what stands out of them: one changed in
+/// the last half hour, or one partly rolled out.
+fn flags(r: &Release, cx: &Context<'_>, out: &mut impl CellText) {
+    if r.flags.is_empty() {
+        out.span("—", cx.theme.muted());
+        return;
+    }
+    out.span(&r.flags.len().to_string(), Style::default());
+    let changed = r.flags.iter().any(|f| f.changed_recently(cx.state.now));
+    let partial = r.flags.iter().any(|f| f.partially_rolled_out());
+    let mark = match (changed, partial) {
+        (true, _) => Some("↻ changed"),
+        (false, true) => Some("◐ partial"),
+        (false, false) => None,
+    };
+    if let Some(mark) = mark {
+        out.span(" ", Style::default());
+        out.span(mark, cx.theme.fg(cx.theme.warn));
     }
 }
 
