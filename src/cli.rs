@@ -5,13 +5,12 @@
 //! on the simulator.
 
 use crate::app::board::BoardSettings;
-use crate::app::run::{MetricsPlan, Options};
+use crate::app::run::{InProcessTraffic, MetricsPlan, Options};
 use crate::app::state::ConfigProblems;
 use crate::cluster::answer_limit::DEFAULT_MAX_ANSWER_BYTES;
 use crate::cluster::connect::ConnectOptions;
 use crate::config::GlyphsSetting;
 use crate::fleet::ContextPlan;
-use crate::metrics::source::TrafficWindowSource;
 use crate::signals::QuitSignal;
 use crate::ui::glyphs::Glyphs;
 use crate::ui::theme::{ThemeLibrary, ThemeSettings, Themes};
@@ -19,10 +18,11 @@ use clap::{Args, Parser, Subcommand};
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
+mod demo_args;
 mod sim_args;
 
+pub use demo_args::{DemoArgs, DemoPlan};
 pub use sim_args::ServeArgs;
 
 #[derive(Debug, Parser)]
@@ -51,7 +51,7 @@ pub struct ClusterArgs {
     #[arg(long, global = true)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: the current context); a comma list
-    /// (a,b,c) reads several at once, a fleet (`status` only, for now).
+    /// (a,b,c) reads several at once, a fleet.
     #[arg(long, global = true, value_name = "NAME[,NAME…]")]
     pub context: Option<String>,
     /// Every context of the kubeconfig, as a fleet.
@@ -144,20 +144,6 @@ pub enum ConfigCommand {
     /// List every mistake in the config file with its line and column, the
     /// cause and the fix; exit 1 if there is any.
     Check,
-}
-
-#[derive(Debug, Args)]
-pub struct DemoArgs {
-    /// The scenario to run: a built-in name (see `cutover sim scenarios`;
-    /// all but `scale`) or a file.
-    #[arg(long, default_value = "default")]
-    pub scenario: String,
-    /// Simulated seconds per real second.
-    #[arg(long, default_value_t = 1.0)]
-    pub time_scale: f64,
-    /// Also write the simulated cluster's kubeconfig here, for kubectl.
-    #[arg(long)]
-    pub kubeconfig_out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -306,13 +292,11 @@ pub fn run(cli: Cli, sim: &impl SimCommands) -> Result<ExitCode> {
             }
             Some(Command::Gate(_)) => unreachable!("run above"),
             Some(Command::Watch(args)) => {
-                // The board names no cluster yet: one context at a time.
-                let connect = one_context(&cli.cluster, &cli.ui, "the board shows")?;
-                let shown = vec![ContextPlan::one(connect)];
-                control_room(shown, &cli.ui, Some(args.settings()), None).await
+                let shown = shown(&cli.cluster, &cli.ui)?;
+                control_room(shown, &cli.ui, Some(args.settings()), Vec::new()).await
             }
             Some(Command::Config(ConfigCommand::Check)) => config_check(&cli.ui).map(|()| None),
-            None => control_room(shown(&cli.cluster, &cli.ui)?, &cli.ui, None, None).await,
+            None => control_room(shown(&cli.cluster, &cli.ui)?, &cli.ui, None, Vec::new()).await,
         }
     })?;
     Ok(crate::signals::exit_code(ended_by))
@@ -330,25 +314,8 @@ pub(crate) fn glyphs(ui: &UiArgs, setting: GlyphsSetting) -> Glyphs {
 }
 
 /// The config file the flags name, else the default one.
-fn config_path(ui: &UiArgs) -> PathBuf {
+pub(crate) fn config_path(ui: &UiArgs) -> PathBuf {
     ui.config.clone().unwrap_or_else(crate::paths::config_file)
-}
-
-/// The one context of a command that shows one at a time (`what`: `the
-/// control room shows`), as the flags choose it: a fleet of more is refused.
-pub(crate) fn one_context(
-    cluster: &ClusterArgs,
-    ui: &UiArgs,
-    what: &str,
-) -> Result<ConnectOptions> {
-    let connect = crate::fleet::one_context(
-        cluster,
-        cluster.options(),
-        &config_path(ui),
-        &ui.databases,
-        what,
-    )?;
-    Ok(connect)
 }
 
 /// The contexts the control room shows, as the flags choose them: one,
@@ -432,12 +399,12 @@ pub trait SimCommands {
 
 /// The control room on the clusters `contexts` reach (one, or a fleet's),
 /// or with `board` the read-only board of `cutover watch`; `in_process`
-/// measures without a Prometheus (the demo's simulated traffic).
+/// measures without a Prometheus (the demo's simulated traffic, by context).
 pub async fn control_room(
     contexts: Vec<ContextPlan>,
     ui: &UiArgs,
     board: Option<BoardSettings>,
-    in_process: Option<Arc<dyn TrafficWindowSource>>,
+    in_process: InProcessTraffic,
 ) -> Result<Option<QuitSignal>> {
     // A missing kubeconfig or an unknown context is said here, as kubectl
     // says it, not on a screen that keeps retrying.
@@ -482,7 +449,7 @@ pub async fn control_room(
             .collect(),
         read_only: board.is_some() || ui.read_only || (config.read_only && !ui.write),
         board,
-        simulated: in_process.is_some(),
+        simulated: !in_process.is_empty(),
         themes,
         keymap,
         warnings,
@@ -552,7 +519,7 @@ pub(crate) fn plan_for_scripts(ui: &UiArgs) -> Result<(MetricsPlan, crate::statu
     let plan = MetricsPlan {
         config: loaded.config,
         prometheus_url: ui.prometheus.clone(),
-        in_process: None,
+        in_process: Vec::new(),
     };
     let databases = crate::status::Databases {
         configs: plan.config.databases(&ui.databases).map_err(|e| eyre!(e))?,

@@ -1,8 +1,7 @@
 //! Choosing the fleet: the kubeconfig contexts a command reads, from
 //! `--context a,b,c`, `--all-contexts` or `--fleet NAME` (the config's
 //! `[fleets.NAME]`), each with its own connection options and short name.
-//! A command runs its plan once per context; those that show one context
-//! at a time (the control room, `watch`, `gate`) take [`Plan::single`].
+//! A command runs its plan once per context.
 
 use crate::cli::ClusterArgs;
 use crate::cluster::connect::{ConnectOptions, kubeconfig_contexts};
@@ -110,7 +109,6 @@ pub struct Plan {
     /// Chosen as a fleet (a list, every context, a named fleet), even of
     /// one: the output says which cluster each release is in.
     pub fleet: bool,
-    choice: Choice,
 }
 
 /// The plan for `args`: each context with `base`'s options (timeouts,
@@ -174,11 +172,7 @@ pub fn plan(
             .collect(),
     };
     let fleet = matches!(choice, Choice::List(_) | Choice::All | Choice::Named(_));
-    Ok(Plan {
-        contexts,
-        fleet,
-        choice,
-    })
+    Ok(Plan { contexts, fleet })
 }
 
 /// `names`, each checked against the kubeconfig.
@@ -196,32 +190,6 @@ fn checked(names: &[String], base: &ConnectOptions, flag: &str) -> Result<Vec<St
     }
 }
 
-impl Plan {
-    /// The one context of a command that shows one at a time: `what`
-    /// says which (`the control room shows`).
-    pub fn single(self, what: &str) -> Result<ContextPlan, UserError> {
-        if self.contexts.len() == 1 {
-            return Ok(self.contexts.into_iter().next().expect("one context"));
-        }
-        let names: Vec<&str> = self
-            .contexts
-            .iter()
-            .filter_map(ContextPlan::context)
-            .collect();
-        let flag = self.choice.flag();
-        Err(UserError::new(
-            format!(
-                "{what} one context at a time for now, and {flag} names {}: {}",
-                names.len(),
-                names.join(", ")
-            ),
-            format!(
-                "choose one with --context NAME, or read them all at once with: cutover status {flag}"
-            ),
-        ))
-    }
-}
-
 /// The contexts the flags choose, each with `base`'s options. The config
 /// is read only when the flags name a fleet.
 pub fn shown(
@@ -235,25 +203,10 @@ pub fn shown(
         return Ok(Plan {
             contexts: vec![ContextPlan::one(base)],
             fleet: false,
-            choice,
         });
     }
     let config = crate::config::load(config_file, database_flags).config;
     plan(args, &base, &config, config_file)
-}
-
-/// The one context a command that shows one at a time connects to,
-/// with `base`'s options: a fleet of more is refused (see [`Plan::single`]).
-pub fn one_context(
-    args: &ClusterArgs,
-    base: ConnectOptions,
-    config_file: &std::path::Path,
-    database_flags: &[String],
-    what: &str,
-) -> Result<ConnectOptions, UserError> {
-    Ok(shown(args, base, config_file, database_flags)?
-        .single(what)?
-        .connect)
 }
 
 #[cfg(test)]

@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "gate_command/fleet.rs"]
+mod fleet;
+
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -311,6 +314,29 @@ fn audit_lines(sim: &ServeProcess) -> Vec<Value> {
         .collect()
 }
 
+/// `PATCH /apis/…` of a request of the simulator's log.
+fn method_and_path(request: &Value) -> String {
+    let field = |f: &str| request[f].as_str().unwrap_or_default().to_string();
+    format!("{} {}", field("method"), field("path"))
+}
+
+/// Until checkout of `context` is no longer healthy: a gate started before
+/// the new image is set would find it healthy, rightly.
+fn wait_for_the_update_of_checkout(sim: &ServeProcess, context: &str) {
+    let none = sim.dir.path().join("no-config.toml");
+    let none = none.to_str().unwrap();
+    let started = Instant::now();
+    while sim.status_json(&["--config", none, "--context", context], &["checkout"])["releases"][0]["phase"]
+        == "Healthy"
+    {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the update of checkout never began"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
     const TEST: &str = "the_bad_canary_fails_the_gate";
@@ -334,21 +360,7 @@ async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
         ),
     )
     .unwrap();
-    // A gate started before the new image is set would find checkout
-    // healthy, rightly: wait for the update to begin.
-    let none = sim.dir.path().join("no-config.toml");
-    let none = none.to_str().unwrap();
-    let started = Instant::now();
-    while sim.status_json(&["--config", none, "--context", "sim-admin"], &["checkout"])["releases"]
-        [0]["phase"]
-        == "Healthy"
-    {
-        assert!(
-            started.elapsed() < PATIENCE,
-            "the update of checkout never began"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_the_update_of_checkout(&sim, "sim-admin");
     let run = |context: &str, extra: &[&str]| {
         let args = [&["checkout", "--timeout", "4m"], extra].concat();
         tokio::task::block_in_place(|| gate(&sim, context, Some(&config), &args))
@@ -397,16 +409,7 @@ async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
     let sent: Vec<(String, String)> = sim
         .mutating_requests()
         .iter()
-        .map(|r| {
-            (
-                format!(
-                    "{} {}",
-                    r["method"].as_str().unwrap(),
-                    r["path"].as_str().unwrap()
-                ),
-                r["user"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|r| (method_and_path(r), r["user"].as_str().unwrap().to_string()))
         .collect();
     assert_eq!(
         sent,

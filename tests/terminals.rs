@@ -124,7 +124,7 @@ fn the_demo_exits_128_plus_the_signal_with_the_terminal_restored() {
         };
         let dir = tempfile::tempdir().expect("temp dir");
         let tmux = Tmux::start(&tmux_program, dir.path(), 120, 30, &demo(dir.path(), ""));
-        tmux.wait_for_text("● live", SCREEN);
+        tmux.wait_for_text("● eu  ● us", SCREEN);
         tmux.end_with_signal(signal, code, SCREEN);
         let kubeconfigs = std::fs::read_dir(dir.path().join("cutover"))
             .map(|d| d.count())
@@ -134,6 +134,34 @@ fn the_demo_exits_128_plus_the_signal_with_the_terminal_restored() {
             "SIG{signal}: the demo's kubeconfig is removed"
         );
     }
+}
+
+#[test]
+fn the_demo_is_a_fleet_with_checkout_promoted_in_eu_and_paused_in_us() {
+    let Some(tmux_program) = require_program("tmux", "the_demo_is_a_fleet") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tmux = Tmux::start(&tmux_program, dir.path(), 160, 48, &demo(dir.path(), ""));
+    tmux.wait_for_text("● eu  ● us", SCREEN);
+    tmux.keys(&["/"]);
+    tmux.type_text("checkout");
+    tmux.keys(&["Enter"]);
+    let row = |s: &str, cluster: &str| -> Option<String> {
+        s.lines()
+            .map(|l| l.trim_start_matches(['│', ' ', '▶']))
+            .find(|l| l.starts_with(&format!("{cluster} ")) && l.contains(" checkout "))
+            .map(str::to_string)
+    };
+    let screen = tmux.wait_for("checkout of both clusters", SCREEN, |s| {
+        row(s, "eu").is_some_and(|r| r.contains("✔ Healthy"))
+            && row(s, "us").is_some_and(|r| r.contains("॥ Paused"))
+    });
+    assert!(screen.contains("CLUSTER"), "{screen}");
+    assert!(
+        row(&screen, "us").is_some_and(|r| r.contains("4/7")),
+        "us paused mid-way:\n{screen}"
+    );
 }
 
 #[test]

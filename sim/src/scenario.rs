@@ -21,7 +21,11 @@
 //! timeline:                  # actions at scenario times, once the cluster is served
 //!   - at: 10s
 //!     setImage: {kind: Deployment, namespace: shop, name: frontend, image: reg/frontend:2.9.0}
+//! base: default              # an embedded scenario this one adds to
 //! ```
+//!
+//! With `base`, the base's versions, traffic, objects, setup and timeline
+//! come first and this scenario's follow; the settle is this one's.
 //!
 //! Actions: `setImage {kind, namespace, name, container?, image}` (the first
 //! container unless named), `patch {apiVersion, kind, namespace, name,
@@ -48,6 +52,14 @@ const EMBEDDED: &[(&str, &str)] = &[
     ("bad-canary", include_str!("scenarios/bad-canary.yaml")),
     ("blue-green", include_str!("scenarios/blue-green.yaml")),
     ("fixture", include_str!("scenarios/fixture.yaml")),
+    (
+        "checkout-promoted",
+        include_str!("scenarios/checkout-promoted.yaml"),
+    ),
+    (
+        "checkout-paused",
+        include_str!("scenarios/checkout-paused.yaml"),
+    ),
 ];
 
 /// Names of the embedded scenarios, plus the generated `scale`.
@@ -73,6 +85,9 @@ pub struct Scenario {
     pub settle: chrono::Duration,
     #[serde(default)]
     pub timeline: Vec<TimedAction>,
+    /// The embedded scenario this one adds to, resolved when it is loaded.
+    #[serde(default)]
+    pub base: Option<String>,
 }
 
 fn default_settle() -> chrono::Duration {
@@ -183,7 +198,39 @@ impl Scenario {
         // Through JSON values: serde_yaml reads enums only as YAML tags, and
         // scenarios write actions as plain maps (`setImage: {...}`).
         let value: Value = serde_yaml::from_str(text)?;
-        Ok(serde_json::from_value(value)?)
+        let scenario: Scenario = serde_json::from_value(value)?;
+        scenario.on_base()
+    }
+
+    /// This scenario added to its base, if it has one: an embedded
+    /// scenario without a base of its own.
+    fn on_base(self) -> Result<Scenario> {
+        let Some(name) = self.base.clone() else {
+            return Ok(self);
+        };
+        let Some((_, text)) = EMBEDDED.iter().find(|(n, _)| *n == name) else {
+            bail!(
+                "base {name:?} is not a built-in scenario ({})",
+                names().join(", ")
+            );
+        };
+        let value: Value = serde_yaml::from_str(text)?;
+        let mut base: Scenario = serde_json::from_value(value)?;
+        if base.base.is_some() {
+            bail!("base {name:?} has a base of its own: a scenario adds to one that has none");
+        }
+        base.versions.extend(self.versions);
+        base.traffic.extend(self.traffic);
+        base.objects.extend(self.objects);
+        base.setup.extend(self.setup);
+        base.timeline.extend(self.timeline);
+        Ok(Scenario {
+            name: self.name,
+            description: self.description,
+            settle: self.settle,
+            base: None,
+            ..base
+        })
     }
 
     /// The `scale` scenario: `releases` Deployments of `pods` pods each,
@@ -227,6 +274,7 @@ impl Scenario {
             setup: Vec::new(),
             settle: chrono::Duration::seconds(30),
             timeline: Vec::new(),
+            base: None,
         }
     }
 
@@ -453,15 +501,9 @@ mod tests {
         assert!(Scenario::load("no-such-scenario").is_err());
     }
 
-    #[test]
-    fn an_analysis_during_the_warm_up_measures_the_traffic() {
+    /// The store of a cluster that ran `scenario`'s warm-up, as served.
+    fn started(scenario: &Scenario) -> Arc<Store> {
         use crate::{clock::Clock, controllers, traffic::Traffic};
-        // The bad canary, with its new version rolled out during the warm-up:
-        // the analysis step (after a 1 m pause) runs before serving begins.
-        let mut scenario = Scenario::load("bad-canary").unwrap();
-        let rollout = scenario.timeline.remove(0).action;
-        scenario.setup.push(rollout);
-        scenario.settle = chrono::Duration::minutes(3);
         let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
         let behaviour = Arc::new(Behaviour::default());
         let traffic = Arc::new(Traffic::new(store.clone(), behaviour.clone()));
@@ -472,6 +514,18 @@ mod tests {
             controllers::all(),
         );
         scenario.start(&store, &behaviour, &runtime).unwrap();
+        store
+    }
+
+    #[test]
+    fn an_analysis_during_the_warm_up_measures_the_traffic() {
+        // The bad canary, with its new version rolled out during the warm-up:
+        // the analysis step (after a 1 m pause) runs before serving begins.
+        let mut scenario = Scenario::load("bad-canary").unwrap();
+        let rollout = scenario.timeline.remove(0).action;
+        scenario.setup.push(rollout);
+        scenario.settle = chrono::Duration::minutes(3);
+        let store = started(&scenario);
         let runs = resources::lookup("argoproj.io", "v1alpha1", "analysisruns").unwrap();
         let runs = store.list(runs, Some("shop"), &Default::default()).unwrap();
         let run = runs.items.first().expect("the analysis step started a run");
@@ -485,6 +539,58 @@ mod tests {
             "the new version's error ratio: {value}"
         );
         assert_eq!(run["status"]["phase"], "Failed");
+    }
+
+    /// Checkout of `scenario` as it is served, after its warm-up.
+    fn checkout_served(scenario: &str) -> Value {
+        let store = started(&Scenario::load(scenario).unwrap());
+        let rollouts = resources::lookup("argoproj.io", "v1alpha1", "rollouts").unwrap();
+        Value::clone(&store.get(rollouts, "shop", "checkout").unwrap())
+    }
+
+    #[test]
+    fn the_fleet_demo_serves_checkout_promoted_in_one_region_and_paused_in_the_next() {
+        let image = |ro: &Value| ro["spec"]["template"]["spec"]["containers"][0]["image"].clone();
+        let promoted = checkout_served("checkout-promoted");
+        assert_eq!(image(&promoted), "registry.example/shop/checkout:1.5.0");
+        let status = &promoted["status"];
+        assert_eq!(status["phase"], "Healthy", "{status:#}");
+        assert_eq!(status["stableRS"], status["currentPodHash"], "{status:#}");
+
+        let paused = checkout_served("checkout-paused");
+        assert_eq!(image(&paused), "registry.example/shop/checkout:1.5.0");
+        let status = &paused["status"];
+        assert_eq!(status["phase"], "Paused", "{status:#}");
+        assert_eq!(
+            status["currentStepIndex"], 4,
+            "at `pause: {{}}`: {status:#}"
+        );
+        let default = Scenario::load("default").unwrap();
+        let added = Scenario::load("checkout-paused").unwrap();
+        assert_eq!(
+            added.objects.len(),
+            default.objects.len(),
+            "default's objects"
+        );
+        assert_eq!(
+            added.timeline.len(),
+            default.timeline.len(),
+            "and its night"
+        );
+    }
+
+    #[test]
+    fn a_base_is_a_built_in_scenario_without_a_base() {
+        let err = Scenario::parse("name: x\ndescription: y\nbase: nowhere\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("not a built-in scenario"),
+            "{err:#}"
+        );
+        let err = Scenario::parse("name: x\nbase: checkout-paused\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("has a base of its own"),
+            "{err:#}"
+        );
     }
 
     #[test]

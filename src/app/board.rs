@@ -9,6 +9,7 @@ mod tests;
 
 pub use outcomes::{OutcomeKind, Outcomes, ReleaseOutcome};
 
+use super::member::Member;
 use super::state::{ConnectionState, Overlay, State};
 use super::update::Outcome;
 use crate::app::keymap::{Chord, KeyCommand};
@@ -113,27 +114,63 @@ pub fn spotlight<'a>(state: &'a State, board: &Board, rows: &[&'a Release]) -> O
     chosen.or_else(|| rows.first().copied())
 }
 
-/// Since when the data on screen is not known to match the cluster: since
-/// the connection was lost or the first watch failed. None while live.
-pub fn stale_since(state: &State) -> Option<DateTime<Utc>> {
-    match &state.home.connection {
+/// Since when one context's data is not known to match its cluster:
+/// since the connection was lost or the first watch failed. None while
+/// live.
+pub fn stale_since(member: &Member) -> Option<DateTime<Utc>> {
+    match &member.connection {
         ConnectionState::Connecting { since } | ConnectionState::Failed { since, .. } => {
             Some(*since)
         }
-        ConnectionState::Connected => state.home.sources.failing_since(),
+        ConnectionState::Connected => member.sources.failing_since(),
     }
 }
 
-/// When the data turns (or turned) stale by the board's threshold, if it
-/// is not live.
-pub fn stale_at(state: &State, board: &Board) -> Option<DateTime<Utc>> {
-    stale_since(state).map(|since| since + board.settings.stale_after)
+/// A context whose data is older than the board's threshold.
+#[derive(Debug, Clone, Copy)]
+pub struct Stale<'a> {
+    pub member: &'a Member,
+    /// Since when nothing new has come from its cluster.
+    pub since: DateTime<Utc>,
 }
 
-/// Since when the data has been stale, once it is older than the threshold.
-pub fn stale(state: &State, board: &Board) -> Option<DateTime<Utc>> {
-    let since = stale_since(state)?;
-    (state.now >= since + board.settings.stale_after).then_some(since)
+/// When each context that is not live turns (or turned) stale by the
+/// board's threshold, in the order shown.
+pub fn stale_at(state: &State, board: &Board) -> Vec<DateTime<Utc>> {
+    state
+        .members()
+        .filter_map(stale_since)
+        .map(|since| since + board.settings.stale_after)
+        .collect()
+}
+
+/// The contexts whose data has been stale for longer than the threshold,
+/// in the order shown: one cluster down marks that one alone.
+pub fn stale<'a>(state: &'a State, board: &Board) -> Vec<Stale<'a>> {
+    state
+        .members()
+        .filter_map(|member| {
+            let since = stale_since(member)?;
+            (state.now >= since + board.settings.stale_after).then_some(Stale { member, since })
+        })
+        .collect()
+}
+
+/// Since when the data of `cluster` (a release key's) has been stale, once
+/// it is older than the threshold.
+pub fn stale_cluster(state: &State, board: &Board, cluster: &str) -> Option<DateTime<Utc>> {
+    stale(state, board)
+        .into_iter()
+        .find(|s| s.member.alias == cluster)
+        .map(|s| s.since)
+}
+
+/// Whether the releases on screen may not be all there are yet: some
+/// context is still listing its releases' kinds.
+pub fn releases_loading(state: &State) -> bool {
+    state
+        .members()
+        .any(|m| m.sources.releases_loading(&m.scope.missing_kinds))
 }
 
 /// Move the spotlight `by` releases along the ones in flight (wrapping),

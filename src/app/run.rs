@@ -61,13 +61,18 @@ pub struct Options {
 /// Between two readings of the databases.
 pub(crate) const DATABASE_REFRESH: Duration = Duration::from_secs(10);
 
+/// Each simulated cluster's traffic, counted in this process (the demo),
+/// by the name of the context that reaches it.
+pub type InProcessTraffic = Vec<(String, Arc<dyn TrafficWindowSource>)>;
+
 /// How the metrics source of a context is chosen.
 pub struct MetricsPlan {
     pub config: Config,
     /// `--prometheus` or `CUTOVER_PROMETHEUS_URL`: over every context's URL.
     pub prometheus_url: Option<String>,
-    /// Traffic counted in this process (the demo), used when no Prometheus is set.
-    pub in_process: Option<Arc<dyn TrafficWindowSource>>,
+    /// Traffic counted in this process (the demo), by context: used when
+    /// no Prometheus is set.
+    pub in_process: InProcessTraffic,
 }
 
 impl MetricsPlan {
@@ -76,7 +81,12 @@ impl MetricsPlan {
         let resolved = self
             .config
             .metrics_for(context, self.prometheus_url.as_deref())?;
-        let backend = match (resolved.prometheus, &self.in_process) {
+        let in_process = self
+            .in_process
+            .iter()
+            .find(|(name, _)| name == context)
+            .map(|(_, source)| source);
+        let backend = match (resolved.prometheus, in_process) {
             (Some(cfg), _) => Backend::Prometheus(Prometheus::new(cfg)?),
             (None, Some(source)) => Backend::InProcess(source.clone()),
             (None, None) => {

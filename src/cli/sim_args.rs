@@ -94,7 +94,7 @@ impl ServeArgs {
 
 /// The scenario of each of `clusters`: `spec` names one for all, or
 /// `NAME=SCENARIO,…` one per cluster, those not named running `default`.
-fn scenario_of_each(spec: &str, clusters: &[String]) -> Result<Vec<String>, String> {
+pub(super) fn scenario_of_each(spec: &str, clusters: &[String]) -> Result<Vec<String>, String> {
     if !spec.contains('=') {
         return Ok(clusters.iter().map(|_| spec.to_string()).collect());
     }

@@ -147,26 +147,3 @@ fn an_unknown_context_or_fleet_is_said_as_kubectl_would() {
     );
     assert_eq!(err.fix.as_deref(), Some("choose one of: prod"));
 }
-
-#[test]
-fn a_command_of_one_context_refuses_a_fleet_of_more() {
-    let one = plan_of(
-        &["--fleet", "solo"],
-        "[fleets.solo]\ncontexts = [\"prod-ap\"]\n",
-    )
-    .unwrap();
-    let single = one.single("the control room shows").unwrap();
-    assert_eq!(single.context(), Some("prod-ap"));
-    let two = plan_of(&["--context", "prod-eu,prod-us"], "").unwrap();
-    let err = two.single("the control room shows").unwrap_err();
-    assert_eq!(
-        err.cause,
-        "the control room shows one context at a time for now, and --context prod-eu,prod-us names 2: prod-eu, prod-us"
-    );
-    assert_eq!(
-        err.fix.as_deref(),
-        Some(
-            "choose one with --context NAME, or read them all at once with: cutover status --context prod-eu,prod-us"
-        )
-    );
-}

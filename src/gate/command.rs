@@ -18,16 +18,22 @@ how it ended. Nothing is changed in the cluster unless --abort-on-fail is given.
 pub const EXIT_CODES: &str = "Exit codes:
   0  the target is reached (and the verdict requirement holds)
   1  the release failed: Degraded, aborted, Flagger's Failed
-  2  the timeout passed first (also: a mistake on the command line, such as more
-     than one context)
+  2  the timeout passed first (also: a mistake on the command line, such as a
+     context of a list that does not exist)
   3  the release cannot be read: no connection, not found, forbidden, the watches
      failing when the timeout passed (or the audit file --abort-on-fail needs
      cannot be opened)
   4  cutover's metrics verdict is Fail, or the required verdict did not hold at the end
 
+Across a fleet (--context a,b, --fleet NAME, --all-contexts) the release is judged in each
+context on its own, every line names its cluster, and the last line says how each ended.
+The exit code is the worst of theirs, from the worst: 1, 4, 3, 2, 0; a context that cannot
+be read counts as 3.
+
 --abort-on-fail sends the abort as the control room does (permission checked first, refused \
 if the release changed since it was read, audited before and after, recorded as an Event), \
-then exits 4; without the permission it sends nothing, says so and exits 4. With --read-only \
+then exits 4; without the permission it sends nothing, says so and exits 4. In a fleet, only \
+the clusters whose verdict is Fail are aborted, each through its own connection. With --read-only \
 (or read_only in the config file) no client that can write is built: the Fail is reported, \
 not aborted.";
 
@@ -75,22 +81,23 @@ pub async fn gate(cluster: &ClusterArgs, ui: &UiArgs, args: &GateArgs) -> Result
     use std::io::IsTerminal;
     let (plan, databases) = plan_for_scripts(ui)?;
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    let context = match crate::cli::one_context(cluster, ui, "gate waits for a release in") {
-        Ok(context) => context,
-        // A fleet, or a context of it that does not exist: a mistake on
-        // the command line, whose code is 2 as clap's.
-        Err(report) => {
-            let text = crate::user_error::render(&report, crate::user_error::verbose());
+    let base = ConnectOptions {
+        request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
+        max_answer_bytes: plan.config.kubernetes.max_answer_bytes(),
+        ..cluster.options()
+    };
+    let config_file = crate::cli::config_path(ui);
+    let fleet = match crate::fleet::plan(cluster, &base, &plan.config, &config_file) {
+        Ok(fleet) => fleet,
+        // A context of the list that does not exist, an unknown fleet: a
+        // mistake on the command line, whose code is 2 as clap's.
+        Err(mistake) => {
+            let text = crate::user_error::render(&mistake.into(), crate::user_error::verbose());
             let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
             return Ok(super::EXIT_TIMED_OUT);
         }
     };
     let options = GateOptions {
-        connect: ConnectOptions {
-            request_timeout: Some(args.request_timeout).filter(|t| !t.is_zero()),
-            max_answer_bytes: plan.config.kubernetes.max_answer_bytes(),
-            ..context
-        },
         name: args.name.clone(),
         timeout: Some(args.timeout).filter(|t| !t.is_zero()),
         until: args.until,
@@ -111,5 +118,5 @@ pub async fn gate(cluster: &ClusterArgs, ui: &UiArgs, args: &GateArgs) -> Result
         metrics: plan,
         databases,
     };
-    super::run(options).await
+    super::run(options, fleet.contexts, fleet.fleet).await
 }

@@ -161,6 +161,12 @@ pub struct JsonLine<'a> {
     /// `metrics.reasons`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// In a fleet, the context the release is in, as `status -o json`
+    /// names it, and its alias.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<&'a str>,
     #[serde(flatten)]
     pub release: &'a ReleaseStatus,
 }

@@ -7,6 +7,7 @@
 
 mod abort;
 pub mod command;
+mod fleet;
 mod line;
 
 use crate::app::keymap::Keymap;
@@ -19,6 +20,7 @@ use crate::cluster::connect::{ConnectOptions, Connection, Server, resolve};
 use crate::cluster::mutate::Mutator;
 use crate::cluster::rbac;
 use crate::cluster::watch::{Sink, Sources};
+use crate::fleet::ContextPlan;
 use crate::metrics::source::MetricsTask;
 use crate::migrations::task::{DatabaseSink, DatabasesTask};
 use crate::model::gate::{GateEnd, GateFacts, RequiredVerdict, Until, VerdictSeen, judge};
@@ -47,7 +49,6 @@ pub const EXIT_VERDICT: u8 = 4;
 const FIRST_READ: Duration = Duration::from_secs(15);
 
 pub struct GateOptions {
-    pub connect: ConnectOptions,
     pub name: String,
     /// None: no limit.
     pub timeout: Option<Duration>,
@@ -65,25 +66,60 @@ pub struct GateOptions {
     pub databases: Databases,
 }
 
-/// Watch until the gate ends and say how, as an exit code. An error is a
-/// release that cannot be read (exit 3, said by the caller).
-pub async fn run(options: GateOptions) -> Result<u8> {
+/// A context of a fleet's gate, named on each of its lines.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub context: String,
+    pub alias: Option<String>,
+}
+
+impl Cluster {
+    /// The short name: the alias, else the context's name.
+    pub fn label(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.context)
+    }
+}
+
+/// Watch until the gate ends in each of `contexts` and say how, as an exit
+/// code: in a fleet (`fleet`), each context is judged on its own and the
+/// worst of their codes is the gate's. An error is a release that cannot
+/// be read (exit 3, said by the caller).
+pub async fn run(options: GateOptions, contexts: Vec<ContextPlan>, fleet: bool) -> Result<u8> {
     let started = Instant::now();
-    let deadline = options.timeout.map(|t| started + t);
     if options.abort_on_fail && options.read_only {
         eprintln!(
             "warning: --abort-on-fail cannot act in a read-only session (--read-only, or read_only in the config file): a Fail verdict will be reported, not aborted"
         );
     }
-    let (connection, key) = find(&options).await?;
-    // The only Mutator of a gate: asked for, and not read-only.
-    let mutator = if options.abort_on_fail && !options.read_only {
+    // Every Mutator of a gate writes here: asked for, and not read-only.
+    let audit = if options.abort_on_fail && !options.read_only {
         let audit = Audit::open(&options.audit_path)
             .wrap_err_with(|| format!("opening the audit file {}", options.audit_path.display()))?;
-        Some(Mutator::new(&connection, Arc::new(audit)))
+        Some(Arc::new(audit))
     } else {
         None
     };
+    if fleet {
+        return Ok(fleet::run(&options, &contexts, audit.as_ref(), started).await);
+    }
+    let Some(context) = contexts.first() else {
+        return Ok(EXIT_CANNOT_READ);
+    };
+    watch_one(&options, &context.connect, None, audit, started).await
+}
+
+/// The gate in one context, from `started`: `cluster` names it in a fleet.
+async fn watch_one(
+    options: &GateOptions,
+    connect: &ConnectOptions,
+    cluster: Option<&Cluster>,
+    audit: Option<Arc<Audit>>,
+    started: Instant,
+) -> Result<u8> {
+    let deadline = options.timeout.map(|t| started + t);
+    let (connection, key) = find(options, connect).await?;
+    // This cluster's own Mutator: each writes to the cluster it was built on.
+    let mutator = audit.map(|audit| Mutator::new(&connection, audit));
     let client = connection.client.clone();
     let mut state = State::new(Utc::now(), options.read_only, Keymap::default());
     // The one release, as if open in the detail: its permissions are
@@ -94,9 +130,10 @@ pub async fn run(options: GateOptions) -> Result<u8> {
         state.databases.insert(db.name.clone(), Default::default());
     }
     let (tx, mut rx) = unbounded_channel::<Msg>();
-    let live = start(connection, &state, &options, &tx);
+    let live = start(connection, &state, options, &tx);
     let mut watch = Watch {
         key,
+        cluster: cluster.cloned(),
         first: true,
         last: None,
         verdict: None,
@@ -107,7 +144,7 @@ pub async fn run(options: GateOptions) -> Result<u8> {
             () = sleep_until(deadline) => None,
         };
         let Some(first) = first else {
-            let why = watch.timed_out(&state, &options, started);
+            let why = watch.timed_out(&state, options, started);
             // Waited through an outage that has not ended: not a slow
             // release, a cluster that cannot be read.
             break match state.home.sources.outage(Utc::now()) {
@@ -133,11 +170,11 @@ pub async fn run(options: GateOptions) -> Result<u8> {
         {
             continue;
         }
-        if let Some(end) = watch.observe(&state, &options)? {
+        if let Some(end) = watch.observe(&state, options)? {
             break Ending::Judged(end);
         }
     };
-    watch.print_end(&state, &options, &ending)?;
+    watch.print_end(&state, options, &ending)?;
     let code = match &ending {
         Ending::TimedOut(_) => EXIT_TIMED_OUT,
         Ending::Unreadable(_) => EXIT_CANNOT_READ,
@@ -147,7 +184,7 @@ pub async fn run(options: GateOptions) -> Result<u8> {
         Ending::Judged(GateEnd::VerdictFailed(_)) => {
             if options.abort_on_fail {
                 let result = abort::abort(&mut state, &watch.key, mutator.as_ref(), &client).await;
-                say_abort(&watch.key, &result);
+                say_abort(&watch.key, cluster, &result);
             }
             EXIT_VERDICT
         }
@@ -166,22 +203,19 @@ async fn sleep_until(deadline: Option<Instant>) {
 /// Connect, list, and find the release named: a Rollout before a Canary
 /// before a Deployment of the same name (a Flagger canary's Deployment is
 /// its own).
-async fn find(options: &GateOptions) -> Result<(Connection, ReleaseKey)> {
-    let target = resolve(&options.connect).await?;
+async fn find(options: &GateOptions, connect: &ConnectOptions) -> Result<(Connection, ReleaseKey)> {
+    let target = resolve(connect).await?;
     let url = target.config.cluster_url.to_string();
     let server = Server {
         url: &url,
         context: &target.context,
         kubectl_flags: &target.kubectl_flags,
-        request_timeout: options.connect.request_timeout,
+        request_timeout: connect.request_timeout,
     };
     let limit = options.timeout.map_or(FIRST_READ, |t| t.min(FIRST_READ));
-    let (connection, objects) =
-        tokio::time::timeout(limit, read_cluster(&options.connect, &server))
-            .await
-            .map_err(|_| {
-                server.silent(limit, "--timeout", "connecting and listing the releases")
-            })??;
+    let (connection, objects) = tokio::time::timeout(limit, read_cluster(connect, &server))
+        .await
+        .map_err(|_| server.silent(limit, "--timeout", "connecting and listing the releases"))??;
     let mut keys: Vec<ReleaseKey> = Catalog::new(objects)
         .releases()
         .filter(|r| r.key.name == options.name)
@@ -287,6 +321,8 @@ impl Live {
 /// What the gate has seen of its release.
 struct Watch {
     key: ReleaseKey,
+    /// In a fleet, the context watched: named on each line.
+    cluster: Option<Cluster>,
     first: bool,
     last: Option<Observed>,
     /// The last verdict with both versions compared: after a promotion
@@ -350,13 +386,14 @@ impl Watch {
                 event,
                 at: line::json_time(at),
                 detail,
+                cluster: self.cluster.as_ref().map(|c| c.context.as_str()),
+                alias: self.cluster.as_ref().and_then(|c| c.alias.as_deref()),
                 release: &status,
             }
             .text()?
         } else {
-            options
-                .glyphs
-                .text(&line::text(at, release, observed, options.paint))
+            let text = line::text(at, release, observed, options.paint);
+            options.glyphs.text(&self.prefixed(&text))
         };
         crate::cli::write_out(&format!("{text}\n"))?;
         Ok(())
@@ -381,9 +418,20 @@ impl Watch {
             }
             return Ok(());
         }
-        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        let text: String = lines
+            .iter()
+            .map(|l| format!("{}\n", self.prefixed(l)))
+            .collect();
         crate::cli::write_out(&options.glyphs.text(&text))?;
         Ok(())
+    }
+
+    /// `eu: LINE` in a fleet, where the lines of every cluster mingle.
+    fn prefixed(&self, line: &str) -> String {
+        match &self.cluster {
+            Some(c) => format!("{}: {line}", c.label()),
+            None => line.to_string(),
+        }
     }
 
     /// What a timeout says: what the release was waited for, how long,
@@ -415,9 +463,10 @@ impl Watch {
     }
 }
 
-/// The abort's outcome on stderr, kubectl-like.
-fn say_abort(key: &ReleaseKey, result: &AbortResult) {
-    let text = match result {
+/// The abort's outcome on stderr, kubectl-like; in a fleet, each line
+/// names its cluster.
+fn say_abort(key: &ReleaseKey, cluster: Option<&Cluster>, result: &AbortResult) {
+    let mut text = match result {
         AbortResult::NotSent { why, fix } if fix.is_empty() => {
             format!("error: not aborted, nothing sent: {why}\n")
         }
@@ -427,5 +476,11 @@ fn say_abort(key: &ReleaseKey, result: &AbortResult) {
         AbortResult::Sent(ActionOutcome::Done(text)) => format!("abort {}: {text}\n", key.name),
         AbortResult::Sent(outcome) => format!("error: abort {}: {}\n", key.name, outcome.text()),
     };
+    if let Some(c) = cluster {
+        text = text
+            .lines()
+            .map(|l| format!("{}: {l}\n", c.label()))
+            .collect();
+    }
     let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
 }

@@ -81,14 +81,14 @@ pub fn badge_counts_from(state: &State) -> Vec<DateTime<Utc>> {
 }
 
 /// A fleet's badges as one text, as they are drawn.
-fn joined(badges: &[(String, Tone)]) -> String {
+pub(super) fn joined(badges: &[(String, Tone)]) -> String {
     let texts: Vec<&str> = badges.iter().map(|(t, _)| t.as_str()).collect();
     texts.join("  ")
 }
 
 /// A fleet's badges, one a context: `● eu  ● us  ✖ ap 2m, data as of
 /// 14:02`, each with how it is drawn.
-fn fleet_badges(state: &State) -> Vec<(String, Tone)> {
+pub(super) fn fleet_badges(state: &State) -> Vec<(String, Tone)> {
     let age = |t| age_text(seconds_since(t, state.now));
     state
         .members()

@@ -7,11 +7,13 @@
 mod rows;
 mod spotlight;
 
-use super::bars::{Tone, badge_text};
+use super::bars::{Tone, badge_text, fleet_badges, joined};
 use super::theme::Theme;
-use super::{age_text, centred, cut_middle, feeds, thousands};
+use super::{age_text, centred, cut, cut_middle, feeds, thousands};
 use crate::app::State;
-use crate::app::board::{Board, in_flight, in_flight_releases, listed, spotlight, stale};
+use crate::app::board::{
+    Board, Stale, in_flight, in_flight_releases, listed, releases_loading, spotlight, stale,
+};
 use crate::time::seconds_since;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -96,14 +98,16 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, board: &Board, theme: &Theme) 
     let rows = in_flight_releases(state);
     let spot = spotlight(state, board, &rows);
     let others = listed(state, board, spot);
-    let stale_since = stale(state, board);
-    let parts = areas(frame.area(), others.len(), stale_since.is_some());
-    frame.render_widget(
-        Paragraph::new(header(state, parts.header, theme)),
-        parts.header,
-    );
-    if let Some(since) = stale_since {
-        banner(frame, parts.banner, state, since, theme);
+    let stale = stale(state, board);
+    let parts = areas(frame.area(), others.len(), !stale.is_empty());
+    let header = if state.is_fleet() {
+        fleet_header(state, parts.header, theme)
+    } else {
+        header(state, parts.header, theme)
+    };
+    frame.render_widget(Paragraph::new(header), parts.header);
+    if !stale.is_empty() {
+        banner(frame, parts.banner, state, &stale, theme);
     }
     let position = spot.and_then(|s| rows.iter().position(|r| r.key == s.key));
     spotlight::draw(
@@ -115,7 +119,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State, board: &Board, theme: &Theme) 
         (position, rows.len()),
         theme,
     );
-    rows::in_flight(frame, parts.in_flight, state, &others, theme);
+    rows::in_flight(frame, parts.in_flight, state, board, &others, theme);
     rows::outcomes(frame, parts.outcomes, state, board, theme);
     frame.render_widget(
         Paragraph::new(footer(state, board, parts.footer.width, theme)),
@@ -158,26 +162,77 @@ fn header(state: &State, area: Rect, theme: &Theme) -> Line<'static> {
     Line::from(spans)
 }
 
+/// ` cutover watch │ ● eu  ✖ us 2m, data as of 14:02 │ ns shop │ 21:30
+/// UTC │ ● metrics`: each cluster's state, cut at the end when the row
+/// is short.
+fn fleet_header(state: &State, area: Rect, theme: &Theme) -> Line<'static> {
+    let namespace = match (&state.home.scope.namespace, state.many_namespaces()) {
+        (Some(n), false) => format!("ns {n}"),
+        (None, _) => "all namespaces".to_string(),
+        (Some(_), true) => "each cluster's namespace".to_string(),
+    };
+    let mut tail = vec![
+        Span::raw(format!(" │ {namespace} │ ")),
+        Span::styled(state.now.format("%H:%M UTC").to_string(), theme.heading()),
+    ];
+    tail.extend(feeds::spans(state, feeds::FeedDetail::Failing, theme));
+    let title = Span::styled(" cutover watch ", theme.badge());
+    let badges = fleet_badges(state);
+    let room = usize::from(area.width)
+        .saturating_sub(title.width() + Line::from(tail.clone()).width() + 1);
+    let mut spans = vec![title, Span::raw(" ")];
+    if joined(&badges).chars().count() <= room {
+        for (i, (text, tone)) in badges.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::raw("  "));
+            }
+            spans.push(Span::styled(text, tone.style(theme)));
+        }
+    } else {
+        spans.push(Span::styled(
+            cut(&joined(&badges), room.max(8), theme.glyphs),
+            Tone::Attention.style(theme),
+        ));
+    }
+    spans.extend(tail);
+    Line::from(spans)
+}
+
 /// Across the whole width, in reverse video: since when the data is not
-/// known to be the cluster's, and why. Three rows on a big screen.
-fn banner(
-    frame: &mut Frame<'_>,
-    area: Rect,
-    state: &State,
-    since: chrono::DateTime<chrono::Utc>,
-    theme: &Theme,
-) {
+/// known to be the cluster's, and why; in a fleet, of each cluster that
+/// is down, by name. Three rows on a big screen.
+fn banner(frame: &mut Frame<'_>, area: Rect, state: &State, stale: &[Stale<'_>], theme: &Theme) {
     let style = theme.stale_banner();
-    let (why, _) = badge_text(state, 1);
-    let mut text = format!(
-        "⚠ STALE DATA: nothing new from the cluster since {} ({} ago)",
-        since.format("%H:%M:%S"),
-        age_text(seconds_since(since, state.now)),
-    );
-    // Why, where it fits: the header says it too.
-    let why = format!(" · {why}");
-    if text.chars().count() + why.chars().count() <= usize::from(area.width) {
-        text.push_str(&why);
+    let since_text = |s: &Stale<'_>| {
+        format!(
+            "since {} ({} ago)",
+            s.since.format("%H:%M:%S"),
+            age_text(seconds_since(s.since, state.now)),
+        )
+    };
+    let width = usize::from(area.width);
+    let fits = |text: &str, more: &str| text.chars().count() + more.chars().count() <= width;
+    let mut text = String::from("⚠ STALE DATA: nothing new from ");
+    if state.is_fleet() {
+        let each: Vec<String> = stale
+            .iter()
+            .map(|s| format!("{} {}", s.member.alias, since_text(s)))
+            .collect();
+        text.push_str(&each.join(", "));
+        let others = " · the other clusters are live";
+        if stale.len() < state.members().count() && fits(&text, others) {
+            text.push_str(others);
+        }
+    } else {
+        if let Some(s) = stale.first() {
+            text.push_str(&format!("the cluster {}", since_text(s)));
+        }
+        // Why, where it fits: the header says it too.
+        let (why, _) = badge_text(state, 1);
+        let why = format!(" · {why}");
+        if fits(&text, &why) {
+            text.push_str(&why);
+        }
     }
     let mut lines = vec![Line::from(""); usize::from(area.height)];
     let middle = lines.len() / 2;
@@ -207,11 +262,7 @@ fn footer(state: &State, board: &Board, width: u16, theme: &Theme) -> Line<'stat
         theme.muted()
     };
     // While the releases' own kinds are still listed, no count is final.
-    let so_far = if state
-        .home
-        .sources
-        .releases_loading(&state.home.scope.missing_kinds)
-    {
+    let so_far = if releases_loading(state) {
         " so far"
     } else {
         ""

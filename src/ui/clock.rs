@@ -111,9 +111,12 @@ impl Next {
 /// (every release in flight, as the rows show them too).
 fn board_changes(state: &State, board: &Board, next: &mut Next) {
     next.consider(Some(next_minute(state.now)));
-    match stale(state, board) {
-        Some(since) => next.age(Some(since)),
-        None => next.consider(stale_at(state, board).filter(|at| *at > state.now)),
+    // Each cluster's banner comes up on its own, and its age counts.
+    for stale in stale(state, board) {
+        next.age(Some(stale.since));
+    }
+    for at in stale_at(state, board) {
+        next.consider(Some(at).filter(|at| *at > state.now));
     }
     next.consider(next_move(state, board));
     let flying = state.releases.iter().filter(|r| in_flight(r));

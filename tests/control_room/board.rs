@@ -5,15 +5,27 @@ use super::*;
 
 /// The default scenario, and the board on it with `watch_args` in a
 /// `width`×`height` pane.
-fn board(test: &str, watch_args: &str, (width, height): (u16, u16)) -> Option<Room> {
+fn board(test: &str, watch_args: &str, size: (u16, u16)) -> Option<Room> {
+    let args = format!("--context sim-admin -n shop watch {watch_args}");
+    board_on(test, &["--scenario", "default"], &args, "", size)
+}
+
+/// The simulator with `sim_args`, and cutover with `args` (and the
+/// config file `config`) in a `width`×`height` pane.
+fn board_on(
+    test: &str,
+    sim_args: &[&str],
+    args: &str,
+    config: &str,
+    (width, height): (u16, u16),
+) -> Option<Room> {
     let kubectl = require_program("kubectl", test)?;
     let tmux_program = require_program("tmux", test)?;
-    let sim = ServeProcess::start_with(&["--scenario", "default"]);
+    let sim = ServeProcess::start_with(sim_args);
     let dir = sim.dir.path();
     let audit = dir.join("audit.jsonl");
-    std::fs::write(dir.join("config.toml"), "").expect("write the config");
-    let command =
-        sim.control_room_command(&format!("--context sim-admin -n shop watch {watch_args}"));
+    std::fs::write(dir.join("config.toml"), config).expect("write the config");
+    let command = sim.control_room_command(args);
     let tmux = Tmux::start(&tmux_program, dir, width, height, &command);
     Some(Room {
         sim,
@@ -144,4 +156,55 @@ fn an_outage_raises_the_stale_banner_and_recovery_clears_it() {
             s.contains("● live") && !s.contains("STALE DATA")
         });
     assert!(screen.contains("Spotlight"), "{screen}");
+}
+
+#[test]
+fn a_fleets_board_names_each_cluster_and_marks_only_the_one_down() {
+    let aliases = "[contexts.eu-viewer]\nalias = \"eu\"\n[contexts.us-viewer]\nalias = \"us\"\n";
+    let Some(room) = board_on(
+        "a_fleets_board_names_each_cluster_and_marks_only_the_one_down",
+        &["--clusters", "eu,us", "--scenario", "default"],
+        "--context eu-viewer,us-viewer -n shop watch --stale-after 3s",
+        aliases,
+        (160, 48),
+    ) else {
+        return;
+    };
+    // A row in flight starts with its cluster; the spotlight names its own.
+    let flying = |s: &str, cluster: &str| s.lines().any(|l| l.contains(&format!("│{cluster} ")));
+    let shown = |s: &str, cluster: &str| {
+        flying(s, cluster) || s.contains(&format!(" {} ", cluster.to_uppercase()))
+    };
+    room.tmux
+        .wait_for("both clusters live, in flight", SCREEN, |s| {
+            s.contains("● eu  ● us") && spotlit(s).is_some() && shown(s, "eu") && shown(s, "us")
+        });
+
+    // eu's listener stopped: eu alone stale, its rows marked with their age.
+    room.sim.fault(
+        &room.kubectl,
+        "eu-admin",
+        "/_sim/faults/outage?seconds=3600",
+    );
+    let screen = room.tmux.wait_for("eu stale, us live", API, |s| {
+        s.contains("STALE DATA: nothing new from eu since")
+            && s.contains("● us")
+            && s.lines().any(|l| l.contains("eu ✖ "))
+    });
+    assert!(!screen.contains("from us"), "us stays live:\n{screen}");
+    assert!(
+        shown(&screen, "us"),
+        "us's releases stay beside eu's:\n{screen}"
+    );
+    for cluster in ["eu", "us"] {
+        // The test's own fault request aside.
+        let sent: Vec<Value> = room
+            .sim
+            .cluster_mutating_requests(cluster)
+            .into_iter()
+            .filter(|r| !r["path"].as_str().is_some_and(|p| p.starts_with("/_sim/")))
+            .collect();
+        assert_eq!(sent, Vec::<Value>::new(), "nothing sent to {cluster}");
+    }
+    assert!(room.audit_lines().is_empty(), "nothing to audit");
 }

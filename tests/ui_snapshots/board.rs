@@ -4,6 +4,7 @@
 //! stale banner across the whole width once the data is older than the
 //! threshold.
 
+use super::fleet::fleet;
 use super::*;
 use cutover::app::board::{Board, BoardSettings, observe};
 use cutover::model::{EventKind, PodInfo, TimelineEntry};
@@ -24,7 +25,12 @@ fn event(seconds_ago: i64, reason: &str, message: &str) -> TimelineEntry {
 /// The shop on the board, with a rollout of cart completed and one of
 /// checkout aborted earlier, as their Events tell.
 fn shop_board() -> State {
-    let mut state = shop();
+    on_the_board(shop())
+}
+
+/// `state` on the board, cart's and checkout's Events telling how their
+/// last rollouts ended.
+fn on_the_board(mut state: State) -> State {
     state.read_only = true;
     state.board = Some(Board::new(BoardSettings::default(), now()));
     for r in &mut state.releases {
@@ -74,9 +80,14 @@ fn shop_board() -> State {
 
 /// The board with the rollouts' watch failing for 45 s.
 fn stale_board() -> State {
-    let mut state = shop_board();
+    failing_for_45s(shop_board(), 0)
+}
+
+/// `state` with the rollouts' watch of the context of `epoch` failing
+/// for 45 s.
+fn failing_for_45s(mut state: State, epoch: u64) -> State {
     let failed = Msg::Source {
-        epoch: 0,
+        epoch,
         updates: vec![SourceUpdate::Health {
             source: "rollouts".into(),
             error: Some("503 Service Unavailable".into()),
@@ -86,6 +97,30 @@ fn stale_board() -> State {
     update(&mut state, failed);
     update(&mut state, Msg::Tick(now()));
     state
+}
+
+#[test]
+fn board_of_a_fleet_with_one_cluster_down() {
+    let state = failing_for_45s(on_the_board(fleet()), 1);
+    let texts = check(
+        "board_fleet_down",
+        "the board of a fleet, eu and us listing the same shop, us's rollouts unread for 45s: \
+         each cluster's state in the header, the banner for us alone, us's rows marked with \
+         their age, each release and outcome with its cluster",
+        &state,
+    );
+    for text in texts {
+        for shown in [
+            "● eu",
+            "✖ us",
+            "STALE DATA: nothing new from us since 21:29:15 (45s ago)",
+            "us ✖ 45s",
+            " EU ",
+        ] {
+            assert!(text.contains(shown), "{shown:?} in\n{text}");
+        }
+        assert!(!text.contains("from eu"), "eu is live:\n{text}");
+    }
 }
 
 fn check(name: &str, about: &str, state: &State) -> Vec<String> {

@@ -5,7 +5,7 @@ use super::*;
 use cutover::app::member::Member;
 
 /// `eu` and `us` (contexts `prod-eu`, `prod-us`) listing the same shop.
-fn fleet() -> State {
+pub fn fleet() -> State {
     let mut state = State::new(now(), false, Keymap::default());
     state.home = Member::new("eu", 0, now());
     state.more.push(Member::new("us", 1, now()));

@@ -178,7 +178,7 @@ impl Outcomes {
     }
 
     /// Add `outcome`, unless it is one already known (then only what it
-    /// adds is kept), in time order; the oldest go past [`KEPT`].
+    /// adds is kept), newest first; the oldest go past [`KEPT`].
     fn add(&mut self, outcome: ReleaseOutcome) {
         let same = self.entries.iter_mut().find(|o| {
             o.key == outcome.key
@@ -189,10 +189,12 @@ impl Outcomes {
             known.took = known.took.or(outcome.took);
             return;
         }
+        // Endings at the same instant (one release in each cluster of a
+        // fleet) in the order of their keys, whichever was seen first.
         let at = self
             .entries
             .iter()
-            .position(|o| o.at < outcome.at)
+            .position(|o| o.at < outcome.at || (o.at == outcome.at && o.key > outcome.key))
             .unwrap_or(self.entries.len());
         self.entries.insert(at, outcome);
         self.entries.truncate(KEPT);

@@ -292,18 +292,19 @@ fn the_data_is_stale_after_the_threshold_and_fresh_again_on_recovery() {
     };
     update(&mut state, health(Some("connection refused"), t(10)));
     let b = state.board.clone().unwrap();
-    assert_eq!(stale(&state, &b), None, "not yet");
-    assert_eq!(stale_at(&state, &b), Some(t(40)));
+    let since = |state: &State| stale(state, &b).first().map(|s| s.since);
+    assert_eq!(since(&state), None, "not yet");
+    assert_eq!(stale_at(&state, &b), [t(40)]);
     update(&mut state, Msg::Tick(t(40)));
-    assert_eq!(stale(&state, &b), Some(t(10)), "stale since the failure");
+    assert_eq!(since(&state), Some(t(10)), "stale since the failure");
     update(&mut state, health(None, t(55)));
-    assert_eq!(stale(&state, &b), None, "cleared");
+    assert_eq!(since(&state), None, "cleared");
     state.home.connection = ConnectionState::Failed {
         error: "no route".into(),
         since: t(60),
     };
     update(&mut state, Msg::Tick(t(95)));
-    assert_eq!(stale(&state, &b), Some(t(60)), "a lost connection too");
+    assert_eq!(since(&state), Some(t(60)), "a lost connection too");
 }
 
 fn entry(at: i64, reason: &str, message: &str) -> TimelineEntry {
@@ -492,4 +493,34 @@ fn the_event_reasons_of_each_controller() {
     for (kind, entry, expected) in cases {
         assert_eq!(event_outcome(kind, &entry), expected, "{entry:?}");
     }
+}
+
+#[test]
+fn in_a_fleet_only_the_cluster_that_is_down_turns_stale() {
+    let mut state = board(flight(), None);
+    state.home = Member::new("eu", 0, t(0));
+    state.home.connection = ConnectionState::Connected;
+    let mut us = Member::new("us", 1, t(0));
+    us.connection = ConnectionState::Connected;
+    state.more.push(us);
+    state.epoch = 1;
+    let failed = Msg::Source {
+        epoch: 1,
+        updates: vec![crate::cluster::watch::SourceUpdate::Health {
+            source: "rollouts".into(),
+            error: Some("connection refused".into()),
+            at: t(10),
+        }],
+    };
+    update(&mut state, failed);
+    let b = state.board.clone().unwrap();
+    assert_eq!(stale_at(&state, &b), [t(40)], "eu is live: only us counts");
+    update(&mut state, Msg::Tick(t(45)));
+    let stale: Vec<(&str, DateTime<Utc>)> = stale(&state, &b)
+        .iter()
+        .map(|s| (s.member.alias.as_str(), s.since))
+        .collect();
+    assert_eq!(stale, [("us", t(10))]);
+    assert_eq!(stale_cluster(&state, &b, "us"), Some(t(10)));
+    assert_eq!(stale_cluster(&state, &b, "eu"), None);
 }

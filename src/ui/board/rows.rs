@@ -7,8 +7,9 @@ use super::super::list::cells::{Context, Spans, cell};
 use super::super::list::cut_line;
 use super::super::theme::Theme;
 use crate::app::State;
-use crate::app::board::{Board, OutcomeKind};
+use crate::app::board::{Board, OutcomeKind, stale_cluster};
 use crate::model::Release;
+use crate::time::seconds_since;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
@@ -20,10 +21,27 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 /// name takes the rest.
 const COLUMNS: [(usize, u16); 7] = [(0, 11), (1, 0), (4, 14), (5, 5), (6, 7), (7, 8), (8, 10)];
 
+/// In a fleet, the cluster a release is in, and how old its data is when
+/// the cluster is down: `us ✖ 2m`.
+pub(super) fn cluster_mark(
+    cluster: &str,
+    state: &State,
+    board: &Board,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
+    let mut spans = vec![Span::styled(cluster.to_string(), theme.heading())];
+    if let Some(since) = stale_cluster(state, board, cluster) {
+        let age = age_text(seconds_since(since, state.now));
+        spans.push(Span::styled(format!(" ✖ {age}"), theme.attention()));
+    }
+    spans
+}
+
 pub(super) fn in_flight(
     frame: &mut Frame<'_>,
     area: Rect,
     state: &State,
+    board: &Board,
     others: &[Option<&Release>],
     theme: &Theme,
 ) {
@@ -45,12 +63,6 @@ pub(super) fn in_flight(
         narrow: true,
         compact: true,
     };
-    let fixed: u16 = COLUMNS.iter().map(|(_, w)| w + 1).sum();
-    let name_width = area.width.saturating_sub(fixed + 2).max(8);
-    let widths: Vec<u16> = COLUMNS
-        .iter()
-        .map(|&(_, w)| if w == 0 { name_width } else { w })
-        .collect();
     let shown = usize::from(area.height.saturating_sub(2));
     let more = others.len().saturating_sub(shown);
     // The last row says how many more there are, when they do not fit.
@@ -59,14 +71,44 @@ pub(super) fn in_flight(
     } else {
         shown
     };
-    let mut rows: Vec<Row<'static>> = others[..rows_drawn.min(others.len())]
+    let drawn = &others[..rows_drawn.min(others.len())];
+    // In a fleet, each row's cluster first, as wide as the widest drawn.
+    let clusters: Vec<Option<Line<'static>>> = drawn
         .iter()
-        .map(|r| match r {
-            Some(r) => Row::new(COLUMNS.iter().zip(&widths).map(|(&(column, _), &w)| {
-                let mut spans = Spans::default();
-                cell(column, r, &cx, &mut spans);
-                Cell::from(cut_line(Line::from(spans.0), w, theme))
-            })),
+        .map(|r| {
+            let r = r.filter(|_| state.is_fleet())?;
+            Some(Line::from(cluster_mark(
+                &r.key.cluster,
+                state,
+                board,
+                theme,
+            )))
+        })
+        .collect();
+    let cluster_width = clusters.iter().flatten().map(Line::width).max();
+    let cluster_width = cluster_width.map(|w| u16::try_from(w).unwrap_or(u16::MAX));
+    let fixed: u16 =
+        COLUMNS.iter().map(|(_, w)| w + 1).sum::<u16>() + cluster_width.map_or(0, |w| w + 1);
+    let name_width = area.width.saturating_sub(fixed + 2).max(8);
+    let mut widths: Vec<u16> = cluster_width.into_iter().collect();
+    widths.extend(
+        COLUMNS
+            .iter()
+            .map(|&(_, w)| if w == 0 { name_width } else { w }),
+    );
+    let mut rows: Vec<Row<'static>> = drawn
+        .iter()
+        .zip(clusters)
+        .map(|(r, cluster)| match r {
+            Some(r) => {
+                let cluster = cluster.map(Cell::from);
+                let cells = COLUMNS.iter().zip(&widths[widths.len() - COLUMNS.len()..]);
+                Row::new(cluster.into_iter().chain(cells.map(|(&(column, _), &w)| {
+                    let mut spans = Spans::default();
+                    cell(column, r, &cx, &mut spans);
+                    Cell::from(cut_line(Line::from(spans.0), w, theme))
+                })))
+            }
             // A row left free by a release that landed.
             None => Row::default(),
         })
@@ -77,10 +119,10 @@ pub(super) fn in_flight(
             .flatten()
             .count();
         let text = format!("… and {hidden} more");
-        rows.push(Row::new([
-            Cell::from(""),
-            Cell::from(Span::styled(text, theme.muted())),
-        ]));
+        let blanks = widths.len() - COLUMNS.len() + 1;
+        let cells = std::iter::repeat_n(Cell::from(""), blanks)
+            .chain([Cell::from(Span::styled(text, theme.muted()))]);
+        rows.push(Row::new(cells));
     }
     let table = Table::new(rows, widths.iter().map(|&w| Constraint::Length(w)))
         .block(block)
@@ -102,6 +144,9 @@ pub(super) fn outcomes(
         .block()
         .title(Span::styled(title, theme.heading()));
     let rows = usize::from(area.height.saturating_sub(2));
+    // In a fleet, each outcome's cluster, in a column as wide as the widest name.
+    let cluster_width = state.members().map(|m| m.alias.chars().count()).max();
+    let cluster_width = cluster_width.filter(|_| state.is_fleet());
     let mut lines: Vec<Line<'static>> = board
         .outcomes
         .entries()
@@ -115,20 +160,27 @@ pub(super) fn outcomes(
             let took = o.took.map_or(String::new(), |t| {
                 format!("  took {}", age_text(t.num_seconds()))
             });
-            let name = if state.home.scope.namespace.is_none() {
+            let name = if state.many_namespaces() {
                 format!("{}/{}", o.key.namespace, o.key.name)
             } else {
                 o.key.name.clone()
             };
-            Line::from(vec![
+            let mut spans = vec![
                 Span::styled(format!("{} ", o.at.format("%H:%M")), theme.muted()),
                 Span::styled(
                     format!("{mark} {:<11}", o.kind.word()),
                     style.add_modifier(Modifier::BOLD),
                 ),
-                Span::raw(format!(" {} {name}", o.key.kind.short())),
-                Span::styled(took, theme.muted()),
-            ])
+            ];
+            if let Some(width) = cluster_width {
+                spans.push(Span::styled(
+                    format!(" {:<width$}", o.key.cluster),
+                    theme.heading(),
+                ));
+            }
+            spans.push(Span::raw(format!(" {} {name}", o.key.kind.short())));
+            spans.push(Span::styled(took, theme.muted()));
+            Line::from(spans)
         })
         .collect();
     if lines.is_empty() {

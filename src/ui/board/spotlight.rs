@@ -8,12 +8,13 @@ use super::super::detail::migration::{rollback_text, strip};
 use super::super::detail::{PodRows, timeline, tree};
 use super::super::list::cut_line;
 use super::super::theme::Theme;
-use super::super::{schema_rollback, short_image};
+use super::super::{age_text, schema_rollback, short_image};
 use crate::app::State;
-use crate::app::board::Board;
+use crate::app::board::{Board, releases_loading, stale_cluster};
 use crate::model::migration::has_migration;
 use crate::model::traffic::Weight;
 use crate::model::{Release, Strategy};
+use crate::time::seconds_since;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -51,7 +52,7 @@ pub(super) fn draw(
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines = match release {
-        Some(r) => lines(r, state, inner, theme),
+        Some(r) => lines(r, state, board, inner, theme),
         None => quiet(state, theme),
     };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
@@ -59,11 +60,7 @@ pub(super) fn draw(
 
 /// Nothing in flight: say so, and how many are at rest.
 fn quiet(state: &State, theme: &Theme) -> Vec<Line<'static>> {
-    let loading = state
-        .home
-        .sources
-        .releases_loading(&state.home.scope.missing_kinds);
-    let text = match (state.releases.len(), loading) {
+    let text = match (state.releases.len(), releases_loading(state)) {
         (0, true) => "Loading releases: none has arrived yet.".to_string(),
         (0, false) => "No releases in this scope.".to_string(),
         (n, _) => format!("✔ All quiet: {n} releases healthy and at rest."),
@@ -78,18 +75,40 @@ fn quiet(state: &State, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 /// The release's lines in the room of `area`, the Events filling the rest.
-fn lines(r: &Release, state: &State, area: Rect, theme: &Theme) -> Vec<Line<'static>> {
+fn lines(
+    r: &Release,
+    state: &State,
+    board: &Board,
+    area: Rect,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let width = usize::from(area.width);
-    let mut out = vec![
-        Line::from(vec![
-            Span::styled(
-                format!("{} {}/{}", r.key.kind.word(), r.key.namespace, r.key.name),
-                theme.heading(),
+    let mut title = Vec::new();
+    if state.is_fleet() {
+        // Which cluster, as big as the confirmation says it.
+        let cluster = format!(" {} ", r.key.cluster.to_uppercase());
+        title.extend([Span::styled(cluster, theme.badge()), Span::raw(" ")]);
+    }
+    title.extend([
+        Span::styled(
+            format!("{} {}/{}", r.key.kind.word(), r.key.namespace, r.key.name),
+            theme.heading(),
+        ),
+        Span::styled(format!(" · {}", r.strategy.word()), theme.muted()),
+    ]);
+    let mut out = vec![Line::from(title)];
+    if let Some(since) = stale_cluster(state, board, &r.key.cluster).filter(|_| state.is_fleet()) {
+        out.push(Line::from(Span::styled(
+            format!(
+                "✖ {} is down: this is its data of {} ({} ago)",
+                r.key.cluster,
+                since.format("%H:%M:%S"),
+                age_text(seconds_since(since, state.now))
             ),
-            Span::styled(format!(" · {}", r.strategy.word()), theme.muted()),
-        ]),
-        phase(r, theme),
-    ];
+            theme.attention(),
+        )));
+    }
+    out.push(phase(r, theme));
     out.extend(r.attention.iter().map(|a| {
         Line::from(Span::styled(
             format!("! {}", a.describe()),
