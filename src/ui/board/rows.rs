@@ -7,7 +7,7 @@ use super::super::list::cells::{Context, Spans, cell};
 use super::super::list::cut_line;
 use super::super::theme::Theme;
 use crate::app::State;
-use crate::app::board::{Board, OutcomeKind, stale_cluster};
+use crate::app::board::{Board, OutcomeKind, ReleaseOutcome, stale_cluster};
 use crate::model::Release;
 use crate::time::seconds_since;
 use ratatui::Frame;
@@ -130,6 +130,30 @@ pub(super) fn in_flight(
     frame.render_widget(table, area);
 }
 
+/// The outcomes, newest first, a run of the same kind in the same minute
+/// and cluster as one row: its newest, and how many. A busy cluster lands
+/// a release every few seconds; a row each would move the whole feed down
+/// a line each time, where a run changes one row.
+fn same_minute_runs<'a>(
+    entries: impl Iterator<Item = &'a ReleaseOutcome>,
+) -> impl Iterator<Item = (&'a ReleaseOutcome, usize)> {
+    let minute = |o: &ReleaseOutcome| o.at.timestamp().div_euclid(60);
+    let mut runs: Vec<(&ReleaseOutcome, usize)> = Vec::new();
+    for o in entries {
+        match runs.last_mut() {
+            Some((newest, count))
+                if newest.kind == o.kind
+                    && newest.key.cluster == o.key.cluster
+                    && minute(newest) == minute(o) =>
+            {
+                *count += 1;
+            }
+            _ => runs.push((o, 1)),
+        }
+    }
+    runs.into_iter()
+}
+
 pub(super) fn outcomes(
     frame: &mut Frame<'_>,
     area: Rect,
@@ -147,11 +171,9 @@ pub(super) fn outcomes(
     // In a fleet, each outcome's cluster, in a column as wide as the widest name.
     let cluster_width = state.members().map(|m| m.alias.chars().count()).max();
     let cluster_width = cluster_width.filter(|_| state.is_fleet());
-    let mut lines: Vec<Line<'static>> = board
-        .outcomes
-        .entries()
+    let mut lines: Vec<Line<'static>> = same_minute_runs(board.outcomes.entries())
         .take(rows)
-        .map(|o| {
+        .map(|(o, count)| {
             let (mark, style) = match o.kind {
                 OutcomeKind::Completed | OutcomeKind::Promoted => ("✔", theme.fg(theme.ok)),
                 OutcomeKind::Aborted => ("✖", theme.attention()),
@@ -172,6 +194,9 @@ pub(super) fn outcomes(
                     style.add_modifier(Modifier::BOLD),
                 ),
             ];
+            if count > 1 {
+                spans.push(Span::styled(format!(" ×{count}, newest"), style));
+            }
             if let Some(width) = cluster_width {
                 spans.push(Span::styled(
                     format!(" {:<width$}", o.key.cluster),
@@ -190,4 +215,41 @@ pub(super) fn outcomes(
         )));
     }
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Kind, ReleaseKey};
+    use chrono::{DateTime, TimeZone, Utc};
+
+    fn outcome(name: &str, kind: OutcomeKind, at: DateTime<Utc>) -> ReleaseOutcome {
+        ReleaseOutcome {
+            key: ReleaseKey {
+                cluster: String::new(),
+                kind: Kind::Deployment,
+                namespace: "shop".into(),
+                name: name.into(),
+            },
+            kind,
+            at,
+            took: None,
+        }
+    }
+
+    #[test]
+    fn a_run_of_one_kind_in_one_minute_is_one_row_with_its_newest() {
+        let at = |m, s| Utc.with_ymd_and_hms(2026, 12, 5, 2, m, s).unwrap();
+        let newest_first = [
+            outcome("e", OutcomeKind::Completed, at(16, 5)),
+            outcome("d", OutcomeKind::Completed, at(15, 50)),
+            outcome("c", OutcomeKind::Completed, at(15, 20)),
+            outcome("b", OutcomeKind::Aborted, at(15, 10)),
+            outcome("a", OutcomeKind::Completed, at(15, 1)),
+        ];
+        let rows: Vec<(&str, usize)> = same_minute_runs(newest_first.iter())
+            .map(|(o, n)| (o.key.name.as_str(), n))
+            .collect();
+        assert_eq!(rows, [("e", 1), ("d", 2), ("b", 1), ("a", 1)]);
+    }
 }
