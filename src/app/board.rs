@@ -275,9 +275,12 @@ pub fn observe(state: &mut State, touched: &HashSet<ReleaseKey>) {
 /// Free the rows of releases landed (or now needing attention), and give
 /// those newly in flight the first rows free.
 fn place_in_flight(state: &mut State) {
-    let calm: Vec<ReleaseKey> = in_flight_releases(state)
+    // In the list's order, unsorted: this runs at every change, and a big
+    // cluster's first lists are thousands of changes.
+    let calm: Vec<ReleaseKey> = state
+        .releases
         .iter()
-        .filter(|r| !r.needs_attention())
+        .filter(|r| in_flight(r) && !r.needs_attention())
         .map(|r| r.key.clone())
         .collect();
     let Some(board) = state.board.as_mut() else {
