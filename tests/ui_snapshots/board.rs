@@ -212,3 +212,42 @@ fn the_board_draws_on_tiny_and_huge_screens() {
         }
     }
 }
+
+/// The screen row on which `name` shows in the list of releases in flight
+/// (the right half of a 200-column board).
+fn in_flight_row(state: &State, name: &str) -> Option<usize> {
+    let text = draw(state, "default", (200, 60)).to_string();
+    let right: Vec<String> = text
+        .lines()
+        .map(|line| line.chars().skip(110).collect())
+        .collect();
+    let outcomes = right.iter().position(|l| l.contains("Outcomes"))?;
+    right[..outcomes].iter().position(|l| l.contains(name))
+}
+
+#[test]
+fn a_release_landing_leaves_its_row_free_and_the_others_stay_put() {
+    let mut state = shop_board();
+    let before = in_flight_row(&state, "frontend").expect("frontend in flight");
+    let checkout = in_flight_row(&state, "checkout").expect("checkout in flight");
+    assert!(checkout < before, "checkout above frontend");
+    let key = {
+        let r = state
+            .releases
+            .iter_mut()
+            .find(|r| r.key.name == "checkout")
+            .unwrap();
+        let r = std::sync::Arc::make_mut(r);
+        r.health = cutover::model::Health::Healthy;
+        r.attention.clear();
+        r.pause = None;
+        r.key.clone()
+    };
+    observe(&mut state, &HashSet::from([key]));
+    assert_eq!(in_flight_row(&state, "checkout"), None, "landed");
+    assert_eq!(
+        in_flight_row(&state, "frontend"),
+        Some(before),
+        "frontend keeps its row"
+    );
+}

@@ -109,8 +109,9 @@ pub(super) fn in_flight(
                     Cell::from(cut_line(Line::from(spans.0), w, theme))
                 })))
             }
-            // A row left free by a release that landed.
-            None => Row::default(),
+            // A row left free by a release that landed (a default row is
+            // no row at all: zero high).
+            None => Row::default().height(1),
         })
         .collect();
     if more > 0 {
