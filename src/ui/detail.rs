@@ -510,13 +510,36 @@ fn analysis(r: &Release, theme: &Theme) -> Vec<Line<'static>> {
     out
 }
 
-pub(super) fn timeline(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
+/// The order of a timeline: newest first (the detail, as `kubectl argo
+/// rollouts get` lists them), or its newest `n` oldest first, as a log's
+/// tail (the board: a new Event is a line added below, not every line
+/// moved down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Timeline {
+    NewestFirst,
+    Tail(usize),
+}
+
+pub(super) fn timeline(
+    r: &Release,
+    state: &State,
+    theme: &Theme,
+    order: Timeline,
+) -> Vec<Line<'static>> {
     let mut out = vec![section("Timeline", theme)];
-    let entries = state.timeline_of(r);
+    let mut entries = state.timeline_of(r);
     if entries.is_empty() {
         out.push(Line::from(Span::styled("no events yet", theme.muted())));
     }
-    for e in entries.into_iter().take(TIMELINE_ROWS) {
+    let kept = match order {
+        Timeline::NewestFirst => TIMELINE_ROWS,
+        Timeline::Tail(n) => n,
+    };
+    entries.truncate(kept);
+    if let Timeline::Tail(_) = order {
+        entries.reverse();
+    }
+    for e in entries {
         let (mark, style) = match e.kind {
             EventKind::Normal => (" ", Style::default()),
             EventKind::Warning => ("⚠", theme.fg(theme.warn)),
@@ -564,7 +587,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     right.extend(metrics::panel(r, state, panel_area, theme));
     right.extend(migration::panel(r, state, panel_area, theme));
     right.extend(flags::panel(r, state, theme));
-    right.extend(timeline(r, state, theme));
+    right.extend(timeline(r, state, theme, Timeline::NewestFirst));
     let scroll = (state.detail_scroll, 0);
     let paragraph = |lines| {
         Paragraph::new(lines)

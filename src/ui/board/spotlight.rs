@@ -5,7 +5,7 @@
 
 use super::super::detail::metrics::{not_measured, verdict};
 use super::super::detail::migration::{rollback_text, strip};
-use super::super::detail::{PodRows, timeline, tree};
+use super::super::detail::{PodRows, Timeline, timeline, tree};
 use super::super::list::cut_line;
 use super::super::theme::Theme;
 use super::super::{age_text, schema_rollback, short_image};
@@ -22,7 +22,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 /// The most Events the spotlight shows.
-const TIMELINE_ROWS: usize = 9;
+const TIMELINE_ROWS: usize = 8;
 
 /// The widest the progress bar gets.
 const BAR_CELLS: usize = 40;
@@ -135,10 +135,13 @@ fn lines(
     let left = usize::from(area.height).saturating_sub(used);
     // A blank row, the title and at least one Event, or none of them.
     if left >= 3 {
-        // The latest Events, then the revisions and their pods counted
-        // by state, as far as the room goes: a big screen shows them all.
+        // The latest Events as many as fit, oldest first (the newest at
+        // the bottom, where the next one is added), then the revisions
+        // and their pods counted by state, as far as the room goes: a big
+        // screen shows them all.
+        let events = TIMELINE_ROWS.min(left - 2);
         let mut more = vec![Line::from("")];
-        more.extend(timeline(r, state, theme).into_iter().take(TIMELINE_ROWS));
+        more.extend(timeline(r, state, theme, Timeline::Tail(events)));
         more.push(Line::from(""));
         more.extend(tree(r, state, theme, PodRows::Counted));
         out.extend(more.into_iter().take(left));
