@@ -111,6 +111,7 @@ pub struct ActionPlan {
 #[serde(rename_all = "camelCase")]
 pub struct FlagTarget {
     /// The FeatureFlag resource, or the Unleash project and environment.
+    #[serde(flatten)]
     pub source: FlagSource,
     pub key: String,
     pub change: FlagMove,
