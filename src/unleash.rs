@@ -317,5 +317,6 @@ fn without_url(e: &reqwest::Error) -> String {
     text
 }
 
+pub mod poll;
 #[cfg(test)]
 mod tests;

@@ -276,5 +276,6 @@ pub fn named_in(annotation: &str) -> impl Iterator<Item = &str> {
         .filter(|k| !k.is_empty())
 }
 
+pub mod feed;
 #[cfg(test)]
 mod tests;
