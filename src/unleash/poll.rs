@@ -13,6 +13,18 @@ pub const UNLEASH_REFRESH: Duration = Duration::from_secs(5);
 /// Where a reading goes: the flags, or why they could not be read.
 pub type UnleashSink = Arc<dyn Fn(Result<Vec<Flag>, String>, DateTime<Utc>) + Send + Sync>;
 
+/// Every flag of the project, as the control room shows them, or why not.
+pub async fn read_flags(unleash: &Unleash) -> Result<Vec<Flag>, String> {
+    let flags = unleash.flags().await.map_err(|e| {
+        tracing::warn!("reading Unleash: {e}");
+        e.to_string()
+    })?;
+    Ok(flags
+        .iter()
+        .map(|f| f.to_flag(unleash.source(), FlagLink::Annotation))
+        .collect())
+}
+
 /// Stops reading when dropped.
 pub struct UnleashTask(tokio::task::JoinHandle<()>);
 
@@ -20,19 +32,7 @@ impl UnleashTask {
     pub fn spawn(unleash: Arc<Unleash>, every: Duration, sink: UnleashSink) -> UnleashTask {
         UnleashTask(tokio::spawn(async move {
             loop {
-                let read = unleash.flags().await;
-                let flags = read
-                    .map(|flags| {
-                        flags
-                            .iter()
-                            .map(|f| f.to_flag(unleash.source(), FlagLink::Annotation))
-                            .collect()
-                    })
-                    .map_err(|e| {
-                        tracing::warn!("reading Unleash: {e}");
-                        e.to_string()
-                    });
-                sink(flags, Utc::now());
+                sink(read_flags(&unleash).await, Utc::now());
                 tokio::time::sleep(every).await;
             }
         }))

@@ -58,6 +58,9 @@ impl UnleashServer {
             );
             return None;
         }
+        // reqwest is built without a crypto provider of its own; an error
+        // only means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         postgres.create_database(database).await;
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("unleash.log");

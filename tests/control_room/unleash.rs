@@ -1,0 +1,201 @@
+//! The demo's checkout beside a real Unleash: its flag shown per the
+//! configured environment, the kill switch turning it off there only
+//! (read back through Unleash's admin API), audited with an Event on the
+//! release; a wrong token and an unreachable server said, no flag shown
+//! off; and the token in no screen, log, audit line or status output.
+
+use super::*;
+use support::postgres::{Postgres, free_port};
+use support::unleash::UnleashServer;
+
+const SECRET: &str = "planted-unleash-token-5c1e";
+const TITLE: &str = "kill-switch checkout?";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Runtime::new().expect("a runtime")
+}
+
+/// A real Unleash whose `new-checkout-flow` is on at 20% in production
+/// and on in development.
+fn seeded_unleash(runtime: &tokio::runtime::Runtime, test: &str) -> Option<UnleashServer> {
+    runtime.block_on(async {
+        let postgres = Postgres::shared(test)?;
+        let unleash = UnleashServer::start(test, postgres, test, SECRET).await?;
+        unleash.create_flag("new-checkout-flow").await;
+        unleash
+            .roll_out("new-checkout-flow", "production", 20)
+            .await;
+        unleash
+            .switch("new-checkout-flow", "production", true)
+            .await;
+        unleash
+            .switch("new-checkout-flow", "development", true)
+            .await;
+        Some(unleash)
+    })
+}
+
+/// The config of sim-admin reading `url` with the token in `token_file`.
+fn config(url: &str, token_file: &std::path::Path) -> String {
+    format!(
+        "[contexts.sim-admin.flags.unleash]\nurl = \"{url}\"\nproject = \"default\"\n\
+         environment = \"production\"\ntoken_file = \"{}\"\n",
+        token_file.display()
+    )
+}
+
+/// The demo as sim-admin with `config`, checkout's detail open once its
+/// new version brought its flags.
+fn demo_detail(test: &str, config: &str) -> Option<Room> {
+    let room = room_with_config(
+        test,
+        &["--scenario", "default"],
+        "--context sim-admin -n shop",
+        config,
+    )?;
+    room.find("checkout");
+    room.tmux.wait_for_text("↻ changed", SCREEN);
+    room.tmux.keys(&["Enter"]);
+    Some(room)
+}
+
+fn token_file(dir: &tempfile::TempDir, token: &str) -> std::path::PathBuf {
+    let path = dir.path().join("unleash-token");
+    std::fs::write(&path, format!("{token}\n")).expect("write the token");
+    path
+}
+
+/// Everything the control room wrote or showed: the screen, its log, the
+/// audit file, and `status -o json` with the same config.
+fn everything_shown(room: &Room, screens: &[String]) -> String {
+    let dir = room.sim.dir.path();
+    let mut all = screens.join("\n");
+    for file in ["ui.log", "audit.jsonl"] {
+        all.push_str(&std::fs::read_to_string(dir.join(file)).unwrap_or_default());
+    }
+    let config = dir.join("config.toml");
+    let status = room
+        .sim
+        .status_command(
+            &[
+                "--config",
+                config.to_str().expect("utf-8"),
+                "--context",
+                "sim-admin",
+            ],
+            &[],
+        )
+        .output()
+        .expect("run cutover status");
+    all.push_str(&stdout_of(&status));
+    all.push_str(&stderr_of(&status));
+    all.push_str(&std::fs::read_to_string(dir.join("status.log")).unwrap_or_default());
+    all
+}
+
+#[test]
+fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
+    let test = "the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only";
+    let runtime = runtime();
+    let Some(unleash) = seeded_unleash(&runtime, test) else {
+        return;
+    };
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let token = token_file(&secrets, &unleash.token);
+    let Some(room) = demo_detail(test, &config(&unleash.url, &token)) else {
+        return;
+    };
+    let detail = room
+        .tmux
+        .wait_for_text("Unleash default/production", SCREEN);
+    assert!(detail.contains("on 20% · off 80%"), "{detail}");
+    room.open_dialog("K", TITLE);
+    let wanted = "flag new-checkout-flow of Unleash default/production";
+    let dialog = room.tmux.wait_for(wanted, SCREEN, |screen| {
+        let found = screen.contains(wanted);
+        if !found {
+            room.tmux.keys(&["Down"]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        found
+    });
+    for named in [
+        "Context:  sim-admin",
+        "POST /api/admin/projects/default/features/new-checkout-flow/environments/production/off",
+    ] {
+        assert!(dialog.contains(named), "{named:?} in:\n{dialog}");
+    }
+    room.tmux.keys(&["y"]);
+    let done = room
+        .tmux
+        .wait_for_text("kill-switch checkout: Unleash accepted", SCREEN);
+    runtime.block_on(async {
+        assert!(!unleash.enabled("new-checkout-flow", "production").await);
+        assert!(unleash.enabled("new-checkout-flow", "development").await);
+    });
+    let lines = room.audit_lines();
+    assert_eq!(
+        action_stages(&lines),
+        [("kill-switch", "requested"), ("kill-switch", "done")]
+    );
+    for line in &lines {
+        assert_eq!(line["flag"]["type"], "unleash", "{line}");
+        assert_eq!(line["flag"]["environment"], "production", "{line}");
+        assert_eq!(line["flag"]["key"], "new-checkout-flow", "{line}");
+    }
+    assert!(
+        room.event_reasons("checkout")
+            .contains(&"CutoverKillSwitch".to_string())
+    );
+    let patched: Vec<Value> = room
+        .mutating_requests()
+        .into_iter()
+        .filter(|r| r["method"] == "PATCH")
+        .collect();
+    assert_eq!(
+        patched,
+        Vec::<Value>::new(),
+        "nothing patched in the cluster"
+    );
+    let all = everything_shown(&room, &[detail, dialog, done]);
+    assert!(!all.contains(SECRET), "the token shows somewhere:\n{all}");
+    assert!(
+        all.contains("\"type\":\"unleash\""),
+        "status -o json has the Unleash flag:\n{all}"
+    );
+}
+
+#[test]
+fn a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off() {
+    let test = "a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off";
+    let runtime = runtime();
+    let Some(unleash) = seeded_unleash(&runtime, test) else {
+        return;
+    };
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let wrong = token_file(&secrets, &format!("*:*.{SECRET}-wrong"));
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    for (url, said) in [
+        (unleash.url.as_str(), "Unleash refused the token (401"),
+        (nobody.as_str(), "Unleash is unreachable"),
+    ] {
+        let Some(room) = demo_detail(test, &config(url, &wrong)) else {
+            return;
+        };
+        let screen = room.tmux.wait_for_text(said, SCREEN);
+        // Its age ("failing for 3s"), however the panel wraps it.
+        assert!(screen.contains("failing"), "its age:\n{screen}");
+        assert!(
+            !screen.contains("Unleash default/production (named"),
+            "no flag shown:\n{screen}"
+        );
+        let all = everything_shown(&room, &[screen]);
+        assert!(!all.contains(SECRET), "the token shows somewhere:\n{all}");
+    }
+    runtime.block_on(async {
+        assert!(
+            unleash.enabled("new-checkout-flow", "production").await,
+            "nothing sent"
+        );
+    });
+}
