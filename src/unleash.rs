@@ -262,11 +262,31 @@ impl Unleash {
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
+}
+
+/// The one write to Unleash: a flag off in the configured environment.
+/// Built by the Mutator alone, so read-only and watch modes never have one.
+pub struct UnleashSwitch {
+    unleash: Unleash,
+}
+
+impl UnleashSwitch {
+    pub fn new(source: UnleashSource) -> Result<UnleashSwitch, String> {
+        Ok(UnleashSwitch {
+            unleash: Unleash::new(source)?,
+        })
+    }
+
+    /// What it writes through, to read a flag again before writing it.
+    pub fn reader(&self) -> &Unleash {
+        &self.unleash
+    }
 
     /// Turn `name` off in the configured environment only.
     pub async fn switch_off(&self, name: &str) -> Result<(), UnleashError> {
-        let s = &self.source;
-        let url = self.url(&[
+        let u = &self.unleash;
+        let s = &u.source;
+        let url = u.url(&[
             "api",
             "admin",
             "projects",
@@ -277,7 +297,7 @@ impl Unleash {
             &s.environment,
             "off",
         ]);
-        self.send(self.client.post(url), "turn a flag off")
+        u.send(u.client.post(url), "turn a flag off")
             .await
             .map(|_| ())
     }

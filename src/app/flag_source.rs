@@ -3,29 +3,33 @@
 
 use super::update::Msg;
 use crate::config::Config;
-use crate::unleash::Unleash;
 use crate::unleash::poll::{UNLEASH_REFRESH, UnleashSink, UnleashTask};
+use crate::unleash::{Unleash, UnleashSource};
 use chrono::Utc;
 use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Start reading `context`'s Unleash; its messages carry `epoch`. None when
-/// the config names none; a section that cannot be used (its token
-/// unreadable) is said once, as a failed reading.
+/// Start reading `context`'s Unleash; its messages carry `epoch`. With the
+/// task, where it reads, for the Mutator to write to. None when the config
+/// names none; a section that cannot be used (its token unreadable) is
+/// said once, as a failed reading.
 pub(super) fn start(
     config: &Config,
     context: &str,
     epoch: u64,
     tx: &UnboundedSender<Msg>,
-) -> Option<(UnleashTask, Arc<Unleash>)> {
+) -> Option<(UnleashTask, UnleashSource)> {
     let section = config.contexts.get(context)?.flags.unleash.as_ref()?;
     let name = format!(
         "Unleash {}/{}",
         section.project.as_deref().unwrap_or_default(),
         section.environment.as_deref().unwrap_or_default()
     );
-    let unleash = match section.resolve().and_then(Unleash::new) {
-        Ok(unleash) => Arc::new(unleash),
+    let resolved = section
+        .resolve()
+        .and_then(|source| Ok((Unleash::new(source.clone())?, source)));
+    let (unleash, source) = match resolved {
+        Ok((unleash, source)) => (Arc::new(unleash), source),
         Err(error) => {
             let _ = tx.send(Msg::Unleash {
                 epoch,
@@ -45,6 +49,6 @@ pub(super) fn start(
             at,
         });
     });
-    let task = UnleashTask::spawn(unleash.clone(), UNLEASH_REFRESH, sink);
-    Some((task, unleash))
+    let task = UnleashTask::spawn(unleash, UNLEASH_REFRESH, sink);
+    Some((task, source))
 }

@@ -221,7 +221,7 @@ impl Runner {
                                 updates: vec![update],
                             });
                         });
-                        let (unleash_task, unleash) = super::flag_source::start(
+                        let (unleash_task, unleash_source) = super::flag_source::start(
                             &plan.config,
                             &connection.context,
                             epoch,
@@ -231,7 +231,8 @@ impl Runner {
                         // The only place a Mutator is built: never in read-only mode.
                         let mutator = match (&audit, read_only) {
                             (Some(audit), false) => Some(Arc::new(
-                                Mutator::new(&connection, audit.clone()).with_unleash(unleash),
+                                Mutator::new(&connection, audit.clone())
+                                    .with_unleash(unleash_source),
                             )),
                             _ => None,
                         };

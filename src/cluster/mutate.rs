@@ -8,7 +8,7 @@ use crate::audit::{Audit, AuditEntry};
 use crate::model::action::FlagTarget;
 use crate::model::flag::FlagSource;
 use crate::model::{ActionOutcome, ActionRequest, Kind, PatchRequest, PatchType, ReleaseKey};
-use crate::unleash::Unleash;
+use crate::unleash::{UnleashSource, UnleashSwitch};
 use chrono::Utc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
@@ -21,7 +21,7 @@ pub struct Mutator {
     kinds: BTreeMap<WatchedKind, ApiResource>,
     audit: Arc<Audit>,
     /// The context's Unleash, when its config names one.
-    unleash: Option<Arc<Unleash>>,
+    unleash: Option<UnleashSwitch>,
 }
 
 fn api_error(e: kube::Error) -> String {
@@ -41,14 +41,23 @@ impl Mutator {
         }
     }
 
-    /// The same, also writing the flags of `unleash`.
-    pub fn with_unleash(self, unleash: Option<Arc<Unleash>>) -> Mutator {
+    /// The same, also writing the flags of `unleash`; an Unleash that
+    /// cannot be used is left out (the control room says why it cannot
+    /// read it).
+    pub fn with_unleash(self, unleash: Option<UnleashSource>) -> Mutator {
+        let unleash = unleash.and_then(|source| match UnleashSwitch::new(source) {
+            Ok(switch) => Some(switch),
+            Err(e) => {
+                tracing::warn!("no Unleash kill switch: {e}");
+                None
+            }
+        });
         Mutator { unleash, ..self }
     }
 
     /// The Unleash a kill switch on `flag` writes: the context's, when it
     /// reads that project and environment.
-    fn unleash_of(&self, flag: &FlagTarget) -> Result<&Unleash, String> {
+    fn unleash_of(&self, flag: &FlagTarget) -> Result<&UnleashSwitch, String> {
         let FlagSource::Unleash {
             project,
             environment,
@@ -57,8 +66,11 @@ impl Mutator {
             return Err(format!("{} is not an Unleash flag", flag.describe()));
         };
         self.unleash
-            .as_deref()
-            .filter(|u| u.source().project == *project && u.source().environment == *environment)
+            .as_ref()
+            .filter(|u| {
+                let source = u.reader().source();
+                source.project == *project && source.environment == *environment
+            })
             .ok_or_else(|| {
                 format!(
                     "no Unleash for project {project}, environment {environment} in this context's config"
@@ -221,6 +233,7 @@ impl Mutator {
         {
             let current = self
                 .unleash_of(flag)?
+                .reader()
                 .flag(&flag.key)
                 .await
                 .map_err(|e| format!("reading {}: {e}", flag.describe()))?;

@@ -199,3 +199,56 @@ fn a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off() {
         );
     });
 }
+
+#[test]
+fn an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone() {
+    let test = "an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone";
+    let runtime = runtime();
+    let Some(unleash) = seeded_unleash(&runtime, test) else {
+        return;
+    };
+    let secrets = tempfile::tempdir().expect("temp dir");
+    let token = token_file(&secrets, &unleash.token);
+    let Some(room) = demo_detail(test, &config(&unleash.url, &token)) else {
+        return;
+    };
+    room.tmux
+        .wait_for_text("Unleash default/production", SCREEN);
+    room.open_dialog("K", TITLE);
+    let wanted = "flag new-checkout-flow of Unleash default/production";
+    room.tmux.wait_for(wanted, SCREEN, |screen| {
+        let found = screen.contains(wanted);
+        if !found {
+            room.tmux.keys(&["Down"]);
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        found
+    });
+    // Someone else opens it wider meanwhile.
+    runtime.block_on(unleash.roll_out("new-checkout-flow", "production", 50));
+    room.tmux.keys(&["y"]);
+    let screen = room
+        .tmux
+        .wait_for_text("kill-switch checkout: refused", SCREEN);
+    assert!(
+        screen.contains("new-checkout-flow of Unleash default/production changed"),
+        "{screen}"
+    );
+    runtime.block_on(async {
+        assert!(
+            unleash.enabled("new-checkout-flow", "production").await,
+            "not written"
+        );
+    });
+    let stages = action_stages(&room.audit_lines())
+        .into_iter()
+        .map(|(a, s)| format!("{a} {s}"))
+        .collect::<Vec<_>>();
+    // Refused by the control room if its reading saw the change first,
+    // else by the Mutator's own reading before it sends.
+    assert!(
+        stages == ["kill-switch refused"]
+            || stages == ["kill-switch requested", "kill-switch refused"],
+        "{stages:?}"
+    );
+}

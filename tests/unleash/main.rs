@@ -7,7 +7,7 @@
 mod support;
 
 use cutover::model::flag::{FlagLink, FlagState};
-use cutover::unleash::{Token, Unleash, UnleashError, UnleashSource};
+use cutover::unleash::{Token, Unleash, UnleashError, UnleashSource, UnleashSwitch};
 use support::postgres::{Postgres, free_port};
 use support::unleash::UnleashServer;
 
@@ -18,14 +18,22 @@ async fn server(test: &str) -> Option<UnleashServer> {
     UnleashServer::start(test, postgres, test, SECRET).await
 }
 
-fn client(url: &str, environment: &str, token: &str) -> Unleash {
-    Unleash::new(UnleashSource {
+fn source(url: &str, environment: &str, token: &str) -> UnleashSource {
+    UnleashSource {
         url: url.parse().expect("url"),
         project: "default".into(),
         environment: environment.into(),
         token: Token::new(token),
-    })
-    .expect("client")
+    }
+}
+
+fn client(url: &str, environment: &str, token: &str) -> Unleash {
+    Unleash::new(source(url, environment, token)).expect("client")
+}
+
+/// The writer the Mutator alone builds.
+fn switch(url: &str, environment: &str, token: &str) -> UnleashSwitch {
+    UnleashSwitch::new(source(url, environment, token)).expect("client")
 }
 
 /// `new-checkout-flow` at 20% and on in production, on in development;
@@ -83,9 +91,10 @@ async fn switching_off_touches_that_environment_only() {
         return;
     };
     seed(&unleash).await;
-    let production = client(&unleash.url, "production", &unleash.token);
+    let writer = switch(&unleash.url, "production", &unleash.token);
+    let production = writer.reader();
     let before = production.flag("new-checkout-flow").await.expect("read");
-    production
+    writer
         .switch_off("new-checkout-flow")
         .await
         .expect("switch off");
@@ -108,7 +117,9 @@ async fn a_wrong_token_says_so_and_changes_nothing() {
     let wrong = client(&unleash.url, "production", "*:*.not-the-token");
     assert_eq!(wrong.flags().await, Err(UnleashError::Unauthorized));
     assert_eq!(
-        wrong.switch_off("new-checkout-flow").await,
+        switch(&unleash.url, "production", "*:*.not-the-token")
+            .switch_off("new-checkout-flow")
+            .await,
         Err(UnleashError::Unauthorized)
     );
     assert!(unleash.enabled("new-checkout-flow", "production").await);
