@@ -27,9 +27,10 @@ pub struct UnleashSection {
 }
 
 impl UnleashSection {
-    /// What is wrong with it, as `(key, problem, what to do)`: the first
+    /// What is wrong with it, as `(key, problem, what to do)`, the problem
+    /// said of the key (of the section, when the key is None): the first
     /// mistake found, or None when it can be used.
-    pub(crate) fn problem(&self) -> Option<(&'static str, String, &'static str)> {
+    pub(crate) fn problem(&self) -> Option<(Option<&'static str>, &'static str, &'static str)> {
         let usable = |url: &str| {
             reqwest::Url::parse(url)
                 .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
@@ -37,15 +38,15 @@ impl UnleashSection {
         match &self.url {
             None => {
                 return Some((
-                    "url",
-                    "url is missing".into(),
+                    Some("url"),
+                    "is missing",
                     "give the server's base URL, such as https://unleash.example.com",
                 ));
             }
             Some(url) if !usable(url) => {
                 return Some((
-                    "url",
-                    "url is not an http or https URL".into(),
+                    Some("url"),
+                    "is not an http or https URL",
                     "give the server's base URL, such as https://unleash.example.com",
                 ));
             }
@@ -64,19 +65,19 @@ impl UnleashSection {
             ),
         ] {
             if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                return Some((key, format!("{key} is missing"), hint));
+                return Some((Some(key), "is missing", hint));
             }
         }
         match (&self.token_file, &self.token_env) {
             (Some(_), Some(_)) => Some((
-                "token_env",
-                "token_file and token_env are both set".into(),
+                Some("token_env"),
+                "is set beside token_file",
                 "keep one of them",
             )),
             (None, None) => Some((
-                "token_file",
-                "no token: token_file or token_env is missing".into(),
-                "give the file or the environment variable that holds an admin API token",
+                None,
+                "has no token",
+                "set token_file or token_env to where an admin API token is",
             )),
             _ => None,
         }
@@ -85,8 +86,9 @@ impl UnleashSection {
     /// The source to read, its token read now; an error in plain words
     /// that never holds the token.
     pub fn resolve(&self) -> Result<UnleashSource, String> {
-        if let Some((_, problem, hint)) = self.problem() {
-            return Err(format!("[flags.unleash]: {problem}: {hint}"));
+        if let Some((key, problem, hint)) = self.problem() {
+            let key = key.map(|k| format!(" {k}")).unwrap_or_default();
+            return Err(format!("[flags.unleash]{key} {problem}: {hint}"));
         }
         let url = self.url.as_deref().unwrap_or_default();
         let token = match (&self.token_file, &self.token_env) {

@@ -15,15 +15,12 @@ impl Checker<'_, '_> {
             let Some((key, problem, hint)) = section.problem() else {
                 continue;
             };
-            let path = top("contexts")
-                .key(name)
-                .key("flags")
-                .key("unleash")
-                .key(key);
+            let section = top("contexts").key(name).key("flags").key("unleash");
+            let path = key.map_or_else(|| section.clone(), |k| section.key(k));
             let fallback = "no Unleash flags are shown for this context until then";
             self.report(
                 &path,
-                format!("{path}: {problem}"),
+                format!("{path} {problem}"),
                 fix(Some(hint), fallback),
             );
             context.flags.unleash = None;
