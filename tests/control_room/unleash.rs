@@ -93,32 +93,62 @@ fn everything_shown(room: &Room, screens: &[String]) -> String {
     all
 }
 
-#[test]
-fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
-    let test = "the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only";
+/// What a test beside a real Unleash holds; the token file's folder lives
+/// as long as the control room reading it.
+struct Beside {
+    runtime: tokio::runtime::Runtime,
+    unleash: UnleashServer,
+    room: Room,
+    _secrets: tempfile::TempDir,
+}
+
+/// The demo's checkout detail as sim-admin, reading a seeded Unleash with
+/// its admin token.
+fn beside_unleash(test: &str) -> Option<Beside> {
     let runtime = runtime();
-    let Some(unleash) = seeded_unleash(&runtime, test) else {
-        return;
-    };
+    let unleash = seeded_unleash(&runtime, test)?;
     let secrets = tempfile::tempdir().expect("temp dir");
     let token = token_file(&secrets, &unleash.token);
-    let Some(room) = demo_detail(test, &config(&unleash.url, &token)) else {
-        return;
-    };
-    let detail = room
-        .tmux
-        .wait_for_text("Unleash default/production", SCREEN);
-    assert!(detail.contains("on 20% · off 80%"), "{detail}");
+    let room = demo_detail(test, &config(&unleash.url, &token))?;
+    Some(Beside {
+        runtime,
+        unleash,
+        room,
+        _secrets: secrets,
+    })
+}
+
+/// Open the kill switch and choose the Unleash flag's option: the dialog.
+fn open_unleash_kill_switch(room: &Room) -> String {
     room.open_dialog("K", TITLE);
     let wanted = "flag new-checkout-flow of Unleash default/production";
-    let dialog = room.tmux.wait_for(wanted, SCREEN, |screen| {
+    room.tmux.wait_for(wanted, SCREEN, |screen| {
         let found = screen.contains(wanted);
         if !found {
             room.tmux.keys(&["Down"]);
             std::thread::sleep(Duration::from_millis(200));
         }
         found
-    });
+    })
+}
+
+#[test]
+fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
+    let test = "the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only";
+    let Some(Beside {
+        runtime,
+        unleash,
+        room,
+        _secrets,
+    }) = beside_unleash(test)
+    else {
+        return;
+    };
+    let detail = room
+        .tmux
+        .wait_for_text("Unleash default/production", SCREEN);
+    assert!(detail.contains("on 20% · off 80%"), "{detail}");
+    let dialog = open_unleash_kill_switch(&room);
     for named in [
         "Context:  sim-admin",
         "POST /api/admin/projects/default/features/new-checkout-flow/environments/production/off",
@@ -203,27 +233,18 @@ fn a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off() {
 #[test]
 fn an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone() {
     let test = "an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone";
-    let runtime = runtime();
-    let Some(unleash) = seeded_unleash(&runtime, test) else {
-        return;
-    };
-    let secrets = tempfile::tempdir().expect("temp dir");
-    let token = token_file(&secrets, &unleash.token);
-    let Some(room) = demo_detail(test, &config(&unleash.url, &token)) else {
+    let Some(Beside {
+        runtime,
+        unleash,
+        room,
+        _secrets,
+    }) = beside_unleash(test)
+    else {
         return;
     };
     room.tmux
         .wait_for_text("Unleash default/production", SCREEN);
-    room.open_dialog("K", TITLE);
-    let wanted = "flag new-checkout-flow of Unleash default/production";
-    room.tmux.wait_for(wanted, SCREEN, |screen| {
-        let found = screen.contains(wanted);
-        if !found {
-            room.tmux.keys(&["Down"]);
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        found
-    });
+    open_unleash_kill_switch(&room);
     // Someone else opens it wider meanwhile.
     runtime.block_on(unleash.roll_out("new-checkout-flow", "production", 50));
     room.tmux.keys(&["y"]);

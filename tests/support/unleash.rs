@@ -180,6 +180,14 @@ impl UnleashServer {
         self.admin_ok(reqwest::Method::POST, &path, None).await;
     }
 
+    /// `new-checkout-flow`, on at 20% in production and on in development.
+    pub async fn seed_checkout_flag(&self) {
+        self.create_flag("new-checkout-flow").await;
+        self.roll_out("new-checkout-flow", "production", 20).await;
+        self.switch("new-checkout-flow", "production", true).await;
+        self.switch("new-checkout-flow", "development", true).await;
+    }
+
     /// Whether `name` is on in `environment`, read back through the admin API.
     pub async fn enabled(&self, name: &str, environment: &str) -> bool {
         let path = format!("/api/admin/projects/default/features/{name}");

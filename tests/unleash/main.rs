@@ -39,16 +39,7 @@ fn switch(url: &str, environment: &str, token: &str) -> UnleashSwitch {
 /// `new-checkout-flow` at 20% and on in production, on in development;
 /// `fast-payments` off in production, on in development.
 async fn seed(unleash: &UnleashServer) {
-    unleash.create_flag("new-checkout-flow").await;
-    unleash
-        .roll_out("new-checkout-flow", "production", 20)
-        .await;
-    unleash
-        .switch("new-checkout-flow", "production", true)
-        .await;
-    unleash
-        .switch("new-checkout-flow", "development", true)
-        .await;
+    unleash.seed_checkout_flag().await;
     unleash.create_flag("fast-payments").await;
     unleash.switch("fast-payments", "development", true).await;
 }
