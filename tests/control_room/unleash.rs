@@ -135,20 +135,20 @@ fn open_unleash_kill_switch(room: &Room) -> String {
 #[test]
 fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
     let test = "the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only";
-    let Some(Beside {
+    let Some(beside) = beside_unleash(test) else {
+        return;
+    };
+    let Beside {
         runtime,
         unleash,
         room,
-        _secrets,
-    }) = beside_unleash(test)
-    else {
-        return;
-    };
+        ..
+    } = &beside;
     let detail = room
         .tmux
         .wait_for_text("Unleash default/production", SCREEN);
     assert!(detail.contains("on 20% · off 80%"), "{detail}");
-    let dialog = open_unleash_kill_switch(&room);
+    let dialog = open_unleash_kill_switch(room);
     for named in [
         "Context:  sim-admin",
         "POST /api/admin/projects/default/features/new-checkout-flow/environments/production/off",
@@ -187,7 +187,7 @@ fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
         Vec::<Value>::new(),
         "nothing patched in the cluster"
     );
-    let all = everything_shown(&room, &[detail, dialog, done]);
+    let all = everything_shown(room, &[detail, dialog, done]);
     assert!(!all.contains(SECRET), "the token shows somewhere:\n{all}");
     assert!(
         all.contains("\"type\":\"unleash\""),
@@ -233,18 +233,18 @@ fn a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off() {
 #[test]
 fn an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone() {
     let test = "an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone";
-    let Some(Beside {
+    let Some(beside) = beside_unleash(test) else {
+        return;
+    };
+    let Beside {
         runtime,
         unleash,
         room,
-        _secrets,
-    }) = beside_unleash(test)
-    else {
-        return;
-    };
+        ..
+    } = &beside;
     room.tmux
         .wait_for_text("Unleash default/production", SCREEN);
-    open_unleash_kill_switch(&room);
+    open_unleash_kill_switch(room);
     // Someone else opens it wider meanwhile.
     runtime.block_on(unleash.roll_out("new-checkout-flow", "production", 50));
     room.tmux.keys(&["y"]);
