@@ -186,24 +186,40 @@ impl Unleash {
         self.send(self.client.get(url), what).await
     }
 
-    /// The project's flag names (`GET /api/admin/search/features`).
+    /// The project's flag names (`GET /api/admin/search/features`), page
+    /// by page (the search answers 100 at most).
     async fn names(&self) -> Result<Vec<String>, UnleashError> {
+        const PAGE: usize = 100;
         let project = format!("IS:{}", self.source.project);
-        let answer = self
-            .get(
-                &["api", "admin", "search", "features"],
-                &[("project", &project), ("limit", "100")],
-                "search features",
-            )
-            .await?;
-        let features = answer
-            .get("features")
-            .and_then(Value::as_array)
-            .ok_or_else(|| UnleashError::Answer("search features: no `features`".into()))?;
-        Ok(features
-            .iter()
-            .filter_map(|f| f.get("name")?.as_str().map(str::to_string))
-            .collect())
+        let mut names = Vec::new();
+        loop {
+            let offset = names.len().to_string();
+            let answer = self
+                .get(
+                    &["api", "admin", "search", "features"],
+                    &[
+                        ("project", &project),
+                        ("limit", &PAGE.to_string()),
+                        ("offset", &offset),
+                    ],
+                    "search features",
+                )
+                .await?;
+            let features = answer
+                .get("features")
+                .and_then(Value::as_array)
+                .ok_or_else(|| UnleashError::Answer("search features: no `features`".into()))?;
+            names.extend(
+                features
+                    .iter()
+                    .filter_map(|f| f.get("name")?.as_str().map(str::to_string)),
+            );
+            let total = answer.get("total").and_then(Value::as_u64);
+            let more = total.is_some_and(|t| (names.len() as u64) < t);
+            if features.len() < PAGE || !more {
+                return Ok(names);
+            }
+        }
     }
 
     /// One flag in the configured environment, with its last change.
