@@ -132,6 +132,14 @@ fn open_unleash_kill_switch(room: &Room) -> String {
     })
 }
 
+/// `status -o json` as sim-admin with the room's config.
+fn status_of(room: &Room) -> Value {
+    let config = room.sim.dir.path().join("config.toml");
+    let config = config.to_str().expect("utf-8 path");
+    room.sim
+        .status_json(&["--config", config, "--context", "sim-admin"], &[])
+}
+
 #[test]
 fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
     let test = "the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only";
@@ -189,10 +197,22 @@ fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
     );
     let all = everything_shown(room, &[detail, dialog, done]);
     assert!(!all.contains(SECRET), "the token shows somewhere:\n{all}");
-    assert!(
-        all.contains("\"type\":\"unleash\""),
-        "status -o json has the Unleash flag:\n{all}"
-    );
+    let status = status_of(room);
+    let checkout = status["releases"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["name"] == "checkout"))
+        .unwrap_or_else(|| panic!("checkout in {status}"));
+    let from_unleash: Vec<&Value> = checkout["flags"]
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .filter(|f| f["source"]["type"] == "unleash")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(from_unleash.len(), 1, "{checkout}");
+    assert_eq!(from_unleash[0]["state"], "DISABLED", "{checkout}");
+    assert_eq!(from_unleash[0]["source"]["environment"], "production");
 }
 
 #[test]
@@ -218,6 +238,11 @@ fn a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off() {
         assert!(
             !screen.contains("Unleash default/production (named"),
             "no flag shown:\n{screen}"
+        );
+        let problem = status_of(&room)["unleash_problem"].clone();
+        assert!(
+            problem.as_str().is_some_and(|p| p.contains(said)),
+            "status -o json says it: {problem}"
         );
         let all = everything_shown(&room, &[screen]);
         assert!(!all.contains(SECRET), "the token shows somewhere:\n{all}");
