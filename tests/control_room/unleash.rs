@@ -44,15 +44,12 @@ fn config(url: &str, token_file: &std::path::Path) -> String {
     )
 }
 
-/// The demo as sim-admin with `config`, checkout's detail open once its
+const AS_ADMIN: &str = "--context sim-admin -n shop";
+
+/// The demo with `ui_args` and `config`, checkout's detail open once its
 /// new version brought its flags.
-fn demo_detail(test: &str, config: &str) -> Option<Room> {
-    let room = room_with_config(
-        test,
-        &["--scenario", "default"],
-        "--context sim-admin -n shop",
-        config,
-    )?;
+fn demo_detail(test: &str, config: &str, ui_args: &str) -> Option<Room> {
+    let room = room_with_config(test, &["--scenario", "default"], ui_args, config)?;
     room.find("checkout");
     room.tmux.wait_for_text("↻ changed", SCREEN);
     room.tmux.keys(&["Enter"]);
@@ -102,14 +99,14 @@ struct Beside {
     _secrets: tempfile::TempDir,
 }
 
-/// The demo's checkout detail as sim-admin, reading a seeded Unleash with
+/// The demo's checkout detail with `ui_args`, reading a seeded Unleash with
 /// its admin token.
-fn beside_unleash(test: &str) -> Option<Beside> {
+fn beside_unleash(test: &str, ui_args: &str) -> Option<Beside> {
     let runtime = runtime();
     let unleash = seeded_unleash(&runtime, test)?;
     let secrets = tempfile::tempdir().expect("temp dir");
     let token = token_file(&secrets, &unleash.token);
-    let room = demo_detail(test, &config(&unleash.url, &token))?;
+    let room = demo_detail(test, &config(&unleash.url, &token), ui_args)?;
     Some(Beside {
         runtime,
         unleash,
@@ -143,7 +140,7 @@ fn status_of(room: &Room) -> Value {
 #[test]
 fn the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only() {
     let test = "the_kill_switch_turns_an_unleash_flag_off_in_its_environment_only";
-    let Some(beside) = beside_unleash(test) else {
+    let Some(beside) = beside_unleash(test, AS_ADMIN) else {
         return;
     };
     let Beside {
@@ -229,7 +226,7 @@ fn a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off() {
         (unleash.url.as_str(), "Unleash refused the token (401"),
         (nobody.as_str(), "Unleash is unreachable"),
     ] {
-        let Some(room) = demo_detail(test, &config(url, &wrong)) else {
+        let Some(room) = demo_detail(test, &config(url, &wrong), AS_ADMIN) else {
             return;
         };
         let screen = room.tmux.wait_for_text(said, SCREEN);
@@ -258,7 +255,7 @@ fn a_wrong_token_or_an_unreachable_unleash_is_said_and_no_flag_shown_off() {
 #[test]
 fn an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone() {
     let test = "an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone";
-    let Some(beside) = beside_unleash(test) else {
+    let Some(beside) = beside_unleash(test, AS_ADMIN) else {
         return;
     };
     let Beside {
@@ -297,4 +294,30 @@ fn an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone() {
             || stages == ["kill-switch requested", "kill-switch refused"],
         "{stages:?}"
     );
+}
+
+#[test]
+fn read_only_shows_the_unleash_flag_and_can_switch_nothing_off() {
+    let test = "read_only_shows_the_unleash_flag_and_can_switch_nothing_off";
+    let Some(beside) = beside_unleash(test, &format!("{AS_ADMIN} --read-only")) else {
+        return;
+    };
+    let Beside {
+        runtime,
+        unleash,
+        room,
+        ..
+    } = &beside;
+    room.tmux
+        .wait_for_text("Unleash default/production", SCREEN);
+    room.tmux.keys(&["K", "Down", "Down", "y", "Enter"]);
+    room.filter_marker("read-only-unleash-marker");
+    runtime.block_on(async {
+        assert!(
+            unleash.enabled("new-checkout-flow", "production").await,
+            "nothing sent"
+        );
+    });
+    assert!(room.audit_lines().is_empty(), "nothing to audit");
+    assert_eq!(room.mutating_requests(), Vec::<Value>::new());
 }
