@@ -1,6 +1,7 @@
 //! `[contexts.X.flags.unleash]`: the Unleash whose flags sit beside that
 //! context's releases.
 
+use crate::metrics::prometheus::SecretSource;
 use crate::unleash::{Token, UnleashSource};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -91,14 +92,11 @@ impl UnleashSection {
             return Err(format!("[flags.unleash]{key} {problem}: {hint}"));
         }
         let url = self.url.as_deref().unwrap_or_default();
-        let token = match (&self.token_file, &self.token_env) {
-            (Some(path), _) => std::fs::read_to_string(path)
-                .map_err(|e| format!("Unleash token_file {}: {e}", path.display()))?,
-            (None, Some(var)) => {
-                std::env::var(var).map_err(|e| format!("Unleash token_env {var}: {e}"))?
-            }
-            (None, None) => String::new(),
-        };
+        // Read once: a rotated token needs a new connection.
+        let token = SecretSource::from_config("Unleash token", &self.token_file, &self.token_env)?
+            .map(|secret| secret.read())
+            .transpose()?
+            .unwrap_or_default();
         Ok(UnleashSource {
             url: reqwest::Url::parse(url).map_err(|e| format!("Unleash url: {e}"))?,
             project: self.project.clone().unwrap_or_default(),
