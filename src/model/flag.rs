@@ -176,10 +176,16 @@ pub enum FlagMove {
 }
 
 impl FlagMove {
-    pub fn describe(&self) -> String {
-        match self {
-            FlagMove::Off => "off (state DISABLED)".into(),
-            FlagMove::DefaultVariant(v) => format!("default variant \"{v}\" (stays ENABLED)"),
+    /// What it does to a flag of `source`, in that source's words.
+    pub fn describe(&self, source: &FlagSource) -> String {
+        match (self, source) {
+            (FlagMove::Off, FlagSource::Unleash { environment, .. }) => {
+                format!("off in environment {environment}")
+            }
+            (FlagMove::Off, FlagSource::FeatureFlag { .. }) => "off (state DISABLED)".into(),
+            (FlagMove::DefaultVariant(v), _) => {
+                format!("default variant \"{v}\" (stays ENABLED)")
+            }
         }
     }
 }

@@ -56,7 +56,7 @@ fn kill_switch_choices(state: &State, c: &Confirm, theme: &Theme) -> Vec<Line<'s
             "  {} ({}): {}",
             flag.key,
             flag.source.describe(),
-            change.describe()
+            change.describe(&flag.source)
         );
         let style = if i == usize::from(chosen) {
             theme.selected()
@@ -93,7 +93,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             Some(flag) => Line::from(vec![
                 label("Flag:"),
                 Span::styled(flag.describe(), theme.heading()),
-                Span::raw(format!(" (resourceVersion {})", flag.resource_version)),
+                // Unleash has no resourceVersion.
+                Span::raw(if flag.resource_version.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (resourceVersion {})", flag.resource_version)
+                }),
             ]),
             None => Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
         },
