@@ -25,5 +25,6 @@ mod test_support;
 /// Shared with the simulated cluster, hence its own crate.
 pub use cutover_time as time;
 pub mod ui;
+pub mod unleash;
 pub(crate) mod user_error;
 pub(crate) mod words;

@@ -59,10 +59,12 @@ pub fn flag_access_keys(release: &Release) -> Vec<AccessKey> {
     let mut keys: Vec<AccessKey> = release
         .flags
         .iter()
-        .map(|f| match &f.source {
+        // Unleash answers for its token when asked: nothing to ask first.
+        .filter_map(|f| match &f.source {
             FlagSource::FeatureFlag { namespace, name } => {
-                feature_flag_key(&release.key, namespace, name)
+                Some(feature_flag_key(&release.key, namespace, name))
             }
+            FlagSource::Unleash { .. } => None,
         })
         .collect();
     keys.sort();
@@ -73,8 +75,8 @@ pub fn flag_access_keys(release: &Release) -> Vec<AccessKey> {
 /// The access question of one request of `plan`: on the flag it writes,
 /// else on the release.
 fn plan_request_key(release: &ReleaseKey, plan: &ActionPlan, request: &PatchRequest) -> AccessKey {
-    match &plan.flag {
-        Some(flag) => feature_flag_key(release, &flag.namespace, &flag.name),
+    match plan.flag.as_ref().and_then(|f| f.feature_flag()) {
+        Some((namespace, name)) => feature_flag_key(release, namespace, name),
         None => request_key(release, request.subresource),
     }
 }

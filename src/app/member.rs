@@ -6,6 +6,7 @@
 use super::health::Watches;
 use super::state::{ConnectionState, MetricsSource, Scope};
 use crate::cluster::Catalog;
+use crate::model::flag::feed::UnleashFeed;
 use chrono::{DateTime, Utc};
 
 #[derive(Debug)]
@@ -25,6 +26,9 @@ pub struct Member {
     pub metrics_source: Option<MetricsSource>,
     /// Why there is no metrics source (none configured, a config mistake).
     pub metrics_problem: Option<String>,
+    /// The context's Unleash, when its config names one: with its name
+    /// ("Unleash default/production").
+    pub unleash: Option<(String, UnleashFeed)>,
 }
 
 impl Member {
@@ -38,6 +42,7 @@ impl Member {
             sources: Watches::default(),
             metrics_source: None,
             metrics_problem: None,
+            unleash: None,
         }
     }
 }

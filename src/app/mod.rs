@@ -4,6 +4,7 @@
 pub mod access;
 pub mod board;
 pub(crate) mod feeds;
+mod flag_source;
 mod frames;
 pub(crate) mod health;
 pub mod keymap;

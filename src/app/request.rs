@@ -8,7 +8,6 @@ use super::State;
 use crate::cluster::fingerprint::object_fingerprint;
 use crate::cluster::kinds::watched_kind;
 use crate::model::action::FlagTarget;
-use crate::model::flag::FlagSource;
 use crate::model::{ActionPlan, ActionRequest, DecisionFingerprint, ReleaseKey};
 
 /// What the decision was taken on.
@@ -60,11 +59,9 @@ pub fn action_request(
 /// human saw it: empty when it is as seen.
 pub fn flag_changes(state: &State, key: &ReleaseKey, target: &FlagTarget) -> Vec<String> {
     let now = state.release(key).and_then(|r| {
-        r.flags.iter().find(|f| {
-            f.key == target.key
-                && matches!(&f.source, FlagSource::FeatureFlag { namespace, name }
-                    if *namespace == target.namespace && *name == target.name)
-        })
+        r.flags
+            .iter()
+            .find(|f| f.key == target.key && f.source == target.source)
     });
     match now {
         None => vec![format!(
@@ -72,12 +69,16 @@ pub fn flag_changes(state: &State, key: &ReleaseKey, target: &FlagTarget) -> Vec
             target.describe(),
             key.name
         )],
-        Some(flag) if flag.definition != target.seen => vec![format!(
-            "{} changed (resourceVersion {} → {})",
-            target.describe(),
-            target.resource_version,
-            flag.resource_version
-        )],
+        Some(flag) if flag.definition != target.seen => vec![if flag.resource_version.is_empty() {
+            format!("{} changed", target.describe())
+        } else {
+            format!(
+                "{} changed (resourceVersion {} → {})",
+                target.describe(),
+                target.resource_version,
+                flag.resource_version
+            )
+        }],
         Some(_) => Vec::new(),
     }
 }

@@ -28,6 +28,7 @@ use crate::model::migration::DatabaseLink;
 use crate::signals::{QuitSignal, QuitSignals};
 use crate::ui::clock::next_change;
 use crate::ui::theme::Themes;
+use crate::unleash::poll::UnleashTask;
 use chrono::Utc;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
@@ -135,6 +136,8 @@ struct Live {
     sources: Sources,
     metrics: Option<MetricsTask>,
     mutator: Option<Arc<Mutator>>,
+    /// Reads the context's Unleash, when it has one.
+    _unleash: Option<UnleashTask>,
 }
 
 /// One context's connection as the runner keeps it: what it connects
@@ -228,11 +231,19 @@ impl Runner {
                                 updates: vec![update],
                             });
                         });
+                        let (unleash_task, unleash_source) = super::flag_source::start(
+                            &plan.config,
+                            &connection.context,
+                            epoch,
+                            &tx,
+                        )
+                        .unzip();
                         // The only place a Mutator is built: never in read-only mode.
                         let mutator = match (&audit, read_only) {
-                            (Some(audit), false) => {
-                                Some(Arc::new(Mutator::new(&connection, audit.clone())))
-                            }
+                            (Some(audit), false) => Some(Arc::new(
+                                Mutator::new(&connection, audit.clone())
+                                    .with_unleash(unleash_source),
+                            )),
                             _ => None,
                         };
                         let (metrics, metrics_source) = plan.start(&connection.context, epoch, &tx);
@@ -240,6 +251,7 @@ impl Runner {
                             sources: Sources::start(connection, sink),
                             metrics,
                             mutator,
+                            _unleash: unleash_task,
                         };
                         if board {
                             new_live.sources.watch_release_events();

@@ -750,3 +750,4 @@ mod fleet;
 mod kill_switch;
 mod loading;
 mod session;
+mod unleash;

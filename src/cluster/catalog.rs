@@ -207,7 +207,8 @@ fn build(index: &Index<'_>, key: &ReleaseKey) -> Option<Option<Release>> {
     Some(release.map(|mut release| {
         release.key.cluster = key.cluster.clone();
         release.migration = migration_jobs::migration_of(index, &release);
-        release.flags = feature_flags::flags_of(object, &release, index);
+        release.flag_names = feature_flags::named_keys(object, &release, index);
+        release.flags = feature_flags::flags_of(&release, index);
         release
     }))
 }

@@ -102,7 +102,7 @@ fn is_plain_fractional(targeting: &Value) -> bool {
 
 /// The flag keys the release's annotation names: on its object, its pod
 /// template, and for a Flagger canary its target's pod template.
-fn named_keys(object: &DynamicObject, release: &Release, index: &Index<'_>) -> Vec<String> {
+pub fn named_keys(object: &DynamicObject, release: &Release, index: &Index<'_>) -> Vec<String> {
     let mut annotations: Vec<&str> = Vec::new();
     annotations.extend(fields::annotation(object, FLAGS_ANNOTATION));
     let template = |o: &DynamicObject| {
@@ -132,14 +132,14 @@ fn named_keys(object: &DynamicObject, release: &Release, index: &Index<'_>) -> V
     keys
 }
 
-/// Every flag linked to `release`, made from `object`: by key, then by
-/// source; a flag linked both ways once, as named.
-pub fn flags_of(object: &DynamicObject, release: &Release, index: &Index<'_>) -> Vec<Flag> {
+/// Every FeatureFlag linked to `release` (its `flag_names` set): by key,
+/// then by source; a flag linked both ways once, as named.
+pub fn flags_of(release: &Release, index: &Index<'_>) -> Vec<Flag> {
     let namespace = &release.key.namespace;
     let mut flags: Vec<Flag> = Vec::new();
-    for key in named_keys(object, release, index) {
-        for resource in index.flags_keyed(namespace, &key) {
-            flags.extend(flag(resource, &key, FlagLink::Annotation));
+    for key in &release.flag_names {
+        for resource in index.flags_keyed(namespace, key) {
+            flags.extend(flag(resource, key, FlagLink::Annotation));
         }
     }
     for resource in index.flags_labelled(namespace, &release.key.name) {

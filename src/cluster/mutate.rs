@@ -6,7 +6,9 @@ use super::fingerprint::object_fingerprint;
 use super::kinds::{WatchedKind, watched_kind};
 use crate::audit::{Audit, AuditEntry};
 use crate::model::action::FlagTarget;
+use crate::model::flag::FlagSource;
 use crate::model::{ActionOutcome, ActionRequest, Kind, PatchRequest, PatchType, ReleaseKey};
+use crate::unleash::{UnleashSource, UnleashSwitch};
 use chrono::Utc;
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use kube::api::{ApiResource, DynamicObject, Patch, PatchParams, PostParams};
@@ -18,6 +20,8 @@ pub struct Mutator {
     client: Client,
     kinds: BTreeMap<WatchedKind, ApiResource>,
     audit: Arc<Audit>,
+    /// The context's Unleash, when its config names one.
+    unleash: Option<UnleashSwitch>,
 }
 
 fn api_error(e: kube::Error) -> String {
@@ -33,7 +37,45 @@ impl Mutator {
             client: connection.client.clone(),
             kinds: connection.kinds.clone(),
             audit,
+            unleash: None,
         }
+    }
+
+    /// The same, also writing the flags of `unleash`; an Unleash that
+    /// cannot be used is left out (the control room says why it cannot
+    /// read it).
+    pub fn with_unleash(self, unleash: Option<UnleashSource>) -> Mutator {
+        let unleash = unleash.and_then(|source| match UnleashSwitch::new(source) {
+            Ok(switch) => Some(switch),
+            Err(e) => {
+                tracing::warn!("no Unleash kill switch: {e}");
+                None
+            }
+        });
+        Mutator { unleash, ..self }
+    }
+
+    /// The Unleash a kill switch on `flag` writes: the context's, when it
+    /// reads that project and environment.
+    fn unleash_of(&self, flag: &FlagTarget) -> Result<&UnleashSwitch, String> {
+        let FlagSource::Unleash {
+            project,
+            environment,
+        } = &flag.source
+        else {
+            return Err(format!("{} is not an Unleash flag", flag.describe()));
+        };
+        self.unleash
+            .as_ref()
+            .filter(|u| {
+                let source = u.reader().source();
+                source.project == *project && source.environment == *environment
+            })
+            .ok_or_else(|| {
+                format!(
+                    "no Unleash for project {project}, environment {environment} in this context's config"
+                )
+            })
     }
 
     fn resource(&self, kind: Kind) -> Result<&ApiResource, String> {
@@ -58,13 +100,16 @@ impl Mutator {
 
     /// The FeatureFlag resource a kill switch writes.
     fn flag_api(&self, flag: &FlagTarget) -> Result<Api<DynamicObject>, String> {
+        let (namespace, _) = flag
+            .feature_flag()
+            .ok_or_else(|| format!("{} is not a FeatureFlag", flag.describe()))?;
         let resource = self
             .kinds
             .get(&WatchedKind::FeatureFlag)
             .ok_or("this cluster does not serve FeatureFlag (core.openfeature.dev)")?;
         Ok(Api::namespaced_with(
             self.client.clone(),
-            &flag.namespace,
+            namespace,
             resource,
         ))
     }
@@ -72,7 +117,10 @@ impl Mutator {
     /// The object `request` writes: the flag it names, else the release.
     fn target(&self, request: &ActionRequest) -> Result<(Api<DynamicObject>, String), String> {
         match &request.plan.flag {
-            Some(flag) => Ok((self.flag_api(flag)?, flag.name.clone())),
+            Some(flag) => {
+                let name = flag.feature_flag().map(|(_, name)| name.to_string());
+                Ok((self.flag_api(flag)?, name.unwrap_or_default()))
+            }
             None => Ok((self.api(&request.key)?, request.key.name.clone())),
         }
     }
@@ -177,10 +225,30 @@ impl Mutator {
     /// Why the object the request writes is no longer what the human saw,
     /// read fresh; None when it is as seen.
     async fn stale(&self, request: &ActionRequest) -> Result<Option<String>, String> {
+        if let Some(flag) = request
+            .plan
+            .flag
+            .as_ref()
+            .filter(|f| f.unleash_request().is_some())
+        {
+            let current = self
+                .unleash_of(flag)?
+                .reader()
+                .flag(&flag.key)
+                .await
+                .map_err(|e| format!("reading {}: {e}", flag.describe()))?;
+            return Ok((current.definition != flag.seen).then(|| {
+                format!(
+                    "{} changed since you looked. Look again and retry",
+                    flag.describe()
+                )
+            }));
+        }
         if let Some(flag) = &request.plan.flag {
+            let (_, name) = flag.feature_flag().unwrap_or_default();
             let current = self
                 .flag_api(flag)?
-                .get(&flag.name)
+                .get(name)
                 .await
                 .map_err(|e| format!("reading {}: {}", flag.describe(), api_error(e)))?;
             let definition = current
@@ -220,6 +288,28 @@ impl Mutator {
             Err(e) => return ActionOutcome::Failed(e),
             Ok(Some(why)) => return ActionOutcome::Refused(why),
             Ok(None) => {}
+        }
+        if let Some(flag) = request
+            .plan
+            .flag
+            .as_ref()
+            .filter(|f| f.unleash_request().is_some())
+        {
+            let sent = match self.unleash_of(flag) {
+                Ok(unleash) => unleash
+                    .switch_off(&flag.key)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            return match sent {
+                Ok(()) => ActionOutcome::Done(format!(
+                    "Unleash accepted: {} is off in {}",
+                    flag.key,
+                    flag.source.describe()
+                )),
+                Err(e) => ActionOutcome::Failed(e),
+            };
         }
         let target = match self.target(request) {
             Ok(target) => target,

@@ -276,5 +276,6 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         migration_problem: None,
         warnings: Vec::new(),
         flags: Vec::new(),
+        flag_names: Vec::new(),
     }
 }

@@ -73,6 +73,7 @@ pub(super) fn check(
     checker.links(&config, database_flags);
     checker.aliases(&mut config.contexts);
     checker.fleets(&mut config.fleets);
+    checker.unleash(&mut config.contexts);
     checker.databases(&mut config);
     let answer_limit = &mut config.kubernetes.max_answer_bytes;
     let path = top("kubernetes").key("max_answer_bytes");
@@ -449,6 +450,7 @@ impl Checker<'_, '_> {
     }
 }
 
+mod flags;
 mod fleets;
 #[cfg(test)]
 mod tests;

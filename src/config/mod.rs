@@ -6,10 +6,12 @@
 mod check;
 mod confirm;
 mod document;
+mod flags;
 mod metrics;
 mod problem;
 
 pub use confirm::ConfirmStyle;
+pub use flags::{FlagsSection, UnleashSection};
 pub use metrics::ResolvedMetrics;
 pub use problem::Problem;
 pub(crate) use problem::position;
@@ -184,6 +186,9 @@ pub struct ContextConfig {
     pub theme: Option<String>,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Flag sources beside the FeatureFlag resources: `[contexts.X.flags.unleash]`.
+    #[serde(default)]
+    pub flags: FlagsSection,
 }
 
 /// `[fleets.prod]`: the contexts `--fleet prod` reads, in this order.

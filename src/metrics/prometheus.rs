@@ -101,13 +101,13 @@ impl PrometheusConfig {
 /// every request, so a rotated token, such as a projected service-account
 /// token, is picked up).
 #[derive(Debug)]
-enum SecretSource {
+pub(crate) enum SecretSource {
     Value(String),
     File(PathBuf),
 }
 
 impl SecretSource {
-    fn from_config(
+    pub(crate) fn from_config(
         what: &str,
         file: &Option<PathBuf>,
         env: &Option<String>,
@@ -130,7 +130,7 @@ impl SecretSource {
         Ok(Some(secret))
     }
 
-    fn read(&self) -> Result<String, String> {
+    pub(crate) fn read(&self) -> Result<String, String> {
         match self {
             SecretSource::Value(value) => Ok(value.clone()),
             SecretSource::File(path) => std::fs::read_to_string(path)

@@ -110,9 +110,9 @@ pub struct ActionPlan {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FlagTarget {
-    /// The FeatureFlag resource.
-    pub namespace: String,
-    pub name: String,
+    /// The FeatureFlag resource, or the Unleash project and environment.
+    #[serde(flatten)]
+    pub source: FlagSource,
     pub key: String,
     pub change: FlagMove,
     /// The flag's definition when shown: sent only if it is still this.
@@ -124,10 +124,30 @@ pub struct FlagTarget {
 impl FlagTarget {
     /// "flag new-checkout-flow of FeatureFlag shop/checkout-flags".
     pub fn describe(&self) -> String {
-        format!(
-            "flag {} of FeatureFlag {}/{}",
-            self.key, self.namespace, self.name
-        )
+        format!("flag {} of {}", self.key, self.source.describe())
+    }
+
+    /// The FeatureFlag resource's namespace and name, for a FeatureFlag.
+    pub fn feature_flag(&self) -> Option<(&str, &str)> {
+        match &self.source {
+            FlagSource::FeatureFlag { namespace, name } => Some((namespace, name)),
+            FlagSource::Unleash { .. } => None,
+        }
+    }
+
+    /// What the kill switch sends to Unleash (it sends no patch): "POST
+    /// /api/admin/projects/P/features/F/environments/E/off".
+    pub fn unleash_request(&self) -> Option<String> {
+        match &self.source {
+            FlagSource::Unleash {
+                project,
+                environment,
+            } => Some(format!(
+                "POST /api/admin/projects/{project}/features/{}/environments/{environment}/off",
+                self.key
+            )),
+            FlagSource::FeatureFlag { .. } => None,
+        }
     }
 }
 
@@ -207,27 +227,31 @@ fn kill_switch(r: &Release, choice: Option<u16>) -> Result<ActionPlan, String> {
         .into_iter()
         .nth(index)
         .ok_or("that flag option is gone: open the kill switch again")?;
-    let FlagSource::FeatureFlag { namespace, name } = &flag.source;
-    let (field, effect) = match &change {
-        FlagMove::Off => (
-            json!({"state": "DISABLED"}),
+    let (requests, effect) = match (&flag.source, &change) {
+        (FlagSource::Unleash { environment, .. }, _) => (
+            Vec::new(),
+            format!(
+                "turns flag {} off in Unleash environment {environment}: every caller there gets its code default; other environments are not touched",
+                flag.key
+            ),
+        ),
+        (FlagSource::FeatureFlag { .. }, FlagMove::Off) => (
+            feature_flag_patch(&flag.key, json!({"state": "DISABLED"})),
             format!(
                 "sets state DISABLED on flag {}: it stops being evaluated and every caller gets its code default; the resource's other flags are not touched",
                 flag.key
             ),
         ),
-        FlagMove::DefaultVariant(v) => (
-            json!({"defaultVariant": v}),
+        (FlagSource::FeatureFlag { .. }, FlagMove::DefaultVariant(v)) => (
+            feature_flag_patch(&flag.key, json!({"defaultVariant": v})),
             format!(
                 "sets defaultVariant of flag {} to \"{v}\": it stays ENABLED and serves \"{v}\" where no rule decides otherwise; the resource's other flags are not touched",
                 flag.key
             ),
         ),
     };
-    let body = json!({"spec": {"flagSpec": {"flags": {flag.key.clone(): field}}}});
     let target = FlagTarget {
-        namespace: namespace.clone(),
-        name: name.clone(),
+        source: flag.source.clone(),
         key: flag.key.clone(),
         change,
         seen: flag.definition.clone(),
@@ -235,15 +259,26 @@ fn kill_switch(r: &Release, choice: Option<u16>) -> Result<ActionPlan, String> {
     };
     Ok(ActionPlan {
         action: Action::KillSwitch(Some(u16::try_from(index).unwrap_or(u16::MAX))),
-        requests: vec![PatchRequest::main(PatchType::Merge, body)],
+        requests,
         effect,
-        revision: format!(
-            "{} (resourceVersion {})",
-            target.describe(),
-            target.resource_version
-        ),
+        revision: if target.resource_version.is_empty() {
+            target.describe()
+        } else {
+            format!(
+                "{} (resourceVersion {})",
+                target.describe(),
+                target.resource_version
+            )
+        },
         flag: Some(target),
     })
+}
+
+/// One merge patch on flag `key` of a FeatureFlag alone, so the
+/// resource's other flags are left as they are.
+fn feature_flag_patch(key: &str, field: Value) -> Vec<PatchRequest> {
+    let body = json!({"spec": {"flagSpec": {"flags": {key: field}}}});
+    vec![PatchRequest::main(PatchType::Merge, body)]
 }
 
 type Planned = (Vec<PatchRequest>, String);

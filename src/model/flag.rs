@@ -1,6 +1,6 @@
 //! Feature flags beside a release: what is released, next to what is
 //! deployed. A flag comes from an OpenFeature `FeatureFlag` resource (its
-//! spec is its state: the resource has no status). Pure: time arrives as
+//! spec is its state: the resource has no status) or from Unleash. Pure: time arrives as
 //! an argument.
 
 use chrono::{DateTime, Duration, Utc};
@@ -22,6 +22,11 @@ pub const RECENT_MINUTES: i64 = 30;
 pub enum FlagSource {
     /// `spec.flagSpec.flags.<key>` of a FeatureFlag resource.
     FeatureFlag { namespace: String, name: String },
+    /// A feature of an Unleash project, in one environment.
+    Unleash {
+        project: String,
+        environment: String,
+    },
 }
 
 impl FlagSource {
@@ -31,6 +36,10 @@ impl FlagSource {
             FlagSource::FeatureFlag { namespace, name } => {
                 format!("FeatureFlag {namespace}/{name}")
             }
+            FlagSource::Unleash {
+                project,
+                environment,
+            } => format!("Unleash {project}/{environment}"),
         }
     }
 }
@@ -167,10 +176,16 @@ pub enum FlagMove {
 }
 
 impl FlagMove {
-    pub fn describe(&self) -> String {
-        match self {
-            FlagMove::Off => "off (state DISABLED)".into(),
-            FlagMove::DefaultVariant(v) => format!("default variant \"{v}\" (stays ENABLED)"),
+    /// What it does to a flag of `source`, in that source's words.
+    pub fn describe(&self, source: &FlagSource) -> String {
+        match (self, source) {
+            (FlagMove::Off, FlagSource::Unleash { environment, .. }) => {
+                format!("off in environment {environment}")
+            }
+            (FlagMove::Off, FlagSource::FeatureFlag { .. }) => "off (state DISABLED)".into(),
+            (FlagMove::DefaultVariant(v), _) => {
+                format!("default variant \"{v}\" (stays ENABLED)")
+            }
         }
     }
 }
@@ -267,5 +282,6 @@ pub fn named_in(annotation: &str) -> impl Iterator<Item = &str> {
         .filter(|k| !k.is_empty())
 }
 
+pub mod feed;
 #[cfg(test)]
 mod tests;

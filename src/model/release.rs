@@ -418,6 +418,9 @@ pub struct Release {
     pub warnings: Vec<String>,
     /// The feature flags linked to it (see [`crate::model::flag`]).
     pub flags: Vec<crate::model::flag::Flag>,
+    /// The flag keys its `cutover.dev/flags` annotation names: what links
+    /// a flag of Unleash, which has no labels of Kubernetes, to it.
+    pub flag_names: Vec<String>,
 }
 
 impl Release {

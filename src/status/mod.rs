@@ -34,6 +34,10 @@ pub struct StatusReport {
     pub metrics_problem: Option<String>,
     /// Each configured database: its error, blocked sessions and index builds.
     pub databases: Vec<DatabaseStatus>,
+    /// Why the context's Unleash could not be read: its flags' state is
+    /// unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unleash_problem: Option<String>,
     pub releases: Vec<ReleaseStatus>,
 }
 

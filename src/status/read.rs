@@ -192,6 +192,7 @@ pub async fn report(
             },
         );
     }
+    let unleash_problem = read_unleash(&mut state, metrics, &connection.context, &limit).await;
     rebuild_releases(&mut state);
     let mut all = state.releases.clone();
     if let Some(n) = name {
@@ -256,8 +257,39 @@ pub async fn report(
             })
             .collect(),
         metrics_source: metrics_source.ok(),
+        unleash_problem,
         releases,
     })
+}
+
+/// Read `context`'s Unleash once, when the config names one, into `state`;
+/// why it could not be read, if it could not.
+async fn read_unleash(
+    state: &mut State,
+    plan: &MetricsPlan,
+    context: &str,
+    limit: &Limit,
+) -> Option<String> {
+    let section = plan.config.contexts.get(context)?.flags.unleash.as_ref()?;
+    let result = match section.resolve().and_then(crate::unleash::Unleash::new) {
+        Ok(unleash) => limit
+            .within(crate::unleash::poll::read_flags(&unleash))
+            .await
+            .unwrap_or_else(|| Err("Unleash did not answer in time".into())),
+        Err(e) => Err(e),
+    };
+    let problem = result.as_ref().err().cloned();
+    let epoch = state.home.epoch;
+    update(
+        state,
+        Msg::Unleash {
+            epoch,
+            source: String::new(),
+            result,
+            at: Utc::now(),
+        },
+    );
+    problem
 }
 
 impl StatusReport {

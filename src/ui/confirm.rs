@@ -8,7 +8,8 @@ use crate::app::State;
 use crate::app::keymap::KeyCommand;
 use crate::app::state::{Confirm, OVERRIDE_PHRASE};
 use crate::model::Action;
-use crate::model::flag::kill_options;
+use crate::model::action::FlagTarget;
+use crate::model::flag::{FlagSource, kill_options};
 use crate::model::migration::RollbackSafety;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -55,7 +56,7 @@ fn kill_switch_choices(state: &State, c: &Confirm, theme: &Theme) -> Vec<Line<'s
             "  {} ({}): {}",
             flag.key,
             flag.source.describe(),
-            change.describe()
+            change.describe(&flag.source)
         );
         let style = if i == usize::from(chosen) {
             theme.selected()
@@ -92,7 +93,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             Some(flag) => Line::from(vec![
                 label("Flag:"),
                 Span::styled(flag.describe(), theme.heading()),
-                Span::raw(format!(" (resourceVersion {})", flag.resource_version)),
+                // Unleash has no resourceVersion.
+                Span::raw(if flag.resource_version.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (resourceVersion {})", flag.resource_version)
+                }),
             ]),
             None => Line::from(vec![label("Revision:"), Span::raw(c.plan.revision.clone())]),
         },
@@ -139,7 +145,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
     let body_limit = usize::from(width).saturating_mul(2).max(40);
     for r in &c.plan.requests {
         let target = match (&c.plan.flag, r.subresource) {
-            (Some(flag), _) => format!("featureflags/{}", flag.name),
+            (Some(flag), _) => match &flag.source {
+                FlagSource::FeatureFlag { name, .. } => format!("featureflags/{name}"),
+                // Unleash gets no patch: its request is shown below.
+                FlagSource::Unleash { .. } => flag.key.clone(),
+            },
             (None, Some(s)) => format!("{}/{s}", c.key.name),
             (None, None) => c.key.name.clone(),
         };
@@ -151,6 +161,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, c: &Confirm, theme
             "  PATCH {target} ({}) {body}",
             r.kind.content_type().trim_start_matches("application/"),
         )));
+    }
+    if let Some(request) = c.plan.flag.as_ref().and_then(FlagTarget::unleash_request) {
+        lines.push(Line::from(format!("  {request}")));
     }
     lines.push(Line::from(""));
     let prompt = if let Some(phrase) = &c.override_typed {

@@ -13,6 +13,7 @@ mod flags;
 mod fleet;
 mod metrics_and_migrations;
 mod read_only;
+mod unleash;
 
 use serde_json::Value;
 use std::path::PathBuf;

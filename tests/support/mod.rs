@@ -6,6 +6,7 @@ pub mod fake_prometheus;
 pub mod postgres;
 pub mod prometheus;
 pub mod tmux;
+pub mod unleash;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

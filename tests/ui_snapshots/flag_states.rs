@@ -117,3 +117,78 @@ pub fn list_flag_suspect_state() -> State {
     measured(&mut state, "checkout", failing_canary());
     state
 }
+
+/// checkout also naming `new-checkout-flow` in its `cutover.dev/flags`
+/// annotation, the context reading Unleash (project default, environment
+/// production), where that flag is on at 20%, changed ten minutes before.
+fn beside_unleash() -> State {
+    let mut objects = fixture_objects();
+    objects.extend(objects_of(FLAGS));
+    for object in &mut objects {
+        let is_checkout = object.types.as_ref().is_some_and(|t| t.kind == "Rollout")
+            && object.metadata.name.as_deref() == Some("checkout");
+        if is_checkout {
+            object
+                .metadata
+                .annotations
+                .get_or_insert_default()
+                .insert("cutover.dev/flags".into(), "new-checkout-flow".into());
+        }
+    }
+    let mut state = connected(objects);
+    let source = cutover::unleash::UnleashSource {
+        url: "http://127.0.0.1:4242/".parse().expect("url"),
+        project: "default".into(),
+        environment: "production".into(),
+        token: cutover::unleash::Token::new("not shown"),
+    };
+    let flag = cutover::unleash::UnleashFlag {
+        name: "new-checkout-flow".into(),
+        enabled: Some(true),
+        rollout: Some(20.0),
+        changed_at: Some(now() - chrono::Duration::minutes(10)),
+        definition: serde_json::json!({"enabled": true}),
+    };
+    let epoch = state.home.epoch;
+    update(
+        &mut state,
+        Msg::Unleash {
+            epoch,
+            source: "Unleash default/production".into(),
+            result: Ok(vec![
+                flag.to_flag(&source, cutover::model::flag::FlagLink::Annotation),
+            ]),
+            at: now(),
+        },
+    );
+    select(&mut state, "checkout");
+    allow(&mut state);
+    state
+}
+
+/// checkout's detail with its flags from both sources.
+pub fn detail_unleash_state() -> State {
+    let mut state = beside_unleash();
+    press(&mut state, "enter");
+    state
+}
+
+/// The kill switch on checkout, its Unleash flag chosen.
+pub fn confirm_unleash_kill_switch_state() -> State {
+    let mut state = beside_unleash();
+    press(&mut state, "K");
+    press(&mut state, "down");
+    press(&mut state, "down");
+    let Some(Overlay::Confirm(c)) = &state.overlay else {
+        panic!("K opens a confirmation: {:?}", state.last_result);
+    };
+    assert!(
+        c.plan
+            .flag
+            .as_ref()
+            .is_some_and(|f| f.unleash_request().is_some()),
+        "{:?}",
+        c.plan
+    );
+    state
+}

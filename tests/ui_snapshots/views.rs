@@ -1,8 +1,8 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
 use super::flag_states::{
-    FLAGS_TITLE, confirm_kill_switch_state, detail_flags_state, list_flag_suspect_state,
-    list_flags_state,
+    FLAGS_TITLE, confirm_kill_switch_state, confirm_unleash_kill_switch_state, detail_flags_state,
+    detail_unleash_state, list_flag_suspect_state, list_flags_state,
 };
 use super::fleet::{
     fleet_confirm_pause_state, fleet_confirm_typed_state, fleet_down_state, wave_state,
@@ -200,6 +200,21 @@ pub fn views() -> Vec<Case> {
             "the kill switch on checkout: the flag, its source and the context named, \
              \"serve on by default\" chosen of the two choices, the merge patch shown",
             confirm_kill_switch_state(),
+        ),
+        Case {
+            reveal: Some(FLAGS_TITLE),
+            ..case(
+                "detail_unleash",
+                "checkout's flags panel with an Unleash flag beside its FeatureFlags: \
+                 new-checkout-flow of Unleash default/production on at 20%, changed 10m ago",
+                detail_unleash_state(),
+            )
+        },
+        case(
+            "confirm_unleash_kill_switch",
+            "the kill switch on checkout's Unleash flag: the flag, Unleash default/production \
+             and the context named, the POST to that environment's off endpoint shown",
+            confirm_unleash_kill_switch_state(),
         ),
         case(
             "fleet_confirm_typed",
@@ -437,6 +452,16 @@ fn detail_flags() {
 #[test]
 fn confirm_kill_switch() {
     check_view("confirm_kill_switch");
+}
+
+#[test]
+fn detail_unleash() {
+    check_view("detail_unleash");
+}
+
+#[test]
+fn confirm_unleash_kill_switch() {
+    check_view("confirm_unleash_kill_switch");
 }
 
 #[test]

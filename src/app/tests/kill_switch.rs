@@ -45,12 +45,8 @@ fn k_offers_off_or_another_variant_and_sends_a_merge_patch_of_that_flag_alone() 
     assert!(press(&mut state, 'K').is_empty(), "asks first");
     let flag = flag_of(&state);
     assert_eq!(
-        (
-            flag.namespace.as_str(),
-            flag.name.as_str(),
-            flag.key.as_str()
-        ),
-        ("shop", "checkout-flags", "new-checkout-flow")
+        (flag.feature_flag(), flag.key.as_str()),
+        (Some(("shop", "checkout-flags")), "new-checkout-flow")
     );
     assert_eq!(flag.change, FlagMove::Off);
     assert_eq!(

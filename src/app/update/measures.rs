@@ -5,6 +5,7 @@
 use super::{Effect, Outcome};
 use crate::app::state::{MetricsSource, State};
 use crate::metrics::profiles::MetricsTarget;
+use crate::model::flag::Flag;
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::{self, DatabaseReading};
 use crate::model::{Release, ReleaseKey, in_listing_order};
@@ -53,6 +54,23 @@ pub(super) fn database(
     Outcome::redraw()
 }
 
+pub(super) fn unleash(
+    state: &mut State,
+    epoch: u64,
+    source: String,
+    result: Result<Vec<Flag>, String>,
+    at: DateTime<Utc>,
+) -> Outcome {
+    let Some(member) = state.member_mut(epoch) else {
+        return Outcome::default();
+    };
+    let (name, feed) = member.unleash.get_or_insert_default();
+    *name = source;
+    feed.read(result, at);
+    rebuild_releases(state);
+    Outcome::redraw()
+}
+
 pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMetrics) -> Outcome {
     if !state.metrics_targets.iter().any(|t| t.key == key) {
         return Outcome::default();
@@ -94,14 +112,28 @@ pub(super) fn refresh_releases(state: &mut State, touched: &HashSet<ReleaseKey>)
     in_listing_order(&mut state.releases);
 }
 
-/// The release with what its database says; the cluster's own, shared,
-/// when it has no database and no migration (most of a big cluster).
+/// The release with what its database and its context's Unleash say; the
+/// cluster's own, shared, when it has neither (most of a big cluster).
 fn settled(state: &State, release: &Arc<Release>) -> Arc<Release> {
+    let unleash_flags = state
+        .member_of(&release.key.cluster)
+        .and_then(|m| m.unleash.as_ref())
+        .map(|(_, feed)| feed.linked(&release.flag_names))
+        .unwrap_or_default();
     let link = migration::database_link(release, &state.database_links);
-    if link.is_none() && release.migration.is_none() {
+    if link.is_none() && release.migration.is_none() && unleash_flags.is_empty() {
         return Arc::clone(release);
     }
     let mut release = Release::clone(release);
+    if !unleash_flags.is_empty() {
+        release.flags.extend(unleash_flags);
+        release
+            .flags
+            .sort_by(|a, b| (&a.key, &a.source).cmp(&(&b.key, &b.source)));
+    }
+    if link.is_none() && release.migration.is_none() {
+        return Arc::new(release);
+    }
     if let Some((_, m)) = &link {
         migration::link_migration(&mut release, *m);
     }

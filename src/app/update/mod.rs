@@ -83,6 +83,14 @@ pub enum Msg {
         result: Result<DatabaseReading, String>,
         at: DateTime<Utc>,
     },
+    /// The context's Unleash read (the flags, or why not), with its name
+    /// ("Unleash default/production").
+    Unleash {
+        epoch: u64,
+        source: String,
+        result: Result<Vec<crate::model::flag::Flag>, String>,
+        at: DateTime<Utc>,
+    },
     /// One release measured.
     Metrics {
         epoch: u64,
@@ -116,6 +124,7 @@ impl Msg {
             | Msg::ActionDone { at, .. }
             | Msg::MetricsSource { at, .. }
             | Msg::Database { at, .. }
+            | Msg::Unleash { at, .. }
             | Msg::Metrics { at, .. }
             | Msg::Resize { at }
             | Msg::TerminalLost { at, .. } => *at,
@@ -217,6 +226,12 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             measures::metrics_source(state, epoch, source)
         }
         Msg::Database { name, result, at } => measures::database(state, name, result, at),
+        Msg::Unleash {
+            epoch,
+            source,
+            result,
+            at,
+        } => measures::unleash(state, epoch, source, result, at),
         Msg::Metrics {
             epoch,
             key,

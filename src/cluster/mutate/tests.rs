@@ -123,6 +123,7 @@ async fn execute(
         client,
         kinds: [(wk, wk.api_resource(None))].into(),
         audit: Arc::new(Audit::open(&dir.path().join("audit.jsonl")).expect("the audit file")),
+        unleash: None,
     };
     let request = ActionRequest {
         id: 1,
@@ -310,6 +311,7 @@ async fn a_kill_switch_reads_the_flag_again_then_patches_that_flag_and_notes_it_
                 .map(|k| (k, k.api_resource(None)))
                 .collect(),
             audit: Arc::new(Audit::open(&dir.path().join("audit.jsonl")).expect("the audit file")),
+            unleash: None,
         };
         let outcome = mutator.execute(&request(off.clone())).await;
         assert_eq!(outcome.word(), expected, "{outcome:?}");

@@ -510,3 +510,45 @@ confirm = "yes-no"
     );
     assert_eq!(problems.len(), 1, "{:#?}", lines(&problems));
 }
+
+#[test]
+fn an_unleash_section_without_a_token_or_with_a_bad_url_is_dropped_and_said() {
+    let (config, _, problems) = checked(
+        r#"
+[contexts.prod.flags.unleash]
+url = "http://127.0.0.1:4242"
+project = "default"
+environment = "production"
+token_env = "UNLEASH_TOKEN"
+
+[contexts.stage.flags.unleash]
+url = "http://127.0.0.1:4242"
+project = "default"
+environment = "development"
+
+[contexts.dev.flags.unleash]
+url = "unleash.local"
+project = "default"
+environment = "development"
+token_file = "/run/secrets/unleash"
+"#,
+    );
+    assert!(config.contexts["prod"].flags.unleash.is_some());
+    assert!(config.contexts["stage"].flags.unleash.is_none());
+    assert!(config.contexts["dev"].flags.unleash.is_none());
+    let found = lines(&problems);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(found.iter().any(|p| p.contains("no token")), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("url is not an http or https URL")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|p| p.contains("no Unleash flags are shown")),
+        "{found:#?}"
+    );
+}

@@ -6,7 +6,7 @@
 use super::section;
 use crate::app::State;
 use crate::model::Release;
-use crate::model::flag::{Flag, FlagLink, FlagState};
+use crate::model::flag::{Flag, FlagLink, FlagSource, FlagState};
 use crate::ui::age;
 use crate::ui::theme::Theme;
 use ratatui::style::Modifier;
@@ -14,14 +14,39 @@ use ratatui::text::{Line, Span};
 
 /// The panel, or nothing when no flag is linked to the release.
 pub(super) fn panel(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
-    if r.flags.is_empty() {
+    let unleash = unleash_problem(r, state);
+    if r.flags.is_empty() && unleash.is_none() {
         return Vec::new();
     }
     let mut out = vec![section("Flags", theme)];
+    out.extend(
+        unleash.map(|text| Line::from(Span::styled(format!("  {text}"), theme.fg(theme.warn)))),
+    );
     for flag in &r.flags {
         out.extend(lines(flag, r, state, theme));
     }
     out
+}
+
+/// Why the context's Unleash cannot be read, and for how long, when the
+/// release names flags: its flags' state is unknown until it answers.
+fn unleash_problem(r: &Release, state: &State) -> Option<String> {
+    if r.flag_names.is_empty() {
+        return None;
+    }
+    let (name, feed) = state.member_of(&r.key.cluster)?.unleash.as_ref()?;
+    let error = feed.error.as_ref()?;
+    let since = feed
+        .failing_since
+        .map(|at| format!(", failing for {}", age(Some(at), state.now)))
+        .unwrap_or_default();
+    let last = feed
+        .read_at
+        .map(|at| format!(", last read {} ago", age(Some(at), state.now)))
+        .unwrap_or_else(|| ", never read".into());
+    Some(format!(
+        "{name}: {error}{since}{last}; its flags' state is unknown"
+    ))
 }
 
 fn lines(flag: &Flag, r: &Release, state: &State, theme: &Theme) -> Vec<Line<'static>> {
@@ -52,19 +77,23 @@ fn lines(flag: &Flag, r: &Release, state: &State, theme: &Theme) -> Vec<Line<'st
         .map(|(name, value)| format!("{name}={value}"))
         .collect::<Vec<_>>()
         .join(", ");
-    out.push(detail(
-        "default",
-        format!(
-            "{} · variants {}",
-            flag.default_variant.as_deref().unwrap_or("none"),
-            if variants.is_empty() {
-                "none"
-            } else {
-                &variants
-            }
-        ),
-        theme,
-    ));
+    let unleash = matches!(flag.source, FlagSource::Unleash { .. });
+    // Unleash serves on or off: a default variant is FeatureFlag's word.
+    out.extend((!unleash).then(|| {
+        detail(
+            "default",
+            format!(
+                "{} · variants {}",
+                flag.default_variant.as_deref().unwrap_or("none"),
+                if variants.is_empty() {
+                    "none"
+                } else {
+                    &variants
+                }
+            ),
+            theme,
+        )
+    }));
     if let Some(split) = flag.rollout_text() {
         let partial = if flag.partially_rolled_out() {
             " ◐ partial"
@@ -100,6 +129,7 @@ fn lines(flag: &Flag, r: &Release, state: &State, theme: &Theme) -> Vec<Line<'st
             age(Some(at), state.now),
             at.format("%Y-%m-%d")
         ),
+        None if unleash => "unknown (no event in Unleash)".into(),
         None => "unknown (no managedFields)".into(),
     };
     out.push(detail("changed", changed, theme));
