@@ -255,6 +255,8 @@ pub struct DatabaseState {
     pub error: Option<String>,
     /// Since when it has been failing without a break.
     pub failing_since: Option<DateTime<Utc>>,
+    /// Its backup repository, when a source is configured.
+    pub backups: Option<crate::model::restore::BackupsState>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

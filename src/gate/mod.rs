@@ -11,7 +11,7 @@ mod fleet;
 mod line;
 
 use crate::app::keymap::Keymap;
-use crate::app::run::{DATABASE_REFRESH, MetricsPlan, scope_of};
+use crate::app::run::{DATABASE_REFRESH, MetricsPlan, database_sinks, scope_of};
 use crate::app::state::View;
 use crate::app::{Effect, Msg, State, update};
 use crate::audit::Audit;
@@ -22,7 +22,7 @@ use crate::cluster::rbac;
 use crate::cluster::watch::{Sink, Sources};
 use crate::fleet::ContextPlan;
 use crate::metrics::source::MetricsTask;
-use crate::migrations::task::{DatabaseSink, DatabasesTask};
+use crate::migrations::task::DatabasesTask;
 use crate::model::gate::{GateEnd, GateFacts, RequiredVerdict, Until, VerdictSeen, judge};
 use crate::model::{ActionOutcome, ReleaseKey};
 use crate::status::{Databases, no_release_named, read_cluster, release_status};
@@ -276,10 +276,7 @@ fn start(
     let sources = Sources::start(connection, sink);
     let (metrics, source) = options.metrics.start(&context, epoch, tx);
     let _ = tx.send(Msg::MetricsSource { epoch, source, at });
-    let database_tx = tx.clone();
-    let database_sink: DatabaseSink = Arc::new(move |name, result, at| {
-        let _ = database_tx.send(Msg::Database { name, result, at });
-    });
+    let database_sink = database_sinks(tx);
     let configs = options.databases.configs.clone();
     Live {
         _sources: sources,

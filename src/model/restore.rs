@@ -110,9 +110,7 @@ impl Repository {
 
     /// The newest backup, when it failed.
     pub fn newest_failed(&self) -> Option<&Backup> {
-        self.backups()
-            .max_by_key(|b| b.stopped)
-            .filter(|b| b.error)
+        self.backups().max_by_key(|b| b.stopped).filter(|b| b.error)
     }
 
     /// The stanzas' own complaints, as `stanza: message`.
@@ -139,6 +137,36 @@ impl Repository {
     /// The newest `restore-tested` time across all backups.
     pub fn last_tested_restore(&self) -> Option<DateTime<Utc>> {
         self.backups().filter_map(|b| b.restore_tested).max()
+    }
+}
+
+/// The last reading of a backup source, kept while the source fails, so
+/// the screen can say how old what it shows is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupsState {
+    pub repository: Option<Repository>,
+    /// When `repository` was read.
+    pub read_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    /// Since when the source has been failing without a break.
+    pub failing_since: Option<DateTime<Utc>>,
+}
+
+impl BackupsState {
+    pub fn record(&mut self, result: Result<Repository, String>, at: DateTime<Utc>) {
+        match result {
+            Ok(repository) => {
+                self.repository = Some(repository);
+                self.read_at = Some(at);
+                self.error = None;
+                self.failing_since = None;
+            }
+            Err(error) => {
+                self.failing_since = self.failing_since.or(Some(at));
+                self.error = Some(error);
+            }
+        }
     }
 }
 
@@ -196,7 +224,12 @@ impl InfoStanza {
             archives: self
                 .archive
                 .into_iter()
-                .filter_map(|a| Some(WalRange { min: a.min?, max: a.max? }))
+                .filter_map(|a| {
+                    Some(WalRange {
+                        min: a.min?,
+                        max: a.max?,
+                    })
+                })
                 .collect(),
             backups,
             name: self.name,
@@ -208,7 +241,10 @@ impl InfoBackup {
     fn into_backup(self, stanza: &str) -> Result<Backup, String> {
         let time = |seconds: i64| {
             DateTime::from_timestamp(seconds, 0).ok_or_else(|| {
-                format!("stanza {stanza}: backup {}: time {seconds} is out of range", self.label)
+                format!(
+                    "stanza {stanza}: backup {}: time {seconds} is out of range",
+                    self.label
+                )
             })
         };
         let started = time(self.timestamp.start)?;

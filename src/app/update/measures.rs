@@ -7,6 +7,7 @@ use crate::app::state::{MetricsSource, State};
 use crate::metrics::profiles::MetricsTarget;
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::{self, DatabaseReading};
+use crate::model::restore::Repository;
 use crate::model::{Release, ReleaseKey, in_listing_order};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -50,6 +51,17 @@ pub(super) fn database(
         }
     }
     rebuild_releases(state);
+    Outcome::redraw()
+}
+
+pub(super) fn backups(
+    state: &mut State,
+    name: String,
+    result: Result<Repository, String>,
+    at: DateTime<Utc>,
+) -> Outcome {
+    let db = state.databases.entry(name).or_default();
+    db.backups.get_or_insert_default().record(result, at);
     Outcome::redraw()
 }
 

@@ -83,6 +83,12 @@ pub enum Msg {
         result: Result<DatabaseReading, String>,
         at: DateTime<Utc>,
     },
+    /// One database's backup repository read, or why not.
+    Backups {
+        name: String,
+        result: Result<crate::model::restore::Repository, String>,
+        at: DateTime<Utc>,
+    },
     /// One release measured.
     Metrics {
         epoch: u64,
@@ -116,6 +122,7 @@ impl Msg {
             | Msg::ActionDone { at, .. }
             | Msg::MetricsSource { at, .. }
             | Msg::Database { at, .. }
+            | Msg::Backups { at, .. }
             | Msg::Metrics { at, .. }
             | Msg::Resize { at }
             | Msg::TerminalLost { at, .. } => *at,
@@ -217,6 +224,7 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             measures::metrics_source(state, epoch, source)
         }
         Msg::Database { name, result, at } => measures::database(state, name, result, at),
+        Msg::Backups { name, result, at } => measures::backups(state, name, result, at),
         Msg::Metrics {
             epoch,
             key,

@@ -18,7 +18,11 @@ fn reads_the_backups_the_tool_printed() {
     let stanza = &repo.stanzas[0];
     assert_eq!(stanza.name, "main");
     assert_eq!(stanza.problem, None);
-    let labels: Vec<_> = stanza.backups.iter().map(|b| (&*b.label, &*b.kind)).collect();
+    let labels: Vec<_> = stanza
+        .backups
+        .iter()
+        .map(|b| (&*b.label, &*b.kind))
+        .collect();
     assert_eq!(
         labels,
         [
@@ -39,7 +43,10 @@ fn the_newest_good_backup_and_the_one_before_a_time() {
     );
     let before = repo.newest_good_before(at("2026-12-05T02:20:59Z")).unwrap();
     assert_eq!(before.label, "20261205-022053F");
-    assert!(repo.newest_good_before(at("2026-12-05T02:20:57Z")).is_none());
+    assert!(
+        repo.newest_good_before(at("2026-12-05T02:20:57Z"))
+            .is_none()
+    );
     assert!(repo.newest_failed().is_none());
 }
 
@@ -70,7 +77,9 @@ fn an_annotation_that_is_not_a_time_is_kept_as_written_not_counted() {
     let repo = Repository::parse_pgbackrest(&text).unwrap();
     assert_eq!(repo.last_tested_restore(), None);
     assert_eq!(
-        repo.stanzas[0].backups[0].unreadable_restore_tested.as_deref(),
+        repo.stanzas[0].backups[0]
+            .unreadable_restore_tested
+            .as_deref(),
         Some("last tuesday")
     );
 }
@@ -100,4 +109,21 @@ fn garbage_is_an_error_never_an_empty_repository() {
         let e = Repository::parse_pgbackrest(text).unwrap_err();
         assert!(e.contains("pgbackrest info"), "{text:?}: {e}");
     }
+}
+
+#[test]
+fn a_failing_source_keeps_its_last_reading_and_says_since_when() {
+    let mut state = BackupsState::default();
+    let repo = Repository::parse_pgbackrest(INFO).unwrap();
+    state.record(Ok(repo.clone()), at("2026-12-05T03:00:00Z"));
+    state.record(Err("timeout".into()), at("2026-12-05T03:01:00Z"));
+    state.record(Err("timeout".into()), at("2026-12-05T03:02:00Z"));
+    assert_eq!(state.repository, Some(repo));
+    assert_eq!(state.read_at, Some(at("2026-12-05T03:00:00Z")));
+    assert_eq!(state.failing_since, Some(at("2026-12-05T03:01:00Z")));
+    state.record(
+        Repository::parse_pgbackrest(INFO),
+        at("2026-12-05T03:03:00Z"),
+    );
+    assert_eq!((state.error, state.failing_since), (None, None));
 }
