@@ -474,7 +474,10 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     state.database_links = options.database_links;
     state.typed_contexts = options.metrics.config.typed_contexts();
     for db in &options.databases {
-        state.databases.insert(db.name.clone(), Default::default());
+        state.databases.insert(
+            db.name.clone(),
+            crate::app::state::DatabaseState::for_config(db),
+        );
     }
     let database_sink = database_sinks(&tx);
     let _databases = (!options.databases.is_empty())

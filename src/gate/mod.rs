@@ -127,7 +127,10 @@ async fn watch_one(
     state.view = View::Detail(key.clone());
     state.database_links = options.databases.links.clone();
     for db in &options.databases.configs {
-        state.databases.insert(db.name.clone(), Default::default());
+        state.databases.insert(
+            db.name.clone(),
+            crate::app::state::DatabaseState::for_config(db),
+        );
     }
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let live = start(connection, &state, options, &tx);

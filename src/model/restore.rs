@@ -142,7 +142,7 @@ impl Repository {
 
 /// The last reading of a backup source, kept while the source fails, so
 /// the screen can say how old what it shows is.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupsState {
     pub repository: Option<Repository>,
@@ -151,9 +151,28 @@ pub struct BackupsState {
     pub error: Option<String>,
     /// Since when the source has been failing without a break.
     pub failing_since: Option<DateTime<Utc>>,
+    /// A tested restore older than this raises an alarm.
+    #[serde(skip)]
+    pub restore_tested_within: chrono::Duration,
+}
+
+impl Default for BackupsState {
+    fn default() -> Self {
+        BackupsState::new(chrono::Duration::days(30))
+    }
 }
 
 impl BackupsState {
+    pub fn new(restore_tested_within: chrono::Duration) -> Self {
+        BackupsState {
+            repository: None,
+            read_at: None,
+            error: None,
+            failing_since: None,
+            restore_tested_within,
+        }
+    }
+
     pub fn record(&mut self, result: Result<Repository, String>, at: DateTime<Utc>) {
         match result {
             Ok(repository) => {
@@ -270,6 +289,8 @@ impl InfoBackup {
         })
     }
 }
+
+pub mod way_back;
 
 #[cfg(test)]
 mod tests;
