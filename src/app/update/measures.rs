@@ -63,6 +63,7 @@ pub(super) fn backups(
 ) -> Outcome {
     let db = state.databases.entry(name).or_default();
     db.backups.get_or_insert_default().record(result, at);
+    rebuild_releases(state);
     Outcome::redraw()
 }
 

@@ -31,13 +31,14 @@ pub fn backup_before_contract<'a>(repo: &'a Repository, m: &Migration) -> Option
     }
 }
 
-/// `3 h`, `6 days`, `12 min`: how long `d` is, in the unit that reads best.
+/// `20 s`, `12 min`, `3 h`, `6 days`: how long `d` is, in the unit that
+/// reads best.
 pub fn span_words(d: Duration) -> String {
-    let minutes = d.num_minutes().max(0);
-    match minutes {
-        m if m < 120 => format!("{m} min"),
-        m if m < 48 * 60 => format!("{} h", m / 60),
-        m => format!("{} days", m / (24 * 60)),
+    match d.num_seconds().max(0) {
+        s if s < 120 => format!("{s} s"),
+        s if s < 2 * 3600 => format!("{} min", s / 60),
+        s if s < 48 * 3600 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86400),
     }
 }
 
@@ -120,3 +121,6 @@ pub fn way_back(state: &BackupsState, m: &Migration, now: DateTime<Utc>) -> Stri
     };
     format!("rollback needs a restore: {backup}, {pitr}; {tested}")
 }
+
+#[cfg(test)]
+mod tests;

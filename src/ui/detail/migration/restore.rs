@@ -43,8 +43,8 @@ pub(super) fn block(
     });
     if let Some(m) = m.filter(|m| contract_started(m).is_some()) {
         out.push(match backup_before_contract(repo, m) {
-            Some(b) => field("  before contr.:", described(b), theme),
-            None => field("  before contr.:", none(), theme),
+            Some(b) => field("  rollback to:", described(b), theme),
+            None => field("  rollback to:", none(), theme),
         });
     }
     out.push(match repo.pitr_window() {
