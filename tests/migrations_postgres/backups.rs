@@ -94,7 +94,7 @@ impl Archived {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread")]
 async fn a_real_repository_shows_its_newest_backup_pitr_window_and_tested_restore() {
     let Some(archived) = Archived::start("pgbackrest_repository") else {
         return;
@@ -132,6 +132,18 @@ async fn a_real_repository_shows_its_newest_backup_pitr_window_and_tested_restor
         Some(&full.label)
     );
 
+    let report = tokio::task::block_in_place(|| status_with_backups(&archived, &source));
+    let restore = &report["databases"][0]["restore"];
+    assert_eq!(restore["source"], "pgbackrest", "{report:#}");
+    assert_eq!(restore["newestGood"]["label"], full.label.as_str());
+    assert_eq!(restore["lastTestedRestore"], tested.as_str());
+    assert_eq!(
+        restore["pitrWindow"]["oldestWal"],
+        window.oldest_wal.as_str()
+    );
+    let release = &report["releases"][0]["migration"]["restore"];
+    assert!(release["alarms"].is_array(), "{report:#}");
+
     // The stanza's folder gone: the tool still answers, with its complaint.
     let stanza = archived.dir.path().join("repo/backup/main");
     std::fs::rename(&stanza, stanza.with_extension("gone")).unwrap();
@@ -145,4 +157,27 @@ async fn a_real_repository_shows_its_newest_backup_pitr_window_and_tested_restor
     let e = backups::read(&wrong).await.expect_err("no config");
     assert!(e.contains("exited with status"), "{e}");
     assert!(e.contains("/nonexistent/pgbackrest.conf"), "{e}");
+}
+
+/// `cutover status -o json payments` against the default scenario, with
+/// payments' database configured with `source` as its backups command.
+fn status_with_backups(archived: &Archived, source: &BackupSource) -> serde_json::Value {
+    let sim = support::ServeProcess::start_with(&["--scenario", "default"]);
+    let config = sim.dir.path().join("config.toml");
+    let command: Vec<String> = source.command.iter().map(|a| format!("{a:?}")).collect();
+    std::fs::write(
+        &config,
+        format!(
+            "[databases.payments]\nurl = {:?}\n\
+             [databases.payments.backups.pgbackrest]\ncommand = [{}]\ntimeout = \"30s\"\n",
+            archived.server.url("postgres", "postgres"),
+            command.join(", ")
+        ),
+    )
+    .expect("write the config");
+    let config = config.display().to_string();
+    sim.status_json(
+        &["--config", &config, "--context", "sim-admin"],
+        &["payments"],
+    )
 }

@@ -2,9 +2,10 @@
 //! how far point-in-time recovery reaches, when a restore was last tested;
 //! and the alarms when that way back is missing or untested.
 
-use super::{Backup, BackupsState, Repository};
+use super::{Backup, BackupsState, PitrWindow, Repository};
 use crate::model::migration::{Migration, PhaseName, PhaseState};
 use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
 
 /// When the contract began; None while it has not.
 pub fn contract_started(m: &Migration) -> Option<DateTime<Utc>> {
@@ -120,6 +121,64 @@ pub fn way_back(state: &BackupsState, m: &Migration, now: DateTime<Utc>) -> Stri
         None => "restore never tested".to_string(),
     };
     format!("rollback needs a restore: {backup}, {pitr}; {tested}")
+}
+
+/// A database's backups as `status -o json` reports them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepositoryStatus {
+    pub source: &'static str,
+    /// When what follows was read; null when nothing was.
+    pub read_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub newest_good: Option<Backup>,
+    pub newest_failed: Option<Backup>,
+    pub pitr_window: Option<PitrWindow>,
+    pub last_tested_restore: Option<DateTime<Utc>>,
+    pub problems: Vec<String>,
+}
+
+impl RepositoryStatus {
+    pub fn of(state: &BackupsState) -> RepositoryStatus {
+        let repo = state.repository.as_ref();
+        RepositoryStatus {
+            source: "pgbackrest",
+            read_at: state.read_at,
+            error: state.error.clone(),
+            failing_since: state.failing_since,
+            newest_good: repo.and_then(Repository::newest_good).cloned(),
+            newest_failed: repo.and_then(Repository::newest_failed).cloned(),
+            pitr_window: repo.and_then(Repository::pitr_window),
+            last_tested_restore: repo.and_then(Repository::last_tested_restore),
+            problems: repo.map(Repository::problems).unwrap_or_default(),
+        }
+    }
+}
+
+/// A release's way back as `status -o json` reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRestore {
+    /// The backup a rollback past the contract would restore.
+    pub rollback_to: Option<Backup>,
+    /// Set once the contract has begun: what a rollback then needs.
+    pub way_back: Option<String>,
+    pub alarms: Vec<String>,
+}
+
+impl ReleaseRestore {
+    pub fn of(state: &BackupsState, m: &Migration, now: DateTime<Utc>) -> ReleaseRestore {
+        ReleaseRestore {
+            rollback_to: state
+                .repository
+                .as_ref()
+                .and_then(|repo| backup_before_contract(repo, m))
+                .cloned(),
+            way_back: contract_begun(m).then(|| way_back(state, m, now)),
+            alarms: alarms(state, m, now),
+        }
+    }
 }
 
 #[cfg(test)]
