@@ -101,3 +101,84 @@ fn source(
         _ => vec![field("  source:", format!("pgbackrest · {read}"), theme)],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::restore::Repository;
+
+    const INFO: &str = include_str!("../../../../tests/fixtures/pgbackrest-info.json");
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn text(lines: &[Line<'_>]) -> Vec<String> {
+        lines.iter().map(|l| l.to_string()).collect()
+    }
+
+    const ROOM: Room = Room {
+        width: 120,
+        rows: 20,
+    };
+
+    #[test]
+    fn a_read_repository_shows_its_backups_window_and_tested_restore() {
+        let theme = Theme::load("mono").unwrap();
+        let mut state = BackupsState::default();
+        let read_at = at("2026-12-05T03:00:00Z");
+        state.record(Repository::parse_pgbackrest(INFO), read_at);
+        let lines = block(Some(&state), None, at("2026-12-05T03:00:30Z"), ROOM, &theme);
+        assert_eq!(
+            text(&lines),
+            [
+                "Restore",
+                "  source:       pgbackrest · read 30 s ago",
+                "  newest good:  20261205-022053F_20261205-022058I incr · stop 2026-12-05 02:21 · 39 min ago",
+                "  PITR:         WAL 000000010000000000000001 → 000000010000000000000004 · to 2026-12-05 02:21 at least",
+                "  tested:       2026-12-01 10:00 · 3 days ago",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_source_says_so_with_its_age_never_ok() {
+        let theme = Theme::load("mono").unwrap();
+        let mut state = BackupsState::default();
+        state.record(
+            Repository::parse_pgbackrest(INFO),
+            at("2026-12-05T03:00:00Z"),
+        );
+        let failed = "pgbackrest: no answer within 10s, so it was stopped";
+        state.record(Err(failed.into()), at("2026-12-05T03:01:00Z"));
+        let lines = block(Some(&state), None, at("2026-12-05T03:05:00Z"), ROOM, &theme);
+        let shown = text(&lines).join("\n");
+        assert!(
+            shown.contains(
+                "source: pgbackrest UNREADABLE for 4 min: pgbackrest: no answer within 10s, so it was stopped (shown: read 5 min ago)"
+            ),
+            "{shown}"
+        );
+        assert!(!shown.contains("ok"), "{shown}");
+        let mut unread = BackupsState::default();
+        unread.record(
+            Err("cannot run \"pgbackrest\"".into()),
+            at("2026-12-05T03:05:00Z"),
+        );
+        let shown = text(&block(
+            Some(&unread),
+            None,
+            at("2026-12-05T03:05:00Z"),
+            ROOM,
+            &theme,
+        ));
+        assert_eq!(
+            shown,
+            [
+                "Restore",
+                "  source: pgbackrest UNREADABLE for 0 s: cannot run \"pgbackrest\" (shown: nothing read yet)"
+            ]
+        );
+        assert!(block(None, None, at("2026-12-05T03:05:00Z"), ROOM, &theme).is_empty());
+    }
+}
