@@ -22,7 +22,7 @@ use crate::metrics::profiles::Profile;
 use crate::metrics::prometheus::Prometheus;
 use crate::metrics::source::{Backend, MetricsSink, MetricsTask, TrafficWindowSource};
 use crate::migrations::DatabaseConfig;
-use crate::migrations::task::{DatabaseSink, DatabasesTask};
+use crate::migrations::task::{DatabaseSinks, DatabasesTask};
 use crate::model::ActionOutcome;
 use crate::model::migration::DatabaseLink;
 use crate::signals::{QuitSignal, QuitSignals};
@@ -61,6 +61,19 @@ pub struct Options {
 
 /// Between two readings of the databases.
 pub(crate) const DATABASE_REFRESH: Duration = Duration::from_secs(10);
+
+/// Sinks that hand the databases task's readings to the app as messages.
+pub(crate) fn database_sinks(tx: &UnboundedSender<Msg>) -> DatabaseSinks {
+    let (reading_tx, backups_tx) = (tx.clone(), tx.clone());
+    DatabaseSinks {
+        reading: Arc::new(move |name, result, at| {
+            let _ = reading_tx.send(Msg::Database { name, result, at });
+        }),
+        backups: Arc::new(move |name, result, at| {
+            let _ = backups_tx.send(Msg::Backups { name, result, at });
+        }),
+    }
+}
 
 /// Each simulated cluster's traffic, counted in this process (the demo),
 /// by the name of the context that reaches it.
@@ -473,12 +486,12 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     state.database_links = options.database_links;
     state.typed_contexts = options.metrics.config.typed_contexts();
     for db in &options.databases {
-        state.databases.insert(db.name.clone(), Default::default());
+        state.databases.insert(
+            db.name.clone(),
+            crate::app::state::DatabaseState::for_config(db),
+        );
     }
-    let database_tx = tx.clone();
-    let database_sink: DatabaseSink = Arc::new(move |name, result, at| {
-        let _ = database_tx.send(Msg::Database { name, result, at });
-    });
+    let database_sink = database_sinks(&tx);
     let _databases = (!options.databases.is_empty())
         .then(|| DatabasesTask::spawn(options.databases, DATABASE_REFRESH, database_sink));
     let mut runner = Runner {

@@ -88,6 +88,9 @@ pub struct Confirm {
     pub override_typed: Option<String>,
     /// Warnings that do not block (a backfill still running …).
     pub warnings: Vec<String>,
+    /// After a contract, the restore a rollback needs: which backup, how
+    /// far PITR reaches, when a restore was last tested.
+    pub way_back: Option<String>,
 }
 
 /// What overriding the rollback interlock takes, after the release's name.
@@ -255,6 +258,24 @@ pub struct DatabaseState {
     pub error: Option<String>,
     /// Since when it has been failing without a break.
     pub failing_since: Option<DateTime<Utc>>,
+    /// Its backup repository, when a source is configured.
+    pub backups: Option<crate::model::restore::BackupsState>,
+}
+
+impl DatabaseState {
+    /// Nothing read yet; with its backups' alarm age when it has a source.
+    pub fn for_config(db: &crate::migrations::DatabaseConfig) -> Self {
+        let within = |b: &crate::migrations::backups::BackupSource| {
+            chrono::Duration::from_std(b.restore_tested_within).unwrap_or(chrono::Duration::MAX)
+        };
+        DatabaseState {
+            backups: db
+                .backups
+                .as_ref()
+                .map(|b| crate::model::restore::BackupsState::new(within(b))),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

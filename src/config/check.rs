@@ -6,7 +6,7 @@
 use super::document::{Document, Leniency, PathStep, TomlPath};
 use super::metrics::{DIRECTIONS, UNITS, parse_duration};
 use super::problem::{Problem, fix, suggestion};
-use super::{Config, ConfirmStyle, MetricsConfig};
+use super::{BackupsSection, Config, ConfirmStyle, MetricsConfig};
 use crate::app::keymap::Keymap;
 use crate::metrics::judge::red_metric_ids;
 use crate::metrics::profiles::Profile;
@@ -446,6 +446,44 @@ impl Checker<'_, '_> {
         }
         for name in unusable {
             config.databases.remove(&name);
+        }
+        for (name, section) in &mut config.databases {
+            self.backups(name, &mut section.backups);
+        }
+    }
+
+    /// A pgBackRest source without a command is left out; a duration that
+    /// does not parse falls back to its default.
+    fn backups(&mut self, name: &str, backups: &mut BackupsSection) {
+        let base = top("databases").key(name).key("backups");
+        self.duration(
+            &base.key("restore_tested_within"),
+            &mut backups.restore_tested_within,
+            "30d applies until then",
+        );
+        let Some(pgbackrest) = &mut backups.pgbackrest else {
+            return;
+        };
+        let path = base.key("pgbackrest");
+        self.duration(
+            &path.key("timeout"),
+            &mut pgbackrest.timeout,
+            "10s applies until then",
+        );
+        if pgbackrest
+            .command
+            .first()
+            .is_none_or(|p| p.trim().is_empty())
+        {
+            self.report(
+                &path.key("command"),
+                "the backups command names no program".to_string(),
+                fix(
+                    Some(r#"write one such as ["pgbackrest", "--stanza=main", "info", "--output=json"]"#),
+                    &format!("database {name}'s backups are not read until then"),
+                ),
+            );
+            backups.pgbackrest = None;
         }
     }
 }

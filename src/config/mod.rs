@@ -17,6 +17,7 @@ pub use problem::Problem;
 pub(crate) use problem::position;
 
 use crate::app::keymap::Keymap;
+use crate::migrations::backups::{self, BackupSource};
 use crate::migrations::{DatabaseConfig, SslMode};
 use crate::model::migration::DatabaseLink;
 use crate::ui::theme::{ThemeLibrary, ThemeSettings};
@@ -99,6 +100,28 @@ pub struct DatabaseSection {
     /// libpq's: the CA certificates (PEM) to check the server's with, or
     /// `system`. An `sslrootcert` in the url wins.
     pub sslrootcert: Option<PathBuf>,
+    /// Where its backups are read from: `[databases.NAME.backups]`.
+    #[serde(default)]
+    pub backups: BackupsSection,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupsSection {
+    /// `[databases.NAME.backups.pgbackrest]`.
+    pub pgbackrest: Option<PgBackRestSection>,
+    /// A tested restore older than this raises an alarm; 30d by default.
+    pub restore_tested_within: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PgBackRestSection {
+    /// `["pgbackrest", "--stanza=main", "info", "--output=json"]`, or the
+    /// same behind `ssh` or `kubectl exec`.
+    pub command: Vec<String>,
+    /// How long the command may run; 10s by default.
+    pub timeout: Option<String>,
 }
 
 impl Config {
@@ -156,7 +179,28 @@ impl DatabaseSection {
             password_env: self.password_env.clone(),
             sslmode: self.sslmode,
             sslrootcert: self.sslrootcert.clone(),
+            backups: self.backups.source(),
         }
+    }
+}
+
+impl BackupsSection {
+    /// The source, once `config check` has dropped what does not parse.
+    fn source(&self) -> Option<BackupSource> {
+        let duration = |text: &Option<String>, default| {
+            text.as_deref()
+                .and_then(metrics::parse_duration)
+                .unwrap_or(default)
+        };
+        let pgbackrest = self.pgbackrest.as_ref()?;
+        Some(BackupSource {
+            command: pgbackrest.command.clone(),
+            timeout: duration(&pgbackrest.timeout, backups::DEFAULT_TIMEOUT),
+            restore_tested_within: duration(
+                &self.restore_tested_within,
+                backups::DEFAULT_RESTORE_TESTED_WITHIN,
+            ),
+        })
     }
 }
 

@@ -11,7 +11,7 @@ mod fleet;
 mod line;
 
 use crate::app::keymap::Keymap;
-use crate::app::run::{DATABASE_REFRESH, MetricsPlan, scope_of};
+use crate::app::run::{DATABASE_REFRESH, MetricsPlan, database_sinks, scope_of};
 use crate::app::state::View;
 use crate::app::{Effect, Msg, State, update};
 use crate::audit::Audit;
@@ -22,7 +22,7 @@ use crate::cluster::rbac;
 use crate::cluster::watch::{Sink, Sources};
 use crate::fleet::ContextPlan;
 use crate::metrics::source::MetricsTask;
-use crate::migrations::task::{DatabaseSink, DatabasesTask};
+use crate::migrations::task::DatabasesTask;
 use crate::model::gate::{GateEnd, GateFacts, RequiredVerdict, Until, VerdictSeen, judge};
 use crate::model::{ActionOutcome, ReleaseKey};
 use crate::status::{Databases, no_release_named, read_cluster, release_status};
@@ -127,7 +127,10 @@ async fn watch_one(
     state.view = View::Detail(key.clone());
     state.database_links = options.databases.links.clone();
     for db in &options.databases.configs {
-        state.databases.insert(db.name.clone(), Default::default());
+        state.databases.insert(
+            db.name.clone(),
+            crate::app::state::DatabaseState::for_config(db),
+        );
     }
     let (tx, mut rx) = unbounded_channel::<Msg>();
     let live = start(connection, &state, options, &tx);
@@ -276,10 +279,7 @@ fn start(
     let sources = Sources::start(connection, sink);
     let (metrics, source) = options.metrics.start(&context, epoch, tx);
     let _ = tx.send(Msg::MetricsSource { epoch, source, at });
-    let database_tx = tx.clone();
-    let database_sink: DatabaseSink = Arc::new(move |name, result, at| {
-        let _ = database_tx.send(Msg::Database { name, result, at });
-    });
+    let database_sink = database_sinks(tx);
     let configs = options.databases.configs.clone();
     Live {
         _sources: sources,

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::{Client, Config};
 
+use super::backups::BackupSource;
 use super::conninfo::{TlsParams, take_tls_params};
 use super::tls::{SslMode, TlsClient, TlsFailure, TlsPolicy, TlsSources};
 
@@ -36,6 +37,8 @@ pub struct DatabaseConfig {
     /// libpq's `sslrootcert`: a PEM file of the authorities trusted to sign
     /// the server's certificate, or `system`; unless the url gives one.
     pub sslrootcert: Option<PathBuf>,
+    /// Where its backups are read from, when configured.
+    pub backups: Option<BackupSource>,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -49,6 +52,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("password_env", &self.password_env)
             .field("sslmode", &self.sslmode)
             .field("sslrootcert", &self.sslrootcert)
+            .field("backups", &self.backups.as_ref().map(|b| b.command.first()))
             .finish()
     }
 }

@@ -10,6 +10,7 @@
 //! Connections use TLS as libpq's `sslmode` says (see `tls`).
 
 mod activity;
+pub mod backups;
 mod connect;
 mod conninfo;
 mod history;

@@ -1,8 +1,10 @@
-//! Reads every configured database again and again, and hands each
-//! reading (or failure) to the app.
+//! Reads every configured database, and its backup repository when one is
+//! configured, again and again, and hands each reading (or failure) to the
+//! app.
 
-use super::{DatabaseConfig, read};
+use super::{DatabaseConfig, backups, read};
 use crate::model::migration::DatabaseReading;
+use crate::model::restore::Repository;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use std::sync::Arc;
@@ -16,18 +18,37 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 pub type DatabaseSink =
     Arc<dyn Fn(String, Result<DatabaseReading, String>, DateTime<Utc>) + Send + Sync>;
 
+/// One backup repository read, or why it could not be.
+pub type BackupsSink = Arc<dyn Fn(String, Result<Repository, String>, DateTime<Utc>) + Send + Sync>;
+
+/// Where the task's readings go.
+#[derive(Clone)]
+pub struct DatabaseSinks {
+    pub reading: DatabaseSink,
+    pub backups: BackupsSink,
+}
+
 /// Reads the databases every `refresh`; stops when dropped.
 pub struct DatabasesTask(JoinHandle<()>);
 
 impl DatabasesTask {
-    pub fn spawn(databases: Vec<DatabaseConfig>, refresh: Duration, sink: DatabaseSink) -> Self {
+    pub fn spawn(databases: Vec<DatabaseConfig>, refresh: Duration, sinks: DatabaseSinks) -> Self {
         DatabasesTask(tokio::spawn(async move {
             loop {
-                let sink = &sink;
+                let sinks = &sinks;
                 futures::stream::iter(&databases)
                     .for_each_concurrent(4, |db| async move {
-                        let result = read(db, READ_TIMEOUT).await;
-                        sink(db.name.clone(), result, Utc::now());
+                        let reading = async {
+                            let result = read(db, READ_TIMEOUT).await;
+                            (sinks.reading)(db.name.clone(), result, Utc::now());
+                        };
+                        let backups = async {
+                            if let Some(source) = &db.backups {
+                                let result = backups::read(source).await;
+                                (sinks.backups)(db.name.clone(), result, Utc::now());
+                            }
+                        };
+                        futures::join!(reading, backups);
                     })
                     .await;
                 tokio::time::sleep(refresh).await;

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod migration;
 pub mod phase;
 pub mod release;
+pub mod restore;
 pub mod revision;
 pub mod traffic;
 

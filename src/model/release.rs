@@ -322,6 +322,9 @@ pub enum Attention {
     /// Code and schema out of step: a contract under running old code, or
     /// new code before its expand.
     MigrationOrder(String),
+    /// The way back past a contract is missing or untested: no backup
+    /// newer than the expand, no recent tested restore, a failed backup.
+    Restore(String),
 }
 
 impl Attention {
@@ -335,6 +338,7 @@ impl Attention {
             Attention::FailingAnalysis(m) => format!("analysis failing: {m}"),
             Attention::CrashLooping(p) => format!("crash-looping: {p}"),
             Attention::MigrationOrder(m) => format!("migration out of order: {m}"),
+            Attention::Restore(m) => format!("restore: {m}"),
         }
     }
 
@@ -345,7 +349,7 @@ impl Attention {
             Attention::WeightDrift { .. } => "drift",
             Attention::FailingAnalysis(_) => "analysis",
             Attention::CrashLooping(_) => "crashloop",
-            Attention::MigrationOrder(_) => "schema",
+            Attention::MigrationOrder(_) | Attention::Restore(_) => "schema",
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::model::metrics::{
     controller_opinion, disagrees,
 };
 use crate::model::migration::RollbackSafety;
+use crate::model::restore::way_back::{ReleaseRestore, RepositoryStatus};
 use crate::model::{Action, Release};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -52,6 +53,8 @@ pub struct DatabaseStatus {
     /// How the connection was encrypted (`TLSv1.3, verify-full`); null when
     /// it was not, or when the database could not be read.
     pub tls: Option<String>,
+    /// Its backups, when a source is configured.
+    pub restore: Option<RepositoryStatus>,
 }
 
 /// One compared metric, without the raw samples.
@@ -289,7 +292,7 @@ pub(crate) fn release_status(
         warnings: r.warnings.clone(),
         actions,
         metrics: metrics.map(|m| MetricsStatus::new(m, r)),
-        migration: MigrationStatus::of(r),
+        migration: MigrationStatus::of(r, state),
         flags: r.flags.clone(),
     }
 }
@@ -314,6 +317,9 @@ pub struct MigrationStatus {
     /// Each revision, the migration its code needs, and whether the schema
     /// as it is now runs it.
     pub revisions: Vec<RevisionSupport>,
+    /// The way back past the contract, when the database's backups are
+    /// read.
+    pub restore: Option<ReleaseRestore>,
 }
 
 #[derive(Debug, Serialize)]
@@ -325,7 +331,7 @@ pub struct RevisionSupport {
 }
 
 impl MigrationStatus {
-    fn of(r: &Release) -> Option<MigrationStatus> {
+    fn of(r: &Release, state: &State) -> Option<MigrationStatus> {
         if !crate::model::migration::has_migration(r) {
             return None;
         }
@@ -340,6 +346,10 @@ impl MigrationStatus {
                 .unwrap_or_default(),
             rollback_safety: check(Action::Abort).or_else(|| check(Action::Undo(None))),
             problem: r.migration_problem.clone(),
+            restore: r.migration.as_ref().and_then(|m| {
+                let db = state.databases.get(r.database.as_deref()?)?;
+                Some(ReleaseRestore::of(db.backups.as_ref()?, m, state.now))
+            }),
             revisions: r
                 .revisions
                 .iter()

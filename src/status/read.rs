@@ -17,6 +17,7 @@ use crate::metrics::source::measure;
 use crate::migrations::task::READ_TIMEOUT;
 use crate::model::Release;
 use crate::model::metrics::ReleaseMetrics;
+use crate::model::restore::way_back::RepositoryStatus;
 use crate::user_error::UserError;
 use chrono::{DateTime, Utc};
 use color_eyre::eyre::Result;
@@ -182,7 +183,16 @@ pub async fn report(
             .map(|db| crate::migrations::read(db, database_limit)),
     )
     .await;
-    for (db, result) in databases.configs.iter().zip(readings) {
+    let backups = futures::future::join_all(databases.configs.iter().map(|db| async {
+        let source = db.backups.as_ref()?;
+        Some(crate::migrations::backups::read(source).await)
+    }))
+    .await;
+    for ((db, result), backups) in databases.configs.iter().zip(readings).zip(backups) {
+        state.databases.insert(
+            db.name.clone(),
+            crate::app::state::DatabaseState::for_config(db),
+        );
         update(
             &mut state,
             Msg::Database {
@@ -191,6 +201,17 @@ pub async fn report(
                 at: now,
             },
         );
+        if let Some(result) = backups {
+            let name = db.name.clone();
+            update(
+                &mut state,
+                Msg::Backups {
+                    name,
+                    result,
+                    at: now,
+                },
+            );
+        }
     }
     let unleash_problem = read_unleash(&mut state, metrics, &connection.context, &limit).await;
     rebuild_releases(&mut state);
@@ -253,6 +274,7 @@ pub async fn report(
                     blocked: reading.map(|r| r.blocked.clone()).unwrap_or_default(),
                     index_builds: reading.map(|r| r.index_builds.clone()).unwrap_or_default(),
                     tls: reading.and_then(|r| r.tls.clone()),
+                    restore: db.backups.as_ref().map(RepositoryStatus::of),
                 }
             })
             .collect(),

@@ -261,6 +261,12 @@ fn schema_lines(c: &Confirm, theme: &Theme) -> Vec<Line<'static>> {
         ])),
         None => {}
     }
+    if let Some(way_back) = &c.way_back {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<10}", "Restore:"), theme.muted()),
+            Span::styled(way_back.clone(), theme.attention()),
+        ]));
+    }
     for w in &c.warnings {
         lines.push(Line::from(vec![
             Span::styled(format!("{:<10}", "Warning:"), theme.muted()),

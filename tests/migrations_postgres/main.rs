@@ -9,6 +9,7 @@
 mod support;
 
 mod activity;
+mod backups;
 mod failures_and_secrets;
 mod history_tables;
 mod linked_rollout;

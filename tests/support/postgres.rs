@@ -77,16 +77,21 @@ impl Postgres {
     /// initdb, configure and start a cluster of its own; None (the test
     /// skips) when PostgreSQL is not installed and backends are not required.
     pub fn start(test: &str) -> Option<Postgres> {
-        Postgres::launch(test, false)
+        Postgres::launch(test, false, "")
+    }
+
+    /// A cluster of its own with `conf` added to `postgresql.conf`.
+    pub fn start_with(test: &str, conf: &str) -> Option<Postgres> {
+        Postgres::launch(test, false, conf)
     }
 
     /// A cluster with `ssl = on`, a certificate for `localhost` (not for
     /// 127.0.0.1) signed by the CA in `tls.ca`, and a `tls_only` role.
     pub fn start_tls(test: &str) -> Option<Postgres> {
-        Postgres::launch(test, true)
+        Postgres::launch(test, true, "")
     }
 
-    fn launch(test: &str, with_tls: bool) -> Option<Postgres> {
+    fn launch(test: &str, with_tls: bool, extra_conf: &str) -> Option<Postgres> {
         let initdb = super::require_program("initdb", test)?;
         super::require_program("pg_ctl", test)?;
         let bin = initdb.canonicalize().expect("initdb path");
@@ -126,6 +131,7 @@ impl Postgres {
             server.tls = Some(server.make_certificates());
             conf.push_str("ssl = on\n");
         }
+        conf.push_str(extra_conf);
         append(&data.join("postgresql.conf"), &conf);
         let hba = if with_tls { TLS_HBA } else { HBA };
         std::fs::write(data.join("pg_hba.conf"), hba).expect("write pg_hba.conf");
@@ -209,7 +215,7 @@ impl Postgres {
 
     /// When the server runs as `postgres`: make `path` (and all below it)
     /// its own.
-    fn give_to_server_user(&self, path: &Path) {
+    pub fn give_to_server_user(&self, path: &Path) {
         if !self.as_postgres_user {
             return;
         }
@@ -221,8 +227,13 @@ impl Postgres {
         assert!(chown.success(), "chown {} to postgres", path.display());
     }
 
-    fn data(&self) -> PathBuf {
+    pub fn data(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// Where the server's Unix socket is.
+    pub fn socket_dir(&self) -> &Path {
+        self.dir.path()
     }
 
     /// `postgres://user@127.0.0.1:port/db`: no password in it.
@@ -284,7 +295,11 @@ impl Postgres {
     }
 
     fn try_run(&self, program: &str, args: &[&str]) -> std::io::Result<Output> {
-        let program = self.bin.join(program);
+        self.run_as_server_user(&self.bin.join(program), args)
+    }
+
+    /// Run `program` as the user the server runs as.
+    pub fn run_as_server_user(&self, program: &Path, args: &[&str]) -> std::io::Result<Output> {
         let mut command = if self.as_postgres_user {
             let mut c = Command::new(runuser());
             c.args(["-u", "postgres", "--"]).arg(program);

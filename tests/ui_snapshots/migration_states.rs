@@ -2,6 +2,7 @@
 //! readings, as the watches and the database task deliver them.
 
 use super::*;
+use cutover::model::restore::{Backup, Repository, Stanza, WalRange};
 
 /// Where the migration panel begins.
 pub const MIGRATION_TITLE: &str = "── Migration";
@@ -104,6 +105,58 @@ pub fn database(state: &mut State, result: Result<DatabaseReading, String>, at: 
             at,
         },
     );
+}
+
+/// payments' pgBackRest repository, read just now: a full backup stopped
+/// at 02:14 and an incremental at 09:05, both before the expand completed
+/// (21:08:40); a restore from the full one tested 6 days ago; WAL archived
+/// to …2A.
+fn payments_backups(state: &mut State) {
+    let backup = |label: &str, kind: &str, stopped: &str, tested: Option<&str>| Backup {
+        label: label.into(),
+        kind: kind.into(),
+        started: at(stopped) - chrono::Duration::minutes(4),
+        stopped: at(stopped),
+        error: false,
+        restore_tested: tested.map(at),
+        unreadable_restore_tested: None,
+    };
+    let repository = Repository {
+        stanzas: vec![Stanza {
+            name: "main".into(),
+            problem: None,
+            archives: vec![WalRange {
+                min: "000000010000000000000003".into(),
+                max: "00000001000000000000002A".into(),
+            }],
+            backups: vec![
+                backup(
+                    "20250314-021000F",
+                    "full",
+                    "2025-03-14T02:14:00Z",
+                    Some("2025-03-08T11:00:00Z"),
+                ),
+                backup(
+                    "20250314-021000F_20250314-090100I",
+                    "incr",
+                    "2025-03-14T09:05:00Z",
+                    None,
+                ),
+            ],
+        }],
+    };
+    update(
+        state,
+        Msg::Backups {
+            name: PAYMENTS_DB.into(),
+            result: Ok(repository),
+            at: now(),
+        },
+    );
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("an RFC 3339 time")
 }
 
 /// Flyway's history at `at`: version 20 applied 50s before, 21 to come.
@@ -271,5 +324,26 @@ pub fn confirm_abort_override_state() -> State {
         );
     };
     assert_eq!(c.override_typed.as_deref(), Some(""));
+    state
+}
+
+/// payments open after the contract with its backups read: the Restore
+/// block, and the alarm of a contract with no backup newer than the expand.
+pub fn migration_restore_state() -> State {
+    let mut state = contracted(migration_backfill_state());
+    payments_backups(&mut state);
+    state
+}
+
+/// Aborting payments after its contract with its backups read: blocked,
+/// and naming the restore the way back needs.
+pub fn confirm_abort_restore_state() -> State {
+    let mut state = list_schema_state();
+    payments_backups(&mut state);
+    press(&mut state, "A");
+    let Some(Overlay::Confirm(c)) = &state.overlay else {
+        panic!("A opens a confirmation: {:?}", state.last_result);
+    };
+    assert!(c.way_back.is_some(), "{:?}", c.safety);
     state
 }

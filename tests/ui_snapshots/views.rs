@@ -11,8 +11,9 @@ use super::metrics_states::{
     METRICS_TITLE, list_verdicts_state, metrics_error_state, metrics_fail_state,
 };
 use super::migration_states::{
-    MIGRATION_TITLE, confirm_abort_blocked_state, confirm_abort_override_state, list_schema_state,
-    migration_backfill_state, migration_db_failing_state, migration_unsafe_state,
+    MIGRATION_TITLE, confirm_abort_blocked_state, confirm_abort_override_state,
+    confirm_abort_restore_state, list_schema_state, migration_backfill_state,
+    migration_db_failing_state, migration_restore_state, migration_unsafe_state,
 };
 use super::states::{
     config_problems_state, confirm_abort_state, confirm_pause_state, detail_state,
@@ -121,6 +122,22 @@ pub fn views() -> Vec<Case> {
                 migration_db_failing_state(),
             )
         },
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_restore",
+                "payments' migration panel after its contract with its pgBackRest \
+                 repository read: the Restore block, the alarm of no backup newer than \
+                 the expand",
+                migration_restore_state(),
+            )
+        },
+        case(
+            "confirm_abort_restore",
+            "the confirmation of aborting payments after its contract, its backups read: \
+             blocked, and naming the restore the way back needs",
+            confirm_abort_restore_state(),
+        ),
         case(
             "list_schema",
             "the list with the schema column: payments highlighted, contracted with an \
@@ -363,6 +380,16 @@ fn migration_unsafe() {
 #[test]
 fn migration_db_failing() {
     check_view("migration_db_failing");
+}
+
+#[test]
+fn migration_restore() {
+    check_view("migration_restore");
+}
+
+#[test]
+fn confirm_abort_restore() {
+    check_view("confirm_abort_restore");
 }
 
 #[test]

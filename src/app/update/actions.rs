@@ -12,7 +12,7 @@ use crate::cluster::rbac::AccessKey;
 use crate::model::Release;
 use crate::model::action::{self, Action, ActionOutcome};
 use crate::model::flag::kill_options;
-use crate::model::migration;
+use crate::model::{migration, restore};
 use chrono::{DateTime, Utc};
 use crossterm::event::KeyCode;
 
@@ -136,8 +136,27 @@ pub(super) fn open_confirm(state: &mut State, requested: Action) -> Outcome {
         safety: migration::rollback_check(&release, chosen),
         override_typed: None,
         warnings: migration_warnings(&release, action),
+        way_back: way_back(state, &release, action),
     })));
     Outcome::redraw()
+}
+
+/// For a rollback after the release's contract began, the restore it
+/// needs, as its database's backups tell it.
+fn way_back(state: &State, release: &Release, action: Action) -> Option<String> {
+    if !matches!(action, Action::Abort | Action::Undo(_)) {
+        return None;
+    }
+    let m = release
+        .migration
+        .as_ref()
+        .filter(|m| restore::way_back::contract_begun(m))?;
+    let backups = state
+        .databases
+        .get(release.database.as_deref()?)?
+        .backups
+        .as_ref()?;
+    Some(restore::way_back::way_back(backups, m, state.now))
 }
 
 /// An action pressed before its permission was known, now that an answer

@@ -5,9 +5,11 @@
 use super::{Effect, Outcome};
 use crate::app::state::{MetricsSource, State};
 use crate::metrics::profiles::MetricsTarget;
+use crate::model::Attention;
 use crate::model::flag::Flag;
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::{self, DatabaseReading};
+use crate::model::restore::{Repository, way_back};
 use crate::model::{Release, ReleaseKey, in_listing_order};
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
@@ -67,6 +69,18 @@ pub(super) fn unleash(
     let (name, feed) = member.unleash.get_or_insert_default();
     *name = source;
     feed.read(result, at);
+    rebuild_releases(state);
+    Outcome::redraw()
+}
+
+pub(super) fn backups(
+    state: &mut State,
+    name: String,
+    result: Result<Repository, String>,
+    at: DateTime<Utc>,
+) -> Outcome {
+    let db = state.databases.entry(name).or_default();
+    db.backups.get_or_insert_default().record(result, at);
     rebuild_releases(state);
     Outcome::redraw()
 }
@@ -141,7 +155,23 @@ fn settled(state: &State, release: &Arc<Release>) -> Arc<Release> {
         .as_ref()
         .map(|(name, _)| (name.as_str(), database_view(state, name)));
     migration::settle(&mut release, view);
+    restore_alarms(state, &mut release);
     Arc::new(release)
+}
+
+/// The alarms of the way back past the release's contract, when its
+/// database's backups are read.
+fn restore_alarms(state: &State, release: &mut Release) {
+    let backups = release
+        .database
+        .as_deref()
+        .and_then(|name| state.databases.get(name)?.backups.as_ref());
+    if let (Some(backups), Some(m)) = (backups, &release.migration) {
+        let alarms = way_back::alarms(backups, m, state.now);
+        release
+            .attention
+            .extend(alarms.into_iter().map(Attention::Restore));
+    }
 }
 
 fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a> {

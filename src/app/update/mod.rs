@@ -91,6 +91,12 @@ pub enum Msg {
         result: Result<Vec<crate::model::flag::Flag>, String>,
         at: DateTime<Utc>,
     },
+    /// One database's backup repository read, or why not.
+    Backups {
+        name: String,
+        result: Result<crate::model::restore::Repository, String>,
+        at: DateTime<Utc>,
+    },
     /// One release measured.
     Metrics {
         epoch: u64,
@@ -125,6 +131,7 @@ impl Msg {
             | Msg::MetricsSource { at, .. }
             | Msg::Database { at, .. }
             | Msg::Unleash { at, .. }
+            | Msg::Backups { at, .. }
             | Msg::Metrics { at, .. }
             | Msg::Resize { at }
             | Msg::TerminalLost { at, .. } => *at,
@@ -232,6 +239,7 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             result,
             at,
         } => measures::unleash(state, epoch, source, result, at),
+        Msg::Backups { name, result, at } => measures::backups(state, name, result, at),
         Msg::Metrics {
             epoch,
             key,

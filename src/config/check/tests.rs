@@ -552,3 +552,45 @@ token_file = "/run/secrets/unleash"
         "{found:#?}"
     );
 }
+
+#[test]
+fn a_backups_source_with_a_mistake_is_named_and_the_database_kept() {
+    let text = r#"[databases.payments]
+url = "postgres://app@db/payments"
+[databases.payments.backups]
+restore_tested_within = "a month"
+[databases.payments.backups.pgbackrest]
+command = []
+timeout = "10 seconds"
+"#;
+    let (config, _, problems) = checked(text);
+    assert_eq!(
+        lines(&problems),
+        [
+            "4:25: \"a month\" is not a duration: write one such as 30s, 5m or 1h; 30d applies until then",
+            "6:11: the backups command names no program: write one such as [\"pgbackrest\", \"--stanza=main\", \"info\", \"--output=json\"]; database payments's backups are not read until then",
+            "7:11: \"10 seconds\" is not a duration: write one such as 30s, 5m or 1h; 10s applies until then",
+        ]
+    );
+    let payments = &config.databases["payments"];
+    assert!(payments.backups.pgbackrest.is_none());
+    assert_eq!(config.databases(&[]).unwrap()[0].backups, None);
+}
+
+#[test]
+fn a_backups_source_reads_its_command_timeout_and_alarm_age() {
+    let text = r#"[databases.payments]
+url = "postgres://app@db/payments"
+backups.restore_tested_within = "7d"
+backups.pgbackrest.command = ["ssh", "db1", "pgbackrest", "info", "--output=json"]
+"#;
+    let (config, _, problems) = checked(text);
+    assert_eq!(lines(&problems), Vec::<String>::new());
+    let source = config.databases(&[]).unwrap()[0].backups.clone().unwrap();
+    assert_eq!(source.command[..2], ["ssh", "db1"]);
+    assert_eq!(source.timeout, std::time::Duration::from_secs(10));
+    assert_eq!(
+        source.restore_tested_within,
+        std::time::Duration::from_secs(7 * 24 * 3600)
+    );
+}

@@ -23,6 +23,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
+mod restore;
+
 const TITLE: &str = "Migration";
 
 /// Statements are cut to this many characters.
@@ -55,6 +57,14 @@ pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Ve
     out.push(strip(r.migration.as_ref(), theme));
     out.extend(alarms(r, room, theme));
     out.extend(rollback(r, room, theme));
+    let backups = linked.and_then(|(_, db)| db?.backups.as_ref());
+    out.extend(restore::block(
+        backups,
+        r.migration.as_ref(),
+        state.now,
+        room,
+        theme,
+    ));
     out.extend(problem(r, linked, state.now, room, theme));
     if let Some(m) = &r.migration {
         out.extend(timeline(m, room, theme));
@@ -133,7 +143,7 @@ fn alarms(r: &Release, room: Room, theme: &Theme) -> Vec<Line<'static>> {
     r.attention
         .iter()
         .filter_map(|a| match a {
-            Attention::MigrationOrder(text) => Some(text),
+            Attention::MigrationOrder(text) | Attention::Restore(text) => Some(text),
             _ => None,
         })
         .flat_map(|text| marked("⚠", text, theme.attention(), room))

@@ -274,7 +274,7 @@ fn schema_marker(r: &Release, theme: &Theme) -> Option<(&'static str, Style)> {
     let alarm = r
         .attention
         .iter()
-        .any(|a| matches!(a, Attention::MigrationOrder(_)));
+        .any(|a| matches!(a, Attention::MigrationOrder(_) | Attention::Restore(_)));
     match schema_rollback(r) {
         Some(RollbackSafety::Unsafe(_)) => Some(("✖", theme.attention())),
         _ if alarm => Some(("⚠", theme.attention())),
