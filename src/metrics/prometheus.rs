@@ -100,10 +100,19 @@ impl PrometheusConfig {
 /// A secret from an environment variable (read once) or a file (read for
 /// every request, so a rotated token, such as a projected service-account
 /// token, is picked up).
-#[derive(Debug)]
 pub(crate) enum SecretSource {
     Value(String),
     File(PathBuf),
+}
+
+/// Debug output names where a secret comes from, never the secret.
+impl std::fmt::Debug for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Value(_) => f.write_str("Value(<redacted>)"),
+            SecretSource::File(path) => f.debug_tuple("File").field(path).finish(),
+        }
+    }
 }
 
 impl SecretSource {
@@ -530,5 +539,13 @@ mod tests {
             "sum by (rollouts_pod_template_hash) ( rate(http_requests_to…"
         );
         assert_eq!(shown.chars().count(), 60);
+    }
+
+    #[test]
+    fn a_secret_from_the_environment_is_redacted_in_debug_output() {
+        let secret = SecretSource::Value("s3cr3t-value".into());
+        let shown = format!("{secret:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
     }
 }
