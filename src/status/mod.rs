@@ -322,6 +322,28 @@ pub struct MigrationStatus {
     pub restore: Option<ReleaseRestore>,
 }
 
+/// The way back past `r`'s contract: its database's backups and Velero's
+/// of its namespace; None when neither is a source.
+fn release_restore(
+    r: &Release,
+    m: &crate::model::migration::Migration,
+    state: &State,
+) -> Option<ReleaseRestore> {
+    let velero = crate::app::restore::velero(state, r);
+    let mut restore = match crate::app::restore::database_backups(state, r) {
+        Some(backups) => ReleaseRestore::of(backups, m, state.now),
+        None if velero.is_some() => ReleaseRestore {
+            rollback_to: None,
+            way_back: None,
+            alarms: Vec::new(),
+            velero: None,
+        },
+        None => return None,
+    };
+    restore.velero = velero;
+    Some(restore)
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevisionSupport {
@@ -346,10 +368,10 @@ impl MigrationStatus {
                 .unwrap_or_default(),
             rollback_safety: check(Action::Abort).or_else(|| check(Action::Undo(None))),
             problem: r.migration_problem.clone(),
-            restore: r.migration.as_ref().and_then(|m| {
-                let db = state.databases.get(r.database.as_deref()?)?;
-                Some(ReleaseRestore::of(db.backups.as_ref()?, m, state.now))
-            }),
+            restore: r
+                .migration
+                .as_ref()
+                .and_then(|m| release_restore(r, m, state)),
             revisions: r
                 .revisions
                 .iter()

@@ -159,19 +159,21 @@ fn settled(state: &State, release: &Arc<Release>) -> Arc<Release> {
     Arc::new(release)
 }
 
-/// The alarms of the way back past the release's contract, when its
-/// database's backups are read.
+/// The alarms of the way back past the release's contract: its
+/// database's backups, when read, and Velero's of its namespace.
 fn restore_alarms(state: &State, release: &mut Release) {
-    let backups = release
-        .database
-        .as_deref()
-        .and_then(|name| state.databases.get(name)?.backups.as_ref());
-    if let (Some(backups), Some(m)) = (backups, &release.migration) {
-        let alarms = way_back::alarms(backups, m, state.now);
-        release
-            .attention
-            .extend(alarms.into_iter().map(Attention::Restore));
+    let Some(m) = &release.migration else {
+        return;
+    };
+    let mut alarms = crate::app::restore::database_backups(state, release)
+        .map(|backups| way_back::alarms(backups, m, state.now))
+        .unwrap_or_default();
+    if let Some(velero) = crate::app::restore::velero(state, release) {
+        alarms.extend(velero.alarms);
     }
+    release
+        .attention
+        .extend(alarms.into_iter().map(Attention::Restore));
 }
 
 fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a> {

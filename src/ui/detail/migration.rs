@@ -58,8 +58,10 @@ pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Ve
     out.extend(alarms(r, room, theme));
     out.extend(rollback(r, room, theme));
     let backups = linked.and_then(|(_, db)| db?.backups.as_ref());
+    let velero = crate::app::restore::velero(state, r);
     out.extend(restore::block(
         backups,
+        velero.as_ref(),
         r.migration.as_ref(),
         state.now,
         room,

@@ -1,0 +1,29 @@
+//! A release's way back as the control room knows it: the database's
+//! backup repository, and Velero's backups of the release's namespace.
+
+use super::state::State;
+use crate::migrations::backups::DEFAULT_RESTORE_TESTED_WITHIN;
+use crate::model::Release;
+use crate::model::restore::BackupsState;
+use crate::model::restore::velero::VeleroStatus;
+
+/// The backups of the release's database, when a source is configured.
+pub fn database_backups<'a>(state: &'a State, release: &Release) -> Option<&'a BackupsState> {
+    state
+        .databases
+        .get(release.database.as_deref()?)?
+        .backups
+        .as_ref()
+}
+
+/// Velero's part of the release's way back: None when its cluster does
+/// not serve Velero, or Velero backs nothing of its namespace up. A tested
+/// restore is as old as the database's limit allows (30 days without one).
+pub fn velero(state: &State, release: &Release) -> Option<VeleroStatus> {
+    let member = state.member_of(&release.key.cluster)?;
+    let within = database_backups(state, release).map_or_else(
+        || chrono::Duration::from_std(DEFAULT_RESTORE_TESTED_WITHIN).unwrap_or_default(),
+        |b| b.restore_tested_within,
+    );
+    VeleroStatus::of(&member.velero, &release.key.namespace, within, state.now)
+}
