@@ -5,6 +5,7 @@ use super::state::State;
 use crate::migrations::backups::DEFAULT_RESTORE_TESTED_WITHIN;
 use crate::model::Release;
 use crate::model::restore::BackupsState;
+use crate::model::restore::freshness::FreshnessState;
 use crate::model::restore::velero::VeleroStatus;
 
 /// The backups of the release's database, when a source is configured.
@@ -14,6 +15,24 @@ pub fn database_backups<'a>(state: &'a State, release: &Release) -> Option<&'a B
         .get(release.database.as_deref()?)?
         .backups
         .as_ref()
+}
+
+/// The freshness of the release's database's newest backup, when a
+/// Prometheus query is configured.
+pub fn freshness<'a>(state: &'a State, release: &Release) -> Option<&'a FreshnessState> {
+    state
+        .databases
+        .get(release.database.as_deref()?)?
+        .freshness
+        .as_ref()
+}
+
+/// Whether the release's way back has a source: the database's backups,
+/// their freshness, or Velero.
+pub fn has_source(state: &State, release: &Release) -> bool {
+    database_backups(state, release).is_some()
+        || freshness(state, release).is_some()
+        || velero(state, release).is_some()
 }
 
 /// Velero's part of the release's way back: None when its cluster does

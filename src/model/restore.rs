@@ -290,6 +290,7 @@ impl InfoBackup {
     }
 }
 
+pub mod freshness;
 pub mod velero;
 pub mod way_back;
 

@@ -322,26 +322,32 @@ pub struct MigrationStatus {
     pub restore: Option<ReleaseRestore>,
 }
 
-/// The way back past `r`'s contract: its database's backups and Velero's
-/// of its namespace; None when neither is a source.
+/// The way back past `r`'s contract: its database's backups, their
+/// freshness from Prometheus and Velero's of its namespace; None when none
+/// is a source.
 fn release_restore(
     r: &Release,
     m: &crate::model::migration::Migration,
     state: &State,
 ) -> Option<ReleaseRestore> {
-    let velero = crate::app::restore::velero(state, r);
-    let mut restore = match crate::app::restore::database_backups(state, r) {
+    use crate::app::restore;
+    if !restore::has_source(state, r) {
+        return None;
+    }
+    let mut out = match restore::database_backups(state, r) {
         Some(backups) => ReleaseRestore::of(backups, m, state.now),
-        None if velero.is_some() => ReleaseRestore {
+        None => ReleaseRestore {
             rollback_to: None,
             way_back: None,
             alarms: Vec::new(),
             velero: None,
+            freshness: None,
         },
-        None => return None,
     };
-    restore.velero = velero;
-    Some(restore)
+    out.velero = restore::velero(state, r);
+    out.freshness = restore::freshness(state, r)
+        .map(|f| crate::model::restore::freshness::FreshnessStatus::of(f, state.now));
+    Some(out)
 }
 
 #[derive(Debug, Serialize)]

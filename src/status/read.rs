@@ -200,7 +200,21 @@ pub async fn report(
         Some(crate::migrations::backups::read(source).await)
     }))
     .await;
-    for ((db, result), backups) in databases.configs.iter().zip(readings).zip(backups) {
+    let prometheus = metrics.prometheus(Some(&connection.context));
+    let freshness = futures::future::join_all(databases.configs.iter().map(|db| async {
+        let source = db.freshness.as_ref()?;
+        let read = crate::migrations::freshness::read(prometheus.as_ref(), source, now);
+        let late = || Err("Prometheus did not answer within the deadline".to_string());
+        Some(limit.within(read).await.unwrap_or_else(late))
+    }))
+    .await;
+    for (((db, result), backups), freshness) in databases
+        .configs
+        .iter()
+        .zip(readings)
+        .zip(backups)
+        .zip(freshness)
+    {
         state.databases.insert(
             db.name.clone(),
             crate::app::state::DatabaseState::for_config(db),
@@ -218,6 +232,17 @@ pub async fn report(
             update(
                 &mut state,
                 Msg::Backups {
+                    name,
+                    result,
+                    at: now,
+                },
+            );
+        }
+        if let Some(result) = freshness {
+            let name = db.name.clone();
+            update(
+                &mut state,
+                Msg::Freshness {
                     name,
                     result,
                     at: now,

@@ -85,6 +85,24 @@ pub(super) fn backups(
     Outcome::redraw()
 }
 
+pub(super) fn freshness(
+    state: &mut State,
+    name: String,
+    result: Result<DateTime<Utc>, String>,
+    at: DateTime<Utc>,
+) -> Outcome {
+    let Some(freshness) = state
+        .databases
+        .get_mut(&name)
+        .and_then(|db| db.freshness.as_mut())
+    else {
+        return Outcome::default();
+    };
+    freshness.record(result, at);
+    rebuild_releases(state);
+    Outcome::redraw()
+}
+
 pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMetrics) -> Outcome {
     if !state.metrics_targets.iter().any(|t| t.key == key) {
         return Outcome::default();
@@ -170,6 +188,9 @@ fn restore_alarms(state: &State, release: &mut Release) {
         .unwrap_or_default();
     if let Some(velero) = crate::app::restore::velero(state, release) {
         alarms.extend(velero.alarms);
+    }
+    if let Some(freshness) = crate::app::restore::freshness(state, release) {
+        alarms.extend(freshness.alarms(state.now));
     }
     release
         .attention

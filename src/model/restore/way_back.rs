@@ -168,6 +168,8 @@ pub struct ReleaseRestore {
     pub alarms: Vec<String>,
     /// Velero's backups of the release's namespace, with their alarms.
     pub velero: Option<super::velero::VeleroStatus>,
+    /// The newest backup's time from Prometheus, with its alarm.
+    pub freshness: Option<super::freshness::FreshnessStatus>,
 }
 
 impl ReleaseRestore {
@@ -181,6 +183,7 @@ impl ReleaseRestore {
             way_back: contract_begun(m).then(|| way_back(state, m, now)),
             alarms: alarms(state, m, now),
             velero: None,
+            freshness: None,
         }
     }
 }

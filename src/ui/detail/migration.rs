@@ -59,9 +59,13 @@ pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Ve
     out.extend(rollback(r, room, theme));
     let backups = linked.and_then(|(_, db)| db?.backups.as_ref());
     let velero = crate::app::restore::velero(state, r);
-    out.extend(restore::block(
+    let sources = restore::Sources {
         backups,
-        velero.as_ref(),
+        freshness: crate::app::restore::freshness(state, r),
+        velero: velero.as_ref(),
+    };
+    out.extend(restore::block(
+        sources,
         r.migration.as_ref(),
         state.now,
         room,

@@ -6,6 +6,7 @@
 
 use super::super::{Room, field, indented};
 use crate::model::migration::Migration;
+use crate::model::restore::freshness::FreshnessState;
 use crate::model::restore::velero::{VeleroBackup, VeleroStatus};
 use crate::model::restore::way_back::{backup_before_contract, contract_started, span_words};
 use crate::model::restore::{Backup, BackupsState};
@@ -13,24 +14,60 @@ use crate::ui::theme::Theme;
 use chrono::{DateTime, Utc};
 use ratatui::text::{Line, Span};
 
+/// The sources of a release's way back.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Sources<'a> {
+    pub backups: Option<&'a BackupsState>,
+    pub freshness: Option<&'a FreshnessState>,
+    pub velero: Option<&'a VeleroStatus>,
+}
+
 /// The block's lines; nothing when the release has no backup source.
 pub(super) fn block(
-    backups: Option<&BackupsState>,
-    velero: Option<&VeleroStatus>,
+    sources: Sources<'_>,
     m: Option<&Migration>,
     now: DateTime<Utc>,
     room: Room,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
-    if backups.is_none() && velero.is_none() {
+    let Sources {
+        backups,
+        freshness,
+        velero,
+    } = sources;
+    if backups.is_none() && freshness.is_none() && velero.is_none() {
         return Vec::new();
     }
     let mut out = vec![Line::from(Span::styled("Restore", theme.heading()))];
     if let Some(backups) = backups {
         out.extend(repository(backups, m, now, room, theme));
     }
+    if let Some(freshness) = freshness {
+        out.extend(freshness_part(freshness, now, room, theme));
+    }
     if let Some(velero) = velero {
         out.extend(velero_part(velero, now, room, theme));
+    }
+    out
+}
+
+/// The newest backup's time as Prometheus says, marked when stale.
+fn freshness_part(
+    freshness: &FreshnessState,
+    now: DateTime<Utc>,
+    room: Room,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let error = freshness.error.clone().zip(freshness.failing_since);
+    let mut out = source("prometheus", freshness.read_at, error, now, room, theme);
+    if let Some(t) = freshness.newest_backup {
+        let text = format!("{} · {}", t.format("%Y-%m-%d %H:%M"), ago(now, t));
+        out.push(if freshness.alarms(now).is_empty() {
+            field("  newest:", text, theme)
+        } else {
+            let over = format!("{text} · over {}", span_words(freshness.max_age));
+            field("  newest:", Span::styled(over, theme.attention()), theme)
+        });
     }
     out
 }
@@ -220,6 +257,58 @@ mod tests {
         lines.iter().map(|l| l.to_string()).collect()
     }
 
+    fn backups_only(state: &BackupsState) -> Sources<'_> {
+        Sources {
+            backups: Some(state),
+            ..Sources::default()
+        }
+    }
+
+    #[test]
+    fn prometheus_says_how_fresh_the_newest_backup_is_and_when_it_is_stale() {
+        use crate::model::restore::freshness::FreshnessState;
+        let theme = Theme::load("mono").unwrap();
+        let mut state = FreshnessState::new(chrono::Duration::hours(26));
+        state.record(Ok(at("2026-12-04T02:06:00Z")), at("2026-12-05T03:00:00Z"));
+        let sources = Sources {
+            freshness: Some(&state),
+            ..Sources::default()
+        };
+        let fresh = block(sources, None, at("2026-12-05T03:00:30Z"), ROOM, &theme);
+        assert_eq!(
+            text(&fresh),
+            [
+                "Restore",
+                "  source:       prometheus · read 30 s ago",
+                "  newest:       2026-12-04 02:06 · 24 h ago",
+            ]
+        );
+        let stale = block(sources, None, at("2026-12-05T05:00:00Z"), ROOM, &theme);
+        assert_eq!(
+            text(&stale)[2],
+            "  newest:       2026-12-04 02:06 · 26 h ago · over 26 h"
+        );
+        state.record(
+            Err("cannot reach Prometheus".into()),
+            at("2026-12-05T03:01:00Z"),
+        );
+        let sources = Sources {
+            freshness: Some(&state),
+            ..Sources::default()
+        };
+        let failing = text(&block(
+            sources,
+            None,
+            at("2026-12-05T03:02:00Z"),
+            ROOM,
+            &theme,
+        ));
+        assert_eq!(
+            failing[1],
+            "  source: prometheus UNREADABLE for 60 s: cannot reach Prometheus (shown: read 2 min ago)"
+        );
+    }
+
     const ROOM: Room = Room {
         width: 120,
         rows: 20,
@@ -232,8 +321,7 @@ mod tests {
         let read_at = at("2026-12-05T03:00:00Z");
         state.record(Repository::parse_pgbackrest(INFO), read_at);
         let lines = block(
-            Some(&state),
-            None,
+            backups_only(&state),
             None,
             at("2026-12-05T03:00:30Z"),
             ROOM,
@@ -262,8 +350,7 @@ mod tests {
         let failed = "pgbackrest: no answer within 10s, so it was stopped";
         state.record(Err(failed.into()), at("2026-12-05T03:01:00Z"));
         let lines = block(
-            Some(&state),
-            None,
+            backups_only(&state),
             None,
             at("2026-12-05T03:05:00Z"),
             ROOM,
@@ -283,8 +370,7 @@ mod tests {
             at("2026-12-05T03:05:00Z"),
         );
         let shown = text(&block(
-            Some(&unread),
-            None,
+            backups_only(&unread),
             None,
             at("2026-12-05T03:05:00Z"),
             ROOM,
@@ -297,7 +383,16 @@ mod tests {
                 "  source: pgbackrest UNREADABLE for 0 s: cannot run \"pgbackrest\" (shown: nothing read yet)"
             ]
         );
-        assert!(block(None, None, None, at("2026-12-05T03:05:00Z"), ROOM, &theme).is_empty());
+        assert!(
+            block(
+                Sources::default(),
+                None,
+                at("2026-12-05T03:05:00Z"),
+                ROOM,
+                &theme
+            )
+            .is_empty()
+        );
     }
 
     fn velero_status(now: DateTime<Utc>) -> VeleroStatus {
@@ -361,7 +456,11 @@ mod tests {
             at("2026-12-05T03:00:00Z"),
         );
         let velero = velero_status(now);
-        let lines = block(Some(&state), Some(&velero), None, now, ROOM, &theme);
+        let sources = Sources {
+            velero: Some(&velero),
+            ..backups_only(&state)
+        };
+        let lines = block(sources, None, now, ROOM, &theme);
         assert_eq!(
             text(&lines)[5..],
             [
@@ -372,7 +471,11 @@ mod tests {
                 "  tested:       shop-drill of shop-nightly-20261128020000 · 2026-11-28 10:08 · 6 days ago",
             ]
         );
-        let alone = text(&block(None, Some(&velero), None, now, ROOM, &theme));
+        let velero_only = Sources {
+            velero: Some(&velero),
+            ..Sources::default()
+        };
+        let alone = text(&block(velero_only, None, now, ROOM, &theme));
         assert_eq!(
             alone[..2],
             ["Restore", "  source:       velero (shop) · read 30 s ago"]
