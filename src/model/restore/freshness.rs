@@ -84,18 +84,13 @@ impl FreshnessState {
     }
 
     pub fn record(&mut self, result: Result<DateTime<Utc>, String>, at: DateTime<Utc>) {
-        match result {
-            Ok(newest) => {
-                self.newest_backup = Some(newest);
-                self.read_at = Some(at);
-                self.error = None;
-                self.failing_since = None;
-            }
-            Err(error) => {
-                self.failing_since = self.failing_since.or(Some(at));
-                self.error = Some(error);
-            }
-        }
+        let last = super::Reading {
+            value: &mut self.newest_backup,
+            read_at: &mut self.read_at,
+            error: &mut self.error,
+            failing_since: &mut self.failing_since,
+        };
+        last.record(result, at);
     }
 
     /// A newest backup older than `max_age`.
