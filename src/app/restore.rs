@@ -46,3 +46,41 @@ pub fn velero(state: &State, release: &Release) -> Option<VeleroStatus> {
     );
     VeleroStatus::of(&member.velero, &release.key.namespace, within, state.now)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::app::keymap::Keymap;
+    use crate::app::state::State;
+    use crate::app::update::{Msg, update};
+    use crate::cluster::watch::SourceUpdate;
+    use chrono::{DateTime, TimeDelta, Utc};
+
+    fn t(seconds: i64) -> DateTime<Utc> {
+        "2026-12-05T03:00:00Z".parse::<DateTime<Utc>>().unwrap() + TimeDelta::seconds(seconds)
+    }
+
+    #[test]
+    fn a_forbidden_velero_watch_is_velero_s_error_not_an_outage() {
+        let mut state = State::new(t(0), true, Keymap::default());
+        let forbidden = SourceUpdate::Health {
+            source: "velero/backups".into(),
+            error: Some("403 Forbidden".into()),
+            at: t(1),
+        };
+        update(
+            &mut state,
+            Msg::Source {
+                epoch: 0,
+                updates: vec![forbidden],
+            },
+        );
+        update(&mut state, Msg::Tick(t(60)));
+        assert!(state.home.sources.outage(state.now).is_none());
+        let (error, since) = state.home.velero.error().unwrap();
+        assert!(
+            error.starts_with("cannot list velero backups: forbidden (403 Forbidden)"),
+            "{error}"
+        );
+        assert_eq!(since, t(1));
+    }
+}
