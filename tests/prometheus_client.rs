@@ -601,3 +601,70 @@ async fn a_real_prometheus_answers_in_the_expected_shapes() {
     assert_eq!(result.series[0].samples[0].1, 1.0);
     assert_eq!(prometheus.requests_sent(), 9);
 }
+
+/// A database's backup freshness read through a real Prometheus scraping
+/// an exporter's exposition (served on loopback): Velero's time of the
+/// last good backup, pgbackrest_exporter's age, and a query that finds no
+/// series, which is an error, never fresh.
+#[tokio::test]
+async fn backup_freshness_is_read_from_a_real_prometheus() {
+    use cutover::migrations::freshness::{DEFAULT_MAX_AGE, FreshnessSource, read};
+    use cutover::model::restore::freshness::FreshnessValue;
+    let last_good = Utc::now().timestamp() - 20 * 3600;
+    let exposition = format!(
+        "# TYPE velero_backup_last_successful_timestamp gauge\n\
+         velero_backup_last_successful_timestamp{{schedule=\"nightly\"}} {last_good}\n\
+         # TYPE pgbackrest_backup_since_last_completion_seconds gauge\n\
+         pgbackrest_backup_since_last_completion_seconds{{stanza=\"main\"}} 3600\n"
+    );
+    let exporter = FakeServer::answering(200, &exposition).await;
+    let target = exporter
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .expect("a loopback address");
+    let Some(server) = PrometheusProcess::start("backup_freshness", &[target]).await else {
+        return;
+    };
+    let prometheus = client(&format!("http://{}", server.addr));
+    let source = |query: &str, value| FreshnessSource {
+        query: query.to_string(),
+        value,
+        max_age: DEFAULT_MAX_AGE,
+    };
+    let velero = source(
+        r#"velero_backup_last_successful_timestamp{schedule="nightly"}"#,
+        FreshnessValue::Timestamp,
+    );
+    let started = std::time::Instant::now();
+    let newest = loop {
+        match read(Some(&prometheus), &velero, Utc::now()).await {
+            Ok(newest) => break newest,
+            Err(e) => assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never scraped: {e}\n{}",
+                server.log_text()
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(newest.timestamp(), last_good);
+    let pgbackrest = source(
+        r#"pgbackrest_backup_since_last_completion_seconds{stanza="main"}"#,
+        FreshnessValue::AgeSeconds,
+    );
+    // Whole milliseconds, as the API's sample times are.
+    let at = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
+    let newest = read(Some(&prometheus), &pgbackrest, at).await.unwrap();
+    assert_eq!(at - newest, TimeDelta::hours(1));
+    let weekly = source(
+        r#"velero_backup_last_successful_timestamp{schedule="weekly"}"#,
+        FreshnessValue::Timestamp,
+    );
+    let e = read(Some(&prometheus), &weekly, Utc::now())
+        .await
+        .unwrap_err();
+    assert!(e.starts_with("the query returned no series"), "{e}");
+    let e = read(None, &velero, Utc::now()).await.unwrap_err();
+    assert!(e.starts_with("no Prometheus to ask"), "{e}");
+}

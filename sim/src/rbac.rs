@@ -61,6 +61,7 @@ pub enum Role {
     Viewer,
     /// Reads everything, and may patch rollouts but not their status: can
     /// pause but cannot promote or abort. For testing partial permissions.
+    /// May also start Velero backups and restores (a restore drill).
     Deployer,
     /// Reads everything, and may change only the rollout named `checkout`
     /// (and its status): a role limited with `resourceNames`.
@@ -87,6 +88,7 @@ impl Role {
             Role::Deployer => vec![
                 Rule::any(READ, &["*"], &["*"]),
                 Rule::any(&["patch", "update"], &["argoproj.io"], &["rollouts"]),
+                Rule::any(&["create"], &["velero.io"], &["backups", "restores"]),
             ],
             Role::CheckoutOwner => vec![
                 Rule::any(READ, &["*"], &["*"]),
@@ -250,6 +252,18 @@ mod tests {
         assert!(d.allows(&access("patch", "argoproj.io", "rollouts", None)));
         assert!(!d.allows(&access("patch", "argoproj.io", "rollouts", Some("status"))));
         assert!(!d.allows(&access("delete", "apps", "deployments", None)));
+    }
+
+    #[test]
+    fn a_restore_drill_is_the_deployer_s_and_the_viewer_only_reads_it() {
+        let users = Users::generate();
+        let (d, v) = (users.get(Role::Deployer), users.get(Role::Viewer));
+        assert!(d.allows(&access("create", "velero.io", "restores", None)));
+        assert!(!d.allows(&access("delete", "velero.io", "backups", None)));
+        for verb in ["get", "list", "watch"] {
+            assert!(v.allows(&access(verb, "velero.io", "schedules", None)));
+        }
+        assert!(!v.allows(&access("create", "velero.io", "restores", None)));
     }
 
     #[test]

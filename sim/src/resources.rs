@@ -200,6 +200,9 @@ const GATEWAY: &str = "gateway.networking.k8s.io";
 /// The OpenFeature Operator's group: one of its versions is served (see
 /// [`Served`]).
 pub const OPENFEATURE: &str = "core.openfeature.dev";
+/// Velero's group: backups, restores and their schedules, in Velero's
+/// install namespace (`velero`).
+pub const VELERO: &str = "velero.io";
 const EVENTS: &str = "events.k8s.io";
 const AUTHZ: &str = "authorization.k8s.io";
 const AUTHN: &str = "authentication.k8s.io";
@@ -322,6 +325,9 @@ pub static RESOURCES: &[ResourceDef] = &[
         .with_status(),
     feature_flags("v1beta1"),
     feature_flags("v1beta2"),
+    ResourceDef::new(VELERO, "v1", "backups", "backup", "Backup").with_generation(),
+    ResourceDef::new(VELERO, "v1", "restores", "restore", "Restore").with_generation(),
+    ResourceDef::new(VELERO, "v1", "schedules", "schedule", "Schedule").with_generation(),
     ResourceDef::new(EVENTS, "v1", "events", "event", "Event")
         .short(&["ev"])
         .fields(EVENT_FIELD_LABELS),
@@ -527,6 +533,22 @@ mod tests {
             assert!(served.lookup(OPENFEATURE, other, "featureflags").is_none());
         }
         assert!(Served::feature_flags("v9").is_none());
+    }
+
+    #[test]
+    fn velero_kinds_are_served_namespaced() {
+        let list = api_resource_list(VELERO, "v1", Served::default()).unwrap();
+        let kinds: Vec<(&str, bool)> = list["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["kind"].as_str().unwrap(), r["namespaced"] == true))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("Backup", true), ("Restore", true), ("Schedule", true)]
+        );
+        assert!(api_group(VELERO, Served::default()).is_some());
     }
 
     #[test]

@@ -27,6 +27,13 @@
 //! With `base`, the base's versions, traffic, objects, setup and timeline
 //! come first and this scenario's follow; the settle is this one's.
 //!
+//! In `objects`, `{{start-22h}}` (or `{{start+5m}}`, `{{start}}`) within a
+//! string is the RFC 3339 time that far from the scenario's start,
+//! `{{last 02:00-144h}}` that far from the last 02:00 UTC before it (when a
+//! nightly job last ran), and `{{start-22h|%Y%m%d%H%M%S}}` a time in a
+//! chrono format: for objects that happened before the start, such as
+//! last night's backup and its name.
+//!
 //! Actions: `setImage {kind, namespace, name, container?, image}` (the first
 //! container unless named), `patch {apiVersion, kind, namespace, name,
 //! subresource?, type: merge|json|strategic, body}`, `create <manifest>`,
@@ -314,6 +321,9 @@ impl Scenario {
             behaviour.add_app(app.clone());
         }
         let mut objects = self.objects.clone();
+        for obj in &mut objects {
+            at_start(obj, start)?;
+        }
         objects.sort_by_key(|o| o["kind"] != "Namespace");
         for obj in objects {
             super::seed::insert(store, obj)?;
@@ -328,6 +338,71 @@ impl Scenario {
         }
         Ok(start)
     }
+}
+
+/// Replace every `{{start±DURATION}}` and `{{last HH:MM±DURATION}}` in the
+/// strings of `value` with that time; other `{{…}}` (an analysis
+/// template's `{{args.service}}`) are left as they are.
+fn at_start(value: &mut Value, start: DateTime<Utc>) -> Result<()> {
+    match value {
+        Value::String(text) => {
+            let mut from = 0;
+            while let Some(open) = text[from..].find("{{").map(|o| from + o) {
+                let Some(close) = text[open..].find("}}").map(|c| open + c) else {
+                    break;
+                };
+                let inner = &text[open + 2..close];
+                if !(inner.starts_with("start") || inner.starts_with("last ")) {
+                    from = close + 2;
+                    continue;
+                }
+                let time = scenario_time(inner, start).ok_or_else(|| {
+                    eyre!("{text:?}: write {{{{start-22h}}}}, {{{{last 02:00-144h}}}} or {{{{start+5m|%H%M}}}}")
+                })?;
+                text.replace_range(open..close + 2, &time);
+                from = open + time.len();
+            }
+        }
+        Value::Array(items) => items.iter_mut().try_for_each(|v| at_start(v, start))?,
+        Value::Object(map) => map.values_mut().try_for_each(|v| at_start(v, start))?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `start-22h`, or `last 02:00` (the last 02:00 UTC at or before the
+/// start, as a nightly cron job last ran) with an offset, then `|FORMAT`
+/// optionally: that time, RFC 3339 or in the chrono format.
+fn scenario_time(expression: &str, start: DateTime<Utc>) -> Option<String> {
+    let (expression, format) = match expression.split_once('|') {
+        Some((e, f)) => (e, Some(f)),
+        None => (expression, None),
+    };
+    let (base, offset) = match expression.strip_prefix("last ") {
+        Some(rest) => {
+            let (clock, offset) = rest.split_at_checked(5)?;
+            let clock = chrono::NaiveTime::parse_from_str(clock, "%H:%M").ok()?;
+            let today = start.date_naive().and_time(clock).and_utc();
+            let last = if today > start {
+                today - chrono::Duration::days(1)
+            } else {
+                today
+            };
+            (last, offset)
+        }
+        None => (start, expression.strip_prefix("start")?),
+    };
+    let shift = match offset.split_at_checked(1) {
+        None => chrono::Duration::zero(),
+        Some(("-", d)) => -duration_text::parse(d)?,
+        Some(("+", d)) => duration_text::parse(d)?,
+        Some(_) => return None,
+    };
+    let at = base + shift;
+    Some(match format {
+        Some(f) => at.format(f).to_string(),
+        None => crate::time::timestamp(at),
+    })
 }
 
 fn resource_for(api_version: &str, kind: &str) -> Result<&'static ResourceDef> {
@@ -577,6 +652,43 @@ mod tests {
             default.timeline.len(),
             "and its night"
         );
+    }
+
+    #[test]
+    fn times_in_objects_count_from_the_start() {
+        let start = crate::controllers::testing::t0();
+        let mut obj = json!({"a": ["{{start-22h}}", "{{start+90s}}", "{{start}}"],
+                             "b": "{{args.service}} and {{args.namespace}}",
+                             "c": "nightly-{{start-10h|%Y%m%d%H%M%S}}",
+                             "d": ["{{last 02:00}}", "{{last 13:00+6m}}", "{{last 12:00-144h}}"]});
+        at_start(&mut obj, start).unwrap();
+        assert_eq!(
+            obj,
+            json!({"a": ["2026-02-28T14:00:00Z", "2026-03-01T12:01:30Z", "2026-03-01T12:00:00Z"],
+                   "b": "{{args.service}} and {{args.namespace}}",
+                   "c": "nightly-20260301020000",
+                   "d": ["2026-03-01T02:00:00Z", "2026-02-28T13:06:00Z", "2026-02-23T12:00:00Z"]})
+        );
+        let e = at_start(&mut json!("{{start-soon}}"), start).unwrap_err();
+        assert!(e.to_string().contains("write {{start-22h}}"), "{e}");
+    }
+
+    #[test]
+    fn the_demo_has_velero_s_nightly_backup_and_a_restore_drill() {
+        let store = started(&Scenario::load("default").unwrap());
+        let velero = |plural| {
+            let res = resources::lookup(resources::VELERO, "v1", plural).unwrap();
+            store
+                .list(res, Some("velero"), &Default::default())
+                .unwrap()
+                .items
+        };
+        let schedules = velero("schedules");
+        assert_eq!(schedules[0]["spec"]["schedule"], "0 2 * * *");
+        let backups = velero("backups");
+        assert!(backups.iter().all(|b| b["status"]["phase"] == "Completed"));
+        let restores = velero("restores");
+        assert_eq!(restores[0]["status"]["phase"], "Completed");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::health::Watches;
 use super::state::{ConnectionState, MetricsSource, Scope};
 use crate::cluster::Catalog;
 use crate::model::flag::feed::UnleashFeed;
+use crate::model::restore::velero::VeleroState;
 use chrono::{DateTime, Utc};
 
 #[derive(Debug)]
@@ -29,6 +30,9 @@ pub struct Member {
     /// The context's Unleash, when its config names one: with its name
     /// ("Unleash default/production").
     pub unleash: Option<(String, UnleashFeed)>,
+    /// Velero's backups, restores and schedules, when the cluster serves
+    /// them: their watches' failures are theirs, not an outage.
+    pub velero: VeleroState,
 }
 
 impl Member {
@@ -43,6 +47,7 @@ impl Member {
             metrics_source: None,
             metrics_problem: None,
             unleash: None,
+            velero: VeleroState::default(),
         }
     }
 }

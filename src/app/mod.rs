@@ -10,6 +10,7 @@ pub(crate) mod health;
 pub mod keymap;
 pub mod member;
 pub mod request;
+pub mod restore;
 pub(crate) mod run;
 pub mod state;
 mod terminal;

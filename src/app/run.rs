@@ -64,13 +64,16 @@ pub(crate) const DATABASE_REFRESH: Duration = Duration::from_secs(10);
 
 /// Sinks that hand the databases task's readings to the app as messages.
 pub(crate) fn database_sinks(tx: &UnboundedSender<Msg>) -> DatabaseSinks {
-    let (reading_tx, backups_tx) = (tx.clone(), tx.clone());
+    let (reading_tx, backups_tx, freshness_tx) = (tx.clone(), tx.clone(), tx.clone());
     DatabaseSinks {
         reading: Arc::new(move |name, result, at| {
             let _ = reading_tx.send(Msg::Database { name, result, at });
         }),
         backups: Arc::new(move |name, result, at| {
             let _ = backups_tx.send(Msg::Backups { name, result, at });
+        }),
+        freshness: Arc::new(move |name, result, at| {
+            let _ = freshness_tx.send(Msg::Freshness { name, result, at });
         }),
     }
 }
@@ -110,6 +113,16 @@ impl MetricsPlan {
             }
         };
         Ok((backend, resolved.profile, resolved.settings))
+    }
+
+    /// The Prometheus of `context` (the config's top level one while the
+    /// context is not known yet), for the queries beside the releases'
+    /// (backup freshness); None when it has none.
+    pub fn prometheus(&self, context: Option<&str>) -> Option<Prometheus> {
+        match self.resolve(context.unwrap_or_default()) {
+            Ok((Backend::Prometheus(p), ..)) => Some(p),
+            _ => None,
+        }
     }
 
     /// Start measuring for `context`: the task, and what to tell the app.
@@ -492,8 +505,18 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
         );
     }
     let database_sink = database_sinks(&tx);
-    let _databases = (!options.databases.is_empty())
-        .then(|| DatabasesTask::spawn(options.databases, DATABASE_REFRESH, database_sink));
+    let prometheus = options
+        .contexts
+        .first()
+        .and_then(|(connect, _)| options.metrics.prometheus(connect.context.as_deref()));
+    let _databases = (!options.databases.is_empty()).then(|| {
+        DatabasesTask::spawn(
+            options.databases,
+            DATABASE_REFRESH,
+            database_sink,
+            prometheus,
+        )
+    });
     let mut runner = Runner {
         tx: tx.clone(),
         read_only: options.read_only,

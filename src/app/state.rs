@@ -260,6 +260,8 @@ pub struct DatabaseState {
     pub failing_since: Option<DateTime<Utc>>,
     /// Its backup repository, when a source is configured.
     pub backups: Option<crate::model::restore::BackupsState>,
+    /// Its newest backup's time from Prometheus, when a query is configured.
+    pub freshness: Option<crate::model::restore::freshness::FreshnessState>,
 }
 
 impl DatabaseState {
@@ -273,6 +275,11 @@ impl DatabaseState {
                 .backups
                 .as_ref()
                 .map(|b| crate::model::restore::BackupsState::new(within(b))),
+            freshness: db.freshness.as_ref().map(|f| {
+                crate::model::restore::freshness::FreshnessState::new(
+                    chrono::Duration::from_std(f.max_age).unwrap_or(chrono::Duration::MAX),
+                )
+            }),
             ..Default::default()
         }
     }

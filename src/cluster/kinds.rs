@@ -17,10 +17,13 @@ pub enum WatchedKind {
     HttpRoute,
     Job,
     FeatureFlag,
+    VeleroBackup,
+    VeleroRestore,
+    VeleroSchedule,
 }
 
 impl WatchedKind {
-    pub const ALL: [WatchedKind; 11] = [
+    pub const ALL: [WatchedKind; 14] = [
         WatchedKind::Rollout,
         WatchedKind::Canary,
         WatchedKind::Deployment,
@@ -32,6 +35,9 @@ impl WatchedKind {
         WatchedKind::HttpRoute,
         WatchedKind::Job,
         WatchedKind::FeatureFlag,
+        WatchedKind::VeleroBackup,
+        WatchedKind::VeleroRestore,
+        WatchedKind::VeleroSchedule,
     ];
 
     /// (group, version, kind, plural)
@@ -61,6 +67,9 @@ impl WatchedKind {
                 "FeatureFlag",
                 "featureflags",
             ),
+            WatchedKind::VeleroBackup => ("velero.io", "v1", "Backup", "backups"),
+            WatchedKind::VeleroRestore => ("velero.io", "v1", "Restore", "restores"),
+            WatchedKind::VeleroSchedule => ("velero.io", "v1", "Schedule", "schedules"),
         }
     }
 

@@ -19,6 +19,7 @@ pub mod projection;
 pub(crate) mod rbac;
 pub(crate) mod reconnect;
 pub(crate) mod routing;
+pub mod velero;
 pub mod watch;
 pub(crate) mod workload;
 

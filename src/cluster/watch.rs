@@ -183,6 +183,19 @@ impl Sources {
             );
             add(&format!("pods/{suffix}"), WatchedKind::Pod, Some(label));
         }
+        for kind in super::velero::KINDS {
+            if let Some(resource) = connection.kinds.get(&kind) {
+                specs.push(WatchSpec {
+                    source: format!("{}{}", super::velero::SOURCES, kind.plural()),
+                    kind,
+                    resource: resource.clone(),
+                    namespace: Some(super::velero::NAMESPACE.to_string()),
+                    labels: None,
+                    fields: None,
+                    pace: Pace::default(),
+                });
+            }
+        }
         let tasks = specs
             .into_iter()
             .map(|spec| tokio::spawn(watch(connection.client.clone(), spec, sink.clone())))

@@ -10,6 +10,7 @@ use super::{BackupsSection, Config, ConfirmStyle, MetricsConfig};
 use crate::app::keymap::Keymap;
 use crate::metrics::judge::red_metric_ids;
 use crate::metrics::profiles::Profile;
+use crate::model::restore::freshness::FreshnessValue;
 use crate::ui::theme::{ThemeError, ThemeLibrary};
 use std::collections::BTreeMap;
 
@@ -461,6 +462,7 @@ impl Checker<'_, '_> {
             &mut backups.restore_tested_within,
             "30d applies until then",
         );
+        self.freshness(name, backups);
         let Some(pgbackrest) = &mut backups.pgbackrest else {
             return;
         };
@@ -484,6 +486,46 @@ impl Checker<'_, '_> {
                 ),
             );
             backups.pgbackrest = None;
+        }
+    }
+
+    /// A Prometheus freshness source without a query, or with a value
+    /// that is not one of the known words, is left out.
+    fn freshness(&mut self, name: &str, backups: &mut BackupsSection) {
+        let Some(section) = &mut backups.prometheus else {
+            return;
+        };
+        let path = top("databases").key(name).key("backups").key("prometheus");
+        self.duration(
+            &path.key("max_age"),
+            &mut section.max_age,
+            "26h applies until then",
+        );
+        let consequence = format!("database {name}'s backup freshness is not read until then");
+        if section.query.trim().is_empty() {
+            let hint = r#"write one such as 'pgbackrest_backup_since_last_completion_seconds{stanza="main"}'"#;
+            self.report(
+                &path.key("query"),
+                "the freshness query is empty".to_string(),
+                fix(Some(hint), &consequence),
+            );
+            backups.prometheus = None;
+            return;
+        }
+        if let Some(value) = section
+            .value
+            .as_deref()
+            .filter(|v| FreshnessValue::parse(v).is_none())
+        {
+            self.report(
+                &path.key("value"),
+                format!("{value:?} is not a kind of value cutover reads"),
+                fix(
+                    Some(r#"write "age-seconds" (seconds since the backup) or "timestamp" (its Unix time)"#),
+                    &consequence,
+                ),
+            );
+            backups.prometheus = None;
         }
     }
 }

@@ -18,8 +18,10 @@ pub(crate) use problem::position;
 
 use crate::app::keymap::Keymap;
 use crate::migrations::backups::{self, BackupSource};
+use crate::migrations::freshness::{self, FreshnessSource};
 use crate::migrations::{DatabaseConfig, SslMode};
 use crate::model::migration::DatabaseLink;
+use crate::model::restore::freshness::FreshnessValue;
 use crate::ui::theme::{ThemeLibrary, ThemeSettings};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -110,6 +112,8 @@ pub struct DatabaseSection {
 pub struct BackupsSection {
     /// `[databases.NAME.backups.pgbackrest]`.
     pub pgbackrest: Option<PgBackRestSection>,
+    /// `[databases.NAME.backups.prometheus]`.
+    pub prometheus: Option<FreshnessSection>,
     /// A tested restore older than this raises an alarm; 30d by default.
     pub restore_tested_within: Option<String>,
 }
@@ -122,6 +126,17 @@ pub struct PgBackRestSection {
     pub command: Vec<String>,
     /// How long the command may run; 10s by default.
     pub timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreshnessSection {
+    /// A PromQL query whose value says how fresh the newest backup is.
+    pub query: String,
+    /// `age-seconds` (the default) or `timestamp`.
+    pub value: Option<String>,
+    /// A newest backup older than this raises an alarm; 26h by default.
+    pub max_age: Option<String>,
 }
 
 impl Config {
@@ -180,6 +195,7 @@ impl DatabaseSection {
             sslmode: self.sslmode,
             sslrootcert: self.sslrootcert.clone(),
             backups: self.backups.source(),
+            freshness: self.backups.freshness(),
         }
     }
 }
@@ -200,6 +216,23 @@ impl BackupsSection {
                 &self.restore_tested_within,
                 backups::DEFAULT_RESTORE_TESTED_WITHIN,
             ),
+        })
+    }
+}
+
+impl BackupsSection {
+    /// The Prometheus query, once `config check` has dropped what does
+    /// not parse.
+    fn freshness(&self) -> Option<FreshnessSource> {
+        let section = self.prometheus.as_ref()?;
+        Some(FreshnessSource {
+            query: section.query.clone(),
+            value: FreshnessValue::parse(section.value.as_deref().unwrap_or("age-seconds"))?,
+            max_age: section
+                .max_age
+                .as_deref()
+                .and_then(metrics::parse_duration)
+                .unwrap_or(freshness::DEFAULT_MAX_AGE),
         })
     }
 }

@@ -281,11 +281,12 @@ fn start(
     let _ = tx.send(Msg::MetricsSource { epoch, source, at });
     let database_sink = database_sinks(tx);
     let configs = options.databases.configs.clone();
+    let prometheus = options.metrics.prometheus(Some(&context));
     Live {
         _sources: sources,
         metrics,
         _databases: (!configs.is_empty())
-            .then(|| DatabasesTask::spawn(configs, DATABASE_REFRESH, database_sink)),
+            .then(|| DatabasesTask::spawn(configs, DATABASE_REFRESH, database_sink, prometheus)),
     }
 }
 

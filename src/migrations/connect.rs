@@ -39,6 +39,8 @@ pub struct DatabaseConfig {
     pub sslrootcert: Option<PathBuf>,
     /// Where its backups are read from, when configured.
     pub backups: Option<BackupSource>,
+    /// The Prometheus query saying how fresh its newest backup is.
+    pub freshness: Option<super::freshness::FreshnessSource>,
 }
 
 impl fmt::Debug for DatabaseConfig {
@@ -53,6 +55,7 @@ impl fmt::Debug for DatabaseConfig {
             .field("sslmode", &self.sslmode)
             .field("sslrootcert", &self.sslrootcert)
             .field("backups", &self.backups.as_ref().map(|b| b.command.first()))
+            .field("freshness", &self.freshness)
             .finish()
     }
 }

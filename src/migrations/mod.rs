@@ -13,6 +13,7 @@ mod activity;
 pub mod backups;
 mod connect;
 mod conninfo;
+pub mod freshness;
 mod history;
 mod pgroll;
 mod reshape;

@@ -2,7 +2,8 @@
 //! configured, again and again, and hands each reading (or failure) to the
 //! app.
 
-use super::{DatabaseConfig, backups, read};
+use super::{DatabaseConfig, backups, freshness, read};
+use crate::metrics::prometheus::Prometheus;
 use crate::model::migration::DatabaseReading;
 use crate::model::restore::Repository;
 use chrono::{DateTime, Utc};
@@ -21,21 +22,33 @@ pub type DatabaseSink =
 /// One backup repository read, or why it could not be.
 pub type BackupsSink = Arc<dyn Fn(String, Result<Repository, String>, DateTime<Utc>) + Send + Sync>;
 
+/// The time of a database's newest backup as Prometheus says, or why not.
+pub type FreshnessSink =
+    Arc<dyn Fn(String, Result<DateTime<Utc>, String>, DateTime<Utc>) + Send + Sync>;
+
 /// Where the task's readings go.
 #[derive(Clone)]
 pub struct DatabaseSinks {
     pub reading: DatabaseSink,
     pub backups: BackupsSink,
+    pub freshness: FreshnessSink,
 }
 
 /// Reads the databases every `refresh`; stops when dropped.
 pub struct DatabasesTask(JoinHandle<()>);
 
 impl DatabasesTask {
-    pub fn spawn(databases: Vec<DatabaseConfig>, refresh: Duration, sinks: DatabaseSinks) -> Self {
+    /// `prometheus` answers the databases' freshness queries.
+    pub fn spawn(
+        databases: Vec<DatabaseConfig>,
+        refresh: Duration,
+        sinks: DatabaseSinks,
+        prometheus: Option<Prometheus>,
+    ) -> Self {
         DatabasesTask(tokio::spawn(async move {
             loop {
                 let sinks = &sinks;
+                let prometheus = prometheus.as_ref();
                 futures::stream::iter(&databases)
                     .for_each_concurrent(4, |db| async move {
                         let reading = async {
@@ -48,7 +61,13 @@ impl DatabasesTask {
                                 (sinks.backups)(db.name.clone(), result, Utc::now());
                             }
                         };
-                        futures::join!(reading, backups);
+                        let freshness = async {
+                            if let Some(source) = &db.freshness {
+                                let result = freshness::read(prometheus, source, Utc::now()).await;
+                                (sinks.freshness)(db.name.clone(), result, Utc::now());
+                            }
+                        };
+                        futures::join!(reading, backups, freshness);
                     })
                     .await;
                 tokio::time::sleep(refresh).await;

@@ -174,16 +174,38 @@ impl BackupsState {
     }
 
     pub fn record(&mut self, result: Result<Repository, String>, at: DateTime<Utc>) {
+        let last = Reading {
+            value: &mut self.repository,
+            read_at: &mut self.read_at,
+            error: &mut self.error,
+            failing_since: &mut self.failing_since,
+        };
+        last.record(result, at);
+    }
+}
+
+/// The fields a source's last reading is kept in, while it fails too.
+pub(crate) struct Reading<'a, T> {
+    pub value: &'a mut Option<T>,
+    pub read_at: &'a mut Option<DateTime<Utc>>,
+    pub error: &'a mut Option<String>,
+    pub failing_since: &'a mut Option<DateTime<Utc>>,
+}
+
+impl<T> Reading<'_, T> {
+    /// A value read at `at` replaces the last and ends a failure; an error
+    /// keeps the last value and when the failure began.
+    pub fn record(self, result: Result<T, String>, at: DateTime<Utc>) {
         match result {
-            Ok(repository) => {
-                self.repository = Some(repository);
-                self.read_at = Some(at);
-                self.error = None;
-                self.failing_since = None;
+            Ok(value) => {
+                *self.value = Some(value);
+                *self.read_at = Some(at);
+                *self.error = None;
+                *self.failing_since = None;
             }
             Err(error) => {
-                self.failing_since = self.failing_since.or(Some(at));
-                self.error = Some(error);
+                *self.failing_since = self.failing_since.or(Some(at));
+                *self.error = Some(error);
             }
         }
     }
@@ -290,6 +312,8 @@ impl InfoBackup {
     }
 }
 
+pub mod freshness;
+pub mod velero;
 pub mod way_back;
 
 #[cfg(test)]

@@ -322,6 +322,34 @@ pub struct MigrationStatus {
     pub restore: Option<ReleaseRestore>,
 }
 
+/// The way back past `r`'s contract: its database's backups, their
+/// freshness from Prometheus and Velero's of its namespace; None when none
+/// is a source.
+fn release_restore(
+    r: &Release,
+    m: &crate::model::migration::Migration,
+    state: &State,
+) -> Option<ReleaseRestore> {
+    use crate::app::restore;
+    if !restore::has_source(state, r) {
+        return None;
+    }
+    let mut out = match restore::database_backups(state, r) {
+        Some(backups) => ReleaseRestore::of(backups, m, state.now),
+        None => ReleaseRestore {
+            rollback_to: None,
+            way_back: None,
+            alarms: Vec::new(),
+            velero: None,
+            freshness: None,
+        },
+    };
+    out.velero = restore::velero(state, r);
+    out.freshness = restore::freshness(state, r)
+        .map(|f| crate::model::restore::freshness::FreshnessStatus::of(f, state.now));
+    Some(out)
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RevisionSupport {
@@ -346,10 +374,10 @@ impl MigrationStatus {
                 .unwrap_or_default(),
             rollback_safety: check(Action::Abort).or_else(|| check(Action::Undo(None))),
             problem: r.migration_problem.clone(),
-            restore: r.migration.as_ref().and_then(|m| {
-                let db = state.databases.get(r.database.as_deref()?)?;
-                Some(ReleaseRestore::of(db.backups.as_ref()?, m, state.now))
-            }),
+            restore: r
+                .migration
+                .as_ref()
+                .and_then(|m| release_restore(r, m, state)),
             revisions: r
                 .revisions
                 .iter()

@@ -11,7 +11,7 @@ use crate::cluster::connect::{
 };
 use crate::cluster::kinds::WatchedKind;
 use crate::cluster::projection::PodRead;
-use crate::cluster::watch::Kept;
+use crate::cluster::watch::{Kept, SourceUpdate};
 use crate::cluster::{Objects, rbac};
 use crate::metrics::source::measure;
 use crate::migrations::task::READ_TIMEOUT;
@@ -172,6 +172,18 @@ pub async fn report(
     let mut state = State::new(now, read_only, Keymap::default());
     state.home.scope.user = connection.user.clone();
     state.home.cluster = crate::cluster::Catalog::new(objects);
+    let velero = limit
+        .within(read_velero(&connection))
+        .await
+        .ok_or_else(|| silent("listing Velero's backups"))?;
+    let epoch = state.home.epoch;
+    update(
+        &mut state,
+        Msg::Source {
+            epoch,
+            updates: velero,
+        },
+    );
     state.database_links = databases.links.clone();
     let database_limit = limit
         .left()
@@ -188,7 +200,21 @@ pub async fn report(
         Some(crate::migrations::backups::read(source).await)
     }))
     .await;
-    for ((db, result), backups) in databases.configs.iter().zip(readings).zip(backups) {
+    let prometheus = metrics.prometheus(Some(&connection.context));
+    let freshness = futures::future::join_all(databases.configs.iter().map(|db| async {
+        let source = db.freshness.as_ref()?;
+        let read = crate::migrations::freshness::read(prometheus.as_ref(), source, now);
+        let late = || Err("Prometheus did not answer within the deadline".to_string());
+        Some(limit.within(read).await.unwrap_or_else(late))
+    }))
+    .await;
+    for (((db, result), backups), freshness) in databases
+        .configs
+        .iter()
+        .zip(readings)
+        .zip(backups)
+        .zip(freshness)
+    {
         state.databases.insert(
             db.name.clone(),
             crate::app::state::DatabaseState::for_config(db),
@@ -206,6 +232,17 @@ pub async fn report(
             update(
                 &mut state,
                 Msg::Backups {
+                    name,
+                    result,
+                    at: now,
+                },
+            );
+        }
+        if let Some(result) = freshness {
+            let name = db.name.clone();
+            update(
+                &mut state,
+                Msg::Freshness {
                     name,
                     result,
                     at: now,
@@ -351,7 +388,11 @@ pub(crate) async fn read_cluster(
     for (kind, resource) in &connection.kinds {
         let source = resource.plural.as_str();
         match kind {
-            WatchedKind::Event => {}
+            // Velero's objects are in its own namespace: see `read_velero`.
+            WatchedKind::Event
+            | WatchedKind::VeleroBackup
+            | WatchedKind::VeleroRestore
+            | WatchedKind::VeleroSchedule => {}
             // Pods are kept as the watches keep them.
             WatchedKind::Pod => {
                 let pods = list::<PodRead>(&connection, resource, server).await?;
@@ -365,6 +406,40 @@ pub(crate) async fn read_cluster(
         }
     }
     Ok((connection, objects))
+}
+
+/// Velero's objects in its namespace, as its watches would report them:
+/// a kind that cannot be listed (403) is reported failing, not fatal.
+async fn read_velero(connection: &Connection) -> Vec<SourceUpdate> {
+    let mut updates = Vec::new();
+    for kind in crate::cluster::velero::KINDS {
+        let Some(resource) = connection.kinds.get(&kind) else {
+            continue;
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            connection.client.clone(),
+            crate::cluster::velero::NAMESPACE,
+            resource,
+        );
+        let source = format!("{}{}", crate::cluster::velero::SOURCES, kind.plural());
+        let at = Utc::now();
+        updates.push(match api.list(&ListParams::default()).await {
+            Ok(list) => SourceUpdate::Objects {
+                source,
+                kind,
+                objects: list.items.into_iter().map(Arc::new).collect(),
+                at,
+            },
+            Err(e) => SourceUpdate::Health {
+                source,
+                error: Some(crate::cluster::reconnect::cause(
+                    &kube::runtime::watcher::Error::InitialListFailed(e),
+                )),
+                at,
+            },
+        });
+    }
+    updates
 }
 
 /// Every object of `resource` in the connection's scope.

@@ -177,3 +177,26 @@ fn a_stopped_database_shows_its_error_and_age_and_rollback_safety_unknown() {
     room.tmux.keys(&["Escape"]);
     room.tmux.wait_for_text("unreadable since", SCREEN);
 }
+
+#[test]
+fn a_restore_drill_created_with_kubectl_shows_as_the_last_tested_restore() {
+    let Some(room) = room(
+        "a_restore_drill_shows",
+        &["--scenario", "default"],
+        "--context sim-admin -n shop",
+    ) else {
+        return;
+    };
+    room.find("payments");
+    room.tmux.keys(&["Enter"]);
+    room.tmux.wait_for_text("velero (shop)", SCREEN);
+    let backups = room.kubectl(support::VELERO_BACKUPS);
+    let newest = backups
+        .split_whitespace()
+        .last()
+        .expect("the demo's backups");
+    let file = support::restore_drill(room.sim.dir.path(), "drill-now", newest);
+    room.kubectl(&["--context", "sim-deployer", "create", "-f", &file]);
+    let screen = room.tmux.wait_for_text("drill-now of", SCREEN);
+    assert!(screen.contains("newest good:  shop-nightly-"), "{screen}");
+}

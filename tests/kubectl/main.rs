@@ -8,6 +8,7 @@ mod access;
 mod reading;
 mod sim_server;
 mod validation;
+mod velero;
 mod writing;
 
 use serde_json::Value;

@@ -48,6 +48,32 @@ pub async fn eventually<F: FnMut() -> bool>(timeout: Duration, mut cond: F) -> b
     cond()
 }
 
+/// Write a Velero `Restore` named `name` of `backup` (one the simulator
+/// completes within a second) into `dir`; the file's path, for
+/// `kubectl create -f`.
+pub fn restore_drill(dir: &Path, name: &str, backup: &str) -> String {
+    let manifest = format!(
+        "apiVersion: velero.io/v1\nkind: Restore\nmetadata:\n  name: {name}\n  \
+         namespace: velero\n  annotations: {{sim.cutover.dev/duration: 1s}}\n\
+         spec:\n  backupName: {backup}\n"
+    );
+    let file = dir.join(format!("{name}.yaml"));
+    std::fs::write(&file, manifest).expect("write the Restore");
+    file.to_str().expect("utf-8 path").to_string()
+}
+
+/// `kubectl get` arguments printing the names of the demo's Velero
+/// backups, oldest first.
+pub const VELERO_BACKUPS: &[&str] = &[
+    "get",
+    "backups.velero.io",
+    "-n",
+    "velero",
+    "--sort-by=.status.completionTimestamp",
+    "-o",
+    "jsonpath={.items[*].metadata.name}",
+];
+
 /// `kubectl patch` that pauses checkout in namespace shop.
 pub const PAUSE_CHECKOUT: &[&str] = &[
     "patch",

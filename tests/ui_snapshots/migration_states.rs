@@ -335,6 +335,59 @@ pub fn migration_restore_state() -> State {
     state
 }
 
+/// Velero in namespace velero: shop's nightly schedule, last night's
+/// backup, and a restore drill six days ago from an older one.
+const VELERO_OBJECTS: &str = r#"
+apiVersion: velero.io/v1
+kind: Schedule
+metadata: {name: shop-nightly, namespace: velero}
+spec: {schedule: "0 2 * * *", template: {includedNamespaces: [shop]}}
+status: {phase: Enabled, lastBackup: "2025-03-14T02:00:00Z"}
+---
+apiVersion: velero.io/v1
+kind: Backup
+metadata: {name: shop-nightly-20250314020000, namespace: velero, labels: {velero.io/schedule-name: shop-nightly}}
+spec: {includedNamespaces: [shop]}
+status: {phase: Completed, startTimestamp: "2025-03-14T02:00:00Z", completionTimestamp: "2025-03-14T02:06:00Z"}
+---
+apiVersion: velero.io/v1
+kind: Backup
+metadata: {name: shop-nightly-20250307020000, namespace: velero, labels: {velero.io/schedule-name: shop-nightly}}
+spec: {includedNamespaces: [shop]}
+status: {phase: Completed, startTimestamp: "2025-03-07T02:00:00Z", completionTimestamp: "2025-03-07T02:05:00Z"}
+---
+apiVersion: velero.io/v1
+kind: Restore
+metadata: {name: shop-drill, namespace: velero}
+spec: {backupName: shop-nightly-20250307020000}
+status: {phase: Completed, startTimestamp: "2025-03-08T10:00:00Z", completionTimestamp: "2025-03-08T10:08:00Z"}
+"#;
+
+/// payments open after the contract with both sources read: its
+/// database's pgBackRest repository and Velero's backups of shop.
+pub fn migration_restore_velero_state() -> State {
+    let mut state = migration_restore_state();
+    let objects: Vec<DynamicObject> = serde_yaml::Deserializer::from_str(VELERO_OBJECTS)
+        .map(|doc| DynamicObject::deserialize(doc).expect("every Velero object is an object"))
+        .collect();
+    let updates = cutover::cluster::velero::KINDS
+        .into_iter()
+        .map(|kind| SourceUpdate::Objects {
+            source: format!("{}{}", cutover::cluster::velero::SOURCES, kind.plural()),
+            kind,
+            objects: objects
+                .iter()
+                .filter(|o| o.types.as_ref().is_some_and(|t| t.kind == kind.kind()))
+                .cloned()
+                .map(Arc::new)
+                .collect(),
+            at: now(),
+        })
+        .collect();
+    update(&mut state, Msg::Source { epoch: 0, updates });
+    state
+}
+
 /// Aborting payments after its contract with its backups read: blocked,
 /// and naming the restore the way back needs.
 pub fn confirm_abort_restore_state() -> State {

@@ -13,7 +13,8 @@ use super::metrics_states::{
 use super::migration_states::{
     MIGRATION_TITLE, confirm_abort_blocked_state, confirm_abort_override_state,
     confirm_abort_restore_state, list_schema_state, migration_backfill_state,
-    migration_db_failing_state, migration_restore_state, migration_unsafe_state,
+    migration_db_failing_state, migration_restore_state, migration_restore_velero_state,
+    migration_unsafe_state,
 };
 use super::states::{
     config_problems_state, confirm_abort_state, confirm_pause_state, detail_state,
@@ -130,6 +131,16 @@ pub fn views() -> Vec<Case> {
                  repository read: the Restore block, the alarm of no backup newer than \
                  the expand",
                 migration_restore_state(),
+            )
+        },
+        Case {
+            reveal: Some(MIGRATION_TITLE),
+            ..case(
+                "migration_restore_velero",
+                "payments' migration panel after its contract with both sources read: \
+                 its database's pgBackRest repository and Velero's backups of shop, \
+                 with its schedule and last week's restore drill",
+                migration_restore_velero_state(),
             )
         },
         case(
@@ -385,6 +396,11 @@ fn migration_db_failing() {
 #[test]
 fn migration_restore() {
     check_view("migration_restore");
+}
+
+#[test]
+fn migration_restore_velero() {
+    check_view("migration_restore_velero");
 }
 
 #[test]

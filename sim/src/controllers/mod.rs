@@ -18,6 +18,7 @@ pub mod replicaset;
 pub mod rollout;
 #[cfg(test)]
 pub mod testing;
+pub mod velero;
 pub mod workload;
 
 use super::behaviour::Behaviour;
@@ -328,5 +329,6 @@ pub fn all() -> Vec<Arc<dyn Controller>> {
         Arc::new(rollout::RolloutController),
         Arc::new(analysis::AnalysisRunController),
         Arc::new(flagger::FlaggerController),
+        Arc::new(velero::RestoreController),
     ]
 }

@@ -2,13 +2,15 @@
 //! the watched objects as they change, and a new scope asked for.
 
 use super::access::access_checks;
-use super::measures::{metrics_targets, refresh_releases};
+use super::measures::{metrics_targets, rebuild_releases, refresh_releases};
 use super::{Effect, Outcome, ScopeChange};
 use crate::app::health::{Loading, Progress};
 use crate::app::member::Member;
 use crate::app::state::{ConnectionState, Scope, State, View};
 use crate::cluster::kinds::WatchedKind;
+use crate::cluster::velero::SOURCES as VELERO_SOURCES;
 use crate::cluster::watch::SourceUpdate;
+use crate::model::restore::velero::VeleroState;
 use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
@@ -59,8 +61,14 @@ pub(super) fn sources(state: &mut State, epoch: u64, updates: Vec<SourceUpdate>)
     let mut news = false;
     let member = member(state, epoch);
     let (cluster, watches) = (&mut member.cluster, &mut member.sources);
+    let mut velero_changed = false;
     for update in updates {
         news |= !matches!(update, SourceUpdate::Listing { .. });
+        if let Some(plural) = update.source().strip_prefix(VELERO_SOURCES) {
+            let plural = plural.to_string();
+            velero_changed |= velero(&mut member.velero, &plural, update);
+            continue;
+        }
         // What a set of objects changed: the releases it touched, and the
         // source that is now listed.
         let listed = match update {
@@ -115,6 +123,9 @@ pub(super) fn sources(state: &mut State, epoch: u64, updates: Vec<SourceUpdate>)
         redraw: news || loading_shown(state) != loading_before,
         ..Outcome::default()
     };
+    if velero_changed {
+        rebuild_releases(state);
+    }
     if objects_changed {
         refresh_releases(state, &touched);
         crate::app::board::observe(state, &touched);
@@ -123,6 +134,26 @@ pub(super) fn sources(state: &mut State, epoch: u64, updates: Vec<SourceUpdate>)
         out.effects.extend(metrics_targets(state));
     }
     out
+}
+
+/// Record an update of a Velero watch (of `plural`); whether it changed
+/// what the releases' way back says.
+fn velero(velero: &mut VeleroState, plural: &str, update: SourceUpdate) -> bool {
+    match update {
+        SourceUpdate::Objects {
+            kind, objects, at, ..
+        } => {
+            crate::cluster::velero::set(&mut velero.velero, kind, &objects);
+            velero.listed(at);
+        }
+        SourceUpdate::Health { error, at, .. } => velero.health(plural, error, at),
+        SourceUpdate::Listing { .. }
+        | SourceUpdate::Pods { .. }
+        | SourceUpdate::PodChanges { .. } => {
+            return false;
+        }
+    }
+    true
 }
 
 /// What the screen says of the lists under way.

@@ -85,6 +85,24 @@ pub(super) fn backups(
     Outcome::redraw()
 }
 
+pub(super) fn freshness(
+    state: &mut State,
+    name: String,
+    result: Result<DateTime<Utc>, String>,
+    at: DateTime<Utc>,
+) -> Outcome {
+    let Some(freshness) = state
+        .databases
+        .get_mut(&name)
+        .and_then(|db| db.freshness.as_mut())
+    else {
+        return Outcome::default();
+    };
+    freshness.record(result, at);
+    rebuild_releases(state);
+    Outcome::redraw()
+}
+
 pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMetrics) -> Outcome {
     if !state.metrics_targets.iter().any(|t| t.key == key) {
         return Outcome::default();
@@ -159,19 +177,24 @@ fn settled(state: &State, release: &Arc<Release>) -> Arc<Release> {
     Arc::new(release)
 }
 
-/// The alarms of the way back past the release's contract, when its
-/// database's backups are read.
+/// The alarms of the way back past the release's contract: its
+/// database's backups, when read, and Velero's of its namespace.
 fn restore_alarms(state: &State, release: &mut Release) {
-    let backups = release
-        .database
-        .as_deref()
-        .and_then(|name| state.databases.get(name)?.backups.as_ref());
-    if let (Some(backups), Some(m)) = (backups, &release.migration) {
-        let alarms = way_back::alarms(backups, m, state.now);
-        release
-            .attention
-            .extend(alarms.into_iter().map(Attention::Restore));
+    let Some(m) = &release.migration else {
+        return;
+    };
+    let mut alarms = crate::app::restore::database_backups(state, release)
+        .map(|backups| way_back::alarms(backups, m, state.now))
+        .unwrap_or_default();
+    if let Some(velero) = crate::app::restore::velero(state, release) {
+        alarms.extend(velero.alarms);
     }
+    if let Some(freshness) = crate::app::restore::freshness(state, release) {
+        alarms.extend(freshness.alarms(state.now));
+    }
+    release
+        .attention
+        .extend(alarms.into_iter().map(Attention::Restore));
 }
 
 fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a> {

@@ -97,6 +97,13 @@ pub enum Msg {
         result: Result<crate::model::restore::Repository, String>,
         at: DateTime<Utc>,
     },
+    /// When one database's newest backup was, as Prometheus says, or why
+    /// it could not be read.
+    Freshness {
+        name: String,
+        result: Result<DateTime<Utc>, String>,
+        at: DateTime<Utc>,
+    },
     /// One release measured.
     Metrics {
         epoch: u64,
@@ -132,6 +139,7 @@ impl Msg {
             | Msg::Database { at, .. }
             | Msg::Unleash { at, .. }
             | Msg::Backups { at, .. }
+            | Msg::Freshness { at, .. }
             | Msg::Metrics { at, .. }
             | Msg::Resize { at }
             | Msg::TerminalLost { at, .. } => *at,
@@ -240,6 +248,7 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             at,
         } => measures::unleash(state, epoch, source, result, at),
         Msg::Backups { name, result, at } => measures::backups(state, name, result, at),
+        Msg::Freshness { name, result, at } => measures::freshness(state, name, result, at),
         Msg::Metrics {
             epoch,
             key,

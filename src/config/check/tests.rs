@@ -594,3 +594,62 @@ backups.pgbackrest.command = ["ssh", "db1", "pgbackrest", "info", "--output=json
         std::time::Duration::from_secs(7 * 24 * 3600)
     );
 }
+
+#[test]
+fn a_prometheus_freshness_source_with_a_mistake_is_named_and_left_out() {
+    let text = r#"[databases.payments]
+url = "postgres://app@db/payments"
+[databases.payments.backups.prometheus]
+query = 'velero_backup_last_successful_timestamp{schedule="nightly"}'
+value = "epoch"
+max_age = "a day"
+"#;
+    let (config, _, problems) = checked(text);
+    assert_eq!(
+        lines(&problems),
+        [
+            "5:9: \"epoch\" is not a kind of value cutover reads: write \"age-seconds\" (seconds since the backup) or \"timestamp\" (its Unix time); database payments's backup freshness is not read until then",
+            "6:11: \"a day\" is not a duration: write one such as 30s, 5m or 1h; 26h applies until then",
+        ]
+    );
+    assert_eq!(config.databases(&[]).unwrap()[0].freshness, None);
+    let (_, _, problems) = checked(
+        "[databases.payments]\nurl = \"postgres://app@db/payments\"\nbackups.prometheus.query = \" \"\n",
+    );
+    assert_eq!(
+        lines(&problems),
+        [
+            "3:28: the freshness query is empty: write one such as 'pgbackrest_backup_since_last_completion_seconds{stanza=\"main\"}'; database payments's backup freshness is not read until then"
+        ]
+    );
+}
+
+#[test]
+fn a_prometheus_freshness_source_reads_its_query_value_and_age() {
+    let text = r#"[databases.payments]
+url = "postgres://app@db/payments"
+backups.prometheus.query = 'velero_backup_last_successful_timestamp{schedule="nightly"}'
+backups.prometheus.value = "timestamp"
+backups.prometheus.max_age = "8h"
+"#;
+    let (config, _, problems) = checked(text);
+    assert_eq!(lines(&problems), Vec::<String>::new());
+    let source = config.databases(&[]).unwrap()[0].freshness.clone().unwrap();
+    assert_eq!(
+        source.value,
+        crate::model::restore::freshness::FreshnessValue::Timestamp
+    );
+    assert_eq!(source.max_age, std::time::Duration::from_secs(8 * 3600));
+    let (config, _, _) = checked(
+        "[databases.payments]\nurl = \"postgres://app@db/payments\"\nbackups.prometheus.query = \"x\"\n",
+    );
+    let source = config.databases(&[]).unwrap()[0].freshness.clone().unwrap();
+    assert_eq!(
+        source.value,
+        crate::model::restore::freshness::FreshnessValue::AgeSeconds
+    );
+    assert_eq!(
+        source.max_age,
+        crate::migrations::freshness::DEFAULT_MAX_AGE
+    );
+}

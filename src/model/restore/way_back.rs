@@ -164,7 +164,12 @@ pub struct ReleaseRestore {
     pub rollback_to: Option<Backup>,
     /// Set once the contract has begun: what a rollback then needs.
     pub way_back: Option<String>,
+    /// The database repository's alarms.
     pub alarms: Vec<String>,
+    /// Velero's backups of the release's namespace, with their alarms.
+    pub velero: Option<super::velero::VeleroStatus>,
+    /// The newest backup's time from Prometheus, with its alarm.
+    pub freshness: Option<super::freshness::FreshnessStatus>,
 }
 
 impl ReleaseRestore {
@@ -177,6 +182,8 @@ impl ReleaseRestore {
                 .cloned(),
             way_back: contract_begun(m).then(|| way_back(state, m, now)),
             alarms: alarms(state, m, now),
+            velero: None,
+            freshness: None,
         }
     }
 }

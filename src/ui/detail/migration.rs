@@ -58,8 +58,14 @@ pub(super) fn panel(r: &Release, state: &State, area: Rect, theme: &Theme) -> Ve
     out.extend(alarms(r, room, theme));
     out.extend(rollback(r, room, theme));
     let backups = linked.and_then(|(_, db)| db?.backups.as_ref());
-    out.extend(restore::block(
+    let velero = crate::app::restore::velero(state, r);
+    let sources = restore::Sources {
         backups,
+        freshness: crate::app::restore::freshness(state, r),
+        velero: velero.as_ref(),
+    };
+    out.extend(restore::block(
+        sources,
         r.migration.as_ref(),
         state.now,
         room,
