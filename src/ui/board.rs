@@ -272,12 +272,13 @@ fn footer(state: &State, board: &Board, width: u16, theme: &Theme) -> Line<'stat
             format!(" ✔ {} healthy, idle{so_far}", thousands(healthy)),
             healthy_style,
         ),
-        // As wide as the whole count, so that what follows stays put as
-        // releases take off and land.
+        // As wide as the whole count, up to three digits, so that what
+        // follows stays put as releases take off and land, without a wide
+        // gap before a small count in a large fleet.
         Span::raw(format!(
             " · {:>width$} in flight · ",
             thousands(flying),
-            width = thousands(state.releases.len()).len()
+            width = thousands(state.releases.len()).len().min(3)
         )),
         Span::styled(cycle, tone.style(theme)),
     ]);
