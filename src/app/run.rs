@@ -369,6 +369,8 @@ impl Runner {
                     });
                 });
             }
+            // Logged by the update step; the sinks come next.
+            Effect::Alert(_) => {}
             Effect::Suspend => {
                 let _ = self.suspend.send(());
             }
