@@ -9,6 +9,8 @@
 //! release that failed while nobody watched. Receivers that keep a
 //! history tell a repeat by its `since`.
 
+pub mod body;
+
 use super::member::Member;
 use super::state::{ConnectionState, State};
 use super::update::Effect;
