@@ -10,6 +10,7 @@
 //! history tell a repeat by its `since`.
 
 pub mod body;
+pub mod sinks;
 
 use super::member::Member;
 use super::state::{ConnectionState, State};
@@ -66,6 +67,16 @@ impl Alerts {
             .get(context)
             .copied()
             .unwrap_or(self.default_rules)
+    }
+
+    /// Every context's rules from the config: those it names, and the top
+    /// level's for any other.
+    pub fn set_rules(&mut self, config: &crate::config::Config) {
+        self.default_rules = config.alerts_for("").rules;
+        for context in config.contexts.keys() {
+            self.rules
+                .insert(context.clone(), config.alerts_for(context).rules);
+        }
     }
 
     /// A sink's attempt ended: a failure is kept from its first moment
