@@ -290,6 +290,34 @@ impl Tracker {
     }
 }
 
+/// A canary's Fail in `prod-eu`, for tests of what is sent.
+#[cfg(test)]
+pub(crate) fn example(state: AlertState) -> Alert {
+    use chrono::TimeZone;
+    let since = Utc.with_ymd_and_hms(2026, 11, 23, 14, 2, 11).unwrap();
+    Alert {
+        key: AlertKey {
+            context: "prod-eu".into(),
+            release: Some(AlertRelease {
+                kind: Kind::Rollout,
+                namespace: "shop".into(),
+                name: "checkout".into(),
+            }),
+            condition: Condition::CanaryFail,
+        },
+        state,
+        summary: "Fail: error ratio 3.1% against 0.2% <gate>".into(),
+        figures: vec![Figure {
+            name: "error_ratio".into(),
+            value: Some(0.031),
+            baseline: Some(0.002),
+        }],
+        since,
+        at: since + TimeDelta::minutes(3),
+        reminder: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

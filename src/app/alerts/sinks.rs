@@ -210,6 +210,43 @@ async fn run_command(command: CommandSink, alert: Alert, tx: UnboundedSender<Msg
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::alert::{AlertState, example};
+
+    /// The command's result, as the app hears of it.
+    async fn command_result(argv: &[&str], timeout: Duration) -> Result<(), String> {
+        let (tx, mut rx) = unbounded_channel();
+        let command = CommandSink {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            timeout,
+        };
+        run_command(command, example(AlertState::Firing), tx).await;
+        match rx.recv().await {
+            Some(Msg::AlertSink { sink, result, .. }) if sink == "command" => result,
+            other => panic!("no command result: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_command_that_outlasts_its_timeout_is_killed_and_a_failure_is_reported() {
+        let started = std::time::Instant::now();
+        let result = command_result(&["sleep", "600"], Duration::from_millis(200)).await;
+        assert_eq!(result, Err("sleep did not end within 0.2s: killed".into()));
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "not waited for"
+        );
+        let missing = command_result(&["/nonexistent/notify"], COMMAND).await;
+        assert!(
+            missing
+                .unwrap_err()
+                .starts_with("cannot run /nonexistent/notify: ")
+        );
+        let failed = command_result(&["false"], COMMAND).await;
+        assert_eq!(failed, Err("false ended with exit status: 1".into()));
+        assert_eq!(command_result(&["true", "{title}"], COMMAND).await, Ok(()));
+    }
+
+    const COMMAND: Duration = Duration::from_secs(60);
 
     #[test]
     fn retries_wait_twice_as_long_each_time_up_to_half_a_minute() {

@@ -2,33 +2,10 @@
 //! command's argv and environment.
 
 use super::*;
-use crate::model::Kind;
-use crate::model::alert::{AlertKey, AlertRelease, AlertState, Condition, Figure};
-use chrono::{TimeZone, Utc};
+use crate::model::alert::AlertState;
 
 fn alert(state: AlertState) -> Alert {
-    let since = Utc.with_ymd_and_hms(2026, 11, 23, 14, 2, 11).unwrap();
-    Alert {
-        key: AlertKey {
-            context: "prod-eu".into(),
-            release: Some(AlertRelease {
-                kind: Kind::Rollout,
-                namespace: "shop".into(),
-                name: "checkout".into(),
-            }),
-            condition: Condition::CanaryFail,
-        },
-        state,
-        summary: "Fail: error ratio 3.1% against 0.2% <gate>".into(),
-        figures: vec![Figure {
-            name: "error_ratio".into(),
-            value: Some(0.031),
-            baseline: Some(0.002),
-        }],
-        since,
-        at: since + chrono::TimeDelta::minutes(3),
-        reminder: false,
-    }
+    crate::model::alert::example(state)
 }
 
 fn pretty(v: &Value) -> String {
