@@ -4,7 +4,7 @@
 //! level's whole); the checker has dropped what cannot be used.
 
 use super::Config;
-use super::metrics::parse_duration;
+use super::metrics::{named, parse_duration};
 use crate::app::alerts::Rules;
 use serde::Deserialize;
 use std::time::Duration;
@@ -144,10 +144,6 @@ pub struct AlertSettings {
     pub command: Option<CommandSink>,
     pub webhooks: Vec<WebhookSink>,
     pub rules: Rules,
-}
-
-fn named<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
-    table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
 impl WebhookSection {

@@ -215,18 +215,19 @@ impl Tracker {
         let mut alerts = Vec::new();
         let mut still: BTreeMap<AlertKey, Active> = BTreeMap::new();
         for h in holding {
+            let told = |since, reminder| Alert {
+                key: h.key.clone(),
+                state: AlertState::Firing,
+                summary: h.summary.clone(),
+                figures: h.figures.clone(),
+                since,
+                at: now,
+                reminder,
+            };
             let mut active = match self.active.remove(&h.key) {
                 Some(active) => active,
                 None => {
-                    alerts.push(Alert {
-                        key: h.key.clone(),
-                        state: AlertState::Firing,
-                        summary: h.summary.clone(),
-                        figures: h.figures.clone(),
-                        since: now,
-                        at: now,
-                        reminder: false,
-                    });
+                    alerts.push(told(now, false));
                     Active {
                         since: now,
                         last_sent: now,
@@ -238,15 +239,7 @@ impl Tracker {
             let due = remind_every(&h.key.context).map(|every| active.last_sent + every);
             if due.is_some_and(|due| due <= now) {
                 active.last_sent = now;
-                alerts.push(Alert {
-                    key: h.key.clone(),
-                    state: AlertState::Firing,
-                    summary: h.summary.clone(),
-                    figures: h.figures.clone(),
-                    since: active.since,
-                    at: now,
-                    reminder: true,
-                });
+                alerts.push(told(active.since, true));
             }
             active.summary = h.summary;
             active.figures = h.figures;

@@ -24,6 +24,27 @@ out="$(dirname "$0")/alerts.txt"
     path
 }
 
+/// The fixture as admin with `config`, checkout at its manual pause.
+fn checkout_paused_with(test: &str, config: &str) -> Option<Room> {
+    let room = room_with_config(
+        test,
+        &["--scenario", "fixture"],
+        "--context sim-admin -n shop",
+        config,
+    )?;
+    room.find("checkout");
+    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
+    Some(room)
+}
+
+/// Patch checkout's status as `kubectl argo rollouts abort` (or retry) does.
+fn patch_checkout(room: &Room, body: &str) {
+    let out = room
+        .sim
+        .merge_patch(&room.kubectl, ("rollout", "checkout"), Some("status"), body);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+}
+
 fn checkout_failed(body: &Value, state: &str) -> bool {
     body["release"] == "checkout" && body["condition"] == "release-failed" && body["state"] == state
 }
@@ -67,12 +88,7 @@ format = "slack"
         json = json.url,
         slack = slack.url,
     );
-    let Some(room) = room_with_config(
-        test,
-        &["--scenario", "fixture"],
-        "--context sim-admin -n shop",
-        &config,
-    ) else {
+    let Some(room) = checkout_paused_with(test, &config) else {
         return;
     };
     let raw = room.sim.dir.path().join("pane.raw");
@@ -80,15 +96,8 @@ format = "slack"
         .run(&["set-option", "-g", "allow-passthrough", "on"]);
     let pipe = format!("cat >> {}", raw.display());
     room.tmux.run(&["pipe-pane", "-o", "-t", "ui", &pipe]);
-    room.find("checkout");
-    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
 
-    room.sim.merge_patch(
-        &room.kubectl,
-        ("rollout", "checkout"),
-        Some("status"),
-        ABORT,
-    );
+    patch_checkout(&room, ABORT);
     room.tmux.wait_for_text("✖ Degraded", SCREEN);
     wait_until("the JSON receiver's firing alert", &room, || {
         json.bodies().iter().any(|b| checkout_failed(b, "firing"))
@@ -125,12 +134,7 @@ format = "slack"
         .run(&["display-message", "-p", "-t", "ui", "#{window_bell_flag}"]);
     assert_eq!(bell.trim(), "1", "the bell rang in the window");
 
-    room.sim.merge_patch(
-        &room.kubectl,
-        ("rollout", "checkout"),
-        Some("status"),
-        RETRY,
-    );
+    patch_checkout(&room, RETRY);
     wait_until("the JSON receiver's resolved alert", &room, || {
         json.bodies().iter().any(|b| checkout_failed(b, "resolved"))
     });
@@ -177,22 +181,10 @@ timeout = "1s"
         broken = broken.url,
         stuck = stuck.url,
     );
-    let Some(room) = room_with_config(
-        test,
-        &["--scenario", "fixture"],
-        "--context sim-admin -n shop",
-        &config,
-    ) else {
+    let Some(room) = checkout_paused_with(test, &config) else {
         return;
     };
-    room.find("checkout");
-    room.wait_rollout("checkout", "the manual pause", |ro| step(ro) == 1);
-    room.sim.merge_patch(
-        &room.kubectl,
-        ("rollout", "checkout"),
-        Some("status"),
-        ABORT,
-    );
+    patch_checkout(&room, ABORT);
     room.tmux
         .wait_for_text("✖ alerts webhook broken: answered HTTP 500", SCREEN);
     room.tmux
