@@ -281,4 +281,18 @@ mod tests {
         assert_eq!(settings, AlertSettings::default());
         assert_eq!(settings.rules.stale_after, chrono::TimeDelta::minutes(2));
     }
+
+    #[test]
+    fn a_url_from_the_environment_is_read_when_sent_and_never_shown() {
+        let unset = WebhookUrl::Env("CUTOVER_TEST_SURELY_UNSET_HOOK".into());
+        assert_eq!(
+            unset.resolve(),
+            Err("the environment variable CUTOVER_TEST_SURELY_UNSET_HOOK is not set".into())
+        );
+        let given = WebhookUrl::Given("https://hooks.example/T1/s3cr3t".into());
+        assert_eq!(given.resolve().unwrap().host_str(), Some("hooks.example"));
+        assert_eq!(format!("{given:?}"), "Given(…)");
+        let bad = WebhookUrl::Given("ftp://s3cr3t@files".into());
+        assert!(!bad.resolve().unwrap_err().contains("s3cr3t"));
+    }
 }

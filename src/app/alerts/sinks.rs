@@ -249,6 +249,28 @@ mod tests {
     const COMMAND: Duration = Duration::from_secs(60);
 
     #[test]
+    fn the_terminal_is_on_in_the_control_room_and_off_on_the_board_unless_configured() {
+        let (tx, _rx) = unbounded_channel();
+        let alert = example(AlertState::Firing);
+        let sinks = |config: Config, board| AlertSinks::new(Arc::new(config), board, tx.clone());
+        let mut room = sinks(Config::default(), false);
+        room.send(&alert);
+        let bytes = room.take_terminal();
+        assert!(
+            bytes.starts_with(b"\x07\x1b"),
+            "the bell, then the notification"
+        );
+        assert!(room.take_terminal().is_empty(), "written once");
+        let mut board = sinks(Config::default(), true);
+        board.send(&alert);
+        assert!(board.take_terminal().is_empty());
+        let asked: Config = toml::from_str("[contexts.prod-eu.alerts]\nterminal = true").unwrap();
+        let mut board = sinks(asked, true);
+        board.send(&alert);
+        assert_eq!(board.take_terminal(), bytes);
+    }
+
+    #[test]
     fn retries_wait_twice_as_long_each_time_up_to_half_a_minute() {
         let waits: Vec<u64> = (0..8).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30, 30]);
