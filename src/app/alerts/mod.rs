@@ -17,8 +17,8 @@ use super::state::{ConnectionState, State};
 use super::update::Effect;
 use crate::model::alert::{Alert, AlertKey, AlertRelease, Condition, Figure, Holding, Tracker};
 use crate::model::metrics::Verdict;
-use crate::model::migration::{RollbackSafety, rollback_check};
-use crate::model::{Action, ActionRequest, Attention, Health, Release};
+use crate::model::migration::{RollbackSafety, has_migration, rollback_check};
+use crate::model::{Action, ActionRequest, Attention, Health, Release, ReleaseKey};
 use chrono::{DateTime, TimeDelta, Utc};
 use std::collections::BTreeMap;
 
@@ -103,26 +103,24 @@ fn attention_condition(attention: &Attention) -> Option<(Condition, String)> {
     }
 }
 
-fn release_key(context: &str, r: &Release, condition: Condition) -> AlertKey {
+fn release_key(context: &str, key: &ReleaseKey, condition: Condition) -> AlertKey {
     AlertKey {
         context: context.to_string(),
-        release: Some(AlertRelease::from(&r.key)),
+        release: Some(AlertRelease::from(key)),
         condition,
     }
 }
 
-/// Every condition of `r` holding now.
-fn release_conditions(state: &State, context: &str, r: &Release, out: &mut Vec<Holding>) {
-    let mut hold = |condition, summary: String, figures: Vec<Figure>| {
-        out.push(Holding {
-            key: release_key(context, r, condition),
-            summary,
-            figures,
-        });
-    };
-    if let Some(m) = state.metrics.get(&r.key)
-        && m.verdict.verdict == Verdict::Fail
-    {
+/// The canaries cutover's metrics fail: only the measured releases are
+/// looked at.
+fn canary_failures(state: &State, out: &mut Vec<Holding>) {
+    for (key, m) in &state.metrics {
+        if m.verdict.verdict != Verdict::Fail {
+            continue;
+        }
+        let Some(member) = state.member_of(&key.cluster) else {
+            continue;
+        };
         let figures = m
             .comparisons
             .iter()
@@ -133,32 +131,46 @@ fn release_conditions(state: &State, context: &str, r: &Release, out: &mut Vec<H
                 baseline: c.baseline.current,
             })
             .collect();
-        let summary = m.verdict.reasons.first().cloned().unwrap_or_default();
-        hold(Condition::CanaryFail, summary, figures);
+        out.push(Holding {
+            key: release_key(&member.scope.context, key, Condition::CanaryFail),
+            summary: m.verdict.reasons.first().cloned().unwrap_or_default(),
+            figures,
+        });
     }
+}
+
+/// Every condition of `r`'s own state holding now.
+fn release_conditions(state: &State, r: &Release, out: &mut Vec<Holding>) {
+    let mut hold = |condition, summary: String| {
+        // Its context is looked up only for a condition that holds.
+        if let Some(member) = state.member_of(&r.key.cluster) {
+            out.push(Holding {
+                key: release_key(&member.scope.context, &r.key, condition),
+                summary,
+                figures: Vec::new(),
+            });
+        }
+    };
     if r.health == Health::Degraded {
         let summary = match r.message.as_str() {
             "" => r.phase.clone(),
             message => format!("{}: {message}", r.phase),
         };
-        hold(Condition::ReleaseFailed, summary, Vec::new());
+        hold(Condition::ReleaseFailed, summary);
     }
     let mut migration = false;
     for (condition, summary) in r.attention.iter().filter_map(attention_condition) {
         migration |= condition == Condition::MigrationAlarm;
-        hold(condition, summary, Vec::new());
+        hold(condition, summary);
     }
     // A way back the schema no longer supports matters while the release
     // is not healthy: that is when a rollback may be wanted.
     if !migration
         && r.health != Health::Healthy
+        && has_migration(r)
         && let Some(RollbackSafety::Unsafe(why)) = rollback_check(r, Action::Undo(None))
     {
-        hold(
-            Condition::MigrationAlarm,
-            format!("rollback unsafe: {why}"),
-            Vec::new(),
-        );
+        hold(Condition::MigrationAlarm, format!("rollback unsafe: {why}"));
     }
 }
 
@@ -213,11 +225,15 @@ pub fn holding(state: &State) -> Vec<Holding> {
         let rules = state.alerts.rules_of(&member.scope.context);
         out.extend(stale_condition(member, rules, state.now));
     }
-    for r in &state.releases {
-        if let Some(member) = state.member_of(&r.key.cluster) {
-            release_conditions(state, &member.scope.context, r, &mut out);
-        }
+    canary_failures(state, &mut out);
+    // Thousands of releases are read after every message: a healthy one
+    // with nothing to say costs two comparisons.
+    let quiet = |r: &Release| r.health == Health::Healthy && r.attention.is_empty();
+    for r in state.releases.iter().filter(|r| !quiet(r)) {
+        release_conditions(state, r, &mut out);
     }
+    // In one order, whatever the order of the maps read.
+    out.sort_by(|a, b| a.key.cmp(&b.key));
     out
 }
 
