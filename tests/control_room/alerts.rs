@@ -201,3 +201,40 @@ timeout = "1s"
     let screen = room.tmux.screen();
     assert!(!screen.contains("s3cr3t"), "no webhook URL on screen");
 }
+
+#[test]
+fn data_stale_beyond_its_limit_alerts_once_and_resolves_when_live_again() {
+    let test = "data_stale_beyond_its_limit_alerts_once_and_resolves_when_live_again";
+    let json = Receiver::start(Answer::Ok);
+    let config = format!(
+        "[alerts]\nterminal = false\nstale_after = \"2s\"\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        json.url
+    );
+    let Some(room) = checkout_paused_with(test, &config) else {
+        return;
+    };
+    let stale = |state: &str| {
+        let bodies = json.bodies();
+        let of = |b: &&Value| b["condition"] == "data-stale" && b["state"] == state;
+        bodies.iter().filter(of).count()
+    };
+    assert_eq!(stale("firing"), 0, "fresh data at the start");
+    room.sim
+        .fault(&room.kubectl, "sim-admin", "/_sim/faults/outage?seconds=8");
+    // The control room wakes itself when the limit passes, whether or not
+    // the failing watches say anything meanwhile.
+    wait_until("the data-stale alert", &room, || stale("firing") == 1);
+    room.tmux.wait_for_text("● live", Duration::from_secs(90));
+    wait_until("the data-stale alert resolved", &room, || {
+        stale("resolved") == 1
+    });
+    assert_eq!(stale("firing"), 1, "{:#?}", json.bodies());
+    let firing = json
+        .bodies()
+        .into_iter()
+        .find(|b| b["condition"] == "data-stale")
+        .unwrap();
+    assert_eq!(firing["context"], "sim-admin");
+    assert_eq!(firing["release"], Value::Null);
+    assert_eq!(firing["figures"][0]["name"], "age_seconds");
+}
