@@ -193,6 +193,9 @@ timeout = "1s"
         !stuck.bodies().is_empty(),
         "the hanging receiver was reached"
     );
+    wait_until("a retry of the failed alert", &room, || {
+        broken.bodies().len() >= 2
+    });
     // Keys are still answered and the screen still drawn.
     room.filter_marker("zqxalert");
     room.tmux.keys(&["?"]);
