@@ -605,7 +605,11 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
                     return Ok(None);
                 }
                 // Between frames, never inside one.
-                screen.notify(&runner.alerts.take_terminal())?;
+                // An alert that cannot be written is logged; the frame
+                // that follows tells whether the terminal is gone.
+                if let Err(e) = screen.notify(&runner.alerts.take_terminal()) {
+                    tracing::warn!("{e:#}");
+                }
                 let more = drain.take(Instant::now());
                 msg = held.or_else(|| more.then(|| rx.try_recv().ok()).flatten());
             }
