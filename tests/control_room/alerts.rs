@@ -241,3 +241,41 @@ fn data_stale_beyond_its_limit_alerts_once_and_resolves_when_live_again() {
     assert_eq!(firing["release"], Value::Null);
     assert_eq!(firing["figures"][0]["name"], "age_seconds");
 }
+
+#[test]
+fn a_kill_switch_sent_from_here_is_an_alert_of_its_own() {
+    let test = "a_kill_switch_sent_from_here_is_an_alert_of_its_own";
+    let json = Receiver::start(Answer::Ok);
+    let config = format!(
+        "[alerts]\nterminal = false\n[[alerts.webhook]]\nurl = \"{}\"\n",
+        json.url
+    );
+    let Some(room) = room_with_config(
+        test,
+        &["--scenario", "default"],
+        "--context sim-admin -n shop",
+        &config,
+    ) else {
+        return;
+    };
+    room.find("checkout");
+    room.tmux.wait_for_text("↻ changed", SCREEN);
+    room.open_dialog("K", "kill-switch checkout?");
+    room.tmux.keys(&["y"]);
+    room.tmux
+        .wait_for_text("kill-switch checkout: 1 patch accepted", SCREEN);
+    let kill_switch = |b: &Value| b["condition"] == "kill-switch" && b["release"] == "checkout";
+    wait_until("the kill switch's alert", &room, || {
+        json.bodies().iter().any(kill_switch)
+    });
+    let bodies = json.bodies();
+    let alert = bodies.iter().find(|b| kill_switch(b)).unwrap();
+    assert_eq!(alert["state"], "firing");
+    assert!(
+        alert["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("kill-switch by admin: "),
+        "{alert}"
+    );
+}
