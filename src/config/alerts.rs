@@ -236,13 +236,9 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Config {
-        toml::from_str(text).unwrap()
-    }
-
     #[test]
     fn a_context_overrides_the_top_level_field_by_field() {
-        let config = parse(
+        let config: Config = toml::from_str(
             r#"
             [alerts]
             on_alert = ["notify-send", "{title}", "{body}"]
@@ -257,7 +253,8 @@ mod tests {
             name = "oncall"
             url_env = "ONCALL_HOOK"
             "#,
-        );
+        )
+        .unwrap();
         let top = config.alerts_for("staging");
         assert_eq!(top.terminal, None);
         assert_eq!(top.rules.stale_after, chrono::TimeDelta::minutes(5));
