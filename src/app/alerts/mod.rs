@@ -95,7 +95,8 @@ impl Alerts {
 }
 
 /// The condition an attention of the release's raises, if any: one arm
-/// per kind that alerts.
+/// per kind that alerts. [`Condition::SloBreached`] is declared, and holds
+/// once an attention of a bake window's breach has its arm here.
 fn attention_condition(attention: &Attention) -> Option<(Condition, String)> {
     match attention {
         Attention::MigrationOrder(why) => Some((Condition::MigrationAlarm, why.clone())),
