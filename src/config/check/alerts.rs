@@ -105,3 +105,67 @@ fn unknown_placeholders(arg: &str) -> Vec<String> {
     }
     unknown
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::check;
+    use crate::ui::theme::ThemeLibrary;
+
+    fn lines(problems: &[crate::config::Problem]) -> Vec<String> {
+        problems.iter().map(ToString::to_string).collect()
+    }
+
+    fn checked(
+        text: &str,
+    ) -> (
+        crate::config::Config,
+        crate::app::keymap::Keymap,
+        Vec<crate::config::Problem>,
+    ) {
+        check(
+            text,
+            &[],
+            &ThemeLibrary::in_folder("/nonexistent/cutover/themes".into()),
+        )
+    }
+
+    #[test]
+    fn alerts_mistakes_are_told_like_kubectl_and_cost_only_their_part() {
+        let (config, _, problems) = checked(
+            r#"
+[alerts]
+stale_after = "soon"
+notification = "osc77"
+on_alert = []
+[[alerts.webhook]]
+url = "https://hooks.example/T1/s3cr3t"
+url_env = "HOOK"
+[[alerts.webhook]]
+url_env = "HOOK"
+format = "teams"
+[[alerts.webhook]]
+name = "ok"
+url = "https://hooks.example/T2/s3cr3t"
+[contexts.prod.alerts]
+on_alert = ["notify-send", "{titel}"]
+"#,
+        );
+        assert_eq!(
+            lines(&problems),
+            [
+                r#"3:15: "soon" is not a duration: write one such as 30s, 5m or 1h; the default is used"#,
+                r#"4:16: unknown notification "osc77": did you mean "osc777"? The default is used"#,
+                r#"5:12: alerts.on_alert names no program: give the program and its arguments: on_alert = ["notify-send", "{title}", "{body}"]; no command is run"#,
+                "6:1: alerts.webhook[0]: give url or url_env, not both: see the README's Alerts section; this webhook is ignored",
+                r#"9:1: alerts.webhook[1]: unknown format "teams": see the README's Alerts section; this webhook is ignored"#,
+                r#"16:28: unknown placeholder {titel}: did you mean "title"? It is passed as written"#,
+            ]
+        );
+        assert!(!lines(&problems).concat().contains("s3cr3t"));
+        let webhooks = config.alerts.webhook.as_ref().unwrap();
+        assert_eq!(webhooks.len(), 1);
+        assert_eq!(webhooks[0].name.as_deref(), Some("ok"));
+        assert_eq!(config.alerts.on_alert, None);
+        assert_eq!(config.alerts.stale_after, None);
+    }
+}
