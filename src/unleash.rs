@@ -337,7 +337,7 @@ fn flexible_rollout(environment: &Value) -> Option<f64> {
 
 /// A reqwest error's causes, without its URL (which names no secret, but
 /// is long) : "connection refused".
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut text = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {

@@ -291,3 +291,47 @@ fn the_table_speaks_the_locale_of_its_terminal() {
     let unicode = table("C.UTF-8");
     assert!(unicode.contains("✔ Healthy"), "{unicode}");
 }
+
+#[test]
+fn status_json_lists_the_alerts_that_hold_as_the_control_room_derives_them() {
+    let test = "status_json_lists_the_alerts_that_hold_as_the_control_room_derives_them";
+    let Some(kubectl) = support::require_program("kubectl", test) else {
+        return;
+    };
+    let sim = ServeProcess::start_with(&["--scenario", "fixture"]);
+    let checkout_failed = |report: &Value| {
+        report["alerts"]
+            .as_array()
+            .expect("alerts")
+            .iter()
+            .any(|a| {
+                a["condition"] == "release-failed"
+                    && a["release"]["name"] == "checkout"
+                    && a["context"] == "sim-admin"
+            })
+    };
+    assert!(!checkout_failed(&status(&sim, "sim-admin", &[])));
+    let abort = r#"{"status":{"abort":true}}"#;
+    let out = sim.merge_patch(&kubectl, ("rollout", "checkout"), Some("status"), abort);
+    assert!(out.status.success(), "{}", support::stderr_of(&out));
+    let start = std::time::Instant::now();
+    let mut report = status(&sim, "sim-admin", &[]);
+    while !checkout_failed(&report) {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "no release-failed alert for checkout: {:#}",
+            report["alerts"]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        report = status(&sim, "sim-admin", &[]);
+    }
+    let alert = report["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["release"]["name"] == "checkout")
+        .unwrap();
+    assert_eq!(alert["release"]["namespace"], "shop");
+    assert_eq!(alert["release"]["kind"], "Rollout");
+    assert!(alert["summary"].as_str().unwrap().starts_with("Degraded"));
+}

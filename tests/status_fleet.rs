@@ -94,6 +94,13 @@ fn both_clusters_releases_in_one_report_each_with_its_cluster() {
     );
     assert_ne!(eu["server"], us["server"]);
     assert!(eu["error"].is_null() && us["error"].is_null());
+    // Each alert names its context, which only the contexts read can be.
+    for alert in report["alerts"].as_array().expect("alerts listed") {
+        assert!(
+            ["eu-admin", "us-viewer"].contains(&alert["context"].as_str().unwrap_or_default()),
+            "{alert}"
+        );
+    }
     // A viewer beside an admin: each context's own answers.
     let pause = |cluster: &str| {
         let release = report["releases"]

@@ -2,6 +2,7 @@
 //! that connects them to the terminal and the cluster.
 
 pub mod access;
+pub mod alerts;
 pub mod board;
 pub(crate) mod feeds;
 mod flag_source;

@@ -3,6 +3,7 @@
 //! I/O, and the screen is redrawn only when something visible changed:
 //! new data, or the moment an age or countdown on screen reads differently.
 
+use super::alerts::{self, sinks::AlertSinks};
 use super::board::{Board, BoardSettings};
 use super::frames::{Alarm, Drain, deadline, take_burst};
 use super::keymap::{Chord, Keymap};
@@ -196,6 +197,7 @@ struct Runner {
     metrics: Arc<MetricsPlan>,
     /// To the main loop, which owns the terminal.
     suspend: UnboundedSender<()>,
+    alerts: AlertSinks,
 }
 
 pub(crate) fn scope_of(c: &Connection) -> Scope {
@@ -382,6 +384,7 @@ impl Runner {
                     });
                 });
             }
+            Effect::Alert(alert) => self.alerts.send(&alert),
             Effect::Suspend => {
                 let _ = self.suspend.send(());
             }
@@ -498,6 +501,12 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
     state.config_problems = options.config_problems;
     state.database_links = options.database_links;
     state.typed_contexts = options.metrics.config.typed_contexts();
+    state.alerts.set_rules(&options.metrics.config);
+    let alert_sinks = AlertSinks::new(
+        Arc::new(options.metrics.config.clone()),
+        options.board.is_some(),
+        tx.clone(),
+    );
     for db in &options.databases {
         state.databases.insert(
             db.name.clone(),
@@ -535,6 +544,7 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
             .collect(),
         metrics: Arc::new(options.metrics),
         suspend: suspend_tx,
+        alerts: alert_sinks,
     };
     let epochs: Vec<u64> = state.members().map(|m| m.epoch).collect();
     for (index, epoch) in epochs.into_iter().enumerate() {
@@ -561,6 +571,8 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
                 let theme = options.themes.for_context(&state.home.scope.context);
                 screen.draw(&state, theme)?;
                 let next = next_change(&state, screen.area()?);
+                // An alert may begin with no message: data turning stale.
+                let next = next.into_iter().chain(alerts::next_due(&state)).min();
                 if alarm.aim(next)
                     && let Some(at) = next
                 {
@@ -614,6 +626,12 @@ pub async fn run(options: Options) -> Result<Option<QuitSignal>> {
                 }
                 if state.quit {
                     return Ok(None);
+                }
+                // Between frames, never inside one.
+                // An alert that cannot be written is logged; the frame
+                // that follows tells whether the terminal is gone.
+                if let Err(e) = screen.notify(&runner.alerts.take_terminal()) {
+                    tracing::warn!("{e:#}");
                 }
                 let more = drain.take(Instant::now());
                 msg = held.or_else(|| more.then(|| rx.try_recv().ok()).flatten());

@@ -349,6 +349,8 @@ pub struct State {
     /// The contexts whose actions ask for the context's name typed
     /// (`confirm = "typed"`).
     pub typed_contexts: BTreeSet<String>,
+    /// The alert conditions holding, their rules and failing sinks.
+    pub alerts: super::alerts::Alerts,
 }
 
 impl State {
@@ -389,6 +391,7 @@ impl State {
             board: None,
             wave: None,
             typed_contexts: BTreeSet::new(),
+            alerts: super::alerts::Alerts::default(),
         }
     }
 

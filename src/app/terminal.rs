@@ -52,6 +52,19 @@ impl Screen {
         frame().wrap_err("drawing on the terminal")
     }
 
+    /// Write an alert's bell and notification, between frames: they move
+    /// no cell, so the frame on screen stays as it is.
+    pub fn notify(&mut self, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let mut out = std::io::stdout();
+        out.write_all(bytes)
+            .and_then(|()| out.flush())
+            .wrap_err("writing an alert to the terminal")
+    }
+
     /// The whole screen, as the next frame will fill it.
     pub fn area(&self) -> Result<Rect> {
         let size = self.terminal.size()?;

@@ -76,6 +76,7 @@ pub(super) fn check(
     checker.fleets(&mut config.fleets);
     checker.unleash(&mut config.contexts);
     checker.databases(&mut config);
+    checker.all_alerts(&mut config);
     let answer_limit = &mut config.kubernetes.max_answer_bytes;
     let path = top("kubernetes").key("max_answer_bytes");
     checker.limit(
@@ -106,7 +107,7 @@ fn unit(path: &TomlPath) -> TomlPath {
         return TomlPath(steps[..2].to_vec());
     }
     let whole_entry = steps.windows(2).position(
-        |pair| matches!(pair, [PathStep::Key(k), PathStep::Index(_)] if k == "gates" || k == "custom"),
+        |pair| matches!(pair, [PathStep::Key(k), PathStep::Index(_)] if k == "gates" || k == "custom" || k == "webhook"),
     );
     match whole_entry {
         Some(at) => TomlPath(steps[..at + 2].to_vec()),
@@ -132,6 +133,7 @@ fn consequence(unit: &TomlPath) -> String {
         [k, _, PathStep::Index(_)] if key(k, "keys") => "this key is ignored".into(),
         [.., k, PathStep::Index(_)] if key(k, "gates") => "this gate is ignored".into(),
         [.., k, PathStep::Index(_)] if key(k, "custom") => "this custom metric is ignored".into(),
+        [.., k, PathStep::Index(_)] if key(k, "webhook") => "this webhook is ignored".into(),
         _ => "it is ignored".into(),
     }
 }
@@ -530,6 +532,7 @@ impl Checker<'_, '_> {
     }
 }
 
+mod alerts;
 mod flags;
 mod fleets;
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub(super) const DIRECTIONS: [(&str, Direction); 2] = [
     ("lower-is-worse", Direction::Decrease),
 ];
 
-fn named<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+pub(super) fn named<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
     table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 

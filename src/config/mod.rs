@@ -3,6 +3,7 @@
 //! the databases. A config with mistakes never stops the program: each
 //! mistake is reported with its place, and costs only the part it is in.
 
+pub mod alerts;
 mod check;
 mod confirm;
 mod document;
@@ -61,6 +62,9 @@ pub struct Config {
     /// How the Kubernetes API is read: `[kubernetes]`.
     #[serde(default)]
     pub kubernetes: KubernetesSection,
+    /// Where alerts go, for every context unless it says otherwise.
+    #[serde(default)]
+    pub alerts: alerts::AlertsSection,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -266,6 +270,9 @@ pub struct ContextConfig {
     /// Flag sources beside the FeatureFlag resources: `[contexts.X.flags.unleash]`.
     #[serde(default)]
     pub flags: FlagsSection,
+    /// Over the top level's `[alerts]`, field by field.
+    #[serde(default)]
+    pub alerts: alerts::AlertsSection,
 }
 
 /// `[fleets.prod]`: the contexts `--fleet prod` reads, in this order.

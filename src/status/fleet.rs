@@ -6,6 +6,7 @@ use super::{DatabaseStatus, Databases, ReleaseStatus, StatusReport};
 use crate::app::run::MetricsPlan;
 use crate::cluster::connect::resolve;
 use crate::fleet::{ContextPlan, Plan};
+use crate::model::alert::Holding;
 use crate::user_error::UserError;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,6 +19,8 @@ pub struct FleetReport {
     pub contexts: Vec<ContextStatus>,
     /// Every release read, each with its context.
     pub releases: Vec<FleetRelease>,
+    /// The alert conditions holding in every context read.
+    pub alerts: Vec<crate::model::alert::Holding>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -88,13 +91,15 @@ pub async fn fleet_report(
         read_at,
         contexts: Vec::new(),
         releases: Vec::new(),
+        alerts: Vec::new(),
     };
     for (context, read) in plan
         .contexts
         .iter()
         .zip(futures::future::join_all(reads).await)
     {
-        let (status, releases) = read;
+        let (status, releases, alerts) = read;
+        report.alerts.extend(alerts);
         report
             .releases
             .extend(releases.into_iter().map(|release| FleetRelease {
@@ -116,7 +121,8 @@ pub async fn fleet_report(
     Ok(report)
 }
 
-/// One context's status and releases; a failure is its status's error.
+/// One context's status, releases and alerts; a failure is its status's
+/// error.
 async fn read_context(
     context: &ContextPlan,
     deadline: Option<Duration>,
@@ -124,7 +130,7 @@ async fn read_context(
     read_only: bool,
     metrics: &MetricsPlan,
     databases: &Databases,
-) -> (ContextStatus, Vec<ReleaseStatus>) {
+) -> (ContextStatus, Vec<ReleaseStatus>, Vec<Holding>) {
     let options = &context.connect;
     let server = resolve(options)
         .await
@@ -151,6 +157,7 @@ async fn read_context(
                 metrics_problem,
                 databases,
                 releases,
+                alerts,
                 ..
             } = read;
             status = ContextStatus {
@@ -162,11 +169,11 @@ async fn read_context(
                 databases,
                 ..status
             };
-            (status, releases)
+            (status, releases, alerts)
         }
         Err(e) => {
             status.error = Some(crate::user_error::cause_and_fix(&e).0);
-            (status, Vec::new())
+            (status, Vec::new(), Vec::new())
         }
     }
 }

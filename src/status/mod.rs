@@ -40,6 +40,8 @@ pub struct StatusReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unleash_problem: Option<String>,
     pub releases: Vec<ReleaseStatus>,
+    /// The alert conditions holding now, as the control room derives them.
+    pub alerts: Vec<crate::model::alert::Holding>,
 }
 
 #[derive(Debug, Serialize)]

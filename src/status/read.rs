@@ -288,6 +288,16 @@ pub async fn report(
     }
     let (metrics_source, measured) =
         measure_all(metrics, &connection.context, &all, now, limit).await;
+    state.home.scope.context = connection.context.clone();
+    for (r, m) in all.iter().zip(&measured) {
+        if let Some(m) = m {
+            state.metrics.insert(r.key.clone(), m.clone());
+        }
+    }
+    let alerts = crate::app::alerts::holding(&state)
+        .into_iter()
+        .filter(|h| name.is_none_or(|n| h.key.release.as_ref().is_some_and(|r| r.name == n)))
+        .collect();
     let releases = all
         .iter()
         .zip(measured)
@@ -318,6 +328,7 @@ pub async fn report(
         metrics_source: metrics_source.ok(),
         unleash_problem,
         releases,
+        alerts,
     })
 }
 

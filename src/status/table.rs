@@ -254,6 +254,7 @@ mod tests {
                     release: super::super::release_status(&release, &state, None),
                 })
                 .collect(),
+            alerts: Vec::new(),
         }
     }
 

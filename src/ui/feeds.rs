@@ -1,7 +1,8 @@
 //! The header's word on the feeds beside the cluster: the metrics source
 //! (in a fleet, each cluster's: `● metrics eu  ✖ metrics us since
 //! 14:02:11`) and each database, `● metrics  ● db payments  ✖ db orders
-//! since 14:02:11`. Times are wall-clock, so a failing feed's badge does not
+//! since 14:02:11`, and an alert sink while it fails (`✖ alerts webhook
+//! team: answered HTTP 500 since 14:02:11`). Times are wall-clock, so a failing feed's badge does not
 //! change every second.
 
 use super::theme::Theme;
@@ -56,8 +57,16 @@ pub fn spans(state: &State, detail: FeedDetail, theme: &Theme) -> Vec<Span<'stat
     let databases = feeds::databases(state)
         .into_iter()
         .map(|(name, f)| (format!("db {name}"), f));
+    // An alert sink shows only while it fails: with the plain cause.
+    let alert_sinks = state.alerts.failing.iter().map(|(sink, failure)| {
+        let feed = FeedState::Failing {
+            since: failure.since,
+            partly: None,
+        };
+        (format!("alerts {sink}: {}", failure.cause), feed)
+    });
     let mut spans = Vec::new();
-    for (what, feed) in metrics.chain(databases) {
+    for (what, feed) in metrics.chain(databases).chain(alert_sinks) {
         let Some(text) = badge(&what, &feed, detail) else {
             continue;
         };
@@ -141,5 +150,23 @@ mod tests {
             text(&FeedState::Ok, FeedDetail::All).as_deref(),
             Some("● metrics")
         );
+    }
+
+    #[test]
+    fn a_failing_alert_sink_shows_with_its_cause_until_it_sends() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-04T14:02:11Z")
+            .unwrap()
+            .to_utc();
+        let mut state = State::new(at, true, Keymap::default());
+        let sink = || "webhook team".to_string();
+        state
+            .alerts
+            .sink_result(sink(), Err("answered HTTP 500".into()), at);
+        assert_eq!(
+            text(&state, FeedDetail::Failing),
+            " │ ✖ alerts webhook team: answered HTTP 500 since 14:02:11"
+        );
+        state.alerts.sink_result(sink(), Ok(()), at);
+        assert_eq!(text(&state, FeedDetail::All), "");
     }
 }

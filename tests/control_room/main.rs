@@ -6,6 +6,7 @@
 mod support;
 
 mod actions;
+mod alerts;
 mod audit_file;
 mod board;
 mod faults;

@@ -7,6 +7,7 @@ pub mod postgres;
 pub mod prometheus;
 pub mod tmux;
 pub mod unleash;
+pub mod webhook;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

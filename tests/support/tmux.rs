@@ -67,6 +67,18 @@ impl Tmux {
         c
     }
 
+    /// Any tmux command on this server (`set-option …`, `pipe-pane …`,
+    /// `display-message -p …`): what it printed.
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = self.cmd().args(args).output().expect("run tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// Send keys by tmux name (`Enter`, `Escape`, `C-r`, `P`).
     pub fn keys(&self, keys: &[&str]) {
         let status = self

@@ -67,7 +67,8 @@ fn k_offers_off_or_another_variant_and_sends_a_merge_patch_of_that_flag_alone() 
     assert_eq!(flag_of(&state).change, FlagMove::Off, "round again");
 
     let effects = press(&mut state, 'y');
-    let [Effect::Act(request)] = effects.as_slice() else {
+    // The kill switch is also an alert.
+    let [Effect::Act(request), Effect::Alert(_)] = effects.as_slice() else {
         panic!("sent: {effects:?}");
     };
     assert_eq!(request.plan.action, Action::KillSwitch(Some(0)));
@@ -113,7 +114,7 @@ fn another_flag_of_the_same_resource_changing_does_not_refuse_it() {
     update(&mut state, flags_edited(other, t(2)));
     assert!(matches!(
         press(&mut state, 'y').as_slice(),
-        [Effect::Act(_)]
+        [Effect::Act(_), Effect::Alert(_)]
     ));
 }
 

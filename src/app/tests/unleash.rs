@@ -110,8 +110,8 @@ fn an_unleash_flag_joins_the_release_that_names_it_and_the_kill_switch_offers_it
     );
     let effects = press(&mut state, 'y');
     assert!(
-        matches!(effects.as_slice(), [Effect::Act(_)]),
-        "sent through the Mutator: {effects:?}"
+        matches!(effects.as_slice(), [Effect::Act(_), Effect::Alert(_)]),
+        "sent through the Mutator, and alerted: {effects:?}"
     );
 }
 

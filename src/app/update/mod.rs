@@ -114,6 +114,13 @@ pub enum Msg {
     Resize {
         at: DateTime<Utc>,
     },
+    /// An alert sink's attempt ended: sent, or why not (the sink named
+    /// as the header says it, never by its URL).
+    AlertSink {
+        sink: String,
+        result: Result<(), String>,
+        at: DateTime<Utc>,
+    },
     /// The terminal is gone (hung up, or its keys can no longer be read):
     /// nothing can be shown or typed any more.
     TerminalLost {
@@ -142,6 +149,7 @@ impl Msg {
             | Msg::Freshness { at, .. }
             | Msg::Metrics { at, .. }
             | Msg::Resize { at }
+            | Msg::AlertSink { at, .. }
             | Msg::TerminalLost { at, .. } => *at,
         };
         Some(at)
@@ -173,6 +181,8 @@ pub enum Effect {
         request: Box<ActionRequest>,
         reason: String,
     },
+    /// Send an alert to the sinks of its context.
+    Alert(Box<crate::model::alert::Alert>),
     /// Give the terminal back to the shell and stop, as Ctrl-Z does in a
     /// shell; the screen is redrawn whole when the job is continued.
     Suspend,
@@ -205,7 +215,21 @@ pub fn update(state: &mut State, msg: Msg) -> Outcome {
     if let Some(at) = msg.at() {
         state.now = at;
     }
+    // A key changes no condition (an action it sends is told apart).
+    let conditions_may_change = !matches!(msg, Msg::Key { .. } | Msg::Resize { .. });
     let mut out = step(state, msg);
+    let notices: Vec<Effect> = out
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Act(request) => crate::app::alerts::notice_of(request, state.now),
+            _ => None,
+        })
+        .collect();
+    out.effects.extend(notices);
+    if conditions_may_change {
+        out.effects.extend(crate::app::alerts::observe(state));
+    }
     // The board's cycle moves with time, which every message carries.
     out.redraw |= crate::app::board::cycle_if_due(state);
     out
@@ -217,6 +241,10 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
         // Ticks come only when the screen must be drawn at a new time; a
         // new size shows more or less.
         Msg::Tick(_) | Msg::Resize { .. } => Outcome::redraw(),
+        Msg::AlertSink { sink, result, at } => {
+            state.alerts.sink_result(sink, result, at);
+            Outcome::redraw()
+        }
         Msg::TerminalLost { loss, .. } => {
             state.terminal_lost = Some(loss);
             state.quit = true;
