@@ -55,18 +55,6 @@ fn slack_titled(bodies: &[Value], title: &str) -> usize {
     bodies.iter().filter(starts).count()
 }
 
-fn wait_until(what: &str, room: &Room, cond: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < API,
-            "gave up waiting for {what}\nscreen:\n{}",
-            room.tmux.screen()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn an_aborted_rollout_alerts_every_sink_once_when_it_fails_and_once_when_it_recovers() {
     let test = "an_aborted_rollout_alerts_every_sink_once_when_it_fails_and_once_when_it_recovers";
@@ -99,15 +87,15 @@ format = "slack"
 
     patch_checkout(&room, ABORT);
     room.tmux.wait_for_text("✖ Degraded", SCREEN);
-    wait_until("the JSON receiver's firing alert", &room, || {
+    room.wait_until("the JSON receiver's firing alert", || {
         json.bodies().iter().any(|b| checkout_failed(b, "firing"))
     });
     let title = "cutover: release failed: checkout";
-    wait_until("the Slack receiver's firing alert", &room, || {
+    room.wait_until("the Slack receiver's firing alert", || {
         slack_titled(&slack.bodies(), title) == 1
     });
     let recorded = programs.path().join("alerts.txt");
-    wait_until("the command's record", &room, || {
+    room.wait_until("the command's record", || {
         std::fs::read_to_string(&recorded).is_ok_and(|t| t.contains("CUTOVER_ALERT_STATE=firing"))
     });
     let record = std::fs::read_to_string(&recorded).unwrap();
@@ -126,7 +114,7 @@ format = "slack"
     }
     // The bell marks the window; the notification went out through tmux.
     let notification = format!("\x1bPtmux;\x1b\x1b]777;notify;{title};sim-admin shop/checkout");
-    wait_until("the notification in the pane's output", &room, || {
+    room.wait_until("the notification in the pane's output", || {
         std::fs::read(&raw).is_ok_and(|b| String::from_utf8_lossy(&b).contains(&notification))
     });
     let bell = room
@@ -135,11 +123,11 @@ format = "slack"
     assert_eq!(bell.trim(), "1", "the bell rang in the window");
 
     patch_checkout(&room, RETRY);
-    wait_until("the JSON receiver's resolved alert", &room, || {
+    room.wait_until("the JSON receiver's resolved alert", || {
         json.bodies().iter().any(|b| checkout_failed(b, "resolved"))
     });
     let resolved = "cutover resolved: release failed: checkout";
-    wait_until("the Slack receiver's resolved alert", &room, || {
+    room.wait_until("the Slack receiver's resolved alert", || {
         slack_titled(&slack.bodies(), resolved) == 1
     });
     let bodies = json.bodies();
@@ -193,9 +181,7 @@ timeout = "1s"
         !stuck.bodies().is_empty(),
         "the hanging receiver was reached"
     );
-    wait_until("a retry of the failed alert", &room, || {
-        broken.bodies().len() >= 2
-    });
+    room.wait_until("a retry of the failed alert", || broken.bodies().len() >= 2);
     // Keys are still answered and the screen still drawn.
     room.filter_marker("zqxalert");
     room.tmux.keys(&["?"]);
@@ -226,11 +212,9 @@ fn data_stale_beyond_its_limit_alerts_once_and_resolves_when_live_again() {
         .fault(&room.kubectl, "sim-admin", "/_sim/faults/outage?seconds=8");
     // The control room wakes itself when the limit passes, whether or not
     // the failing watches say anything meanwhile.
-    wait_until("the data-stale alert", &room, || stale("firing") == 1);
+    room.wait_until("the data-stale alert", || stale("firing") == 1);
     room.tmux.wait_for_text("● live", Duration::from_secs(90));
-    wait_until("the data-stale alert resolved", &room, || {
-        stale("resolved") == 1
-    });
+    room.wait_until("the data-stale alert resolved", || stale("resolved") == 1);
     assert_eq!(stale("firing"), 1, "{:#?}", json.bodies());
     let firing = json
         .bodies()
@@ -265,7 +249,7 @@ fn a_kill_switch_sent_from_here_is_an_alert_of_its_own() {
     room.tmux
         .wait_for_text("kill-switch checkout: 1 patch accepted", SCREEN);
     let kill_switch = |b: &Value| b["condition"] == "kill-switch" && b["release"] == "checkout";
-    wait_until("the kill switch's alert", &room, || {
+    room.wait_until("the kill switch's alert", || {
         json.bodies().iter().any(kill_switch)
     });
     let bodies = json.bodies();

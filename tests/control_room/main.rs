@@ -192,6 +192,20 @@ impl Room {
             .expect("object JSON")
     }
 
+    /// Poll until `cond` holds, e.g. a line the runners write after the
+    /// screen has already said what happened.
+    fn wait_until(&self, what: &str, cond: impl Fn() -> bool) {
+        let start = std::time::Instant::now();
+        while !cond() {
+            assert!(
+                start.elapsed() < API,
+                "gave up waiting for {what}\nscreen:\n{}",
+                self.tmux.screen()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Poll an object through kubectl until `cond` holds.
     fn wait_object(&self, kind: &str, name: &str, what: &str, cond: impl Fn(&Value) -> bool) {
         let start = std::time::Instant::now();
