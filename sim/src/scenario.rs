@@ -13,6 +13,9 @@
 //!     readySeconds: 5        # pod start-up
 //!     crash: false           # crash-loop instead of becoming Ready
 //!     after: 3m              # from this scenario time on (default 0s)
+//!     degradeAfterPromotion: # turn bad once the release has completed:
+//!       after: 2m            #   this long after the image first serves all
+//!       errorRatio: 0.03     #   of its application's traffic, this error ratio
 //! traffic:                   # requests per second per application
 //!   - {namespace: shop, app: checkout, rps: 120}
 //! objects: [...]             # Kubernetes manifests created at start
@@ -35,7 +38,7 @@
 //! Actions go through the store like any client's requests, so controllers
 //! and watchers see them as they would on a cluster.
 
-use super::behaviour::{AppTraffic, Behaviour, VersionProfile, VersionRule};
+use super::behaviour::{AppTraffic, Behaviour, DegradeAfterPromotion, VersionProfile, VersionRule};
 use super::controllers::Runtime;
 use super::patch::PatchKind;
 use super::resources::{self, ResourceDef};
@@ -50,6 +53,10 @@ use std::sync::Arc;
 const EMBEDDED: &[(&str, &str)] = &[
     ("default", include_str!("scenarios/default.yaml")),
     ("bad-canary", include_str!("scenarios/bad-canary.yaml")),
+    (
+        "bad-after-release",
+        include_str!("scenarios/bad-after-release.yaml"),
+    ),
     ("blue-green", include_str!("scenarios/blue-green.yaml")),
     ("fixture", include_str!("scenarios/fixture.yaml")),
     (
@@ -101,6 +108,8 @@ pub struct VersionSpec {
     pub image: String,
     #[serde(default, with = "duration_text")]
     pub after: chrono::Duration,
+    #[serde(default)]
+    pub degrade_after_promotion: Option<DegradeAfterPromotion>,
     #[serde(flatten)]
     pub profile: VersionProfile,
 }
@@ -309,6 +318,9 @@ impl Scenario {
                 },
                 profile: v.profile.clone(),
             });
+            if let Some(degrade) = &v.degrade_after_promotion {
+                behaviour.add_degrade(&v.image, degrade.clone());
+            }
         }
         for app in &self.traffic {
             behaviour.add_app(app.clone());
@@ -539,6 +551,46 @@ mod tests {
             "the new version's error ratio: {value}"
         );
         assert_eq!(run["status"]["phase"], "Failed");
+    }
+
+    #[test]
+    fn after_release_both_releases_complete_and_then_turn_bad() {
+        use crate::{clock::Clock, controllers, traffic::MeasurementSource, traffic::Traffic};
+        let mut scenario = Scenario::load("bad-after-release").unwrap();
+        scenario.setup = scenario.timeline.drain(..).map(|t| t.action).collect();
+        scenario.settle = chrono::Duration::minutes(6);
+        let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
+        let behaviour = Arc::new(Behaviour::default());
+        let traffic = Arc::new(Traffic::new(store.clone(), behaviour.clone()));
+        let runtime = Runtime::new(
+            store.clone(),
+            behaviour.clone(),
+            traffic.clone(),
+            controllers::all(),
+        );
+        scenario.start(&store, &behaviour, &runtime).unwrap();
+        let rollouts = resources::lookup("argoproj.io", "v1alpha1", "rollouts").unwrap();
+        let checkout = store.get(rollouts, "shop", "checkout").unwrap();
+        let status = &checkout["status"];
+        assert_eq!(status["phase"], "Healthy", "{status:#}");
+        assert_eq!(status["stableRS"], status["currentPodHash"], "{status:#}");
+        let canaries = resources::lookup("flagger.app", "v1beta1", "canaries").unwrap();
+        let search = store.get(canaries, "shop", "search").unwrap();
+        assert_eq!(
+            search["status"]["phase"], "Succeeded",
+            "{:#}",
+            search["status"]
+        );
+        let promoted = behaviour
+            .promoted_at("registry.example/shop/checkout:1.5.0")
+            .expect("the new version served all traffic");
+        assert!(store.clock().now() - promoted > chrono::Duration::minutes(2));
+        let hash = status["currentPodHash"].as_str().unwrap();
+        let recent = traffic
+            .window("shop", hash, chrono::Duration::seconds(30))
+            .expect("the new version serves");
+        let ratio = recent.error_ratio().unwrap();
+        assert!((ratio - 0.03).abs() < 1e-9, "turned bad: {ratio}");
     }
 
     /// Checkout of `scenario` as it is served, after its warm-up.
