@@ -3,6 +3,7 @@
 //! on them. No I/O and no clock reads: time arrives as an argument.
 
 pub mod action;
+pub mod bake;
 pub mod flag;
 pub mod gate;
 pub mod metrics;
