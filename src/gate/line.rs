@@ -58,6 +58,7 @@ impl Ending {
             Ending::Judged(GateEnd::Failed(_)) => "failed",
             Ending::Judged(GateEnd::VerdictFailed(_)) => "verdict-failed",
             Ending::Judged(GateEnd::VerdictNotHeld(_)) => "verdict-not-held",
+            Ending::Judged(GateEnd::SloBreached(_)) => "slo-breached",
             Ending::TimedOut(_) => "timeout",
             Ending::Unreadable(_) => "unreadable",
         }
@@ -80,6 +81,11 @@ impl Ending {
             .collect(),
             Ending::Judged(GateEnd::VerdictNotHeld(why)) => {
                 vec![format!("gate failed: {name} is {why}")]
+            }
+            Ending::Judged(GateEnd::SloBreached(why)) => {
+                vec![format!(
+                    "gate failed: an SLO of {name} was breached during its bake window: {why}"
+                )]
             }
             Ending::TimedOut(why) => vec![format!("gate timed out: {why}")],
             Ending::Unreadable(why) => vec![format!("gate timed out, the cluster unread: {why}")],

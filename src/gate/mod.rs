@@ -23,8 +23,10 @@ use crate::cluster::watch::{Sink, Sources};
 use crate::fleet::ContextPlan;
 use crate::metrics::source::MetricsTask;
 use crate::migrations::task::DatabasesTask;
-use crate::model::gate::{GateEnd, GateFacts, RequiredVerdict, Until, VerdictSeen, judge};
-use crate::model::{ActionOutcome, ReleaseKey};
+use crate::model::gate::{
+    BakeSeen, GateEnd, GateFacts, RequiredVerdict, Until, VerdictSeen, judge,
+};
+use crate::model::{Action, ActionOutcome, ReleaseKey};
 use crate::status::{Databases, no_release_named, read_cluster, release_status};
 use crate::user_error::UserError;
 use abort::AbortResult;
@@ -186,8 +188,26 @@ async fn watch_one(
         Ending::Judged(GateEnd::VerdictNotHeld(_)) => EXIT_VERDICT,
         Ending::Judged(GateEnd::VerdictFailed(_)) => {
             if options.abort_on_fail {
-                let result = abort::abort(&mut state, &watch.key, mutator.as_ref(), &client).await;
-                say_abort(&watch.key, cluster, &result);
+                let result = abort::act(
+                    &mut state,
+                    &watch.key,
+                    Action::Abort,
+                    mutator.as_ref(),
+                    &client,
+                )
+                .await;
+                say_abort(&watch.key, cluster, Action::Abort, &result);
+            }
+            EXIT_VERDICT
+        }
+        // After the release finished, the way back is the rollback (undo),
+        // as the control room recommends on a breach.
+        Ending::Judged(GateEnd::SloBreached(_)) => {
+            if options.abort_on_fail {
+                let undo = Action::Undo(None);
+                let result =
+                    abort::act(&mut state, &watch.key, undo, mutator.as_ref(), &client).await;
+                say_abort(&watch.key, cluster, undo, &result);
             }
             EXIT_VERDICT
         }
@@ -301,6 +321,11 @@ impl Live {
                         task.set_targets(targets);
                     }
                 }
+                Effect::BakeTargets(bakes) => {
+                    if let Some(task) = &self.metrics {
+                        task.set_bakes(bakes);
+                    }
+                }
                 Effect::CheckAccess(key) => {
                     let (client, tx) = (client.clone(), tx.clone());
                     tokio::spawn(async move {
@@ -359,7 +384,7 @@ impl Watch {
         let measuring =
             metrics.is_none() && state.metrics_targets.iter().any(|t| t.key == self.key);
         Ok(judge(
-            &GateFacts::of(release),
+            &GateFacts::of(release, BakeSeen::of(state.bake_of(release).as_ref())),
             self.verdict.as_ref(),
             measuring,
             options.until,
@@ -463,18 +488,23 @@ impl Watch {
     }
 }
 
-/// The abort's outcome on stderr, kubectl-like; in a fleet, each line
-/// names its cluster.
-fn say_abort(key: &ReleaseKey, cluster: Option<&Cluster>, result: &AbortResult) {
+/// The abort's (or undo's) outcome on stderr, kubectl-like; in a fleet,
+/// each line names its cluster.
+fn say_abort(key: &ReleaseKey, cluster: Option<&Cluster>, action: Action, result: &AbortResult) {
+    let word = action.word();
+    let not = match action {
+        Action::Abort => "not aborted",
+        _ => "not rolled back",
+    };
     let mut text = match result {
         AbortResult::NotSent { why, fix } if fix.is_empty() => {
-            format!("error: not aborted, nothing sent: {why}\n")
+            format!("error: {not}, nothing sent: {why}\n")
         }
         AbortResult::NotSent { why, fix } => {
-            format!("error: not aborted, nothing sent: {why}\n{fix}\n")
+            format!("error: {not}, nothing sent: {why}\n{fix}\n")
         }
-        AbortResult::Sent(ActionOutcome::Done(text)) => format!("abort {}: {text}\n", key.name),
-        AbortResult::Sent(outcome) => format!("error: abort {}: {}\n", key.name, outcome.text()),
+        AbortResult::Sent(ActionOutcome::Done(text)) => format!("{word} {}: {text}\n", key.name),
+        AbortResult::Sent(outcome) => format!("error: {word} {}: {}\n", key.name, outcome.text()),
     };
     if let Some(c) = cluster {
         text = text

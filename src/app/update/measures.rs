@@ -4,8 +4,10 @@
 
 use super::{Effect, Outcome};
 use crate::app::state::{MetricsSource, State};
+use crate::metrics::bake::BakeTarget;
 use crate::metrics::profiles::MetricsTarget;
 use crate::model::Attention;
+use crate::model::bake::BakeState;
 use crate::model::flag::Flag;
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::{self, DatabaseReading};
@@ -94,6 +96,21 @@ pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMe
     Outcome::redraw()
 }
 
+pub(super) fn bake_figures(
+    state: &mut State,
+    key: ReleaseKey,
+    figures: crate::model::bake::BakeFigures,
+) -> Outcome {
+    if !state.bake_targets.iter().any(|t| t.key == key) {
+        return Outcome::default();
+    }
+    state.bakes.insert(key.clone(), figures);
+    refresh_releases(state, &HashSet::from([key]));
+    let mut out = Outcome::redraw();
+    out.effects.extend(metrics_targets(state));
+    out
+}
+
 /// Every release as the cluster makes it, with what its database says.
 pub fn rebuild_releases(state: &mut State) {
     let releases: Vec<Arc<Release>> = state
@@ -135,10 +152,16 @@ fn settled(state: &State, release: &Arc<Release>) -> Arc<Release> {
         .map(|(_, feed)| feed.linked(&release.flag_names))
         .unwrap_or_default();
     let link = migration::database_link(release, &state.database_links);
-    if link.is_none() && release.migration.is_none() && unleash_flags.is_empty() {
+    let breach = state.bake_of(release).and_then(|bake| match bake.state {
+        BakeState::Breached(b) => Some(Attention::SloBreached(b.describe())),
+        _ => None,
+    });
+    if link.is_none() && release.migration.is_none() && unleash_flags.is_empty() && breach.is_none()
+    {
         return Arc::clone(release);
     }
     let mut release = Release::clone(release);
+    release.attention.extend(breach);
     if !unleash_flags.is_empty() {
         release.flags.extend(unleash_flags);
         release
@@ -196,6 +219,7 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
     if profiles.is_empty() {
         return None;
     }
+    let mut bake_effect = None;
     let mut targets = Vec::new();
     state.metrics_skipped.clear();
     for release in &state.releases {
@@ -209,8 +233,16 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
             }
         }
     }
+    let bakes = bake_targets(state);
+    if bakes != state.bake_targets {
+        state
+            .bakes
+            .retain(|key, _| bakes.iter().any(|t| &t.key == key));
+        state.bake_targets = bakes.clone();
+        bake_effect = Some(Effect::BakeTargets(bakes));
+    }
     if targets == state.metrics_targets {
-        return None;
+        return bake_effect;
     }
     // A new canary is a new comparison: the old numbers are of other versions.
     state.metrics.retain(|key, _| {
@@ -220,4 +252,22 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
     });
     state.metrics_targets = targets.clone();
     Some(Effect::MeasureTargets(targets))
+}
+
+/// The finished releases whose bake window is open, or has ended without
+/// figures read after its end: each is read once more, then no longer.
+fn bake_targets(state: &State) -> Vec<BakeTarget> {
+    let mut out = Vec::new();
+    for release in &state.releases {
+        let (Some(completion), Some(bake)) = (&release.completion, state.bake_of(release)) else {
+            continue;
+        };
+        let end = completion.at + chrono::Duration::seconds(bake.duration_seconds);
+        let read_after_end = bake.measured_at.is_some_and(|at| at >= end);
+        if !read_after_end {
+            let duration = chrono::Duration::seconds(bake.duration_seconds);
+            out.push(BakeTarget::of(release, completion, duration));
+        }
+    }
+    out
 }

@@ -104,6 +104,13 @@ pub enum Msg {
         metrics: Box<ReleaseMetrics>,
         at: DateTime<Utc>,
     },
+    /// One finished release's bake figures read.
+    BakeFigures {
+        epoch: u64,
+        key: ReleaseKey,
+        figures: Box<crate::model::bake::BakeFigures>,
+        at: DateTime<Utc>,
+    },
     Resize {
         at: DateTime<Utc>,
     },
@@ -133,6 +140,7 @@ impl Msg {
             | Msg::Unleash { at, .. }
             | Msg::Backups { at, .. }
             | Msg::Metrics { at, .. }
+            | Msg::BakeFigures { at, .. }
             | Msg::Resize { at }
             | Msg::TerminalLost { at, .. } => *at,
         };
@@ -160,6 +168,8 @@ pub enum Effect {
     Act(Box<ActionRequest>),
     /// Measure these releases from now on.
     MeasureTargets(Vec<MetricsTarget>),
+    /// Read these bakes' figures from now on.
+    BakeTargets(Vec<crate::metrics::bake::BakeTarget>),
     /// An action refused before sending: audited and recorded as an Event.
     AuditRefusal {
         request: Box<ActionRequest>,
@@ -246,12 +256,19 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             metrics,
             ..
         } if state.knows(epoch) => measures::metrics(state, key, *metrics),
+        Msg::BakeFigures {
+            epoch,
+            key,
+            figures,
+            ..
+        } if state.knows(epoch) => measures::bake_figures(state, key, *figures),
         Msg::Connecting { .. }
         | Msg::Connected { .. }
         | Msg::ConnectFailed { .. }
         | Msg::Source { .. }
         | Msg::MetricsSource { .. }
-        | Msg::Metrics { .. } => Outcome::default(),
+        | Msg::Metrics { .. }
+        | Msg::BakeFigures { .. } => Outcome::default(),
         Msg::Access { key, result, at } => actions::access_answer(state, key, result, at),
         Msg::ActionDone { id, outcome, at } => actions::done(state, id, outcome, at),
     }
