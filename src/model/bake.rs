@@ -177,6 +177,7 @@ pub struct SloStatus {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Bake {
+    #[serde(flatten)]
     pub state: BakeState,
     pub started: DateTime<Utc>,
     pub duration_seconds: i64,

@@ -235,9 +235,14 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
     }
     let bakes = bake_targets(state);
     if bakes != state.bake_targets {
-        state
-            .bakes
-            .retain(|key, _| bakes.iter().any(|t| &t.key == key));
+        // Figures are kept while their release stays finished as they
+        // found it: a window that ended is judged on its last figures.
+        let releases = &state.releases;
+        state.bakes.retain(|key, f| {
+            releases
+                .iter()
+                .any(|r| &r.key == key && r.completion.as_ref() == Some(&f.completion))
+        });
         state.bake_targets = bakes.clone();
         bake_effect = Some(Effect::BakeTargets(bakes));
     }
