@@ -105,7 +105,11 @@ pub(super) fn bake_figures(
         return Outcome::default();
     }
     state.bakes.insert(key.clone(), figures);
-    refresh_releases(state, &HashSet::from([key]));
+    // A breach is an attention of the release: the list, the board and
+    // the wave view see it as any other.
+    let touched = HashSet::from([key]);
+    refresh_releases(state, &touched);
+    crate::app::board::observe(state, &touched);
     let mut out = Outcome::redraw();
     out.effects.extend(metrics_targets(state));
     out
