@@ -125,13 +125,21 @@ pub struct Breach {
 }
 
 impl Breach {
-    /// `error ratio 3% above its limit 1% since 04:12 (6m)`.
-    pub fn describe(&self) -> String {
+    /// `error ratio 3% above its limit 1%`.
+    pub fn what(&self) -> String {
         format!(
-            "{} {} above its limit {} since {} ({})",
+            "{} {} above its limit {}",
             self.label,
             self.unit.format(self.value),
-            self.unit.format(self.limit),
+            self.unit.format(self.limit)
+        )
+    }
+
+    /// `error ratio 3% above its limit 1% since 04:12:00 (6m)`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} since {} ({})",
+            self.what(),
             self.since.format("%H:%M:%S"),
             minutes_text(self.lasted_seconds)
         )

@@ -46,7 +46,7 @@ pub(super) fn panel(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'stat
                 "✖ breached since {}, for {}: {}",
                 b.since.format("%H:%M:%S"),
                 minutes_text(b.lasted_seconds),
-                b.describe()
+                b.what()
             ),
             theme.attention(),
         )),
@@ -55,7 +55,7 @@ pub(super) fn panel(r: &Release, state: &State, theme: &Theme) -> Vec<Line<'stat
                 "⚠ breached from {} for {}, cleared since: {}",
                 b.since.format("%H:%M:%S"),
                 minutes_text(b.lasted_seconds),
-                b.describe()
+                b.what()
             ),
             theme.warning(),
         )),
