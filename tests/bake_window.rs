@@ -7,25 +7,17 @@
 mod support;
 
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::prometheus::{PrometheusProcess, free_port};
+use support::prometheus::{SHORT_WINDOWS, serve_scraped};
 use support::{ServeProcess, stderr_of, stdout_of};
 
 /// Bounds each wait; not a timing assertion.
 const PATIENCE: Duration = Duration::from_secs(300);
 
-/// Windows short enough for a Prometheus that started seconds ago, and a
-/// one-minute bake whose breach counts after ten seconds.
-const CONFIG: &str = r#"
-[metrics]
-window = "30s"
-step = "2s"
-rate_interval = "10s"
-refresh = "2s"
-min_canary_requests = 10
+/// A 90-second bake whose breach counts after ten seconds.
+const BAKE: &str = r#"
 [metrics.bake]
 duration = "90s"
 for = "10s"
@@ -112,21 +104,14 @@ fn finish(mut child: std::process::Child) -> Output {
 async fn a_release_that_turns_bad_breaches_its_bake_and_a_good_one_is_baked() {
     const TEST: &str = "a_release_that_turns_bad_breaches_its_bake";
     let scenarios = tempfile::tempdir().unwrap();
-    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let sim = ServeProcess::start_with(&[
-        "--scenario",
-        &scenario(scenarios.path()),
-        "--metrics-addr",
-        &metrics.to_string(),
-    ]);
-    let Some(prometheus) = PrometheusProcess::start(TEST, &[metrics]).await else {
+    let Some((sim, prometheus)) = serve_scraped(TEST, &scenario(scenarios.path())).await else {
         return;
     };
     let config = sim.dir.path().join("config.toml");
     let url = format!("http://{}", prometheus.addr);
     std::fs::write(
         &config,
-        format!("{CONFIG}[metrics.prometheus]\nurl = \"{url}\"\n"),
+        format!("{SHORT_WINDOWS}{BAKE}[metrics.prometheus]\nurl = \"{url}\"\n"),
     )
     .unwrap();
     let config_text = config.to_str().unwrap().to_string();

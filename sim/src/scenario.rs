@@ -515,6 +515,14 @@ mod tests {
 
     /// The store of a cluster that ran `scenario`'s warm-up, as served.
     fn started(scenario: &Scenario) -> Arc<Store> {
+        started_with(scenario).0
+    }
+
+    /// The store, behaviour and traffic of a cluster that ran `scenario`'s
+    /// warm-up.
+    fn started_with(
+        scenario: &Scenario,
+    ) -> (Arc<Store>, Arc<Behaviour>, Arc<crate::traffic::Traffic>) {
         use crate::{clock::Clock, controllers, traffic::Traffic};
         let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
         let behaviour = Arc::new(Behaviour::default());
@@ -522,11 +530,11 @@ mod tests {
         let runtime = Runtime::new(
             store.clone(),
             behaviour.clone(),
-            traffic,
+            traffic.clone(),
             controllers::all(),
         );
         scenario.start(&store, &behaviour, &runtime).unwrap();
-        store
+        (store, behaviour, traffic)
     }
 
     #[test]
@@ -555,20 +563,11 @@ mod tests {
 
     #[test]
     fn after_release_both_releases_complete_and_then_turn_bad() {
-        use crate::{clock::Clock, controllers, traffic::MeasurementSource, traffic::Traffic};
+        use crate::traffic::MeasurementSource;
         let mut scenario = Scenario::load("bad-after-release").unwrap();
         scenario.setup = scenario.timeline.drain(..).map(|t| t.action).collect();
         scenario.settle = chrono::Duration::minutes(6);
-        let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
-        let behaviour = Arc::new(Behaviour::default());
-        let traffic = Arc::new(Traffic::new(store.clone(), behaviour.clone()));
-        let runtime = Runtime::new(
-            store.clone(),
-            behaviour.clone(),
-            traffic.clone(),
-            controllers::all(),
-        );
-        scenario.start(&store, &behaviour, &runtime).unwrap();
+        let (store, behaviour, traffic) = started_with(&scenario);
         let rollouts = resources::lookup("argoproj.io", "v1alpha1", "rollouts").unwrap();
         let checkout = store.get(rollouts, "shop", "checkout").unwrap();
         let status = &checkout["status"];

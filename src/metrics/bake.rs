@@ -6,9 +6,9 @@
 //! pod-template hash, one query per SLO metric grouped by version.
 
 use super::judge::{MetricQuery, MetricsSettings, promql_duration};
-use super::profiles::{MetricsTarget, Profile, RedMetric, Sides, TemplateVars, app_of};
+use super::profiles::{MetricsTarget, Profile, RedMetric, Sides, app_of};
 use super::prometheus::{Prometheus, QueryError, QueryResult};
-use super::source::{Backend, TrafficWindowSource, query_grid, red_value};
+use super::source::{Backend, TrafficWindowSource, promql, query_grid, red_value};
 use crate::model::bake::{BakeFigures, Completion, SloFigures};
 use crate::model::{Kind, Release, ReleaseKey};
 use chrono::{DateTime, Utc};
@@ -126,17 +126,7 @@ async fn from_prometheus(
     at: DateTime<Utc>,
 ) -> Result<Read, String> {
     let series = &target.series;
-    let text = |range: &str| match query {
-        MetricQuery::Red(m) => super::profiles::red_query(series, *m, range),
-        MetricQuery::Custom(template) => TemplateVars {
-            namespace: &series.key.namespace,
-            release: &series.key.name,
-            app: &series.app,
-            sides: &series.sides,
-            interval: range,
-        }
-        .render(template),
-    };
+    let text = |range: &str| promql(series, query, range);
     let side = |answer: Result<QueryResult, QueryError>, version: &str| {
         let answer = answer.map_err(|e| e.to_string())?;
         Ok::<_, String>(

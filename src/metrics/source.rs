@@ -130,17 +130,7 @@ async fn measure_prometheus(
     let window = promql_duration(settings.window);
     let interval = promql_duration(settings.rate_interval);
     let grid = query_grid(at, settings.window, settings.step);
-    let query_text = |query: &MetricQuery, range: &str| match query {
-        MetricQuery::Red(m) => super::profiles::red_query(target, *m, range),
-        MetricQuery::Custom(template) => TemplateVars {
-            namespace: &target.key.namespace,
-            release: &target.key.name,
-            app: &target.app,
-            sides: &target.sides,
-            interval: range,
-        }
-        .render(template),
-    };
+    let query_text = |query: &MetricQuery, range: &str| promql(target, query, range);
     // Each answer is cut down to the two versions' values as it arrives.
     let current = |query: String| async move {
         let answer = prometheus.query(&query, grid.end).await;
@@ -187,6 +177,21 @@ async fn measure_prometheus(
         metrics,
         requests,
         warnings,
+    }
+}
+
+/// The PromQL of `query` for `target`'s two versions over `range`.
+pub(super) fn promql(target: &MetricsTarget, query: &MetricQuery, range: &str) -> String {
+    match query {
+        MetricQuery::Red(m) => super::profiles::red_query(target, *m, range),
+        MetricQuery::Custom(template) => TemplateVars {
+            namespace: &target.key.namespace,
+            release: &target.key.name,
+            app: &target.app,
+            sides: &target.sides,
+            interval: range,
+        }
+        .render(template),
     }
 }
 

@@ -56,12 +56,16 @@ fn figures(errors: &[f64], at: i64) -> BakeFigures {
 }
 
 fn judged(errors: &[f64], at: i64) -> Bake {
-    let f = figures(errors, at);
+    judged_on(&figures(errors, at), at)
+}
+
+/// The bake at minute `at` on figures `f`.
+fn judged_on(f: &BakeFigures, at: i64) -> Bake {
     judge(
         &completion(),
         Duration::minutes(30),
         &settings(),
-        Some(&f),
+        Some(f),
         t(at),
     )
     .unwrap()
@@ -137,28 +141,14 @@ fn no_data_is_never_good() {
     for s in &mut f.slos {
         s.before = None;
     }
-    let old = judge(
-        &completion(),
-        Duration::minutes(30),
-        &settings(),
-        Some(&f),
-        t(40),
-    )
-    .unwrap();
+    let old = judged_on(&f, 40);
     let BakeState::Unknown(why) = &old.state else {
         panic!("{old:#?}");
     };
     assert!(why.contains("older than Prometheus keeps"), "{why}");
     let mut f = figures(&[0.002; 5], 4);
     f.slos[1].before = None;
-    let no_baseline = judge(
-        &completion(),
-        Duration::minutes(30),
-        &settings(),
-        Some(&f),
-        t(4),
-    )
-    .unwrap();
+    let no_baseline = judged_on(&f, 4);
     let BakeState::Unknown(why) = &no_baseline.state else {
         panic!("{no_baseline:#?}");
     };
@@ -169,14 +159,7 @@ fn no_data_is_never_good() {
 fn figures_of_another_completion_do_not_count() {
     let mut f = figures(&[0.002; 5], 4);
     f.completion.hash = "older".into();
-    let bake = judge(
-        &completion(),
-        Duration::minutes(30),
-        &settings(),
-        Some(&f),
-        t(4),
-    )
-    .unwrap();
+    let bake = judged_on(&f, 4);
     assert_eq!(bake.state, BakeState::Unknown("not measured yet".into()));
 }
 
