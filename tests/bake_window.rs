@@ -216,4 +216,56 @@ async fn a_release_that_turns_bad_breaches_its_bake_and_a_good_one_is_baked() {
         sim.mutating_requests().is_empty(),
         "cutover never acts on its own"
     );
+
+    // Asked to, the gate rolls the breach back as the control room would:
+    // the undo to the previous revision, audited before and after.
+    let out = tokio::task::block_in_place(|| {
+        finish(gate(&sim, &config, "checkout", &["--abort-on-fail"]))
+    });
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}{}",
+        stdout_of(&out),
+        stderr_of(&out)
+    );
+    assert!(
+        stderr_of(&out).starts_with("undo checkout: "),
+        "{}",
+        stderr_of(&out)
+    );
+    let sent: Vec<String> = sim
+        .mutating_requests()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap_or(""),
+                r["path"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            "PATCH /apis/argoproj.io/v1alpha1/namespaces/shop/rollouts/checkout",
+            "POST /api/v1/namespaces/shop/events"
+        ],
+        "{:#?}",
+        sim.mutating_requests()
+    );
+    let audit = std::fs::read_to_string(sim.dir.path().join("audit.jsonl")).unwrap_or_default();
+    let stages: Vec<(String, String)> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|l| (l["action"].to_string(), l["stage"].to_string()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("\"undo\"".to_string(), "\"requested\"".to_string()),
+            ("\"undo\"".to_string(), "\"done\"".to_string())
+        ],
+        "{audit}"
+    );
 }
