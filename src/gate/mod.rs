@@ -374,7 +374,8 @@ impl Watch {
                 reasons: m.verdict.reasons.clone(),
             });
         }
-        let observed = Observed::of(release, metrics);
+        let bake = state.bake_of(release);
+        let observed = Observed::of(release, metrics, bake.as_ref());
         if self.last.as_ref() != Some(&observed) {
             let event = if self.first { "observed" } else { "changed" };
             self.first = false;
@@ -384,7 +385,7 @@ impl Watch {
         let measuring =
             metrics.is_none() && state.metrics_targets.iter().any(|t| t.key == self.key);
         Ok(judge(
-            &GateFacts::of(release, BakeSeen::of(state.bake_of(release).as_ref())),
+            &GateFacts::of(release, BakeSeen::of(bake.as_ref())),
             self.verdict.as_ref(),
             measuring,
             options.until,
@@ -429,7 +430,12 @@ impl Watch {
         if options.json {
             let observed = self.last.clone().or_else(|| {
                 let release = state.release(&self.key)?;
-                Some(Observed::of(release, state.metrics.get(&self.key)))
+                let bake = state.bake_of(release);
+                Some(Observed::of(
+                    release,
+                    state.metrics.get(&self.key),
+                    bake.as_ref(),
+                ))
             });
             if let Some(observed) = observed {
                 let detail = lines.iter().map(|l| l.trim()).collect::<Vec<_>>();

@@ -230,21 +230,14 @@ impl Bake {
         }
     }
 
-    /// The sentence for `status` and the detail.
-    pub fn describe(&self) -> String {
-        match &self.state {
-            BakeState::Baking => format!(
-                "baking: {} of {}, every SLO held so far",
-                minutes_text(self.elapsed_seconds),
-                minutes_text(self.duration_seconds)
-            ),
-            BakeState::Breached(b) => format!("SLO breached: {}", b.describe()),
-            BakeState::Cleared(b) => format!("SLO breached, then cleared: {}", b.describe()),
-            BakeState::Baked => format!(
-                "baked: every SLO held for {}",
-                minutes_text(self.duration_seconds)
-            ),
-            BakeState::Unknown(why) => format!("bake state unknown: {why}"),
+    /// One word for narrow tables (`status`): `baking`, `breached`, …
+    pub fn word(&self) -> &'static str {
+        match self.state {
+            BakeState::Baking => "baking",
+            BakeState::Breached(_) => "breached",
+            BakeState::Cleared(_) => "cleared",
+            BakeState::Baked => "baked",
+            BakeState::Unknown(_) => "bake ?",
         }
     }
 }
