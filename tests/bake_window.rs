@@ -89,6 +89,19 @@ fn gate(sim: &ServeProcess, config: &Path, name: &str, extra: &[&str]) -> std::p
         .expect("start cutover gate")
 }
 
+/// The gate's output once it ended with exit code `code`.
+fn ended(child: std::process::Child, code: i32) -> Output {
+    let out = tokio::task::block_in_place(|| finish(child));
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}{}",
+        stdout_of(&out),
+        stderr_of(&out)
+    );
+    out
+}
+
 fn finish(mut child: std::process::Child) -> Output {
     let started = Instant::now();
     while child.try_wait().expect("wait for the gate").is_none() {
@@ -185,27 +198,13 @@ async fn a_release_that_turns_bad_breaches_its_bake_and_a_good_one_is_baked() {
         breach["since"]
     );
 
-    let out = tokio::task::block_in_place(|| finish(checkout_gate));
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}{}",
-        stdout_of(&out),
-        stderr_of(&out)
-    );
+    let out = ended(checkout_gate, 4);
     assert!(
         stdout_of(&out).contains("an SLO of checkout was breached during its bake window"),
         "{}",
         stdout_of(&out)
     );
-    let out = tokio::task::block_in_place(|| finish(search_gate));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        stdout_of(&out),
-        stderr_of(&out)
-    );
+    let out = ended(search_gate, 0);
     assert!(
         stdout_of(&out).ends_with("gate passed: search is baked\n"),
         "{}",
@@ -219,16 +218,7 @@ async fn a_release_that_turns_bad_breaches_its_bake_and_a_good_one_is_baked() {
 
     // Asked to, the gate rolls the breach back as the control room would:
     // the undo to the previous revision, audited before and after.
-    let out = tokio::task::block_in_place(|| {
-        finish(gate(&sim, &config, "checkout", &["--abort-on-fail"]))
-    });
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}{}",
-        stdout_of(&out),
-        stderr_of(&out)
-    );
+    let out = ended(gate(&sim, &config, "checkout", &["--abort-on-fail"]), 4);
     assert!(
         stderr_of(&out).starts_with("undo checkout: "),
         "{}",
