@@ -87,7 +87,7 @@ pub async fn measure_bake(
             Backend::Prometheus(p) => from_prometheus(p, settings, target, &def.query, at).await,
             Backend::InProcess(source) => match def.query {
                 MetricQuery::Red(metric) => {
-                    Ok(in_process(source.as_ref(), settings, target, metric, at))
+                    Ok(in_process(source.as_ref(), settings, target, metric))
                 }
                 MetricQuery::Custom(_) => Err("custom metrics need Prometheus".to_string()),
             },
@@ -172,15 +172,16 @@ async fn from_prometheus(
     Ok((before, side(samples, &series.sides.canary)?))
 }
 
-/// The demo's figures, counted in this process: `ago` is measured from
-/// `at`, which meets the simulator's clock at a time scale of 1.
+/// The demo's figures, counted in this process, on the source's own clock
+/// (the simulator's may run faster than the wall's, and the objects'
+/// timestamps count in it).
 fn in_process(
     source: &dyn TrafficWindowSource,
     settings: &MetricsSettings,
     target: &BakeTarget,
     metric: RedMetric,
-    at: DateTime<Utc>,
 ) -> Read {
+    let at = source.now();
     let ns = &target.key.namespace;
     let sides = &target.series.sides;
     let ago = |t: DateTime<Utc>| (at - t).to_std().unwrap_or_default();

@@ -48,6 +48,10 @@ pub trait TrafficWindowSource: Send + Sync {
         span: Duration,
         ago: Duration,
     ) -> Option<TrafficWindow>;
+
+    /// The source's time now, in which the objects' timestamps count: a
+    /// simulated cluster's clock may run faster than the wall's.
+    fn now(&self) -> DateTime<Utc>;
 }
 
 /// Where the numbers come from.

@@ -150,6 +150,11 @@ impl Traffic {
 }
 
 impl Traffic {
+    /// The simulated time now, which the objects' timestamps count in.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.store.clock().now()
+    }
+
     /// Like [`MeasurementSource::window`], for the `window` that ended `ago`
     /// before the current simulated time.
     pub fn window_ending(
