@@ -163,3 +163,32 @@ pub fn bake_baked_state() -> State {
     press(&mut state, "enter");
     state
 }
+
+#[test]
+fn a_breach_is_an_attention_the_board_gives_room_to() {
+    let state = list_bake_breached_state();
+    let cart = state
+        .releases
+        .iter()
+        .find(|r| r.key.name == "cart")
+        .expect("cart");
+    assert!(
+        matches!(
+            cart.attention.as_slice(),
+            [cutover::model::Attention::SloBreached(m)] if m.starts_with("error ratio 3.1% above its limit 1%")
+        ),
+        "{:?}",
+        cart.attention
+    );
+    assert!(
+        cutover::app::board::in_flight(cart),
+        "a Healthy release with a breach is in flight"
+    );
+    let baking = list_baking_state();
+    let cart = baking
+        .releases
+        .iter()
+        .find(|r| r.key.name == "cart")
+        .expect("cart");
+    assert!(cart.attention.is_empty() && !cutover::app::board::in_flight(cart));
+}
