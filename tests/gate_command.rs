@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::prometheus::{PrometheusProcess, free_port};
+use support::prometheus::{PrometheusProcess, SHORT_WINDOWS, free_port, serve_scraped};
 use support::{ServeProcess, require_program, stderr_of, stdout_of};
 
 /// Bounds a gate that would otherwise hang; not a timing assertion.
@@ -296,16 +296,6 @@ fn bad_canary_paused(dir: &Path) -> String {
     path.display().to_string()
 }
 
-/// Windows short enough for a Prometheus that started seconds ago.
-const SHORT_WINDOWS: &str = r#"
-[metrics]
-window = "30s"
-step = "2s"
-rate_interval = "10s"
-refresh = "2s"
-min_canary_requests = 10
-"#;
-
 fn audit_lines(sim: &ServeProcess) -> Vec<Value> {
     std::fs::read_to_string(audit_path(sim))
         .unwrap_or_default()
@@ -341,14 +331,8 @@ fn wait_for_the_update_of_checkout(sim: &ServeProcess, context: &str) {
 async fn the_bad_canary_fails_the_gate_and_only_an_admin_abort_is_sent() {
     const TEST: &str = "the_bad_canary_fails_the_gate";
     let scenarios = tempfile::tempdir().unwrap();
-    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let sim = ServeProcess::start_with(&[
-        "--scenario",
-        &bad_canary_paused(scenarios.path()),
-        "--metrics-addr",
-        &metrics.to_string(),
-    ]);
-    let Some(prometheus) = PrometheusProcess::start(TEST, &[metrics]).await else {
+    let scenario = bad_canary_paused(scenarios.path());
+    let Some((sim, prometheus)) = serve_scraped(TEST, &scenario).await else {
         return;
     };
     let config = sim.dir.path().join("config.toml");

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::RwLock;
 
 /// How one version of an application behaves.
@@ -46,6 +46,18 @@ pub struct VersionRule {
     pub profile: VersionProfile,
 }
 
+/// A version that turns bad some time after its release completes: from
+/// `after` past the moment its image first serves all of its application's
+/// traffic, it answers `error_ratio` errors (a cache warms up, a nightly
+/// job hits the new code path).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DegradeAfterPromotion {
+    #[serde(deserialize_with = "crate::scenario::duration_text::deserialize")]
+    pub after: chrono::Duration,
+    pub error_ratio: f64,
+}
+
 /// Requests per second an application receives, split across its pods by traffic weight.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AppTraffic {
@@ -60,6 +72,10 @@ pub struct Behaviour {
     apps: RwLock<Vec<AppTraffic>>,
     /// Open confirm-promotion gates, as `namespace/name`.
     open_gates: RwLock<BTreeSet<String>>,
+    /// Versions that turn bad after promotion, by image substring.
+    degrades: RwLock<Vec<(String, DegradeAfterPromotion)>>,
+    /// When each image first served all of its application's traffic.
+    promoted: RwLock<HashMap<String, DateTime<Utc>>>,
 }
 
 impl Behaviour {
@@ -81,16 +97,50 @@ impl Behaviour {
         self.apps.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    pub fn add_degrade(&self, image: &str, degrade: DegradeAfterPromotion) {
+        self.degrades
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((image.to_string(), degrade));
+    }
+
+    /// Note that `image` serves all of its application's traffic at `now`;
+    /// only the first time counts.
+    pub fn serves_all(&self, image: &str, now: DateTime<Utc>) {
+        self.promoted
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(image.to_string())
+            .or_insert(now);
+    }
+
+    /// When `image` first served all of its application's traffic.
+    pub fn promoted_at(&self, image: &str) -> Option<DateTime<Utc>> {
+        let promoted = self.promoted.read().unwrap_or_else(|e| e.into_inner());
+        promoted.get(image).copied()
+    }
+
     /// The profile in force at `now` for a pod running `image`.
     pub fn profile(&self, image: &str, now: DateTime<Utc>) -> VersionProfile {
-        self.rules
+        let mut profile = self
+            .rules
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|r| image.contains(r.image.as_str()) && r.from <= now)
             .max_by_key(|r| r.from)
             .map(|r| r.profile.clone())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(promoted) = self.promoted_at(image) {
+            let degrades = self.degrades.read().unwrap_or_else(|e| e.into_inner());
+            let degraded = degrades
+                .iter()
+                .find(|(i, d)| image.contains(i.as_str()) && promoted + d.after <= now);
+            if let Some((_, d)) = degraded {
+                profile.error_ratio = d.error_ratio;
+            }
+        }
+        profile
     }
 
     /// Open a manual gate (Flagger's loadtester `/gate/open`).
@@ -145,6 +195,37 @@ mod tests {
             0.05
         );
         assert_eq!(b.profile("reg/other:1", t0), VersionProfile::default());
+    }
+
+    #[test]
+    fn a_version_degrades_once_it_has_served_all_traffic_for_a_while() {
+        let t0 = Utc::now();
+        let b = Behaviour::default();
+        b.add_degrade(
+            "search:2.0",
+            DegradeAfterPromotion {
+                after: Duration::minutes(2),
+                error_ratio: 0.03,
+            },
+        );
+        let image = "reg/search:2.0";
+        assert_eq!(b.profile(image, t0 + Duration::hours(1)).error_ratio, 0.002);
+        b.serves_all(image, t0);
+        b.serves_all(image, t0 + Duration::minutes(5));
+        assert_eq!(b.promoted_at(image), Some(t0), "the first time counts");
+        assert_eq!(
+            b.profile(image, t0 + Duration::minutes(1)).error_ratio,
+            0.002
+        );
+        assert_eq!(
+            b.profile(image, t0 + Duration::minutes(2)).error_ratio,
+            0.03
+        );
+        assert_eq!(
+            b.profile("reg/other:1", t0 + Duration::hours(1))
+                .error_ratio,
+            0.002
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //!     readySeconds: 5        # pod start-up
 //!     crash: false           # crash-loop instead of becoming Ready
 //!     after: 3m              # from this scenario time on (default 0s)
+//!     degradeAfterPromotion: # turn bad once the release has completed:
+//!       after: 2m            #   this long after the image first serves all
+//!       errorRatio: 0.03     #   of its application's traffic, this error ratio
 //! traffic:                   # requests per second per application
 //!   - {namespace: shop, app: checkout, rps: 120}
 //! objects: [...]             # Kubernetes manifests created at start
@@ -42,7 +45,7 @@
 //! Actions go through the store like any client's requests, so controllers
 //! and watchers see them as they would on a cluster.
 
-use super::behaviour::{AppTraffic, Behaviour, VersionProfile, VersionRule};
+use super::behaviour::{AppTraffic, Behaviour, DegradeAfterPromotion, VersionProfile, VersionRule};
 use super::controllers::Runtime;
 use super::patch::PatchKind;
 use super::resources::{self, ResourceDef};
@@ -57,6 +60,10 @@ use std::sync::Arc;
 const EMBEDDED: &[(&str, &str)] = &[
     ("default", include_str!("scenarios/default.yaml")),
     ("bad-canary", include_str!("scenarios/bad-canary.yaml")),
+    (
+        "bad-after-release",
+        include_str!("scenarios/bad-after-release.yaml"),
+    ),
     ("blue-green", include_str!("scenarios/blue-green.yaml")),
     ("fixture", include_str!("scenarios/fixture.yaml")),
     (
@@ -108,6 +115,8 @@ pub struct VersionSpec {
     pub image: String,
     #[serde(default, with = "duration_text")]
     pub after: chrono::Duration,
+    #[serde(default)]
+    pub degrade_after_promotion: Option<DegradeAfterPromotion>,
     #[serde(flatten)]
     pub profile: VersionProfile,
 }
@@ -316,6 +325,9 @@ impl Scenario {
                 },
                 profile: v.profile.clone(),
             });
+            if let Some(degrade) = &v.degrade_after_promotion {
+                behaviour.add_degrade(&v.image, degrade.clone());
+            }
         }
         for app in &self.traffic {
             behaviour.add_app(app.clone());
@@ -578,6 +590,14 @@ mod tests {
 
     /// The store of a cluster that ran `scenario`'s warm-up, as served.
     fn started(scenario: &Scenario) -> Arc<Store> {
+        started_with(scenario).0
+    }
+
+    /// The store, behaviour and traffic of a cluster that ran `scenario`'s
+    /// warm-up.
+    fn started_with(
+        scenario: &Scenario,
+    ) -> (Arc<Store>, Arc<Behaviour>, Arc<crate::traffic::Traffic>) {
         use crate::{clock::Clock, controllers, traffic::Traffic};
         let store = Arc::new(Store::new(Arc::new(Clock::new(0.0))));
         let behaviour = Arc::new(Behaviour::default());
@@ -585,11 +605,11 @@ mod tests {
         let runtime = Runtime::new(
             store.clone(),
             behaviour.clone(),
-            traffic,
+            traffic.clone(),
             controllers::all(),
         );
         scenario.start(&store, &behaviour, &runtime).unwrap();
-        store
+        (store, behaviour, traffic)
     }
 
     #[test]
@@ -614,6 +634,37 @@ mod tests {
             "the new version's error ratio: {value}"
         );
         assert_eq!(run["status"]["phase"], "Failed");
+    }
+
+    #[test]
+    fn after_release_both_releases_complete_and_then_turn_bad() {
+        use crate::traffic::MeasurementSource;
+        let mut scenario = Scenario::load("bad-after-release").unwrap();
+        scenario.setup = scenario.timeline.drain(..).map(|t| t.action).collect();
+        scenario.settle = chrono::Duration::minutes(6);
+        let (store, behaviour, traffic) = started_with(&scenario);
+        let rollouts = resources::lookup("argoproj.io", "v1alpha1", "rollouts").unwrap();
+        let checkout = store.get(rollouts, "shop", "checkout").unwrap();
+        let status = &checkout["status"];
+        assert_eq!(status["phase"], "Healthy", "{status:#}");
+        assert_eq!(status["stableRS"], status["currentPodHash"], "{status:#}");
+        let canaries = resources::lookup("flagger.app", "v1beta1", "canaries").unwrap();
+        let search = store.get(canaries, "shop", "search").unwrap();
+        assert_eq!(
+            search["status"]["phase"], "Succeeded",
+            "{:#}",
+            search["status"]
+        );
+        let promoted = behaviour
+            .promoted_at("registry.example/shop/checkout:1.5.0")
+            .expect("the new version served all traffic");
+        assert!(store.clock().now() - promoted > chrono::Duration::minutes(2));
+        let hash = status["currentPodHash"].as_str().unwrap();
+        let recent = traffic
+            .window("shop", hash, chrono::Duration::seconds(30))
+            .expect("the new version serves");
+        let ratio = recent.error_ratio().unwrap();
+        assert!((ratio - 0.03).abs() < 1e-9, "turned bad: {ratio}");
     }
 
     /// Checkout of `scenario` as it is served, after its warm-up.

@@ -52,7 +52,7 @@ fn member_metrics(state: &State, member: &Member) -> Option<FeedState> {
         .filter(|t| t.key.cluster == member.alias)
         .collect();
     if targets.is_empty() {
-        return Some(FeedState::Idle);
+        return Some(bakes_feed(state, member));
     }
     let measured: Vec<_> = targets
         .iter()
@@ -71,6 +71,32 @@ fn member_metrics(state: &State, member: &Member) -> Option<FeedState> {
         None if measured.is_empty() => FeedState::Waiting,
         None => FeedState::Ok,
     })
+}
+
+/// The feed of `member`'s bakes, when it measures no canary: idle when
+/// nothing bakes either.
+fn bakes_feed(state: &State, member: &Member) -> FeedState {
+    let baking: Vec<_> = state
+        .bake_targets
+        .iter()
+        .filter(|t| t.key.cluster == member.alias)
+        .collect();
+    if baking.is_empty() {
+        return FeedState::Idle;
+    }
+    let read: Vec<_> = baking
+        .iter()
+        .filter_map(|t| state.bakes.get(&t.key))
+        .collect();
+    let failing: Vec<_> = read.iter().filter(|f| !f.errors.is_empty()).collect();
+    match failing.iter().map(|f| f.measured_at).min() {
+        Some(since) => FeedState::Failing {
+            since,
+            partly: (failing.len() < read.len()).then_some((failing.len(), read.len())),
+        },
+        None if read.is_empty() => FeedState::Waiting,
+        None => FeedState::Ok,
+    }
 }
 
 /// Every configured database by name, with its state.

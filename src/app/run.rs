@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::metrics::judge::MetricsSettings;
 use crate::metrics::profiles::Profile;
 use crate::metrics::prometheus::Prometheus;
-use crate::metrics::source::{Backend, MetricsSink, MetricsTask, TrafficWindowSource};
+use crate::metrics::source::{Backend, BakeSink, MetricsSink, MetricsTask, TrafficWindowSource};
 use crate::migrations::DatabaseConfig;
 use crate::migrations::task::{DatabaseSinks, DatabasesTask};
 use crate::model::ActionOutcome;
@@ -139,17 +139,27 @@ impl MetricsPlan {
                     description: backend.describe(),
                     profile,
                     warning: backend.warning(),
+                    bake: settings.bake.clone(),
                 };
-                let tx = tx.clone();
+                let (metrics_tx, bake_tx) = (tx.clone(), tx.clone());
                 let sink: MetricsSink = Arc::new(move |key, metrics| {
-                    let _ = tx.send(Msg::Metrics {
+                    let _ = metrics_tx.send(Msg::Metrics {
                         epoch,
                         key,
                         metrics: Box::new(metrics),
                         at: Utc::now(),
                     });
                 });
-                let task = MetricsTask::spawn(backend, Arc::new(settings), sink);
+                let bake_sink: BakeSink = Arc::new(move |key, figures| {
+                    let _ = bake_tx.send(Msg::BakeFigures {
+                        epoch,
+                        key,
+                        figures: Box::new(figures),
+                        at: Utc::now(),
+                    });
+                });
+                let task =
+                    MetricsTask::spawn_with_bakes(backend, Arc::new(settings), sink, bake_sink);
                 (Some(task), Ok(source))
             }
             Err(why) => (None, Err(why)),
@@ -362,6 +372,14 @@ impl Runner {
                     if let Some(task) = link.live().as_ref().and_then(|l| l.metrics.as_ref()) {
                         let mine = targets.iter().filter(|t| t.key.cluster == link.cluster);
                         task.set_targets(mine.cloned().collect());
+                    }
+                }
+            }
+            Effect::BakeTargets(bakes) => {
+                for link in &self.links {
+                    if let Some(task) = link.live().as_ref().and_then(|l| l.metrics.as_ref()) {
+                        let mine = bakes.iter().filter(|t| t.key.cluster == link.cluster);
+                        task.set_bakes(mine.cloned().collect());
                     }
                 }
             }

@@ -248,6 +248,8 @@ pub struct MetricsSource {
     pub profile: Profile,
     /// A standing warning (TLS verification off).
     pub warning: Option<String>,
+    /// How the context bakes its finished releases.
+    pub bake: crate::model::bake::BakeSettings,
 }
 
 /// What the control room knows of one configured database.
@@ -334,6 +336,10 @@ pub struct State {
     /// Why a release is not measured (no canary, an unknown profile …).
     pub metrics_skipped: HashMap<ReleaseKey, String>,
     pub metrics: HashMap<ReleaseKey, ReleaseMetrics>,
+    /// The releases in their bake window, as last handed to the metrics task.
+    pub bake_targets: Vec<crate::metrics::bake::BakeTarget>,
+    /// Each baking release's latest figures.
+    pub bakes: HashMap<ReleaseKey, crate::model::bake::BakeFigures>,
     /// Which releases use which database (the config's links).
     pub database_links: Vec<DatabaseLink>,
     /// Every configured database by name, read or not yet.
@@ -384,6 +390,8 @@ impl State {
             metrics_targets: Vec::new(),
             metrics_skipped: HashMap::new(),
             metrics: HashMap::new(),
+            bake_targets: Vec::new(),
+            bakes: HashMap::new(),
             database_links: Vec::new(),
             databases: BTreeMap::new(),
             quit: false,
@@ -516,6 +524,29 @@ impl State {
     /// cutover's metrics say Fail.
     pub fn needs_attention(&self, r: &Release) -> bool {
         r.needs_attention() || self.verdict_of(&r.key) == Some(Verdict::Fail)
+    }
+
+    /// The bake window of a finished release, judged now; None when it
+    /// has not finished, its context has no metrics source, or its bake
+    /// is off.
+    pub fn bake_of(&self, release: &Release) -> Option<crate::model::bake::Bake> {
+        let completion = release.completion.as_ref()?;
+        let settings = &self
+            .member_of(&release.key.cluster)?
+            .metrics_source
+            .as_ref()?
+            .bake;
+        // A malformed annotation is the context's duration (config check names it).
+        let duration = settings
+            .duration_for(&release.annotations)
+            .unwrap_or(settings.duration);
+        crate::model::bake::judge(
+            completion,
+            duration,
+            settings,
+            self.bakes.get(&release.key),
+            self.now,
+        )
     }
 
     /// cutover's verdict on a release, when it is measured.

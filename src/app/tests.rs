@@ -412,6 +412,7 @@ fn metrics_source() -> Msg {
             description: "Prometheus http://prometheus:9090".into(),
             profile: crate::metrics::profiles::Profile::Generic,
             warning: None,
+            bake: Default::default(),
         }),
         at: t(1),
     }

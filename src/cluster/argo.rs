@@ -338,7 +338,18 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         attention.push(Attention::CrashLooping(pod.name.clone()));
     }
 
-    Release {
+    // Argo sets Completed when the stable ReplicaSet becomes the current
+    // one (full promotion); Healthy can flip later with pod health.
+    let finished_at = (health == Health::Healthy
+        && stable_hash.is_some()
+        && stable_hash == current_hash)
+        .then(|| {
+            workload::condition_true_since(data, "Completed", &[], "lastTransitionTime").or_else(
+                || workload::condition_true_since(data, "Healthy", &[], "lastTransitionTime"),
+            )
+        })
+        .flatten();
+    let mut release = Release {
         strategy,
         health,
         phase,
@@ -379,5 +390,7 @@ pub fn release(ro: &DynamicObject, index: &Index<'_>) -> Release {
         selector: string_map(data.pointer("/spec/selector/matchLabels")),
         warnings: warnings.into_sentences(),
         ..workload::base(Kind::Rollout, strategy, ro)
-    }
+    };
+    release.completion = workload::completion(&release, finished_at);
+    release
 }

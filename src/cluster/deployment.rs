@@ -93,7 +93,19 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
         attention.push(Attention::CrashLooping(pod.name.clone()));
     }
     let timeline = workload::timeline(index, namespace(d), "Deployment", name(d), &revisions);
-    Release {
+    // The Progressing condition stays True through a rollout: its reason
+    // turning NewReplicaSetAvailable (lastUpdateTime) is the completion.
+    let finished_at = (health == Health::Healthy)
+        .then(|| {
+            workload::condition_true_since(
+                data,
+                "Progressing",
+                &["NewReplicaSetAvailable"],
+                "lastUpdateTime",
+            )
+        })
+        .flatten();
+    let mut release = Release {
         strategy,
         health,
         phase,
@@ -111,5 +123,7 @@ pub fn release(d: &DynamicObject, index: &Index<'_>) -> Release {
         selector: string_map(data.pointer("/spec/selector/matchLabels")),
         warnings: warnings.into_sentences(),
         ..workload::base(Kind::Deployment, strategy, d)
-    }
+    };
+    release.completion = workload::completion(&release, finished_at);
+    release
 }

@@ -118,6 +118,22 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
         .find(|r| r.replica_set.starts_with(&format!("{primary}-")))
         .map(|r| r.hash.clone());
 
+    // Succeeded: the primary runs the promoted version; its previous
+    // ReplicaSet ran the version before.
+    let completion = (phase == "Succeeded")
+        .then(|| {
+            let at = workload::condition_true_since(data, "Promoted", &[], "lastTransitionTime")
+                .or_else(|| time_at(data, "/status/lastTransitionTime"))?;
+            let primary_revisions =
+                workload::revisions(index, uid(deployment(&primary)?), &DEPLOYMENT);
+            let [now, before] = [0, 1].map(|i| primary_revisions.get(i).map(|r| r.hash.clone()));
+            Some(crate::model::bake::Completion {
+                at,
+                hash: now?,
+                previous_hash: before?,
+            })
+        })
+        .flatten();
     let primary_subject = format!("Deployment/{primary}");
     let replicas = deployment(&primary)
         .map(|d| workload::replicas(Fields::new(&d.data, &primary_subject, &warnings)))
@@ -205,6 +221,7 @@ pub fn release(canary: &DynamicObject, index: &Index<'_>) -> Release {
             .map(|d| string_map(d.data.pointer("/spec/selector/matchLabels")))
             .unwrap_or_default(),
         warnings: warnings.into_sentences(),
+        completion,
         ..workload::base(Kind::Canary, Strategy::Progressive, canary)
     }
 }

@@ -227,6 +227,37 @@ pub fn replicas(fields: Fields<'_>) -> Replicas {
     }
 }
 
+/// When condition `kind` of `data` last became True, by `field`
+/// (`lastTransitionTime`, or `lastUpdateTime` where the reason is what
+/// changes), if it is True with one of `reasons` (any reason when empty).
+pub fn condition_true_since(
+    data: &serde_json::Value,
+    kind: &str,
+    reasons: &[&str],
+    field: &str,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let c = super::fields::array_at(data, "/status/conditions")
+        .iter()
+        .find(|c| str_at(c, "/type") == Some(kind))?;
+    let reason_fits = reasons.is_empty() || reasons.contains(&str_at(c, "/reason")?);
+    (str_at(c, "/status") == Some("True") && reason_fits)
+        .then(|| super::fields::time_at(c, &format!("/{field}")))
+        .flatten()
+}
+
+/// The completion of a release that finished at `at`: the revision being
+/// rolled out now serves, and an earlier one (the baseline) exists.
+pub fn completion(
+    release: &Release,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Option<crate::model::bake::Completion> {
+    Some(crate::model::bake::Completion {
+        at: at?,
+        hash: release.current_hash.clone()?,
+        previous_hash: release.previous_revision()?.hash.clone(),
+    })
+}
+
 /// A release with the identity of `o` and nothing known yet about its
 /// rollout: each kind's mapping fills in the rest.
 pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
@@ -277,5 +308,6 @@ pub fn base(kind: Kind, strategy: Strategy, o: &DynamicObject) -> Release {
         warnings: Vec::new(),
         flags: Vec::new(),
         flag_names: Vec::new(),
+        completion: None,
     }
 }

@@ -107,7 +107,7 @@ fn unit(path: &TomlPath) -> TomlPath {
         return TomlPath(steps[..2].to_vec());
     }
     let whole_entry = steps.windows(2).position(
-        |pair| matches!(pair, [PathStep::Key(k), PathStep::Index(_)] if k == "gates" || k == "custom" || k == "webhook"),
+        |pair| matches!(pair, [PathStep::Key(k), PathStep::Index(_)] if k == "gates" || k == "slo" || k == "custom" || k == "webhook"),
     );
     match whole_entry {
         Some(at) => TomlPath(steps[..at + 2].to_vec()),
@@ -132,6 +132,7 @@ fn consequence(unit: &TomlPath) -> String {
         [k, PathStep::Index(_)] if key(k, "links") => "this link is ignored".into(),
         [k, _, PathStep::Index(_)] if key(k, "keys") => "this key is ignored".into(),
         [.., k, PathStep::Index(_)] if key(k, "gates") => "this gate is ignored".into(),
+        [.., k, PathStep::Index(_)] if key(k, "slo") => "this SLO is ignored".into(),
         [.., k, PathStep::Index(_)] if key(k, "custom") => "this custom metric is ignored".into(),
         [.., k, PathStep::Index(_)] if key(k, "webhook") => "this webhook is ignored".into(),
         _ => "it is ignored".into(),
@@ -253,7 +254,34 @@ impl Checker<'_, '_> {
             true => inherited_custom.to_vec(),
             false => m.custom.iter().map(|c| c.name.clone()).collect(),
         };
-        self.gates(m, base, &custom);
+        let gates = GateList {
+            field: "gates",
+            what: "gate",
+            defaults: "the default gates are used (error ratio +0.5 pp, p95 ×1.2)",
+        };
+        gates.check(self, &mut m.gates, base, &custom);
+        let slos = GateList {
+            field: "slo",
+            what: "SLO",
+            defaults: "the default SLOs are used (error ratio ≤ 1%, p95 ≤ 1.2 × the previous version's)",
+        };
+        slos.check(self, &mut m.slo, base, &custom);
+        self.bake(m, base, fallback);
+    }
+
+    /// `[metrics.bake]`: a duration may be 0s (off), `for` may not.
+    fn bake(&mut self, m: &mut MetricsConfig, base: &TomlPath, fallback: &str) {
+        let Some(bake) = &mut m.bake else { return };
+        let path = base.key("bake");
+        if let Some(text) = &bake.duration
+            && crate::model::bake::parse_bake_duration(text).is_none()
+        {
+            let why = format!("{text:?} is not a duration");
+            let hint = "write one such as 30m, or 0s to turn the bake off";
+            self.report(&path.key("duration"), why, fix(Some(hint), fallback));
+            bake.duration = None;
+        }
+        self.duration(&path.key("for"), &mut bake.hold_for, fallback);
     }
 
     /// A duration that does not parse is dropped.
@@ -363,48 +391,6 @@ impl Checker<'_, '_> {
         }
         let mut keep = keep.into_iter();
         m.custom.retain(|_| keep.next().unwrap_or(false));
-    }
-
-    /// A gate with a mistake is dropped; with none left, the fallback's
-    /// gates apply.
-    fn gates(&mut self, m: &mut MetricsConfig, base: &TomlPath, custom: &[String]) {
-        let Some(gates) = &mut m.gates else { return };
-        let mut known = red_metric_ids();
-        known.extend(custom.iter().cloned());
-        let dropped = "this gate is ignored";
-        let mut keep = Vec::new();
-        for (i, g) in gates.iter().enumerate() {
-            let path = base.key("gates").index(i);
-            let before = self.problems.len();
-            if !known.contains(&g.metric) {
-                let hint = suggestion(&g.metric, known.iter().map(String::as_str));
-                let why = format!("unknown gate metric {:?}", g.metric);
-                self.report(&path.key("metric"), why, fix(hint.as_deref(), dropped));
-            }
-            if g.gate().is_err() {
-                let bounds = [g.max, g.max_ratio, g.max_delta].iter().flatten().count();
-                let how_many = if bounds == 0 { "none" } else { "more than one" };
-                let why = format!(
-                    "gate on {} has {how_many} of max, max_ratio, max_delta",
-                    g.metric
-                );
-                self.report(&path, why, fix(Some("give exactly one"), dropped));
-            }
-            keep.push(self.problems.len() == before);
-        }
-        let given = gates.len();
-        let mut keep = keep.into_iter();
-        gates.retain(|_| keep.next().unwrap_or(false));
-        if given > 0 && gates.is_empty() {
-            let fallback = if base.0.len() == 1 {
-                "the default gates are used (error ratio +0.5 pp, p95 ×1.2)"
-            } else {
-                "the top level's gates (or the default ones) are used"
-            };
-            let why = format!("no usable gate is left in {}", base.key("gates"));
-            self.report(&base.key("gates"), why, fallback.into());
-            m.gates = None;
-        }
     }
 
     /// A link naming a database configured nowhere.
@@ -537,3 +523,62 @@ mod flags;
 mod fleets;
 #[cfg(test)]
 mod tests;
+
+/// A list of limits written as gates are (`[[metrics.gates]]`,
+/// `[[metrics.slo]]`): an entry with a mistake is dropped; with none left,
+/// the fallback's apply.
+struct GateList {
+    field: &'static str,
+    what: &'static str,
+    /// What applies at the top level when none is left.
+    defaults: &'static str,
+}
+
+impl GateList {
+    fn check(
+        &self,
+        checker: &mut Checker<'_, '_>,
+        list: &mut Option<Vec<super::GateConfig>>,
+        base: &TomlPath,
+        custom: &[String],
+    ) {
+        let Some(gates) = list else { return };
+        let mut known = red_metric_ids();
+        known.extend(custom.iter().cloned());
+        let what = self.what;
+        let dropped = format!("this {what} is ignored");
+        let mut keep = Vec::new();
+        for (i, g) in gates.iter().enumerate() {
+            let path = base.key(self.field).index(i);
+            let before = checker.problems.len();
+            if !known.contains(&g.metric) {
+                let hint = suggestion(&g.metric, known.iter().map(String::as_str));
+                let why = format!("unknown {what} metric {:?}", g.metric);
+                checker.report(&path.key("metric"), why, fix(hint.as_deref(), &dropped));
+            }
+            if g.gate().is_err() {
+                let bounds = [g.max, g.max_ratio, g.max_delta].iter().flatten().count();
+                let how_many = if bounds == 0 { "none" } else { "more than one" };
+                let why = format!(
+                    "{what} on {} has {how_many} of max, max_ratio, max_delta",
+                    g.metric
+                );
+                checker.report(&path, why, fix(Some("give exactly one"), &dropped));
+            }
+            keep.push(checker.problems.len() == before);
+        }
+        let given = gates.len();
+        let mut keep = keep.into_iter();
+        gates.retain(|_| keep.next().unwrap_or(false));
+        if given > 0 && gates.is_empty() {
+            let fallback = if base.0.len() == 1 {
+                self.defaults.to_string()
+            } else {
+                format!("the top level's {what}s (or the default ones) are used")
+            };
+            let why = format!("no usable {what} is left in {}", base.key(self.field));
+            checker.report(&base.key(self.field), why, fallback);
+            *list = None;
+        }
+    }
+}

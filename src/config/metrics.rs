@@ -1,10 +1,11 @@
 //! How a context's metrics resolve: its `[contexts.NAME.metrics]` over
 //! the top level's `[metrics]`, over the built-in defaults.
 
-use super::{Config, CustomMetricConfig, GateConfig, MetricsConfig, PrometheusSection};
+use super::{BakeConfig, Config, CustomMetricConfig, GateConfig, MetricsConfig, PrometheusSection};
 use crate::metrics::judge::{MetricDef, MetricQuery, MetricsSettings};
 use crate::metrics::profiles::Profile;
 use crate::metrics::prometheus::{BasicAuth, PrometheusConfig};
+use crate::model::bake::{BakeSettings, parse_bake_duration};
 use crate::model::metrics::{Direction, Gate, MetricJudgeConfig, Unit};
 use std::time::Duration;
 
@@ -49,6 +50,40 @@ pub(super) const DIRECTIONS: [(&str, Direction); 2] = [
 
 pub(super) fn named<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
     table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+}
+
+/// The gates of a list (`gates`, `slo`) by `field`, or the first mistake.
+fn gate_list(field: &str, list: &[GateConfig]) -> Result<Vec<Gate>, String> {
+    list.iter()
+        .map(GateConfig::gate)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("metrics.{field}: {e}"))
+}
+
+impl BakeConfig {
+    /// A bake duration may be zero (off); `for` may not.
+    fn settings(&self, slos: Vec<Gate>) -> Result<BakeSettings, String> {
+        let defaults = BakeSettings::default();
+        let duration = match &self.duration {
+            None => defaults.duration,
+            Some(t) => parse_bake_duration(t).ok_or_else(|| {
+                format!(
+                    "metrics.bake.duration: {t:?} is not a duration such as 30m (0s turns it off)"
+                )
+            })?,
+        };
+        let hold_for = match &self.hold_for {
+            None => defaults.hold_for,
+            Some(t) => parse_duration(t)
+                .and_then(|d| chrono::Duration::from_std(d).ok())
+                .ok_or_else(|| format!("metrics.bake.for: {t:?} is not a duration such as 5m"))?,
+        };
+        Ok(BakeSettings {
+            duration,
+            hold_for,
+            slos,
+        })
+    }
 }
 
 impl GateConfig {
@@ -157,12 +192,20 @@ impl Config {
         }
         let gates = match ctx.and_then(|c| c.gates.as_ref()).or(top.gates.as_ref()) {
             None => defaults.gates.clone(),
-            Some(list) => list
-                .iter()
-                .map(GateConfig::gate)
-                .collect::<Result<_, _>>()
-                .map_err(|e| format!("metrics.gates: {e}"))?,
+            Some(list) => gate_list("gates", list)?,
         };
+        let slos = match ctx.and_then(|c| c.slo.as_ref()).or(top.slo.as_ref()) {
+            None => defaults.bake.slos.clone(),
+            Some(list) => gate_list("slo", list)?,
+        };
+        let bake_section = |m: &MetricsConfig| m.bake.clone().unwrap_or_default();
+        let top_bake = bake_section(top);
+        let ctx_bake = ctx.map(bake_section).unwrap_or_default();
+        let bake = BakeConfig {
+            duration: ctx_bake.duration.or(top_bake.duration),
+            hold_for: ctx_bake.hold_for.or(top_bake.hold_for),
+        }
+        .settings(slos)?;
         let custom = match ctx.filter(|c| !c.custom.is_empty()) {
             Some(c) => &c.custom,
             None => &top.custom,
@@ -187,6 +230,7 @@ impl Config {
                 .and_then(|c| c.min_canary_requests)
                 .or(top.min_canary_requests)
                 .unwrap_or(defaults.min_canary_requests),
+            bake,
         };
         let section = ctx
             .and_then(|c| c.prometheus.as_ref())
@@ -287,6 +331,54 @@ mod tests {
             .metrics_for("prod", Some("http://127.0.0.1:9090"))
             .unwrap();
         assert_eq!(flagged.prometheus.unwrap().url, "http://127.0.0.1:9090");
+    }
+
+    #[test]
+    fn the_bake_and_its_slos_resolve_per_context() {
+        let config = parse(
+            r#"
+            [metrics.bake]
+            duration = "45m"
+            [[metrics.slo]]
+            metric = "error_ratio"
+            max = 0.02
+            [contexts.prod.metrics.bake]
+            for = "2m"
+            [contexts.off.metrics.bake]
+            duration = "0s"
+            "#,
+        );
+        let dev = config.metrics_for("dev", None).unwrap().settings.bake;
+        assert_eq!(dev.duration, chrono::Duration::minutes(45));
+        assert_eq!(dev.hold_for, chrono::Duration::minutes(5));
+        assert_eq!(
+            dev.slos,
+            vec![Gate::AbsoluteMax {
+                metric: "error_ratio".into(),
+                max: 0.02
+            }]
+        );
+        let prod = config.metrics_for("prod", None).unwrap().settings.bake;
+        assert_eq!(
+            (prod.duration, prod.hold_for),
+            (chrono::Duration::minutes(45), chrono::Duration::minutes(2))
+        );
+        let off = config.metrics_for("off", None).unwrap().settings.bake;
+        assert!(off.duration.is_zero());
+        assert_eq!(
+            Config::default()
+                .metrics_for("x", None)
+                .unwrap()
+                .settings
+                .bake,
+            BakeSettings::default()
+        );
+        let bad = parse("[metrics.bake]\nfor = \"0s\"\n");
+        assert!(
+            bad.metrics_for("x", None)
+                .unwrap_err()
+                .contains("metrics.bake.for")
+        );
     }
 
     #[test]

@@ -323,6 +323,23 @@ pub struct MetricsConfig {
     /// Business and custom metrics, judged beside the RED ones.
     #[serde(default)]
     pub custom: Vec<CustomMetricConfig>,
+    /// The bake window after a release finishes.
+    pub bake: Option<BakeConfig>,
+    /// Replace the bake's default SLOs (error ratio ≤ 1%, p95 ≤ 1.2 × the
+    /// previous version's): `[[metrics.slo]]`, written as gates are.
+    pub slo: Option<Vec<GateConfig>>,
+}
+
+/// `[metrics.bake]`: how long a finished release is watched, and how long
+/// an SLO must be violated to count.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BakeConfig {
+    /// `30m` by default; `0s` turns the bake off.
+    pub duration: Option<String>,
+    /// `5m` by default, like a Prometheus alerting rule's `for`.
+    #[serde(rename = "for")]
+    pub hold_for: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

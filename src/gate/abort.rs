@@ -1,4 +1,5 @@
-//! `--abort-on-fail`: the abort, sent as the control room sends it. The
+//! `--abort-on-fail`: the abort (or, after a bake breach, the rollback),
+//! sent as the control room sends it. The
 //! same plan, the same permission reviews and their reading, the request
 //! built on what was seen (the Mutator reads the object again and refuses
 //! if it changed), audited before and after, and an Event on the object.
@@ -23,17 +24,23 @@ pub enum AbortResult {
     Sent(ActionOutcome),
 }
 
-/// The abort of `key` as `state` has it now. `mutator` is None in a
-/// read-only session: then nothing is asked or sent.
-pub async fn abort(
+/// `action` (the abort, or the undo) on `key` as `state` has it now.
+/// `mutator` is None in a read-only session: then nothing is asked or sent.
+pub async fn act(
     state: &mut State,
     key: &ReleaseKey,
+    action: Action,
     mutator: Option<&Mutator>,
     client: &Client,
 ) -> AbortResult {
+    let word = action.word();
+    let command = match key.kind {
+        crate::model::Kind::Deployment => format!("kubectl rollout {word} deployment/{}", key.name),
+        _ => format!("kubectl argo rollouts {word} {}", key.name),
+    };
     let by_hand = format!(
-        "abort it by hand if it must be: kubectl argo rollouts abort {} -n {}",
-        key.name, key.namespace
+        "{word} it by hand if it must be: {command} -n {}",
+        key.namespace
     );
     let not_sent = |why: String, fix: &str| AbortResult::NotSent {
         why,
@@ -42,13 +49,13 @@ pub async fn abort(
     let Some(mutator) = mutator else {
         return not_sent(
             "this session is read-only (--read-only, or read_only in the config file)".into(),
-            "run without --read-only (or with --write) to let the gate abort",
+            &format!("run without --read-only (or with --write) to let the gate {word}"),
         );
     };
     let Some(release) = state.release(key) else {
         return not_sent(format!("{} is no longer in the cluster", key.name), "");
     };
-    let plan = match action::plan(release, Action::Abort, state.now) {
+    let plan = match action::plan(release, action, state.now) {
         Ok(plan) => plan,
         Err(reason) => return not_sent(reason, ""),
     };

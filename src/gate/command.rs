@@ -23,7 +23,8 @@ pub const EXIT_CODES: &str = "Exit codes:
   3  the release cannot be read: no connection, not found, forbidden, the watches
      failing when the timeout passed (or the audit file --abort-on-fail needs
      cannot be opened)
-  4  cutover's metrics verdict is Fail, or the required verdict did not hold at the end
+  4  cutover's metrics verdict is Fail, or the required verdict did not hold at the end,
+     or (--until baked) an SLO was breached during the bake window
 
 Across a fleet (--context a,b, --fleet NAME, --all-contexts) the release is judged in each
 context on its own, every line names its cluster, and the last line says how each ended.
@@ -35,7 +36,8 @@ if the release changed since it was read, audited before and after, recorded as 
 then exits 4; without the permission it sends nothing, says so and exits 4. In a fleet, only \
 the clusters whose verdict is Fail are aborted, each through its own connection. With --read-only \
 (or read_only in the config file) no client that can write is built: the Fail is reported, \
-not aborted.";
+not aborted. With --until baked, a breach of an SLO during the bake window sends the \
+rollback (undo to the previous revision) the same way.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GateOutput {
@@ -53,7 +55,8 @@ pub struct GateArgs {
     pub timeout: std::time::Duration,
     /// What to wait for: healthy (fully promoted and healthy), paused
     /// (stopped at a pause that waits for a decision, not a timed one),
-    /// promoted (Flagger's Succeeded; healthy for the other kinds).
+    /// promoted (Flagger's Succeeded; healthy for the other kinds), baked
+    /// (finished, and its bake window ended with every SLO held).
     #[arg(long, default_value = "healthy",
           value_parser = clap::builder::PossibleValuesParser::new(Until::WORDS)
               .try_map(|w| w.parse::<Until>()))]
@@ -65,7 +68,7 @@ pub struct GateArgs {
               .try_map(|w| w.parse::<RequiredVerdict>()))]
     pub require_verdict: RequiredVerdict,
     /// When the verdict is Fail, abort the release (Argo Rollouts) before
-    /// exiting 4.
+    /// exiting 4; with --until baked, roll it back on an SLO breach.
     #[arg(long)]
     pub abort_on_fail: bool,
     /// One line per change (text), or one JSON object per line with the

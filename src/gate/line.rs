@@ -18,16 +18,23 @@ pub struct Observed {
     pub weights: String,
     /// cutover's verdict, while both versions are compared.
     pub verdict: Option<Verdict>,
+    /// Its bake, once it finished, in a word (`baking`, `breached`, …).
+    pub bake: Option<&'static str>,
 }
 
 impl Observed {
-    pub fn of(r: &Release, metrics: Option<&ReleaseMetrics>) -> Observed {
+    pub fn of(
+        r: &Release,
+        metrics: Option<&ReleaseMetrics>,
+        bake: Option<&crate::model::bake::Bake>,
+    ) -> Observed {
         Observed {
             health: r.health,
             phase: r.phase.clone(),
             step: r.step_text(),
             weights: r.weights.text(),
             verdict: compared_verdict(metrics),
+            bake: bake.map(|b| b.word()),
         }
     }
 }
@@ -58,6 +65,7 @@ impl Ending {
             Ending::Judged(GateEnd::Failed(_)) => "failed",
             Ending::Judged(GateEnd::VerdictFailed(_)) => "verdict-failed",
             Ending::Judged(GateEnd::VerdictNotHeld(_)) => "verdict-not-held",
+            Ending::Judged(GateEnd::SloBreached(_)) => "slo-breached",
             Ending::TimedOut(_) => "timeout",
             Ending::Unreadable(_) => "unreadable",
         }
@@ -80,6 +88,11 @@ impl Ending {
             .collect(),
             Ending::Judged(GateEnd::VerdictNotHeld(why)) => {
                 vec![format!("gate failed: {name} is {why}")]
+            }
+            Ending::Judged(GateEnd::SloBreached(why)) => {
+                vec![format!(
+                    "gate failed: an SLO of {name} was breached during its bake window: {why}"
+                )]
             }
             Ending::TimedOut(why) => vec![format!("gate timed out: {why}")],
             Ending::Unreadable(why) => vec![format!("gate timed out, the cluster unread: {why}")],
@@ -144,6 +157,9 @@ pub fn text(at: DateTime<Utc>, r: &Release, seen: &Observed, paint: Paint) -> St
         seen.weights,
         paint.verdict(seen.verdict),
     );
+    if let Some(bake) = seen.bake {
+        line.push_str(&format!(" bake {bake}"));
+    }
     if !r.message.is_empty() {
         line.push_str(": ");
         line.push_str(&r.message);

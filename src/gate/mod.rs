@@ -23,8 +23,10 @@ use crate::cluster::watch::{Sink, Sources};
 use crate::fleet::ContextPlan;
 use crate::metrics::source::MetricsTask;
 use crate::migrations::task::DatabasesTask;
-use crate::model::gate::{GateEnd, GateFacts, RequiredVerdict, Until, VerdictSeen, judge};
-use crate::model::{ActionOutcome, ReleaseKey};
+use crate::model::gate::{
+    BakeSeen, GateEnd, GateFacts, RequiredVerdict, Until, VerdictSeen, judge,
+};
+use crate::model::{Action, ActionOutcome, ReleaseKey};
 use crate::status::{Databases, no_release_named, read_cluster, release_status};
 use crate::user_error::UserError;
 use abort::AbortResult;
@@ -186,8 +188,26 @@ async fn watch_one(
         Ending::Judged(GateEnd::VerdictNotHeld(_)) => EXIT_VERDICT,
         Ending::Judged(GateEnd::VerdictFailed(_)) => {
             if options.abort_on_fail {
-                let result = abort::abort(&mut state, &watch.key, mutator.as_ref(), &client).await;
-                say_abort(&watch.key, cluster, &result);
+                let result = abort::act(
+                    &mut state,
+                    &watch.key,
+                    Action::Abort,
+                    mutator.as_ref(),
+                    &client,
+                )
+                .await;
+                say_abort(&watch.key, cluster, Action::Abort, &result);
+            }
+            EXIT_VERDICT
+        }
+        // After the release finished, the way back is the rollback (undo),
+        // as the control room recommends on a breach.
+        Ending::Judged(GateEnd::SloBreached(_)) => {
+            if options.abort_on_fail {
+                let undo = Action::Undo(None);
+                let result =
+                    abort::act(&mut state, &watch.key, undo, mutator.as_ref(), &client).await;
+                say_abort(&watch.key, cluster, undo, &result);
             }
             EXIT_VERDICT
         }
@@ -302,6 +322,11 @@ impl Live {
                         task.set_targets(targets);
                     }
                 }
+                Effect::BakeTargets(bakes) => {
+                    if let Some(task) = &self.metrics {
+                        task.set_bakes(bakes);
+                    }
+                }
                 Effect::CheckAccess(key) => {
                     let (client, tx) = (client.clone(), tx.clone());
                     tokio::spawn(async move {
@@ -350,7 +375,8 @@ impl Watch {
                 reasons: m.verdict.reasons.clone(),
             });
         }
-        let observed = Observed::of(release, metrics);
+        let bake = state.bake_of(release);
+        let observed = Observed::of(release, metrics, bake.as_ref());
         if self.last.as_ref() != Some(&observed) {
             let event = if self.first { "observed" } else { "changed" };
             self.first = false;
@@ -360,7 +386,7 @@ impl Watch {
         let measuring =
             metrics.is_none() && state.metrics_targets.iter().any(|t| t.key == self.key);
         Ok(judge(
-            &GateFacts::of(release),
+            &GateFacts::of(release, BakeSeen::of(bake.as_ref())),
             self.verdict.as_ref(),
             measuring,
             options.until,
@@ -405,7 +431,12 @@ impl Watch {
         if options.json {
             let observed = self.last.clone().or_else(|| {
                 let release = state.release(&self.key)?;
-                Some(Observed::of(release, state.metrics.get(&self.key)))
+                let bake = state.bake_of(release);
+                Some(Observed::of(
+                    release,
+                    state.metrics.get(&self.key),
+                    bake.as_ref(),
+                ))
             });
             if let Some(observed) = observed {
                 let detail = lines.iter().map(|l| l.trim()).collect::<Vec<_>>();
@@ -464,18 +495,23 @@ impl Watch {
     }
 }
 
-/// The abort's outcome on stderr, kubectl-like; in a fleet, each line
-/// names its cluster.
-fn say_abort(key: &ReleaseKey, cluster: Option<&Cluster>, result: &AbortResult) {
+/// The abort's (or undo's) outcome on stderr, kubectl-like; in a fleet,
+/// each line names its cluster.
+fn say_abort(key: &ReleaseKey, cluster: Option<&Cluster>, action: Action, result: &AbortResult) {
+    let word = action.word();
+    let not = match action {
+        Action::Abort => "not aborted",
+        _ => "not rolled back",
+    };
     let mut text = match result {
         AbortResult::NotSent { why, fix } if fix.is_empty() => {
-            format!("error: not aborted, nothing sent: {why}\n")
+            format!("error: {not}, nothing sent: {why}\n")
         }
         AbortResult::NotSent { why, fix } => {
-            format!("error: not aborted, nothing sent: {why}\n{fix}\n")
+            format!("error: {not}, nothing sent: {why}\n{fix}\n")
         }
-        AbortResult::Sent(ActionOutcome::Done(text)) => format!("abort {}: {text}\n", key.name),
-        AbortResult::Sent(outcome) => format!("error: abort {}: {}\n", key.name, outcome.text()),
+        AbortResult::Sent(ActionOutcome::Done(text)) => format!("{word} {}: {text}\n", key.name),
+        AbortResult::Sent(outcome) => format!("error: {word} {}: {}\n", key.name, outcome.text()),
     };
     if let Some(c) = cluster {
         text = text

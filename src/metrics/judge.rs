@@ -112,6 +112,8 @@ pub struct MetricsSettings {
     pub thresholds: ScoreThresholds,
     /// Below this many canary requests in the window, quantiles mean little.
     pub min_canary_requests: f64,
+    /// The bake window after a release finishes, and its SLOs.
+    pub bake: crate::model::bake::BakeSettings,
 }
 
 impl Default for MetricsSettings {
@@ -125,6 +127,7 @@ impl Default for MetricsSettings {
             gates: Gate::defaults(),
             thresholds: ScoreThresholds::default(),
             min_canary_requests: 100.0,
+            bake: Default::default(),
         }
     }
 }

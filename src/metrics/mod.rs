@@ -8,9 +8,11 @@
 //!   one RED query per metric grouped by version.
 //! - [`judge`]: the compared metrics, gates and thresholds, and the step
 //!   from fetched values to a release's verdict.
+//! - [`bake`]: a finished release's figures for its bake window.
 //! - [`source`]: the backends (Prometheus, or traffic counted in-process)
 //!   and the task that refreshes the measured releases.
 
+pub mod bake;
 pub mod judge;
 pub mod profiles;
 pub mod prometheus;

@@ -3,10 +3,12 @@
 //! refreshes every target.
 //! One query per metric per side pair, grouped by version, never per pod.
 
+use super::bake::{BakeTarget, measure_bake};
 use super::judge::{Fetched, Measured, MetricQuery, MetricsSettings, judge, promql_duration};
 use super::profiles::{MetricsTarget, RedMetric, TemplateVars};
 use super::prometheus::{Prometheus, QueryError, QueryResult};
 use crate::model::ReleaseKey;
+use crate::model::bake::BakeFigures;
 use crate::model::metrics::{ReleaseMetrics, SideValue};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -46,6 +48,10 @@ pub trait TrafficWindowSource: Send + Sync {
         span: Duration,
         ago: Duration,
     ) -> Option<TrafficWindow>;
+
+    /// The source's time now, in which the objects' timestamps count: a
+    /// simulated cluster's clock may run faster than the wall's.
+    fn now(&self) -> DateTime<Utc>;
 }
 
 /// Where the numbers come from.
@@ -128,17 +134,7 @@ async fn measure_prometheus(
     let window = promql_duration(settings.window);
     let interval = promql_duration(settings.rate_interval);
     let grid = query_grid(at, settings.window, settings.step);
-    let query_text = |query: &MetricQuery, range: &str| match query {
-        MetricQuery::Red(m) => super::profiles::red_query(target, *m, range),
-        MetricQuery::Custom(template) => TemplateVars {
-            namespace: &target.key.namespace,
-            release: &target.key.name,
-            app: &target.app,
-            sides: &target.sides,
-            interval: range,
-        }
-        .render(template),
-    };
+    let query_text = |query: &MetricQuery, range: &str| promql(target, query, range);
     // Each answer is cut down to the two versions' values as it arrives.
     let current = |query: String| async move {
         let answer = prometheus.query(&query, grid.end).await;
@@ -188,6 +184,21 @@ async fn measure_prometheus(
     }
 }
 
+/// The PromQL of `query` for `target`'s two versions over `range`.
+pub(super) fn promql(target: &MetricsTarget, query: &MetricQuery, range: &str) -> String {
+    match query {
+        MetricQuery::Red(m) => super::profiles::red_query(target, *m, range),
+        MetricQuery::Custom(template) => TemplateVars {
+            namespace: &target.key.namespace,
+            release: &target.key.name,
+            app: &target.app,
+            sides: &target.sides,
+            interval: range,
+        }
+        .render(template),
+    }
+}
+
 /// What a refresh keeps of one answer grouped by version: the values of
 /// the baseline's and the canary's series (None for a version without
 /// one), and the warnings. The rest of the answer is dropped on arrival,
@@ -234,7 +245,7 @@ impl<T> Kept<T> {
     }
 }
 
-fn red_value(metric: RedMetric, w: &TrafficWindow, span: Duration) -> f64 {
+pub(super) fn red_value(metric: RedMetric, w: &TrafficWindow, span: Duration) -> f64 {
     let served = w.requests > 0.0;
     let when_served = |v: f64| if served { v } else { f64::NAN };
     match metric {
@@ -298,10 +309,15 @@ fn measure_in_process(
 /// Measured metrics of one release, from the refresh task.
 pub type MetricsSink = Arc<dyn Fn(ReleaseKey, ReleaseMetrics) + Send + Sync>;
 
-/// Refreshes the metrics of the current targets every `settings.refresh`,
-/// and at once when the targets change. Stops when dropped.
+/// The figures of one release's bake, from the refresh task.
+pub type BakeSink = Arc<dyn Fn(ReleaseKey, BakeFigures) + Send + Sync>;
+
+/// Refreshes the metrics of the current targets (canaries, and releases
+/// in their bake window) every `settings.refresh`, and at once when the
+/// targets change. Stops when dropped.
 pub struct MetricsTask {
     targets: watch::Sender<Vec<MetricsTarget>>,
+    bakes: watch::Sender<Vec<BakeTarget>>,
     task: JoinHandle<()>,
 }
 
@@ -311,7 +327,18 @@ const RELEASES_AT_ONCE: usize = 4;
 
 impl MetricsTask {
     pub fn spawn(backend: Backend, settings: Arc<MetricsSettings>, sink: MetricsSink) -> Self {
+        Self::spawn_with_bakes(backend, settings, sink, Arc::new(|_, _| {}))
+    }
+
+    /// [`MetricsTask::spawn`], with the bakes' figures to `bake_sink`.
+    pub fn spawn_with_bakes(
+        backend: Backend,
+        settings: Arc<MetricsSettings>,
+        sink: MetricsSink,
+        bake_sink: BakeSink,
+    ) -> Self {
         let (targets, mut rx) = watch::channel(Vec::<MetricsTarget>::new());
+        let (bakes, mut bakes_rx) = watch::channel(Vec::<BakeTarget>::new());
         let task = tokio::spawn(async move {
             // Each release's last result: the judge may hold a class from it.
             let mut last: HashMap<ReleaseKey, ReleaseMetrics> = HashMap::new();
@@ -339,18 +366,37 @@ impl MetricsTask {
                     sink(key.clone(), m.clone());
                     last.insert(key, m);
                 }
+                let baking = bakes_rx.borrow_and_update().clone();
+                let mut figures = futures::stream::iter(baking)
+                    .map(|t| async move {
+                        (t.key.clone(), measure_bake(backend, settings, &t, at).await)
+                    })
+                    .buffer_unordered(RELEASES_AT_ONCE);
+                while let Some((key, f)) = figures.next().await {
+                    bake_sink(key, f);
+                }
                 tokio::select! {
                     _ = tokio::time::sleep(settings.refresh) => {}
                     changed = rx.changed() => if changed.is_err() { return },
+                    changed = bakes_rx.changed() => if changed.is_err() { return },
                 }
             }
         });
-        MetricsTask { targets, task }
+        MetricsTask {
+            targets,
+            bakes,
+            task,
+        }
     }
 
     /// Measure these releases from now on.
     pub fn set_targets(&self, targets: Vec<MetricsTarget>) {
         self.targets.send_replace(targets);
+    }
+
+    /// Read these bakes' figures from now on (none: nothing polls).
+    pub fn set_bakes(&self, bakes: Vec<BakeTarget>) {
+        self.bakes.send_replace(bakes);
     }
 }
 

@@ -17,16 +17,19 @@ pub enum Until {
     Paused,
     /// Flagger's `Succeeded`; for the other kinds, the same as healthy.
     Promoted,
+    /// Finished, and its bake window ended with every SLO held.
+    Baked,
 }
 
 impl Until {
-    pub const WORDS: [&str; 3] = ["healthy", "paused", "promoted"];
+    pub const WORDS: [&str; 4] = ["healthy", "paused", "promoted", "baked"];
 
     pub fn word(self) -> &'static str {
         match self {
             Until::Healthy => "healthy",
             Until::Paused => "paused",
             Until::Promoted => "promoted",
+            Until::Baked => "baked",
         }
     }
 }
@@ -38,7 +41,7 @@ impl FromStr for Until {
         one_of(
             text,
             Until::WORDS,
-            [Until::Healthy, Until::Paused, Until::Promoted],
+            [Until::Healthy, Until::Paused, Until::Promoted, Until::Baked],
         )
     }
 }
@@ -93,11 +96,41 @@ pub struct GateFacts {
     pub waiting_for_decision: bool,
     /// Argo: stableRS == currentPodHash.
     pub fully_promoted: bool,
+    /// Where its bake window stands, once it finished.
+    pub bake: BakeSeen,
+}
+
+/// A release's bake as the gate reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum BakeSeen {
+    /// Not finished, no metrics source, or the bake is off.
+    #[default]
+    None,
+    /// In the window, or its end not judged yet.
+    Baking,
+    Baked,
+    /// An SLO was breached (and may since have cleared): the breach.
+    Breached(String),
+}
+
+impl BakeSeen {
+    pub fn of(bake: Option<&super::bake::Bake>) -> BakeSeen {
+        use super::bake::BakeState;
+        match bake.map(|b| &b.state) {
+            None => BakeSeen::None,
+            Some(BakeState::Baked) => BakeSeen::Baked,
+            Some(BakeState::Breached(b) | BakeState::Cleared(b)) => {
+                BakeSeen::Breached(b.describe())
+            }
+            Some(BakeState::Baking | BakeState::Unknown(_)) => BakeSeen::Baking,
+        }
+    }
 }
 
 impl GateFacts {
-    pub fn of(r: &Release) -> GateFacts {
+    pub fn of(r: &Release, bake: BakeSeen) -> GateFacts {
         GateFacts {
+            bake,
             kind: r.key.kind,
             health: r.health,
             phase: r.phase.clone(),
@@ -118,6 +151,7 @@ impl GateFacts {
             (Until::Paused, _) => self.waiting_for_decision,
             (Until::Promoted, Kind::Canary) => self.phase == "Succeeded",
             (Until::Healthy | Until::Promoted, _) => self.healthy(),
+            (Until::Baked, _) => self.bake == BakeSeen::Baked,
         }
     }
 
@@ -157,6 +191,8 @@ pub enum GateEnd {
     VerdictFailed(Vec<String>),
     /// The target is reached but the required verdict did not hold: why.
     VerdictNotHeld(String),
+    /// An SLO was breached during the bake window: the breach.
+    SloBreached(String),
 }
 
 /// Whether the gate ends now. `verdict` is the last verdict seen with both
@@ -172,6 +208,11 @@ pub fn judge(
 ) -> Option<GateEnd> {
     if let Some(why) = facts.failed() {
         return Some(GateEnd::Failed(why));
+    }
+    if let BakeSeen::Breached(why) = &facts.bake
+        && until == Until::Baked
+    {
+        return Some(GateEnd::SloBreached(why.clone()));
     }
     if let Some(v) = verdict.filter(|v| v.verdict == Verdict::Fail)
         && required != RequiredVerdict::Any

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod alert;
+pub mod bake;
 pub mod flag;
 pub mod gate;
 pub mod metrics;

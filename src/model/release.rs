@@ -325,6 +325,9 @@ pub enum Attention {
     /// The way back past a contract is missing or untested: no backup
     /// newer than the expand, no recent tested restore, a failed backup.
     Restore(String),
+    /// An SLO breached during the bake window after the release finished:
+    /// which SLO, its value and limit, since when.
+    SloBreached(String),
 }
 
 impl Attention {
@@ -339,6 +342,7 @@ impl Attention {
             Attention::CrashLooping(p) => format!("crash-looping: {p}"),
             Attention::MigrationOrder(m) => format!("migration out of order: {m}"),
             Attention::Restore(m) => format!("restore: {m}"),
+            Attention::SloBreached(m) => format!("SLO breached: {m}"),
         }
     }
 
@@ -350,6 +354,7 @@ impl Attention {
             Attention::FailingAnalysis(_) => "analysis",
             Attention::CrashLooping(_) => "crashloop",
             Attention::MigrationOrder(_) | Attention::Restore(_) => "schema",
+            Attention::SloBreached(_) => "slo",
         }
     }
 }
@@ -420,6 +425,9 @@ pub struct Release {
     /// plain sentences: "status.currentStepIndex is 7 but the rollout has 3
     /// steps". Such a value is shown as unknown, never used.
     pub warnings: Vec<String>,
+    /// When it finished and from which version, read from the object;
+    /// None while it rolls, or for a first deployment (no previous version).
+    pub completion: Option<crate::model::bake::Completion>,
     /// The feature flags linked to it (see [`crate::model::flag`]).
     pub flags: Vec<crate::model::flag::Flag>,
     /// The flag keys its `cutover.dev/flags` annotation names: what links

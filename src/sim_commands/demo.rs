@@ -25,6 +25,10 @@ impl TrafficWindowSource for SimulatedTraffic {
         "the simulated cluster's traffic (in-process)".into()
     }
 
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.0.now()
+    }
+
     fn window(
         &self,
         namespace: &str,

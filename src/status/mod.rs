@@ -227,6 +227,9 @@ pub struct ReleaseStatus {
     pub migration: Option<MigrationStatus>,
     /// The feature flags linked to the release.
     pub flags: Vec<crate::model::flag::Flag>,
+    /// The bake window after it finished: None while it rolls, without a
+    /// metrics source, or with the bake off.
+    pub bake: Option<crate::model::bake::Bake>,
 }
 
 pub(crate) fn release_status(
@@ -245,6 +248,7 @@ pub(crate) fn release_status(
             }
         })
         .collect();
+    let bake = state.bake_of(r);
     ReleaseStatus {
         kind: r.key.kind.word(),
         namespace: r.key.namespace.clone(),
@@ -290,13 +294,30 @@ pub(crate) fn release_status(
             })
             .collect(),
         flagger: r.flagger.clone(),
-        attention: r.attention.iter().map(|a| a.describe()).collect(),
+        attention: attention_with_bake(r, bake.as_ref()),
         warnings: r.warnings.clone(),
         actions,
         metrics: metrics.map(|m| MetricsStatus::new(m, r)),
         migration: MigrationStatus::of(r, state),
         flags: r.flags.clone(),
+        bake,
     }
+}
+
+/// The release's attentions, with its bake's breach when the release does
+/// not carry it yet (a one-shot read judges the bake after mapping).
+fn attention_with_bake(r: &Release, bake: Option<&crate::model::bake::Bake>) -> Vec<String> {
+    let mut out: Vec<String> = r.attention.iter().map(|a| a.describe()).collect();
+    let breached = r
+        .attention
+        .iter()
+        .any(|a| matches!(a, crate::model::Attention::SloBreached(_)));
+    if let Some(crate::model::bake::BakeState::Breached(b)) = bake.map(|b| &b.state)
+        && !breached
+    {
+        out.push(crate::model::Attention::SloBreached(b.describe()).describe());
+    }
+    out
 }
 
 /// The databases to read and which releases use them.

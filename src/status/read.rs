@@ -4,6 +4,7 @@
 use super::{DatabaseStatus, Databases, StatusReport, release_status};
 use crate::app::access::{access_keys, flag_access_keys};
 use crate::app::run::MetricsPlan;
+use crate::app::state::MetricsSource;
 use crate::app::update::{Msg, rebuild_releases, update};
 use crate::app::{State, keymap::Keymap};
 use crate::cluster::connect::{
@@ -13,6 +14,7 @@ use crate::cluster::kinds::WatchedKind;
 use crate::cluster::projection::PodRead;
 use crate::cluster::watch::{Kept, SourceUpdate};
 use crate::cluster::{Objects, rbac};
+use crate::metrics::bake::{BakeTarget, measure_bake};
 use crate::metrics::source::measure;
 use crate::migrations::task::READ_TIMEOUT;
 use crate::model::Release;
@@ -70,6 +72,51 @@ async fn measure_all(
             nothing(),
         ),
     }
+}
+
+/// Read the bake figures of every finished release into `state`, with the
+/// context's bake settings, so `status` judges each bake as the control
+/// room does.
+async fn bake_all(
+    state: &mut State,
+    plan: &MetricsPlan,
+    context: &str,
+    all: &[Arc<Release>],
+    at: DateTime<Utc>,
+    limit: Limit,
+) {
+    let Ok((backend, profile, settings)) = plan.resolve(context) else {
+        return;
+    };
+    let targets: Vec<BakeTarget> = all
+        .iter()
+        .filter_map(|r| {
+            let completion = r.completion.as_ref()?;
+            let duration = settings
+                .bake
+                .duration_for(&r.annotations)
+                .unwrap_or(settings.bake.duration);
+            (!duration.is_zero()).then(|| BakeTarget::of(r, completion, duration))
+        })
+        .collect();
+    let (backend_ref, settings_ref) = (&backend, &settings);
+    let read = futures::stream::iter(targets)
+        .map(|t| async move {
+            let figures = measure_bake(backend_ref, settings_ref, &t, at).await;
+            (t.key, figures)
+        })
+        .buffered(4)
+        .collect::<Vec<_>>();
+    let Some(read) = limit.within(read).await else {
+        return;
+    };
+    state.home.metrics_source = Some(MetricsSource {
+        description: backend.describe(),
+        profile,
+        warning: backend.warning(),
+        bake: settings.bake.clone(),
+    });
+    state.bakes.extend(read);
 }
 
 /// Attempts of a read that fails for a passing reason (connection refused,
@@ -293,6 +340,9 @@ pub async fn report(
         if let Some(m) = m {
             state.metrics.insert(r.key.clone(), m.clone());
         }
+    }
+    if metrics_source.is_ok() {
+        bake_all(&mut state, metrics, &connection.context, &all, now, limit).await;
     }
     let alerts = crate::app::alerts::holding(&state)
         .into_iter()

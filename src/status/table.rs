@@ -120,11 +120,14 @@ fn lines<'a>(
                 .unwrap_or("-")
                 .to_string()
         };
+        // A finished release has no canary verdict: its bake instead.
         let verdict = r
             .metrics
             .as_ref()
             .filter(|m| m.versions.is_some())
-            .map_or("-", |m| m.verdict.word());
+            .map(|m| m.verdict.word())
+            .or_else(|| r.bake.as_ref().map(|b| b.word()))
+            .unwrap_or("-");
         let schema = r.migration.as_ref().map_or("-".to_string(), schema_cell);
         let cells = [
             r.kind.to_string(),

@@ -12,6 +12,7 @@ use crate::app::health::{Loading, Outage};
 use crate::app::keymap::KeyCommand;
 use crate::app::member::Member;
 use crate::app::state::{ConnectionState, Overlay, View};
+use crate::model::bake::BakeState;
 use crate::model::flag::suspect;
 use crate::model::metrics::Verdict;
 use crate::time::seconds_since;
@@ -459,17 +460,14 @@ fn typing(state: &State) -> Option<Vec<Piece>> {
     })
 }
 
-/// When cutover's verdict on the release the keys act on is Fail: the
+/// When an SLO of the release the keys act on is breached in its bake
+/// window: the undo. When cutover's verdict on it is Fail: the
 /// kill switch of a flag turned on within the verdict's window, a cheaper
 /// first move, else abort; each with the key that asks for it (and why
 /// that key is off, if it is). Only a hint: nothing is done without the
 /// human.
 fn recommendation(state: &State) -> Option<Piece> {
     let release = state.target()?;
-    let metrics = state.metrics.get(&release.key)?;
-    if metrics.verdict.verdict != Verdict::Fail {
-        return None;
-    }
     let how = |command| {
         let key = match state.keymap.label(command) {
             k if k.is_empty() => "no key bound".to_string(),
@@ -480,6 +478,19 @@ fn recommendation(state: &State) -> Option<Piece> {
             Some(why) => format!("{key}, off here: {why}"),
         }
     };
+    // After the release finished, the way back is the rollback.
+    if let Some(BakeState::Breached(b)) = state.bake_of(release).map(|b| b.state) {
+        let text = format!(
+            "✖ SLO breached after the release: {}: undo recommended ({})",
+            b.describe(),
+            how(KeyCommand::Undo)
+        );
+        return Some(piece(text, Tone::Recommendation));
+    }
+    let metrics = state.metrics.get(&release.key)?;
+    if metrics.verdict.verdict != Verdict::Fail {
+        return None;
+    }
     let text = match suspect(release, metrics) {
         Some(flag) => format!(
             "✖ metrics say Fail: flag {} is on, changed {} ago: kill switch first ({}), cheaper than abort ({})",

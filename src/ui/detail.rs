@@ -1,7 +1,9 @@
 //! The detail of one release: a header like `kubectl argo rollouts get`,
 //! the step strip with the pause countdown, traffic, the revision tree,
-//! analysis runs, the metrics, the migration, the flags, and the timeline.
+//! analysis runs, the bake window, the metrics, the migration, the flags,
+//! and the timeline.
 
+pub(super) mod bake;
 mod flags;
 pub(super) mod metrics;
 pub(super) mod migration;
@@ -583,6 +585,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, state: &State, key: &ReleaseKey, 
     left.extend(traffic(r, theme));
     left.extend(tree(r, state, theme, PodRows::Each));
     let mut right = analysis(r, theme);
+    right.extend(bake::panel(r, state, theme));
     let panel_area = right_area.unwrap_or(left_area);
     right.extend(metrics::panel(r, state, panel_area, theme));
     right.extend(migration::panel(r, state, panel_area, theme));

@@ -108,6 +108,7 @@ mod tests {
             description: "Prometheus http://127.0.0.1:9090".into(),
             profile: Default::default(),
             warning: None,
+            bake: Default::default(),
         });
         assert_eq!(
             text(&state, FeedDetail::All),

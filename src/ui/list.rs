@@ -45,6 +45,7 @@ const GAP: u16 = 1;
 // The columns that may be cut: the images first, the name last. The rest
 // are short words that keep their width.
 const NAME: usize = 1;
+const VERDICT: usize = 7;
 const IMAGES: [usize; 2] = [9, 10];
 
 /// Columns of fixed width: their widths when there is room.
@@ -127,6 +128,12 @@ fn fitted(column: usize, extent: Option<Extent>, compact: bool) -> Column {
         // Never cut: which cluster a row is in is what a fleet's actions hang on.
         CLUSTER => Column::fixed(natural, natural, false),
         c if IMAGES.contains(&c) => Column::flexible(natural, extent.placeholders, 0, 8),
+        // A bake's words (`baking 12m/30m ✔`) are longer than a verdict's.
+        VERDICT => Column::fixed(
+            fixed_width(VERDICT, compact).max(natural),
+            natural,
+            extent.placeholders,
+        ),
         c => Column::fixed(fixed_width(c, compact), natural, extent.placeholders),
     }
 }
@@ -136,7 +143,12 @@ fn fitted(column: usize, extent: Option<Extent>, compact: bool) -> Column {
 /// The fixed columns' cells are measured only when the preferred widths
 /// do not fit: until then they keep their widths whatever they hold.
 fn widths(rows: &[&Release], columns: &[usize], cx: &Context<'_>, room: u16) -> Vec<Option<u16>> {
-    let mut measured = extents(rows, columns, cx, measured_always);
+    let baking = rows
+        .iter()
+        .any(|r| r.completion.is_some() && cx.state.bake_of(r).is_some());
+    let mut measured = extents(rows, columns, cx, |c| {
+        measured_always(c) || (baking && c == VERDICT)
+    });
     let fit_all = |measured: &[Option<Extent>]| -> Vec<Column> {
         columns
             .iter()

@@ -8,6 +8,16 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Windows short enough for a Prometheus that started seconds ago.
+pub const SHORT_WINDOWS: &str = r#"
+[metrics]
+window = "30s"
+step = "2s"
+rate_interval = "10s"
+refresh = "2s"
+min_canary_requests = 10
+"#;
+
 pub struct PrometheusProcess {
     child: Child,
     pub addr: SocketAddr,
@@ -77,6 +87,23 @@ impl PrometheusProcess {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// `cutover sim serve --scenario SCENARIO` serving its traffic's metrics,
+/// and a Prometheus scraping them; None (the test skips) without one.
+pub async fn serve_scraped(
+    test: &str,
+    scenario: &str,
+) -> Option<(super::ServeProcess, PrometheusProcess)> {
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let sim = super::ServeProcess::start_with(&[
+        "--scenario",
+        scenario,
+        "--metrics-addr",
+        &metrics.to_string(),
+    ]);
+    let prometheus = PrometheusProcess::start(test, &[metrics]).await?;
+    Some((sim, prometheus))
 }
 
 pub fn free_port() -> u16 {

@@ -56,6 +56,7 @@ use std::sync::Arc;
 const FIXTURE: &str = include_str!("../fixtures/ui/shop.yaml");
 
 mod ascii;
+mod bake_states;
 mod board;
 mod flag_states;
 mod fleet;

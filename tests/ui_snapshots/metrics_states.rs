@@ -17,6 +17,7 @@ pub fn with_prometheus(state: &mut State) {
         description: PROMETHEUS.into(),
         profile: Profile::Generic,
         warning: None,
+        bake: Default::default(),
     };
     update(
         state,

@@ -1,5 +1,9 @@
 //! Every view as a snapshot, at both sizes in both themes.
 
+use super::bake_states::{
+    BAKE_TITLE, bake_baked_state, bake_baking_state, bake_breached_state, list_bake_breached_state,
+    list_baking_state,
+};
 use super::flag_states::{
     FLAGS_TITLE, confirm_kill_switch_state, confirm_unleash_kill_switch_state, detail_flags_state,
     detail_unleash_state, list_flag_suspect_state, list_flags_state,
@@ -87,6 +91,41 @@ pub fn views() -> Vec<Case> {
                 "metrics_source_error",
                 "checkout's metrics panel: Prometheus failing for 2m, no verdict",
                 metrics_error_state(),
+            )
+        },
+        case(
+            "list_baking",
+            "the list with cart finished 12m ago and baking, every SLO held so far",
+            list_baking_state(),
+        ),
+        case(
+            "list_bake_breached",
+            "the list with cart's SLO breached in its bake window: its attention mark, the \
+             undo recommended",
+            list_bake_breached_state(),
+        ),
+        Case {
+            reveal: Some(BAKE_TITLE),
+            ..case(
+                "bake_baking",
+                "cart's bake panel: 12m of 30m, each SLO against its limit, before and after",
+                bake_baking_state(),
+            )
+        },
+        Case {
+            reveal: Some(BAKE_TITLE),
+            ..case(
+                "bake_breached",
+                "cart's bake panel: the error ratio above 1% since minute 4, for 8m",
+                bake_breached_state(),
+            )
+        },
+        Case {
+            reveal: Some(BAKE_TITLE),
+            ..case(
+                "bake_baked",
+                "cart's bake panel: the 30m window ended with every SLO held",
+                bake_baked_state(),
             )
         },
         case(
@@ -371,6 +410,31 @@ fn metrics_fail() {
 #[test]
 fn metrics_source_error() {
     check_view("metrics_source_error");
+}
+
+#[test]
+fn list_baking() {
+    check_view("list_baking");
+}
+
+#[test]
+fn list_bake_breached() {
+    check_view("list_bake_breached");
+}
+
+#[test]
+fn bake_baking() {
+    check_view("bake_baking");
+}
+
+#[test]
+fn bake_breached() {
+    check_view("bake_breached");
+}
+
+#[test]
+fn bake_baked() {
+    check_view("bake_baked");
 }
 
 #[test]

@@ -119,11 +119,26 @@ impl Traffic {
                     })
             })
             .collect();
+        self.note_full_promotions(&served, now);
         let origin = self.origin;
         meters.advance(self.seconds(now), &served, |image, at| {
             let at = origin + Duration::microseconds((at * 1e6) as i64);
             self.behaviour.profile(image, at)
         });
+    }
+
+    /// Tell the behaviour which images serve all of their application's
+    /// traffic (a Flagger primary and canary of one image count together).
+    fn note_full_promotions(&self, served: &[Served<'_>], now: DateTime<Utc>) {
+        let mut shares: std::collections::HashMap<(&str, &str), f64> = Default::default();
+        for s in served.iter().filter(|s| !s.group.pods.is_empty()) {
+            *shares.entry((s.namespace, &s.group.image)).or_default() += s.group.share;
+        }
+        for ((_, image), share) in shares {
+            if share >= 0.999 {
+                self.behaviour.serves_all(image, now);
+            }
+        }
     }
 
     /// The Prometheus text exposition of every pod's counters.
@@ -135,6 +150,11 @@ impl Traffic {
 }
 
 impl Traffic {
+    /// The simulated time now, which the objects' timestamps count in.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.store.clock().now()
+    }
+
     /// Like [`MeasurementSource::window`], for the `window` that ended `ago`
     /// before the current simulated time.
     pub fn window_ending(

@@ -16,6 +16,7 @@ use super::member::Member;
 use super::state::{ConnectionState, State};
 use super::update::Effect;
 use crate::model::alert::{Alert, AlertKey, AlertRelease, Condition, Figure, Holding, Tracker};
+use crate::model::bake::BakeState;
 use crate::model::metrics::Verdict;
 use crate::model::migration::{RollbackSafety, has_migration, rollback_check};
 use crate::model::{Action, ActionRequest, Attention, Health, Release, ReleaseKey};
@@ -95,8 +96,8 @@ impl Alerts {
 }
 
 /// The condition an attention of the release's raises, if any: one arm
-/// per kind that alerts. [`Condition::SloBreached`] is declared, and holds
-/// once an attention of a bake window's breach has its arm here.
+/// per kind that alerts. A bake's breach is read from the bake itself
+/// ([`slo_breach`]), which carries its figures.
 fn attention_condition(attention: &Attention) -> Option<(Condition, String)> {
     match attention {
         Attention::MigrationOrder(why) => Some((Condition::MigrationAlarm, why.clone())),
@@ -138,6 +139,34 @@ fn canary_failures(state: &State, out: &mut Vec<Holding>) {
             figures,
         });
     }
+}
+
+/// A bake window's SLO breached now, with each SLO's figure after the
+/// release against the previous version's.
+fn slo_breach(state: &State, r: &Release, out: &mut Vec<Holding>) {
+    let Some(bake) = state.bake_of(r) else {
+        return;
+    };
+    let BakeState::Breached(breach) = &bake.state else {
+        return;
+    };
+    let Some(member) = state.member_of(&r.key.cluster) else {
+        return;
+    };
+    let figures = bake
+        .slos
+        .iter()
+        .map(|slo| Figure {
+            name: slo.metric.clone(),
+            value: slo.after,
+            baseline: slo.before,
+        })
+        .collect();
+    out.push(Holding {
+        key: release_key(&member.scope.context, &r.key, Condition::SloBreached),
+        summary: breach.describe(),
+        figures,
+    });
 }
 
 /// Every condition of `r`'s own state holding now.
@@ -228,10 +257,17 @@ pub fn holding(state: &State) -> Vec<Holding> {
     }
     canary_failures(state, &mut out);
     // Thousands of releases are read after every message: a healthy one
-    // with nothing to say costs two comparisons.
+    // with nothing to say costs two comparisons and a lookup.
     let quiet = |r: &Release| r.health == Health::Healthy && r.attention.is_empty();
-    for r in state.releases.iter().filter(|r| !quiet(r)) {
-        release_conditions(state, r, &mut out);
+    for r in state.releases.iter() {
+        if !quiet(r) {
+            release_conditions(state, r, &mut out);
+        }
+        // Only figures read can breach (a one-shot `status` judges the
+        // bake after mapping, so the release may not carry the attention).
+        if state.bakes.contains_key(&r.key) {
+            slo_breach(state, r, &mut out);
+        }
     }
     // In one order, whatever the order of the maps read.
     out.sort_by(|a, b| a.key.cmp(&b.key));

@@ -90,6 +90,83 @@ fn a_failing_canary_verdict_is_an_alert_with_its_figures() {
     assert_eq!(alerts(observe(&mut state))[0].state, AlertState::Resolved);
 }
 
+/// Figures of the first release's bake, one error ratio per minute from
+/// its completion at t(0) on, against a previous 0.3%.
+fn bake_figures(errors: &[f64]) -> crate::model::bake::BakeFigures {
+    use crate::model::bake::{BakeFigures, Completion, SloFigures};
+    use crate::model::metrics::{ERROR_RATIO, Unit};
+    let samples = errors
+        .iter()
+        .enumerate()
+        .map(|(minute, e)| (t(60 * minute as i64), *e))
+        .collect();
+    BakeFigures {
+        source: "test".into(),
+        measured_at: t(60 * errors.len() as i64),
+        completion: Completion {
+            at: t(0),
+            hash: "new".into(),
+            previous_hash: "old".into(),
+        },
+        slos: vec![SloFigures {
+            metric: ERROR_RATIO.into(),
+            label: "error ratio".into(),
+            unit: Unit::Ratio,
+            before: Some(0.003),
+            samples,
+        }],
+        errors: Vec::new(),
+    }
+}
+
+#[test]
+fn an_slo_breached_in_the_bake_fires_with_its_figures_and_resolves_when_it_clears() {
+    use crate::model::bake::{BakeSettings, Completion};
+    use crate::model::metrics::{ERROR_RATIO, Gate};
+    let mut state = state();
+    state.home.metrics_source = Some(crate::app::state::MetricsSource {
+        description: "test".into(),
+        profile: crate::metrics::profiles::Profile::Generic,
+        warning: None,
+        bake: BakeSettings {
+            slos: vec![Gate::AbsoluteMax {
+                metric: ERROR_RATIO.into(),
+                max: 0.01,
+            }],
+            ..BakeSettings::default()
+        },
+    });
+    let mut r = (*state.releases[0]).clone();
+    r.completion = Some(Completion {
+        at: t(0),
+        hash: "new".into(),
+        previous_hash: "old".into(),
+    });
+    let key = r.key.clone();
+    state.releases[0] = Arc::new(r);
+    state.bakes.insert(key.clone(), bake_figures(&[0.002; 3]));
+    state.now = t(180);
+    assert!(alerts(observe(&mut state)).is_empty(), "baking, every SLO held");
+    let mut bad = vec![0.002; 3];
+    bad.extend([0.03; 7]);
+    state.bakes.insert(key.clone(), bake_figures(&bad));
+    state.now = t(600);
+    let fired = alerts(observe(&mut state));
+    assert_eq!(fired.len(), 1, "{fired:#?}");
+    assert_eq!(fired[0].key.condition, Condition::SloBreached);
+    assert!(fired[0].summary.contains("error ratio"), "{}", fired[0].summary);
+    assert_eq!(fired[0].figures[0].value, Some(0.03));
+    assert_eq!(fired[0].figures[0].baseline, Some(0.003));
+    assert!(alerts(observe(&mut state)).is_empty(), "never repeated");
+    let mut cleared = bad.clone();
+    cleared.extend([0.002; 2]);
+    state.bakes.insert(key, bake_figures(&cleared));
+    state.now = t(720);
+    let resolved = alerts(observe(&mut state));
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].state, AlertState::Resolved);
+}
+
 #[test]
 fn a_migration_out_of_order_is_a_migration_alarm() {
     let mut state = state();

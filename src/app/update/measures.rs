@@ -4,8 +4,10 @@
 
 use super::{Effect, Outcome};
 use crate::app::state::{MetricsSource, State};
+use crate::metrics::bake::BakeTarget;
 use crate::metrics::profiles::MetricsTarget;
 use crate::model::Attention;
+use crate::model::bake::BakeState;
 use crate::model::flag::Flag;
 use crate::model::metrics::ReleaseMetrics;
 use crate::model::migration::{self, DatabaseReading};
@@ -112,6 +114,25 @@ pub(super) fn metrics(state: &mut State, key: ReleaseKey, mut metrics: ReleaseMe
     Outcome::redraw()
 }
 
+pub(super) fn bake_figures(
+    state: &mut State,
+    key: ReleaseKey,
+    figures: crate::model::bake::BakeFigures,
+) -> Outcome {
+    if !state.bake_targets.iter().any(|t| t.key == key) {
+        return Outcome::default();
+    }
+    state.bakes.insert(key.clone(), figures);
+    // A breach is an attention of the release: the list, the board and
+    // the wave view see it as any other.
+    let touched = HashSet::from([key]);
+    refresh_releases(state, &touched);
+    crate::app::board::observe(state, &touched);
+    let mut out = Outcome::redraw();
+    out.effects.extend(metrics_targets(state));
+    out
+}
+
 /// Every release as the cluster makes it, with what its database says.
 pub fn rebuild_releases(state: &mut State) {
     let releases: Vec<Arc<Release>> = state
@@ -153,10 +174,16 @@ fn settled(state: &State, release: &Arc<Release>) -> Arc<Release> {
         .map(|(_, feed)| feed.linked(&release.flag_names))
         .unwrap_or_default();
     let link = migration::database_link(release, &state.database_links);
-    if link.is_none() && release.migration.is_none() && unleash_flags.is_empty() {
+    let breach = state.bake_of(release).and_then(|bake| match bake.state {
+        BakeState::Breached(b) => Some(Attention::SloBreached(b.describe())),
+        _ => None,
+    });
+    if link.is_none() && release.migration.is_none() && unleash_flags.is_empty() && breach.is_none()
+    {
         return Arc::clone(release);
     }
     let mut release = Release::clone(release);
+    release.attention.extend(breach);
     if !unleash_flags.is_empty() {
         release.flags.extend(unleash_flags);
         release
@@ -219,6 +246,7 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
     if profiles.is_empty() {
         return None;
     }
+    let mut bake_effect = None;
     let mut targets = Vec::new();
     state.metrics_skipped.clear();
     for release in &state.releases {
@@ -232,8 +260,21 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
             }
         }
     }
+    let bakes = bake_targets(state);
+    if bakes != state.bake_targets {
+        // Figures are kept while their release stays finished as they
+        // found it: a window that ended is judged on its last figures.
+        let releases = &state.releases;
+        state.bakes.retain(|key, f| {
+            releases
+                .iter()
+                .any(|r| &r.key == key && r.completion.as_ref() == Some(&f.completion))
+        });
+        state.bake_targets = bakes.clone();
+        bake_effect = Some(Effect::BakeTargets(bakes));
+    }
     if targets == state.metrics_targets {
-        return None;
+        return bake_effect;
     }
     // A new canary is a new comparison: the old numbers are of other versions.
     state.metrics.retain(|key, _| {
@@ -243,4 +284,22 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
     });
     state.metrics_targets = targets.clone();
     Some(Effect::MeasureTargets(targets))
+}
+
+/// The finished releases whose bake window is open, or has ended without
+/// figures read after its end: each is read once more, then no longer.
+fn bake_targets(state: &State) -> Vec<BakeTarget> {
+    let mut out = Vec::new();
+    for release in &state.releases {
+        let (Some(completion), Some(bake)) = (&release.completion, state.bake_of(release)) else {
+            continue;
+        };
+        let end = completion.at + chrono::Duration::seconds(bake.duration_seconds);
+        let read_after_end = bake.measured_at.is_some_and(|at| at >= end);
+        if !read_after_end {
+            let duration = chrono::Duration::seconds(bake.duration_seconds);
+            out.push(BakeTarget::of(release, completion, duration));
+        }
+    }
+    out
 }

@@ -111,6 +111,13 @@ pub enum Msg {
         metrics: Box<ReleaseMetrics>,
         at: DateTime<Utc>,
     },
+    /// One finished release's bake figures read.
+    BakeFigures {
+        epoch: u64,
+        key: ReleaseKey,
+        figures: Box<crate::model::bake::BakeFigures>,
+        at: DateTime<Utc>,
+    },
     Resize {
         at: DateTime<Utc>,
     },
@@ -148,6 +155,7 @@ impl Msg {
             | Msg::Backups { at, .. }
             | Msg::Freshness { at, .. }
             | Msg::Metrics { at, .. }
+            | Msg::BakeFigures { at, .. }
             | Msg::Resize { at }
             | Msg::AlertSink { at, .. }
             | Msg::TerminalLost { at, .. } => *at,
@@ -176,6 +184,8 @@ pub enum Effect {
     Act(Box<ActionRequest>),
     /// Measure these releases from now on.
     MeasureTargets(Vec<MetricsTarget>),
+    /// Read these bakes' figures from now on.
+    BakeTargets(Vec<crate::metrics::bake::BakeTarget>),
     /// An action refused before sending: audited and recorded as an Event.
     AuditRefusal {
         request: Box<ActionRequest>,
@@ -283,12 +293,19 @@ fn step(state: &mut State, msg: Msg) -> Outcome {
             metrics,
             ..
         } if state.knows(epoch) => measures::metrics(state, key, *metrics),
+        Msg::BakeFigures {
+            epoch,
+            key,
+            figures,
+            ..
+        } if state.knows(epoch) => measures::bake_figures(state, key, *figures),
         Msg::Connecting { .. }
         | Msg::Connected { .. }
         | Msg::ConnectFailed { .. }
         | Msg::Source { .. }
         | Msg::MetricsSource { .. }
-        | Msg::Metrics { .. } => Outcome::default(),
+        | Msg::Metrics { .. }
+        | Msg::BakeFigures { .. } => Outcome::default(),
         Msg::Access { key, result, at } => actions::access_answer(state, key, result, at),
         Msg::ActionDone { id, outcome, at } => actions::done(state, id, outcome, at),
     }

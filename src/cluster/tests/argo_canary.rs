@@ -445,3 +445,32 @@ fn the_timeline_is_newest_first_with_actions_taken_from_here() {
         "what happened at the same instant: what was added later first"
     );
 }
+
+#[test]
+fn a_rollout_finished_when_its_completed_condition_turned_true() {
+    let mut fixture = canary();
+    assert_eq!(checkout(&fixture).completion, None, "paused at a step");
+    fixture.merge(
+        "Rollout",
+        "checkout",
+        json!({"status": {
+            "phase": "Healthy", "message": null, "currentStepIndex": 6,
+            "stableRS": "6f646bf7b7", "controllerPause": null, "pauseConditions": null,
+            "updatedReplicas": 6,
+            "canary": {"weights": null},
+            "conditions": [
+                {"type": "Healthy", "status": "True", "lastTransitionTime": "2026-03-01T12:31:00Z"},
+                {"type": "Completed", "status": "True", "reason": "RolloutCompleted",
+                 "lastTransitionTime": "2026-03-01T12:30:00Z"},
+            ],
+        }}),
+    );
+    let r = checkout(&fixture);
+    assert_eq!(r.health, Health::Healthy, "{:?}", r.warnings);
+    let done = r.completion.expect("a completion");
+    assert_eq!(done.at.to_rfc3339(), "2026-03-01T12:30:00+00:00");
+    assert_eq!(
+        (done.hash.as_str(), done.previous_hash.as_str()),
+        ("6f646bf7b7", "f6db98dff")
+    );
+}

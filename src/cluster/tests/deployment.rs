@@ -98,3 +98,30 @@ fn finished_update_is_healthy_and_stable() {
         "the newest revision serves as stable once the update is done"
     );
 }
+
+#[test]
+fn a_complete_deployment_finished_when_its_new_replica_set_became_available() {
+    let mut fixture = Fixture::load(&[DEPLOYMENT_ROLLING]);
+    assert_eq!(frontend(&fixture).completion, None, "still rolling");
+    fixture.merge(
+        "Deployment",
+        "frontend",
+        json!({"status": {
+            "replicas": 4, "updatedReplicas": 4, "readyReplicas": 4, "availableReplicas": 4,
+            "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+                {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable",
+                 "lastTransitionTime": "2026-03-01T11:00:00Z",
+                 "lastUpdateTime": "2026-03-01T12:10:00Z"},
+            ],
+        }}),
+    );
+    let r = frontend(&fixture);
+    assert_eq!(r.health, Health::Healthy);
+    let done = r.completion.expect("a completion");
+    assert_eq!(done.at.to_rfc3339(), "2026-03-01T12:10:00+00:00");
+    assert_eq!(
+        (done.hash.as_str(), done.previous_hash.as_str()),
+        ("7f9c8d6b5", "5c8d7f9b4")
+    );
+}

@@ -142,3 +142,49 @@ fn managed_deployments_are_not_releases_of_their_own() {
         ]
     );
 }
+
+/// The primary's ReplicaSet after a promotion to 2.5.0: revision 2.
+const PROMOTED_PRIMARY: &str = r#"
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: search-primary-9c8b7a6d5
+  namespace: shop
+  uid: rs-search-primary-9c8b7a6d5
+  creationTimestamp: "2026-03-01T12:20:00Z"
+  labels: {app: search-primary, pod-template-hash: 9c8b7a6d5}
+  annotations: {deployment.kubernetes.io/revision: "2"}
+  ownerReferences:
+    - {apiVersion: apps/v1, kind: Deployment, name: search-primary, uid: deploy-search-primary, controller: true}
+spec:
+  replicas: 3
+  template:
+    metadata: {labels: {app: search-primary, pod-template-hash: 9c8b7a6d5}}
+    spec:
+      containers:
+        - {name: search, image: registry.example/shop/search:2.5.0}
+status: {replicas: 3, readyReplicas: 3, availableReplicas: 3}
+"#;
+
+#[test]
+fn a_succeeded_canary_finished_when_it_was_promoted() {
+    let mut fixture = Fixture::load(&[FLAGGER_CANARY, PROMOTED_PRIMARY]);
+    assert_eq!(search(&fixture).completion, None, "still progressing");
+    fixture.merge(
+        "Canary",
+        "search",
+        json!({"status": {
+            "phase": "Succeeded", "canaryWeight": 0, "failedChecks": 0,
+            "lastTransitionTime": "2026-03-01T12:25:00Z",
+            "conditions": [{"type": "Promoted", "status": "True", "reason": "Succeeded",
+                            "message": "Canary analysis completed successfully, promotion finished.",
+                            "lastTransitionTime": "2026-03-01T12:24:00Z"}],
+        }}),
+    );
+    let done = search(&fixture).completion.expect("a completion");
+    assert_eq!(done.at.to_rfc3339(), "2026-03-01T12:24:00+00:00");
+    assert_eq!(
+        (done.hash.as_str(), done.previous_hash.as_str()),
+        ("9c8b7a6d5", "7d9f8b6c4")
+    );
+}

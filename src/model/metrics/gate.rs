@@ -64,6 +64,17 @@ impl Gate {
         }
     }
 
+    /// The most the value may be, given the baseline's: None when the gate
+    /// is relative and the baseline is missing or NaN.
+    pub fn limit(&self, baseline: Option<f64>) -> Option<f64> {
+        let baseline = baseline.filter(|v| !v.is_nan());
+        match self {
+            Gate::AbsoluteMax { max, .. } => Some(*max),
+            Gate::RelativeRatio { max_ratio, .. } => Some(baseline? * max_ratio),
+            Gate::RelativeDelta { max_delta, .. } => Some(baseline? + max_delta),
+        }
+    }
+
     /// Evaluate on the current values; `label` and `unit` only shape the
     /// reason. A missing or NaN value needed by the gate is NoData.
     pub fn evaluate(
@@ -91,34 +102,10 @@ impl Gate {
                 format!("{label}: no baseline value to compare with"),
             )
         };
-        let (limit, limit_text) = match self {
-            Gate::AbsoluteMax { max, .. } => (*max, unit.format(*max)),
-            Gate::RelativeRatio { max_ratio, .. } => {
-                let Some(baseline) = present(baseline) else {
-                    return no_baseline();
-                };
-                let limit = baseline * max_ratio;
-                let text = format!(
-                    "baseline {} × {max_ratio} = {}",
-                    unit.format(baseline),
-                    unit.format(limit)
-                );
-                (limit, text)
-            }
-            Gate::RelativeDelta { max_delta, .. } => {
-                let Some(baseline) = present(baseline) else {
-                    return no_baseline();
-                };
-                let limit = baseline + max_delta;
-                let text = format!(
-                    "baseline {} + {} = {}",
-                    unit.format(baseline),
-                    unit.format_delta(*max_delta),
-                    unit.format(limit)
-                );
-                (limit, text)
-            }
+        let Some(limit) = self.limit(baseline) else {
+            return no_baseline();
         };
+        let limit_text = self.limit_text(unit, baseline, limit, "baseline");
         let value = unit.format(canary);
         if canary <= limit {
             result(
@@ -130,6 +117,24 @@ impl Gate {
                 GateOutcome::Fail,
                 format!("{label} {value} is above {limit_text}"),
             )
+        }
+    }
+
+    /// How the limit is reached: `1%`, or `baseline 120 ms × 1.2 = 144 ms`
+    /// (with `baseline` named as the caller calls it).
+    pub fn limit_text(&self, unit: Unit, baseline: Option<f64>, limit: f64, name: &str) -> String {
+        let base = || unit.format(baseline.unwrap_or(f64::NAN));
+        match self {
+            Gate::AbsoluteMax { .. } => unit.format(limit),
+            Gate::RelativeRatio { max_ratio, .. } => {
+                format!("{name} {} × {max_ratio} = {}", base(), unit.format(limit))
+            }
+            Gate::RelativeDelta { max_delta, .. } => format!(
+                "{name} {} + {} = {}",
+                base(),
+                unit.format_delta(*max_delta),
+                unit.format(limit)
+            ),
         }
     }
 }

@@ -279,6 +279,7 @@ mod tests {
             description: "Prometheus http://p:9090".into(),
             profile: Profile::Generic,
             warning: None,
+            bake: Default::default(),
         });
         assert_eq!(
             not_measured(&state, &key, Glyphs::Unicode),

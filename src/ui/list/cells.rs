@@ -140,8 +140,17 @@ pub(in crate::ui) fn cell(column: usize, r: &Release, cx: &Context<'_>, out: &mu
         }
         7 => {
             let verdict = cx.state.verdict_of(&r.key);
-            let style = verdict.map_or(theme.muted(), |v| theme.verdict(v));
-            verdict_cell(verdict, cx.compact, style, out);
+            // A finished release has no canary verdict: its bake instead.
+            match cx.state.bake_of(r).filter(|_| verdict.is_none()) {
+                Some(bake) => {
+                    let style = crate::ui::detail::bake::style(&bake, theme);
+                    out.span(&bake.verdict_text(), style);
+                }
+                None => {
+                    let style = verdict.map_or(theme.muted(), |v| theme.verdict(v));
+                    verdict_cell(verdict, cx.compact, style, out);
+                }
+            }
         }
         8 => schema(r, theme, out),
         9 => out.span(
