@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::prometheus::{SHORT_WINDOWS, serve_scraped};
+use support::prometheus::{SHORT_WINDOWS, bad_after_release_short, serve_scraped};
 use support::{ServeProcess, stderr_of, stdout_of};
 
 /// Bounds each wait; not a timing assertion.
@@ -22,29 +22,6 @@ const BAKE: &str = r#"
 duration = "90s"
 for = "10s"
 "#;
-
-/// bad-after-release with short pauses, checkout turning bad 20 s after
-/// its promotion, and search staying good.
-fn scenario(dir: &Path) -> String {
-    let mut text = include_str!("../sim/src/scenarios/bad-after-release.yaml").to_string();
-    for (from, to) in [
-        ("pause: {duration: 20s}", "pause: {duration: 5s}"),
-        (
-            "    degradeAfterPromotion: {after: 2m, errorRatio: 0.03}\n  - {image: shop/search:2.4.0",
-            "    degradeAfterPromotion: {after: 20s, errorRatio: 0.03}\n  - {image: shop/search:2.4.0",
-        ),
-        (
-            "    p95Ms: 190\n    degradeAfterPromotion: {after: 2m, errorRatio: 0.03}\n",
-            "    p95Ms: 190\n",
-        ),
-    ] {
-        assert!(text.contains(from), "the scenario has {from:?}");
-        text = text.replace(from, to);
-    }
-    let path = dir.join("bad-after-release-short.yaml");
-    std::fs::write(&path, text).expect("write the scenario");
-    path.display().to_string()
-}
 
 fn release<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["releases"]
@@ -117,7 +94,9 @@ fn finish(mut child: std::process::Child) -> Output {
 async fn a_release_that_turns_bad_breaches_its_bake_and_a_good_one_is_baked() {
     const TEST: &str = "a_release_that_turns_bad_breaches_its_bake";
     let scenarios = tempfile::tempdir().unwrap();
-    let Some((sim, prometheus)) = serve_scraped(TEST, &scenario(scenarios.path())).await else {
+    let Some((sim, prometheus)) =
+        serve_scraped(TEST, &bad_after_release_short(scenarios.path(), "")).await
+    else {
         return;
     };
     let config = sim.dir.path().join("config.toml");

@@ -56,6 +56,13 @@ pub struct DegradeAfterPromotion {
     #[serde(deserialize_with = "crate::scenario::duration_text::deserialize")]
     pub after: chrono::Duration,
     pub error_ratio: f64,
+    /// How long it stays bad before it recovers (a fix rolled forward, a
+    /// cache rebuilt); None: for good.
+    #[serde(
+        default,
+        deserialize_with = "crate::scenario::duration_text::deserialize_some"
+    )]
+    pub lasting: Option<chrono::Duration>,
 }
 
 /// Requests per second an application receives, split across its pods by traffic weight.
@@ -133,9 +140,12 @@ impl Behaviour {
             .unwrap_or_default();
         if let Some(promoted) = self.promoted_at(image) {
             let degrades = self.degrades.read().unwrap_or_else(|e| e.into_inner());
-            let degraded = degrades
-                .iter()
-                .find(|(i, d)| image.contains(i.as_str()) && promoted + d.after <= now);
+            let degraded = degrades.iter().find(|(i, d)| {
+                let from = promoted + d.after;
+                image.contains(i.as_str())
+                    && from <= now
+                    && d.lasting.is_none_or(|lasting| now < from + lasting)
+            });
             if let Some((_, d)) = degraded {
                 profile.error_ratio = d.error_ratio;
             }
@@ -198,6 +208,27 @@ mod tests {
     }
 
     #[test]
+    fn a_degradation_lasting_a_while_recovers() {
+        let t0 = Utc::now();
+        let b = Behaviour::default();
+        b.add_degrade(
+            "search:2.0",
+            DegradeAfterPromotion {
+                after: Duration::minutes(2),
+                error_ratio: 0.03,
+                lasting: Some(Duration::minutes(1)),
+            },
+        );
+        let image = "reg/search:2.0";
+        b.serves_all(image, t0);
+        let at = |minutes| {
+            b.profile(image, t0 + Duration::minutes(minutes))
+                .error_ratio
+        };
+        assert_eq!((at(1), at(2), at(3)), (0.002, 0.03, 0.002));
+    }
+
+    #[test]
     fn a_version_degrades_once_it_has_served_all_traffic_for_a_while() {
         let t0 = Utc::now();
         let b = Behaviour::default();
@@ -206,6 +237,7 @@ mod tests {
             DegradeAfterPromotion {
                 after: Duration::minutes(2),
                 error_ratio: 0.03,
+                lasting: None,
             },
         );
         let image = "reg/search:2.0";

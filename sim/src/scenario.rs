@@ -16,6 +16,7 @@
 //!     degradeAfterPromotion: # turn bad once the release has completed:
 //!       after: 2m            #   this long after the image first serves all
 //!       errorRatio: 0.03     #   of its application's traffic, this error ratio
+//!       lasting: 1m          #   and for this long only (default: for good)
 //! traffic:                   # requests per second per application
 //!   - {namespace: shop, app: checkout, rps: 120}
 //! objects: [...]             # Kubernetes manifests created at start
@@ -188,6 +189,13 @@ pub mod duration_text {
         parse(&text).ok_or_else(|| {
             serde::de::Error::custom(format!("not a duration: {v} (use 30s, 5m, 1h)"))
         })
+    }
+
+    /// A duration that may be left out (`#[serde(default)]` beside it).
+    pub fn deserialize_some<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<chrono::Duration>, D::Error> {
+        deserialize(d).map(Some)
     }
 }
 

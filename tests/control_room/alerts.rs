@@ -2,7 +2,9 @@
 //! real webhook receivers (JSON and Slack bodies), a command run without
 //! a shell, and the terminal (bell and notification through tmux), once
 //! when it fails and once when it recovers; receivers that fail or hang
-//! show in the header and never hold the screen.
+//! show in the header and never hold the screen. A release that turns
+//! bad after its promotion, judged by its bake against a real Prometheus,
+//! alerts once when its SLO is breached and once when the breach clears.
 
 use super::*;
 use support::webhook::{Answer, Receiver};
@@ -261,5 +263,86 @@ fn a_kill_switch_sent_from_here_is_an_alert_of_its_own() {
             .unwrap()
             .starts_with("kill-switch by admin: "),
         "{alert}"
+    );
+}
+
+fn checkout_breach(body: &Value, state: &str) -> bool {
+    body["release"] == "checkout" && body["condition"] == "slo-breached" && body["state"] == state
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_slo_breached_in_the_bake_alerts_once_and_once_more_when_it_clears() {
+    const TEST: &str = "an_slo_breached_in_the_bake_alerts_once";
+    let (json, slack) = (Receiver::start(Answer::Ok), Receiver::start(Answer::Ok));
+    let scenarios = tempfile::tempdir().expect("temp dir");
+    // Bad 20 s after its promotion, for 40 s.
+    let scenario = support::prometheus::bad_after_release_short(scenarios.path(), ", lasting: 40s");
+    let metrics = format!("127.0.0.1:{}", support::prometheus::free_port());
+    let Some(prometheus) =
+        support::prometheus::PrometheusProcess::start(TEST, &[metrics.parse().unwrap()]).await
+    else {
+        return;
+    };
+    let config = format!(
+        r#"{windows}
+[metrics.bake]
+duration = "5m"
+for = "10s"
+[[alerts.webhook]]
+url = "{json}"
+[[alerts.webhook]]
+url = "{slack}"
+format = "slack"
+"#,
+        windows = support::prometheus::SHORT_WINDOWS,
+        json = json.url,
+        slack = slack.url,
+    );
+    let sim_args = ["--scenario", &scenario, "--metrics-addr", &metrics];
+    let ui_args = format!(
+        "--context sim-admin -n shop --prometheus http://{}",
+        prometheus.addr
+    );
+    let Some(room) = room_with_config(TEST, &sim_args, &ui_args, &config) else {
+        return;
+    };
+    tokio::task::block_in_place(|| {
+        room.find("checkout");
+        room.tmux.keys(&["Enter"]);
+        // Bounds the wait through the promotion, the degradation and `for`.
+        let patience = Duration::from_secs(300);
+        room.tmux.wait_for("the breach on screen", patience, |s| {
+            s.contains("SLO breached")
+        });
+        room.wait_until("the JSON receiver's breach alert", || {
+            json.bodies().iter().any(|b| checkout_breach(b, "firing"))
+        });
+        room.wait_until("the JSON receiver's alert that the breach cleared", || {
+            json.bodies().iter().any(|b| checkout_breach(b, "resolved"))
+        });
+        room.wait_until("the Slack receiver's two alerts", || {
+            let bodies = slack.bodies();
+            slack_titled(&bodies, "cutover: SLO breached: checkout") == 1
+                && slack_titled(&bodies, "cutover resolved: SLO breached: checkout") == 1
+        });
+    });
+    let bodies = json.bodies();
+    let count = |state| bodies.iter().filter(|b| checkout_breach(b, state)).count();
+    assert_eq!((count("firing"), count("resolved")), (1, 1), "{bodies:#?}");
+    let firing = bodies
+        .iter()
+        .find(|b| checkout_breach(b, "firing"))
+        .unwrap();
+    let error_ratio = firing["figures"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["name"] == "error_ratio"))
+        .unwrap_or_else(|| panic!("the error ratio in {firing:#}"));
+    assert!(
+        error_ratio["value"].as_f64().unwrap_or(0.0) > 0.01,
+        "{firing:#}"
+    );
+    assert!(
+        error_ratio["baseline"].as_f64().is_some(),
+        "the previous version's: {firing:#}"
     );
 }

@@ -129,3 +129,31 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
         .unwrap_or(0);
     Ok((status, body.to_string()))
 }
+
+/// bad-after-release with short pauses, checkout turning bad 20 s after
+/// its promotion (with `checkout_lasting`, e.g. `", lasting: 40s"`, it
+/// recovers), and search staying good: written to `dir`, its path
+/// returned.
+pub fn bad_after_release_short(dir: &std::path::Path, checkout_lasting: &str) -> String {
+    let mut text = include_str!("../../sim/src/scenarios/bad-after-release.yaml").to_string();
+    let checkout = format!(
+        "    degradeAfterPromotion: {{after: 20s, errorRatio: 0.03{checkout_lasting}}}\n  - {{image: shop/search:2.4.0"
+    );
+    for (from, to) in [
+        ("pause: {duration: 20s}", "pause: {duration: 5s}"),
+        (
+            "    degradeAfterPromotion: {after: 2m, errorRatio: 0.03}\n  - {image: shop/search:2.4.0",
+            checkout.as_str(),
+        ),
+        (
+            "    p95Ms: 190\n    degradeAfterPromotion: {after: 2m, errorRatio: 0.03}\n",
+            "    p95Ms: 190\n",
+        ),
+    ] {
+        assert!(text.contains(from), "the scenario has {from:?}");
+        text = text.replace(from, to);
+    }
+    let path = dir.join("bad-after-release-short.yaml");
+    std::fs::write(&path, text).expect("write the scenario");
+    path.display().to_string()
+}

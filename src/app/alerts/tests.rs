@@ -146,7 +146,10 @@ fn an_slo_breached_in_the_bake_fires_with_its_figures_and_resolves_when_it_clear
     state.releases[0] = Arc::new(r);
     state.bakes.insert(key.clone(), bake_figures(&[0.002; 3]));
     state.now = t(180);
-    assert!(alerts(observe(&mut state)).is_empty(), "baking, every SLO held");
+    assert!(
+        alerts(observe(&mut state)).is_empty(),
+        "baking, every SLO held"
+    );
     let mut bad = vec![0.002; 3];
     bad.extend([0.03; 7]);
     state.bakes.insert(key.clone(), bake_figures(&bad));
@@ -154,7 +157,11 @@ fn an_slo_breached_in_the_bake_fires_with_its_figures_and_resolves_when_it_clear
     let fired = alerts(observe(&mut state));
     assert_eq!(fired.len(), 1, "{fired:#?}");
     assert_eq!(fired[0].key.condition, Condition::SloBreached);
-    assert!(fired[0].summary.contains("error ratio"), "{}", fired[0].summary);
+    assert!(
+        fired[0].summary.contains("error ratio"),
+        "{}",
+        fired[0].summary
+    );
     assert_eq!(fired[0].figures[0].value, Some(0.03));
     assert_eq!(fired[0].figures[0].baseline, Some(0.003));
     assert!(alerts(observe(&mut state)).is_empty(), "never repeated");
