@@ -752,3 +752,33 @@ mod kill_switch;
 mod loading;
 mod session;
 mod unleash;
+
+#[test]
+fn a_canary_that_finishes_leaves_the_measured_and_joins_the_bakes_in_one_update() {
+    use crate::model::bake::Completion;
+    use crate::test_support::fixture::ARGO_BLUE_GREEN;
+    let mut state = room_on(&[ARGO_BLUE_GREEN]);
+    let completion = Completion {
+        at: t(0),
+        hash: "new".into(),
+        previous_hash: "old".into(),
+    };
+    let mut r = (*state.releases[0]).clone();
+    r.completion = Some(completion.clone());
+    state.releases[0] = Arc::new(r.clone());
+    // Measured as a canary until this update.
+    let thirty_minutes = chrono::Duration::minutes(30);
+    let was_canary = crate::metrics::bake::BakeTarget::of(&r, &completion, thirty_minutes);
+    state.metrics_targets = vec![was_canary.series];
+    let out = update(&mut state, metrics_source());
+    let sent: Vec<&str> = out
+        .effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::MeasureTargets(_) => Some("measure"),
+            Effect::BakeTargets(_) => Some("bake"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent, ["bake", "measure"], "{:?}", out.effects);
+}

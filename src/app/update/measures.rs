@@ -235,18 +235,20 @@ fn database_view<'a>(state: &'a State, name: &str) -> migration::DatabaseView<'a
     }
 }
 
-/// The releases to measure: those with a baseline and a canary. An effect
-/// only when the set changed, so the task is not restarted at every event.
-pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
+/// The releases to measure (those with a baseline and a canary) and the
+/// bakes to read. An effect only when a set changed, so the task is not
+/// restarted at every event; both when both changed (a canary that
+/// finishes leaves the one set and joins the other in the same update).
+pub(super) fn metrics_targets(state: &mut State) -> Vec<Effect> {
     // Each context's releases measured with its own source's profile.
     let profiles: Vec<(String, _)> = state
         .members()
         .filter_map(|m| Some((m.alias.clone(), m.metrics_source.as_ref()?.profile)))
         .collect();
     if profiles.is_empty() {
-        return None;
+        return Vec::new();
     }
-    let mut bake_effect = None;
+    let mut effects = Vec::new();
     let mut targets = Vec::new();
     state.metrics_skipped.clear();
     for release in &state.releases {
@@ -271,10 +273,10 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
                 .any(|r| &r.key == key && r.completion.as_ref() == Some(&f.completion))
         });
         state.bake_targets = bakes.clone();
-        bake_effect = Some(Effect::BakeTargets(bakes));
+        effects.push(Effect::BakeTargets(bakes));
     }
     if targets == state.metrics_targets {
-        return bake_effect;
+        return effects;
     }
     // A new canary is a new comparison: the old numbers are of other versions.
     state.metrics.retain(|key, _| {
@@ -283,7 +285,8 @@ pub(super) fn metrics_targets(state: &mut State) -> Option<Effect> {
         same(&targets) == same(&state.metrics_targets)
     });
     state.metrics_targets = targets.clone();
-    Some(Effect::MeasureTargets(targets))
+    effects.push(Effect::MeasureTargets(targets));
+    effects
 }
 
 /// The finished releases whose bake window is open, or has ended without
