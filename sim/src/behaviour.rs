@@ -207,18 +207,24 @@ mod tests {
         assert_eq!(b.profile("reg/other:1", t0), VersionProfile::default());
     }
 
-    #[test]
-    fn a_degradation_lasting_a_while_recovers() {
-        let t0 = Utc::now();
+    /// search 2.0 turning to 3% errors two minutes after its promotion.
+    fn degrading(lasting: Option<Duration>) -> Behaviour {
         let b = Behaviour::default();
         b.add_degrade(
             "search:2.0",
             DegradeAfterPromotion {
                 after: Duration::minutes(2),
                 error_ratio: 0.03,
-                lasting: Some(Duration::minutes(1)),
+                lasting,
             },
         );
+        b
+    }
+
+    #[test]
+    fn a_degradation_lasting_a_while_recovers() {
+        let t0 = Utc::now();
+        let b = degrading(Some(Duration::minutes(1)));
         let image = "reg/search:2.0";
         b.serves_all(image, t0);
         let at = |minutes| {
@@ -231,15 +237,7 @@ mod tests {
     #[test]
     fn a_version_degrades_once_it_has_served_all_traffic_for_a_while() {
         let t0 = Utc::now();
-        let b = Behaviour::default();
-        b.add_degrade(
-            "search:2.0",
-            DegradeAfterPromotion {
-                after: Duration::minutes(2),
-                error_ratio: 0.03,
-                lasting: None,
-            },
-        );
+        let b = degrading(None);
         let image = "reg/search:2.0";
         assert_eq!(b.profile(image, t0 + Duration::hours(1)).error_ratio, 0.002);
         b.serves_all(image, t0);
