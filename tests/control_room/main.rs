@@ -149,7 +149,8 @@ impl Room {
     fn filter_marker(&self, marker: &str) -> String {
         self.tmux.keys(&["/"]);
         self.tmux.type_text(marker);
-        let screen = self.tmux.wait_for_text(marker, SCREEN);
+        // Bounds the wait for a flood of keys on a loaded machine.
+        let screen = self.tmux.wait_for_text(marker, Duration::from_secs(180));
         self.tmux.keys(&["Escape"]);
         screen
     }
