@@ -156,16 +156,7 @@ fn a_flag_patched_while_the_confirmation_is_open_is_left_alone() {
         "{screen}"
     );
     assert_eq!(flag_field(&room, "state"), "ENABLED", "not written");
-    // The audit line is written by a runner after the screen says it.
-    room.wait_until("the refusal in the audit", || {
-        action_stages(&room.audit_lines())
-            .iter()
-            .any(|(_, stage)| *stage == "refused")
-    });
-    let stages = action_stages(&room.audit_lines())
-        .into_iter()
-        .map(|(a, s)| format!("{a} {s}"))
-        .collect::<Vec<_>>();
+    let stages = room.stages_once_refused();
     assert_eq!(stages, ["kill-switch refused"]);
     room.wait_until("the refusal's Event", || {
         room.event_reasons("checkout")

@@ -155,6 +155,20 @@ impl Room {
         screen
     }
 
+    /// The audit's `action stage` pairs once a refusal is among them: the
+    /// line is written by a runner after the screen says "refused".
+    fn stages_once_refused(&self) -> Vec<String> {
+        self.wait_until("the refusal in the audit", || {
+            action_stages(&self.audit_lines())
+                .iter()
+                .any(|(_, stage)| *stage == "refused")
+        });
+        action_stages(&self.audit_lines())
+            .into_iter()
+            .map(|(a, s)| format!("{a} {s}"))
+            .collect()
+    }
+
     fn audit_lines(&self) -> Vec<Value> {
         audit_lines_of(&self.audit)
     }

@@ -283,16 +283,7 @@ fn an_unleash_flag_changed_while_the_confirmation_is_open_is_left_alone() {
             "not written"
         );
     });
-    // The audit line is written by a runner after the screen says it.
-    room.wait_until("the refusal in the audit", || {
-        action_stages(&room.audit_lines())
-            .iter()
-            .any(|(_, stage)| *stage == "refused")
-    });
-    let stages = action_stages(&room.audit_lines())
-        .into_iter()
-        .map(|(a, s)| format!("{a} {s}"))
-        .collect::<Vec<_>>();
+    let stages = room.stages_once_refused();
     // Refused by the control room if its reading saw the change first,
     // else by the Mutator's own reading before it sends.
     assert!(
